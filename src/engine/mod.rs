@@ -1,0 +1,527 @@
+//! One Monte Carlo path: the market built once per run ([`Market`]), the per-step update
+//! (fundamentals → book refill → cascade loop → record) and the per-path summary.
+//!
+//! The engine owns the loop and its termination; recording beyond the summary plugs in as
+//! an [`Observer`], so the hot loop carries no I/O. Path `i` draws from ChaCha8 seeded with
+//! the run seed on stream `i`, so any path can be replayed alone.
+
+use rand::SeedableRng;
+use rand::rngs::ChaCha8Rng;
+
+use crate::model::book::{BookShape, BookState};
+use crate::model::margin::{self, MarginSchedule};
+use crate::model::population::{self, Positions};
+use crate::model::price::{PriceProcess, correlated_normals};
+use crate::scenario::{CascadeRule, Population, PopulationMode, Scenario};
+
+/// Stream offset (in 32-bit words) at which a path's own population draws start when the
+/// population is re-drawn per path; far beyond what the price draws can reach.
+const POPULATION_WORD_OFFSET: u128 = 1 << 66;
+
+/// Everything a path needs that does not change between paths. Built once per run.
+#[derive(Debug, Clone)]
+pub struct Market {
+    pub seed: u64,
+    pub steps: u32,
+    pub step_seconds: f64,
+    pub start_second_of_day: f64,
+    pub max_rounds: u32,
+    pub cascade: CascadeRule,
+    pub assets: Vec<AssetModel>,
+    pub cholesky: Option<Vec<f64>>,
+    pub populations: Vec<PopulationModel>,
+    pub population_mode: PopulationMode,
+}
+
+/// One asset's price process and book.
+#[derive(Debug, Clone)]
+pub struct AssetModel {
+    pub name: String,
+    pub start_price: f64,
+    pub process: PriceProcess,
+    pub book: BookShape,
+}
+
+/// One population's venue rules and, in fixed mode, its positions.
+#[derive(Debug, Clone)]
+pub struct PopulationModel {
+    pub asset: usize,
+    pub fee: f64,
+    pub insurance_fund: f64,
+    pub margin: MarginSchedule,
+    /// Shared positions (fixed mode) — `None` when every path draws its own.
+    pub positions: Option<Positions>,
+    spec: Population,
+}
+
+impl Market {
+    /// Builds the shared market: precomputes processes and books and, in fixed mode, draws
+    /// every population from the run seed (population `k` on ChaCha8 stream `u64::MAX − k`,
+    /// which no path uses).
+    pub fn new(s: &Scenario) -> Market {
+        let dt = s.dt_years();
+        let assets: Vec<AssetModel> = s
+            .assets
+            .iter()
+            .map(|a| AssetModel {
+                name: a.name.clone(),
+                start_price: a.price,
+                process: PriceProcess::new(a, dt),
+                book: BookShape::new(&a.book, s.simulation.step_seconds),
+            })
+            .collect();
+        let fixed = s.simulation.population_mode == PopulationMode::Fixed;
+        let populations = s
+            .populations
+            .iter()
+            .enumerate()
+            .map(|(k, p)| {
+                let positions = fixed.then(|| {
+                    let mut rng = ChaCha8Rng::seed_from_u64(s.simulation.seed);
+                    rng.set_stream(u64::MAX - k as u64);
+                    population::build(p, s.assets[p.asset].price, &mut rng)
+                });
+                PopulationModel {
+                    asset: p.asset,
+                    fee: p.liquidation_fee,
+                    insurance_fund: p.insurance_fund,
+                    margin: p.margin.clone(),
+                    positions,
+                    spec: p.clone(),
+                }
+            })
+            .collect();
+        Market {
+            seed: s.simulation.seed,
+            steps: s.simulation.steps,
+            step_seconds: s.simulation.step_seconds,
+            start_second_of_day: s.simulation.start_second_of_day,
+            max_rounds: s.simulation.max_rounds,
+            cascade: s.simulation.cascade,
+            assets,
+            cholesky: s.cholesky.clone(),
+            populations,
+            population_mode: s.simulation.population_mode,
+        }
+    }
+
+    /// The random stream of path `path`.
+    pub fn path_rng(&self, path: u64) -> ChaCha8Rng {
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+        rng.set_stream(path);
+        rng
+    }
+
+    /// Open interest of the fixed populations (USD), or `None` in per-path mode.
+    pub fn fixed_open_interest(&self) -> Option<f64> {
+        self.populations
+            .iter()
+            .map(|p| p.positions.as_ref().map(Positions::open_interest))
+            .sum()
+    }
+
+    /// Total number of positions in fixed mode.
+    pub fn fixed_position_count(&self) -> Option<usize> {
+        self.populations
+            .iter()
+            .map(|p| p.positions.as_ref().map(|x| x.longs.len() + x.shorts.len()))
+            .sum()
+    }
+
+    /// Depth multiplier of the hour that step `step` falls in.
+    #[inline]
+    fn hour_of(&self, step: u32) -> usize {
+        let t = self.start_second_of_day + f64::from(step) * self.step_seconds;
+        ((t / 3600.0).floor() as i64).rem_euclid(24) as usize
+    }
+}
+
+/// Per-path figures, all for the whole path. Money in USD, moves as fractions of price.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PathSummary {
+    /// Largest peak-to-trough fall of the mark (largest over assets).
+    pub max_drawdown: f64,
+    /// The same for the fundamental price: what the exogenous moves alone would give.
+    pub exogenous_drawdown: f64,
+    /// Endogenous part of the fall, `max_drawdown − exogenous_drawdown` (largest over assets).
+    pub amplification: f64,
+    /// Largest trough-to-peak rise of the mark (short squeezes).
+    pub max_drawup: f64,
+    /// The same for the fundamental price.
+    pub exogenous_drawup: f64,
+    /// Notional liquidated at fill prices.
+    pub liquidated_notional: f64,
+    pub long_liquidated_notional: f64,
+    pub short_liquidated_notional: f64,
+    /// Largest notional liquidated within one step.
+    pub peak_step_liquidated_notional: f64,
+    pub liquidation_count: u32,
+    /// Cascade-loop rounds that liquidated something, summed over steps.
+    pub cascade_rounds: u32,
+    /// Most rounds in one step.
+    pub max_rounds_in_step: u32,
+    /// Cost of liquidation orders against the pre-trade mid: Σ |fill − mid| × qty.
+    pub slippage_cost: f64,
+    /// Liquidation fees paid into insurance funds.
+    pub fees: f64,
+    /// Paid by insurance funds for fills beyond bankruptcy prices.
+    pub insurance_fund_draw: f64,
+    /// Losses nobody covered.
+    pub bad_debt: f64,
+    /// Market orders that went through a whole side of a book.
+    pub book_exhausted: u32,
+    /// Quantity the books could not absorb, valued at the backstop price.
+    pub unfilled_notional: f64,
+    /// Open interest of the path's population, USD at entry.
+    pub open_interest: f64,
+    /// Whether the path meets the scenario's cascade definition.
+    pub cascade: bool,
+}
+
+/// Per-path, per-asset figures.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct AssetPathMetrics {
+    pub max_drawdown: f64,
+    pub exogenous_drawdown: f64,
+    pub amplification: f64,
+    pub max_drawup: f64,
+    pub exogenous_drawup: f64,
+    pub liquidated_notional: f64,
+    /// Mark at the last step over the start price, minus 1.
+    pub end_return: f64,
+}
+
+/// What an observer sees at the end of each step, per asset.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AssetStep {
+    pub fundamental: f64,
+    pub mark: f64,
+    /// Notional liquidated on this asset during the step.
+    pub liquidated_notional: f64,
+    /// Resting depth within the book at this hour, as a multiplier of the stated depth.
+    pub depth_multiplier: f64,
+}
+
+/// Receives each step of a path (traces, sample-path plots). The summary needs none.
+pub trait Observer {
+    /// Called once per step after the cascade loop.
+    fn on_step(&mut self, step: u32, assets: &[AssetStep]);
+}
+
+/// An observer that records nothing (the Monte Carlo hot path).
+pub struct NoObserver;
+
+impl Observer for NoObserver {
+    #[inline]
+    fn on_step(&mut self, _step: u32, _assets: &[AssetStep]) {}
+}
+
+/// Running extremes of one price series.
+#[derive(Clone, Copy)]
+struct Extremes {
+    peak: f64,
+    trough: f64,
+    drawdown: f64,
+    drawup: f64,
+}
+
+impl Extremes {
+    fn new(p: f64) -> Self {
+        Extremes {
+            peak: p,
+            trough: p,
+            drawdown: 0.0,
+            drawup: 0.0,
+        }
+    }
+
+    #[inline]
+    fn update(&mut self, p: f64) {
+        if p > self.peak {
+            self.peak = p;
+        } else {
+            self.drawdown = self.drawdown.max(1.0 - p / self.peak);
+        }
+        if p < self.trough {
+            self.trough = p;
+        } else {
+            self.drawup = self.drawup.max(p / self.trough - 1.0);
+        }
+    }
+}
+
+/// Simulates path `path` and writes per-asset figures into `per_asset` (one per asset).
+pub fn simulate_path<O: Observer>(
+    market: &Market,
+    path: u64,
+    per_asset: &mut [AssetPathMetrics],
+    observer: &mut O,
+) -> PathSummary {
+    let mut rng = market.path_rng(path);
+    let n_assets = market.assets.len();
+    debug_assert_eq!(per_asset.len(), n_assets);
+
+    // Per-path populations, drawn from far along the path's own stream.
+    let owned: Vec<Positions> = if market.population_mode == PopulationMode::PerPath {
+        let mut prng = market.path_rng(path);
+        prng.set_word_pos(POPULATION_WORD_OFFSET);
+        market
+            .populations
+            .iter()
+            .map(|p| population::build(&p.spec, market.assets[p.asset].start_price, &mut prng))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let pops: Vec<&Positions> = market
+        .populations
+        .iter()
+        .enumerate()
+        .map(|(k, p)| p.positions.as_ref().unwrap_or_else(|| &owned[k]))
+        .collect();
+
+    let mut summary = PathSummary {
+        open_interest: pops.iter().map(|p| p.open_interest()).sum(),
+        ..PathSummary::default()
+    };
+    let mut fund: Vec<f64> = market
+        .populations
+        .iter()
+        .map(|p| p.insurance_fund)
+        .collect();
+    let mut long_cursor = vec![0usize; pops.len()];
+    let mut short_cursor = vec![0usize; pops.len()];
+    let mut long_range = vec![(0usize, 0usize); pops.len()];
+    let mut short_range = vec![(0usize, 0usize); pops.len()];
+
+    let mut log_f: Vec<f64> = market.assets.iter().map(|a| a.start_price.ln()).collect();
+    let mut fundamental: Vec<f64> = market.assets.iter().map(|a| a.start_price).collect();
+    let mut books = vec![BookState::default(); n_assets];
+    let mut mark = fundamental.clone();
+    let mut shock_cursor = vec![0usize; n_assets];
+    let mut z = vec![0.0; n_assets];
+    let mut scratch = vec![0.0; n_assets];
+    let mut sell_qty = vec![0.0; n_assets];
+    let mut buy_qty = vec![0.0; n_assets];
+    let mut sell_px = vec![0.0; n_assets];
+    let mut buy_px = vec![0.0; n_assets];
+    let mut step_liq = vec![0.0; n_assets];
+    let mut view = vec![AssetStep::default(); n_assets];
+    let mut mark_ext: Vec<Extremes> = fundamental.iter().map(|&p| Extremes::new(p)).collect();
+    let mut fund_ext = mark_ext.clone();
+    let random = market.assets.iter().any(|a| a.process.is_random());
+
+    for step in 0..market.steps {
+        // 1. Fundamentals.
+        if random {
+            correlated_normals(&mut rng, market.cholesky.as_deref(), &mut z, &mut scratch);
+        }
+        for a in 0..n_assets {
+            let r = market.assets[a]
+                .process
+                .log_return(z[a], step, &mut shock_cursor[a], &mut rng);
+            if r != 0.0 {
+                log_f[a] += r;
+                fundamental[a] = log_f[a].exp();
+            }
+        }
+        // 2. Books: refill, hour of day.
+        let hour = market.hour_of(step);
+        for a in 0..n_assets {
+            books[a].refill(&market.assets[a].book);
+            step_liq[a] = 0.0;
+        }
+        // 3. Cascade loop.
+        let mut rounds = 0u32;
+        while rounds < market.max_rounds {
+            for a in 0..n_assets {
+                mark[a] = books[a].mid(&market.assets[a].book, fundamental[a]);
+                sell_qty[a] = 0.0;
+                buy_qty[a] = 0.0;
+            }
+            let mut any = false;
+            for (k, pos) in pops.iter().enumerate() {
+                let m = mark[market.populations[k].asset];
+                let a = market.populations[k].asset;
+                let c0 = long_cursor[k];
+                let mut c = c0;
+                while c < pos.longs.len() && pos.longs.liq[c] >= m {
+                    sell_qty[a] += pos.longs.qty[c];
+                    c += 1;
+                }
+                long_cursor[k] = c;
+                long_range[k] = (c0, c);
+                let s0 = short_cursor[k];
+                let mut s = s0;
+                while s < pos.shorts.len() && pos.shorts.liq[s] <= m {
+                    buy_qty[a] += pos.shorts.qty[s];
+                    s += 1;
+                }
+                short_cursor[k] = s;
+                short_range[k] = (s0, s);
+                any |= c > c0 || s > s0;
+            }
+            if !any {
+                break;
+            }
+            rounds += 1;
+            // Opposite liquidations cross internally at the mark; the net walks the book.
+            for a in 0..n_assets {
+                let (sq, bq) = (sell_qty[a], buy_qty[a]);
+                if sq == 0.0 && bq == 0.0 {
+                    continue;
+                }
+                let m = mark[a];
+                let crossed = sq.min(bq);
+                let net = sq - bq;
+                let hourly = market.assets[a].book.hourly[hour];
+                sell_px[a] = m;
+                buy_px[a] = m;
+                if net != 0.0 {
+                    let sell = net > 0.0;
+                    let fill = books[a].market_order(
+                        &market.assets[a].book,
+                        fundamental[a],
+                        sell,
+                        net.abs(),
+                        hourly,
+                    );
+                    summary.slippage_cost += (fill.notional - net.abs() * m).abs();
+                    if fill.exhausted {
+                        summary.book_exhausted += 1;
+                        summary.unfilled_notional += fill.notional - fill.vwap() * fill.filled;
+                    }
+                    let px = (crossed * m + fill.notional) / (crossed + net.abs());
+                    if sell {
+                        sell_px[a] = px;
+                    } else {
+                        buy_px[a] = px;
+                    }
+                }
+            }
+            // Settle every liquidated position at its side's price.
+            for (k, pos) in pops.iter().enumerate() {
+                let pm = &market.populations[k];
+                let a = pm.asset;
+                for (ladder, (lo, hi), long, px) in [
+                    (&pos.longs, long_range[k], true, sell_px[a]),
+                    (&pos.shorts, short_range[k], false, buy_px[a]),
+                ] {
+                    for i in lo..hi {
+                        let q = ladder.qty[i];
+                        let s = margin::settle(
+                            long,
+                            q,
+                            ladder.entry[i],
+                            ladder.margin[i],
+                            px,
+                            pm.fee,
+                            &mut fund[k],
+                        );
+                        let notional = q * px;
+                        summary.fees += s.fee;
+                        summary.insurance_fund_draw += s.fund_draw;
+                        summary.bad_debt += s.bad_debt;
+                        summary.liquidation_count += 1;
+                        if long {
+                            summary.long_liquidated_notional += notional;
+                        } else {
+                            summary.short_liquidated_notional += notional;
+                        }
+                        step_liq[a] += notional;
+                    }
+                }
+            }
+        }
+        summary.cascade_rounds += rounds;
+        summary.max_rounds_in_step = summary.max_rounds_in_step.max(rounds);
+
+        // 4. Record.
+        let mut step_total = 0.0;
+        for a in 0..n_assets {
+            let m = books[a].mid(&market.assets[a].book, fundamental[a]);
+            debug_assert!(
+                m.is_finite() && m > 0.0,
+                "mark must stay positive and finite"
+            );
+            mark[a] = m;
+            mark_ext[a].update(m);
+            fund_ext[a].update(fundamental[a]);
+            per_asset[a].liquidated_notional += step_liq[a];
+            step_total += step_liq[a];
+            view[a] = AssetStep {
+                fundamental: fundamental[a],
+                mark: m,
+                liquidated_notional: step_liq[a],
+                depth_multiplier: market.assets[a].book.hourly[hour],
+            };
+        }
+        summary.peak_step_liquidated_notional =
+            summary.peak_step_liquidated_notional.max(step_total);
+        observer.on_step(step, &view);
+    }
+
+    summary.liquidated_notional =
+        summary.long_liquidated_notional + summary.short_liquidated_notional;
+    let mut endogenous: f64 = 0.0;
+    for a in 0..n_assets {
+        let m = &mut per_asset[a];
+        m.max_drawdown = mark_ext[a].drawdown;
+        m.exogenous_drawdown = fund_ext[a].drawdown;
+        m.amplification = m.max_drawdown - m.exogenous_drawdown;
+        m.max_drawup = mark_ext[a].drawup;
+        m.exogenous_drawup = fund_ext[a].drawup;
+        m.end_return = mark[a] / market.assets[a].start_price - 1.0;
+        summary.max_drawdown = summary.max_drawdown.max(m.max_drawdown);
+        summary.exogenous_drawdown = summary.exogenous_drawdown.max(m.exogenous_drawdown);
+        summary.max_drawup = summary.max_drawup.max(m.max_drawup);
+        summary.exogenous_drawup = summary.exogenous_drawup.max(m.exogenous_drawup);
+        endogenous = endogenous
+            .max(m.amplification)
+            .max(m.max_drawup - m.exogenous_drawup);
+        if a == 0 {
+            summary.amplification = m.amplification;
+        } else {
+            summary.amplification = summary.amplification.max(m.amplification);
+        }
+    }
+    summary.cascade = is_cascade(
+        &market.cascade,
+        endogenous,
+        summary.liquidated_notional,
+        summary.open_interest,
+    );
+    summary
+}
+
+/// Applies the scenario's cascade definition.
+pub fn is_cascade(
+    rule: &CascadeRule,
+    endogenous_move: f64,
+    liquidated: f64,
+    open_interest: f64,
+) -> bool {
+    let share = if open_interest > 0.0 {
+        liquidated / open_interest
+    } else {
+        0.0
+    };
+    let tests = [
+        rule.endogenous_move.map(|t| endogenous_move >= t),
+        rule.liquidated_oi_share
+            .map(|t| share >= t && liquidated > 0.0),
+    ];
+    let given = tests.iter().flatten();
+    if rule.require_all {
+        let mut any = false;
+        for &t in given {
+            if !t {
+                return false;
+            }
+            any = true;
+        }
+        any
+    } else {
+        given.into_iter().any(|&t| t)
+    }
+}

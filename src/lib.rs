@@ -1,0 +1,27 @@
+//! cascadesim: a Monte Carlo simulator of liquidation cascades.
+//!
+//! A scenario (TOML) describes assets, their order books and populations of leveraged
+//! positions. Each Monte Carlo path moves the fundamental prices, lets liquidations walk the
+//! book, and records how far the mark price fell and how much of the fall came from the
+//! liquidations themselves. Many paths run in parallel, each from its own random stream, so
+//! results are bit-identical on any number of threads.
+//!
+//! Layers, from pure to effectful:
+//! - [`scenario`]: TOML text → validated [`scenario::Scenario`] (every problem reported at once);
+//! - [`model`]: price processes, order book, positions and the liquidation ladder;
+//! - [`engine`]: one path, step by step, with the cascade loop;
+//! - [`mc`]: many paths in parallel, reduced in path order;
+//! - [`stats`] and [`tails`]: summary statistics and extreme-value estimates on plain slices;
+//! - [`output`]: `summary.json` and `results.h5`, written atomically.
+//!
+//! The binary's `cli` module is the only place that knows about the terminal.
+
+pub mod engine;
+pub mod mc;
+pub mod metrics;
+pub mod model;
+pub mod output;
+pub mod scenario;
+pub mod stats;
+pub mod summary;
+pub mod tails;

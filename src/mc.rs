@@ -1,0 +1,72 @@
+//! Many paths in parallel. Each path is simulated from its own random stream and stored at
+//! its own index, so the collected results — and every reduction done over them in path
+//! order afterwards — are identical whatever the number of threads.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rayon::prelude::*;
+
+use crate::engine::{AssetPathMetrics, Market, NoObserver, PathSummary, simulate_path};
+
+/// Paths handed to a worker at a time (also the progress granularity).
+const CHUNK: usize = 256;
+
+/// Per-path results of a run, in path order.
+#[derive(Debug, Clone, Default)]
+pub struct RunResults {
+    /// Index of the first path (0 unless the run is a shard).
+    pub first_path: u64,
+    pub paths: Vec<PathSummary>,
+    /// Per-asset figures, path-major: `assets[i * n_assets + a]`.
+    pub assets: Vec<AssetPathMetrics>,
+    pub n_assets: usize,
+}
+
+/// The run was stopped through its cancel flag before every path finished.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("run cancelled before all paths finished")]
+pub struct Cancelled;
+
+/// Simulates paths `first .. first + count` on the current rayon pool.
+///
+/// `progress` is called with the number of paths just finished (from worker threads);
+/// `cancel` is polled between chunks.
+///
+/// # Errors
+/// [`Cancelled`] when `cancel` was set before the run finished.
+pub fn run(
+    market: &Market,
+    first: u64,
+    count: u64,
+    progress: &(dyn Fn(u64) + Sync),
+    cancel: &AtomicBool,
+) -> Result<RunResults, Cancelled> {
+    let n = usize::try_from(count).expect("path count fits in memory (checked by the caller)");
+    let n_assets = market.assets.len();
+    let mut paths = vec![PathSummary::default(); n];
+    let mut assets = vec![AssetPathMetrics::default(); n * n_assets];
+    paths
+        .par_chunks_mut(CHUNK)
+        .zip(assets.par_chunks_mut(CHUNK * n_assets.max(1)))
+        .enumerate()
+        .for_each(|(c, (chunk, asset_chunk))| {
+            if cancel.load(Ordering::Relaxed) {
+                return;
+            }
+            for (j, slot) in chunk.iter_mut().enumerate() {
+                let id = first + (c * CHUNK + j) as u64;
+                let per = &mut asset_chunk[j * n_assets..(j + 1) * n_assets];
+                *slot = simulate_path(market, id, per, &mut NoObserver);
+            }
+            progress(chunk.len() as u64);
+        });
+    if cancel.load(Ordering::Relaxed) {
+        return Err(Cancelled);
+    }
+    Ok(RunResults {
+        first_path: first,
+        paths,
+        assets,
+        n_assets,
+    })
+}

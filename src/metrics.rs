@@ -1,0 +1,344 @@
+//! The per-path metrics a run records: names, units and meanings in one table, and the
+//! conversion of run results into named columns. `results.h5` and `summary.json` are both
+//! built from these columns, so they cannot disagree.
+
+use crate::engine::{AssetPathMetrics, PathSummary};
+use crate::mc::RunResults;
+
+/// How a metric is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    F64,
+    U32,
+    /// 0/1, stored as u8.
+    Flag,
+}
+
+/// Definition of one per-path metric.
+#[derive(Debug, Clone, Copy)]
+pub struct MetricDef {
+    pub name: &'static str,
+    pub unit: &'static str,
+    pub description: &'static str,
+    pub kind: Kind,
+    /// Whether `summary.json` gives its distribution (mean, quantiles, VaR, ES).
+    pub summarize: bool,
+    get: fn(&PathSummary) -> f64,
+}
+
+macro_rules! metric {
+    ($name:ident, $unit:expr, $kind:ident, $summ:expr, $desc:expr) => {
+        MetricDef {
+            name: stringify!($name),
+            unit: $unit,
+            description: $desc,
+            kind: Kind::$kind,
+            summarize: $summ,
+            get: |s: &PathSummary| f64::from(s.$name),
+        }
+    };
+}
+
+/// Every per-path metric, in the order they are written.
+pub const PATH_METRICS: &[MetricDef] = &[
+    metric!(
+        max_drawdown,
+        "fraction",
+        F64,
+        true,
+        "largest peak-to-trough fall of the mark price over the path (largest over assets)"
+    ),
+    metric!(
+        exogenous_drawdown,
+        "fraction",
+        F64,
+        true,
+        "largest peak-to-trough fall of the fundamental price: the same random numbers with no liquidations"
+    ),
+    metric!(
+        amplification,
+        "fraction",
+        F64,
+        true,
+        "endogenous part of the fall: max_drawdown - exogenous_drawdown (largest over assets)"
+    ),
+    metric!(
+        max_drawup,
+        "fraction",
+        F64,
+        true,
+        "largest trough-to-peak rise of the mark price (short squeezes)"
+    ),
+    metric!(
+        exogenous_drawup,
+        "fraction",
+        F64,
+        false,
+        "largest trough-to-peak rise of the fundamental price"
+    ),
+    metric!(
+        liquidated_notional,
+        "USD",
+        F64,
+        true,
+        "notional liquidated over the path, at fill prices"
+    ),
+    metric!(
+        long_liquidated_notional,
+        "USD",
+        F64,
+        false,
+        "notional of long positions liquidated, at fill prices"
+    ),
+    metric!(
+        short_liquidated_notional,
+        "USD",
+        F64,
+        false,
+        "notional of short positions liquidated, at fill prices"
+    ),
+    metric!(
+        peak_step_liquidated_notional,
+        "USD",
+        F64,
+        true,
+        "largest notional liquidated within a single step"
+    ),
+    metric!(
+        liquidation_count,
+        "positions",
+        U32,
+        true,
+        "number of positions liquidated"
+    ),
+    metric!(
+        cascade_rounds,
+        "rounds",
+        U32,
+        true,
+        "cascade-loop rounds that liquidated something, summed over steps"
+    ),
+    metric!(
+        max_rounds_in_step,
+        "rounds",
+        U32,
+        false,
+        "most cascade-loop rounds within one step"
+    ),
+    metric!(
+        slippage_cost,
+        "USD",
+        F64,
+        true,
+        "cost of liquidation orders against the pre-trade mid: sum of |fill - mid| x quantity"
+    ),
+    metric!(
+        fees,
+        "USD",
+        F64,
+        false,
+        "liquidation fees paid into insurance funds"
+    ),
+    metric!(
+        insurance_fund_draw,
+        "USD",
+        F64,
+        true,
+        "paid by insurance funds for fills beyond bankruptcy prices"
+    ),
+    metric!(
+        bad_debt,
+        "USD",
+        F64,
+        true,
+        "losses beyond the margin of liquidated positions that no insurance fund covered"
+    ),
+    metric!(
+        book_exhausted,
+        "orders",
+        U32,
+        false,
+        "market orders that went through a whole side of a book (rest filled by the backstop at the deepest level)"
+    ),
+    metric!(
+        unfilled_notional,
+        "USD",
+        F64,
+        false,
+        "quantity the books could not absorb, valued at the backstop price"
+    ),
+    metric!(
+        open_interest,
+        "USD",
+        F64,
+        false,
+        "open interest of the path's positions at entry prices"
+    ),
+    metric!(
+        cascade,
+        "0/1",
+        Flag,
+        false,
+        "1 if the path meets the scenario's cascade definition"
+    ),
+];
+
+/// Definition of a per-asset metric.
+#[derive(Debug, Clone, Copy)]
+pub struct AssetMetricDef {
+    pub name: &'static str,
+    pub unit: &'static str,
+    pub description: &'static str,
+    get: fn(&AssetPathMetrics) -> f64,
+}
+
+macro_rules! asset_metric {
+    ($name:ident, $unit:expr, $desc:expr) => {
+        AssetMetricDef {
+            name: stringify!($name),
+            unit: $unit,
+            description: $desc,
+            get: |m: &AssetPathMetrics| m.$name,
+        }
+    };
+}
+
+/// Per-asset metrics, written under `/assets/<name>/`.
+pub const ASSET_METRICS: &[AssetMetricDef] = &[
+    asset_metric!(
+        max_drawdown,
+        "fraction",
+        "largest peak-to-trough fall of this asset's mark price"
+    ),
+    asset_metric!(
+        exogenous_drawdown,
+        "fraction",
+        "largest peak-to-trough fall of this asset's fundamental price"
+    ),
+    asset_metric!(
+        amplification,
+        "fraction",
+        "max_drawdown - exogenous_drawdown for this asset"
+    ),
+    asset_metric!(
+        max_drawup,
+        "fraction",
+        "largest trough-to-peak rise of this asset's mark price"
+    ),
+    asset_metric!(
+        exogenous_drawup,
+        "fraction",
+        "largest trough-to-peak rise of this asset's fundamental price"
+    ),
+    asset_metric!(
+        liquidated_notional,
+        "USD",
+        "notional liquidated on this asset, at fill prices"
+    ),
+    asset_metric!(
+        end_return,
+        "fraction",
+        "mark price at the last step over the start price, minus 1"
+    ),
+];
+
+/// Values of one metric for every path, in path order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Values {
+    F64(Vec<f64>),
+    U32(Vec<u32>),
+    Flag(Vec<u8>),
+}
+
+impl Values {
+    /// The values as f64 (for statistics).
+    pub fn to_f64(&self) -> Vec<f64> {
+        match self {
+            Values::F64(v) => v.clone(),
+            Values::U32(v) => v.iter().map(|&x| f64::from(x)).collect(),
+            Values::Flag(v) => v.iter().map(|&x| f64::from(x)).collect(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Values::F64(v) => v.len(),
+            Values::U32(v) => v.len(),
+            Values::Flag(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// One named column.
+#[derive(Debug, Clone)]
+pub struct Column {
+    pub name: &'static str,
+    pub unit: &'static str,
+    pub description: &'static str,
+    pub summarize: bool,
+    pub values: Values,
+}
+
+/// Per-asset columns of one asset.
+#[derive(Debug, Clone)]
+pub struct AssetColumns {
+    pub asset: String,
+    pub columns: Vec<Column>,
+}
+
+/// Turns run results into columns (path order preserved).
+pub fn columns(results: &RunResults) -> Vec<Column> {
+    PATH_METRICS
+        .iter()
+        .map(|d| {
+            let values = match d.kind {
+                Kind::F64 => Values::F64(results.paths.iter().map(|s| (d.get)(s)).collect()),
+                Kind::U32 => Values::U32(results.paths.iter().map(|s| (d.get)(s) as u32).collect()),
+                Kind::Flag => {
+                    Values::Flag(results.paths.iter().map(|s| (d.get)(s) as u8).collect())
+                }
+            };
+            Column {
+                name: d.name,
+                unit: d.unit,
+                description: d.description,
+                summarize: d.summarize,
+                values,
+            }
+        })
+        .collect()
+}
+
+/// Per-asset columns, one group per asset.
+pub fn asset_columns(results: &RunResults, names: &[String]) -> Vec<AssetColumns> {
+    let n = results.n_assets;
+    names
+        .iter()
+        .enumerate()
+        .map(|(a, name)| AssetColumns {
+            asset: name.clone(),
+            columns: ASSET_METRICS
+                .iter()
+                .map(|d| Column {
+                    name: d.name,
+                    unit: d.unit,
+                    description: d.description,
+                    summarize: false,
+                    values: Values::F64(
+                        results
+                            .assets
+                            .iter()
+                            .skip(a)
+                            .step_by(n.max(1))
+                            .map(|m| (d.get)(m))
+                            .collect(),
+                    ),
+                })
+                .collect(),
+        })
+        .collect()
+}

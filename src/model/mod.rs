@@ -1,0 +1,7 @@
+//! Pure model code: price processes, order books, margin arithmetic and position
+//! populations. No I/O, no threads, no knowledge of files or the terminal.
+
+pub mod book;
+pub mod margin;
+pub mod population;
+pub mod price;

@@ -1,0 +1,893 @@
+//! HDF5 result files (`results.h5`): this module owns their on-disk layout (groups of 1-D
+//! column datasets, each with `unit` and `description` string attributes, plus root metadata)
+//! and is the only code that talks to the `hdf5` crate. Files are written atomically and
+//! byte-for-byte deterministically; small readers serve the `report`/`tails` commands and tests.
+//!
+//! Layout choices, all made so that other tools (h5py, `h5dump`, HDFView) read the files:
+//! - string attributes are scalar, variable-length, UTF-8 (h5py returns them as `str`);
+//! - numeric attributes are scalar `u64`/`i64`/`f64`, or a 1-D `f64` array;
+//! - non-empty columns are chunked (at most [`CHUNK_BYTES`] per chunk) and compressed with
+//!   shuffle + deflate level [`DEFLATE_LEVEL`] when the linked HDF5 library has deflate
+//!   (Debian's does); empty columns, and all columns without deflate, are contiguous;
+//! - object modification times are never recorded, so the same content gives the same bytes.
+
+use std::ffi::OsString;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use hdf5::file::FileCloseDegree;
+use hdf5::filters::Filter;
+use hdf5::plist::link_create::CharEncoding;
+use hdf5::types::{IntSize, TypeDescriptor, VarLenAscii, VarLenUnicode};
+use hdf5::{H5Type, LocationType};
+
+/// Deflate (gzip) level used for column datasets when the filter is available.
+pub const DEFLATE_LEVEL: u8 = 4;
+
+/// Upper bound, in bytes, of one chunk of a column dataset.
+pub const CHUNK_BYTES: usize = 256 * 1024;
+
+/// Value of an attribute attached to the root, a group, or (internally) a dataset.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AttrValue {
+    /// A UTF-8 string, stored as a scalar variable-length UTF-8 string.
+    Str(String),
+    /// An unsigned integer, stored as a scalar little-endian `u64`.
+    U64(u64),
+    /// A signed integer, stored as a scalar little-endian `i64`.
+    I64(i64),
+    /// A float, stored as a scalar `f64`.
+    F64(f64),
+    /// A list of floats, stored as a 1-D `f64` array (possibly empty).
+    F64s(Vec<f64>),
+}
+
+impl From<&str> for AttrValue {
+    fn from(value: &str) -> Self {
+        Self::Str(value.to_owned())
+    }
+}
+
+impl From<String> for AttrValue {
+    fn from(value: String) -> Self {
+        Self::Str(value)
+    }
+}
+
+impl From<u64> for AttrValue {
+    fn from(value: u64) -> Self {
+        Self::U64(value)
+    }
+}
+
+impl From<i64> for AttrValue {
+    fn from(value: i64) -> Self {
+        Self::I64(value)
+    }
+}
+
+impl From<f64> for AttrValue {
+    fn from(value: f64) -> Self {
+        Self::F64(value)
+    }
+}
+
+impl From<Vec<f64>> for AttrValue {
+    fn from(value: Vec<f64>) -> Self {
+        Self::F64s(value)
+    }
+}
+
+impl From<&[f64]> for AttrValue {
+    fn from(value: &[f64]) -> Self {
+        Self::F64s(value.to_vec())
+    }
+}
+
+/// The values of one column, borrowed from the caller.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ColumnData<'a> {
+    /// 64-bit floats (`<f8`).
+    F64(&'a [f64]),
+    /// 32-bit unsigned integers (`<u4`).
+    U32(&'a [u32]),
+    /// 8-bit unsigned integers (`u1`), e.g. flags.
+    U8(&'a [u8]),
+}
+
+impl ColumnData<'_> {
+    /// Number of values in the column.
+    pub fn len(&self) -> usize {
+        match self {
+            Self::F64(d) => d.len(),
+            Self::U32(d) => d.len(),
+            Self::U8(d) => d.len(),
+        }
+    }
+
+    /// Whether the column has no values (a run with zero paths).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl<'a> From<&'a [f64]> for ColumnData<'a> {
+    fn from(value: &'a [f64]) -> Self {
+        Self::F64(value)
+    }
+}
+
+impl<'a> From<&'a [u32]> for ColumnData<'a> {
+    fn from(value: &'a [u32]) -> Self {
+        Self::U32(value)
+    }
+}
+
+impl<'a> From<&'a [u8]> for ColumnData<'a> {
+    fn from(value: &'a [u8]) -> Self {
+        Self::U8(value)
+    }
+}
+
+/// One 1-D dataset: its name inside the group, its unit and description (stored as string
+/// attributes `unit` and `description`) and its values.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Column<'a> {
+    /// Dataset name inside its group: non-empty, no `/`, not `.` or `..`, no NUL.
+    pub name: &'a str,
+    /// Physical unit, e.g. `"USD"` or `"1"` for dimensionless; may be empty.
+    pub unit: &'a str,
+    /// One-line human description.
+    pub description: &'a str,
+    /// The values.
+    pub data: ColumnData<'a>,
+}
+
+impl<'a> Column<'a> {
+    /// Builds a column from any slice type [`ColumnData`] accepts.
+    pub fn new(
+        name: &'a str,
+        unit: &'a str,
+        description: &'a str,
+        data: impl Into<ColumnData<'a>>,
+    ) -> Self {
+        Self {
+            name,
+            unit,
+            description,
+            data: data.into(),
+        }
+    }
+}
+
+/// A group at `path` (e.g. "paths" or "paths/by_asset/BTC"; intermediate groups are created)
+/// with its attributes and 1-D datasets.
+///
+/// The path is relative to the root (a leading `/` is accepted); `""` or `"/"` designates the
+/// root group itself. Several `Group`s may share intermediate groups, and a group created as an
+/// intermediate may later be given its own attributes and columns.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Group<'a> {
+    /// Slash-separated path from the root.
+    pub path: String,
+    /// Attributes of the group, written in this order.
+    pub attrs: Vec<(String, AttrValue)>,
+    /// Datasets of the group, written in this order.
+    pub columns: Vec<Column<'a>>,
+}
+
+impl Group<'_> {
+    /// An empty group at `path`.
+    pub fn new(path: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            attrs: Vec::new(),
+            columns: Vec::new(),
+        }
+    }
+}
+
+/// Errors of this module. Every variant carries the path of the HDF5 file concerned (for a
+/// write, the final path, not the temporary file).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum H5Error {
+    /// The HDF5 library reported an error; `message` is its (condensed) error stack.
+    #[error("{}: {context}: {message}", path.display())]
+    Hdf5 {
+        /// The HDF5 file.
+        path: PathBuf,
+        /// What this module was doing.
+        context: String,
+        /// HDF5's description of the failure.
+        message: String,
+    },
+    /// A filesystem operation around the HDF5 file failed (stat, fsync, rename).
+    #[error("{}: {context}: {source}", path.display())]
+    Io {
+        /// The HDF5 file.
+        path: PathBuf,
+        /// What this module was doing.
+        context: String,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// A path, name or value that cannot be stored as given.
+    #[error("{}: invalid {what}: {reason}", path.display())]
+    Invalid {
+        /// The HDF5 file.
+        path: PathBuf,
+        /// Which name or value, e.g. `column name "a/b" in group "paths"`.
+        what: String,
+        /// Why it was rejected.
+        reason: String,
+    },
+    /// A requested group, dataset or attribute does not exist in the file.
+    #[error("{}: {what} not found", path.display())]
+    NotFound {
+        /// The HDF5 file.
+        path: PathBuf,
+        /// What was looked for, e.g. `dataset "paths/loss"`.
+        what: String,
+    },
+    /// An object or attribute exists but has a type or shape the reader cannot return.
+    #[error("{}: {what}: expected {expected}, found {found}", path.display())]
+    WrongType {
+        /// The HDF5 file.
+        path: PathBuf,
+        /// What was read, e.g. `attribute "seed" of "/"`.
+        what: String,
+        /// What the reader accepts.
+        expected: String,
+        /// What the file holds.
+        found: String,
+    },
+}
+
+impl H5Error {
+    /// The HDF5 file the error is about.
+    pub fn path(&self) -> &Path {
+        match self {
+            Self::Hdf5 { path, .. }
+            | Self::Io { path, .. }
+            | Self::Invalid { path, .. }
+            | Self::NotFound { path, .. }
+            | Self::WrongType { path, .. } => path,
+        }
+    }
+}
+
+fn hdf5_err(path: &Path, context: impl Into<String>) -> impl FnOnce(hdf5::Error) -> H5Error {
+    let context = context.into();
+    move |err| H5Error::Hdf5 {
+        path: path.to_path_buf(),
+        context,
+        message: err.to_string(),
+    }
+}
+
+fn io_err(path: &Path, context: impl Into<String>) -> impl FnOnce(io::Error) -> H5Error {
+    let context = context.into();
+    move |source| H5Error::Io {
+        path: path.to_path_buf(),
+        context,
+        source,
+    }
+}
+
+fn invalid(path: &Path, what: String, reason: &str) -> H5Error {
+    H5Error::Invalid {
+        path: path.to_path_buf(),
+        what,
+        reason: reason.to_owned(),
+    }
+}
+
+/// Removes the temporary file on drop unless disarmed (i.e. on every error path).
+struct TempGuard<'p> {
+    path: &'p Path,
+    armed: bool,
+}
+
+impl Drop for TempGuard<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            // Nothing more can be done if this fails; the original error is what matters.
+            let _ = fs::remove_file(self.path);
+        }
+    }
+}
+
+/// Writes the whole file atomically: creates `<dir>/.<file name>.tmp-<pid>` next to `path`,
+/// writes everything, closes it (flush), fsyncs it, renames it over `path`, then fsyncs the
+/// directory. On any error the temporary file is removed and `path` is untouched (a previous
+/// complete file stays as it was).
+///
+/// `root_attrs` go on the root group, then `groups` are written in order. The output bytes
+/// depend only on the arguments (no timestamps are recorded), so writing the same content twice
+/// gives byte-identical files (with the same HDF5 and zlib libraries: other versions may lay
+/// the file out differently). The temporary name is per process, so two threads of one process
+/// must not write the same `path` at the same time.
+///
+/// # Errors
+///
+/// - [`H5Error::Invalid`] if `path` has no file name, or a group path, column name or attribute
+///   name is empty or malformed (column names must not contain `/`, group path components must
+///   not be empty, `.` or `..`), or a string contains NUL. Names are checked as they are
+///   written, so earlier objects may already be in the temporary file, which is then removed.
+/// - [`H5Error::Hdf5`] if HDF5 fails, e.g. the directory does not exist or is not writable,
+///   the path is not valid UTF-8, or a column or attribute name is used twice in the same
+///   object.
+/// - [`H5Error::Io`] if the fsync of the file or directory, or the rename, fails. If only the
+///   final directory fsync fails the new file is already in place (it may not survive a crash);
+///   filesystems that do not support fsync on directories are tolerated silently.
+pub fn write_h5_atomic(
+    path: &Path,
+    root_attrs: &[(String, AttrValue)],
+    groups: &[Group<'_>],
+) -> Result<(), H5Error> {
+    hdf5::silence_errors(true);
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| invalid(path, "output path".to_owned(), "it has no file name"))?;
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut tmp_name = OsString::from(".");
+    tmp_name.push(file_name);
+    tmp_name.push(format!(".tmp-{}", std::process::id()));
+    let tmp = dir.join(tmp_name);
+
+    let mut guard = TempGuard {
+        path: &tmp,
+        armed: true,
+    };
+    write_file(path, &tmp, root_attrs, groups)?;
+    fs::File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(io_err(
+            path,
+            format!("fsync temporary file {}", tmp.display()),
+        ))?;
+    fs::rename(&tmp, path).map_err(io_err(
+        path,
+        format!("rename temporary file {} over it", tmp.display()),
+    ))?;
+    guard.armed = false;
+    drop(guard);
+
+    match fs::File::open(&dir).and_then(|d| d.sync_all()) {
+        Ok(()) => Ok(()),
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::InvalidInput | io::ErrorKind::Unsupported
+            ) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(io_err(path, format!("fsync directory {}", dir.display()))(
+            e,
+        )),
+    }
+}
+
+/// Whether shuffle + deflate can be used for writing with the linked library.
+fn deflate_usable() -> bool {
+    hdf5::filters::deflate_available() && Filter::deflate(DEFLATE_LEVEL).encode_enabled()
+}
+
+/// Creates `tmp`, writes everything, and closes it. All HDF5 handles are dropped on return.
+fn write_file(
+    target: &Path,
+    tmp: &Path,
+    root_attrs: &[(String, AttrValue)],
+    groups: &[Group<'_>],
+) -> Result<(), H5Error> {
+    let compress = deflate_usable();
+    let file = hdf5::File::with_options()
+        // the fcpl is also the root group's creation property list
+        .with_fcpl(|p| p.obj_track_times(false))
+        .with_fapl(|p| {
+            // closing fails (instead of silently deferring the flush) if a handle leaked
+            p.fclose_degree(FileCloseDegree::Semi)
+                // The temporary file is private, so a lock protects nothing; and HDF5 opens
+                // files without O_CLOEXEC, so a process spawned while we write would inherit
+                // the descriptor and keep the lock on the renamed file, making readers fail
+                // with "unable to lock file" until that process exits.
+                .file_locking(false)
+        })
+        .create(tmp)
+        .map_err(hdf5_err(
+            target,
+            format!("create temporary file {}", tmp.display()),
+        ))?;
+    write_attrs(target, "/", &file, root_attrs)?;
+    for group in groups {
+        write_group(target, &file, group, compress)?;
+    }
+    file.close()
+        .map_err(hdf5_err(target, "close (flush) temporary file"))
+}
+
+/// Splits a group path into its components (empty for the root), validating each.
+fn group_components<'s>(target: &Path, group_path: &'s str) -> Result<Vec<&'s str>, H5Error> {
+    let trimmed = group_path.strip_prefix('/').unwrap_or(group_path);
+    if trimmed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let trimmed = trimmed.strip_suffix('/').unwrap_or(trimmed);
+    trimmed
+        .split('/')
+        .map(|c| {
+            check_object_name(c)
+                .map(|()| c)
+                .map_err(|reason| invalid(target, format!("group path {group_path:?}"), reason))
+        })
+        .collect()
+}
+
+/// Checks a single link name (group component or dataset name).
+fn check_object_name(name: &str) -> Result<(), &'static str> {
+    if name.is_empty() {
+        Err("names must not be empty")
+    } else if name.contains('/') {
+        Err("names must not contain '/'")
+    } else if name == "." || name == ".." {
+        Err("'.' and '..' are not valid names")
+    } else if name.contains('\0') {
+        Err("names must not contain NUL")
+    } else {
+        Ok(())
+    }
+}
+
+fn write_group(
+    target: &Path,
+    file: &hdf5::File,
+    group: &Group<'_>,
+    compress: bool,
+) -> Result<(), H5Error> {
+    let components = group_components(target, &group.path)?;
+    let mut current = file
+        .group("/")
+        .map_err(hdf5_err(target, "open root group"))?;
+    let mut so_far = String::new();
+    for component in components {
+        if !so_far.is_empty() {
+            so_far.push('/');
+        }
+        so_far.push_str(component);
+        current = if current.link_exists(component) {
+            current
+                .group(component)
+                .map_err(hdf5_err(target, format!("open group {so_far:?}")))?
+        } else {
+            // Created one level at a time (not through the link-creation "intermediate groups"
+            // flag) so that every group gets a creation property list without timestamps.
+            current
+                .create_group_builder()
+                .obj_track_times(false)
+                .create_intermediate_group(false)
+                .char_encoding(CharEncoding::Utf8)
+                .create(component)
+                .map_err(hdf5_err(target, format!("create group {so_far:?}")))?
+        };
+    }
+    let shown = if so_far.is_empty() {
+        "/".to_owned()
+    } else {
+        so_far
+    };
+    write_attrs(target, &shown, &current, &group.attrs)?;
+    for column in &group.columns {
+        write_column(target, &shown, &current, column, compress)?;
+    }
+    Ok(())
+}
+
+fn write_column(
+    target: &Path,
+    group_path: &str,
+    group: &hdf5::Group,
+    column: &Column<'_>,
+    compress: bool,
+) -> Result<(), H5Error> {
+    check_object_name(column.name).map_err(|reason| {
+        invalid(
+            target,
+            format!("column name {:?} in group {group_path:?}", column.name),
+            reason,
+        )
+    })?;
+    let shown = if group_path == "/" {
+        column.name.to_owned()
+    } else {
+        format!("{group_path}/{}", column.name)
+    };
+    let dataset = match column.data {
+        ColumnData::F64(d) => create_dataset(group, column.name, d, compress),
+        ColumnData::U32(d) => create_dataset(group, column.name, d, compress),
+        ColumnData::U8(d) => create_dataset(group, column.name, d, compress),
+    }
+    .map_err(hdf5_err(target, format!("write dataset {shown:?}")))?;
+    let attrs = [
+        ("unit".to_owned(), AttrValue::Str(column.unit.to_owned())),
+        (
+            "description".to_owned(),
+            AttrValue::Str(column.description.to_owned()),
+        ),
+    ];
+    write_attrs(target, &shown, &dataset, &attrs)
+}
+
+fn create_dataset<T: H5Type>(
+    group: &hdf5::Group,
+    name: &str,
+    data: &[T],
+    compress: bool,
+) -> hdf5::Result<hdf5::Dataset> {
+    let builder = group
+        .new_dataset_builder()
+        .with_data(data)
+        .obj_track_times(false)
+        .create_intermediate_group(false)
+        .char_encoding(CharEncoding::Utf8);
+    let builder = if compress && !data.is_empty() {
+        // A fixed-size dimension cannot have a chunk larger than itself, and a zero-length
+        // one cannot be chunked at all: empty columns take the contiguous branch.
+        let per_chunk = (CHUNK_BYTES / size_of::<T>()).max(1);
+        builder
+            .chunk(data.len().min(per_chunk))
+            .shuffle()
+            .deflate(DEFLATE_LEVEL)
+    } else {
+        builder.no_chunk()
+    };
+    builder.create(name)
+}
+
+fn write_attrs(
+    target: &Path,
+    object: &str,
+    loc: &hdf5::Location,
+    attrs: &[(String, AttrValue)],
+) -> Result<(), H5Error> {
+    for (name, value) in attrs {
+        let what = || format!("attribute {name:?} of {object:?}");
+        if name.is_empty() {
+            return Err(invalid(target, what(), "names must not be empty"));
+        }
+        if name.contains('\0') {
+            return Err(invalid(target, what(), "names must not contain NUL"));
+        }
+        if let AttrValue::Str(s) = value
+            && s.contains('\0')
+        {
+            return Err(invalid(target, what(), "strings must not contain NUL"));
+        }
+        write_attr(loc, name, value).map_err(hdf5_err(target, format!("write {}", what())))?;
+    }
+    Ok(())
+}
+
+fn write_attr(loc: &hdf5::Location, name: &str, value: &AttrValue) -> hdf5::Result<()> {
+    match value {
+        AttrValue::Str(s) => {
+            let s = VarLenUnicode::from_str(s).map_err(|e| hdf5::Error::from(e.to_string()))?;
+            loc.new_attr::<VarLenUnicode>()
+                .shape(())
+                .create(name)?
+                .write_scalar(&s)
+        }
+        AttrValue::U64(v) => loc
+            .new_attr::<u64>()
+            .shape(())
+            .create(name)?
+            .write_scalar(v),
+        AttrValue::I64(v) => loc
+            .new_attr::<i64>()
+            .shape(())
+            .create(name)?
+            .write_scalar(v),
+        AttrValue::F64(v) => loc
+            .new_attr::<f64>()
+            .shape(())
+            .create(name)?
+            .write_scalar(v),
+        AttrValue::F64s(v) => loc
+            .new_attr_builder()
+            .with_data(v.as_slice())
+            .create(name)
+            .map(|_| ()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Readers
+
+/// Normalizes an object path: no leading/trailing `/`; the root is `"/"`.
+fn normalize(object: &str) -> &str {
+    let trimmed = object.trim_matches('/');
+    if trimmed.is_empty() { "/" } else { trimmed }
+}
+
+fn open_read(path: &Path) -> Result<hdf5::File, H5Error> {
+    hdf5::silence_errors(true);
+    fs::metadata(path).map_err(io_err(path, "open file"))?;
+    hdf5::File::open(path).map_err(hdf5_err(path, "open file"))
+}
+
+/// The type of the object at `name` (already normalized), or `NotFound`.
+fn object_type(
+    path: &Path,
+    file: &hdf5::File,
+    name: &str,
+    kind: &str,
+) -> Result<LocationType, H5Error> {
+    if name == "/" {
+        return Ok(LocationType::Group);
+    }
+    let mut prefix = String::new();
+    for component in name.split('/') {
+        if !prefix.is_empty() {
+            prefix.push('/');
+        }
+        prefix.push_str(component);
+        if component.is_empty() || !file.link_exists(&prefix) {
+            return Err(H5Error::NotFound {
+                path: path.to_path_buf(),
+                what: format!("{kind} {name:?}"),
+            });
+        }
+    }
+    file.loc_type_by_name(name)
+        .map_err(hdf5_err(path, format!("inspect {kind} {name:?}")))
+}
+
+fn type_name(t: LocationType) -> &'static str {
+    match t {
+        LocationType::Group => "a group",
+        LocationType::Dataset => "a dataset",
+        LocationType::NamedDatatype => "a committed datatype",
+        #[allow(unreachable_patterns)]
+        _ => "another kind of object",
+    }
+}
+
+fn open_dataset(path: &Path, file: &hdf5::File, name: &str) -> Result<hdf5::Dataset, H5Error> {
+    let t = object_type(path, file, name, "dataset")?;
+    if t != LocationType::Dataset {
+        return Err(H5Error::WrongType {
+            path: path.to_path_buf(),
+            what: format!("{name:?}"),
+            expected: "a dataset".to_owned(),
+            found: type_name(t).to_owned(),
+        });
+    }
+    file.dataset(name)
+        .map_err(hdf5_err(path, format!("open dataset {name:?}")))
+}
+
+/// Reads a whole 1-D dataset as `f64`.
+///
+/// `dataset` is a path from the root such as `"paths/loss"` (a leading `/` is accepted).
+/// Float datasets and integer datasets of up to 32 bits (e.g. our `u32`/`u8` columns) are
+/// converted exactly; 64-bit integers are refused because the conversion could round.
+///
+/// # Errors
+///
+/// [`H5Error::Io`] if the file cannot be accessed, [`H5Error::NotFound`] if the dataset does
+/// not exist, [`H5Error::WrongType`] if the object is not a 1-D dataset of a supported type,
+/// [`H5Error::Hdf5`] if HDF5 fails to open or read it.
+pub fn read_f64_column(path: &Path, dataset: &str) -> Result<Vec<f64>, H5Error> {
+    let file = open_read(path)?;
+    let name = normalize(dataset);
+    let ds = open_dataset(path, &file, name)?;
+    let desc = ds
+        .dtype()
+        .and_then(|t| t.to_descriptor())
+        .map_err(hdf5_err(path, format!("inspect dataset {name:?}")))?;
+    let supported = matches!(
+        desc,
+        TypeDescriptor::Float(_)
+            | TypeDescriptor::Unsigned(IntSize::U1 | IntSize::U2 | IntSize::U4)
+            | TypeDescriptor::Integer(IntSize::U1 | IntSize::U2 | IntSize::U4)
+    );
+    if !supported || ds.ndim() != 1 {
+        return Err(H5Error::WrongType {
+            path: path.to_path_buf(),
+            what: format!("dataset {name:?}"),
+            expected: "a 1-D float or integer (at most 32-bit) dataset".to_owned(),
+            found: format!("{}-D {desc}", ds.ndim()),
+        });
+    }
+    ds.read_raw::<f64>()
+        .map_err(hdf5_err(path, format!("read dataset {name:?}")))
+}
+
+/// Opens attribute `name` of `object` (normalized), distinguishing a missing one.
+fn open_attr(
+    path: &Path,
+    file: &hdf5::File,
+    object: &str,
+    name: &str,
+) -> Result<hdf5::Attribute, H5Error> {
+    let what = || format!("attribute {name:?} of {object:?}");
+    object_type(path, file, object, "object")?;
+    let info = file
+        .loc_info_by_name(object)
+        .map_err(hdf5_err(path, format!("inspect object {object:?}")))?;
+    let loc = file
+        .open_by_token(info.token)
+        .map_err(hdf5_err(path, format!("open object {object:?}")))?;
+    let names = loc
+        .attr_names()
+        .map_err(hdf5_err(path, format!("list attributes of {object:?}")))?;
+    if !names.iter().any(|n| n == name) {
+        return Err(H5Error::NotFound {
+            path: path.to_path_buf(),
+            what: what(),
+        });
+    }
+    loc.attr(name)
+        .map_err(hdf5_err(path, format!("open {}", what())))
+}
+
+/// Reads any attribute written by [`write_h5_atomic`] back as an [`AttrValue`].
+///
+/// Variable-length strings (UTF-8 or ASCII) become [`AttrValue::Str`], scalar unsigned and
+/// signed integers [`AttrValue::U64`] and [`AttrValue::I64`], scalar floats
+/// [`AttrValue::F64`] and 1-D float arrays [`AttrValue::F64s`]. `object` is `"/"` for the root,
+/// otherwise a group or dataset path such as `"paths/loss"`.
+///
+/// # Errors
+///
+/// [`H5Error::NotFound`] if the object or attribute does not exist, [`H5Error::WrongType`] for
+/// other types or shapes (e.g. fixed-length strings), [`H5Error::Io`] / [`H5Error::Hdf5`] if the
+/// file cannot be opened or read.
+pub fn read_attr(path: &Path, object: &str, name: &str) -> Result<AttrValue, H5Error> {
+    let file = open_read(path)?;
+    let object = normalize(object);
+    let attr = open_attr(path, &file, object, name)?;
+    let what = || format!("attribute {name:?} of {object:?}");
+    let desc = attr
+        .dtype()
+        .and_then(|t| t.to_descriptor())
+        .map_err(hdf5_err(path, format!("inspect {}", what())))?;
+    let ndim = attr.ndim();
+    let read_err = || hdf5_err(path, format!("read {}", what()));
+    let value = match (&desc, ndim) {
+        (TypeDescriptor::VarLenUnicode, 0) => AttrValue::Str(
+            attr.read_scalar::<VarLenUnicode>()
+                .map_err(read_err())?
+                .to_string(),
+        ),
+        (TypeDescriptor::VarLenAscii, 0) => AttrValue::Str(
+            attr.read_scalar::<VarLenAscii>()
+                .map_err(read_err())?
+                .to_string(),
+        ),
+        (TypeDescriptor::Unsigned(_), 0) => {
+            AttrValue::U64(attr.read_scalar::<u64>().map_err(read_err())?)
+        }
+        (TypeDescriptor::Integer(_), 0) => {
+            AttrValue::I64(attr.read_scalar::<i64>().map_err(read_err())?)
+        }
+        (TypeDescriptor::Float(_), 0) => {
+            AttrValue::F64(attr.read_scalar::<f64>().map_err(read_err())?)
+        }
+        (TypeDescriptor::Float(_), 1) => {
+            AttrValue::F64s(attr.read_raw::<f64>().map_err(read_err())?)
+        }
+        _ => {
+            return Err(H5Error::WrongType {
+                path: path.to_path_buf(),
+                what: what(),
+                expected: "a scalar string, integer or float, or a 1-D float array".to_owned(),
+                found: format!("{ndim}-D {desc}"),
+            });
+        }
+    };
+    Ok(value)
+}
+
+/// Reads a scalar string attribute. `object` is `"/"` for the root, otherwise a group or
+/// dataset path such as `"paths/loss"`.
+///
+/// # Errors
+///
+/// As [`read_attr`]; [`H5Error::WrongType`] if the attribute is not a scalar variable-length
+/// string.
+pub fn read_attr_str(path: &Path, object: &str, name: &str) -> Result<String, H5Error> {
+    match read_attr(path, object, name)? {
+        AttrValue::Str(s) => Ok(s),
+        other => Err(wrong_attr_type(path, object, name, "a string", &other)),
+    }
+}
+
+/// Reads a scalar non-negative integer attribute (stored unsigned, or signed and `>= 0`).
+/// `object` is `"/"` for the root, otherwise a group or dataset path.
+///
+/// # Errors
+///
+/// As [`read_attr`]; [`H5Error::WrongType`] if the attribute is not a scalar integer or is
+/// negative.
+pub fn read_attr_u64(path: &Path, object: &str, name: &str) -> Result<u64, H5Error> {
+    match read_attr(path, object, name)? {
+        AttrValue::U64(v) => Ok(v),
+        AttrValue::I64(v) if v >= 0 => Ok(v.unsigned_abs()),
+        other => Err(wrong_attr_type(
+            path,
+            object,
+            name,
+            "a non-negative integer",
+            &other,
+        )),
+    }
+}
+
+fn wrong_attr_type(
+    path: &Path,
+    object: &str,
+    name: &str,
+    expected: &str,
+    found: &AttrValue,
+) -> H5Error {
+    let found = match found {
+        AttrValue::Str(_) => "a string".to_owned(),
+        AttrValue::U64(v) => format!("unsigned integer {v}"),
+        AttrValue::I64(v) => format!("signed integer {v}"),
+        AttrValue::F64(v) => format!("float {v}"),
+        AttrValue::F64s(v) => format!("float array of length {}", v.len()),
+    };
+    H5Error::WrongType {
+        path: path.to_path_buf(),
+        what: format!("attribute {name:?} of {:?}", normalize(object)),
+        expected: expected.to_owned(),
+        found,
+    }
+}
+
+/// Names of the datasets directly inside `group` (not in subgroups), sorted bytewise.
+/// `group` is `"/"` for the root, otherwise a path such as `"paths/by_asset/BTC"`.
+///
+/// # Errors
+///
+/// [`H5Error::NotFound`] if the group does not exist, [`H5Error::WrongType`] if it is not a
+/// group, [`H5Error::Io`] / [`H5Error::Hdf5`] if the file cannot be opened or listed.
+pub fn list_datasets(path: &Path, group: &str) -> Result<Vec<String>, H5Error> {
+    let file = open_read(path)?;
+    let name = normalize(group);
+    let t = object_type(path, &file, name, "group")?;
+    if t != LocationType::Group {
+        return Err(H5Error::WrongType {
+            path: path.to_path_buf(),
+            what: format!("{name:?}"),
+            expected: "a group".to_owned(),
+            found: type_name(t).to_owned(),
+        });
+    }
+    let g = file
+        .group(name)
+        .map_err(hdf5_err(path, format!("open group {name:?}")))?;
+    let members = g
+        .member_names()
+        .map_err(hdf5_err(path, format!("list members of group {name:?}")))?;
+    let mut datasets = Vec::new();
+    for member in members {
+        let t = g.loc_type_by_name(&member).map_err(hdf5_err(
+            path,
+            format!("inspect {member:?} in group {name:?}"),
+        ))?;
+        if t == LocationType::Dataset {
+            datasets.push(member);
+        }
+    }
+    datasets.sort();
+    Ok(datasets)
+}

@@ -1,0 +1,218 @@
+//! Result files: the only module that knows about HDF5 and JSON on disk.
+//!
+//! A run's folder is built in a hidden staging folder next to it and swapped into place
+//! only when every file is complete ([`Staging`]), so an interrupted or failed run leaves
+//! either the previous complete results or none, never a truncated file.
+
+pub mod h5;
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use crate::metrics::{AssetColumns, Column, Values};
+use crate::summary::Summary;
+use h5::{AttrValue, ColumnData, Group};
+
+/// Errors while writing results.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error("cannot write {path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error(transparent)]
+    H5(#[from] h5::H5Error),
+    #[error("cannot serialise the summary: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> OutputError + '_ {
+    move |source| OutputError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// A results folder under construction. Dropping it without [`Staging::commit`] removes the
+/// staging folder and leaves the destination untouched.
+pub struct Staging {
+    dest: PathBuf,
+    tmp: PathBuf,
+    committed: bool,
+}
+
+impl Staging {
+    /// Starts building `dest` (its parent is created if needed).
+    ///
+    /// # Errors
+    /// When the parent folder cannot be created or written.
+    pub fn new(dest: &Path) -> Result<Staging, OutputError> {
+        let parent = dest
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        fs::create_dir_all(parent).map_err(io_err(parent))?;
+        let name = dest
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "results".into());
+        let tmp = parent.join(format!(".{name}.partial-{}", std::process::id()));
+        if tmp.exists() {
+            fs::remove_dir_all(&tmp).map_err(io_err(&tmp))?;
+        }
+        fs::create_dir(&tmp).map_err(io_err(&tmp))?;
+        Ok(Staging {
+            dest: dest.to_path_buf(),
+            tmp,
+            committed: false,
+        })
+    }
+
+    /// Path of a file inside the staging folder.
+    pub fn path(&self, file: &str) -> PathBuf {
+        self.tmp.join(file)
+    }
+
+    /// Writes a file into the staging folder and syncs it.
+    ///
+    /// # Errors
+    /// On any I/O failure.
+    pub fn write(&self, file: &str, bytes: &[u8]) -> Result<(), OutputError> {
+        let p = self.path(file);
+        let mut f = fs::File::create(&p).map_err(io_err(&p))?;
+        f.write_all(bytes).map_err(io_err(&p))?;
+        f.sync_all().map_err(io_err(&p))?;
+        Ok(())
+    }
+
+    /// Moves the finished folder into place: the old folder (if any) is renamed aside, the
+    /// new one renamed in, then the old one removed. At every moment the destination is
+    /// either the complete old folder, absent, or the complete new folder.
+    ///
+    /// # Errors
+    /// On any I/O failure; the staging folder is then removed.
+    pub fn commit(mut self) -> Result<PathBuf, OutputError> {
+        let parent = self.tmp.parent().unwrap_or(Path::new(".")).to_path_buf();
+        if let Ok(d) = fs::File::open(&self.tmp) {
+            let _ = d.sync_all();
+        }
+        let old = parent.join(format!(
+            ".{}.old-{}",
+            self.dest
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            std::process::id()
+        ));
+        let had_old = self.dest.exists();
+        if had_old {
+            fs::rename(&self.dest, &old).map_err(io_err(&self.dest))?;
+        }
+        fs::rename(&self.tmp, &self.dest).map_err(io_err(&self.dest))?;
+        self.committed = true;
+        if let Ok(d) = fs::File::open(&parent) {
+            let _ = d.sync_all();
+        }
+        if had_old {
+            fs::remove_dir_all(&old).map_err(io_err(&old))?;
+        }
+        Ok(self.dest.clone())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_dir_all(&self.tmp);
+        }
+    }
+}
+
+fn column_data(c: &Column) -> ColumnData<'_> {
+    match &c.values {
+        Values::F64(v) => ColumnData::F64(v),
+        Values::U32(v) => ColumnData::U32(v),
+        Values::Flag(v) => ColumnData::U8(v),
+    }
+}
+
+fn h5_columns(columns: &[Column]) -> Vec<h5::Column<'_>> {
+    columns
+        .iter()
+        .map(|c| h5::Column {
+            name: c.name,
+            unit: c.unit,
+            description: c.description,
+            data: column_data(c),
+        })
+        .collect()
+}
+
+/// Writes `summary.json` and `results.h5` into `staging`.
+///
+/// `results.h5` layout: root attributes record the provenance (version, scenario text, seed,
+/// path count, …) and the summary JSON; `/paths` holds one dataset per per-path metric in
+/// path order; `/assets/<name>` the per-asset metrics. See `docs/output.md`.
+///
+/// # Errors
+/// On any failure to serialise or write.
+pub fn write_run(
+    staging: &Staging,
+    summary: &Summary,
+    columns: &[Column],
+    assets: &[AssetColumns],
+) -> Result<(), OutputError> {
+    let json = serde_json::to_string_pretty(summary)?;
+    let p = &summary.provenance;
+    let root: Vec<(String, AttrValue)> = vec![
+        (
+            "cascadesim_version".into(),
+            AttrValue::Str(p.cascadesim_version.clone()),
+        ),
+        (
+            "scenario_file".into(),
+            AttrValue::Str(p.scenario_file.clone()),
+        ),
+        (
+            "scenario_name".into(),
+            AttrValue::Str(p.scenario_name.clone()),
+        ),
+        ("scenario_toml".into(), AttrValue::Str(p.scenario.clone())),
+        ("seed".into(), AttrValue::U64(p.seed)),
+        ("paths".into(), AttrValue::U64(p.paths)),
+        ("first_path".into(), AttrValue::U64(p.first_path)),
+        ("steps".into(), AttrValue::U64(u64::from(p.steps))),
+        ("step_seconds".into(), AttrValue::F64(p.step_seconds)),
+        ("assets".into(), AttrValue::Str(p.assets.join(","))),
+        (
+            "population_mode".into(),
+            AttrValue::Str(p.population_mode.clone()),
+        ),
+        ("summary_json".into(), AttrValue::Str(json.clone())),
+    ];
+    let mut groups = vec![Group {
+        path: "paths".into(),
+        attrs: vec![
+            (
+                "description".into(),
+                AttrValue::Str(
+                    "one dataset per per-path metric, each of length `paths`, in path order".into(),
+                ),
+            ),
+            ("first_path".into(), AttrValue::U64(p.first_path)),
+        ],
+        columns: h5_columns(columns),
+    }];
+    for a in assets {
+        groups.push(Group {
+            path: format!("assets/{}", a.asset),
+            attrs: vec![(
+                "description".into(),
+                AttrValue::Str(format!("per-path metrics of asset {}", a.asset)),
+            )],
+            columns: h5_columns(&a.columns),
+        });
+    }
+    h5::write_h5_atomic(&staging.path("results.h5"), &root, &groups)?;
+    staging.write("summary.json", format!("{json}\n").as_bytes())?;
+    Ok(())
+}

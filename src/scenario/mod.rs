@@ -1,0 +1,1355 @@
+//! Scenario files: TOML text → validated, typed [`Scenario`] with explicit units.
+//!
+//! Nothing downstream sees raw TOML. Validation walks the whole document and reports every
+//! problem at once ([`ScenarioError`]), each with its key path and line. Referenced files
+//! (positions and book CSVs) are fetched through a [`FileSource`], so this module does no I/O
+//! itself. The schema is documented in `docs/scenario.md`.
+
+mod csv;
+mod error;
+mod reader;
+
+use nalgebra::DMatrix;
+use toml::de::DeTable;
+
+pub use error::{Issue, ScenarioError};
+
+use crate::model::margin::MarginSchedule;
+use reader::{Doc, Tbl, suggest};
+
+/// Seconds in the (365-day, 24/7) year used to scale annual volatility and drift.
+pub const SECONDS_PER_YEAR: f64 = 365.0 * 86_400.0;
+
+/// Where referenced files (CSV) come from. The CLI resolves them relative to the scenario file.
+pub trait FileSource {
+    /// The text of the file at `relative` path, or a message saying why it cannot be read.
+    ///
+    /// # Errors
+    /// Any failure to read the file, as a human-readable message.
+    fn read(&self, relative: &str) -> Result<String, String>;
+}
+
+/// A file source that has no files: every reference is an error. For scenarios given as text.
+pub struct NoFiles;
+
+impl FileSource for NoFiles {
+    fn read(&self, relative: &str) -> Result<String, String> {
+        Err(format!(
+            "cannot read `{relative}`: no file access in this context"
+        ))
+    }
+}
+
+/// A validated scenario.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// Human-readable name (`[scenario].name`, or empty).
+    pub name: String,
+    /// Free-text description.
+    pub description: String,
+    /// The TOML text it was read from, recorded in every output.
+    pub text: String,
+    pub simulation: Simulation,
+    pub assets: Vec<Asset>,
+    /// Lower-triangular Cholesky factor of the asset correlation matrix, row-major n×n.
+    /// `None` for a single asset or independent assets.
+    pub cholesky: Option<Vec<f64>>,
+    pub populations: Vec<Population>,
+}
+
+/// `[simulation]`: how many paths, how long, and what counts as a cascade.
+#[derive(Debug, Clone)]
+pub struct Simulation {
+    pub paths: u64,
+    pub steps: u32,
+    /// Length of one step, seconds.
+    pub step_seconds: f64,
+    pub seed: u64,
+    /// Time of day at step 0, seconds after 00:00 UTC (selects the hourly liquidity factor).
+    pub start_second_of_day: f64,
+    /// Liquidation-engine rounds per step (the engine's speed).
+    pub max_rounds: u32,
+    pub population_mode: PopulationMode,
+    pub cascade: CascadeRule,
+}
+
+/// Whether positions are drawn once for the run or afresh for every path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PopulationMode {
+    /// One population shared by every path (drawn from the run seed).
+    Fixed,
+    /// Each path draws its own population from its own random stream.
+    PerPath,
+}
+
+/// When a path counts as a cascade.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CascadeRule {
+    /// Endogenous move (largest amplification of any asset, fraction of price) at or above
+    /// which a path is a cascade.
+    pub endogenous_move: Option<f64>,
+    /// Liquidated notional as a share of open interest at or above which a path is a cascade.
+    pub liquidated_oi_share: Option<f64>,
+    /// `true`: every given criterion must hold; `false`: any one is enough.
+    pub require_all: bool,
+}
+
+/// One asset: its fundamental price process and its order book.
+#[derive(Debug, Clone)]
+pub struct Asset {
+    pub name: String,
+    /// Price at step 0, USD.
+    pub price: f64,
+    /// Annualised volatility of log returns (0.6 = 60%/year).
+    pub volatility: f64,
+    /// Annualised drift of the price.
+    pub drift: f64,
+    pub innovations: Innovations,
+    /// Scheduled returns, sorted by step.
+    pub shocks: Vec<Shock>,
+    pub book: BookSpec,
+}
+
+/// Distribution of the per-step standardised innovation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Innovations {
+    Gaussian,
+    /// Student-t with `dof` > 2 degrees of freedom, scaled to unit variance.
+    StudentT {
+        dof: f64,
+    },
+}
+
+/// A deterministic return applied to the fundamental price at the start of a step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Shock {
+    pub step: u32,
+    /// Simple return, > −1 (−0.08 = an 8% fall).
+    pub ret: f64,
+}
+
+/// The order book of one asset, as resolved levels.
+#[derive(Debug, Clone)]
+pub struct BookSpec {
+    /// Bid levels, nearest first.
+    pub bid: Vec<Level>,
+    /// Ask levels, nearest first.
+    pub ask: Vec<Level>,
+    /// Depth multiplier for each UTC hour (0 = 00:00–01:00).
+    pub hourly: [f64; 24],
+    /// Half-life of depth recovery after a sweep, seconds.
+    pub refill_half_life_s: f64,
+    /// Share of each sweep's price move that is permanent (the rest decays as depth refills).
+    pub permanent_impact: f64,
+}
+
+/// One price level of one side of the book.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Level {
+    /// Distance from the mid in log-price (≈ fraction: 0.0001 = 1 bp), > 0, increasing.
+    pub distance: f64,
+    /// Resting size in base units at a depth multiplier of 1.
+    pub size: f64,
+}
+
+/// Perpetual-futures positions on one asset (one venue, isolated margin).
+#[derive(Debug, Clone)]
+pub struct Population {
+    pub name: String,
+    /// Index into [`Scenario::assets`].
+    pub asset: usize,
+    pub margin: MarginSchedule,
+    /// Liquidation fee, fraction of liquidated notional, paid into the insurance fund.
+    pub liquidation_fee: f64,
+    /// Insurance fund at step 0, USD.
+    pub insurance_fund: f64,
+    pub source: PositionSource,
+}
+
+/// Where a population's positions come from.
+#[derive(Debug, Clone)]
+pub enum PositionSource {
+    Synthetic(SyntheticSpec),
+    Explicit(Vec<PositionRecord>),
+}
+
+/// Distributions from which positions are drawn.
+#[derive(Debug, Clone)]
+pub struct SyntheticSpec {
+    pub count: u64,
+    /// Total open interest, USD notional at entry.
+    pub open_interest: f64,
+    /// Share of open interest (and of the count) that is long.
+    pub long_share: f64,
+    pub size: SizeDist,
+    pub leverage: LeverageDist,
+    pub entry: EntryDist,
+}
+
+/// Distribution of position notional (rescaled so the sizes add up to the open interest).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SizeDist {
+    LogNormal { sigma: f64 },
+    Pareto { alpha: f64 },
+}
+
+/// Distribution of leverage (> 1).
+#[derive(Debug, Clone, PartialEq)]
+pub enum LeverageDist {
+    Discrete {
+        values: Vec<f64>,
+        weights: Vec<f64>,
+    },
+    LogNormal {
+        median: f64,
+        sigma: f64,
+        min: f64,
+        max: f64,
+    },
+    Uniform {
+        min: f64,
+        max: f64,
+    },
+}
+
+/// Distribution of the entry price, as a log offset from the start price.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum EntryDist {
+    Normal { mean: f64, sd: f64 },
+    Uniform { low: f64, high: f64 },
+}
+
+/// One explicit position.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PositionRecord {
+    pub long: bool,
+    /// Base units.
+    pub qty: f64,
+    /// Entry price, USD.
+    pub entry: f64,
+    /// Isolated margin, USD.
+    pub margin: f64,
+}
+
+impl Scenario {
+    /// Total open interest (USD at entry) over all populations.
+    pub fn open_interest(&self) -> f64 {
+        self.populations
+            .iter()
+            .map(|p| match &p.source {
+                PositionSource::Synthetic(s) => s.open_interest,
+                PositionSource::Explicit(r) => r.iter().map(|x| x.qty * x.entry).sum(),
+            })
+            .sum()
+    }
+
+    /// Step length in years.
+    pub fn dt_years(&self) -> f64 {
+        self.simulation.step_seconds / SECONDS_PER_YEAR
+    }
+
+    /// Parses and validates a scenario.
+    ///
+    /// `origin` names the scenario in messages (its path); `files` provides CSV files it
+    /// references.
+    ///
+    /// # Errors
+    /// A [`ScenarioError`] listing every problem found: TOML syntax, unknown keys (with
+    /// suggestions), wrong types, missing keys, out-of-range values, inconsistent references
+    /// and unreadable or malformed referenced files.
+    pub fn parse(
+        text: &str,
+        origin: &str,
+        files: &dyn FileSource,
+    ) -> Result<Scenario, ScenarioError> {
+        let mut doc = Doc::new(text);
+        let (root, syntax) = DeTable::parse_recoverable(text);
+        if !syntax.is_empty() {
+            for e in syntax {
+                let span = e.span();
+                doc.error_at(
+                    "",
+                    span,
+                    format!("TOML syntax error: {}", e.message().trim()),
+                );
+            }
+            return Err(ScenarioError {
+                origin: origin.into(),
+                issues: doc.issues,
+            });
+        }
+        let scenario = validate(&mut doc, &root, text, files);
+        if doc.issues.is_empty() {
+            Ok(scenario.expect("validation without issues yields a scenario"))
+        } else {
+            Err(ScenarioError {
+                origin: origin.into(),
+                issues: doc.issues,
+            })
+        }
+    }
+}
+
+const ROOT_KEYS: &[&str] = &[
+    "scenario",
+    "simulation",
+    "assets",
+    "correlation",
+    "populations",
+];
+const META_KEYS: &[&str] = &["name", "description"];
+const SIM_KEYS: &[&str] = &[
+    "paths",
+    "steps",
+    "step_seconds",
+    "seed",
+    "start_hour_utc",
+    "max_rounds",
+    "population",
+    "cascade",
+];
+const CASCADE_KEYS: &[&str] = &["endogenous_move", "liquidated_oi_share", "rule"];
+const ASSET_KEYS: &[&str] = &[
+    "name",
+    "price",
+    "volatility",
+    "drift",
+    "innovations",
+    "dof",
+    "shocks",
+    "book",
+];
+const SHOCK_KEYS: &[&str] = &["step", "return"];
+const BOOK_KEYS: &[&str] = &[
+    "profile",
+    "spread_bp",
+    "level_spacing_bp",
+    "levels",
+    "depth_usd",
+    "depth_band_bp",
+    "scale_bp",
+    "power",
+    "file",
+    "hourly_liquidity",
+    "refill_half_life_s",
+    "permanent_impact",
+];
+const CORR_KEYS: &[&str] = &["matrix"];
+const POP_KEYS: &[&str] = &[
+    "name",
+    "asset",
+    "count",
+    "open_interest_usd",
+    "long_share",
+    "funding_rate_8h",
+    "size",
+    "leverage",
+    "entry",
+    "maintenance_margin",
+    "margin_tiers",
+    "liquidation_fee",
+    "insurance_fund_usd",
+    "positions_file",
+];
+const SIZE_KEYS: &[&str] = &["distribution", "sigma", "alpha"];
+const LEV_KEYS: &[&str] = &[
+    "values",
+    "weights",
+    "distribution",
+    "median",
+    "sigma",
+    "min",
+    "max",
+];
+const ENTRY_KEYS: &[&str] = &["distribution", "mean", "sd", "low", "high"];
+const TIER_KEYS: &[&str] = &["from_notional_usd", "rate"];
+
+/// Upper bounds that keep a typo from asking for a machine-filling run.
+const MAX_STEPS: u64 = 10_000_000;
+const MAX_LEVELS: u64 = 1_000_000;
+const MAX_POSITIONS: u64 = 50_000_000;
+
+/// Long share implied by a funding rate (per 8 h): a logistic map centred on the usual
+/// 0.01%/8h baseline, reaching ~88% long at +0.05%/8h. A documented heuristic.
+pub fn long_share_from_funding(rate_8h: f64) -> f64 {
+    const BASELINE: f64 = 0.0001;
+    const SCALE: f64 = 0.0002;
+    1.0 / (1.0 + (-(rate_8h - BASELINE) / SCALE).exp())
+}
+
+fn validate(
+    doc: &mut Doc<'_>,
+    root: &toml::Spanned<DeTable<'_>>,
+    text: &str,
+    files: &dyn FileSource,
+) -> Option<Scenario> {
+    let mut top = doc.root(root, ROOT_KEYS);
+
+    let (name, description) = match doc.table(&mut top, "scenario", META_KEYS) {
+        Some(mut t) => {
+            let n = doc.str(&mut t, "name").unwrap_or("").to_string();
+            let d = doc.str(&mut t, "description").unwrap_or("").to_string();
+            doc.finish(t);
+            (n, d)
+        }
+        None => (String::new(), String::new()),
+    };
+
+    let simulation = doc
+        .req_table(&mut top, "simulation", SIM_KEYS)
+        .and_then(|t| simulation(doc, t));
+
+    let steps = simulation.as_ref().map(|s| s.steps);
+    let asset_tables = doc.tables(&mut top, "assets", ASSET_KEYS);
+    if !doc.has(&mut top, "assets") {
+        doc.error_at(
+            "assets",
+            None,
+            "missing required `[[assets]]`: a scenario needs at least one asset".into(),
+        );
+    } else if asset_tables.is_empty() && doc.issues.iter().all(|i| i.path != "assets") {
+        let span = doc.span_of(&mut top, "assets");
+        doc.error_at("assets", span, "needs at least one asset".into());
+    }
+    let mut assets = Vec::new();
+    let mut assets_ok = true;
+    let mut names: Vec<String> = Vec::new();
+    for t in asset_tables {
+        let path = t.path.clone();
+        match asset(doc, t, steps, files) {
+            Some(a) => {
+                if names.contains(&a.name) {
+                    doc.error_at(
+                        &format!("{path}.name"),
+                        None,
+                        format!("duplicate asset name \"{}\"", a.name),
+                    );
+                    assets_ok = false;
+                }
+                names.push(a.name.clone());
+                assets.push(a);
+            }
+            None => {
+                assets_ok = false;
+                names.push(String::new());
+            }
+        }
+    }
+
+    let cholesky = match doc.table(&mut top, "correlation", CORR_KEYS) {
+        Some(t) => correlation(doc, t, names.len()),
+        None => None,
+    };
+
+    let mut populations = Vec::new();
+    let pop_tables = doc.tables(&mut top, "populations", POP_KEYS);
+    let mut pops_ok = true;
+    for t in pop_tables {
+        match population(doc, t, &names, assets_ok, files) {
+            Some(p) => populations.push(p),
+            None => pops_ok = false,
+        }
+    }
+    doc.finish(top);
+
+    let simulation = simulation?;
+    if !assets_ok || !pops_ok || !doc.issues.is_empty() {
+        return None;
+    }
+    Some(Scenario {
+        name,
+        description,
+        text: text.to_string(),
+        simulation,
+        assets,
+        cholesky,
+        populations,
+    })
+}
+
+fn simulation(doc: &mut Doc<'_>, mut t: Tbl<'_, '_>) -> Option<Simulation> {
+    let n0 = doc.issues.len();
+    let paths = doc.u64(&mut t, "paths").unwrap_or(10_000);
+    let steps = doc.req_u64(&mut t, "steps");
+    if let Some(s) = steps
+        && !(1..=MAX_STEPS).contains(&s)
+    {
+        doc.invalid(
+            &mut t,
+            "steps",
+            format!("must be between 1 and {MAX_STEPS}, found {s}"),
+        );
+    }
+    let step_seconds = doc.f64(&mut t, "step_seconds").unwrap_or(60.0);
+    if step_seconds <= 0.0 {
+        doc.invalid(
+            &mut t,
+            "step_seconds",
+            format!("must be > 0 seconds, found {step_seconds}"),
+        );
+    }
+    let seed = doc.u64(&mut t, "seed").unwrap_or(1);
+    let start_hour = doc.f64(&mut t, "start_hour_utc").unwrap_or(0.0);
+    if !(0.0..24.0).contains(&start_hour) {
+        doc.invalid(
+            &mut t,
+            "start_hour_utc",
+            format!("must be in [0, 24) hours, found {start_hour}"),
+        );
+    }
+    let max_rounds = doc.u64(&mut t, "max_rounds").unwrap_or(50);
+    if !(1..=1_000_000).contains(&max_rounds) {
+        doc.invalid(
+            &mut t,
+            "max_rounds",
+            format!("must be between 1 and 1000000, found {max_rounds}"),
+        );
+    }
+    let population_mode = match doc.choice(&mut t, "population", &["fixed", "per_path"]) {
+        Some("per_path") => PopulationMode::PerPath,
+        _ => PopulationMode::Fixed,
+    };
+    let cascade = match doc.table(&mut t, "cascade", CASCADE_KEYS) {
+        Some(mut c) => {
+            let endo = doc.f64(&mut c, "endogenous_move");
+            if let Some(x) = endo
+                && !(0.0..=1.0).contains(&x)
+            {
+                doc.invalid(
+                    &mut c,
+                    "endogenous_move",
+                    format!("must be a fraction in [0, 1], found {x}"),
+                );
+            }
+            let share = doc.f64(&mut c, "liquidated_oi_share");
+            if let Some(x) = share
+                && !(0.0..=1.0).contains(&x)
+            {
+                doc.invalid(
+                    &mut c,
+                    "liquidated_oi_share",
+                    format!("must be a fraction in [0, 1], found {x}"),
+                );
+            }
+            let rule = doc.choice(&mut c, "rule", &["any", "all"]).unwrap_or("any");
+            if endo.is_none()
+                && share.is_none()
+                && !doc.has(&mut c, "endogenous_move")
+                && !doc.has(&mut c, "liquidated_oi_share")
+            {
+                doc.invalid_table(
+                    &c,
+                    "needs `endogenous_move` and/or `liquidated_oi_share`".into(),
+                );
+            }
+            doc.finish(c);
+            CascadeRule {
+                endogenous_move: endo,
+                liquidated_oi_share: share,
+                require_all: rule == "all",
+            }
+        }
+        None => CascadeRule {
+            endogenous_move: Some(0.05),
+            liquidated_oi_share: None,
+            require_all: false,
+        },
+    };
+    doc.finish(t);
+    if doc.issues.len() > n0 {
+        return None;
+    }
+    Some(Simulation {
+        paths,
+        steps: steps? as u32,
+        step_seconds,
+        seed,
+        start_second_of_day: start_hour * 3600.0,
+        max_rounds: max_rounds as u32,
+        population_mode,
+        cascade,
+    })
+}
+
+fn asset(
+    doc: &mut Doc<'_>,
+    mut t: Tbl<'_, '_>,
+    steps: Option<u32>,
+    files: &dyn FileSource,
+) -> Option<Asset> {
+    let n0 = doc.issues.len();
+    let name = doc.req_str(&mut t, "name").unwrap_or("").to_string();
+    if doc.has(&mut t, "name") && name.trim().is_empty() {
+        doc.invalid(&mut t, "name", "must not be empty".into());
+    }
+    let price = doc.req_f64(&mut t, "price").unwrap_or(f64::NAN);
+    if price <= 0.0 {
+        doc.invalid(&mut t, "price", format!("must be > 0, found {price}"));
+    }
+    let volatility = doc.req_f64(&mut t, "volatility").unwrap_or(0.0);
+    if !(0.0..=20.0).contains(&volatility) {
+        doc.invalid(
+            &mut t,
+            "volatility",
+            format!("must be an annualised fraction in [0, 20], found {volatility}"),
+        );
+    }
+    let drift = doc.f64(&mut t, "drift").unwrap_or(0.0);
+    if drift.abs() > 100.0 {
+        doc.invalid(
+            &mut t,
+            "drift",
+            format!("must be an annualised rate in [-100, 100], found {drift}"),
+        );
+    }
+    let innovations = match doc.choice(&mut t, "innovations", &["gaussian", "student_t"]) {
+        Some("student_t") => {
+            let dof = doc.req_f64(&mut t, "dof").unwrap_or(f64::NAN);
+            if !(dof > 2.0 && dof <= 1e6) {
+                doc.invalid(&mut t, "dof", format!("degrees of freedom must be in (2, 1e6] so the variance is finite, found {dof}"));
+            }
+            Innovations::StudentT { dof }
+        }
+        _ => Innovations::Gaussian,
+    };
+    let mut shocks = Vec::new();
+    for mut s in doc.tables(&mut t, "shocks", SHOCK_KEYS) {
+        let step = doc.req_u64(&mut s, "step");
+        let ret = doc.req_f64(&mut s, "return");
+        if let (Some(step), Some(n)) = (step, steps)
+            && step >= u64::from(n)
+        {
+            doc.invalid(
+                &mut s,
+                "step",
+                format!("must be below simulation.steps = {n}, found {step}"),
+            );
+        }
+        if let Some(r) = ret
+            && r <= -1.0
+        {
+            doc.invalid(
+                &mut s,
+                "return",
+                format!("must be > -1 (a price cannot fall 100% or more), found {r}"),
+            );
+        }
+        doc.finish(s);
+        if let (Some(step), Some(ret)) = (step, ret) {
+            shocks.push(Shock {
+                step: step.min(u64::from(u32::MAX)) as u32,
+                ret,
+            });
+        }
+    }
+    shocks.sort_by_key(|s| s.step);
+    let book = doc
+        .req_table(&mut t, "book", BOOK_KEYS)
+        .and_then(|b| book(doc, b, price, files));
+    doc.finish(t);
+    if doc.issues.len() > n0 {
+        return None;
+    }
+    Some(Asset {
+        name,
+        price,
+        volatility,
+        drift,
+        innovations,
+        shocks,
+        book: book?,
+    })
+}
+
+fn book(
+    doc: &mut Doc<'_>,
+    mut t: Tbl<'_, '_>,
+    price: f64,
+    files: &dyn FileSource,
+) -> Option<BookSpec> {
+    let n0 = doc.issues.len();
+    let profile = doc.choice(
+        &mut t,
+        "profile",
+        &["flat", "linear", "exponential", "power_law", "file"],
+    );
+    if profile.is_none() && !doc.has(&mut t, "profile") {
+        doc.invalid(
+            &mut t,
+            "profile",
+            "missing required key `profile` (flat, linear, exponential, power_law or file)".into(),
+        );
+    }
+    let mut hourly = [1.0; 24];
+    if let Some(h) = doc.array_f64(&mut t, "hourly_liquidity") {
+        if h.len() != 24 {
+            doc.invalid(
+                &mut t,
+                "hourly_liquidity",
+                format!(
+                    "needs 24 hourly factors (00:00 UTC first), found {}",
+                    h.len()
+                ),
+            );
+        } else if let Some((i, x)) = h
+            .iter()
+            .enumerate()
+            .find(|(_, x)| **x <= 0.0 || **x > 100.0)
+        {
+            doc.invalid(
+                &mut t,
+                "hourly_liquidity",
+                format!("factor for hour {i} must be in (0, 100], found {x}"),
+            );
+        } else {
+            hourly.copy_from_slice(&h);
+        }
+    }
+    let refill = doc.f64(&mut t, "refill_half_life_s").unwrap_or(60.0);
+    if refill <= 0.0 {
+        doc.invalid(
+            &mut t,
+            "refill_half_life_s",
+            format!("must be > 0 seconds, found {refill}"),
+        );
+    }
+    let permanent = doc.f64(&mut t, "permanent_impact").unwrap_or(0.5);
+    if !(0.0..=1.0).contains(&permanent) {
+        doc.invalid(
+            &mut t,
+            "permanent_impact",
+            format!("must be a share in [0, 1], found {permanent}"),
+        );
+    }
+
+    let sides = match profile {
+        Some("file") => {
+            let file = doc.req_str(&mut t, "file");
+            let path = t.child("file");
+            file.and_then(|f| match files.read(f) {
+                Ok(text) => match csv::book_levels(&text, price) {
+                    Ok(s) => Some(s),
+                    Err(errs) => {
+                        let span = doc.span_of(&mut t, "file");
+                        for e in errs {
+                            doc.error_at(&path, span.clone(), format!("{f}:{e}"));
+                        }
+                        None
+                    }
+                },
+                Err(e) => {
+                    doc.invalid(&mut t, "file", e);
+                    None
+                }
+            })
+        }
+        Some(p) => {
+            let spread_bp = doc.f64(&mut t, "spread_bp").unwrap_or(1.0);
+            if !(spread_bp > 0.0 && spread_bp <= 10_000.0) {
+                doc.invalid(
+                    &mut t,
+                    "spread_bp",
+                    format!("must be in (0, 10000] basis points, found {spread_bp}"),
+                );
+            }
+            let spacing_bp = doc.f64(&mut t, "level_spacing_bp").unwrap_or(1.0);
+            if !(spacing_bp > 0.0 && spacing_bp <= 10_000.0) {
+                doc.invalid(
+                    &mut t,
+                    "level_spacing_bp",
+                    format!("must be in (0, 10000] basis points, found {spacing_bp}"),
+                );
+            }
+            let levels = doc.u64(&mut t, "levels").unwrap_or(2000);
+            if !(1..=MAX_LEVELS).contains(&levels) {
+                doc.invalid(
+                    &mut t,
+                    "levels",
+                    format!("must be between 1 and {MAX_LEVELS} per side, found {levels}"),
+                );
+            }
+            let depth = doc.req_f64(&mut t, "depth_usd").unwrap_or(f64::NAN);
+            if depth <= 0.0 {
+                doc.invalid(
+                    &mut t,
+                    "depth_usd",
+                    format!("must be > 0 USD, found {depth}"),
+                );
+            }
+            let band_bp = doc.f64(&mut t, "depth_band_bp").unwrap_or(100.0);
+            if band_bp <= 0.0 {
+                doc.invalid(
+                    &mut t,
+                    "depth_band_bp",
+                    format!("must be > 0 basis points, found {band_bp}"),
+                );
+            } else if band_bp < spread_bp / 2.0 {
+                doc.invalid(&mut t, "depth_band_bp", format!("band of {band_bp} bp lies inside the half-spread ({} bp): it holds no level", spread_bp / 2.0));
+            }
+            let shape = match p {
+                "flat" => Some(Shape::Power(0.0)),
+                "linear" => Some(Shape::Power(1.0)),
+                "power_law" => {
+                    let power = doc.req_f64(&mut t, "power").unwrap_or(f64::NAN);
+                    if !(-3.0..=5.0).contains(&power) {
+                        doc.invalid(
+                            &mut t,
+                            "power",
+                            format!("must be in [-3, 5], found {power}"),
+                        );
+                    }
+                    Some(Shape::Power(power))
+                }
+                "exponential" => {
+                    let scale = doc.req_f64(&mut t, "scale_bp").unwrap_or(f64::NAN);
+                    if !(scale > 0.0) {
+                        doc.invalid(
+                            &mut t,
+                            "scale_bp",
+                            format!("must be > 0 basis points, found {scale}"),
+                        );
+                    }
+                    Some(Shape::Exponential(scale * 1e-4))
+                }
+                _ => None,
+            };
+            if doc.issues.len() > n0 {
+                None
+            } else {
+                shape.map(|s| {
+                    synthetic_levels(
+                        s,
+                        spread_bp * 1e-4,
+                        spacing_bp * 1e-4,
+                        levels as usize,
+                        depth,
+                        band_bp * 1e-4,
+                        price,
+                    )
+                })
+            }
+        }
+        None => None,
+    };
+    doc.finish(t);
+    if doc.issues.len() > n0 {
+        return None;
+    }
+    let (bid, ask) = sides?;
+    Some(BookSpec {
+        bid,
+        ask,
+        hourly,
+        refill_half_life_s: refill,
+        permanent_impact: permanent,
+    })
+}
+
+#[derive(Clone, Copy)]
+enum Shape {
+    /// Size ∝ distanceᵖ (0 = flat, 1 = linear "V" book with square-root impact).
+    Power(f64),
+    /// Size ∝ exp(−distance / scale).
+    Exponential(f64),
+}
+
+/// Levels at `half_spread + k·spacing`, sized by the shape and scaled so that the depth within
+/// `band` of the mid is `depth_usd` on each side (converted to base units at `price`).
+fn synthetic_levels(
+    shape: Shape,
+    spread: f64,
+    spacing: f64,
+    levels: usize,
+    depth_usd: f64,
+    band: f64,
+    price: f64,
+) -> (Vec<Level>, Vec<Level>) {
+    let half = spread / 2.0;
+    let weight = |x: f64| match shape {
+        Shape::Power(p) => x.powf(p),
+        Shape::Exponential(s) => (-x / s).exp(),
+    };
+    let mut side: Vec<Level> = (0..levels)
+        .map(|k| {
+            let x = half + k as f64 * spacing;
+            Level {
+                distance: x,
+                size: weight(x),
+            }
+        })
+        .collect();
+    let in_band: f64 = side
+        .iter()
+        .filter(|l| l.distance <= band * (1.0 + 1e-12))
+        .map(|l| l.size)
+        .sum();
+    // Base units per unit of weight: depth within the band, in USD, at each level's price.
+    let usd_in_band: f64 = side
+        .iter()
+        .filter(|l| l.distance <= band * (1.0 + 1e-12))
+        .map(|l| l.size * price)
+        .sum();
+    let scale = if in_band > 0.0 {
+        depth_usd / usd_in_band
+    } else {
+        0.0
+    };
+    for l in &mut side {
+        l.size *= scale;
+    }
+    (side.clone(), side)
+}
+
+fn correlation(doc: &mut Doc<'_>, mut t: Tbl<'_, '_>, n: usize) -> Option<Vec<f64>> {
+    let m = doc.matrix(&mut t, "matrix");
+    if m.is_none() && !doc.has(&mut t, "matrix") {
+        doc.invalid_table(&t, "missing required key `matrix`".into());
+    }
+    let path = t.child("matrix");
+    let span = doc.span_of(&mut t, "matrix");
+    doc.finish(t);
+    let m = m?;
+    if m.len() != n || m.iter().any(|r| r.len() != n) {
+        let shape = m
+            .iter()
+            .map(|r| r.len().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        doc.error_at(
+            &path,
+            span,
+            format!("must be {n}×{n} (one row and column per asset, in [[assets]] order); found {} rows of lengths [{shape}]", m.len()),
+        );
+        return None;
+    }
+    let mut bad = false;
+    for i in 0..n {
+        if (m[i][i] - 1.0).abs() > 1e-9 {
+            doc.error_at(
+                &format!("{path}[{i}][{i}]"),
+                span.clone(),
+                format!("diagonal entries must be 1, found {}", m[i][i]),
+            );
+            bad = true;
+        }
+        for j in 0..n {
+            if !(-1.0..=1.0).contains(&m[i][j]) {
+                doc.error_at(
+                    &format!("{path}[{i}][{j}]"),
+                    span.clone(),
+                    format!("correlations must be in [-1, 1], found {}", m[i][j]),
+                );
+                bad = true;
+            } else if j > i && (m[i][j] - m[j][i]).abs() > 1e-9 {
+                doc.error_at(
+                    &format!("{path}[{i}][{j}]"),
+                    span.clone(),
+                    format!(
+                        "matrix must be symmetric: [{i}][{j}] = {} but [{j}][{i}] = {}",
+                        m[i][j], m[j][i]
+                    ),
+                );
+                bad = true;
+            }
+        }
+    }
+    if bad {
+        return None;
+    }
+    let mat = DMatrix::from_fn(n, n, |i, j| m[i][j]);
+    let min_eig = mat.clone().symmetric_eigen().eigenvalues.min();
+    if min_eig < -1e-10 {
+        doc.error_at(&path, span, format!("is not positive semi-definite (smallest eigenvalue {min_eig:.4}); no set of assets can have these correlations"));
+        return None;
+    }
+    // A PSD but singular matrix (perfect correlation) gets a negligible ridge so Cholesky exists.
+    let ridge = if min_eig < 1e-12 { 1e-12 } else { 0.0 };
+    let chol = (mat + DMatrix::identity(n, n) * ridge).cholesky()?;
+    let l = chol.l();
+    Some(
+        (0..n)
+            .flat_map(|i| (0..n).map(move |j| (i, j)))
+            .map(|(i, j)| l[(i, j)])
+            .collect(),
+    )
+}
+
+fn population(
+    doc: &mut Doc<'_>,
+    mut t: Tbl<'_, '_>,
+    names: &[String],
+    assets_ok: bool,
+    files: &dyn FileSource,
+) -> Option<Population> {
+    let n0 = doc.issues.len();
+    let pname = doc.str(&mut t, "name").unwrap_or("").to_string();
+    let asset_name = doc.req_str(&mut t, "asset");
+    let asset = asset_name.and_then(|a| match names.iter().position(|n| n == a) {
+        Some(i) => Some(i),
+        None => {
+            if assets_ok || !names.iter().any(|n| n.is_empty()) {
+                let hint = suggest(a, names.iter().map(String::as_str))
+                    .map(|s| format!(" (did you mean \"{s}\"?)"))
+                    .unwrap_or_default();
+                doc.invalid(
+                    &mut t,
+                    "asset",
+                    format!(
+                        "unknown asset \"{a}\"{hint}; assets are: {}",
+                        names.join(", ")
+                    ),
+                );
+            }
+            None
+        }
+    });
+
+    let margin = if doc.has(&mut t, "margin_tiers") {
+        if doc.has(&mut t, "maintenance_margin") {
+            doc.invalid(
+                &mut t,
+                "maintenance_margin",
+                "give either `maintenance_margin` or `margin_tiers`, not both".into(),
+            );
+        }
+        let mut pairs = Vec::new();
+        for mut tier in doc.tables(&mut t, "margin_tiers", TIER_KEYS) {
+            let floor = doc.req_f64(&mut tier, "from_notional_usd");
+            let rate = doc.req_f64(&mut tier, "rate");
+            if let Some(r) = rate
+                && !(r > 0.0 && r < 0.5)
+            {
+                doc.invalid(&mut tier, "rate", format!("must be in (0, 0.5), found {r}"));
+            }
+            let path = tier.path.clone();
+            doc.finish(tier);
+            if let (Some(f), Some(r)) = (floor, rate) {
+                pairs.push((f, r, path));
+            }
+        }
+        if pairs.is_empty() {
+            doc.invalid(&mut t, "margin_tiers", "needs at least one tier".into());
+        } else if pairs[0].0 != 0.0 {
+            doc.error_at(
+                &format!("{}.from_notional_usd", pairs[0].2),
+                None,
+                "the first tier must start at 0".into(),
+            );
+        }
+        for w in pairs.windows(2) {
+            if w[1].0 <= w[0].0 || w[1].1 < w[0].1 {
+                doc.error_at(
+                    &w[1].2,
+                    None,
+                    "tiers must have increasing `from_notional_usd` and non-decreasing `rate`"
+                        .into(),
+                );
+            }
+        }
+        MarginSchedule::tiered(&pairs.iter().map(|p| (p.0, p.1)).collect::<Vec<_>>())
+    } else {
+        let r = doc.f64(&mut t, "maintenance_margin").unwrap_or(0.004);
+        if !(r > 0.0 && r < 0.5) {
+            doc.invalid(
+                &mut t,
+                "maintenance_margin",
+                format!("must be a rate in (0, 0.5), found {r}"),
+            );
+        }
+        MarginSchedule::flat(r)
+    };
+    let first_rate = margin.tiers().first().map_or(0.004, |x| x.rate);
+    let fee = doc.f64(&mut t, "liquidation_fee").unwrap_or(0.005);
+    if !(0.0..=0.1).contains(&fee) {
+        doc.invalid(
+            &mut t,
+            "liquidation_fee",
+            format!("must be a rate in [0, 0.1], found {fee}"),
+        );
+    }
+    let fund = doc.f64(&mut t, "insurance_fund_usd").unwrap_or(0.0);
+    if fund < 0.0 {
+        doc.invalid(
+            &mut t,
+            "insurance_fund_usd",
+            format!("must be >= 0 USD, found {fund}"),
+        );
+    }
+
+    let source = if doc.has(&mut t, "positions_file") {
+        let file = doc.str(&mut t, "positions_file");
+        let path = t.child("positions_file");
+        let span = doc.span_of(&mut t, "positions_file");
+        file.and_then(|f| match files.read(f) {
+            Ok(text) => match csv::positions(&text, &margin) {
+                Ok(r) => Some(PositionSource::Explicit(r)),
+                Err(errs) => {
+                    for e in errs {
+                        doc.error_at(&path, span.clone(), format!("{f}:{e}"));
+                    }
+                    None
+                }
+            },
+            Err(e) => {
+                doc.error_at(&path, span.clone(), e);
+                None
+            }
+        })
+    } else {
+        synthetic(doc, &mut t, first_rate)
+    };
+    doc.finish(t);
+    if doc.issues.len() > n0 {
+        return None;
+    }
+    Some(Population {
+        name: pname,
+        asset: asset?,
+        margin,
+        liquidation_fee: fee,
+        insurance_fund: fund,
+        source: source?,
+    })
+}
+
+fn synthetic(doc: &mut Doc<'_>, t: &mut Tbl<'_, '_>, first_rate: f64) -> Option<PositionSource> {
+    let n0 = doc.issues.len();
+    let count = doc.req_u64(t, "count").unwrap_or(0);
+    if doc.has(t, "count") && !(1..=MAX_POSITIONS).contains(&count) {
+        doc.invalid(
+            t,
+            "count",
+            format!("must be between 1 and {MAX_POSITIONS}, found {count}"),
+        );
+    }
+    let oi = doc.req_f64(t, "open_interest_usd").unwrap_or(f64::NAN);
+    if oi <= 0.0 {
+        doc.invalid(
+            t,
+            "open_interest_usd",
+            format!("must be > 0 USD, found {oi}"),
+        );
+    }
+    let long_share = match (doc.has(t, "long_share"), doc.has(t, "funding_rate_8h")) {
+        (true, true) => {
+            doc.invalid(
+                t,
+                "funding_rate_8h",
+                "give either `long_share` or `funding_rate_8h`, not both".into(),
+            );
+            None
+        }
+        (true, false) => {
+            let s = doc.f64(t, "long_share");
+            if let Some(x) = s
+                && !(0.0..=1.0).contains(&x)
+            {
+                doc.invalid(
+                    t,
+                    "long_share",
+                    format!("must be a probability in [0, 1], found {x}"),
+                );
+            }
+            s
+        }
+        (false, true) => {
+            let f = doc.f64(t, "funding_rate_8h");
+            if let Some(x) = f
+                && x.abs() > 0.05
+            {
+                doc.invalid(
+                    t,
+                    "funding_rate_8h",
+                    format!("must be a rate per 8 hours in [-0.05, 0.05], found {x}"),
+                );
+            }
+            f.map(long_share_from_funding)
+        }
+        (false, false) => Some(0.5),
+    };
+
+    let size = match doc.req_table(t, "size", SIZE_KEYS) {
+        Some(mut s) => {
+            let d = doc.choice(&mut s, "distribution", &["lognormal", "pareto"]);
+            let out = match d {
+                Some("lognormal") => {
+                    let sigma = doc.req_f64(&mut s, "sigma").unwrap_or(f64::NAN);
+                    if !(sigma > 0.0 && sigma <= 5.0) {
+                        doc.invalid(&mut s, "sigma", format!("must be in (0, 5], found {sigma}"));
+                    }
+                    Some(SizeDist::LogNormal { sigma })
+                }
+                Some("pareto") => {
+                    let alpha = doc.req_f64(&mut s, "alpha").unwrap_or(f64::NAN);
+                    if !(alpha > 0.5 && alpha <= 20.0) {
+                        doc.invalid(
+                            &mut s,
+                            "alpha",
+                            format!("tail index must be in (0.5, 20], found {alpha}"),
+                        );
+                    }
+                    Some(SizeDist::Pareto { alpha })
+                }
+                _ => {
+                    if !doc.has(&mut s, "distribution") {
+                        doc.invalid(
+                            &mut s,
+                            "distribution",
+                            "missing required key `distribution` (lognormal or pareto)".into(),
+                        );
+                    }
+                    None
+                }
+            };
+            doc.finish(s);
+            out
+        }
+        None => None,
+    };
+
+    let leverage = match doc.req_table(t, "leverage", LEV_KEYS) {
+        Some(mut l) => {
+            let out = leverage(doc, &mut l, first_rate);
+            doc.finish(l);
+            out
+        }
+        None => None,
+    };
+
+    let entry = match doc.table(t, "entry", ENTRY_KEYS) {
+        Some(mut e) => {
+            let d = doc.choice(&mut e, "distribution", &["normal", "uniform"]);
+            let out = match d {
+                Some("uniform") => {
+                    let low = doc.req_f64(&mut e, "low").unwrap_or(f64::NAN);
+                    let high = doc.req_f64(&mut e, "high").unwrap_or(f64::NAN);
+                    if !(low > -2.0 && high < 2.0 && low < high) {
+                        doc.invalid(&mut e, "high", format!("need -2 < low < high < 2 (log offsets from the start price), found low = {low}, high = {high}"));
+                    }
+                    Some(EntryDist::Uniform { low, high })
+                }
+                Some("normal") => {
+                    let mean = doc.f64(&mut e, "mean").unwrap_or(0.0);
+                    let sd = doc.req_f64(&mut e, "sd").unwrap_or(f64::NAN);
+                    if mean.abs() >= 2.0 {
+                        doc.invalid(
+                            &mut e,
+                            "mean",
+                            format!("must be a log offset in (-2, 2), found {mean}"),
+                        );
+                    }
+                    if !(0.0..=1.0).contains(&sd) {
+                        doc.invalid(&mut e, "sd", format!("must be in [0, 1], found {sd}"));
+                    }
+                    Some(EntryDist::Normal { mean, sd })
+                }
+                _ => {
+                    if !doc.has(&mut e, "distribution") {
+                        doc.invalid(
+                            &mut e,
+                            "distribution",
+                            "missing required key `distribution` (normal or uniform)".into(),
+                        );
+                    }
+                    None
+                }
+            };
+            doc.finish(e);
+            out
+        }
+        None => Some(EntryDist::Normal { mean: 0.0, sd: 0.0 }),
+    };
+    if doc.issues.len() > n0 {
+        return None;
+    }
+    Some(PositionSource::Synthetic(SyntheticSpec {
+        count,
+        open_interest: oi,
+        long_share: long_share?,
+        size: size?,
+        leverage: leverage?,
+        entry: entry?,
+    }))
+}
+
+fn leverage(doc: &mut Doc<'_>, l: &mut Tbl<'_, '_>, first_rate: f64) -> Option<LeverageDist> {
+    // Venues cap leverage at 1/(2·maintenance rate) (0.4% → 125×); see model::margin.
+    let max_allowed = 1.0 / (2.0 * first_rate);
+    if doc.has(l, "values") {
+        let values = doc.array_f64(l, "values");
+        let weights = doc.array_f64(l, "weights");
+        if !doc.has(l, "weights") {
+            doc.invalid(
+                l,
+                "weights",
+                "missing required key `weights` (one per value)".into(),
+            );
+        }
+        let (values, weights) = (values?, weights?);
+        let mut ok = true;
+        if values.is_empty() || values.len() != weights.len() {
+            doc.invalid(
+                l,
+                "weights",
+                format!(
+                    "needs one weight per value: {} values, {} weights",
+                    values.len(),
+                    weights.len()
+                ),
+            );
+            ok = false;
+        }
+        if let Some(v) = values.iter().find(|v| **v <= 1.0 || **v > max_allowed) {
+            doc.invalid(l, "values", format!("leverage must be > 1 and at most the venue maximum 1/(2·maintenance_margin) = {max_allowed:.1}, found {v}"));
+            ok = false;
+        }
+        let sum: f64 = weights.iter().sum();
+        if let Some(w) = weights.iter().find(|w| **w < 0.0) {
+            doc.invalid(l, "weights", format!("weights must be >= 0, found {w}"));
+            ok = false;
+        } else if sum <= 0.0 {
+            doc.invalid(
+                l,
+                "weights",
+                "weights sum to 0 and cannot be normalised".into(),
+            );
+            ok = false;
+        }
+        ok.then(|| LeverageDist::Discrete {
+            values,
+            weights: weights.iter().map(|w| w / sum).collect(),
+        })
+    } else {
+        let d = doc.choice(l, "distribution", &["lognormal", "uniform"]);
+        let min = doc.req_f64(l, "min").unwrap_or(f64::NAN);
+        let max = doc.req_f64(l, "max").unwrap_or(f64::NAN);
+        if !(min > 1.0 && min < max && max <= max_allowed) {
+            doc.invalid(l, "min", format!("need 1 < min < max <= 1/(2·maintenance_margin) = {max_allowed:.1}, found min = {min}, max = {max}"));
+        }
+        match d {
+            Some("lognormal") => {
+                let median = doc.req_f64(l, "median").unwrap_or(f64::NAN);
+                let sigma = doc.req_f64(l, "sigma").unwrap_or(f64::NAN);
+                if !(median > 1.0) {
+                    doc.invalid(l, "median", format!("must be > 1, found {median}"));
+                }
+                if !(sigma > 0.0 && sigma <= 5.0) {
+                    doc.invalid(l, "sigma", format!("must be in (0, 5], found {sigma}"));
+                }
+                Some(LeverageDist::LogNormal {
+                    median,
+                    sigma,
+                    min,
+                    max,
+                })
+            }
+            Some("uniform") => Some(LeverageDist::Uniform { min, max }),
+            _ => {
+                if !doc.has(l, "distribution") {
+                    doc.invalid_table(l, "give `values` and `weights`, or `distribution` = \"lognormal\" or \"uniform\" with `min` and `max`".into());
+                }
+                None
+            }
+        }
+    }
+}
