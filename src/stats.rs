@@ -136,7 +136,18 @@ pub fn wilson95(k: u64, n: u64) -> Proportion {
         let denom = 1.0 + z2 / nf;
         let centre = (p + z2 / (2.0 * nf)) / denom;
         let half = Z95 * (p * (1.0 - p) / nf + z2 / (4.0 * nf * nf)).sqrt() / denom;
-        ((centre - half).max(0.0), (centre + half).min(1.0), p)
+        // At k = 0 or k = n the exact bound is 0 or 1; rounding must not move it inside.
+        let lo = if k == 0 {
+            0.0
+        } else {
+            (centre - half).max(0.0)
+        };
+        let hi = if k == n {
+            1.0
+        } else {
+            (centre + half).min(1.0)
+        };
+        (lo, hi, p)
     };
     Proportion {
         estimate: est,
@@ -165,6 +176,18 @@ mod tests {
             let w = wilson95(k, n);
             assert!((w.ci_low - lo).abs() < 5e-5, "{k}/{n}: {}", w.ci_low);
             assert!((w.ci_high - hi).abs() < 5e-5, "{k}/{n}: {}", w.ci_high);
+        }
+    }
+
+    #[test]
+    fn wilson_bounds_contain_the_estimate_at_the_edges() {
+        for n in [1, 7, 250, 1_000_003] {
+            let all = wilson95(n, n);
+            assert_eq!((all.estimate, all.ci_high), (1.0, 1.0));
+            assert!(all.ci_low < 1.0);
+            let none = wilson95(0, n);
+            assert_eq!((none.estimate, none.ci_low), (0.0, 0.0));
+            assert!(none.ci_high > 0.0);
         }
     }
 

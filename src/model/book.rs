@@ -284,7 +284,7 @@ mod tests {
         let shape = BookShape::new(&spec(&[(0.01, 1.0), (0.02, 2.0), (0.03, 3.0)], 0.0), 60.0);
         let mut st = BookState::default();
         let f = st.market_order(&shape, 100.0, true, 4.0, 1.0);
-        let p = |d: f64| 100.0 * (-d as f64).exp();
+        let p = |d: f64| 100.0 * (-d).exp();
         let expected = (p(0.01) + 2.0 * p(0.02) + p(0.03)) / 4.0;
         assert!(
             (f.vwap() - expected).abs() < 1e-12,
@@ -297,7 +297,7 @@ mod tests {
         // disp = 0.02 + (1/3)·0.01 from the top.
         let mid = st.mid(&shape, 100.0);
         assert!(
-            (mid - 100.0 * (-(0.02 + 0.01 / 3.0) as f64).exp()).abs() < 1e-9,
+            (mid - 100.0 * (-(0.02f64 + 0.01 / 3.0)).exp()).abs() < 1e-9,
             "{mid}"
         );
     }

@@ -190,7 +190,7 @@ pub(super) fn book_levels(text: &str, price: f64) -> Result<(Vec<Level>, Vec<Lev
         let d = number(f[1], line, "distance_bp", &mut errors);
         let s = number(f[2], line, "size_usd", &mut errors);
         let (Some(d), Some(s)) = (d, s) else { continue };
-        if !(d > 0.0 && d < 10_000.0) {
+        if d <= 0.0 || d >= 10_000.0 {
             errors.push(format!(
                 "{line}: column `distance_bp` must be in (0, 10000), found {d}"
             ));

@@ -279,6 +279,8 @@ impl Scenario {
             });
         }
         let scenario = validate(&mut doc, &root, text, files);
+        doc.issues
+            .sort_by_key(|i| (i.line.is_none(), i.line, i.column));
         if doc.issues.is_empty() {
             Ok(scenario.expect("validation without issues yields a scenario"))
         } else {
@@ -395,11 +397,10 @@ fn validate(
         None => (String::new(), String::new()),
     };
 
-    let simulation = doc
-        .req_table(&mut top, "simulation", SIM_KEYS)
-        .and_then(|t| simulation(doc, t));
-
-    let steps = simulation.as_ref().map(|s| s.steps);
+    let (steps, simulation) = match doc.req_table(&mut top, "simulation", SIM_KEYS) {
+        Some(t) => simulation(doc, t),
+        None => (None, None),
+    };
     let asset_tables = doc.tables(&mut top, "assets", ASSET_KEYS);
     if !doc.has(&mut top, "assets") {
         doc.error_at(
@@ -416,23 +417,19 @@ fn validate(
     let mut names: Vec<String> = Vec::new();
     for t in asset_tables {
         let path = t.path.clone();
-        match asset(doc, t, steps, files) {
-            Some(a) => {
-                if names.contains(&a.name) {
-                    doc.error_at(
-                        &format!("{path}.name"),
-                        None,
-                        format!("duplicate asset name \"{}\"", a.name),
-                    );
-                    assets_ok = false;
-                }
-                names.push(a.name.clone());
-                assets.push(a);
-            }
-            None => {
-                assets_ok = false;
-                names.push(String::new());
-            }
+        let (name, parsed) = asset(doc, t, steps, files);
+        if !name.is_empty() && names.contains(&name) {
+            doc.error_at(
+                &format!("{path}.name"),
+                None,
+                format!("duplicate asset name \"{name}\""),
+            );
+            assets_ok = false;
+        }
+        names.push(name);
+        match parsed {
+            Some(a) => assets.push(a),
+            None => assets_ok = false,
         }
     }
 
@@ -445,7 +442,7 @@ fn validate(
     let pop_tables = doc.tables(&mut top, "populations", POP_KEYS);
     let mut pops_ok = true;
     for t in pop_tables {
-        match population(doc, t, &names, assets_ok, files) {
+        match population(doc, t, &names, files) {
             Some(p) => populations.push(p),
             None => pops_ok = false,
         }
@@ -467,7 +464,9 @@ fn validate(
     })
 }
 
-fn simulation(doc: &mut Doc<'_>, mut t: Tbl<'_, '_>) -> Option<Simulation> {
+/// Returns the step count on its own too (when valid), so shocks can be checked against it
+/// even if another `[simulation]` key is wrong.
+fn simulation(doc: &mut Doc<'_>, mut t: Tbl<'_, '_>) -> (Option<u32>, Option<Simulation>) {
     let n0 = doc.issues.len();
     let paths = doc.u64(&mut t, "paths").unwrap_or(10_000);
     let steps = doc.req_u64(&mut t, "steps");
@@ -556,19 +555,26 @@ fn simulation(doc: &mut Doc<'_>, mut t: Tbl<'_, '_>) -> Option<Simulation> {
         },
     };
     doc.finish(t);
+    let steps = steps
+        .filter(|s| (1..=MAX_STEPS).contains(s))
+        .map(|s| s as u32);
     if doc.issues.len() > n0 {
-        return None;
+        return (steps, None);
     }
-    Some(Simulation {
+    let Some(steps) = steps else {
+        return (None, None);
+    };
+    let sim = Simulation {
         paths,
-        steps: steps? as u32,
+        steps,
         step_seconds,
         seed,
         start_second_of_day: start_hour * 3600.0,
         max_rounds: max_rounds as u32,
         population_mode,
         cascade,
-    })
+    };
+    (Some(steps), Some(sim))
 }
 
 fn asset(
@@ -576,7 +582,7 @@ fn asset(
     mut t: Tbl<'_, '_>,
     steps: Option<u32>,
     files: &dyn FileSource,
-) -> Option<Asset> {
+) -> (String, Option<Asset>) {
     let n0 = doc.issues.len();
     let name = doc.req_str(&mut t, "name").unwrap_or("").to_string();
     if doc.has(&mut t, "name") && name.trim().is_empty() {
@@ -605,7 +611,7 @@ fn asset(
     let innovations = match doc.choice(&mut t, "innovations", &["gaussian", "student_t"]) {
         Some("student_t") => {
             let dof = doc.req_f64(&mut t, "dof").unwrap_or(f64::NAN);
-            if !(dof > 2.0 && dof <= 1e6) {
+            if dof <= 2.0 || dof > 1e6 {
                 doc.invalid(&mut t, "dof", format!("degrees of freedom must be in (2, 1e6] so the variance is finite, found {dof}"));
             }
             Innovations::StudentT { dof }
@@ -648,17 +654,18 @@ fn asset(
         .and_then(|b| book(doc, b, price, files));
     doc.finish(t);
     if doc.issues.len() > n0 {
-        return None;
+        return (name, None);
     }
-    Some(Asset {
-        name,
+    let asset = book.map(|book| Asset {
+        name: name.clone(),
         price,
         volatility,
         drift,
         innovations,
         shocks,
-        book: book?,
-    })
+        book,
+    });
+    (name, asset)
 }
 
 fn book(
@@ -745,7 +752,7 @@ fn book(
         }
         Some(p) => {
             let spread_bp = doc.f64(&mut t, "spread_bp").unwrap_or(1.0);
-            if !(spread_bp > 0.0 && spread_bp <= 10_000.0) {
+            if spread_bp <= 0.0 || spread_bp > 10_000.0 {
                 doc.invalid(
                     &mut t,
                     "spread_bp",
@@ -753,7 +760,7 @@ fn book(
                 );
             }
             let spacing_bp = doc.f64(&mut t, "level_spacing_bp").unwrap_or(1.0);
-            if !(spacing_bp > 0.0 && spacing_bp <= 10_000.0) {
+            if spacing_bp <= 0.0 || spacing_bp > 10_000.0 {
                 doc.invalid(
                     &mut t,
                     "level_spacing_bp",
@@ -802,7 +809,7 @@ fn book(
                 }
                 "exponential" => {
                     let scale = doc.req_f64(&mut t, "scale_bp").unwrap_or(f64::NAN);
-                    if !(scale > 0.0) {
+                    if scale <= 0.0 {
                         doc.invalid(
                             &mut t,
                             "scale_bp",
@@ -923,30 +930,30 @@ fn correlation(doc: &mut Doc<'_>, mut t: Tbl<'_, '_>, n: usize) -> Option<Vec<f6
         return None;
     }
     let mut bad = false;
-    for i in 0..n {
-        if (m[i][i] - 1.0).abs() > 1e-9 {
+    for (i, row) in m.iter().enumerate() {
+        if (row[i] - 1.0).abs() > 1e-9 {
             doc.error_at(
                 &format!("{path}[{i}][{i}]"),
                 span.clone(),
-                format!("diagonal entries must be 1, found {}", m[i][i]),
+                format!("diagonal entries must be 1, found {}", row[i]),
             );
             bad = true;
         }
-        for j in 0..n {
-            if !(-1.0..=1.0).contains(&m[i][j]) {
+        for (j, &x) in row.iter().enumerate() {
+            if !(-1.0..=1.0).contains(&x) {
                 doc.error_at(
                     &format!("{path}[{i}][{j}]"),
                     span.clone(),
-                    format!("correlations must be in [-1, 1], found {}", m[i][j]),
+                    format!("correlations must be in [-1, 1], found {x}"),
                 );
                 bad = true;
-            } else if j > i && (m[i][j] - m[j][i]).abs() > 1e-9 {
+            } else if j > i && (x - m[j][i]).abs() > 1e-9 {
                 doc.error_at(
                     &format!("{path}[{i}][{j}]"),
                     span.clone(),
                     format!(
-                        "matrix must be symmetric: [{i}][{j}] = {} but [{j}][{i}] = {}",
-                        m[i][j], m[j][i]
+                        "matrix must be symmetric: [{i}][{j}] = {x} but [{j}][{i}] = {}",
+                        m[j][i]
                     ),
                 );
                 bad = true;
@@ -978,7 +985,6 @@ fn population(
     doc: &mut Doc<'_>,
     mut t: Tbl<'_, '_>,
     names: &[String],
-    assets_ok: bool,
     files: &dyn FileSource,
 ) -> Option<Population> {
     let n0 = doc.issues.len();
@@ -987,7 +993,7 @@ fn population(
     let asset = asset_name.and_then(|a| match names.iter().position(|n| n == a) {
         Some(i) => Some(i),
         None => {
-            if assets_ok || !names.iter().any(|n| n.is_empty()) {
+            {
                 let hint = suggest(a, names.iter().map(String::as_str))
                     .map(|s| format!(" (did you mean \"{s}\"?)"))
                     .unwrap_or_default();
@@ -1049,7 +1055,7 @@ fn population(
         MarginSchedule::tiered(&pairs.iter().map(|p| (p.0, p.1)).collect::<Vec<_>>())
     } else {
         let r = doc.f64(&mut t, "maintenance_margin").unwrap_or(0.004);
-        if !(r > 0.0 && r < 0.5) {
+        if r <= 0.0 || r >= 0.5 {
             doc.invalid(
                 &mut t,
                 "maintenance_margin",
@@ -1174,14 +1180,14 @@ fn synthetic(doc: &mut Doc<'_>, t: &mut Tbl<'_, '_>, first_rate: f64) -> Option<
             let out = match d {
                 Some("lognormal") => {
                     let sigma = doc.req_f64(&mut s, "sigma").unwrap_or(f64::NAN);
-                    if !(sigma > 0.0 && sigma <= 5.0) {
+                    if sigma <= 0.0 || sigma > 5.0 {
                         doc.invalid(&mut s, "sigma", format!("must be in (0, 5], found {sigma}"));
                     }
                     Some(SizeDist::LogNormal { sigma })
                 }
                 Some("pareto") => {
                     let alpha = doc.req_f64(&mut s, "alpha").unwrap_or(f64::NAN);
-                    if !(alpha > 0.5 && alpha <= 20.0) {
+                    if alpha <= 0.5 || alpha > 20.0 {
                         doc.invalid(
                             &mut s,
                             "alpha",
@@ -1223,7 +1229,7 @@ fn synthetic(doc: &mut Doc<'_>, t: &mut Tbl<'_, '_>, first_rate: f64) -> Option<
                 Some("uniform") => {
                     let low = doc.req_f64(&mut e, "low").unwrap_or(f64::NAN);
                     let high = doc.req_f64(&mut e, "high").unwrap_or(f64::NAN);
-                    if !(low > -2.0 && high < 2.0 && low < high) {
+                    if low <= -2.0 || high >= 2.0 || low >= high {
                         doc.invalid(&mut e, "high", format!("need -2 < low < high < 2 (log offsets from the start price), found low = {low}, high = {high}"));
                     }
                     Some(EntryDist::Uniform { low, high })
@@ -1323,17 +1329,17 @@ fn leverage(doc: &mut Doc<'_>, l: &mut Tbl<'_, '_>, first_rate: f64) -> Option<L
         let d = doc.choice(l, "distribution", &["lognormal", "uniform"]);
         let min = doc.req_f64(l, "min").unwrap_or(f64::NAN);
         let max = doc.req_f64(l, "max").unwrap_or(f64::NAN);
-        if !(min > 1.0 && min < max && max <= max_allowed) {
+        if min <= 1.0 || min >= max || max > max_allowed {
             doc.invalid(l, "min", format!("need 1 < min < max <= 1/(2·maintenance_margin) = {max_allowed:.1}, found min = {min}, max = {max}"));
         }
         match d {
             Some("lognormal") => {
                 let median = doc.req_f64(l, "median").unwrap_or(f64::NAN);
                 let sigma = doc.req_f64(l, "sigma").unwrap_or(f64::NAN);
-                if !(median > 1.0) {
+                if median <= 1.0 {
                     doc.invalid(l, "median", format!("must be > 1, found {median}"));
                 }
-                if !(sigma > 0.0 && sigma <= 5.0) {
+                if sigma <= 0.0 || sigma > 5.0 {
                     doc.invalid(l, "sigma", format!("must be in (0, 5], found {sigma}"));
                 }
                 Some(LeverageDist::LogNormal {

@@ -1,0 +1,363 @@
+//! Runs the real `cascadesim` binary the way a user would: validation, runs, files written,
+//! thread-count independence, and that `results.h5` agrees with `summary.json`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use cascadesim::output::h5;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_cascadesim"))
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn run(args: &[&str]) -> Output {
+    bin()
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("binary runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn tiny() -> String {
+    root().join("tests/data/tiny.toml").display().to_string()
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("summary exists"))
+        .expect("valid JSON")
+}
+
+#[test]
+fn bundled_scenarios_all_validate() {
+    let mut files: Vec<String> = std::fs::read_dir(root().join("scenarios"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .map(|p| p.display().to_string())
+        .collect();
+    files.sort();
+    assert!(
+        files.len() >= 3,
+        "expected at least three bundled scenarios, found {files:?}"
+    );
+    let mut args = vec!["validate"];
+    args.extend(files.iter().map(String::as_str));
+    let out = run(&args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout)
+            .lines()
+            .filter(|l| l.starts_with("ok: "))
+            .count(),
+        files.len()
+    );
+}
+
+#[test]
+fn invalid_scenario_lists_every_problem_with_path_and_line() {
+    let out = run(&["validate", "tests/data/invalid_many.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    for expected in [
+        "invalid_many.toml:5:18: simulation.start_hour_utc: must be in [0, 24)",
+        "assets[0].volatility: missing required key `volatility`",
+        "invalid_many.toml:10:1: assets[0].volatilty: unknown key `volatilty` (did you mean `volatility`?)",
+        "invalid_many.toml:11:20: assets[0].shocks[0].step: must be below simulation.steps = 10",
+        "invalid_many.toml:15:13: assets[0].book.depth_usd: must be > 0 USD",
+        "populations[0].asset: unknown asset \"BTCC\" (did you mean \"BTC\"?)",
+        "invalid_many.toml:21:14: populations[0].long_share: must be a probability in [0, 1]",
+        "populations[0].leverage.values: leverage must be > 1",
+    ] {
+        assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
+    }
+    assert!(err.contains("8 problems found"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn invalid_run_writes_nothing_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let out = run(&[
+        "run",
+        "tests/data/invalid_many.toml",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        !out_dir.exists(),
+        "no output folder for an invalid scenario"
+    );
+}
+
+#[test]
+fn toml_syntax_error_names_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("broken.toml");
+    std::fs::write(&f, "[simulation]\nsteps = 10\npaths = = 3\n").unwrap();
+    let out = run(&["validate", f.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("broken.toml:3:"), "{err}");
+    assert!(err.contains("TOML syntax error"), "{err}");
+}
+
+#[test]
+fn missing_scenario_file_is_an_input_error() {
+    let out = run(&["run", "no/such/file.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("cannot read scenario file no/such/file.toml"));
+}
+
+#[test]
+fn run_writes_summary_and_results_that_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&[
+        "run",
+        &tiny(),
+        "--paths",
+        "250",
+        "--seed",
+        "9",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("cascade probability"), "{stdout}");
+    assert!(stdout.contains("paths/s"), "{stdout}");
+
+    let res = dir.path().join("tiny");
+    let s = json(&res.join("summary.json"));
+    let h5f = res.join("results.h5");
+    assert_eq!(s["paths"], 250);
+    assert_eq!(s["seed"], 9);
+    assert!(s["scenario"].as_str().unwrap().contains("[simulation]"));
+    assert_eq!(s["cascadesim_version"], env!("CARGO_PKG_VERSION"));
+
+    // Attributes record what produced the file.
+    assert_eq!(h5::read_attr_u64(&h5f, "/", "paths").unwrap(), 250);
+    assert_eq!(h5::read_attr_u64(&h5f, "/", "seed").unwrap(), 9);
+    let toml = h5::read_attr_str(&h5f, "/", "scenario_toml").unwrap();
+    assert_eq!(
+        toml,
+        std::fs::read_to_string(root().join("tests/data/tiny.toml")).unwrap()
+    );
+    assert_eq!(
+        h5::read_attr_str(&h5f, "/", "cascadesim_version").unwrap(),
+        env!("CARGO_PKG_VERSION")
+    );
+    assert_eq!(
+        h5::read_attr_str(&h5f, "/paths/max_drawdown", "unit").unwrap(),
+        "fraction"
+    );
+
+    let names = h5::list_datasets(&h5f, "/paths").unwrap();
+    for required in [
+        "max_drawdown",
+        "exogenous_drawdown",
+        "amplification",
+        "liquidated_notional",
+        "liquidation_count",
+        "cascade_rounds",
+        "bad_debt",
+        "cascade",
+    ] {
+        assert!(
+            names.iter().any(|n| n == required),
+            "missing /paths/{required}: {names:?}"
+        );
+    }
+
+    // Cascade count and probability agree with the per-path flags.
+    let flags = h5::read_f64_column(&h5f, "/paths/cascade").unwrap();
+    assert_eq!(flags.len(), 250);
+    let k = flags.iter().sum::<f64>() as u64;
+    assert_eq!(s["cascades"].as_u64().unwrap(), k);
+    let p = &s["cascade_probability"];
+    assert!((p["estimate"].as_f64().unwrap() - k as f64 / 250.0).abs() < 1e-15);
+    assert!(p["ci_low"].as_f64().unwrap() <= p["estimate"].as_f64().unwrap());
+    assert!(p["ci_high"].as_f64().unwrap() >= p["estimate"].as_f64().unwrap());
+    assert!(
+        k > 0 && k < 250,
+        "the tiny scenario should be uncertain, got {k} cascades"
+    );
+
+    // Every summarised metric's mean and quantiles are those of its column.
+    for metric in [
+        "max_drawdown",
+        "amplification",
+        "liquidated_notional",
+        "bad_debt",
+    ] {
+        let v = h5::read_f64_column(&h5f, &format!("/paths/{metric}")).unwrap();
+        let m = &s["metrics"][metric];
+        let mean = v.iter().sum::<f64>() / v.len() as f64;
+        assert_eq!(m["mean"].as_f64().unwrap(), mean, "{metric} mean");
+        let mut sorted = v.clone();
+        sorted.sort_by(f64::total_cmp);
+        let q99 = m["quantiles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|q| q["p"] == 0.99)
+            .unwrap()["value"]
+            .as_f64()
+            .unwrap();
+        let h = 249.0 * 0.99;
+        let lo = h as usize;
+        let expected = sorted[lo] + (h - lo as f64) * (sorted[lo + 1] - sorted[lo]);
+        assert!(
+            (q99 - expected).abs() <= 1e-12 * expected.abs().max(1.0),
+            "{metric} q99 {q99} vs {expected}"
+        );
+        let max = m["max"].as_f64().unwrap();
+        assert_eq!(max, *sorted.last().unwrap());
+    }
+    // amplification = max_drawdown - exogenous_drawdown, path by path (one asset).
+    let dd = h5::read_f64_column(&h5f, "/paths/max_drawdown").unwrap();
+    let exo = h5::read_f64_column(&h5f, "/paths/exogenous_drawdown").unwrap();
+    let amp = h5::read_f64_column(&h5f, "/paths/amplification").unwrap();
+    for i in 0..250 {
+        assert!((amp[i] - (dd[i] - exo[i])).abs() < 1e-15);
+    }
+    // No staging folders left behind.
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn one_and_two_threads_give_identical_files() {
+    let dir = tempfile::tempdir().unwrap();
+    for t in ["1", "2"] {
+        let out_dir = dir.path().join(format!("t{t}"));
+        let out = run(&[
+            "run",
+            &tiny(),
+            "--paths",
+            "300",
+            "--threads",
+            t,
+            "--quiet",
+            "--out",
+            out_dir.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(out.stdout.is_empty(), "--quiet prints nothing");
+    }
+    for f in ["summary.json", "results.h5"] {
+        let a = std::fs::read(dir.path().join("t1/tiny").join(f)).unwrap();
+        let b = std::fs::read(dir.path().join("t2/tiny").join(f)).unwrap();
+        assert!(a == b, "{f} differs between 1 and 2 threads");
+    }
+}
+
+#[test]
+fn a_path_replayed_alone_equals_the_same_path_in_a_run() {
+    // Path ids are streams: the first 10 paths of a 300-path run are the 10-path run.
+    let dir = tempfile::tempdir().unwrap();
+    for n in ["10", "300"] {
+        let out = run(&[
+            "run",
+            &tiny(),
+            "--paths",
+            n,
+            "--quiet",
+            "--out",
+            dir.path().join(n).to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let a = h5::read_f64_column(
+        &dir.path().join("10/tiny/results.h5"),
+        "/paths/max_drawdown",
+    )
+    .unwrap();
+    let b = h5::read_f64_column(
+        &dir.path().join("300/tiny/results.h5"),
+        "/paths/max_drawdown",
+    )
+    .unwrap();
+    assert_eq!(a[..], b[..10]);
+}
+
+#[test]
+fn zero_and_one_path_runs_are_handled() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&[
+        "run",
+        &tiny(),
+        "--paths",
+        "0",
+        "--out",
+        dir.path().join("z").to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let s = json(&dir.path().join("z/tiny/summary.json"));
+    assert_eq!(s["paths"], 0);
+    assert_eq!(s["cascade_probability"]["ci_low"], 0.0);
+    assert_eq!(s["cascade_probability"]["ci_high"], 1.0);
+    assert!(s["metrics"].as_object().unwrap().is_empty());
+    let col =
+        h5::read_f64_column(&dir.path().join("z/tiny/results.h5"), "/paths/max_drawdown").unwrap();
+    assert!(col.is_empty());
+
+    let out = run(&[
+        "run",
+        &tiny(),
+        "--paths",
+        "1",
+        "--quiet",
+        "--out",
+        dir.path().join("one").to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let s = json(&dir.path().join("one/tiny/summary.json"));
+    assert_eq!(s["paths"], 1);
+    assert_eq!(
+        s["metrics"]["max_drawdown"]["min"],
+        s["metrics"]["max_drawdown"]["max"]
+    );
+}
+
+#[test]
+fn rerunning_replaces_previous_results_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = dir.path().to_str().unwrap();
+    assert!(
+        run(&["run", &tiny(), "--paths", "20", "--quiet", "--out", o])
+            .status
+            .success()
+    );
+    std::fs::write(dir.path().join("tiny/stale.txt"), "from an older run").unwrap();
+    assert!(
+        run(&["run", &tiny(), "--paths", "30", "--quiet", "--out", o])
+            .status
+            .success()
+    );
+    assert_eq!(json(&dir.path().join("tiny/summary.json"))["paths"], 30);
+    assert!(
+        !dir.path().join("tiny/stale.txt").exists(),
+        "the folder is replaced as a whole"
+    );
+}
+
+#[test]
+fn zero_threads_is_rejected() {
+    let out = run(&["run", &tiny(), "--threads", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--threads must be at least 1"));
+}

@@ -1,0 +1,225 @@
+//! Known-answer tests of the engine through the library: deterministic scenarios (volatility
+//! 0 plus a shock) whose every number can be computed by hand.
+
+use std::collections::BTreeMap;
+
+use cascadesim::engine::{AssetPathMetrics, Market, NoObserver, PathSummary, simulate_path};
+use cascadesim::scenario::{FileSource, Scenario};
+
+/// In-memory referenced files.
+struct Files(BTreeMap<&'static str, String>);
+
+impl FileSource for Files {
+    fn read(&self, relative: &str) -> Result<String, String> {
+        self.0
+            .get(relative)
+            .cloned()
+            .ok_or_else(|| format!("no file {relative}"))
+    }
+}
+
+const BOOK: &str = "side,distance_bp,size_usd\n\
+bid,10,500\nbid,20,500\nbid,30,1000\n\
+ask,10,500\nask,20,500\nask,30,1000\n";
+
+fn scenario(positions: &str, shock: f64, fund: f64) -> Scenario {
+    let text = format!(
+        r#"
+[simulation]
+paths = 1
+steps = 3
+seed = 1
+max_rounds = 10
+[simulation.cascade]
+endogenous_move = 0.001
+[[assets]]
+name = "X"
+price = 100.0
+volatility = 0.0
+shocks = [{{ step = 1, return = {shock} }}]
+[assets.book]
+profile = "file"
+file = "book.csv"
+permanent_impact = 0.0
+refill_half_life_s = 60
+[[populations]]
+asset = "X"
+maintenance_margin = 0.004
+liquidation_fee = 0.005
+insurance_fund_usd = {fund}
+positions_file = "positions.csv"
+"#
+    );
+    let files = Files(BTreeMap::from([
+        ("book.csv", BOOK.to_string()),
+        ("positions.csv", positions.to_string()),
+    ]));
+    Scenario::parse(&text, "test", &files).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn one_path(s: &Scenario) -> (PathSummary, AssetPathMetrics) {
+    let market = Market::new(s);
+    let mut per = vec![AssetPathMetrics::default(); 1];
+    let summary = simulate_path(&market, 0, &mut per, &mut NoObserver);
+    (summary, per[0])
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * b.abs().max(1.0)
+}
+
+#[test]
+fn single_long_liquidation_by_hand() {
+    // 10 coins long at 100 with 10x: margin 100, liquidation price 100·0.9/0.996 = 90.36.
+    // A −10% shock puts the fundamental at 90: triggered. The 10 coins sell into bids of
+    // 5 coins at 10 bp and 5 coins at 20 bp below 90 (sizes are $500 at the start price 100).
+    let s = scenario(
+        "side,size,entry_price,leverage\nlong,10,100,10\n",
+        -0.10,
+        0.0,
+    );
+    let (sum, per) = one_path(&s);
+    let f = 90.0;
+    let vwap = f * ((-0.001f64).exp() + (-0.002f64).exp()) / 2.0;
+    assert_eq!(sum.liquidation_count, 1);
+    assert!(
+        close(sum.liquidated_notional, 10.0 * vwap),
+        "{}",
+        sum.liquidated_notional
+    );
+    assert!(close(sum.long_liquidated_notional, sum.liquidated_notional));
+    // Equity = 100 + 10·(vwap − 100) < 0: no fee, no fund, all bad debt.
+    let equity = 100.0 + 10.0 * (vwap - 100.0);
+    assert!(equity < 0.0);
+    assert!(
+        close(sum.bad_debt, -equity),
+        "{} vs {}",
+        sum.bad_debt,
+        -equity
+    );
+    assert_eq!(sum.insurance_fund_draw, 0.0);
+    // The hole is exactly the first two levels: the mid sits at the third level's
+    // displacement from the first, 20 bp − 10 bp.
+    let mark = f * (-0.002f64).exp();
+    assert!(
+        close(per.max_drawdown, 1.0 - mark / 100.0),
+        "{}",
+        per.max_drawdown
+    );
+    assert!(close(per.exogenous_drawdown, 0.10));
+    assert!(close(sum.amplification, 1.0 - mark / 100.0 - 0.10));
+    // Slippage against the pre-trade mid (the fundamental, 90).
+    assert!(close(sum.slippage_cost, 10.0 * (f - vwap)));
+    assert_eq!(sum.cascade_rounds, 1);
+    assert!(
+        sum.cascade,
+        "0.18% endogenous fall exceeds the 0.1% definition"
+    );
+}
+
+#[test]
+fn insurance_fund_pays_before_bad_debt() {
+    let s = scenario(
+        "side,size,entry_price,leverage\nlong,10,100,10\n",
+        -0.10,
+        1.0,
+    );
+    let (sum, _) = one_path(&s);
+    let vwap = 90.0 * ((-0.001f64).exp() + (-0.002f64).exp()) / 2.0;
+    let shortfall = -(100.0 + 10.0 * (vwap - 100.0));
+    assert!(close(sum.insurance_fund_draw, 1.0));
+    assert!(close(sum.bad_debt, shortfall - 1.0));
+}
+
+#[test]
+fn short_squeeze_mirrors_the_long_case() {
+    // 10 coins short at 100 with 10x: liquidation price 100·1.1/1.004 = 109.56; a +12% shock
+    // to 112 triggers it; the buy lifts 5 coins at 10 bp and 5 at 20 bp above 112.
+    let s = scenario(
+        "side,size,entry_price,leverage\nshort,10,100,10\n",
+        0.12,
+        0.0,
+    );
+    let (sum, per) = one_path(&s);
+    let f = 112.0;
+    let vwap = f * (0.001f64.exp() + 0.002f64.exp()) / 2.0;
+    assert_eq!(sum.liquidation_count, 1);
+    assert!(close(sum.short_liquidated_notional, 10.0 * vwap));
+    assert!(close(sum.bad_debt, -(100.0 + 10.0 * (100.0 - vwap))));
+    assert!(close(per.max_drawup, f * 0.002f64.exp() / 100.0 - 1.0));
+    assert!(close(per.exogenous_drawup, 0.12));
+    assert!(sum.cascade);
+}
+
+#[test]
+fn positions_out_of_reach_are_untouched() {
+    // 2x long: liquidation price ≈ 50.2; a −10% shock does nothing.
+    let s = scenario(
+        "side,size,entry_price,leverage\nlong,10,100,2\n",
+        -0.10,
+        0.0,
+    );
+    let (sum, per) = one_path(&s);
+    assert_eq!(sum.liquidation_count, 0);
+    assert_eq!(sum.liquidated_notional, 0.0);
+    assert!(close(per.max_drawdown, per.exogenous_drawdown));
+    assert!(!sum.cascade);
+}
+
+#[test]
+fn a_cascade_needs_the_chain_reaction() {
+    // Three longs with liquidation prices 96.4, 96.2 and 96.1. A −3.65% shock (to 96.35)
+    // triggers only the first. Its 20 coins take all 20 coins of bids (5 + 5 + 10), so the
+    // mid drops to the book's floor, 30 bp below the first level's 10 bp:
+    // 96.35·e^(−0.003) ≈ 96.06, past both other liquidation prices → a second round.
+    let csv = "side,size,entry_price,liquidation_price\n\
+               long,20,100,96.4\nlong,20,100,96.2\nlong,20,100,96.1\n";
+    let s = scenario(csv, -0.0365, 0.0);
+    let (sum, per) = one_path(&s);
+    assert_eq!(sum.liquidation_count, 3, "{sum:?}");
+    assert_eq!(sum.max_rounds_in_step, 2, "{sum:?}");
+    assert!(
+        sum.book_exhausted >= 1,
+        "the second round finds no bids left"
+    );
+    assert!(close(
+        per.max_drawdown,
+        1.0 - 96.35 * (-0.003f64).exp() / 100.0
+    ));
+    // The same shock without the first position: nothing happens at all.
+    let s = scenario(
+        "side,size,entry_price,liquidation_price\nlong,20,100,96.2\nlong,20,100,96.1\n",
+        -0.0365,
+        0.0,
+    );
+    assert_eq!(one_path(&s).0.liquidation_count, 0);
+}
+
+#[test]
+fn the_exogenous_drawdown_does_not_depend_on_positions() {
+    // Same seed, same random numbers: the fundamental path is the one without liquidations.
+    let base = include_str!("data/tiny.toml");
+    let with = Scenario::parse(base, "tiny", &cascadesim::scenario::NoFiles).unwrap();
+    let i = base.find("[[populations]]").unwrap();
+    let without =
+        Scenario::parse(&base[..i], "tiny-empty", &cascadesim::scenario::NoFiles).unwrap();
+    let (mw, mo) = (Market::new(&with), Market::new(&without));
+    for path in 0..20 {
+        let (mut a, mut b) = (
+            vec![AssetPathMetrics::default()],
+            vec![AssetPathMetrics::default()],
+        );
+        let sw = simulate_path(&mw, path, &mut a, &mut NoObserver);
+        let so = simulate_path(&mo, path, &mut b, &mut NoObserver);
+        assert_eq!(sw.exogenous_drawdown, so.exogenous_drawdown);
+        assert_eq!(
+            so.max_drawdown, so.exogenous_drawdown,
+            "no positions, no amplification"
+        );
+        assert_eq!(so.liquidated_notional, 0.0);
+        assert!(
+            sw.max_drawdown >= sw.exogenous_drawdown - 1e-12,
+            "sells only push the mark down"
+        );
+    }
+}
