@@ -68,8 +68,18 @@ struct RunArgs {
 #[error("{0}")]
 struct InputError(String);
 
+/// Set by the first Ctrl-C: the run stops between chunks of paths and writes nothing.
+static CANCEL: AtomicBool = AtomicBool::new(false);
+
 /// Runs the CLI and returns the process exit code.
 pub fn main() -> i32 {
+    // A second Ctrl-C while the first is being honoured ends the process at once; either way
+    // the output folder holds the previous complete results or nothing.
+    let _ = ctrlc::set_handler(|| {
+        if CANCEL.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+    });
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -230,6 +240,9 @@ fn run(args: &RunArgs) -> Result<i32> {
     };
     let threads = pool.current_num_threads();
 
+    // Fail on an unwritable output folder before spending time on the simulation.
+    let staging = Staging::new(&dest)?;
+
     let t_seed = Instant::now();
     let market = pool.install(|| Market::new(&scenario));
     let seed_time = t_seed.elapsed();
@@ -249,12 +262,20 @@ fn run(args: &RunArgs) -> Result<i32> {
         )
         .expect("valid template"),
     );
-    let cancel = AtomicBool::new(false);
     let t_run = Instant::now();
-    let results = pool.install(|| mc::run(&market, 0, paths, &|n| bar.inc(n), &cancel))?;
+    let results = match pool.install(|| mc::run(&market, 0, paths, &|n| bar.inc(n), &CANCEL)) {
+        Ok(r) => r,
+        Err(mc::Cancelled) => {
+            bar.abandon();
+            eprintln!(
+                "interrupted: no results written ({} left as it was)",
+                dest.display()
+            );
+            return Ok(130);
+        }
+    };
     let sim_time = t_run.elapsed();
     bar.finish_and_clear();
-    let _ = cancel.load(Ordering::Relaxed);
 
     let names: Vec<String> = scenario.assets.iter().map(|a| a.name.clone()).collect();
     let columns = metrics::columns(&results);
@@ -278,7 +299,6 @@ fn run(args: &RunArgs) -> Result<i32> {
         scenario: scenario.text.clone(),
     };
     let summary = Summary::build(provenance, &columns);
-    let staging = Staging::new(&dest)?;
     output::write_run(&staging, &summary, &columns, &asset_columns)?;
     let dir = staging.commit()?;
 

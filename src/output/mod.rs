@@ -55,6 +55,7 @@ impl Staging {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "results".into());
+        remove_abandoned(parent, &name);
         let tmp = parent.join(format!(".{name}.partial-{}", std::process::id()));
         if tmp.exists() {
             fs::remove_dir_all(&tmp).map_err(io_err(&tmp))?;
@@ -116,6 +117,27 @@ impl Staging {
             fs::remove_dir_all(&old).map_err(io_err(&old))?;
         }
         Ok(self.dest.clone())
+    }
+}
+
+/// Removes staging and set-aside folders (`.<name>.partial-<pid>`, `.<name>.old-<pid>`) left
+/// by runs that were killed, i.e. whose process no longer exists. A live run's are kept.
+fn remove_abandoned(parent: &Path, name: &str) {
+    let Ok(entries) = fs::read_dir(parent) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let file = e.file_name().to_string_lossy().into_owned();
+        let pid = [".partial-", ".old-"].iter().find_map(|tag| {
+            file.strip_prefix(&format!(".{name}{tag}"))
+                .and_then(|p| p.parse::<u32>().ok())
+        });
+        if let Some(pid) = pid
+            && pid != std::process::id()
+            && !Path::new(&format!("/proc/{pid}")).exists()
+        {
+            let _ = fs::remove_dir_all(e.path());
+        }
     }
 }
 
