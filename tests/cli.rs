@@ -458,3 +458,103 @@ fn sigkill_keeps_previous_results_and_the_next_run_cleans_up() {
     short_run(dir.path());
     assert_eq!(count(), 1);
 }
+
+#[test]
+fn tail_analysis_is_in_both_files_and_refits_identically_from_the_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = dir.path().to_str().unwrap();
+    let out = run(&["run", &tiny(), "--paths", "400", "--quiet", "--out", o]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let res = dir.path().join("tiny");
+    let s = json(&res.join("summary.json"));
+    for m in [
+        "max_drawdown",
+        "amplification",
+        "liquidated_notional",
+        "bad_debt",
+    ] {
+        assert!(s["tails"][m].is_object(), "summary.tails.{m}");
+        assert!(s["tails"][m]["hill"].is_null(), "curves stay in HDF5");
+    }
+    let fit = &s["tails"]["max_drawdown"]["ml_fit"];
+    assert_eq!(fit["status"], "available", "{fit}");
+    let h5f = res.join("results.h5");
+    let hill = h5::read_f64_column(&h5f, "/tails/max_drawdown/hill_xi").unwrap();
+    assert!(!hill.is_empty() && hill.iter().all(|x| x.is_finite()));
+    assert!(
+        !h5::read_f64_column(&h5f, "/tails/max_drawdown/mean_excess")
+            .unwrap()
+            .is_empty()
+    );
+
+    // Refit from the file alone: the same fit, bit for bit (same data, same seed).
+    let refit = run(&[
+        "tails",
+        h5f.to_str().unwrap(),
+        "--metric",
+        "max_drawdown",
+        "--json",
+    ]);
+    assert!(refit.status.success(), "{}", text(&refit.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&refit.stdout).unwrap();
+    assert_eq!(r["ml_fit"], *fit);
+    assert_eq!(r["empirical"], s["tails"]["max_drawdown"]["empirical"]);
+
+    // A fixed threshold is honoured and reported.
+    let u = 0.05;
+    let fixed = run(&[
+        "tails",
+        h5f.to_str().unwrap(),
+        "--metric",
+        "max_drawdown",
+        "--threshold",
+        "0.05",
+        "--json",
+    ]);
+    let r: serde_json::Value = serde_json::from_slice(&fixed.stdout).unwrap();
+    assert_eq!(r["threshold"]["value"]["threshold"], u);
+    let table = run(&["tails", h5f.to_str().unwrap(), "--metric", "amplification"]);
+    assert!(
+        text(&table.stdout).contains("1 in 10,000 paths"),
+        "{}",
+        text(&table.stdout)
+    );
+
+    // Unknown metric: input error listing what exists.
+    let bad = run(&["tails", h5f.to_str().unwrap(), "--metric", "nope"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        text(&bad.stderr).contains("available: amplification"),
+        "{}",
+        text(&bad.stderr)
+    );
+}
+
+#[test]
+fn summary_reports_both_intervals_and_the_paths_a_precise_estimate_needs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&[
+        "run",
+        &tiny(),
+        "--paths",
+        "200",
+        "--quiet",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let s = json(&dir.path().join("tiny/summary.json"));
+    let (w, e) = (&s["cascade_probability"], &s["cascade_probability_exact"]);
+    assert_eq!(w["method"], "wilson");
+    assert_eq!(e["method"], "clopper-pearson");
+    assert_eq!(w["estimate"], e["estimate"]);
+    // Clopper–Pearson is the more conservative of the two.
+    assert!(e["ci_low"].as_f64().unwrap() <= w["ci_low"].as_f64().unwrap());
+    assert!(e["ci_high"].as_f64().unwrap() >= w["ci_high"].as_f64().unwrap());
+    let need = s["precision"]["paths_for_10pct_relative_error"]
+        .as_u64()
+        .unwrap();
+    let p = w["estimate"].as_f64().unwrap();
+    let expected = (1.959963984540054f64.powi(2) * (1.0 - p) / (p * 0.01)).ceil() as u64;
+    assert_eq!(need, expected);
+}

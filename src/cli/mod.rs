@@ -16,7 +16,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use cascadesim::engine::Market;
 use cascadesim::output::{self, Staging};
 use cascadesim::scenario::{FileSource, PopulationMode, Scenario, ScenarioError};
-use cascadesim::summary::{Provenance, Summary};
+use cascadesim::summary::{self, Provenance, Summary};
 use cascadesim::{mc, metrics};
 
 #[derive(Parser)]
@@ -40,6 +40,23 @@ enum Command {
     },
     /// Run a scenario: simulate its paths and write results/<scenario stem>/.
     Run(RunArgs),
+    /// Refit the extreme-value tail of a metric from a saved run, without re-simulating.
+    Tails(TailsArgs),
+}
+
+#[derive(Args)]
+struct TailsArgs {
+    /// A results.h5 written by `cascadesim run`.
+    results: PathBuf,
+    /// Per-path metric (a dataset under /paths).
+    #[arg(long, default_value = "max_drawdown")]
+    metric: String,
+    /// Fit above this threshold (in the metric's unit) instead of the automatic rule.
+    #[arg(long)]
+    threshold: Option<f64>,
+    /// Print the whole report (with diagnostic curves) as JSON instead of a table.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -90,6 +107,7 @@ pub fn main() -> i32 {
     let result = match cli.command {
         Command::Validate { files } => validate(&files),
         Command::Run(args) => run(&args),
+        Command::Tails(args) => refit_tails(&args),
     };
     match result {
         Ok(code) => code,
@@ -258,9 +276,12 @@ fn run(args: &RunArgs) -> Result<i32> {
     );
     bar.set_style(
         ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} paths ({per_sec}, eta {eta})",
+            "{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} paths ({rate}, eta {eta})",
         )
-        .expect("valid template"),
+        .expect("valid template")
+        .with_key("rate", |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{:.0} paths/s", s.per_sec());
+        }),
     );
     let t_run = Instant::now();
     let results = match pool.install(|| mc::run(&market, 0, paths, &|n| bar.inc(n), &CANCEL)) {
@@ -298,8 +319,10 @@ fn run(args: &RunArgs) -> Result<i32> {
         cascade_definition: (&scenario.simulation.cascade).into(),
         scenario: scenario.text.clone(),
     };
-    let summary = Summary::build(provenance, &columns);
-    output::write_run(&staging, &summary, &columns, &asset_columns)?;
+    let tail_reports =
+        summary::analyze_tails(&columns, &summary::tail_options(scenario.simulation.seed));
+    let summary = Summary::build(provenance, &columns, &tail_reports);
+    output::write_run(&staging, &summary, &columns, &asset_columns, &tail_reports)?;
     let dir = staging.commit()?;
 
     if !args.quiet {
@@ -309,7 +332,48 @@ fn run(args: &RunArgs) -> Result<i32> {
             sim_seconds: sim_time.as_secs_f64(),
             total_seconds: started.elapsed().as_secs_f64(),
         };
-        print!("{}", table::render(&summary, &timing, &dir));
+        print!("{}", table::render(&summary, &tail_reports, &timing, &dir));
+    }
+    Ok(0)
+}
+
+fn refit_tails(args: &TailsArgs) -> Result<i32> {
+    use cascadesim::output::h5;
+    let f = &args.results;
+    if !f.exists() {
+        bail!(InputError(format!("no such results file: {}", f.display())));
+    }
+    let available = h5::list_datasets(f, "/paths").map_err(|e| {
+        InputError(format!(
+            "{} is not a cascadesim results file: {e}",
+            f.display()
+        ))
+    })?;
+    if !available.iter().any(|d| d == &args.metric) {
+        bail!(InputError(format!(
+            "{} has no per-path metric `{}`; available: {}",
+            f.display(),
+            args.metric,
+            available.join(", ")
+        )));
+    }
+    if let Some(u) = args.threshold
+        && !u.is_finite()
+    {
+        bail!(InputError("--threshold must be a finite number".into()));
+    }
+    let data = h5::read_f64_column(f, &format!("/paths/{}", args.metric))?;
+    let seed = h5::read_attr_u64(f, "/", "seed")?;
+    let unit = h5::read_attr_str(f, &format!("/paths/{}", args.metric), "unit")?;
+    let mut options = summary::tail_options(seed);
+    if let Some(threshold) = args.threshold {
+        options.threshold = cascadesim::tails::ThresholdRule::Fixed { threshold };
+    }
+    let report = cascadesim::tails::analyze(&data, &options);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", table::render_tail(&args.metric, &unit, &report));
     }
     Ok(0)
 }

@@ -4,6 +4,7 @@ use std::fmt::Write;
 use std::path::Path;
 
 use cascadesim::summary::Summary;
+use cascadesim::tails::{Endpoint, ProfileInterval, TailReport};
 
 /// Wall-clock figures shown after a run (never written to result files: they would make
 /// files differ between otherwise identical runs).
@@ -42,7 +43,7 @@ pub fn human(value: f64, unit: &str) -> String {
 }
 
 /// Renders the summary table.
-pub fn render(s: &Summary, t: &Timing, dir: &Path) -> String {
+pub fn render(s: &Summary, tails: &[(&str, TailReport)], t: &Timing, dir: &Path) -> String {
     let mut o = String::new();
     let p = &s.provenance;
     let cp = &s.cascade_probability;
@@ -60,6 +61,11 @@ pub fn render(s: &Summary, t: &Timing, dir: &Path) -> String {
         s.cascades,
         if s.cascades == 1 { "" } else { "s" },
         p.paths
+    );
+    let _ = writeln!(
+        o,
+        "                     exact CI [{:.4}, {:.4}] (Clopper-Pearson); {}",
+        s.cascade_probability_exact.ci_low, s.cascade_probability_exact.ci_high, s.precision.note
     );
     if !s.metrics.is_empty() {
         let _ = writeln!(o);
@@ -92,6 +98,7 @@ pub fn render(s: &Summary, t: &Timing, dir: &Path) -> String {
             );
         }
     }
+    o.push_str(&render_tail_lines(s, tails));
     let _ = writeln!(o);
     let rate = if t.sim_seconds > 0.0 {
         p.paths as f64 / t.sim_seconds
@@ -110,4 +117,143 @@ pub fn render(s: &Summary, t: &Timing, dir: &Path) -> String {
     );
     let _ = writeln!(o, "results: {}", dir.display());
     o
+}
+
+fn endpoint(e: &Endpoint, unit: &str) -> String {
+    match e.value() {
+        Some(v) => human(v, unit),
+        None => "∞".into(),
+    }
+}
+
+fn interval(p: &ProfileInterval, unit: &str) -> String {
+    format!(
+        "[{}, {}]",
+        endpoint(&p.lower, unit),
+        endpoint(&p.upper, unit)
+    )
+}
+
+/// "1 in N" with thousands separators.
+fn one_in(period: f64) -> String {
+    let n = period.round() as u64;
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    format!("1 in {out}")
+}
+
+/// The tail analysis of one metric, for people: threshold, fit, return levels, tail VaR/ES.
+pub fn render_tail(name: &str, unit: &str, r: &TailReport) -> String {
+    let mut o = String::new();
+    let (Some(t), Some(fit)) = (r.threshold.value(), r.ml_fit.value()) else {
+        let reason = r
+            .threshold
+            .reason()
+            .or_else(|| r.ml_fit.reason())
+            .unwrap_or("no fit");
+        let _ = writeln!(o, "{name}: no tail fit: {reason}");
+        return o;
+    };
+    let _ = writeln!(
+        o,
+        "{name}: GPD above {} ({}; {} of {} values)",
+        human(t.threshold, unit),
+        t.description,
+        t.n_exceedances,
+        t.n_total
+    );
+    let se = fit
+        .covariance
+        .value()
+        .map_or(String::new(), |c| format!(" (se {:.3})", c.se_xi));
+    let ci = r.xi_profile_interval.value().map_or(String::new(), |p| {
+        format!(", 95% profile CI {}", interval(p, "1"))
+    });
+    let pwm = r
+        .pwm_fit
+        .value()
+        .map_or(String::new(), |p| format!("; PWM xi = {:.3}", p.xi));
+    let _ = writeln!(o, "  xi = {:.3}{se}{ci}{pwm}", fit.xi);
+    for e in &r.return_levels {
+        match e.result.value() {
+            Some(rl) => {
+                let _ = writeln!(
+                    o,
+                    "  {:<22} {:>11}  95% CI {}",
+                    format!("{} paths:", one_in(e.period)),
+                    human(rl.level, unit),
+                    interval(&rl.profile_interval, unit)
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    o,
+                    "  {:<22} unavailable: {}",
+                    format!("{} paths:", one_in(e.period)),
+                    e.result.reason().unwrap_or("")
+                );
+            }
+        }
+    }
+    for e in &r.tail_risk {
+        if let Some(tr) = e.result.value() {
+            let es = match tr.es.value() {
+                Some(es) => human(es.estimate, unit),
+                None => format!("unavailable ({})", tr.es.reason().unwrap_or("")),
+            };
+            let _ = writeln!(
+                o,
+                "  tail VaR {:>6}: {:>11}   ES: {es}",
+                format!("{}%", e.p * 100.0),
+                human(tr.var.estimate, unit)
+            );
+        }
+    }
+    o
+}
+
+/// One line per tail metric for the run summary.
+pub fn render_tail_lines(s: &Summary, reports: &[(&str, TailReport)]) -> String {
+    let mut o = String::new();
+    if reports.is_empty() || s.provenance.paths == 0 {
+        return o;
+    }
+    let _ = writeln!(o);
+    let _ = writeln!(
+        o,
+        "{:<30}{:>22}{:>24}{:>24}",
+        "tail (GPD fit)", "xi [95% CI]", "1 in 10,000 paths", "1 in 100,000 paths"
+    );
+    for (name, r) in reports {
+        let unit = s.metrics.get(name).map_or("", |m| m.unit);
+        let Some(fit) = r.ml_fit.value() else {
+            let reason = r.ml_fit.reason().unwrap_or("no fit");
+            let short: String = reason.chars().take(68).collect();
+            let _ = writeln!(o, "{name:<30}{short}");
+            continue;
+        };
+        let xi = match r.xi_profile_interval.value() {
+            Some(p) => format!("{:.2} [{}, {}]", fit.xi, fmt_xi(&p.lower), fmt_xi(&p.upper)),
+            None => format!("{:.2}", fit.xi),
+        };
+        let level = |period: f64| {
+            r.return_levels
+                .iter()
+                .find(|e| e.period == period)
+                .and_then(|e| e.result.value())
+                .map_or("-".into(), |rl| human(rl.level, unit))
+        };
+        let _ = writeln!(o, "{name:<30}{xi:>22}{:>24}{:>24}", level(1e4), level(1e5));
+    }
+    o
+}
+
+fn fmt_xi(e: &Endpoint) -> String {
+    e.value().map_or("∞".into(), |v| format!("{v:.2}"))
 }

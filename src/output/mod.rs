@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use crate::metrics::{AssetColumns, Column, Values};
 use crate::summary::Summary;
+use crate::tails::TailReport;
 use h5::{AttrValue, ColumnData, Group};
 
 /// Errors while writing results.
@@ -173,7 +174,8 @@ fn h5_columns(columns: &[Column]) -> Vec<h5::Column<'_>> {
 ///
 /// `results.h5` layout: root attributes record the provenance (version, scenario text, seed,
 /// path count, …) and the summary JSON; `/paths` holds one dataset per per-path metric in
-/// path order; `/assets/<name>` the per-asset metrics. See `docs/output.md`.
+/// path order; `/assets/<name>` the per-asset metrics; `/tails/<metric>` the tail
+/// diagnostics (Hill, mean excess, parameter stability). See `docs/output.md`.
 ///
 /// # Errors
 /// On any failure to serialise or write.
@@ -182,6 +184,7 @@ pub fn write_run(
     summary: &Summary,
     columns: &[Column],
     assets: &[AssetColumns],
+    tail_reports: &[(&'static str, TailReport)],
 ) -> Result<(), OutputError> {
     let json = serde_json::to_string_pretty(summary)?;
     let p = &summary.provenance;
@@ -234,7 +237,198 @@ pub fn write_run(
             columns: h5_columns(&a.columns),
         });
     }
+    let diag: Vec<OwnedGroup> = tail_reports
+        .iter()
+        .map(|(name, r)| tail_group(name, r))
+        .collect();
+    for g in &diag {
+        groups.push(Group {
+            path: g.path.clone(),
+            attrs: g.attrs.clone(),
+            columns: g
+                .columns
+                .iter()
+                .map(|c| h5::Column {
+                    name: c.name,
+                    unit: c.unit,
+                    description: c.description,
+                    data: ColumnData::F64(&c.values),
+                })
+                .collect(),
+        });
+    }
     h5::write_h5_atomic(&staging.path("results.h5"), &root, &groups)?;
     staging.write("summary.json", format!("{json}\n").as_bytes())?;
     Ok(())
+}
+
+/// A group of diagnostic columns: path, attributes, columns.
+struct OwnedGroup {
+    path: String,
+    attrs: Vec<(String, AttrValue)>,
+    columns: Vec<OwnedColumn>,
+}
+
+/// A diagnostic column owned by the writer.
+struct OwnedColumn {
+    name: &'static str,
+    unit: &'static str,
+    description: &'static str,
+    values: Vec<f64>,
+}
+
+fn col(
+    name: &'static str,
+    unit: &'static str,
+    description: &'static str,
+    values: Vec<f64>,
+) -> OwnedColumn {
+    OwnedColumn {
+        name,
+        unit,
+        description,
+        values,
+    }
+}
+
+/// `/tails/<metric>`: the tail report as JSON (attribute `report_json`) and its diagnostic
+/// curves as columns. Points where no value exists (a failed fit at one threshold) are NaN,
+/// as each column's description says.
+fn tail_group(metric: &str, r: &TailReport) -> OwnedGroup {
+    let unit = crate::metrics::PATH_METRICS
+        .iter()
+        .find(|d| d.name == metric)
+        .map_or("", |d| d.unit);
+    let json = serde_json::to_string(r).expect("tail reports serialise");
+    let mut attrs = vec![
+        ("metric".to_string(), AttrValue::Str(metric.to_string())),
+        ("unit".to_string(), AttrValue::Str(unit.to_string())),
+        ("report_json".to_string(), AttrValue::Str(json)),
+    ];
+    if let Some(t) = r.threshold.value() {
+        attrs.push(("threshold".into(), AttrValue::F64(t.threshold)));
+        attrs.push((
+            "threshold_rule".into(),
+            AttrValue::Str(t.description.clone()),
+        ));
+    }
+    let mut cols = Vec::new();
+    if let Some(h) = r.hill.value() {
+        cols.push(col(
+            "hill_k",
+            "observations",
+            "number of upper order statistics k",
+            h.points.iter().map(|p| p.k as f64).collect(),
+        ));
+        cols.push(col(
+            "hill_threshold",
+            "metric unit",
+            "the (k+1)-th largest value, the implied threshold",
+            h.points.iter().map(|p| p.threshold).collect(),
+        ));
+        cols.push(col(
+            "hill_xi",
+            "1",
+            "Hill estimate of the tail index xi = 1/alpha",
+            h.points.iter().map(|p| p.xi).collect(),
+        ));
+        cols.push(col(
+            "hill_se",
+            "1",
+            "standard error xi/sqrt(k)",
+            h.points.iter().map(|p| p.standard_error).collect(),
+        ));
+    }
+    if let Some(m) = r.mean_excess.value() {
+        cols.push(col(
+            "mean_excess_threshold",
+            "metric unit",
+            "threshold u of the mean residual life plot",
+            m.iter().map(|p| p.threshold).collect(),
+        ));
+        cols.push(col(
+            "mean_excess_count",
+            "observations",
+            "values above u",
+            m.iter().map(|p| p.n_exceedances as f64).collect(),
+        ));
+        cols.push(col(
+            "mean_excess",
+            "metric unit",
+            "mean of (x - u) over x > u",
+            m.iter().map(|p| p.mean_excess).collect(),
+        ));
+        cols.push(col(
+            "mean_excess_lower",
+            "metric unit",
+            "lower end of the pointwise 95% interval",
+            m.iter().map(|p| p.lower).collect(),
+        ));
+        cols.push(col(
+            "mean_excess_upper",
+            "metric unit",
+            "upper end of the pointwise 95% interval",
+            m.iter().map(|p| p.upper).collect(),
+        ));
+    }
+    if let Some(st) = r.stability.value() {
+        let fit = |f: &dyn Fn(&crate::tails::StabilityFit) -> Option<f64>| -> Vec<f64> {
+            st.iter()
+                .map(|p| p.fit.value().and_then(f).unwrap_or(f64::NAN))
+                .collect()
+        };
+        cols.push(col(
+            "stability_threshold",
+            "metric unit",
+            "threshold of the parameter-stability plot",
+            st.iter().map(|p| p.threshold).collect(),
+        ));
+        cols.push(col(
+            "stability_count",
+            "observations",
+            "exceedances of the threshold",
+            st.iter().map(|p| p.n_exceedances as f64).collect(),
+        ));
+        cols.push(col(
+            "stability_xi",
+            "1",
+            "ML shape xi at this threshold (NaN where the fit failed)",
+            fit(&|f| Some(f.xi)),
+        ));
+        cols.push(col(
+            "stability_xi_lower",
+            "1",
+            "lower end of the 95% Wald interval for xi (NaN where unavailable)",
+            fit(&|f| f.intervals.value().map(|i| i.xi_lower)),
+        ));
+        cols.push(col(
+            "stability_xi_upper",
+            "1",
+            "upper end of the 95% Wald interval for xi (NaN where unavailable)",
+            fit(&|f| f.intervals.value().map(|i| i.xi_upper)),
+        ));
+        cols.push(col(
+            "stability_modified_scale",
+            "metric unit",
+            "modified scale sigma - xi*u (NaN where the fit failed)",
+            fit(&|f| Some(f.modified_scale)),
+        ));
+        cols.push(col(
+            "stability_modified_scale_lower",
+            "metric unit",
+            "lower end of the 95% interval for the modified scale (NaN where unavailable)",
+            fit(&|f| f.intervals.value().map(|i| i.modified_scale_lower)),
+        ));
+        cols.push(col(
+            "stability_modified_scale_upper",
+            "metric unit",
+            "upper end of the 95% interval for the modified scale (NaN where unavailable)",
+            fit(&|f| f.intervals.value().map(|i| i.modified_scale_upper)),
+        ));
+    }
+    OwnedGroup {
+        path: format!("tails/{metric}"),
+        attrs,
+        columns: cols,
+    }
 }
