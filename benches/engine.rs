@@ -1,0 +1,346 @@
+//! Criterion benchmarks of the simulation engine on the bundled flash-crash scenario
+//! (`scenarios/btc_flash_crash.toml`: 1 asset, 1,440 one-minute steps, 100,000 positions,
+//! a 3,000-level power-law book, Student-t(4) innovations, a −5% shock at step 15).
+//!
+//! What is timed (set-up such as parsing and seeding the population is never timed unless
+//! the group is about it):
+//!
+//! - `book_walk/{10,100,1000}`: one market sell from a fresh book state that walks exactly N
+//!   bid levels of the flash-crash book (`BookState::market_order`). Throughput: levels/s.
+//! - `one_path/flash_crash`: `simulate_path` for path 0 of the scenario (1,440 steps, 100k
+//!   positions). Throughput: paths/s (× 1,440 for steps/s).
+//! - `batch/{256,1024}paths/{1,2}threads`: `mc::run` over paths 0..N on a rayon pool of 1 or 2
+//!   threads (the pool is built outside the timing). `mc::run` hands out 256-path chunks, so
+//!   256 paths are a single chunk; 1,024 paths (4 chunks) show the parallel speed-up.
+//!   Throughput: paths/s.
+//! - `floor/flash_crash_rng`: the "physical limit" of one path: exactly the random numbers the
+//!   scenario draws (ChaCha8 stream setup, then per step one standard normal and one χ²(4)
+//!   draw) plus the log-price update and `exp`, with no book and no positions.
+//!   Throughput: paths/s.
+//! - `scaling_positions/{calm,shocked}/{10000,100000,1000000}`: one path (path 0) with 10k,
+//!   100k and 1M positions; the market is seeded once outside the timing. `calm` has no shock
+//!   and 5% volatility (almost no liquidations), `shocked` is the scenario as bundled.
+//!   Throughput: paths/s.
+//! - `scaling_steps/{100,1000,10000}`: one path with 100, 1,000 and 10,000 steps (100k
+//!   positions, shock still at step 15). Throughput: steps/s.
+//! - `market_new/{100000,1000000}`: `Market::new`, i.e. drawing and sorting the population.
+//!   Throughput: positions/s.
+//!
+//! Run everything (about 3–4 minutes on 2 cores):
+//!
+//! ```text
+//! cargo bench --bench engine
+//! ```
+//!
+//! Run one group (or one benchmark) by giving a filter regex, e.g.
+//!
+//! ```text
+//! cargo bench --bench engine -- one_path
+//! cargo bench --bench engine -- 'batch/256paths'
+//! ```
+//!
+//! Results, machine and interpretation: `BENCHMARKS.md`.
+
+use std::hint::black_box;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use criterion::{
+    BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
+};
+use rand::SeedableRng;
+use rand::rngs::ChaCha8Rng;
+use rand_distr::{ChiSquared, Distribution, StandardNormal};
+
+use cascadesim::engine::{AssetPathMetrics, Market, NoObserver, PathSummary, simulate_path};
+use cascadesim::mc;
+use cascadesim::model::book::{BookShape, BookState};
+use cascadesim::scenario::{Innovations, NoFiles, Scenario};
+
+/// The bundled realistic scenario.
+const FLASH_CRASH: &str = include_str!("../scenarios/btc_flash_crash.toml");
+
+/// Replaces the single occurrence of `from` in `text`; panics if it is missing or ambiguous,
+/// so a change to the scenario file cannot silently turn a variant into the original.
+fn edit(text: &str, from: &str, to: &str) -> String {
+    assert_eq!(
+        text.matches(from).count(),
+        1,
+        "`{from}` must occur exactly once in the scenario"
+    );
+    text.replacen(from, to, 1)
+}
+
+/// The flash-crash scenario with `count` positions and `steps` steps; `calm` removes the
+/// shock and lowers volatility to 5% so that (almost) nothing is liquidated.
+fn scenario_text(count: u64, steps: u32, calm: bool) -> String {
+    let mut t = edit(FLASH_CRASH, "count = 100000", &format!("count = {count}"));
+    t = edit(&t, "steps = 1440 ", &format!("steps = {steps} "));
+    if calm {
+        t = edit(&t, "return = -0.05", "return = 0.0");
+        t = edit(&t, "volatility = 0.50 ", "volatility = 0.05 ");
+    }
+    t
+}
+
+fn parse(text: &str) -> Scenario {
+    Scenario::parse(text, "btc_flash_crash.toml (bench)", &NoFiles).expect("valid scenario")
+}
+
+fn market(count: u64, steps: u32, calm: bool) -> Market {
+    Market::new(&parse(&scenario_text(count, steps, calm)))
+}
+
+fn run_path(m: &Market, path: u64) -> PathSummary {
+    let mut per_asset = [AssetPathMetrics::default()];
+    simulate_path(m, path, &mut per_asset, &mut NoObserver)
+}
+
+/// Prints (outside any timing) what the timed path does, so the numbers can be read against
+/// the amount of liquidation work.
+fn describe(label: &str, m: &Market, path: u64) {
+    let s = run_path(m, path);
+    eprintln!(
+        "[{label}] path {path}: {} liquidations ({:.1}% of OI), {} cascade rounds, \
+         max drawdown {:.1}%, cascade {}",
+        s.liquidation_count,
+        100.0 * s.liquidated_notional / s.open_interest,
+        s.cascade_rounds,
+        100.0 * s.max_drawdown,
+        s.cascade
+    );
+}
+
+/// A market built the first time a selected benchmark runs, so that filtered runs
+/// (`-- one_path`) skip the set-up of the other groups, and criterion's per-sample calls of the
+/// routine do not rebuild it.
+struct LazyMarket {
+    label: String,
+    count: u64,
+    steps: u32,
+    calm: bool,
+    market: Option<Market>,
+}
+
+impl LazyMarket {
+    fn new(label: impl Into<String>, count: u64, steps: u32, calm: bool) -> LazyMarket {
+        LazyMarket {
+            label: label.into(),
+            count,
+            steps,
+            calm,
+            market: None,
+        }
+    }
+
+    fn get(&mut self) -> &Market {
+        self.market.get_or_insert_with(|| {
+            let m = market(self.count, self.steps, self.calm);
+            describe(&self.label, &m, 0);
+            m
+        })
+    }
+}
+
+fn book_walk(c: &mut Criterion) {
+    let s = parse(FLASH_CRASH);
+    let spec = &s.assets[0].book;
+    let shape = BookShape::new(spec, s.simulation.step_seconds);
+    let fundamental = s.assets[0].price;
+    let multiplier = 1.0;
+    let mut g = c.benchmark_group("book_walk");
+    for n in [10usize, 100, 1000] {
+        // Fill levels 0..n−1 completely and half of level n−1: exactly n levels touched.
+        let full: f64 = spec.bid[..n - 1].iter().map(|l| l.size).sum();
+        let qty = (full + 0.5 * spec.bid[n - 1].size) * multiplier;
+        let check = BookState::default().market_order(&shape, fundamental, true, qty, multiplier);
+        assert_eq!(check.levels_touched as usize, n);
+        assert!(!check.exhausted);
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_with_input(BenchmarkId::from_parameter(n), &qty, |b, &qty| {
+            b.iter(|| {
+                // Fresh (untouched) book for every order.
+                let mut st = BookState::default();
+                let fill = st.market_order(
+                    &shape,
+                    black_box(fundamental),
+                    true,
+                    black_box(qty),
+                    multiplier,
+                );
+                black_box((fill, st))
+            })
+        });
+    }
+    g.finish();
+}
+
+fn one_path(c: &mut Criterion) {
+    let mut lazy = LazyMarket::new("one_path", 100_000, 1440, false);
+    let mut g = c.benchmark_group("one_path");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("flash_crash", |b| {
+        let m = lazy.get();
+        b.iter(|| run_path(m, black_box(0)))
+    });
+    g.finish();
+}
+
+fn batch(c: &mut Criterion) {
+    let mut lazy = LazyMarket::new("batch", 100_000, 1440, false);
+    let cancel = AtomicBool::new(false);
+    let mut g = c.benchmark_group("batch");
+    g.sampling_mode(SamplingMode::Flat);
+    g.sample_size(10);
+    g.warm_up_time(Duration::from_secs(1));
+    g.measurement_time(Duration::from_secs(6));
+    for paths in [256u64, 1024] {
+        g.throughput(Throughput::Elements(paths));
+        for threads in [1usize, 2] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("thread pool");
+            let id = BenchmarkId::new(format!("{paths}paths"), format!("{threads}threads"));
+            g.bench_function(id, |b| {
+                let m = lazy.get();
+                b.iter(|| {
+                    pool.install(|| mc::run(m, 0, black_box(paths), &|_n| {}, &cancel))
+                        .expect("not cancelled")
+                })
+            });
+        }
+    }
+    g.finish();
+}
+
+/// The per-path constants of the scenario's price process, as the engine precomputes them.
+struct FloorPath {
+    seed: u64,
+    steps: u32,
+    log_f0: f64,
+    /// `(μ − σ²/2)·dt`.
+    drift: f64,
+    /// `σ·√dt`.
+    vol: f64,
+    nu: f64,
+    chi2: ChiSquared<f64>,
+    /// `(step, ln(1 + r))` of the scheduled shock.
+    shock: (u32, f64),
+}
+
+impl FloorPath {
+    fn new(s: &Scenario) -> FloorPath {
+        let a = &s.assets[0];
+        let dt = s.dt_years();
+        let nu = match a.innovations {
+            Innovations::StudentT { dof } => dof,
+            Innovations::Gaussian => panic!("the flash crash uses Student-t innovations"),
+        };
+        assert_eq!(nu, 4.0);
+        FloorPath {
+            seed: s.simulation.seed,
+            steps: s.simulation.steps,
+            log_f0: a.price.ln(),
+            drift: (a.drift - 0.5 * a.volatility * a.volatility) * dt,
+            vol: a.volatility * dt.sqrt(),
+            nu,
+            chi2: ChiSquared::new(nu).expect("dof > 0"),
+            shock: (a.shocks[0].step, a.shocks[0].ret.ln_1p()),
+        }
+    }
+
+    /// One path's worth of random numbers and log-price updates, nothing else. Returns the
+    /// lowest price so that every `exp` is used.
+    fn run(&self, path: u64) -> f64 {
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+        rng.set_stream(path);
+        let mut log_f = self.log_f0;
+        let mut trough = f64::INFINITY;
+        for step in 0..self.steps {
+            let z: f64 = StandardNormal.sample(&mut rng);
+            let w: f64 = self.chi2.sample(&mut rng);
+            log_f += self.drift + self.vol * z * ((self.nu - 2.0) / w).sqrt();
+            if step == self.shock.0 {
+                log_f += self.shock.1;
+            }
+            let f = log_f.exp();
+            trough = trough.min(f);
+        }
+        trough
+    }
+}
+
+fn floor(c: &mut Criterion) {
+    let fp = FloorPath::new(&parse(FLASH_CRASH));
+    assert_eq!(fp.steps, 1440);
+    let mut g = c.benchmark_group("floor");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("flash_crash_rng", |b| {
+        b.iter(|| black_box(&fp).run(black_box(0)))
+    });
+    g.finish();
+}
+
+fn scaling_positions(c: &mut Criterion) {
+    let mut g = c.benchmark_group("scaling_positions");
+    g.sample_size(20);
+    g.warm_up_time(Duration::from_secs(1));
+    g.measurement_time(Duration::from_secs(4));
+    g.throughput(Throughput::Elements(1));
+    for (variant, calm) in [("calm", true), ("shocked", false)] {
+        for count in [10_000u64, 100_000, 1_000_000] {
+            let label = format!("scaling_positions/{variant}/{count}");
+            let mut lazy = LazyMarket::new(label, count, 1440, calm);
+            g.bench_function(BenchmarkId::new(variant, count), |b| {
+                let m = lazy.get();
+                b.iter(|| run_path(m, black_box(0)))
+            });
+        }
+    }
+    g.finish();
+}
+
+fn scaling_steps(c: &mut Criterion) {
+    let mut g = c.benchmark_group("scaling_steps");
+    g.sample_size(20);
+    g.warm_up_time(Duration::from_secs(1));
+    g.measurement_time(Duration::from_secs(4));
+    for steps in [100u32, 1_000, 10_000] {
+        let mut lazy = LazyMarket::new(format!("scaling_steps/{steps}"), 100_000, steps, false);
+        g.throughput(Throughput::Elements(u64::from(steps)));
+        g.bench_function(BenchmarkId::from_parameter(steps), |b| {
+            let m = lazy.get();
+            b.iter(|| run_path(m, black_box(0)))
+        });
+    }
+    g.finish();
+}
+
+fn market_new(c: &mut Criterion) {
+    let mut g = c.benchmark_group("market_new");
+    g.sampling_mode(SamplingMode::Flat);
+    g.sample_size(10);
+    g.warm_up_time(Duration::from_secs(1));
+    g.measurement_time(Duration::from_secs(8));
+    for count in [100_000u64, 1_000_000] {
+        let s = parse(&scenario_text(count, 1440, false));
+        g.throughput(Throughput::Elements(count));
+        g.bench_function(BenchmarkId::from_parameter(count), |b| {
+            b.iter(|| Market::new(black_box(&s)))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    book_walk,
+    one_path,
+    batch,
+    floor,
+    scaling_positions,
+    scaling_steps,
+    market_new
+);
+criterion_main!(benches);
