@@ -5,6 +5,7 @@
 //! either the previous complete results or none, never a truncated file.
 
 pub mod h5;
+pub mod plot;
 
 use std::fs;
 use std::io::{self, Write};

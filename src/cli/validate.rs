@@ -1,0 +1,66 @@
+//! `cascadesim validate`: check scenario files and list every problem.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use cascadesim::scenario::{PopulationMode, PositionSource, ScenarioError};
+
+use super::load;
+
+/// Validates each file; exit code 2 when any is invalid.
+pub(crate) fn validate(files: &[PathBuf]) -> Result<i32> {
+    let mut bad = 0;
+    for f in files {
+        match load(f) {
+            Ok(s) => {
+                let positions: String = match s.simulation.population_mode {
+                    PopulationMode::Fixed => {
+                        let n: u64 = s
+                            .populations
+                            .iter()
+                            .map(|p| match &p.source {
+                                PositionSource::Synthetic(x) => x.count,
+                                PositionSource::Explicit(r) => r.len() as u64,
+                            })
+                            .sum();
+                        format!("{n} positions")
+                    }
+                    PopulationMode::PerPath => "positions drawn per path".into(),
+                };
+                println!(
+                    "ok: {} ({} asset{}, {} population{}, {positions}, {} paths × {} steps)",
+                    f.display(),
+                    s.assets.len(),
+                    plural(s.assets.len()),
+                    s.populations.len(),
+                    plural(s.populations.len()),
+                    s.simulation.paths,
+                    s.simulation.steps
+                );
+            }
+            Err(e) => {
+                bad += 1;
+                if let Some(se) = e.downcast_ref::<ScenarioError>() {
+                    eprint!("error: {se}");
+                } else {
+                    eprintln!("error: {e:#}");
+                }
+            }
+        }
+    }
+    if bad > 0 {
+        eprintln!(
+            "{bad} of {} file{} invalid",
+            files.len(),
+            plural(files.len())
+        );
+        Ok(2)
+    } else {
+        Ok(0)
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
