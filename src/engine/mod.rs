@@ -14,6 +14,8 @@ use crate::model::population::{self, Positions};
 use crate::model::price::{PriceProcess, correlated_normals};
 use crate::scenario::{CascadeRule, Population, PopulationMode, Scenario};
 
+pub mod trace;
+
 /// Stream offset (in 32-bit words) at which a path's own population draws start when the
 /// population is re-drawn per path; far beyond what the price draws can reach.
 const POPULATION_WORD_OFFSET: u128 = 1 << 66;
@@ -31,6 +33,8 @@ pub struct Market {
     pub cholesky: Option<Vec<f64>>,
     pub populations: Vec<PopulationModel>,
     pub population_mode: PopulationMode,
+    /// Open interest of the fixed populations (None in per-path mode).
+    fixed_oi: Option<f64>,
 }
 
 /// One asset's price process and book.
@@ -71,7 +75,7 @@ impl Market {
             })
             .collect();
         let fixed = s.simulation.population_mode == PopulationMode::Fixed;
-        let populations = s
+        let populations: Vec<PopulationModel> = s
             .populations
             .iter()
             .enumerate()
@@ -91,7 +95,12 @@ impl Market {
                 }
             })
             .collect();
+        let fixed_oi = populations
+            .iter()
+            .map(|p: &PopulationModel| p.positions.as_ref().map(Positions::open_interest))
+            .sum();
         Market {
+            fixed_oi,
             seed: s.simulation.seed,
             steps: s.simulation.steps,
             step_seconds: s.simulation.step_seconds,
@@ -114,10 +123,7 @@ impl Market {
 
     /// Open interest of the fixed populations (USD), or `None` in per-path mode.
     pub fn fixed_open_interest(&self) -> Option<f64> {
-        self.populations
-            .iter()
-            .map(|p| p.positions.as_ref().map(Positions::open_interest))
-            .sum()
+        self.fixed_oi
     }
 
     /// Total number of positions in fixed mode.
@@ -216,13 +222,18 @@ impl Observer for NoObserver {
     fn on_step(&mut self, _step: u32, _assets: &[AssetStep]) {}
 }
 
-/// Running extremes of one price series.
+/// Running extremes of one price series. The prices at which the drawdown or drawup would
+/// grow are kept, so a step that sets no new extreme costs two comparisons and no division.
 #[derive(Clone, Copy)]
 struct Extremes {
     peak: f64,
     trough: f64,
     drawdown: f64,
     drawup: f64,
+    /// `peak·(1 − drawdown)`: a price below this deepens the drawdown.
+    down_at: f64,
+    /// `trough·(1 + drawup)`: a price above this extends the drawup.
+    up_at: f64,
 }
 
 impl Extremes {
@@ -232,20 +243,26 @@ impl Extremes {
             trough: p,
             drawdown: 0.0,
             drawup: 0.0,
+            down_at: p,
+            up_at: p,
         }
     }
 
     #[inline]
     fn update(&mut self, p: f64) {
-        if p > self.peak {
-            self.peak = p;
-        } else {
+        if p < self.down_at {
             self.drawdown = self.drawdown.max(1.0 - p / self.peak);
+            self.down_at = self.peak * (1.0 - self.drawdown);
+        } else if p > self.peak {
+            self.peak = p;
+            self.down_at = self.peak * (1.0 - self.drawdown);
         }
-        if p < self.trough {
-            self.trough = p;
-        } else {
+        if p > self.up_at {
             self.drawup = self.drawup.max(p / self.trough - 1.0);
+            self.up_at = self.trough * (1.0 + self.drawup);
+        } else if p < self.trough {
+            self.trough = p;
+            self.up_at = self.trough * (1.0 + self.drawup);
         }
     }
 }
@@ -280,8 +297,13 @@ pub fn simulate_path<O: Observer>(
         .map(|(k, p)| p.positions.as_ref().unwrap_or_else(|| &owned[k]))
         .collect();
 
+    // Fixed populations: computed once per run, so a path never touches positions it does
+    // not liquidate.
+    let open_interest = market
+        .fixed_oi
+        .unwrap_or_else(|| pops.iter().map(|p| p.open_interest()).sum());
     let mut summary = PathSummary {
-        open_interest: pops.iter().map(|p| p.open_interest()).sum(),
+        open_interest,
         ..PathSummary::default()
     };
     let mut fund: Vec<f64> = market
@@ -298,6 +320,8 @@ pub fn simulate_path<O: Observer>(
     let mut fundamental: Vec<f64> = market.assets.iter().map(|a| a.start_price).collect();
     let mut books = vec![BookState::default(); n_assets];
     let mut mark = fundamental.clone();
+    // Whether an asset's mark must be recomputed (its fundamental or its book changed).
+    let mut dirty = vec![false; n_assets];
     let mut shock_cursor = vec![0usize; n_assets];
     let mut z = vec![0.0; n_assets];
     let mut scratch = vec![0.0; n_assets];
@@ -323,19 +347,24 @@ pub fn simulate_path<O: Observer>(
             if r != 0.0 {
                 log_f[a] += r;
                 fundamental[a] = log_f[a].exp();
+                dirty[a] = true;
             }
         }
         // 2. Books: refill, hour of day.
         let hour = market.hour_of(step);
         for a in 0..n_assets {
-            books[a].refill(&market.assets[a].book);
+            dirty[a] |= books[a].refill(&market.assets[a].book);
             step_liq[a] = 0.0;
         }
         // 3. Cascade loop.
         let mut rounds = 0u32;
         while rounds < market.max_rounds {
+            // A mark is recomputed only when its fundamental or its book changed.
             for a in 0..n_assets {
-                mark[a] = books[a].mid(&market.assets[a].book, fundamental[a]);
+                if dirty[a] {
+                    mark[a] = books[a].mid(&market.assets[a].book, fundamental[a]);
+                    dirty[a] = false;
+                }
                 sell_qty[a] = 0.0;
                 buy_qty[a] = 0.0;
             }
@@ -378,6 +407,7 @@ pub fn simulate_path<O: Observer>(
                 sell_px[a] = m;
                 buy_px[a] = m;
                 if net != 0.0 {
+                    dirty[a] = true;
                     let sell = net > 0.0;
                     let fill = books[a].market_order(
                         &market.assets[a].book,
@@ -439,12 +469,15 @@ pub fn simulate_path<O: Observer>(
         // 4. Record.
         let mut step_total = 0.0;
         for a in 0..n_assets {
-            let m = books[a].mid(&market.assets[a].book, fundamental[a]);
+            if dirty[a] {
+                mark[a] = books[a].mid(&market.assets[a].book, fundamental[a]);
+                dirty[a] = false;
+            }
+            let m = mark[a];
             debug_assert!(
                 m.is_finite() && m > 0.0,
                 "mark must stay positive and finite"
             );
-            mark[a] = m;
             mark_ext[a].update(m);
             fund_ext[a].update(fundamental[a]);
             per_asset[a].liquidated_notional += step_liq[a];

@@ -65,10 +65,43 @@ impl Side {
 
     /// Mid displacement (log-price, ≥ 0) caused by a hole of `hole` normalised units.
     pub fn displacement(&self, hole: f64) -> f64 {
+        let mut hint = self.cum.len();
+        self.displacement_from(hole, &mut hint)
+    }
+
+    /// The level holding the hole's edge: the first `k` with `cum[k] > hole` (`n` when the
+    /// side is used up). Starts from `hint` and walks toward the answer, falling back to a
+    /// binary search when the walk would be long; updates `hint`.
+    #[inline]
+    fn level_of(&self, hole: f64, hint: &mut usize) -> usize {
+        let n = self.cum.len();
+        let mut k = (*hint).min(n);
+        // Walk back while the level below still ends above the hole (refill shrank it) ...
+        let mut steps = 0;
+        while k > 0 && self.cum[k - 1] > hole && steps < 8 {
+            k -= 1;
+            steps += 1;
+        }
+        // ... or forward while this level ends at or below it (a sweep grew it).
+        while k < n && self.cum[k] <= hole && steps < 8 {
+            k += 1;
+            steps += 1;
+        }
+        let settled = (k == 0 || self.cum[k - 1] <= hole) && (k == n || self.cum[k] > hole);
+        if !settled {
+            k = self.cum.partition_point(|&c| c <= hole);
+        }
+        *hint = k;
+        k
+    }
+
+    /// [`Side::displacement`] with a level hint kept by the caller.
+    #[inline]
+    fn displacement_from(&self, hole: f64, hint: &mut usize) -> f64 {
         if hole <= 0.0 {
             return 0.0;
         }
-        let k = self.cum.partition_point(|&c| c <= hole);
+        let k = self.level_of(hole, hint);
         let n = self.cum.len();
         if k >= n {
             return self.disp[n];
@@ -130,7 +163,7 @@ impl BookShape {
 }
 
 /// Per-path state of one book.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BookState {
     /// Consumed bid depth (normalised units), from market sells.
     pub hole_bid: f64,
@@ -138,7 +171,31 @@ pub struct BookState {
     pub hole_ask: f64,
     /// Accumulated permanent impact, log-price.
     pub log_permanent: f64,
+    /// `exp(log_permanent)`, kept in step with it so a quiet step needs no `exp`.
+    permanent_factor: f64,
+    /// Level index of the bid hole at the last displacement lookup: holes only shrink between
+    /// sweeps, so the next lookup walks back from here instead of searching all levels.
+    hint_bid: usize,
+    hint_ask: usize,
 }
+
+impl Default for BookState {
+    fn default() -> Self {
+        BookState {
+            hole_bid: 0.0,
+            hole_ask: 0.0,
+            log_permanent: 0.0,
+            permanent_factor: 1.0,
+            hint_bid: 0,
+            hint_ask: 0,
+        }
+    }
+}
+
+/// A hole smaller than this share of its side is treated as refilled (set to 0), so quiet
+/// steps after a cascade go back to the O(1) path. 1e-12 of the side's depth moves the mid by
+/// far less than a rounding error of the price.
+const NEGLIGIBLE_HOLE: f64 = 1e-12;
 
 /// Result of one market order.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -163,28 +220,52 @@ impl Fill {
 }
 
 impl BookState {
-    /// Refills depth for one step: the holes shrink geometrically.
+    /// Refills depth for one step: the holes shrink geometrically (a negligible hole is set
+    /// to 0). Returns whether the book changed.
     #[inline]
-    pub fn refill(&mut self, shape: &BookShape) {
-        self.hole_bid *= shape.retain_per_step;
-        self.hole_ask *= shape.retain_per_step;
+    pub fn refill(&mut self, shape: &BookShape) -> bool {
+        let mut changed = false;
+        if self.hole_bid > 0.0 {
+            self.hole_bid *= shape.retain_per_step;
+            if self.hole_bid < NEGLIGIBLE_HOLE * shape.bid.total() {
+                self.hole_bid = 0.0;
+            }
+            changed = true;
+        }
+        if self.hole_ask > 0.0 {
+            self.hole_ask *= shape.retain_per_step;
+            if self.hole_ask < NEGLIGIBLE_HOLE * shape.ask.total() {
+                self.hole_ask = 0.0;
+            }
+            changed = true;
+        }
+        changed
+    }
+
+    /// Whether both sides are whole (no consumed depth waiting to refill).
+    #[inline]
+    pub fn is_whole(&self) -> bool {
+        self.hole_bid == 0.0 && self.hole_ask == 0.0
     }
 
     /// Mid price given the reference (fundamental) price.
     #[inline]
-    pub fn mid(&self, shape: &BookShape, fundamental: f64) -> f64 {
+    pub fn mid(&mut self, shape: &BookShape, fundamental: f64) -> f64 {
+        if self.is_whole() {
+            return fundamental * self.permanent_factor;
+        }
         let mut log_shift = self.log_permanent;
         if self.hole_bid > 0.0 {
-            log_shift -= shape.bid.displacement(self.hole_bid);
+            log_shift -= shape
+                .bid
+                .displacement_from(self.hole_bid, &mut self.hint_bid);
         }
         if self.hole_ask > 0.0 {
-            log_shift += shape.ask.displacement(self.hole_ask);
+            log_shift += shape
+                .ask
+                .displacement_from(self.hole_ask, &mut self.hint_ask);
         }
-        if log_shift == 0.0 {
-            fundamental
-        } else {
-            fundamental * log_shift.exp()
-        }
+        fundamental * log_shift.exp()
     }
 
     /// Sends a market order of `qty` base units: `sell` walks the bids, otherwise the asks.
@@ -199,7 +280,7 @@ impl BookState {
         multiplier: f64,
     ) -> Fill {
         debug_assert!(qty >= 0.0 && multiplier > 0.0);
-        let reference = fundamental * self.log_permanent.exp();
+        let reference = fundamental * self.permanent_factor;
         let side = if sell { &shape.bid } else { &shape.ask };
         let hole = if sell { self.hole_bid } else { self.hole_ask };
         let n = side.cum.len();
@@ -251,6 +332,9 @@ impl BookState {
         } else {
             self.log_permanent += keep;
             self.hole_ask = new_hole;
+        }
+        if keep != 0.0 {
+            self.permanent_factor = self.log_permanent.exp();
         }
         fill
     }
