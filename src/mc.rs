@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
 
-use crate::engine::{AssetPathMetrics, Market, NoObserver, PathSummary, simulate_path};
+use crate::engine::{AssetPathMetrics, Market, NoObserver, Observer, PathSummary, simulate_path};
 
 /// Paths handed to a worker at a time (also the progress granularity).
 const CHUNK: usize = 256;
@@ -27,6 +27,24 @@ pub struct RunResults {
 #[error("run cancelled before all paths finished")]
 pub struct Cancelled;
 
+/// Something that watches every path of a run and can be combined across chunks of paths.
+/// Merging must not depend on order (integer sums, say), so results stay identical on any
+/// number of threads.
+pub trait Accumulator: Observer + Send {
+    /// Adds what another accumulator (of other paths) saw.
+    fn merge(&mut self, other: Self);
+}
+
+impl Accumulator for NoObserver {
+    fn merge(&mut self, _other: Self) {}
+}
+
+impl Accumulator for crate::engine::realised::RealisedHeatmap {
+    fn merge(&mut self, other: Self) {
+        crate::engine::realised::RealisedHeatmap::merge(self, &other);
+    }
+}
+
 /// Simulates paths `first .. first + count` on the current rayon pool.
 ///
 /// `progress` is called with the number of paths just finished (from worker threads);
@@ -41,32 +59,57 @@ pub fn run(
     progress: &(dyn Fn(u64) + Sync),
     cancel: &AtomicBool,
 ) -> Result<RunResults, Cancelled> {
+    run_with(market, first, count, progress, cancel, &|| NoObserver).map(|(r, _)| r)
+}
+
+/// [`run`] with an accumulator that watches every path: one is made per chunk of paths and
+/// they are merged at the end.
+///
+/// # Errors
+/// [`Cancelled`] when `cancel` was set before the run finished.
+pub fn run_with<A: Accumulator>(
+    market: &Market,
+    first: u64,
+    count: u64,
+    progress: &(dyn Fn(u64) + Sync),
+    cancel: &AtomicBool,
+    make: &(dyn Fn() -> A + Sync),
+) -> Result<(RunResults, A), Cancelled> {
     let n = usize::try_from(count).expect("path count fits in memory (checked by the caller)");
     let n_assets = market.assets.len();
     let mut paths = vec![PathSummary::default(); n];
     let mut assets = vec![AssetPathMetrics::default(); n * n_assets];
-    paths
+    let acc = paths
         .par_chunks_mut(CHUNK)
         .zip(assets.par_chunks_mut(CHUNK * n_assets.max(1)))
         .enumerate()
-        .for_each(|(c, (chunk, asset_chunk))| {
+        .map(|(c, (chunk, asset_chunk))| {
+            let mut acc = make();
             if cancel.load(Ordering::Relaxed) {
-                return;
+                return acc;
             }
             for (j, slot) in chunk.iter_mut().enumerate() {
                 let id = first + (c * CHUNK + j) as u64;
                 let per = &mut asset_chunk[j * n_assets..(j + 1) * n_assets];
-                *slot = simulate_path(market, id, per, &mut NoObserver);
+                *slot = simulate_path(market, id, per, &mut acc);
             }
             progress(chunk.len() as u64);
+            acc
+        })
+        .reduce(make, |mut a, b| {
+            a.merge(b);
+            a
         });
     if cancel.load(Ordering::Relaxed) {
         return Err(Cancelled);
     }
-    Ok(RunResults {
-        first_path: first,
-        paths,
-        assets,
-        n_assets,
-    })
+    Ok((
+        RunResults {
+            first_path: first,
+            paths,
+            assets,
+            n_assets,
+        },
+        acc,
+    ))
 }

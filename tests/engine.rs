@@ -223,3 +223,51 @@ fn the_exogenous_drawdown_does_not_depend_on_positions() {
         );
     }
 }
+
+#[test]
+fn realised_heatmap_is_exact_and_independent_of_threads() {
+    use cascadesim::engine::realised::{RealisedGrid, RealisedHeatmap};
+    use std::sync::atomic::AtomicBool;
+    let s = Scenario::parse(
+        include_str!("data/tiny.toml"),
+        "tiny",
+        &cascadesim::scenario::NoFiles,
+    )
+    .unwrap();
+    let market = Market::new(&s);
+    let grid = RealisedGrid::standard(s.simulation.steps);
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            cascadesim::mc::run_with(&market, 0, 700, &|_| {}, &AtomicBool::new(false), &|| {
+                RealisedHeatmap::new(&market, grid.clone())
+            })
+        })
+        .unwrap()
+    };
+    let (r1, h1) = run(1);
+    let (r2, h2) = run(2);
+    assert_eq!(h1, h2, "integer sums do not depend on the order of paths");
+    assert_eq!(r1.paths, r2.paths);
+    // The heatmap holds all liquidated notional: each step-asset entry is rounded to the
+    // cent, so the totals differ by at most half a cent per entry.
+    let total: f64 = r1.paths.iter().map(|p| p.liquidated_notional).sum();
+    let cents: u64 = h1.cents.iter().sum();
+    let entries = 700.0 * f64::from(s.simulation.steps);
+    assert!(total > 0.0);
+    assert!((cents as f64 / 100.0 - total).abs() <= 0.005 * entries + 1e-6 * total);
+    // Long liquidations fill below the start price: above it there is only short notional.
+    let usd = h1.asset_usd(0);
+    let above: f64 = (0..grid.time_buckets)
+        .flat_map(|t| (100..grid.price_bins).map(move |b| t * grid.price_bins + b))
+        .map(|i| usd[i])
+        .sum();
+    let short_notional: f64 = r1.paths.iter().map(|p| p.short_liquidated_notional).sum();
+    assert!(
+        above <= short_notional + 1.0,
+        "{above} above the start vs {short_notional} of shorts"
+    );
+}
