@@ -14,7 +14,7 @@ use crate::model::population::{self, Positions};
 use crate::model::price::{PriceProcess, correlated_normals};
 use crate::scenario::{CascadeRule, Population, PopulationMode, Scenario};
 
-pub mod trace;
+pub mod realised;
 
 /// Stream offset (in 32-bit words) at which a path's own population draws start when the
 /// population is re-drawn per path; far beyond what the price draws can reach.
@@ -202,8 +202,11 @@ pub struct AssetPathMetrics {
 pub struct AssetStep {
     pub fundamental: f64,
     pub mark: f64,
-    /// Notional liquidated on this asset during the step.
+    /// Notional liquidated on this asset during the step, at fill prices.
     pub liquidated_notional: f64,
+    /// Quantity liquidated on this asset during the step, base units (so
+    /// `liquidated_notional / liquidated_qty` is the step's average fill price).
+    pub liquidated_qty: f64,
     /// Resting depth within the book at this hour, as a multiplier of the stated depth.
     pub depth_multiplier: f64,
 }
@@ -330,6 +333,7 @@ pub fn simulate_path<O: Observer>(
     let mut sell_px = vec![0.0; n_assets];
     let mut buy_px = vec![0.0; n_assets];
     let mut step_liq = vec![0.0; n_assets];
+    let mut step_qty = vec![0.0; n_assets];
     let mut view = vec![AssetStep::default(); n_assets];
     let mut mark_ext: Vec<Extremes> = fundamental.iter().map(|&p| Extremes::new(p)).collect();
     let mut fund_ext = mark_ext.clone();
@@ -355,6 +359,7 @@ pub fn simulate_path<O: Observer>(
         for a in 0..n_assets {
             dirty[a] |= books[a].refill(&market.assets[a].book);
             step_liq[a] = 0.0;
+            step_qty[a] = 0.0;
         }
         // 3. Cascade loop.
         let mut rounds = 0u32;
@@ -459,6 +464,7 @@ pub fn simulate_path<O: Observer>(
                             summary.short_liquidated_notional += notional;
                         }
                         step_liq[a] += notional;
+                        step_qty[a] += q;
                     }
                 }
             }
@@ -486,6 +492,7 @@ pub fn simulate_path<O: Observer>(
                 fundamental: fundamental[a],
                 mark: m,
                 liquidated_notional: step_liq[a],
+                liquidated_qty: step_qty[a],
                 depth_multiplier: market.assets[a].book.hourly[hour],
             };
         }
