@@ -349,7 +349,9 @@ pub fn simulate_path<O: Observer>(
                 .process
                 .log_return(z[a], step, &mut shock_cursor[a], &mut rng);
             if r != 0.0 {
-                log_f[a] += r;
+                // Validation keeps prices far inside this range; the clamp makes overflow to
+                // inf or underflow to 0 impossible even for the wildest fat-tailed draw.
+                log_f[a] = (log_f[a] + r).clamp(-700.0, 700.0);
                 fundamental[a] = log_f[a].exp();
                 dirty[a] = true;
             }

@@ -116,32 +116,41 @@ const ENTRY_REDRAWS: usize = 64;
 
 /// Draws a synthetic population. Per position, in this order: size, leverage, entry offset
 /// (redrawn while the position would already be liquidatable at `price`). Counts split by
-/// `long_share` (rounded), notionals rescaled so each side adds up to its open interest.
+/// `long_share` (rounded, but a side with a positive share keeps at least one position when
+/// there are two or more), notionals rescaled so each side adds up to its open interest; the
+/// total is always `open_interest`.
 pub fn draw<R: Rng + ?Sized>(
     spec: &SyntheticSpec,
     sched: &MarginSchedule,
     price: f64,
     rng: &mut R,
 ) -> Positions {
-    let n_long = ((spec.count as f64) * spec.long_share).round() as usize;
-    let n_long = n_long.min(spec.count as usize);
-    let n_short = spec.count as usize - n_long;
-    let longs = draw_side(
-        spec,
-        sched,
-        price,
-        true,
-        n_long,
-        spec.open_interest * spec.long_share,
-        rng,
-    );
+    let count = spec.count as usize;
+    let mut n_long = (((spec.count as f64) * spec.long_share).round() as usize).min(count);
+    // A side with a share of open interest keeps at least one position when there are two or
+    // more, so rounding never drops its open interest ...
+    if count >= 2 {
+        if spec.long_share > 0.0 && n_long == 0 {
+            n_long = 1;
+        } else if spec.long_share < 1.0 && n_long == count {
+            n_long = count - 1;
+        }
+    }
+    let n_short = count - n_long;
+    // ... and with a single position, all of the open interest goes to its side.
+    let long_oi = match (n_long, n_short) {
+        (0, _) => 0.0,
+        (_, 0) => spec.open_interest,
+        _ => spec.open_interest * spec.long_share,
+    };
+    let longs = draw_side(spec, sched, price, true, n_long, long_oi, rng);
     let shorts = draw_side(
         spec,
         sched,
         price,
         false,
         n_short,
-        spec.open_interest * (1.0 - spec.long_share),
+        spec.open_interest - long_oi,
         rng,
     );
     Positions {
@@ -291,6 +300,34 @@ mod tests {
             let notional = p.longs.qty[i] * p.longs.entry[i];
             let lev = notional / p.longs.margin[i];
             assert!(lev <= sched.max_leverage(notional) + 1e-9);
+        }
+    }
+
+    #[test]
+    fn rounding_never_drops_open_interest() {
+        // Regression: count 10 with 4% long used to give 0 longs and 96% of the open interest.
+        let sched = MarginSchedule::flat(0.004);
+        for (count, share) in [
+            (10, 0.04),
+            (1, 0.3),
+            (1, 0.7),
+            (2, 0.999),
+            (3, 0.0),
+            (3, 1.0),
+        ] {
+            let mut s = spec(count);
+            s.long_share = share;
+            s.open_interest = 1e6;
+            let p = draw(&s, &sched, 100.0, &mut ChaCha8Rng::seed_from_u64(2));
+            assert_eq!(p.longs.len() + p.shorts.len(), count as usize);
+            assert!(
+                (p.open_interest() - 1e6).abs() < 1e-6,
+                "{count} {share}: {}",
+                p.open_interest()
+            );
+            if count >= 2 && share > 0.0 && share < 1.0 {
+                assert!(!p.longs.is_empty() && !p.shorts.is_empty());
+            }
         }
     }
 

@@ -155,7 +155,8 @@ pub(super) fn positions(
         });
     }
     if out.is_empty() && errors.is_empty() {
-        errors.push("the file has a header but no positions".into());
+        // With the header's line, like every other message (it is shown as `file.csv:LINE: …`).
+        errors.push(format!("{hline}: the file has a header but no positions"));
     }
     if errors.is_empty() {
         Ok(out)

@@ -55,6 +55,8 @@ pub struct Scenario {
     /// `None` for a single asset or independent assets.
     pub cholesky: Option<Vec<f64>>,
     pub populations: Vec<Population>,
+    /// `[output]`: extra records a run writes (step-by-step traces of chosen paths).
+    pub output: OutputSpec,
 }
 
 /// `[simulation]`: how many paths, how long, and what counts as a cascade.
@@ -267,11 +269,16 @@ impl Scenario {
         if !syntax.is_empty() {
             for e in syntax {
                 let span = e.span();
-                doc.error_at(
-                    "",
-                    span,
-                    format!("TOML syntax error: {}", e.message().trim()),
-                );
+                let mut message = format!("TOML syntax error: {}", e.message().trim());
+                // The parser says only "duplicate key" and points at the key: name it, since
+                // the first definition may be far away (a table header defined twice, say).
+                if message.ends_with("duplicate key")
+                    && let Some(key) = span.clone().and_then(|s| text.get(s))
+                    && !key.trim().is_empty()
+                {
+                    message.push_str(&format!(" `{}`", key.trim()));
+                }
+                doc.error_at("", span, message);
             }
             return Err(ScenarioError {
                 origin: origin.into(),
@@ -298,6 +305,7 @@ const ROOT_KEYS: &[&str] = &[
     "assets",
     "correlation",
     "populations",
+    "output",
 ];
 const META_KEYS: &[&str] = &["name", "description"];
 const SIM_KEYS: &[&str] = &[
@@ -370,6 +378,29 @@ const TIER_KEYS: &[&str] = &["from_notional_usd", "rate"];
 const MAX_STEPS: u64 = 10_000_000;
 const MAX_LEVELS: u64 = 1_000_000;
 const MAX_POSITIONS: u64 = 50_000_000;
+/// Largest log-price move of a fundamental over a path that validation accepts (see `asset`).
+const MAX_LOG_REACH: f64 = 200.0;
+/// Farthest a synthetic book level may sit from the mid, bp (log distance 10: prices e^±10).
+const MAX_BOOK_EXTENT_BP: f64 = 100_000.0;
+/// Magnitudes the engine's arithmetic stays well inside of. Without them a valid-looking
+/// `price = 1e-300` or `open_interest_usd = 1e300` overflowed sizes in coins (USD / price),
+/// and an hourly factor of 1e-300 overflowed `qty / factor` in the book walk: liquidated
+/// notional, bad debt and slippage came out inf/NaN (shown as null in summary.json).
+const MIN_PRICE: f64 = 1e-12;
+const MAX_PRICE: f64 = 1e12;
+/// Largest USD amount (open interest, depth, insurance fund): a quadrillion dollars.
+const MAX_USD: f64 = 1e15;
+const MIN_HOURLY_FACTOR: f64 = 1e-6;
+
+/// A number for a message: plain when moderate, in exponent form when tiny or huge (`{}` of
+/// 1e-300 writes 300 digits).
+fn show(x: f64) -> String {
+    if x != 0.0 && !(1e-6..1e15).contains(&x.abs()) {
+        format!("{x:e}")
+    } else {
+        format!("{x}")
+    }
+}
 
 /// Long share implied by a funding rate (per 8 h): a logistic map centred on the usual
 /// 0.01%/8h baseline, reaching ~88% long at +0.05%/8h. A documented heuristic.
@@ -397,9 +428,9 @@ fn validate(
         None => (String::new(), String::new()),
     };
 
-    let (steps, simulation) = match doc.req_table(&mut top, "simulation", SIM_KEYS) {
+    let (clock, simulation) = match doc.req_table(&mut top, "simulation", SIM_KEYS) {
         Some(t) => simulation(doc, t),
-        None => (None, None),
+        None => (Clock::default(), None),
     };
     let asset_tables = doc.tables(&mut top, "assets", ASSET_KEYS);
     if !doc.has(&mut top, "assets") {
@@ -415,13 +446,15 @@ fn validate(
     let mut assets = Vec::new();
     let mut assets_ok = true;
     let mut names: Vec<String> = Vec::new();
-    for t in asset_tables {
+    for mut t in asset_tables {
         let path = t.path.clone();
-        let (name, parsed) = asset(doc, t, steps, files);
+        // Taken before `asset` consumes the table, so a duplicate name is reported with its line.
+        let name_span = doc.span_of(&mut t, "name");
+        let (name, parsed) = asset(doc, t, clock, files);
         if !name.is_empty() && names.contains(&name) {
             doc.error_at(
                 &format!("{path}.name"),
-                None,
+                name_span,
                 format!("duplicate asset name \"{name}\""),
             );
             assets_ok = false;
@@ -447,6 +480,7 @@ fn validate(
             None => pops_ok = false,
         }
     }
+    let output = output_section(doc, &mut top);
     doc.finish(top);
 
     let simulation = simulation?;
@@ -461,12 +495,115 @@ fn validate(
         assets,
         cholesky,
         populations,
+        output,
     })
 }
 
-/// Returns the step count on its own too (when valid), so shocks can be checked against it
-/// even if another `[simulation]` key is wrong.
-fn simulation(doc: &mut Doc<'_>, mut t: Tbl<'_, '_>) -> (Option<u32>, Option<Simulation>) {
+/// `[output]`: what a run records beyond its standard files.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutputSpec {
+    /// Path ids whose step-by-step traces go to `results.h5` under `/traces/<id>`, ascending,
+    /// without repeats.
+    pub trace_paths: Vec<u64>,
+    /// Also trace this many paths with the largest `trace_metric` (0: none).
+    pub trace_worst: u32,
+    /// The per-path metric (a name of `metrics::PATH_METRICS`) that ranks the worst paths.
+    pub trace_metric: String,
+}
+
+impl Default for OutputSpec {
+    fn default() -> Self {
+        OutputSpec {
+            trace_paths: Vec::new(),
+            trace_worst: 0,
+            trace_metric: "max_drawdown".into(),
+        }
+    }
+}
+
+/// Most traces a scenario may ask for by each of `trace_paths` and `trace_worst` (a trace
+/// holds 32 bytes per step and asset, in memory until the results file is written).
+pub const MAX_TRACES: u64 = 100;
+
+/// Reads the optional `[output]` table.
+fn output_section(doc: &mut Doc<'_>, top: &mut Tbl<'_, '_>) -> OutputSpec {
+    const KEYS: &[&str] = &["trace_paths", "trace_worst", "trace_metric"];
+    let mut spec = OutputSpec::default();
+    let Some(mut t) = doc.table(top, "output", KEYS) else {
+        return spec;
+    };
+    let span = doc.span_of(&mut t, "trace_paths");
+    if let Some(ids) = doc.array_f64(&mut t, "trace_paths") {
+        let path = t.child("trace_paths");
+        for (i, &x) in ids.iter().enumerate() {
+            if x >= 0.0 && x.fract() == 0.0 && x < 9_007_199_254_740_992.0 {
+                spec.trace_paths.push(x as u64);
+            } else {
+                doc.error_at(
+                    &format!("{path}[{i}]"),
+                    span.clone(),
+                    format!("must be a path id (an integer >= 0), found {x}"),
+                );
+            }
+        }
+        if ids.len() as u64 > MAX_TRACES {
+            doc.invalid(
+                &mut t,
+                "trace_paths",
+                format!(
+                    "at most {MAX_TRACES} paths can be traced, found {}",
+                    ids.len()
+                ),
+            );
+        }
+        spec.trace_paths.sort_unstable();
+        spec.trace_paths.dedup();
+    }
+    if let Some(k) = doc.u64(&mut t, "trace_worst") {
+        if k > MAX_TRACES {
+            doc.invalid(
+                &mut t,
+                "trace_worst",
+                format!("must be at most {MAX_TRACES}, found {k}"),
+            );
+        }
+        spec.trace_worst = k.min(MAX_TRACES) as u32;
+        // `trace_metric` only applies with `trace_worst`; alone, `finish` reports it.
+        if let Some(m) = doc.str(&mut t, "trace_metric") {
+            let names = crate::metrics::PATH_METRICS.iter().map(|d| d.name);
+            if names.clone().any(|n| n == m) {
+                spec.trace_metric = m.to_string();
+            } else {
+                let hint = suggest(m, names.clone())
+                    .map(|c| format!(" (did you mean \"{c}\"?)"))
+                    .unwrap_or_default();
+                let known: Vec<&str> = names.collect();
+                doc.invalid(
+                    &mut t,
+                    "trace_metric",
+                    format!(
+                        "unknown per-path metric \"{m}\"{hint}; expected one of {}",
+                        known.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+    doc.finish(t);
+    spec
+}
+
+/// The step count and step length, each when valid, for the checks of other sections that
+/// depend on them (shock steps, the price range over the horizon).
+#[derive(Debug, Clone, Copy, Default)]
+struct Clock {
+    steps: Option<u32>,
+    step_seconds: Option<f64>,
+}
+
+/// Returns the step count and length on their own too (when valid), so assets can be checked
+/// against them even if another `[simulation]` key is wrong.
+fn simulation(doc: &mut Doc<'_>, mut t: Tbl<'_, '_>) -> (Clock, Option<Simulation>) {
     let n0 = doc.issues.len();
     let paths = doc.u64(&mut t, "paths").unwrap_or(10_000);
     let steps = doc.req_u64(&mut t, "steps");
@@ -479,6 +616,7 @@ fn simulation(doc: &mut Doc<'_>, mut t: Tbl<'_, '_>) -> (Option<u32>, Option<Sim
             format!("must be between 1 and {MAX_STEPS}, found {s}"),
         );
     }
+    let n_before_step_seconds = doc.issues.len();
     let step_seconds = doc.f64(&mut t, "step_seconds").unwrap_or(60.0);
     if step_seconds <= 0.0 {
         doc.invalid(
@@ -487,6 +625,7 @@ fn simulation(doc: &mut Doc<'_>, mut t: Tbl<'_, '_>) -> (Option<u32>, Option<Sim
             format!("must be > 0 seconds, found {step_seconds}"),
         );
     }
+    let step_seconds_ok = doc.issues.len() == n_before_step_seconds;
     let seed = doc.u64(&mut t, "seed").unwrap_or(1);
     let start_hour = doc.f64(&mut t, "start_hour_utc").unwrap_or(0.0);
     if !(0.0..24.0).contains(&start_hour) {
@@ -558,11 +697,15 @@ fn simulation(doc: &mut Doc<'_>, mut t: Tbl<'_, '_>) -> (Option<u32>, Option<Sim
     let steps = steps
         .filter(|s| (1..=MAX_STEPS).contains(s))
         .map(|s| s as u32);
+    let clock = Clock {
+        steps,
+        step_seconds: step_seconds_ok.then_some(step_seconds),
+    };
     if doc.issues.len() > n0 {
-        return (steps, None);
+        return (clock, None);
     }
     let Some(steps) = steps else {
-        return (None, None);
+        return (clock, None);
     };
     let sim = Simulation {
         paths,
@@ -574,13 +717,13 @@ fn simulation(doc: &mut Doc<'_>, mut t: Tbl<'_, '_>) -> (Option<u32>, Option<Sim
         population_mode,
         cascade,
     };
-    (Some(steps), Some(sim))
+    (clock, Some(sim))
 }
 
 fn asset(
     doc: &mut Doc<'_>,
     mut t: Tbl<'_, '_>,
-    steps: Option<u32>,
+    clock: Clock,
     files: &dyn FileSource,
 ) -> (String, Option<Asset>) {
     let n0 = doc.issues.len();
@@ -591,6 +734,16 @@ fn asset(
     let price = doc.req_f64(&mut t, "price").unwrap_or(f64::NAN);
     if price <= 0.0 {
         doc.invalid(&mut t, "price", format!("must be > 0, found {price}"));
+    } else if !(MIN_PRICE..=MAX_PRICE).contains(&price) {
+        // Sizes in coins are USD amounts over the price: at 1e-300 they overflow.
+        doc.invalid(
+            &mut t,
+            "price",
+            format!(
+                "must be between {MIN_PRICE:e} and {MAX_PRICE:e} USD, found {}",
+                show(price)
+            ),
+        );
     }
     let volatility = doc.req_f64(&mut t, "volatility").unwrap_or(0.0);
     if !(0.0..=20.0).contains(&volatility) {
@@ -616,13 +769,21 @@ fn asset(
             }
             Innovations::StudentT { dof }
         }
-        _ => Innovations::Gaussian,
+        Some(_) => Innovations::Gaussian,
+        None => {
+            // Absent: Gaussian. Present but invalid (already reported): `dof` may well belong
+            // to the intended "student_t", so it is not reported as not applying.
+            if doc.has(&mut t, "innovations") {
+                doc.has(&mut t, "dof");
+            }
+            Innovations::Gaussian
+        }
     };
     let mut shocks = Vec::new();
     for mut s in doc.tables(&mut t, "shocks", SHOCK_KEYS) {
         let step = doc.req_u64(&mut s, "step");
         let ret = doc.req_f64(&mut s, "return");
-        if let (Some(step), Some(n)) = (step, steps)
+        if let (Some(step), Some(n)) = (step, clock.steps)
             && step >= u64::from(n)
         {
             doc.invalid(
@@ -649,6 +810,29 @@ fn asset(
         }
     }
     shocks.sort_by_key(|s| s.step);
+    // The fundamental is `exp(log price)`. Over the whole horizon its trend (drift and
+    // variance drag), ±10 standard deviations of its noise and all shocks together must stay
+    // far inside the range of an f64, or the price becomes 0 or inf mid-path (with
+    // `step_seconds = 1e12`, or volatility 20 over 10⁷ one-minute steps) and every figure
+    // after it is NaN. Book impact needs room on top, hence e^±200 rather than e^±709.
+    if doc.issues.len() == n0
+        && let (Some(n), Some(secs)) = (clock.steps, clock.step_seconds)
+    {
+        let years = f64::from(n) * secs / SECONDS_PER_YEAR;
+        // A zero coefficient contributes nothing even over an infinite horizon (0·inf = NaN).
+        let term = |c: f64, x: f64| if c == 0.0 { 0.0 } else { c.abs() * x };
+        let reach = term(drift - volatility * volatility / 2.0, years)
+            + term(10.0 * volatility, years.sqrt())
+            + shocks.iter().map(|s| (1.0 + s.ret).ln().abs()).sum::<f64>();
+        if reach.is_nan() || reach > MAX_LOG_REACH {
+            doc.invalid_table(
+                &t,
+                format!(
+                    "over {n} steps of {secs} s ({years:.3e} years) this asset's price could move by a factor of e^{reach:.0} (drift, volatility and shocks), beyond the e^{MAX_LOG_REACH} that prices can represent; use fewer or shorter steps, or lower the volatility, drift or shocks"
+                ),
+            );
+        }
+    }
     let book = doc
         .req_table(&mut t, "book", BOOK_KEYS)
         .and_then(|b| book(doc, b, price, files));
@@ -687,6 +871,10 @@ fn book(
             "missing required key `profile` (flat, linear, exponential, power_law or file)".into(),
         );
     }
+    if profile.is_none() {
+        // Missing or invalid profile (reported): the other keys are not "not applying".
+        doc.skip_rest(&mut t);
+    }
     let mut hourly = [1.0; 24];
     if let Some(h) = doc.array_f64(&mut t, "hourly_liquidity") {
         if h.len() != 24 {
@@ -701,12 +889,15 @@ fn book(
         } else if let Some((i, x)) = h
             .iter()
             .enumerate()
-            .find(|(_, x)| **x <= 0.0 || **x > 100.0)
+            .find(|(_, x)| **x < MIN_HOURLY_FACTOR || **x > 100.0)
         {
             doc.invalid(
                 &mut t,
                 "hourly_liquidity",
-                format!("factor for hour {i} must be in (0, 100], found {x}"),
+                format!(
+                    "factor for hour {i} must be in [{MIN_HOURLY_FACTOR:e}, 100], found {}",
+                    show(*x)
+                ),
             );
         } else {
             hourly.copy_from_slice(&h);
@@ -775,12 +966,31 @@ fn book(
                     format!("must be between 1 and {MAX_LEVELS} per side, found {levels}"),
                 );
             }
+            // Bids at distance x trade at e^(−x) times the price, asks at e^(+x), and a sweep
+            // through the whole side moves the mid by the full extent: a ladder reaching
+            // thousands of log units (levels = 1000 at 10000 bp) gives prices of 0 or inf.
+            let deepest_bp = spread_bp / 2.0 + (levels as f64 - 1.0) * spacing_bp;
+            if deepest_bp > MAX_BOOK_EXTENT_BP {
+                doc.invalid(
+                    &mut t,
+                    "levels",
+                    format!(
+                        "the deepest level would sit {deepest_bp} bp from the mid (spread_bp / 2 + (levels − 1) × level_spacing_bp); it must be within {MAX_BOOK_EXTENT_BP} bp (a factor e^10 of the price) for prices to stay representable: use fewer levels or a smaller spacing"
+                    ),
+                );
+            }
             let depth = doc.req_f64(&mut t, "depth_usd").unwrap_or(f64::NAN);
             if depth <= 0.0 {
                 doc.invalid(
                     &mut t,
                     "depth_usd",
                     format!("must be > 0 USD, found {depth}"),
+                );
+            } else if depth > MAX_USD {
+                doc.invalid(
+                    &mut t,
+                    "depth_usd",
+                    format!("must be at most {MAX_USD:e} USD, found {}", show(depth)),
                 );
             }
             let band_bp = doc.f64(&mut t, "depth_band_bp").unwrap_or(100.0);
@@ -820,7 +1030,7 @@ fn book(
                 }
                 _ => None,
             };
-            if doc.issues.len() > n0 {
+            let sides = if doc.issues.len() > n0 {
                 None
             } else {
                 shape.map(|s| {
@@ -834,6 +1044,28 @@ fn book(
                         price,
                     )
                 })
+            };
+            // Extreme shape parameters (scale_bp = 1e-10, or power −3 with spread_bp = 1e-300)
+            // make every weight underflow to 0 or overflow to inf: a book with no depth or
+            // NaN sizes, which the engine cannot walk. (An invalid price, already reported,
+            // makes the sizes meaningless too: nothing more to say then.)
+            match sides {
+                Some(_) if !(MIN_PRICE..=MAX_PRICE).contains(&price) => None,
+                Some((bid, ask))
+                    if bid.iter().all(|l| l.size.is_finite() && l.size >= 0.0)
+                        && bid.iter().any(|l| l.size > 0.0) =>
+                {
+                    Some((bid, ask))
+                }
+                Some(_) => {
+                    doc.invalid(
+                        &mut t,
+                        "profile",
+                        format!("with these parameters the \"{p}\" profile gives no usable depth (level sizes underflow to 0 or overflow); check spread_bp, scale_bp and power"),
+                    );
+                    None
+                }
+                None => None,
             }
         }
         None => None,
@@ -971,7 +1203,23 @@ fn correlation(doc: &mut Doc<'_>, mut t: Tbl<'_, '_>, n: usize) -> Option<Vec<f6
     }
     // A PSD but singular matrix (perfect correlation) gets a negligible ridge so Cholesky exists.
     let ridge = if min_eig < 1e-12 { 1e-12 } else { 0.0 };
-    let chol = (mat + DMatrix::identity(n, n) * ridge).cholesky()?;
+    // That ridge does not cover a tolerated negative eigenvalue (down to −1e-10): for
+    // [[1,1,1],[1,1,c],[1,c,1]] with c = 1 − 1e-11 (smallest eigenvalue −3e-12) the
+    // factorisation failed and `?` returned None without an issue, so the scenario was
+    // accepted and run with independent assets. Retry with a ridge that covers it, and report
+    // the matrix if even that fails.
+    let identity = DMatrix::<f64>::identity(n, n);
+    let chol = (mat.clone() + &identity * ridge)
+        .cholesky()
+        .or_else(|| (mat + &identity * (1e-12 - 2.0 * min_eig.min(0.0))).cholesky());
+    let Some(chol) = chol else {
+        doc.error_at(
+            &path,
+            span,
+            "cannot be factorised (Cholesky); it is numerically not positive semi-definite".into(),
+        );
+        return None;
+    };
     let l = chol.l();
     Some(
         (0..n)
@@ -997,19 +1245,31 @@ fn population(
                 let hint = suggest(a, names.iter().map(String::as_str))
                     .map(|s| format!(" (did you mean \"{s}\"?)"))
                     .unwrap_or_default();
+                // Assets without a valid name are listed as "" in `names`; with none left the
+                // list would read "assets are: " (nothing).
+                let named: Vec<&str> = names
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|n| !n.is_empty())
+                    .collect();
+                let known = if names.is_empty() {
+                    "the scenario defines no asset".to_string()
+                } else if named.is_empty() {
+                    "no asset has a valid name".to_string()
+                } else {
+                    format!("assets are: {}", named.join(", "))
+                };
                 doc.invalid(
                     &mut t,
                     "asset",
-                    format!(
-                        "unknown asset \"{a}\"{hint}; assets are: {}",
-                        names.join(", ")
-                    ),
+                    format!("unknown asset \"{a}\"{hint}; {known}"),
                 );
             }
             None
         }
     });
 
+    let n_margin = doc.issues.len();
     let margin = if doc.has(&mut t, "margin_tiers") {
         if doc.has(&mut t, "maintenance_margin") {
             doc.invalid(
@@ -1064,7 +1324,16 @@ fn population(
         }
         MarginSchedule::flat(r)
     };
-    let first_rate = margin.tiers().first().map_or(0.004, |x| x.rate);
+    // What depends on the schedule (the leverage cap, the rows of a positions file) is
+    // checked only against a valid one: an invalid rate would give spurious leverage errors,
+    // and an empty schedule (`margin_tiers = []`) made `MarginSchedule::tier` panic on an
+    // out-of-bounds index while reading the positions file.
+    let margin_ok = doc.issues.len() == n_margin && !margin.tiers().is_empty();
+    let max_leverage = margin
+        .tiers()
+        .first()
+        .filter(|_| margin_ok)
+        .map(|x| 1.0 / (2.0 * x.rate));
     let fee = doc.f64(&mut t, "liquidation_fee").unwrap_or(0.005);
     if !(0.0..=0.1).contains(&fee) {
         doc.invalid(
@@ -1080,6 +1349,12 @@ fn population(
             "insurance_fund_usd",
             format!("must be >= 0 USD, found {fund}"),
         );
+    } else if fund > MAX_USD {
+        doc.invalid(
+            &mut t,
+            "insurance_fund_usd",
+            format!("must be at most {MAX_USD:e} USD, found {}", show(fund)),
+        );
     }
 
     let source = if doc.has(&mut t, "positions_file") {
@@ -1087,6 +1362,7 @@ fn population(
         let path = t.child("positions_file");
         let span = doc.span_of(&mut t, "positions_file");
         file.and_then(|f| match files.read(f) {
+            Ok(_) if !margin_ok => None,
             Ok(text) => match csv::positions(&text, &margin) {
                 Ok(r) => Some(PositionSource::Explicit(r)),
                 Err(errs) => {
@@ -1102,7 +1378,7 @@ fn population(
             }
         })
     } else {
-        synthetic(doc, &mut t, first_rate)
+        synthetic(doc, &mut t, max_leverage)
     };
     doc.finish(t);
     if doc.issues.len() > n0 {
@@ -1118,7 +1394,13 @@ fn population(
     })
 }
 
-fn synthetic(doc: &mut Doc<'_>, t: &mut Tbl<'_, '_>, first_rate: f64) -> Option<PositionSource> {
+/// `max_leverage`: the venue cap 1/(2·first maintenance rate), `None` when the margin
+/// schedule is invalid (already reported).
+fn synthetic(
+    doc: &mut Doc<'_>,
+    t: &mut Tbl<'_, '_>,
+    max_leverage: Option<f64>,
+) -> Option<PositionSource> {
     let n0 = doc.issues.len();
     let count = doc.req_u64(t, "count").unwrap_or(0);
     if doc.has(t, "count") && !(1..=MAX_POSITIONS).contains(&count) {
@@ -1134,6 +1416,12 @@ fn synthetic(doc: &mut Doc<'_>, t: &mut Tbl<'_, '_>, first_rate: f64) -> Option<
             t,
             "open_interest_usd",
             format!("must be > 0 USD, found {oi}"),
+        );
+    } else if oi > MAX_USD {
+        doc.invalid(
+            t,
+            "open_interest_usd",
+            format!("must be at most {MAX_USD:e} USD, found {}", show(oi)),
         );
     }
     let long_share = match (doc.has(t, "long_share"), doc.has(t, "funding_rate_8h")) {
@@ -1204,6 +1492,8 @@ fn synthetic(doc: &mut Doc<'_>, t: &mut Tbl<'_, '_>, first_rate: f64) -> Option<
                             "missing required key `distribution` (lognormal or pareto)".into(),
                         );
                     }
+                    // Reported above: the parameters are not also "not applying".
+                    doc.skip_rest(&mut s);
                     None
                 }
             };
@@ -1215,7 +1505,7 @@ fn synthetic(doc: &mut Doc<'_>, t: &mut Tbl<'_, '_>, first_rate: f64) -> Option<
 
     let leverage = match doc.req_table(t, "leverage", LEV_KEYS) {
         Some(mut l) => {
-            let out = leverage(doc, &mut l, first_rate);
+            let out = leverage(doc, &mut l, max_leverage);
             doc.finish(l);
             out
         }
@@ -1257,6 +1547,8 @@ fn synthetic(doc: &mut Doc<'_>, t: &mut Tbl<'_, '_>, first_rate: f64) -> Option<
                             "missing required key `distribution` (normal or uniform)".into(),
                         );
                     }
+                    // Reported above: the parameters are not also "not applying".
+                    doc.skip_rest(&mut e);
                     None
                 }
             };
@@ -1278,9 +1570,18 @@ fn synthetic(doc: &mut Doc<'_>, t: &mut Tbl<'_, '_>, first_rate: f64) -> Option<
     }))
 }
 
-fn leverage(doc: &mut Doc<'_>, l: &mut Tbl<'_, '_>, first_rate: f64) -> Option<LeverageDist> {
+fn leverage(
+    doc: &mut Doc<'_>,
+    l: &mut Tbl<'_, '_>,
+    max_leverage: Option<f64>,
+) -> Option<LeverageDist> {
     // Venues cap leverage at 1/(2·maintenance rate) (0.4% → 125×); see model::margin.
-    let max_allowed = 1.0 / (2.0 * first_rate);
+    // Without a valid rate only the lower bound is checked.
+    let max_allowed = max_leverage.unwrap_or(f64::INFINITY);
+    let cap = match max_leverage {
+        Some(m) => format!(" and at most the venue maximum 1/(2·maintenance_margin) = {m:.1}"),
+        None => String::new(),
+    };
     if doc.has(l, "values") {
         let values = doc.array_f64(l, "values");
         let weights = doc.array_f64(l, "weights");
@@ -1306,7 +1607,7 @@ fn leverage(doc: &mut Doc<'_>, l: &mut Tbl<'_, '_>, first_rate: f64) -> Option<L
             ok = false;
         }
         if let Some(v) = values.iter().find(|v| **v <= 1.0 || **v > max_allowed) {
-            doc.invalid(l, "values", format!("leverage must be > 1 and at most the venue maximum 1/(2·maintenance_margin) = {max_allowed:.1}, found {v}"));
+            doc.invalid(l, "values", format!("leverage must be > 1{cap}, found {v}"));
             ok = false;
         }
         let sum: f64 = weights.iter().sum();
@@ -1330,7 +1631,15 @@ fn leverage(doc: &mut Doc<'_>, l: &mut Tbl<'_, '_>, first_rate: f64) -> Option<L
         let min = doc.req_f64(l, "min").unwrap_or(f64::NAN);
         let max = doc.req_f64(l, "max").unwrap_or(f64::NAN);
         if min <= 1.0 || min >= max || max > max_allowed {
-            doc.invalid(l, "min", format!("need 1 < min < max <= 1/(2·maintenance_margin) = {max_allowed:.1}, found min = {min}, max = {max}"));
+            let cap = match max_leverage {
+                Some(m) => format!(" <= 1/(2·maintenance_margin) = {m:.1}"),
+                None => String::new(),
+            };
+            doc.invalid(
+                l,
+                "min",
+                format!("need 1 < min < max{cap}, found min = {min}, max = {max}"),
+            );
         }
         match d {
             Some("lognormal") => {
@@ -1354,8 +1663,58 @@ fn leverage(doc: &mut Doc<'_>, l: &mut Tbl<'_, '_>, first_rate: f64) -> Option<L
                 if !doc.has(l, "distribution") {
                     doc.invalid_table(l, "give `values` and `weights`, or `distribution` = \"lognormal\" or \"uniform\" with `min` and `max`".into());
                 }
+                // Reported above: the parameters are not also "not applying".
+                doc.skip_rest(l);
                 None
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Three assets; the first row/column perfectly correlated, the other pair almost.
+    fn three_assets(c: &str) -> String {
+        let mut s = String::from("[simulation]\nsteps = 10\n");
+        for name in ["A", "B", "C"] {
+            s.push_str(&format!(
+                "[[assets]]\nname = \"{name}\"\nprice = 100.0\nvolatility = 0.5\n[assets.book]\nprofile = \"flat\"\ndepth_usd = 1e6\n"
+            ));
+        }
+        s.push_str(&format!(
+            "[correlation]\nmatrix = [[1, 1, 1], [1, 1, {c}], [1, {c}, 1]]\n"
+        ));
+        s
+    }
+
+    #[test]
+    fn a_tolerated_tiny_negative_eigenvalue_keeps_the_correlation() {
+        // Smallest eigenvalue about −3e-12: inside the PSD tolerance, but the fixed 1e-12
+        // ridge did not make it factorisable and the correlation was silently dropped.
+        let s = Scenario::parse(&three_assets("0.99999999999"), "t.toml", &NoFiles)
+            .expect("valid scenario");
+        let l = s.cholesky.expect("the correlation is kept");
+        // Row 1 of L·Lᵀ reproduces the matrix: the assets move together.
+        let dot = |i: usize, j: usize| (0..3).map(|k| l[i * 3 + k] * l[j * 3 + k]).sum::<f64>();
+        assert!((dot(0, 1) - 1.0).abs() < 1e-5 && (dot(1, 2) - 1.0).abs() < 1e-5);
+    }
+
+    #[test]
+    fn an_empty_tier_list_with_a_positions_file_is_an_error_not_a_panic() {
+        struct One;
+        impl FileSource for One {
+            fn read(&self, _: &str) -> Result<String, String> {
+                Ok("side,size,entry_price,leverage\nlong,1,100,10\n".into())
+            }
+        }
+        let text = "[simulation]\nsteps = 10\n[[assets]]\nname = \"A\"\nprice = 100.0\nvolatility = 0.5\n[assets.book]\nprofile = \"flat\"\ndepth_usd = 1e6\n[[populations]]\nasset = \"A\"\nmargin_tiers = []\npositions_file = \"p.csv\"\n";
+        let e = Scenario::parse(text, "t.toml", &One).expect_err("no tiers");
+        assert_eq!(e.issues.len(), 1, "{e}");
+        assert!(
+            e.issues[0].message.contains("needs at least one tier"),
+            "{e}"
+        );
     }
 }

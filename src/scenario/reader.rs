@@ -387,6 +387,15 @@ impl<'s> Doc<'s> {
         out
     }
 
+    /// Marks every declared key of `t` as read, so [`Doc::finish`] reports only keys that are
+    /// unknown here. For use after an option that selects the other keys (`profile`,
+    /// `distribution`, `innovations`) was missing or invalid: that problem is already
+    /// reported, and the keys that go with the intended option would otherwise each be
+    /// reported as "does not apply here", which is noise pointing away from the real error.
+    pub(crate) fn skip_rest(&mut self, t: &mut Tbl<'_, '_>) {
+        t.used.extend(t.allowed.iter().copied());
+    }
+
     /// Reports every key of `t` that the validator did not ask for.
     pub(crate) fn finish(&mut self, t: Tbl<'_, '_>) {
         for (k, v) in t.table.iter() {
