@@ -43,8 +43,9 @@
 
 use std::hint::black_box;
 use std::sync::atomic::AtomicBool;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{
     BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
 };
@@ -59,6 +60,99 @@ use cascadesim::scenario::{Innovations, NoFiles, Scenario};
 
 /// The bundled realistic scenario.
 const FLASH_CRASH: &str = include_str!("../scenarios/btc_flash_crash.toml");
+
+/// Environment variable that switches the single-threaded groups to thread CPU time.
+const CLOCK_ENV: &str = "CASCADESIM_BENCH_CLOCK";
+
+/// The clock of the single-threaded groups: wall time by default; with
+/// `CASCADESIM_BENCH_CLOCK=thread-cpu`, the CPU time of the benchmarking thread
+/// (`CLOCK_THREAD_CPUTIME_ID`, Linux only), which other processes on a shared, busy machine
+/// cannot inflate by preempting the thread. On an idle machine the two agree for these
+/// CPU-bound, single-threaded routines. `batch` always uses wall time (its work runs on pool
+/// threads, and its point is the wall-clock speed-up).
+struct Clock {
+    thread_cpu: bool,
+    origin: Instant,
+    wall: WallTime,
+}
+
+impl Clock {
+    fn from_env() -> Clock {
+        let thread_cpu = match std::env::var(CLOCK_ENV).as_deref() {
+            Ok("thread-cpu") if thread_cpu_time().is_some() => true,
+            Ok("thread-cpu") => panic!("{CLOCK_ENV}=thread-cpu is only supported on 64-bit Linux"),
+            Ok("wall") | Err(_) => false,
+            Ok(other) => panic!("{CLOCK_ENV} must be `wall` or `thread-cpu`, found `{other}`"),
+        };
+        if thread_cpu {
+            eprintln!("note: single-threaded groups are timed in thread CPU time ({CLOCK_ENV})");
+        }
+        Clock {
+            thread_cpu,
+            origin: Instant::now(),
+            wall: WallTime,
+        }
+    }
+
+    fn now(&self) -> Duration {
+        if self.thread_cpu {
+            thread_cpu_time().expect("checked in from_env")
+        } else {
+            self.origin.elapsed()
+        }
+    }
+}
+
+impl Measurement for Clock {
+    type Intermediate = Duration;
+    type Value = Duration;
+
+    fn start(&self) -> Duration {
+        self.now()
+    }
+    fn end(&self, start: Duration) -> Duration {
+        self.now().saturating_sub(start)
+    }
+    fn add(&self, a: &Duration, b: &Duration) -> Duration {
+        *a + *b
+    }
+    fn zero(&self) -> Duration {
+        Duration::ZERO
+    }
+    fn to_f64(&self, value: &Duration) -> f64 {
+        value.as_nanos() as f64
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        self.wall.formatter()
+    }
+}
+
+/// CPU time consumed by the calling thread.
+#[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+fn thread_cpu_time() -> Option<Duration> {
+    #[repr(C)]
+    struct Timespec {
+        tv_sec: i64,
+        tv_nsec: i64,
+    }
+    unsafe extern "C" {
+        fn clock_gettime(clock_id: i32, tp: *mut Timespec) -> i32;
+    }
+    const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
+    let mut ts = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec (two 64-bit fields on 64-bit Linux) and
+    // clock_gettime writes nothing else.
+    let rc = unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    (rc == 0).then(|| Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
+}
+
+#[cfg(not(all(target_os = "linux", target_pointer_width = "64")))]
+fn thread_cpu_time() -> Option<Duration> {
+    None
+}
 
 /// Replaces the single occurrence of `from` in `text`; panics if it is missing or ambiguous,
 /// so a change to the scenario file cannot silently turn a variant into the original.
@@ -142,7 +236,7 @@ impl LazyMarket {
     }
 }
 
-fn book_walk(c: &mut Criterion) {
+fn book_walk(c: &mut Criterion<Clock>) {
     let s = parse(FLASH_CRASH);
     let spec = &s.assets[0].book;
     let shape = BookShape::new(spec, s.simulation.step_seconds);
@@ -175,7 +269,7 @@ fn book_walk(c: &mut Criterion) {
     g.finish();
 }
 
-fn one_path(c: &mut Criterion) {
+fn one_path(c: &mut Criterion<Clock>) {
     let mut lazy = LazyMarket::new("one_path", 100_000, 1440, false);
     let mut g = c.benchmark_group("one_path");
     g.throughput(Throughput::Elements(1));
@@ -271,7 +365,7 @@ impl FloorPath {
     }
 }
 
-fn floor(c: &mut Criterion) {
+fn floor(c: &mut Criterion<Clock>) {
     let fp = FloorPath::new(&parse(FLASH_CRASH));
     assert_eq!(fp.steps, 1440);
     let mut g = c.benchmark_group("floor");
@@ -282,7 +376,7 @@ fn floor(c: &mut Criterion) {
     g.finish();
 }
 
-fn scaling_positions(c: &mut Criterion) {
+fn scaling_positions(c: &mut Criterion<Clock>) {
     let mut g = c.benchmark_group("scaling_positions");
     g.sample_size(20);
     g.warm_up_time(Duration::from_secs(1));
@@ -301,7 +395,7 @@ fn scaling_positions(c: &mut Criterion) {
     g.finish();
 }
 
-fn scaling_steps(c: &mut Criterion) {
+fn scaling_steps(c: &mut Criterion<Clock>) {
     let mut g = c.benchmark_group("scaling_steps");
     g.sample_size(20);
     g.warm_up_time(Duration::from_secs(1));
@@ -317,7 +411,7 @@ fn scaling_steps(c: &mut Criterion) {
     g.finish();
 }
 
-fn market_new(c: &mut Criterion) {
+fn market_new(c: &mut Criterion<Clock>) {
     let mut g = c.benchmark_group("market_new");
     g.sampling_mode(SamplingMode::Flat);
     g.sample_size(10);
@@ -334,13 +428,9 @@ fn market_new(c: &mut Criterion) {
 }
 
 criterion_group!(
-    benches,
-    book_walk,
-    one_path,
-    batch,
-    floor,
-    scaling_positions,
-    scaling_steps,
-    market_new
+    name = single_threaded;
+    config = Criterion::default().with_measurement(Clock::from_env());
+    targets = book_walk, one_path, floor, scaling_positions, scaling_steps, market_new
 );
-criterion_main!(benches);
+criterion_group!(parallel, batch);
+criterion_main!(single_threaded, parallel);

@@ -17,6 +17,7 @@
 //! The binary's `cli` module is the only place that knows about the terminal.
 
 pub mod engine;
+pub mod heatmap;
 pub mod mc;
 pub mod metrics;
 pub mod model;

@@ -2,6 +2,8 @@
 //! progress bars and where files live. Each subcommand is one function: options → validate
 //! → run → export.
 
+mod heatmap;
+mod report;
 mod run;
 mod table;
 mod tails;
@@ -38,6 +40,12 @@ enum Command {
     Run(run::RunArgs),
     /// Refit the extreme-value tail of a metric from a saved run, without re-simulating.
     Tails(tails::TailsArgs),
+    /// Map where the scenario's positions would be liquidated: heatmap by price, clusters,
+    /// crowding, a risk score and the critical shock; writes <out>/<stem>/heatmap/.
+    Heatmap(heatmap::HeatmapArgs),
+    /// Rebuild summary.json, the summary table, plots/ and report.html from a saved
+    /// results.h5, without re-simulating.
+    Report(report::ReportArgs),
 }
 
 /// Bad input: reported with exit status 2.
@@ -68,6 +76,8 @@ pub fn main() -> i32 {
         Command::Validate { files } => validate::validate(&files),
         Command::Run(args) => run::run(&args),
         Command::Tails(args) => tails::refit_tails(&args),
+        Command::Heatmap(args) => heatmap::heatmap(&args),
+        Command::Report(args) => report::report(&args),
     };
     match result {
         Ok(code) => code,

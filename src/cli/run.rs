@@ -14,7 +14,7 @@ use cascadesim::scenario::PopulationMode;
 use cascadesim::summary::{self, Provenance, Summary};
 use cascadesim::{mc, metrics};
 
-use super::{CANCEL, InputError, load, table};
+use super::{CANCEL, InputError, load, report, table};
 
 #[derive(Args)]
 pub(crate) struct RunArgs {
@@ -154,8 +154,43 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
     let tail_reports =
         summary::analyze_tails(&columns, &summary::tail_options(scenario.simulation.seed));
     let summary = Summary::build(provenance, &columns, &tail_reports);
-    output::write_run(&staging, &summary, &columns, &asset_columns, &tail_reports)?;
+    // Traces and sample paths: the chosen paths are replayed from their seeds (no per-step
+    // data was kept during the run), then the figures and report.html join the results.
+    let (trace_set, mut warnings) =
+        pool.install(|| report::traces(&scenario.output, &market, &columns, 0, paths));
+    output::write_run_with_traces(
+        &staging,
+        &summary,
+        &columns,
+        &asset_columns,
+        &tail_reports,
+        &trace_set,
+    )?;
+    let samples = if paths == 0 {
+        Err("no paths were run".to_string())
+    } else {
+        pool.install(|| report::sample_paths(&market, &columns, 0, scenario.simulation.seed))
+    };
+    let traced: Vec<(u64, String)> = trace_set
+        .traces
+        .iter()
+        .map(|t| (t.path, t.selected_by.clone()))
+        .collect();
+    warnings.extend(pool.install(|| {
+        report::write_figures_and_page(
+            &staging.path(""),
+            &summary,
+            &columns,
+            &tail_reports,
+            samples,
+            &traced,
+            &[],
+        )
+    })?);
     let dir = staging.commit()?;
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
 
     if !args.quiet {
         let timing = table::Timing {

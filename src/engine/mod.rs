@@ -15,6 +15,7 @@ use crate::model::price::{PriceProcess, correlated_normals};
 use crate::scenario::{CascadeRule, Population, PopulationMode, Scenario};
 
 pub mod realised;
+pub mod trace;
 
 /// Stream offset (in 32-bit words) at which a path's own population draws start when the
 /// population is re-drawn per path; far beyond what the price draws can reach.

@@ -4,13 +4,17 @@
 //! only when every file is complete ([`Staging`]), so an interrupted or failed run leaves
 //! either the previous complete results or none, never a truncated file.
 
+pub mod figures;
 pub mod h5;
+pub mod heatmap;
+pub mod html;
 pub mod plot;
 
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use crate::engine::trace::TraceSet;
 use crate::metrics::{AssetColumns, Column, Values};
 use crate::summary::Summary;
 use crate::tails::TailReport;
@@ -187,9 +191,32 @@ pub fn write_run(
     assets: &[AssetColumns],
     tail_reports: &[(&'static str, TailReport)],
 ) -> Result<(), OutputError> {
+    write_run_with_traces(
+        staging,
+        summary,
+        columns,
+        assets,
+        tail_reports,
+        &TraceSet::default(),
+    )
+}
+
+/// [`write_run`] plus the step-by-step traces of chosen paths under `/traces/<path id>`
+/// (nothing is written under `/traces` when `traces` holds none).
+///
+/// # Errors
+/// On any failure to serialise or write.
+pub fn write_run_with_traces(
+    staging: &Staging,
+    summary: &Summary,
+    columns: &[Column],
+    assets: &[AssetColumns],
+    tail_reports: &[(&'static str, TailReport)],
+    traces: &TraceSet,
+) -> Result<(), OutputError> {
     let json = serde_json::to_string_pretty(summary)?;
     let p = &summary.provenance;
-    let root: Vec<(String, AttrValue)> = vec![
+    let mut root: Vec<(String, AttrValue)> = vec![
         (
             "cascadesim_version".into(),
             AttrValue::Str(p.cascadesim_version.clone()),
@@ -215,6 +242,22 @@ pub fn write_run(
         ),
         ("summary_json".into(), AttrValue::Str(json.clone())),
     ];
+    // What `cascadesim report` needs, beyond the above, to rebuild the provenance exactly.
+    root.push((
+        "assets_json".into(),
+        AttrValue::Str(serde_json::to_string(&p.assets)?),
+    ));
+    if let Some(n) = p.positions {
+        root.push(("positions".into(), AttrValue::U64(n)));
+    }
+    let cd = &p.cascade_definition;
+    if let Some(x) = cd.endogenous_move {
+        root.push(("cascade_endogenous_move".into(), AttrValue::F64(x)));
+    }
+    if let Some(x) = cd.liquidated_oi_share {
+        root.push(("cascade_liquidated_oi_share".into(), AttrValue::F64(x)));
+    }
+    root.push(("cascade_rule".into(), AttrValue::Str(cd.rule.into())));
     let mut groups = vec![Group {
         path: "paths".into(),
         attrs: vec![
@@ -258,9 +301,121 @@ pub fn write_run(
                 .collect(),
         });
     }
+    let traced = trace_groups(traces, &p.assets);
+    for g in &traced {
+        groups.push(Group {
+            path: g.path.clone(),
+            attrs: g.attrs.clone(),
+            columns: g
+                .columns
+                .iter()
+                .map(|c| h5::Column {
+                    name: c.name,
+                    unit: c.unit,
+                    description: c.description,
+                    data: ColumnData::F64(&c.values),
+                })
+                .collect(),
+        });
+    }
     h5::write_h5_atomic(&staging.path("results.h5"), &root, &groups)?;
     staging.write("summary.json", format!("{json}\n").as_bytes())?;
     Ok(())
+}
+
+/// `/traces` (when any path is traced) and, per traced path, `/traces/<id>` with one
+/// subgroup per asset holding its per-step series. See `docs/output.md`.
+fn trace_groups(set: &TraceSet, assets: &[String]) -> Vec<OwnedGroup> {
+    if set.traces.is_empty() {
+        return Vec::new();
+    }
+    let ids: Vec<String> = set.traces.iter().map(|t| t.path.to_string()).collect();
+    let requested: Vec<String> = set.requested.iter().map(u64::to_string).collect();
+    let mut out = vec![OwnedGroup {
+        path: "traces".into(),
+        attrs: vec![
+            (
+                "description".into(),
+                AttrValue::Str(
+                    "step-by-step traces of chosen paths, replayed from their random streams after the run; one group per path id"
+                        .into(),
+                ),
+            ),
+            ("path_ids".into(), AttrValue::Str(ids.join(","))),
+            ("requested_paths".into(), AttrValue::Str(requested.join(","))),
+            ("trace_worst".into(), AttrValue::U64(u64::from(set.worst))),
+            ("trace_metric".into(), AttrValue::Str(set.metric.clone())),
+        ],
+        columns: Vec::new(),
+    }];
+    for t in &set.traces {
+        out.push(OwnedGroup {
+            path: format!("traces/{}", t.path),
+            attrs: vec![
+                ("path".into(), AttrValue::U64(t.path)),
+                ("selected_by".into(), AttrValue::Str(t.selected_by.clone())),
+                ("steps".into(), AttrValue::U64(t.len() as u64)),
+                (
+                    "max_drawdown".into(),
+                    AttrValue::F64(t.summary.max_drawdown),
+                ),
+                (
+                    "liquidated_notional".into(),
+                    AttrValue::F64(t.summary.liquidated_notional),
+                ),
+            ],
+            columns: Vec::new(),
+        });
+        for (a, name) in assets.iter().enumerate().take(t.n_assets) {
+            out.push(OwnedGroup {
+                path: format!("traces/{}/{name}", t.path),
+                attrs: vec![
+                    ("asset".into(), AttrValue::Str(name.clone())),
+                    (
+                        "start_price".into(),
+                        AttrValue::F64(t.start_prices.get(a).copied().unwrap_or(f64::NAN)),
+                    ),
+                    (
+                        "max_drawdown".into(),
+                        AttrValue::F64(t.per_asset.get(a).map_or(f64::NAN, |m| m.max_drawdown)),
+                    ),
+                ],
+                columns: vec![
+                    col(
+                        "fundamental_price",
+                        "USD",
+                        "fundamental price at the end of each step (no liquidation impact)",
+                        t.series(a, |s| s.fundamental),
+                    ),
+                    col(
+                        "mark_price",
+                        "USD",
+                        "mark price (book mid) at the end of each step",
+                        t.series(a, |s| s.mark),
+                    ),
+                    col(
+                        "liquidated_notional",
+                        "USD",
+                        "notional liquidated on this asset during each step, at fill prices",
+                        t.series(a, |s| s.liquidated_notional),
+                    ),
+                    col(
+                        "liquidated_quantity",
+                        "base units",
+                        "quantity liquidated on this asset during each step (liquidated_notional / liquidated_quantity is the step's average fill price)",
+                        t.series(a, |s| s.liquidated_qty),
+                    ),
+                    col(
+                        "depth_multiplier",
+                        "1",
+                        "resting book depth in the step's UTC hour, as a multiple of the stated depth",
+                        t.series(a, |s| s.depth_multiplier),
+                    ),
+                ],
+            });
+        }
+    }
+    out
 }
 
 /// A group of diagnostic columns: path, attributes, columns.

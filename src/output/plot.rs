@@ -46,7 +46,12 @@ pub trait Figure {
 ///
 /// # Errors
 /// When drawing or writing either file fails.
-pub fn save(figure: &impl Figure, dir: &Path, stem: &str, size: (u32, u32)) -> Result<(), PlotError> {
+pub fn save(
+    figure: &impl Figure,
+    dir: &Path,
+    stem: &str,
+    size: (u32, u32),
+) -> Result<(), PlotError> {
     register_font();
     let png = dir.join(format!("{stem}.png"));
     let svg = dir.join(format!("{stem}.svg"));

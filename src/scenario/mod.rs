@@ -522,7 +522,8 @@ impl Default for OutputSpec {
 }
 
 /// Most traces a scenario may ask for by each of `trace_paths` and `trace_worst` (a trace
-/// holds 32 bytes per step and asset, in memory until the results file is written).
+/// holds one `engine::AssetStep` per step and asset, in memory until the results file is
+/// written).
 pub const MAX_TRACES: u64 = 100;
 
 /// Reads the optional `[output]` table.
@@ -730,6 +731,13 @@ fn asset(
     let name = doc.req_str(&mut t, "name").unwrap_or("").to_string();
     if doc.has(&mut t, "name") && name.trim().is_empty() {
         doc.invalid(&mut t, "name", "must not be empty".into());
+    } else if name.contains('/') || name == "." || name == ".." || name.contains('\0') {
+        // The name becomes an HDF5 group (`/assets/<name>`) and part of file names.
+        doc.invalid(
+            &mut t,
+            "name",
+            format!("\"{name}\" cannot name an asset: no '/', NUL, \".\" or \"..\""),
+        );
     }
     let price = doc.req_f64(&mut t, "price").unwrap_or(f64::NAN);
     if price <= 0.0 {

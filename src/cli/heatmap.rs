@@ -1,0 +1,275 @@
+//! `cascadesim heatmap`: the liquidation cluster map of a scenario, written to
+//! `<out>/<scenario stem>-heatmap/` (beside, not inside, the `run` folder,
+//! which a later run replaces whole).
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+
+use anyhow::{Result, bail};
+use clap::Args;
+
+use cascadesim::heatmap::critical::CriticalShock;
+use cascadesim::heatmap::{self, AssetHeatmap, HeatmapReport, Options};
+use cascadesim::output::Staging;
+use cascadesim::output::heatmap::{HeatmapProvenance, figure_stem, price, usd, write_heatmap};
+
+use super::{CANCEL, InputError, load};
+
+#[derive(Args)]
+pub(crate) struct HeatmapArgs {
+    /// Scenario TOML file.
+    scenario: PathBuf,
+    /// Output folder; files go to <out>/<scenario file stem>-heatmap/.
+    #[arg(long, default_value = "results")]
+    out: PathBuf,
+    /// Endogenous move (log, e.g. 0.03) that makes a shock critical (default: the scenario's
+    /// cascade.endogenous_move, else 0.05).
+    #[arg(long)]
+    threshold: Option<f64>,
+    /// Price bin width in basis points of the current price.
+    #[arg(long, default_value_t = 10.0)]
+    bin_bp: f64,
+    /// The grid covers ± this percentage of the current price.
+    #[arg(long, default_value_t = 50.0)]
+    range_pct: f64,
+    /// Standard deviation of the Gaussian smoothing kernel, basis points of the price.
+    #[arg(long, default_value_t = 20.0)]
+    kernel_bp: f64,
+    /// A peak is a cluster when its prominence is at least this multiple of the median
+    /// smoothed density.
+    #[arg(long, default_value_t = 1.5)]
+    prominence: f64,
+    /// Skip the critical-shock search (its deterministic runs are the slow part on very
+    /// large populations).
+    #[arg(long)]
+    no_critical: bool,
+    /// No summary on the terminal.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+pub(crate) fn heatmap(args: &HeatmapArgs) -> Result<i32> {
+    let scenario = load(&args.scenario)?;
+    for (name, v) in [
+        ("--bin-bp", args.bin_bp),
+        ("--range-pct", args.range_pct),
+        ("--kernel-bp", args.kernel_bp),
+        ("--prominence", args.prominence),
+    ] {
+        if !v.is_finite() {
+            bail!(InputError(format!("{name} must be a finite number")));
+        }
+    }
+    let options = Options {
+        bin_width: args.bin_bp * 1e-4,
+        half_range: args.range_pct / 100.0,
+        kernel_width: args.kernel_bp * 1e-4,
+        prominence: args.prominence,
+        critical_threshold: args.threshold,
+        critical: !args.no_critical,
+        ..Options::default()
+    };
+    options.check().map_err(|e| InputError(e.to_string()))?;
+    let stem = args
+        .scenario
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "scenario".into());
+    let dest = args.out.join(format!("{stem}-heatmap"));
+    // Fail on an unwritable output folder before computing.
+    let staging = Staging::new(&dest)?;
+    let report = heatmap::analyze(&scenario, &options).map_err(|e| InputError(e.to_string()))?;
+    if CANCEL.load(Ordering::SeqCst) {
+        eprintln!(
+            "interrupted: nothing written ({} left as it was)",
+            dest.display()
+        );
+        return Ok(130);
+    }
+    let provenance = HeatmapProvenance {
+        cascadesim_version: env!("CARGO_PKG_VERSION").into(),
+        scenario_file: args.scenario.display().to_string(),
+        scenario_name: scenario.name.clone(),
+        seed: scenario.simulation.seed,
+        scenario: scenario.text.clone(),
+    };
+    let files = write_heatmap(&staging, &report, &provenance)?;
+    let dir = staging.commit()?;
+    if !args.quiet {
+        print!("{}", render(&report, &provenance, &dir, &files));
+    }
+    Ok(0)
+}
+
+fn pct(x: f64) -> String {
+    cascadesim::output::heatmap::percent(x)
+}
+
+fn critical_line(s: &CriticalShock) -> String {
+    let sign = if s.direction == "down" { "−" } else { "+" };
+    match &s.at {
+        Some(t) if t.shock == 0.0 => format!(
+            "{:<5} none needed: positions are liquidatable at the current price ({} liquidated, end {})",
+            s.direction,
+            usd(t.liquidated_notional),
+            price(t.end_price)
+        ),
+        Some(t) => {
+            let mut line = format!(
+                "{:<5} {sign}{} → cascade ends at {} (further {} on its own), {} liquidated in {} rounds",
+                s.direction,
+                pct(t.shock),
+                price(t.end_price),
+                pct(t.endogenous_move),
+                usd(t.liquidated_notional),
+                t.rounds
+            );
+            if let Some(b) = &s.just_below {
+                if b.shock == 0.0 {
+                    let _ = write!(line, "; without a shock nothing happens");
+                } else {
+                    let _ = write!(
+                        line,
+                        "; {sign}{} gives {}",
+                        pct(b.shock),
+                        pct(b.endogenous_move)
+                    );
+                }
+            }
+            if s.non_monotone_points > 0 {
+                let _ = write!(
+                    line,
+                    " [{} larger scanned shocks fall short again]",
+                    s.non_monotone_points
+                );
+            }
+            line
+        }
+        None if s.largest_endogenous_move > 0.0 => format!(
+            "{:<5} none within the grid (largest endogenous move {} after a {sign}{} shock)",
+            s.direction,
+            pct(s.largest_endogenous_move),
+            pct(s.largest_at_shock)
+        ),
+        None => format!(
+            "{:<5} none within the grid (no shock in range liquidates anything that moves the price)",
+            s.direction
+        ),
+    }
+}
+
+fn asset_block(out: &mut String, a: &AssetHeatmap, threshold: f64) {
+    let _ = writeln!(
+        out,
+        "\n{}  price {}  one-day volatility {}  book ×{:.2} at {:02}:00 UTC",
+        a.asset,
+        price(a.price),
+        pct(a.daily_volatility),
+        a.depth_multiplier,
+        a.hour_utc
+    );
+    let c = &a.crowding;
+    let _ = writeln!(out, "  crowding      {}", c.statement);
+    let _ = writeln!(
+        out,
+        "  in reach      a 5% move liquidates {} of longs / {} of shorts; 10%: {} / {} (no feedback)",
+        usd(c.long_liquidatable_5pct),
+        usd(c.short_liquidatable_5pct),
+        usd(c.long_liquidatable_10pct),
+        usd(c.short_liquidatable_10pct)
+    );
+    let _ = writeln!(
+        out,
+        "  risk score    {:.0}/100 (from {} cluster{}: one-day reach of the centre × size against the book in front)",
+        a.score.value,
+        a.score.terms.len(),
+        if a.score.terms.len() == 1 { "" } else { "s" }
+    );
+    if a.clusters.is_empty() {
+        let _ = writeln!(out, "  clusters      none");
+    } else {
+        let _ = writeln!(
+            out,
+            "  clusters      {} found; the largest (distances to the near edge and to the notional-weighted centre; book between the price and the centre):",
+            a.clusters.len()
+        );
+        let _ = writeln!(
+            out,
+            "    {:<3} {:<5} {:>23} {:>10} {:>8} {:>8} {:>8} {:>13} {:>9} {:>6}",
+            "#",
+            "side",
+            "price range",
+            "notional",
+            "edge",
+            "centre",
+            "σ(1d)",
+            "book in front",
+            "size/book",
+            "score"
+        );
+        for (i, cl) in a.clusters.iter().enumerate().take(8) {
+            let term = a.score.terms.iter().find(|t| t.cluster == i);
+            let _ = writeln!(
+                out,
+                "    {:<3} {:<5} {:>23} {:>10} {:>8} {:>8} {:>8} {:>13} {:>9} {:>6}",
+                i + 1,
+                cl.side.name(),
+                format!("{}–{}", price(cl.price_low), price(cl.price_high)),
+                usd(cl.notional),
+                format!("{:.2}%", cl.distance_pct),
+                format!("{:.2}%", cl.centre_distance_pct),
+                cl.centre_distance_sigmas
+                    .map_or("–".into(), |s| format!("{s:.2}")),
+                format!(
+                    "{}{}",
+                    usd(cl.depth_in_front.usd),
+                    if cl.depth_in_front.beyond_book {
+                        "+"
+                    } else {
+                        ""
+                    }
+                ),
+                cl.notional_to_depth
+                    .map_or("∞".into(), |r| format!("{r:.2}")),
+                term.map_or(String::new(), |t| format!("{:.3}", t.contribution)),
+            );
+        }
+        if a.clusters.len() > 8 {
+            let _ = writeln!(out, "    … {} more in heatmap.json", a.clusters.len() - 8);
+        }
+    }
+    if let Some(cs) = &a.critical {
+        let _ = writeln!(
+            out,
+            "  critical shock (smallest instantaneous move after which liquidations carry the price ≥ {} further)",
+            pct(threshold)
+        );
+        let _ = writeln!(out, "    {}", critical_line(&cs.down));
+        let _ = writeln!(out, "    {}", critical_line(&cs.up));
+    }
+}
+
+/// The terminal summary.
+fn render(r: &HeatmapReport, p: &HeatmapProvenance, dir: &Path, files: &[String]) -> String {
+    let mut out = format!(
+        "cascadesim {} · heatmap · {} · seed {}\npositions: {}\n",
+        p.cascadesim_version, p.scenario_file, p.seed, r.population
+    );
+    for a in &r.assets {
+        asset_block(&mut out, a, r.critical_options.threshold);
+    }
+    let figures: Vec<String> = r
+        .assets
+        .iter()
+        .map(|a| format!("{}.png/.svg", figure_stem(&a.asset)))
+        .collect();
+    let _ = writeln!(
+        out,
+        "\nwrote {}/ ({} files: heatmap.json, heatmap.h5, {})",
+        dir.display(),
+        files.len(),
+        figures.join(", ")
+    );
+    out
+}

@@ -1,0 +1,1140 @@
+//! Files of `cascadesim heatmap`: `heatmap.json`, `heatmap.h5` (the same numbers) and one
+//! figure per asset, `heatmap_<asset>.png` / `.svg`, all written into a [`Staging`] folder.
+//!
+//! `heatmap.h5` layout (every dataset 1-D with `unit` and `description` attributes):
+//! - root attributes: provenance (version, scenario file, name and text, seed), the options,
+//!   and the whole JSON document (`heatmap_json`);
+//! - `/assets/<asset>`: attributes with the price, volatility, depth multiplier, crowding,
+//!   score and both critical shocks (NaN where there is no value);
+//! - `/assets/<asset>/bins`: one row per price bin (edges, notional, size, positions, smoothed
+//!   density, by side);
+//! - `/assets/<asset>/edges`: one row per bin edge (cumulative curves and book depth);
+//! - `/assets/<asset>/clusters`: one row per cluster, largest first, with its score terms;
+//! - `/assets/<asset>/critical/{down,up}`: the critical shock as attributes and the scan as
+//!   columns.
+//!
+//! In the JSON, a value that does not exist (a critical shock not found, a depth beyond the
+//! book) is `null`; in HDF5 it is NaN.
+
+use std::path::Path;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::full_palette::{GREEN_700, GREY_600, ORANGE_800, RED_700};
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+use serde::Serialize;
+
+use super::h5::{self, AttrValue, Column, ColumnData, Group};
+use super::plot::{self, Figure, font};
+use super::{OutputError, Staging};
+use crate::heatmap::clusters::Side;
+use crate::heatmap::critical::{CriticalShock, Trial};
+use crate::heatmap::{AssetHeatmap, HeatmapReport};
+
+/// What produced the heatmap.
+#[derive(Debug, Clone, Serialize)]
+pub struct HeatmapProvenance {
+    pub cascadesim_version: String,
+    pub scenario_file: String,
+    pub scenario_name: String,
+    pub seed: u64,
+    /// The scenario's TOML text.
+    pub scenario: String,
+}
+
+#[derive(Serialize)]
+struct Document<'a> {
+    provenance: &'a HeatmapProvenance,
+    #[serde(flatten)]
+    report: &'a HeatmapReport,
+}
+
+/// Pixel size of each figure.
+pub const FIGURE_SIZE: (u32, u32) = (1400, 1000);
+
+/// The file stem of an asset's figure: `heatmap_<asset>` with characters other than letters,
+/// digits, `-`, `_` and `.` replaced by `_`.
+pub fn figure_stem(asset: &str) -> String {
+    let clean: String = asset
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("heatmap_{clean}")
+}
+
+/// Writes `heatmap.json`, `heatmap.h5` and the figures into `staging`; returns the names of
+/// the files written.
+///
+/// # Errors
+/// On any failure to serialise, draw or write.
+pub fn write_heatmap(
+    staging: &Staging,
+    report: &HeatmapReport,
+    provenance: &HeatmapProvenance,
+) -> Result<Vec<String>, OutputError> {
+    let json = serde_json::to_string_pretty(&Document { provenance, report })?;
+    staging.write("heatmap.json", format!("{json}\n").as_bytes())?;
+    write_h5(&staging.path("heatmap.h5"), report, provenance, &json)?;
+    let mut files = vec!["heatmap.json".to_string(), "heatmap.h5".to_string()];
+    let dir = staging.path("");
+    for a in &report.assets {
+        let stem = figure_stem(&a.asset);
+        plot::save(&HeatmapFigure(a), &dir, &stem, FIGURE_SIZE).map_err(|e| OutputError::Io {
+            path: dir.join(format!("{stem}.png")),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        files.push(format!("{stem}.png"));
+        files.push(format!("{stem}.svg"));
+    }
+    Ok(files)
+}
+
+fn opt(x: Option<f64>) -> f64 {
+    x.unwrap_or(f64::NAN)
+}
+
+fn attr(name: &str, v: impl Into<AttrValue>) -> (String, AttrValue) {
+    (name.to_string(), v.into())
+}
+
+/// Owned column values, so groups can borrow them.
+struct Cols {
+    f: Vec<(&'static str, &'static str, &'static str, Vec<f64>)>,
+    u: Vec<(&'static str, &'static str, &'static str, Vec<u32>)>,
+    b: Vec<(&'static str, &'static str, &'static str, Vec<u8>)>,
+}
+
+impl Cols {
+    fn new() -> Cols {
+        Cols {
+            f: Vec::new(),
+            u: Vec::new(),
+            b: Vec::new(),
+        }
+    }
+    fn f(&mut self, name: &'static str, unit: &'static str, d: &'static str, v: Vec<f64>) {
+        self.f.push((name, unit, d, v));
+    }
+    fn columns(&self) -> Vec<Column<'_>> {
+        let mut out: Vec<Column<'_>> = self
+            .f
+            .iter()
+            .map(|(n, u, d, v)| Column::new(n, u, d, ColumnData::F64(v)))
+            .collect();
+        out.extend(
+            self.u
+                .iter()
+                .map(|(n, u, d, v)| Column::new(n, u, d, ColumnData::U32(v))),
+        );
+        out.extend(
+            self.b
+                .iter()
+                .map(|(n, u, d, v)| Column::new(n, u, d, ColumnData::U8(v))),
+        );
+        out
+    }
+}
+
+fn trial_attrs(prefix: &str, t: Option<&Trial>) -> Vec<(String, AttrValue)> {
+    let g = |f: fn(&Trial) -> f64| t.map_or(f64::NAN, f);
+    vec![
+        attr(&format!("{prefix}shock"), g(|t| t.shock)),
+        attr(
+            &format!("{prefix}price_after_shock"),
+            g(|t| t.price_after_shock),
+        ),
+        attr(&format!("{prefix}end_price"), g(|t| t.end_price)),
+        attr(&format!("{prefix}final_price"), g(|t| t.final_price)),
+        attr(
+            &format!("{prefix}endogenous_move"),
+            g(|t| t.endogenous_move),
+        ),
+        attr(
+            &format!("{prefix}liquidated_notional"),
+            g(|t| t.liquidated_notional),
+        ),
+        attr(
+            &format!("{prefix}liquidations"),
+            g(|t| f64::from(t.liquidations)),
+        ),
+        attr(&format!("{prefix}rounds"), g(|t| f64::from(t.rounds))),
+        attr(
+            &format!("{prefix}max_rounds_in_step"),
+            g(|t| f64::from(t.max_rounds_in_step)),
+        ),
+        attr(
+            &format!("{prefix}book_exhausted"),
+            g(|t| f64::from(t.book_exhausted)),
+        ),
+        attr(&format!("{prefix}bad_debt"), g(|t| t.bad_debt)),
+    ]
+}
+
+fn write_h5(
+    path: &Path,
+    report: &HeatmapReport,
+    p: &HeatmapProvenance,
+    json: &str,
+) -> Result<(), OutputError> {
+    let o = &report.options;
+    let c = &report.critical_options;
+    let root = vec![
+        attr("cascadesim_version", p.cascadesim_version.clone()),
+        attr("scenario_file", p.scenario_file.clone()),
+        attr("scenario_name", p.scenario_name.clone()),
+        attr("scenario_toml", p.scenario.clone()),
+        attr("seed", p.seed),
+        attr("population", report.population),
+        attr("bin_width", o.bin_width),
+        attr("half_range", o.half_range),
+        attr("kernel_width", o.kernel_width),
+        attr("prominence", o.prominence),
+        attr("zone_height", o.zone_height),
+        attr("score_clusters", o.score_clusters as u64),
+        attr("critical_threshold", c.threshold),
+        attr("critical_horizon_seconds", c.horizon_seconds),
+        attr(
+            "critical_horizon_steps",
+            u64::from(report.critical_horizon_steps),
+        ),
+        attr("critical_scan_step", c.scan_step),
+        attr("critical_tolerance", c.tolerance),
+        attr("heatmap_json", json.to_string()),
+    ];
+    // Build every group's owned data first, then borrow it.
+    struct AssetData {
+        name: String,
+        attrs: Vec<(String, AttrValue)>,
+        bins: Cols,
+        edges: Cols,
+        clusters: Cols,
+        critical: Vec<CriticalGroup>,
+    }
+    let mut data = Vec::new();
+    for a in &report.assets {
+        let cr = &a.crowding;
+        let mut attrs = vec![
+            attr("asset", a.asset.clone()),
+            attr("price", a.price),
+            attr("volatility", a.volatility),
+            attr("daily_volatility", a.daily_volatility),
+            attr("hour_utc", a.hour_utc as u64),
+            attr("depth_multiplier", a.depth_multiplier),
+            attr("long_open_interest", cr.long_open_interest),
+            attr("short_open_interest", cr.short_open_interest),
+            attr("long_share", cr.long_share),
+            attr("crowded_side", cr.crowded_side),
+            attr("crowding_excess_points", cr.excess_points),
+            attr("crowding_ratio", opt(cr.ratio)),
+            attr("funding_equivalent_8h", opt(cr.funding_equivalent_8h)),
+            attr("crowding", cr.statement.clone()),
+            attr("long_notional_below_grid", a.long.notional_below_grid),
+            attr("long_notional_above_grid", a.long.notional_above_grid),
+            attr("short_notional_below_grid", a.short.notional_below_grid),
+            attr("short_notional_above_grid", a.short.notional_above_grid),
+            attr("risk_score", a.score.value),
+            attr("risk_score_formula", a.score.formula.clone()),
+        ];
+        if let Some(cs) = &a.critical {
+            for s in [&cs.down, &cs.up] {
+                attrs.extend(trial_attrs(
+                    &format!("critical_{}_", s.direction),
+                    s.at.as_ref(),
+                ));
+            }
+        }
+
+        let g = &a.grid;
+        let mut bins = Cols::new();
+        bins.f(
+            "price_low",
+            "USD",
+            "lower edge of the bin",
+            (0..g.bins).map(|j| g.edge(j)).collect(),
+        );
+        bins.f(
+            "price_high",
+            "USD",
+            "upper edge of the bin",
+            (0..g.bins).map(|j| g.edge(j + 1)).collect(),
+        );
+        bins.f(
+            "long_notional",
+            "USD",
+            "long notional (qty x liquidation price) with a liquidation price in the bin",
+            a.long.notional.clone(),
+        );
+        bins.f(
+            "short_notional",
+            "USD",
+            "short notional (qty x liquidation price) with a liquidation price in the bin",
+            a.short.notional.clone(),
+        );
+        bins.f(
+            "long_qty",
+            "base units",
+            "long size with a liquidation price in the bin",
+            a.long.qty.clone(),
+        );
+        bins.f(
+            "short_qty",
+            "base units",
+            "short size with a liquidation price in the bin",
+            a.short.qty.clone(),
+        );
+        bins.f(
+            "long_density",
+            "USD per bin",
+            "long notional smoothed with the Gaussian kernel (clusters are found on it)",
+            a.long_density.clone(),
+        );
+        bins.f(
+            "short_density",
+            "USD per bin",
+            "short notional smoothed with the Gaussian kernel",
+            a.short_density.clone(),
+        );
+        bins.u.push((
+            "long_positions",
+            "positions",
+            "long positions with a liquidation price in the bin",
+            a.long.positions.clone(),
+        ));
+        bins.u.push((
+            "short_positions",
+            "positions",
+            "short positions with a liquidation price in the bin",
+            a.short.positions.clone(),
+        ));
+
+        let mut edges = Cols::new();
+        edges.f("price", "USD", "bin edge", g.edges());
+        edges.f(
+            "long_cumulative_notional",
+            "USD",
+            "long notional liquidated if the price falls to the edge (liquidation price >= edge), no feedback",
+            a.cumulative.long_notional.clone(),
+        );
+        edges.f(
+            "short_cumulative_notional",
+            "USD",
+            "short notional liquidated if the price rises to the edge (liquidation price <= edge), no feedback",
+            a.cumulative.short_notional.clone(),
+        );
+        edges.f(
+            "long_cumulative_qty",
+            "base units",
+            "long size liquidated if the price falls to the edge",
+            a.cumulative.long_qty.clone(),
+        );
+        edges.f(
+            "short_cumulative_qty",
+            "base units",
+            "short size liquidated if the price rises to the edge",
+            a.cumulative.short_qty.clone(),
+        );
+        edges.f(
+            "book_depth_qty",
+            "base units",
+            "market order that moves the mid of a whole book from the price to the edge (bids below, asks above); NaN beyond the book",
+            a.depth.qty.clone(),
+        );
+        edges.f(
+            "book_depth_usd",
+            "USD",
+            "that order's value at its fill prices; NaN beyond the book",
+            a.depth.usd.clone(),
+        );
+
+        let cl = &a.clusters;
+        let mut clusters = Cols::new();
+        let term = |i: usize| a.score.terms.iter().find(|t| t.cluster == i);
+        clusters.b.push((
+            "side",
+            "",
+            "0 = long, 1 = short",
+            cl.iter().map(|c| u8::from(c.side == Side::Short)).collect(),
+        ));
+        let fc = |f: fn(&crate::heatmap::Cluster) -> f64| cl.iter().map(f).collect::<Vec<f64>>();
+        clusters.f(
+            "price_low",
+            "USD",
+            "lower edge of the zone",
+            fc(|c| c.price_low),
+        );
+        clusters.f(
+            "price_high",
+            "USD",
+            "upper edge of the zone",
+            fc(|c| c.price_high),
+        );
+        clusters.f(
+            "peak_price",
+            "USD",
+            "centre of the peak bin",
+            fc(|c| c.peak_price),
+        );
+        clusters.f(
+            "notional",
+            "USD",
+            "notional at liquidation prices in the zone",
+            fc(|c| c.notional),
+        );
+        clusters.f("qty", "base units", "size in the zone", fc(|c| c.qty));
+        clusters.f(
+            "positions",
+            "positions",
+            "positions in the zone",
+            fc(|c| c.positions as f64),
+        );
+        clusters.f(
+            "peak_density",
+            "USD per bin",
+            "smoothed density at the peak",
+            fc(|c| c.peak_density),
+        );
+        clusters.f(
+            "prominence",
+            "USD per bin",
+            "topographic prominence of the peak",
+            fc(|c| c.prominence),
+        );
+        clusters.f(
+            "prominence_ratio",
+            "1",
+            "prominence over the side's median positive density",
+            fc(|c| c.prominence_ratio),
+        );
+        clusters.f(
+            "distance_pct",
+            "%",
+            "distance from the price to the zone's near edge, % of the price",
+            fc(|c| c.distance_pct),
+        );
+        clusters.f(
+            "distance_sigmas",
+            "1",
+            "log distance to the near edge over the one-day volatility (NaN when volatility is 0)",
+            fc(|c| opt(c.distance_sigmas)),
+        );
+        clusters.f(
+            "centre_price",
+            "USD",
+            "notional-weighted mean liquidation price of the zone",
+            fc(|c| c.centre_price),
+        );
+        clusters.f(
+            "centre_distance_pct",
+            "%",
+            "distance from the price to the centre, % of the price",
+            fc(|c| c.centre_distance_pct),
+        );
+        clusters.f(
+            "centre_distance_sigmas",
+            "1",
+            "log distance to the centre over the one-day volatility (NaN when volatility is 0)",
+            fc(|c| opt(c.centre_distance_sigmas)),
+        );
+        clusters.f(
+            "depth_in_front_qty",
+            "base units",
+            "book depth between the price and the centre",
+            fc(|c| c.depth_in_front.qty),
+        );
+        clusters.f(
+            "depth_in_front_usd",
+            "USD",
+            "that depth's value at fill prices",
+            fc(|c| c.depth_in_front.usd),
+        );
+        clusters.b.push((
+            "beyond_book",
+            "",
+            "1 when the centre lies beyond the book's extent (depth is the whole side)",
+            cl.iter()
+                .map(|c| u8::from(c.depth_in_front.beyond_book))
+                .collect(),
+        ));
+        clusters.f(
+            "notional_to_depth",
+            "1",
+            "zone size over the depth in front (NaN when no book stands in front)",
+            fc(|c| opt(c.notional_to_depth)),
+        );
+        clusters.f(
+            "score_reach",
+            "1",
+            "one-day probability of touching the centre (NaN when not in the score)",
+            (0..cl.len())
+                .map(|i| term(i).map_or(f64::NAN, |t| t.reach))
+                .collect(),
+        );
+        clusters.f(
+            "score_severity",
+            "1",
+            "R/(1+R), R = notional_to_depth (NaN when not in the score)",
+            (0..cl.len())
+                .map(|i| term(i).map_or(f64::NAN, |t| t.severity))
+                .collect(),
+        );
+        clusters.f(
+            "score_contribution",
+            "1",
+            "reach x severity (NaN when not in the score)",
+            (0..cl.len())
+                .map(|i| term(i).map_or(f64::NAN, |t| t.contribution))
+                .collect(),
+        );
+
+        let mut critical = Vec::new();
+        if let Some(cs) = &a.critical {
+            for s in [&cs.down, &cs.up] {
+                critical.push(critical_group(s));
+            }
+        }
+        data.push(AssetData {
+            name: group_name(&a.asset),
+            attrs,
+            bins,
+            edges,
+            clusters,
+            critical,
+        });
+    }
+    let mut groups = Vec::new();
+    for d in &data {
+        groups.push(Group {
+            path: format!("assets/{}", d.name),
+            attrs: d.attrs.clone(),
+            columns: Vec::new(),
+        });
+        for (sub, cols, desc) in [
+            ("bins", &d.bins, "one row per price bin"),
+            ("edges", &d.edges, "one row per bin edge"),
+            (
+                "clusters",
+                &d.clusters,
+                "one row per cluster, largest notional first",
+            ),
+        ] {
+            groups.push(Group {
+                path: format!("assets/{}/{sub}", d.name),
+                attrs: vec![attr("description", desc)],
+                columns: cols.columns(),
+            });
+        }
+        for (dir, attrs, cols) in &d.critical {
+            groups.push(Group {
+                path: format!("assets/{}/critical/{dir}", d.name),
+                attrs: attrs.clone(),
+                columns: cols.columns(),
+            });
+        }
+    }
+    h5::write_h5_atomic(path, &root, &groups)?;
+    Ok(())
+}
+
+/// A critical-shock group: its name, attributes and columns.
+type CriticalGroup = (String, Vec<(String, AttrValue)>, Cols);
+
+fn critical_group(s: &CriticalShock) -> CriticalGroup {
+    let mut attrs = vec![
+        attr("found", u64::from(s.found)),
+        attr("note", s.note.clone()),
+        attr("largest_endogenous_move", s.largest_endogenous_move),
+        attr("largest_at_shock", s.largest_at_shock),
+        attr("non_monotone_points", s.non_monotone_points as u64),
+    ];
+    attrs.extend(trial_attrs("", s.at.as_ref()));
+    attrs.extend(trial_attrs("just_below_", s.just_below.as_ref()));
+    let mut cols = Cols::new();
+    cols.f(
+        "scan_shock",
+        "fraction",
+        "scanned shock sizes",
+        s.scan_shock.clone(),
+    );
+    cols.f(
+        "scan_endogenous_move",
+        "log",
+        "endogenous move after each scanned shock",
+        s.scan_endogenous_move.clone(),
+    );
+    cols.f(
+        "scan_liquidated_notional",
+        "USD",
+        "notional liquidated after each scanned shock",
+        s.scan_liquidated_notional.clone(),
+    );
+    (s.direction.to_string(), attrs, cols)
+}
+
+/// The HDF5 group name of an asset: its name with `/` replaced by `_` (and `_` for a name
+/// that is empty, `.` or `..`); the real name is the group's `asset` attribute.
+pub fn group_name(asset: &str) -> String {
+    match asset {
+        "" | "." | ".." => "_".into(),
+        a => a.replace('/', "_"),
+    }
+}
+
+/// Money for people: `$1.23B`, `$45.6M`, `$789k`.
+pub fn usd(value: f64) -> String {
+    if !value.is_finite() {
+        return "–".into();
+    }
+    let value = value + 0.0; // no "-0"
+    let a = value.abs();
+    let (d, s) = if a >= 1e9 {
+        (1e9, "B")
+    } else if a >= 1e6 {
+        (1e6, "M")
+    } else if a >= 1e3 {
+        (1e3, "k")
+    } else {
+        (1.0, "")
+    };
+    let x = value / d;
+    let digits = if x.abs() >= 100.0 {
+        0
+    } else if x.abs() >= 10.0 {
+        1
+    } else {
+        2
+    };
+    format!("${x:.digits$}{s}")
+}
+
+/// A fraction as a percentage: two decimals, more for small nonzero values (0.0042%).
+pub fn percent(x: f64) -> String {
+    let v = 100.0 * x + 0.0; // no "-0"
+    if v != 0.0 && v.abs() < 0.1 {
+        format!("{v:.4}%")
+    } else {
+        format!("{v:.2}%")
+    }
+}
+
+/// A price for people, with digits that suit its size.
+pub fn price(value: f64) -> String {
+    let a = value.abs();
+    let digits = if a >= 1000.0 {
+        0
+    } else if a >= 10.0 {
+        2
+    } else {
+        4
+    };
+    let s = format!("{value:.digits$}");
+    // Thousands separators for the integer part.
+    let (int, frac) = match s.split_once('.') {
+        Some((i, f)) => (i.to_string(), format!(".{f}")),
+        None => (s.clone(), String::new()),
+    };
+    let neg = int.starts_with('-');
+    let digits_only = int.trim_start_matches('-');
+    let mut out = String::new();
+    for (i, ch) in digits_only.chars().enumerate() {
+        if i > 0 && (digits_only.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    format!("{}{out}{frac}", if neg { "-" } else { "" })
+}
+
+/// Runs of consecutive entries of `shown` (bin indices) where `density` is positive.
+fn positive_runs(shown: &[usize], density: &[f64]) -> Vec<Vec<usize>> {
+    let mut runs = Vec::new();
+    let mut cur: Vec<usize> = Vec::new();
+    for &j in shown {
+        if density[j] > 0.0 {
+            cur.push(j);
+        } else if !cur.is_empty() {
+            runs.push(std::mem::take(&mut cur));
+        }
+    }
+    if !cur.is_empty() {
+        runs.push(cur);
+    }
+    runs
+}
+
+/// The part of a curve at or below `top`, with the crossing points interpolated.
+fn clip_below(points: &[(f64, f64)], top: f64) -> Vec<(f64, f64)> {
+    let mut out = Vec::with_capacity(points.len());
+    for (i, &(x, y)) in points.iter().enumerate() {
+        if i > 0 {
+            let (x0, y0) = points[i - 1];
+            if (y0 > top) != (y > top) {
+                let t = (top - y0) / (y - y0);
+                out.push((x0 + t * (x - x0), top));
+            }
+        }
+        if y <= top {
+            out.push((x, y));
+        }
+    }
+    out
+}
+
+/// The figure of one asset.
+pub struct HeatmapFigure<'a>(pub &'a AssetHeatmap);
+
+fn err<E: std::fmt::Display>(e: E) -> String {
+    e.to_string()
+}
+
+impl HeatmapFigure<'_> {
+    /// The price range shown: where 98% of the in-grid notional of both sides lies, the
+    /// clusters, the critical shocks and at least ±5%, padded by 1% of the price.
+    fn x_range(&self) -> (f64, f64) {
+        let a = self.0;
+        let g = &a.grid;
+        let p = a.price;
+        let total: Vec<f64> = (0..g.bins)
+            .map(|j| a.long.notional[j] + a.short.notional[j])
+            .collect();
+        let sum: f64 = total.iter().sum();
+        let (mut lo, mut hi) = (p * 0.95, p * 1.05);
+        if sum > 0.0 {
+            let mut acc = 0.0;
+            let mut first = None;
+            let mut last = 0;
+            for (j, &x) in total.iter().enumerate() {
+                acc += x;
+                if first.is_none() && acc >= 0.01 * sum {
+                    first = Some(j);
+                }
+                if acc <= 0.99 * sum || last == 0 {
+                    last = j;
+                }
+            }
+            lo = lo.min(g.edge(first.unwrap_or(0)));
+            hi = hi.max(g.edge((last + 1).min(g.bins)));
+        }
+        for c in &a.clusters {
+            lo = lo.min(c.price_low);
+            hi = hi.max(c.price_high);
+        }
+        if let Some(cs) = &a.critical {
+            for s in [&cs.down, &cs.up] {
+                if let Some(t) = &s.at {
+                    lo = lo.min(t.price_after_shock).min(t.end_price);
+                    hi = hi.max(t.price_after_shock).max(t.end_price);
+                }
+            }
+        }
+        let pad = 0.01 * p;
+        ((lo - pad).max(g.low), (hi + pad).min(g.high()))
+    }
+}
+
+impl Figure for HeatmapFigure<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        let a = self.0;
+        let g = &a.grid;
+        let p0 = a.price;
+        let (x_lo, x_hi) = self.x_range();
+        let (title_area, body) = root.split_vertically(78);
+        let title = format!(
+            "{}: where positions would be liquidated (price {}, risk score {:.0}/100)",
+            a.asset,
+            price(p0),
+            a.score.value
+        );
+        title_area
+            .draw(&Text::new(title, (20, 10), font(24.0)))
+            .map_err(err)?;
+        let mut sub = a.crowding.statement.clone();
+        sub.push_str(&format!(
+            "; one-day volatility {:.2}%; book at {:.2}× (hour {:02} UTC)",
+            100.0 * a.daily_volatility,
+            a.depth_multiplier,
+            a.hour_utc
+        ));
+        title_area
+            .draw(&Text::new(sub, (20, 46), font(15.0)))
+            .map_err(err)?;
+        let h = body.dim_in_pixel().1;
+        let (top, bottom) = body.split_vertically((h as f64 * 0.56) as u32);
+
+        // Shown bins.
+        let shown: Vec<usize> = (0..g.bins)
+            .filter(|&j| g.edge(j + 1) > x_lo && g.edge(j) < x_hi)
+            .collect();
+        let y_max = shown
+            .iter()
+            .map(|&j| {
+                a.short.notional[j]
+                    .max(a.short_density[j])
+                    .max(a.long.notional[j])
+                    .max(a.long_density[j])
+            })
+            .fold(0.0, f64::max)
+            .max(1.0)
+            * 1.08;
+
+        // Marks shared by both panels: critical shock prices.
+        let crit: Vec<(f64, String, RGBColor)> = a
+            .critical
+            .iter()
+            .flat_map(|cs| [&cs.down, &cs.up])
+            .filter_map(|s| {
+                s.at.as_ref().map(|t| {
+                    let (sign, colour) = if s.direction == "down" {
+                        ("−", RED_700)
+                    } else {
+                        ("+", GREEN_700)
+                    };
+                    (
+                        t.price_after_shock,
+                        format!("critical {sign}{}", percent(t.shock)),
+                        colour,
+                    )
+                })
+            })
+            .collect();
+
+        // Upper panel: notional per bin, shorts up, longs down.
+        {
+            let mut chart = ChartBuilder::on(&top)
+                .margin_left(14)
+                .margin_right(24)
+                .margin_top(8)
+                .x_label_area_size(36)
+                .y_label_area_size(86)
+                .build_cartesian_2d(x_lo..x_hi, -y_max..y_max)
+                .map_err(err)?;
+            chart
+                .configure_mesh()
+                .y_desc(format!(
+                    "notional per {:.2}% bin (shorts ↑, longs ↓)",
+                    100.0 * g.width / p0
+                ))
+                .label_style(font(13.0))
+                .axis_desc_style(font(14.0))
+                .x_label_formatter(&|x| price(*x))
+                .y_label_formatter(&|y| usd(y.abs()))
+                .light_line_style(BLACK.mix(0.04))
+                .bold_line_style(BLACK.mix(0.12))
+                .draw()
+                .map_err(err)?;
+            // Cluster zones.
+            for c in &a.clusters {
+                let (y0, y1, colour) = match c.side {
+                    Side::Long => (-y_max, 0.0, RED_700),
+                    Side::Short => (0.0, y_max, GREEN_700),
+                };
+                let (x0, x1) = (c.price_low.max(x_lo), c.price_high.min(x_hi));
+                if x1 > x0 {
+                    chart
+                        .draw_series(std::iter::once(Rectangle::new(
+                            [(x0, y0), (x1, y1)],
+                            colour.mix(0.10).filled(),
+                        )))
+                        .map_err(err)?;
+                }
+            }
+            chart
+                .draw_series(
+                    shown
+                        .iter()
+                        .filter(|&&j| a.short.notional[j] > 0.0)
+                        .map(|&j| {
+                            Rectangle::new(
+                                [(g.edge(j), 0.0), (g.edge(j + 1), a.short.notional[j])],
+                                GREEN_700.mix(0.55).filled(),
+                            )
+                        }),
+                )
+                .map_err(err)?
+                .label("short liquidations")
+                .legend(|(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 16, y + 5)], GREEN_700.mix(0.55).filled())
+                });
+            chart
+                .draw_series(
+                    shown
+                        .iter()
+                        .filter(|&&j| a.long.notional[j] > 0.0)
+                        .map(|&j| {
+                            Rectangle::new(
+                                [(g.edge(j), -a.long.notional[j]), (g.edge(j + 1), 0.0)],
+                                RED_700.mix(0.55).filled(),
+                            )
+                        }),
+                )
+                .map_err(err)?
+                .label("long liquidations")
+                .legend(|(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 16, y + 5)], RED_700.mix(0.55).filled())
+                });
+            for (density, sign, colour) in [
+                (&a.short_density, 1.0, GREEN_700),
+                (&a.long_density, -1.0, RED_700),
+            ] {
+                for seg in positive_runs(&shown, density) {
+                    chart
+                        .draw_series(LineSeries::new(
+                            seg.iter().map(|&j| (g.centre(j), sign * density[j])),
+                            colour.stroke_width(2),
+                        ))
+                        .map_err(err)?;
+                }
+            }
+            chart
+                .draw_series(std::iter::empty::<PathElement<(f64, f64)>>())
+                .map_err(err)?
+                .label("smoothed density; clusters shaded, #rank and notional")
+                .legend(|(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 16, y)], GREY_600.stroke_width(2))
+                });
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(x_lo, 0.0), (x_hi, 0.0)],
+                    BLACK.mix(0.4),
+                )))
+                .map_err(err)?;
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(p0, -y_max), (p0, y_max)],
+                    BLACK.stroke_width(2),
+                )))
+                .map_err(err)?
+                .label(format!("current price {}", price(p0)))
+                .legend(|(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 16, y)], BLACK.stroke_width(2))
+                });
+            for (x, label, colour) in &crit {
+                if *x > x_lo && *x < x_hi {
+                    chart
+                        .draw_series(DashedLineSeries::new(
+                            vec![(*x, -y_max), (*x, y_max)],
+                            8,
+                            5,
+                            colour.stroke_width(2),
+                        ))
+                        .map_err(err)?;
+                    // Falls labelled at the bottom, rises at the top, inside the panel.
+                    let (y, v) = if label.contains('−') {
+                        (-0.97 * y_max, VPos::Bottom)
+                    } else {
+                        (0.97 * y_max, VPos::Top)
+                    };
+                    chart
+                        .draw_series(std::iter::once(Text::new(
+                            format!(" {label}"),
+                            (*x, y),
+                            font(13.0).color(colour).pos(Pos::new(HPos::Left, v)),
+                        )))
+                        .map_err(err)?;
+                }
+            }
+            // Cluster labels: rank by notional, for the five largest.
+            for (i, c) in a.clusters.iter().enumerate().take(5) {
+                let x = c.peak_price;
+                if x <= x_lo || x >= x_hi {
+                    continue;
+                }
+                let y = match c.side {
+                    Side::Long => {
+                        -(c.peak_density
+                            .max(a.long.notional[g.bin_of(x).unwrap_or(0)]))
+                    }
+                    Side::Short => c
+                        .peak_density
+                        .max(a.short.notional[g.bin_of(x).unwrap_or(0)]),
+                };
+                // Beyond the bar (below it for longs, above for shorts), inside the panel.
+                let y = (y + y.signum() * 0.03 * y_max).clamp(-0.88 * y_max, 0.88 * y_max);
+                let v = if y < 0.0 { VPos::Top } else { VPos::Bottom };
+                chart
+                    .draw_series(std::iter::once(Text::new(
+                        format!("#{} {}", i + 1, usd(c.notional)),
+                        (x, y),
+                        font(12.0).color(&BLACK).pos(Pos::new(HPos::Center, v)),
+                    )))
+                    .map_err(err)?;
+            }
+            if a.long.total_positions + a.short.total_positions == 0 {
+                chart
+                    .draw_series(std::iter::once(Text::new(
+                        "no positions on this asset",
+                        (0.5 * (p0 + x_hi), 0.5 * y_max),
+                        font(18.0).pos(Pos::new(HPos::Center, VPos::Center)),
+                    )))
+                    .map_err(err)?;
+            }
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperLeft)
+                .label_font(font(13.0))
+                .background_style(WHITE.mix(0.9))
+                .border_style(BLACK.mix(0.3))
+                .draw()
+                .map_err(err)?;
+        }
+
+        // Lower panel: cumulative liquidations without feedback, and the book in front.
+        {
+            let edges = g.edges();
+            let in_view: Vec<usize> = (0..edges.len())
+                .filter(|&j| edges[j] >= x_lo && edges[j] <= x_hi)
+                .collect();
+            let long_curve: Vec<(f64, f64)> = in_view
+                .iter()
+                .filter(|&&j| edges[j] <= p0)
+                .map(|&j| (edges[j], a.cumulative.long_notional[j]))
+                .collect();
+            let short_curve: Vec<(f64, f64)> = in_view
+                .iter()
+                .filter(|&&j| edges[j] >= p0)
+                .map(|&j| (edges[j], a.cumulative.short_notional[j]))
+                .collect();
+            let depth_curve = |below: bool| -> Vec<(f64, f64)> {
+                in_view
+                    .iter()
+                    .filter(|&&j| {
+                        if below {
+                            edges[j] <= p0
+                        } else {
+                            edges[j] >= p0
+                        }
+                    })
+                    .filter(|&&j| a.depth.usd[j].is_finite())
+                    .map(|&j| (edges[j], a.depth.usd[j]))
+                    .collect()
+            };
+            let (bids, asks) = (depth_curve(true), depth_curve(false));
+            // The liquidation curves set the scale (the book can be far deeper and would
+            // flatten them); the depth curves are cut where they leave the panel.
+            let liq_top = long_curve
+                .iter()
+                .chain(&short_curve)
+                .map(|p| p.1)
+                .fold(0.0, f64::max);
+            let y_top = if liq_top > 0.0 {
+                liq_top * 1.3
+            } else {
+                bids.iter().chain(&asks).map(|p| p.1).fold(0.0, f64::max)
+            }
+            .max(1.0);
+            let (bids, asks) = (clip_below(&bids, y_top), clip_below(&asks, y_top));
+            let mut chart = ChartBuilder::on(&bottom)
+                .margin_left(14)
+                .margin_right(24)
+                .margin_bottom(8)
+                .x_label_area_size(44)
+                .y_label_area_size(86)
+                .build_cartesian_2d(x_lo..x_hi, 0.0..y_top)
+                .map_err(err)?;
+            chart
+                .configure_mesh()
+                .x_desc(format!("{} price (USD)", a.asset))
+                .y_desc("cumulative, USD")
+                .label_style(font(13.0))
+                .axis_desc_style(font(14.0))
+                .x_label_formatter(&|x| price(*x))
+                .y_label_formatter(&|y| usd(*y))
+                .light_line_style(BLACK.mix(0.04))
+                .bold_line_style(BLACK.mix(0.12))
+                .draw()
+                .map_err(err)?;
+            for c in &a.clusters {
+                let colour = match c.side {
+                    Side::Long => RED_700,
+                    Side::Short => GREEN_700,
+                };
+                let (x0, x1) = (c.price_low.max(x_lo), c.price_high.min(x_hi));
+                if x1 > x0 {
+                    chart
+                        .draw_series(std::iter::once(Rectangle::new(
+                            [(x0, 0.0), (x1, y_top)],
+                            colour.mix(0.10).filled(),
+                        )))
+                        .map_err(err)?;
+                }
+            }
+            chart
+                .draw_series(LineSeries::new(long_curve, RED_700.stroke_width(3)))
+                .map_err(err)?
+                .label("longs liquidated if the price falls to x (no feedback)")
+                .legend(|(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 16, y)], RED_700.stroke_width(3))
+                });
+            chart
+                .draw_series(LineSeries::new(short_curve, GREEN_700.stroke_width(3)))
+                .map_err(err)?
+                .label("shorts liquidated if the price rises to x")
+                .legend(|(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 16, y)], GREEN_700.stroke_width(3))
+                });
+            chart
+                .draw_series(LineSeries::new(bids, GREY_600.stroke_width(2)))
+                .map_err(err)?
+                .label("book depth between the price and x (sell / buy to move the mid there)")
+                .legend(|(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 16, y)], GREY_600.stroke_width(2))
+                });
+            chart
+                .draw_series(LineSeries::new(asks, GREY_600.stroke_width(2)))
+                .map_err(err)?;
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(p0, 0.0), (p0, y_top)],
+                    BLACK.stroke_width(2),
+                )))
+                .map_err(err)?;
+            for (x, _, colour) in &crit {
+                if *x > x_lo && *x < x_hi {
+                    chart
+                        .draw_series(DashedLineSeries::new(
+                            vec![(*x, 0.0), (*x, y_top)],
+                            8,
+                            5,
+                            colour.stroke_width(2),
+                        ))
+                        .map_err(err)?;
+                }
+            }
+            if let Some(cs) = &a.critical {
+                for s in [&cs.down, &cs.up] {
+                    if let Some(t) = &s.at
+                        && t.end_price > x_lo
+                        && t.end_price < x_hi
+                    {
+                        chart
+                            .draw_series(std::iter::once(Circle::new(
+                                (t.end_price, t.liquidated_notional.min(y_top)),
+                                6,
+                                ORANGE_800.filled(),
+                            )))
+                            .map_err(err)?;
+                    }
+                }
+                chart
+                    .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())
+                    .map_err(err)?
+                    .label("cascade after the critical shock: end price, liquidated notional")
+                    .legend(|(x, y)| Circle::new((x + 8, y), 5, ORANGE_800.filled()));
+            }
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperLeft)
+                .label_font(font(13.0))
+                .background_style(WHITE.mix(0.9))
+                .border_style(BLACK.mix(0.3))
+                .draw()
+                .map_err(err)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,26 @@
+import sys
+
+import h5py
+import pandas as pd
+
+path = sys.argv[1] if len(sys.argv) > 1 else "results/btc_flash_crash/results.h5"
+with h5py.File(path, "r") as f:
+    # One row per path, one column per /paths dataset, indexed by path id.
+    paths = pd.DataFrame({name: ds[:] for name, ds in f["paths"].items()})
+    paths.index = pd.RangeIndex(len(paths), name="path") + int(f.attrs["first_path"])
+    units = {name: ds.attrs["unit"] for name, ds in f["paths"].items()}
+    # The same per asset: /assets/<name>.
+    assets = {a: pd.DataFrame({k: d[:] for k, d in g.items()}) for a, g in f["assets"].items()}
+    # Tail diagnostics: /tails/<metric>, curves of different lengths (hill_*, mean_excess*, stability_*).
+    tails = {m: {k: d[:] for k, d in g.items()} for m, g in f["tails"].items()}
+    # Traces, if the scenario asked for them: one row per step, per (path id, asset).
+    traces = {
+        (int(p), a): pd.DataFrame({k: d[:] for k, d in ga.items()})
+        for p, gp in f.get("traces", {}).items()
+        for a, ga in gp.items()
+    }
+    scenario = f.attrs["scenario_toml"]
+    seed, n_paths = int(f.attrs["seed"]), int(f.attrs["paths"])
+
+print(paths[["max_drawdown", "amplification", "liquidated_notional", "bad_debt"]].describe())
+print(f"{n_paths} paths (seed {seed}), assets {list(assets)}, {len(traces)} traced series")

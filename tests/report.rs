@@ -1,0 +1,372 @@
+//! Figures, traces, `report.html` and the `report` command, through the real binary on small
+//! runs of `tests/data/tiny.toml`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use cascadesim::output::h5::{self, AttrValue};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cascadesim"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("binary runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn tiny() -> String {
+    root().join("tests/data/tiny.toml").display().to_string()
+}
+
+/// Runs `scenario` with 200 paths into `out` and returns the results folder.
+fn run_200(scenario: &str, out: &Path) -> PathBuf {
+    let o = run(&[
+        "run",
+        scenario,
+        "--paths",
+        "200",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let stem = Path::new(scenario).file_stem().unwrap();
+    out.join(stem)
+}
+
+const FIGURES: [&str; 8] = [
+    "tail_max_drawdown",
+    "tail_amplification",
+    "tail_liquidated_notional",
+    "tail_bad_debt",
+    "drawdown",
+    "path_worst",
+    "path_median",
+    "convergence",
+];
+
+fn assert_valid_figures(plots: &Path) {
+    for stem in FIGURES.iter().chain(&["path_random"]) {
+        let png = std::fs::read(plots.join(format!("{stem}.png")))
+            .unwrap_or_else(|e| panic!("{stem}.png: {e}"));
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{stem}.png is a PNG");
+        let svg = std::fs::read_to_string(plots.join(format!("{stem}.svg")))
+            .unwrap_or_else(|e| panic!("{stem}.svg: {e}"));
+        assert!(
+            svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
+            "{stem}.svg is an SVG document"
+        );
+        assert!(svg.contains("<text"), "{stem}.svg has text (titles, axes)");
+    }
+}
+
+/// HTML escaping as `report.html` applies it to the scenario text.
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+fn assert_self_contained_report(dir: &Path, scenario_text: &str) {
+    let html = std::fs::read_to_string(dir.join("report.html")).expect("report.html exists");
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.trim_end().ends_with("</html>"));
+    assert!(
+        html.matches("<svg").count() >= FIGURES.len(),
+        "every figure is inline"
+    );
+    assert!(
+        html.contains(&escape(scenario_text)),
+        "the scenario text is in the page"
+    );
+    assert!(html.contains("cascade probability"));
+    let lower = html.to_lowercase();
+    for external in [
+        "src=", "href=", "url(", "<link", "@import", "<script", "<img",
+    ] {
+        assert!(
+            !lower.contains(external),
+            "report.html refers to something outside itself: {external}"
+        );
+    }
+}
+
+#[test]
+fn a_run_writes_valid_plots_and_a_self_contained_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let res = run_200(&tiny(), dir.path());
+    assert_valid_figures(&res.join("plots"));
+    let toml = std::fs::read_to_string(root().join("tests/data/tiny.toml")).unwrap();
+    assert_self_contained_report(&res, &toml);
+}
+
+#[test]
+fn report_rebuilds_summary_json_byte_for_byte_without_simulating() {
+    let dir = tempfile::tempdir().unwrap();
+    let res = run_200(&tiny(), &dir.path().join("runs"));
+    let original = std::fs::read(res.join("summary.json")).unwrap();
+    let h5f = res.join("results.h5");
+    let h5_before = std::fs::read(&h5f).unwrap();
+
+    // Into another folder: summary.json, the figures and the page, from the file alone.
+    let other = dir.path().join("rebuilt");
+    let o = run(&[
+        "report",
+        h5f.to_str().unwrap(),
+        "--out",
+        other.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        o.stderr.is_empty(),
+        "no warning on a fresh file: {}",
+        text(&o.stderr)
+    );
+    let stdout = text(&o.stdout);
+    assert!(stdout.contains("cascade probability"), "{stdout}");
+    assert!(stdout.contains("no simulation"), "{stdout}");
+    let rebuilt = std::fs::read(other.join("summary.json")).unwrap();
+    assert!(rebuilt == original, "summary.json differs after `report`");
+    assert_valid_figures(&other.join("plots"));
+    let toml = std::fs::read_to_string(root().join("tests/data/tiny.toml")).unwrap();
+    assert_self_contained_report(&other, &toml);
+    // The figures are redrawn identically (sample paths are replayed from their seeds).
+    for stem in FIGURES {
+        let a = std::fs::read(res.join("plots").join(format!("{stem}.svg"))).unwrap();
+        let b = std::fs::read(other.join("plots").join(format!("{stem}.svg"))).unwrap();
+        assert!(a == b, "{stem}.svg differs between run and report");
+    }
+
+    // In place (the default --out): the same bytes again, results.h5 untouched.
+    let o = run(&["report", h5f.to_str().unwrap(), "--quiet"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(o.stdout.is_empty(), "--quiet prints nothing");
+    assert!(std::fs::read(res.join("summary.json")).unwrap() == original);
+    assert!(std::fs::read(&h5f).unwrap() == h5_before);
+
+    // Not a results file: an input error.
+    let o = run(&["report", tiny().as_str()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    let o = run(&["report", "no/such/results.h5"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn report_handles_a_run_of_zero_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(&[
+        "run",
+        &tiny(),
+        "--paths",
+        "0",
+        "--quiet",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let res = dir.path().join("tiny");
+    assert!(res.join("report.html").exists());
+    let original = std::fs::read(res.join("summary.json")).unwrap();
+    let other = dir.path().join("again");
+    let o = run(&[
+        "report",
+        res.join("results.h5").to_str().unwrap(),
+        "--out",
+        other.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(std::fs::read(other.join("summary.json")).unwrap() == original);
+}
+
+/// Largest peak-to-trough fall with the running peak starting at `start` (as documented for
+/// `max_drawdown`).
+fn drawdown(start: f64, prices: &[f64]) -> f64 {
+    let mut peak = start;
+    let mut dd: f64 = 0.0;
+    for &p in prices {
+        if p > peak {
+            peak = p;
+        } else {
+            dd = dd.max(1.0 - p / peak);
+        }
+    }
+    dd
+}
+
+#[test]
+fn traces_hold_the_requested_and_the_worst_paths_step_by_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = std::fs::read_to_string(root().join("tests/data/tiny.toml")).unwrap();
+    let scenario = dir.path().join("traced.toml");
+    std::fs::write(
+        &scenario,
+        format!(
+            "{base}\n[output]\ntrace_paths = [17, 0, 17]\ntrace_worst = 3\ntrace_metric = \"liquidated_notional\"\n"
+        ),
+    )
+    .unwrap();
+    let res = run_200(scenario.to_str().unwrap(), &dir.path().join("out"));
+    let h5f = res.join("results.h5");
+
+    let liq = h5::read_f64_column(&h5f, "/paths/liquidated_notional").unwrap();
+    let dd = h5::read_f64_column(&h5f, "/paths/max_drawdown").unwrap();
+    let mut order: Vec<usize> = (0..liq.len()).collect();
+    order.sort_by(|&a, &b| liq[b].total_cmp(&liq[a]).then(a.cmp(&b)));
+    let mut expected: Vec<u64> = vec![0, 17];
+    expected.extend(order[..3].iter().map(|&i| i as u64));
+    expected.sort_unstable();
+    expected.dedup();
+
+    let ids = h5::read_attr_str(&h5f, "/traces", "path_ids").unwrap();
+    let ids: Vec<u64> = ids.split(',').map(|s| s.parse().unwrap()).collect();
+    assert_eq!(ids, expected);
+    assert_eq!(
+        h5::read_attr_str(&h5f, "/traces", "trace_metric").unwrap(),
+        "liquidated_notional"
+    );
+    let steps = h5::read_attr_u64(&h5f, "/", "steps").unwrap() as usize;
+    assert_eq!(steps, 60);
+    for id in &ids {
+        let g = format!("/traces/{id}/BTC");
+        let mut names = h5::list_datasets(&h5f, &g).unwrap();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "depth_multiplier",
+                "fundamental_price",
+                "liquidated_notional",
+                "liquidated_quantity",
+                "mark_price"
+            ]
+        );
+        for n in &names {
+            let v = h5::read_f64_column(&h5f, &format!("{g}/{n}")).unwrap();
+            assert_eq!(v.len(), steps, "{g}/{n} has one value per step");
+            assert!(v.iter().all(|x| x.is_finite()), "{g}/{n}");
+            assert!(
+                !h5::read_attr_str(&h5f, &format!("{g}/{n}"), "unit")
+                    .unwrap()
+                    .is_empty()
+            );
+        }
+        let mark = h5::read_f64_column(&h5f, &format!("{g}/mark_price")).unwrap();
+        let start = match h5::read_attr(&h5f, &g, "start_price").unwrap() {
+            AttrValue::F64(x) => x,
+            other => panic!("start_price: {other:?}"),
+        };
+        assert_eq!(
+            drawdown(start, &mark),
+            dd[*id as usize],
+            "path {id}: drawdown of the traced mark series vs /paths/max_drawdown"
+        );
+        let step_liq = h5::read_f64_column(&h5f, &format!("{g}/liquidated_notional")).unwrap();
+        let total: f64 = step_liq.iter().sum();
+        let rel = (total - liq[*id as usize]).abs() / liq[*id as usize].max(1.0);
+        assert!(rel < 1e-9, "path {id}: {total} vs {}", liq[*id as usize]);
+        let why = h5::read_attr_str(&h5f, &format!("/traces/{id}"), "selected_by").unwrap();
+        if *id == 0 || *id == 17 {
+            assert!(why.contains("trace_paths"), "{why}");
+        }
+        if order[..3].contains(&(*id as usize)) {
+            assert!(why.contains("worst"), "{why}");
+        }
+    }
+    // The page lists the traces.
+    let html = std::fs::read_to_string(res.join("report.html")).unwrap();
+    assert!(html.contains("/traces/17"));
+
+    // Path ids beyond the run are skipped with a warning, not an error.
+    std::fs::write(
+        &scenario,
+        format!("{base}\n[output]\ntrace_paths = [5000]\n"),
+    )
+    .unwrap();
+    let o = run(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--paths",
+        "50",
+        "--quiet",
+        "--out",
+        dir.path().join("out2").to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("path 5000 is not in this run"));
+}
+
+#[test]
+fn the_output_table_is_validated_with_key_paths_and_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = std::fs::read_to_string(root().join("tests/data/tiny.toml")).unwrap();
+    let lines = base.lines().count();
+    let scenario = dir.path().join("bad_output.toml");
+    std::fs::write(
+        &scenario,
+        format!(
+            "{base}\n[output]\ntrace_paths = [1, 2.5, -3]\ntrace_worst = 2\ntrace_metric = \"max_drawdwn\"\ntrace_best = 1\n"
+        ),
+    )
+    .unwrap();
+    let o = run(&["validate", scenario.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    for expected in [
+        format!(
+            "bad_output.toml:{}:15: output.trace_paths[1]: must be a path id",
+            lines + 3
+        ),
+        "output.trace_paths[2]: must be a path id".to_string(),
+        format!(
+            "bad_output.toml:{}:16: output.trace_metric: unknown per-path metric \"max_drawdwn\" (did you mean \"max_drawdown\"?)",
+            lines + 5
+        ),
+        format!(
+            "bad_output.toml:{}:1: output.trace_best: unknown key",
+            lines + 6
+        ),
+    ] {
+        assert!(err.contains(&expected), "missing {expected:?} in:\n{err}");
+    }
+
+    // trace_metric without trace_worst does not apply.
+    std::fs::write(
+        &scenario,
+        format!("{base}\n[output]\ntrace_metric = \"bad_debt\"\n"),
+    )
+    .unwrap();
+    let o = run(&["validate", scenario.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("output.trace_metric: key `trace_metric` does not apply here"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+#[test]
+fn the_python_snippet_in_the_docs_is_the_one_ci_runs() {
+    let docs = std::fs::read_to_string(root().join("docs/output.md")).unwrap();
+    let snippet = std::fs::read_to_string(root().join("tests/load_results.py")).unwrap();
+    let block = format!("```python\n{snippet}```");
+    assert!(
+        docs.contains(&block),
+        "docs/output.md must contain tests/load_results.py verbatim in a ```python block"
+    );
+    let ci = std::fs::read_to_string(root().join(".ci/run")).unwrap();
+    assert!(
+        ci.contains("tests/load_results.py"),
+        ".ci/run runs the snippet"
+    );
+}
