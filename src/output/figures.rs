@@ -1240,6 +1240,7 @@ impl Figure for PathFigure<'_> {
             return draw_message(root, &title, "the path has no steps");
         }
         let area = root.titled(&title, font(20.0)).map_err(err)?;
+        let (legend, area) = area.split_vertically(30);
         let (div, tunit) = self.time_unit();
         let n_steps = t.len();
         let time = |i: usize| i as f64 * self.step_seconds / div;
@@ -1251,6 +1252,7 @@ impl Figure for PathFigure<'_> {
             .iter()
             .map(|a| a.liquidated_notional)
             .fold(0.0f64, f64::max);
+        draw_path_legend(&legend, max_liq)?;
         for (a, panel) in panels.iter().enumerate().take(t.n_assets) {
             let name = self.assets.get(a).map_or("asset", String::as_str);
             let (_, h) = panel.dim_in_pixel();
@@ -1275,7 +1277,7 @@ impl Figure for PathFigure<'_> {
                 .y_label_area_size(84)
                 .caption(
                     format!(
-                        "{name}: max drawdown {} (fundamental {})",
+                        "{name}: max drawdown {} (fundamental {}), liquidations in {} of {} steps",
                         human(
                             t.per_asset.get(a).map_or(f64::NAN, |m| m.max_drawdown),
                             "fraction"
@@ -1285,7 +1287,9 @@ impl Figure for PathFigure<'_> {
                                 .get(a)
                                 .map_or(f64::NAN, |m| m.exogenous_drawdown),
                             "fraction"
-                        )
+                        ),
+                        liq.iter().filter(|&&x| x > 0.0).count(),
+                        n_steps
                     ),
                     font(16.0),
                 )
@@ -1317,18 +1321,13 @@ impl Figure for PathFigure<'_> {
                     fund_line.iter().copied(),
                     GREY_500.stroke_width(w),
                 ))
-                .map_err(err)?
-                .label("fundamental price")
-                .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], GREY_500.stroke_width(2)));
+                .map_err(err)?;
             chart
                 .draw_series(LineSeries::new(
                     mark_line.iter().copied(),
                     RED.stroke_width(w),
                 ))
-                .map_err(err)?
-                .label("mark price")
-                .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], RED.stroke_width(2)));
-            let n_liq = liq.iter().filter(|&&x| x > 0.0).count();
+                .map_err(err)?;
             chart
                 .draw_series(
                     liq.iter()
@@ -1340,31 +1339,10 @@ impl Figure for PathFigure<'_> {
                             Circle::new((time(i + 1), m), r as i32, BLUE_700.mix(0.35).filled())
                         }),
                 )
-                .map_err(err)?
-                .label(if n_liq > 0 {
-                    format!(
-                        "liquidations in {n_liq} steps (area ∝ notional; largest {} in a step)",
-                        human(liq.iter().copied().fold(0.0, f64::max), "USD")
-                    )
-                } else {
-                    "no liquidations".to_string()
-                })
-                .legend(|(x, y)| Circle::new((x + 8, y), 5, BLUE_700.mix(0.5).filled()));
-            let corner = emptiest_corner(
-                fund_line.into_iter().chain(mark_line),
-                (0.0, t_hi),
-                (lo - pad, hi + pad),
-            );
-            chart
-                .configure_series_labels()
-                .position(corner)
-                .label_font(font(13.0))
-                .background_style(WHITE.mix(0.9))
-                .border_style(BLACK.mix(0.3))
-                .draw()
                 .map_err(err)?;
 
-            let d_hi = depth.iter().copied().fold(0.0f64, f64::max).max(1.0) * 1.15;
+            // Headroom above the depth line for the note.
+            let d_hi = depth.iter().copied().fold(0.0f64, f64::max).max(1.0) * 1.5;
             let mut dchart = ChartBuilder::on(&lower)
                 .margin(10)
                 .margin_right(20)
@@ -1424,6 +1402,58 @@ impl Figure for PathFigure<'_> {
         }
         Ok(())
     }
+}
+
+/// The legend of a sample-path figure, in one row above the panels (so it never hides data).
+fn draw_path_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    max_liq: f64,
+) -> Result<(), String> {
+    let style = font(14.0);
+    let (_, h) = area.dim_in_pixel();
+    let y = h as i32 / 2;
+    let mut x = 90;
+    let liq = if max_liq > 0.0 {
+        format!(
+            "liquidations in a step (circle area ∝ notional; largest {})",
+            human(max_liq, "USD")
+        )
+    } else {
+        "no liquidations".to_string()
+    };
+    let items: [(&str, u8); 4] = [
+        ("fundamental price", 0),
+        ("mark price", 1),
+        (liq.as_str(), 2),
+        ("book depth of the hour", 3),
+    ];
+    for (label, kind) in items {
+        match kind {
+            0 | 1 => {
+                let c = if kind == 0 { GREY_500 } else { RED };
+                area.draw(&PathElement::new([(x, y), (x + 22, y)], c.stroke_width(2)))
+                    .map_err(err)?;
+            }
+            2 => area
+                .draw(&Circle::new((x + 11, y), 6, BLUE_700.mix(0.45).filled()))
+                .map_err(err)?,
+            _ => area
+                .draw(&Rectangle::new(
+                    [(x, y - 6), (x + 22, y + 6)],
+                    GREEN.mix(0.25).filled(),
+                ))
+                .map_err(err)?,
+        }
+        let text_style = style.pos(plotters::style::text_anchor::Pos::new(
+            plotters::style::text_anchor::HPos::Left,
+            plotters::style::text_anchor::VPos::Center,
+        ));
+        area.draw(&Text::new(label.to_string(), (x + 28, y), text_style))
+            .map_err(err)?;
+        let (w, _) = area.estimate_text_size(label, &style).map_err(err)?;
+        x += 28 + w as i32 + 28;
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
