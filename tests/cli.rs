@@ -558,3 +558,36 @@ fn summary_reports_both_intervals_and_the_paths_a_precise_estimate_needs() {
     let expected = (1.959963984540054f64.powi(2) * (1.0 - p) / (p * 0.01)).ceil() as u64;
     assert_eq!(need, expected);
 }
+
+#[test]
+fn terminal_summary_fits_100_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    for scenario in [
+        tiny(),
+        root()
+            .join("scenarios/calm_market.toml")
+            .display()
+            .to_string(),
+    ] {
+        let out = run(&[
+            "run",
+            &scenario,
+            "--paths",
+            "200",
+            "--out",
+            dir.path().to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        for line in text(&out.stdout).lines() {
+            // The results path line depends on where the temporary folder is.
+            if line.starts_with("results: ") {
+                continue;
+            }
+            assert!(
+                line.chars().count() <= 100,
+                "{} columns: {line}",
+                line.chars().count()
+            );
+        }
+    }
+}

@@ -64,9 +64,12 @@ pub fn render(s: &Summary, tails: &[(&str, TailReport)], t: &Timing, dir: &Path)
     );
     let _ = writeln!(
         o,
-        "                     exact CI [{:.4}, {:.4}] (Clopper-Pearson); {}",
-        s.cascade_probability_exact.ci_low, s.cascade_probability_exact.ci_high, s.precision.note
+        "{:21}95% CI [{:.4}, {:.4}] (Clopper-Pearson, exact)",
+        "", s.cascade_probability_exact.ci_low, s.cascade_probability_exact.ci_high
     );
+    for line in wrap(&s.precision.note, 100 - 21) {
+        let _ = writeln!(o, "{:21}{line}", "");
+    }
     if !s.metrics.is_empty() {
         let _ = writeln!(o);
         let _ = writeln!(
@@ -256,4 +259,23 @@ pub fn render_tail_lines(s: &Summary, reports: &[(&str, TailReport)]) -> String 
 
 fn fmt_xi(e: &Endpoint) -> String {
     e.value().map_or("∞".into(), |v| format!("{v:.2}"))
+}
+
+/// Splits text at spaces into lines of at most `width` characters.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut cur = String::new();
+    for word in text.split(' ') {
+        if !cur.is_empty() && cur.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut cur));
+        }
+        if !cur.is_empty() {
+            cur.push(' ');
+        }
+        cur.push_str(word);
+    }
+    if !cur.is_empty() {
+        lines.push(cur);
+    }
+    lines
 }
