@@ -3,6 +3,8 @@
 use std::fmt::Write;
 use std::path::Path;
 
+pub use cascadesim::output::figures::human;
+use cascadesim::output::figures::wrap;
 use cascadesim::summary::Summary;
 use cascadesim::tails::{Endpoint, ProfileInterval, TailReport};
 
@@ -13,33 +15,6 @@ pub struct Timing {
     pub seed_seconds: f64,
     pub sim_seconds: f64,
     pub total_seconds: f64,
-}
-
-/// Formats a value for people according to its unit.
-pub fn human(value: f64, unit: &str) -> String {
-    match unit {
-        "fraction" => format!("{:.2}%", value * 100.0),
-        "USD" => {
-            let a = value.abs();
-            let (d, s) = if a >= 1e9 {
-                (1e9, "B")
-            } else if a >= 1e6 {
-                (1e6, "M")
-            } else if a >= 1e3 {
-                (1e3, "k")
-            } else {
-                (1.0, "")
-            };
-            format!("${:.2}{s}", value / d)
-        }
-        _ => {
-            if value.fract() == 0.0 && value.abs() < 1e12 {
-                format!("{value:.0}")
-            } else {
-                format!("{value:.2}")
-            }
-        }
-    }
 }
 
 /// Renders the summary table.
@@ -259,23 +234,4 @@ pub fn render_tail_lines(s: &Summary, reports: &[(&str, TailReport)]) -> String 
 
 fn fmt_xi(e: &Endpoint) -> String {
     e.value().map_or("∞".into(), |v| format!("{v:.2}"))
-}
-
-/// Splits text at spaces into lines of at most `width` characters.
-fn wrap(text: &str, width: usize) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut cur = String::new();
-    for word in text.split(' ') {
-        if !cur.is_empty() && cur.chars().count() + 1 + word.chars().count() > width {
-            lines.push(std::mem::take(&mut cur));
-        }
-        if !cur.is_empty() {
-            cur.push(' ');
-        }
-        cur.push_str(word);
-    }
-    if !cur.is_empty() {
-        lines.push(cur);
-    }
-    lines
 }

@@ -395,7 +395,7 @@ fn text_at<DB: DrawingBackend>(
 }
 
 /// Splits a long message into lines of at most `width` characters at spaces.
-fn wrap(text: &str, width: usize) -> Vec<String> {
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
     let mut lines = Vec::new();
     let mut line = String::new();
     for word in text.split_whitespace() {
