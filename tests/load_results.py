@@ -13,6 +13,11 @@ with h5py.File(path, "r") as f:
     assets = {a: pd.DataFrame({k: d[:] for k, d in g.items()}) for a, g in f["assets"].items()}
     # Tail diagnostics: /tails/<metric>, curves of different lengths (hill_*, mean_excess*, stability_*).
     tails = {m: {k: d[:] for k, d in g.items()} for m, g in f["tails"].items()}
+    # Realised heatmap per asset: notional (USD, summed over paths) by time bucket x price bin.
+    realised = {
+        a: pd.DataFrame(g["notional"][:], columns=g["price_edges"][:-1], index=g["time_edges"][:-1])
+        for a, g in f.get("realised_heatmap", {}).items()
+    }
     # Traces, if the scenario asked for them: one row per step, per (path id, asset).
     traces = {
         (int(p), a): pd.DataFrame({k: d[:] for k, d in ga.items()})

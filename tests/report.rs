@@ -42,7 +42,7 @@ fn run_200(scenario: &str, out: &Path) -> PathBuf {
     out.join(stem)
 }
 
-const FIGURES: [&str; 8] = [
+const FIGURES: [&str; 9] = [
     "tail_max_drawdown",
     "tail_amplification",
     "tail_liquidated_notional",
@@ -50,6 +50,7 @@ const FIGURES: [&str; 8] = [
     "drawdown",
     "path_worst",
     "path_median",
+    "realised_BTC",
     "convergence",
 ];
 
@@ -159,6 +160,50 @@ fn report_rebuilds_summary_json_byte_for_byte_without_simulating() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
     let o = run(&["report", "no/such/results.h5"]);
     assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn the_realised_heatmap_holds_every_liquidated_dollar_where_it_was_filled() {
+    let dir = tempfile::tempdir().unwrap();
+    let res = run_200(&tiny(), dir.path());
+    let f = res.join("results.h5");
+    let (cells, rows, cols) = h5::read_f64_matrix(&f, "/realised_heatmap/BTC/notional").unwrap();
+    // tiny.toml has 60 steps: 48 time buckets (the cap), 200 price bins.
+    assert_eq!((rows, cols), (48, 200));
+    let edges = h5::read_f64_column(&f, "/realised_heatmap/BTC/price_edges").unwrap();
+    assert_eq!(edges.len(), 201);
+    assert!(
+        (edges[100] - 100_000.0).abs() < 1e-6,
+        "start price at the middle edge"
+    );
+    let time = h5::read_f64_column(&f, "/realised_heatmap/BTC/time_edges").unwrap();
+    assert_eq!((time[0], time[48]), (0.0, 60.0));
+    // Every liquidated dollar is in the map, up to half a cent per recorded step.
+    let liquidated: f64 = h5::read_f64_column(&f, "/paths/liquidated_notional")
+        .unwrap()
+        .iter()
+        .sum();
+    let total: f64 = cells.iter().sum();
+    assert!(liquidated > 1e6, "tiny.toml liquidates: {liquidated}");
+    assert!(
+        (total - liquidated).abs() <= 0.005 * 200.0 * 60.0 + 1e-9 * liquidated,
+        "map {total} vs paths {liquidated}"
+    );
+    // The shock is at step 5 (bucket 4): the crash's liquidations sit below the start price.
+    let below: f64 = (0..rows)
+        .flat_map(|r| (0..100).map(move |c| r * 200 + c))
+        .map(|i| cells[i])
+        .sum();
+    assert!(
+        below > 0.5 * total,
+        "{below} of {total} below the start price"
+    );
+    // The shock's bucket (step 5 of 60 is bucket 4) holds more than any other.
+    let row = |r: usize| cells[r * 200..(r + 1) * 200].iter().sum::<f64>();
+    let busiest = (0..rows)
+        .max_by(|&a, &b| row(a).total_cmp(&row(b)))
+        .unwrap();
+    assert_eq!(busiest, 4, "the shock's time bucket is the busiest");
 }
 
 #[test]

@@ -21,9 +21,9 @@ use cascadesim::metrics::{Column, Kind, PATH_METRICS, Values};
 use cascadesim::output::figures::{FigureFile, FigureInput, SamplePath};
 use cascadesim::output::h5::{self, AttrValue, H5Error};
 use cascadesim::output::html::{self, PageExtras};
+use cascadesim::output::realised::RealisedView;
 use cascadesim::scenario::{FileSource, NoFiles, OutputSpec, Scenario};
 use cascadesim::summary::{self, CascadeDefinition, Provenance, Summary};
-use cascadesim::tails::TailReport;
 
 use super::{FsFiles, InputError, table};
 
@@ -140,26 +140,17 @@ pub(crate) fn traces(
 /// for figures that could not be drawn (never fatal: the results are already complete).
 pub(crate) fn write_figures_and_page(
     dir: &Path,
-    summary: &Summary,
-    columns: &[Column],
-    tail_reports: &[(&'static str, TailReport)],
-    samples: Result<Vec<SamplePath>, String>,
+    input: &FigureInput<'_>,
     traced: &[(u64, String)],
     notes: &[String],
 ) -> Result<Vec<String>> {
     let mut notes = notes.to_vec();
-    if let Err(reason) = &samples {
+    if let Err(reason) = &input.samples {
         notes.push(format!("Sample-path plots are missing: {reason}."));
     }
-    let input = FigureInput {
-        summary,
-        columns,
-        tail_reports,
-        samples,
-    };
     let figures = html::write_report_files(
         dir,
-        &input,
+        input,
         &PageExtras {
             traces: traced,
             notes: &notes,
@@ -285,6 +276,33 @@ fn read_traces(f: &Path) -> Vec<(u64, String)> {
         .collect()
 }
 
+/// The realised heatmap of every asset, from `/realised_heatmap/<asset>` (none for a file
+/// written before it was recorded, or an asset whose group is incomplete).
+fn read_realised(f: &Path, p: &Provenance) -> Vec<RealisedView> {
+    p.assets
+        .iter()
+        .filter_map(|a| {
+            let g = format!("/realised_heatmap/{a}");
+            let (notional, _, cols) = h5::read_f64_matrix(f, &format!("{g}/notional")).ok()?;
+            let price_edges = h5::read_f64_column(f, &format!("{g}/price_edges")).ok()?;
+            let time_edges = h5::read_f64_column(f, &format!("{g}/time_edges")).ok()?;
+            let start_price = match h5::read_attr(f, &g, "start_price").ok()? {
+                AttrValue::F64(x) => x,
+                _ => return None,
+            };
+            (price_edges.len() == cols + 1).then(|| RealisedView {
+                asset: a.clone(),
+                start_price,
+                price_edges,
+                time_edges,
+                notional,
+                paths: p.paths,
+                step_seconds: p.step_seconds,
+            })
+        })
+        .collect()
+}
+
 /// Rebuilds the market from the stored scenario text, for replays. Referenced files are read
 /// relative to the scenario path recorded in the file, if they are still there (the replays
 /// are checked against the stored results, so changed files are detected).
@@ -368,16 +386,16 @@ pub(crate) fn report(args: &ReportArgs) -> Result<i32> {
             .and_then(|m| sample_paths(&m, &columns, first_path, seed))
     };
     let traced = read_traces(f);
+    let realised = read_realised(f, &summary.provenance);
     html::write_atomic(&dir.join("summary.json"), json.as_bytes())?;
-    let warnings = write_figures_and_page(
-        &dir,
-        &summary,
-        &columns,
-        &tail_reports,
+    let input = FigureInput {
+        summary: &summary,
+        columns: &columns,
+        tail_reports: &tail_reports,
         samples,
-        &traced,
-        &notes,
-    )?;
+        realised,
+    };
+    let warnings = write_figures_and_page(&dir, &input, &traced, &notes)?;
     for w in &warnings {
         eprintln!("warning: {w}");
     }

@@ -9,6 +9,9 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use cascadesim::engine::Market;
+use cascadesim::engine::realised::{RealisedGrid, RealisedHeatmap};
+use cascadesim::output::figures::FigureInput;
+use cascadesim::output::realised::RealisedView;
 use cascadesim::output::{self, Staging};
 use cascadesim::scenario::PopulationMode;
 use cascadesim::summary::{self, Provenance, Summary};
@@ -116,7 +119,11 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
         }),
     );
     let t_run = Instant::now();
-    let results = match pool.install(|| mc::run(&market, 0, paths, &|n| bar.inc(n), &CANCEL)) {
+    // Where liquidations happened (price × time), summed over paths in integer cents.
+    let grid = RealisedGrid::standard(scenario.simulation.steps);
+    let make_heatmap = || RealisedHeatmap::new(&market, grid.clone());
+    let run = || mc::run_with(&market, 0, paths, &|n| bar.inc(n), &CANCEL, &make_heatmap);
+    let (results, realised) = match pool.install(run) {
         Ok(r) => r,
         Err(mc::Cancelled) => {
             bar.abandon();
@@ -165,6 +172,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
         &asset_columns,
         &tail_reports,
         &trace_set,
+        Some(&realised),
     )?;
     let samples = if paths == 0 {
         Err("no paths were run".to_string())
@@ -177,15 +185,19 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
         .map(|t| (t.path, t.selected_by.clone()))
         .collect();
     warnings.extend(pool.install(|| {
-        report::write_figures_and_page(
-            &staging.path(""),
-            &summary,
-            &columns,
-            &tail_reports,
+        let input = FigureInput {
+            summary: &summary,
+            columns: &columns,
+            tail_reports: &tail_reports,
             samples,
-            &traced,
-            &[],
-        )
+            realised: RealisedView::from_heatmap(
+                &realised,
+                &summary.provenance.assets,
+                paths,
+                scenario.simulation.step_seconds,
+            ),
+        };
+        report::write_figures_and_page(&staging.path(""), &input, &traced, &[])
     })?);
     let dir = staging.commit()?;
     for w in &warnings {

@@ -5,6 +5,8 @@
 //! - `drawdown`: the distribution of `max_drawdown` beside `exogenous_drawdown`;
 //! - `path_worst`, `path_median`, `path_random`: replayed sample paths (fundamental and mark,
 //!   liquidations sized by notional, book depth underneath);
+//! - `realised_<asset>`: where liquidations happened over all paths, price × time
+//!   (drawn in [`super::realised`]);
 //! - `convergence`: the cascade probability and its Wilson interval as paths accumulate.
 //!
 //! Every figure is built from plain data (columns, tail reports, replayed traces), so the
@@ -19,6 +21,7 @@ use plotters::style::full_palette::{BLUE_700, GREY_500, GREY_700, ORANGE_700, PU
 use rayon::prelude::*;
 
 use super::plot::{self, Figure, PlotError, font};
+use super::realised::RealisedView;
 use crate::engine::trace::{SampleKind, Trace};
 use crate::metrics::Column;
 use crate::stats::wilson95;
@@ -41,6 +44,8 @@ pub struct FigureInput<'a> {
     pub tail_reports: &'a [(&'static str, TailReport)],
     /// The replayed sample paths, or why there are none.
     pub samples: Result<Vec<SamplePath>, String>,
+    /// The realised liquidation heatmap, one view per asset (empty when not recorded).
+    pub realised: Vec<RealisedView>,
 }
 
 /// One figure of the run: its file stem under `plots/`, a title and a caption for the
@@ -58,6 +63,7 @@ pub struct FigureFile {
 const TAIL_SIZE: (u32, u32) = (960, 640);
 const DRAWDOWN_SIZE: (u32, u32) = (1200, 520);
 const CONVERGENCE_SIZE: (u32, u32) = (960, 520);
+const REALISED_SIZE: (u32, u32) = (1200, 640);
 
 /// Writes every figure into `dir` (created if needed) and lists them in report order.
 /// Drawing errors are recorded per figure, never fatal.
@@ -133,6 +139,16 @@ pub fn write_figures(dir: &Path, input: &FigureInput<'_>) -> Vec<FigureFile> {
         }),
     }
 
+    for v in &input.realised {
+        let stem = v.stem();
+        out.push(FigureFile {
+            title: format!("Where liquidations of {} happened", v.asset),
+            caption: v.caption(),
+            status: done(plot::save(v, dir, &stem, REALISED_SIZE)),
+            stem,
+        });
+    }
+
     if let Some(flags) = find("cascade") {
         let fig = ConvergenceFigure { flags };
         out.push(FigureFile {
@@ -149,7 +165,7 @@ pub fn write_figures(dir: &Path, input: &FigureInput<'_>) -> Vec<FigureFile> {
 // Formatting
 
 /// `x` with about `digits` significant digits, trailing zeros removed.
-fn sig(x: f64, digits: i32) -> String {
+pub(super) fn sig(x: f64, digits: i32) -> String {
     if x == 0.0 || !x.is_finite() {
         return if x == 0.0 { "0".into() } else { format!("{x}") };
     }
@@ -374,7 +390,7 @@ fn decimate(points: &[(f64, f64)], buckets: usize) -> Vec<(f64, f64)> {
     out
 }
 
-fn err(e: impl std::fmt::Display) -> String {
+pub(super) fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 
@@ -414,7 +430,7 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
 }
 
 /// A figure with nothing to plot: its title and the reason, centred.
-fn draw_message<DB: DrawingBackend>(
+pub(super) fn draw_message<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     title: &str,
     message: &str,

@@ -95,6 +95,9 @@ pub enum ColumnData<'a> {
     U32(&'a [u32]),
     /// 8-bit unsigned integers (`u1`), e.g. flags.
     U8(&'a [u8]),
+    /// A row-major matrix of 64-bit floats with `cols` columns (`data.len()` a multiple of
+    /// `cols`), stored as a 2-D dataset of shape `(data.len() / cols, cols)`.
+    F64Matrix { data: &'a [f64], cols: usize },
 }
 
 impl ColumnData<'_> {
@@ -104,6 +107,7 @@ impl ColumnData<'_> {
             Self::F64(d) => d.len(),
             Self::U32(d) => d.len(),
             Self::U8(d) => d.len(),
+            Self::F64Matrix { data, .. } => data.len(),
         }
     }
 
@@ -513,6 +517,16 @@ fn write_column(
         ColumnData::F64(d) => create_dataset(group, column.name, d, compress),
         ColumnData::U32(d) => create_dataset(group, column.name, d, compress),
         ColumnData::U8(d) => create_dataset(group, column.name, d, compress),
+        ColumnData::F64Matrix { data, cols } => {
+            if cols == 0 || data.len() % cols != 0 {
+                return Err(invalid(
+                    target,
+                    format!("matrix {shown:?}"),
+                    "the value count must be a multiple of a non-zero column count",
+                ));
+            }
+            create_matrix(group, column.name, data, cols, compress)
+        }
     }
     .map_err(hdf5_err(target, format!("write dataset {shown:?}")))?;
     let attrs = [
@@ -549,6 +563,37 @@ fn create_dataset<T: H5Type>(
         builder.no_chunk()
     };
     builder.create(name)
+}
+
+/// A 2-D `f64` dataset of shape `(data.len() / cols, cols)`, chunked by whole rows.
+fn create_matrix(
+    group: &hdf5::Group,
+    name: &str,
+    data: &[f64],
+    cols: usize,
+    compress: bool,
+) -> hdf5::Result<hdf5::Dataset> {
+    let rows = data.len() / cols;
+    let builder = group
+        .new_dataset::<f64>()
+        .shape((rows, cols))
+        .obj_track_times(false)
+        .create_intermediate_group(false)
+        .char_encoding(CharEncoding::Utf8);
+    let builder = if compress && rows > 0 {
+        let rows_per_chunk = (CHUNK_BYTES / (size_of::<f64>() * cols)).clamp(1, rows);
+        builder
+            .chunk((rows_per_chunk, cols))
+            .shuffle()
+            .deflate(DEFLATE_LEVEL)
+    } else {
+        builder.no_chunk()
+    };
+    let ds = builder.create(name)?;
+    if !data.is_empty() {
+        ds.write_raw(data)?;
+    }
+    Ok(ds)
 }
 
 fn write_attrs(
@@ -673,6 +718,21 @@ fn open_dataset(path: &Path, file: &hdf5::File, name: &str) -> Result<hdf5::Data
         .map_err(hdf5_err(path, format!("open dataset {name:?}")))
 }
 
+/// Opens a dataset for reading, with its normalised name and its type.
+fn open_typed<'n>(
+    path: &Path,
+    dataset: &'n str,
+) -> Result<(hdf5::Dataset, &'n str, TypeDescriptor), H5Error> {
+    let file = open_read(path)?;
+    let name = normalize(dataset);
+    let ds = open_dataset(path, &file, name)?;
+    let desc = ds
+        .dtype()
+        .and_then(|t| t.to_descriptor())
+        .map_err(hdf5_err(path, format!("inspect dataset {name:?}")))?;
+    Ok((ds, name, desc))
+}
+
 /// Reads a whole 1-D dataset as `f64`.
 ///
 /// `dataset` is a path from the root such as `"paths/loss"` (a leading `/` is accepted).
@@ -685,13 +745,7 @@ fn open_dataset(path: &Path, file: &hdf5::File, name: &str) -> Result<hdf5::Data
 /// not exist, [`H5Error::WrongType`] if the object is not a 1-D dataset of a supported type,
 /// [`H5Error::Hdf5`] if HDF5 fails to open or read it.
 pub fn read_f64_column(path: &Path, dataset: &str) -> Result<Vec<f64>, H5Error> {
-    let file = open_read(path)?;
-    let name = normalize(dataset);
-    let ds = open_dataset(path, &file, name)?;
-    let desc = ds
-        .dtype()
-        .and_then(|t| t.to_descriptor())
-        .map_err(hdf5_err(path, format!("inspect dataset {name:?}")))?;
+    let (ds, name, desc) = open_typed(path, dataset)?;
     let supported = matches!(
         desc,
         TypeDescriptor::Float(_)
@@ -708,6 +762,28 @@ pub fn read_f64_column(path: &Path, dataset: &str) -> Result<Vec<f64>, H5Error> 
     }
     ds.read_raw::<f64>()
         .map_err(hdf5_err(path, format!("read dataset {name:?}")))
+}
+
+/// Reads a whole 2-D float dataset as `(row-major values, rows, cols)`.
+///
+/// # Errors
+///
+/// As [`read_f64_column`]; [`H5Error::WrongType`] if the object is not a 2-D float dataset.
+pub fn read_f64_matrix(path: &Path, dataset: &str) -> Result<(Vec<f64>, usize, usize), H5Error> {
+    let (ds, name, desc) = open_typed(path, dataset)?;
+    let shape = ds.shape();
+    if !matches!(desc, TypeDescriptor::Float(_)) || shape.len() != 2 {
+        return Err(H5Error::WrongType {
+            path: path.to_path_buf(),
+            what: format!("dataset {name:?}"),
+            expected: "a 2-D float dataset".to_owned(),
+            found: format!("{}-D {desc}", shape.len()),
+        });
+    }
+    let values = ds
+        .read_raw::<f64>()
+        .map_err(hdf5_err(path, format!("read dataset {name:?}")))?;
+    Ok((values, shape[0], shape[1]))
 }
 
 /// Opens attribute `name` of `object` (normalized), distinguishing a missing one.

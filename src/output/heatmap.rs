@@ -55,17 +55,7 @@ pub const FIGURE_SIZE: (u32, u32) = (1400, 1000);
 /// The file stem of an asset's figure: `heatmap_<asset>` with characters other than letters,
 /// digits, `-`, `_` and `.` replaced by `_`.
 pub fn figure_stem(asset: &str) -> String {
-    let clean: String = asset
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("heatmap_{clean}")
+    format!("heatmap_{}", super::plot::file_safe(asset))
 }
 
 /// Writes `heatmap.json`, `heatmap.h5` and the figures into `staging`; returns the names of

@@ -9,11 +9,13 @@ pub mod h5;
 pub mod heatmap;
 pub mod html;
 pub mod plot;
+pub mod realised;
 
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use crate::engine::realised::RealisedHeatmap;
 use crate::engine::trace::TraceSet;
 use crate::metrics::{AssetColumns, Column, Values};
 use crate::summary::Summary;
@@ -198,11 +200,13 @@ pub fn write_run(
         assets,
         tail_reports,
         &TraceSet::default(),
+        None,
     )
 }
 
 /// [`write_run`] plus the step-by-step traces of chosen paths under `/traces/<path id>`
-/// (nothing is written under `/traces` when `traces` holds none).
+/// (nothing is written under `/traces` when `traces` holds none) and, when given, the
+/// realised liquidation heatmap under `/realised_heatmap/<asset>`.
 ///
 /// # Errors
 /// On any failure to serialise or write.
@@ -213,6 +217,7 @@ pub fn write_run_with_traces(
     assets: &[AssetColumns],
     tail_reports: &[(&'static str, TailReport)],
     traces: &TraceSet,
+    realised: Option<&RealisedHeatmap>,
 ) -> Result<(), OutputError> {
     let json = serde_json::to_string_pretty(summary)?;
     let p = &summary.provenance;
@@ -285,38 +290,10 @@ pub fn write_run_with_traces(
         .iter()
         .map(|(name, r)| tail_group(name, r))
         .collect();
-    for g in &diag {
-        groups.push(Group {
-            path: g.path.clone(),
-            attrs: g.attrs.clone(),
-            columns: g
-                .columns
-                .iter()
-                .map(|c| h5::Column {
-                    name: c.name,
-                    unit: c.unit,
-                    description: c.description,
-                    data: ColumnData::F64(&c.values),
-                })
-                .collect(),
-        });
-    }
     let traced = trace_groups(traces, &p.assets);
-    for g in &traced {
-        groups.push(Group {
-            path: g.path.clone(),
-            attrs: g.attrs.clone(),
-            columns: g
-                .columns
-                .iter()
-                .map(|c| h5::Column {
-                    name: c.name,
-                    unit: c.unit,
-                    description: c.description,
-                    data: ColumnData::F64(&c.values),
-                })
-                .collect(),
-        });
+    let realised_groups = realised.map_or_else(Vec::new, |r| realised_groups(r, &p.assets));
+    for g in diag.iter().chain(&traced).chain(&realised_groups) {
+        groups.push(g.as_group());
     }
     h5::write_h5_atomic(&staging.path("results.h5"), &root, &groups)?;
     staging.write("summary.json", format!("{json}\n").as_bytes())?;
@@ -425,12 +402,39 @@ struct OwnedGroup {
     columns: Vec<OwnedColumn>,
 }
 
+impl OwnedGroup {
+    fn as_group(&self) -> Group<'_> {
+        Group {
+            path: self.path.clone(),
+            attrs: self.attrs.clone(),
+            columns: self
+                .columns
+                .iter()
+                .map(|c| h5::Column {
+                    name: c.name,
+                    unit: c.unit,
+                    description: c.description,
+                    data: match c.matrix_cols {
+                        0 => ColumnData::F64(&c.values),
+                        cols => ColumnData::F64Matrix {
+                            data: &c.values,
+                            cols,
+                        },
+                    },
+                })
+                .collect(),
+        }
+    }
+}
+
 /// A diagnostic column owned by the writer.
 struct OwnedColumn {
     name: &'static str,
     unit: &'static str,
     description: &'static str,
     values: Vec<f64>,
+    /// 0 for a 1-D dataset, else the column count of a row-major matrix.
+    matrix_cols: usize,
 }
 
 fn col(
@@ -444,7 +448,61 @@ fn col(
         unit,
         description,
         values,
+        matrix_cols: 0,
     }
+}
+
+/// `/realised_heatmap/<asset>`: where liquidations happened over all paths, as notional by
+/// time bucket × price bin, with the bin edges. See `docs/output.md`.
+fn realised_groups(r: &RealisedHeatmap, assets: &[String]) -> Vec<OwnedGroup> {
+    let g = &r.grid;
+    let edges = g.price_edges();
+    let mut out = vec![OwnedGroup {
+        path: "realised_heatmap".into(),
+        attrs: vec![
+            (
+                "description".into(),
+                AttrValue::Str(
+                    "liquidated notional by time bucket and price bin, summed over all paths; each step's liquidations sit at that step's average fill price".into(),
+                ),
+            ),
+            ("price_bins".into(), AttrValue::U64(g.price_bins as u64)),
+            ("time_buckets".into(), AttrValue::U64(g.time_buckets as u64)),
+            ("log_price_low".into(), AttrValue::F64(g.log_lo)),
+            ("log_price_high".into(), AttrValue::F64(g.log_hi)),
+        ],
+        columns: Vec::new(),
+    }];
+    for (a, name) in assets.iter().enumerate() {
+        let start = r.start_prices[a];
+        let mut notional = col(
+            "notional",
+            "USD",
+            "liquidated notional summed over paths (exact cent sums), rows = time buckets, columns = price bins",
+            r.asset_usd(a),
+        );
+        notional.matrix_cols = g.price_bins;
+        out.push(OwnedGroup {
+            path: format!("realised_heatmap/{name}"),
+            attrs: vec![("start_price".into(), AttrValue::F64(start))],
+            columns: vec![
+                notional,
+                col(
+                    "price_edges",
+                    "USD",
+                    "edges of the price bins (price_bins + 1 values, evenly spaced in log price; fills beyond them are counted in the edge bins)",
+                    edges.iter().map(|e| e * start).collect(),
+                ),
+                col(
+                    "time_edges",
+                    "step",
+                    "first step of each time bucket, then the step count (time_buckets + 1 values)",
+                    g.time_edges().iter().map(|&t| f64::from(t)).collect(),
+                ),
+            ],
+        });
+    }
+    out
 }
 
 /// `/tails/<metric>`: the tail report as JSON (attribute `report_json`) and its diagnostic

@@ -74,6 +74,20 @@ pub fn save(
     Ok(())
 }
 
+/// `name` with every character other than ASCII letters, digits, `-`, `_` and `.` replaced
+/// by `_`, for use in a file name.
+pub fn file_safe(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 /// A text style in the bundled font.
 pub fn font(size: f64) -> TextStyle<'static> {
     TextStyle::from((FAMILY, size).into_font()).color(&BLACK)
