@@ -291,6 +291,7 @@ fn traces_hold_the_requested_and_the_worst_paths_step_by_step() {
             [
                 "depth_multiplier",
                 "fundamental_price",
+                "insurance_fund",
                 "liquidated_notional",
                 "liquidated_quantity",
                 "mark_price"
@@ -320,6 +321,20 @@ fn traces_hold_the_requested_and_the_worst_paths_step_by_step() {
         let total: f64 = step_liq.iter().sum();
         let rel = (total - liq[*id as usize]).abs() / liq[*id as usize].max(1.0);
         assert!(rel < 1e-9, "path {id}: {total} vs {}", liq[*id as usize]);
+        // The fund ends where its start (tiny.toml: $1M) plus fees minus draws puts it.
+        let fund = h5::read_f64_column(&h5f, &format!("{g}/insurance_fund")).unwrap();
+        let fees = h5::read_f64_column(&h5f, "/paths/fees").unwrap()[*id as usize];
+        let draw = h5::read_f64_column(&h5f, "/paths/insurance_fund_draw").unwrap()[*id as usize];
+        let end = fund[steps - 1];
+        assert!(
+            (end - (1.0e6 + fees - draw)).abs() < 1e-6 * (1.0e6 + fees),
+            "path {id}: fund ends at {end}, start + fees - draws = {}",
+            1.0e6 + fees - draw
+        );
+        assert!(
+            fund.iter().all(|&x| x >= 0.0),
+            "path {id}: the fund never goes negative"
+        );
         let why = h5::read_attr_str(&h5f, &format!("/traces/{id}"), "selected_by").unwrap();
         if *id == 0 || *id == 17 {
             assert!(why.contains("trace_paths"), "{why}");

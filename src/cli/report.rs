@@ -401,19 +401,7 @@ pub(crate) fn report(args: &ReportArgs) -> Result<i32> {
     }
 
     if !args.quiet {
-        let timing = table::Timing {
-            threads: 0,
-            seed_seconds: 0.0,
-            sim_seconds: 0.0,
-            total_seconds: 0.0,
-        };
-        let text = table::render(&summary, &tail_reports, &timing, &dir);
-        // The table's last two lines are the run's speed and its folder: replace them.
-        let lines: Vec<&str> = text.lines().collect();
-        let keep = lines.len().saturating_sub(2);
-        for l in &lines[..keep] {
-            println!("{l}");
-        }
+        print!("{}", table::render_summary(&summary, &tail_reports));
         println!(
             "rebuilt from {} (no simulation): {}",
             f.display(),

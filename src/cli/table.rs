@@ -17,8 +17,31 @@ pub struct Timing {
     pub total_seconds: f64,
 }
 
-/// Renders the summary table.
+/// Renders the summary table, then the run's speed and its folder.
 pub fn render(s: &Summary, tails: &[(&str, TailReport)], t: &Timing, dir: &Path) -> String {
+    let mut o = render_summary(s, tails);
+    let rate = if t.sim_seconds > 0.0 {
+        s.provenance.paths as f64 / t.sim_seconds
+    } else {
+        0.0
+    };
+    let _ = writeln!(
+        o,
+        "{:.0} paths/s on {} thread{} (population {:.2}s, simulation {:.2}s, total {:.2}s)",
+        rate,
+        t.threads,
+        if t.threads == 1 { "" } else { "s" },
+        t.seed_seconds,
+        t.sim_seconds,
+        t.total_seconds
+    );
+    let _ = writeln!(o, "results: {}", dir.display());
+    o
+}
+
+/// Renders the summary table: provenance, cascade probability, metrics and tail fits,
+/// followed by a blank line.
+pub fn render_summary(s: &Summary, tails: &[(&str, TailReport)]) -> String {
     let mut o = String::new();
     let p = &s.provenance;
     let cp = &s.cascade_probability;
@@ -78,22 +101,6 @@ pub fn render(s: &Summary, tails: &[(&str, TailReport)], t: &Timing, dir: &Path)
     }
     o.push_str(&render_tail_lines(s, tails));
     let _ = writeln!(o);
-    let rate = if t.sim_seconds > 0.0 {
-        p.paths as f64 / t.sim_seconds
-    } else {
-        0.0
-    };
-    let _ = writeln!(
-        o,
-        "{:.0} paths/s on {} thread{} (population {:.2}s, simulation {:.2}s, total {:.2}s)",
-        rate,
-        t.threads,
-        if t.threads == 1 { "" } else { "s" },
-        t.seed_seconds,
-        t.sim_seconds,
-        t.total_seconds
-    );
-    let _ = writeln!(o, "results: {}", dir.display());
     o
 }
 

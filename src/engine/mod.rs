@@ -210,6 +210,8 @@ pub struct AssetStep {
     pub liquidated_qty: f64,
     /// Resting depth within the book at this hour, as a multiplier of the stated depth.
     pub depth_multiplier: f64,
+    /// Balance of the insurance funds of the populations on this asset, USD.
+    pub insurance_fund: f64,
 }
 
 /// Receives each step of a path (traces, sample-path plots). The summary needs none.
@@ -497,7 +499,11 @@ pub fn simulate_path<O: Observer>(
                 liquidated_notional: step_liq[a],
                 liquidated_qty: step_qty[a],
                 depth_multiplier: market.assets[a].book.hourly[hour],
+                insurance_fund: 0.0,
             };
+        }
+        for (k, p) in market.populations.iter().enumerate() {
+            view[p.asset].insurance_fund += fund[k];
         }
         summary.peak_step_liquidated_notional =
             summary.peak_step_liquidated_notional.max(step_total);

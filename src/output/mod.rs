@@ -388,6 +388,12 @@ fn trace_groups(set: &TraceSet, assets: &[String]) -> Vec<OwnedGroup> {
                         "resting book depth in the step's UTC hour, as a multiple of the stated depth",
                         t.series(a, |s| s.depth_multiplier),
                     ),
+                    col(
+                        "insurance_fund",
+                        "USD",
+                        "balance of the insurance funds of the populations on this asset at the end of each step",
+                        t.series(a, |s| s.insurance_fund),
+                    ),
                 ],
             });
         }
