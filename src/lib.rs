@@ -12,6 +12,7 @@
 //! - [`engine`]: one path, step by step, with the cascade loop;
 //! - [`mc`]: many paths in parallel, reduced in path order;
 //! - [`stats`] and [`tails`]: summary statistics and extreme-value estimates on plain slices;
+//! - [`shard`]: which paths shard `K/N` of a run simulates, and whether shards cover a run;
 //! - [`output`]: `summary.json` and `results.h5`, written atomically.
 //!
 //! The binary's `cli` module is the only place that knows about the terminal.
@@ -23,6 +24,7 @@ pub mod metrics;
 pub mod model;
 pub mod output;
 pub mod scenario;
+pub mod shard;
 pub mod stats;
 pub mod summary;
 pub mod tails;

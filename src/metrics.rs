@@ -271,6 +271,20 @@ impl Values {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// Appends `other`'s values (of the same kind) after these: the columns of shards
+    /// joined in path order.
+    ///
+    /// # Panics
+    /// When the kinds differ (columns are always read back into their metric's kind).
+    pub fn append(&mut self, other: Values) {
+        match (self, other) {
+            (Values::F64(a), Values::F64(b)) => a.extend(b),
+            (Values::U32(a), Values::U32(b)) => a.extend(b),
+            (Values::Flag(a), Values::Flag(b)) => a.extend(b),
+            _ => panic!("appending columns of different kinds"),
+        }
+    }
 }
 
 /// One named column.

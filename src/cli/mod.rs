@@ -3,6 +3,7 @@
 //! → run → export.
 
 mod heatmap;
+mod merge;
 mod report;
 mod run;
 mod table;
@@ -46,6 +47,9 @@ enum Command {
     /// Rebuild summary.json, the summary table, plots/ and report.html from a saved
     /// results.h5, without re-simulating.
     Report(report::ReportArgs),
+    /// Join the shard files of one run (`run --shard K/N`) into the run's results folder,
+    /// the same files a single-machine run writes.
+    Merge(merge::MergeArgs),
 }
 
 /// Bad input: reported with exit status 2.
@@ -78,6 +82,7 @@ pub fn main() -> i32 {
         Command::Tails(args) => tails::refit_tails(&args),
         Command::Heatmap(args) => heatmap::heatmap(&args),
         Command::Report(args) => report::report(&args),
+        Command::Merge(args) => merge::merge(&args),
     };
     match result {
         Ok(code) => code,
@@ -106,6 +111,31 @@ impl FileSource for FsFiles {
         let p = self.base.join(relative);
         std::fs::read_to_string(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))
     }
+}
+
+/// Refuses a shard file where a whole run's `results.h5` is needed.
+pub(crate) fn not_a_shard(f: &Path) -> Result<()> {
+    match cascadesim::output::h5::read_attr_str(f, "/", "content") {
+        Ok(c) if c == cascadesim::output::SHARD_CONTENT => {
+            Err(anyhow::Error::new(InputError(format!(
+                "{} is one shard of a run, not a results file: join the shards first with `cascadesim merge`",
+                f.display()
+            ))))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The worker pool of a command: `threads` workers, or one per core.
+pub(crate) fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
+    if threads == Some(0) {
+        anyhow::bail!(InputError("--threads must be at least 1".into()));
+    }
+    let mut b = rayon::ThreadPoolBuilder::new();
+    if let Some(t) = threads {
+        b = b.num_threads(t);
+    }
+    anyhow::Context::context(b.build(), "cannot start worker threads")
 }
 
 pub(crate) fn load(path: &Path) -> Result<Scenario> {

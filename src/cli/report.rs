@@ -25,7 +25,7 @@ use cascadesim::output::realised::RealisedView;
 use cascadesim::scenario::{FileSource, NoFiles, OutputSpec, Scenario};
 use cascadesim::summary::{self, CascadeDefinition, Provenance, Summary};
 
-use super::{FsFiles, InputError, table};
+use super::{FsFiles, InputError, not_a_shard, table};
 
 #[derive(Args)]
 pub(crate) struct ReportArgs {
@@ -167,7 +167,7 @@ pub(crate) fn write_figures_and_page(
         .collect())
 }
 
-fn not_ours(f: &Path, e: &H5Error) -> InputError {
+pub(crate) fn not_ours(f: &Path, e: &H5Error) -> InputError {
     InputError(format!(
         "{} is not a complete cascadesim results file: {e}",
         f.display()
@@ -175,7 +175,7 @@ fn not_ours(f: &Path, e: &H5Error) -> InputError {
 }
 
 /// Reads the provenance back from the root attributes.
-fn read_provenance(f: &Path) -> Result<Provenance> {
+pub(crate) fn read_provenance(f: &Path) -> Result<Provenance> {
     let s = |name: &str| h5::read_attr_str(f, "/", name).map_err(|e| not_ours(f, &e));
     let u = |name: &str| h5::read_attr_u64(f, "/", name).map_err(|e| not_ours(f, &e));
     let opt_f64 = |name: &str| match h5::read_attr(f, "/", name) {
@@ -231,7 +231,7 @@ fn read_provenance(f: &Path) -> Result<Provenance> {
 }
 
 /// Reads `/paths` back into the run's columns (same names, units, kinds and order).
-fn read_columns(f: &Path, paths: u64) -> Result<Vec<Column>> {
+pub(crate) fn read_columns(f: &Path, paths: u64) -> Result<Vec<Column>> {
     PATH_METRICS
         .iter()
         .map(|d| {
@@ -306,7 +306,13 @@ fn read_realised(f: &Path, p: &Provenance) -> Vec<RealisedView> {
 /// Rebuilds the market from the stored scenario text, for replays. Referenced files are read
 /// relative to the scenario path recorded in the file, if they are still there (the replays
 /// are checked against the stored results, so changed files are detected).
-fn rebuild_market(p: &Provenance) -> Result<Market, String> {
+pub(crate) fn rebuild_market(p: &Provenance) -> Result<Market, String> {
+    rebuild_scenario(p).map(|s| Market::new(&s))
+}
+
+/// The run's scenario, re-read from its recorded text (see [`rebuild_market`]), with the
+/// run's seed and path count.
+pub(crate) fn rebuild_scenario(p: &Provenance) -> Result<Scenario, String> {
     let parse = |files: &dyn FileSource| Scenario::parse(&p.scenario, &p.scenario_file, files);
     let scenario = match parse(&NoFiles) {
         Ok(s) => s,
@@ -337,7 +343,7 @@ fn rebuild_market(p: &Provenance) -> Result<Market, String> {
     let mut scenario = scenario;
     scenario.simulation.seed = p.seed;
     scenario.simulation.paths = p.paths;
-    Ok(Market::new(&scenario))
+    Ok(scenario)
 }
 
 pub(crate) fn report(args: &ReportArgs) -> Result<i32> {
@@ -345,6 +351,7 @@ pub(crate) fn report(args: &ReportArgs) -> Result<i32> {
     if !f.is_file() {
         bail!(InputError(format!("no such results file: {}", f.display())));
     }
+    not_a_shard(f)?;
     let provenance = read_provenance(f)?;
     let columns = read_columns(f, provenance.paths)?;
     let seed = provenance.seed;

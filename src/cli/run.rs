@@ -10,14 +10,17 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use cascadesim::engine::Market;
 use cascadesim::engine::realised::{RealisedGrid, RealisedHeatmap};
+use cascadesim::metrics::{AssetColumns, Column};
 use cascadesim::output::figures::FigureInput;
 use cascadesim::output::realised::RealisedView;
 use cascadesim::output::{self, Staging};
-use cascadesim::scenario::PopulationMode;
+use cascadesim::scenario::{OutputSpec, PopulationMode};
+use cascadesim::shard::ShardSpec;
 use cascadesim::summary::{self, Provenance, Summary};
+use cascadesim::tails::TailReport;
 use cascadesim::{mc, metrics};
 
-use super::{CANCEL, InputError, load, report, table};
+use super::{CANCEL, InputError, load, report, table, thread_pool};
 
 #[derive(Args)]
 pub(crate) struct RunArgs {
@@ -38,6 +41,10 @@ pub(crate) struct RunArgs {
     /// No progress bar and no summary table.
     #[arg(long, short)]
     quiet: bool,
+    /// Simulate only shard K of N (path ids [K·P/N, (K+1)·P/N) of the P-path run) and write
+    /// <out>/<stem>-shards/shard-K-of-N.h5, for `cascadesim merge`.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<ShardSpec>,
 }
 
 /// Bytes kept per path while a run is in memory (results, their columns and a sort buffer).
@@ -63,16 +70,14 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
     if let Some(s) = args.seed {
         scenario.simulation.seed = s;
     }
-    if args.threads == Some(0) {
-        bail!(InputError("--threads must be at least 1".into()));
-    }
     let paths = scenario.simulation.paths;
-    let need = paths.saturating_mul(bytes_per_path(scenario.assets.len()));
+    let in_memory = args.shard.map_or(paths, |s| s.range(paths).1);
+    let need = in_memory.saturating_mul(bytes_per_path(scenario.assets.len()));
     if let Some(avail) = available_memory()
         && need > avail
     {
         bail!(InputError(format!(
-            "{paths} paths need about {:.1} GiB of memory for their results, but only {:.1} GiB is available; run fewer paths",
+            "{in_memory} paths need about {:.1} GiB of memory for their results, but only {:.1} GiB is available; run fewer paths",
             need as f64 / (1u64 << 30) as f64,
             avail as f64 / (1u64 << 30) as f64
         )));
@@ -82,47 +87,51 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "scenario".into());
-    let dest = args.out.join(&stem);
-
-    let pool = {
-        let mut b = rayon::ThreadPoolBuilder::new();
-        if let Some(t) = args.threads {
-            b = b.num_threads(t);
-        }
-        b.build().context("cannot start worker threads")?
+    let (first, count) = args.shard.map_or((0, paths), |s| s.range(paths));
+    // A shard is one file (written atomically) in a folder shared by the run's shards; a
+    // whole run is a folder built aside and swapped in.
+    let dest = match args.shard {
+        Some(s) => args
+            .out
+            .join(format!("{stem}-shards"))
+            .join(format!("shard-{}-of-{}.h5", s.index, s.count)),
+        None => args.out.join(&stem),
     };
+
+    let pool = thread_pool(args.threads)?;
     let threads = pool.current_num_threads();
 
     // Fail on an unwritable output folder before spending time on the simulation.
-    let staging = Staging::new(&dest)?;
+    let staging = match args.shard {
+        Some(_) => {
+            let dir = dest.parent().expect("a shard file has a folder");
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            None
+        }
+        None => Some(Staging::new(&dest)?),
+    };
 
     let t_seed = Instant::now();
     let market = pool.install(|| Market::new(&scenario));
     let seed_time = t_seed.elapsed();
 
     let show = !args.quiet && std::io::stderr().is_terminal();
-    let bar = ProgressBar::with_draw_target(
-        Some(paths),
-        if show {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        },
-    );
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} paths ({rate}, eta {eta})",
-        )
-        .expect("valid template")
-        .with_key("rate", |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-            let _ = write!(w, "{:.0} paths/s", s.per_sec());
-        }),
-    );
+    let bar = progress_bar(count, show);
     let t_run = Instant::now();
     // Where liquidations happened (price × time), summed over paths in integer cents.
     let grid = RealisedGrid::standard(scenario.simulation.steps);
     let make_heatmap = || RealisedHeatmap::new(&market, grid.clone());
-    let run = || mc::run_with(&market, 0, paths, &|n| bar.inc(n), &CANCEL, &make_heatmap);
+    let run = || {
+        mc::run_with(
+            &market,
+            first,
+            count,
+            &|n| bar.inc(n),
+            &CANCEL,
+            &make_heatmap,
+        )
+    };
     let (results, realised) = match pool.install(run) {
         Ok(r) => r,
         Err(mc::Cancelled) => {
@@ -146,7 +155,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
         scenario_name: scenario.name.clone(),
         seed: scenario.simulation.seed,
         paths,
-        first_path: 0,
+        first_path: first,
         steps: scenario.simulation.steps,
         step_seconds: scenario.simulation.step_seconds,
         assets: names,
@@ -158,13 +167,121 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
         cascade_definition: (&scenario.simulation.cascade).into(),
         scenario: scenario.text.clone(),
     };
-    let tail_reports =
-        summary::analyze_tails(&columns, &summary::tail_options(scenario.simulation.seed));
+    let timing = |total: Instant| table::Timing {
+        threads,
+        seed_seconds: seed_time.as_secs_f64(),
+        sim_seconds: sim_time.as_secs_f64(),
+        total_seconds: total.elapsed().as_secs_f64(),
+    };
+    let Some(staging) = staging else {
+        let shard = args.shard.expect("shard mode");
+        output::write_shard(
+            &dest,
+            &provenance,
+            shard,
+            &columns,
+            &asset_columns,
+            &realised,
+        )?;
+        if !args.quiet {
+            let t = timing(started);
+            println!(
+                "shard {shard}: paths {first}..{} of {paths} ({:.0} paths/s on {threads} thread{}, total {:.2}s)\nresults: {}",
+                first + count,
+                count as f64 / t.sim_seconds.max(1e-9),
+                if threads == 1 { "" } else { "s" },
+                t.total_seconds,
+                dest.display()
+            );
+        }
+        return Ok(0);
+    };
+    let done = finish(
+        &pool,
+        &market,
+        &scenario.output,
+        provenance,
+        Run {
+            columns,
+            asset_columns,
+            realised,
+        },
+        staging,
+    )?;
+    if !args.quiet {
+        print!(
+            "{}",
+            table::render(
+                &done.summary,
+                &done.tail_reports,
+                &timing(started),
+                &done.dir
+            )
+        );
+    }
+    Ok(0)
+}
+
+/// The progress bar over `paths` paths on stderr (hidden when `show` is false).
+pub(crate) fn progress_bar(paths: u64, show: bool) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(
+        Some(paths),
+        if show {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        },
+    );
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} paths ({rate}, eta {eta})",
+        )
+        .expect("valid template")
+        .with_key("rate", |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{:.0} paths/s", s.per_sec());
+        }),
+    );
+    bar
+}
+
+/// The per-path results of a whole run, in path order.
+pub(crate) struct Run {
+    pub(crate) columns: Vec<Column>,
+    pub(crate) asset_columns: Vec<AssetColumns>,
+    pub(crate) realised: RealisedHeatmap,
+}
+
+/// What [`finish`] made.
+pub(crate) struct Finished {
+    pub(crate) summary: Summary,
+    pub(crate) tail_reports: Vec<(&'static str, TailReport)>,
+    pub(crate) dir: PathBuf,
+}
+
+/// Turns a whole run's per-path results into its folder: summary and tail fits, traces and
+/// sample paths (replayed from their seeds; no per-step data was kept during the run),
+/// `results.h5`, `summary.json`, the figures and `report.html`, all built in `staging` and
+/// swapped in. Shared by `run` and `merge`, so a merged run's files are the same as a
+/// single-machine run's.
+pub(crate) fn finish(
+    pool: &rayon::ThreadPool,
+    market: &Market,
+    output_spec: &OutputSpec,
+    provenance: Provenance,
+    run: Run,
+    staging: Staging,
+) -> Result<Finished> {
+    let Run {
+        columns,
+        asset_columns,
+        realised,
+    } = run;
+    let (paths, seed) = (provenance.paths, provenance.seed);
+    let step_seconds = provenance.step_seconds;
+    let tail_reports = summary::analyze_tails(&columns, &summary::tail_options(seed));
     let summary = Summary::build(provenance, &columns, &tail_reports);
-    // Traces and sample paths: the chosen paths are replayed from their seeds (no per-step
-    // data was kept during the run), then the figures and report.html join the results.
     let (trace_set, mut warnings) =
-        pool.install(|| report::traces(&scenario.output, &market, &columns, 0, paths));
+        pool.install(|| report::traces(output_spec, market, &columns, 0, paths));
     output::write_run_with_traces(
         &staging,
         &summary,
@@ -177,7 +294,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
     let samples = if paths == 0 {
         Err("no paths were run".to_string())
     } else {
-        pool.install(|| report::sample_paths(&market, &columns, 0, scenario.simulation.seed))
+        pool.install(|| report::sample_paths(market, &columns, 0, seed))
     };
     let traced: Vec<(u64, String)> = trace_set
         .traces
@@ -194,7 +311,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
                 &realised,
                 &summary.provenance.assets,
                 paths,
-                scenario.simulation.step_seconds,
+                step_seconds,
             ),
         };
         report::write_figures_and_page(&staging.path(""), &input, &traced, &[])
@@ -203,15 +320,9 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
     for w in &warnings {
         eprintln!("warning: {w}");
     }
-
-    if !args.quiet {
-        let timing = table::Timing {
-            threads,
-            seed_seconds: seed_time.as_secs_f64(),
-            sim_seconds: sim_time.as_secs_f64(),
-            total_seconds: started.elapsed().as_secs_f64(),
-        };
-        print!("{}", table::render(&summary, &tail_reports, &timing, &dir));
-    }
-    Ok(0)
+    Ok(Finished {
+        summary,
+        tail_reports,
+        dir,
+    })
 }

@@ -7,7 +7,7 @@ use clap::Args;
 
 use cascadesim::summary;
 
-use super::{InputError, table};
+use super::{InputError, not_a_shard, table};
 
 #[derive(Args)]
 pub(crate) struct TailsArgs {
@@ -30,6 +30,7 @@ pub(crate) fn refit_tails(args: &TailsArgs) -> Result<i32> {
     if !f.exists() {
         bail!(InputError(format!("no such results file: {}", f.display())));
     }
+    not_a_shard(f)?;
     let available = h5::list_datasets(f, "/paths").map_err(|e| {
         InputError(format!(
             "{} is not a cascadesim results file: {e}",

@@ -95,6 +95,8 @@ pub enum ColumnData<'a> {
     U32(&'a [u32]),
     /// 8-bit unsigned integers (`u1`), e.g. flags.
     U8(&'a [u8]),
+    /// 64-bit unsigned integers (`<u8`), e.g. exact sums in cents.
+    U64(&'a [u64]),
     /// A row-major matrix of 64-bit floats with `cols` columns (`data.len()` a multiple of
     /// `cols`), stored as a 2-D dataset of shape `(data.len() / cols, cols)`.
     F64Matrix { data: &'a [f64], cols: usize },
@@ -107,6 +109,7 @@ impl ColumnData<'_> {
             Self::F64(d) => d.len(),
             Self::U32(d) => d.len(),
             Self::U8(d) => d.len(),
+            Self::U64(d) => d.len(),
             Self::F64Matrix { data, .. } => data.len(),
         }
     }
@@ -517,6 +520,7 @@ fn write_column(
         ColumnData::F64(d) => create_dataset(group, column.name, d, compress),
         ColumnData::U32(d) => create_dataset(group, column.name, d, compress),
         ColumnData::U8(d) => create_dataset(group, column.name, d, compress),
+        ColumnData::U64(d) => create_dataset(group, column.name, d, compress),
         ColumnData::F64Matrix { data, cols } => {
             if cols == 0 || data.len() % cols != 0 {
                 return Err(invalid(
@@ -761,6 +765,25 @@ pub fn read_f64_column(path: &Path, dataset: &str) -> Result<Vec<f64>, H5Error> 
         });
     }
     ds.read_raw::<f64>()
+        .map_err(hdf5_err(path, format!("read dataset {name:?}")))
+}
+
+/// Reads a whole 1-D unsigned 64-bit integer dataset exactly.
+///
+/// # Errors
+///
+/// As [`read_f64_column`]; [`H5Error::WrongType`] if the object is not a 1-D `u64` dataset.
+pub fn read_u64_column(path: &Path, dataset: &str) -> Result<Vec<u64>, H5Error> {
+    let (ds, name, desc) = open_typed(path, dataset)?;
+    if !matches!(desc, TypeDescriptor::Unsigned(IntSize::U8)) || ds.ndim() != 1 {
+        return Err(H5Error::WrongType {
+            path: path.to_path_buf(),
+            what: format!("dataset {name:?}"),
+            expected: "a 1-D u64 dataset".to_owned(),
+            found: format!("{}-D {desc}", ds.ndim()),
+        });
+    }
+    ds.read_raw::<u64>()
         .map_err(hdf5_err(path, format!("read dataset {name:?}")))
 }
 

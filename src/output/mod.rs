@@ -18,7 +18,8 @@ use std::path::{Path, PathBuf};
 use crate::engine::realised::RealisedHeatmap;
 use crate::engine::trace::TraceSet;
 use crate::metrics::{AssetColumns, Column, Values};
-use crate::summary::Summary;
+use crate::shard::ShardSpec;
+use crate::summary::{Provenance, Summary};
 use crate::tails::TailReport;
 use h5::{AttrValue, ColumnData, Group};
 
@@ -221,48 +222,8 @@ pub fn write_run_with_traces(
 ) -> Result<(), OutputError> {
     let json = serde_json::to_string_pretty(summary)?;
     let p = &summary.provenance;
-    let mut root: Vec<(String, AttrValue)> = vec![
-        (
-            "cascadesim_version".into(),
-            AttrValue::Str(p.cascadesim_version.clone()),
-        ),
-        (
-            "scenario_file".into(),
-            AttrValue::Str(p.scenario_file.clone()),
-        ),
-        (
-            "scenario_name".into(),
-            AttrValue::Str(p.scenario_name.clone()),
-        ),
-        ("scenario_toml".into(), AttrValue::Str(p.scenario.clone())),
-        ("seed".into(), AttrValue::U64(p.seed)),
-        ("paths".into(), AttrValue::U64(p.paths)),
-        ("first_path".into(), AttrValue::U64(p.first_path)),
-        ("steps".into(), AttrValue::U64(u64::from(p.steps))),
-        ("step_seconds".into(), AttrValue::F64(p.step_seconds)),
-        ("assets".into(), AttrValue::Str(p.assets.join(","))),
-        (
-            "population_mode".into(),
-            AttrValue::Str(p.population_mode.clone()),
-        ),
-        ("summary_json".into(), AttrValue::Str(json.clone())),
-    ];
-    // What `cascadesim report` needs, beyond the above, to rebuild the provenance exactly.
-    root.push((
-        "assets_json".into(),
-        AttrValue::Str(serde_json::to_string(&p.assets)?),
-    ));
-    if let Some(n) = p.positions {
-        root.push(("positions".into(), AttrValue::U64(n)));
-    }
-    let cd = &p.cascade_definition;
-    if let Some(x) = cd.endogenous_move {
-        root.push(("cascade_endogenous_move".into(), AttrValue::F64(x)));
-    }
-    if let Some(x) = cd.liquidated_oi_share {
-        root.push(("cascade_liquidated_oi_share".into(), AttrValue::F64(x)));
-    }
-    root.push(("cascade_rule".into(), AttrValue::Str(cd.rule.into())));
+    let mut root = provenance_attrs(p);
+    root.push(("summary_json".into(), AttrValue::Str(json.clone())));
     let mut groups = vec![Group {
         path: "paths".into(),
         attrs: vec![
@@ -299,6 +260,116 @@ pub fn write_run_with_traces(
     staging.write("summary.json", format!("{json}\n").as_bytes())?;
     Ok(())
 }
+
+/// The root attributes that record what produced a run (every field of the provenance), in
+/// a fixed order. `cascadesim report` and `merge` read them back.
+fn provenance_attrs(p: &Provenance) -> Vec<(String, AttrValue)> {
+    let mut root: Vec<(String, AttrValue)> = vec![
+        (
+            "cascadesim_version".into(),
+            AttrValue::Str(p.cascadesim_version.clone()),
+        ),
+        (
+            "scenario_file".into(),
+            AttrValue::Str(p.scenario_file.clone()),
+        ),
+        (
+            "scenario_name".into(),
+            AttrValue::Str(p.scenario_name.clone()),
+        ),
+        ("scenario_toml".into(), AttrValue::Str(p.scenario.clone())),
+        ("seed".into(), AttrValue::U64(p.seed)),
+        ("paths".into(), AttrValue::U64(p.paths)),
+        ("first_path".into(), AttrValue::U64(p.first_path)),
+        ("steps".into(), AttrValue::U64(u64::from(p.steps))),
+        ("step_seconds".into(), AttrValue::F64(p.step_seconds)),
+        ("assets".into(), AttrValue::Str(p.assets.join(","))),
+        (
+            "population_mode".into(),
+            AttrValue::Str(p.population_mode.clone()),
+        ),
+    ];
+    // What `cascadesim report` needs, beyond the above, to rebuild the provenance exactly.
+    root.push((
+        "assets_json".into(),
+        AttrValue::Str(serde_json::to_string(&p.assets).expect("strings serialise")),
+    ));
+    if let Some(n) = p.positions {
+        root.push(("positions".into(), AttrValue::U64(n)));
+    }
+    let cd = &p.cascade_definition;
+    if let Some(x) = cd.endogenous_move {
+        root.push(("cascade_endogenous_move".into(), AttrValue::F64(x)));
+    }
+    if let Some(x) = cd.liquidated_oi_share {
+        root.push(("cascade_liquidated_oi_share".into(), AttrValue::F64(x)));
+    }
+    root.push(("cascade_rule".into(), AttrValue::Str(cd.rule.into())));
+    root
+}
+
+/// Writes shard `shard` of a run (`first .. first + columns' length` of `p.paths` paths) to
+/// `path`, atomically: the run's provenance (with `first_path` = the shard's first path),
+/// the shard's place in the run (`shard_index`, `shard_count`, `shard_paths`), its per-path
+/// columns under `/paths` and `/assets/<name>`, and its realised heatmap in exact cents
+/// under `/realised_cents/<name>`, so that `cascadesim merge` can rebuild the whole run's
+/// files bit for bit. See `docs/output.md`.
+///
+/// # Errors
+/// On any failure to write.
+pub fn write_shard(
+    path: &Path,
+    p: &Provenance,
+    shard: ShardSpec,
+    columns: &[Column],
+    assets: &[AssetColumns],
+    realised: &RealisedHeatmap,
+) -> Result<(), OutputError> {
+    let count = columns.first().map_or(0, |c| c.values.len()) as u64;
+    let mut root = provenance_attrs(p);
+    root.extend([
+        (
+            "content".to_string(),
+            AttrValue::Str(SHARD_CONTENT.to_string()),
+        ),
+        ("shard_index".to_string(), AttrValue::U64(shard.index)),
+        ("shard_count".to_string(), AttrValue::U64(shard.count)),
+        ("shard_paths".to_string(), AttrValue::U64(count)),
+    ]);
+    let mut groups = vec![Group {
+        path: "paths".into(),
+        attrs: vec![("first_path".into(), AttrValue::U64(p.first_path))],
+        columns: h5_columns(columns),
+    }];
+    for a in assets {
+        groups.push(Group {
+            path: format!("assets/{}", a.asset),
+            attrs: Vec::new(),
+            columns: h5_columns(&a.columns),
+        });
+    }
+    let per = realised.grid.time_buckets * realised.grid.price_bins;
+    for (k, a) in assets.iter().enumerate() {
+        groups.push(Group {
+            path: format!("realised_cents/{}", a.asset),
+            attrs: vec![(
+                "start_price".into(),
+                AttrValue::F64(realised.start_prices[k]),
+            )],
+            columns: vec![h5::Column::new(
+                "cents",
+                "US cents",
+                "liquidated notional of the shard's paths in whole cents, row-major time bucket x price bin",
+                ColumnData::U64(&realised.cents[k * per..(k + 1) * per]),
+            )],
+        });
+    }
+    h5::write_h5_atomic(path, &root, &groups)?;
+    Ok(())
+}
+
+/// The `content` root attribute of a shard file.
+pub const SHARD_CONTENT: &str = "cascadesim shard";
 
 /// `/traces` (when any path is traced) and, per traced path, `/traces/<id>` with one
 /// subgroup per asset holding its per-step series. See `docs/output.md`.

@@ -1,0 +1,261 @@
+//! `cascadesim merge`: join the shard files of one run (`run --shard K/N`) into the run's
+//! folder, the same `results.h5`, `summary.json`, figures and `report.html` that a
+//! single-machine run writes. Per-path columns are joined in path order; the statistics over
+//! all paths, traces and sample paths are recomputed afterwards exactly as `run` does.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Result, bail};
+use clap::Args;
+
+use cascadesim::engine::Market;
+use cascadesim::engine::realised::{RealisedGrid, RealisedHeatmap};
+use cascadesim::metrics::{ASSET_METRICS, AssetColumns, Column, Values};
+use cascadesim::output::h5;
+use cascadesim::output::{SHARD_CONTENT, Staging};
+use cascadesim::shard::{ShardSpec, check_coverage};
+use cascadesim::summary::Provenance;
+
+use super::report::{not_ours, read_columns, read_provenance, rebuild_scenario};
+use super::run::{Run, finish};
+use super::{InputError, table, thread_pool};
+
+#[derive(Args)]
+pub(crate) struct MergeArgs {
+    /// Shard files written by `cascadesim run --shard K/N` (any order).
+    #[arg(required = true)]
+    shards: Vec<PathBuf>,
+    /// Output folder; results go to <out>/<scenario file stem>/, as `run` writes them.
+    #[arg(long, default_value = "results")]
+    out: PathBuf,
+    /// Worker threads for the replays and fits (default: one per core).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// No summary table.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// One shard file, read.
+struct Shard {
+    name: String,
+    provenance: Provenance,
+    spec: ShardSpec,
+    paths: u64,
+}
+
+fn read_shard(f: &std::path::Path) -> Result<Shard> {
+    let name = f.display().to_string();
+    if !f.is_file() {
+        bail!(InputError(format!("no such shard file: {name}")));
+    }
+    match h5::read_attr_str(f, "/", "content") {
+        Ok(c) if c == SHARD_CONTENT => {}
+        _ => bail!(InputError(format!(
+            "{name} is not a shard file (write shards with `cascadesim run SCENARIO --shard K/N`)"
+        ))),
+    }
+    let u = |a: &str| h5::read_attr_u64(f, "/", a).map_err(|e| not_ours(f, &e));
+    let spec = ShardSpec {
+        index: u("shard_index")?,
+        count: u("shard_count")?,
+    };
+    Ok(Shard {
+        provenance: read_provenance(f)?,
+        paths: u("shard_paths")?,
+        spec,
+        name,
+    })
+}
+
+/// The first field in which two shards' runs differ, if any.
+fn differs(a: &Provenance, b: &Provenance) -> Option<&'static str> {
+    let checks: [(&str, bool); 10] = [
+        (
+            "cascadesim version",
+            a.cascadesim_version == b.cascadesim_version,
+        ),
+        ("scenario text", a.scenario == b.scenario),
+        ("seed", a.seed == b.seed),
+        ("path count", a.paths == b.paths),
+        ("steps", a.steps == b.steps),
+        (
+            "step length",
+            a.step_seconds.to_bits() == b.step_seconds.to_bits(),
+        ),
+        ("assets", a.assets == b.assets),
+        ("population mode", a.population_mode == b.population_mode),
+        ("position count", a.positions == b.positions),
+        (
+            "cascade definition",
+            a.cascade_definition == b.cascade_definition,
+        ),
+    ];
+    checks
+        .into_iter()
+        .find(|(_, same)| !same)
+        .map(|(what, _)| what)
+}
+
+/// Reads `/assets/<name>/<metric>` of one shard.
+fn read_asset_columns(
+    f: &std::path::Path,
+    assets: &[String],
+    paths: u64,
+) -> Result<Vec<AssetColumns>> {
+    assets
+        .iter()
+        .map(|a| {
+            let columns = ASSET_METRICS
+                .iter()
+                .map(|d| {
+                    let v = h5::read_f64_column(f, &format!("/assets/{a}/{}", d.name))
+                        .map_err(|e| not_ours(f, &e))?;
+                    if v.len() as u64 != paths {
+                        bail!(InputError(format!(
+                            "{}: /assets/{a}/{} has {} values for {paths} paths",
+                            f.display(),
+                            d.name,
+                            v.len()
+                        )));
+                    }
+                    Ok(Column {
+                        name: d.name,
+                        unit: d.unit,
+                        description: d.description,
+                        summarize: false,
+                        values: Values::F64(v),
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Ok(AssetColumns {
+                asset: a.clone(),
+                columns,
+            })
+        })
+        .collect()
+}
+
+/// Appends one shard's columns to the run's (or starts them).
+fn join(into: &mut Vec<Column>, part: Vec<Column>) {
+    if into.is_empty() {
+        *into = part;
+    } else {
+        for (a, b) in into.iter_mut().zip(part) {
+            a.values.append(b.values);
+        }
+    }
+}
+
+pub(crate) fn merge(args: &MergeArgs) -> Result<i32> {
+    let started = Instant::now();
+    let shards: Vec<Shard> = args
+        .shards
+        .iter()
+        .map(|f| read_shard(f))
+        .collect::<Result<_>>()?;
+    let first = &shards[0];
+    for s in &shards[1..] {
+        if let Some(what) = differs(&first.provenance, &s.provenance) {
+            bail!(InputError(format!(
+                "{} and {} are shards of different runs: their {what} differs",
+                first.name, s.name
+            )));
+        }
+    }
+    let total = first.provenance.paths;
+    let ranges: Vec<(String, u64, u64)> = shards
+        .iter()
+        .map(|s| (s.name.clone(), s.provenance.first_path, s.paths))
+        .collect();
+    let order = check_coverage(total, &ranges).map_err(|e| InputError(e.to_string()))?;
+    // A shard's own claim (K of N) must match the paths it holds.
+    for s in &shards {
+        if s.spec.range(total) != (s.provenance.first_path, s.paths) {
+            bail!(InputError(format!(
+                "{} says it is shard {} of a {total}-path run but holds paths {}..{}",
+                s.name,
+                s.spec,
+                s.provenance.first_path,
+                s.provenance.first_path + s.paths
+            )));
+        }
+    }
+
+    let mut provenance = shards[order[0]].provenance.clone();
+    provenance.first_path = 0;
+    let scenario = rebuild_scenario(&provenance).map_err(|e| {
+        InputError(format!(
+            "cannot rebuild the market to replay traces and sample paths: {e}"
+        ))
+    })?;
+    let market = Market::new(&scenario);
+    let grid = RealisedGrid::standard(provenance.steps);
+    let mut realised = RealisedHeatmap::new(&market, grid);
+    let mut columns: Vec<Column> = Vec::new();
+    let mut asset_columns: Vec<AssetColumns> = Vec::new();
+    let per = realised.grid.time_buckets * realised.grid.price_bins;
+    for &i in &order {
+        let s = &shards[i];
+        let f = &args.shards[i];
+        join(&mut columns, read_columns(f, s.paths)?);
+        let assets = read_asset_columns(f, &provenance.assets, s.paths)?;
+        if asset_columns.is_empty() {
+            asset_columns = assets;
+        } else {
+            for (a, b) in asset_columns.iter_mut().zip(assets) {
+                join(&mut a.columns, b.columns);
+            }
+        }
+        for (k, a) in provenance.assets.iter().enumerate() {
+            let cents = h5::read_u64_column(f, &format!("/realised_cents/{a}/cents"))
+                .map_err(|e| not_ours(f, &e))?;
+            if cents.len() != per {
+                bail!(InputError(format!(
+                    "{}: /realised_cents/{a}/cents has {} cells, expected {per}",
+                    s.name,
+                    cents.len()
+                )));
+            }
+            for (x, c) in realised.cents[k * per..(k + 1) * per].iter_mut().zip(cents) {
+                *x += c;
+            }
+        }
+    }
+
+    let stem = std::path::Path::new(&provenance.scenario_file)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "scenario".into());
+    let pool = thread_pool(args.threads)?;
+    let threads = pool.current_num_threads();
+    let staging = Staging::new(&args.out.join(&stem))?;
+    let done = finish(
+        &pool,
+        &market,
+        &scenario.output,
+        provenance,
+        Run {
+            columns,
+            asset_columns,
+            realised,
+        },
+        staging,
+    )?;
+    if !args.quiet {
+        print!(
+            "{}",
+            table::render_summary(&done.summary, &done.tail_reports)
+        );
+        println!(
+            "merged {} shard{} on {threads} thread{} in {:.2}s (no simulation)\nresults: {}",
+            shards.len(),
+            if shards.len() == 1 { "" } else { "s" },
+            if threads == 1 { "" } else { "s" },
+            started.elapsed().as_secs_f64(),
+            done.dir.display()
+        );
+    }
+    Ok(0)
+}

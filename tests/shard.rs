@@ -1,0 +1,280 @@
+//! Sharded runs through the real binary: `run --shard K/N` then `merge` must give the very
+//! files of a single-machine run, and bad sets of shards must be refused with the reason.
+//! Also runs the Slurm job-array scripts of `examples/slurm/` the way the array would.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_cascadesim")
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(bin())
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("binary runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn ok(o: &Output) {
+    assert!(o.status.success(), "{}", text(&o.stderr));
+}
+
+/// tiny.toml with traces of two named paths (one per shard) and the worst two.
+fn traced_scenario(dir: &Path) -> String {
+    let base = std::fs::read_to_string(root().join("tests/data/tiny.toml")).unwrap();
+    let p = dir.join("sharded.toml");
+    std::fs::write(
+        &p,
+        format!("{base}\n[output]\ntrace_paths = [3, 150]\ntrace_worst = 2\n"),
+    )
+    .unwrap();
+    p.display().to_string()
+}
+
+/// Every file below `a` has the same bytes below `b`, and `b` has no other file.
+fn assert_same_tree(a: &Path, b: &Path) {
+    fn files(dir: &Path, base: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                files(&p, base, out);
+            } else {
+                out.push(p.strip_prefix(base).unwrap().to_path_buf());
+            }
+        }
+    }
+    let (mut fa, mut fb) = (Vec::new(), Vec::new());
+    files(a, a, &mut fa);
+    files(b, b, &mut fb);
+    fa.sort();
+    fb.sort();
+    assert_eq!(fa, fb, "the same files");
+    assert!(fa.iter().any(|f| f.ends_with("results.h5")));
+    for f in &fa {
+        let (x, y) = (
+            std::fs::read(a.join(f)).unwrap(),
+            std::fs::read(b.join(f)).unwrap(),
+        );
+        assert!(x == y, "{} differs", f.display());
+    }
+}
+
+fn shard(scenario: &str, k: u32, n: u32, threads: &str, out: &Path) {
+    ok(&run(&[
+        "run",
+        scenario,
+        "--paths",
+        "300",
+        "--shard",
+        &format!("{k}/{n}"),
+        "--threads",
+        threads,
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+}
+
+#[test]
+fn merged_shards_are_the_single_machine_run_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = traced_scenario(dir.path());
+    let single = dir.path().join("single");
+    ok(&run(&[
+        "run",
+        &scenario,
+        "--paths",
+        "300",
+        "--quiet",
+        "--out",
+        single.to_str().unwrap(),
+    ]));
+    // Three shards of unequal thread counts, merged in a shuffled order.
+    let shards = dir.path().join("shards");
+    for (k, threads) in [(0, "1"), (1, "2"), (2, "1")] {
+        shard(&scenario, k, 3, threads, &shards);
+    }
+    let folder = shards.join("sharded-shards");
+    let names: Vec<String> = [2, 0, 1]
+        .iter()
+        .map(|k| {
+            folder
+                .join(format!("shard-{k}-of-3.h5"))
+                .display()
+                .to_string()
+        })
+        .collect();
+    let merged = dir.path().join("merged");
+    let mut args = vec!["merge"];
+    args.extend(names.iter().map(String::as_str));
+    args.extend(["--out", merged.to_str().unwrap()]);
+    let o = run(&args);
+    ok(&o);
+    assert!(
+        text(&o.stdout).contains("merged 3 shards"),
+        "{}",
+        text(&o.stdout)
+    );
+    assert_same_tree(&single.join("sharded"), &merged.join("sharded"));
+}
+
+#[test]
+fn merge_names_overlapping_missing_and_foreign_shards() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = traced_scenario(dir.path());
+    let shards = dir.path().join("shards");
+    for k in 0..4 {
+        shard(&scenario, k, 4, "2", &shards);
+    }
+    // Shard 1 of another run (other seed) of the same scenario.
+    let other = dir.path().join("other");
+    ok(&run(&[
+        "run",
+        &scenario,
+        "--paths",
+        "300",
+        "--seed",
+        "9",
+        "--shard",
+        "1/4",
+        "--quiet",
+        "--out",
+        other.to_str().unwrap(),
+    ]));
+    let f = |k: u32| {
+        shards
+            .join(format!("sharded-shards/shard-{k}-of-4.h5"))
+            .display()
+            .to_string()
+    };
+    let foreign = other
+        .join("sharded-shards/shard-1-of-4.h5")
+        .display()
+        .to_string();
+    let out = dir.path().join("merged");
+    let merge = |files: &[String]| {
+        let mut args = vec!["merge".to_string()];
+        args.extend(files.iter().cloned());
+        args.extend(["--out".into(), out.display().to_string()]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run(&args)
+    };
+    let cases: [(Vec<String>, &str); 4] = [
+        (
+            vec![f(0), f(1), f(1), f(2), f(3)],
+            "overlap: both hold paths 75..150",
+        ),
+        (
+            vec![f(0), f(1), f(3)],
+            "paths 150..225 of the 300-path run are in no shard",
+        ),
+        (
+            vec![f(0), f(2), f(3), foreign.clone()],
+            "shards of different runs: their seed differs",
+        ),
+        (
+            vec![
+                f(0),
+                root().join("tests/data/tiny.toml").display().to_string(),
+            ],
+            "is not a shard file",
+        ),
+    ];
+    for (files, expected) in cases {
+        let o = merge(&files);
+        assert_eq!(o.status.code(), Some(2), "{files:?}: {}", text(&o.stderr));
+        let err = text(&o.stderr);
+        assert!(err.contains(expected), "expected {expected:?} in {err}");
+        assert!(!out.exists(), "a refused merge writes nothing");
+    }
+    // A shard is not a results file.
+    for cmd in [
+        vec!["report", f(0).as_str()],
+        vec!["tails", f(0).as_str(), "--metric", "max_drawdown"],
+    ] {
+        let o = run(&cmd);
+        assert_eq!(o.status.code(), Some(2));
+        assert!(
+            text(&o.stderr).contains("is one shard of a run"),
+            "{}",
+            text(&o.stderr)
+        );
+    }
+    // The complete set merges.
+    ok(&merge(&[f(3), f(2), f(1), f(0)]));
+    assert!(out.join("sharded/results.h5").is_file());
+}
+
+#[test]
+fn bad_shard_values_are_input_errors() {
+    for bad in ["4/4", "1", "a/3", "0/0"] {
+        let o = run(&[
+            "run",
+            "tests/data/tiny.toml",
+            "--shard",
+            bad,
+            "--quiet",
+            "--out",
+            "/nonexistent/never-written",
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{bad}: {}", text(&o.stderr));
+        assert!(
+            text(&o.stderr).contains("invalid shard"),
+            "{}",
+            text(&o.stderr)
+        );
+    }
+}
+
+#[test]
+fn the_slurm_array_scripts_reproduce_the_single_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = traced_scenario(dir.path());
+    let out = dir.path().join("slurm");
+    let script = |name: &str| root().join("examples/slurm").join(name);
+    let env = |c: &mut Command| {
+        c.env("CASCADESIM", bin())
+            .env("SCENARIO", &scenario)
+            .env("PATHS", "300")
+            .env("OUT", &out)
+            .env("SLURM_CPUS_PER_TASK", "1")
+            .current_dir(root());
+    };
+    // What the array does: task K of N runs shard.sbatch with its id and the array's size.
+    let n = 5;
+    for k in 0..n {
+        let mut c = Command::new("bash");
+        c.arg(script("shard.sbatch"))
+            .env("SLURM_ARRAY_TASK_ID", k.to_string())
+            .env("SLURM_ARRAY_TASK_COUNT", n.to_string());
+        env(&mut c);
+        ok(&c.output().unwrap());
+    }
+    // Then the dependent merge job.
+    let mut c = Command::new("bash");
+    c.arg(script("merge.sbatch")).env("SHARDS", n.to_string());
+    env(&mut c);
+    ok(&c.output().unwrap());
+
+    let single = dir.path().join("single");
+    ok(&run(&[
+        "run",
+        &scenario,
+        "--paths",
+        "300",
+        "--quiet",
+        "--out",
+        single.to_str().unwrap(),
+    ]));
+    assert_same_tree(&single.join("sharded"), &out.join("sharded"));
+}
