@@ -4,6 +4,7 @@
 
 mod heatmap;
 mod merge;
+mod mpi;
 mod report;
 mod run;
 mod table;
@@ -57,6 +58,13 @@ enum Command {
 #[error("{0}")]
 pub(crate) struct InputError(pub(crate) String);
 
+/// Set on MPI ranks other than 0: they report nothing, so a job prints each message once.
+pub(crate) static SILENT: AtomicBool = AtomicBool::new(false);
+
+pub(crate) fn silent() -> bool {
+    SILENT.load(Ordering::Relaxed)
+}
+
 /// Set by the first Ctrl-C: the run stops between chunks of paths and writes nothing.
 pub(crate) static CANCEL: AtomicBool = AtomicBool::new(false);
 
@@ -86,6 +94,15 @@ pub fn main() -> i32 {
     };
     match result {
         Ok(code) => code,
+        Err(e) if silent() => {
+            if e.downcast_ref::<ScenarioError>().is_some()
+                || e.downcast_ref::<InputError>().is_some()
+            {
+                2
+            } else {
+                1
+            }
+        }
         Err(e) => {
             if let Some(se) = e.downcast_ref::<ScenarioError>() {
                 eprint!("error: {se}");

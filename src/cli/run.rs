@@ -20,6 +20,7 @@ use cascadesim::summary::{self, Provenance, Summary};
 use cascadesim::tails::TailReport;
 use cascadesim::{mc, metrics};
 
+use super::mpi::Cluster;
 use super::{CANCEL, InputError, load, report, table, thread_pool};
 
 #[derive(Args)]
@@ -43,8 +44,13 @@ pub(crate) struct RunArgs {
     quiet: bool,
     /// Simulate only shard K of N (path ids [K·P/N, (K+1)·P/N) of the P-path run) and write
     /// <out>/<stem>-shards/shard-K-of-N.h5, for `cascadesim merge`.
-    #[arg(long, value_name = "K/N")]
+    #[arg(long, value_name = "K/N", conflicts_with = "mpi")]
     shard: Option<ShardSpec>,
+    /// Spread the paths over the ranks of an MPI job (`mpirun -n R cascadesim run ... --mpi`);
+    /// rank 0 writes the one result, identical to a single process's. Needs a build with
+    /// `--features mpi`.
+    #[arg(long)]
+    mpi: bool,
 }
 
 /// Bytes kept per path while a run is in memory (results, their columns and a sort buffer).
@@ -63,6 +69,12 @@ fn available_memory() -> Option<u64> {
 
 pub(crate) fn run(args: &RunArgs) -> Result<i32> {
     let started = Instant::now();
+    // First, so that only rank 0 of an MPI job reports a bad scenario.
+    let cluster = if args.mpi {
+        Some(Cluster::init()?)
+    } else {
+        None
+    };
     let mut scenario = load(&args.scenario)?;
     if let Some(p) = args.paths {
         scenario.simulation.paths = p;
@@ -87,7 +99,11 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "scenario".into());
-    let (first, count) = args.shard.map_or((0, paths), |s| s.range(paths));
+    // The paths this process simulates: all, one shard, or its rank's share of an MPI job.
+    let part = cluster.as_ref().map(Cluster::shard).or(args.shard);
+    let (first, count) = part.map_or((0, paths), |s| s.range(paths));
+    // Rank 0 of an MPI job (or a plain run) writes the run's folder; other ranks send theirs.
+    let writes_folder = args.shard.is_none() && cluster.as_ref().is_none_or(|c| c.rank() == 0);
     // A shard is one file (written atomically) in a folder shared by the run's shards; a
     // whole run is a folder built aside and swapped in.
     let dest = match args.shard {
@@ -97,26 +113,26 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
             .join(format!("shard-{}-of-{}.h5", s.index, s.count)),
         None => args.out.join(&stem),
     };
-
     let pool = thread_pool(args.threads)?;
     let threads = pool.current_num_threads();
 
     // Fail on an unwritable output folder before spending time on the simulation.
-    let staging = match args.shard {
-        Some(_) => {
+    let staging = if writes_folder {
+        Some(Staging::new(&dest)?)
+    } else {
+        if args.shard.is_some() {
             let dir = dest.parent().expect("a shard file has a folder");
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
-            None
         }
-        None => Some(Staging::new(&dest)?),
+        None
     };
 
     let t_seed = Instant::now();
     let market = pool.install(|| Market::new(&scenario));
     let seed_time = t_seed.elapsed();
 
-    let show = !args.quiet && std::io::stderr().is_terminal();
+    let show = !args.quiet && std::io::stderr().is_terminal() && !super::silent();
     let bar = progress_bar(count, show);
     let t_run = Instant::now();
     // Where liquidations happened (price × time), summed over paths in integer cents.
@@ -155,7 +171,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
         scenario_name: scenario.name.clone(),
         seed: scenario.simulation.seed,
         paths,
-        first_path: first,
+        first_path: if cluster.is_some() { 0 } else { first },
         steps: scenario.simulation.steps,
         step_seconds: scenario.simulation.step_seconds,
         assets: names,
@@ -173,15 +189,19 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
         sim_seconds: sim_time.as_secs_f64(),
         total_seconds: total.elapsed().as_secs_f64(),
     };
-    let Some(staging) = staging else {
-        let shard = args.shard.expect("shard mode");
+    let mut whole = Run {
+        columns,
+        asset_columns,
+        realised,
+    };
+    if let Some(shard) = args.shard {
         output::write_shard(
             &dest,
             &provenance,
             shard,
-            &columns,
-            &asset_columns,
-            &realised,
+            &whole.columns,
+            &whole.asset_columns,
+            &whole.realised,
         )?;
         if !args.quiet {
             let t = timing(started);
@@ -195,19 +215,15 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
             );
         }
         return Ok(0);
-    };
-    let done = finish(
-        &pool,
-        &market,
-        &scenario.output,
-        provenance,
-        Run {
-            columns,
-            asset_columns,
-            realised,
-        },
-        staging,
-    )?;
+    }
+    if let Some(c) = &cluster {
+        match c.gather(whole)? {
+            Some(w) => whole = w,
+            None => return Ok(0),
+        }
+    }
+    let staging = staging.expect("the process that writes the folder staged it");
+    let done = finish(&pool, &market, &scenario.output, provenance, whole, staging)?;
     if !args.quiet {
         print!(
             "{}",

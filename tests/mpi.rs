@@ -1,0 +1,77 @@
+//! `cascadesim run --mpi` under `mpirun` on localhost: two ranks must write the very files
+//! of a one-process run. Built and run only with `--features mpi` (CI installs OpenMPI and
+//! runs `cargo test --features mpi --test mpi`).
+#![cfg(feature = "mpi")]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn files(dir: &Path, base: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            files(&p, base, out);
+        } else {
+            out.push(p.strip_prefix(base).unwrap().to_path_buf());
+        }
+    }
+}
+
+#[test]
+fn two_ranks_write_the_one_process_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = std::fs::read_to_string(root().join("tests/data/tiny.toml")).unwrap();
+    let scenario = dir.path().join("ranked.toml");
+    std::fs::write(
+        &scenario,
+        format!("{base}\n[output]\ntrace_paths = [1, 250]\ntrace_worst = 2\n"),
+    )
+    .unwrap();
+    let bin = env!("CARGO_BIN_EXE_cascadesim");
+    let mpi = dir.path().join("mpi");
+    let o = Command::new("mpirun")
+        .args([
+            "--allow-run-as-root",
+            "--oversubscribe",
+            "-n",
+            "2",
+            bin,
+            "run",
+        ])
+        .arg(&scenario)
+        .args(["--paths", "300", "--mpi", "--quiet", "--out"])
+        .arg(&mpi)
+        .current_dir(root())
+        .output()
+        .expect("mpirun is installed (openmpi-bin)");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let single = dir.path().join("single");
+    let o = Command::new(bin)
+        .arg("run")
+        .arg(&scenario)
+        .args(["--paths", "300", "--quiet", "--out"])
+        .arg(&single)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    let (a, b) = (single.join("ranked"), mpi.join("ranked"));
+    let (mut fa, mut fb) = (Vec::new(), Vec::new());
+    files(&a, &a, &mut fa);
+    files(&b, &b, &mut fb);
+    fa.sort();
+    fb.sort();
+    assert_eq!(fa, fb, "the same files");
+    assert!(fa.iter().any(|f| f.ends_with("results.h5")));
+    for f in &fa {
+        assert!(
+            std::fs::read(a.join(f)).unwrap() == std::fs::read(b.join(f)).unwrap(),
+            "{} differs between 2 ranks and 1 process",
+            f.display()
+        );
+    }
+}
