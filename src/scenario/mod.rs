@@ -1461,7 +1461,7 @@ fn partial_rule(
             &mut p,
             "fee",
             format!(
-                "must be below the first maintenance rate ({rate}): at the liquidation price the equity is at most the maintenance margin, so a larger fee leaves nothing to restore and every close would be full"
+                "must be below the first maintenance rate ({rate}): at the liquidation price the equity is at most the maintenance margin, so a fee this large leaves nothing to restore and every close would be full"
             ),
         );
     }
