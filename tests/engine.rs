@@ -371,6 +371,20 @@ fn adl_removes_positions_from_the_path() {
     assert!(close(sum.bad_debt, 5.0 * (90.0 - v)));
     assert_eq!(sum.short_liquidated_notional, 0.0, "{sum:?}");
     assert_eq!(sum.liquidation_count, 1);
+    // A short deleveraged in part (10 of 20 coins) keeps the rest with the realised profit
+    // in its margin, 1200 + 10·(120 − 90) = 1500: its liquidation price moves from 179.3 to
+    // (10·120 + 1500)/(10·1.004) ≈ 268.9. A rise to 180 passes the old price only; a rise to
+    // 270 liquidates the 10 coins left.
+    let pos20 = long_and_short(20.0);
+    let adl = "auto_deleverage = true";
+    let (sum, _) = one_path(&venue_scenario(&pos20, &shocks, 0.0, adl));
+    assert_eq!(sum.adl_count, 1);
+    assert_eq!(sum.short_liquidated_notional, 0.0, "{sum:?}");
+    let (sum, _) = one_path(&venue_scenario(&pos20, &[(1, -0.10), (2, 2.0)], 0.0, adl));
+    assert!(
+        close(sum.short_liquidated_notional, 10.0 * 270.0 * 0.001f64.exp()),
+        "{sum:?}"
+    );
     // Without ADL the short survives the crash and is liquidated by the rise.
     let (sum, _) = one_path(&venue_scenario(&pos, &shocks, 0.0, ""));
     assert!(sum.short_liquidated_notional > 0.0);

@@ -4,8 +4,11 @@
 //! Per-path state, all of it proportional to what was liquidated, never to the population:
 //! - the insurance fund;
 //! - a cursor per side over the shared ladders (positions in trigger order);
-//! - re-armed remainders of partially liquidated or partly deleveraged positions, in a binary
-//!   heap per side ordered by their new liquidation price (a round looks at its top only);
+//! - re-armed remainders of partially liquidated positions, in a binary heap per side ordered
+//!   by their new liquidation price (a round looks at its top only);
+//! - the one ladder position per side that auto-deleveraging closed only partly, with its
+//!   current size and margin: it stays at the head of the ADL queue, and if the ladder
+//!   cursor reaches it first it moves to the heap with its new liquidation price;
 //! - positions removed by auto-deleveraging, a bitset per side allocated when ADL first hits
 //!   that side (the cursors skip them);
 //! - the ADL queue of each side, ranked once per path when ADL first needs it (at that
@@ -69,6 +72,8 @@ struct Side {
     queue: Option<Vec<u32>>,
     /// Entries of `queue` before this are closed.
     queue_cursor: usize,
+    /// The ladder position ADL closed partly (index, what is left of it).
+    partly: Option<(usize, Position)>,
 }
 
 fn at(ladder: &Ladder, i: usize, long: bool) -> Position {
@@ -108,14 +113,28 @@ impl Side {
     }
 
     /// Marks the positions triggered at mark `m` and returns the quantity the venue closes.
-    fn collect(&mut self, ladder: &Ladder, long: bool, m: f64, pm: &PopulationModel) -> f64 {
+    fn collect(
+        &mut self,
+        ladder: &Ladder,
+        long: bool,
+        m: f64,
+        pm: &PopulationModel,
+        seq: &mut u32,
+    ) -> f64 {
         let crossed = |liq: f64| if long { liq >= m } else { liq <= m };
         let rule = pm.partial.as_ref();
         let mut qty = 0.0;
         let lo = self.cursor;
         let mut c = lo;
         while c < ladder.len() && crossed(ladder.liq[c]) {
-            if !self.is_removed(c) {
+            if let Some((j, rest)) = self.partly
+                && j == c
+            {
+                // Partly deleveraged: its liquidation price moved; the heap decides.
+                self.partly = None;
+                self.remove(c, ladder.len());
+                self.rearm(rest, pm, seq);
+            } else if !self.is_removed(c) {
                 qty += margin::close_quantity(&at(ladder, c, long), m, &pm.margin, rule);
             }
             c += 1;
@@ -180,8 +199,9 @@ impl Venue {
     #[inline]
     pub fn collect(&mut self, pos: &Positions, pm: &PopulationModel, m: f64) -> (f64, f64) {
         (
-            self.longs.collect(&pos.longs, true, m, pm),
-            self.shorts.collect(&pos.shorts, false, m, pm),
+            self.longs.collect(&pos.longs, true, m, pm, &mut self.seq),
+            self.shorts
+                .collect(&pos.shorts, false, m, pm, &mut self.seq),
         )
     }
 
@@ -345,22 +365,29 @@ impl Ctx<'_> {
             if closed(opp, i) {
                 continue;
             }
-            let cp = at(ladder, i, long);
+            let head = opp.partly.filter(|&(j, _)| j == i);
+            let cp = head.map_or_else(|| at(ladder, i, long), |(_, p)| p);
             let Some(d) = margin::deleverage(&cp, bankruptcy, fill, need - covered) else {
                 continue;
             };
-            opp.remove(i, ladder.len());
             covered += d.haircut;
-            self.sum.adl_count += 1;
             self.sum.adl_notional += d.closed * bankruptcy;
+            if head.is_none() {
+                self.sum.adl_count += 1;
+            }
             if d.closed < cp.qty {
+                // Partly closed: it stays at the head of the queue with what is left.
                 let rest = Position {
                     qty: cp.qty - d.closed,
                     margin: d.remaining_margin,
                     ..cp
                 };
-                opp.rearm(rest, self.pm, self.seq);
+                opp.partly = Some((i, rest));
                 break;
+            }
+            opp.remove(i, ladder.len());
+            if head.is_some() {
+                opp.partly = None;
             }
         }
         opp.queue = Some(queue);
