@@ -322,7 +322,11 @@ impl Ctx<'_> {
             } else {
                 0.0
             };
-            self.sum.bad_debt += (s.uncovered - covered).max(0.0);
+            // What ADL covered within rounding (a part in 10¹²) leaves no bad debt.
+            let left = s.uncovered - covered;
+            if left > 1e-12 * s.uncovered {
+                self.sum.bad_debt += left;
+            }
         }
     }
 
@@ -370,7 +374,12 @@ impl Ctx<'_> {
             let Some(d) = margin::deleverage(&cp, bankruptcy, fill, need - covered) else {
                 continue;
             };
-            covered += d.haircut;
+            // A partial close covers exactly what was left to cover.
+            covered = if d.closed < cp.qty {
+                need
+            } else {
+                covered + d.haircut
+            };
             self.sum.adl_notional += d.closed * bankruptcy;
             if head.is_none() {
                 self.sum.adl_count += 1;
