@@ -151,7 +151,42 @@ pub const PATH_METRICS: &[MetricDef] = &[
         "USD",
         F64,
         true,
-        "losses beyond the margin of liquidated positions that no insurance fund covered"
+        "losses beyond the margin of liquidated positions that neither an insurance fund nor auto-deleveraging covered"
+    ),
+    metric!(
+        fund_exhausted,
+        "0/1",
+        Flag,
+        true,
+        "1 if an insurance fund could not cover a shortfall during the path (its mean is the probability)"
+    ),
+    metric!(
+        fund_exhausted_at,
+        "step",
+        U32,
+        false,
+        "step, counted from 1, of the first shortfall an insurance fund could not cover; 0 if none"
+    ),
+    metric!(
+        adl_notional,
+        "USD",
+        F64,
+        true,
+        "notional of opposite positions closed by auto-deleveraging, at the bankruptcy prices used"
+    ),
+    metric!(
+        adl_count,
+        "positions",
+        U32,
+        true,
+        "opposite positions auto-deleveraged (fully or partly)"
+    ),
+    metric!(
+        partial_liquidation_count,
+        "liquidations",
+        U32,
+        true,
+        "liquidations that closed only part of a position (also counted in liquidation_count)"
     ),
     metric!(
         book_exhausted,

@@ -524,7 +524,7 @@ fn tail_analysis_is_in_both_files_and_refits_identically_from_the_results() {
     let bad = run(&["tails", h5f.to_str().unwrap(), "--metric", "nope"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(
-        text(&bad.stderr).contains("available: amplification"),
+        text(&bad.stderr).contains("available: adl_count, adl_notional, amplification"),
         "{}",
         text(&bad.stderr)
     );

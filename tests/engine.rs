@@ -23,11 +23,21 @@ bid,10,500\nbid,20,500\nbid,30,1000\n\
 ask,10,500\nask,20,500\nask,30,1000\n";
 
 fn scenario(positions: &str, shock: f64, fund: f64) -> Scenario {
+    build(BOOK, positions, &[(1, shock)], fund, "")
+}
+
+/// One asset at 100 with volatility 0, the given book and shocks (step, return), and one
+/// population from `positions` with extra keys `venue` (partial liquidation, ADL).
+fn build(book: &str, positions: &str, shocks: &[(u32, f64)], fund: f64, venue: &str) -> Scenario {
+    let shocks: Vec<String> = shocks
+        .iter()
+        .map(|(s, r)| format!("{{ step = {s}, return = {r} }}"))
+        .collect();
     let text = format!(
         r#"
 [simulation]
 paths = 1
-steps = 3
+steps = 4
 seed = 1
 max_rounds = 10
 [simulation.cascade]
@@ -36,7 +46,7 @@ endogenous_move = 0.001
 name = "X"
 price = 100.0
 volatility = 0.0
-shocks = [{{ step = 1, return = {shock} }}]
+shocks = [{}]
 [assets.book]
 profile = "file"
 file = "book.csv"
@@ -48,10 +58,12 @@ maintenance_margin = 0.004
 liquidation_fee = 0.005
 insurance_fund_usd = {fund}
 positions_file = "positions.csv"
-"#
+{venue}
+"#,
+        shocks.join(", ")
     );
     let files = Files(BTreeMap::from([
-        ("book.csv", BOOK.to_string()),
+        ("book.csv", book.to_string()),
         ("positions.csv", positions.to_string()),
     ]));
     Scenario::parse(&text, "test", &files).unwrap_or_else(|e| panic!("{e}"))
@@ -270,4 +282,179 @@ fn realised_heatmap_is_exact_and_independent_of_threads() {
         above <= short_notional + 1.0,
         "{above} above the start vs {short_notional} of shorts"
     );
+}
+
+/// A deep book (1000 coins per level at the start price) so fills sit at the first level,
+/// 10 bp from the reference, and a single liquidation barely moves the mid.
+const DEEP_BOOK: &str = "side,distance_bp,size_usd\n\
+bid,10,100000\nbid,20,100000\nask,10,100000\nask,20,100000\n";
+
+/// The deep book with shocks and venue keys.
+fn venue_scenario(positions: &str, shocks: &[(u32, f64)], fund: f64, venue: &str) -> Scenario {
+    build(DEEP_BOOK, positions, shocks, fund, venue)
+}
+
+/// 10 coins long at 100 with 10× (bankruptcy 90) and a profitable short at 120.
+fn long_and_short(short_qty: f64) -> String {
+    format!("side,size,entry_price,leverage\nlong,10,100,10\nshort,{short_qty},120,2\n")
+}
+
+#[test]
+fn adl_covers_the_shortfall_only_once_the_fund_is_empty() {
+    // −10% at step 1: the long sells 10 coins at 90·e^(−0.001), below its bankruptcy price
+    // 90: shortfall 10·(90 − v) ≈ 0.90.
+    let v = 90.0 * (-0.001f64).exp();
+    let shortfall = 10.0 * (90.0 - v);
+    let shock = [(1, -0.10)];
+    let pos = long_and_short(20.0);
+
+    // A fund larger than the shortfall pays all of it: no ADL.
+    let (sum, _) = one_path(&venue_scenario(
+        &pos,
+        &shock,
+        10.0,
+        "auto_deleverage = true",
+    ));
+    assert!(close(sum.insurance_fund_draw, shortfall));
+    assert_eq!(
+        (sum.adl_count, sum.adl_notional, sum.bad_debt),
+        (0, 0.0, 0.0)
+    );
+    assert!(!sum.fund_exhausted);
+    assert_eq!(sum.fund_exhausted_at, 0);
+
+    // An empty fund: the short is deleveraged at the long's bankruptcy price. Each coin
+    // covers 90 − v, so it closes exactly the long's 10 coins, at 90.
+    let (sum, _) = one_path(&venue_scenario(&pos, &shock, 0.0, "auto_deleverage = true"));
+    assert_eq!(sum.insurance_fund_draw, 0.0);
+    assert_eq!(sum.adl_count, 1);
+    assert!(close(sum.adl_notional, 10.0 * 90.0), "{}", sum.adl_notional);
+    assert!(sum.bad_debt < 1e-9, "{}", sum.bad_debt);
+    assert!(sum.fund_exhausted);
+    assert_eq!(
+        sum.fund_exhausted_at, 2,
+        "the shock is at step 1, counted from 0"
+    );
+
+    // A fund of 0.5 pays first; ADL covers the rest.
+    let (sum, _) = one_path(&venue_scenario(&pos, &shock, 0.5, "auto_deleverage = true"));
+    assert!(close(sum.insurance_fund_draw, 0.5));
+    assert!(close(
+        sum.adl_notional,
+        (shortfall - 0.5) / (90.0 - v) * 90.0
+    ));
+    assert!(sum.bad_debt < 1e-9);
+
+    // Without ADL the same shortfall is bad debt.
+    let (sum, _) = one_path(&venue_scenario(&pos, &shock, 0.0, ""));
+    assert_eq!(sum.adl_count, 0);
+    assert!(close(sum.bad_debt, shortfall));
+    assert!(sum.fund_exhausted);
+}
+
+#[test]
+fn adl_removes_positions_from_the_path() {
+    // The short (5 coins, liquidation price 120·1.5/1.004 ≈ 179.3) is deleveraged in full by
+    // the crash at step 1 (it covers 5·(90 − v) of the 10·(90 − v) shortfall; the rest is bad
+    // debt). A +100% move at step 2 would liquidate it, but it is gone.
+    let v = 90.0 * (-0.001f64).exp();
+    let shocks = [(1, -0.10), (2, 1.0)];
+    let pos = long_and_short(5.0);
+    let (sum, _) = one_path(&venue_scenario(
+        &pos,
+        &shocks,
+        0.0,
+        "auto_deleverage = true",
+    ));
+    assert_eq!(sum.adl_count, 1);
+    assert!(close(sum.adl_notional, 5.0 * 90.0));
+    assert!(close(sum.bad_debt, 5.0 * (90.0 - v)));
+    assert_eq!(sum.short_liquidated_notional, 0.0, "{sum:?}");
+    assert_eq!(sum.liquidation_count, 1);
+    // A short deleveraged in part (10 of 20 coins) keeps the rest with the realised profit
+    // in its margin, 1200 + 10·(120 − 90) = 1500: its liquidation price moves from 179.3 to
+    // (10·120 + 1500)/(10·1.004) ≈ 268.9. A rise to 180 passes the old price only; a rise to
+    // 270 liquidates the 10 coins left.
+    let pos20 = long_and_short(20.0);
+    let adl = "auto_deleverage = true";
+    let (sum, _) = one_path(&venue_scenario(&pos20, &shocks, 0.0, adl));
+    assert_eq!(sum.adl_count, 1);
+    assert_eq!(sum.short_liquidated_notional, 0.0, "{sum:?}");
+    let (sum, _) = one_path(&venue_scenario(&pos20, &[(1, -0.10), (2, 2.0)], 0.0, adl));
+    assert!(
+        close(sum.short_liquidated_notional, 10.0 * 270.0 * 0.001f64.exp()),
+        "{sum:?}"
+    );
+    // Without ADL the short survives the crash and is liquidated by the rise.
+    let (sum, _) = one_path(&venue_scenario(&pos, &shocks, 0.0, ""));
+    assert!(sum.short_liquidated_notional > 0.0);
+    assert_eq!(sum.liquidation_count, 2);
+}
+
+#[test]
+fn partial_liquidation_rearms_the_remainder_which_triggers_again() {
+    use cascadesim::model::margin::{MarginSchedule, PartialRule, Position, close_quantity};
+    // 10 coins long at 100 with 20× (margin 50): liquidation price 950/9.96 ≈ 95.38. A −4.7%
+    // shock (to 95.3) triggers it with equity 3 > the fee on the whole position.
+    let pos = "side,size,entry_price,leverage\nlong,10,100,20\n";
+    let rule = PartialRule {
+        target_multiple: 2.0,
+        min_notional: 0.0,
+        fee: 0.001,
+    };
+    let venue = "[populations.partial_liquidation]\ntarget_multiple = 2.0\nfee = 0.001\n";
+    let p = Position {
+        long: true,
+        qty: 10.0,
+        entry: 100.0,
+        margin: 50.0,
+    };
+    let m1 = 95.3;
+    let closed = close_quantity(&p, m1, &MarginSchedule::flat(0.004), Some(&rule));
+    assert!(closed > 5.0 && closed < 8.0, "{closed}");
+
+    // Only the first shock: one partial liquidation, the remainder stays open.
+    let s = venue_scenario(pos, &[(1, -0.047)], 0.0, venue);
+    let (sum, _) = one_path(&s);
+    let fill1 = m1 * (-0.001f64).exp();
+    assert_eq!(
+        (sum.liquidation_count, sum.partial_liquidation_count),
+        (1, 1)
+    );
+    assert!(close(sum.liquidated_notional, closed * fill1), "{sum:?}");
+    assert!(close(sum.fees, 0.001 * closed * fill1));
+
+    // A further −2% at step 2 takes the mark past the remainder's new liquidation price:
+    // it is liquidated again, in full (its equity is then negative).
+    let s = venue_scenario(pos, &[(1, -0.047), (2, -0.02)], 0.0, venue);
+    let (sum, _) = one_path(&s);
+    let fill2 = m1 * 0.98 * (-0.001f64).exp();
+    assert_eq!(
+        (sum.liquidation_count, sum.partial_liquidation_count),
+        (2, 1)
+    );
+    assert!(
+        close(
+            sum.liquidated_notional,
+            closed * fill1 + (10.0 - closed) * fill2
+        ),
+        "{sum:?}"
+    );
+    // The remainder's liquidation price is above the second mark and below the first.
+    let rest = Position {
+        qty: 10.0 - closed,
+        margin: 50.0 + closed * (fill1 - 100.0) - 0.001 * closed * fill1,
+        ..p
+    };
+    let liq = rest.liquidation_price(&MarginSchedule::flat(0.004));
+    assert!(liq < m1 && liq > m1 * 0.98, "{liq}");
+
+    // Without the rule the same shock closes everything at once.
+    let s = venue_scenario(pos, &[(1, -0.047)], 0.0, "");
+    let (sum, _) = one_path(&s);
+    assert_eq!(
+        (sum.liquidation_count, sum.partial_liquidation_count),
+        (1, 0)
+    );
+    assert!(close(sum.liquidated_notional, 10.0 * fill1));
 }

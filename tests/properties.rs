@@ -5,7 +5,9 @@
 //! - parsing never panics, on arbitrary text and on mutated scenarios, and every error
 //!   issue has a message; a mutated scenario that still validates also simulates;
 //! - the mark stays finite and > 0 at every step, even with −99% shocks and tiny books;
-//! - no more notional is liquidated than exists, and no position is liquidated twice;
+//! - no more notional is liquidated than exists, and no position is closed in full twice;
+//! - every settlement (full or partial liquidation, insurance fund, auto-deleveraging, bad
+//!   debt) balances to the cent; ADL happens only once a fund ran out, and only if enabled;
 //! - with only longs, no upward move and all impact permanent, the mark never rises;
 //! - bad debt, insurance-fund draws and fees are ≥ 0; a fund that starts empty is never
 //!   drawn without fees, and never pays out more than the fees it received;
@@ -106,6 +108,10 @@ struct PopP {
     size: SizeP,
     leverage: LeverageP,
     entry: EntryP,
+    /// `[populations.partial_liquidation]`: target multiple, minimum remainder (USD), fee as
+    /// a fraction of the maintenance rate.
+    partial: Option<(f64, f64, f64)>,
+    auto_deleverage: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -214,6 +220,7 @@ impl ScenarioP {
             let _ = writeln!(w, "maintenance_margin = {}", num(p.maintenance_margin));
             let _ = writeln!(w, "liquidation_fee = {}", num(p.liquidation_fee));
             let _ = writeln!(w, "insurance_fund_usd = {}", num(p.insurance_fund_usd));
+            let _ = writeln!(w, "auto_deleverage = {}", p.auto_deleverage);
             let _ = match p.size {
                 SizeP::LogNormal(sigma) => writeln!(
                     w,
@@ -270,6 +277,15 @@ impl ScenarioP {
                     num(high)
                 ),
             };
+            if let Some((k, min, fee)) = p.partial {
+                let _ = writeln!(
+                    w,
+                    "[populations.partial_liquidation]\ntarget_multiple = {}\nmin_notional_usd = {}\nfee = {}",
+                    num(k),
+                    num(min),
+                    num(fee * p.maintenance_margin)
+                );
+            }
             let _ = writeln!(w);
         }
         s
@@ -458,9 +474,28 @@ fn population(k: Knobs, n_assets: usize, max_count: u32) -> impl Strategy<Value 
             (-0.2..0.2f64, 0.0..=0.2f64).prop_map(|(m, s)| EntryP::Normal(m, s)),
             (-0.3..0.0f64, 0.001..0.3f64).prop_map(|(l, h)| EntryP::Uniform(l, h)),
         ],
+        proptest::option::of((
+            1.01..=20.0f64,
+            prop_oneof![Just(0.0), log_uniform(1.0, 1e6)],
+            0.0..0.95f64,
+        )),
+        any::<bool>(),
     )
         .prop_map(
-            |(asset, count, oi, long_share, mm, fee, fund, size, leverage, entry)| PopP {
+            |(
+                asset,
+                count,
+                oi,
+                long_share,
+                mm,
+                fee,
+                fund,
+                size,
+                leverage,
+                entry,
+                partial,
+                auto_deleverage,
+            )| PopP {
                 asset,
                 count,
                 open_interest_usd: oi,
@@ -471,6 +506,8 @@ fn population(k: Knobs, n_assets: usize, max_count: u32) -> impl Strategy<Value 
                 size,
                 leverage,
                 entry,
+                partial,
+                auto_deleverage,
             },
         )
 }
@@ -1001,9 +1038,11 @@ proptest! {
         let open_interest = market.fixed_open_interest().expect("fixed mode");
         for path in 0..s.paths {
             let (summary, per, trace) = trace_path(&market, path);
+            // A position may be partly liquidated several times but closed in full once.
+            let full = summary.liquidation_count - summary.partial_liquidation_count;
             prop_assert!(
-                summary.liquidation_count as usize <= positions,
-                "path {}: {} liquidations of {} positions", path, summary.liquidation_count, positions
+                full as usize <= positions,
+                "path {}: {} full liquidations of {} positions", path, full, positions
             );
             prop_assert!((summary.open_interest - open_interest).abs() <= 1e-9 * open_interest);
             let mut total = 0.0;
@@ -1050,6 +1089,9 @@ proptest! {
             for p in &mut s.pops {
                 p.insurance_fund_usd = 0.0;
                 p.liquidation_fee = 0.0;
+                if let Some(partial) = &mut p.partial {
+                    partial.2 = 0.0; // no fee on partial closes either
+                }
             }
         }
         let scenario = s.parse()?;
@@ -1259,6 +1301,157 @@ proptest! {
                 b.max_drawdown <= a.max_drawdown + 1e-12,
                 "path {}: max drawdown {} with depth d but {} with 2d", path, a.max_drawdown, b.max_drawdown
             );
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Settlement conservation
+// ------------------------------------------------------------------------------------------
+
+mod conservation {
+    use super::*;
+    use cascadesim::model::margin::{self, MarginSchedule, PartialRule, Position};
+
+    /// A position of 10²–10⁸ USD notional at 1–100× on a 0.4%/1%/2.5% tiered schedule.
+    fn position() -> impl Strategy<Value = Position> {
+        (any::<bool>(), 2.0..8.0f64, 1.0..5.0f64, 1.0..100.0f64).prop_map(
+            |(long, log_notional, log_entry, lev)| {
+                let entry = 10f64.powf(log_entry);
+                let notional = 10f64.powf(log_notional);
+                Position {
+                    long,
+                    qty: notional / entry,
+                    entry,
+                    margin: notional / lev,
+                }
+            },
+        )
+    }
+
+    fn schedule() -> MarginSchedule {
+        MarginSchedule::tiered(&[(0.0, 0.004), (1e5, 0.01), (1e7, 0.025)])
+    }
+
+    /// Asserts `a == b` to the cent.
+    fn cents(a: f64, b: f64, what: &str) -> Result<(), TestCaseError> {
+        prop_assert!((a - b).abs() < 0.005, "{}: {} vs {}", what, a, b);
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(config(2000))]
+
+        /// A liquidation at a mark past the liquidation price (by up to 20%) filled up to 20%
+        /// worse, with or without partial liquidation, a fund of any size and opposite
+        /// positions to deleverage: margin, fills, fees, fund, ADL and bad debt balance to
+        /// the cent, for the liquidated position and for every counterparty, and a partial
+        /// remainder's liquidation price is the formula's (equity = maintenance there).
+        #[test]
+        fn every_settlement_balances_to_the_cent(
+            p in position(),
+            past in prop_oneof![0.0..0.002f64, 0.0..0.2f64],
+            slip in 0.0..0.2f64,
+            fund0 in prop_oneof![Just(0.0), 0.0..1e6f64],
+            partial in proptest::option::of((1.01..10.0f64, 0.0..0.003f64)),
+            fee in 0.0..0.02f64,
+            cps in proptest::collection::vec(position(), 0..6),
+        ) {
+            let sched = schedule();
+            let liq = p.liquidation_price(&sched);
+            prop_assume!(liq > 0.0);
+            let s_ = p.sign();
+            let mark = liq * (1.0 - s_ * past);
+            let fill = mark * (1.0 - s_ * slip);
+            prop_assume!(mark > 0.0 && fill > 0.0);
+            let rule = partial.map(|(k, f)| PartialRule { target_multiple: k, min_notional: 0.0, fee: f });
+            let close = margin::close_quantity(&p, mark, &sched, rule.as_ref());
+            prop_assert!(close > 0.0 && close <= p.qty);
+            let fee_rate = match rule {
+                Some(r) if close < p.qty => r.fee,
+                _ => fee,
+            };
+            let mut fund = fund0;
+            let st = margin::settle(&p, close, fill, fee_rate, &mut fund);
+            cents(
+                p.margin + p.pnl_of(close, fill),
+                st.returned + st.remaining_margin + st.fee - st.fund_draw - st.uncovered,
+                "liquidated position",
+            )?;
+            cents(fund, fund0 + st.fee - st.fund_draw, "fund")?;
+            prop_assert!(st.returned >= 0.0 && st.fee >= 0.0 && st.fund_draw >= 0.0 && st.uncovered >= 0.0);
+            prop_assert!(fund >= 0.0);
+            prop_assert!(st.uncovered == 0.0 || fund == 0.0, "uncovered {} with {} left in the fund", st.uncovered, fund);
+            if close < p.qty {
+                // The remainder: its new liquidation price is where equity meets maintenance.
+                let rest = Position { qty: p.qty - close, margin: st.remaining_margin, ..p };
+                let t = sched.tier(rest.qty * rest.entry);
+                let l = rest.liquidation_price(&sched);
+                let maint = t.rate * rest.qty * l - t.cum;
+                prop_assert!((rest.equity(l) - maint).abs() <= 1e-6 * (rest.qty * l).max(1.0));
+                if (fill - mark).abs() < 1e-12 * mark {
+                    // Filled at the mark, the remainder meets the target and is safe there.
+                    let k = rule.map(|r| r.target_multiple).unwrap_or(1.0);
+                    let req = t.rate * rest.qty * mark - t.cum;
+                    prop_assert!(rest.equity(mark) >= k * req - 1e-6 * rest.qty * mark);
+                    let beyond = if p.long { l < mark } else { l > mark };
+                    prop_assert!(beyond, "new liquidation price {} vs mark {}", l, mark);
+                }
+            }
+            // Auto-deleveraging: opposite positions at the bankruptcy price.
+            let bk = p.bankruptcy_price();
+            let mut covered = 0.0;
+            for cp in &cps {
+                let cp = Position { long: !p.long, ..*cp };
+                if let Some(d) = margin::deleverage(&cp, bk, fill, st.uncovered - covered) {
+                    cents(
+                        cp.margin + cp.pnl_of(d.closed, fill),
+                        d.returned + d.remaining_margin + d.haircut,
+                        "counterparty",
+                    )?;
+                    prop_assert!(d.closed > 0.0 && d.closed <= cp.qty);
+                    prop_assert!(d.haircut >= 0.0 && d.returned >= 0.0 && d.remaining_margin >= 0.0);
+                    covered += d.haircut;
+                }
+            }
+            prop_assert!(covered <= st.uncovered * (1.0 + 1e-12) + 1e-9);
+            let bad_debt = (st.uncovered - covered).max(0.0);
+            // The whole shortfall is paid by the fund, ADL and bad debt.
+            if st.returned == 0.0 && close == p.qty {
+                cents(-p.equity(fill).min(0.0), st.fund_draw + covered + bad_debt, "shortfall")?;
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(config(48))]
+
+    /// Random scenarios with partial liquidation and ADL switched on or off at random: ADL
+    /// happens only in paths where a fund ran out and only where it is enabled; the first
+    /// exhaustion step is within the path; partial liquidations are a part of all
+    /// liquidations; every figure is finite and ≥ 0.
+    #[test]
+    fn adl_only_after_the_fund_ran_out(s in scenario(EXTREME, 1..=3)) {
+        let scenario = s.parse()?;
+        let market = Market::new(&scenario);
+        let adl = s.pops.iter().any(|p| p.auto_deleverage);
+        let partial = s.pops.iter().any(|p| p.partial.is_some());
+        let r = run_all(&market, s.paths);
+        for (i, p) in r.paths.iter().enumerate() {
+            prop_assert_eq!(p.fund_exhausted, p.fund_exhausted_at > 0, "path {}", i);
+            prop_assert!(p.fund_exhausted_at <= s.steps);
+            if p.adl_count > 0 || p.adl_notional > 0.0 {
+                prop_assert!(adl && p.fund_exhausted, "path {}: ADL with fund_exhausted = {}", i, p.fund_exhausted);
+            }
+            if p.bad_debt > 0.0 {
+                prop_assert!(p.fund_exhausted, "path {}: bad debt while the fund had money", i);
+            }
+            prop_assert!(p.adl_notional >= 0.0 && p.adl_notional.is_finite());
+            prop_assert!(p.partial_liquidation_count <= p.liquidation_count);
+            if !partial {
+                prop_assert_eq!(p.partial_liquidation_count, 0);
+            }
         }
     }
 }

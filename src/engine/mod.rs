@@ -9,13 +9,16 @@ use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
 
 use crate::model::book::{BookShape, BookState};
-use crate::model::margin::{self, MarginSchedule};
+use crate::model::margin::{MarginSchedule, PartialRule};
 use crate::model::population::{self, Positions};
 use crate::model::price::{PriceProcess, correlated_normals};
 use crate::scenario::{CascadeRule, Population, PopulationMode, Scenario};
 
 pub mod realised;
 pub mod trace;
+mod venue;
+
+use venue::{Round, Venue};
 
 /// Stream offset (in 32-bit words) at which a path's own population draws start when the
 /// population is re-drawn per path; far beyond what the price draws can reach.
@@ -54,6 +57,10 @@ pub struct PopulationModel {
     pub fee: f64,
     pub insurance_fund: f64,
     pub margin: MarginSchedule,
+    /// Partial liquidation rule; `None`: positions are closed in full.
+    pub partial: Option<PartialRule>,
+    /// Whether shortfalls the fund cannot pay are covered by auto-deleveraging.
+    pub auto_deleverage: bool,
     /// Shared positions (fixed mode) — `None` when every path draws its own.
     pub positions: Option<Positions>,
     spec: Population,
@@ -91,6 +98,8 @@ impl Market {
                     fee: p.liquidation_fee,
                     insurance_fund: p.insurance_fund,
                     margin: p.margin.clone(),
+                    partial: p.partial,
+                    auto_deleverage: p.auto_deleverage,
                     positions,
                     spec: p.clone(),
                 }
@@ -173,8 +182,18 @@ pub struct PathSummary {
     pub fees: f64,
     /// Paid by insurance funds for fills beyond bankruptcy prices.
     pub insurance_fund_draw: f64,
-    /// Losses nobody covered.
+    /// Losses nobody covered (neither the fund nor auto-deleveraging).
     pub bad_debt: f64,
+    /// Whether an insurance fund could not cover a shortfall.
+    pub fund_exhausted: bool,
+    /// Step (counted from 1) of the first shortfall a fund could not cover; 0 if none.
+    pub fund_exhausted_at: u32,
+    /// Notional closed by auto-deleveraging, at the bankruptcy prices it used.
+    pub adl_notional: f64,
+    /// Positions auto-deleveraged (fully or partly).
+    pub adl_count: u32,
+    /// Liquidations that closed only part of a position.
+    pub partial_liquidation_count: u32,
     /// Market orders that went through a whole side of a book.
     pub book_exhausted: u32,
     /// Quantity the books could not absorb, valued at the backstop price.
@@ -312,15 +331,11 @@ pub fn simulate_path<O: Observer>(
         open_interest,
         ..PathSummary::default()
     };
-    let mut fund: Vec<f64> = market
+    let mut venues: Vec<Venue> = market
         .populations
         .iter()
-        .map(|p| p.insurance_fund)
+        .map(|p| Venue::new(p.insurance_fund))
         .collect();
-    let mut long_cursor = vec![0usize; pops.len()];
-    let mut short_cursor = vec![0usize; pops.len()];
-    let mut long_range = vec![(0usize, 0usize); pops.len()];
-    let mut short_range = vec![(0usize, 0usize); pops.len()];
 
     let mut log_f: Vec<f64> = market.assets.iter().map(|a| a.start_price.ln()).collect();
     let mut fundamental: Vec<f64> = market.assets.iter().map(|a| a.start_price).collect();
@@ -378,29 +393,13 @@ pub fn simulate_path<O: Observer>(
                 sell_qty[a] = 0.0;
                 buy_qty[a] = 0.0;
             }
-            let mut any = false;
             for (k, pos) in pops.iter().enumerate() {
-                let m = mark[market.populations[k].asset];
-                let a = market.populations[k].asset;
-                let c0 = long_cursor[k];
-                let mut c = c0;
-                while c < pos.longs.len() && pos.longs.liq[c] >= m {
-                    sell_qty[a] += pos.longs.qty[c];
-                    c += 1;
-                }
-                long_cursor[k] = c;
-                long_range[k] = (c0, c);
-                let s0 = short_cursor[k];
-                let mut s = s0;
-                while s < pos.shorts.len() && pos.shorts.liq[s] <= m {
-                    buy_qty[a] += pos.shorts.qty[s];
-                    s += 1;
-                }
-                short_cursor[k] = s;
-                short_range[k] = (s0, s);
-                any |= c > c0 || s > s0;
+                let pm = &market.populations[k];
+                let (sq, bq) = venues[k].collect(pos, pm, mark[pm.asset]);
+                sell_qty[pm.asset] += sq;
+                buy_qty[pm.asset] += bq;
             }
-            if !any {
+            if sell_qty.iter().chain(&buy_qty).all(|&q| q == 0.0) {
                 break;
             }
             rounds += 1;
@@ -443,35 +442,15 @@ pub fn simulate_path<O: Observer>(
             for (k, pos) in pops.iter().enumerate() {
                 let pm = &market.populations[k];
                 let a = pm.asset;
-                for (ladder, (lo, hi), long, px) in [
-                    (&pos.longs, long_range[k], true, sell_px[a]),
-                    (&pos.shorts, short_range[k], false, buy_px[a]),
-                ] {
-                    for i in lo..hi {
-                        let q = ladder.qty[i];
-                        let s = margin::settle(
-                            long,
-                            q,
-                            ladder.entry[i],
-                            ladder.margin[i],
-                            px,
-                            pm.fee,
-                            &mut fund[k],
-                        );
-                        let notional = q * px;
-                        summary.fees += s.fee;
-                        summary.insurance_fund_draw += s.fund_draw;
-                        summary.bad_debt += s.bad_debt;
-                        summary.liquidation_count += 1;
-                        if long {
-                            summary.long_liquidated_notional += notional;
-                        } else {
-                            summary.short_liquidated_notional += notional;
-                        }
-                        step_liq[a] += notional;
-                        step_qty[a] += q;
-                    }
-                }
+                let round = Round {
+                    mark: mark[a],
+                    sell_px: sell_px[a],
+                    buy_px: buy_px[a],
+                    step,
+                };
+                let f = venues[k].settle(pos, pm, &round, &mut summary);
+                step_liq[a] += f.notional;
+                step_qty[a] += f.qty;
             }
         }
         summary.cascade_rounds += rounds;

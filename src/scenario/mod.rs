@@ -14,7 +14,7 @@ use toml::de::DeTable;
 
 pub use error::{Issue, ScenarioError};
 
-use crate::model::margin::MarginSchedule;
+use crate::model::margin::{MarginSchedule, PartialRule};
 use reader::{Doc, Tbl, suggest};
 
 /// Seconds in the (365-day, 24/7) year used to scale annual volatility and drift.
@@ -165,6 +165,10 @@ pub struct Population {
     pub liquidation_fee: f64,
     /// Insurance fund at step 0, USD.
     pub insurance_fund: f64,
+    /// Partial liquidation (`[populations.partial_liquidation]`); `None`: full liquidation.
+    pub partial: Option<PartialRule>,
+    /// Whether shortfalls the fund cannot cover are auto-deleveraged (`auto_deleverage`).
+    pub auto_deleverage: bool,
     pub source: PositionSource,
 }
 
@@ -359,8 +363,11 @@ const POP_KEYS: &[&str] = &[
     "margin_tiers",
     "liquidation_fee",
     "insurance_fund_usd",
+    "partial_liquidation",
+    "auto_deleverage",
     "positions_file",
 ];
+const PARTIAL_KEYS: &[&str] = &["target_multiple", "min_notional_usd", "fee"];
 const SIZE_KEYS: &[&str] = &["distribution", "sigma", "alpha"];
 const LEV_KEYS: &[&str] = &[
     "values",
@@ -1365,6 +1372,13 @@ fn population(
         );
     }
 
+    let partial = partial_rule(
+        doc,
+        &mut t,
+        margin.tiers().first().filter(|_| margin_ok).map(|x| x.rate),
+    );
+    let auto_deleverage = doc.bool(&mut t, "auto_deleverage").unwrap_or(false);
+
     let source = if doc.has(&mut t, "positions_file") {
         let file = doc.str(&mut t, "positions_file");
         let path = t.child("positions_file");
@@ -1398,7 +1412,64 @@ fn population(
         margin,
         liquidation_fee: fee,
         insurance_fund: fund,
+        partial,
+        auto_deleverage,
         source: source?,
+    })
+}
+
+/// `[populations.partial_liquidation]`. `first_rate`: the first tier's maintenance rate when
+/// the schedule is valid (the target must be reachable with it).
+fn partial_rule(
+    doc: &mut Doc<'_>,
+    t: &mut Tbl<'_, '_>,
+    first_rate: Option<f64>,
+) -> Option<PartialRule> {
+    let mut p = doc.table(t, "partial_liquidation", PARTIAL_KEYS)?;
+    let k = doc.req_f64(&mut p, "target_multiple");
+    if let Some(k) = k
+        && !(k > 1.0 && k <= 100.0)
+    {
+        doc.invalid(
+            &mut p,
+            "target_multiple",
+            format!("must be in (1, 100] (equity over maintenance after the close), found {k}"),
+        );
+    }
+    let min_notional = doc.f64(&mut p, "min_notional_usd").unwrap_or(0.0);
+    if !(0.0..=MAX_USD).contains(&min_notional) {
+        doc.invalid(
+            &mut p,
+            "min_notional_usd",
+            format!(
+                "must be between 0 and {MAX_USD:e} USD, found {}",
+                show(min_notional)
+            ),
+        );
+    }
+    let fee = doc.f64(&mut p, "fee").unwrap_or(0.0);
+    if !(0.0..=0.1).contains(&fee) {
+        doc.invalid(
+            &mut p,
+            "fee",
+            format!("must be a rate in [0, 0.1], found {fee}"),
+        );
+    } else if let Some(rate) = first_rate
+        && fee >= rate
+    {
+        doc.invalid(
+            &mut p,
+            "fee",
+            format!(
+                "must be below the first maintenance rate ({rate}): at the liquidation price the equity is at most the maintenance margin, so a fee this large leaves nothing to restore and every close would be full"
+            ),
+        );
+    }
+    doc.finish(p);
+    Some(PartialRule {
+        target_multiple: k?,
+        min_notional,
+        fee,
     })
 }
 

@@ -1,0 +1,405 @@
+//! One population's venue during one path: which positions a cascade round liquidates and how
+//! each liquidation is settled (fee, insurance fund, auto-deleveraging, bad debt).
+//!
+//! Per-path state, all of it proportional to what was liquidated, never to the population:
+//! - the insurance fund;
+//! - a cursor per side over the shared ladders (positions in trigger order);
+//! - re-armed remainders of partially liquidated positions, in a binary heap per side ordered
+//!   by their new liquidation price (a round looks at its top only);
+//! - the one ladder position per side that auto-deleveraging closed only partly, with its
+//!   current size and margin: it stays at the head of the ADL queue, and if the ladder
+//!   cursor reaches it first it moves to the heap with its new liquidation price;
+//! - positions removed by auto-deleveraging, a bitset per side allocated when ADL first hits
+//!   that side (the cursors skip them);
+//! - the ADL queue of each side, ranked once per path when ADL first needs it (at that
+//!   round's mark) and walked with a cursor afterwards.
+//!
+//! A quiet round costs one comparison per ladder and one heap peek per side.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+use super::{PathSummary, PopulationModel};
+use crate::model::margin::{self, Position};
+use crate::model::population::{Ladder, Positions};
+
+/// A remainder waiting in a heap for its new liquidation price.
+#[derive(Debug, Clone, Copy)]
+struct Rearmed {
+    /// Liquidation price, USD.
+    liq: f64,
+    /// Heap key: `liq` for longs (highest first), `−liq` for shorts (lowest first).
+    key: f64,
+    /// Insertion order, so equal prices pop in a fixed order.
+    seq: u32,
+    pos: Position,
+}
+
+impl Ord for Rearmed {
+    fn cmp(&self, o: &Self) -> Ordering {
+        self.key.total_cmp(&o.key).then(o.seq.cmp(&self.seq))
+    }
+}
+
+impl PartialOrd for Rearmed {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+impl PartialEq for Rearmed {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+
+impl Eq for Rearmed {}
+
+/// One side (longs or shorts) of a population during a path.
+#[derive(Debug, Default)]
+struct Side {
+    /// Ladder positions before this index are closed (liquidated, or passed over because ADL
+    /// removed them).
+    cursor: usize,
+    /// Start of the ladder positions triggered in the current round (`lo..cursor`).
+    lo: usize,
+    heap: BinaryHeap<Rearmed>,
+    /// Re-armed remainders triggered in the current round.
+    fired: Vec<Position>,
+    /// Bitset of ladder positions removed by ADL; empty until ADL first removes one.
+    removed: Vec<u64>,
+    /// Ladder indices in ADL order (best score first), built when first needed.
+    queue: Option<Vec<u32>>,
+    /// Entries of `queue` before this are closed.
+    queue_cursor: usize,
+    /// The ladder position ADL closed partly (index, what is left of it).
+    partly: Option<(usize, Position)>,
+}
+
+fn at(ladder: &Ladder, i: usize, long: bool) -> Position {
+    Position {
+        long,
+        qty: ladder.qty[i],
+        entry: ladder.entry[i],
+        margin: ladder.margin[i],
+    }
+}
+
+impl Side {
+    #[inline]
+    fn is_removed(&self, i: usize) -> bool {
+        self.removed
+            .get(i / 64)
+            .is_some_and(|w| (w >> (i % 64)) & 1 == 1)
+    }
+
+    fn remove(&mut self, i: usize, len: usize) {
+        if self.removed.is_empty() {
+            self.removed = vec![0; len.div_ceil(64)];
+        }
+        self.removed[i / 64] |= 1 << (i % 64);
+    }
+
+    fn rearm(&mut self, pos: Position, pm: &PopulationModel, seq: &mut u32) {
+        let liq = pos.liquidation_price(&pm.margin);
+        let key = if pos.long { liq } else { -liq };
+        self.heap.push(Rearmed {
+            liq,
+            key,
+            seq: *seq,
+            pos,
+        });
+        *seq += 1;
+    }
+
+    /// Marks the positions triggered at mark `m` and returns the quantity the venue closes.
+    fn collect(
+        &mut self,
+        ladder: &Ladder,
+        long: bool,
+        m: f64,
+        pm: &PopulationModel,
+        seq: &mut u32,
+    ) -> f64 {
+        let crossed = |liq: f64| if long { liq >= m } else { liq <= m };
+        let rule = pm.partial.as_ref();
+        let mut qty = 0.0;
+        let lo = self.cursor;
+        let mut c = lo;
+        while c < ladder.len() && crossed(ladder.liq[c]) {
+            if let Some((j, rest)) = self.partly
+                && j == c
+            {
+                // Partly deleveraged: its liquidation price moved; the heap decides.
+                self.partly = None;
+                self.remove(c, ladder.len());
+                self.rearm(rest, pm, seq);
+            } else if !self.is_removed(c) {
+                qty += margin::close_quantity(&at(ladder, c, long), m, &pm.margin, rule);
+            }
+            c += 1;
+        }
+        self.lo = lo;
+        self.cursor = c;
+        self.fired.clear();
+        while let Some(top) = self.heap.peek()
+            && crossed(top.liq)
+        {
+            let pos = top.pos;
+            self.heap.pop();
+            qty += margin::close_quantity(&pos, m, &pm.margin, rule);
+            self.fired.push(pos);
+        }
+        qty
+    }
+}
+
+/// Per-path state of one population's venue.
+#[derive(Debug)]
+pub(crate) struct Venue {
+    /// Insurance fund, USD.
+    pub fund: f64,
+    longs: Side,
+    shorts: Side,
+    seq: u32,
+}
+
+/// What a settlement needs besides the venue: the round's mark and fills, the step.
+pub(crate) struct Round {
+    /// Mark before the round's orders, USD.
+    pub mark: f64,
+    /// Average fill of the round's long liquidations (sells), USD.
+    pub sell_px: f64,
+    /// Average fill of the round's short liquidations (buys), USD.
+    pub buy_px: f64,
+    pub step: u32,
+}
+
+/// What a round's settlement adds to the step's per-asset figures.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Filled {
+    /// Notional closed at fill prices, USD.
+    pub notional: f64,
+    /// Quantity closed, base units.
+    pub qty: f64,
+}
+
+impl Venue {
+    pub fn new(fund: f64) -> Venue {
+        Venue {
+            fund,
+            longs: Side::default(),
+            shorts: Side::default(),
+            seq: 0,
+        }
+    }
+
+    /// Finds the positions triggered at mark `m`; returns the quantities the venue sells
+    /// (closing longs) and buys (closing shorts).
+    #[inline]
+    pub fn collect(&mut self, pos: &Positions, pm: &PopulationModel, m: f64) -> (f64, f64) {
+        (
+            self.longs.collect(&pos.longs, true, m, pm, &mut self.seq),
+            self.shorts
+                .collect(&pos.shorts, false, m, pm, &mut self.seq),
+        )
+    }
+
+    /// Settles every position `collect` found, longs first, each at its side's fill.
+    pub fn settle(
+        &mut self,
+        pos: &Positions,
+        pm: &PopulationModel,
+        r: &Round,
+        sum: &mut PathSummary,
+    ) -> Filled {
+        let mut filled = Filled::default();
+        let Venue {
+            fund,
+            longs,
+            shorts,
+            seq,
+        } = self;
+        let mut ctx = Ctx {
+            pm,
+            r,
+            fund,
+            seq,
+            sum,
+            filled: &mut filled,
+        };
+        ctx.side(longs, shorts, &pos.longs, &pos.shorts, true);
+        ctx.side(shorts, longs, &pos.shorts, &pos.longs, false);
+        filled
+    }
+}
+
+struct Ctx<'a> {
+    pm: &'a PopulationModel,
+    r: &'a Round,
+    fund: &'a mut f64,
+    seq: &'a mut u32,
+    sum: &'a mut PathSummary,
+    filled: &'a mut Filled,
+}
+
+impl Ctx<'_> {
+    fn side(
+        &mut self,
+        side: &mut Side,
+        opp: &mut Side,
+        ladder: &Ladder,
+        opp_ladder: &Ladder,
+        long: bool,
+    ) {
+        let fill = if long { self.r.sell_px } else { self.r.buy_px };
+        for i in side.lo..side.cursor {
+            if !side.is_removed(i) {
+                self.one(at(ladder, i, long), fill, side, opp, opp_ladder);
+            }
+        }
+        let fired = std::mem::take(&mut side.fired);
+        for &p in &fired {
+            self.one(p, fill, side, opp, opp_ladder);
+        }
+        side.fired = fired;
+        side.fired.clear();
+    }
+
+    /// Liquidates one position (fully or partly) at `fill`.
+    fn one(
+        &mut self,
+        p: Position,
+        fill: f64,
+        side: &mut Side,
+        opp: &mut Side,
+        opp_ladder: &Ladder,
+    ) {
+        let pm = self.pm;
+        let rule = pm.partial.as_ref();
+        let close = margin::close_quantity(&p, self.r.mark, &pm.margin, rule);
+        let partial = close < p.qty;
+        let fee_rate = match rule {
+            Some(r) if partial => r.fee,
+            _ => pm.fee,
+        };
+        let s = margin::settle(&p, close, fill, fee_rate, self.fund);
+        let sum = &mut *self.sum;
+        sum.fees += s.fee;
+        sum.insurance_fund_draw += s.fund_draw;
+        sum.liquidation_count += 1;
+        let notional = close * fill;
+        if p.long {
+            sum.long_liquidated_notional += notional;
+        } else {
+            sum.short_liquidated_notional += notional;
+        }
+        self.filled.notional += notional;
+        self.filled.qty += close;
+        if partial {
+            sum.partial_liquidation_count += 1;
+            let rest = Position {
+                qty: p.qty - close,
+                margin: s.remaining_margin,
+                ..p
+            };
+            side.rearm(rest, pm, self.seq);
+        }
+        if s.uncovered > 0.0 {
+            if !sum.fund_exhausted {
+                sum.fund_exhausted = true;
+                sum.fund_exhausted_at = self.r.step + 1;
+            }
+            let covered = if pm.auto_deleverage {
+                self.deleverage(
+                    opp,
+                    opp_ladder,
+                    !p.long,
+                    p.bankruptcy_price(),
+                    fill,
+                    s.uncovered,
+                )
+            } else {
+                0.0
+            };
+            // What ADL covered within rounding (a part in 10¹²) leaves no bad debt.
+            let left = s.uncovered - covered;
+            if left > 1e-12 * s.uncovered {
+                self.sum.bad_debt += left;
+            }
+        }
+    }
+
+    /// Auto-deleverages positions of the opposite side, best ADL score first, at the
+    /// liquidated position's bankruptcy price, until `need` is covered or the queue is
+    /// exhausted. Returns the amount covered.
+    fn deleverage(
+        &mut self,
+        opp: &mut Side,
+        ladder: &Ladder,
+        long: bool,
+        bankruptcy: f64,
+        fill: f64,
+        need: f64,
+    ) -> f64 {
+        let mark = self.r.mark;
+        if opp.queue.is_none() {
+            // Ranked once per path, at the mark of the round where ADL first hits this side.
+            let mut scored: Vec<(f64, u32)> = (opp.cursor..ladder.len())
+                .filter(|&i| !opp.is_removed(i))
+                .filter_map(|i| {
+                    margin::adl_score(&at(ladder, i, long), mark).map(|s| (s, i as u32))
+                })
+                .collect();
+            scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            opp.queue = Some(scored.into_iter().map(|x| x.1).collect());
+            opp.queue_cursor = 0;
+        }
+        let queue = opp.queue.take().expect("built above");
+        let closed = |opp: &Side, i: usize| i < opp.cursor || opp.is_removed(i);
+        while opp.queue_cursor < queue.len() && closed(opp, queue[opp.queue_cursor] as usize) {
+            opp.queue_cursor += 1;
+        }
+        let mut covered = 0.0;
+        for &i in &queue[opp.queue_cursor..] {
+            let i = i as usize;
+            if covered >= need {
+                break;
+            }
+            if closed(opp, i) {
+                continue;
+            }
+            let head = opp.partly.filter(|&(j, _)| j == i);
+            let cp = head.map_or_else(|| at(ladder, i, long), |(_, p)| p);
+            let Some(d) = margin::deleverage(&cp, bankruptcy, fill, need - covered) else {
+                continue;
+            };
+            // A partial close covers exactly what was left to cover.
+            covered = if d.closed < cp.qty {
+                need
+            } else {
+                covered + d.haircut
+            };
+            self.sum.adl_notional += d.closed * bankruptcy;
+            if head.is_none() {
+                self.sum.adl_count += 1;
+            }
+            if d.closed < cp.qty {
+                // Partly closed: it stays at the head of the queue with what is left.
+                let rest = Position {
+                    qty: cp.qty - d.closed,
+                    margin: d.remaining_margin,
+                    ..cp
+                };
+                opp.partly = Some((i, rest));
+                break;
+            }
+            opp.remove(i, ladder.len());
+            if head.is_some() {
+                opp.partly = None;
+            }
+        }
+        opp.queue = Some(queue);
+        covered
+    }
+}
