@@ -209,6 +209,19 @@ impl<'s> Doc<'s> {
         self.u64(t, key)
     }
 
+    /// A boolean. `None` when absent or not a boolean (recorded).
+    pub(crate) fn bool(&mut self, t: &mut Tbl<'_, '_>, key: &'static str) -> Option<bool> {
+        let v = self.raw(t, key)?;
+        match v.get_ref() {
+            DeValue::Boolean(b) => Some(*b),
+            _ => {
+                let path = t.child(key);
+                self.wrong_type(&path, v, "a boolean");
+                None
+            }
+        }
+    }
+
     pub(crate) fn str<'t>(&mut self, t: &mut Tbl<'t, '_>, key: &'static str) -> Option<&'t str> {
         let v = self.raw(t, key)?;
         match v.get_ref() {
