@@ -412,3 +412,89 @@ fn a_price_floor_holds_the_mark_and_the_fills() {
         "the book is not gone, the floor is reached"
     );
 }
+
+fn dynamics() -> Scenario {
+    Scenario::parse(
+        include_str!("data/dynamics.toml"),
+        "dynamics",
+        &cascadesim::scenario::NoFiles,
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn all_dynamics_are_identical_on_any_thread_count_and_keep_common_random_numbers() {
+    use std::sync::atomic::AtomicBool;
+    let s = dynamics();
+    let market = Market::new(&s);
+    let run = |m: &Market, threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| cascadesim::mc::run(m, 0, 300, &|_| {}, &AtomicBool::new(false)))
+            .unwrap()
+    };
+    let (r1, r2) = (run(&market, 1), run(&market, 2));
+    assert_eq!(r1.paths, r2.paths);
+    assert_eq!(r1.assets, r2.assets);
+    // The scenario does exercise the features: halts, jumps (fundamental moves beyond the
+    // diffusion) and the floor (ETH's mark never below 3000 of 3500).
+    assert!(r1.paths.iter().any(|p| p.circuit_breaker_halts > 0));
+    assert!(r1.paths.iter().all(|p| p.halted_steps <= 2 * 120));
+    // The peak is at most start·(1 + drawup), so the fall to the floor is bounded.
+    for (i, a) in r1.assets.iter().step_by(2).enumerate() {
+        let peak = 3500.0 * (1.0 + a.max_drawup);
+        assert!(
+            a.max_drawdown <= 1.0 - 3000.0 / peak + 1e-12,
+            "path {i}: {a:?}"
+        );
+        assert!(
+            a.end_return >= 3000.0 / 3500.0 - 1.0 - 1e-12,
+            "path {i}: {a:?}"
+        );
+    }
+    assert!(
+        r1.assets
+            .iter()
+            .step_by(2)
+            .any(|a| a.exogenous_drawdown > 1.0 - 3000.0 / 3500.0),
+        "some fundamental goes below the floor, so the floor is tested"
+    );
+    // Without positions the fundamentals are the same (nothing feeds back into them).
+    let text = include_str!("data/dynamics.toml");
+    let cut = text.find("[[populations]]").unwrap();
+    let bare = Scenario::parse(&text[..cut], "bare", &cascadesim::scenario::NoFiles).unwrap();
+    let r0 = run(&Market::new(&bare), 2);
+    for (a, b) in r0.assets.iter().zip(&r1.assets) {
+        assert_eq!(a.exogenous_drawdown, b.exogenous_drawdown);
+        assert_eq!(a.exogenous_drawup, b.exogenous_drawup);
+    }
+}
+
+#[test]
+fn jumps_leave_the_diffusion_draws_alone() {
+    // Jumps draw from their own part of the path's stream: a jump process so rare that no
+    // jump happens (and uncompensated, so the drift is unchanged) gives bit-identical
+    // fundamentals to no jumps at all.
+    let base = include_str!("data/tiny.toml");
+    let with = base.replace(
+        "dof = 4\n",
+        "dof = 4\njumps = { rate_per_day = 1e-12, mean = -0.5, sd = 0.1, compensate = false }\n",
+    );
+    assert_ne!(with, base);
+    let (a, b) = (
+        Scenario::parse(base, "a", &cascadesim::scenario::NoFiles).unwrap(),
+        Scenario::parse(&with, "b", &cascadesim::scenario::NoFiles).unwrap(),
+    );
+    let (ma, mb) = (Market::new(&a), Market::new(&b));
+    for path in 0..20 {
+        let (mut pa, mut pb) = (
+            vec![AssetPathMetrics::default()],
+            vec![AssetPathMetrics::default()],
+        );
+        let sa = simulate_path(&ma, path, &mut pa, &mut NoObserver);
+        let sb = simulate_path(&mb, path, &mut pb, &mut NoObserver);
+        assert_eq!(sa, sb, "path {path}");
+    }
+}
