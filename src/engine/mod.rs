@@ -224,7 +224,8 @@ pub struct AssetStep {
     /// Quantity liquidated on this asset during the step, base units (so
     /// `liquidated_notional / liquidated_qty` is the step's average fill price).
     pub liquidated_qty: f64,
-    /// Resting depth within the book at this hour, as a multiplier of the stated depth.
+    /// Resting depth within the book in this step (hour of day × volatility factor), as a
+    /// multiplier of the stated depth.
     pub depth_multiplier: f64,
 }
 
