@@ -216,6 +216,20 @@ pub const PATH_METRICS: &[MetricDef] = &[
         false,
         "1 if the path meets the scenario's cascade definition"
     ),
+    metric!(
+        circuit_breaker_halts,
+        "halts",
+        U32,
+        false,
+        "times a circuit breaker halted an asset's trading (0 without a breaker)"
+    ),
+    metric!(
+        halted_steps,
+        "asset-steps",
+        U32,
+        false,
+        "steps an asset spent halted after the step its halt tripped in, summed over assets"
+    ),
 ];
 
 /// Definition of a per-asset metric.

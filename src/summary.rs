@@ -70,6 +70,8 @@ pub struct Summary {
     pub open_interest_usd: Option<f64>,
     /// Paths in which some market order exhausted a book.
     pub paths_with_book_exhausted: u64,
+    /// Paths in which a circuit breaker halted some asset at least once.
+    pub paths_with_circuit_breaker_halt: u64,
     /// Distribution of each summarised metric, by name (absent for a run with no paths).
     pub metrics: BTreeMap<&'static str, MetricSummary>,
     /// Extreme-value analysis of the tail metrics: threshold and its rule, GPD fits (ML with
@@ -137,7 +139,8 @@ impl Summary {
             let v = c.values.to_f64();
             (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
         });
-        let paths_with_book_exhausted = match find("book_exhausted").map(|c| &c.values) {
+        // Paths in which a count metric is positive.
+        let paths_with = |name: &str| match find(name).map(|c| &c.values) {
             Some(Values::U32(v)) => v.iter().filter(|&&x| x > 0).count() as u64,
             _ => 0,
         };
@@ -154,7 +157,8 @@ impl Summary {
             cascade_probability_exact: exact,
             cascades,
             open_interest_usd,
-            paths_with_book_exhausted,
+            paths_with_book_exhausted: paths_with("book_exhausted"),
+            paths_with_circuit_breaker_halt: paths_with("circuit_breaker_halts"),
             metrics,
             tails: tail_reports
                 .iter()

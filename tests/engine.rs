@@ -29,6 +29,35 @@ fn scenario(positions: &str, shock: f64, fund: f64) -> Scenario {
 /// One asset at 100 with volatility 0, the given book and shocks (step, return), and one
 /// population from `positions` with extra keys `venue` (partial liquidation, ADL).
 fn build(book: &str, positions: &str, shocks: &[(u32, f64)], fund: f64, venue: &str) -> Scenario {
+    build_full(book, positions, shocks, fund, 4, "", "", venue)
+}
+
+/// [`scenario`] with `steps` steps, TOML added to `[simulation]` (sub-tables allowed) and to
+/// `[assets.book]`.
+fn scenario_with(
+    positions: &str,
+    shock: f64,
+    fund: f64,
+    steps: u32,
+    sim: &str,
+    book: &str,
+) -> Scenario {
+    build_full(BOOK, positions, &[(1, shock)], fund, steps, sim, book, "")
+}
+
+/// The scenario every builder above makes: `book_csv` as the book file, `sim` added to
+/// `[simulation]`, `book_toml` to `[assets.book]` and `venue` to the population.
+#[allow(clippy::too_many_arguments)]
+fn build_full(
+    book_csv: &str,
+    positions: &str,
+    shocks: &[(u32, f64)],
+    fund: f64,
+    steps: u32,
+    sim: &str,
+    book_toml: &str,
+    venue: &str,
+) -> Scenario {
     let shocks: Vec<String> = shocks
         .iter()
         .map(|(s, r)| format!("{{ step = {s}, return = {r} }}"))
@@ -37,9 +66,10 @@ fn build(book: &str, positions: &str, shocks: &[(u32, f64)], fund: f64, venue: &
         r#"
 [simulation]
 paths = 1
-steps = 4
+steps = {steps}
 seed = 1
 max_rounds = 10
+{sim}
 [simulation.cascade]
 endogenous_move = 0.001
 [[assets]]
@@ -52,6 +82,7 @@ profile = "file"
 file = "book.csv"
 permanent_impact = 0.0
 refill_half_life_s = 60
+{book_toml}
 [[populations]]
 asset = "X"
 maintenance_margin = 0.004
@@ -63,7 +94,7 @@ positions_file = "positions.csv"
         shocks.join(", ")
     );
     let files = Files(BTreeMap::from([
-        ("book.csv", book.to_string()),
+        ("book.csv", book_csv.to_string()),
         ("positions.csv", positions.to_string()),
     ]));
     Scenario::parse(&text, "test", &files).unwrap_or_else(|e| panic!("{e}"))
@@ -457,4 +488,216 @@ fn partial_liquidation_rearms_the_remainder_which_triggers_again() {
         (1, 0)
     );
     assert!(close(sum.liquidated_notional, 10.0 * fill1));
+}
+
+/// Records each step's liquidated notional, mark and depth multiplier of asset 0.
+#[derive(Default)]
+struct Steps {
+    liquidated: Vec<f64>,
+    mark: Vec<f64>,
+    depth: Vec<f64>,
+}
+
+impl cascadesim::engine::Observer for Steps {
+    fn on_step(&mut self, _step: u32, assets: &[cascadesim::engine::AssetStep]) {
+        self.liquidated.push(assets[0].liquidated_notional);
+        self.mark.push(assets[0].mark);
+        self.depth.push(assets[0].depth_multiplier);
+    }
+}
+
+fn observed(s: &Scenario) -> (PathSummary, Steps) {
+    let market = Market::new(s);
+    let mut per = vec![AssetPathMetrics::default(); 1];
+    let mut obs = Steps::default();
+    let summary = simulate_path(&market, 0, &mut per, &mut obs);
+    (summary, obs)
+}
+
+const CHAIN: &str = "side,size,entry_price,liquidation_price\n\
+                     long,20,100,96.4\nlong,20,100,96.2\nlong,20,100,96.1\n";
+
+#[test]
+fn a_circuit_breaker_stops_the_cascade_loop() {
+    // The chain of `a_cascade_needs_the_chain_reaction`: the −3.65% shock (to 96.35) stays
+    // inside a 3.7% breaker, the first liquidation takes the mark to 96.06 (−3.94% from the
+    // previous close of 100): the breaker trips before the second round, so only one of the
+    // three positions goes. Without it all three do.
+    let breaker = "[simulation.circuit_breaker]\nmax_move = 0.037\nhalt_steps = 5";
+    let (free, _) = one_path(&scenario_with(CHAIN, -0.0365, 0.0, 3, "", ""));
+    assert_eq!(free.liquidation_count, 3);
+    assert_eq!(free.circuit_breaker_halts, 0);
+    let (sum, _) = one_path(&scenario_with(CHAIN, -0.0365, 0.0, 3, breaker, ""));
+    assert_eq!(sum.liquidation_count, 1, "{sum:?}");
+    assert_eq!(sum.max_rounds_in_step, 1, "{sum:?}");
+    assert_eq!(sum.circuit_breaker_halts, 1);
+    // Halted through step 1 + 5; the path has steps 0..3, so step 2 is the one halted step
+    // after the tripping one.
+    assert_eq!(sum.halted_steps, 1);
+}
+
+#[test]
+fn a_halt_delays_liquidations_until_it_ends() {
+    // 10x long, liquidation price 90.36; a −10% shock at step 1 against a 5% breaker with
+    // 2 halt steps: nothing trades in step 1 (the breaker trips before the first round) nor
+    // in steps 2 and 3; the position is liquidated in step 4, whose move (a sweep of
+    // 10 coins, 0.2%) trips nothing.
+    let pos = "side,size,entry_price,leverage\nlong,10,100,10\n";
+    let breaker = "[simulation.circuit_breaker]\nmax_move = 0.05\nhalt_steps = 2";
+    let (sum, obs) = observed(&scenario_with(pos, -0.10, 0.0, 6, breaker, ""));
+    assert_eq!(sum.liquidation_count, 1);
+    assert_eq!(sum.circuit_breaker_halts, 1);
+    assert_eq!(sum.halted_steps, 2);
+    let first = obs.liquidated.iter().position(|&x| x > 0.0);
+    assert_eq!(first, Some(4), "{:?}", obs.liquidated);
+    // Without the breaker it goes in the shock's step.
+    let (_, obs) = observed(&scenario_with(pos, -0.10, 0.0, 6, "", ""));
+    assert_eq!(obs.liquidated.iter().position(|&x| x > 0.0), Some(1));
+}
+
+#[test]
+fn depth_falls_when_realised_volatility_rises() {
+    // Volatility 0 and a −10% shock at step 1. The realised variance starts at the
+    // reference (σ_ref = 0.5 → 0.25·60/31,536,000 per step), so the depth factor is 1 until
+    // the shock's step has been seen; then σ̂² ≈ (1 − 0.5^0.1)·ln(0.9)² ≈ 7.4e-4 gives
+    // (σ_ref/σ̂)^1 ≈ 0.025, clamped to min = 0.1. Quiet steps after it let σ̂ decay by
+    // 0.5^(60/600) per step, so the factor climbs back by a factor 2^0.05 per step until it
+    // reaches 1 (max).
+    let book = "[assets.book.volatility_depth]\nreference_volatility = 0.5\nbeta = 1.0\nhalf_life_s = 600\nmin = 0.1\nmax = 1.0";
+    let pos = "side,size,entry_price,leverage\nlong,1,100,2\n";
+    let (_, obs) = observed(&scenario_with(pos, -0.10, 0.0, 200, "", book));
+    let d = &obs.depth;
+    assert_eq!((d[0], d[1]), (1.0, 1.0), "{:?}", &d[..4]);
+    assert!((d[2] - 0.1).abs() < 1e-12, "{:?}", &d[..4]);
+    let later = d
+        .iter()
+        .skip(3)
+        .position(|&x| x > 0.1 + 1e-12)
+        .map(|i| i + 3);
+    let k = later.expect("the depth comes back");
+    assert!(
+        (d[k + 1] / d[k] - 2f64.powf(0.05)).abs() < 1e-9,
+        "{} {}",
+        d[k],
+        d[k + 1]
+    );
+    assert!(
+        d.windows(2).skip(2).all(|w| w[1] >= w[0]),
+        "recovers monotonically"
+    );
+    assert_eq!(*d.last().unwrap(), 1.0);
+}
+
+#[test]
+fn a_price_floor_holds_the_mark_and_the_fills() {
+    // The chain again with a floor at 96.2: the first sale eats the 10 and 20 bp bids
+    // (96.25, 96.16 would be below the floor: 96.35·e^(−0.002) = 96.157) so the rest of its
+    // 20 coins fills at 96.2; the mark never goes below 96.2.
+    let (sum, per) = one_path(&scenario_with(
+        CHAIN,
+        -0.0365,
+        0.0,
+        3,
+        "",
+        "price_floor_usd = 96.2",
+    ));
+    assert!(
+        per.max_drawdown <= 1.0 - 0.962 + 1e-12,
+        "{} {sum:?}",
+        per.max_drawdown
+    );
+    assert!(
+        sum.unfilled_notional > 0.0,
+        "the backstop at the floor took a part"
+    );
+    assert_eq!(
+        sum.book_exhausted, 0,
+        "the book is not gone, the floor is reached"
+    );
+}
+
+fn dynamics() -> Scenario {
+    Scenario::parse(
+        include_str!("data/dynamics.toml"),
+        "dynamics",
+        &cascadesim::scenario::NoFiles,
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn all_dynamics_are_identical_on_any_thread_count_and_keep_common_random_numbers() {
+    use std::sync::atomic::AtomicBool;
+    let s = dynamics();
+    let market = Market::new(&s);
+    let run = |m: &Market, threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| cascadesim::mc::run(m, 0, 300, &|_| {}, &AtomicBool::new(false)))
+            .unwrap()
+    };
+    let (r1, r2) = (run(&market, 1), run(&market, 2));
+    assert_eq!(r1.paths, r2.paths);
+    assert_eq!(r1.assets, r2.assets);
+    // The scenario does exercise the features: halts, jumps (fundamental moves beyond the
+    // diffusion) and the floor (ETH's mark never below 3000 of 3500).
+    assert!(r1.paths.iter().any(|p| p.circuit_breaker_halts > 0));
+    assert!(r1.paths.iter().all(|p| p.halted_steps <= 2 * 120));
+    // The peak is at most start·(1 + drawup), so the fall to the floor is bounded.
+    for (i, a) in r1.assets.iter().step_by(2).enumerate() {
+        let peak = 3500.0 * (1.0 + a.max_drawup);
+        assert!(
+            a.max_drawdown <= 1.0 - 3000.0 / peak + 1e-12,
+            "path {i}: {a:?}"
+        );
+        assert!(
+            a.end_return >= 3000.0 / 3500.0 - 1.0 - 1e-12,
+            "path {i}: {a:?}"
+        );
+    }
+    assert!(
+        r1.assets
+            .iter()
+            .step_by(2)
+            .any(|a| a.exogenous_drawdown > 1.0 - 3000.0 / 3500.0),
+        "some fundamental goes below the floor, so the floor is tested"
+    );
+    // Without positions the fundamentals are the same (nothing feeds back into them).
+    let text = include_str!("data/dynamics.toml");
+    let cut = text.find("[[populations]]").unwrap();
+    let bare = Scenario::parse(&text[..cut], "bare", &cascadesim::scenario::NoFiles).unwrap();
+    let r0 = run(&Market::new(&bare), 2);
+    for (a, b) in r0.assets.iter().zip(&r1.assets) {
+        assert_eq!(a.exogenous_drawdown, b.exogenous_drawdown);
+        assert_eq!(a.exogenous_drawup, b.exogenous_drawup);
+    }
+}
+
+#[test]
+fn jumps_leave_the_diffusion_draws_alone() {
+    // Jumps draw from their own part of the path's stream: a jump process so rare that no
+    // jump happens (and uncompensated, so the drift is unchanged) gives bit-identical
+    // fundamentals to no jumps at all.
+    let base = include_str!("data/tiny.toml");
+    let with = base.replace(
+        "dof = 4\n",
+        "dof = 4\njumps = { rate_per_day = 1e-12, mean = -0.5, sd = 0.1, compensate = false }\n",
+    );
+    assert_ne!(with, base);
+    let (a, b) = (
+        Scenario::parse(base, "a", &cascadesim::scenario::NoFiles).unwrap(),
+        Scenario::parse(&with, "b", &cascadesim::scenario::NoFiles).unwrap(),
+    );
+    let (ma, mb) = (Market::new(&a), Market::new(&b));
+    for path in 0..20 {
+        let (mut pa, mut pb) = (
+            vec![AssetPathMetrics::default()],
+            vec![AssetPathMetrics::default()],
+        );
+        let sa = simulate_path(&ma, path, &mut pa, &mut NoObserver);
+        let sb = simulate_path(&mb, path, &mut pb, &mut NoObserver);
+        assert_eq!(sa, sb, "path {path}");
+    }
 }

@@ -11,8 +11,8 @@ use rand::rngs::ChaCha8Rng;
 use crate::model::book::{BookShape, BookState};
 use crate::model::margin::{MarginSchedule, PartialRule};
 use crate::model::population::{self, Positions};
-use crate::model::price::{PriceProcess, correlated_normals};
-use crate::scenario::{CascadeRule, Population, PopulationMode, Scenario};
+use crate::model::price::{Dependence, PriceProcess};
+use crate::scenario::{CascadeRule, CircuitBreaker, Population, PopulationMode, Scenario};
 
 pub mod realised;
 pub mod trace;
@@ -24,6 +24,10 @@ use venue::{Round, Venue};
 /// population is re-drawn per path; far beyond what the price draws can reach.
 const POPULATION_WORD_OFFSET: u128 = 1 << 66;
 
+/// Stream offset (in 32-bit words) of a path's jump draws (counts and sizes), so that jumps
+/// leave the diffusion draws where they were.
+const JUMP_WORD_OFFSET: u128 = 1 << 65;
+
 /// Everything a path needs that does not change between paths. Built once per run.
 #[derive(Debug, Clone)]
 pub struct Market {
@@ -34,7 +38,9 @@ pub struct Market {
     pub max_rounds: u32,
     pub cascade: CascadeRule,
     pub assets: Vec<AssetModel>,
-    pub cholesky: Option<Vec<f64>>,
+    /// Correlation regimes, jump clock and t mixing shared by the assets.
+    pub dependence: Dependence,
+    pub circuit_breaker: Option<CircuitBreaker>,
     pub populations: Vec<PopulationModel>,
     pub population_mode: PopulationMode,
     /// Open interest of the fixed populations (None in per-path mode).
@@ -78,7 +84,11 @@ impl Market {
             .map(|a| AssetModel {
                 name: a.name.clone(),
                 start_price: a.price,
-                process: PriceProcess::new(a, dt),
+                process: if s.dependence.shared_t_mixing {
+                    PriceProcess::new(a, dt).with_shared_mixing()
+                } else {
+                    PriceProcess::new(a, dt)
+                },
                 book: BookShape::new(&a.book, s.simulation.step_seconds),
             })
             .collect();
@@ -117,8 +127,9 @@ impl Market {
             start_second_of_day: s.simulation.start_second_of_day,
             max_rounds: s.simulation.max_rounds,
             cascade: s.simulation.cascade,
+            dependence: Dependence::new(s, &assets.iter().map(|a| &a.process).collect::<Vec<_>>()),
+            circuit_breaker: s.simulation.circuit_breaker,
             assets,
-            cholesky: s.cholesky.clone(),
             populations,
             population_mode: s.simulation.population_mode,
         }
@@ -202,6 +213,11 @@ pub struct PathSummary {
     pub open_interest: f64,
     /// Whether the path meets the scenario's cascade definition.
     pub cascade: bool,
+    /// Times a circuit breaker halted an asset.
+    pub circuit_breaker_halts: u32,
+    /// Steps an asset spent halted, summed over assets (the steps in which a halt tripped
+    /// not counted).
+    pub halted_steps: u32,
 }
 
 /// Per-path, per-asset figures.
@@ -227,7 +243,8 @@ pub struct AssetStep {
     /// Quantity liquidated on this asset during the step, base units (so
     /// `liquidated_notional / liquidated_qty` is the step's average fill price).
     pub liquidated_qty: f64,
-    /// Resting depth within the book at this hour, as a multiplier of the stated depth.
+    /// Resting depth within the book in this step (hour of day × volatility factor), as a
+    /// multiplier of the stated depth.
     pub depth_multiplier: f64,
     /// Balance of the insurance funds of the populations on this asset, USD.
     pub insurance_fund: f64,
@@ -300,6 +317,8 @@ pub fn simulate_path<O: Observer>(
     observer: &mut O,
 ) -> PathSummary {
     let mut rng = market.path_rng(path);
+    let mut jump_rng = market.path_rng(path);
+    jump_rng.set_word_pos(JUMP_WORD_OFFSET);
     let n_assets = market.assets.len();
     debug_assert_eq!(per_asset.len(), n_assets);
 
@@ -343,9 +362,8 @@ pub fn simulate_path<O: Observer>(
     let mut mark = fundamental.clone();
     // Whether an asset's mark must be recomputed (its fundamental or its book changed).
     let mut dirty = vec![false; n_assets];
-    let mut shock_cursor = vec![0usize; n_assets];
-    let mut z = vec![0.0; n_assets];
-    let mut scratch = vec![0.0; n_assets];
+    let mut price_state: Vec<_> = market.assets.iter().map(|a| a.process.start()).collect();
+    let mut draws = market.dependence.draws(n_assets);
     let mut sell_qty = vec![0.0; n_assets];
     let mut buy_qty = vec![0.0; n_assets];
     let mut sell_px = vec![0.0; n_assets];
@@ -355,17 +373,29 @@ pub fn simulate_path<O: Observer>(
     let mut view = vec![AssetStep::default(); n_assets];
     let mut mark_ext: Vec<Extremes> = fundamental.iter().map(|&p| Extremes::new(p)).collect();
     let mut fund_ext = mark_ext.clone();
-    let random = market.assets.iter().any(|a| a.process.is_random());
+    // End-of-step rules: the previous close, realised variance and depth factor per asset,
+    // and the circuit breaker's halts (the last halted step, or -1).
+    let mut close = mark.clone();
+    let mut realised_var: Vec<f64> = market
+        .assets
+        .iter()
+        .map(|a| a.book.vol_depth.map_or(0.0, |v| v.reference_var))
+        .collect();
+    let mut vol_factor = vec![1.0; n_assets];
+    let mut halts = Halts::new(n_assets);
+    let track_close = market.circuit_breaker.is_some()
+        || market.assets.iter().any(|a| a.book.vol_depth.is_some());
 
     for step in 0..market.steps {
         // 1. Fundamentals.
-        if random {
-            correlated_normals(&mut rng, market.cholesky.as_deref(), &mut z, &mut scratch);
-        }
+        market
+            .dependence
+            .draw(step, &mut draws, &mut rng, &mut jump_rng);
         for a in 0..n_assets {
-            let r = market.assets[a]
-                .process
-                .log_return(z[a], step, &mut shock_cursor[a], &mut rng);
+            let r =
+                market.assets[a]
+                    .process
+                    .log_return(a, step, &draws, &mut price_state[a], &mut rng);
             if r != 0.0 {
                 // Validation keeps prices far inside this range; the clamp makes overflow to
                 // inf or underflow to 0 impossible even for the wildest fat-tailed draw.
@@ -374,12 +404,15 @@ pub fn simulate_path<O: Observer>(
                 dirty[a] = true;
             }
         }
-        // 2. Books: refill, hour of day.
+        // 2. Books: refill, hour of day; halts.
         let hour = market.hour_of(step);
         for a in 0..n_assets {
             dirty[a] |= books[a].refill(&market.assets[a].book);
             step_liq[a] = 0.0;
             step_qty[a] = 0.0;
+        }
+        if market.circuit_breaker.is_some() {
+            summary.halted_steps += halts.start_step(step);
         }
         // 3. Cascade loop.
         let mut rounds = 0u32;
@@ -393,8 +426,15 @@ pub fn simulate_path<O: Observer>(
                 sell_qty[a] = 0.0;
                 buy_qty[a] = 0.0;
             }
+            summary.circuit_breaker_halts +=
+                halts.trip(market.circuit_breaker.as_ref(), step, &mark, &close);
             for (k, pos) in pops.iter().enumerate() {
                 let pm = &market.populations[k];
+                // A halted asset trades nothing: its triggered positions wait for the halt
+                // to end (and are neither collected nor settled meanwhile).
+                if halts.halted[pm.asset] {
+                    continue;
+                }
                 let (sq, bq) = venues[k].collect(pos, pm, mark[pm.asset]);
                 sell_qty[pm.asset] += sq;
                 buy_qty[pm.asset] += bq;
@@ -412,7 +452,7 @@ pub fn simulate_path<O: Observer>(
                 let m = mark[a];
                 let crossed = sq.min(bq);
                 let net = sq - bq;
-                let hourly = market.assets[a].book.hourly[hour];
+                let hourly = market.assets[a].book.hourly[hour] * vol_factor[a];
                 sell_px[a] = m;
                 buy_px[a] = m;
                 if net != 0.0 {
@@ -426,8 +466,8 @@ pub fn simulate_path<O: Observer>(
                         hourly,
                     );
                     summary.slippage_cost += (fill.notional - net.abs() * m).abs();
-                    if fill.exhausted {
-                        summary.book_exhausted += 1;
+                    summary.book_exhausted += u32::from(fill.exhausted);
+                    if fill.unfilled > 0.0 {
                         summary.unfilled_notional += fill.notional - fill.vwap() * fill.filled;
                     }
                     let px = (crossed * m + fill.notional) / (crossed + net.abs());
@@ -442,6 +482,9 @@ pub fn simulate_path<O: Observer>(
             for (k, pos) in pops.iter().enumerate() {
                 let pm = &market.populations[k];
                 let a = pm.asset;
+                if halts.halted[a] {
+                    continue;
+                }
                 let round = Round {
                     mark: mark[a],
                     sell_px: sell_px[a],
@@ -456,13 +499,17 @@ pub fn simulate_path<O: Observer>(
         summary.cascade_rounds += rounds;
         summary.max_rounds_in_step = summary.max_rounds_in_step.max(rounds);
 
-        // 4. Record.
-        let mut step_total = 0.0;
+        // 4. Record; end-of-step rules (breaker, realised volatility and the depth it leaves).
         for a in 0..n_assets {
             if dirty[a] {
                 mark[a] = books[a].mid(&market.assets[a].book, fundamental[a]);
                 dirty[a] = false;
             }
+        }
+        summary.circuit_breaker_halts +=
+            halts.trip(market.circuit_breaker.as_ref(), step, &mark, &close);
+        let mut step_total = 0.0;
+        for a in 0..n_assets {
             let m = mark[a];
             debug_assert!(
                 m.is_finite() && m > 0.0,
@@ -477,12 +524,21 @@ pub fn simulate_path<O: Observer>(
                 mark: m,
                 liquidated_notional: step_liq[a],
                 liquidated_qty: step_qty[a],
-                depth_multiplier: market.assets[a].book.hourly[hour],
+                depth_multiplier: market.assets[a].book.hourly[hour] * vol_factor[a],
                 insurance_fund: 0.0,
             };
         }
         for (k, p) in market.populations.iter().enumerate() {
-            view[p.asset].insurance_fund += fund[k];
+            view[p.asset].insurance_fund += venues[k].fund;
+        }
+        if track_close {
+            for a in 0..n_assets {
+                if let Some(v) = &market.assets[a].book.vol_depth {
+                    realised_var[a] = v.update(realised_var[a], (mark[a] / close[a]).ln());
+                    vol_factor[a] = v.multiplier(realised_var[a]);
+                }
+                close[a] = mark[a];
+            }
         }
         summary.peak_step_liquidated_notional =
             summary.peak_step_liquidated_notional.max(step_total);
@@ -520,6 +576,49 @@ pub fn simulate_path<O: Observer>(
         summary.open_interest,
     );
     summary
+}
+
+/// Per-path state of the circuit breaker: which assets are halted, and through which step.
+struct Halts {
+    halted: Vec<bool>,
+    /// Last halted step of each asset (-1: none).
+    through: Vec<i64>,
+}
+
+impl Halts {
+    fn new(n: usize) -> Halts {
+        Halts {
+            halted: vec![false; n],
+            through: vec![-1; n],
+        }
+    }
+
+    /// Updates the halts for the start of `step`; returns how many assets are halted.
+    fn start_step(&mut self, step: u32) -> u32 {
+        let mut n = 0;
+        for (h, &t) in self.halted.iter_mut().zip(&self.through) {
+            *h = i64::from(step) <= t;
+            n += u32::from(*h);
+        }
+        n
+    }
+
+    /// Halts every asset not yet halted whose mark moved more than the breaker's limit from
+    /// the previous close: for the rest of step `step` and the breaker's `halt_steps` after
+    /// it. Returns the number of new halts.
+    #[inline]
+    fn trip(&mut self, cb: Option<&CircuitBreaker>, step: u32, mark: &[f64], close: &[f64]) -> u32 {
+        let Some(cb) = cb else { return 0 };
+        let mut trips = 0;
+        for a in 0..mark.len() {
+            if !self.halted[a] && (mark[a] / close[a] - 1.0).abs() > cb.max_move {
+                self.halted[a] = true;
+                self.through[a] = i64::from(step) + i64::from(cb.halt_steps);
+                trips += 1;
+            }
+        }
+        trips
+    }
 }
 
 /// Applies the scenario's cascade definition.

@@ -2,8 +2,9 @@
 //! liquidation cascade keeps going on its own.
 //!
 //! **Definition.** Take the scenario with every asset deterministic (volatility 0, drift 0,
-//! no scheduled shocks), the fixed population, the scenario's books, hour of day, engine speed
-//! (`max_rounds`) and step length, and a horizon of [`CriticalOptions::horizon_seconds`].
+//! no scheduled shocks, jumps or volatility feedback), the fixed population, the scenario's
+//! books (with their volatility-dependent depth and price floor), circuit breaker, hour of
+//! day, engine speed (`max_rounds`) and step length, and a horizon of [`CriticalOptions::horizon_seconds`].
 //! Apply one shock `r` to one asset's fundamental at step 0. The fundamental then stays at
 //! `F = price·(1 + r)` and only liquidations move the mark. The **endogenous move** is the
 //! log-distance between the fundamental and the mark's extreme over the horizon:
@@ -124,9 +125,9 @@ pub struct ShockLab {
 }
 
 impl ShockLab {
-    /// Builds the deterministic copy of `scenario`: every asset with volatility, drift and
-    /// shocks removed, one path, the fixed population (drawn from the run seed as a fixed
-    /// run would), `horizon_seconds` of steps.
+    /// Builds the deterministic copy of `scenario`: every asset with volatility, drift,
+    /// shocks, jumps and volatility feedback removed, one path, the fixed population (drawn
+    /// from the run seed as a fixed run would), `horizon_seconds` of steps.
     pub fn new(scenario: &Scenario, horizon_seconds: f64) -> ShockLab {
         let mut s = scenario.clone();
         for a in &mut s.assets {
@@ -134,8 +135,11 @@ impl ShockLab {
             a.drift = 0.0;
             a.innovations = Innovations::Gaussian;
             a.shocks.clear();
+            a.jumps = None;
+            a.vol_feedback = None;
         }
         s.cholesky = None;
+        s.dependence = Default::default();
         let steps = (horizon_seconds / s.simulation.step_seconds).ceil();
         let horizon_steps = if steps.is_finite() && steps >= 1.0 {
             (steps as u32).min(MAX_HORIZON_STEPS)

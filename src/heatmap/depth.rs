@@ -130,6 +130,8 @@ mod tests {
                 hourly: [1.0; 24],
                 refill_half_life_s: 60.0,
                 permanent_impact: permanent,
+                vol_depth: None,
+                price_floor: None,
             },
             60.0,
         )

@@ -8,8 +8,13 @@
 //! fundamental price. The permanent share of each sweep's move is moved into the reference
 //! price instead. A step with no trade costs O(1); a sweep costs O(log levels + levels
 //! touched).
+//!
+//! Two optional rules change the depth and the prices: a volatility-dependent depth
+//! multiplier ([`VolDepthLaw`]: liquidity providers pull quotes when realised volatility
+//! rises) and a price floor (a backstop bid: sells never fill, and the mid never sits, below
+//! it).
 
-use crate::scenario::{BookSpec, Level};
+use crate::scenario::{BookSpec, Level, SECONDS_PER_YEAR};
 
 /// One side of the book, with prefix sums. Read-only, shared by every path.
 #[derive(Debug, Clone)]
@@ -147,6 +152,43 @@ pub struct BookShape {
     pub retain_per_step: f64,
     /// Share of a sweep's move that is permanent.
     pub permanent: f64,
+    /// Depth that shrinks with realised volatility, if configured.
+    pub vol_depth: Option<VolDepthLaw>,
+    /// Backstop bid price, USD (0: none).
+    pub floor: f64,
+}
+
+/// Depth multiplier `clamp((σ_ref/σ̂)^β, min, max)`, with `σ̂²` an exponentially weighted
+/// mean of the mark's squared one-step log returns.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VolDepthLaw {
+    /// Weight of the old estimate per step: `0.5^(step / half-life)`.
+    pub keep: f64,
+    /// `σ_ref²·dt`, the reference variance per step (also the estimate at step 0).
+    pub reference_var: f64,
+    /// `β / 2` (the multiplier is taken from variances).
+    half_beta: f64,
+    min: f64,
+    max: f64,
+}
+
+impl VolDepthLaw {
+    /// The estimate after a step whose mark moved by `log_return`.
+    #[inline]
+    pub fn update(&self, var: f64, log_return: f64) -> f64 {
+        self.keep * var + (1.0 - self.keep) * log_return * log_return
+    }
+
+    /// Depth multiplier at the realised per-step variance `var`.
+    #[inline]
+    pub fn multiplier(&self, var: f64) -> f64 {
+        if var <= 0.0 {
+            return self.max;
+        }
+        (self.reference_var / var)
+            .powf(self.half_beta)
+            .clamp(self.min, self.max)
+    }
 }
 
 impl BookShape {
@@ -158,6 +200,14 @@ impl BookShape {
             hourly: spec.hourly,
             retain_per_step: 0.5f64.powf(step_seconds / spec.refill_half_life_s),
             permanent: spec.permanent_impact,
+            vol_depth: spec.vol_depth.map(|v| VolDepthLaw {
+                keep: 0.5f64.powf(step_seconds / v.half_life_s),
+                reference_var: v.reference_volatility.powi(2) * step_seconds / SECONDS_PER_YEAR,
+                half_beta: v.beta / 2.0,
+                min: v.min,
+                max: v.max,
+            }),
+            floor: spec.price_floor.unwrap_or(0.0),
         }
     }
 }
@@ -208,6 +258,8 @@ pub struct Fill {
     pub notional: f64,
     /// Whether the order went through the whole side.
     pub exhausted: bool,
+    /// Whether a sell reached the price floor (the rest filled by the backstop there).
+    pub floored: bool,
     /// Levels the order touched.
     pub levels_touched: u32,
 }
@@ -248,11 +300,11 @@ impl BookState {
         self.hole_bid == 0.0 && self.hole_ask == 0.0
     }
 
-    /// Mid price given the reference (fundamental) price.
+    /// Mid price given the reference (fundamental) price; never below the price floor.
     #[inline]
     pub fn mid(&mut self, shape: &BookShape, fundamental: f64) -> f64 {
         if self.is_whole() {
-            return fundamental * self.permanent_factor;
+            return (fundamental * self.permanent_factor).max(shape.floor);
         }
         let mut log_shift = self.log_permanent;
         if self.hole_bid > 0.0 {
@@ -265,12 +317,13 @@ impl BookState {
                 .ask
                 .displacement_from(self.hole_ask, &mut self.hint_ask);
         }
-        fundamental * log_shift.exp()
+        (fundamental * log_shift.exp()).max(shape.floor)
     }
 
     /// Sends a market order of `qty` base units: `sell` walks the bids, otherwise the asks.
-    /// `multiplier` scales the resting depth (time of day). Whatever the side cannot absorb is
-    /// taken by a backstop at the price of the deepest level and reported as `unfilled`.
+    /// `multiplier` scales the resting depth (time of day, volatility). Whatever the side
+    /// cannot absorb is taken by a backstop at the price of the deepest level and reported as
+    /// `unfilled`; a sell that reaches the price floor fills the rest at the floor instead.
     pub fn market_order(
         &mut self,
         shape: &BookShape,
@@ -289,7 +342,9 @@ impl BookState {
         let mut k = side.cum.partition_point(|&c| c <= e);
         let mut notional = 0.0;
         let mut touched = 0u32;
-        while need > 0.0 && k < n {
+        // Levels priced below the floor are not reached (bids only; factors fall with k).
+        let floor_factor = if sell { shape.floor / reference } else { 0.0 };
+        while need > 0.0 && k < n && side.factor[k] >= floor_factor {
             let avail = side.cum[k] - e;
             touched += 1;
             if avail >= need {
@@ -307,10 +362,13 @@ impl BookState {
             filled: qty - need * multiplier,
             unfilled: need * multiplier,
             notional: notional * multiplier * reference,
-            exhausted: need > 0.0,
+            exhausted: need > 0.0 && k >= n,
+            floored: need > 0.0 && k < n,
             levels_touched: touched,
         };
-        if fill.exhausted {
+        if fill.floored {
+            fill.notional += fill.unfilled * shape.floor;
+        } else if fill.exhausted {
             fill.unfilled = need * multiplier;
             fill.filled = qty - fill.unfilled;
             fill.notional += fill.unfilled * reference * side.factor[n - 1];
@@ -358,6 +416,8 @@ mod tests {
             hourly: [1.0; 24],
             refill_half_life_s: 60.0,
             permanent_impact: permanent,
+            vol_depth: None,
+            price_floor: None,
         }
     }
 

@@ -1,19 +1,34 @@
 //! Exogenous price dynamics: per-step log returns from correlated Gaussian or Student-t
-//! innovations scaled to the stated volatility, plus scheduled shocks.
+//! innovations scaled to the stated volatility, Merton jumps, GARCH(1,1) volatility
+//! feedback and scheduled shocks ([`PriceProcess`], one per asset), and what the assets
+//! share in a step ([`Dependence`]: correlation regimes, the jump clock, a common t mixing
+//! variable), drawn into [`StepDraws`].
+//!
+//! Common random numbers: a step draws the same count of numbers whatever the books and
+//! positions do. Diffusion normals (and χ² mixing) come from the path's main stream; jump
+//! counts and sizes from a second stream, so switching jumps on leaves the diffusion as it
+//! was.
 
-use rand::Rng;
+use rand::{Rng, RngExt};
 use rand_distr::{ChiSquared, Distribution, StandardNormal};
 
-use crate::scenario::{Asset, Innovations};
+use crate::scenario::{Asset, Innovations, Scenario};
 
 /// The fundamental-price process of one asset, with per-step constants precomputed.
 #[derive(Debug, Clone)]
 pub struct PriceProcess {
-    /// Deterministic part of the per-step log return: `(μ − σ²/2)·dt`.
+    /// Deterministic part of the per-step log return at the stated volatility:
+    /// `(μ − σ²/2 − λ·k)·dt` (`λ·k` the jump compensator, 0 without jumps or compensation).
     drift_per_step: f64,
+    /// `(μ − λ·k)·dt`: the drift before the variance term, for a varying variance.
+    mu_per_step: f64,
     /// `σ·√dt`.
     vol_per_step: f64,
+    /// `σ²·dt`, the long-run per-step variance.
+    var_per_step: f64,
     innovations: Innov,
+    jumps: Option<JumpLaw>,
+    garch: Option<Garch>,
     /// `(step, ln(1 + r))`, sorted by step.
     shocks: Vec<(u32, f64)>,
 }
@@ -26,15 +41,98 @@ enum Innov {
         nu_minus_2: f64,
         chi2: ChiSquared<f64>,
     },
+    /// Student-t whose mixing factor is shared by all assets ([`StepDraws::t_scale`]).
+    SharedT,
+}
+
+/// Poisson jumps per step with normal log sizes.
+#[derive(Debug, Clone, Copy)]
+struct JumpLaw {
+    /// Expected jumps per step.
+    lambda: f64,
+    /// `e^(−λ)`, the probability of no jump.
+    p0: f64,
+    mean: f64,
+    sd: f64,
+}
+
+/// Most jumps one step can have; the Poisson tail beyond it is below 1e-40 for the largest
+/// validated rate (100 per step).
+const MAX_JUMP_COUNT: u32 = 400;
+
+impl JumpLaw {
+    /// Number of jumps for the uniform `u` (inverse Poisson CDF).
+    #[inline]
+    fn count(&self, u: f64) -> u32 {
+        let mut p = self.p0;
+        let mut cdf = p;
+        let mut k = 0;
+        while u > cdf && k < MAX_JUMP_COUNT {
+            k += 1;
+            p *= self.lambda / f64::from(k);
+            cdf += p;
+            if p == 0.0 {
+                break;
+            }
+        }
+        k
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Garch {
+    omega: f64,
+    alpha: f64,
+    beta: f64,
+    max_var: f64,
+}
+
+/// Per-path state of one asset's process.
+#[derive(Debug, Clone, Copy)]
+pub struct PriceState {
+    shock_cursor: usize,
+    /// Current per-step variance (feedback only).
+    var: f64,
 }
 
 impl PriceProcess {
     /// Precomputes the per-step constants of an asset for steps of `dt_years`.
     pub fn new(asset: &Asset, dt_years: f64) -> PriceProcess {
         let s = asset.volatility;
+        let step_days = dt_years * 365.0;
+        let jumps = asset
+            .jumps
+            .filter(|j| j.rate_per_day > 0.0)
+            .map(|j| JumpLaw {
+                lambda: j.rate_per_day * step_days,
+                p0: (-j.rate_per_day * step_days).exp(),
+                mean: j.mean,
+                sd: j.sd,
+            });
+        // E[e^J − 1] per jump, times the rate: what the jumps add to the expected return.
+        let compensator = match (asset.jumps, jumps) {
+            (Some(j), Some(law)) if j.compensate => {
+                law.lambda * ((j.mean + 0.5 * j.sd * j.sd).exp() - 1.0)
+            }
+            _ => 0.0,
+        };
+        let var_per_step = s * s * dt_years;
+        let garch = asset.vol_feedback.map(|f| {
+            let j2 = jumps.map_or(0.0, |j| {
+                j.lambda * (j.mean * j.mean + j.sd * j.sd) + (j.lambda * j.mean).powi(2)
+            });
+            Garch {
+                omega: (1.0 - f.alpha - f.beta) * var_per_step - f.alpha * j2,
+                alpha: f.alpha,
+                beta: f.beta,
+                max_var: var_per_step * f.max_ratio * f.max_ratio,
+            }
+        });
         PriceProcess {
-            drift_per_step: (asset.drift - 0.5 * s * s) * dt_years,
+            drift_per_step: (asset.drift - 0.5 * s * s) * dt_years - compensator,
+            mu_per_step: asset.drift * dt_years - compensator,
             vol_per_step: s * dt_years.sqrt(),
+            var_per_step,
             innovations: match asset.innovations {
                 Innovations::Gaussian => Innov::Gaussian,
                 Innovations::StudentT { dof } => Innov::StudentT {
@@ -42,6 +140,8 @@ impl PriceProcess {
                     chi2: ChiSquared::new(dof).expect("dof validated > 2"),
                 },
             },
+            jumps,
+            garch,
             shocks: asset
                 .shocks
                 .iter()
@@ -50,38 +150,197 @@ impl PriceProcess {
         }
     }
 
-    /// Whether the process draws any random numbers (volatility > 0).
+    /// Takes the Student-t mixing factor from the step's shared draw instead of drawing its
+    /// own (a multivariate t across assets).
+    pub fn with_shared_mixing(mut self) -> PriceProcess {
+        if matches!(self.innovations, Innov::StudentT { .. }) {
+            self.innovations = Innov::SharedT;
+        }
+        self
+    }
+
+    /// Whether the process draws diffusion random numbers (volatility > 0).
     pub fn is_random(&self) -> bool {
         self.vol_per_step > 0.0
     }
 
-    /// Log return of step `step` given the (already correlated) standard normal `z`.
+    /// Whether the process has jumps.
+    pub fn has_jumps(&self) -> bool {
+        self.jumps.is_some()
+    }
+
+    /// The state at step 0.
+    pub fn start(&self) -> PriceState {
+        PriceState {
+            shock_cursor: 0,
+            var: self.var_per_step,
+        }
+    }
+
+    /// Current volatility per step (`σ·√dt`, or the feedback's `√h`).
+    pub fn current_vol(&self, st: &PriceState) -> f64 {
+        if self.garch.is_some() {
+            st.var.sqrt()
+        } else {
+            self.vol_per_step
+        }
+    }
+
+    /// Log return of asset `a` in step `step`, from the step's draws `d` (`rng` for the
+    /// per-asset Student-t mixing draw).
     #[inline]
     pub fn log_return<R: Rng + ?Sized>(
         &self,
-        z: f64,
+        a: usize,
         step: u32,
-        shock_cursor: &mut usize,
+        d: &StepDraws,
+        st: &mut PriceState,
         rng: &mut R,
     ) -> f64 {
+        let z = d.z[a];
         let eps = match &self.innovations {
             Innov::Gaussian => z,
             Innov::StudentT { nu_minus_2, chi2 } => {
                 let w: f64 = chi2.sample(rng);
                 z * (nu_minus_2 / w).sqrt()
             }
+            Innov::SharedT => z * d.t_scale,
         };
-        let mut r = self.drift_per_step + self.vol_per_step * eps;
-        while let Some(&(s, log_shock)) = self.shocks.get(*shock_cursor) {
+        let (base, mut r) = match &self.garch {
+            None => (
+                self.drift_per_step,
+                self.drift_per_step + self.vol_per_step * eps,
+            ),
+            Some(_) => {
+                let b = self.mu_per_step - 0.5 * st.var;
+                (b, b + st.var.sqrt() * eps)
+            }
+        };
+        if let Some(j) = &self.jumps {
+            let n = j.count(d.jump_u[a]);
+            if n > 0 {
+                let n = f64::from(n);
+                r += n * j.mean + n.sqrt() * j.sd * d.jump_z[a];
+            }
+        }
+        while let Some(&(s, log_shock)) = self.shocks.get(st.shock_cursor) {
             if s > step {
                 break;
             }
             if s == step {
                 r += log_shock;
             }
-            *shock_cursor += 1;
+            st.shock_cursor += 1;
+        }
+        if let Some(g) = &self.garch {
+            let x = r - base;
+            st.var = (g.omega + g.alpha * x * x + g.beta * st.var).min(g.max_var);
         }
         r
+    }
+}
+
+/// What the assets share in a step: the correlation in force, the jump clock, the t mixing.
+#[derive(Debug, Clone)]
+pub struct Dependence {
+    /// `(from_step, Cholesky factor)`, the first from step 0 (`None`: independent).
+    regimes: Vec<(u32, Option<Vec<f64>>)>,
+    common_jump_clock: bool,
+    /// `(ν − 2, χ²(ν))` when one mixing variable serves every Student-t asset.
+    shared_t: Option<(f64, ChiSquared<f64>)>,
+    /// Whether any asset draws diffusion numbers.
+    diffusion: bool,
+    /// Whether any asset has jumps.
+    jumps: bool,
+}
+
+/// One step's random numbers, shared by the assets (and the per-path regime cursor).
+#[derive(Debug, Clone)]
+pub struct StepDraws {
+    /// Correlated standard normals of the diffusion, one per asset.
+    pub z: Vec<f64>,
+    scratch: Vec<f64>,
+    /// `√((ν − 2)/W)` of the shared mixing variable (1 without).
+    pub t_scale: f64,
+    /// Uniforms deciding each asset's jump count (all equal with a common clock).
+    pub jump_u: Vec<f64>,
+    /// Standard normals of each asset's jump sizes (correlated with a common clock).
+    pub jump_z: Vec<f64>,
+    regime: usize,
+}
+
+impl Dependence {
+    /// The dependence of `scenario`'s assets, given their processes.
+    pub fn new(s: &Scenario, processes: &[&PriceProcess]) -> Dependence {
+        let mut regimes = vec![(0, s.cholesky.clone())];
+        regimes.extend(
+            s.dependence
+                .regimes
+                .iter()
+                .map(|r| (r.from_step, Some(r.cholesky.clone()))),
+        );
+        let shared_t = match s.assets.first().map(|a| a.innovations) {
+            Some(Innovations::StudentT { dof }) if s.dependence.shared_t_mixing => {
+                Some((dof - 2.0, ChiSquared::new(dof).expect("dof validated > 2")))
+            }
+            _ => None,
+        };
+        Dependence {
+            regimes,
+            common_jump_clock: s.dependence.common_jump_clock,
+            shared_t,
+            diffusion: processes.iter().any(|p| p.is_random()),
+            jumps: processes.iter().any(|p| p.has_jumps()),
+        }
+    }
+
+    /// Buffers for `n` assets, at step 0.
+    pub fn draws(&self, n: usize) -> StepDraws {
+        StepDraws {
+            z: vec![0.0; n],
+            scratch: vec![0.0; n],
+            t_scale: 1.0,
+            jump_u: vec![1.0; n],
+            jump_z: vec![0.0; n],
+            regime: 0,
+        }
+    }
+
+    /// Draws step `step`'s shared numbers: diffusion normals (and the shared χ²) from `rng`,
+    /// jump uniforms and normals from `jump_rng`. The count depends only on the scenario.
+    #[inline]
+    pub fn draw<R: Rng + ?Sized>(
+        &self,
+        step: u32,
+        d: &mut StepDraws,
+        rng: &mut R,
+        jump_rng: &mut R,
+    ) {
+        while d.regime + 1 < self.regimes.len() && self.regimes[d.regime + 1].0 <= step {
+            d.regime += 1;
+        }
+        let chol = self.regimes[d.regime].1.as_deref();
+        if self.diffusion {
+            correlated_normals(rng, chol, &mut d.z, &mut d.scratch);
+            if let Some((nu_minus_2, chi2)) = &self.shared_t {
+                let w: f64 = chi2.sample(rng);
+                d.t_scale = (nu_minus_2 / w).sqrt();
+            }
+        }
+        if self.jumps {
+            if self.common_jump_clock {
+                let u: f64 = jump_rng.random();
+                d.jump_u.fill(u);
+                correlated_normals(jump_rng, chol, &mut d.jump_z, &mut d.scratch);
+            } else {
+                for u in d.jump_u.iter_mut() {
+                    *u = jump_rng.random();
+                }
+                for x in d.jump_z.iter_mut() {
+                    *x = StandardNormal.sample(jump_rng);
+                }
+            }
+        }
     }
 }
 
@@ -116,44 +375,258 @@ pub fn correlated_normals<R: Rng + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::NoFiles;
     use rand::SeedableRng;
     use rand::rngs::ChaCha8Rng;
 
-    #[test]
-    fn student_t_innovations_have_unit_variance() {
-        // 200k draws of a t(5) scaled to unit variance: the sample variance has sd about
-        // sqrt((kurtosis − 1)/n) = sqrt(8/200000) ≈ 0.0063 (kurtosis of t5 is 9), so a
-        // tolerance of 0.04 is over 6 sd and still catches a missing √((ν−2)/ν) factor (0.6).
-        let asset = crate::scenario::Asset {
-            name: "X".into(),
-            price: 1.0,
-            volatility: 1.0,
-            drift: 0.5,
-            innovations: Innovations::StudentT { dof: 5.0 },
-            shocks: vec![],
-            book: crate::scenario::BookSpec {
-                bid: vec![],
-                ask: vec![],
-                hourly: [1.0; 24],
-                refill_half_life_s: 1.0,
-                permanent_impact: 0.0,
-            },
-        };
-        let p = PriceProcess::new(&asset, 1.0);
-        let mut rng = ChaCha8Rng::seed_from_u64(3);
-        let n = 200_000;
-        let mut cursor = 0;
-        let xs: Vec<f64> = (0..n)
-            .map(|_| {
-                let z: f64 = StandardNormal.sample(&mut rng);
-                p.log_return(z, 0, &mut cursor, &mut rng)
+    /// A scenario of one-day steps with the given `[[assets]]` bodies (book added) and extra
+    /// top-level TOML (a `[correlation]` table).
+    fn scenario(assets: &[&str], extra: &str) -> Scenario {
+        let mut t = String::from("[simulation]\nsteps = 1000\nstep_seconds = 86400\n");
+        for (i, a) in assets.iter().enumerate() {
+            t.push_str(&format!(
+                "[[assets]]\nname = \"A{i}\"\nprice = 100.0\n{a}\n[assets.book]\nprofile = \"flat\"\ndepth_usd = 1e6\n"
+            ));
+        }
+        t.push_str(extra);
+        Scenario::parse(&t, "t.toml", &NoFiles).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// `n` steps of every asset's log returns (`out[step][asset]`) and jump counts, drawn
+    /// exactly as the engine draws them.
+    fn returns(s: &Scenario, n: u32, seed: u64) -> (Vec<Vec<f64>>, Vec<Vec<u32>>) {
+        let dt = s.dt_years();
+        let procs: Vec<PriceProcess> = s
+            .assets
+            .iter()
+            .map(|a| {
+                let p = PriceProcess::new(a, dt);
+                if s.dependence.shared_t_mixing {
+                    p.with_shared_mixing()
+                } else {
+                    p
+                }
             })
             .collect();
-        let mean = xs.iter().sum::<f64>() / n as f64;
-        let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
-        assert!((var - 1.0).abs() < 0.04, "variance {var}");
-        // drift − σ²/2 = 0; the mean has sd 1/√n ≈ 0.0022.
-        assert!(mean.abs() < 0.015, "mean {mean}");
+        let dep = Dependence::new(s, &procs.iter().collect::<Vec<_>>());
+        let mut d = dep.draws(procs.len());
+        let mut st: Vec<PriceState> = procs.iter().map(PriceProcess::start).collect();
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut jrng = ChaCha8Rng::seed_from_u64(seed + 1000);
+        let mut out = Vec::with_capacity(n as usize);
+        let mut counts = Vec::with_capacity(n as usize);
+        for step in 0..n {
+            dep.draw(step, &mut d, &mut rng, &mut jrng);
+            out.push(
+                (0..procs.len())
+                    .map(|a| procs[a].log_return(a, step, &d, &mut st[a], &mut rng))
+                    .collect(),
+            );
+            counts.push(
+                procs
+                    .iter()
+                    .enumerate()
+                    .map(|(a, p)| p.jumps.map_or(0, |j| j.count(d.jump_u[a])))
+                    .collect(),
+            );
+        }
+        (out, counts)
+    }
+
+    fn column(x: &[Vec<f64>], a: usize) -> Vec<f64> {
+        x.iter().map(|r| r[a]).collect()
+    }
+
+    fn mean_var(x: &[f64]) -> (f64, f64) {
+        let n = x.len() as f64;
+        let m = x.iter().sum::<f64>() / n;
+        (
+            m,
+            x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (n - 1.0),
+        )
+    }
+
+    fn corr(x: &[f64], y: &[f64]) -> f64 {
+        let ((mx, vx), (my, vy)) = (mean_var(x), mean_var(y));
+        let c = x
+            .iter()
+            .zip(y)
+            .map(|(a, b)| (a - mx) * (b - my))
+            .sum::<f64>()
+            / (x.len() as f64 - 1.0);
+        c / (vx * vy).sqrt()
+    }
+
+    #[test]
+    fn student_t_innovations_have_unit_variance() {
+        // 200k daily steps of a t(5) at σ = 0.8: the sample variance over σ²·dt has relative
+        // sd about sqrt((kurtosis − 1)/n) = sqrt(8/200000) ≈ 0.0063 (kurtosis of t5 is 9), so
+        // a tolerance of 0.04 is over 6 sd and still catches a missing √((ν−2)/ν) factor (0.6).
+        let s = scenario(
+            &["volatility = 0.8\ndrift = 0.32\ninnovations = \"student_t\"\ndof = 5"],
+            "",
+        );
+        let (r, _) = returns(&s, 200_000, 3);
+        let (mean, var) = mean_var(&column(&r, 0));
+        let th = 0.64 / 365.0;
+        assert!((var / th - 1.0).abs() < 0.04, "variance {var} vs {th}");
+        // (μ − σ²/2)·dt = 0; the mean has sd σ√dt/√n ≈ 0.0022 σ√dt.
+        assert!(mean.abs() < 0.015 * th.sqrt(), "mean {mean}");
+    }
+
+    #[test]
+    fn merton_jumps_match_the_theoretical_moments_and_frequency() {
+        // Daily steps, σ = 0.8, 0.5 jumps/day of log size N(−0.05, 0.1²), compensated.
+        // Per step: P(≥ 1 jump) = 1 − e^(−0.5); mean = (−σ²/2 − λk)·dt + λm with
+        // k = e^(m + s²/2) − 1; variance = σ²·dt + λ(m² + s²); E[e^r] = 1 (μ = 0).
+        let s = scenario(
+            &["volatility = 0.8\njumps = { rate_per_day = 0.5, mean = -0.05, sd = 0.1 }"],
+            "",
+        );
+        let n = 200_000;
+        let (r, counts) = returns(&s, n, 11);
+        let x = column(&r, 0);
+        let (lambda, m, sd, dt) = (0.5f64, -0.05f64, 0.1f64, 1.0 / 365.0);
+        let k = (m + sd * sd / 2.0).exp() - 1.0;
+        let mean_th = (-0.32 - lambda * k * 365.0) * dt + lambda * m;
+        let var_th = 0.64 * dt + lambda * (m * m + sd * sd);
+        let (mean, var) = mean_var(&x);
+        // sd of the mean: sqrt(var/n) ≈ 2e-4, so 1e-3 is 5 sd. The variance estimator's
+        // relative sd is sqrt((2 + excess kurtosis 3.6)/n) ≈ 0.53%: 3% is over 5 sd.
+        assert!((mean - mean_th).abs() < 1e-3, "mean {mean} vs {mean_th}");
+        assert!((var / var_th - 1.0).abs() < 0.03, "var {var} vs {var_th}");
+        // Frequency: sd sqrt(p(1 − p)/n) ≈ 0.0011; 0.006 is over 5 sd.
+        let p_th = 1.0 - (-lambda).exp();
+        let p = counts.iter().filter(|c| c[0] > 0).count() as f64 / f64::from(n);
+        assert!((p - p_th).abs() < 0.006, "jump frequency {p} vs {p_th}");
+        // Mean count λ (sd sqrt(λ/n) ≈ 0.0016).
+        let mc = counts.iter().map(|c| f64::from(c[0])).sum::<f64>() / f64::from(n);
+        assert!((mc - lambda).abs() < 0.01, "mean count {mc}");
+        // Compensation: E[e^r] = e^(μ·dt) = 1; e^r has sd ≈ 0.09, the mean ±2e-4. Without
+        // the compensator it would be e^(λk) ≈ 0.978.
+        let growth = x.iter().map(|v| v.exp()).sum::<f64>() / f64::from(n);
+        assert!((growth - 1.0).abs() < 1.5e-3, "E[e^r] = {growth}");
+    }
+
+    #[test]
+    fn a_common_jump_clock_makes_jumps_arrive_together() {
+        // Two assets at 0.5 jumps/day each: with a common clock both jump in the same steps
+        // (P(both) = P(one) ≈ 0.39); independently P(both) = P(one)² ≈ 0.155. sd of each
+        // share ≈ 0.002 at 50k steps; tolerance 0.01.
+        let a = "volatility = 0.5\njumps = { rate_per_day = 0.5, mean = -0.05, sd = 0.05 }";
+        let corr_t = "[correlation]\nmatrix = [[1, 0.7], [0.7, 1]]\n";
+        let n = 50_000;
+        let p1 = 1.0 - (-0.5f64).exp();
+        for (clock, p_both) in [("common", p1), ("independent", p1 * p1)] {
+            let s = scenario(&[a, a], &format!("{corr_t}jump_clock = \"{clock}\"\n"));
+            let (_, c) = returns(&s, n, 5);
+            let both = c.iter().filter(|c| c[0] > 0 && c[1] > 0).count() as f64 / f64::from(n);
+            assert!((both - p_both).abs() < 0.01, "{clock}: {both} vs {p_both}");
+        }
+    }
+
+    #[test]
+    fn shared_t_mixing_gives_a_multivariate_t() {
+        // t(10) on two assets at ρ = 0.6. The Pearson correlation of a multivariate t is ρ
+        // (sd of the estimate ≈ (1 − ρ²)/√n ≈ 0.0014 at 200k; tolerance 0.015). With one
+        // mixing variable the squares are correlated even at ρ = 0: corr(x², y²) =
+        // (E[S⁴] − 1)/(3E[S⁴] − 1) with E[S⁴] = (ν−2)/(ν−4) = 4/3, i.e. 1/9; per-asset mixing
+        // gives 0. Tolerance 0.03 for the squares (their estimate is noisier, sd ≈ 0.007).
+        let a = "volatility = 0.5\ninnovations = \"student_t\"\ndof = 10";
+        let n = 200_000;
+        let s = scenario(
+            &[a, a],
+            "[correlation]\nmatrix = [[1, 0.6], [0.6, 1]]\nt_mixing = \"shared\"\n",
+        );
+        let (r, _) = returns(&s, n, 21);
+        let rho = corr(&column(&r, 0), &column(&r, 1));
+        assert!((rho - 0.6).abs() < 0.015, "{rho}");
+        for (mixing, target) in [("shared", 1.0 / 9.0), ("per_asset", 0.0)] {
+            let s = scenario(
+                &[a, a],
+                &format!("[correlation]\nmatrix = [[1, 0], [0, 1]]\nt_mixing = \"{mixing}\"\n"),
+            );
+            let (r, _) = returns(&s, n, 22);
+            let sq = |a: usize| column(&r, a).iter().map(|v| v * v).collect::<Vec<_>>();
+            let c2 = corr(&sq(0), &sq(1));
+            assert!((c2 - target).abs() < 0.03, "{mixing}: corr of squares {c2}");
+        }
+    }
+
+    #[test]
+    fn correlation_regimes_switch_at_their_step() {
+        // ρ = 0.9 for steps 0..50k, −0.5 from step 50k: each half's sample correlation has sd
+        // (1 − ρ²)/√n ≤ 0.0034; tolerance 0.02.
+        let a = "volatility = 0.5";
+        let s = scenario(
+            &[a, a],
+            "[correlation]\nmatrix = [[1, 0.9], [0.9, 1]]\n[[correlation.regimes]]\nfrom_step = 500\nmatrix = [[1, -0.5], [-0.5, 1]]\n",
+        );
+        // The regime starts at step 500 of 1000 in the file; stretch it for the test.
+        let mut s = s;
+        s.dependence.regimes[0].from_step = 50_000;
+        let (r, _) = returns(&s, 100_000, 8);
+        let (before, after) = r.split_at(50_000);
+        let c1 = corr(&column(before, 0), &column(before, 1));
+        let c2 = corr(&column(after, 0), &column(after, 1));
+        assert!((c1 - 0.9).abs() < 0.02, "before {c1}");
+        assert!((c2 + 0.5).abs() < 0.02, "after {c2}");
+    }
+
+    #[test]
+    fn volatility_feedback_keeps_the_long_run_variance_and_rises_after_a_move() {
+        // GARCH(1,1) α = 0.1, β = 0.85 on daily steps at σ = 0.8: the long-run variance per
+        // step is σ²·dt. The estimate's relative sd is about sqrt((kurtosis − 1)·(1 + 2Σρ_k)/n)
+        // ≈ sqrt(2.8 · 8.2 / 400k) ≈ 0.8% (kurtosis 3.8, autocorrelation of squares 0.18
+        // decaying by 0.95); tolerance 6%. max_ratio 100 keeps the cap out of the way.
+        let s = scenario(
+            &[
+                "volatility = 0.8\nvolatility_feedback = { alpha = 0.1, beta = 0.85, max_ratio = 100 }",
+            ],
+            "",
+        );
+        let (r, _) = returns(&s, 400_000, 13);
+        let (_, var) = mean_var(&column(&r, 0));
+        let th = 0.64 / 365.0;
+        assert!((var / th - 1.0).abs() < 0.06, "var {var} vs {th}");
+        // Large moves come in clusters: the squares are autocorrelated (≈ 0.18), i.i.d.
+        // returns would give 0 ± 0.0016.
+        let sq: Vec<f64> = column(&r, 0).iter().map(|v| v * v).collect();
+        let ac = corr(&sq[..sq.len() - 1], &sq[1..]);
+        assert!(ac > 0.08, "autocorrelation of squares {ac}");
+
+        // A −20% shock at step 3: the next step's variance is ω + α·x² + β·h with x the
+        // step's move less its drift (x ≈ ln 0.8 dominates), far above the stated one.
+        let s = scenario(
+            &[
+                "volatility = 0.8\nshocks = [{ step = 3, return = -0.2 }]\nvolatility_feedback = { alpha = 0.1, beta = 0.85 }",
+            ],
+            "",
+        );
+        let p = PriceProcess::new(&s.assets[0], s.dt_years());
+        let dep = Dependence::new(&s, &[&p]);
+        let mut d = dep.draws(1);
+        let mut st = p.start();
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let mut jrng = ChaCha8Rng::seed_from_u64(2);
+        let mut vols = Vec::new();
+        let mut r3 = 0.0;
+        for step in 0..4 {
+            dep.draw(step, &mut d, &mut rng, &mut jrng);
+            r3 = p.log_return(0, step, &d, &mut st, &mut rng);
+            vols.push(p.current_vol(&st));
+        }
+        let h_lr: f64 = 0.64 / 365.0;
+        let stated = h_lr.sqrt();
+        let h2 = vols[2] * vols[2];
+        let x = r3 - (0.0 - 0.5 * h2);
+        let expected = (0.05 * h_lr + 0.1 * x * x + 0.85 * h2).sqrt();
+        assert!(vols[3] > 1.5 * stated, "{vols:?} vs {stated}");
+        assert!(
+            (vols[3] / expected - 1.0).abs() < 1e-12,
+            "{} vs {expected}",
+            vols[3]
+        );
     }
 
     #[test]

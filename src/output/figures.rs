@@ -1212,7 +1212,7 @@ impl PathFigure<'_> {
             SampleKind::Random => "a path drawn from the run seed".to_string(),
         };
         format!(
-            "Path {} ({how}), replayed from its random stream: max drawdown {} (fundamental alone {}), {} liquidated in {} liquidations, {}. Grey: fundamental price; red: mark price (book mid); circles: liquidations in a step, area proportional to notional; below: resting book depth of the hour as a multiple of the stated depth.",
+            "Path {} ({how}), replayed from its random stream: max drawdown {} (fundamental alone {}), {} liquidated in {} liquidations, {}. Grey: fundamental price; red: mark price (book mid); circles: liquidations in a step, area proportional to notional; below: resting book depth in the step (hour of day, and volatility where configured) as a multiple of the stated depth.",
             self.sample.trace.path,
             human(s.max_drawdown, "fraction"),
             human(s.exogenous_drawdown, "fraction"),
@@ -1441,7 +1441,7 @@ fn draw_path_legend<DB: DrawingBackend>(
         ("fundamental price", 0),
         ("mark price", 1),
         (liq.as_str(), 2),
-        ("book depth of the hour", 3),
+        ("book depth in the step", 3),
     ];
     for (label, kind) in items {
         match kind {

@@ -54,6 +54,8 @@ pub struct Scenario {
     /// Lower-triangular Cholesky factor of the asset correlation matrix, row-major n×n.
     /// `None` for a single asset or independent assets.
     pub cholesky: Option<Vec<f64>>,
+    /// `[correlation]` beyond the base matrix: later regimes, jump clock, t mixing.
+    pub dependence: Dependence,
     pub populations: Vec<Population>,
     /// `[output]`: extra records a run writes (step-by-step traces of chosen paths).
     pub output: OutputSpec,
@@ -73,6 +75,39 @@ pub struct Simulation {
     pub max_rounds: u32,
     pub population_mode: PopulationMode,
     pub cascade: CascadeRule,
+    /// `[simulation.circuit_breaker]`: trading halts after a large one-step move.
+    pub circuit_breaker: Option<CircuitBreaker>,
+}
+
+/// Halts an asset's trading (no liquidations, no book trades) after its mark moves more than
+/// `max_move` within one step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CircuitBreaker {
+    /// Largest tolerated move of the mark against the previous step's close, fraction.
+    pub max_move: f64,
+    /// Steps the halt lasts after the step in which it trips.
+    pub halt_steps: u32,
+}
+
+/// How the assets' random moves depend on each other, beyond the base correlation matrix.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Dependence {
+    /// Correlation matrices taking over at later steps (sorted by step).
+    pub regimes: Vec<CorrelationRegime>,
+    /// One uniform decides the jump counts of every asset (jumps arrive together), and the
+    /// jump sizes are correlated like the diffusion.
+    pub common_jump_clock: bool,
+    /// One χ² mixing variable for every Student-t asset (a multivariate t), instead of one
+    /// per asset.
+    pub shared_t_mixing: bool,
+}
+
+/// A correlation matrix that applies from `from_step` on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CorrelationRegime {
+    pub from_step: u32,
+    /// Lower-triangular Cholesky factor, row-major n×n.
+    pub cholesky: Vec<f64>,
 }
 
 /// Whether positions are drawn once for the run or afresh for every path.
@@ -109,7 +144,35 @@ pub struct Asset {
     pub innovations: Innovations,
     /// Scheduled returns, sorted by step.
     pub shocks: Vec<Shock>,
+    /// Poisson jumps with normal log sizes (Merton), if any.
+    pub jumps: Option<Jumps>,
+    /// GARCH(1,1) feedback of large moves into the volatility, if any.
+    pub vol_feedback: Option<VolFeedback>,
     pub book: BookSpec,
+}
+
+/// Merton jumps: a Poisson number of jumps per step, each with a normal log size.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Jumps {
+    /// Expected jumps per day (86,400 s).
+    pub rate_per_day: f64,
+    /// Mean of a jump's log size.
+    pub mean: f64,
+    /// Standard deviation of a jump's log size.
+    pub sd: f64,
+    /// Whether the drift is lowered by `λ·(e^(m + s²/2) − 1)` so jumps leave the expected
+    /// price unchanged.
+    pub compensate: bool,
+}
+
+/// GARCH(1,1) on the per-step variance: `h' = ω + α·x² + β·h`, with `ω` set so the long-run
+/// variance is the stated volatility's.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VolFeedback {
+    pub alpha: f64,
+    pub beta: f64,
+    /// Cap on the volatility as a multiple of the stated one.
+    pub max_ratio: f64,
 }
 
 /// Distribution of the per-step standardised innovation.
@@ -143,6 +206,23 @@ pub struct BookSpec {
     pub refill_half_life_s: f64,
     /// Share of each sweep's price move that is permanent (the rest decays as depth refills).
     pub permanent_impact: f64,
+    /// Depth that shrinks when realised volatility rises, if any.
+    pub vol_depth: Option<VolDepth>,
+    /// A backstop bid: sells never fill, and the mark never goes, below this price (USD).
+    pub price_floor: Option<f64>,
+}
+
+/// Depth multiplier `clamp((σ_ref/σ_realised)^β, min, max)`, σ_realised an EWMA of the mark's
+/// squared one-step log returns.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VolDepth {
+    pub beta: f64,
+    /// σ_ref, annualised.
+    pub reference_volatility: f64,
+    /// Half-life of the EWMA, seconds.
+    pub half_life_s: f64,
+    pub min: f64,
+    pub max: f64,
 }
 
 /// One price level of one side of the book.
@@ -321,7 +401,9 @@ const SIM_KEYS: &[&str] = &[
     "max_rounds",
     "population",
     "cascade",
+    "circuit_breaker",
 ];
+const BREAKER_KEYS: &[&str] = &["max_move", "halt_steps"];
 const CASCADE_KEYS: &[&str] = &["endogenous_move", "liquidated_oi_share", "rule"];
 const ASSET_KEYS: &[&str] = &[
     "name",
@@ -331,8 +413,13 @@ const ASSET_KEYS: &[&str] = &[
     "innovations",
     "dof",
     "shocks",
+    "jumps",
+    "volatility_feedback",
     "book",
 ];
+const JUMP_KEYS: &[&str] = &["rate_per_day", "mean", "sd", "compensate"];
+const FEEDBACK_KEYS: &[&str] = &["alpha", "beta", "max_ratio"];
+const VOL_DEPTH_KEYS: &[&str] = &["beta", "reference_volatility", "half_life_s", "min", "max"];
 const SHOCK_KEYS: &[&str] = &["step", "return"];
 const BOOK_KEYS: &[&str] = &[
     "profile",
@@ -347,8 +434,11 @@ const BOOK_KEYS: &[&str] = &[
     "hourly_liquidity",
     "refill_half_life_s",
     "permanent_impact",
+    "volatility_depth",
+    "price_floor_usd",
 ];
-const CORR_KEYS: &[&str] = &["matrix"];
+const CORR_KEYS: &[&str] = &["matrix", "regimes", "jump_clock", "t_mixing"];
+const REGIME_KEYS: &[&str] = &["from_step", "matrix"];
 const POP_KEYS: &[&str] = &[
     "name",
     "asset",
@@ -473,9 +563,9 @@ fn validate(
         }
     }
 
-    let cholesky = match doc.table(&mut top, "correlation", CORR_KEYS) {
-        Some(t) => correlation(doc, t, names.len()),
-        None => None,
+    let (cholesky, dependence) = match doc.table(&mut top, "correlation", CORR_KEYS) {
+        Some(t) => correlation(doc, t, names.len(), assets_ok.then_some(&assets), clock),
+        None => (None, Dependence::default()),
     };
 
     let mut populations = Vec::new();
@@ -501,6 +591,7 @@ fn validate(
         simulation,
         assets,
         cholesky,
+        dependence,
         populations,
         output,
     })
@@ -701,6 +792,9 @@ fn simulation(doc: &mut Doc<'_>, mut t: Tbl<'_, '_>) -> (Clock, Option<Simulatio
             require_all: false,
         },
     };
+    let circuit_breaker = doc
+        .table(&mut t, "circuit_breaker", BREAKER_KEYS)
+        .map(|b| circuit_breaker(doc, b));
     doc.finish(t);
     let steps = steps
         .filter(|s| (1..=MAX_STEPS).contains(s))
@@ -724,8 +818,62 @@ fn simulation(doc: &mut Doc<'_>, mut t: Tbl<'_, '_>) -> (Clock, Option<Simulatio
         max_rounds: max_rounds as u32,
         population_mode,
         cascade,
+        circuit_breaker: circuit_breaker.flatten(),
     };
     (clock, Some(sim))
+}
+
+/// A number under `key` that must satisfy `ok`; absent → `default` (`None`: required).
+/// Out of range is reported as "must be {what}, found x". Returns NaN when missing or bad,
+/// so the caller can go on (the issue is recorded).
+fn number(
+    doc: &mut Doc<'_>,
+    t: &mut Tbl<'_, '_>,
+    key: &'static str,
+    default: Option<f64>,
+    ok: impl Fn(f64) -> bool,
+    what: &str,
+) -> f64 {
+    let x = match default {
+        Some(d) => doc.f64(t, key).unwrap_or(d),
+        None => doc.req_f64(t, key).unwrap_or(f64::NAN),
+    };
+    if x.is_nan() {
+        return x;
+    }
+    if !ok(x) {
+        doc.invalid(t, key, format!("must be {what}, found {}", show(x)));
+        return f64::NAN;
+    }
+    x
+}
+
+/// `[simulation.circuit_breaker]`.
+fn circuit_breaker(doc: &mut Doc<'_>, mut t: Tbl<'_, '_>) -> Option<CircuitBreaker> {
+    let n0 = doc.issues.len();
+    let max_move = number(
+        doc,
+        &mut t,
+        "max_move",
+        None,
+        |x| x > 0.0 && x < 1.0,
+        "a fraction in (0, 1)",
+    );
+    let halt_steps = doc.req_u64(&mut t, "halt_steps");
+    if let Some(k) = halt_steps
+        && !(1..=MAX_STEPS).contains(&k)
+    {
+        doc.invalid(
+            &mut t,
+            "halt_steps",
+            format!("must be between 1 and {MAX_STEPS} steps, found {k}"),
+        );
+    }
+    doc.finish(t);
+    (doc.issues.len() == n0).then(|| CircuitBreaker {
+        max_move,
+        halt_steps: halt_steps.unwrap_or(1) as u32,
+    })
 }
 
 fn asset(
@@ -825,6 +973,33 @@ fn asset(
         }
     }
     shocks.sort_by_key(|s| s.step);
+    let jumps = doc
+        .table(&mut t, "jumps", JUMP_KEYS)
+        .and_then(|j| jumps(doc, j, clock));
+    let vol_feedback = doc
+        .table(&mut t, "volatility_feedback", FEEDBACK_KEYS)
+        .and_then(|f| vol_feedback(doc, f));
+    // Feedback keeps the long-run variance at the stated one only if the constant term
+    // ω = (1 − α − β)·σ²·dt − α·E[J²] is positive, E[J²] the jumps' second moment per step.
+    if let (Some(f), Some(secs)) = (vol_feedback, clock.step_seconds) {
+        let dt = secs / SECONDS_PER_YEAR;
+        let h = volatility * volatility * dt;
+        let j2 = jumps.map_or(0.0, |j| {
+            let l = j.rate_per_day * secs / 86_400.0;
+            l * (j.mean * j.mean + j.sd * j.sd) + (l * j.mean).powi(2)
+        });
+        if volatility == 0.0 || (1.0 - f.alpha - f.beta) * h <= f.alpha * j2 {
+            doc.invalid(
+                &mut t,
+                "volatility_feedback",
+                format!(
+                    "cannot keep the long-run volatility at the stated {volatility}: needs volatility > 0 and (1 − alpha − beta)·σ²·dt = {:.3e} > alpha·E[jump²] per step = {:.3e}; lower alpha or beta, or the jumps",
+                    (1.0 - f.alpha - f.beta) * h,
+                    f.alpha * j2
+                ),
+            );
+        }
+    }
     // The fundamental is `exp(log price)`. Over the whole horizon its trend (drift and
     // variance drag), ±10 standard deviations of its noise and all shocks together must stay
     // far inside the range of an f64, or the price becomes 0 or inf mid-path (with
@@ -836,8 +1011,17 @@ fn asset(
         let years = f64::from(n) * secs / SECONDS_PER_YEAR;
         // A zero coefficient contributes nothing even over an infinite horizon (0·inf = NaN).
         let term = |c: f64, x: f64| if c == 0.0 { 0.0 } else { c.abs() * x };
-        let reach = term(drift - volatility * volatility / 2.0, years)
-            + term(10.0 * volatility, years.sqrt())
+        // Volatility feedback keeps the long-run variance at the stated one, so the noise
+        // term is unchanged (bursts are capped at `max_ratio` times σ per step). Jumps add
+        // their expected count times |mean| plus 10 standard deviations of their sum.
+        let peak_vol = volatility;
+        let jump_reach = jumps.map_or(0.0, |j| {
+            let count = j.rate_per_day * years * 365.0;
+            term(j.mean, count) + term(10.0, (count * (j.mean * j.mean + j.sd * j.sd)).sqrt())
+        });
+        let reach = term(drift - peak_vol * peak_vol / 2.0, years)
+            + term(10.0 * peak_vol, years.sqrt())
+            + jump_reach
             + shocks.iter().map(|s| (1.0 + s.ret).ln().abs()).sum::<f64>();
         if reach.is_nan() || reach > MAX_LOG_REACH {
             doc.invalid_table(
@@ -850,7 +1034,7 @@ fn asset(
     }
     let book = doc
         .req_table(&mut t, "book", BOOK_KEYS)
-        .and_then(|b| book(doc, b, price, files));
+        .and_then(|b| book(doc, b, price, volatility, files));
     doc.finish(t);
     if doc.issues.len() > n0 {
         return (name, None);
@@ -862,15 +1046,114 @@ fn asset(
         drift,
         innovations,
         shocks,
+        jumps,
+        vol_feedback,
         book,
     });
     (name, asset)
 }
 
+/// Most expected jumps per step: the inverse-CDF draw of the count walks about this many
+/// terms in the worst case.
+const MAX_JUMPS_PER_STEP: f64 = 100.0;
+
+/// `[assets.jumps]`.
+fn jumps(doc: &mut Doc<'_>, mut t: Tbl<'_, '_>, clock: Clock) -> Option<Jumps> {
+    let n0 = doc.issues.len();
+    let rate = number(
+        doc,
+        &mut t,
+        "rate_per_day",
+        None,
+        |x| x >= 0.0,
+        ">= 0 jumps per day",
+    );
+    if let Some(secs) = clock.step_seconds
+        && rate * secs / 86_400.0 > MAX_JUMPS_PER_STEP
+    {
+        doc.invalid(
+            &mut t,
+            "rate_per_day",
+            format!(
+                "gives {} expected jumps per step of {secs} s; at most {MAX_JUMPS_PER_STEP} are supported (use shorter steps or a lower rate)",
+                show(rate * secs / 86_400.0)
+            ),
+        );
+    }
+    let mean = number(
+        doc,
+        &mut t,
+        "mean",
+        None,
+        |x| x.abs() <= 1.0,
+        "a log jump size in [-1, 1]",
+    );
+    let sd = number(
+        doc,
+        &mut t,
+        "sd",
+        None,
+        |x| (0.0..=1.0).contains(&x),
+        "a log jump size in [0, 1]",
+    );
+    let compensate = doc.bool(&mut t, "compensate").unwrap_or(true);
+    doc.finish(t);
+    (doc.issues.len() == n0).then_some(Jumps {
+        rate_per_day: rate,
+        mean,
+        sd,
+        compensate,
+    })
+}
+
+/// `[assets.volatility_feedback]`.
+fn vol_feedback(doc: &mut Doc<'_>, mut t: Tbl<'_, '_>) -> Option<VolFeedback> {
+    let n0 = doc.issues.len();
+    let alpha = number(
+        doc,
+        &mut t,
+        "alpha",
+        None,
+        |x| x > 0.0 && x < 1.0,
+        "in (0, 1)",
+    );
+    let beta = number(
+        doc,
+        &mut t,
+        "beta",
+        None,
+        |x| (0.0..1.0).contains(&x),
+        "in [0, 1)",
+    );
+    if alpha + beta >= 1.0 {
+        doc.invalid(
+            &mut t,
+            "beta",
+            format!("alpha + beta must be < 1 (a stationary variance), found {alpha} + {beta}"),
+        );
+    }
+    let max_ratio = number(
+        doc,
+        &mut t,
+        "max_ratio",
+        Some(10.0),
+        |x| (1.0..=100.0).contains(&x),
+        "a multiple of the stated volatility in [1, 100]",
+    );
+    doc.finish(t);
+    (doc.issues.len() == n0).then_some(VolFeedback {
+        alpha,
+        beta,
+        max_ratio,
+    })
+}
+
+/// `volatility`: the asset's, the default reference of `volatility_depth`.
 fn book(
     doc: &mut Doc<'_>,
     mut t: Tbl<'_, '_>,
     price: f64,
+    volatility: f64,
     files: &dyn FileSource,
 ) -> Option<BookSpec> {
     let n0 = doc.issues.len();
@@ -932,6 +1215,23 @@ fn book(
             &mut t,
             "permanent_impact",
             format!("must be a share in [0, 1], found {permanent}"),
+        );
+    }
+    let vol_depth = doc
+        .table(&mut t, "volatility_depth", VOL_DEPTH_KEYS)
+        .and_then(|v| vol_depth(doc, v, volatility));
+    let price_floor = doc.f64(&mut t, "price_floor_usd");
+    if let Some(f) = price_floor
+        && !(f >= MIN_PRICE && f < price)
+    {
+        doc.invalid(
+            &mut t,
+            "price_floor_usd",
+            format!(
+                "must be a price in [{MIN_PRICE:e}, price) USD (below the start price {}), found {}",
+                show(price),
+                show(f)
+            ),
         );
     }
 
@@ -1096,6 +1396,69 @@ fn book(
         hourly,
         refill_half_life_s: refill,
         permanent_impact: permanent,
+        vol_depth,
+        price_floor,
+    })
+}
+
+/// `[assets.book.volatility_depth]`.
+fn vol_depth(doc: &mut Doc<'_>, mut t: Tbl<'_, '_>, volatility: f64) -> Option<VolDepth> {
+    let n0 = doc.issues.len();
+    let beta = number(
+        doc,
+        &mut t,
+        "beta",
+        Some(1.0),
+        |x| x > 0.0 && x <= 5.0,
+        "in (0, 5]",
+    );
+    let default_ref = (volatility > 0.0).then_some(volatility);
+    if default_ref.is_none() && !doc.has(&mut t, "reference_volatility") {
+        doc.invalid(
+            &mut t,
+            "reference_volatility",
+            "missing required key `reference_volatility` (the asset's volatility is 0)".into(),
+        );
+    }
+    let reference = number(
+        doc,
+        &mut t,
+        "reference_volatility",
+        Some(default_ref.unwrap_or(f64::NAN)),
+        |x| x > 0.0 && x <= 20.0,
+        "an annualised fraction in (0, 20]",
+    );
+    let half_life = number(
+        doc,
+        &mut t,
+        "half_life_s",
+        Some(600.0),
+        |x| x > 0.0,
+        "> 0 seconds",
+    );
+    let min = number(
+        doc,
+        &mut t,
+        "min",
+        Some(0.1),
+        |x| (MIN_HOURLY_FACTOR..=1.0).contains(&x),
+        &format!("a multiplier in [{MIN_HOURLY_FACTOR:e}, 1]"),
+    );
+    let max = number(
+        doc,
+        &mut t,
+        "max",
+        Some(1.0),
+        |x| (1.0..=100.0).contains(&x),
+        "a multiplier in [1, 100]",
+    );
+    doc.finish(t);
+    (doc.issues.len() == n0).then_some(VolDepth {
+        beta,
+        reference_volatility: reference,
+        half_life_s: half_life,
+        min,
+        max,
     })
 }
 
@@ -1154,14 +1517,96 @@ fn synthetic_levels(
     (side.clone(), side)
 }
 
-fn correlation(doc: &mut Doc<'_>, mut t: Tbl<'_, '_>, n: usize) -> Option<Vec<f64>> {
-    let m = doc.matrix(&mut t, "matrix");
-    if m.is_none() && !doc.has(&mut t, "matrix") {
-        doc.invalid_table(&t, "missing required key `matrix`".into());
+/// `[correlation]`: the base matrix (its Cholesky factor) and the rest of the dependence.
+/// `assets` are given when every asset is valid (for the checks of `t_mixing`).
+fn correlation(
+    doc: &mut Doc<'_>,
+    mut t: Tbl<'_, '_>,
+    n: usize,
+    assets: Option<&Vec<Asset>>,
+    clock: Clock,
+) -> (Option<Vec<f64>>, Dependence) {
+    let base = matrix_factor(doc, &mut t, n);
+    let mut dep = Dependence::default();
+    let mut last_step = 0u64;
+    for mut r in doc.tables(&mut t, "regimes", REGIME_KEYS) {
+        let from = doc.req_u64(&mut r, "from_step");
+        if let Some(k) = from {
+            if k <= last_step {
+                doc.invalid(
+                    &mut r,
+                    "from_step",
+                    format!("must be > 0 and above the previous regime's from_step ({last_step}), found {k}"),
+                );
+            } else if let Some(steps) = clock.steps
+                && k >= u64::from(steps)
+            {
+                doc.invalid(
+                    &mut r,
+                    "from_step",
+                    format!("must be below simulation.steps = {steps}, found {k}"),
+                );
+            }
+            last_step = last_step.max(k);
+        }
+        let factor = matrix_factor(doc, &mut r, n);
+        doc.finish(r);
+        if let (Some(k), Some(l)) = (from, factor) {
+            dep.regimes.push(CorrelationRegime {
+                from_step: k.min(u64::from(u32::MAX)) as u32,
+                cholesky: l,
+            });
+        }
+    }
+    dep.common_jump_clock = doc
+        .choice(&mut t, "jump_clock", &["independent", "common"])
+        .is_some_and(|c| c == "common");
+    dep.shared_t_mixing = doc
+        .choice(&mut t, "t_mixing", &["per_asset", "shared"])
+        .is_some_and(|c| c == "shared");
+    if dep.shared_t_mixing
+        && let Some(assets) = assets
+    {
+        let dofs: Vec<Option<f64>> = assets
+            .iter()
+            .map(|a| match a.innovations {
+                Innovations::StudentT { dof } => Some(dof),
+                Innovations::Gaussian => None,
+            })
+            .collect();
+        let first = dofs.first().copied().flatten();
+        if dofs.iter().any(|d| d.is_none() || *d != first) {
+            let list: Vec<String> = assets
+                .iter()
+                .zip(&dofs)
+                .map(|(a, d)| match d {
+                    Some(d) => format!("{} student_t({d})", a.name),
+                    None => format!("{} gaussian", a.name),
+                })
+                .collect();
+            doc.invalid(
+                &mut t,
+                "t_mixing",
+                format!(
+                    "\"shared\" (a multivariate t) needs every asset to be student_t with the same dof; found {}",
+                    list.join(", ")
+                ),
+            );
+        }
+    }
+    doc.finish(t);
+    (base, dep)
+}
+
+/// Reads `matrix` of `t` and returns its Cholesky factor (row-major n×n), reporting a matrix
+/// that is missing, of the wrong size, not a correlation matrix or not PSD.
+fn matrix_factor(doc: &mut Doc<'_>, t: &mut Tbl<'_, '_>, n: usize) -> Option<Vec<f64>> {
+    let m = doc.matrix(t, "matrix");
+    if m.is_none() && !doc.has(t, "matrix") {
+        doc.invalid_table(t, "missing required key `matrix`".into());
     }
     let path = t.child("matrix");
-    let span = doc.span_of(&mut t, "matrix");
-    doc.finish(t);
+    let span = doc.span_of(t, "matrix");
     let m = m?;
     if m.len() != n || m.iter().any(|r| r.len() != n) {
         let shape = m
