@@ -701,3 +701,52 @@ fn jumps_leave_the_diffusion_draws_alone() {
         assert_eq!(sa, sb, "path {path}");
     }
 }
+
+/// Two independent assets X and Y with the same book and one population each; `breaker` is
+/// added to `[simulation]`.
+fn two_assets(x_pos: &str, x_shock: f64, y_pos: &str, y_shock: f64, breaker: &str) -> Scenario {
+    let mut text = format!(
+        "[simulation]\npaths = 1\nsteps = 3\nseed = 1\nmax_rounds = 10\n{breaker}\n[simulation.cascade]\nendogenous_move = 0.001\n"
+    );
+    for (name, shock) in [("X", x_shock), ("Y", y_shock)] {
+        text.push_str(&format!(
+            "[[assets]]\nname = \"{name}\"\nprice = 100.0\nvolatility = 0.0\nshocks = [{{ step = 1, return = {shock} }}]\n[assets.book]\nprofile = \"file\"\nfile = \"book.csv\"\npermanent_impact = 0.0\nrefill_half_life_s = 60\n"
+        ));
+    }
+    for (name, file) in [("X", "x.csv"), ("Y", "y.csv")] {
+        text.push_str(&format!(
+            "[[populations]]\nasset = \"{name}\"\nmaintenance_margin = 0.004\nliquidation_fee = 0.005\ninsurance_fund_usd = 0\npositions_file = \"{file}\"\n"
+        ));
+    }
+    let files = Files(BTreeMap::from([
+        ("book.csv", BOOK.to_string()),
+        ("x.csv", x_pos.to_string()),
+        ("y.csv", y_pos.to_string()),
+    ]));
+    Scenario::parse(&text, "test", &files).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn a_halted_asset_is_not_settled_again_while_another_cascades() {
+    // X: the chain of `a_circuit_breaker_stops_the_cascade_loop`, halted after its first
+    // liquidation. Y: small positions whose sells move its mark a little per round, so Y
+    // keeps cascading for several rounds while X is halted. X must be liquidated once.
+    let breaker = "[simulation.circuit_breaker]\nmax_move = 0.037\nhalt_steps = 5";
+    let y = "side,size,entry_price,liquidation_price\n\
+             long,1,100,97.05\nlong,1,100,97.02\nlong,1,100,97.0\nlong,1,100,96.98\n";
+    let s = two_assets(CHAIN, -0.0365, y, -0.03, breaker);
+    let market = Market::new(&s);
+    let mut per = vec![AssetPathMetrics::default(); 2];
+    let sum = simulate_path(&market, 0, &mut per, &mut NoObserver);
+    let (x_alone, x_per) = one_path(&scenario_with(CHAIN, -0.0365, 0.0, 3, breaker, ""));
+    assert_eq!(x_alone.liquidation_count, 1);
+    assert!(
+        sum.max_rounds_in_step >= 2,
+        "Y cascades for several rounds: {sum:?}"
+    );
+    assert_eq!(
+        per[0].liquidated_notional, x_per.liquidated_notional,
+        "X's one liquidation is settled once"
+    );
+    assert!(sum.liquidation_count <= 1 + 4, "{sum:?}");
+}
