@@ -12,6 +12,7 @@
 //! - [`engine`]: one path, step by step, with the cascade loop;
 //! - [`mc`]: many paths in parallel, reduced in path order;
 //! - [`stats`] and [`tails`]: summary statistics and extreme-value estimates on plain slices;
+//! - [`sweep`]: parameter sweeps, paired differences, threshold tuning and sensitivity;
 //! - [`output`]: `summary.json` and `results.h5`, written atomically.
 //!
 //! The binary's `cli` module is the only place that knows about the terminal.
@@ -25,4 +26,5 @@ pub mod output;
 pub mod scenario;
 pub mod stats;
 pub mod summary;
+pub mod sweep;
 pub mod tails;

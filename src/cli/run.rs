@@ -1,12 +1,8 @@
 //! `cascadesim run`: simulate a scenario and write its results folder.
 
-use std::io::IsTerminal;
-use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
-use clap::Args;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use anyhow::{Result, bail};
 
 use cascadesim::engine::Market;
 use cascadesim::output::{self, Staging};
@@ -16,35 +12,17 @@ use cascadesim::{mc, metrics};
 
 use super::{CANCEL, InputError, load, report, table};
 
-#[derive(Args)]
-pub(crate) struct RunArgs {
-    /// Scenario TOML file.
-    scenario: PathBuf,
-    /// Number of paths (default: simulation.paths from the file).
-    #[arg(long)]
-    paths: Option<u64>,
-    /// Random seed (default: simulation.seed from the file).
-    #[arg(long)]
-    seed: Option<u64>,
-    /// Worker threads (default: one per core). Results do not depend on it.
-    #[arg(long)]
-    threads: Option<usize>,
-    /// Output folder; results go to <out>/<scenario file stem>/.
-    #[arg(long, default_value = "results")]
-    out: PathBuf,
-    /// No progress bar and no summary table.
-    #[arg(long, short)]
-    quiet: bool,
-}
+/// `cascadesim run`'s options (the ones every simulating command shares).
+pub(crate) type RunArgs = super::RunOptions;
 
 /// Bytes kept per path while a run is in memory (results, their columns and a sort buffer).
-fn bytes_per_path(n_assets: usize) -> u64 {
+pub(crate) fn bytes_per_path(n_assets: usize) -> u64 {
     let summary = std::mem::size_of::<cascadesim::engine::PathSummary>();
     let asset = std::mem::size_of::<cascadesim::engine::AssetPathMetrics>();
     (2 * summary + 2 * n_assets * asset + 16) as u64
 }
 
-fn available_memory() -> Option<u64> {
+pub(crate) fn available_memory() -> Option<u64> {
     let info = std::fs::read_to_string("/proc/meminfo").ok()?;
     let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
@@ -54,14 +32,20 @@ fn available_memory() -> Option<u64> {
 pub(crate) fn run(args: &RunArgs) -> Result<i32> {
     let started = Instant::now();
     let mut scenario = load(&args.scenario)?;
+    // A [sweep] table is checked like the rest of the file, then left to `cascadesim sweep`.
+    if let Some(n) = super::sweep::check_table(&args.scenario)?
+        && !args.quiet
+    {
+        eprintln!(
+            "note: the [sweep] table ({n} grid point{}) is not used by `run`, which runs the scenario as written; use `cascadesim sweep`",
+            if n == 1 { "" } else { "s" }
+        );
+    }
     if let Some(p) = args.paths {
         scenario.simulation.paths = p;
     }
     if let Some(s) = args.seed {
         scenario.simulation.seed = s;
-    }
-    if args.threads == Some(0) {
-        bail!(InputError("--threads must be at least 1".into()));
     }
     let paths = scenario.simulation.paths;
     let need = paths.saturating_mul(bytes_per_path(scenario.assets.len()));
@@ -81,13 +65,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
         .unwrap_or_else(|| "scenario".into());
     let dest = args.out.join(&stem);
 
-    let pool = {
-        let mut b = rayon::ThreadPoolBuilder::new();
-        if let Some(t) = args.threads {
-            b = b.num_threads(t);
-        }
-        b.build().context("cannot start worker threads")?
-    };
+    let pool = args.pool()?;
     let threads = pool.current_num_threads();
 
     // Fail on an unwritable output folder before spending time on the simulation.
@@ -97,24 +75,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
     let market = pool.install(|| Market::new(&scenario));
     let seed_time = t_seed.elapsed();
 
-    let show = !args.quiet && std::io::stderr().is_terminal();
-    let bar = ProgressBar::with_draw_target(
-        Some(paths),
-        if show {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        },
-    );
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} paths ({rate}, eta {eta})",
-        )
-        .expect("valid template")
-        .with_key("rate", |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-            let _ = write!(w, "{:.0} paths/s", s.per_sec());
-        }),
-    );
+    let bar = super::progress_bar(paths, "paths", args.quiet);
     let t_run = Instant::now();
     let results = match pool.install(|| mc::run(&market, 0, paths, &|n| bar.inc(n), &CANCEL)) {
         Ok(r) => r,

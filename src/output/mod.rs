@@ -9,6 +9,8 @@ pub mod h5;
 pub mod heatmap;
 pub mod html;
 pub mod plot;
+pub mod sweep;
+pub mod sweep_plot;
 
 use std::fs;
 use std::io::{self, Write};
