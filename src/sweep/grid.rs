@@ -183,16 +183,17 @@ fn range_table(t: &dyn toml_edit::TableLike) -> Result<Vec<f64>, String> {
 }
 
 /// The axes of the `[sweep]` table (each key a quoted parameter path, each value a list of
-/// numbers or a range table), in the order written. Empty when there is no `[sweep]`.
-///
-/// # Errors
-/// Every malformed entry, each naming its key.
-pub fn axes_from_table(doc: &DocumentMut) -> Result<Vec<Axis>, Vec<String>> {
+/// numbers or a range table), in the order written (none without a `[sweep]`), and every
+/// malformed entry, each naming its key.
+pub fn axes_from_table(doc: &DocumentMut) -> (Vec<Axis>, Vec<String>) {
     let Some(item) = doc.get("sweep") else {
-        return Ok(Vec::new());
+        return (Vec::new(), Vec::new());
     };
     let Some(table) = item.as_table_like() else {
-        return Err(vec!["sweep: expected a table of parameter paths".into()]);
+        return (
+            Vec::new(),
+            vec!["sweep: expected a table of parameter paths".into()],
+        );
     };
     let mut axes = Vec::new();
     let mut problems = Vec::new();
@@ -218,9 +219,19 @@ pub fn axes_from_table(doc: &DocumentMut) -> Result<Vec<Axis>, Vec<String>> {
             Item::Table(t) if ["from", "to", "points"].iter().any(|k| t.contains_key(k)) => {
                 range_table(t)
             }
-            Item::Table(_) => Err(format!(
-                "is a table: write each parameter path as one quoted key, e.g. \"{key}.…\" = [1, 2] (unquoted dots make nested tables)"
-            )),
+            Item::Table(t) => {
+                let example = t
+                    .get_values()
+                    .first()
+                    .map(|(keys, _)| {
+                        let rest: Vec<&str> = keys.iter().map(|k| k.get()).collect();
+                        format!("{key}.{}", rest.join("."))
+                    })
+                    .unwrap_or_else(|| format!("{key}.…"));
+                Err(format!(
+                    "is a table: write each parameter path as one quoted key, e.g. \"{example}\" = [...] (unquoted dots make nested tables)"
+                ))
+            }
             _ => Err("expected a list of numbers or a range { from, to, points }".into()),
         }
         .and_then(|v| check_values(&v).map(|()| v));
@@ -229,11 +240,7 @@ pub fn axes_from_table(doc: &DocumentMut) -> Result<Vec<Axis>, Vec<String>> {
             Err(e) => problems.push(format!("{at}: {e}")),
         }
     }
-    if problems.is_empty() {
-        Ok(axes)
-    } else {
-        Err(problems)
-    }
+    (axes, problems)
 }
 
 /// The cross product of the axes, row-major (the last axis varies fastest).
@@ -366,17 +373,15 @@ pub fn plan(
     let mut doc: DocumentMut = text
         .parse()
         .map_err(|e| input(vec![format!("cannot edit the scenario document: {e}")]))?;
-    let from_table = axes_from_table(&doc);
-    let axes = match set {
-        Some(axes) => axes,
-        None => from_table.map_err(input)?,
+    let (axes, mut problems) = match set {
+        Some(axes) => (axes, Vec::new()),
+        None => axes_from_table(&doc),
     };
-    if axes.is_empty() {
+    if axes.is_empty() && problems.is_empty() {
         return Err(input(vec![
             "no parameter to sweep: give --set PATH=VALUES or a [sweep] table".into(),
         ]));
     }
-    let mut problems = Vec::new();
     for (k, a) in axes.iter().enumerate() {
         if axes[..k].iter().any(|b| b.path == a.path) {
             problems.push(format!("{}: swept twice", a.path));
@@ -389,10 +394,10 @@ pub fn plan(
             problems.push(format!("{}: {e}", a.path));
         }
     }
-    let grid = Grid::new(axes).map_err(|e| input(vec![e]))?;
     if !problems.is_empty() {
         return Err(input(problems));
     }
+    let grid = Grid::new(axes).map_err(|e| input(vec![e]))?;
     let mut plan = Plan {
         grid,
         base,
@@ -503,7 +508,8 @@ mod tests {
             "[sweep]\n\"a.b\" = [1, 2.5]\n\"c[0].d\" = { from = 1, to = 3, points = 3 }\n"
                 .parse()
                 .unwrap();
-        let axes = axes_from_table(&doc).unwrap();
+        let (axes, problems) = axes_from_table(&doc);
+        assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(axes[0].values, [1.0, 2.5]);
         assert_eq!(axes[1].path.as_str(), "c[0].d");
         assert_eq!(axes[1].values, [1.0, 2.0, 3.0]);
@@ -511,10 +517,11 @@ mod tests {
             "[sweep]\n\"a\" = [\"x\"]\nb.c = [1]\n\"d\" = { from = 1, to = 2, point = 3 }\n\"e\" = [2, 1, 3]\n"
                 .parse()
                 .unwrap();
-        let e = axes_from_table(&doc).unwrap_err();
+        let (axes, e) = axes_from_table(&doc);
+        assert!(axes.is_empty());
         assert_eq!(e.len(), 4, "{e:?}");
         assert!(e[0].contains("sweep.\"a\": [0] is not a number"), "{e:?}");
-        assert!(e[1].contains("unquoted dots"), "{e:?}");
+        assert!(e[1].contains("\"b.c\" = [...] (unquoted dots"), "{e:?}");
         assert!(e[2].contains("did you mean `points`"), "{e:?}");
         assert!(e[3].contains("strictly increasing"), "{e:?}");
     }
