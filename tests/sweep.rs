@@ -406,3 +406,42 @@ fn run_and_validate_accept_a_sweep_table_and_run_ignores_it() {
     .unwrap();
     assert_eq!(s["paths"], 16);
 }
+
+#[test]
+fn a_grid_point_at_the_files_value_reproduces_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    ok(&["run", DEPTH, "--paths", "48", "--out", out, "-q"]);
+    ok(&[
+        "sweep",
+        DEPTH,
+        "--paths",
+        "48",
+        "--set",
+        "assets[0].book.depth_usd=20e6,40e6",
+        "--out",
+        out,
+        "-q",
+    ]);
+    let s: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("depth/summary.json")).unwrap(),
+    )
+    .unwrap();
+    let points = csv(&dir.path().join("depth-sweep/sweep.csv"));
+    // Point 1 is the file's own depth (40 M USD): the same paths, so the same numbers.
+    assert_eq!(
+        numbers(&points, "cascade_probability")[1],
+        s["cascade_probability"]["estimate"].as_f64().unwrap()
+    );
+    let es = s["metrics"]["max_drawdown"]["es"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["p"] == 0.99)
+        .unwrap()["value"]
+        .as_f64()
+        .unwrap();
+    assert_eq!(numbers(&points, "max_drawdown_es99")[1], es);
+    let bad = s["metrics"]["bad_debt"]["mean"].as_f64().unwrap();
+    assert_eq!(numbers(&points, "bad_debt_mean")[1], bad);
+}
