@@ -407,34 +407,50 @@ pub fn plan(
     let grid = &plan.grid;
     let mut texts = Vec::with_capacity(grid.len());
     let mut failing = 0usize;
+    // The same problem at several points (a bad value crossed with every value of another
+    // parameter) is listed once, with the points it concerns.
+    let mut found: Vec<(String, Vec<usize>)> = Vec::new();
     for i in 0..grid.len() {
         let t = plan.text_at(&grid.values(i)).map_err(|e| input(vec![e]))?;
         if let Err(e) = Scenario::parse(&t, origin, files) {
             failing += 1;
             for issue in e.issues {
-                if problems.len() < MAX_LISTED {
-                    problems.push(format!(
-                        "grid point {i} ({}): {}{}",
-                        grid.label(i),
-                        if issue.path.is_empty() {
-                            String::new()
-                        } else {
-                            format!("{}: ", issue.path)
-                        },
-                        issue.message
-                    ));
-                } else if problems.len() == MAX_LISTED {
-                    problems.push(String::new());
+                let what = if issue.path.is_empty() {
+                    issue.message
+                } else {
+                    format!("{}: {}", issue.path, issue.message)
+                };
+                match found.iter_mut().find(|(w, _)| *w == what) {
+                    Some((_, points)) => points.push(i),
+                    None => found.push((what, vec![i])),
                 }
             }
         }
         texts.push(t);
     }
     if failing > 0 {
-        if problems.last().is_some_and(String::is_empty) {
-            problems.pop();
+        let n = found.len();
+        for (what, points) in found.into_iter().take(MAX_LISTED) {
+            problems.push(match points.as_slice() {
+                [i] => format!("grid point {i} ({}): {what}", grid.label(*i)),
+                many => {
+                    let mut ids: Vec<String> = many.iter().take(8).map(usize::to_string).collect();
+                    if many.len() > 8 {
+                        ids.push("…".into());
+                    }
+                    format!(
+                        "grid points {} ({} points, the first: {}): {what}",
+                        ids.join(", "),
+                        many.len(),
+                        grid.label(many[0])
+                    )
+                }
+            });
+        }
+        if n > MAX_LISTED {
             problems.push(format!(
-                "… more problems not listed ({failing} of {} grid points are invalid)",
+                "… {} more problems not listed ({failing} of {} grid points are invalid)",
+                n - MAX_LISTED,
                 grid.len()
             ));
         }
@@ -524,5 +540,37 @@ mod tests {
         assert!(e[1].contains("\"b.c\" = [...] (unquoted dots"), "{e:?}");
         assert!(e[2].contains("did you mean `points`"), "{e:?}");
         assert!(e[3].contains("strictly increasing"), "{e:?}");
+    }
+
+    const SCENARIO: &str = "[simulation]\nsteps = 10\n[[assets]]\nname = \"A\"\nprice = 100.0\nvolatility = 0.5\n[assets.book]\nprofile = \"flat\"\ndepth_usd = 1e6\n[[populations]]\nasset = \"A\"\ncount = 10\nopen_interest_usd = 1e6\nmaintenance_margin = 0.005 # venue rate\nsize = { distribution = \"lognormal\", sigma = 1.0 }\nleverage = { values = [5, 10], weights = [0.5, 0.5] }\n[sweep]\n\"populations[0].maintenance_margin\" = [0.004, 0.006]\n";
+
+    #[test]
+    fn a_plan_validates_every_point_and_groups_repeated_problems() {
+        let files = crate::scenario::NoFiles;
+        let p = plan(SCENARIO, "s.toml", &files, None).unwrap();
+        assert_eq!(p.grid.len(), 2);
+        assert!(p.texts[1].contains("maintenance_margin = 0.006 # venue rate"));
+        assert!(!p.texts[0].contains("[sweep]"));
+        // 0.06 caps leverage at 1/(2·0.06) = 8.3 < 10: invalid at both funds.
+        let set = vec![
+            Axis {
+                path: KeyPath::parse("populations[0].maintenance_margin").unwrap(),
+                values: vec![0.005, 0.06],
+            },
+            Axis {
+                path: KeyPath::parse("populations[0].insurance_fund_usd").unwrap(),
+                values: vec![0.0, 1.0, 2.0],
+            },
+        ];
+        match plan(SCENARIO, "s.toml", &files, Some(set)) {
+            Err(SweepError::Input { problems, .. }) => {
+                assert_eq!(problems.len(), 1, "{problems:?}");
+                assert!(
+                    problems[0].starts_with("grid points 3, 4, 5 (3 points, the first: populations[0].maintenance_margin = 0.06, populations[0].insurance_fund_usd = 0): populations[0].leverage.values"),
+                    "{problems:?}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }
