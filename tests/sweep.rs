@@ -354,6 +354,22 @@ fn bad_sweeps_are_input_errors_before_anything_runs() {
         "nothing written"
     );
 
+    // A malformed --set and an unknown key in another are reported together.
+    let o = run(&[
+        "sweep",
+        DETERMINISTIC,
+        "--set",
+        "populations[0].maintenance_margin=0.05;0.06",
+        "--set",
+        "assets[0].book.depht_usd=1e6,2e6",
+        "--out",
+        out,
+    ]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("`0.05;0.06` is not a number"), "{err}");
+    assert!(err.contains("(did you mean `depth_usd`?)"), "{err}");
+
     for (args, needle) in [
         (vec!["--set", "simulation.seed=1,2"], "cannot be swept"),
         (

@@ -217,6 +217,13 @@ pub(crate) fn sweep(args: &SweepArgs) -> Result<i32> {
         }
     }
     if !problems.is_empty() {
+        // Report the well-formed parameters' problems (unknown keys, bad values) too.
+        if !axes.is_empty()
+            && let Err(SweepError::Input { problems: more, .. }) =
+                sweep::plan(&setup.text, &setup.origin, &setup.files, Some(axes))
+        {
+            problems.extend(more);
+        }
         bail!(InputError(problems.join("\n")));
     }
     let plan = setup.plan((!axes.is_empty()).then_some(axes))?;
