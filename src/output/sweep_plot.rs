@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use plotters::coord::Shift;
+use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::prelude::*;
 
 use super::plot::{self, Figure, font};
@@ -42,7 +43,7 @@ fn span(lo: f64, hi: f64) -> (f64, f64) {
 
 fn percent_label(y: &f64) -> String {
     let v = y * 100.0;
-    if v == 0.0 || v.abs() >= 99.95 {
+    if v == 0.0 || v.abs() >= 99.95 || (v.abs() >= 1.0 && (v - v.round()).abs() < 1e-9) {
         format!("{v:.0}%")
     } else if v.abs() >= 10.0 {
         format!("{v:.1}%")
@@ -53,10 +54,31 @@ fn percent_label(y: &f64) -> String {
 
 impl Figure for Line<'_> {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        let (x0, x1) = span(
-            self.xs.iter().copied().fold(f64::INFINITY, f64::min),
-            self.xs.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-        );
+        let lo = self.xs.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = self.xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        // Values spread over more than a factor of 20 (a `:log` range, say) get a log axis.
+        if lo > 0.0 && hi / lo >= 20.0 {
+            let pad = (hi / lo).powf(0.04);
+            let desc = format!("{} (log scale)", self.x_label);
+            self.draw_on(root, ((lo / pad)..(hi * pad)).log_scale(), &desc)
+        } else {
+            let (x0, x1) = span(lo, hi);
+            self.draw_on(root, x0..x1, self.x_label)
+        }
+    }
+}
+
+impl Line<'_> {
+    fn draw_on<DB: DrawingBackend, X>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        x_range: X,
+        x_desc: &str,
+    ) -> Result<(), String>
+    where
+        X: AsRangedCoord<Value = f64>,
+        X::CoordDescType: ValueFormatter<f64>,
+    {
         let top = self.ps.iter().map(|p| p.ci_high).fold(0.0, f64::max);
         let y1 = if top > 0.0 {
             (top * 1.1).min(1.0)
@@ -68,11 +90,11 @@ impl Figure for Line<'_> {
             .margin(14)
             .x_label_area_size(48)
             .y_label_area_size(70)
-            .build_cartesian_2d(x0..x1, 0.0..y1)
+            .build_cartesian_2d(x_range, 0.0..y1)
             .map_err(err)?;
         chart
             .configure_mesh()
-            .x_desc(self.x_label)
+            .x_desc(x_desc)
             .y_desc(self.y_label)
             .y_label_formatter(&percent_label)
             .x_label_formatter(&|x| short(*x))
