@@ -9,7 +9,7 @@ use indicatif::ProgressBar;
 
 use cascadesim::output::sweep::{self as files, SweepProvenance, SweepResults};
 use cascadesim::output::{self, Staging};
-use cascadesim::scenario::Scenario;
+use cascadesim::scenario::{Scenario, ScenarioError};
 use cascadesim::stats::Proportion;
 use cascadesim::sweep::tornado::{self, TornadoRow};
 use cascadesim::sweep::tune::{self, Target, TuneError};
@@ -373,7 +373,14 @@ pub(crate) fn tune(args: &TuneArgs) -> Result<i32> {
         n += 1;
         bar.set_message(format!("run {n}: {} = {x}", args.param));
         let text = plan.text_at(&[x]).map_err(InputError)?;
-        let s = setup.scenario(&text, c)?;
+        let s = setup.scenario(&text, c).map_err(|e| match e.downcast::<ScenarioError>() {
+            Ok(se) => anyhow::Error::new(InputError(format!(
+                "{} = {x}, reached by bisection, is not a valid scenario (the valid values are not an interval):\n{}",
+                args.param,
+                se.to_string().trim_end()
+            ))),
+            Err(e) => e,
+        })?;
         Ok(target.metric.of(&setup.run(&s, &bar)?.stats))
     });
     bar.finish_and_clear();
