@@ -13,6 +13,7 @@
 //! - [`mc`]: many paths in parallel, reduced in path order;
 //! - [`stats`] and [`tails`]: summary statistics and extreme-value estimates on plain slices;
 //! - [`shard`]: which paths shard `K/N` of a run simulates, and whether shards cover a run;
+//! - [`sweep`]: parameter sweeps, paired differences, threshold tuning and sensitivity;
 //! - [`output`]: `summary.json` and `results.h5`, written atomically.
 //!
 //! The binary's `cli` module is the only place that knows about the terminal.
@@ -27,4 +28,5 @@ pub mod scenario;
 pub mod shard;
 pub mod stats;
 pub mod summary;
+pub mod sweep;
 pub mod tails;

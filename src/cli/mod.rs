@@ -7,6 +7,7 @@ mod merge;
 mod mpi;
 mod report;
 mod run;
+mod sweep;
 mod table;
 mod tails;
 mod validate;
@@ -14,8 +15,11 @@ mod validate;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use std::io::IsTerminal;
+
 use anyhow::Result;
 use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use cascadesim::scenario::{FileSource, Scenario, ScenarioError};
 
@@ -51,6 +55,47 @@ enum Command {
     /// Join the shard files of one run (`run --shard K/N`) into the run's results folder,
     /// the same files a single-machine run writes.
     Merge(merge::MergeArgs),
+    /// Run a scenario over a grid of parameter values (`--set PATH=VALUES` or the file's
+    /// [sweep] table), every point on the same paths; writes <out>/<stem>-sweep/.
+    Sweep(sweep::SweepArgs),
+    /// Find the least restrictive value of one parameter that meets a target such as
+    /// cascade_probability<=0.01, by bisection on the same paths; writes <out>/<stem>-tune/.
+    Tune(sweep::TuneArgs),
+    /// Sensitivity (tornado) table: each parameter moved down and up around the scenario's
+    /// value, ranked by the change in cascade probability; writes <out>/<stem>-sensitivity/.
+    Sensitivity(sweep::SensitivityArgs),
+}
+
+/// Options of every command that simulates: the scenario, how many paths from which seed,
+/// on how many threads, and where results go.
+#[derive(clap::Args)]
+pub(crate) struct RunOptions {
+    /// Scenario TOML file.
+    scenario: PathBuf,
+    /// Number of paths (default: simulation.paths from the file).
+    #[arg(long)]
+    paths: Option<u64>,
+    /// Random seed (default: simulation.seed from the file).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Worker threads (default: one per core). Results do not depend on it.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Output folder; results go to a folder in it named after the scenario file's stem
+    /// (`run`: <stem>/, `sweep`: <stem>-sweep/, `tune`: <stem>-tune/, `sensitivity`:
+    /// <stem>-sensitivity/).
+    #[arg(long, default_value = "results")]
+    out: PathBuf,
+    /// No progress bar and no summary table.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+impl RunOptions {
+    /// The worker pool for `--threads`.
+    fn pool(&self) -> Result<rayon::ThreadPool> {
+        thread_pool(self.threads)
+    }
 }
 
 /// Bad input: reported with exit status 2.
@@ -91,6 +136,9 @@ pub fn main() -> i32 {
         Command::Heatmap(args) => heatmap::heatmap(&args),
         Command::Report(args) => report::report(&args),
         Command::Merge(args) => merge::merge(&args),
+        Command::Sweep(args) => sweep::sweep(&args),
+        Command::Tune(args) => sweep::tune(&args),
+        Command::Sensitivity(args) => sweep::sensitivity(&args),
     };
     match result {
         Ok(code) => code,
@@ -116,6 +164,34 @@ pub fn main() -> i32 {
             }
         }
     }
+}
+
+/// A progress bar on stderr (hidden when `quiet` or when stderr is not a terminal) counting
+/// `total` items called `unit`, with their rate and the time left.
+pub(crate) fn progress_bar(total: u64, unit: &str, quiet: bool) -> ProgressBar {
+    let show = !quiet && std::io::stderr().is_terminal();
+    let bar = ProgressBar::with_draw_target(
+        Some(total),
+        if show {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        },
+    );
+    let unit = unit.to_string();
+    bar.set_style(
+        ProgressStyle::with_template(&format!(
+            "{{spinner}} [{{elapsed_precise}}] {{wide_bar}} {{human_pos}}/{{human_len}} {unit} ({{rate}}, eta {{eta}}) {{msg}}"
+        ))
+        .expect("valid template")
+        .with_key(
+            "rate",
+            move |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.0} {unit}/s", s.per_sec());
+            },
+        ),
+    );
+    bar
 }
 
 /// Reads CSV files referenced by a scenario, relative to the scenario's folder.

@@ -1,12 +1,10 @@
 //! `cascadesim run`: simulate a scenario and write its results folder.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use cascadesim::engine::Market;
 use cascadesim::engine::realised::{RealisedGrid, RealisedHeatmap};
@@ -21,27 +19,14 @@ use cascadesim::tails::TailReport;
 use cascadesim::{mc, metrics};
 
 use super::mpi::Cluster;
-use super::{CANCEL, InputError, load, report, table, thread_pool};
+use super::{CANCEL, InputError, load, report, table};
 
+/// `cascadesim run`'s options: those every simulating command shares, and how the run is
+/// spread over machines.
 #[derive(Args)]
 pub(crate) struct RunArgs {
-    /// Scenario TOML file.
-    scenario: PathBuf,
-    /// Number of paths (default: simulation.paths from the file).
-    #[arg(long)]
-    paths: Option<u64>,
-    /// Random seed (default: simulation.seed from the file).
-    #[arg(long)]
-    seed: Option<u64>,
-    /// Worker threads (default: one per core). Results do not depend on it.
-    #[arg(long)]
-    threads: Option<usize>,
-    /// Output folder; results go to <out>/<scenario file stem>/.
-    #[arg(long, default_value = "results")]
-    out: PathBuf,
-    /// No progress bar and no summary table.
-    #[arg(long, short)]
-    quiet: bool,
+    #[command(flatten)]
+    opts: super::RunOptions,
     /// Simulate only shard K of N (path ids [K·P/N, (K+1)·P/N) of the P-path run) and write
     /// <out>/<stem>-shards/shard-K-of-N.h5, for `cascadesim merge`.
     #[arg(long, value_name = "K/N", conflicts_with = "mpi")]
@@ -54,13 +39,13 @@ pub(crate) struct RunArgs {
 }
 
 /// Bytes kept per path while a run is in memory (results, their columns and a sort buffer).
-fn bytes_per_path(n_assets: usize) -> u64 {
+pub(crate) fn bytes_per_path(n_assets: usize) -> u64 {
     let summary = std::mem::size_of::<cascadesim::engine::PathSummary>();
     let asset = std::mem::size_of::<cascadesim::engine::AssetPathMetrics>();
     (2 * summary + 2 * n_assets * asset + 16) as u64
 }
 
-fn available_memory() -> Option<u64> {
+pub(crate) fn available_memory() -> Option<u64> {
     let info = std::fs::read_to_string("/proc/meminfo").ok()?;
     let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
@@ -75,11 +60,20 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
     } else {
         None
     };
-    let mut scenario = load(&args.scenario)?;
-    if let Some(p) = args.paths {
+    let mut scenario = load(&args.opts.scenario)?;
+    // A [sweep] table is checked like the rest of the file, then left to `cascadesim sweep`.
+    if let Some(n) = super::sweep::check_table(&args.opts.scenario)?
+        && !args.opts.quiet
+    {
+        eprintln!(
+            "note: the [sweep] table ({n} grid point{}) is not used by `run`, which runs the scenario as written; use `cascadesim sweep`",
+            if n == 1 { "" } else { "s" }
+        );
+    }
+    if let Some(p) = args.opts.paths {
         scenario.simulation.paths = p;
     }
-    if let Some(s) = args.seed {
+    if let Some(s) = args.opts.seed {
         scenario.simulation.seed = s;
     }
     let paths = scenario.simulation.paths;
@@ -95,6 +89,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
         )));
     }
     let stem = args
+        .opts
         .scenario
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
@@ -108,12 +103,13 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
     // whole run is a folder built aside and swapped in.
     let dest = match args.shard {
         Some(s) => args
+            .opts
             .out
             .join(format!("{stem}-shards"))
             .join(format!("shard-{}-of-{}.h5", s.index, s.count)),
-        None => args.out.join(&stem),
+        None => args.opts.out.join(&stem),
     };
-    let pool = thread_pool(args.threads)?;
+    let pool = args.opts.pool()?;
     let threads = pool.current_num_threads();
 
     // Fail on an unwritable output folder before spending time on the simulation.
@@ -132,8 +128,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
     let market = pool.install(|| Market::new(&scenario));
     let seed_time = t_seed.elapsed();
 
-    let show = !args.quiet && std::io::stderr().is_terminal() && !super::silent();
-    let bar = progress_bar(count, show);
+    let bar = super::progress_bar(count, "paths", args.opts.quiet || super::silent());
     let t_run = Instant::now();
     // Where liquidations happened (price × time), summed over paths in integer cents.
     let grid = RealisedGrid::standard(scenario.simulation.steps);
@@ -167,7 +162,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
     let asset_columns = metrics::asset_columns(&results, &names);
     let provenance = Provenance {
         cascadesim_version: env!("CARGO_PKG_VERSION").into(),
-        scenario_file: args.scenario.display().to_string(),
+        scenario_file: args.opts.scenario.display().to_string(),
         scenario_name: scenario.name.clone(),
         seed: scenario.simulation.seed,
         paths,
@@ -203,7 +198,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
             &whole.asset_columns,
             &whole.realised,
         )?;
-        if !args.quiet {
+        if !args.opts.quiet {
             let t = timing(started);
             println!(
                 "shard {shard}: paths {first}..{} of {paths} ({:.0} paths/s on {threads} thread{}, total {:.2}s)\nresults: {}",
@@ -224,7 +219,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
     }
     let staging = staging.expect("the process that writes the folder staged it");
     let done = finish(&pool, &market, &scenario.output, provenance, whole, staging)?;
-    if !args.quiet {
+    if !args.opts.quiet {
         print!(
             "{}",
             table::render(
@@ -236,28 +231,6 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
         );
     }
     Ok(0)
-}
-
-/// The progress bar over `paths` paths on stderr (hidden when `show` is false).
-pub(crate) fn progress_bar(paths: u64, show: bool) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(
-        Some(paths),
-        if show {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        },
-    );
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} paths ({rate}, eta {eta})",
-        )
-        .expect("valid template")
-        .with_key("rate", |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-            let _ = write!(w, "{:.0} paths/s", s.per_sec());
-        }),
-    );
-    bar
 }
 
 /// The per-path results of a whole run, in path order.

@@ -12,8 +12,8 @@ use super::load;
 pub(crate) fn validate(files: &[PathBuf]) -> Result<i32> {
     let mut bad = 0;
     for f in files {
-        match load(f) {
-            Ok(s) => {
+        match load(f).and_then(|s| Ok((super::sweep::check_table(f)?, s))) {
+            Ok((grid, s)) => {
                 let positions: String = match s.simulation.population_mode {
                     PopulationMode::Fixed => {
                         let n: u64 = s
@@ -28,8 +28,11 @@ pub(crate) fn validate(files: &[PathBuf]) -> Result<i32> {
                     }
                     PopulationMode::PerPath => "positions drawn per path".into(),
                 };
+                let sweep = grid
+                    .map(|n| format!(", [sweep]: {n} grid point{}", plural(n)))
+                    .unwrap_or_default();
                 println!(
-                    "ok: {} ({} asset{}, {} population{}, {positions}, {} paths × {} steps)",
+                    "ok: {} ({} asset{}, {} population{}, {positions}, {} paths × {} steps{sweep})",
                     f.display(),
                     s.assets.len(),
                     plural(s.assets.len()),

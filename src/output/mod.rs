@@ -10,6 +10,8 @@ pub mod heatmap;
 pub mod html;
 pub mod plot;
 pub mod realised;
+pub mod sweep;
+pub mod sweep_plot;
 
 use std::fs;
 use std::io::{self, Write};

@@ -15,7 +15,8 @@ use toml::de::DeTable;
 pub use error::{Issue, ScenarioError};
 
 use crate::model::margin::{MarginSchedule, PartialRule};
-use reader::{Doc, Tbl, suggest};
+pub(crate) use reader::suggest;
+use reader::{Doc, Tbl};
 
 /// Seconds in the (365-day, 24/7) year used to scale annual volatility and drift.
 pub const SECONDS_PER_YEAR: f64 = 365.0 * 86_400.0;
@@ -390,6 +391,7 @@ const ROOT_KEYS: &[&str] = &[
     "correlation",
     "populations",
     "output",
+    "sweep",
 ];
 const META_KEYS: &[&str] = &["name", "description"];
 const SIM_KEYS: &[&str] = &[
@@ -470,6 +472,30 @@ const LEV_KEYS: &[&str] = &[
 ];
 const ENTRY_KEYS: &[&str] = &["distribution", "mean", "sd", "low", "high"];
 const TIER_KEYS: &[&str] = &["from_notional_usd", "rate"];
+const OUTPUT_KEYS: &[&str] = &["trace_paths", "trace_worst", "trace_metric"];
+
+/// The keys the schema allows in a table, by the table's key path without array indices
+/// (`[]` the top level, `["populations", "leverage"]`). `None` when no table of the schema
+/// has that path. For tools that edit scenario documents (the `sweep` module).
+pub fn schema_keys(table: &[&str]) -> Option<&'static [&'static str]> {
+    Some(match table {
+        [] => ROOT_KEYS,
+        ["scenario"] => META_KEYS,
+        ["simulation"] => SIM_KEYS,
+        ["simulation", "cascade"] => CASCADE_KEYS,
+        ["assets"] => ASSET_KEYS,
+        ["assets", "shocks"] => SHOCK_KEYS,
+        ["assets", "book"] => BOOK_KEYS,
+        ["correlation"] => CORR_KEYS,
+        ["populations"] => POP_KEYS,
+        ["populations", "size"] => SIZE_KEYS,
+        ["populations", "leverage"] => LEV_KEYS,
+        ["populations", "entry"] => ENTRY_KEYS,
+        ["populations", "margin_tiers"] => TIER_KEYS,
+        ["output"] => OUTPUT_KEYS,
+        _ => return None,
+    })
+}
 
 /// Upper bounds that keep a typo from asking for a machine-filling run.
 const MAX_STEPS: u64 = 10_000_000;
@@ -578,6 +604,9 @@ fn validate(
         }
     }
     let output = output_section(doc, &mut top);
+    // `[sweep]` belongs to `cascadesim sweep` (the `sweep` module reads and checks it); a
+    // scenario is the same with or without it.
+    doc.has(&mut top, "sweep");
     doc.finish(top);
 
     let simulation = simulation?;
@@ -626,7 +655,7 @@ pub const MAX_TRACES: u64 = 100;
 
 /// Reads the optional `[output]` table.
 fn output_section(doc: &mut Doc<'_>, top: &mut Tbl<'_, '_>) -> OutputSpec {
-    const KEYS: &[&str] = &["trace_paths", "trace_worst", "trace_metric"];
+    const KEYS: &[&str] = OUTPUT_KEYS;
     let mut spec = OutputSpec::default();
     let Some(mut t) = doc.table(top, "output", KEYS) else {
         return spec;

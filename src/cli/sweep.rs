@@ -1,0 +1,569 @@
+//! `cascadesim sweep`, `tune` and `sensitivity`: parameter grids, threshold solving and the
+//! tornado table, all under common random numbers (every run uses the same seed and paths).
+
+use std::path::Path;
+
+use anyhow::{Result, bail};
+use clap::Args;
+use indicatif::ProgressBar;
+
+use cascadesim::output::sweep::{self as files, SweepProvenance, SweepResults};
+use cascadesim::output::{self, Staging};
+use cascadesim::scenario::{Scenario, ScenarioError};
+use cascadesim::stats::Proportion;
+use cascadesim::sweep::tornado::{self, TornadoRow};
+use cascadesim::sweep::tune::{self, Target, TuneError};
+use cascadesim::sweep::{
+    self, Axis, Neighbours, Plan, PointOutcome, SweepError, paired_flags, parse_set,
+};
+
+use super::{CANCEL, FsFiles, InputError, progress_bar};
+
+/// Options every sweep-like command shares with `run`.
+type Common = super::RunOptions;
+
+#[derive(Args)]
+pub(crate) struct SweepArgs {
+    #[command(flatten)]
+    common: Common,
+    /// A parameter and its values: PATH=V1,V2,... or PATH=FROM:TO:POINTS[:log]. Repeat to
+    /// cross several into a grid. Replaces the file's [sweep] table.
+    #[arg(long = "set", value_name = "PATH=VALUES")]
+    set: Vec<String>,
+}
+
+#[derive(Args)]
+pub(crate) struct TuneArgs {
+    #[command(flatten)]
+    common: Common,
+    /// The parameter to solve for, by its TOML path.
+    #[arg(long)]
+    param: String,
+    /// The target: METRIC<=LEVEL (or <, >=, >), METRIC cascade_probability or
+    /// bad_debt_probability.
+    #[arg(long)]
+    target: String,
+    /// The bracket FROM:TO: one end must meet the target and the other fail it.
+    #[arg(long, value_name = "FROM:TO")]
+    range: String,
+    /// Stop when the bracket is this narrow (default: 1/256 of the range).
+    #[arg(long)]
+    tolerance: Option<f64>,
+}
+
+#[derive(Args)]
+pub(crate) struct SensitivityArgs {
+    #[command(flatten)]
+    common: Common,
+    /// A parameter to move: PATH (by --step, relative) or PATH=STEP (absolute). Repeat.
+    #[arg(long, required = true)]
+    param: Vec<String>,
+    /// Relative step for parameters given without their own: 0.1 moves them ±10%.
+    #[arg(long, default_value_t = 0.1)]
+    step: f64,
+}
+
+/// A loaded base scenario and where its files go.
+struct Setup {
+    origin: String,
+    text: String,
+    files: FsFiles,
+    pool: rayon::ThreadPool,
+}
+
+impl Setup {
+    fn new(c: &Common) -> Result<Setup> {
+        let text = std::fs::read_to_string(&c.scenario).map_err(|e| {
+            InputError(format!(
+                "cannot read scenario file {}: {e}",
+                c.scenario.display()
+            ))
+        })?;
+        let base = c
+            .scenario
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let pool = c.pool()?;
+        Ok(Setup {
+            origin: c.scenario.display().to_string(),
+            text,
+            files: FsFiles { base },
+            pool,
+        })
+    }
+
+    fn plan(&self, axes: Option<Vec<Axis>>) -> Result<Plan> {
+        sweep::plan(&self.text, &self.origin, &self.files, axes).map_err(input)
+    }
+
+    /// The scenario of one run, with the command line's paths and seed.
+    fn scenario(&self, text: &str, c: &Common) -> Result<Scenario> {
+        let mut s = Scenario::parse(text, &self.origin, &self.files)?;
+        if let Some(p) = c.paths {
+            s.simulation.paths = p;
+        }
+        if let Some(x) = c.seed {
+            s.simulation.seed = x;
+        }
+        Ok(s)
+    }
+
+    fn run(&self, s: &Scenario, bar: &ProgressBar) -> Result<PointOutcome> {
+        self.pool
+            .install(|| sweep::evaluate(s, &|n| bar.inc(n), &CANCEL))
+            .map_err(|_| anyhow::Error::new(Interrupted))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted: no results written")]
+struct Interrupted;
+
+fn input(e: SweepError) -> anyhow::Error {
+    match e {
+        SweepError::Scenario(se) => anyhow::Error::new(se),
+        other => anyhow::Error::new(InputError(other.to_string())),
+    }
+}
+
+fn stem(c: &Common) -> String {
+    c.scenario
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "scenario".into())
+}
+
+fn provenance(setup: &Setup, base: &Scenario, c: &Common) -> SweepProvenance {
+    SweepProvenance {
+        cascadesim_version: env!("CARGO_PKG_VERSION").into(),
+        scenario_file: setup.origin.clone(),
+        scenario_name: base.name.clone(),
+        seed: c.seed.unwrap_or(base.simulation.seed),
+        paths: c.paths.unwrap_or(base.simulation.paths),
+        scenario: setup.text.clone(),
+    }
+}
+
+/// Refuses runs whose per-path results would not fit in memory (one grid point at a time).
+fn check_memory(paths: u64, assets: usize) -> Result<()> {
+    let need = paths.saturating_mul(super::run::bytes_per_path(assets));
+    if let Some(avail) = super::run::available_memory()
+        && need > avail
+    {
+        bail!(InputError(format!(
+            "{paths} paths need about {:.1} GiB of memory, but only {:.1} GiB is available; run fewer paths",
+            need as f64 / (1u64 << 30) as f64,
+            avail as f64 / (1u64 << 30) as f64
+        )));
+    }
+    Ok(())
+}
+
+/// Exit code for an interrupted run, or the error.
+fn interrupted(e: anyhow::Error) -> Result<i32> {
+    if e.downcast_ref::<Interrupted>().is_some() {
+        eprintln!("{e}");
+        Ok(130)
+    } else {
+        Err(e)
+    }
+}
+
+fn pct(x: f64) -> String {
+    if x.is_finite() {
+        format!("{:.2}%", x * 100.0)
+    } else {
+        "–".into()
+    }
+}
+
+fn ci(p: &Proportion) -> String {
+    format!(
+        "{} [{}, {}]",
+        pct(p.estimate),
+        pct(p.ci_low),
+        pct(p.ci_high)
+    )
+}
+
+/// Checks a scenario's `[sweep]` table, if it has one (for `run` and `validate`): the number
+/// of grid points, or the problems as an input error.
+pub(crate) fn check_table(path: &Path) -> Result<Option<usize>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| InputError(format!("cannot read scenario file {}: {e}", path.display())))?;
+    let has = text
+        .parse::<toml_edit::DocumentMut>()
+        .is_ok_and(|d| d.contains_key("sweep"));
+    if !has {
+        return Ok(None);
+    }
+    let files = FsFiles {
+        base: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+    };
+    let plan = sweep::plan(&text, &path.display().to_string(), &files, None).map_err(input)?;
+    Ok(Some(plan.grid.len()))
+}
+
+pub(crate) fn sweep(args: &SweepArgs) -> Result<i32> {
+    let c = &args.common;
+    let setup = Setup::new(c)?;
+    let mut axes = Vec::new();
+    let mut problems = Vec::new();
+    for s in &args.set {
+        match parse_set(s) {
+            Ok(a) => axes.push(a),
+            Err(e) => problems.push(e),
+        }
+    }
+    if !problems.is_empty() {
+        // Report the well-formed parameters' problems (unknown keys, bad values) too.
+        if !axes.is_empty()
+            && let Err(SweepError::Input { problems: more, .. }) =
+                sweep::plan(&setup.text, &setup.origin, &setup.files, Some(axes))
+        {
+            problems.extend(more);
+        }
+        bail!(InputError(problems.join("\n")));
+    }
+    let plan = setup.plan((!axes.is_empty()).then_some(axes))?;
+    if !args.set.is_empty()
+        && setup
+            .text
+            .parse::<toml_edit::DocumentMut>()
+            .is_ok_and(|d| d.contains_key("sweep"))
+    {
+        eprintln!(
+            "note: --set given: the [sweep] table of {} is not used",
+            setup.origin
+        );
+    }
+    let base = setup.scenario(&plan.texts[0], c)?;
+    let paths = base.simulation.paths;
+    check_memory(paths, base.assets.len())?;
+    let prov = provenance(&setup, &plan.base, c);
+    let dest = c.out.join(format!("{}-sweep", stem(c)));
+    let staging = Staging::new(&dest)?;
+
+    let grid = &plan.grid;
+    let bar = progress_bar(paths.saturating_mul(grid.len() as u64), "paths", c.quiet);
+    let mut points = Vec::with_capacity(grid.len());
+    let mut neighbours = Neighbours::new(grid);
+    for (i, text) in plan.texts.iter().enumerate() {
+        bar.set_message(format!("grid point {}/{}", i + 1, grid.len()));
+        let s = setup.scenario(text, c)?;
+        let out = match setup.run(&s, &bar) {
+            Ok(o) => o,
+            Err(e) => return interrupted(e),
+        };
+        points.push(out.stats);
+        neighbours.push(grid, i, out.cascade);
+    }
+    bar.finish_and_clear();
+    let differences = neighbours.into_rows();
+    let results = SweepResults {
+        provenance: &prov,
+        grid,
+        points: &points,
+        differences: &differences,
+        texts: &plan.texts,
+    };
+    files::write_sweep(&staging, &results)?;
+    let warnings = output::sweep_plot::write_sweep_plots(&staging.path(""), &results);
+    let dir = staging.commit()?;
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
+    if !c.quiet {
+        print!("{}", sweep_table(&results, &dir));
+    }
+    Ok(0)
+}
+
+fn sweep_table(r: &SweepResults<'_>, dir: &Path) -> String {
+    use std::fmt::Write as _;
+    let mut s = format!(
+        "{} grid point{} × {} paths, seed {} (the same paths at every point)\n",
+        r.points.len(),
+        if r.points.len() == 1 { "" } else { "s" },
+        r.provenance.paths,
+        r.provenance.seed
+    );
+    let last = r.grid.axes.len() - 1;
+    for (i, p) in r.points.iter().enumerate() {
+        let _ = write!(
+            s,
+            "  {:>4}  {:<40}  cascade {:<28}",
+            i,
+            r.grid.label(i),
+            ci(&p.cascade)
+        );
+        if let Some(d) = r.differences.iter().find(|d| d.to == i && d.axis == last) {
+            let d = d.difference;
+            let _ = write!(
+                s,
+                "  Δ {:+.2} pp [{:+.2}, {:+.2}]",
+                d.estimate * 100.0,
+                d.ci_low * 100.0,
+                d.ci_high * 100.0
+            );
+        }
+        s.push('\n');
+    }
+    let _ = writeln!(
+        s,
+        "Δ: paired difference from the previous point along {} (95%, same paths)",
+        r.grid.axes[last].path
+    );
+    let _ = writeln!(s, "results: {}", dir.display());
+    s
+}
+
+fn parse_bracket(s: &str) -> Result<(f64, f64), String> {
+    let (a, b) = s
+        .split_once(':')
+        .ok_or_else(|| format!("--range {s}: expected FROM:TO"))?;
+    let num = |x: &str| {
+        x.trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite())
+            .ok_or_else(|| format!("--range {s}: `{}` is not a finite number", x.trim()))
+    };
+    let (a, b) = (num(a)?, num(b)?);
+    if a == b {
+        return Err(format!("--range {s}: the ends must differ"));
+    }
+    Ok((a, b))
+}
+
+pub(crate) fn tune(args: &TuneArgs) -> Result<i32> {
+    let c = &args.common;
+    let setup = Setup::new(c)?;
+    let mut problems = Vec::new();
+    let target = Target::parse(&args.target).map_err(|e| problems.push(format!("--target: {e}")));
+    let bracket = parse_bracket(&args.range).map_err(|e| problems.push(e));
+    let path =
+        sweep::KeyPath::parse(&args.param).map_err(|e| problems.push(format!("--param: {e}")));
+    if let Some(t) = args.tolerance
+        && !(t.is_finite() && t > 0.0)
+    {
+        problems.push(format!("--tolerance must be > 0, found {t}"));
+    }
+    let (Ok(target), Ok((lo, hi)), Ok(path), true) = (target, bracket, path, problems.is_empty())
+    else {
+        bail!(InputError(problems.join("\n")));
+    };
+    let tolerance = args.tolerance.unwrap_or((hi - lo).abs() / 256.0);
+    // Both ends are validated before anything runs; values between them are validated as
+    // bisection reaches them.
+    let plan = setup.plan(Some(vec![Axis {
+        path,
+        values: vec![lo, hi],
+    }]))?;
+    let base = setup.scenario(&plan.texts[0], c)?;
+    let paths = base.simulation.paths;
+    check_memory(paths, base.assets.len())?;
+    let prov = provenance(&setup, &plan.base, c);
+    let staging = Staging::new(&c.out.join(format!("{}-tune", stem(c))))?;
+    let runs = 2 + ((hi - lo).abs() / tolerance).log2().ceil().max(0.0) as u64;
+    let bar = progress_bar(paths.saturating_mul(runs), "paths", c.quiet);
+    let mut n = 0;
+    let result = tune::bisect(lo, hi, tolerance, &target, |x| -> Result<Proportion> {
+        n += 1;
+        bar.set_message(format!("run {n}: {} = {x}", args.param));
+        let text = plan.text_at(&[x]).map_err(InputError)?;
+        let s = setup.scenario(&text, c).map_err(|e| match e.downcast::<ScenarioError>() {
+            Ok(se) => anyhow::Error::new(InputError(format!(
+                "{} = {x}, reached by bisection, is not a valid scenario (the valid values are not an interval):\n{}",
+                args.param,
+                se.to_string().trim_end()
+            ))),
+            Err(e) => e,
+        })?;
+        Ok(target.metric.of(&setup.run(&s, &bar)?.stats))
+    });
+    bar.finish_and_clear();
+    let tuned = match result {
+        Ok(t) => t,
+        Err(TuneError::Eval(e)) => return interrupted(e),
+        Err(TuneError::NotBracketed { lo, hi }) => {
+            let say = |e: &tune::Evaluation| {
+                format!(
+                    "{} = {}: {} {} ({})",
+                    args.param,
+                    e.value,
+                    target.metric.name(),
+                    pct(e.estimate),
+                    if e.meets {
+                        "meets the target"
+                    } else {
+                        "fails the target"
+                    }
+                )
+            };
+            eprintln!(
+                "error: the range does not bracket {target}: both ends {} it\n  {}\n  {}",
+                if lo.meets { "meet" } else { "fail" },
+                say(&lo),
+                say(&hi)
+            );
+            return Ok(1);
+        }
+    };
+    files::write_tune(&staging, &prov, &args.param, &target.to_string(), &tuned)?;
+    let dir = staging.commit()?;
+    if !tuned.monotone {
+        eprintln!(
+            "warning: {} is not monotone in {} over the evaluated values: bisection assumes it is, so the answer may be one of several crossings",
+            target.metric.name(),
+            args.param
+        );
+    }
+    let at = tuned
+        .evaluations
+        .iter()
+        .find(|e| e.value == tuned.answer)
+        .expect("the answer was evaluated");
+    println!(
+        "{}: {} = {} meets {target} ({} [{}, {}], {} paths)",
+        setup.origin,
+        args.param,
+        tuned.answer,
+        pct(at.estimate),
+        pct(at.ci_low),
+        pct(at.ci_high),
+        paths
+    );
+    println!(
+        "  bracket: fails at {} (bracket width {:.3e}, tolerance {:.3e}, {} runs on the same paths)",
+        tuned.fails_at,
+        (tuned.fails_at - tuned.answer).abs(),
+        tuned.tolerance,
+        tuned.evaluations.len()
+    );
+    match tuned.indistinguishable {
+        Some((a, b)) => println!(
+            "  uncertainty: at evaluated values from {a} to {b} the 95% interval of {} contains {}",
+            target.metric.name(),
+            target.level
+        ),
+        None => println!(
+            "  uncertainty: every evaluated value's 95% interval excludes {}: the sampling error is below the bracket",
+            target.level
+        ),
+    }
+    println!("results: {}", dir.display());
+    Ok(0)
+}
+
+pub(crate) fn sensitivity(args: &SensitivityArgs) -> Result<i32> {
+    let c = &args.common;
+    let setup = Setup::new(c)?;
+    if !(args.step.is_finite() && args.step > 0.0) {
+        bail!(InputError(format!(
+            "--step must be > 0, found {}",
+            args.step
+        )));
+    }
+    // Every move is validated before anything runs.
+    let mut problems = Vec::new();
+    let mut plans = Vec::new();
+    for p in &args.param {
+        let moved = tornado::parse_param(p, args.step).and_then(|(path, step)| {
+            let base = tornado::read_number(&setup.text, &path)?;
+            let (lo, hi) = tornado::moved(base, step).map_err(|e| format!("{path}: {e}"))?;
+            Ok((path, base, lo, hi))
+        });
+        match moved {
+            Ok((path, base, lo, hi)) => match setup.plan(Some(vec![Axis {
+                path: path.clone(),
+                values: vec![lo, hi],
+            }])) {
+                Ok(plan) => plans.push((path, base, plan)),
+                Err(e) => problems.push(format!("{e:#}")),
+            },
+            Err(e) => problems.push(e),
+        }
+    }
+    if !problems.is_empty() {
+        bail!(InputError(problems.join("\n")));
+    }
+    let base = setup.scenario(&setup.text, c)?;
+    let paths = base.simulation.paths;
+    check_memory(paths, base.assets.len())?;
+    let prov = provenance(&setup, &base, c);
+    let staging = Staging::new(&c.out.join(format!("{}-sensitivity", stem(c))))?;
+    let bar = progress_bar(
+        paths.saturating_mul(1 + 2 * plans.len() as u64),
+        "paths",
+        c.quiet,
+    );
+    bar.set_message("scenario as written");
+    let reference = match setup.run(&base, &bar) {
+        Ok(o) => o,
+        Err(e) => return interrupted(e),
+    };
+    let mut rows = Vec::new();
+    for (path, value, plan) in &plans {
+        let mut ends = Vec::new();
+        for (text, x) in plan.texts.iter().zip(&plan.grid.axes[0].values) {
+            bar.set_message(format!("{path} = {x}"));
+            let s = setup.scenario(text, c)?;
+            match setup.run(&s, &bar) {
+                Ok(o) => ends.push(o),
+                Err(e) => return interrupted(e),
+            }
+        }
+        let (low, high) = (&ends[0], &ends[1]);
+        rows.push(TornadoRow {
+            path: path.to_string(),
+            base: *value,
+            low: plan.grid.axes[0].values[0],
+            high: plan.grid.axes[0].values[1],
+            cascade_low: low.stats.cascade.estimate,
+            cascade_high: high.stats.cascade.estimate,
+            cascade_difference: paired_flags(&low.cascade, &high.cascade),
+            es_low: low.stats.drawdown_es99(),
+            es_high: high.stats.drawdown_es99(),
+        });
+    }
+    bar.finish_and_clear();
+    tornado::rank(&mut rows);
+    files::write_tornado(&staging, &prov, &rows)?;
+    let warnings = output::sweep_plot::write_tornado_plot(
+        &staging.path(""),
+        &rows,
+        reference.stats.cascade.estimate,
+        reference.stats.drawdown_es99(),
+    );
+    let dir = staging.commit()?;
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
+    if !c.quiet {
+        println!(
+            "{}: cascade probability {} and ES99 of max drawdown {} as written ({paths} paths)",
+            setup.origin,
+            ci(&reference.stats.cascade),
+            pct(reference.stats.drawdown_es99())
+        );
+        println!("ranked by the change in cascade probability, then in ES99 of max drawdown:");
+        for (i, r) in rows.iter().enumerate() {
+            let d = &r.cascade_difference;
+            println!("  {:>2}. {}  from {} to {}", i + 1, r.path, r.low, r.high);
+            println!(
+                "      cascade {} → {} (Δ {:+.2} pp, 95% [{:+.2}, {:+.2}] on the same paths); ES99 drawdown {} → {}",
+                pct(r.cascade_low),
+                pct(r.cascade_high),
+                d.estimate * 100.0,
+                d.ci_low * 100.0,
+                d.ci_high * 100.0,
+                pct(r.es_low),
+                pct(r.es_high)
+            );
+        }
+        println!("results: {}", dir.display());
+    }
+    Ok(0)
+}
