@@ -113,20 +113,37 @@ impl Side {
     }
 
     /// Marks the positions triggered at mark `m` and returns the quantity the venue closes.
-    fn collect(
+    /// The quiet case (nothing triggered) is two comparisons, inlined into the step loop.
+    #[inline(always)]
+    fn collect<const LONG: bool>(
         &mut self,
         ladder: &Ladder,
-        long: bool,
         m: f64,
         pm: &PopulationModel,
         seq: &mut u32,
     ) -> f64 {
-        let crossed = |liq: f64| if long { liq >= m } else { liq <= m };
+        debug_assert!(self.fired.is_empty(), "settle empties `fired`");
+        let ladder_hit = self.cursor < ladder.len() && crossed::<LONG>(ladder.liq[self.cursor], m);
+        let heap_hit = self.heap.peek().is_some_and(|t| crossed::<LONG>(t.liq, m));
+        self.lo = self.cursor;
+        if !ladder_hit && !heap_hit {
+            return 0.0;
+        }
+        self.collect_triggered::<LONG>(ladder, m, pm, seq)
+    }
+
+    #[inline(never)]
+    fn collect_triggered<const LONG: bool>(
+        &mut self,
+        ladder: &Ladder,
+        m: f64,
+        pm: &PopulationModel,
+        seq: &mut u32,
+    ) -> f64 {
         let rule = pm.partial.as_ref();
         let mut qty = 0.0;
-        let lo = self.cursor;
-        let mut c = lo;
-        while c < ladder.len() && crossed(ladder.liq[c]) {
+        let mut c = self.cursor;
+        while c < ladder.len() && crossed::<LONG>(ladder.liq[c], m) {
             if let Some((j, rest)) = self.partly
                 && j == c
             {
@@ -135,15 +152,13 @@ impl Side {
                 self.remove(c, ladder.len());
                 self.rearm(rest, pm, seq);
             } else if !self.is_removed(c) {
-                qty += margin::close_quantity(&at(ladder, c, long), m, &pm.margin, rule);
+                qty += margin::close_quantity(&at(ladder, c, LONG), m, &pm.margin, rule);
             }
             c += 1;
         }
-        self.lo = lo;
         self.cursor = c;
-        self.fired.clear();
         while let Some(top) = self.heap.peek()
-            && crossed(top.liq)
+            && crossed::<LONG>(top.liq, m)
         {
             let pos = top.pos;
             self.heap.pop();
@@ -152,6 +167,12 @@ impl Side {
         }
         qty
     }
+}
+
+/// Whether mark `m` has reached liquidation price `liq` (longs: at or below it).
+#[inline(always)]
+fn crossed<const LONG: bool>(liq: f64, m: f64) -> bool {
+    if LONG { liq >= m } else { liq <= m }
 }
 
 /// Per-path state of one population's venue.
@@ -196,12 +217,12 @@ impl Venue {
 
     /// Finds the positions triggered at mark `m`; returns the quantities the venue sells
     /// (closing longs) and buys (closing shorts).
-    #[inline]
+    #[inline(always)]
     pub fn collect(&mut self, pos: &Positions, pm: &PopulationModel, m: f64) -> (f64, f64) {
         (
-            self.longs.collect(&pos.longs, true, m, pm, &mut self.seq),
+            self.longs.collect::<true>(&pos.longs, m, pm, &mut self.seq),
             self.shorts
-                .collect(&pos.shorts, false, m, pm, &mut self.seq),
+                .collect::<false>(&pos.shorts, m, pm, &mut self.seq),
         )
     }
 
@@ -263,10 +284,12 @@ impl Ctx<'_> {
             self.one(p, fill, side, opp, opp_ladder);
         }
         side.fired = fired;
-        side.fired.clear();
+        side.fired.clear(); // kept empty between rounds (`collect` relies on it)
     }
 
-    /// Liquidates one position (fully or partly) at `fill`.
+    /// Liquidates one position (fully or partly) at `fill`. Inlined into the settlement
+    /// loops; the rare branches (remainder, shortfall) are out of line.
+    #[inline(always)]
     fn one(
         &mut self,
         p: Position,
@@ -297,36 +320,50 @@ impl Ctx<'_> {
         self.filled.notional += notional;
         self.filled.qty += close;
         if partial {
-            sum.partial_liquidation_count += 1;
-            let rest = Position {
-                qty: p.qty - close,
-                margin: s.remaining_margin,
-                ..p
-            };
-            side.rearm(rest, pm, self.seq);
+            self.rearm_rest(p, close, s.remaining_margin, side);
         }
         if s.uncovered > 0.0 {
-            if !sum.fund_exhausted {
-                sum.fund_exhausted = true;
-                sum.fund_exhausted_at = self.r.step + 1;
-            }
-            let covered = if pm.auto_deleverage {
-                self.deleverage(
-                    opp,
-                    opp_ladder,
-                    !p.long,
-                    p.bankruptcy_price(),
-                    fill,
-                    s.uncovered,
-                )
-            } else {
-                0.0
-            };
-            // What ADL covered within rounding (a part in 10¹²) leaves no bad debt.
-            let left = s.uncovered - covered;
-            if left > 1e-12 * s.uncovered {
-                self.sum.bad_debt += left;
-            }
+            self.shortfall(p, fill, s.uncovered, opp, opp_ladder);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn rearm_rest(&mut self, p: Position, close: f64, margin: f64, side: &mut Side) {
+        self.sum.partial_liquidation_count += 1;
+        let rest = Position {
+            qty: p.qty - close,
+            margin,
+            ..p
+        };
+        side.rearm(rest, self.pm, self.seq);
+    }
+
+    /// A shortfall the fund could not pay: ADL if enabled, then bad debt.
+    #[cold]
+    #[inline(never)]
+    fn shortfall(
+        &mut self,
+        p: Position,
+        fill: f64,
+        uncovered: f64,
+        opp: &mut Side,
+        opp_ladder: &Ladder,
+    ) {
+        if !self.sum.fund_exhausted {
+            self.sum.fund_exhausted = true;
+            self.sum.fund_exhausted_at = self.r.step + 1;
+        }
+        let covered = if self.pm.auto_deleverage {
+            let bankruptcy = p.bankruptcy_price();
+            self.deleverage(opp, opp_ladder, !p.long, bankruptcy, fill, uncovered)
+        } else {
+            0.0
+        };
+        // What ADL covered within rounding (a part in 10¹²) leaves no bad debt.
+        let left = uncovered - covered;
+        if left > 1e-12 * uncovered {
+            self.sum.bad_debt += left;
         }
     }
 

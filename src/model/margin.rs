@@ -174,6 +174,7 @@ pub struct PartialRule {
 /// first band that holds a solution gives it. The close is full when the equity is not
 /// positive, when even closing everything would not pay the fee, when `k·rate ≤ fee`
 /// (closing would not help), or when the remainder would be below `min_notional`.
+#[inline]
 pub fn close_quantity(
     pos: &Position,
     mark: f64,
@@ -252,6 +253,7 @@ pub struct Settlement {
 /// puts its liquidation price past the fill: it triggers again and is then closed in full.
 ///
 /// The fee is credited to `fund`.
+#[inline]
 pub fn settle(pos: &Position, close: f64, fill: f64, fee_rate: f64, fund: &mut f64) -> Settlement {
     if close < pos.qty {
         let pnl = pos.pnl_of(close, fill);
