@@ -75,3 +75,52 @@ fn two_ranks_write_the_one_process_files() {
         );
     }
 }
+
+#[test]
+fn a_sweep_over_two_ranks_writes_the_one_process_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_cascadesim");
+    let args = [
+        "sweep",
+        "tests/data/tiny.toml",
+        "--paths",
+        "200",
+        "--set",
+        "assets[0].book.depth_usd=100e6,200e6,300e6",
+        "--quiet",
+        "--out",
+    ];
+    let mpi = dir.path().join("mpi");
+    let o = Command::new("mpirun")
+        .args(["--allow-run-as-root", "--oversubscribe", "-n", "2", bin])
+        .args(args)
+        .arg(&mpi)
+        .arg("--mpi")
+        .current_dir(root())
+        .output()
+        .expect("mpirun is installed (openmpi-bin)");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let single = dir.path().join("single");
+    let o = Command::new(bin)
+        .args(args)
+        .arg(&single)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (a, b) = (single.join("tiny-sweep"), mpi.join("tiny-sweep"));
+    let (mut fa, mut fb) = (Vec::new(), Vec::new());
+    files(&a, &a, &mut fa);
+    files(&b, &b, &mut fb);
+    fa.sort();
+    fb.sort();
+    assert_eq!(fa, fb, "the same files");
+    assert!(fa.iter().any(|f| f.ends_with("sweep.h5")));
+    for f in &fa {
+        assert!(
+            std::fs::read(a.join(f)).unwrap() == std::fs::read(b.join(f)).unwrap(),
+            "{} differs between 2 ranks and 1 process",
+            f.display()
+        );
+    }
+}

@@ -89,6 +89,11 @@ pub(crate) struct RunOptions {
     /// No progress bar and no summary table.
     #[arg(long, short)]
     quiet: bool,
+    /// Spread the paths over the ranks of an MPI job (`mpirun -n R cascadesim run|sweep|tune|
+    /// sensitivity ... --mpi`): every rank simulates its share of each run's paths, rank 0
+    /// writes the one result, identical to a single process's. Needs `--features mpi`.
+    #[arg(long)]
+    mpi: bool,
 }
 
 impl RunOptions {
@@ -169,7 +174,7 @@ pub fn main() -> i32 {
 /// A progress bar on stderr (hidden when `quiet` or when stderr is not a terminal) counting
 /// `total` items called `unit`, with their rate and the time left.
 pub(crate) fn progress_bar(total: u64, unit: &str, quiet: bool) -> ProgressBar {
-    let show = !quiet && std::io::stderr().is_terminal();
+    let show = !quiet && !silent() && std::io::stderr().is_terminal();
     let bar = ProgressBar::with_draw_target(
         Some(total),
         if show {

@@ -12,6 +12,8 @@ use anyhow::Result;
 
 use cascadesim::shard::ShardSpec;
 
+use cascadesim::metrics::Column;
+
 use super::run::Run;
 
 #[cfg(feature = "mpi")]
@@ -57,6 +59,10 @@ mod without_mpi {
         pub(crate) fn gather(&self, _part: Run) -> Result<Option<Run>> {
             match *self {}
         }
+
+        pub(crate) fn share_columns(&self, _part: Vec<Column>) -> Result<Vec<Column>> {
+            match *self {}
+        }
     }
 }
 
@@ -67,7 +73,18 @@ mod with_mpi {
     use mpi::environment::Universe;
     use mpi::traits::{Communicator, Destination, Source};
 
+    use mpi::traits::Root;
+
     use cascadesim::metrics::{Kind, PATH_METRICS, Values};
+
+    /// Values of metric `d` received as `f64`, back in the metric's kind.
+    fn of_kind(d: &cascadesim::metrics::MetricDef, v: Vec<f64>) -> Values {
+        match d.kind {
+            Kind::F64 => Values::F64(v),
+            Kind::U32 => Values::U32(v.iter().map(|&x| x as u32).collect()),
+            Kind::Flag => Values::Flag(v.iter().map(|&x| x as u8).collect()),
+        }
+    }
 
     /// This process's place in the MPI job.
     pub(crate) struct Cluster {
@@ -128,11 +145,7 @@ mod with_mpi {
                 let from = world.process_at_rank(r);
                 for (c, d) in whole.columns.iter_mut().zip(PATH_METRICS) {
                     let (v, _) = from.receive_vec::<f64>();
-                    c.values.append(match d.kind {
-                        Kind::F64 => Values::F64(v),
-                        Kind::U32 => Values::U32(v.iter().map(|&x| x as u32).collect()),
-                        Kind::Flag => Values::Flag(v.iter().map(|&x| x as u8).collect()),
-                    });
+                    c.values.append(of_kind(d, v));
                 }
                 for a in &mut whole.asset_columns {
                     for c in &mut a.columns {
@@ -153,6 +166,41 @@ mod with_mpi {
                 }
             }
             Ok(Some(whole))
+        }
+
+        /// Every rank's per-path columns joined in rank (path) order, on every rank: rank 0
+        /// gathers them and broadcasts the whole run back, so that every rank computes the
+        /// same statistics and takes the same decisions (`tune`'s bisection).
+        pub(crate) fn share_columns(&self, part: Vec<Column>) -> Result<Vec<Column>> {
+            let world = self.universe.world();
+            let root = world.process_at_rank(0);
+            let mut columns = part;
+            if self.rank == 0 {
+                for r in 1..world.size() {
+                    let from = world.process_at_rank(r);
+                    for (c, d) in columns.iter_mut().zip(PATH_METRICS) {
+                        let (v, _) = from.receive_vec::<f64>();
+                        c.values.append(of_kind(d, v));
+                    }
+                }
+            } else {
+                for c in &columns {
+                    root.send(&c.values.to_f64()[..]);
+                }
+            }
+            for (c, d) in columns.iter_mut().zip(PATH_METRICS) {
+                let mut v = if self.rank == 0 {
+                    c.values.to_f64()
+                } else {
+                    Vec::new()
+                };
+                let mut len = v.len() as u64;
+                root.broadcast_into(&mut len);
+                v.resize(len as usize, 0.0);
+                root.broadcast_into(&mut v[..]);
+                c.values = of_kind(d, v);
+            }
+            Ok(columns)
         }
     }
 }

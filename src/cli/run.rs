@@ -21,8 +21,7 @@ use cascadesim::{mc, metrics};
 use super::mpi::Cluster;
 use super::{CANCEL, InputError, load, report, table};
 
-/// `cascadesim run`'s options: those every simulating command shares, and how the run is
-/// spread over machines.
+/// `cascadesim run`'s options: those every simulating command shares, and shards.
 #[derive(Args)]
 pub(crate) struct RunArgs {
     #[command(flatten)]
@@ -31,11 +30,6 @@ pub(crate) struct RunArgs {
     /// <out>/<stem>-shards/shard-K-of-N.h5, for `cascadesim merge`.
     #[arg(long, value_name = "K/N", conflicts_with = "mpi")]
     shard: Option<ShardSpec>,
-    /// Spread the paths over the ranks of an MPI job (`mpirun -n R cascadesim run ... --mpi`);
-    /// rank 0 writes the one result, identical to a single process's. Needs a build with
-    /// `--features mpi`.
-    #[arg(long)]
-    mpi: bool,
 }
 
 /// Bytes kept per path while a run is in memory (results, their columns and a sort buffer).
@@ -55,7 +49,7 @@ pub(crate) fn available_memory() -> Option<u64> {
 pub(crate) fn run(args: &RunArgs) -> Result<i32> {
     let started = Instant::now();
     // First, so that only rank 0 of an MPI job reports a bad scenario.
-    let cluster = if args.mpi {
+    let cluster = if args.opts.mpi {
         Some(Cluster::init()?)
     } else {
         None
@@ -128,7 +122,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
     let market = pool.install(|| Market::new(&scenario));
     let seed_time = t_seed.elapsed();
 
-    let bar = super::progress_bar(count, "paths", args.opts.quiet || super::silent());
+    let bar = super::progress_bar(count, "paths", args.opts.quiet);
     let t_run = Instant::now();
     // Where liquidations happened (price × time), summed over paths in integer cents.
     let grid = RealisedGrid::standard(scenario.simulation.steps);

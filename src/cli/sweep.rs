@@ -7,6 +7,7 @@ use anyhow::{Result, bail};
 use clap::Args;
 use indicatif::ProgressBar;
 
+use cascadesim::engine::Market;
 use cascadesim::output::sweep::{self as files, SweepProvenance, SweepResults};
 use cascadesim::output::{self, Staging};
 use cascadesim::scenario::{Scenario, ScenarioError};
@@ -16,7 +17,9 @@ use cascadesim::sweep::tune::{self, Target, TuneError};
 use cascadesim::sweep::{
     self, Axis, Neighbours, Plan, PointOutcome, SweepError, paired_flags, parse_set,
 };
+use cascadesim::{mc, metrics};
 
+use super::mpi::Cluster;
 use super::{CANCEL, FsFiles, InputError, progress_bar};
 
 /// Options every sweep-like command shares with `run`.
@@ -69,10 +72,14 @@ struct Setup {
     text: String,
     files: FsFiles,
     pool: rayon::ThreadPool,
+    /// The MPI job this process is a rank of (`--mpi`).
+    cluster: Option<Cluster>,
 }
 
 impl Setup {
     fn new(c: &Common) -> Result<Setup> {
+        // First, so that only rank 0 of an MPI job reports problems.
+        let cluster = if c.mpi { Some(Cluster::init()?) } else { None };
         let text = std::fs::read_to_string(&c.scenario).map_err(|e| {
             InputError(format!(
                 "cannot read scenario file {}: {e}",
@@ -90,7 +97,13 @@ impl Setup {
             text,
             files: FsFiles { base },
             pool,
+            cluster,
         })
+    }
+
+    /// Whether this process writes the files (always, except on MPI ranks other than 0).
+    fn writes(&self) -> bool {
+        self.cluster.as_ref().is_none_or(|c| c.rank() == 0)
     }
 
     fn plan(&self, axes: Option<Vec<Axis>>) -> Result<Plan> {
@@ -109,10 +122,23 @@ impl Setup {
         Ok(s)
     }
 
+    /// Runs one grid point. Under MPI every rank simulates its share of the paths and all
+    /// ranks receive the whole run's columns, so each computes the same outcome.
     fn run(&self, s: &Scenario, bar: &ProgressBar) -> Result<PointOutcome> {
-        self.pool
-            .install(|| sweep::evaluate(s, &|n| bar.inc(n), &CANCEL))
-            .map_err(|_| anyhow::Error::new(Interrupted))
+        let Some(cluster) = &self.cluster else {
+            return self
+                .pool
+                .install(|| sweep::evaluate(s, &|n| bar.inc(n), &CANCEL))
+                .map_err(|_| anyhow::Error::new(Interrupted));
+        };
+        let market = self.pool.install(|| Market::new(s));
+        let (first, count) = cluster.shard().range(s.simulation.paths);
+        let results = self
+            .pool
+            .install(|| mc::run(&market, first, count, &|n| bar.inc(n), &CANCEL))
+            .map_err(|_| anyhow::Error::new(Interrupted))?;
+        let columns = cluster.share_columns(metrics::columns(&results))?;
+        Ok(PointOutcome::from_columns(&columns))
     }
 }
 
@@ -243,7 +269,7 @@ pub(crate) fn sweep(args: &SweepArgs) -> Result<i32> {
     check_memory(paths, base.assets.len())?;
     let prov = provenance(&setup, &plan.base, c);
     let dest = c.out.join(format!("{}-sweep", stem(c)));
-    let staging = Staging::new(&dest)?;
+    let staging = setup.writes().then(|| Staging::new(&dest)).transpose()?;
 
     let grid = &plan.grid;
     let bar = progress_bar(paths.saturating_mul(grid.len() as u64), "paths", c.quiet);
@@ -267,6 +293,9 @@ pub(crate) fn sweep(args: &SweepArgs) -> Result<i32> {
         points: &points,
         differences: &differences,
         texts: &plan.texts,
+    };
+    let Some(staging) = staging else {
+        return Ok(0);
     };
     files::write_sweep(&staging, &results)?;
     let warnings = output::sweep_plot::write_sweep_plots(&staging.path(""), &results);
@@ -365,7 +394,10 @@ pub(crate) fn tune(args: &TuneArgs) -> Result<i32> {
     let paths = base.simulation.paths;
     check_memory(paths, base.assets.len())?;
     let prov = provenance(&setup, &plan.base, c);
-    let staging = Staging::new(&c.out.join(format!("{}-tune", stem(c))))?;
+    let staging = setup
+        .writes()
+        .then(|| Staging::new(&c.out.join(format!("{}-tune", stem(c)))))
+        .transpose()?;
     let runs = 2 + ((hi - lo).abs() / tolerance).log2().ceil().max(0.0) as u64;
     let bar = progress_bar(paths.saturating_mul(runs), "paths", c.quiet);
     let mut n = 0;
@@ -410,6 +442,9 @@ pub(crate) fn tune(args: &TuneArgs) -> Result<i32> {
             );
             return Ok(1);
         }
+    };
+    let Some(staging) = staging else {
+        return Ok(0);
     };
     files::write_tune(&staging, &prov, &args.param, &target.to_string(), &tuned)?;
     let dir = staging.commit()?;
@@ -493,7 +528,10 @@ pub(crate) fn sensitivity(args: &SensitivityArgs) -> Result<i32> {
     let paths = base.simulation.paths;
     check_memory(paths, base.assets.len())?;
     let prov = provenance(&setup, &base, c);
-    let staging = Staging::new(&c.out.join(format!("{}-sensitivity", stem(c))))?;
+    let staging = setup
+        .writes()
+        .then(|| Staging::new(&c.out.join(format!("{}-sensitivity", stem(c)))))
+        .transpose()?;
     let bar = progress_bar(
         paths.saturating_mul(1 + 2 * plans.len() as u64),
         "paths",
@@ -530,6 +568,9 @@ pub(crate) fn sensitivity(args: &SensitivityArgs) -> Result<i32> {
     }
     bar.finish_and_clear();
     tornado::rank(&mut rows);
+    let Some(staging) = staging else {
+        return Ok(0);
+    };
     files::write_tornado(&staging, &prov, &rows)?;
     let warnings = output::sweep_plot::write_tornado_plot(
         &staging.path(""),

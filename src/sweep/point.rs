@@ -232,10 +232,17 @@ pub fn evaluate(
 ) -> Result<PointOutcome, Cancelled> {
     let market = Market::new(scenario);
     let results = mc::run(&market, 0, scenario.simulation.paths, progress, cancel)?;
-    let columns = metrics::columns(&results);
-    let stats = PointStats::from_columns(&columns);
-    let cascade = cascade_flags(&columns);
-    Ok(PointOutcome { stats, cascade })
+    Ok(PointOutcome::from_columns(&metrics::columns(&results)))
+}
+
+impl PointOutcome {
+    /// The outcome of a grid point from its runs' per-path columns (all paths, path order).
+    pub fn from_columns(columns: &[Column]) -> PointOutcome {
+        PointOutcome {
+            stats: PointStats::from_columns(columns),
+            cascade: cascade_flags(columns),
+        }
+    }
 }
 
 #[cfg(test)]
