@@ -383,8 +383,8 @@ pub fn simulate_path<O: Observer>(
         .collect();
     let mut vol_factor = vec![1.0; n_assets];
     let mut halts = Halts::new(n_assets);
-    let track_close = market.circuit_breaker.is_some()
-        || market.assets.iter().any(|a| a.book.vol_depth.is_some());
+    let breaker = market.circuit_breaker.as_ref();
+    let track_close = breaker.is_some() || market.assets.iter().any(|a| a.book.vol_depth.is_some());
 
     for step in 0..market.steps {
         // 1. Fundamentals.
@@ -411,7 +411,7 @@ pub fn simulate_path<O: Observer>(
             step_liq[a] = 0.0;
             step_qty[a] = 0.0;
         }
-        if market.circuit_breaker.is_some() {
+        if breaker.is_some() {
             summary.halted_steps += halts.start_step(step);
         }
         // 3. Cascade loop.
@@ -426,13 +426,14 @@ pub fn simulate_path<O: Observer>(
                 sell_qty[a] = 0.0;
                 buy_qty[a] = 0.0;
             }
-            summary.circuit_breaker_halts +=
-                halts.trip(market.circuit_breaker.as_ref(), step, &mark, &close);
+            if let Some(cb) = breaker {
+                summary.circuit_breaker_halts += halts.trip(cb, step, &mark, &close);
+            }
             for (k, pos) in pops.iter().enumerate() {
                 let pm = &market.populations[k];
                 // A halted asset trades nothing: its triggered positions wait for the halt
                 // to end (and are neither collected nor settled meanwhile).
-                if halts.halted[pm.asset] {
+                if breaker.is_some() && halts.halted[pm.asset] {
                     continue;
                 }
                 let (sq, bq) = venues[k].collect(pos, pm, mark[pm.asset]);
@@ -482,7 +483,7 @@ pub fn simulate_path<O: Observer>(
             for (k, pos) in pops.iter().enumerate() {
                 let pm = &market.populations[k];
                 let a = pm.asset;
-                if halts.halted[a] {
+                if breaker.is_some() && halts.halted[a] {
                     continue;
                 }
                 let round = Round {
@@ -500,16 +501,12 @@ pub fn simulate_path<O: Observer>(
         summary.max_rounds_in_step = summary.max_rounds_in_step.max(rounds);
 
         // 4. Record; end-of-step rules (breaker, realised volatility and the depth it leaves).
+        let mut step_total = 0.0;
         for a in 0..n_assets {
             if dirty[a] {
                 mark[a] = books[a].mid(&market.assets[a].book, fundamental[a]);
                 dirty[a] = false;
             }
-        }
-        summary.circuit_breaker_halts +=
-            halts.trip(market.circuit_breaker.as_ref(), step, &mark, &close);
-        let mut step_total = 0.0;
-        for a in 0..n_assets {
             let m = mark[a];
             debug_assert!(
                 m.is_finite() && m > 0.0,
@@ -532,6 +529,9 @@ pub fn simulate_path<O: Observer>(
             view[p.asset].insurance_fund += venues[k].fund;
         }
         if track_close {
+            if let Some(cb) = breaker {
+                summary.circuit_breaker_halts += halts.trip(cb, step, &mark, &close);
+            }
             for a in 0..n_assets {
                 if let Some(v) = &market.assets[a].book.vol_depth {
                     realised_var[a] = v.update(realised_var[a], (mark[a] / close[a]).ln());
@@ -607,8 +607,7 @@ impl Halts {
     /// the previous close: for the rest of step `step` and the breaker's `halt_steps` after
     /// it. Returns the number of new halts.
     #[inline]
-    fn trip(&mut self, cb: Option<&CircuitBreaker>, step: u32, mark: &[f64], close: &[f64]) -> u32 {
-        let Some(cb) = cb else { return 0 };
+    fn trip(&mut self, cb: &CircuitBreaker, step: u32, mark: &[f64], close: &[f64]) -> u32 {
         let mut trips = 0;
         for a in 0..mark.len() {
             if !self.halted[a] && (mark[a] / close[a] - 1.0).abs() > cb.max_move {

@@ -29,6 +29,8 @@ pub struct PriceProcess {
     innovations: Innov,
     jumps: Option<JumpLaw>,
     garch: Option<Garch>,
+    /// No jumps and no feedback: the plain diffusion path of [`PriceProcess::log_return`].
+    plain: bool,
     /// `(step, ln(1 + r))`, sorted by step.
     shocks: Vec<(u32, f64)>,
 }
@@ -140,6 +142,7 @@ impl PriceProcess {
                     chi2: ChiSquared::new(dof).expect("dof validated > 2"),
                 },
             },
+            plain: jumps.is_none() && garch.is_none(),
             jumps,
             garch,
             shocks: asset
@@ -188,7 +191,7 @@ impl PriceProcess {
 
     /// Log return of asset `a` in step `step`, from the step's draws `d` (`rng` for the
     /// per-asset Student-t mixing draw).
-    #[inline]
+    #[inline(always)]
     pub fn log_return<R: Rng + ?Sized>(
         &self,
         a: usize,
@@ -206,6 +209,11 @@ impl PriceProcess {
             }
             Innov::SharedT => z * d.t_scale,
         };
+        if self.plain {
+            let mut r = self.drift_per_step + self.vol_per_step * eps;
+            self.add_shocks(step, st, &mut r);
+            return r;
+        }
         let (base, mut r) = match &self.garch {
             None => (
                 self.drift_per_step,
@@ -223,20 +231,28 @@ impl PriceProcess {
                 r += n * j.mean + n.sqrt() * j.sd * d.jump_z[a];
             }
         }
-        while let Some(&(s, log_shock)) = self.shocks.get(st.shock_cursor) {
-            if s > step {
-                break;
-            }
-            if s == step {
-                r += log_shock;
-            }
-            st.shock_cursor += 1;
-        }
+        self.add_shocks(step, st, &mut r);
         if let Some(g) = &self.garch {
             let x = r - base;
             st.var = (g.omega + g.alpha * x * x + g.beta * st.var).min(g.max_var);
         }
         r
+    }
+}
+
+impl PriceProcess {
+    /// Adds the shocks of step `step` to `r`.
+    #[inline(always)]
+    fn add_shocks(&self, step: u32, st: &mut PriceState, r: &mut f64) {
+        while let Some(&(s, log_shock)) = self.shocks.get(st.shock_cursor) {
+            if s > step {
+                break;
+            }
+            if s == step {
+                *r += log_shock;
+            }
+            st.shock_cursor += 1;
+        }
     }
 }
 
@@ -252,6 +268,8 @@ pub struct Dependence {
     diffusion: bool,
     /// Whether any asset has jumps.
     jumps: bool,
+    /// One regime, no jumps, no shared mixing: the draw is the diffusion normals alone.
+    plain: bool,
 }
 
 /// One step's random numbers, shared by the assets (and the per-path regime cursor).
@@ -286,11 +304,14 @@ impl Dependence {
             _ => None,
         };
         Dependence {
-            regimes,
             common_jump_clock: s.dependence.common_jump_clock,
-            shared_t,
             diffusion: processes.iter().any(|p| p.is_random()),
             jumps: processes.iter().any(|p| p.has_jumps()),
+            plain: s.dependence.regimes.is_empty()
+                && shared_t.is_none()
+                && !processes.iter().any(|p| p.has_jumps()),
+            regimes,
+            shared_t,
         }
     }
 
@@ -308,14 +329,15 @@ impl Dependence {
 
     /// Draws step `step`'s shared numbers: diffusion normals (and the shared χ²) from `rng`,
     /// jump uniforms and normals from `jump_rng`. The count depends only on the scenario.
-    #[inline]
-    pub fn draw<R: Rng + ?Sized>(
-        &self,
-        step: u32,
-        d: &mut StepDraws,
-        rng: &mut R,
-        jump_rng: &mut R,
-    ) {
+    #[inline(always)]
+    pub fn draw<R: Rng>(&self, step: u32, d: &mut StepDraws, rng: &mut R, jump_rng: &mut R) {
+        if self.plain {
+            // One correlation for the whole path, no jumps, no shared mixing.
+            if self.diffusion {
+                correlated_normals(rng, self.regimes[0].1.as_deref(), &mut d.z, &mut d.scratch);
+            }
+            return;
+        }
         while d.regime + 1 < self.regimes.len() && self.regimes[d.regime + 1].0 <= step {
             d.regime += 1;
         }
@@ -323,22 +345,33 @@ impl Dependence {
         if self.diffusion {
             correlated_normals(rng, chol, &mut d.z, &mut d.scratch);
             if let Some((nu_minus_2, chi2)) = &self.shared_t {
-                let w: f64 = chi2.sample(rng);
+                // Through a trait object: its own instance of the sampler, so the per-asset
+                // χ² draw (on the hot path of every Student-t scenario) stays the only call of
+                // the concrete one and is inlined there.
+                let w: f64 = chi2.sample(rng as &mut dyn rand::Rng);
                 d.t_scale = (nu_minus_2 / w).sqrt();
             }
         }
         if self.jumps {
-            if self.common_jump_clock {
-                let u: f64 = jump_rng.random();
-                d.jump_u.fill(u);
-                correlated_normals(jump_rng, chol, &mut d.jump_z, &mut d.scratch);
-            } else {
-                for u in d.jump_u.iter_mut() {
-                    *u = jump_rng.random();
-                }
-                for x in d.jump_z.iter_mut() {
-                    *x = StandardNormal.sample(jump_rng);
-                }
+            // Through a trait object: the jump draws get their own instances of the
+            // samplers, so the diffusion's normal and χ² draws stay the only calls of the
+            // concrete ones and are inlined on the hot path.
+            self.draw_jumps(chol, d, jump_rng as &mut dyn rand::Rng);
+        }
+    }
+
+    /// The jump uniforms and size normals of one step.
+    fn draw_jumps(&self, chol: Option<&[f64]>, d: &mut StepDraws, jump_rng: &mut dyn rand::Rng) {
+        if self.common_jump_clock {
+            let u: f64 = jump_rng.random();
+            d.jump_u.fill(u);
+            correlated_normals(jump_rng, chol, &mut d.jump_z, &mut d.scratch);
+        } else {
+            for u in d.jump_u.iter_mut() {
+                *u = jump_rng.random();
+            }
+            for x in d.jump_z.iter_mut() {
+                *x = StandardNormal.sample(jump_rng);
             }
         }
     }
@@ -346,7 +379,7 @@ impl Dependence {
 
 /// Fills `z` with independent standard normals and applies the Cholesky factor (row-major,
 /// lower-triangular) in place when there is one.
-#[inline]
+#[inline(always)]
 pub fn correlated_normals<R: Rng + ?Sized>(
     rng: &mut R,
     cholesky: Option<&[f64]>,
