@@ -24,7 +24,7 @@ use cascadesim::engine::{
     AssetPathMetrics, AssetStep, Market, NoObserver, Observer, simulate_path,
 };
 use cascadesim::mc;
-use cascadesim::scenario::{NoFiles, PositionSource, Scenario};
+use cascadesim::scenario::{NoFiles, Scenario};
 
 // ------------------------------------------------------------------------------------------
 // Random valid scenarios
@@ -658,20 +658,7 @@ fn check_parse(text: &str) -> Result<Option<Scenario>, TestCaseError> {
 /// A scenario that a mutation left valid must also simulate (validation promises that what
 /// it accepts runs). Only small ones, so a mutated `steps = 10000000` does not take minutes.
 fn simulate_if_small(s: &Scenario) -> Result<(), TestCaseError> {
-    let positions: u64 = s
-        .populations
-        .iter()
-        .map(|p| match &p.source {
-            PositionSource::Synthetic(x) => x.count,
-            PositionSource::Explicit(r) => r.len() as u64,
-        })
-        .sum();
-    let levels: usize = s
-        .assets
-        .iter()
-        .map(|a| a.book.bid.len() + a.book.ask.len())
-        .sum();
-    if s.simulation.steps > 200 || positions > 20_000 || levels > 200_000 {
+    if s.simulation.steps > 200 || s.position_count() > 20_000 || s.book_level_count() > 200_000 {
         return Ok(());
     }
     let market = Market::new(s);

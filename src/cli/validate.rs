@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use cascadesim::scenario::{PopulationMode, PositionSource, ScenarioError};
+use cascadesim::scenario::{PopulationMode, ScenarioError};
 
 use super::load;
 
@@ -15,17 +15,7 @@ pub(crate) fn validate(files: &[PathBuf]) -> Result<i32> {
         match load(f).and_then(|s| Ok((super::sweep::check_table(f)?, s))) {
             Ok((grid, s)) => {
                 let positions: String = match s.simulation.population_mode {
-                    PopulationMode::Fixed => {
-                        let n: u64 = s
-                            .populations
-                            .iter()
-                            .map(|p| match &p.source {
-                                PositionSource::Synthetic(x) => x.count,
-                                PositionSource::Explicit(r) => r.len() as u64,
-                            })
-                            .sum();
-                        format!("{n} positions")
-                    }
+                    PopulationMode::Fixed => format!("{} positions", s.position_count()),
                     PopulationMode::PerPath => "positions drawn per path".into(),
                 };
                 let sweep = grid

@@ -330,6 +330,26 @@ impl Scenario {
             .sum()
     }
 
+    /// Number of positions over all populations (synthetic counts and CSV rows); drawn
+    /// once per run in fixed mode, once per path in per-path mode.
+    pub fn position_count(&self) -> u64 {
+        self.populations
+            .iter()
+            .map(|p| match &p.source {
+                PositionSource::Synthetic(x) => x.count,
+                PositionSource::Explicit(r) => r.len() as u64,
+            })
+            .sum()
+    }
+
+    /// Book levels over all assets and both sides.
+    pub fn book_level_count(&self) -> usize {
+        self.assets
+            .iter()
+            .map(|a| a.book.bid.len() + a.book.ask.len())
+            .sum()
+    }
+
     /// Step length in years.
     pub fn dt_years(&self) -> f64 {
         self.simulation.step_seconds / SECONDS_PER_YEAR
@@ -353,8 +373,13 @@ impl Scenario {
         let (root, syntax) = DeTable::parse_recoverable(text);
         if !syntax.is_empty() {
             for e in syntax {
-                let span = e.span();
+                let span = e.span().or_else(|| locate_spanless(text, e.message()));
                 let mut message = format!("TOML syntax error: {}", e.message().trim());
+                // The parser's name for a dotted key of 80 or more parts (its only error
+                // without a position): found by the fuzzer, reported on no line at all.
+                if message.ends_with("recursion limit") {
+                    message.push_str(" (a dotted key has too many parts)");
+                }
                 // The parser says only "duplicate key" and points at the key: name it, since
                 // the first definition may be far away (a table header defined twice, say).
                 if message.ends_with("duplicate key")
@@ -382,6 +407,38 @@ impl Scenario {
             })
         }
     }
+}
+
+/// Where a syntax error that the TOML parser reports without a position (a dotted key of 80
+/// or more parts) occurs: the start of the line ending the shortest prefix of whole lines
+/// that yields the same error. Binary search, so O(log lines) extra parses of a broken file.
+fn locate_spanless(text: &str, message: &str) -> Option<std::ops::Range<usize>> {
+    let line_starts: Vec<usize> = std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+        .filter(|&i| i < text.len())
+        .collect();
+    // The first `n` lines of the text.
+    let prefix = |n: usize| &text[..line_starts.get(n).copied().unwrap_or(text.len())];
+    let fails = |n: usize| {
+        DeTable::parse_recoverable(prefix(n))
+            .1
+            .iter()
+            .any(|e| e.span().is_none() && e.message() == message)
+    };
+    let (mut lo, mut hi) = (1, line_starts.len());
+    if hi == 0 || !fails(hi) {
+        return None;
+    }
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if fails(mid) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    let start = line_starts[hi - 1];
+    Some(start..start)
 }
 
 const ROOT_KEYS: &[&str] = &[
@@ -2269,5 +2326,24 @@ mod tests {
             e.issues[0].message.contains("needs at least one tier"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_syntax_error_without_position_gets_the_line_that_causes_it() {
+        // The parser reports a dotted key of 80+ parts as "recursion limit" with no span.
+        let key = vec!["k"; 85].join(".");
+        for (text, line) in [
+            (
+                format!("[simulation]\nsteps = 10\n{key} = 1\nseed = 1\n"),
+                3,
+            ),
+            (format!("[simulation]\nsteps = 10\n\n\n{key} = 1"), 5),
+            (format!("{key} = 1\n[simulation]\n"), 1),
+        ] {
+            let e = Scenario::parse(&text, "t.toml", &NoFiles).expect_err("too deep");
+            assert_eq!(e.issues.len(), 1, "{e}");
+            assert_eq!(e.issues[0].line, Some(line), "{e}");
+            assert!(e.issues[0].message.contains("too many parts"), "{e}");
+        }
     }
 }
