@@ -606,7 +606,7 @@ impl Halts {
     /// Halts every asset not yet halted whose mark moved more than the breaker's limit from
     /// the previous close: for the rest of step `step` and the breaker's `halt_steps` after
     /// it. Returns the number of new halts.
-    #[inline]
+    #[inline(never)]
     fn trip(&mut self, cb: &CircuitBreaker, step: u32, mark: &[f64], close: &[f64]) -> u32 {
         let mut trips = 0;
         for a in 0..mark.len() {

@@ -501,6 +501,58 @@ mod tests {
     }
 
     #[test]
+    fn a_price_floor_stops_the_walk_and_fills_the_rest_there() {
+        // Bids at 1%, 2%, 3% below 100 with one coin each, floor at 97.5: the 1% and 2%
+        // levels (99.00, 98.02) fill, the 3% level (97.04) is below the floor, so the other
+        // two coins of a 4-coin sell fill at 97.5. The mid stays at the floor.
+        let mut sp = spec(&[(0.01, 1.0), (0.02, 1.0), (0.03, 1.0)], 0.0);
+        sp.price_floor = Some(97.5);
+        let shape = BookShape::new(&sp, 60.0);
+        let mut st = BookState::default();
+        let f = st.market_order(&shape, 100.0, true, 4.0, 1.0);
+        assert!(f.floored && !f.exhausted, "{f:?}");
+        assert!((f.unfilled - 2.0).abs() < 1e-12 && (f.filled - 2.0).abs() < 1e-12);
+        let p = |d: f64| 100.0 * (-d).exp();
+        assert!((f.notional - (p(0.01) + p(0.02) + 2.0 * 97.5)).abs() < 1e-9);
+        assert!(st.mid(&shape, 100.0) >= 97.5);
+        // A fundamental below the floor: every sell fills at the floor, the mid is the floor.
+        let mut st = BookState::default();
+        let g = st.market_order(&shape, 90.0, true, 1.0, 1.0);
+        assert!((g.vwap() - 97.5).abs() < 1e-12, "{g:?}");
+        assert_eq!(st.mid(&shape, 90.0), 97.5);
+        // Buys are not affected by the floor.
+        let h = BookState::default().market_order(&shape, 100.0, false, 1.0, 1.0);
+        assert!(!h.floored && (h.vwap() - 100.0 * 0.01f64.exp()).abs() < 1e-9);
+    }
+
+    #[test]
+    fn volatility_depth_falls_as_realised_volatility_rises() {
+        // β = 1: the factor is σ_ref/σ̂, clamped to [0.2, 1.5].
+        let mut sp = spec(&[(0.01, 1.0)], 0.0);
+        sp.vol_depth = Some(crate::scenario::VolDepth {
+            beta: 1.0,
+            reference_volatility: 0.5,
+            half_life_s: 600.0,
+            min: 0.2,
+            max: 1.5,
+        });
+        let law = BookShape::new(&sp, 60.0).vol_depth.expect("configured");
+        let v0 = law.reference_var;
+        assert!((law.multiplier(v0) - 1.0).abs() < 1e-12);
+        assert!((law.multiplier(4.0 * v0) - 0.5).abs() < 1e-12);
+        assert_eq!(law.multiplier(100.0 * v0), 0.2);
+        assert_eq!(law.multiplier(0.01 * v0), 1.5);
+        let xs: Vec<f64> = (1..50)
+            .map(|k| law.multiplier(v0 * f64::from(k) / 4.0))
+            .collect();
+        assert!(xs.windows(2).all(|w| w[1] <= w[0]), "{xs:?}");
+        // One step with a move of 10σ raises the estimate by (1 − keep)·100·v0.
+        let keep = 0.5f64.powf(0.1);
+        let v1 = law.update(v0, 10.0 * v0.sqrt());
+        assert!((v1 - (keep * v0 + (1.0 - keep) * 100.0 * v0)).abs() < 1e-18);
+    }
+
+    #[test]
     fn buys_walk_the_asks_upward() {
         let shape = BookShape::new(&spec(&[(0.01, 1.0), (0.02, 2.0)], 0.0), 60.0);
         let mut st = BookState::default();

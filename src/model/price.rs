@@ -214,6 +214,20 @@ impl PriceProcess {
             self.add_shocks(step, st, &mut r);
             return r;
         }
+        self.dynamic_return(a, step, eps, d, st)
+    }
+
+    /// [`PriceProcess::log_return`] with jumps and/or feedback, given the innovation `eps`.
+    /// Kept out of line so the plain path stays small where it is inlined.
+    #[inline(never)]
+    fn dynamic_return(
+        &self,
+        a: usize,
+        step: u32,
+        eps: f64,
+        d: &StepDraws,
+        st: &mut PriceState,
+    ) -> f64 {
         let (base, mut r) = match &self.garch {
             None => (
                 self.drift_per_step,
@@ -331,32 +345,49 @@ impl Dependence {
     /// jump uniforms and normals from `jump_rng`. The count depends only on the scenario.
     #[inline(always)]
     pub fn draw<R: Rng>(&self, step: u32, d: &mut StepDraws, rng: &mut R, jump_rng: &mut R) {
-        if self.plain {
+        // One call of the diffusion sampler (a second one would keep it from being inlined).
+        let chol = if self.plain {
             // One correlation for the whole path, no jumps, no shared mixing.
-            if self.diffusion {
-                correlated_normals(rng, self.regimes[0].1.as_deref(), &mut d.z, &mut d.scratch);
+            self.regimes[0].1.as_deref()
+        } else {
+            while d.regime + 1 < self.regimes.len() && self.regimes[d.regime + 1].0 <= step {
+                d.regime += 1;
             }
-            return;
-        }
-        while d.regime + 1 < self.regimes.len() && self.regimes[d.regime + 1].0 <= step {
-            d.regime += 1;
-        }
-        let chol = self.regimes[d.regime].1.as_deref();
+            self.regimes[d.regime].1.as_deref()
+        };
         if self.diffusion {
             correlated_normals(rng, chol, &mut d.z, &mut d.scratch);
-            if let Some((nu_minus_2, chi2)) = &self.shared_t {
-                // Through a trait object: its own instance of the sampler, so the per-asset
-                // χ² draw (on the hot path of every Student-t scenario) stays the only call of
-                // the concrete one and is inlined there.
-                let w: f64 = chi2.sample(rng as &mut dyn rand::Rng);
-                d.t_scale = (nu_minus_2 / w).sqrt();
-            }
+        }
+        if !self.plain {
+            // Through trait objects: the shared χ² and the jump draws get their own instances
+            // of the samplers, so the diffusion's normal and per-asset χ² draws stay the only
+            // calls of the concrete ones and are inlined on the hot path.
+            self.draw_rest(
+                chol,
+                d,
+                rng as &mut dyn rand::Rng,
+                jump_rng as &mut dyn rand::Rng,
+            );
+        }
+    }
+
+    /// The shared χ² mixing draw and the jump draws of one step (out of line).
+    #[inline(never)]
+    fn draw_rest(
+        &self,
+        chol: Option<&[f64]>,
+        d: &mut StepDraws,
+        rng: &mut dyn rand::Rng,
+        jump_rng: &mut dyn rand::Rng,
+    ) {
+        if self.diffusion
+            && let Some((nu_minus_2, chi2)) = &self.shared_t
+        {
+            let w: f64 = chi2.sample(rng);
+            d.t_scale = (nu_minus_2 / w).sqrt();
         }
         if self.jumps {
-            // Through a trait object: the jump draws get their own instances of the
-            // samplers, so the diffusion's normal and χ² draws stay the only calls of the
-            // concrete ones and are inlined on the hot path.
-            self.draw_jumps(chol, d, jump_rng as &mut dyn rand::Rng);
+            self.draw_jumps(chol, d, jump_rng);
         }
     }
 
