@@ -47,7 +47,7 @@ enum Command {
     /// Refit the extreme-value tail of a metric from a saved run, without re-simulating.
     Tails(tails::TailsArgs),
     /// Map where the scenario's positions would be liquidated: heatmap by price, clusters,
-    /// crowding, a risk score and the critical shock; writes <out>/<stem>/heatmap/.
+    /// crowding, a risk score and the critical shock; writes <out>/<stem>-heatmap/.
     Heatmap(heatmap::HeatmapArgs),
     /// Rebuild summary.json, the summary table, plots/ and report.html from a saved
     /// results.h5, without re-simulating.
@@ -89,9 +89,9 @@ pub(crate) struct RunOptions {
     /// No progress bar and no summary table.
     #[arg(long, short)]
     quiet: bool,
-    /// Spread the paths over the ranks of an MPI job (`mpirun -n R cascadesim run|sweep|tune|
-    /// sensitivity ... --mpi`): every rank simulates its share of each run's paths, rank 0
-    /// writes the one result, identical to a single process's. Needs `--features mpi`.
+    /// Spread the paths over the ranks of an MPI job (`mpirun -n R cascadesim run ... --mpi`,
+    /// also sweep, tune, sensitivity): every rank simulates its share of each run's paths;
+    /// rank 0 writes the one result, identical to a single process's. Needs `--features mpi`.
     #[arg(long)]
     mpi: bool,
 }

@@ -176,6 +176,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
         scenario: scenario.text.clone(),
     };
     let timing = |total: Instant| table::Timing {
+        ranks: cluster.as_ref().map_or(1, Cluster::size),
         threads,
         seed_seconds: seed_time.as_secs_f64(),
         sim_seconds: sim_time.as_secs_f64(),

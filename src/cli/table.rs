@@ -11,6 +11,9 @@ use cascadesim::tails::{Endpoint, ProfileInterval, TailReport};
 /// Wall-clock figures shown after a run (never written to result files: they would make
 /// files differ between otherwise identical runs).
 pub struct Timing {
+    /// Processes that simulated (MPI ranks; 1 for a plain run).
+    pub ranks: u64,
+    /// Worker threads per process.
     pub threads: usize,
     pub seed_seconds: f64,
     pub sim_seconds: f64,
@@ -25,9 +28,14 @@ pub fn render(s: &Summary, tails: &[(&str, TailReport)], t: &Timing, dir: &Path)
     } else {
         0.0
     };
+    let ranks = if t.ranks > 1 {
+        format!("{} MPI ranks × ", t.ranks)
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         o,
-        "{:.0} paths/s on {} thread{} (population {:.2}s, simulation {:.2}s, total {:.2}s)",
+        "{:.0} paths/s on {ranks}{} thread{} (population {:.2}s, simulation {:.2}s, total {:.2}s)",
         rate,
         t.threads,
         if t.threads == 1 { "" } else { "s" },
@@ -219,8 +227,11 @@ pub fn render_tail_lines(s: &Summary, reports: &[(&str, TailReport)]) -> String 
         let unit = s.metrics.get(name).map_or("", |m| m.unit);
         let Some(fit) = r.ml_fit.value() else {
             let reason = r.ml_fit.reason().unwrap_or("no fit");
-            let short: String = reason.chars().take(68).collect();
-            let _ = writeln!(o, "{name:<30}{short}");
+            // The whole reason, wrapped at word boundaries to fit 100 columns.
+            for (i, line) in wrap(reason, 100 - 30).iter().enumerate() {
+                let label = if i == 0 { *name } else { "" };
+                let _ = writeln!(o, "{label:<30}{line}");
+            }
             continue;
         };
         let xi = match r.xi_profile_interval.value() {

@@ -613,6 +613,12 @@ pub fn percent(x: f64) -> String {
 }
 
 /// A price for people, with digits that suit its size.
+/// A price for small text (tick labels, legends): `$2.50k`, no thousands separator, which
+/// the small rasterised comma made look like a decimal point ("2.500" for 2,500).
+fn tick_price(value: f64) -> String {
+    super::figures::human(value, "USD")
+}
+
 pub fn price(value: f64) -> String {
     let a = value.abs();
     let digits = if a >= 1000.0 {
@@ -811,7 +817,7 @@ impl Figure for HeatmapFigure<'_> {
                 ))
                 .label_style(font(13.0))
                 .axis_desc_style(font(14.0))
-                .x_label_formatter(&|x| price(*x))
+                .x_label_formatter(&|x| tick_price(*x))
                 .y_label_formatter(&|y| usd(y.abs()))
                 .light_line_style(BLACK.mix(0.04))
                 .bold_line_style(BLACK.mix(0.12))
@@ -899,7 +905,7 @@ impl Figure for HeatmapFigure<'_> {
                     BLACK.stroke_width(2),
                 )))
                 .map_err(err)?
-                .label(format!("current price {}", price(p0)))
+                .label(format!("current price {}", tick_price(p0)))
                 .legend(|(x, y)| {
                     PathElement::new(vec![(x, y), (x + 16, y)], BLACK.stroke_width(2))
                 });
@@ -1032,7 +1038,7 @@ impl Figure for HeatmapFigure<'_> {
                 .y_desc("cumulative, USD")
                 .label_style(font(13.0))
                 .axis_desc_style(font(14.0))
-                .x_label_formatter(&|x| price(*x))
+                .x_label_formatter(&|x| tick_price(*x))
                 .y_label_formatter(&|y| usd(*y))
                 .light_line_style(BLACK.mix(0.04))
                 .bold_line_style(BLACK.mix(0.12))
