@@ -252,7 +252,12 @@ pub struct AssetStep {
 
 /// Receives each step of a path (traces, sample-path plots). The summary needs none.
 pub trait Observer {
-    /// Called once per step after the cascade loop.
+    /// Whether the observer must see steps in which nothing was liquidated. `false` lets the
+    /// engine skip building the step's view on quiet steps.
+    const QUIET_STEPS: bool = true;
+
+    /// Called once per step after the cascade loop (only for steps with liquidations when
+    /// [`Observer::QUIET_STEPS`] is `false`).
     fn on_step(&mut self, step: u32, assets: &[AssetStep]);
 }
 
@@ -260,6 +265,8 @@ pub trait Observer {
 pub struct NoObserver;
 
 impl Observer for NoObserver {
+    const QUIET_STEPS: bool = false;
+
     #[inline]
     fn on_step(&mut self, _step: u32, _assets: &[AssetStep]) {}
 }
@@ -516,17 +523,24 @@ pub fn simulate_path<O: Observer>(
             fund_ext[a].update(fundamental[a]);
             per_asset[a].liquidated_notional += step_liq[a];
             step_total += step_liq[a];
-            view[a] = AssetStep {
-                fundamental: fundamental[a],
-                mark: m,
-                liquidated_notional: step_liq[a],
-                liquidated_qty: step_qty[a],
-                depth_multiplier: market.assets[a].book.hourly[hour] * vol_factor[a],
-                insurance_fund: 0.0,
-            };
         }
-        for (k, p) in market.populations.iter().enumerate() {
-            view[p.asset].insurance_fund += venues[k].fund;
+        // What the observer sees, built only for an observer that wants this step (the
+        // Monte Carlo run's realised heatmap looks at steps with liquidations only).
+        let record = O::QUIET_STEPS || step_total > 0.0;
+        if record {
+            for a in 0..n_assets {
+                view[a] = AssetStep {
+                    fundamental: fundamental[a],
+                    mark: mark[a],
+                    liquidated_notional: step_liq[a],
+                    liquidated_qty: step_qty[a],
+                    depth_multiplier: market.assets[a].book.hourly[hour] * vol_factor[a],
+                    insurance_fund: 0.0,
+                };
+            }
+            for (k, p) in market.populations.iter().enumerate() {
+                view[p.asset].insurance_fund += venues[k].fund;
+            }
         }
         if track_close {
             if let Some(cb) = breaker {
@@ -542,7 +556,9 @@ pub fn simulate_path<O: Observer>(
         }
         summary.peak_step_liquidated_notional =
             summary.peak_step_liquidated_notional.max(step_total);
-        observer.on_step(step, &view);
+        if record {
+            observer.on_step(step, &view);
+        }
     }
 
     summary.liquidated_notional =

@@ -107,6 +107,9 @@ impl RealisedHeatmap {
 }
 
 impl Observer for RealisedHeatmap {
+    /// A step without liquidations adds nothing to the map.
+    const QUIET_STEPS: bool = false;
+
     #[inline]
     fn on_step(&mut self, step: u32, assets: &[AssetStep]) {
         for (a, s) in assets.iter().enumerate() {
