@@ -28,7 +28,7 @@ use h5::{AttrValue, ColumnData, Group};
 /// Errors while writing results.
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}")]
     Io { path: PathBuf, source: io::Error },
     #[error(transparent)]
     H5(#[from] h5::H5Error),
