@@ -186,6 +186,41 @@ fn range_table(t: &dyn toml_edit::TableLike) -> Result<Vec<f64>, String> {
 /// numbers or a range table), in the order written (none without a `[sweep]`), and every
 /// malformed entry, each naming its key.
 pub fn axes_from_table(doc: &DocumentMut) -> (Vec<Axis>, Vec<String>) {
+    axes_from_table_in(doc, None)
+}
+
+/// Line and column (1-based) of byte `offset` in `text`.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before
+        .rfind('\n')
+        .map_or(before.len(), |i| before.len() - i - 1)
+        + 1;
+    (line, col)
+}
+
+/// `origin:line:column: ` of the key `key` of the `[sweep]` table in `text`, or nothing when
+/// it cannot be found (spans survive only in a parsed, not yet editable, document).
+fn key_place(text: &str, origin: &str, key: &str) -> String {
+    toml_edit::Document::parse(text)
+        .ok()
+        .and_then(|d| {
+            let t = d.get("sweep")?.as_table_like()?;
+            let (k, _) = t.get_key_value(key)?;
+            k.span()
+        })
+        .map(|sp| {
+            let (l, c) = line_col(text, sp.start);
+            format!("{origin}:{l}:{c}: ")
+        })
+        .unwrap_or_default()
+}
+
+/// [`axes_from_table`], with each problem prefixed by `origin:line:column` of its key when
+/// `at` gives the original text and its name.
+fn axes_from_table_in(doc: &DocumentMut, at: Option<(&str, &str)>) -> (Vec<Axis>, Vec<String>) {
+    let place = |key: &str| at.map_or(String::new(), |(text, origin)| key_place(text, origin, key));
     let Some(item) = doc.get("sweep") else {
         return (Vec::new(), Vec::new());
     };
@@ -198,7 +233,7 @@ pub fn axes_from_table(doc: &DocumentMut) -> (Vec<Axis>, Vec<String>) {
     let mut axes = Vec::new();
     let mut problems = Vec::new();
     for (key, item) in table.iter() {
-        let at = format!("sweep.\"{key}\"");
+        let at = format!("{}sweep.\"{key}\"", place(key));
         let path = match KeyPath::parse(key) {
             Ok(p) => p,
             Err(e) => {
@@ -373,31 +408,42 @@ pub fn plan(
     let mut doc: DocumentMut = text
         .parse()
         .map_err(|e| input(vec![format!("cannot edit the scenario document: {e}")]))?;
+    let from_table = set.is_none();
     let (axes, mut problems) = match set {
         Some(axes) => (axes, Vec::new()),
-        None => axes_from_table(&doc),
+        None => axes_from_table_in(&doc, Some((text, origin))),
     };
     if axes.is_empty() && problems.is_empty() {
         return Err(input(vec![
             "no parameter to sweep: give --set PATH=VALUES or a [sweep] table".into(),
         ]));
     }
+    let mut usable = Vec::with_capacity(axes.len());
+    doc.remove("sweep");
     for (k, a) in axes.iter().enumerate() {
         if axes[..k].iter().any(|b| b.path == a.path) {
             problems.push(format!("{}: swept twice", a.path));
+            continue;
+        }
+        // Path problems do not depend on the value: check each path once.
+        match set_number(&mut doc.clone(), &a.path, a.values[0]) {
+            Ok(()) => usable.push(a.clone()),
+            Err(e) => {
+                let at = if from_table {
+                    key_place(text, origin, a.path.as_str())
+                } else {
+                    String::new()
+                };
+                problems.push(format!("{at}{}: {e}", a.path));
+            }
         }
     }
-    doc.remove("sweep");
-    // Path problems do not depend on the value: check each path once.
-    for a in &axes {
-        if let Err(e) = set_number(&mut doc.clone(), &a.path, a.values[0]) {
-            problems.push(format!("{}: {e}", a.path));
-        }
-    }
-    if !problems.is_empty() {
+    // With some parameters unusable, the others' values are still checked, so that every
+    // problem is reported at once.
+    if usable.is_empty() {
         return Err(input(problems));
     }
-    let grid = Grid::new(axes).map_err(|e| input(vec![e]))?;
+    let grid = Grid::new(usable).map_err(|e| input(vec![e]))?;
     let mut plan = Plan {
         grid,
         base,
@@ -454,6 +500,9 @@ pub fn plan(
                 grid.len()
             ));
         }
+        return Err(input(problems));
+    }
+    if !problems.is_empty() {
         return Err(input(problems));
     }
     plan.texts = texts;
