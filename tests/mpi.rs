@@ -3,22 +3,14 @@
 //! runs `cargo test --features mpi --test mpi`).
 #![cfg(feature = "mpi")]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
+
+mod common;
+use common::assert_same_tree;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn files(dir: &Path, base: &Path, out: &mut Vec<PathBuf>) {
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            files(&p, base, out);
-        } else {
-            out.push(p.strip_prefix(base).unwrap().to_path_buf());
-        }
-    }
 }
 
 #[test]
@@ -58,22 +50,7 @@ fn two_ranks_write_the_one_process_files() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-
-    let (a, b) = (single.join("ranked"), mpi.join("ranked"));
-    let (mut fa, mut fb) = (Vec::new(), Vec::new());
-    files(&a, &a, &mut fa);
-    files(&b, &b, &mut fb);
-    fa.sort();
-    fb.sort();
-    assert_eq!(fa, fb, "the same files");
-    assert!(fa.iter().any(|f| f.ends_with("results.h5")));
-    for f in &fa {
-        assert!(
-            std::fs::read(a.join(f)).unwrap() == std::fs::read(b.join(f)).unwrap(),
-            "{} differs between 2 ranks and 1 process",
-            f.display()
-        );
-    }
+    assert_same_tree(&single.join("ranked"), &mpi.join("ranked"), "results.h5");
 }
 
 #[test]
@@ -108,19 +85,9 @@ fn a_sweep_over_two_ranks_writes_the_one_process_files() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let (a, b) = (single.join("tiny-sweep"), mpi.join("tiny-sweep"));
-    let (mut fa, mut fb) = (Vec::new(), Vec::new());
-    files(&a, &a, &mut fa);
-    files(&b, &b, &mut fb);
-    fa.sort();
-    fb.sort();
-    assert_eq!(fa, fb, "the same files");
-    assert!(fa.iter().any(|f| f.ends_with("sweep.h5")));
-    for f in &fa {
-        assert!(
-            std::fs::read(a.join(f)).unwrap() == std::fs::read(b.join(f)).unwrap(),
-            "{} differs between 2 ranks and 1 process",
-            f.display()
-        );
-    }
+    assert_same_tree(
+        &single.join("tiny-sweep"),
+        &mpi.join("tiny-sweep"),
+        "sweep.h5",
+    );
 }

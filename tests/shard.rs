@@ -5,6 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod common;
+use common::assert_same_tree;
+
 fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_cascadesim")
 }
@@ -39,34 +42,6 @@ fn traced_scenario(dir: &Path) -> String {
     )
     .unwrap();
     p.display().to_string()
-}
-
-/// Every file below `a` has the same bytes below `b`, and `b` has no other file.
-fn assert_same_tree(a: &Path, b: &Path) {
-    fn files(dir: &Path, base: &Path, out: &mut Vec<PathBuf>) {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                files(&p, base, out);
-            } else {
-                out.push(p.strip_prefix(base).unwrap().to_path_buf());
-            }
-        }
-    }
-    let (mut fa, mut fb) = (Vec::new(), Vec::new());
-    files(a, a, &mut fa);
-    files(b, b, &mut fb);
-    fa.sort();
-    fb.sort();
-    assert_eq!(fa, fb, "the same files");
-    assert!(fa.iter().any(|f| f.ends_with("results.h5")));
-    for f in &fa {
-        let (x, y) = (
-            std::fs::read(a.join(f)).unwrap(),
-            std::fs::read(b.join(f)).unwrap(),
-        );
-        assert!(x == y, "{} differs", f.display());
-    }
 }
 
 fn shard(scenario: &str, k: u32, n: u32, threads: &str, out: &Path) {
@@ -125,7 +100,11 @@ fn merged_shards_are_the_single_machine_run_byte_for_byte() {
         "{}",
         text(&o.stdout)
     );
-    assert_same_tree(&single.join("sharded"), &merged.join("sharded"));
+    assert_same_tree(
+        &single.join("sharded"),
+        &merged.join("sharded"),
+        "results.h5",
+    );
 }
 
 #[test]
@@ -276,5 +255,5 @@ fn the_slurm_array_scripts_reproduce_the_single_run() {
         "--out",
         single.to_str().unwrap(),
     ]));
-    assert_same_tree(&single.join("sharded"), &out.join("sharded"));
+    assert_same_tree(&single.join("sharded"), &out.join("sharded"), "results.h5");
 }
