@@ -20,7 +20,7 @@ use plotters::prelude::*;
 use plotters::style::full_palette::{BLUE_700, GREY_500, GREY_700, ORANGE_700, PURPLE_500};
 use rayon::prelude::*;
 
-use super::plot::{self, Figure, PlotError, font};
+use super::plot::{self, Figure, PlotError, draw_legend, font};
 use super::realised::RealisedView;
 use crate::engine::trace::{SampleKind, Trace};
 use crate::metrics::Column;
@@ -902,14 +902,7 @@ impl Figure for TailFigure {
                 }
             });
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerLeft)
-            .label_font(font(13.0))
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.3))
-            .draw()
-            .map_err(err)?;
+        draw_legend(&mut chart, SeriesLabelPosition::LowerLeft)?;
 
         // Fit summary (or why there is none), top right inside the plot.
         let (px, py) = chart.plotting_area().get_pixel_range();
@@ -1117,14 +1110,7 @@ impl Figure for DrawdownFigure {
                 [0.0, 0.25, 0.5, 0.75, 1.0].map(|t| (x, t * y))
             });
             let corner = emptiest_corner(bars.filter(|p| p.1 > 0.0), (x0, hi), (0.0, y_hi));
-            chart
-                .configure_series_labels()
-                .position(corner)
-                .label_font(font(13.0))
-                .background_style(WHITE.mix(0.9))
-                .border_style(BLACK.mix(0.3))
-                .draw()
-                .map_err(err)?;
+            draw_legend(&mut chart, corner)?;
         }
         {
             let mut chart = ChartBuilder::on(&right)
@@ -1172,14 +1158,7 @@ impl Figure for DrawdownFigure {
                         PathElement::new([(x, y), (x + 16, y)], color.stroke_width(2))
                     });
             }
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::LowerRight)
-                .label_font(font(13.0))
-                .background_style(WHITE.mix(0.9))
-                .border_style(BLACK.mix(0.3))
-                .draw()
-                .map_err(err)?;
+            draw_legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         }
         Ok(())
     }
@@ -1599,14 +1578,7 @@ impl Figure for ConvergenceFigure {
             .map_err(err)?
             .label(format!("all {n} paths: {est:.4} [{lo:.4}, {hi:.4}]"))
             .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], GREY_700));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font(font(13.0))
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.3))
-            .draw()
-            .map_err(err)?;
+        draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         Ok(())
     }
 }

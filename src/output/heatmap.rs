@@ -25,7 +25,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde::Serialize;
 
 use super::h5::{self, AttrValue, Column, ColumnData, Group};
-use super::plot::{self, Figure, font};
+use super::plot::{self, Figure, draw_legend, font};
 use super::{OutputError, Staging};
 use crate::heatmap::clusters::Side;
 use crate::heatmap::critical::{CriticalShock, Trial};
@@ -969,14 +969,7 @@ impl Figure for HeatmapFigure<'_> {
                     )))
                     .map_err(err)?;
             }
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperLeft)
-                .label_font(font(13.0))
-                .background_style(WHITE.mix(0.9))
-                .border_style(BLACK.mix(0.3))
-                .draw()
-                .map_err(err)?;
+            draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         }
 
         // Lower panel: cumulative liquidations without feedback, and the book in front.
@@ -1122,14 +1115,7 @@ impl Figure for HeatmapFigure<'_> {
                     .label("cascade after the critical shock: end price, liquidated notional")
                     .legend(|(x, y)| Circle::new((x + 8, y), 5, ORANGE_800.filled()));
             }
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperLeft)
-                .label_font(font(13.0))
-                .background_style(WHITE.mix(0.9))
-                .border_style(BLACK.mix(0.3))
-                .draw()
-                .map_err(err)?;
+            draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         }
         Ok(())
     }

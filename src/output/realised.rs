@@ -10,7 +10,7 @@ use plotters::prelude::*;
 use plotters::style::full_palette::GREY_700;
 
 use super::figures::{draw_message, err, human, sig};
-use super::plot::{Figure, font};
+use super::plot::{Figure, draw_legend, font};
 use crate::engine::realised::RealisedHeatmap;
 
 /// One asset's realised heatmap, in USD, ready to draw.
@@ -213,14 +213,7 @@ impl Figure for RealisedView {
             .map_err(err)?
             .label(format!("start price {}", human(self.start_price, "USD")))
             .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], GREY_700));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font(font(13.0))
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.3))
-            .draw()
-            .map_err(err)?;
+        draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
 
         // Colour bar: log10 notional per path.
         let mut cb = ChartBuilder::on(&bar)

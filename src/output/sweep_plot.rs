@@ -8,7 +8,7 @@ use plotters::coord::Shift;
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::prelude::*;
 
-use super::plot::{self, Figure, font};
+use super::plot::{self, Figure, draw_legend, font};
 use super::sweep::SweepResults;
 use crate::stats::Proportion;
 use crate::sweep::tornado::TornadoRow;
@@ -137,14 +137,7 @@ impl Line<'_> {
         chart
             .draw_series(pts.iter().map(|&p| Circle::new(p, 4, BLUE.filled())))
             .map_err(err)?;
-        chart
-            .configure_series_labels()
-            .label_font(font(13.0))
-            .border_style(BLACK.mix(0.3))
-            .background_style(WHITE.mix(0.9))
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()
-            .map_err(err)?;
+        draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         Ok(())
     }
 }
