@@ -563,3 +563,27 @@ fn a_bad_scenario_gives_exit_2_and_writes_nothing() {
     assert_eq!(o.status.code(), Some(2));
     assert!(!dest.exists());
 }
+
+#[test]
+fn a_cascade_cut_by_the_round_limit_says_so() {
+    // The self-sustaining ladder (κ = 2) of the closed-form test: with rounds to spare the
+    // whole ladder goes and the limit is not hit; with two rounds per step the engine's speed
+    // limit stops the cascade part-way and the trial records it.
+    let (top, eta, depth, n) = (95.0, 2e-4, 1e6, 300);
+    let c = 2.0 * eta * (depth / 1e4) / 1e-4;
+    let mut s = scenario(
+        &ladder(n, top, eta, c),
+        0.0,
+        &book(depth, 0.3),
+        flat_margin(),
+    );
+    let shock = top / 100.0 - 1.0 - 1e-6;
+    let free = ShockLab::new(&s, 60.0).trial(0, shock, 0.03);
+    assert_eq!(free.liquidations as usize, n);
+    assert!(!free.round_limit_hit, "{free:?}");
+    s.simulation.max_rounds = 2;
+    let cut = ShockLab::new(&s, 60.0).trial(0, shock, 0.03);
+    assert!(cut.round_limit_hit, "{cut:?}");
+    assert_eq!(cut.max_rounds_in_step, 2);
+    assert!((cut.liquidations as usize) < n, "{cut:?}");
+}

@@ -21,7 +21,7 @@ pub(crate) struct HeatmapArgs {
     /// Scenario TOML file.
     scenario: PathBuf,
     /// Output folder; files go to <out>/<scenario file stem>-heatmap/.
-    #[arg(long, default_value = "results")]
+    #[arg(long, value_parser = crate::cli::out_folder, default_value = "results")]
     out: PathBuf,
     /// Endogenous move (log, e.g. 0.03) that makes a shock critical (default: the scenario's
     /// cascade.endogenous_move, else 0.05).
@@ -116,8 +116,14 @@ fn critical_line(s: &CriticalShock) -> String {
             price(t.end_price)
         ),
         Some(t) => {
+            // When the round limit cut a step short the cascade had not ended there.
+            let ends = if t.round_limit_hit {
+                "reaches"
+            } else {
+                "ends at"
+            };
             let mut line = format!(
-                "{:<5} {sign}{} → cascade ends at {} (further {} on its own), {} liquidated in {} rounds",
+                "{:<5} {sign}{} → cascade {ends} {} (further {} on its own), {} liquidated in {} rounds",
                 s.direction,
                 pct(t.shock),
                 price(t.end_price),
@@ -125,6 +131,13 @@ fn critical_line(s: &CriticalShock) -> String {
                 usd(t.liquidated_notional),
                 t.rounds
             );
+            if t.round_limit_hit {
+                let _ = write!(
+                    line,
+                    " (cut short: a step used all {} rounds of `simulation.max_rounds`)",
+                    t.max_rounds_in_step
+                );
+            }
             if let Some(b) = &s.just_below {
                 if b.shock == 0.0 {
                     let _ = write!(line, "; without a shock nothing happens");

@@ -73,6 +73,9 @@ pub struct Trial {
     pub rounds: u32,
     /// Most rounds in one step (the engine runs at most `max_rounds` per step).
     pub max_rounds_in_step: u32,
+    /// Whether some step used all `max_rounds` rounds: the engine's speed limit cut the
+    /// cascade there, so `end_price` is where the limit left it, not where it would stop.
+    pub round_limit_hit: bool,
     /// Market orders that went through a whole side of the book.
     pub book_exhausted: u32,
     /// Losses nobody covered, USD.
@@ -200,6 +203,7 @@ impl ShockLab {
             liquidations: sum.liquidation_count,
             rounds: sum.cascade_rounds,
             max_rounds_in_step: sum.max_rounds_in_step,
+            round_limit_hit: sum.max_rounds_in_step >= self.market.max_rounds,
             book_exhausted: sum.book_exhausted,
             bad_debt: sum.bad_debt,
             keeps_going: endogenous_move >= threshold,

@@ -159,6 +159,10 @@ fn trial_attrs(prefix: &str, t: Option<&Trial>) -> Vec<(String, AttrValue)> {
             g(|t| f64::from(t.max_rounds_in_step)),
         ),
         attr(
+            &format!("{prefix}round_limit_hit"),
+            g(|t| f64::from(u8::from(t.round_limit_hit))),
+        ),
+        attr(
             &format!("{prefix}book_exhausted"),
             g(|t| f64::from(t.book_exhausted)),
         ),
