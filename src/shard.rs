@@ -98,35 +98,39 @@ pub enum CoverageError {
 /// returns their indices in path order. Empty shards (count 0) are allowed anywhere.
 ///
 /// # Errors
-/// The first overlap, gap or out-of-range shard in path order.
+/// Every overlap, gap and out-of-range shard, in path order (a merge of many shards with
+/// several missing should name them all at once).
 pub fn check_coverage(
     total: u64,
     shards: &[(String, u64, u64)],
-) -> Result<Vec<usize>, CoverageError> {
+) -> Result<Vec<usize>, Vec<CoverageError>> {
     if shards.is_empty() {
-        return Err(CoverageError::Empty);
+        return Err(vec![CoverageError::Empty]);
     }
     let mut order: Vec<usize> = (0..shards.len()).collect();
     order.sort_by_key(|&i| (shards[i].1, shards[i].2));
+    let mut problems = Vec::new();
+    // Paths 0..next are covered; `last` is the shard that reaches furthest.
     let mut next = 0u64;
     let mut last: Option<usize> = None;
     for &i in &order {
         let (name, first, count) = &shards[i];
         let end = first.saturating_add(*count);
         if end > total {
-            return Err(CoverageError::Beyond {
+            problems.push(CoverageError::Beyond {
                 name: name.clone(),
                 from: *first,
                 to: end,
                 total,
             });
         }
-        if *count == 0 {
+        let end = end.min(total);
+        if *count == 0 || *first >= end {
             continue;
         }
         if *first < next {
             let prev = last.expect("a shard ended at `next`");
-            return Err(CoverageError::Overlap {
+            problems.push(CoverageError::Overlap {
                 a: shards[prev].0.clone(),
                 b: name.clone(),
                 from: *first,
@@ -134,23 +138,29 @@ pub fn check_coverage(
             });
         }
         if *first > next {
-            return Err(CoverageError::Missing {
+            problems.push(CoverageError::Missing {
                 from: next,
                 to: *first,
                 total,
             });
         }
-        next = end;
-        last = Some(i);
+        if end > next {
+            next = end;
+            last = Some(i);
+        }
     }
     if next < total {
-        return Err(CoverageError::Missing {
+        problems.push(CoverageError::Missing {
             from: next,
             to: total,
             total,
         });
     }
-    Ok(order)
+    if problems.is_empty() {
+        Ok(order)
+    } else {
+        Err(problems)
+    }
 }
 
 #[cfg(test)]
@@ -205,43 +215,71 @@ mod tests {
         assert_eq!(check_coverage(100, &ok).unwrap(), vec![1, 3, 2, 0]);
         assert_eq!(
             check_coverage(100, &[s("a", 0, 50), s("b", 40, 60)]),
-            Err(CoverageError::Overlap {
+            Err(vec![CoverageError::Overlap {
                 a: "a".into(),
                 b: "b".into(),
                 from: 40,
                 to: 50
-            })
+            }])
         );
         assert_eq!(
             check_coverage(100, &[s("a", 0, 50), s("a again", 0, 50), s("b", 50, 50)]),
-            Err(CoverageError::Overlap {
+            Err(vec![CoverageError::Overlap {
                 a: "a".into(),
                 b: "a again".into(),
                 from: 0,
                 to: 50
-            })
+            }])
         );
         assert_eq!(
             check_coverage(100, &[s("a", 0, 40), s("c", 60, 40)]),
-            Err(CoverageError::Missing {
+            Err(vec![CoverageError::Missing {
                 from: 40,
                 to: 60,
                 total: 100
-            })
+            }])
         );
         assert_eq!(
             check_coverage(100, &[s("a", 0, 40)]),
-            Err(CoverageError::Missing {
+            Err(vec![CoverageError::Missing {
                 from: 40,
                 to: 100,
                 total: 100
-            })
+            }])
         );
         assert!(matches!(
-            check_coverage(100, &[s("a", 0, 100), s("z", 90, 20)]),
-            Err(CoverageError::Beyond { .. })
+            check_coverage(100, &[s("a", 0, 100), s("z", 90, 20)]).unwrap_err()[..],
+            [CoverageError::Beyond { .. }, CoverageError::Overlap { .. }]
         ));
-        assert_eq!(check_coverage(0, &[]), Err(CoverageError::Empty));
+        assert_eq!(check_coverage(0, &[]), Err(vec![CoverageError::Empty]));
+        // Every problem at once: an overlap and two gaps among four shards of 100 paths.
+        let many = [
+            s("0", 0, 20),
+            s("1", 20, 20),
+            s("1 copy", 20, 20),
+            s("3", 60, 20),
+        ];
+        assert_eq!(
+            check_coverage(100, &many),
+            Err(vec![
+                CoverageError::Overlap {
+                    a: "1".into(),
+                    b: "1 copy".into(),
+                    from: 20,
+                    to: 40
+                },
+                CoverageError::Missing {
+                    from: 40,
+                    to: 60,
+                    total: 100
+                },
+                CoverageError::Missing {
+                    from: 80,
+                    to: 100,
+                    total: 100
+                },
+            ])
+        );
         assert_eq!(check_coverage(0, &[s("a", 0, 0)]).unwrap(), vec![0]);
     }
 }

@@ -27,7 +27,7 @@ pub(crate) struct MergeArgs {
     #[arg(required = true)]
     shards: Vec<PathBuf>,
     /// Output folder; results go to <out>/<scenario file stem>/, as `run` writes them.
-    #[arg(long, default_value = "results")]
+    #[arg(long, value_parser = crate::cli::out_folder, default_value = "results")]
     out: PathBuf,
     /// Worker threads for the replays and fits (default: one per core).
     #[arg(long)]
@@ -169,7 +169,10 @@ pub(crate) fn merge(args: &MergeArgs) -> Result<i32> {
         .iter()
         .map(|s| (s.name.clone(), s.provenance.first_path, s.paths))
         .collect();
-    let order = check_coverage(total, &ranges).map_err(|e| InputError(e.to_string()))?;
+    let order = check_coverage(total, &ranges).map_err(|problems| {
+        let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        InputError(lines.join("\n"))
+    })?;
     // A shard's own claim (K of N) must match the paths it holds.
     for s in &shards {
         if s.spec.range(total) != (s.provenance.first_path, s.paths) {
