@@ -119,6 +119,28 @@ fn missing_scenario_file_is_an_input_error() {
 }
 
 #[test]
+fn an_output_folder_that_is_a_file_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("taken");
+    std::fs::write(&file, "keep me").unwrap();
+    for cmd in [
+        vec!["run", "tests/data/tiny.toml"],
+        vec!["heatmap", "tests/data/tiny.toml"],
+    ] {
+        let mut args = cmd.clone();
+        args.extend(["--out", file.to_str().unwrap()]);
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{cmd:?}");
+        assert!(
+            text(&out.stderr).contains("is a file, not a folder"),
+            "{cmd:?}: {}",
+            text(&out.stderr)
+        );
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep me");
+    }
+}
+
+#[test]
 fn run_writes_summary_and_results_that_agree() {
     let dir = tempfile::tempdir().unwrap();
     let out = run(&[
@@ -527,6 +549,14 @@ fn tail_analysis_is_in_both_files_and_refits_identically_from_the_results() {
         text(&bad.stderr).contains("available: adl_count, adl_notional, amplification"),
         "{}",
         text(&bad.stderr)
+    );
+    // A misspelling gets the closest name.
+    let typo = run(&["tails", h5f.to_str().unwrap(), "--metric", "amplificaton"]);
+    assert_eq!(typo.status.code(), Some(2));
+    assert!(
+        text(&typo.stderr).contains("(did you mean `amplification`?)"),
+        "{}",
+        text(&typo.stderr)
     );
 }
 

@@ -84,7 +84,7 @@ pub(crate) struct RunOptions {
     /// Output folder; results go to a folder in it named after the scenario file's stem
     /// (`run`: <stem>/, `sweep`: <stem>-sweep/, `tune`: <stem>-tune/, `sensitivity`:
     /// <stem>-sensitivity/).
-    #[arg(long, default_value = "results")]
+    #[arg(long, value_parser = out_folder, default_value = "results")]
     out: PathBuf,
     /// No progress bar and no summary table.
     #[arg(long, short)]
@@ -209,6 +209,16 @@ impl FileSource for FsFiles {
         let p = self.base.join(relative);
         std::fs::read_to_string(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))
     }
+}
+
+/// Parses `--out`: a folder that exists or can be made. An existing file is a usage error
+/// (exit 2, like every other bad argument) before any work starts.
+pub(crate) fn out_folder(arg: &str) -> std::result::Result<PathBuf, String> {
+    let p = PathBuf::from(arg);
+    if p.exists() && !p.is_dir() {
+        return Err(format!("{arg} is a file, not a folder"));
+    }
+    Ok(p)
 }
 
 /// Refuses a shard file where a whole run's `results.h5` is needed.

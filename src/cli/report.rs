@@ -32,7 +32,7 @@ pub(crate) struct ReportArgs {
     /// A results.h5 written by `cascadesim run`.
     results: PathBuf,
     /// Folder for summary.json, plots/ and report.html (default: the folder of results.h5).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cli::out_folder)]
     out: Option<PathBuf>,
     /// No summary table.
     #[arg(long, short)]

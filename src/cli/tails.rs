@@ -38,8 +38,12 @@ pub(crate) fn refit_tails(args: &TailsArgs) -> Result<i32> {
         ))
     })?;
     if !available.iter().any(|d| d == &args.metric) {
+        let hint =
+            cascadesim::scenario::suggest(&args.metric, available.iter().map(String::as_str))
+                .map(|m| format!(" (did you mean `{m}`?)"))
+                .unwrap_or_default();
         bail!(InputError(format!(
-            "{} has no per-path metric `{}`; available: {}",
+            "{} has no per-path metric `{}`{hint}; available: {}",
             f.display(),
             args.metric,
             available.join(", ")

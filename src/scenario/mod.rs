@@ -15,7 +15,7 @@ use toml::de::DeTable;
 pub use error::{Issue, ScenarioError};
 
 use crate::model::margin::{MarginSchedule, PartialRule};
-pub(crate) use reader::suggest;
+pub use reader::suggest;
 use reader::{Doc, Tbl};
 
 /// Seconds in the (365-day, 24/7) year used to scale annual volatility and drift.

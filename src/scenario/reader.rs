@@ -471,11 +471,9 @@ fn describe(v: &DeValue<'_>) -> String {
     }
 }
 
-/// The closest candidate within a small edit distance, for "did you mean".
-pub(crate) fn suggest<'c>(
-    word: &str,
-    candidates: impl Iterator<Item = &'c str>,
-) -> Option<&'c str> {
+/// The closest candidate within a small edit distance, for "did you mean" (also used by the
+/// binary for names other than scenario keys, such as `tails --metric`).
+pub fn suggest<'c>(word: &str, candidates: impl Iterator<Item = &'c str>) -> Option<&'c str> {
     let mut best: Option<(usize, &str)> = None;
     for c in candidates {
         let d = edit_distance(&word.to_lowercase(), &c.to_lowercase());
