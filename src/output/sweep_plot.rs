@@ -160,12 +160,46 @@ fn heat_colour(t: f64) -> RGBColor {
     RGBColor(lerp(255.0, 165.0), lerp(255.0, 15.0), lerp(245.0, 21.0))
 }
 
+/// A tick or row label for a parameter value: plain decimals in the usual range, k/M/B/T for
+/// large values (depths in USD, counts), and a short mantissa-exponent form for tiny ones,
+/// with at most three significant digits either way.
 fn short(x: f64) -> String {
     let a = x.abs();
-    if a != 0.0 && !(1e-3..1e5).contains(&a) {
-        format!("{x:.3e}")
+    if a >= 1e5 && a.is_finite() {
+        let (scale, suffix) = [(1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")]
+            .into_iter()
+            .find(|&(s, _)| a >= s)
+            .expect("a ≥ 1e5 has a suffix");
+        format!("{}{suffix}", three_digits(x / scale))
+    } else if a != 0.0 && a < 1e-3 {
+        let e = a.log10().floor();
+        let m = x / 10f64.powf(e);
+        // Rounding the mantissa can carry it to 10 (9.999e-5 → 1e-4).
+        let (m, e) = if (m.abs() * 100.0).round() >= 1000.0 {
+            (m / 10.0, e + 1.0)
+        } else {
+            (m, e)
+        };
+        format!("{}e{e}", three_digits(m))
     } else {
         format!("{}", (x * 1e6).round() / 1e6)
+    }
+}
+
+/// `x` (below 1000 in size) with three significant digits and no trailing zeros.
+fn three_digits(x: f64) -> String {
+    let decimals = if x.abs() >= 100.0 {
+        0
+    } else if x.abs() >= 10.0 {
+        1
+    } else {
+        2
+    };
+    let t = format!("{x:.decimals$}");
+    if t.contains('.') {
+        t.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        t
     }
 }
 
@@ -442,5 +476,24 @@ pub fn write_tornado_plot(
     match plot::save(&fig, &plots, "tornado", (1300, height)) {
         Ok(()) => Vec::new(),
         Err(e) => vec![e.to_string()],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short;
+
+    #[test]
+    fn labels_are_short_and_never_scientific_notation_of_rust() {
+        assert_eq!(short(2.5e5), "250k");
+        assert_eq!(short(1e6), "1M");
+        assert_eq!(short(-3.25e9), "-3.25B");
+        assert_eq!(short(1.5e12), "1.5T");
+        assert_eq!(short(99_999.0), "99999");
+        assert_eq!(short(0.004), "0.004");
+        assert_eq!(short(5e-5), "5e-5");
+        assert_eq!(short(1.234e-4), "1.23e-4");
+        assert_eq!(short(9.999e-5), "1e-4");
+        assert_eq!(short(0.0), "0");
     }
 }
