@@ -783,7 +783,61 @@ impl Figure for TailFigure {
         let unit = self.unit.clone();
         let xfmt = move |x: &f64| tick(*x, &unit);
         let (xb, xl) = log_ticks(x_lo, x_hi);
+        // Fit summary (or why there is none) and notes: drawn top right, above P = 1 where
+        // no survival point can be, so the y axis gets headroom for them.
+        let lines: Vec<String> = match &self.fit {
+            Ok(f) => vec![
+                format!(
+                    "GPD above u = {} ({} of {} paths, ζ = {})",
+                    human(f.threshold, &self.unit),
+                    f.n_exceedances,
+                    self.n,
+                    sig(f.rate, 3)
+                ),
+                format!(
+                    "ξ = {:.3}{}   σ = {}",
+                    f.xi,
+                    f.xi_interval,
+                    human(f.sigma, &self.unit)
+                ),
+            ],
+            Err(reason) => {
+                let mut l = vec!["no GPD fit:".to_string()];
+                l.extend(wrap(reason, 60));
+                l
+            }
+        };
+        let color = if self.fit.is_ok() { BLACK } else { RED };
+        let (hidden, why) = self.hidden();
+        let mut notes = Vec::new();
+        if hidden > 0 {
+            notes.push(format!(
+                "{hidden} of {} values {why} not shown (log axis)",
+                self.n
+            ));
+        }
+        if !self.off_axis.is_empty() {
+            notes.push(format!("off the log axis: {}", self.off_axis.join(", ")));
+        }
+        let top_right = plotters::style::text_anchor::Pos::new(
+            plotters::style::text_anchor::HPos::Right,
+            plotters::style::text_anchor::VPos::Top,
+        );
+        let fit_style = font(14.0).color(&color).pos(top_right);
+        let note_style = font(13.0).color(&GREY_700).pos(top_right);
+        let rows: Vec<(&String, &TextStyle)> = lines
+            .iter()
+            .map(|l| (l, &fit_style))
+            .chain(notes.iter().map(|n| (n, &note_style)))
+            .collect();
         let (yb, yl) = log_ticks(y_lo, 1.2);
+        // Pixels of the plotting area (caption, margins and the x label area taken off), and
+        // the share of it the text needs: the top of the axis is set so that share lies above 1.
+        let plot_h = f64::from(root.dim_in_pixel().1) - 40.0 - 28.0 - 48.0;
+        let share = ((19 * rows.len() + 16) as f64 / plot_h).clamp(0.0, 0.5);
+        let y_hi = 10f64
+            .powf(share / (1.0 - share) * (1.0 / y_lo).log10())
+            .max(1.2);
         let mut chart = ChartBuilder::on(root)
             .caption(&title, font(22.0))
             .margin(14)
@@ -794,7 +848,7 @@ impl Figure for TailFigure {
                     .log_scale()
                     .with_key_points(xb)
                     .with_light_points(xl),
-                (y_lo..1.2)
+                (y_lo..y_hi)
                     .log_scale()
                     .with_key_points(yb)
                     .with_light_points(yl),
@@ -838,7 +892,7 @@ impl Figure for TailFigure {
             let u = f.threshold;
             chart
                 .draw_series(DashedLineSeries::new(
-                    [(clip_x(u), y_lo), (clip_x(u), 1.2)],
+                    [(clip_x(u), y_lo), (clip_x(u), 1.0)],
                     6,
                     4,
                     GREY_500.stroke_width(1),
@@ -904,63 +958,14 @@ impl Figure for TailFigure {
         }
         draw_legend(&mut chart, SeriesLabelPosition::LowerLeft)?;
 
-        // Fit summary (or why there is none), top right inside the plot.
+        // The fit summary and notes, top right in the headroom above P = 1.
         let (px, py) = chart.plotting_area().get_pixel_range();
-        let lines: Vec<String> = match &self.fit {
-            Ok(f) => vec![
-                format!(
-                    "GPD above u = {} ({} of {} paths, ζ = {})",
-                    human(f.threshold, &self.unit),
-                    f.n_exceedances,
-                    self.n,
-                    sig(f.rate, 3)
-                ),
-                format!(
-                    "ξ = {:.3}{}   σ = {}",
-                    f.xi,
-                    f.xi_interval,
-                    human(f.sigma, &self.unit)
-                ),
-            ],
-            Err(reason) => {
-                let mut l = vec!["no GPD fit:".to_string()];
-                l.extend(wrap(reason, 60));
-                l
-            }
-        };
-        let color = if self.fit.is_ok() { BLACK } else { RED };
-        for (i, l) in lines.iter().enumerate() {
-            let style = font(14.0)
-                .color(&color)
-                .pos(plotters::style::text_anchor::Pos::new(
-                    plotters::style::text_anchor::HPos::Right,
-                    plotters::style::text_anchor::VPos::Top,
-                ));
-            text_at(root, l, (px.end - 10, py.start + 8 + 19 * i as i32), &style)?;
-        }
-        let (hidden, why) = self.hidden();
-        let mut notes = Vec::new();
-        if hidden > 0 {
-            notes.push(format!(
-                "{hidden} of {} values {why} not shown (log axis)",
-                self.n
-            ));
-        }
-        if !self.off_axis.is_empty() {
-            notes.push(format!("off the log axis: {}", self.off_axis.join(", ")));
-        }
-        let style = font(13.0)
-            .color(&GREY_700)
-            .pos(plotters::style::text_anchor::Pos::new(
-                plotters::style::text_anchor::HPos::Right,
-                plotters::style::text_anchor::VPos::Top,
-            ));
-        for (i, note) in notes.iter().enumerate() {
+        for (i, (text, style)) in rows.iter().enumerate() {
             text_at(
                 root,
-                note,
-                (px.end - 10, py.start + 8 + 19 * (lines.len() + i) as i32),
-                &style,
+                text,
+                (px.end - 10, py.start + 8 + 19 * i as i32),
+                style,
             )?;
         }
         Ok(())
