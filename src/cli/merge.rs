@@ -242,6 +242,7 @@ pub(crate) fn merge(args: &MergeArgs) -> Result<i32> {
             realised,
         },
         staging,
+        None,
     )?;
     if !args.quiet {
         print!(
