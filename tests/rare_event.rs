@@ -281,3 +281,94 @@ fn splitting_weights_of_each_root_sum_to_one_and_leaves_are_grouped() {
     );
     assert!(roots.len() > 2_000, "no path split");
 }
+
+fn cascadesim(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_cascadesim"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("binary runs")
+}
+
+#[test]
+fn run_rare_event_is_writes_weights_and_says_which_estimator() {
+    let out = tempfile::tempdir().expect("temp dir");
+    let dir = out.path().display().to_string();
+    let r = cascadesim(&[
+        "run",
+        "tests/data/rare/one_shock.toml",
+        "--rare-event",
+        "is",
+        "--paths",
+        "3000",
+        "--out",
+        &dir,
+    ]);
+    let stdout = String::from_utf8_lossy(&r.stdout);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert!(stdout.contains("estimator importance_sampling"), "{stdout}");
+    assert!(stdout.contains("effective sample size"), "{stdout}");
+    let folder = out.path().join("one_shock");
+    let s: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(folder.join("summary.json")).expect("summary"),
+    )
+    .expect("json");
+    assert_eq!(s["rare_event"]["estimator"], "importance_sampling");
+    assert_eq!(s["cascade_probability"]["method"], "normal (weighted)");
+    assert!(s.get("cascade_probability_exact").is_none());
+    assert!(
+        s["rare_event"]["effective_sample_size"]
+            .as_f64()
+            .expect("ess")
+            > 0.0
+    );
+    assert!(
+        s["rare_event"]["tilt"]["diffusion_shift"][0]
+            .as_f64()
+            .expect("tilt")
+            < -3.0
+    );
+    let h5 = folder.join("results.h5");
+    let w = cascadesim::output::h5::read_f64_column(&h5, "paths/weight").expect("weights");
+    assert_eq!(w.len(), 3000);
+    // The stored weights reproduce the summary's estimate: Σ w·1{cascade} / n.
+    let c = cascadesim::output::h5::read_f64_column(&h5, "paths/cascade").expect("flags");
+    let p: f64 = w.iter().zip(&c).map(|(w, c)| w * c).sum::<f64>() / 3000.0;
+    let est = s["cascade_probability"]["estimate"]
+        .as_f64()
+        .expect("estimate");
+    assert!((p / est - 1.0).abs() < 1e-12, "{p} vs {est}");
+    assert_eq!(
+        cascadesim::output::h5::read_attr_str(&h5, "/", "estimator").expect("attr"),
+        "importance_sampling"
+    );
+    // `report` would rebuild it as a plain run: refused, exit 2.
+    let r = cascadesim(&["report", &h5.display().to_string()]);
+    assert_eq!(r.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("rare-event run"));
+}
+
+#[test]
+fn bad_rare_event_combinations_are_input_errors() {
+    let out = tempfile::tempdir().expect("temp dir");
+    let dir = out.path().display().to_string();
+    // Splitting needs levels; a rare-event run cannot be sharded.
+    for (args, needle) in [
+        (
+            vec!["tests/data/rare/one_shock.toml", "--rare-event", "split"],
+            "needs the drawdown levels",
+        ),
+        (
+            vec!["tests/data/rare/drawdown.toml", "--shard", "0/2"],
+            "cannot be sharded",
+        ),
+    ] {
+        let mut a = vec!["run"];
+        a.extend(args);
+        a.extend(["--out", &dir]);
+        let r = cascadesim(&a);
+        let err = String::from_utf8_lossy(&r.stderr);
+        assert_eq!(r.status.code(), Some(2), "{err}");
+        assert!(err.contains(needle), "{err}");
+    }
+}
