@@ -403,7 +403,7 @@ pub(crate) fn finish(
                 asked
                     .then(|| {
                         format!(
-                            "output: no traces in a {} run (its paths are not replayed)",
+                            "output: no traces in a rare-event run ({}): its paths are not replayed",
                             r.estimator
                         )
                     })
@@ -425,7 +425,7 @@ pub(crate) fn finish(
         Err("no paths were run".to_string())
     } else if let Some(r) = rare {
         Err(format!(
-            "sample paths are not replayed in a {} run",
+            "sample paths are not replayed in a rare-event run ({})",
             r.estimator
         ))
     } else {
