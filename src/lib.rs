@@ -24,6 +24,7 @@ pub mod mc;
 pub mod metrics;
 pub mod model;
 pub mod output;
+pub mod rare;
 pub mod scenario;
 pub mod shard;
 pub mod stats;

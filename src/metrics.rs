@@ -376,6 +376,42 @@ pub fn columns(results: &RunResults) -> Vec<Column> {
         .collect()
 }
 
+/// The per-path columns of a rare-event run beyond the metrics: `weight` (the likelihood
+/// ratio of the path's law to the sampling law, or the splitting weight), `log_weight`, and
+/// under splitting `root_path` (the root path each row descends from).
+pub fn weight_columns(log_weights: &[f64], roots: Option<&[u64]>) -> Vec<Column> {
+    let mut c = vec![
+        Column {
+            name: "weight",
+            unit: "1",
+            description: "the path's weight in every estimate: its likelihood ratio (importance sampling) or R^-k after k splits (splitting)",
+            summarize: false,
+            values: Values::F64(log_weights.iter().map(|l| l.exp()).collect()),
+        },
+        Column {
+            name: "log_weight",
+            unit: "1",
+            description: "natural log of weight (kept in full where weight underflows)",
+            summarize: false,
+            values: Values::F64(log_weights.to_vec()),
+        },
+    ];
+    if let Some(r) = roots {
+        c.push(Column {
+            name: "root_path",
+            unit: "path id",
+            description: "splitting: the root path this row descends from (rows of one root are not independent)",
+            summarize: false,
+            values: Values::U32(
+                r.iter()
+                    .map(|&x| u32::try_from(x).unwrap_or(u32::MAX))
+                    .collect(),
+            ),
+        });
+    }
+    c
+}
+
 /// Per-asset columns, one group per asset.
 pub fn asset_columns(results: &RunResults, names: &[String]) -> Vec<AssetColumns> {
     let n = results.n_assets;

@@ -291,9 +291,175 @@ pub fn paths_for_relative_error(p: f64, relative_error: f64) -> Option<u64> {
         .then(|| (Z95 * Z95 * (1.0 - p) / (p * relative_error * relative_error)).ceil() as u64)
 }
 
+/// A probability estimated as the mean of weighted indicators `w_i·1_i` (importance
+/// sampling, splitting): the estimate `p̂ = Σ w_i·1_i / n` and its normal 95% interval
+/// `p̂ ± z·s/√n`, `s²` the sample variance of the `w_i·1_i` (Wilson and Clopper–Pearson
+/// assume binomial counts and do not apply). The lower bound is clamped at 0.
+///
+/// `units` are the independent replicates: one per path under importance sampling, one per
+/// root path (the sum over its descendants) under splitting.
+pub fn weighted_proportion95(units: &[f64], successes: u64) -> Proportion {
+    let n = units.len();
+    if n == 0 {
+        return Proportion {
+            estimate: 0.0,
+            ci_low: 0.0,
+            ci_high: 1.0,
+            level: 0.95,
+            method: "normal (weighted)",
+            successes,
+            trials: 0,
+        };
+    }
+    let nf = n as f64;
+    let mean = units.iter().sum::<f64>() / nf;
+    let var = if n > 1 {
+        units.iter().map(|y| (y - mean).powi(2)).sum::<f64>() / (nf - 1.0)
+    } else {
+        0.0
+    };
+    let half = Z95 * (var / nf).sqrt();
+    Proportion {
+        estimate: mean,
+        ci_low: (mean - half).max(0.0),
+        ci_high: (mean + half).min(1.0),
+        level: 0.95,
+        method: "normal (weighted)",
+        successes,
+        trials: n as u64,
+    }
+}
+
+/// Kish's effective sample size `(Σw)² / Σw²` (`n` for equal weights, 0 without weights).
+pub fn effective_sample_size(weights: &[f64]) -> f64 {
+    let s: f64 = weights.iter().sum();
+    let s2: f64 = weights.iter().map(|w| w * w).sum();
+    if s2 > 0.0 { s * s / s2 } else { 0.0 }
+}
+
+/// Values with self-normalised weights, sorted ascending: `(x, cumulative weight share)`.
+fn weighted_sorted(values: &[f64], weights: &[f64]) -> Vec<(f64, f64)> {
+    let mut v: Vec<(f64, f64)> = values.iter().zip(weights).map(|(&x, &w)| (x, w)).collect();
+    v.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let total: f64 = weights.iter().sum();
+    let mut c = 0.0;
+    for e in &mut v {
+        c += e.1;
+        e.1 = c / total;
+    }
+    v
+}
+
+/// The weighted inverse ECDF at `p`: the smallest `x` whose cumulative weight share reaches
+/// `p`. Index into `cum`.
+fn weighted_var_index(cum: &[(f64, f64)], p: f64) -> usize {
+    cum.partition_point(|e| e.1 < p).min(cum.len() - 1)
+}
+
+/// Weighted expected shortfall at `p` (Acerbi–Tasche with weights): the weight share beyond
+/// the VaR observation, plus that observation's share above `p`, over `1 − p`.
+fn weighted_es(cum: &[(f64, f64)], p: f64) -> f64 {
+    let k = weighted_var_index(cum, p);
+    if p >= 1.0 {
+        return cum[cum.len() - 1].0;
+    }
+    let mut prev = cum[k].1;
+    let mut tail = (cum[k].1 - p) * cum[k].0;
+    for e in &cum[k + 1..] {
+        tail += (e.1 - prev) * e.0;
+        prev = e.1;
+    }
+    tail / (1.0 - p)
+}
+
+impl MetricSummary {
+    /// [`MetricSummary::of`] with per-path weights (likelihood ratios), self-normalised:
+    /// mean `Σŵx`, standard deviation `√Σŵ(x − mean)²` (`ŵ = w/Σw`), quantiles and VaR the
+    /// weighted inverse ECDF (no interpolation), ES its Acerbi–Tasche form. Min and max are
+    /// those of the sampled values. `None` for an empty slice or zero total weight.
+    pub fn of_weighted(
+        values: &[f64],
+        weights: &[f64],
+        unit: &'static str,
+    ) -> Option<MetricSummary> {
+        let total: f64 = weights.iter().sum();
+        if values.is_empty() || total <= 0.0 {
+            return None;
+        }
+        let cum = weighted_sorted(values, weights);
+        let mean = values.iter().zip(weights).map(|(x, w)| x * w).sum::<f64>() / total;
+        let var = values
+            .iter()
+            .zip(weights)
+            .map(|(x, w)| w * (x - mean).powi(2))
+            .sum::<f64>()
+            / total;
+        let at = |levels: &[f64], f: &dyn Fn(f64) -> f64| {
+            levels.iter().map(|&p| AtLevel { p, value: f(p) }).collect()
+        };
+        let var_at = |p: f64| cum[weighted_var_index(&cum, p)].0;
+        Some(MetricSummary {
+            unit,
+            mean,
+            std_dev: var.sqrt(),
+            min: cum[0].0,
+            max: cum[cum.len() - 1].0,
+            quantiles: at(&QUANTILES, &var_at),
+            var: at(&RISK_LEVELS, &var_at),
+            es: at(&RISK_LEVELS, &|p| weighted_es(&cum, p)),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn weighted_summary_with_equal_weights_is_the_plain_inverse_ecdf() {
+        // Equal weights: VaR and ES equal the unweighted definitions exactly (up to rounding
+        // of the cumulative shares, 1e-12).
+        let x: Vec<f64> = (1..=150).rev().map(f64::from).collect();
+        let w = vec![2.5; x.len()];
+        let m = MetricSummary::of_weighted(&x, &w, "usd").unwrap();
+        let mut s = x.clone();
+        s.sort_by(f64::total_cmp);
+        for (i, &p) in RISK_LEVELS.iter().enumerate() {
+            assert_eq!(m.var[i].value, var_sorted(&s, p));
+            assert!((m.es[i].value - es_sorted(&s, p)).abs() < 1e-9, "{p}");
+        }
+        assert!((m.mean - 75.5).abs() < 1e-12);
+        assert!((effective_sample_size(&w) - 150.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn weighted_quantiles_follow_the_weights() {
+        // Values 0 and 1 with weights 9 and 1: P(X = 1) = 0.1, so the 0.9-quantile is 0,
+        // the 0.95-quantile 1, ES_0.95 = 1 and ES_0.5 = 0.1/0.5 = 0.2; ESS = 100/82.
+        let m = MetricSummary::of_weighted(&[1.0, 0.0], &[1.0, 9.0], "x").unwrap();
+        let q = |p: f64| m.quantiles.iter().find(|a| a.p == p).unwrap().value;
+        assert_eq!((q(0.5), q(0.9), q(0.95)), (0.0, 0.0, 1.0));
+        assert!((m.es[0].value - 1.0).abs() < 1e-12);
+        let cum = weighted_sorted(&[1.0, 0.0], &[1.0, 9.0]);
+        assert!((weighted_es(&cum, 0.5) - 0.2).abs() < 1e-12);
+        assert!((m.mean - 0.1).abs() < 1e-12);
+        assert!((effective_sample_size(&[1.0, 9.0]) - 100.0 / 82.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn weighted_proportion_by_hand() {
+        // Units 0, 0, 0.2, 0.6: mean 0.2, sample variance (0.04·2 + 0 + 0.16)/3 = 0.08,
+        // half-width 1.959964·√(0.08/4) = 0.277180.
+        let p = weighted_proportion95(&[0.0, 0.0, 0.2, 0.6], 2);
+        assert!((p.estimate - 0.2).abs() < 1e-15);
+        assert!((p.ci_high - (0.2 + Z95 * 0.02f64.sqrt())).abs() < 1e-12);
+        assert_eq!(p.ci_low, 0.0);
+        // Indicators with unit weights: the usual normal interval of a binomial proportion.
+        let u: Vec<f64> = (0..100).map(|i| f64::from(u8::from(i < 30))).collect();
+        let b = weighted_proportion95(&u, 30);
+        let half = Z95 * (0.3 * 0.7 / 99.0f64).sqrt();
+        assert!((b.ci_low - (0.3 - half)).abs() < 1e-12);
+    }
 
     #[test]
     fn wilson_matches_published_values() {

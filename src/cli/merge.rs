@@ -245,6 +245,7 @@ pub(crate) fn merge(args: &MergeArgs) -> Result<i32> {
             realised,
         },
         staging,
+        None,
     )?;
     if !args.quiet {
         print!(

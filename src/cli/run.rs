@@ -12,7 +12,8 @@ use cascadesim::metrics::{AssetColumns, Column};
 use cascadesim::output::figures::FigureInput;
 use cascadesim::output::realised::RealisedView;
 use cascadesim::output::{self, Staging};
-use cascadesim::scenario::{OutputSpec, PopulationMode};
+use cascadesim::rare::{self, RareEventInfo};
+use cascadesim::scenario::{OutputSpec, PopulationMode, RareEventSpec, RareMethod, Scenario};
 use cascadesim::shard::ShardSpec;
 use cascadesim::summary::{self, Provenance, Summary};
 use cascadesim::tails::TailReport;
@@ -30,6 +31,44 @@ pub(crate) struct RunArgs {
     /// <out>/<stem>-shards/shard-K-of-N.h5, for `cascadesim merge`.
     #[arg(long, value_name = "K/N", conflicts_with = "mpi")]
     shard: Option<ShardSpec>,
+    /// Estimate rare events with importance sampling (`is`: tilted price moves, the tilt
+    /// from the scenario's [rare_event] table or a cross-entropy pilot run) or multilevel
+    /// splitting (`split`: needs [rare_event] levels); `plain` ignores a [rare_event] table.
+    /// Overrides [rare_event] method.
+    #[arg(long, value_name = "is|split|plain", value_parser = ["is", "split", "plain"])]
+    rare_event: Option<String>,
+}
+
+/// The rare-event settings of a run: the scenario's `[rare_event]` table, its method
+/// replaced by `--rare-event` when given.
+fn rare_spec(args: &RunArgs, scenario: &Scenario) -> Result<Option<RareEventSpec>> {
+    let method = match args.rare_event.as_deref() {
+        Some("plain") => return Ok(None),
+        Some("is") => Some(RareMethod::ImportanceSampling),
+        Some(_) => Some(RareMethod::Splitting),
+        None => None,
+    };
+    let spec = match (method, &scenario.rare_event) {
+        (None, s) => s.clone(),
+        (Some(m), Some(s)) => Some(RareEventSpec {
+            method: m,
+            ..s.clone()
+        }),
+        (Some(m), None) => Some(RareEventSpec::defaults(m)),
+    };
+    if let Some(s) = &spec {
+        if s.method == RareMethod::Splitting && s.levels.is_empty() {
+            bail!(InputError(
+                "--rare-event split needs the drawdown levels at which paths are cloned: add `[rare_event]` with `levels = [0.02, 0.04, 0.06]` (and `clones`) to the scenario".into()
+            ));
+        }
+        if args.shard.is_some() || args.opts.mpi {
+            bail!(InputError(
+                "rare_event: a rare-event run cannot be sharded or spread over MPI ranks (its tilt and splitting tree are chosen over the whole run); remove --shard/--mpi or [rare_event]".into()
+            ));
+        }
+    }
+    Ok(spec)
 }
 
 /// Bytes kept per path while a run is in memory (results, their columns and a sort buffer).
@@ -70,6 +109,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
     if let Some(s) = args.opts.seed {
         scenario.simulation.seed = s;
     }
+    let rare_spec = rare_spec(args, &scenario)?;
     let paths = scenario.simulation.paths;
     let in_memory = args.shard.map_or(paths, |s| s.range(paths).1);
     let need = in_memory.saturating_mul(bytes_per_path(scenario.assets.len()));
@@ -122,6 +162,12 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
     let market = pool.install(|| Market::new(&scenario));
     let seed_time = t_seed.elapsed();
 
+    if let Some(spec) = &rare_spec {
+        let staging = staging.expect("a rare-event run writes its folder");
+        return run_rare(
+            args, &pool, &market, &scenario, spec, staging, started, seed_time,
+        );
+    }
     let bar = super::progress_bar(count, "paths", args.opts.quiet);
     let t_run = Instant::now();
     // Where liquidations happened (price × time), summed over paths in integer cents.
@@ -157,24 +203,8 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
     // The columns hold every figure from here on: free the per-path structs (about half the
     // run's memory) before the tail analysis and the writers allocate their own buffers.
     drop(results);
-    let provenance = Provenance {
-        cascadesim_version: env!("CARGO_PKG_VERSION").into(),
-        scenario_file: args.opts.scenario.display().to_string(),
-        scenario_name: scenario.name.clone(),
-        seed: scenario.simulation.seed,
-        paths,
-        first_path: if cluster.is_some() { 0 } else { first },
-        steps: scenario.simulation.steps,
-        step_seconds: scenario.simulation.step_seconds,
-        assets: names,
-        population_mode: match scenario.simulation.population_mode {
-            PopulationMode::Fixed => "fixed".into(),
-            PopulationMode::PerPath => "per_path".into(),
-        },
-        positions: market.fixed_position_count().map(|n| n as u64),
-        cascade_definition: (&scenario.simulation.cascade).into(),
-        scenario: scenario.text.clone(),
-    };
+    let first_path = if cluster.is_some() { 0 } else { first };
+    let provenance = provenance(args, &scenario, &market, first_path);
     let timing = |total: Instant| table::Timing {
         ranks: cluster.as_ref().map_or(1, Cluster::size),
         threads,
@@ -216,7 +246,15 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
         }
     }
     let staging = staging.expect("the process that writes the folder staged it");
-    let done = finish(&pool, &market, &scenario.output, provenance, whole, staging)?;
+    let done = finish(
+        &pool,
+        &market,
+        &scenario.output,
+        provenance,
+        whole,
+        staging,
+        None,
+    )?;
     if !args.opts.quiet {
         print!(
             "{}",
@@ -226,6 +264,89 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
                 &timing(started),
                 &done.dir
             )
+        );
+    }
+    Ok(0)
+}
+
+/// What produced the run (`first_path`: the first path id this process simulated).
+fn provenance(args: &RunArgs, scenario: &Scenario, market: &Market, first_path: u64) -> Provenance {
+    Provenance {
+        cascadesim_version: env!("CARGO_PKG_VERSION").into(),
+        scenario_file: args.opts.scenario.display().to_string(),
+        scenario_name: scenario.name.clone(),
+        seed: scenario.simulation.seed,
+        paths: scenario.simulation.paths,
+        first_path,
+        steps: scenario.simulation.steps,
+        step_seconds: scenario.simulation.step_seconds,
+        assets: scenario.assets.iter().map(|a| a.name.clone()).collect(),
+        population_mode: match scenario.simulation.population_mode {
+            PopulationMode::Fixed => "fixed".into(),
+            PopulationMode::PerPath => "per_path".into(),
+        },
+        positions: market.fixed_position_count().map(|n| n as u64),
+        cascade_definition: (&scenario.simulation.cascade).into(),
+        scenario: scenario.text.clone(),
+    }
+}
+
+/// A rare-event run (`--rare-event` or `[rare_event]`): the weighted paths of
+/// `rare::run`, their columns plus `weight`, `log_weight` (and `root_path`), and the same
+/// folder as a plain run. No progress bar (the pilot and the splitting stages are not one
+/// count of paths).
+#[allow(clippy::too_many_arguments)]
+fn run_rare(
+    args: &RunArgs,
+    pool: &rayon::ThreadPool,
+    market: &Market,
+    scenario: &Scenario,
+    spec: &RareEventSpec,
+    staging: Staging,
+    started: Instant,
+    seed_time: std::time::Duration,
+) -> Result<i32> {
+    let paths = scenario.simulation.paths;
+    let t_run = Instant::now();
+    let rr = pool
+        .install(|| rare::run(market, spec, paths))
+        .map_err(|e| InputError(format!("rare_event: {e}")))?;
+    let sim_time = t_run.elapsed();
+    let names: Vec<String> = scenario.assets.iter().map(|a| a.name.clone()).collect();
+    let mut columns = metrics::columns(&rr.results);
+    columns.extend(metrics::weight_columns(
+        &rr.log_weights,
+        rr.roots.as_deref(),
+    ));
+    let asset_columns = metrics::asset_columns(&rr.results, &names);
+    let provenance = provenance(args, scenario, market, 0);
+    // Replays of a steered path are not plain replays: no realised heatmap is accumulated.
+    let realised = RealisedHeatmap::new(market, RealisedGrid::standard(scenario.simulation.steps));
+    let whole = Run {
+        columns,
+        asset_columns,
+        realised,
+    };
+    let done = finish(
+        pool,
+        market,
+        &scenario.output,
+        provenance,
+        whole,
+        staging,
+        Some(&rr.info),
+    )?;
+    if !args.opts.quiet {
+        let timing = table::Timing {
+            ranks: 1,
+            threads: pool.current_num_threads(),
+            seed_seconds: seed_time.as_secs_f64(),
+            sim_seconds: sim_time.as_secs_f64(),
+            total_seconds: started.elapsed().as_secs_f64(),
+        };
+        print!(
+            "{}",
+            table::render(&done.summary, &done.tail_reports, &timing, &done.dir)
         );
     }
     Ok(0)
@@ -257,6 +378,7 @@ pub(crate) fn finish(
     provenance: Provenance,
     run: Run,
     staging: Staging,
+    rare: Option<&RareEventInfo>,
 ) -> Result<Finished> {
     let Run {
         columns,
@@ -265,10 +387,31 @@ pub(crate) fn finish(
     } = run;
     let (paths, seed) = (provenance.paths, provenance.seed);
     let step_seconds = provenance.step_seconds;
-    let tail_reports = summary::analyze_tails(&columns, &summary::tail_options(seed));
-    let summary = Summary::build(provenance, &columns, &tail_reports);
-    let (trace_set, mut warnings) =
-        pool.install(|| report::traces(output_spec, market, &columns, 0, paths));
+    // Weighted runs: no tail fits (see summary::WEIGHTED_TAILS_NOTE), no replays (a steered
+    // path is not its plain stream's path).
+    let tail_reports = match rare {
+        None => summary::analyze_tails(&columns, &summary::tail_options(seed)),
+        Some(_) => Vec::new(),
+    };
+    let summary = Summary::build_with(provenance, &columns, &tail_reports, rare);
+    let (trace_set, mut warnings) = match rare {
+        None => pool.install(|| report::traces(output_spec, market, &columns, 0, paths)),
+        Some(r) => {
+            let asked = !output_spec.trace_paths.is_empty() || output_spec.trace_worst > 0;
+            (
+                Default::default(),
+                asked
+                    .then(|| {
+                        format!(
+                            "output: no traces in a rare-event run ({}): its paths are not replayed",
+                            r.estimator
+                        )
+                    })
+                    .into_iter()
+                    .collect(),
+            )
+        }
+    };
     output::write_run_with_traces(
         &staging,
         &summary,
@@ -280,6 +423,11 @@ pub(crate) fn finish(
     )?;
     let samples = if paths == 0 {
         Err("no paths were run".to_string())
+    } else if let Some(r) = rare {
+        Err(format!(
+            "sample paths are not replayed in a rare-event run ({})",
+            r.estimator
+        ))
     } else {
         pool.install(|| report::sample_paths(market, &columns, 0, seed))
     };

@@ -153,6 +153,15 @@ fn input(e: SweepError) -> anyhow::Error {
     }
 }
 
+/// Sweeps compare plain runs path by path: a `[rare_event]` table is not used (said once).
+fn note_rare_event(base: &Scenario, c: &Common) {
+    if base.rare_event.is_some() && !c.quiet && !super::silent() {
+        eprintln!(
+            "note: the [rare_event] table is not used here: sweep, tune and sensitivity compare plain Monte Carlo runs on the same paths"
+        );
+    }
+}
+
 fn stem(c: &Common) -> String {
     c.scenario
         .file_stem()
@@ -265,6 +274,7 @@ pub(crate) fn sweep(args: &SweepArgs) -> Result<i32> {
         );
     }
     let base = setup.scenario(&plan.texts[0], c)?;
+    note_rare_event(&base, c);
     let paths = base.simulation.paths;
     check_memory(paths, base.assets.len())?;
     let prov = provenance(&setup, &plan.base, c);
@@ -391,6 +401,7 @@ pub(crate) fn tune(args: &TuneArgs) -> Result<i32> {
         values: vec![lo, hi],
     }]))?;
     let base = setup.scenario(&plan.texts[0], c)?;
+    note_rare_event(&base, c);
     let paths = base.simulation.paths;
     check_memory(paths, base.assets.len())?;
     let prov = provenance(&setup, &plan.base, c);
@@ -525,6 +536,7 @@ pub(crate) fn sensitivity(args: &SensitivityArgs) -> Result<i32> {
         bail!(InputError(problems.join("\n")));
     }
     let base = setup.scenario(&setup.text, c)?;
+    note_rare_event(&base, c);
     let paths = base.simulation.paths;
     check_memory(paths, base.assets.len())?;
     let prov = provenance(&setup, &base, c);

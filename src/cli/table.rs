@@ -58,21 +58,49 @@ pub fn render_summary(s: &Summary, tails: &[(&str, TailReport)]) -> String {
         "cascadesim {} · {} · {} paths · seed {}",
         p.cascadesim_version, p.scenario_file, p.paths, p.seed
     );
-    let _ = writeln!(
-        o,
-        "cascade probability  {:.4}  95% CI [{:.4}, {:.4}] (Wilson)  {} cascade{} in {} paths",
-        cp.estimate,
-        cp.ci_low,
-        cp.ci_high,
-        s.cascades,
-        if s.cascades == 1 { "" } else { "s" },
-        p.paths
-    );
-    let _ = writeln!(
-        o,
-        "{:21}95% CI [{:.4}, {:.4}] (Clopper-Pearson, exact)",
-        "", s.cascade_probability_exact.ci_low, s.cascade_probability_exact.ci_high
-    );
+    match (&s.cascade_probability_exact, &s.rare_event) {
+        (Some(ex), _) => {
+            let _ = writeln!(
+                o,
+                "cascade probability  {:.4}  95% CI [{:.4}, {:.4}] (Wilson)  {} cascade{} in {} paths",
+                cp.estimate,
+                cp.ci_low,
+                cp.ci_high,
+                s.cascades,
+                if s.cascades == 1 { "" } else { "s" },
+                p.paths
+            );
+            let _ = writeln!(
+                o,
+                "{:21}95% CI [{:.4}, {:.4}] (Clopper-Pearson, exact)",
+                "", ex.ci_low, ex.ci_high
+            );
+        }
+        (None, r) => {
+            let _ = writeln!(
+                o,
+                "cascade probability  {:.4e}  95% CI [{:.4e}, {:.4e}] (normal, weighted)  {} cascade{} in {} sampled paths",
+                cp.estimate,
+                cp.ci_low,
+                cp.ci_high,
+                s.cascades,
+                if s.cascades == 1 { "" } else { "s" },
+                cp.trials
+            );
+            if let Some(r) = r {
+                let _ = writeln!(
+                    o,
+                    "{:21}estimator {} · effective sample size {:.0} · cost {:.0} path-equivalents{}",
+                    "",
+                    r.info.estimator,
+                    r.effective_sample_size,
+                    r.info.path_equivalents,
+                    r.variance_reduction
+                        .map_or(String::new(), |v| format!(" · variance reduction ×{v:.3}"))
+                );
+            }
+        }
+    }
     for line in wrap(&s.precision.note, 100 - 21) {
         let _ = writeln!(o, "{:21}{line}", "");
     }

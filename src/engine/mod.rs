@@ -11,7 +11,7 @@ use rand::rngs::ChaCha8Rng;
 use crate::model::book::{BookShape, BookState};
 use crate::model::margin::{MarginSchedule, PartialRule};
 use crate::model::population::{self, Positions};
-use crate::model::price::{Dependence, PriceProcess};
+use crate::model::price::{Dependence, PriceProcess, StepDraws};
 use crate::scenario::{CascadeRule, CircuitBreaker, Population, PopulationMode, Scenario};
 
 pub mod realised;
@@ -271,6 +271,46 @@ impl Observer for NoObserver {
     fn on_step(&mut self, _step: u32, _assets: &[AssetStep]) {}
 }
 
+/// Steers a path beyond the plain simulation, for rare-event estimation: importance
+/// sampling changes the step's draws (and keeps the path's likelihood ratio); splitting
+/// switches the path to another random stream from a given step and stops it when its
+/// drawdown crosses a level. The plain run uses [`Plain`], for which the engine compiles
+/// none of these calls.
+pub trait Control {
+    /// `false` only for [`Plain`]: the engine then skips every call.
+    const ACTIVE: bool = true;
+
+    /// Called after step `step`'s numbers are drawn into `d`, before the returns use them.
+    fn on_draws(&mut self, market: &Market, step: u32, d: &mut StepDraws);
+
+    /// The stream key whose draws the path uses from step `step` on, if it changes there.
+    fn switch_at(&mut self, step: u32) -> Option<u64>;
+
+    /// Called at the end of step `step` with the running largest drawdown of the mark
+    /// (largest over assets); `true` stops the path there.
+    fn stop_after(&mut self, step: u32, drawdown: f64) -> bool;
+}
+
+/// No control: the plain Monte Carlo path.
+pub struct Plain;
+
+impl Control for Plain {
+    const ACTIVE: bool = false;
+
+    #[inline(always)]
+    fn on_draws(&mut self, _market: &Market, _step: u32, _d: &mut StepDraws) {}
+
+    #[inline(always)]
+    fn switch_at(&mut self, _step: u32) -> Option<u64> {
+        None
+    }
+
+    #[inline(always)]
+    fn stop_after(&mut self, _step: u32, _drawdown: f64) -> bool {
+        false
+    }
+}
+
 /// Running extremes of one price series. The prices at which the drawdown or drawup would
 /// grow are kept, so a step that sets no new extreme costs two comparisons and no division.
 #[derive(Clone, Copy)]
@@ -322,6 +362,18 @@ pub fn simulate_path<O: Observer>(
     path: u64,
     per_asset: &mut [AssetPathMetrics],
     observer: &mut O,
+) -> PathSummary {
+    simulate_controlled(market, path, per_asset, observer, &mut Plain)
+}
+
+/// [`simulate_path`] steered by `control` (rare-event estimation). The per-path
+/// population is always drawn from path `path`'s own stream.
+pub fn simulate_controlled<O: Observer, C: Control>(
+    market: &Market,
+    path: u64,
+    per_asset: &mut [AssetPathMetrics],
+    observer: &mut O,
+    control: &mut C,
 ) -> PathSummary {
     let mut rng = market.path_rng(path);
     let mut jump_rng = market.path_rng(path);
@@ -394,10 +446,20 @@ pub fn simulate_path<O: Observer>(
     let track_close = breaker.is_some() || market.assets.iter().any(|a| a.book.vol_depth.is_some());
 
     for step in 0..market.steps {
+        if C::ACTIVE
+            && let Some(key) = control.switch_at(step)
+        {
+            rng = market.path_rng(key);
+            jump_rng = market.path_rng(key);
+            jump_rng.set_word_pos(JUMP_WORD_OFFSET);
+        }
         // 1. Fundamentals.
         market
             .dependence
             .draw(step, &mut draws, &mut rng, &mut jump_rng);
+        if C::ACTIVE {
+            control.on_draws(market, step, &mut draws);
+        }
         for a in 0..n_assets {
             let r =
                 market.assets[a]
@@ -558,6 +620,12 @@ pub fn simulate_path<O: Observer>(
             summary.peak_step_liquidated_notional.max(step_total);
         if record {
             observer.on_step(step, &view);
+        }
+        if C::ACTIVE {
+            let dd = mark_ext.iter().fold(0.0f64, |m, e| m.max(e.drawdown));
+            if control.stop_after(step, dd) {
+                break;
+            }
         }
     }
 

@@ -172,6 +172,32 @@ impl PriceProcess {
         self.jumps.is_some()
     }
 
+    /// Expected jumps per step (`None` without jumps).
+    pub fn jump_rate(&self) -> Option<f64> {
+        self.jumps.map(|j| j.lambda)
+    }
+
+    /// Mean and standard deviation of one jump's log size (`None` without jumps).
+    pub fn jump_size(&self) -> Option<(f64, f64)> {
+        self.jumps.map(|j| (j.mean, j.sd))
+    }
+
+    /// Number of jumps the uniform `u` gives (0 without jumps), as the step draws it.
+    pub fn jump_count(&self, u: f64) -> u32 {
+        self.jumps.map_or(0, |j| j.count(u))
+    }
+
+    /// The same process with jumps drawn at `lambda` per step instead of the stated rate,
+    /// the drift (and its compensator) left as stated: the sampling law of an
+    /// importance-sampling run, whose likelihood ratio corrects for the change.
+    pub fn with_jump_rate(mut self, lambda: f64) -> PriceProcess {
+        if let Some(j) = &mut self.jumps {
+            j.lambda = lambda;
+            j.p0 = (-lambda).exp();
+        }
+        self
+    }
+
     /// The state at step 0.
     pub fn start(&self) -> PriceState {
         PriceState {
@@ -327,6 +353,17 @@ impl Dependence {
             regimes,
             shared_t,
         }
+    }
+
+    /// The Cholesky factor in force for the step just drawn into `d` (`None`: the diffusion
+    /// normals are independent).
+    pub fn factor(&self, d: &StepDraws) -> Option<&[f64]> {
+        self.regimes[d.regime].1.as_deref()
+    }
+
+    /// Whether one jump clock serves every asset.
+    pub fn common_jump_clock(&self) -> bool {
+        self.common_jump_clock
     }
 
     /// Buffers for `n` assets, at step 0.

@@ -254,19 +254,40 @@ pub fn render(
 
 fn summary_section(o: &mut String, s: &Summary) {
     let cp = &s.cascade_probability;
-    let ex = &s.cascade_probability_exact;
     o.push_str("<h2 id=\"summary\">Summary</h2>\n");
+    // Rare-event probabilities are tiny: exponent form there, four decimals otherwise.
+    let num = |x: f64| {
+        if s.rare_event.is_some() {
+            format!("{x:.4e}")
+        } else {
+            format!("{x:.4}")
+        }
+    };
+    let second = match (&s.cascade_probability_exact, &s.rare_event) {
+        (Some(ex), _) => format!(
+            "exact CI [{:.4}, {:.4}] (Clopper–Pearson)",
+            ex.ci_low, ex.ci_high
+        ),
+        (None, Some(r)) => format!(
+            "estimator {}, effective sample size {:.0}",
+            r.info.estimator, r.effective_sample_size
+        ),
+        (None, None) => String::new(),
+    };
     let _ = write!(
         o,
-        "<p class=\"prob\">cascade probability <b>{:.4}</b> · 95% CI [{:.4}, {:.4}] (Wilson) · {} cascade{} in {} paths</p>\n<p class=\"meta\">exact CI [{:.4}, {:.4}] (Clopper–Pearson); {}</p>\n",
-        cp.estimate,
-        cp.ci_low,
-        cp.ci_high,
+        "<p class=\"prob\">cascade probability <b>{}</b> · 95% CI [{}, {}] ({}) · {} cascade{} in {} paths</p>\n<p class=\"meta\">{second}; {}</p>\n",
+        num(cp.estimate),
+        num(cp.ci_low),
+        num(cp.ci_high),
+        if s.rare_event.is_some() {
+            "normal, weighted"
+        } else {
+            "Wilson"
+        },
         s.cascades,
         if s.cascades == 1 { "" } else { "s" },
         cp.trials,
-        ex.ci_low,
-        ex.ci_high,
         escape(&s.precision.note)
     );
     let mut facts = Vec::new();

@@ -226,14 +226,27 @@ pub fn write_run_with_traces(
     let p = &summary.provenance;
     let mut root = provenance_attrs(p);
     root.push(("summary_json".into(), AttrValue::Str(json.clone())));
+    let paths_description = match &summary.rare_event {
+        None => "one dataset per per-path metric, each of length `paths`, in path order",
+        Some(r) => {
+            root.push(("estimator".into(), AttrValue::Str(r.info.estimator.into())));
+            root.push((
+                "rare_event_json".into(),
+                AttrValue::Str(serde_json::to_string(r)?),
+            ));
+            if r.info.estimator == "splitting" {
+                "one dataset per per-path metric, one row per leaf of the splitting tree (grouped by root_path), with its weight"
+            } else {
+                "one dataset per per-path metric, each of length `paths`, in path order, with each path's likelihood-ratio weight"
+            }
+        }
+    };
     let mut groups = vec![Group {
         path: "paths".into(),
         attrs: vec![
             (
                 "description".into(),
-                AttrValue::Str(
-                    "one dataset per per-path metric, each of length `paths`, in path order".into(),
-                ),
+                AttrValue::Str(paths_description.into()),
             ),
             ("first_path".into(), AttrValue::U64(p.first_path)),
         ],

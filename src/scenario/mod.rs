@@ -60,6 +60,58 @@ pub struct Scenario {
     pub populations: Vec<Population>,
     /// `[output]`: extra records a run writes (step-by-step traces of chosen paths).
     pub output: OutputSpec,
+    /// `[rare_event]`: how a run estimates rare events (absent: plain Monte Carlo).
+    pub rare_event: Option<RareEventSpec>,
+}
+
+/// `[rare_event]`: the estimator of a run and its settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RareEventSpec {
+    pub method: RareMethod,
+    /// Importance sampling: the mean shift of every asset's diffusion normal per step, in
+    /// standard deviations (negative: towards falling prices). `None`: chosen by a
+    /// cross-entropy pilot run.
+    pub tilt: Option<f64>,
+    /// Importance sampling: the jump rate of the sampling law over the stated rate (with
+    /// `tilt`; `None` with a pilot, which chooses it).
+    pub jump_rate_factor: Option<f64>,
+    /// Paths per cross-entropy iteration of the pilot run.
+    pub pilot_paths: u64,
+    /// Splitting: increasing levels of the running largest drawdown of the mark (fractions
+    /// of the peak) at which paths are cloned.
+    pub levels: Vec<f64>,
+    /// Splitting: clones made of a path at each level it crosses.
+    pub clones: u32,
+}
+
+/// Which rare-event estimator a run uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RareMethod {
+    ImportanceSampling,
+    Splitting,
+}
+
+/// Default paths per cross-entropy pilot iteration.
+pub const DEFAULT_PILOT_PATHS: u64 = 2_000;
+/// Default clones per splitting level.
+pub const DEFAULT_CLONES: u32 = 4;
+/// Most clones per level (a typo must not ask for an exploding tree).
+pub const MAX_CLONES: u64 = 1_000;
+/// Most splitting levels.
+pub const MAX_SPLIT_LEVELS: usize = 32;
+
+impl RareEventSpec {
+    /// The settings `--rare-event` gives a scenario without a `[rare_event]` table.
+    pub fn defaults(method: RareMethod) -> RareEventSpec {
+        RareEventSpec {
+            method,
+            tilt: None,
+            jump_rate_factor: None,
+            pilot_paths: DEFAULT_PILOT_PATHS,
+            levels: Vec::new(),
+            clones: DEFAULT_CLONES,
+        }
+    }
 }
 
 /// `[simulation]`: how many paths, how long, and what counts as a cascade.
@@ -449,6 +501,16 @@ const ROOT_KEYS: &[&str] = &[
     "populations",
     "output",
     "sweep",
+    "rare_event",
+];
+/// `[rare_event]`: rare-event estimation (importance sampling or splitting).
+const RARE_KEYS: &[&str] = &[
+    "method",
+    "tilt",
+    "jump_rate_factor",
+    "pilot_paths",
+    "levels",
+    "clones",
 ];
 const META_KEYS: &[&str] = &["name", "description"];
 const SIM_KEYS: &[&str] = &[
@@ -550,6 +612,7 @@ pub fn schema_keys(table: &[&str]) -> Option<&'static [&'static str]> {
         ["populations", "entry"] => ENTRY_KEYS,
         ["populations", "margin_tiers"] => TIER_KEYS,
         ["output"] => OUTPUT_KEYS,
+        ["rare_event"] => RARE_KEYS,
         _ => return None,
     })
 }
@@ -661,6 +724,7 @@ fn validate(
         }
     }
     let output = output_section(doc, &mut top);
+    let rare_event = rare_event_section(doc, &mut top);
     // `[sweep]` belongs to `cascadesim sweep` (the `sweep` module reads and checks it); a
     // scenario is the same with or without it.
     doc.has(&mut top, "sweep");
@@ -680,7 +744,119 @@ fn validate(
         dependence,
         populations,
         output,
+        rare_event,
     })
+}
+
+/// Reads the optional `[rare_event]` table.
+fn rare_event_section(doc: &mut Doc<'_>, top: &mut Tbl<'_, '_>) -> Option<RareEventSpec> {
+    let mut t = doc.table(top, "rare_event", RARE_KEYS)?;
+    let n0 = doc.issues.len();
+    let method = if doc.has(&mut t, "method") {
+        doc.choice(&mut t, "method", &["is", "split"])
+    } else {
+        doc.missing(&t, "method");
+        None
+    };
+    let mut spec = RareEventSpec::defaults(RareMethod::ImportanceSampling);
+    if let Some(x) = doc.f64(&mut t, "tilt") {
+        if !(-40.0..=40.0).contains(&x) {
+            doc.invalid(
+                &mut t,
+                "tilt",
+                format!(
+                    "must be in [-40, 40] standard deviations per step, found {}",
+                    show(x)
+                ),
+            );
+        }
+        spec.tilt = Some(x);
+    }
+    if let Some(x) = doc.f64(&mut t, "jump_rate_factor") {
+        if !(x > 0.0 && x <= 1000.0) {
+            doc.invalid(
+                &mut t,
+                "jump_rate_factor",
+                format!("must be in (0, 1000], found {}", show(x)),
+            );
+        }
+        spec.jump_rate_factor = Some(x);
+    }
+    if let Some(n) = doc.u64(&mut t, "pilot_paths") {
+        if !(100..=10_000_000).contains(&n) {
+            doc.invalid(
+                &mut t,
+                "pilot_paths",
+                format!("must be in [100, 10000000], found {n}"),
+            );
+        }
+        spec.pilot_paths = n;
+    }
+    let levels_span = doc.span_of(&mut t, "levels");
+    if let Some(levels) = doc.array_f64(&mut t, "levels") {
+        let path = t.child("levels");
+        if levels.is_empty() || levels.len() > MAX_SPLIT_LEVELS {
+            doc.error_at(
+                &path,
+                levels_span.clone(),
+                format!(
+                    "needs 1 to {MAX_SPLIT_LEVELS} levels, found {}",
+                    levels.len()
+                ),
+            );
+        }
+        for (i, &x) in levels.iter().enumerate() {
+            if !(x > 0.0 && x < 1.0) {
+                doc.error_at(
+                    &format!("{path}[{i}]"),
+                    levels_span.clone(),
+                    format!("a drawdown level must be in (0, 1), found {}", show(x)),
+                );
+            } else if i > 0 && x <= levels[i - 1] {
+                doc.error_at(
+                    &format!("{path}[{i}]"),
+                    levels_span.clone(),
+                    format!(
+                        "levels must increase, found {} after {}",
+                        show(x),
+                        show(levels[i - 1])
+                    ),
+                );
+            }
+        }
+        spec.levels = levels;
+    }
+    if let Some(r) = doc.u64(&mut t, "clones") {
+        if !(2..=MAX_CLONES).contains(&r) {
+            doc.invalid(
+                &mut t,
+                "clones",
+                format!("must be in [2, {MAX_CLONES}], found {r}"),
+            );
+        }
+        spec.clones = r.clamp(2, MAX_CLONES) as u32;
+    }
+    match method {
+        Some("split") => {
+            spec.method = RareMethod::Splitting;
+            if spec.levels.is_empty() && doc.issues.len() == n0 {
+                doc.invalid_table(
+                    &t,
+                    "method = \"split\" needs `levels`, the drawdown levels at which paths are cloned (e.g. levels = [0.02, 0.04, 0.06])".into(),
+                );
+            }
+        }
+        Some(_) if spec.jump_rate_factor.is_some() && spec.tilt.is_none() => {
+            doc.invalid(
+                &mut t,
+                "jump_rate_factor",
+                "applies only with `tilt` (without it the pilot run chooses both)".into(),
+            );
+        }
+        _ => {}
+    }
+    doc.finish(t);
+    (doc.issues.len() == n0 && method.is_some()).then_some(spec)
 }
 
 /// `[output]`: what a run records beyond its standard files.

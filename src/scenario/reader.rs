@@ -104,7 +104,7 @@ impl<'s> Doc<'s> {
         self.raw(t, key).map(|v| v.span())
     }
 
-    fn missing(&mut self, t: &Tbl<'_, '_>, key: &str) {
+    pub(crate) fn missing(&mut self, t: &Tbl<'_, '_>, key: &str) {
         let path = t.child(key);
         let span = Some(t.span.clone());
         let where_ = if t.path.is_empty() {
