@@ -295,6 +295,21 @@ impl LendingVenue {
     }
 }
 
+/// [`LendingVenue::collect`] for every lending market of a path, out of line so that the
+/// step loop of a scenario without lending pays one comparison for it.
+#[inline(never)]
+pub fn collect(
+    venues: &mut [LendingVenue],
+    models: &[LendingModel],
+    mark: &[f64],
+    halted: Option<&[bool]>,
+    sell_qty: &mut [f64],
+) {
+    for (v, m) in venues.iter_mut().zip(models) {
+        v.collect(m, mark, halted, sell_qty);
+    }
+}
+
 /// Health factor of a touched account at the marks.
 fn health(m: &LendingModel, s: &State, mark: &[f64]) -> f64 {
     let weighted: f64 = m

@@ -485,9 +485,9 @@ pub fn simulate_path<O: Observer>(
                 sell_qty[pm.asset] += sq;
                 buy_qty[pm.asset] += bq;
             }
-            let halted = breaker.is_some().then_some(&halts.halted[..]);
-            for (l, lm) in lenders.iter_mut().zip(&market.lending) {
-                l.collect(lm, &mark, halted, &mut sell_qty);
+            if !lenders.is_empty() {
+                let halted = breaker.is_some().then_some(&halts.halted[..]);
+                lending::collect(&mut lenders, &market.lending, &mark, halted, &mut sell_qty);
             }
             if sell_qty.iter().chain(&buy_qty).all(|&q| q == 0.0) {
                 break;
