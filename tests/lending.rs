@@ -5,18 +5,11 @@
 use std::collections::BTreeMap;
 
 use cascadesim::engine::{AssetPathMetrics, Market, NoObserver, PathSummary, simulate_path};
-use cascadesim::scenario::{FileSource, Scenario};
+use cascadesim::scenario::Scenario;
 
-struct Files(BTreeMap<&'static str, String>);
-
-impl FileSource for Files {
-    fn read(&self, relative: &str) -> Result<String, String> {
-        self.0
-            .get(relative)
-            .cloned()
-            .ok_or_else(|| format!("no file {relative}"))
-    }
-}
+#[path = "common/files.rs"]
+mod files;
+use files::Files;
 
 /// Five coins at 10 bp and five at 20 bp on each side (sizes in USD at the start price 100).
 const BOOK: &str = "side,distance_bp,size_usd\n\
