@@ -18,7 +18,7 @@
 //! being liquidated: whenever one of its assets falls by the factor `1/hf` since its last
 //! check, i.e. a number of times per path that grows only as its health factor nears 1.
 //! Per-path state grows only with the accounts touched; a quiet round costs one comparison
-//! and one heap peek per collateral asset.
+//! per collateral asset.
 //!
 //! Order within a round: accounts are found in collateral order (ladder, then heap), then
 //! evaluated in account order, so the result does not depend on how they were found. One
@@ -118,6 +118,9 @@ pub struct LendingVenue {
     found: Vec<u32>,
     /// The current round's liquidations, until `settle`.
     seized: Vec<Seizure>,
+    /// Per collateral: the highest trigger price waiting (ladder head or heap top; −∞ when
+    /// none), so a quiet round is one comparison per collateral.
+    next: Vec<f64>,
 }
 
 impl LendingVenue {
@@ -129,13 +132,19 @@ impl LendingVenue {
             touched: HashMap::new(),
             found: Vec::new(),
             seized: Vec::new(),
+            next: m
+                .accounts
+                .ladders
+                .iter()
+                .map(|l| l.trigger.first().copied().unwrap_or(f64::NEG_INFINITY))
+                .collect(),
         }
     }
 
     /// Finds and liquidates the accounts with `HF < 1` at marks `mark` (per asset), adding
     /// the seized collateral to `sell_qty` (per asset, base units). A collateral whose asset
     /// is `halted` is not seized (the account waits if nothing else can be). The quiet case
-    /// is one comparison and one heap peek per collateral.
+    /// is one comparison per collateral.
     #[inline]
     pub fn collect(
         &mut self,
@@ -144,12 +153,11 @@ impl LendingVenue {
         halted: Option<&[bool]>,
         sell_qty: &mut [f64],
     ) {
-        let hit = m.collateral.iter().enumerate().any(|(k, c)| {
-            let px = mark[c.asset];
-            let l = &m.accounts.ladders[k];
-            (self.cursor[k] < l.trigger.len() && l.trigger[self.cursor[k]] >= px)
-                || self.heap[k].peek().is_some_and(|t| t.trigger >= px)
-        });
+        let hit = m
+            .collateral
+            .iter()
+            .zip(&self.next)
+            .any(|(c, &t)| t >= mark[c.asset]);
         if hit {
             self.collect_triggered(m, mark, halted, sell_qty);
         }
@@ -202,6 +210,15 @@ impl LendingVenue {
         }
         found.clear();
         self.found = found;
+        for k in 0..n {
+            let l = &m.accounts.ladders[k];
+            let ladder = l.trigger.get(self.cursor[k]).copied();
+            let heap = self.heap[k].peek().map(|t| t.trigger);
+            self.next[k] = ladder
+                .into_iter()
+                .chain(heap)
+                .fold(f64::NEG_INFINITY, f64::max);
+        }
     }
 
     /// Checks one found account at the marks: liquidates it if `HF < 1`, then re-arms it.
