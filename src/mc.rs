@@ -20,6 +20,8 @@ pub struct RunResults {
     /// Per-asset figures, path-major: `assets[i * n_assets + a]`.
     pub assets: Vec<AssetPathMetrics>,
     pub n_assets: usize,
+    /// Whether the scenario has lending markets (their metric columns are written only then).
+    pub lending: bool,
 }
 
 /// The run was stopped through its cancel flag before every path finished.
@@ -109,6 +111,7 @@ pub fn run_with<A: Accumulator>(
             paths,
             assets,
             n_assets,
+            lending: !market.lending.is_empty(),
         },
         acc,
     ))

@@ -232,6 +232,53 @@ pub const PATH_METRICS: &[MetricDef] = &[
     ),
 ];
 
+/// Per-path metrics of lending markets, written after [`PATH_METRICS`] and only for
+/// scenarios with `[[lending]]` (files of other scenarios are unchanged).
+pub const LENDING_METRICS: &[MetricDef] = &[
+    metric!(
+        lending_liquidation_count,
+        "liquidations",
+        U32,
+        true,
+        "lending liquidations (one call against one collateral of one account; an account may be liquidated in several rounds)"
+    ),
+    metric!(
+        lending_repaid_debt,
+        "USD",
+        F64,
+        true,
+        "stablecoin debt repaid by lending liquidators"
+    ),
+    metric!(
+        lending_bonus,
+        "USD",
+        F64,
+        false,
+        "liquidation bonus received by lending liquidators, at the oracle (mark) price; seized collateral at the oracle = lending_repaid_debt + lending_bonus"
+    ),
+    metric!(
+        lending_sold_notional,
+        "USD",
+        F64,
+        true,
+        "seized lending collateral sold through the books, at fill prices"
+    ),
+    metric!(
+        lending_bad_debt,
+        "USD",
+        F64,
+        true,
+        "lending debt written off because the account had no collateral left"
+    ),
+];
+
+/// The per-path metrics of a run: [`PATH_METRICS`], then [`LENDING_METRICS`] when the
+/// scenario has lending markets.
+pub fn path_metrics(lending: bool) -> impl Iterator<Item = &'static MetricDef> {
+    let extra: &'static [MetricDef] = if lending { LENDING_METRICS } else { &[] };
+    PATH_METRICS.iter().chain(extra)
+}
+
 /// Definition of a per-asset metric.
 #[derive(Debug, Clone, Copy)]
 pub struct AssetMetricDef {
@@ -355,8 +402,7 @@ pub struct AssetColumns {
 
 /// Turns run results into columns (path order preserved).
 pub fn columns(results: &RunResults) -> Vec<Column> {
-    PATH_METRICS
-        .iter()
+    path_metrics(results.lending)
         .map(|d| {
             let values = match d.kind {
                 Kind::F64 => Values::F64(results.paths.iter().map(|s| (d.get)(s)).collect()),

@@ -75,7 +75,9 @@ mod with_mpi {
 
     use mpi::traits::Root;
 
-    use cascadesim::metrics::{Kind, PATH_METRICS, Values};
+    // Columns are `path_metrics(lending)` in order, so zipping with all of them pairs each
+    // column with its definition whether or not the run has lending columns.
+    use cascadesim::metrics::{Kind, Values, path_metrics};
 
     /// Values of metric `d` received as `f64`, back in the metric's kind.
     fn of_kind(d: &cascadesim::metrics::MetricDef, v: Vec<f64>) -> Values {
@@ -143,7 +145,7 @@ mod with_mpi {
             let mut whole = part;
             for r in 1..world.size() {
                 let from = world.process_at_rank(r);
-                for (c, d) in whole.columns.iter_mut().zip(PATH_METRICS) {
+                for (c, d) in whole.columns.iter_mut().zip(path_metrics(true)) {
                     let (v, _) = from.receive_vec::<f64>();
                     c.values.append(of_kind(d, v));
                 }
@@ -178,7 +180,7 @@ mod with_mpi {
             if self.rank == 0 {
                 for r in 1..world.size() {
                     let from = world.process_at_rank(r);
-                    for (c, d) in columns.iter_mut().zip(PATH_METRICS) {
+                    for (c, d) in columns.iter_mut().zip(path_metrics(true)) {
                         let (v, _) = from.receive_vec::<f64>();
                         c.values.append(of_kind(d, v));
                     }
@@ -188,7 +190,7 @@ mod with_mpi {
                     root.send(&c.values.to_f64()[..]);
                 }
             }
-            for (c, d) in columns.iter_mut().zip(PATH_METRICS) {
+            for (c, d) in columns.iter_mut().zip(path_metrics(true)) {
                 let mut v = if self.rank == 0 {
                     c.values.to_f64()
                 } else {

@@ -17,7 +17,7 @@ use rayon::prelude::*;
 
 use cascadesim::engine::Market;
 use cascadesim::engine::trace::{self, TraceSet};
-use cascadesim::metrics::{Column, Kind, PATH_METRICS, Values};
+use cascadesim::metrics::{Column, Kind, LENDING_METRICS, Values, path_metrics};
 use cascadesim::output::figures::{FigureFile, FigureInput, SamplePath};
 use cascadesim::output::h5::{self, AttrValue, H5Error};
 use cascadesim::output::html::{self, PageExtras};
@@ -231,9 +231,13 @@ pub(crate) fn read_provenance(f: &Path) -> Result<Provenance> {
 }
 
 /// Reads `/paths` back into the run's columns (same names, units, kinds and order).
+/// The lending columns are read when the file has them (a scenario with `[[lending]]`).
 pub(crate) fn read_columns(f: &Path, paths: u64) -> Result<Vec<Column>> {
-    PATH_METRICS
+    let lending = h5::list_datasets(f, "/paths")
+        .map_err(|e| not_ours(f, &e))?
         .iter()
+        .any(|n| n == LENDING_METRICS[0].name);
+    path_metrics(lending)
         .map(|d| {
             let v = h5::read_f64_column(f, &format!("/paths/{}", d.name))
                 .map_err(|e| not_ours(f, &e))?;
@@ -422,6 +426,7 @@ pub(crate) fn report(args: &ReportArgs) -> Result<i32> {
 mod tests {
     use super::*;
     use cascadesim::engine::trace::SampleKind;
+    use cascadesim::metrics::PATH_METRICS;
 
     #[test]
     fn sample_metric_is_a_path_metric() {

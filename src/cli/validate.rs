@@ -18,11 +18,21 @@ pub(crate) fn validate(files: &[PathBuf]) -> Result<i32> {
                     PopulationMode::Fixed => format!("{} positions", s.position_count()),
                     PopulationMode::PerPath => "positions drawn per path".into(),
                 };
+                let n_lending = s.lending.len();
+                let lending = if n_lending == 0 {
+                    String::new()
+                } else {
+                    let accounts: u64 = s.lending.iter().map(|l| l.accounts).sum();
+                    format!(
+                        ", {n_lending} lending market{}, {accounts} accounts",
+                        plural(n_lending)
+                    )
+                };
                 let sweep = grid
                     .map(|n| format!(", [sweep]: {n} grid point{}", plural(n)))
                     .unwrap_or_default();
                 println!(
-                    "ok: {} ({} asset{}, {} population{}, {positions}, {} paths × {} steps{sweep})",
+                    "ok: {} ({} asset{}, {} population{}, {positions}{lending}, {} paths × {} steps{sweep})",
                     f.display(),
                     s.assets.len(),
                     plural(s.assets.len()),

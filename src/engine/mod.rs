@@ -9,15 +9,18 @@ use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
 
 use crate::model::book::{BookShape, BookState};
+use crate::model::lending::draw_accounts;
 use crate::model::margin::{MarginSchedule, PartialRule};
 use crate::model::population::{self, Positions};
 use crate::model::price::{Dependence, PriceProcess, StepDraws};
 use crate::scenario::{CascadeRule, CircuitBreaker, Population, PopulationMode, Scenario};
 
+pub mod lending;
 pub mod realised;
 pub mod trace;
 mod venue;
 
+use lending::{LendingModel, LendingVenue};
 use venue::{Round, Venue};
 
 /// Stream offset (in 32-bit words) at which a path's own population draws start when the
@@ -43,6 +46,8 @@ pub struct Market {
     pub circuit_breaker: Option<CircuitBreaker>,
     pub populations: Vec<PopulationModel>,
     pub population_mode: PopulationMode,
+    /// Lending markets (their accounts drawn once per run, whatever the population mode).
+    pub lending: Vec<LendingModel>,
     /// Open interest of the fixed populations (None in per-path mode).
     fixed_oi: Option<f64>,
 }
@@ -115,6 +120,27 @@ impl Market {
                 }
             })
             .collect();
+        // Lending market `k` draws its accounts on stream `u64::MAX − 2³² − k`, which neither
+        // a path nor a population uses.
+        let lending = s
+            .lending
+            .iter()
+            .enumerate()
+            .map(|(k, l)| {
+                let mut rng = ChaCha8Rng::seed_from_u64(s.simulation.seed);
+                rng.set_stream(u64::MAX - (1 << 32) - k as u64);
+                let prices: Vec<f64> = l
+                    .collateral
+                    .iter()
+                    .map(|c| s.assets[c.params.asset].price)
+                    .collect();
+                LendingModel {
+                    rule: l.rule,
+                    collateral: l.collateral.iter().map(|c| c.params).collect(),
+                    accounts: draw_accounts(l, &prices, &mut rng),
+                }
+            })
+            .collect();
         let fixed_oi = populations
             .iter()
             .map(|p: &PopulationModel| p.positions.as_ref().map(Positions::open_interest))
@@ -132,6 +158,7 @@ impl Market {
             assets,
             populations,
             population_mode: s.simulation.population_mode,
+            lending,
         }
     }
 
@@ -218,6 +245,16 @@ pub struct PathSummary {
     /// Steps an asset spent halted, summed over assets (the steps in which a halt tripped
     /// not counted).
     pub halted_steps: u32,
+    /// Lending liquidations (calls against one collateral of one account).
+    pub lending_liquidation_count: u32,
+    /// Debt repaid by lending liquidators, USD.
+    pub lending_repaid_debt: f64,
+    /// Liquidation bonus received by lending liquidators, USD at the oracle (mark) price.
+    pub lending_bonus: f64,
+    /// Seized collateral sold through the books, USD at fill prices.
+    pub lending_sold_notional: f64,
+    /// Lending debt written off with no collateral left, USD.
+    pub lending_bad_debt: f64,
 }
 
 /// Per-path, per-asset figures.
@@ -414,6 +451,7 @@ pub fn simulate_controlled<O: Observer, C: Control>(
         .iter()
         .map(|p| Venue::new(p.insurance_fund))
         .collect();
+    let mut lenders: Vec<LendingVenue> = market.lending.iter().map(LendingVenue::new).collect();
 
     let mut log_f: Vec<f64> = market.assets.iter().map(|a| a.start_price.ln()).collect();
     let mut fundamental: Vec<f64> = market.assets.iter().map(|a| a.start_price).collect();
@@ -509,6 +547,10 @@ pub fn simulate_controlled<O: Observer, C: Control>(
                 sell_qty[pm.asset] += sq;
                 buy_qty[pm.asset] += bq;
             }
+            if !lenders.is_empty() {
+                let halted = breaker.is_some().then_some(&halts.halted[..]);
+                lending::collect(&mut lenders, &market.lending, &mark, halted, &mut sell_qty);
+            }
             if sell_qty.iter().chain(&buy_qty).all(|&q| q == 0.0) {
                 break;
             }
@@ -564,6 +606,9 @@ pub fn simulate_controlled<O: Observer, C: Control>(
                 let f = venues[k].settle(pos, pm, &round, &mut summary);
                 step_liq[a] += f.notional;
                 step_qty[a] += f.qty;
+            }
+            for (l, lm) in lenders.iter_mut().zip(&market.lending) {
+                l.settle(lm, &sell_px, &mut summary);
             }
         }
         summary.cascade_rounds += rounds;

@@ -2,6 +2,7 @@
 //! populations. No I/O, no threads, no knowledge of files or the terminal.
 
 pub mod book;
+pub mod lending;
 pub mod margin;
 pub mod population;
 pub mod price;

@@ -87,6 +87,7 @@ pub fn run(
             let mut results = RunResults {
                 first_path: 0,
                 n_assets,
+                lending: !market.lending.is_empty(),
                 ..RunResults::default()
             };
             let mut log_weights = Vec::with_capacity(done.len());
@@ -118,6 +119,7 @@ pub fn run(
                     paths: leaves.paths,
                     assets: leaves.assets,
                     n_assets,
+                    lending: !market.lending.is_empty(),
                 },
                 log_weights: leaves.log_weights,
                 roots: Some(leaves.roots),

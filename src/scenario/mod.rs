@@ -14,6 +14,7 @@ use toml::de::DeTable;
 
 pub use error::{Issue, ScenarioError};
 
+use crate::model::lending::{CloseRule, CollateralParams};
 use crate::model::margin::{MarginSchedule, PartialRule};
 pub use reader::suggest;
 use reader::{Doc, Tbl};
@@ -58,6 +59,8 @@ pub struct Scenario {
     /// `[correlation]` beyond the base matrix: later regimes, jump clock, t mixing.
     pub dependence: Dependence,
     pub populations: Vec<Population>,
+    /// `[[lending]]`: Aave-style lending markets (accounts with collateral and stablecoin debt).
+    pub lending: Vec<LendingMarket>,
     /// `[output]`: extra records a run writes (step-by-step traces of chosen paths).
     pub output: OutputSpec,
     /// `[rare_event]`: how a run estimates rare events (absent: plain Monte Carlo).
@@ -305,6 +308,35 @@ pub struct Population {
     pub source: PositionSource,
 }
 
+/// `[[lending]]`: one Aave-style lending market. Every account borrows the stablecoin (1 USD)
+/// against the market's collateral assets, held in the same value shares by every account.
+#[derive(Debug, Clone)]
+pub struct LendingMarket {
+    pub name: String,
+    /// Number of accounts.
+    pub accounts: u64,
+    /// Total debt over the accounts, USD.
+    pub debt_usd: f64,
+    /// Log-normal sigma of one account's debt (the debts are rescaled to add up to `debt_usd`).
+    pub debt_sigma: f64,
+    /// Health factor at step 0, drawn uniformly in `[hf_min, hf_max]` (both > 1).
+    pub hf_min: f64,
+    pub hf_max: f64,
+    /// Close factor and the health factor below which a liquidation may repay everything.
+    pub rule: CloseRule,
+    /// The collateral assets (distinct), with their share of each account's collateral value
+    /// at step 0 (the shares add up to 1).
+    pub collateral: Vec<LendingCollateral>,
+}
+
+/// One collateral asset of a lending market.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LendingCollateral {
+    pub params: CollateralParams,
+    /// Share of an account's collateral value at step 0, in (0, 1].
+    pub share: f64,
+}
+
 /// Where a population's positions come from.
 #[derive(Debug, Clone)]
 pub enum PositionSource {
@@ -499,6 +531,7 @@ const ROOT_KEYS: &[&str] = &[
     "assets",
     "correlation",
     "populations",
+    "lending",
     "output",
     "sweep",
     "rare_event",
@@ -591,6 +624,18 @@ const LEV_KEYS: &[&str] = &[
 ];
 const ENTRY_KEYS: &[&str] = &["distribution", "mean", "sd", "low", "high"];
 const TIER_KEYS: &[&str] = &["from_notional_usd", "rate"];
+const LENDING_KEYS: &[&str] = &[
+    "name",
+    "accounts",
+    "debt_usd",
+    "debt_sigma",
+    "health_factor",
+    "close_factor",
+    "full_close_health_factor",
+    "collateral",
+];
+const HF_KEYS: &[&str] = &["min", "max"];
+const COLLATERAL_KEYS: &[&str] = &["asset", "share", "liquidation_threshold", "bonus"];
 const OUTPUT_KEYS: &[&str] = &["trace_paths", "trace_worst", "trace_metric"];
 
 /// The keys the schema allows in a table, by the table's key path without array indices
@@ -611,6 +656,9 @@ pub fn schema_keys(table: &[&str]) -> Option<&'static [&'static str]> {
         ["populations", "leverage"] => LEV_KEYS,
         ["populations", "entry"] => ENTRY_KEYS,
         ["populations", "margin_tiers"] => TIER_KEYS,
+        ["lending"] => LENDING_KEYS,
+        ["lending", "health_factor"] => HF_KEYS,
+        ["lending", "collateral"] => COLLATERAL_KEYS,
         ["output"] => OUTPUT_KEYS,
         ["rare_event"] => RARE_KEYS,
         _ => return None,
@@ -723,6 +771,13 @@ fn validate(
             None => pops_ok = false,
         }
     }
+    let mut lending = Vec::new();
+    for t in doc.tables(&mut top, "lending", LENDING_KEYS) {
+        match lending_market(doc, t, &names) {
+            Some(m) => lending.push(m),
+            None => pops_ok = false,
+        }
+    }
     let output = output_section(doc, &mut top);
     let rare_event = rare_event_section(doc, &mut top);
     // `[sweep]` belongs to `cascadesim sweep` (the `sweep` module reads and checks it); a
@@ -743,6 +798,7 @@ fn validate(
         cholesky,
         dependence,
         populations,
+        lending,
         output,
         rare_event,
     })
@@ -1951,6 +2007,36 @@ fn matrix_factor(doc: &mut Doc<'_>, t: &mut Tbl<'_, '_>, n: usize) -> Option<Vec
     )
 }
 
+/// The index of the asset named under `asset` (required) in `names`; an unknown name is
+/// reported with a "did you mean" and the list of assets.
+fn asset_index(doc: &mut Doc<'_>, t: &mut Tbl<'_, '_>, names: &[String]) -> Option<usize> {
+    let asset_name = doc.req_str(t, "asset");
+    asset_name.and_then(|a| match names.iter().position(|n| n == a) {
+        Some(i) => Some(i),
+        None => {
+            let hint = suggest(a, names.iter().map(String::as_str))
+                .map(|s| format!(" (did you mean \"{s}\"?)"))
+                .unwrap_or_default();
+            // Assets without a valid name are listed as "" in `names`; with none left the
+            // list would read "assets are: " (nothing).
+            let named: Vec<&str> = names
+                .iter()
+                .map(String::as_str)
+                .filter(|n| !n.is_empty())
+                .collect();
+            let known = if names.is_empty() {
+                "the scenario defines no asset".to_string()
+            } else if named.is_empty() {
+                "no asset has a valid name".to_string()
+            } else {
+                format!("assets are: {}", named.join(", "))
+            };
+            doc.invalid(t, "asset", format!("unknown asset \"{a}\"{hint}; {known}"));
+            None
+        }
+    })
+}
+
 fn population(
     doc: &mut Doc<'_>,
     mut t: Tbl<'_, '_>,
@@ -1959,37 +2045,7 @@ fn population(
 ) -> Option<Population> {
     let n0 = doc.issues.len();
     let pname = doc.str(&mut t, "name").unwrap_or("").to_string();
-    let asset_name = doc.req_str(&mut t, "asset");
-    let asset = asset_name.and_then(|a| match names.iter().position(|n| n == a) {
-        Some(i) => Some(i),
-        None => {
-            {
-                let hint = suggest(a, names.iter().map(String::as_str))
-                    .map(|s| format!(" (did you mean \"{s}\"?)"))
-                    .unwrap_or_default();
-                // Assets without a valid name are listed as "" in `names`; with none left the
-                // list would read "assets are: " (nothing).
-                let named: Vec<&str> = names
-                    .iter()
-                    .map(String::as_str)
-                    .filter(|n| !n.is_empty())
-                    .collect();
-                let known = if names.is_empty() {
-                    "the scenario defines no asset".to_string()
-                } else if named.is_empty() {
-                    "no asset has a valid name".to_string()
-                } else {
-                    format!("assets are: {}", named.join(", "))
-                };
-                doc.invalid(
-                    &mut t,
-                    "asset",
-                    format!("unknown asset \"{a}\"{hint}; {known}"),
-                );
-            }
-            None
-        }
-    });
+    let asset = asset_index(doc, &mut t, names);
 
     let n_margin = doc.issues.len();
     let margin = if doc.has(&mut t, "margin_tiers") {
@@ -2122,6 +2178,179 @@ fn population(
         partial,
         auto_deleverage,
         source: source?,
+    })
+}
+
+/// `[[lending]]`: accounts, their start health factors and the collateral assets.
+fn lending_market(
+    doc: &mut Doc<'_>,
+    mut t: Tbl<'_, '_>,
+    names: &[String],
+) -> Option<LendingMarket> {
+    let n0 = doc.issues.len();
+    let name = doc.str(&mut t, "name").unwrap_or("").to_string();
+    let accounts = doc.req_u64(&mut t, "accounts").unwrap_or(0);
+    if doc.has(&mut t, "accounts") && !(1..=MAX_POSITIONS).contains(&accounts) {
+        doc.invalid(
+            &mut t,
+            "accounts",
+            format!("must be between 1 and {MAX_POSITIONS}, found {accounts}"),
+        );
+    }
+    let debt_usd = number(
+        doc,
+        &mut t,
+        "debt_usd",
+        None,
+        |x| x > 0.0 && x <= MAX_USD,
+        &format!("> 0 and at most {MAX_USD:e} USD"),
+    );
+    let debt_sigma = number(
+        doc,
+        &mut t,
+        "debt_sigma",
+        Some(1.0),
+        |x| (0.0..=3.0).contains(&x),
+        "in [0, 3]",
+    );
+    let close_factor = number(
+        doc,
+        &mut t,
+        "close_factor",
+        Some(0.5),
+        |x| x > 0.0 && x <= 1.0,
+        "a fraction in (0, 1]",
+    );
+    let full_below = number(
+        doc,
+        &mut t,
+        "full_close_health_factor",
+        Some(0.95),
+        |x| x > 0.0 && x <= 1.0,
+        "a health factor in (0, 1]",
+    );
+    let (hf_min, hf_max) = match doc.req_table(&mut t, "health_factor", HF_KEYS) {
+        Some(mut h) => {
+            let ok = |x: f64| x > 1.0 && x <= 100.0;
+            let lo = number(doc, &mut h, "min", None, ok, "a health factor in (1, 100]");
+            let hi = number(doc, &mut h, "max", None, ok, "a health factor in (1, 100]");
+            if hi < lo {
+                doc.invalid(
+                    &mut h,
+                    "max",
+                    format!("must be at least `min` ({}), found {}", show(lo), show(hi)),
+                );
+            }
+            doc.finish(h);
+            (lo, hi)
+        }
+        None => (f64::NAN, f64::NAN),
+    };
+    let tables = doc.tables(&mut t, "collateral", COLLATERAL_KEYS);
+    if tables.is_empty()
+        && doc
+            .issues
+            .iter()
+            .all(|i| !i.path.starts_with(&t.child("collateral")))
+    {
+        doc.invalid(
+            &mut t,
+            "collateral",
+            "needs at least one `[[lending.collateral]]` asset".into(),
+        );
+    }
+    let mut collateral: Vec<LendingCollateral> = Vec::new();
+    let mut share_sum = 0.0;
+    for mut c in tables {
+        let asset = asset_index(doc, &mut c, names);
+        if let Some(a) = asset
+            && collateral.iter().any(|x| x.params.asset == a)
+        {
+            doc.invalid(
+                &mut c,
+                "asset",
+                format!(
+                    "asset \"{}\" is already a collateral of this market",
+                    names[a]
+                ),
+            );
+        }
+        let share = number(
+            doc,
+            &mut c,
+            "share",
+            None,
+            |x| x > 0.0 && x <= 1.0,
+            "in (0, 1]",
+        );
+        let lt = number(
+            doc,
+            &mut c,
+            "liquidation_threshold",
+            None,
+            |x| x > 0.0 && x < 1.0,
+            "a fraction in (0, 1)",
+        );
+        let bonus = number(
+            doc,
+            &mut c,
+            "bonus",
+            None,
+            |x| (0.0..0.5).contains(&x),
+            "a fraction in [0, 0.5)",
+        );
+        // Aave's own rule: a liquidation must not lower the health factor of an account
+        // with a single collateral, which needs LT · (1 + bonus) < 1.
+        if lt * (1.0 + bonus) >= 1.0 {
+            doc.invalid(
+                &mut c,
+                "bonus",
+                format!(
+                    "liquidation_threshold x (1 + bonus) must be < 1, found {} x {}",
+                    show(lt),
+                    show(1.0 + bonus)
+                ),
+            );
+        }
+        share_sum += share;
+        doc.finish(c);
+        if let Some(a) = asset {
+            collateral.push(LendingCollateral {
+                params: CollateralParams {
+                    asset: a,
+                    liquidation_threshold: lt,
+                    bonus,
+                },
+                share,
+            });
+        }
+    }
+    if !collateral.is_empty() && share_sum.is_finite() && (share_sum - 1.0).abs() > 1e-9 {
+        doc.invalid(
+            &mut t,
+            "collateral",
+            format!(
+                "the collateral shares must add up to 1, found {}",
+                show(share_sum)
+            ),
+        );
+    }
+    doc.finish(t);
+    if doc.issues.len() > n0 {
+        return None;
+    }
+    Some(LendingMarket {
+        name,
+        accounts,
+        debt_usd,
+        debt_sigma,
+        hf_min,
+        hf_max,
+        rule: CloseRule {
+            close_factor,
+            full_below,
+        },
+        collateral,
     })
 }
 

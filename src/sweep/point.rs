@@ -277,6 +277,7 @@ mod tests {
             paths,
             assets: Vec::new(),
             n_assets: 0,
+            lending: false,
         };
         let s = PointStats::from_columns(&metrics::columns(&results));
         assert_eq!(field(&s, "cascade_probability"), 0.25);
