@@ -4,19 +4,11 @@
 use std::collections::BTreeMap;
 
 use cascadesim::engine::{AssetPathMetrics, Market, NoObserver, PathSummary, simulate_path};
-use cascadesim::scenario::{FileSource, Scenario};
+use cascadesim::scenario::Scenario;
 
-/// In-memory referenced files.
-struct Files(BTreeMap<&'static str, String>);
-
-impl FileSource for Files {
-    fn read(&self, relative: &str) -> Result<String, String> {
-        self.0
-            .get(relative)
-            .cloned()
-            .ok_or_else(|| format!("no file {relative}"))
-    }
-}
+#[path = "common/files.rs"]
+mod files;
+use files::Files;
 
 const BOOK: &str = "side,distance_bp,size_usd\n\
 bid,10,500\nbid,20,500\nbid,30,1000\n\

@@ -12,19 +12,11 @@ use cascadesim::heatmap::critical::ShockLab;
 use cascadesim::heatmap::{self, HeatmapReport, Options};
 use cascadesim::model::margin::{MarginSchedule, liquidation_price};
 use cascadesim::output::h5;
-use cascadesim::scenario::{FileSource, NoFiles, Scenario};
+use cascadesim::scenario::{NoFiles, Scenario};
 
-/// In-memory referenced files.
-struct Files(BTreeMap<&'static str, String>);
-
-impl FileSource for Files {
-    fn read(&self, relative: &str) -> Result<String, String> {
-        self.0
-            .get(relative)
-            .cloned()
-            .ok_or_else(|| format!("no file {relative}"))
-    }
-}
+#[path = "common/files.rs"]
+mod files;
+use files::Files;
 
 /// A flat book around 100: levels every 1 bp from 0.5 bp, `depth_usd` within 1% on each side
 /// (100 levels), so each level holds `depth_usd / 10⁴` coins.

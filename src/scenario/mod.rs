@@ -8,11 +8,13 @@
 mod csv;
 mod error;
 mod reader;
+mod venues;
 
 use nalgebra::DMatrix;
 use toml::de::DeTable;
 
 pub use error::{Issue, ScenarioError};
+pub use venues::{TriggerPrice, VenueSpec, Venues};
 
 use crate::model::margin::{MarginSchedule, PartialRule};
 pub(crate) use reader::suggest;
@@ -150,6 +152,8 @@ pub struct Asset {
     /// GARCH(1,1) feedback of large moves into the volatility, if any.
     pub vol_feedback: Option<VolFeedback>,
     pub book: BookSpec,
+    /// Several books with an index over them (`[[assets.venues]]`); `None`: one book.
+    pub venues: Option<Venues>,
 }
 
 /// Merton jumps: a Poisson number of jumps per step, each with a normal log size.
@@ -251,6 +255,10 @@ pub struct Population {
     /// Whether shortfalls the fund cannot cover are auto-deleveraged (`auto_deleverage`).
     pub auto_deleverage: bool,
     pub source: PositionSource,
+    /// Index into the asset's venues (0 without venues).
+    pub venue: usize,
+    /// The price that triggers liquidations: the mark (index) or the venue's own mid.
+    pub trigger: TriggerPrice,
 }
 
 /// Where a population's positions come from.
@@ -475,6 +483,9 @@ const ASSET_KEYS: &[&str] = &[
     "jumps",
     "volatility_feedback",
     "book",
+    "venues",
+    "index_lag_steps",
+    "arbitrage_speed",
 ];
 const JUMP_KEYS: &[&str] = &["rate_per_day", "mean", "sd", "compensate"];
 const FEEDBACK_KEYS: &[&str] = &["alpha", "beta", "max_ratio"];
@@ -515,6 +526,8 @@ const POP_KEYS: &[&str] = &[
     "partial_liquidation",
     "auto_deleverage",
     "positions_file",
+    "venue",
+    "trigger_price",
 ];
 const PARTIAL_KEYS: &[&str] = &["target_multiple", "min_notional_usd", "fee"];
 const SIZE_KEYS: &[&str] = &["distribution", "sigma", "alpha"];
@@ -543,6 +556,8 @@ pub fn schema_keys(table: &[&str]) -> Option<&'static [&'static str]> {
         ["assets"] => ASSET_KEYS,
         ["assets", "shocks"] => SHOCK_KEYS,
         ["assets", "book"] => BOOK_KEYS,
+        ["assets", "venues"] => venues::VENUE_KEYS,
+        ["assets", "venues", "book"] => BOOK_KEYS,
         ["correlation"] => CORR_KEYS,
         ["populations"] => POP_KEYS,
         ["populations", "size"] => SIZE_KEYS,
@@ -626,6 +641,8 @@ fn validate(
     let mut assets = Vec::new();
     let mut assets_ok = true;
     let mut names: Vec<String> = Vec::new();
+    // Each asset's venue names (empty: one book), `None` for an invalid asset.
+    let mut venue_names: Vec<Option<Vec<String>>> = Vec::new();
     for mut t in asset_tables {
         let path = t.path.clone();
         // Taken before `asset` consumes the table, so a duplicate name is reported with its line.
@@ -640,6 +657,12 @@ fn validate(
             assets_ok = false;
         }
         names.push(name);
+        venue_names.push(parsed.as_ref().map(|a: &Asset| {
+            a.venues
+                .iter()
+                .flat_map(|v| v.list.iter().map(|x| x.name.clone()))
+                .collect()
+        }));
         match parsed {
             Some(a) => assets.push(a),
             None => assets_ok = false,
@@ -655,7 +678,7 @@ fn validate(
     let pop_tables = doc.tables(&mut top, "populations", POP_KEYS);
     let mut pops_ok = true;
     for t in pop_tables {
-        match population(doc, t, &names, files) {
+        match population(doc, t, &names, &venue_names, files) {
             Some(p) => populations.push(p),
             None => pops_ok = false,
         }
@@ -1121,6 +1144,7 @@ fn asset(
     let book = doc
         .req_table(&mut t, "book", BOOK_KEYS)
         .and_then(|b| book(doc, b, price, volatility, files));
+    let venues = venues::venues(doc, &mut t, book.as_ref(), price, volatility, clock, files);
     doc.finish(t);
     if doc.issues.len() > n0 {
         return (name, None);
@@ -1135,6 +1159,7 @@ fn asset(
         jumps,
         vol_feedback,
         book,
+        venues,
     });
     (name, asset)
 }
@@ -1779,6 +1804,7 @@ fn population(
     doc: &mut Doc<'_>,
     mut t: Tbl<'_, '_>,
     names: &[String],
+    venue_names: &[Option<Vec<String>>],
     files: &dyn FileSource,
 ) -> Option<Population> {
     let n0 = doc.issues.len();
@@ -1909,6 +1935,12 @@ fn population(
         margin.tiers().first().filter(|_| margin_ok).map(|x| x.rate),
     );
     let auto_deleverage = doc.bool(&mut t, "auto_deleverage").unwrap_or(false);
+    let (venue, trigger) = venues::population_venue(
+        doc,
+        &mut t,
+        asset_name.unwrap_or(""),
+        asset.and_then(|a| venue_names.get(a)?.as_deref()),
+    );
 
     let source = if doc.has(&mut t, "positions_file") {
         let file = doc.str(&mut t, "positions_file");
@@ -1946,6 +1978,8 @@ fn population(
         partial,
         auto_deleverage,
         source: source?,
+        venue,
+        trigger,
     })
 }
 
