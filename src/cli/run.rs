@@ -153,7 +153,8 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
 
     let names: Vec<String> = scenario.assets.iter().map(|a| a.name.clone()).collect();
     let columns = metrics::columns(&results);
-    let asset_columns = metrics::asset_columns(&results, &names);
+    let venues: Vec<bool> = scenario.assets.iter().map(|a| a.venues.is_some()).collect();
+    let asset_columns = metrics::asset_columns(&results, &names, &venues);
     // The columns hold every figure from here on: free the per-path structs (about half the
     // run's memory) before the tail analysis and the writers allocate their own buffers.
     drop(results);

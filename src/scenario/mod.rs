@@ -647,6 +647,7 @@ fn validate(
         let path = t.path.clone();
         // Taken before `asset` consumes the table, so a duplicate name is reported with its line.
         let name_span = doc.span_of(&mut t, "name");
+        let has_venues = doc.has(&mut t, "venues");
         let (name, parsed) = asset(doc, t, clock, files);
         if !name.is_empty() && names.contains(&name) {
             doc.error_at(
@@ -657,12 +658,16 @@ fn validate(
             assets_ok = false;
         }
         names.push(name);
-        venue_names.push(parsed.as_ref().map(|a: &Asset| {
-            a.venues
-                .iter()
-                .flat_map(|v| v.list.iter().map(|x| x.name.clone()))
-                .collect()
-        }));
+        // Without venues the names are known (none) even when the asset has other problems.
+        venue_names.push(match &parsed {
+            Some(a) => Some(
+                a.venues
+                    .iter()
+                    .flat_map(|v| v.list.iter().map(|x| x.name.clone()))
+                    .collect(),
+            ),
+            None => (!has_venues).then(Vec::new),
+        });
         match parsed {
             Some(a) => assets.push(a),
             None => assets_ok = false,
