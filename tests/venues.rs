@@ -277,3 +277,86 @@ proptest! {
         prop_assert!(ix >= lo * (1.0 - 1e-12) && ix <= hi * (1.0 + 1e-12));
     }
 }
+
+fn cascadesim(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_cascadesim"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_bundled_venue_scenario_runs_and_records_the_spread_the_heatmap_refuses_it() {
+    use cascadesim::output::h5;
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_str().unwrap();
+    let scenario = "scenarios/two_venue_oracle.toml";
+    let run = cascadesim(&["run", scenario, "--paths", "3", "--out", dir, "-q"]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let h = out.path().join("two_venue_oracle/results.h5");
+    let spread = h5::read_f64_column(&h, "/assets/BTC/max_venue_spread").unwrap();
+    // The −3% shock sweeps the thin venue's bids: its mid leaves the deep venue's.
+    assert_eq!(spread.len(), 3);
+    assert!(spread.iter().all(|&s| s > 0.0 && s < 0.5), "{spread:?}");
+    // A scenario without venues has no such dataset (its files are as before venues).
+    let plain = cascadesim(&[
+        "run",
+        "scenarios/calm_market.toml",
+        "--paths",
+        "2",
+        "--out",
+        dir,
+        "-q",
+    ]);
+    assert!(plain.status.success());
+    let h = out.path().join("calm_market/results.h5");
+    let names = h5::list_datasets(&h, "/assets/BTC").unwrap();
+    assert!(names.iter().any(|n| n.ends_with("end_return")), "{names:?}");
+    assert!(
+        !names.iter().any(|n| n.ends_with("max_venue_spread")),
+        "{names:?}"
+    );
+    // The heatmap reads one book per asset: it says so and exits with 2.
+    let heat = cascadesim(&["heatmap", scenario, "--out", dir]);
+    assert_eq!(heat.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&heat.stderr);
+    assert!(
+        err.contains("several venues") && err.contains("BTC"),
+        "{err}"
+    );
+}
+
+#[test]
+fn sweeps_reach_the_venue_keys() {
+    use cascadesim::sweep::path::{KeyPath, set_number};
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/two_venue_oracle.toml"),
+    )
+    .unwrap();
+    for (path, x) in [
+        ("assets[0].arbitrage_speed", 0.9),
+        ("assets[0].index_lag_steps", 3.0),
+        ("assets[0].venues[1].depth_scale", 0.5),
+        ("assets[0].venues[0].weight", 0.6),
+    ] {
+        let mut doc: toml_edit::DocumentMut = text.parse().unwrap();
+        set_number(&mut doc, &KeyPath::parse(path).unwrap(), x)
+            .unwrap_or_else(|e| panic!("{path}: {e}"));
+        let edited = doc.to_string();
+        assert_ne!(edited, text, "{path}");
+    }
+    // A typo in a venue key is refused with a suggestion, like every other key.
+    let mut doc: toml_edit::DocumentMut = text.parse().unwrap();
+    let e = set_number(
+        &mut doc,
+        &KeyPath::parse("assets[0].venues[1].depth_scal").unwrap(),
+        1.0,
+    )
+    .unwrap_err();
+    assert!(e.contains("depth_scale"), "{e}");
+}
