@@ -203,12 +203,13 @@ impl Market {
     }
 
     /// The shape of book `b` (among all the run's books).
-    #[inline]
+    #[inline(always)]
     fn shape(&self, b: usize) -> &BookShape {
-        let a = &self.assets[self.slots[b].asset];
+        let s = self.slots[b];
+        let a = &self.assets[s.asset];
         match &a.venues {
-            None => &a.book,
-            Some(v) => &v.books[b - a.first_slot],
+            Some(v) if !s.single => &v.books[b - a.first_slot],
+            _ => &a.book,
         }
     }
 
@@ -488,15 +489,18 @@ pub fn simulate_path<O: Observer>(
                 // inf or underflow to 0 impossible even for the wildest fat-tailed draw.
                 log_f[a] = (log_f[a] + r).clamp(-700.0, 700.0);
                 fundamental[a] = log_f[a].exp();
-                for b in market.books_of(a) {
-                    dirty[b] = true;
+                let m = &market.assets[a];
+                if m.venues.is_none() {
+                    dirty[m.first_slot] = true;
+                } else {
+                    dirty[market.books_of(a)].fill(true);
                 }
             }
         }
         // 2. Books: refill, hour of day; halts.
         let hour = market.hour_of(step);
-        for b in 0..n_books {
-            dirty[b] |= books[b].refill(market.shape(b));
+        for (b, (book, d)) in books.iter_mut().zip(dirty.iter_mut()).enumerate() {
+            *d |= book.refill(market.shape(b));
         }
         for a in 0..n_assets {
             step_liq[a] = 0.0;
@@ -523,8 +527,10 @@ pub fn simulate_path<O: Observer>(
                 &mut mid,
                 &mut mark,
             );
-            sell_qty.fill(0.0);
-            buy_qty.fill(0.0);
+            for (s, b) in sell_qty.iter_mut().zip(buy_qty.iter_mut()) {
+                *s = 0.0;
+                *b = 0.0;
+            }
             for &a in &market.venue_assets {
                 if let Some(v) = market.assets[a].venues.as_ref().filter(|v| v.lag == 0) {
                     mark[a] = arbitrage::index(&mid[market.books_of(a)], &v.weights);
@@ -714,7 +720,7 @@ pub fn simulate_path<O: Observer>(
 
 /// Recomputes the mid of every book whose fundamental or depth changed (`dirty`); an asset's
 /// only book gives its mark too.
-#[inline]
+#[inline(always)]
 fn refresh_mids(
     market: &Market,
     books: &mut [BookState],
@@ -723,13 +729,18 @@ fn refresh_mids(
     mid: &mut [f64],
     mark: &mut [f64],
 ) {
-    for b in 0..books.len() {
-        if dirty[b] {
+    for (b, ((book, d), m)) in books
+        .iter_mut()
+        .zip(dirty.iter_mut())
+        .zip(mid.iter_mut())
+        .enumerate()
+    {
+        if *d {
             let slot = market.slots[b];
-            mid[b] = books[b].mid(market.shape(b), fundamental[slot.asset]);
-            dirty[b] = false;
+            *m = book.mid(market.shape(b), fundamental[slot.asset]);
+            *d = false;
             if slot.single {
-                mark[slot.asset] = mid[b];
+                mark[slot.asset] = *m;
             }
         }
     }
