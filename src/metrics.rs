@@ -285,15 +285,22 @@ pub struct AssetMetricDef {
     pub name: &'static str,
     pub unit: &'static str,
     pub description: &'static str,
+    /// Written only for assets with venues (`[[assets.venues]]`), so files of scenarios
+    /// without venues stay as they were.
+    pub venues_only: bool,
     get: fn(&AssetPathMetrics) -> f64,
 }
 
 macro_rules! asset_metric {
     ($name:ident, $unit:expr, $desc:expr) => {
+        asset_metric!($name, $unit, $desc, false)
+    };
+    ($name:ident, $unit:expr, $desc:expr, $venues_only:expr) => {
         AssetMetricDef {
             name: stringify!($name),
             unit: $unit,
             description: $desc,
+            venues_only: $venues_only,
             get: |m: &AssetPathMetrics| m.$name,
         }
     };
@@ -336,7 +343,20 @@ pub const ASSET_METRICS: &[AssetMetricDef] = &[
         "fraction",
         "mark price at the last step over the start price, minus 1"
     ),
+    asset_metric!(
+        max_venue_spread,
+        "fraction",
+        "largest gap between this asset's venues at the end of a step, before arbitrage: max mid / min mid - 1 (only for assets with venues)",
+        true
+    ),
 ];
+
+impl AssetMetricDef {
+    /// Whether this metric is recorded for an asset with (`venues`) or without venues.
+    pub fn applies(&self, venues: bool) -> bool {
+        venues || !self.venues_only
+    }
+}
 
 /// Values of one metric for every path, in path order.
 #[derive(Debug, Clone, PartialEq)]
@@ -458,8 +478,8 @@ pub fn weight_columns(log_weights: &[f64], roots: Option<&[u64]>) -> Vec<Column>
     c
 }
 
-/// Per-asset columns, one group per asset.
-pub fn asset_columns(results: &RunResults, names: &[String]) -> Vec<AssetColumns> {
+/// Per-asset columns, one group per asset; `venues[a]`: whether asset `a` has venues.
+pub fn asset_columns(results: &RunResults, names: &[String], venues: &[bool]) -> Vec<AssetColumns> {
     let n = results.n_assets;
     names
         .iter()
@@ -468,6 +488,7 @@ pub fn asset_columns(results: &RunResults, names: &[String]) -> Vec<AssetColumns
             asset: name.clone(),
             columns: ASSET_METRICS
                 .iter()
+                .filter(|d| d.applies(venues[a]))
                 .map(|d| Column {
                     name: d.name,
                     unit: d.unit,

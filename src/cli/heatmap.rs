@@ -51,6 +51,15 @@ pub(crate) struct HeatmapArgs {
 
 pub(crate) fn heatmap(args: &HeatmapArgs) -> Result<i32> {
     let scenario = load(&args.scenario)?;
+    // The map prices depth and liquidations on one book per asset; with venues it would
+    // silently leave out every book but one, and the index between them.
+    if let Some(a) = scenario.assets.iter().find(|a| a.venues.is_some()) {
+        bail!(InputError(format!(
+            "{}: asset \"{}\" trades on several venues ([[assets.venues]]); the heatmap reads one book per asset and cannot account for venues or their index. Use `cascadesim run` for this scenario",
+            args.scenario.display(),
+            a.name
+        )));
+    }
     for (name, v) in [
         ("--bin-bp", args.bin_bp),
         ("--range-pct", args.range_pct),

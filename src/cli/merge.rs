@@ -102,13 +102,16 @@ fn differs(a: &Provenance, b: &Provenance) -> Option<&'static str> {
 fn read_asset_columns(
     f: &std::path::Path,
     assets: &[String],
+    venues: &[bool],
     paths: u64,
 ) -> Result<Vec<AssetColumns>> {
     assets
         .iter()
-        .map(|a| {
+        .zip(venues)
+        .map(|(a, &venues)| {
             let columns = ASSET_METRICS
                 .iter()
+                .filter(|d| d.applies(venues))
                 .map(|d| {
                     let v = h5::read_f64_column(f, &format!("/assets/{a}/{}", d.name))
                         .map_err(|e| not_ours(f, &e))?;
@@ -203,7 +206,8 @@ pub(crate) fn merge(args: &MergeArgs) -> Result<i32> {
         let s = &shards[i];
         let f = &args.shards[i];
         join(&mut columns, read_columns(f, s.paths)?);
-        let assets = read_asset_columns(f, &provenance.assets, s.paths)?;
+        let venues: Vec<bool> = scenario.assets.iter().map(|a| a.venues.is_some()).collect();
+        let assets = read_asset_columns(f, &provenance.assets, &venues, s.paths)?;
         if asset_columns.is_empty() {
             asset_columns = assets;
         } else {

@@ -199,7 +199,8 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
 
     let names: Vec<String> = scenario.assets.iter().map(|a| a.name.clone()).collect();
     let columns = metrics::columns(&results);
-    let asset_columns = metrics::asset_columns(&results, &names);
+    let venues: Vec<bool> = scenario.assets.iter().map(|a| a.venues.is_some()).collect();
+    let asset_columns = metrics::asset_columns(&results, &names, &venues);
     // The columns hold every figure from here on: free the per-path structs (about half the
     // run's memory) before the tail analysis and the writers allocate their own buffers.
     drop(results);
@@ -318,7 +319,8 @@ fn run_rare(
         &rr.log_weights,
         rr.roots.as_deref(),
     ));
-    let asset_columns = metrics::asset_columns(&rr.results, &names);
+    let venues: Vec<bool> = scenario.assets.iter().map(|a| a.venues.is_some()).collect();
+    let asset_columns = metrics::asset_columns(&rr.results, &names, &venues);
     let provenance = provenance(args, scenario, market, 0);
     // Replays of a steered path are not plain replays: no realised heatmap is accumulated.
     let realised = RealisedHeatmap::new(market, RealisedGrid::standard(scenario.simulation.steps));

@@ -8,18 +8,23 @@
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
 
+use crate::model::arbitrage;
 use crate::model::book::{BookShape, BookState};
 use crate::model::lending::draw_accounts;
 use crate::model::margin::{MarginSchedule, PartialRule};
 use crate::model::population::{self, Positions};
 use crate::model::price::{Dependence, PriceProcess, StepDraws};
-use crate::scenario::{CascadeRule, CircuitBreaker, Population, PopulationMode, Scenario};
+use crate::scenario::{
+    CascadeRule, CircuitBreaker, Population, PopulationMode, Scenario, TriggerPrice,
+};
 
+pub mod index;
 pub mod lending;
 pub mod realised;
 pub mod trace;
 mod venue;
 
+use index::{IndexState, VenueSet};
 use lending::{LendingModel, LendingVenue};
 use venue::{Round, Venue};
 
@@ -50,6 +55,18 @@ pub struct Market {
     pub lending: Vec<LendingModel>,
     /// Open interest of the fixed populations (None in per-path mode).
     fixed_oi: Option<f64>,
+    /// Every book of the run: one per asset, or one per venue of an asset with venues.
+    slots: Vec<Slot>,
+    /// Assets with venues, ascending.
+    venue_assets: Vec<usize>,
+}
+
+/// One book of the run: whose it is.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    asset: usize,
+    /// Whether it is the asset's only book (its mid is the asset's mark).
+    single: bool,
 }
 
 /// One asset's price process and book.
@@ -59,6 +76,10 @@ pub struct AssetModel {
     pub start_price: f64,
     pub process: PriceProcess,
     pub book: BookShape,
+    /// The asset's venues when it has several books; `None`: `book` is its only one.
+    pub venues: Option<VenueSet>,
+    /// Index of its first book among all the run's books.
+    first_slot: usize,
 }
 
 /// One population's venue rules and, in fixed mode, its positions.
@@ -74,6 +95,10 @@ pub struct PopulationModel {
     pub auto_deleverage: bool,
     /// Shared positions (fixed mode) — `None` when every path draws its own.
     pub positions: Option<Positions>,
+    /// The book its liquidation orders walk (among all the run's books).
+    slot: usize,
+    /// Whether its positions trigger on their venue's mid rather than the asset's mark.
+    on_mid: bool,
     spec: Population,
 }
 
@@ -83,10 +108,12 @@ impl Market {
     /// which no path uses).
     pub fn new(s: &Scenario) -> Market {
         let dt = s.dt_years();
+        let mut slots = Vec::new();
         let assets: Vec<AssetModel> = s
             .assets
             .iter()
-            .map(|a| AssetModel {
+            .enumerate()
+            .map(|(i, a)| AssetModel {
                 name: a.name.clone(),
                 start_price: a.price,
                 process: if s.dependence.shared_t_mixing {
@@ -95,7 +122,23 @@ impl Market {
                     PriceProcess::new(a, dt)
                 },
                 book: BookShape::new(&a.book, s.simulation.step_seconds),
+                venues: a
+                    .venues
+                    .as_ref()
+                    .map(|v| VenueSet::new(v, s.simulation.step_seconds)),
+                first_slot: {
+                    let n = a.venues.as_ref().map_or(1, |v| v.list.len());
+                    let first = slots.len();
+                    slots.extend((0..n).map(|_| Slot {
+                        asset: i,
+                        single: a.venues.is_none(),
+                    }));
+                    first
+                },
             })
+            .collect();
+        let venue_assets = (0..assets.len())
+            .filter(|&a| assets[a].venues.is_some())
             .collect();
         let fixed = s.simulation.population_mode == PopulationMode::Fixed;
         let populations: Vec<PopulationModel> = s
@@ -116,6 +159,8 @@ impl Market {
                     partial: p.partial,
                     auto_deleverage: p.auto_deleverage,
                     positions,
+                    slot: assets[p.asset].first_slot + p.venue,
+                    on_mid: assets[p.asset].venues.is_some() && p.trigger == TriggerPrice::Venue,
                     spec: p.clone(),
                 }
             })
@@ -147,6 +192,8 @@ impl Market {
             .sum();
         Market {
             fixed_oi,
+            slots,
+            venue_assets,
             seed: s.simulation.seed,
             steps: s.simulation.steps,
             step_seconds: s.simulation.step_seconds,
@@ -180,6 +227,24 @@ impl Market {
             .iter()
             .map(|p| p.positions.as_ref().map(|x| x.longs.len() + x.shorts.len()))
             .sum()
+    }
+
+    /// The shape of book `b` (among all the run's books).
+    #[inline(always)]
+    fn shape(&self, b: usize) -> &BookShape {
+        let s = self.slots[b];
+        let a = &self.assets[s.asset];
+        match &a.venues {
+            Some(v) if !s.single => &v.books[b - a.first_slot],
+            _ => &a.book,
+        }
+    }
+
+    /// The books of asset `a` (a range of the run's books).
+    #[inline]
+    fn books_of(&self, a: usize) -> std::ops::Range<usize> {
+        let m = &self.assets[a];
+        m.first_slot..m.first_slot + m.venues.as_ref().map_or(1, VenueSet::len)
     }
 
     /// Depth multiplier of the hour that step `step` falls in.
@@ -268,6 +333,9 @@ pub struct AssetPathMetrics {
     pub liquidated_notional: f64,
     /// Mark at the last step over the start price, minus 1.
     pub end_return: f64,
+    /// Largest gap between two of the asset's venues at the end of a step (before that
+    /// step's arbitrage), `max mid / min mid − 1`; 0 with one book.
+    pub max_venue_spread: f64,
 }
 
 /// What an observer sees at the end of each step, per asset.
@@ -285,6 +353,9 @@ pub struct AssetStep {
     pub depth_multiplier: f64,
     /// Balance of the insurance funds of the populations on this asset, USD.
     pub insurance_fund: f64,
+    /// Gap between the asset's venues at the end of the step, before arbitrage:
+    /// `max mid / min mid − 1` (0 with one book).
+    pub venue_spread: f64,
 }
 
 /// Receives each step of a path (traces, sample-path plots). The summary needs none.
@@ -452,19 +523,40 @@ pub fn simulate_controlled<O: Observer, C: Control>(
         .map(|p| Venue::new(p.insurance_fund))
         .collect();
     let mut lenders: Vec<LendingVenue> = market.lending.iter().map(LendingVenue::new).collect();
+    // Lending works per asset; its seized collateral is sold on the asset's first book (its
+    // only book, or its first venue), at that book's round price.
+    let mut lend_qty = vec![
+        0.0;
+        if lenders.is_empty() {
+            0
+        } else {
+            market.assets.len()
+        }
+    ];
+    let mut lend_px = lend_qty.clone();
 
     let mut log_f: Vec<f64> = market.assets.iter().map(|a| a.start_price.ln()).collect();
     let mut fundamental: Vec<f64> = market.assets.iter().map(|a| a.start_price).collect();
-    let mut books = vec![BookState::default(); n_assets];
+    // Books (one per asset, or one per venue of an asset with venues) and their mids.
+    let n_books = market.slots.len();
+    let mut books = vec![BookState::default(); n_books];
+    let mut mid: Vec<f64> = market.slots.iter().map(|b| fundamental[b.asset]).collect();
     let mut mark = fundamental.clone();
-    // Whether an asset's mark must be recomputed (its fundamental or its book changed).
-    let mut dirty = vec![false; n_assets];
+    // Whether a book's mid must be recomputed (its fundamental or its book changed).
+    let mut dirty = vec![false; n_books];
+    // The lagged index of each asset with venues; its venues' spread this step.
+    let mut indices: Vec<Option<IndexState>> = market
+        .assets
+        .iter()
+        .map(|a| a.venues.as_ref().map(|v| IndexState::new(v, a.start_price)))
+        .collect();
+    let mut spread = vec![0.0; n_assets];
     let mut price_state: Vec<_> = market.assets.iter().map(|a| a.process.start()).collect();
     let mut draws = market.dependence.draws(n_assets);
-    let mut sell_qty = vec![0.0; n_assets];
-    let mut buy_qty = vec![0.0; n_assets];
-    let mut sell_px = vec![0.0; n_assets];
-    let mut buy_px = vec![0.0; n_assets];
+    let mut sell_qty = vec![0.0; n_books];
+    let mut buy_qty = vec![0.0; n_books];
+    let mut sell_px = vec![0.0; n_books];
+    let mut buy_px = vec![0.0; n_books];
     let mut step_liq = vec![0.0; n_assets];
     let mut step_qty = vec![0.0; n_assets];
     let mut view = vec![AssetStep::default(); n_assets];
@@ -508,15 +600,28 @@ pub fn simulate_controlled<O: Observer, C: Control>(
                 // inf or underflow to 0 impossible even for the wildest fat-tailed draw.
                 log_f[a] = (log_f[a] + r).clamp(-700.0, 700.0);
                 fundamental[a] = log_f[a].exp();
-                dirty[a] = true;
+                let m = &market.assets[a];
+                if m.venues.is_none() {
+                    dirty[m.first_slot] = true;
+                } else {
+                    dirty[market.books_of(a)].fill(true);
+                }
             }
         }
         // 2. Books: refill, hour of day; halts.
         let hour = market.hour_of(step);
+        for (b, (book, d)) in books.iter_mut().zip(dirty.iter_mut()).enumerate() {
+            *d |= book.refill(market.shape(b));
+        }
         for a in 0..n_assets {
-            dirty[a] |= books[a].refill(&market.assets[a].book);
             step_liq[a] = 0.0;
             step_qty[a] = 0.0;
+        }
+        // A lagged mark stays at the index of `k` steps ago for the whole step.
+        for &a in &market.venue_assets {
+            if let Some(m) = indices[a].as_ref().and_then(IndexState::lagged) {
+                mark[a] = m;
+            }
         }
         if breaker.is_some() {
             summary.halted_steps += halts.start_step(step);
@@ -524,14 +629,23 @@ pub fn simulate_controlled<O: Observer, C: Control>(
         // 3. Cascade loop.
         let mut rounds = 0u32;
         while rounds < market.max_rounds {
-            // A mark is recomputed only when its fundamental or its book changed.
-            for a in 0..n_assets {
-                if dirty[a] {
-                    mark[a] = books[a].mid(&market.assets[a].book, fundamental[a]);
-                    dirty[a] = false;
+            // Several books give their asset's mark through their index.
+            refresh_mids(
+                market,
+                &mut books,
+                &fundamental,
+                &mut dirty,
+                &mut mid,
+                &mut mark,
+            );
+            for (s, b) in sell_qty.iter_mut().zip(buy_qty.iter_mut()) {
+                *s = 0.0;
+                *b = 0.0;
+            }
+            for &a in &market.venue_assets {
+                if let Some(v) = market.assets[a].venues.as_ref().filter(|v| v.lag == 0) {
+                    mark[a] = arbitrage::index(&mid[market.books_of(a)], &v.weights);
                 }
-                sell_qty[a] = 0.0;
-                buy_qty[a] = 0.0;
             }
             if let Some(cb) = breaker {
                 summary.circuit_breaker_halts += halts.trip(cb, step, &mark, &close);
@@ -543,40 +657,46 @@ pub fn simulate_controlled<O: Observer, C: Control>(
                 if breaker.is_some() && halts.halted[pm.asset] {
                     continue;
                 }
-                let (sq, bq) = venues[k].collect(pos, pm, mark[pm.asset]);
-                sell_qty[pm.asset] += sq;
-                buy_qty[pm.asset] += bq;
+                let px = if pm.on_mid {
+                    mid[pm.slot]
+                } else {
+                    mark[pm.asset]
+                };
+                let (sq, bq) = venues[k].collect(pos, pm, px);
+                sell_qty[pm.slot] += sq;
+                buy_qty[pm.slot] += bq;
             }
             if !lenders.is_empty() {
                 let halted = breaker.is_some().then_some(&halts.halted[..]);
-                lending::collect(&mut lenders, &market.lending, &mark, halted, &mut sell_qty);
+                lend_qty.fill(0.0);
+                lending::collect(&mut lenders, &market.lending, &mark, halted, &mut lend_qty);
+                for (m, &q) in market.assets.iter().zip(&lend_qty) {
+                    sell_qty[m.first_slot] += q;
+                }
             }
             if sell_qty.iter().chain(&buy_qty).all(|&q| q == 0.0) {
                 break;
             }
             rounds += 1;
-            // Opposite liquidations cross internally at the mark; the net walks the book.
-            for a in 0..n_assets {
-                let (sq, bq) = (sell_qty[a], buy_qty[a]);
+            // Opposite liquidations cross internally at the book's mid; the net walks it.
+            for b in 0..n_books {
+                let (sq, bq) = (sell_qty[b], buy_qty[b]);
                 if sq == 0.0 && bq == 0.0 {
                     continue;
                 }
-                let m = mark[a];
+                let a = market.slots[b].asset;
+                let shape = market.shape(b);
+                let m = mid[b];
                 let crossed = sq.min(bq);
                 let net = sq - bq;
-                let hourly = market.assets[a].book.hourly[hour] * vol_factor[a];
-                sell_px[a] = m;
-                buy_px[a] = m;
+                let hourly = shape.hourly[hour] * vol_factor[a];
+                sell_px[b] = m;
+                buy_px[b] = m;
                 if net != 0.0 {
-                    dirty[a] = true;
+                    dirty[b] = true;
                     let sell = net > 0.0;
-                    let fill = books[a].market_order(
-                        &market.assets[a].book,
-                        fundamental[a],
-                        sell,
-                        net.abs(),
-                        hourly,
-                    );
+                    let fill =
+                        books[b].market_order(shape, fundamental[a], sell, net.abs(), hourly);
                     summary.slippage_cost += (fill.notional - net.abs() * m).abs();
                     summary.book_exhausted += u32::from(fill.exhausted);
                     if fill.unfilled > 0.0 {
@@ -584,9 +704,9 @@ pub fn simulate_controlled<O: Observer, C: Control>(
                     }
                     let px = (crossed * m + fill.notional) / (crossed + net.abs());
                     if sell {
-                        sell_px[a] = px;
+                        sell_px[b] = px;
                     } else {
-                        buy_px[a] = px;
+                        buy_px[b] = px;
                     }
                 }
             }
@@ -598,29 +718,52 @@ pub fn simulate_controlled<O: Observer, C: Control>(
                     continue;
                 }
                 let round = Round {
-                    mark: mark[a],
-                    sell_px: sell_px[a],
-                    buy_px: buy_px[a],
+                    mark: if pm.on_mid { mid[pm.slot] } else { mark[a] },
+                    sell_px: sell_px[pm.slot],
+                    buy_px: buy_px[pm.slot],
                     step,
                 };
                 let f = venues[k].settle(pos, pm, &round, &mut summary);
                 step_liq[a] += f.notional;
                 step_qty[a] += f.qty;
             }
-            for (l, lm) in lenders.iter_mut().zip(&market.lending) {
-                l.settle(lm, &sell_px, &mut summary);
+            if !lenders.is_empty() {
+                for (px, m) in lend_px.iter_mut().zip(&market.assets) {
+                    *px = sell_px[m.first_slot];
+                }
+                for (l, lm) in lenders.iter_mut().zip(&market.lending) {
+                    l.settle(lm, &lend_px, &mut summary);
+                }
             }
         }
         summary.cascade_rounds += rounds;
         summary.max_rounds_in_step = summary.max_rounds_in_step.max(rounds);
 
         // 4. Record; end-of-step rules (breaker, realised volatility and the depth it leaves).
+        refresh_mids(
+            market,
+            &mut books,
+            &fundamental,
+            &mut dirty,
+            &mut mid,
+            &mut mark,
+        );
+        // Venues: their spread, then arbitrage pulls them together and the index is stored.
+        for &a in &market.venue_assets {
+            let (Some(v), Some(ix)) = (&market.assets[a].venues, indices[a].as_mut()) else {
+                continue;
+            };
+            let r = market.books_of(a);
+            let (gap, index) =
+                ix.end_of_step(v, &mut books[r.clone()], &mut mid[r], fundamental[a]);
+            spread[a] = gap;
+            per_asset[a].max_venue_spread = per_asset[a].max_venue_spread.max(gap);
+            if v.lag == 0 {
+                mark[a] = index;
+            }
+        }
         let mut step_total = 0.0;
         for a in 0..n_assets {
-            if dirty[a] {
-                mark[a] = books[a].mid(&market.assets[a].book, fundamental[a]);
-                dirty[a] = false;
-            }
             let m = mark[a];
             debug_assert!(
                 m.is_finite() && m > 0.0,
@@ -643,6 +786,7 @@ pub fn simulate_controlled<O: Observer, C: Control>(
                     liquidated_qty: step_qty[a],
                     depth_multiplier: market.assets[a].book.hourly[hour] * vol_factor[a],
                     insurance_fund: 0.0,
+                    venue_spread: spread[a],
                 };
             }
             for (k, p) in market.populations.iter().enumerate() {
@@ -705,6 +849,34 @@ pub fn simulate_controlled<O: Observer, C: Control>(
         summary.open_interest,
     );
     summary
+}
+
+/// Recomputes the mid of every book whose fundamental or depth changed (`dirty`); an asset's
+/// only book gives its mark too.
+#[inline(always)]
+fn refresh_mids(
+    market: &Market,
+    books: &mut [BookState],
+    fundamental: &[f64],
+    dirty: &mut [bool],
+    mid: &mut [f64],
+    mark: &mut [f64],
+) {
+    for (b, ((book, d), m)) in books
+        .iter_mut()
+        .zip(dirty.iter_mut())
+        .zip(mid.iter_mut())
+        .enumerate()
+    {
+        if *d {
+            let slot = market.slots[b];
+            *m = book.mid(market.shape(b), fundamental[slot.asset]);
+            *d = false;
+            if slot.single {
+                mark[slot.asset] = *m;
+            }
+        }
+    }
 }
 
 /// Per-path state of the circuit breaker: which assets are halted, and through which step.

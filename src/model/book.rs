@@ -320,6 +320,14 @@ impl BookState {
         (fundamental * log_shift.exp()).max(shape.floor)
     }
 
+    /// Moves the book's reference price (and so its mid and every level) by `log_shift` in
+    /// log-price, as permanent impact does: arbitrage between venues (`model::arbitrage`).
+    #[inline]
+    pub fn shift_reference(&mut self, log_shift: f64) {
+        self.log_permanent += log_shift;
+        self.permanent_factor = self.log_permanent.exp();
+    }
+
     /// Sends a market order of `qty` base units: `sell` walks the bids, otherwise the asks.
     /// `multiplier` scales the resting depth (time of day, volatility). Whatever the side
     /// cannot absorb is taken by a backstop at the price of the deepest level and reported as

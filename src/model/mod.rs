@@ -1,6 +1,7 @@
-//! Pure model code: price processes, order books, margin arithmetic and position
+//! Pure model code: price processes, order books (and the arbitrage between an asset's venues), margin arithmetic and position
 //! populations. No I/O, no threads, no knowledge of files or the terminal.
 
+pub mod arbitrage;
 pub mod book;
 pub mod lending;
 pub mod margin;

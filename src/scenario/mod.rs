@@ -8,11 +8,13 @@
 mod csv;
 mod error;
 mod reader;
+mod venues;
 
 use nalgebra::DMatrix;
 use toml::de::DeTable;
 
 pub use error::{Issue, ScenarioError};
+pub use venues::{TriggerPrice, VenueSpec, Venues};
 
 use crate::model::lending::{CloseRule, CollateralParams};
 use crate::model::margin::{MarginSchedule, PartialRule};
@@ -205,6 +207,8 @@ pub struct Asset {
     /// GARCH(1,1) feedback of large moves into the volatility, if any.
     pub vol_feedback: Option<VolFeedback>,
     pub book: BookSpec,
+    /// Several books with an index over them (`[[assets.venues]]`); `None`: one book.
+    pub venues: Option<Venues>,
 }
 
 /// Merton jumps: a Poisson number of jumps per step, each with a normal log size.
@@ -306,6 +310,10 @@ pub struct Population {
     /// Whether shortfalls the fund cannot cover are auto-deleveraged (`auto_deleverage`).
     pub auto_deleverage: bool,
     pub source: PositionSource,
+    /// Index into the asset's venues (0 without venues).
+    pub venue: usize,
+    /// The price that triggers liquidations: the mark (index) or the venue's own mid.
+    pub trigger: TriggerPrice,
 }
 
 /// `[[lending]]`: one Aave-style lending market. Every account borrows the stablecoin (1 USD)
@@ -570,6 +578,9 @@ const ASSET_KEYS: &[&str] = &[
     "jumps",
     "volatility_feedback",
     "book",
+    "venues",
+    "index_lag_steps",
+    "arbitrage_speed",
 ];
 const JUMP_KEYS: &[&str] = &["rate_per_day", "mean", "sd", "compensate"];
 const FEEDBACK_KEYS: &[&str] = &["alpha", "beta", "max_ratio"];
@@ -610,6 +621,8 @@ const POP_KEYS: &[&str] = &[
     "partial_liquidation",
     "auto_deleverage",
     "positions_file",
+    "venue",
+    "trigger_price",
 ];
 const PARTIAL_KEYS: &[&str] = &["target_multiple", "min_notional_usd", "fee"];
 const SIZE_KEYS: &[&str] = &["distribution", "sigma", "alpha"];
@@ -650,6 +663,8 @@ pub fn schema_keys(table: &[&str]) -> Option<&'static [&'static str]> {
         ["assets"] => ASSET_KEYS,
         ["assets", "shocks"] => SHOCK_KEYS,
         ["assets", "book"] => BOOK_KEYS,
+        ["assets", "venues"] => venues::VENUE_KEYS,
+        ["assets", "venues", "book"] => BOOK_KEYS,
         ["correlation"] => CORR_KEYS,
         ["populations"] => POP_KEYS,
         ["populations", "size"] => SIZE_KEYS,
@@ -737,10 +752,13 @@ fn validate(
     let mut assets = Vec::new();
     let mut assets_ok = true;
     let mut names: Vec<String> = Vec::new();
+    // Each asset's venue names (empty: one book), `None` for an invalid asset.
+    let mut venue_names: Vec<Option<Vec<String>>> = Vec::new();
     for mut t in asset_tables {
         let path = t.path.clone();
         // Taken before `asset` consumes the table, so a duplicate name is reported with its line.
         let name_span = doc.span_of(&mut t, "name");
+        let has_venues = doc.has(&mut t, "venues");
         let (name, parsed) = asset(doc, t, clock, files);
         if !name.is_empty() && names.contains(&name) {
             doc.error_at(
@@ -751,6 +769,16 @@ fn validate(
             assets_ok = false;
         }
         names.push(name);
+        // Without venues the names are known (none) even when the asset has other problems.
+        venue_names.push(match &parsed {
+            Some(a) => Some(
+                a.venues
+                    .iter()
+                    .flat_map(|v| v.list.iter().map(|x| x.name.clone()))
+                    .collect(),
+            ),
+            None => (!has_venues).then(Vec::new),
+        });
         match parsed {
             Some(a) => assets.push(a),
             None => assets_ok = false,
@@ -766,7 +794,7 @@ fn validate(
     let pop_tables = doc.tables(&mut top, "populations", POP_KEYS);
     let mut pops_ok = true;
     for t in pop_tables {
-        match population(doc, t, &names, files) {
+        match population(doc, t, &names, &venue_names, files) {
             Some(p) => populations.push(p),
             None => pops_ok = false,
         }
@@ -1353,6 +1381,7 @@ fn asset(
     let book = doc
         .req_table(&mut t, "book", BOOK_KEYS)
         .and_then(|b| book(doc, b, price, volatility, files));
+    let venues = venues::venues(doc, &mut t, book.as_ref(), price, volatility, clock, files);
     doc.finish(t);
     if doc.issues.len() > n0 {
         return (name, None);
@@ -1367,6 +1396,7 @@ fn asset(
         jumps,
         vol_feedback,
         book,
+        venues,
     });
     (name, asset)
 }
@@ -2041,6 +2071,7 @@ fn population(
     doc: &mut Doc<'_>,
     mut t: Tbl<'_, '_>,
     names: &[String],
+    venue_names: &[Option<Vec<String>>],
     files: &dyn FileSource,
 ) -> Option<Population> {
     let n0 = doc.issues.len();
@@ -2141,6 +2172,12 @@ fn population(
         margin.tiers().first().filter(|_| margin_ok).map(|x| x.rate),
     );
     let auto_deleverage = doc.bool(&mut t, "auto_deleverage").unwrap_or(false);
+    let (venue, trigger) = venues::population_venue(
+        doc,
+        &mut t,
+        asset.map_or("", |a| names[a].as_str()),
+        asset.and_then(|a| venue_names.get(a)?.as_deref()),
+    );
 
     let source = if doc.has(&mut t, "positions_file") {
         let file = doc.str(&mut t, "positions_file");
@@ -2178,6 +2215,8 @@ fn population(
         partial,
         auto_deleverage,
         source: source?,
+        venue,
+        trigger,
     })
 }
 
