@@ -10,12 +10,13 @@
 //! - `one_path/flash_crash`: `simulate_path` for path 0 of the scenario (1,440 steps, 100k
 //!   positions). Throughput: paths/s (× 1,440 for steps/s).
 //! - `batch/{256,1024}paths/{1,2}threads`: `mc::run` over paths 0..N on a rayon pool of 1 or 2
-//!   threads (the pool is built outside the timing). `mc::run` hands out 256-path chunks, so
-//!   256 paths are a single chunk; 1,024 paths (4 chunks) show the parallel speed-up.
+//!   threads (the pool is built outside the timing). `mc::run` hands out 64-path chunks, so
+//!   both sizes split evenly over two threads.
 //!   Throughput: paths/s.
 //! - `floor/flash_crash_rng`: the "physical limit" of one path: exactly the random numbers the
 //!   scenario draws (ChaCha8 stream setup, then per step one standard normal and one χ²(4)
-//!   draw) plus the log-price update and `exp`, with no book and no positions.
+//!   draw) plus the log-price update and `exp`, with no book and no positions
+//!   (`support/floor.rs`, shared with `examples/floor.rs` for instruction counts).
 //!   Throughput: paths/s.
 //! - `scaling_positions/{calm,shocked}/{10000,100000,1000000}`: one path (path 0) with 10k,
 //!   100k and 1M positions; the market is seeded once outside the timing. `calm` has no shock
@@ -45,18 +46,18 @@ use std::hint::black_box;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
+use cascadesim::engine::{AssetPathMetrics, Market, NoObserver, PathSummary, simulate_path};
+use cascadesim::mc;
+use cascadesim::model::book::{BookShape, BookState};
+use cascadesim::scenario::{NoFiles, Scenario};
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{
     BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
 };
-use rand::SeedableRng;
-use rand::rngs::ChaCha8Rng;
-use rand_distr::{ChiSquared, Distribution, StandardNormal};
 
-use cascadesim::engine::{AssetPathMetrics, Market, NoObserver, PathSummary, simulate_path};
-use cascadesim::mc;
-use cascadesim::model::book::{BookShape, BookState};
-use cascadesim::scenario::{Innovations, NoFiles, Scenario};
+#[path = "support/floor.rs"]
+mod floor;
+use floor::FloorPath;
 
 /// The bundled realistic scenario.
 const FLASH_CRASH: &str = include_str!("../scenarios/btc_flash_crash.toml");
@@ -306,63 +307,6 @@ fn batch(c: &mut Criterion) {
         }
     }
     g.finish();
-}
-
-/// The per-path constants of the scenario's price process, as the engine precomputes them.
-struct FloorPath {
-    seed: u64,
-    steps: u32,
-    log_f0: f64,
-    /// `(μ − σ²/2)·dt`.
-    drift: f64,
-    /// `σ·√dt`.
-    vol: f64,
-    nu: f64,
-    chi2: ChiSquared<f64>,
-    /// `(step, ln(1 + r))` of the scheduled shock.
-    shock: (u32, f64),
-}
-
-impl FloorPath {
-    fn new(s: &Scenario) -> FloorPath {
-        let a = &s.assets[0];
-        let dt = s.dt_years();
-        let nu = match a.innovations {
-            Innovations::StudentT { dof } => dof,
-            Innovations::Gaussian => panic!("the flash crash uses Student-t innovations"),
-        };
-        assert_eq!(nu, 4.0);
-        FloorPath {
-            seed: s.simulation.seed,
-            steps: s.simulation.steps,
-            log_f0: a.price.ln(),
-            drift: (a.drift - 0.5 * a.volatility * a.volatility) * dt,
-            vol: a.volatility * dt.sqrt(),
-            nu,
-            chi2: ChiSquared::new(nu).expect("dof > 0"),
-            shock: (a.shocks[0].step, a.shocks[0].ret.ln_1p()),
-        }
-    }
-
-    /// One path's worth of random numbers and log-price updates, nothing else. Returns the
-    /// lowest price so that every `exp` is used.
-    fn run(&self, path: u64) -> f64 {
-        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
-        rng.set_stream(path);
-        let mut log_f = self.log_f0;
-        let mut trough = f64::INFINITY;
-        for step in 0..self.steps {
-            let z: f64 = StandardNormal.sample(&mut rng);
-            let w: f64 = self.chi2.sample(&mut rng);
-            log_f += self.drift + self.vol * z * ((self.nu - 2.0) / w).sqrt();
-            if step == self.shock.0 {
-                log_f += self.shock.1;
-            }
-            let f = log_f.exp();
-            trough = trough.min(f);
-        }
-        trough
-    }
 }
 
 fn floor(c: &mut Criterion<Clock>) {

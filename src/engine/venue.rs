@@ -14,7 +14,10 @@
 //! - the ADL queue of each side, ranked once per path when ADL first needs it (at that
 //!   round's mark) and walked with a cursor afterwards.
 //!
-//! A quiet round costs one comparison per ladder and one heap peek per side.
+//! A quiet round costs one comparison per ladder and one heap peek per side. Without a partial
+//! rule, and on a side ADL has not touched, the triggered ladder range is collected and
+//! settled by plain loops over the ladder's columns (same arithmetic, same order, so the
+//! results equal the per-position path's to the bit).
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -143,6 +146,19 @@ impl Side {
         let rule = pm.partial.as_ref();
         let mut qty = 0.0;
         let mut c = self.cursor;
+        if rule.is_none() && self.partly.is_none() && self.removed.is_empty() {
+            // Full closes and nothing deleveraged on this side: each triggered position
+            // closes its whole size, summed in ladder order as below.
+            let liq = &ladder.liq[c..];
+            let sizes = &ladder.qty[c..liq.len() + c];
+            for (&l, &q) in liq.iter().zip(sizes) {
+                if !crossed::<LONG>(l, m) {
+                    break;
+                }
+                qty += q;
+                c += 1;
+            }
+        }
         while c < ladder.len() && crossed::<LONG>(ladder.liq[c], m) {
             if let Some((j, rest)) = self.partly
                 && j == c
@@ -274,9 +290,18 @@ impl Ctx<'_> {
         long: bool,
     ) {
         let fill = if long { self.r.sell_px } else { self.r.buy_px };
-        for i in side.lo..side.cursor {
-            if !side.is_removed(i) {
-                self.one(at(ladder, i, long), fill, side, opp, opp_ladder);
+        if self.pm.partial.is_none() && side.removed.is_empty() {
+            let range = side.lo..side.cursor;
+            if long {
+                self.full_closes::<true>(range, fill, ladder, opp, opp_ladder);
+            } else {
+                self.full_closes::<false>(range, fill, ladder, opp, opp_ladder);
+            }
+        } else {
+            for i in side.lo..side.cursor {
+                if !side.is_removed(i) {
+                    self.one(at(ladder, i, long), fill, side, opp, opp_ladder);
+                }
             }
         }
         let fired = std::mem::take(&mut side.fired);
@@ -285,6 +310,87 @@ impl Ctx<'_> {
         }
         side.fired = fired;
         side.fired.clear(); // kept empty between rounds (`collect` relies on it)
+    }
+
+    /// [`Ctx::one`] for the ladder positions `range` when every position closes in full (no
+    /// partial rule) and none was deleveraged: the arithmetic of [`margin::settle`] in the
+    /// same order (so the sums are bit-identical), on the ladder's columns, with the running
+    /// sums in registers. They are written back before a shortfall the fund cannot pay
+    /// (which may deleverage the opposite side) and at the end.
+    fn full_closes<const LONG: bool>(
+        &mut self,
+        range: std::ops::Range<usize>,
+        fill: f64,
+        ladder: &Ladder,
+        opp: &mut Side,
+        opp_ladder: &Ladder,
+    ) {
+        let fee_rate = self.pm.fee;
+        let sign = if LONG { 1.0 } else { -1.0 };
+        let qty = &ladder.qty[range.clone()];
+        let entry = &ladder.entry[range.clone()][..qty.len()];
+        let margin = &ladder.margin[range][..qty.len()];
+        let mut j = 0;
+        while j < qty.len() {
+            let sum = &mut *self.sum;
+            let mut fund = *self.fund;
+            let mut fees = sum.fees;
+            let mut draw = sum.insurance_fund_draw;
+            let mut side_notional = if LONG {
+                sum.long_liquidated_notional
+            } else {
+                sum.short_liquidated_notional
+            };
+            let mut notional = self.filled.notional;
+            let mut closed = self.filled.qty;
+            let mut short = None;
+            let start = j;
+            while j < qty.len() {
+                let (q, e, mg) = (qty[j], entry[j], margin[j]);
+                j += 1;
+                let n = q * fill;
+                side_notional += n;
+                notional += n;
+                closed += q;
+                // `Position::equity`; a fee is only paid out of positive equity.
+                let equity = mg + q * sign * (fill - e);
+                if equity >= 0.0 {
+                    let fee = (fee_rate * q * fill).min(equity);
+                    fund += fee;
+                    fees += fee;
+                } else {
+                    let shortfall = -equity;
+                    let fund_draw = shortfall.min(fund.max(0.0));
+                    fund -= fund_draw;
+                    draw += fund_draw;
+                    let uncovered = shortfall - fund_draw;
+                    if uncovered > 0.0 {
+                        let p = Position {
+                            long: LONG,
+                            qty: q,
+                            entry: e,
+                            margin: mg,
+                        };
+                        short = Some((p, uncovered));
+                        break;
+                    }
+                }
+            }
+            *self.fund = fund;
+            sum.fees = fees;
+            sum.insurance_fund_draw = draw;
+            sum.liquidation_count += (j - start) as u32;
+            if LONG {
+                sum.long_liquidated_notional = side_notional;
+            } else {
+                sum.short_liquidated_notional = side_notional;
+            }
+            self.filled.notional = notional;
+            self.filled.qty = closed;
+            if let Some((p, uncovered)) = short {
+                self.shortfall(p, fill, uncovered, opp, opp_ladder);
+            }
+        }
     }
 
     /// Liquidates one position (fully or partly) at `fill`. Inlined into the settlement
