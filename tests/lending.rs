@@ -19,17 +19,32 @@ ask,10,500\nask,20,500\nask,30,1000\n";
 /// Assets A and B at 100 with volatility 0 and the book above (B's book `b_book` deep or
 /// thin), A shocked by `a_shock` at step 1, then `extra` (lending markets, populations).
 fn scenario(a_shock: f64, b_depth: &str, extra: &str) -> Scenario {
+    scenario_with_a_venues(a_shock, "", b_depth, extra)
+}
+
+/// As [`scenario`], with `a_venues` (TOML: `arbitrage_speed` and `[[assets.venues]]` tables,
+/// keys first) added to asset A.
+fn scenario_with_a_venues(a_shock: f64, a_venues: &str, b_depth: &str, extra: &str) -> Scenario {
+    let (a_keys, a_tables) = a_venues
+        .find("[[")
+        .map_or((a_venues, ""), |i| a_venues.split_at(i));
     let mut text = "[simulation]\npaths = 1\nsteps = 3\nseed = 1\nmax_rounds = 10\n\
                     [simulation.cascade]\nendogenous_move = 0.001\n"
         .to_string();
-    for (name, shock, book) in [
-        ("A", a_shock, "profile = \"flat\"\ndepth_usd = 1.0e12\n"),
-        ("B", 0.0, b_depth),
+    for (name, shock, book, keys, venues) in [
+        (
+            "A",
+            a_shock,
+            "profile = \"flat\"\ndepth_usd = 1.0e12\n",
+            a_keys,
+            a_tables,
+        ),
+        ("B", 0.0, b_depth, "", ""),
     ] {
         text.push_str(&format!(
-            "[[assets]]\nname = \"{name}\"\nprice = 100.0\nvolatility = 0.0\n\
+            "[[assets]]\nname = \"{name}\"\nprice = 100.0\nvolatility = 0.0\n{keys}\
              shocks = [{{ step = 1, return = {shock} }}]\n[assets.book]\n{book}\
-             permanent_impact = 0.0\nrefill_half_life_s = 60\n"
+             permanent_impact = 0.0\nrefill_half_life_s = 60\n{venues}"
         ));
     }
     text.push_str(extra);
@@ -155,4 +170,46 @@ fn lending_accounts_balance_over_a_path_and_paths_are_reproducible() {
     assert!(sum.lending_sold_notional > 0.0);
     let (again, _) = run(&s);
     assert_eq!(sum, again);
+}
+
+#[test]
+fn on_an_asset_with_venues_seized_collateral_is_sold_on_its_first_venue() {
+    // The HF 0.96 case on A, now with two venues of A's book: a deep one (×1) and one of a
+    // thousand-millionth of its depth (about $1,000 within the band). The half repayment's
+    // 525 USD of seized A goes to the first venue: deep first, it sells at the half-spread as
+    // without venues; thin first, it walks that venue's book and fetches visibly less.
+    let venues = |first: &str, second: &str| {
+        format!(
+            "arbitrage_speed = 0.5\n\
+             [[assets.venues]]\nname = \"v1\"\nweight = 0.5\ndepth_scale = {first}\n\
+             [[assets.venues]]\nname = \"v2\"\nweight = 0.5\ndepth_scale = {second}\n"
+        )
+    };
+    let account = one_account(1.2, A_ONLY);
+    let (plain, _) = run(&scenario(-0.2, DEEP_B, &account));
+    let (deep_first, _) = run(&scenario_with_a_venues(
+        -0.2,
+        &venues("1.0", "1e-9"),
+        DEEP_B,
+        &account,
+    ));
+    let (thin_first, _) = run(&scenario_with_a_venues(
+        -0.2,
+        &venues("1e-9", "1.0"),
+        DEEP_B,
+        &account,
+    ));
+    for s in [&deep_first, &thin_first] {
+        assert_eq!(s.lending_liquidation_count, 1, "{s:?}");
+        assert!((s.lending_repaid_debt - 500.0).abs() < 1e-6, "{s:?}");
+    }
+    assert_eq!(
+        deep_first.lending_sold_notional,
+        plain.lending_sold_notional
+    );
+    // Deep first sells within cents of 525 USD; the thin venue's walk costs over a dollar.
+    assert!(
+        thin_first.lending_sold_notional < deep_first.lending_sold_notional - 1.0,
+        "{thin_first:?}"
+    );
 }
