@@ -26,6 +26,19 @@ pub struct MetricDef {
     get: fn(&PathSummary) -> f64,
 }
 
+impl MetricDef {
+    /// This metric's column holding `values`.
+    pub fn column(&self, values: Values) -> Column {
+        Column {
+            name: self.name,
+            unit: self.unit,
+            description: self.description,
+            summarize: self.summarize,
+            values,
+        }
+    }
+}
+
 macro_rules! metric {
     ($name:ident, $unit:expr, $kind:ident, $summ:expr, $desc:expr) => {
         MetricDef {
@@ -431,14 +444,58 @@ pub fn columns(results: &RunResults) -> Vec<Column> {
                     Values::Flag(results.paths.iter().map(|s| (d.get)(s) as u8).collect())
                 }
             };
-            Column {
-                name: d.name,
-                unit: d.unit,
-                description: d.description,
-                summarize: d.summarize,
-                values,
-            }
+            d.column(values)
         })
+        .collect()
+}
+
+/// As [`columns`], but empties `results.paths` as it goes, so that a large run never holds
+/// its per-path structs and all their columns at once. The columns are allocated zeroed
+/// (pages the system hands out only when written) and filled from the last path backwards
+/// in blocks, each block of structs given back once copied: the peak is the structs plus
+/// one block, not the structs plus the columns.
+pub fn take_columns(results: &mut RunResults) -> Vec<Column> {
+    const BLOCK: usize = 1 << 16;
+    let n = results.paths.len();
+    let defs: Vec<&MetricDef> = path_metrics(results.lending).collect();
+    let mut values: Vec<Values> = defs
+        .iter()
+        .map(|d| match d.kind {
+            Kind::F64 => Values::F64(vec![0.0; n]),
+            Kind::U32 => Values::U32(vec![0; n]),
+            Kind::Flag => Values::Flag(vec![0; n]),
+        })
+        .collect();
+    let mut end = n;
+    while end > 0 {
+        let start = end.saturating_sub(BLOCK);
+        let block = &results.paths[start..end];
+        for (d, v) in defs.iter().zip(&mut values) {
+            match v {
+                Values::F64(c) => {
+                    for (x, s) in c[start..end].iter_mut().zip(block) {
+                        *x = (d.get)(s);
+                    }
+                }
+                Values::U32(c) => {
+                    for (x, s) in c[start..end].iter_mut().zip(block) {
+                        *x = (d.get)(s) as u32;
+                    }
+                }
+                Values::Flag(c) => {
+                    for (x, s) in c[start..end].iter_mut().zip(block) {
+                        *x = (d.get)(s) as u8;
+                    }
+                }
+            }
+        }
+        results.paths.truncate(start);
+        results.paths.shrink_to_fit();
+        end = start;
+    }
+    defs.iter()
+        .zip(values)
+        .map(|(d, values)| d.column(values))
         .collect()
 }
 
@@ -507,4 +564,39 @@ pub fn asset_columns(results: &RunResults, names: &[String], venues: &[bool]) ->
                 .collect(),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::PathSummary;
+
+    #[test]
+    fn take_columns_gives_the_same_columns_as_columns_and_empties_the_paths() {
+        // More paths than one block, so the backwards filling crosses a block boundary.
+        let paths: Vec<PathSummary> = (0..70_000u32)
+            .map(|i| PathSummary {
+                max_drawdown: f64::from(i) * 1e-6,
+                liquidation_count: i % 977,
+                cascade: i % 3 == 0,
+                lending_bad_debt: f64::from(i),
+                ..PathSummary::default()
+            })
+            .collect();
+        for lending in [false, true] {
+            let mut r = RunResults {
+                paths: paths.clone(),
+                lending,
+                ..RunResults::default()
+            };
+            let want = columns(&r);
+            let got = take_columns(&mut r);
+            assert!(r.paths.is_empty());
+            assert_eq!(want.len(), got.len());
+            for (a, b) in want.iter().zip(&got) {
+                assert_eq!(a.name, b.name);
+                assert_eq!(a.values.to_f64(), b.values.to_f64(), "{}", a.name);
+            }
+        }
+    }
 }

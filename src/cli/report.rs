@@ -254,13 +254,7 @@ pub(crate) fn read_columns(f: &Path, paths: u64) -> Result<Vec<Column>> {
                 Kind::U32 => Values::U32(v.iter().map(|&x| x as u32).collect()),
                 Kind::Flag => Values::Flag(v.iter().map(|&x| x as u8).collect()),
             };
-            Ok(Column {
-                name: d.name,
-                unit: d.unit,
-                description: d.description,
-                summarize: d.summarize,
-                values,
-            })
+            Ok(d.column(values))
         })
         .collect()
 }

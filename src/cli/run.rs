@@ -183,7 +183,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
             &make_heatmap,
         )
     };
-    let (results, realised) = match pool.install(run) {
+    let (mut results, realised) = match pool.install(run) {
         Ok(r) => r,
         Err(mc::Cancelled) => {
             bar.abandon();
@@ -198,11 +198,13 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
     bar.finish_and_clear();
 
     let names: Vec<String> = scenario.assets.iter().map(|a| a.name.clone()).collect();
-    let columns = metrics::columns(&results);
     let venues: Vec<bool> = scenario.assets.iter().map(|a| a.venues.is_some()).collect();
     let asset_columns = metrics::asset_columns(&results, &names, &venues);
-    // The columns hold every figure from here on: free the per-path structs (about half the
-    // run's memory) before the tail analysis and the writers allocate their own buffers.
+    results.assets = Vec::new();
+    // The columns hold every figure from here on: the per-path structs are given back while
+    // they are turned into columns (about half the run's memory), before the tail analysis
+    // and the writers allocate their own buffers.
+    let columns = metrics::take_columns(&mut results);
     drop(results);
     let first_path = if cluster.is_some() { 0 } else { first };
     let provenance = provenance(args, &scenario, &market, first_path);
