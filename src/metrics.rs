@@ -433,28 +433,12 @@ pub struct AssetColumns {
     pub columns: Vec<Column>,
 }
 
-/// Turns run results into columns (path order preserved).
-pub fn columns(results: &RunResults) -> Vec<Column> {
-    path_metrics(results.lending)
-        .map(|d| {
-            let values = match d.kind {
-                Kind::F64 => Values::F64(results.paths.iter().map(|s| (d.get)(s)).collect()),
-                Kind::U32 => Values::U32(results.paths.iter().map(|s| (d.get)(s) as u32).collect()),
-                Kind::Flag => {
-                    Values::Flag(results.paths.iter().map(|s| (d.get)(s) as u8).collect())
-                }
-            };
-            d.column(values)
-        })
-        .collect()
-}
-
-/// As [`columns`], but empties `results.paths` as it goes, so that a large run never holds
-/// its per-path structs and all their columns at once. The columns are allocated zeroed
+/// Turns run results into columns (path order preserved), emptying `results.paths` as it
+/// goes, so that a large run never holds its per-path structs and all their columns at once. The columns are allocated zeroed
 /// (pages the system hands out only when written) and filled from the last path backwards
 /// in blocks, each block of structs given back once copied: the peak is the structs plus
 /// one block, not the structs plus the columns.
-pub fn take_columns(results: &mut RunResults) -> Vec<Column> {
+pub fn columns(results: &mut RunResults) -> Vec<Column> {
     const BLOCK: usize = 1 << 16;
     let n = results.paths.len();
     let defs: Vec<&MetricDef> = path_metrics(results.lending).collect();
@@ -572,9 +556,10 @@ mod tests {
     use crate::engine::PathSummary;
 
     #[test]
-    fn take_columns_gives_the_same_columns_as_columns_and_empties_the_paths() {
+    fn columns_hold_every_path_in_order_and_empty_the_paths() {
         // More paths than one block, so the backwards filling crosses a block boundary.
-        let paths: Vec<PathSummary> = (0..70_000u32)
+        let n = 70_000u32;
+        let paths: Vec<PathSummary> = (0..n)
             .map(|i| PathSummary {
                 max_drawdown: f64::from(i) * 1e-6,
                 liquidation_count: i % 977,
@@ -589,14 +574,33 @@ mod tests {
                 lending,
                 ..RunResults::default()
             };
-            let want = columns(&r);
-            let got = take_columns(&mut r);
+            let cols = columns(&mut r);
             assert!(r.paths.is_empty());
-            assert_eq!(want.len(), got.len());
-            for (a, b) in want.iter().zip(&got) {
-                assert_eq!(a.name, b.name);
-                assert_eq!(a.values.to_f64(), b.values.to_f64(), "{}", a.name);
-            }
+            let names: Vec<&str> = cols.iter().map(|c| c.name).collect();
+            let want: Vec<&str> = path_metrics(lending).map(|d| d.name).collect();
+            assert_eq!(names, want);
+            let get = |name: &str| {
+                cols.iter()
+                    .find(|c| c.name == name)
+                    .map(|c| c.values.to_f64())
+            };
+            let expect = |f: &dyn Fn(u32) -> f64| (0..n).map(f).collect::<Vec<f64>>();
+            assert_eq!(
+                get("max_drawdown").unwrap(),
+                expect(&|i| f64::from(i) * 1e-6)
+            );
+            assert_eq!(
+                get("liquidation_count").unwrap(),
+                expect(&|i| f64::from(i % 977))
+            );
+            assert_eq!(
+                get("cascade").unwrap(),
+                expect(&|i| f64::from(u8::from(i % 3 == 0)))
+            );
+            assert_eq!(
+                get("lending_bad_debt"),
+                lending.then(|| expect(&|i| f64::from(i)))
+            );
         }
     }
 }

@@ -63,8 +63,8 @@ fn provenance(s: &Scenario, paths: u64) -> Provenance {
 /// A rare-event run's summary, as `cascadesim run` builds it.
 fn rare_summary(s: &Scenario, spec: &RareEventSpec, paths: u64) -> Summary {
     let market = Market::new(s);
-    let rr = rare::run(&market, spec, paths).expect("tree stays small");
-    let mut columns = metrics::columns(&rr.results);
+    let mut rr = rare::run(&market, spec, paths).expect("tree stays small");
+    let mut columns = metrics::columns(&mut rr.results);
     columns.extend(metrics::weight_columns(
         &rr.log_weights,
         rr.roots.as_deref(),
@@ -76,8 +76,8 @@ fn rare_summary(s: &Scenario, spec: &RareEventSpec, paths: u64) -> Summary {
 fn plain_summary(s: &Scenario, paths: u64) -> Summary {
     let market = Market::new(s);
     let never = std::sync::atomic::AtomicBool::new(false);
-    let r = cascadesim::mc::run(&market, 0, paths, &|_| {}, &never).expect("not cancelled");
-    Summary::build(provenance(s, paths), &metrics::columns(&r), &[])
+    let mut r = cascadesim::mc::run(&market, 0, paths, &|_| {}, &never).expect("not cancelled");
+    Summary::build(provenance(s, paths), &metrics::columns(&mut r), &[])
 }
 
 fn is_spec(pilot: u64) -> RareEventSpec {

@@ -204,7 +204,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
     // The columns hold every figure from here on: the per-path structs are given back while
     // they are turned into columns (about half the run's memory), before the tail analysis
     // and the writers allocate their own buffers.
-    let columns = metrics::take_columns(&mut results);
+    let columns = metrics::columns(&mut results);
     drop(results);
     let first_path = if cluster.is_some() { 0 } else { first };
     let provenance = provenance(args, &scenario, &market, first_path);
@@ -311,12 +311,12 @@ fn run_rare(
 ) -> Result<i32> {
     let paths = scenario.simulation.paths;
     let t_run = Instant::now();
-    let rr = pool
+    let mut rr = pool
         .install(|| rare::run(market, spec, paths))
         .map_err(|e| InputError(format!("rare_event: {e}")))?;
     let sim_time = t_run.elapsed();
     let names: Vec<String> = scenario.assets.iter().map(|a| a.name.clone()).collect();
-    let mut columns = metrics::columns(&rr.results);
+    let mut columns = metrics::columns(&mut rr.results);
     columns.extend(metrics::weight_columns(
         &rr.log_weights,
         rr.roots.as_deref(),

@@ -133,11 +133,11 @@ impl Setup {
         };
         let market = self.pool.install(|| Market::new(s));
         let (first, count) = cluster.shard().range(s.simulation.paths);
-        let results = self
+        let mut results = self
             .pool
             .install(|| mc::run(&market, first, count, &|n| bar.inc(n), &CANCEL))
             .map_err(|_| anyhow::Error::new(Interrupted))?;
-        let columns = cluster.share_columns(metrics::columns(&results))?;
+        let columns = cluster.share_columns(metrics::columns(&mut results))?;
         Ok(PointOutcome::from_columns(&columns))
     }
 }

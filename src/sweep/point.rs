@@ -231,8 +231,8 @@ pub fn evaluate(
     cancel: &AtomicBool,
 ) -> Result<PointOutcome, Cancelled> {
     let market = Market::new(scenario);
-    let results = mc::run(&market, 0, scenario.simulation.paths, progress, cancel)?;
-    Ok(PointOutcome::from_columns(&metrics::columns(&results)))
+    let mut results = mc::run(&market, 0, scenario.simulation.paths, progress, cancel)?;
+    Ok(PointOutcome::from_columns(&metrics::columns(&mut results)))
 }
 
 impl PointOutcome {
@@ -272,14 +272,14 @@ mod tests {
                 ..PathSummary::default()
             })
             .collect();
-        let results = RunResults {
+        let mut results = RunResults {
             first_path: 0,
             paths,
             assets: Vec::new(),
             n_assets: 0,
             lending: false,
         };
-        let s = PointStats::from_columns(&metrics::columns(&results));
+        let s = PointStats::from_columns(&metrics::columns(&mut results));
         assert_eq!(field(&s, "cascade_probability"), 0.25);
         assert_eq!(field(&s, "cascades"), 250.0);
         assert_eq!(field(&s, "bad_debt_probability"), 0.01);
