@@ -788,3 +788,52 @@ fn full_close_fast_path_matches_the_general_path_bit_for_bit() {
         "fund exhausted on {exhausted} paths, {adl} ADL closes"
     );
 }
+
+/// The quiet lane (steps on which no position can trigger skip the cascade loop; a lone
+/// asset's run of them is a loop of its own) changes no number: every bundled scenario,
+/// simulated with an observer that sees every step (which keeps the lane off) and without
+/// one (lane on where the scenario allows it), gives the same summary and per-asset figures
+/// to the bit. The scenarios cover one asset (the lone-asset loop, Student-t and Gaussian),
+/// several assets with jumps (the general lane), venues and lending (no lane).
+#[test]
+fn the_quiet_lane_changes_no_number() {
+    let bundled = [
+        include_str!("../scenarios/btc_flash_crash.toml"),
+        include_str!("../scenarios/calm_market.toml"),
+        include_str!("../scenarios/eth_high_leverage.toml"),
+        include_str!("../scenarios/jump_contagion.toml"),
+        include_str!("../scenarios/oct_2025_adl.toml"),
+        include_str!("../scenarios/two_venue_oracle.toml"),
+        include_str!("../scenarios/aave_collateral_contagion.toml"),
+    ];
+    let mut liquidations = 0;
+    for (k, text) in bundled.iter().enumerate() {
+        // Fewer positions and steps keep the debug build quick; the shocks stay in range.
+        let text: String = text
+            .lines()
+            .map(|l| match l.starts_with("count = ") {
+                true => "count = 20000\n".to_string(),
+                false => format!("{l}\n"),
+            })
+            .collect();
+        let s = Scenario::parse(&text, "lane", &cascadesim::scenario::NoFiles).unwrap();
+        let market = Market::new(&s);
+        let n = market.assets.len();
+        for path in 0..3 {
+            let mut lane = vec![AssetPathMetrics::default(); n];
+            let mut every = vec![AssetPathMetrics::default(); n];
+            let a = simulate_path(&market, path, &mut lane, &mut NoObserver);
+            let mut seen = Steps::default();
+            let b = simulate_path(&market, path, &mut every, &mut seen);
+            assert_eq!(seen.mark.len(), market.steps as usize, "scenario {k}");
+            // f64 `==` per field: bit-identical for the finite values a summary holds.
+            assert_eq!(a, b, "scenario {k}, path {path}");
+            assert_eq!(lane, every, "scenario {k}, path {path}");
+            liquidations += a.liquidation_count;
+        }
+    }
+    assert!(
+        liquidations > 1000,
+        "the scenarios liquidate: {liquidations}"
+    );
+}

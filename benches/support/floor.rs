@@ -6,7 +6,9 @@
 
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
-use rand_distr::{ChiSquared, Distribution, StandardNormal};
+use rand_distr::{Distribution, StandardNormal};
+
+use cascadesim::model::chi2::Chi2;
 
 use cascadesim::scenario::{Innovations, Scenario};
 
@@ -20,7 +22,7 @@ pub struct FloorPath {
     /// `σ·√dt`.
     vol: f64,
     nu: f64,
-    chi2: ChiSquared<f64>,
+    chi2: Chi2,
     /// `(step, ln(1 + r))` of the scheduled shock.
     shock: (u32, f64),
 }
@@ -41,7 +43,7 @@ impl FloorPath {
             drift: (a.drift - 0.5 * a.volatility * a.volatility) * dt,
             vol: a.volatility * dt.sqrt(),
             nu,
-            chi2: ChiSquared::new(nu).expect("dof > 0"),
+            chi2: Chi2::new(nu).expect("dof > 2"),
             shock: (a.shocks[0].step, a.shocks[0].ret.ln_1p()),
         }
     }

@@ -1,6 +1,12 @@
 //! One Monte Carlo path: the market built once per run ([`Market`]), the per-step update
 //! (fundamentals → book refill → cascade loop → record) and the per-path summary.
 //!
+//! A step on which no position can trigger (every mark strictly inside its asset's armed
+//! band, see `Venue::armed`) skips the cascade loop and only records the extremes: the
+//! quiet lane. With one asset and one book the lane is a loop of its own (`Solo`) that
+//! keeps the path's state in registers; with a plain price process its draws are inlined
+//! ([`SoloReturn`](crate::model::price::SoloReturn)). The lane gives the same numbers as the full step, to the bit.
+//!
 //! The engine owns the loop and its termination; recording beyond the summary plugs in as
 //! an [`Observer`], so the hot loop carries no I/O. Path `i` draws from ChaCha8 seeded with
 //! the run seed on stream `i`, so any path can be replayed alone.
@@ -13,7 +19,7 @@ use crate::model::book::{BookShape, BookState};
 use crate::model::lending::draw_accounts;
 use crate::model::margin::{MarginSchedule, PartialRule};
 use crate::model::population::{self, Positions};
-use crate::model::price::{Dependence, PriceProcess, StepDraws};
+use crate::model::price::{Dependence, PriceProcess, PriceState, StepDraws};
 use crate::scenario::{
     CascadeRule, CircuitBreaker, Population, PopulationMode, Scenario, TriggerPrice,
 };
@@ -579,44 +585,114 @@ pub fn simulate_controlled<O: Observer, C: Control>(
     let breaker = market.circuit_breaker.as_ref();
     let track_close = breaker.is_some() || market.assets.iter().any(|a| a.book.vol_depth.is_some());
 
-    for step in 0..market.steps {
-        if C::ACTIVE
-            && let Some(key) = control.switch_at(step)
-        {
-            rng = market.path_rng(key);
-            jump_rng = market.path_rng(key);
-            jump_rng.set_word_pos(JUMP_WORD_OFFSET);
-        }
-        // 1. Fundamentals.
-        market
-            .dependence
-            .draw(step, &mut draws, &mut rng, &mut jump_rng);
-        if C::ACTIVE {
-            control.on_draws(market, step, &mut draws);
-        }
-        for a in 0..n_assets {
-            let r =
-                market.assets[a]
-                    .process
-                    .log_return(a, step, &draws, &mut price_state[a], &mut rng);
-            if r != 0.0 {
-                // Validation keeps prices far inside this range; the clamp makes overflow to
-                // inf or underflow to 0 impossible even for the wildest fat-tailed draw.
-                log_f[a] = (log_f[a] + r).clamp(-700.0, 700.0);
-                fundamental[a] = log_f[a].exp();
-                let m = &market.assets[a];
-                if m.venues.is_none() {
-                    dirty[m.first_slot] = true;
-                } else {
-                    dirty[market.books_of(a)].fill(true);
+    // The quiet lane (below) needs one book per asset and no rule that acts on quiet steps:
+    // lending, the circuit breaker, volatility depth, or an observer of every step.
+    let lane = market.venue_assets.is_empty()
+        && lenders.is_empty()
+        && breaker.is_none()
+        && !track_close
+        && !O::QUIET_STEPS;
+    // Per asset, the highest armed long and lowest armed short trigger of its populations;
+    // recomputed after any step that went through the cascade loop.
+    let mut band = vec![(f64::NEG_INFINITY, f64::INFINITY); if lane { n_assets } else { 0 }];
+    let mut band_stale = true;
+    // One asset, one book, no control: the quiet lane runs as a tight loop of its own.
+    let solo = lane && n_assets == 1 && !C::ACTIVE;
+
+    let mut step = 0;
+    while step < market.steps {
+        if solo {
+            // Called once per step that went through the cascade loop (and at the start).
+            armed_bands(market, &venues, &pops, &mut band);
+            let mut lane = Solo {
+                rng: &mut rng,
+                jump_rng: &mut jump_rng,
+                draws: &mut draws,
+                price_state: &mut price_state[0],
+                log_f: &mut log_f[0],
+                fundamental: &mut fundamental[0],
+                book: &mut books[0],
+                mid: &mut mid[0],
+                mark: &mut mark[0],
+                mark_ext: &mut mark_ext[0],
+                fund_ext: &mut fund_ext[0],
+            };
+            match lane.run(market, step, band[0]) {
+                Some(s) => step = s,
+                None => break,
+            }
+            dirty[0] = false;
+        } else {
+            if C::ACTIVE
+                && let Some(key) = control.switch_at(step)
+            {
+                rng = market.path_rng(key);
+                jump_rng = market.path_rng(key);
+                jump_rng.set_word_pos(JUMP_WORD_OFFSET);
+            }
+            // 1. Fundamentals.
+            market
+                .dependence
+                .draw(step, &mut draws, &mut rng, &mut jump_rng);
+            if C::ACTIVE {
+                control.on_draws(market, step, &mut draws);
+            }
+            for a in 0..n_assets {
+                let r = market.assets[a].process.log_return(
+                    a,
+                    step,
+                    &draws,
+                    &mut price_state[a],
+                    &mut rng,
+                );
+                if r != 0.0 {
+                    // Validation keeps prices far inside this range; the clamp makes overflow to
+                    // inf or underflow to 0 impossible even for the wildest fat-tailed draw.
+                    log_f[a] = (log_f[a] + r).clamp(-700.0, 700.0);
+                    fundamental[a] = log_f[a].exp();
+                    let m = &market.assets[a];
+                    if m.venues.is_none() {
+                        dirty[m.first_slot] = true;
+                    } else {
+                        dirty[market.books_of(a)].fill(true);
+                    }
                 }
             }
+            // 2. Books: refill; the quiet lane.
+            for (b, (book, d)) in books.iter_mut().zip(dirty.iter_mut()).enumerate() {
+                *d |= book.refill(market.shape(b));
+            }
+            // The quiet lane: every mark strictly inside its asset's armed band, so the cascade
+            // loop would find nothing and the step only records the extremes.
+            if lane {
+                if band_stale {
+                    armed_bands(market, &venues, &pops, &mut band);
+                    band_stale = false;
+                }
+                refresh_mids(
+                    market,
+                    &mut books,
+                    &fundamental,
+                    &mut dirty,
+                    &mut mid,
+                    &mut mark,
+                );
+                if mark.iter().zip(&band).all(|(&m, &(l, s))| m > l && m < s) {
+                    for a in 0..n_assets {
+                        mark_ext[a].update(mark[a]);
+                        fund_ext[a].update(fundamental[a]);
+                    }
+                    if C::ACTIVE && control.stop_after(step, deepest(&mark_ext)) {
+                        break;
+                    }
+                    step += 1;
+                    continue;
+                }
+                band_stale = true;
+            }
         }
-        // 2. Books: refill, hour of day; halts.
+        // Hour of day; halts.
         let hour = market.hour_of(step);
-        for (b, (book, d)) in books.iter_mut().zip(dirty.iter_mut()).enumerate() {
-            *d |= book.refill(market.shape(b));
-        }
         for a in 0..n_assets {
             step_liq[a] = 0.0;
             step_qty[a] = 0.0;
@@ -814,12 +890,10 @@ pub fn simulate_controlled<O: Observer, C: Control>(
         if record {
             observer.on_step(step, &view);
         }
-        if C::ACTIVE {
-            let dd = mark_ext.iter().fold(0.0f64, |m, e| m.max(e.drawdown));
-            if control.stop_after(step, dd) {
-                break;
-            }
+        if C::ACTIVE && control.stop_after(step, deepest(&mark_ext)) {
+            break;
         }
+        step += 1;
     }
 
     summary.liquidated_notional =
@@ -853,6 +927,110 @@ pub fn simulate_controlled<O: Observer, C: Control>(
         summary.open_interest,
     );
     summary
+}
+
+/// The path's deepest drawdown so far, over its assets' marks.
+fn deepest(mark_ext: &[Extremes]) -> f64 {
+    mark_ext.iter().fold(0.0f64, |m, e| m.max(e.drawdown))
+}
+
+/// Per asset, the band of marks at which none of its populations' venues would find a
+/// triggered position: (highest armed long trigger, lowest armed short trigger).
+fn armed_bands(market: &Market, venues: &[Venue], pops: &[&Positions], band: &mut [(f64, f64)]) {
+    band.fill((f64::NEG_INFINITY, f64::INFINITY));
+    for ((v, pos), pm) in venues.iter().zip(pops).zip(&market.populations) {
+        let (long, short) = v.armed(pos);
+        let b = &mut band[pm.asset];
+        *b = (b.0.max(long), b.1.min(short));
+    }
+}
+
+/// The quiet lane of a path with one asset and one book and no control, as a loop of its
+/// own: the state it touches, borrowed from the path's, its scalars held in registers.
+struct Solo<'a> {
+    rng: &'a mut ChaCha8Rng,
+    jump_rng: &'a mut ChaCha8Rng,
+    draws: &'a mut StepDraws,
+    price_state: &'a mut PriceState,
+    log_f: &'a mut f64,
+    fundamental: &'a mut f64,
+    book: &'a mut BookState,
+    mid: &'a mut f64,
+    mark: &'a mut f64,
+    mark_ext: &'a mut Extremes,
+    fund_ext: &'a mut Extremes,
+}
+
+impl Solo<'_> {
+    /// From `step` on: draws the step's return, refills the book and updates the mid and
+    /// mark (the general step's stage 1, refill and `refresh_mids`, in the same order with
+    /// the same arithmetic) and, while the mark stays strictly inside `band` (nothing is
+    /// triggered), records the extremes and goes on. Returns the first step whose mark left
+    /// the band, its draws, refill and mid done, or `None` when the path ended.
+    fn run(&mut self, market: &Market, step: u32, band: (f64, f64)) -> Option<u32> {
+        let process = &market.assets[0].process;
+        match process.solo_return(&market.dependence) {
+            // The step's draws as one small inlined function, as in the floor benchmark.
+            Some(ret) => self.run_with(market, step, band, |step, st, rng, _, _| {
+                ret.log_return(process, step, st, rng)
+            }),
+            None => self.run_with(market, step, band, |step, st, rng, jump_rng, draws| {
+                market.dependence.draw(step, draws, rng, jump_rng);
+                process.log_return(0, step, draws, st, rng)
+            }),
+        }
+    }
+
+    #[inline(never)]
+    fn run_with<F>(
+        &mut self,
+        market: &Market,
+        mut step: u32,
+        band: (f64, f64),
+        mut log_return: F,
+    ) -> Option<u32>
+    where
+        F: FnMut(u32, &mut PriceState, &mut ChaCha8Rng, &mut ChaCha8Rng, &mut StepDraws) -> f64,
+    {
+        let asset = &market.assets[0];
+        let shape = &asset.book;
+        let mut log_f = *self.log_f;
+        let mut fundamental = *self.fundamental;
+        let mut book = *self.book;
+        let mut mid = *self.mid;
+        let mut mark_ext = *self.mark_ext;
+        let mut fund_ext = *self.fund_ext;
+        let stop = loop {
+            let r = log_return(step, self.price_state, self.rng, self.jump_rng, self.draws);
+            let mut dirty = false;
+            if r != 0.0 {
+                log_f = (log_f + r).clamp(-700.0, 700.0);
+                fundamental = log_f.exp();
+                dirty = true;
+            }
+            dirty |= book.refill(shape);
+            if dirty {
+                mid = book.mid(shape, fundamental);
+            }
+            if !(mid > band.0 && mid < band.1) {
+                break Some(step);
+            }
+            mark_ext.update(mid);
+            fund_ext.update(fundamental);
+            step += 1;
+            if step == market.steps {
+                break None;
+            }
+        };
+        *self.log_f = log_f;
+        *self.fundamental = fundamental;
+        *self.book = book;
+        *self.mid = mid;
+        *self.mark = mid;
+        *self.mark_ext = mark_ext;
+        *self.fund_ext = fund_ext;
+        stop
+    }
 }
 
 /// Recomputes the mid of every book whose fundamental or depth changed (`dirty`); an asset's

@@ -242,6 +242,25 @@ impl Venue {
         )
     }
 
+    /// The liquidation prices a mark must reach for [`Venue::collect`] to find anything:
+    /// the highest armed long trigger (ladder head or heap top; −∞ when none) and the lowest
+    /// armed short one (+∞). A mark strictly between them triggers nothing. The ladder heads
+    /// are taken as they are, even if ADL removed them, so the band is never wider than
+    /// `collect`'s own quiet test.
+    pub fn armed(&self, pos: &Positions) -> (f64, f64) {
+        let long = pos.longs.liq.get(self.longs.cursor).copied();
+        let long = long
+            .into_iter()
+            .chain(self.longs.heap.peek().map(|t| t.liq))
+            .fold(f64::NEG_INFINITY, f64::max);
+        let short = pos.shorts.liq.get(self.shorts.cursor).copied();
+        let short = short
+            .into_iter()
+            .chain(self.shorts.heap.peek().map(|t| t.liq))
+            .fold(f64::INFINITY, f64::min);
+        (long, short)
+    }
+
     /// Settles every position `collect` found, longs first, each at its side's fill.
     pub fn settle(
         &mut self,

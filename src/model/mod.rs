@@ -3,6 +3,7 @@
 
 pub mod arbitrage;
 pub mod book;
+pub mod chi2;
 pub mod lending;
 pub mod margin;
 pub mod population;

@@ -10,7 +10,9 @@
 //! was.
 
 use rand::{Rng, RngExt};
-use rand_distr::{ChiSquared, Distribution, StandardNormal};
+use rand_distr::{Distribution, StandardNormal};
+
+use super::chi2::Chi2;
 
 use crate::scenario::{Asset, Innovations, Scenario};
 
@@ -41,7 +43,7 @@ enum Innov {
     /// Unit-variance Student-t: `z · sqrt((ν − 2) / W)`, `W ~ χ²(ν)`.
     StudentT {
         nu_minus_2: f64,
-        chi2: ChiSquared<f64>,
+        chi2: Chi2,
     },
     /// Student-t whose mixing factor is shared by all assets ([`StepDraws::t_scale`]).
     SharedT,
@@ -139,7 +141,7 @@ impl PriceProcess {
                 Innovations::Gaussian => Innov::Gaussian,
                 Innovations::StudentT { dof } => Innov::StudentT {
                     nu_minus_2: dof - 2.0,
-                    chi2: ChiSquared::new(dof).expect("dof validated > 2"),
+                    chi2: Chi2::new(dof).expect("dof validated > 2"),
                 },
             },
             plain: jumps.is_none() && garch.is_none(),
@@ -296,6 +298,63 @@ impl PriceProcess {
     }
 }
 
+/// One step's log return of a lone asset whose step draws only its diffusion: one standard
+/// normal and, for Student-t innovations, one χ² from the path's stream, in that order, with
+/// the arithmetic of [`Dependence::draw`] followed by [`PriceProcess::log_return`]. Small
+/// enough to be inlined with its samplers into the engine's quiet lane.
+#[derive(Debug, Clone)]
+pub struct SoloReturn {
+    drift_per_step: f64,
+    vol_per_step: f64,
+    /// `(ν − 2, χ²(ν))` for Student-t innovations, `None` for Gaussian ones.
+    t: Option<(f64, Chi2)>,
+}
+
+impl SoloReturn {
+    /// The return of step `step`, drawing from `rng` what the general path would.
+    #[inline(always)]
+    pub fn log_return<R: Rng>(
+        &self,
+        process: &PriceProcess,
+        step: u32,
+        st: &mut PriceState,
+        rng: &mut R,
+    ) -> f64 {
+        let z: f64 = StandardNormal.sample(rng);
+        let eps = match &self.t {
+            None => z,
+            Some((nu_minus_2, chi2)) => {
+                let w: f64 = chi2.sample(rng);
+                z * (nu_minus_2 / w).sqrt()
+            }
+        };
+        let mut r = self.drift_per_step + self.vol_per_step * eps;
+        process.add_shocks(step, st, &mut r);
+        r
+    }
+}
+
+impl PriceProcess {
+    /// The [`SoloReturn`] of this process when it is the only asset's under `dep` and its
+    /// step is that simple: plain (no jumps, no feedback), independent draws with one regime,
+    /// a diffusion, no shared mixing. `None` otherwise.
+    pub fn solo_return(&self, dep: &Dependence) -> Option<SoloReturn> {
+        if !(self.plain && dep.plain && dep.diffusion && dep.regimes[0].1.is_none()) {
+            return None;
+        }
+        let t = match &self.innovations {
+            Innov::Gaussian => None,
+            Innov::StudentT { nu_minus_2, chi2 } => Some((*nu_minus_2, *chi2)),
+            Innov::SharedT => return None,
+        };
+        Some(SoloReturn {
+            drift_per_step: self.drift_per_step,
+            vol_per_step: self.vol_per_step,
+            t,
+        })
+    }
+}
+
 /// What the assets share in a step: the correlation in force, the jump clock, the t mixing.
 #[derive(Debug, Clone)]
 pub struct Dependence {
@@ -303,7 +362,7 @@ pub struct Dependence {
     regimes: Vec<(u32, Option<Vec<f64>>)>,
     common_jump_clock: bool,
     /// `(ν − 2, χ²(ν))` when one mixing variable serves every Student-t asset.
-    shared_t: Option<(f64, ChiSquared<f64>)>,
+    shared_t: Option<(f64, Chi2)>,
     /// Whether any asset draws diffusion numbers.
     diffusion: bool,
     /// Whether any asset has jumps.
@@ -339,7 +398,7 @@ impl Dependence {
         );
         let shared_t = match s.assets.first().map(|a| a.innovations) {
             Some(Innovations::StudentT { dof }) if s.dependence.shared_t_mixing => {
-                Some((dof - 2.0, ChiSquared::new(dof).expect("dof validated > 2")))
+                Some((dof - 2.0, Chi2::new(dof).expect("dof validated > 2")))
             }
             _ => None,
         };
