@@ -148,16 +148,11 @@ impl Side {
         let mut c = self.cursor;
         if rule.is_none() && self.partly.is_none() && self.removed.is_empty() {
             // Full closes and nothing deleveraged on this side: each triggered position
-            // closes its whole size, summed in ladder order as below.
-            let liq = &ladder.liq[c..];
-            let sizes = &ladder.qty[c..liq.len() + c];
-            for (&l, &q) in liq.iter().zip(sizes) {
-                if !crossed::<LONG>(l, m) {
-                    break;
-                }
-                qty += q;
-                c += 1;
-            }
+            // closes its whole size, summed in ladder order as below. The ladder is in
+            // trigger order, so the triggered run ends where a binary search says.
+            let end = c + ladder.liq[c..].partition_point(|&l| crossed::<LONG>(l, m));
+            qty = ladder.qty[c..end].iter().fold(qty, |s, &q| s + q);
+            c = end;
         }
         while c < ladder.len() && crossed::<LONG>(ladder.liq[c], m) {
             if let Some((j, rest)) = self.partly
