@@ -794,7 +794,8 @@ fn full_close_fast_path_matches_the_general_path_bit_for_bit() {
 /// simulated with an observer that sees every step (which keeps the lane off) and without
 /// one (lane on where the scenario allows it), gives the same summary and per-asset figures
 /// to the bit. The scenarios cover one asset (the lone-asset loop, Student-t and Gaussian),
-/// several assets with jumps (the general lane), venues and lending (no lane).
+/// several assets with jumps (the general lane, once the contagion scenario's breaker and
+/// volatility-dependent depth are taken out), venues and lending (no lane).
 #[test]
 fn the_quiet_lane_changes_no_number() {
     let bundled = [
@@ -806,8 +807,28 @@ fn the_quiet_lane_changes_no_number() {
         include_str!("../scenarios/two_venue_oracle.toml"),
         include_str!("../scenarios/aave_collateral_contagion.toml"),
     ];
+    // Several assets on the general lane: the contagion scenario without the rules that keep
+    // the lane off (circuit breaker, volatility-dependent depth).
+    let mut skipping = false;
+    let several: String = bundled[3]
+        .lines()
+        .filter(|l| {
+            if l.starts_with('[') {
+                skipping =
+                    *l == "[simulation.circuit_breaker]" || *l == "[assets.book.volatility_depth]";
+            }
+            !skipping
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(!several.contains("circuit_breaker") && !several.contains("volatility_depth"));
     let mut liquidations = 0;
-    for (k, text) in bundled.iter().enumerate() {
+    for (k, text) in bundled
+        .iter()
+        .copied()
+        .chain([several.as_str()])
+        .enumerate()
+    {
         // Fewer positions and steps keep the debug build quick; the shocks stay in range.
         let text: String = text
             .lines()
