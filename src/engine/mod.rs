@@ -5,7 +5,9 @@
 //! band, see `Venue::armed`) skips the cascade loop and only records the extremes: the
 //! quiet lane. With one asset and one book the lane is a loop of its own (`Solo`) that
 //! keeps the path's state in registers; with a plain price process its draws are inlined
-//! ([`SoloReturn`](crate::model::price::SoloReturn)). The lane gives the same numbers as the full step, to the bit.
+//! ([`SoloReturn`](crate::model::price::SoloReturn)), and while the log fundamental stays
+//! in an interval where the step can change nothing else (`skip_interval`), it does not even
+//! take the `exp`. The lane gives the same numbers as the full step, to the bit.
 //!
 //! The engine owns the loop and its termination; recording beyond the summary plugs in as
 //! an [`Observer`], so the hot loop carries no I/O. Path `i` draws from ChaCha8 seeded with
@@ -1000,28 +1002,46 @@ impl Solo<'_> {
         let mut mid = *self.mid;
         let mut mark_ext = *self.mark_ext;
         let mut fund_ext = *self.fund_ext;
+        // While the log fundamental stays inside `skip`, the step changes nothing but the
+        // log fundamental: the book is whole, the mark is inside the band and sets no new
+        // extreme, nor does the fundamental. Its `exp`, the mid and the extremes wait.
+        let mut skip = NO_SKIP;
+        // Whether `fundamental` (and the mid) are those of the current `log_f`.
+        let mut fresh = true;
         let stop = loop {
             let r = log_return(step, self.price_state, self.rng, self.jump_rng, self.draws);
-            let mut dirty = false;
             if r != 0.0 {
                 log_f = (log_f + r).clamp(-700.0, 700.0);
-                fundamental = log_f.exp();
-                dirty = true;
             }
-            dirty |= book.refill(shape);
-            if dirty {
-                mid = book.mid(shape, fundamental);
+            if log_f > skip.0 && log_f < skip.1 {
+                fresh &= r == 0.0;
+            } else {
+                let mut dirty = false;
+                if r != 0.0 || !fresh {
+                    fundamental = log_f.exp();
+                    dirty = true;
+                    fresh = true;
+                }
+                dirty |= book.refill(shape);
+                if dirty {
+                    mid = book.mid(shape, fundamental);
+                }
+                if !(mid > band.0 && mid < band.1) {
+                    break Some(step);
+                }
+                mark_ext.update(mid);
+                fund_ext.update(fundamental);
+                skip = skip_interval(&book, shape, band, &mark_ext, &fund_ext);
             }
-            if !(mid > band.0 && mid < band.1) {
-                break Some(step);
-            }
-            mark_ext.update(mid);
-            fund_ext.update(fundamental);
             step += 1;
             if step == market.steps {
                 break None;
             }
         };
+        if !fresh {
+            fundamental = log_f.exp();
+            mid = book.mid(shape, fundamental);
+        }
         *self.log_f = log_f;
         *self.fundamental = fundamental;
         *self.book = book;
@@ -1031,6 +1051,37 @@ impl Solo<'_> {
         *self.fund_ext = fund_ext;
         stop
     }
+}
+
+/// An empty interval: no step is skipped.
+const NO_SKIP: (f64, f64) = (f64::INFINITY, f64::NEG_INFINITY);
+
+/// The open interval of log fundamentals at which a lone asset's quiet step changes nothing
+/// but the log fundamental (see `Solo::run_with`): with a whole book the mark is
+/// `max(F·e^p, floor)` (`p` the permanent offset), and neither it nor `F` may leave the
+/// range in which [`Extremes::update`] does nothing, nor the mark the armed band. Found in
+/// log space and shrunk by `1e-9` on each side, far more than the few ulps by which
+/// `exp`, `ln` and the product can differ from exact arithmetic, so a step inside it is
+/// certain to be one of those steps. Empty unless the book is whole.
+fn skip_interval(
+    book: &BookState,
+    shape: &BookShape,
+    band: (f64, f64),
+    mark: &Extremes,
+    fund: &Extremes,
+) -> (f64, f64) {
+    const MARGIN: f64 = 1e-9;
+    if !book.is_whole() {
+        return NO_SKIP;
+    }
+    let mark_lo = band.0.max(mark.down_at).max(mark.trough).max(shape.floor);
+    let mark_hi = band.1.min(mark.peak).min(mark.up_at);
+    let fund_lo = fund.down_at.max(fund.trough);
+    let fund_hi = fund.peak.min(fund.up_at);
+    let p = book.log_permanent;
+    let lo = (mark_lo.ln() - p).max(fund_lo.ln()) + MARGIN;
+    let hi = (mark_hi.ln() - p).min(fund_hi.ln()) - MARGIN;
+    (lo, hi)
 }
 
 /// Recomputes the mid of every book whose fundamental or depth changed (`dirty`); an asset's
