@@ -2,6 +2,8 @@
 //! conversion of run results into named columns. `results.h5` and `summary.json` are both
 //! built from these columns, so they cannot disagree.
 
+use rayon::prelude::*;
+
 use crate::engine::{AssetPathMetrics, PathSummary};
 use crate::mc::RunResults;
 
@@ -380,6 +382,14 @@ pub enum Values {
 }
 
 impl Values {
+    /// The values as f64 (for statistics), borrowed when they are stored as f64.
+    pub fn as_f64(&self) -> std::borrow::Cow<'_, [f64]> {
+        match self {
+            Values::F64(v) => std::borrow::Cow::Borrowed(v),
+            _ => std::borrow::Cow::Owned(self.to_f64()),
+        }
+    }
+
     /// The values as f64 (for statistics).
     pub fn to_f64(&self) -> Vec<f64> {
         match self {
@@ -454,8 +464,10 @@ pub fn columns(results: &mut RunResults) -> Vec<Column> {
     while end > 0 {
         let start = end.saturating_sub(BLOCK);
         let block = &results.paths[start..end];
-        for (d, v) in defs.iter().zip(&mut values) {
-            match v {
+        // Each column is filled from the block on its own: in parallel.
+        defs.par_iter()
+            .zip(values.par_iter_mut())
+            .for_each(|(d, v)| match v {
                 Values::F64(c) => {
                     for (x, s) in c[start..end].iter_mut().zip(block) {
                         *x = (d.get)(s);
@@ -471,8 +483,7 @@ pub fn columns(results: &mut RunResults) -> Vec<Column> {
                         *x = (d.get)(s) as u8;
                     }
                 }
-            }
-        }
+            });
         results.paths.truncate(start);
         results.paths.shrink_to_fit();
         end = start;

@@ -10,36 +10,86 @@ pub const QUANTILES: [f64; 5] = [0.5, 0.9, 0.95, 0.99, 0.999];
 pub const RISK_LEVELS: [f64; 3] = [0.95, 0.99, 0.999];
 
 /// Quantile by linear interpolation between order statistics (Hyndman–Fan type 7, numpy's
-/// default) of an ascending-sorted, non-empty slice.
+/// default) of an ascending-sorted, non-empty slice. Reads `sorted` only at
+/// `quantile_ranks`.
 pub fn quantile_sorted(sorted: &[f64], p: f64) -> f64 {
-    let n = sorted.len();
+    let (lo, hi, frac) = quantile_ranks(sorted.len(), p);
+    sorted[lo] + frac * (sorted[hi] - sorted[lo])
+}
+
+/// The two order statistics (0-based ranks) [`quantile_sorted`] interpolates between for
+/// `n` values, and the weight of the upper one.
+fn quantile_ranks(n: usize, p: f64) -> (usize, usize, f64) {
     let h = (n - 1) as f64 * p;
     let lo = h.floor() as usize;
-    let hi = (lo + 1).min(n - 1);
-    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+    (lo, (lo + 1).min(n - 1), h - lo as f64)
+}
+
+/// The 0-based rank `⌈n·p⌉ − 1` (clamped into the sample) of [`var_sorted`]; [`es_sorted`]
+/// reads the ranks from it up.
+fn var_rank(n: usize, p: f64) -> usize {
+    ((n as f64 * p).ceil() as usize).clamp(1, n) - 1
 }
 
 /// Value at risk: the empirical `p`-quantile as the inverse ECDF, `x_(⌈n·p⌉)` (1-based) of an
 /// ascending-sorted, non-empty slice. Larger values are worse.
 pub fn var_sorted(sorted: &[f64], p: f64) -> f64 {
-    let n = sorted.len();
-    let k = ((n as f64 * p).ceil() as usize).clamp(1, n);
-    sorted[k - 1]
+    sorted[var_rank(sorted.len(), p)]
 }
 
 /// Expected shortfall (Acerbi–Tasche): the mean of the worst `n(1 − p)` observations, with
 /// the boundary observation weighted by its fractional share:
-/// `[Σ_{i>⌈np⌉} x_(i) + (⌈np⌉ − np)·x_(⌈np⌉)] / (n(1 − p))`.
+/// `[Σ_{i>⌈np⌉} x_(i) + (⌈np⌉ − np)·x_(⌈np⌉)] / (n(1 − p))`. Reads `sorted` only from
+/// `var_rank` up.
 pub fn es_sorted(sorted: &[f64], p: f64) -> f64 {
     let n = sorted.len();
     let np = n as f64 * p;
-    let k = (np.ceil() as usize).clamp(1, n);
+    let k = var_rank(n, p) + 1;
     let tail: f64 = sorted[k..].iter().sum();
     let denom = n as f64 - np;
     if denom <= 0.0 {
         return sorted[n - 1];
     }
     (tail + (k as f64 - np) * sorted[k - 1]) / denom
+}
+
+/// A copy of `values` that is sorted ascending where [`MetricSummary::of`] reads it and need
+/// not be elsewhere: every rank from the lowest VaR rank up is in place (the ES sums run over
+/// them in order), and so are the minimum, the maximum and the quantiles' ranks. That costs
+/// two selections and a sort of the tail (a tenth of the values for [`RISK_LEVELS`]) instead
+/// of a sort of everything; the values read are the sorted slice's, bit for bit (values equal
+/// under `total_cmp` have the same bits).
+fn summary_order(values: &[f64]) -> Vec<f64> {
+    let n = values.len();
+    let mut v = values.to_vec();
+    let tail = RISK_LEVELS
+        .iter()
+        .map(|&p| var_rank(n, p))
+        .min()
+        .unwrap_or(0);
+    let mut points: Vec<usize> = QUANTILES
+        .iter()
+        .flat_map(|&p| {
+            let (lo, hi, _) = quantile_ranks(n, p);
+            [lo, hi]
+        })
+        .chain([0, n - 1])
+        .filter(|&r| r < tail)
+        .collect();
+    points.sort_unstable();
+    points.dedup();
+    if tail > 0 {
+        v.select_nth_unstable_by(tail, f64::total_cmp);
+    }
+    v[tail..].sort_unstable_by(f64::total_cmp);
+    // Each selection keeps the smallest values below its rank, so the next (lower) rank is
+    // selected among them.
+    let mut end = tail;
+    for &r in points.iter().rev() {
+        v[..end].select_nth_unstable_by(r, f64::total_cmp);
+        end = r;
+    }
+    v
 }
 
 /// A value at a probability level.
@@ -68,8 +118,8 @@ impl MetricSummary {
         if values.is_empty() {
             return None;
         }
-        let mut sorted = values.to_vec();
-        sorted.sort_by(f64::total_cmp);
+        // Sorted where it is read (see `summary_order`).
+        let sorted = summary_order(values);
         let n = values.len() as f64;
         // Sums in path order, so the result does not depend on thread count.
         let mean = values.iter().sum::<f64>() / n;
@@ -485,6 +535,47 @@ mod tests {
             let none = wilson95(0, n);
             assert_eq!((none.estimate, none.ci_low), (0.0, 0.0));
             assert!(none.ci_high > 0.0);
+        }
+    }
+
+    #[test]
+    fn summary_reads_the_values_a_full_sort_gives() {
+        // Sizes around every rank boundary, values with many ties, both zeros and negatives:
+        // the partial order must give the fully sorted slice's values bit for bit.
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let sizes = (1..=260).chain([999, 1000, 1001, 4096, 20_000, 20_001]);
+        for n in sizes {
+            let values: Vec<f64> = (0..n)
+                .map(|_| match next() % 5 {
+                    0 => 0.0,
+                    1 => -0.0,
+                    2 => (next() % 7) as f64 - 3.0,
+                    _ => (next() >> 11) as f64 / (1u64 << 53) as f64 - 0.25,
+                })
+                .collect();
+            let mut sorted = values.clone();
+            sorted.sort_by(f64::total_cmp);
+            let m = MetricSummary::of(&values, "1").unwrap();
+            let bits = |x: f64| x.to_bits();
+            assert_eq!(bits(m.min), bits(sorted[0]), "n = {n}");
+            assert_eq!(bits(m.max), bits(sorted[n - 1]), "n = {n}");
+            for q in &m.quantiles {
+                assert_eq!(
+                    bits(q.value),
+                    bits(quantile_sorted(&sorted, q.p)),
+                    "n = {n}"
+                );
+            }
+            for (v, e) in m.var.iter().zip(&m.es) {
+                assert_eq!(bits(v.value), bits(var_sorted(&sorted, v.p)), "n = {n}");
+                assert_eq!(bits(e.value), bits(es_sorted(&sorted, e.p)), "n = {n}");
+            }
         }
     }
 

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::metrics::{Column, Values};
@@ -128,16 +129,17 @@ pub fn tail_options(seed: u64) -> AnalyzeOptions {
     o
 }
 
-/// Runs the tail analysis on each of [`TAIL_METRICS`].
+/// Runs the tail analysis on each of [`TAIL_METRICS`] (in parallel; each report depends on
+/// its column and the options only).
 pub fn analyze_tails(
     columns: &[Column],
     options: &AnalyzeOptions,
 ) -> Vec<(&'static str, TailReport)> {
     TAIL_METRICS
-        .iter()
+        .par_iter()
         .filter_map(|name| {
             let c = columns.iter().find(|c| c.name == *name)?;
-            Some((c.name, tails::analyze(&c.values.to_f64(), options)))
+            Some((c.name, tails::analyze(&c.values.as_f64(), options)))
         })
         .collect()
 }
@@ -190,17 +192,20 @@ impl Summary {
             Some(Values::U32(v)) => v.iter().filter(|&&x| x > 0).count() as u64,
             _ => 0,
         };
+        // Each metric's summary depends on its column only: computed in parallel.
         let metrics = columns
-            .iter()
+            .par_iter()
             .filter(|c| c.summarize)
             .filter_map(|c| {
-                let v = c.values.to_f64();
+                let v = c.values.as_f64();
                 match &weights {
                     Some(w) => MetricSummary::of_weighted(&v, w, c.unit),
                     None => MetricSummary::of(&v, c.unit),
                 }
                 .map(|s| (c.name, s))
             })
+            .collect::<Vec<_>>()
+            .into_iter()
             .collect();
         let tails = tail_reports
             .iter()

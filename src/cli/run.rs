@@ -204,7 +204,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
     // The columns hold every figure from here on: the per-path structs are given back while
     // they are turned into columns (about half the run's memory), before the tail analysis
     // and the writers allocate their own buffers.
-    let columns = metrics::columns(&mut results);
+    let columns = pool.install(|| metrics::columns(&mut results));
     drop(results);
     let first_path = if cluster.is_some() { 0 } else { first };
     let provenance = provenance(args, &scenario, &market, first_path);
@@ -316,7 +316,7 @@ fn run_rare(
         .map_err(|e| InputError(format!("rare_event: {e}")))?;
     let sim_time = t_run.elapsed();
     let names: Vec<String> = scenario.assets.iter().map(|a| a.name.clone()).collect();
-    let mut columns = metrics::columns(&mut rr.results);
+    let mut columns = pool.install(|| metrics::columns(&mut rr.results));
     columns.extend(metrics::weight_columns(
         &rr.log_weights,
         rr.roots.as_deref(),
@@ -391,77 +391,89 @@ pub(crate) fn finish(
     } = run;
     let (paths, seed) = (provenance.paths, provenance.seed);
     let step_seconds = provenance.step_seconds;
-    // Weighted runs: no tail fits (see summary::WEIGHTED_TAILS_NOTE), no replays (a steered
-    // path is not its plain stream's path).
-    let tail_reports = match rare {
-        None => summary::analyze_tails(&columns, &summary::tail_options(seed)),
-        Some(_) => Vec::new(),
-    };
-    let summary = Summary::build_with(provenance, &columns, &tail_reports, rare);
-    let (trace_set, mut warnings) = match rare {
-        None => pool.install(|| report::traces(output_spec, market, &columns, 0, paths)),
-        Some(r) => {
-            let asked = !output_spec.trace_paths.is_empty() || output_spec.trace_worst > 0;
-            (
-                Default::default(),
-                asked
-                    .then(|| {
-                        format!(
-                            "output: no traces in a rare-event run ({}): its paths are not replayed",
-                            r.estimator
-                        )
-                    })
-                    .into_iter()
-                    .collect(),
-            )
-        }
-    };
-    output::write_run_with_traces(
-        &staging,
-        &summary,
-        &columns,
-        &asset_columns,
-        &tail_reports,
-        &trace_set,
-        Some(&realised),
-    )?;
-    let samples = if paths == 0 {
-        Err("no paths were run".to_string())
-    } else if let Some(r) = rare {
-        Err(format!(
-            "sample paths are not replayed in a rare-event run ({})",
-            r.estimator
-        ))
-    } else {
-        pool.install(|| report::sample_paths(market, &columns, 0, seed))
-    };
-    let traced: Vec<(u64, String)> = trace_set
-        .traces
-        .iter()
-        .map(|t| (t.path, t.selected_by.clone()))
-        .collect();
-    warnings.extend(pool.install(|| {
-        let input = FigureInput {
-            summary: &summary,
-            columns: &columns,
-            tail_reports: &tail_reports,
-            samples,
-            realised: RealisedView::from_heatmap(
-                &realised,
-                &summary.provenance.assets,
-                paths,
-                step_seconds,
-            ),
+    // Everything below runs on the run's pool (`--threads`). Each step's result depends on
+    // its inputs only, never on how the work was split, so the files are the same for any
+    // thread count.
+    pool.install(|| {
+        // Weighted runs: no tail fits (see summary::WEIGHTED_TAILS_NOTE), no replays (a
+        // steered path is not its plain stream's path).
+        let tail_reports = match rare {
+            None => summary::analyze_tails(&columns, &summary::tail_options(seed)),
+            Some(_) => Vec::new(),
         };
-        report::write_figures_and_page(&staging.path(""), &input, &traced, &[])
-    })?);
-    let dir = staging.commit()?;
-    for w in &warnings {
-        eprintln!("warning: {w}");
-    }
-    Ok(Finished {
-        summary,
-        tail_reports,
-        dir,
+        let summary = Summary::build_with(provenance, &columns, &tail_reports, rare);
+        let (trace_set, mut warnings) = match rare {
+            None => report::traces(output_spec, market, &columns, 0, paths),
+            Some(r) => {
+                let asked = !output_spec.trace_paths.is_empty() || output_spec.trace_worst > 0;
+                (
+                    Default::default(),
+                    asked
+                        .then(|| {
+                            format!(
+                                "output: no traces in a rare-event run ({}): its paths are not replayed",
+                                r.estimator
+                            )
+                        })
+                        .into_iter()
+                        .collect(),
+                )
+            }
+        };
+        let traced: Vec<(u64, String)> = trace_set
+            .traces
+            .iter()
+            .map(|t| (t.path, t.selected_by.clone()))
+            .collect();
+        // The data files and the figures share nothing but their inputs: written side by side.
+        let (written, figures) = rayon::join(
+            || {
+                output::write_run_with_traces(
+                    &staging,
+                    &summary,
+                    &columns,
+                    &asset_columns,
+                    &tail_reports,
+                    &trace_set,
+                    Some(&realised),
+                )
+            },
+            || {
+                let samples = if paths == 0 {
+                    Err("no paths were run".to_string())
+                } else if let Some(r) = rare {
+                    Err(format!(
+                        "sample paths are not replayed in a rare-event run ({})",
+                        r.estimator
+                    ))
+                } else {
+                    report::sample_paths(market, &columns, 0, seed)
+                };
+                let input = FigureInput {
+                    summary: &summary,
+                    columns: &columns,
+                    tail_reports: &tail_reports,
+                    samples,
+                    realised: RealisedView::from_heatmap(
+                        &realised,
+                        &summary.provenance.assets,
+                        paths,
+                        step_seconds,
+                    ),
+                };
+                report::write_figures_and_page(&staging.path(""), &input, &traced, &[])
+            },
+        );
+        written?;
+        warnings.extend(figures?);
+        let dir = staging.commit()?;
+        for w in &warnings {
+            eprintln!("warning: {w}");
+        }
+        Ok(Finished {
+            summary,
+            tail_reports,
+            dir,
+        })
     })
 }

@@ -137,7 +137,8 @@ impl Setup {
             .pool
             .install(|| mc::run(&market, first, count, &|n| bar.inc(n), &CANCEL))
             .map_err(|_| anyhow::Error::new(Interrupted))?;
-        let columns = cluster.share_columns(metrics::columns(&mut results))?;
+        let columns = self.pool.install(|| metrics::columns(&mut results));
+        let columns = cluster.share_columns(columns)?;
         Ok(PointOutcome::from_columns(&columns))
     }
 }

@@ -26,7 +26,7 @@ use crate::engine::trace::{SampleKind, Trace};
 use crate::metrics::Column;
 use crate::stats::wilson95;
 use crate::summary::Summary;
-use crate::tails::{Endpoint, Exceedances, SortedSample, TailModel, TailReport};
+use crate::tails::{Endpoint, TailReport};
 
 /// A replayed sample path and why it was chosen.
 #[derive(Debug, Clone)]
@@ -79,36 +79,37 @@ pub fn write_figures(dir: &Path, input: &FigureInput<'_>) -> Vec<FigureFile> {
         return out;
     }
     let done = |r: Result<(), PlotError>| r.map_err(|e| e.to_string());
+    // Each figure is built and drawn on its own (they share nothing but the input), so they
+    // are drawn in parallel and listed in this order.
+    let mut jobs: Vec<Box<dyn Fn() -> FigureFile + Send + Sync + '_>> = Vec::new();
 
     for (metric, report) in input.tail_reports {
         let Some(col) = input.columns.iter().find(|c| c.name == *metric) else {
             continue;
         };
-        let fig = TailFigure::new(metric, col.unit, &col.values.to_f64(), report);
-        let stem = format!("tail_{metric}");
-        out.push(FigureFile {
-            caption: fig.caption(),
-            title: format!("Tail of {metric}"),
-            status: done(plot::save(&fig, dir, &stem, TAIL_SIZE)),
-            stem,
-        });
+        jobs.push(Box::new(move || {
+            let fig = TailFigure::new(metric, col.unit, &col.values.to_f64(), report);
+            let stem = format!("tail_{metric}");
+            FigureFile {
+                caption: fig.caption(),
+                title: format!("Tail of {metric}"),
+                status: done(plot::save(&fig, dir, &stem, TAIL_SIZE)),
+                stem,
+            }
+        }));
     }
 
-    let find = |name: &str| {
-        input
-            .columns
-            .iter()
-            .find(|c| c.name == name)
-            .map(|c| c.values.to_f64())
-    };
+    let find = |name: &str| input.columns.iter().find(|c| c.name == name);
     if let (Some(dd), Some(exo)) = (find("max_drawdown"), find("exogenous_drawdown")) {
-        let fig = DrawdownFigure { dd, exo };
-        out.push(FigureFile {
-            stem: "drawdown".into(),
-            title: "Drawdown: with and without liquidations".into(),
-            caption: fig.caption(),
-            status: done(plot::save(&fig, dir, "drawdown", DRAWDOWN_SIZE)),
-        });
+        jobs.push(Box::new(move || {
+            let fig = DrawdownFigure::new(dd.values.to_f64(), exo.values.to_f64());
+            FigureFile {
+                stem: "drawdown".into(),
+                title: "Drawdown: with and without liquidations".into(),
+                caption: fig.caption(),
+                status: done(plot::save(&fig, dir, "drawdown", DRAWDOWN_SIZE)),
+            }
+        }));
     }
 
     let assets = &input.summary.provenance.assets;
@@ -116,48 +117,55 @@ pub fn write_figures(dir: &Path, input: &FigureInput<'_>) -> Vec<FigureFile> {
     match &input.samples {
         Ok(samples) => {
             for s in samples {
-                let stem = format!("path_{}", s.kind.name());
-                let fig = PathFigure {
-                    sample: s,
-                    assets,
-                    step_seconds,
-                };
-                let height = 70 + 420 * s.trace.n_assets.max(1) as u32;
-                out.push(FigureFile {
-                    title: fig.heading(),
-                    caption: fig.caption(),
-                    status: done(plot::save(&fig, dir, &stem, (1200, height))),
-                    stem,
-                });
+                jobs.push(Box::new(move || {
+                    let stem = format!("path_{}", s.kind.name());
+                    let fig = PathFigure {
+                        sample: s,
+                        assets,
+                        step_seconds,
+                    };
+                    let height = 70 + 420 * s.trace.n_assets.max(1) as u32;
+                    FigureFile {
+                        title: fig.heading(),
+                        caption: fig.caption(),
+                        status: done(plot::save(&fig, dir, &stem, (1200, height))),
+                        stem,
+                    }
+                }));
             }
         }
-        Err(reason) => out.push(FigureFile {
+        Err(reason) => jobs.push(Box::new(move || FigureFile {
             stem: "path_*".into(),
             title: "Sample paths".into(),
             caption: String::new(),
             status: Err(reason.clone()),
-        }),
+        })),
     }
 
     for v in &input.realised {
-        let stem = v.stem();
-        out.push(FigureFile {
-            title: format!("Where liquidations of {} happened", v.asset),
-            caption: v.caption(),
-            status: done(plot::save(v, dir, &stem, REALISED_SIZE)),
-            stem,
-        });
+        jobs.push(Box::new(move || {
+            let stem = v.stem();
+            FigureFile {
+                title: format!("Where liquidations of {} happened", v.asset),
+                caption: v.caption(),
+                status: done(plot::save(v, dir, &stem, REALISED_SIZE)),
+                stem,
+            }
+        }));
     }
 
     if let Some(flags) = find("cascade") {
-        let fig = ConvergenceFigure { flags };
-        out.push(FigureFile {
-            stem: "convergence".into(),
-            title: "Convergence of the cascade probability".into(),
-            caption: fig.caption(),
-            status: done(plot::save(&fig, dir, "convergence", CONVERGENCE_SIZE)),
-        });
+        jobs.push(Box::new(move || {
+            let fig = ConvergenceFigure::new(&flags.values.to_f64());
+            FigureFile {
+                stem: "convergence".into(),
+                title: "Convergence of the cascade probability".into(),
+                caption: fig.caption(),
+                status: done(plot::save(&fig, dir, "convergence", CONVERGENCE_SIZE)),
+            }
+        }));
     }
+    out.extend(jobs.par_iter().map(|job| job()).collect::<Vec<_>>());
     out
 }
 
@@ -517,7 +525,7 @@ fn gpd_level(u: f64, xi: f64, sigma: f64, rate: f64, s: f64) -> f64 {
 impl TailFigure {
     fn new(metric: &str, unit: &str, values: &[f64], report: &TailReport) -> TailFigure {
         let mut sorted: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
-        sorted.sort_by(f64::total_cmp);
+        sorted.sort_unstable_by(f64::total_cmp);
         let n = sorted.len();
         let nonpositive = sorted.partition_point(|&v| v <= 0.0);
         // P(X ≥ x_(i)) = (n − i)/n for the ascending order statistics; keep the top 300
@@ -542,7 +550,7 @@ impl TailFigure {
             .fold(f64::INFINITY, f64::min);
         let p_min = (0.1 / n.max(1) as f64).min(tail_p * 0.5).max(1e-9);
 
-        let fit = Self::fit_part(report, &sorted, p_min);
+        let fit = Self::fit_part(report, p_min);
 
         let mut marks = Vec::new();
         let colors = [ORANGE_700, PURPLE_500, RED];
@@ -628,7 +636,7 @@ impl TailFigure {
     }
 
     /// The fitted curve and its band, or why there is none.
-    fn fit_part(report: &TailReport, sorted: &[f64], p_min: f64) -> Result<FitPart, String> {
+    fn fit_part(report: &TailReport, p_min: f64) -> Result<FitPart, String> {
         let fit = match report.ml_fit.value() {
             Some(f) => f,
             None => {
@@ -649,18 +657,15 @@ impl TailFigure {
             })
             .collect();
         // The band: profile-likelihood intervals of the return level at log-spaced survival
-        // probabilities, from the same exceedances and options as the report's fit.
-        let band = SortedSample::from_sorted(sorted.to_vec())
-            .and_then(|s| Exceedances::from_sample(&s, u))
-            .and_then(|exc| TailModel::fit(exc, &report.options.gpd))
-            .map(|model| {
-                let region = model.region(report.options.level);
+        // probabilities, over the likelihood region of the report's own fit.
+        let band = report
+            .region()
+            .map(|region| {
                 let k = 24;
                 (1..=k)
                     .into_par_iter()
                     .filter_map(|i| {
                         let s = rate * (p_min / rate).powf(f64::from(i) / f64::from(k));
-                        let region = region.as_ref().ok()?;
                         let rl = region.return_level(1.0 / s).ok()?;
                         let lo = rl.profile_interval.lower.value()?;
                         let hi = match rl.profile_interval.upper {
@@ -978,20 +983,48 @@ impl Figure for TailFigure {
 struct DrawdownFigure {
     dd: Vec<f64>,
     exo: Vec<f64>,
+    /// The finite values of `dd` and `exo`, ascending, and the medians of all their values,
+    /// each computed once for the caption and both drawings.
+    dd_sorted: Vec<f64>,
+    exo_sorted: Vec<f64>,
+    dd_median: f64,
+    exo_median: f64,
 }
 
-fn median(v: &[f64]) -> f64 {
+/// The finite values of `v` in ascending order, and the median of all of `v` (NaN when `v`
+/// is empty), from one sort.
+fn sorted_finite_and_median(v: &[f64]) -> (Vec<f64>, f64) {
     let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    crate::stats::quantile_sorted(&s, 0.5)
+    s.sort_unstable_by(f64::total_cmp);
+    let median = if s.is_empty() {
+        f64::NAN
+    } else {
+        crate::stats::quantile_sorted(&s, 0.5)
+    };
+    // Dropping values keeps the rest in order.
+    s.retain(|x| x.is_finite());
+    (s, median)
 }
 
 impl DrawdownFigure {
+    fn new(dd: Vec<f64>, exo: Vec<f64>) -> DrawdownFigure {
+        let (dd_sorted, dd_median) = sorted_finite_and_median(&dd);
+        let (exo_sorted, exo_median) = sorted_finite_and_median(&exo);
+        DrawdownFigure {
+            dd,
+            exo,
+            dd_sorted,
+            exo_sorted,
+            dd_median,
+            exo_median,
+        }
+    }
+
     fn caption(&self) -> String {
         if self.dd.is_empty() {
             return "No paths.".into();
         }
-        let (m, e) = (median(&self.dd), median(&self.exo));
+        let (m, e) = (self.dd_median, self.exo_median);
         format!(
             "Left: histogram of the largest peak-to-trough fall of the mark price (max_drawdown) and of the fundamental price alone (exogenous_drawdown, the same random numbers without liquidations), same bins; right: their empirical CDFs. Medians {} and {}: liquidations add {} points at the median.",
             human(m, "fraction"),
@@ -1098,8 +1131,7 @@ impl Figure for DrawdownFigure {
                     .draw_series(LineSeries::new(outline, color.stroke_width(1)))
                     .map_err(err)?;
             }
-            for (v, color) in [(&self.exo, fund_color), (&self.dd, mark_color)] {
-                let m = median(v);
+            for (m, color) in [(self.exo_median, fund_color), (self.dd_median, mark_color)] {
                 chart
                     .draw_series(DashedLineSeries::new(
                         [(m, 0.0), (m, y_hi)],
@@ -1136,12 +1168,15 @@ impl Figure for DrawdownFigure {
                 .bold_line_style(BLACK.mix(0.12))
                 .draw()
                 .map_err(err)?;
-            for (v, color, label) in [
-                (&self.exo, fund_color, "exogenous_drawdown"),
-                (&self.dd, mark_color, "max_drawdown"),
+            for (s, m, color, label) in [
+                (
+                    &self.exo_sorted,
+                    self.exo_median,
+                    fund_color,
+                    "exogenous_drawdown",
+                ),
+                (&self.dd_sorted, self.dd_median, mark_color, "max_drawdown"),
             ] {
-                let mut s: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
-                s.sort_by(f64::total_cmp);
                 let n = s.len();
                 // A step ECDF on at most ~2000 points.
                 let stride = (n / 1000).max(1);
@@ -1158,7 +1193,7 @@ impl Figure for DrawdownFigure {
                 chart
                     .draw_series(LineSeries::new(pts, color.stroke_width(2)))
                     .map_err(err)?
-                    .label(format!("{label}: median {}", human(median(v), "fraction")))
+                    .label(format!("{label}: median {}", human(m, "fraction")))
                     .legend(move |(x, y)| {
                         PathElement::new([(x, y), (x + 16, y)], color.stroke_width(2))
                     });
@@ -1460,15 +1495,16 @@ fn draw_path_legend<DB: DrawingBackend>(
 // Convergence of the cascade probability
 
 struct ConvergenceFigure {
-    flags: Vec<f64>,
+    /// (n, estimate, low, high) at log-spaced n.
+    pts: Vec<(f64, f64, f64, f64)>,
 }
 
 impl ConvergenceFigure {
-    /// (n, estimate, low, high) at log-spaced n.
-    fn points(&self) -> Vec<(f64, f64, f64, f64)> {
-        let n = self.flags.len();
+    /// The figure of the cascade indicators `flags`, in path order.
+    fn new(flags: &[f64]) -> ConvergenceFigure {
+        let n = flags.len();
         if n == 0 {
-            return Vec::new();
+            return ConvergenceFigure { pts: Vec::new() };
         }
         let start = n.min(10);
         let k = 80;
@@ -1484,24 +1520,24 @@ impl ConvergenceFigure {
         ns.push(n);
         ns.sort_unstable();
         ns.dedup();
-        let mut out = Vec::with_capacity(ns.len());
+        let mut pts = Vec::with_capacity(ns.len());
         let mut successes = 0u64;
         let mut j = 0;
-        for (i, &f) in self.flags.iter().enumerate() {
+        for (i, &f) in flags.iter().enumerate() {
             if f > 0.0 {
                 successes += 1;
             }
             if j < ns.len() && ns[j] == i + 1 {
                 let p = wilson95(successes, (i + 1) as u64);
-                out.push(((i + 1) as f64, p.estimate, p.ci_low, p.ci_high));
+                pts.push(((i + 1) as f64, p.estimate, p.ci_low, p.ci_high));
                 j += 1;
             }
         }
-        out
+        ConvergenceFigure { pts }
     }
 
     fn caption(&self) -> String {
-        match self.points().last() {
+        match self.pts.last() {
             Some(&(n, e, l, h)) => format!(
                 "Share of cascade paths among the first n paths (path order) with its Wilson 95% interval, at log-spaced n; after all {n} paths: {e:.4} [{l:.4}, {h:.4}]. The interval should narrow like 1/√n and the estimate settle inside it."
             ),
@@ -1513,7 +1549,7 @@ impl ConvergenceFigure {
 impl Figure for ConvergenceFigure {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
         let title = "Cascade probability as paths accumulate (Wilson 95% interval)";
-        let pts = self.points();
+        let pts = &self.pts;
         let Some(&(n, est, lo, hi)) = pts.last() else {
             return draw_message(root, title, "no paths: nothing to plot");
         };

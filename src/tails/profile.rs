@@ -2,6 +2,8 @@
 //! quantity monotone in σ (return levels, VaR, ES) as its range over the likelihood region
 //! `{(ξ, σ): l(ξ, σ) ≥ l̂ − χ²₁(level)/2}`, which is traced once per confidence level.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 use super::error::{TailError, check_probability};
@@ -186,7 +188,16 @@ impl TailModel {
     /// # Errors
     /// [`TailError::InvalidArgument`] unless `0 < level < 1`.
     pub fn region(&self, level: f64) -> Result<ConfidenceRegion<'_>, TailError> {
-        ConfidenceRegion::new(self, level)
+        ConfidenceRegion::new(Cow::Borrowed(self), level)
+    }
+
+    /// [`TailModel::region`] owning the model, so the region can be kept (e.g. in a
+    /// [`TailReport`](super::TailReport)) for profile intervals asked for later.
+    ///
+    /// # Errors
+    /// [`TailError::InvalidArgument`] unless `0 < level < 1`.
+    pub fn into_region(self, level: f64) -> Result<ConfidenceRegion<'static>, TailError> {
+        ConfidenceRegion::new(Cow::Owned(self), level)
     }
 }
 
@@ -207,9 +218,9 @@ struct Section {
 /// in σ the extremes lie on `σ_lo` or `σ_hi`. The region is sampled on 33 values of ξ across the
 /// profile interval of ξ and every extreme is refined by Brent's method. This matches Coles
 /// (2001, §4.3.4) for return levels, with the exceedance rate held fixed as he does.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ConfidenceRegion<'a> {
-    model: &'a TailModel,
+    model: Cow<'a, TailModel>,
     level: f64,
     cutoff: f64,
     xi_interval: ProfileInterval,
@@ -218,7 +229,7 @@ pub struct ConfidenceRegion<'a> {
 }
 
 impl<'a> ConfidenceRegion<'a> {
-    fn new(model: &'a TailModel, level: f64) -> Result<Self, TailError> {
+    fn new(model: Cow<'a, TailModel>, level: f64) -> Result<Self, TailError> {
         check_probability(level, "confidence level")?;
         let cutoff = model.fit.log_likelihood - 0.5 * chi2_quantile(level, 1)?;
         let xi_interval = model.xi_interval_at(level, cutoff);
@@ -239,7 +250,7 @@ impl<'a> ConfidenceRegion<'a> {
         let mut xis: Vec<f64> = (0..=POINTS)
             .map(|i| lo + (hi - lo) * i as f64 / POINTS as f64)
             .collect();
-        xis.push(model.fit.xi);
+        xis.push(region.model.fit.xi);
         xis.sort_unstable_by(f64::total_cmp);
         xis.dedup();
         let mut prev: Option<Section> = None;
@@ -263,7 +274,7 @@ impl<'a> ConfidenceRegion<'a> {
 
     /// The model the region belongs to.
     pub fn model(&self) -> &TailModel {
-        self.model
+        &self.model
     }
 
     /// The profile-likelihood interval for ξ at this level.

@@ -12,7 +12,7 @@ use super::empirical::{BootstrapEstimate, BootstrapOptions, bootstrap_var_es};
 use super::error::TailError;
 use super::gpd::{GpdFit, GpdOptions, PwmFit, fit_gpd_pwm};
 use super::outcome::Outcome;
-use super::profile::{ProfileInterval, TailModel};
+use super::profile::{ConfidenceRegion, ProfileInterval, TailModel};
 use super::risk::{ReturnLevel, TailRisk};
 use super::sample::{Exceedances, SortedSample};
 
@@ -153,6 +153,18 @@ pub struct TailReport {
     pub mean_excess: Outcome<Vec<MeanExcessPoint>>,
     /// Parameter stability plot data.
     pub stability: Outcome<Vec<StabilityPoint>>,
+    /// The likelihood region of the ML fit that the profile intervals above were taken over,
+    /// kept for further intervals (a figure's band); not serialised.
+    #[serde(skip)]
+    region: Option<ConfidenceRegion<'static>>,
+}
+
+impl TailReport {
+    /// The likelihood region of the ML fit at `options.level` (absent when there is no fit):
+    /// profile intervals of other quantities over the same region as the report's.
+    pub fn region(&self) -> Option<&ConfidenceRegion<'static>> {
+        self.region.as_ref()
+    }
 }
 
 fn unavailable<T>(e: &TailError) -> Outcome<T> {
@@ -213,6 +225,7 @@ pub fn analyze(data: &[f64], options: &AnalyzeOptions) -> TailReport {
                 hill: unavailable(&e),
                 mean_excess: unavailable(&e),
                 stability: unavailable(&e),
+                region: None,
             };
         }
     };
@@ -237,7 +250,7 @@ pub fn analyze(data: &[f64], options: &AnalyzeOptions) -> TailReport {
     let region = model
         .as_ref()
         .map_err(Clone::clone)
-        .and_then(|m| m.region(options.level));
+        .and_then(|m| m.clone().into_region(options.level));
     let xi_profile_interval = region
         .as_ref()
         .map(|r| *r.xi_interval())
@@ -371,5 +384,6 @@ pub fn analyze(data: &[f64], options: &AnalyzeOptions) -> TailReport {
         hill: hill_curve.into(),
         mean_excess: mean_excess_curve.into(),
         stability: stability.into(),
+        region: region.ok(),
     }
 }
