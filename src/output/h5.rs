@@ -1171,7 +1171,7 @@ mod tests {
         if !deflate_usable() {
             return;
         }
-        let sizes = [
+        let sizes: [usize; 9] = [
             1, 1000, 32_768, 32_769, 131_072, 131_073, 163_840, 163_841, 300_001,
         ];
         let f: Vec<Vec<f64>> = sizes
