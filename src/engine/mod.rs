@@ -21,7 +21,7 @@ use crate::model::book::{BookShape, BookState};
 use crate::model::lending::draw_accounts;
 use crate::model::margin::{MarginSchedule, PartialRule};
 use crate::model::population::{self, Positions};
-use crate::model::price::{Dependence, PriceProcess, PriceState, StepDraws};
+use crate::model::price::{Dependence, PriceProcess, PriceState, SoloReturn, StepDraws};
 use crate::scenario::{
     CascadeRule, CircuitBreaker, Population, PopulationMode, Scenario, TriggerPrice,
 };
@@ -600,6 +600,11 @@ pub fn simulate_controlled<O: Observer, C: Control>(
     let mut band_stale = true;
     // One asset, one book, no control: the quiet lane runs as a tight loop of its own.
     let solo = lane && n_assets == 1 && !C::ACTIVE;
+    let solo_ret = if solo {
+        market.assets[0].process.solo_return(&market.dependence)
+    } else {
+        None
+    };
 
     let mut step = 0;
     while step < market.steps {
@@ -607,6 +612,7 @@ pub fn simulate_controlled<O: Observer, C: Control>(
             // Called once per step that went through the cascade loop (and at the start).
             armed_bands(market, &venues, &pops, &mut band);
             let mut lane = Solo {
+                ret: solo_ret,
                 rng: &mut rng,
                 jump_rng: &mut jump_rng,
                 draws: &mut draws,
@@ -950,6 +956,9 @@ fn armed_bands(market: &Market, venues: &[Venue], pops: &[&Positions], band: &mu
 /// The quiet lane of a path with one asset and one book and no control, as a loop of its
 /// own: the state it touches, borrowed from the path's, its scalars held in registers.
 struct Solo<'a> {
+    /// The lone asset's step as one inlinable function, when it is that simple
+    /// (`PriceProcess::solo_return`, found once per path).
+    ret: Option<SoloReturn<'a>>,
     rng: &'a mut ChaCha8Rng,
     jump_rng: &'a mut ChaCha8Rng,
     draws: &'a mut StepDraws,
@@ -971,10 +980,10 @@ impl Solo<'_> {
     /// the band, its draws, refill and mid done, or `None` when the path ended.
     fn run(&mut self, market: &Market, step: u32, band: (f64, f64)) -> Option<u32> {
         let process = &market.assets[0].process;
-        match process.solo_return(&market.dependence) {
+        match self.ret {
             // The step's draws as one small inlined function, as in the floor benchmark.
             Some(ret) => self.run_with(market, step, band, |step, st, rng, _, _| {
-                ret.log_return(process, step, st, rng)
+                ret.log_return(step, st, rng)
             }),
             None => self.run_with(market, step, band, |step, st, rng, jump_rng, draws| {
                 market.dependence.draw(step, draws, rng, jump_rng);

@@ -231,16 +231,11 @@ impl PriceProcess {
         let z = d.z[a];
         let eps = match &self.innovations {
             Innov::Gaussian => z,
-            Innov::StudentT { nu_minus_2, chi2 } => {
-                let w: f64 = chi2.sample(rng);
-                z * (nu_minus_2 / w).sqrt()
-            }
+            Innov::StudentT { nu_minus_2, chi2 } => student_t(z, *nu_minus_2, chi2, rng),
             Innov::SharedT => z * d.t_scale,
         };
         if self.plain {
-            let mut r = self.drift_per_step + self.vol_per_step * eps;
-            self.add_shocks(step, st, &mut r);
-            return r;
+            return self.plain_return(step, eps, st);
         }
         self.dynamic_return(a, step, eps, d, st)
     }
@@ -298,39 +293,35 @@ impl PriceProcess {
     }
 }
 
+/// The per-asset Student-t innovation from a standard normal `z`: `z·sqrt((ν − 2)/W)`, with
+/// `W ~ χ²(ν)` drawn from `rng`, so that the innovation has unit variance.
+#[inline(always)]
+fn student_t<R: Rng + ?Sized>(z: f64, nu_minus_2: f64, chi2: &Chi2, rng: &mut R) -> f64 {
+    let w: f64 = chi2.sample(rng);
+    z * (nu_minus_2 / w).sqrt()
+}
+
 /// One step's log return of a lone asset whose step draws only its diffusion: one standard
 /// normal and, for Student-t innovations, one χ² from the path's stream, in that order, with
-/// the arithmetic of [`Dependence::draw`] followed by [`PriceProcess::log_return`]. Small
-/// enough to be inlined with its samplers into the engine's quiet lane.
-#[derive(Debug, Clone)]
-pub struct SoloReturn {
-    drift_per_step: f64,
-    vol_per_step: f64,
+/// the arithmetic of [`Dependence::draw`] followed by [`PriceProcess::log_return`] (the same
+/// helpers). Small enough to be inlined with its samplers into the engine's quiet lane.
+#[derive(Debug, Clone, Copy)]
+pub struct SoloReturn<'a> {
+    process: &'a PriceProcess,
     /// `(ν − 2, χ²(ν))` for Student-t innovations, `None` for Gaussian ones.
     t: Option<(f64, Chi2)>,
 }
 
-impl SoloReturn {
+impl SoloReturn<'_> {
     /// The return of step `step`, drawing from `rng` what the general path would.
     #[inline(always)]
-    pub fn log_return<R: Rng>(
-        &self,
-        process: &PriceProcess,
-        step: u32,
-        st: &mut PriceState,
-        rng: &mut R,
-    ) -> f64 {
+    pub fn log_return<R: Rng>(&self, step: u32, st: &mut PriceState, rng: &mut R) -> f64 {
         let z: f64 = StandardNormal.sample(rng);
         let eps = match &self.t {
             None => z,
-            Some((nu_minus_2, chi2)) => {
-                let w: f64 = chi2.sample(rng);
-                z * (nu_minus_2 / w).sqrt()
-            }
+            Some((nu_minus_2, chi2)) => student_t(z, *nu_minus_2, chi2, rng),
         };
-        let mut r = self.drift_per_step + self.vol_per_step * eps;
-        process.add_shocks(step, st, &mut r);
-        r
+        self.process.plain_return(step, eps, st)
     }
 }
 
@@ -338,7 +329,7 @@ impl PriceProcess {
     /// The [`SoloReturn`] of this process when it is the only asset's under `dep` and its
     /// step is that simple: plain (no jumps, no feedback), independent draws with one regime,
     /// a diffusion, no shared mixing. `None` otherwise.
-    pub fn solo_return(&self, dep: &Dependence) -> Option<SoloReturn> {
+    pub fn solo_return(&self, dep: &Dependence) -> Option<SoloReturn<'_>> {
         if !(self.plain && dep.plain && dep.diffusion && dep.regimes[0].1.is_none()) {
             return None;
         }
@@ -347,11 +338,16 @@ impl PriceProcess {
             Innov::StudentT { nu_minus_2, chi2 } => Some((*nu_minus_2, *chi2)),
             Innov::SharedT => return None,
         };
-        Some(SoloReturn {
-            drift_per_step: self.drift_per_step,
-            vol_per_step: self.vol_per_step,
-            t,
-        })
+        Some(SoloReturn { process: self, t })
+    }
+
+    /// A plain process's return from its innovation `eps`: drift plus scaled innovation,
+    /// then the scheduled shocks of `step`.
+    #[inline(always)]
+    fn plain_return(&self, step: u32, eps: f64, st: &mut PriceState) -> f64 {
+        let mut r = self.drift_per_step + self.vol_per_step * eps;
+        self.add_shocks(step, st, &mut r);
+        r
     }
 }
 
