@@ -374,6 +374,15 @@ impl Ctx<'_> {
                     fees += fee;
                 } else {
                     let shortfall = -equity;
+                    // The common case, a fund that covers the whole shortfall, takes the
+                    // same values as the general one below (`fund_draw == shortfall`,
+                    // nothing uncovered) but keeps the min/max off the loop-carried chain
+                    // through `fund`, which bounds this loop's speed.
+                    if fund >= shortfall {
+                        fund -= shortfall;
+                        draw += shortfall;
+                        continue;
+                    }
                     let fund_draw = shortfall.min(fund.max(0.0));
                     fund -= fund_draw;
                     draw += fund_draw;

@@ -278,7 +278,13 @@ pub fn settle(pos: &Position, close: f64, fill: f64, fee_rate: f64, fund: &mut f
         }
     } else {
         let shortfall = -equity;
-        let fund_draw = shortfall.min(fund.max(0.0));
+        // Equal to the `min`/`max` form whenever the fund covers it all; the comparison keeps
+        // that common case off the chain of dependent operations through the fund.
+        let fund_draw = if *fund >= shortfall {
+            shortfall
+        } else {
+            shortfall.min(fund.max(0.0))
+        };
         *fund -= fund_draw;
         Settlement {
             closed: pos.qty,
