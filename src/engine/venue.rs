@@ -340,7 +340,6 @@ impl Ctx<'_> {
         opp_ladder: &Ladder,
     ) {
         let fee_rate = self.pm.fee;
-        let sign = if LONG { 1.0 } else { -1.0 };
         let qty = &ladder.qty[range.clone()];
         let entry = &ladder.entry[range.clone()][..qty.len()];
         let margin = &ladder.margin[range][..qty.len()];
@@ -366,23 +365,28 @@ impl Ctx<'_> {
                 side_notional += n;
                 notional += n;
                 closed += q;
-                // `Position::equity`; a fee is only paid out of positive equity.
-                let equity = mg + q * sign * (fill - e);
+                // `Position::equity` (`q·sign·(fill − e)` with the sign folded in: negating
+                // a difference is exact); a fee is only paid out of positive equity.
+                let equity = mg + if LONG { q * (fill - e) } else { q * (e - fill) };
                 if equity >= 0.0 {
                     let fee = (fee_rate * q * fill).min(equity);
                     fund += fee;
                     fees += fee;
                 } else {
-                    let shortfall = -equity;
                     // The common case, a fund that covers the whole shortfall, takes the
                     // same values as the general one below (`fund_draw == shortfall`,
                     // nothing uncovered) but keeps the min/max off the loop-carried chain
-                    // through `fund`, which bounds this loop's speed.
-                    if fund >= shortfall {
-                        fund -= shortfall;
-                        draw += shortfall;
+                    // through `fund`, which bounds this loop's speed. `fund + equity` is
+                    // `fund − shortfall` exactly, and it is ≥ 0 exactly when
+                    // `fund ≥ shortfall` (a rounded sum of two floats is 0 only if they
+                    // cancel exactly).
+                    let after = fund + equity;
+                    if after >= 0.0 {
+                        fund = after;
+                        draw -= equity;
                         continue;
                     }
+                    let shortfall = -equity;
                     let fund_draw = shortfall.min(fund.max(0.0));
                     fund -= fund_draw;
                     draw += fund_draw;
