@@ -149,8 +149,8 @@ impl Side {
         if rule.is_none() && self.partly.is_none() && self.removed.is_empty() {
             // Full closes and nothing deleveraged on this side: each triggered position
             // closes its whole size, summed in ladder order as below. The ladder is in
-            // trigger order, so the triggered run ends where a binary search says.
-            let end = c + ladder.liq[c..].partition_point(|&l| crossed::<LONG>(l, m));
+            // trigger order, so the triggered run ends where a search from the cursor says.
+            let end = c + run_length(&ladder.liq[c..], |&l| crossed::<LONG>(l, m));
             qty = ladder.qty[c..end].iter().fold(qty, |s, &q| s + q);
             c = end;
         }
@@ -177,6 +177,30 @@ impl Side {
             self.fired.push(pos);
         }
         qty
+    }
+}
+
+/// The length of the prefix of `s` on which `pred` holds, for `s` partitioned by `pred`: the
+/// same index as `slice::partition_point`, found by doubling steps from the front and then a
+/// binary search inside the last step. A round triggers a short run at the head of a long
+/// ladder; this reads `O(log run)` entries next to the cursor (which the settlement reads
+/// next anyway) instead of `O(log ladder)` spread over the whole ladder, each a likely cache
+/// miss.
+#[inline]
+fn run_length<T>(s: &[T], mut pred: impl FnMut(&T) -> bool) -> usize {
+    // `pred` holds on `s[..lo]`.
+    let mut lo = 0;
+    let mut width = 1;
+    loop {
+        let probe = lo + width;
+        if probe > s.len() {
+            return lo + s[lo..].partition_point(pred);
+        }
+        if !pred(&s[probe - 1]) {
+            return lo + s[lo..probe - 1].partition_point(pred);
+        }
+        lo = probe;
+        width *= 2;
     }
 }
 
@@ -571,5 +595,24 @@ impl Ctx<'_> {
         }
         opp.queue = Some(queue);
         covered
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::run_length;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The search from the front finds the same index as `partition_point` for every
+        /// partitioned slice, whatever the lengths of its two parts (including empty ones).
+        #[test]
+        fn run_length_is_partition_point(head in 0usize..300, tail in 0usize..300) {
+            let s: Vec<bool> = std::iter::repeat_n(true, head)
+                .chain(std::iter::repeat_n(false, tail))
+                .collect();
+            prop_assert_eq!(run_length(&s, |&b| b), head);
+            prop_assert_eq!(run_length(&s, |&b| b), s.partition_point(|&b| b));
+        }
     }
 }
