@@ -66,6 +66,9 @@ struct Side {
     cursor: usize,
     /// Start of the ladder positions triggered in the current round (`lo..cursor`).
     lo: usize,
+    /// What those ladder positions close in the current round, summed in ladder order
+    /// (the start of the side's closed quantity, which settlement continues).
+    run_qty: f64,
     heap: BinaryHeap<Rearmed>,
     /// Re-armed remainders triggered in the current round.
     fired: Vec<Position>,
@@ -168,6 +171,7 @@ impl Side {
             c += 1;
         }
         self.cursor = c;
+        self.run_qty = qty;
         while let Some(top) = self.heap.peek()
             && crossed::<LONG>(top.liq, m)
         {
@@ -302,6 +306,7 @@ impl Venue {
             seq,
             sum,
             filled: &mut filled,
+            side_qty: 0.0,
         };
         ctx.side(longs, shorts, &pos.longs, &pos.shorts, true);
         ctx.side(shorts, longs, &pos.shorts, &pos.longs, false);
@@ -316,6 +321,8 @@ struct Ctx<'a> {
     seq: &'a mut u32,
     sum: &'a mut PathSummary,
     filled: &'a mut Filled,
+    /// Quantity the side being settled has closed so far this round.
+    side_qty: f64,
 }
 
 impl Ctx<'_> {
@@ -328,8 +335,13 @@ impl Ctx<'_> {
         long: bool,
     ) {
         let fill = if long { self.r.sell_px } else { self.r.buy_px };
+        self.side_qty = 0.0;
         if self.pm.partial.is_none() && side.removed.is_empty() {
             let range = side.lo..side.cursor;
+            // Every one of them closes in full, as `collect` summed them.
+            if !range.is_empty() {
+                self.side_qty = side.run_qty;
+            }
             if long {
                 self.full_closes::<true>(range, fill, ladder, opp, opp_ladder);
             } else {
@@ -348,13 +360,28 @@ impl Ctx<'_> {
         }
         side.fired = fired;
         side.fired.clear(); // kept empty between rounds (`collect` relies on it)
+        // The side's closes all fill at `fill`: its notional is `fill` times what it closed
+        // (one product per side and round instead of one per position).
+        let q = self.side_qty;
+        if q != 0.0 {
+            let notional = q * fill;
+            if long {
+                self.sum.long_liquidated_notional += notional;
+            } else {
+                self.sum.short_liquidated_notional += notional;
+            }
+            self.filled.notional += notional;
+            self.filled.qty += q;
+        }
     }
 
     /// [`Ctx::one`] for the ladder positions `range` when every position closes in full (no
     /// partial rule) and none was deleveraged: the arithmetic of [`margin::settle`] in the
     /// same order (so the sums are bit-identical), on the ladder's columns, with the running
-    /// sums in registers. They are written back before a shortfall the fund cannot pay
-    /// (which may deleverage the opposite side) and at the end.
+    /// sums (fund, fees, draw) in registers. They are written back before a shortfall the
+    /// fund cannot pay (which may deleverage the opposite side) and at the end. The closed
+    /// quantity is `collect`'s sum of the range, and the notional follows from it in
+    /// [`Ctx::side`].
     fn full_closes<const LONG: bool>(
         &mut self,
         range: std::ops::Range<usize>,
@@ -373,22 +400,11 @@ impl Ctx<'_> {
             let mut fund = *self.fund;
             let mut fees = sum.fees;
             let mut draw = sum.insurance_fund_draw;
-            let mut side_notional = if LONG {
-                sum.long_liquidated_notional
-            } else {
-                sum.short_liquidated_notional
-            };
-            let mut notional = self.filled.notional;
-            let mut closed = self.filled.qty;
             let mut short = None;
             let start = j;
             while j < qty.len() {
                 let (q, e, mg) = (qty[j], entry[j], margin[j]);
                 j += 1;
-                let n = q * fill;
-                side_notional += n;
-                notional += n;
-                closed += q;
                 // `Position::equity` (`q·sign·(fill − e)` with the sign folded in: negating
                 // a difference is exact); a fee is only paid out of positive equity.
                 let equity = mg + if LONG { q * (fill - e) } else { q * (e - fill) };
@@ -431,13 +447,6 @@ impl Ctx<'_> {
             sum.fees = fees;
             sum.insurance_fund_draw = draw;
             sum.liquidation_count += (j - start) as u32;
-            if LONG {
-                sum.long_liquidated_notional = side_notional;
-            } else {
-                sum.short_liquidated_notional = side_notional;
-            }
-            self.filled.notional = notional;
-            self.filled.qty = closed;
             if let Some((p, uncovered)) = short {
                 self.shortfall(p, fill, uncovered, opp, opp_ladder);
             }
@@ -468,14 +477,7 @@ impl Ctx<'_> {
         sum.fees += s.fee;
         sum.insurance_fund_draw += s.fund_draw;
         sum.liquidation_count += 1;
-        let notional = close * fill;
-        if p.long {
-            sum.long_liquidated_notional += notional;
-        } else {
-            sum.short_liquidated_notional += notional;
-        }
-        self.filled.notional += notional;
-        self.filled.qty += close;
+        self.side_qty += close;
         if partial {
             self.rearm_rest(p, close, s.remaining_margin, side);
         }
