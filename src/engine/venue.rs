@@ -25,6 +25,7 @@ use std::collections::BinaryHeap;
 use super::{PathSummary, PopulationModel};
 use crate::model::margin::{self, Position};
 use crate::model::population::{Ladder, Positions};
+use crate::model::search::run_length;
 
 /// A remainder waiting in a heap for its new liquidation price.
 #[derive(Debug, Clone, Copy)]
@@ -152,7 +153,9 @@ impl Side {
         if rule.is_none() && self.partly.is_none() && self.removed.is_empty() {
             // Full closes and nothing deleveraged on this side: each triggered position
             // closes its whole size, summed in ladder order as below. The ladder is in
-            // trigger order, so the triggered run ends where a search from the cursor says.
+            // trigger order, so the triggered run ends where a search from the cursor says
+            // (a round triggers a short run at the head of a long ladder: the few entries it
+            // reads are next to the cursor, and the settlement reads them next anyway).
             let end = c + run_length(&ladder.liq[c..], |&l| crossed::<LONG>(l, m));
             qty = ladder.qty[c..end].iter().fold(qty, |s, &q| s + q);
             c = end;
@@ -181,30 +184,6 @@ impl Side {
             self.fired.push(pos);
         }
         qty
-    }
-}
-
-/// The length of the prefix of `s` on which `pred` holds, for `s` partitioned by `pred`: the
-/// same index as `slice::partition_point`, found by doubling steps from the front and then a
-/// binary search inside the last step. A round triggers a short run at the head of a long
-/// ladder; this reads `O(log run)` entries next to the cursor (which the settlement reads
-/// next anyway) instead of `O(log ladder)` spread over the whole ladder, each a likely cache
-/// miss.
-#[inline]
-fn run_length<T>(s: &[T], mut pred: impl FnMut(&T) -> bool) -> usize {
-    // `pred` holds on `s[..lo]`.
-    let mut lo = 0;
-    let mut width = 1;
-    loop {
-        let probe = lo + width;
-        if probe > s.len() {
-            return lo + s[lo..].partition_point(pred);
-        }
-        if !pred(&s[probe - 1]) {
-            return lo + s[lo..probe - 1].partition_point(pred);
-        }
-        lo = probe;
-        width *= 2;
     }
 }
 
@@ -597,24 +576,5 @@ impl Ctx<'_> {
         }
         opp.queue = Some(queue);
         covered
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::run_length;
-    use proptest::prelude::*;
-
-    proptest! {
-        /// The search from the front finds the same index as `partition_point` for every
-        /// partitioned slice, whatever the lengths of its two parts (including empty ones).
-        #[test]
-        fn run_length_is_partition_point(head in 0usize..300, tail in 0usize..300) {
-            let s: Vec<bool> = std::iter::repeat_n(true, head)
-                .chain(std::iter::repeat_n(false, tail))
-                .collect();
-            prop_assert_eq!(run_length(&s, |&b| b), head);
-            prop_assert_eq!(run_length(&s, |&b| b), s.partition_point(|&b| b));
-        }
     }
 }

@@ -14,6 +14,7 @@
 //! rises) and a price floor (a backstop bid: sells never fill, and the mid never sits, below
 //! it).
 
+use super::search::partition_point_from;
 use crate::scenario::{BookSpec, Level, SECONDS_PER_YEAR};
 
 /// One side of the book, with prefix sums. Read-only, shared by every path.
@@ -75,27 +76,11 @@ impl Side {
     }
 
     /// The level holding the hole's edge: the first `k` with `cum[k] > hole` (`n` when the
-    /// side is used up). Starts from `hint` and walks toward the answer, falling back to a
-    /// binary search when the walk would be long; updates `hint`.
+    /// side is used up). Searched from `hint` toward the answer (a refill shrinks the hole a
+    /// few levels back, a sweep grows it forward); updates `hint`.
     #[inline]
     fn level_of(&self, hole: f64, hint: &mut usize) -> usize {
-        let n = self.cum.len();
-        let mut k = (*hint).min(n);
-        // Walk back while the level below still ends above the hole (refill shrank it) ...
-        let mut steps = 0;
-        while k > 0 && self.cum[k - 1] > hole && steps < 8 {
-            k -= 1;
-            steps += 1;
-        }
-        // ... or forward while this level ends at or below it (a sweep grew it).
-        while k < n && self.cum[k] <= hole && steps < 8 {
-            k += 1;
-            steps += 1;
-        }
-        let settled = (k == 0 || self.cum[k - 1] <= hole) && (k == n || self.cum[k] > hole);
-        if !settled {
-            k = self.cum.partition_point(|&c| c <= hole);
-        }
+        let k = partition_point_from(&self.cum, |&c| c <= hole, *hint);
         *hint = k;
         k
     }
@@ -117,17 +102,15 @@ impl Side {
         self.disp[k] + frac * (self.disp[k + 1] - self.disp[k])
     }
 
-    /// The hole whose displacement is `target` (inverse of [`Side::displacement`]).
-    fn hole_for(&self, target: f64) -> f64 {
+    /// The hole whose displacement is `target` (inverse of [`Side::displacement`]); `hint` is
+    /// a level near the answer (any value is correct, a near one is fast).
+    fn hole_for(&self, target: f64, hint: usize) -> f64 {
         if target <= 0.0 {
             return 0.0;
         }
         let n = self.cum.len();
         // Segment k spans displacements [disp[k], disp[k+1]).
-        let k = self
-            .disp
-            .partition_point(|&d| d <= target)
-            .saturating_sub(1);
+        let k = partition_point_from(&self.disp, |&d| d <= target, hint + 1).saturating_sub(1);
         if k >= n {
             return self.total();
         }
@@ -347,7 +330,16 @@ impl BookState {
         let n = side.cum.len();
         let mut need = qty / multiplier;
         let mut e = hole;
-        let mut k = side.cum.partition_point(|&c| c <= e);
+        // The level of the hole's edge, from the hint the mid's lookups keep there.
+        let mut k = side.level_of(
+            e,
+            if sell {
+                &mut self.hint_bid
+            } else {
+                &mut self.hint_ask
+            },
+        );
+        let k0 = k;
         let mut notional = 0.0;
         let mut touched = 0u32;
         // Levels priced below the floor are not reached (bids only; factors fall with k).
@@ -382,13 +374,14 @@ impl BookState {
             fill.notional += fill.unfilled * reference * side.factor[n - 1];
             e = side.total();
         }
-        // Split the move into its permanent and transient parts.
-        let d0 = side.displacement(hole);
-        let d1 = side.displacement(e);
+        // Split the move into its permanent and transient parts. The levels of the old and
+        // new edge are known (`k0`, `k`): the lookups start there.
+        let d0 = side.displacement_from(hole, &mut { k0 });
+        let d1 = side.displacement_from(e, &mut { k });
         let moved = d1 - d0;
         let keep = shape.permanent * moved;
         let new_hole = if shape.permanent > 0.0 {
-            side.hole_for(d0 + (moved - keep))
+            side.hole_for(d0 + (moved - keep), k0)
         } else {
             e
         };
