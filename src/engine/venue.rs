@@ -148,16 +148,29 @@ impl Side {
         seq: &mut u32,
     ) -> f64 {
         let rule = pm.partial.as_ref();
-        let mut qty = 0.0;
-        let mut c = self.cursor;
+        let lo = self.cursor;
+        let mut c = lo;
+        // The run's closes are summed in `LANES` interleaved partial sums (position `lo + i`
+        // into lane `i % LANES`), added up in a fixed order at the end: the same sum whatever
+        // path below finds them, and no chain of dependent additions one position long.
+        let mut lanes = [0.0f64; LANES];
         if rule.is_none() && self.partly.is_none() && self.removed.is_empty() {
             // Full closes and nothing deleveraged on this side: each triggered position
-            // closes its whole size, summed in ladder order as below. The ladder is in
-            // trigger order, so the triggered run ends where a search from the cursor says
-            // (a round triggers a short run at the head of a long ladder: the few entries it
-            // reads are next to the cursor, and the settlement reads them next anyway).
+            // closes its whole size. The ladder is in trigger order, so the triggered run
+            // ends where a search from the cursor says (a round triggers a short run at the
+            // head of a long ladder: the few entries it reads are next to the cursor, and the
+            // settlement reads them next anyway).
             let end = c + run_length(&ladder.liq[c..], |&l| crossed::<LONG>(l, m));
-            qty = ladder.qty[c..end].iter().fold(qty, |s, &q| s + q);
+            let run = ladder.qty[c..end].chunks_exact(LANES);
+            let rest = run.remainder();
+            for q in run {
+                for (s, &q) in lanes.iter_mut().zip(q) {
+                    *s += q;
+                }
+            }
+            for (s, &q) in lanes.iter_mut().zip(rest) {
+                *s += q;
+            }
             c = end;
         }
         while c < ladder.len() && crossed::<LONG>(ladder.liq[c], m) {
@@ -169,11 +182,13 @@ impl Side {
                 self.remove(c, ladder.len());
                 self.rearm(rest, pm, seq);
             } else if !self.is_removed(c) {
-                qty += margin::close_quantity(&at(ladder, c, LONG), m, &pm.margin, rule);
+                lanes[(c - lo) % LANES] +=
+                    margin::close_quantity(&at(ladder, c, LONG), m, &pm.margin, rule);
             }
             c += 1;
         }
         self.cursor = c;
+        let mut qty = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
         self.run_qty = qty;
         while let Some(top) = self.heap.peek()
             && crossed::<LONG>(top.liq, m)
@@ -186,6 +201,11 @@ impl Side {
         qty
     }
 }
+
+/// Interleaved partial sums of a round's triggered run (see `Side::collect_triggered`, which
+/// adds its four lanes as `(l0 + l1) + (l2 + l3)`).
+const LANES: usize = 4;
+const _: () = assert!(LANES == 4);
 
 /// Whether mark `m` has reached liquidation price `liq` (longs: at or below it).
 #[inline(always)]
@@ -314,13 +334,8 @@ impl Ctx<'_> {
         long: bool,
     ) {
         let fill = if long { self.r.sell_px } else { self.r.buy_px };
-        self.side_qty = 0.0;
         if self.pm.partial.is_none() && side.removed.is_empty() {
             let range = side.lo..side.cursor;
-            // Every one of them closes in full, as `collect` summed them.
-            if !range.is_empty() {
-                self.side_qty = side.run_qty;
-            }
             if long {
                 self.full_closes::<true>(range, fill, ladder, opp, opp_ladder);
             } else {
@@ -333,6 +348,14 @@ impl Ctx<'_> {
                 }
             }
         }
+        // What the ladder positions closed, as `collect` summed it (the same positions and
+        // quantities: ADL never reaches a position the cursor has passed); the re-armed
+        // remainders add theirs in `one`.
+        self.side_qty = if side.lo < side.cursor {
+            side.run_qty
+        } else {
+            0.0
+        };
         let fired = std::mem::take(&mut side.fired);
         for &p in &fired {
             self.one(p, fill, side, opp, opp_ladder);
