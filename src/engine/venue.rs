@@ -67,8 +67,9 @@ struct Side {
     cursor: usize,
     /// Start of the ladder positions triggered in the current round (`lo..cursor`).
     lo: usize,
-    /// What those ladder positions close in the current round, summed in ladder order
-    /// (the start of the side's closed quantity, which settlement continues).
+    /// What those ladder positions close in the current round, summed in four interleaved
+    /// lanes (see `collect_triggered`): the start of the side's closed quantity, to which
+    /// settlement adds the re-armed remainders'.
     run_qty: f64,
     heap: BinaryHeap<Rearmed>,
     /// Re-armed remainders triggered in the current round.
@@ -320,7 +321,9 @@ struct Ctx<'a> {
     seq: &'a mut u32,
     sum: &'a mut PathSummary,
     filled: &'a mut Filled,
-    /// Quantity the side being settled has closed so far this round.
+    /// Quantity the side being settled has closed this round: `one` adds each close, and
+    /// `Ctx::side` replaces the ladder part by `collect`'s sum (the same closes, summed in
+    /// lanes) before the re-armed remainders add theirs.
     side_qty: f64,
 }
 
@@ -334,6 +337,7 @@ impl Ctx<'_> {
         long: bool,
     ) {
         let fill = if long { self.r.sell_px } else { self.r.buy_px };
+        self.side_qty = 0.0;
         if self.pm.partial.is_none() && side.removed.is_empty() {
             let range = side.lo..side.cursor;
             if long {

@@ -110,7 +110,8 @@ impl Side {
         }
         let n = self.cum.len();
         // Segment k spans displacements [disp[k], disp[k+1]).
-        let k = partition_point_from(&self.disp, |&d| d <= target, hint + 1).saturating_sub(1);
+        let k = partition_point_from(&self.disp, |&d| d <= target, hint.saturating_add(1))
+            .saturating_sub(1);
         if k >= n {
             return self.total();
         }
@@ -206,8 +207,9 @@ pub struct BookState {
     pub log_permanent: f64,
     /// `exp(log_permanent)`, kept in step with it so a quiet step needs no `exp`.
     permanent_factor: f64,
-    /// Level index of the bid hole at the last displacement lookup: holes only shrink between
-    /// sweeps, so the next lookup walks back from here instead of searching all levels.
+    /// Level index of the bid hole at the last lookup (a displacement, or a sweep's end):
+    /// the next lookup searches from here, by doubling steps, instead of over all levels
+    /// (holes shrink between sweeps, so it is usually a few levels back).
     hint_bid: usize,
     hint_ask: usize,
 }
@@ -385,12 +387,15 @@ impl BookState {
         } else {
             e
         };
+        // The new edge is at or below the walk's last level: the next lookup starts there.
         if sell {
             self.log_permanent -= keep;
             self.hole_bid = new_hole;
+            self.hint_bid = k;
         } else {
             self.log_permanent += keep;
             self.hole_ask = new_hole;
+            self.hint_ask = k;
         }
         if keep != 0.0 {
             self.permanent_factor = self.log_permanent.exp();
