@@ -67,10 +67,11 @@ struct Side {
     cursor: usize,
     /// Start of the ladder positions triggered in the current round (`lo..cursor`).
     lo: usize,
-    /// What those ladder positions close in the current round, summed in four interleaved
-    /// lanes (see `collect_triggered`): the start of the side's closed quantity, to which
-    /// settlement adds the re-armed remainders'.
-    run_qty: f64,
+    /// What the side closes in the current round: the quantity `collect` returned (the
+    /// triggered ladder run summed in four interleaved lanes, see `collect_triggered`, then
+    /// the re-armed remainders). Settlement closes exactly these positions at the round's
+    /// fill, so it gives the side's notional too.
+    round_qty: f64,
     heap: BinaryHeap<Rearmed>,
     /// Re-armed remainders triggered in the current round.
     fired: Vec<Position>,
@@ -134,10 +135,12 @@ impl Side {
         let ladder_hit = self.cursor < ladder.len() && crossed::<LONG>(ladder.liq[self.cursor], m);
         let heap_hit = self.heap.peek().is_some_and(|t| crossed::<LONG>(t.liq, m));
         self.lo = self.cursor;
-        if !ladder_hit && !heap_hit {
-            return 0.0;
-        }
-        self.collect_triggered::<LONG>(ladder, m, pm, seq)
+        self.round_qty = if !ladder_hit && !heap_hit {
+            0.0
+        } else {
+            self.collect_triggered::<LONG>(ladder, m, pm, seq)
+        };
+        self.round_qty
     }
 
     #[inline(never)]
@@ -190,7 +193,6 @@ impl Side {
         }
         self.cursor = c;
         let mut qty = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
-        self.run_qty = qty;
         while let Some(top) = self.heap.peek()
             && crossed::<LONG>(top.liq, m)
         {
@@ -306,7 +308,6 @@ impl Venue {
             seq,
             sum,
             filled: &mut filled,
-            side_qty: 0.0,
         };
         ctx.side(longs, shorts, &pos.longs, &pos.shorts, true);
         ctx.side(shorts, longs, &pos.shorts, &pos.longs, false);
@@ -321,10 +322,6 @@ struct Ctx<'a> {
     seq: &'a mut u32,
     sum: &'a mut PathSummary,
     filled: &'a mut Filled,
-    /// Quantity the side being settled has closed this round: `one` adds each close, and
-    /// `Ctx::side` replaces the ladder part by `collect`'s sum (the same closes, summed in
-    /// lanes) before the re-armed remainders add theirs.
-    side_qty: f64,
 }
 
 impl Ctx<'_> {
@@ -337,7 +334,6 @@ impl Ctx<'_> {
         long: bool,
     ) {
         let fill = if long { self.r.sell_px } else { self.r.buy_px };
-        self.side_qty = 0.0;
         if self.pm.partial.is_none() && side.removed.is_empty() {
             let range = side.lo..side.cursor;
             if long {
@@ -352,23 +348,17 @@ impl Ctx<'_> {
                 }
             }
         }
-        // What the ladder positions closed, as `collect` summed it (the same positions and
-        // quantities: ADL never reaches a position the cursor has passed); the re-armed
-        // remainders add theirs in `one`.
-        self.side_qty = if side.lo < side.cursor {
-            side.run_qty
-        } else {
-            0.0
-        };
         let fired = std::mem::take(&mut side.fired);
         for &p in &fired {
             self.one(p, fill, side, opp, opp_ladder);
         }
         side.fired = fired;
         side.fired.clear(); // kept empty between rounds (`collect` relies on it)
-        // The side's closes all fill at `fill`: its notional is `fill` times what it closed
-        // (one product per side and round instead of one per position).
-        let q = self.side_qty;
+        // The side's closes all fill at `fill`: its notional is `fill` times what it closed,
+        // which is what `collect` found (the same positions and quantities: ADL never
+        // reaches a position the cursor has passed). One product per side and round instead
+        // of one per position.
+        let q = side.round_qty;
         if q != 0.0 {
             let notional = q * fill;
             if long {
@@ -386,8 +376,7 @@ impl Ctx<'_> {
     /// same order (so the sums are bit-identical), on the ladder's columns, with the running
     /// sums (fund, fees, draw) in registers. They are written back before a shortfall the
     /// fund cannot pay (which may deleverage the opposite side) and at the end. The closed
-    /// quantity is `collect`'s sum of the range, and the notional follows from it in
-    /// [`Ctx::side`].
+    /// quantity and the notional follow from `collect`'s sum in [`Ctx::side`].
     fn full_closes<const LONG: bool>(
         &mut self,
         range: std::ops::Range<usize>,
@@ -483,7 +472,6 @@ impl Ctx<'_> {
         sum.fees += s.fee;
         sum.insurance_fund_draw += s.fund_draw;
         sum.liquidation_count += 1;
-        self.side_qty += close;
         if partial {
             self.rearm_rest(p, close, s.remaining_margin, side);
         }
