@@ -11,14 +11,16 @@ use clap::Args;
 
 use cascadesim::engine::Market;
 use cascadesim::engine::realised::{RealisedGrid, RealisedHeatmap};
-use cascadesim::metrics::{ASSET_METRICS, AssetColumns, Column, Values};
+use cascadesim::metrics::{ASSET_METRICS, AssetColumns, Column, PopulationColumns, Values};
 use cascadesim::output::h5;
 use cascadesim::output::{SHARD_CONTENT, Staging};
 use cascadesim::shard::{ShardSpec, check_coverage};
 use cascadesim::summary::Provenance;
 
-use super::report::{not_ours, read_columns, read_provenance, rebuild_scenario};
-use super::run::{Run, finish};
+use super::report::{
+    not_ours, read_columns, read_population_columns, read_provenance, rebuild_scenario,
+};
+use super::run::{Run, finish, population_ids};
 use super::{InputError, table, thread_pool};
 
 #[derive(Args)]
@@ -201,6 +203,8 @@ pub(crate) fn merge(args: &MergeArgs) -> Result<i32> {
     let mut realised = RealisedHeatmap::new(&market, grid);
     let mut columns: Vec<Column> = Vec::new();
     let mut asset_columns: Vec<AssetColumns> = Vec::new();
+    let mut population_columns: Vec<PopulationColumns> = Vec::new();
+    let ids = population_ids(&scenario);
     let per = realised.grid.time_buckets * realised.grid.price_bins;
     for &i in &order {
         let s = &shards[i];
@@ -212,6 +216,18 @@ pub(crate) fn merge(args: &MergeArgs) -> Result<i32> {
             asset_columns = assets;
         } else {
             for (a, b) in asset_columns.iter_mut().zip(assets) {
+                join(&mut a.columns, b.columns);
+            }
+        }
+        let pops = read_population_columns(f, &ids, s.paths)?;
+        if i == order[0] {
+            population_columns = pops;
+        } else if pops.len() != population_columns.len() {
+            // Every shard of a run comes from the same binary; one without the figures
+            // drops them from the merged run rather than mixing.
+            population_columns.clear();
+        } else {
+            for (a, b) in population_columns.iter_mut().zip(pops) {
                 join(&mut a.columns, b.columns);
             }
         }
@@ -246,6 +262,7 @@ pub(crate) fn merge(args: &MergeArgs) -> Result<i32> {
         Run {
             columns,
             asset_columns,
+            population_columns,
             realised,
         },
         staging,

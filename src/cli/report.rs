@@ -17,7 +17,10 @@ use rayon::prelude::*;
 
 use cascadesim::engine::Market;
 use cascadesim::engine::trace::{self, TraceSet};
-use cascadesim::metrics::{Column, Kind, LENDING_METRICS, Values, path_metrics};
+use cascadesim::metrics::{
+    Column, Kind, LENDING_METRICS, POPULATION_METRICS, PopulationColumns, PopulationId, Values,
+    path_metrics,
+};
 use cascadesim::output::figures::{FigureFile, FigureInput, SamplePath};
 use cascadesim::output::h5::{self, AttrValue, H5Error};
 use cascadesim::output::html::{self, PageExtras};
@@ -25,6 +28,7 @@ use cascadesim::output::realised::RealisedView;
 use cascadesim::scenario::{FileSource, NoFiles, OutputSpec, Scenario};
 use cascadesim::summary::{self, CascadeDefinition, Provenance, Summary};
 
+use super::run::population_ids;
 use super::{FsFiles, InputError, not_a_shard, table};
 
 #[derive(Args)]
@@ -274,6 +278,51 @@ fn read_traces(f: &Path) -> Vec<(u64, String)> {
         .collect()
 }
 
+/// Reads `/populations/<k>/<metric>` of a results or shard file, for the populations `ids` (shards written
+/// before per-population figures existed have none: an empty list).
+pub(crate) fn read_population_columns(
+    f: &std::path::Path,
+    ids: &[PopulationId],
+    paths: u64,
+) -> Result<Vec<PopulationColumns>> {
+    if !h5::list_datasets(f, "/populations/0").is_ok_and(|d| !d.is_empty()) {
+        return Ok(Vec::new());
+    }
+    ids.iter()
+        .enumerate()
+        .map(|(k, id)| {
+            let columns = POPULATION_METRICS
+                .iter()
+                .map(|d| {
+                    let v = h5::read_f64_column(f, &format!("/populations/{k}/{}", d.name))
+                        .map_err(|e| not_ours(f, &e))?;
+                    if v.len() as u64 != paths {
+                        bail!(InputError(format!(
+                            "{}: /populations/{k}/{} has {} values for {paths} paths",
+                            f.display(),
+                            d.name,
+                            v.len()
+                        )));
+                    }
+                    Ok(Column {
+                        name: d.name,
+                        unit: d.unit,
+                        description: d.description,
+                        summarize: false,
+                        values: d.kind.values_from_f64(v),
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Ok(PopulationColumns {
+                name: id.name.clone(),
+                asset: id.asset.clone(),
+                venue: id.venue.clone(),
+                columns,
+            })
+        })
+        .collect()
+}
+
 /// The realised heatmap of every asset, from `/realised_heatmap/<asset>` (none for a file
 /// written before it was recorded, or an asset whose group is incomplete).
 fn read_realised(f: &Path, p: &Provenance) -> Vec<RealisedView> {
@@ -355,7 +404,12 @@ pub(crate) fn report(args: &ReportArgs) -> Result<i32> {
     let seed = provenance.seed;
     let first_path = provenance.first_path;
     let tail_reports = summary::analyze_tails(&columns, &summary::tail_options(seed));
-    let summary = Summary::build(provenance, &columns, &tail_reports);
+    let population_columns = match rebuild_scenario(&provenance) {
+        Ok(s) => read_population_columns(f, &population_ids(&s), provenance.paths)?,
+        Err(_) => Vec::new(),
+    };
+    let mut summary = Summary::build(provenance, &columns, &tail_reports);
+    summary.populations = summary::population_summaries(&population_columns);
     let json = html::summary_json(&summary)?;
     let mut notes = vec![format!(
         "Rebuilt by cascadesim report (version {}) from {} without re-simulating.",

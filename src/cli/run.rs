@@ -8,7 +8,7 @@ use clap::Args;
 
 use cascadesim::engine::Market;
 use cascadesim::engine::realised::{RealisedGrid, RealisedHeatmap};
-use cascadesim::metrics::{AssetColumns, Column};
+use cascadesim::metrics::{AssetColumns, Column, PopulationColumns, PopulationId};
 use cascadesim::output::figures::FigureInput;
 use cascadesim::output::realised::RealisedView;
 use cascadesim::output::{self, Staging};
@@ -200,7 +200,9 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
     let names: Vec<String> = scenario.assets.iter().map(|a| a.name.clone()).collect();
     let venues: Vec<bool> = scenario.assets.iter().map(|a| a.venues.is_some()).collect();
     let asset_columns = metrics::asset_columns(&results, &names, &venues);
+    let population_columns = metrics::population_columns(&results, &population_ids(&scenario));
     results.assets = Vec::new();
+    results.populations = Vec::new();
     // The columns hold every figure from here on: the per-path structs are given back while
     // they are turned into columns (about half the run's memory), before the tail analysis
     // and the writers allocate their own buffers.
@@ -218,6 +220,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
     let mut whole = Run {
         columns,
         asset_columns,
+        population_columns,
         realised,
     };
     if let Some(shard) = args.shard {
@@ -225,8 +228,11 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
             &dest,
             &provenance,
             shard,
-            &whole.columns,
-            &whole.asset_columns,
+            output::RunColumns {
+                paths: &whole.columns,
+                assets: &whole.asset_columns,
+                populations: &whole.population_columns,
+            },
             &whole.realised,
         )?;
         if !args.opts.quiet {
@@ -270,6 +276,26 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
         );
     }
     Ok(0)
+}
+
+/// Who each population is (name, asset, venue), in scenario order.
+pub(crate) fn population_ids(scenario: &Scenario) -> Vec<PopulationId> {
+    scenario
+        .populations
+        .iter()
+        .map(|p| {
+            let asset = &scenario.assets[p.asset];
+            PopulationId {
+                name: p.name.clone(),
+                asset: asset.name.clone(),
+                venue: asset
+                    .venues
+                    .as_ref()
+                    .and_then(|v| v.list.get(p.venue))
+                    .map(|v| v.name.clone()),
+            }
+        })
+        .collect()
 }
 
 /// What produced the run (`first_path`: the first path id this process simulated).
@@ -329,6 +355,7 @@ fn run_rare(
     let whole = Run {
         columns,
         asset_columns,
+        population_columns: Vec::new(),
         realised,
     };
     let done = finish(
@@ -360,6 +387,8 @@ fn run_rare(
 pub(crate) struct Run {
     pub(crate) columns: Vec<Column>,
     pub(crate) asset_columns: Vec<AssetColumns>,
+    /// Per-population columns (empty in rare-event runs).
+    pub(crate) population_columns: Vec<PopulationColumns>,
     pub(crate) realised: RealisedHeatmap,
 }
 
@@ -387,6 +416,7 @@ pub(crate) fn finish(
     let Run {
         columns,
         asset_columns,
+        population_columns,
         realised,
     } = run;
     let (paths, seed) = (provenance.paths, provenance.seed);
@@ -401,7 +431,8 @@ pub(crate) fn finish(
             None => summary::analyze_tails(&columns, &summary::tail_options(seed)),
             Some(_) => Vec::new(),
         };
-        let summary = Summary::build_with(provenance, &columns, &tail_reports, rare);
+        let mut summary = Summary::build_with(provenance, &columns, &tail_reports, rare);
+        summary.populations = summary::population_summaries(&population_columns);
         let (trace_set, mut warnings) = match rare {
             None => report::traces(output_spec, market, &columns, 0, paths),
             Some(r) => {
@@ -431,8 +462,11 @@ pub(crate) fn finish(
                 output::write_run_with_traces(
                     &staging,
                     &summary,
-                    &columns,
-                    &asset_columns,
+                    output::RunColumns {
+                        paths: &columns,
+                        assets: &asset_columns,
+                        populations: &population_columns,
+                    },
                     &tail_reports,
                     &trace_set,
                     Some(&realised),

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use crate::engine::realised::RealisedHeatmap;
 use crate::engine::trace::TraceSet;
-use crate::metrics::{AssetColumns, Column, Values};
+use crate::metrics::{AssetColumns, Column, PopulationColumns, Values};
 use crate::shard::ShardSpec;
 use crate::summary::{Provenance, Summary};
 use crate::tails::TailReport;
@@ -180,6 +180,15 @@ fn h5_columns(columns: &[Column]) -> Vec<h5::Column<'_>> {
         .collect()
 }
 
+/// A run's per-path columns: the path metrics, each asset's and each population's.
+#[derive(Debug, Clone, Copy)]
+pub struct RunColumns<'a> {
+    pub paths: &'a [Column],
+    pub assets: &'a [AssetColumns],
+    /// Empty for runs without per-population figures (rare-event runs).
+    pub populations: &'a [PopulationColumns],
+}
+
 /// Writes `summary.json` and `results.h5` into `staging`.
 ///
 /// `results.h5` layout: root attributes record the provenance (version, scenario text, seed,
@@ -199,8 +208,11 @@ pub fn write_run(
     write_run_with_traces(
         staging,
         summary,
-        columns,
-        assets,
+        RunColumns {
+            paths: columns,
+            assets,
+            populations: &[],
+        },
         tail_reports,
         &TraceSet::default(),
         None,
@@ -216,12 +228,16 @@ pub fn write_run(
 pub fn write_run_with_traces(
     staging: &Staging,
     summary: &Summary,
-    columns: &[Column],
-    assets: &[AssetColumns],
+    columns: RunColumns<'_>,
     tail_reports: &[(&'static str, TailReport)],
     traces: &TraceSet,
     realised: Option<&RealisedHeatmap>,
 ) -> Result<(), OutputError> {
+    let RunColumns {
+        paths: columns,
+        assets,
+        populations,
+    } = columns;
     let json = serde_json::to_string_pretty(summary)?;
     let p = &summary.provenance;
     let mut root = provenance_attrs(p);
@@ -262,6 +278,7 @@ pub fn write_run_with_traces(
             columns: h5_columns(&a.columns),
         });
     }
+    groups.extend(population_groups(populations, true));
     let diag: Vec<OwnedGroup> = tail_reports
         .iter()
         .map(|(name, r)| tail_group(name, r))
@@ -274,6 +291,39 @@ pub fn write_run_with_traces(
     h5::write_h5_atomic(&staging.path("results.h5"), &root, &groups)?;
     staging.write("summary.json", format!("{json}\n").as_bytes())?;
     Ok(())
+}
+
+/// `/populations/<index>`: one group per population (scenario order), its name, asset and
+/// venue as attributes (`describe`: with a description, as in `results.h5`).
+fn population_groups(populations: &[PopulationColumns], describe: bool) -> Vec<Group<'_>> {
+    populations
+        .iter()
+        .enumerate()
+        .map(|(k, p)| {
+            let mut attrs = vec![
+                ("name".into(), AttrValue::Str(p.name.clone())),
+                ("asset".into(), AttrValue::Str(p.asset.clone())),
+                (
+                    "venue".into(),
+                    AttrValue::Str(p.venue.clone().unwrap_or_default()),
+                ),
+            ];
+            if describe {
+                attrs.push((
+                    "description".into(),
+                    AttrValue::Str(format!(
+                        "per-path figures of population {} (`name`); venue empty: the asset's only book",
+                        p.name
+                    )),
+                ));
+            }
+            Group {
+                path: format!("populations/{k}"),
+                attrs,
+                columns: h5_columns(&p.columns),
+            }
+        })
+        .collect()
 }
 
 /// The root attributes that record what produced a run (every field of the provenance), in
@@ -336,10 +386,14 @@ pub fn write_shard(
     path: &Path,
     p: &Provenance,
     shard: ShardSpec,
-    columns: &[Column],
-    assets: &[AssetColumns],
+    columns: RunColumns<'_>,
     realised: &RealisedHeatmap,
 ) -> Result<(), OutputError> {
+    let RunColumns {
+        paths: columns,
+        assets,
+        populations,
+    } = columns;
     let count = columns.first().map_or(0, |c| c.values.len()) as u64;
     let mut root = provenance_attrs(p);
     root.extend([
@@ -363,6 +417,7 @@ pub fn write_shard(
             columns: h5_columns(&a.columns),
         });
     }
+    groups.extend(population_groups(populations, false));
     let per = realised.grid.time_buckets * realised.grid.price_bins;
     for (k, a) in assets.iter().enumerate() {
         groups.push(Group {
