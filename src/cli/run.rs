@@ -283,10 +283,16 @@ pub(crate) fn population_ids(scenario: &Scenario) -> Vec<PopulationId> {
     scenario
         .populations
         .iter()
-        .map(|p| {
+        .enumerate()
+        .map(|(k, p)| {
             let asset = &scenario.assets[p.asset];
             PopulationId {
-                name: p.name.clone(),
+                // An unnamed population goes by its key path.
+                name: if p.name.is_empty() {
+                    format!("populations[{k}]")
+                } else {
+                    p.name.clone()
+                },
                 asset: asset.name.clone(),
                 venue: asset
                     .venues
