@@ -994,7 +994,13 @@ pub fn simulate_full<O: Observer, C: Control>(
             if v.lag == 0 {
                 mark[a] = index;
             }
-            endo[a].record((mark[a] / counterfactual).ln());
+            if v.len() == 1 && v.lag == 0 {
+                // One venue marked live is the asset's book: measured as such, to the bit.
+                let b = market.books_of(a).start;
+                endo[a].record_book(&books[b], v.books[0].floor, fundamental[a], mark[a]);
+            } else {
+                endo[a].record((mark[a] / counterfactual).ln());
+            }
         }
         let mut step_total = 0.0;
         for a in 0..n_assets {
