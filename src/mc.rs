@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
 
-use crate::engine::{AssetPathMetrics, Market, NoObserver, Observer, PathSummary, simulate_path};
+use crate::engine::{
+    AssetPathMetrics, Market, NoObserver, Observer, PathSummary, replicates, simulate_path,
+};
 
 /// Paths handed to a worker at a time (also the progress granularity). Small enough that the
 /// last chunks of a run leave no thread idle for long (a flash-crash path costs ~0.3 ms).
@@ -48,6 +50,17 @@ impl Accumulator for crate::engine::realised::RealisedHeatmap {
     }
 }
 
+/// Draws the population replicates that paths `first .. first + count` use (only those), in
+/// parallel on the current rayon pool. Each replicate depends on the seed and its index only,
+/// so this changes no result: it only moves the drawing ahead of the paths.
+pub fn prepare(market: &Market, first: u64, count: u64) {
+    replicates::needed(market.replicate_count(), first, count)
+        .par_iter()
+        .for_each(|&r| {
+            market.replicate(r);
+        });
+}
+
 /// Simulates paths `first .. first + count` on the current rayon pool.
 ///
 /// `progress` is called with the number of paths just finished (from worker threads);
@@ -79,6 +92,7 @@ pub fn run_with<A: Accumulator>(
     make: &(dyn Fn() -> A + Sync),
 ) -> Result<(RunResults, A), Cancelled> {
     let n = usize::try_from(count).expect("path count fits in memory (checked by the caller)");
+    prepare(market, first, count);
     let n_assets = market.assets.len();
     let mut paths = vec![PathSummary::default(); n];
     let mut assets = vec![AssetPathMetrics::default(); n * n_assets];
