@@ -18,7 +18,7 @@
 
 use serde::Serialize;
 
-use crate::stats::{Proportion, Z95, beta_quantile, incomplete_beta};
+use crate::stats::{Proportion, Z95, beta_quantile, incomplete_beta, wilson95};
 
 /// The variance of a clustered mean, split into its two parts.
 #[derive(Debug, Clone, Copy, Serialize, PartialEq)]
@@ -157,6 +157,35 @@ pub fn korn_graubard95(k: u64, n: u64, c: &NoiseComponents) -> Proportion {
         out.ci_high = beta_quantile(x + 1.0, n_eff - x, 0.975);
     }
     out
+}
+
+/// The 95% interval of the share of `flags` that are set, unit `i` being path `first + i`
+/// of a run with `replicates` population replicates (path `i` on replicate `i mod R`):
+/// Korn–Graubard over path and population noise with its noise parts when there are two
+/// replicates or more, the Wilson interval otherwise.
+pub fn proportion95(
+    flags: &[bool],
+    first: u64,
+    replicates: Option<u64>,
+) -> (Proportion, Option<NoiseComponents>) {
+    let n = flags.len() as u64;
+    let k = flags.iter().filter(|&&x| x).count() as u64;
+    match replicates.filter(|&r| r >= 2) {
+        Some(r) => {
+            let units: Vec<f64> = flags.iter().map(|&x| f64::from(u8::from(x))).collect();
+            let c = noise_components(&units, &replicate_groups(first, flags.len(), r), r as usize);
+            (korn_graubard95(k, n, &c), Some(c))
+        }
+        None => (wilson95(k, n), None),
+    }
+}
+
+/// Each unit's population replicate: unit `i` is path (or root path) `first + i`, which
+/// uses replicate `(first + i) mod r`.
+pub fn replicate_groups(first: u64, units: usize, r: u64) -> Vec<u32> {
+    (0..units as u64)
+        .map(|i| ((first + i) % r) as u32)
+        .collect()
 }
 
 /// The design effect of a clustered proportion: its total variance over the binomial

@@ -8,7 +8,8 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::clustered::{
-    NoiseComponents, design_effect, korn_graubard95, noise_components, weighted_interval95,
+    NoiseComponents, design_effect, noise_components, proportion95, replicate_groups,
+    weighted_interval95,
 };
 use crate::metrics::{Column, Values};
 use crate::rare::RareEventInfo;
@@ -154,14 +155,6 @@ impl ProbabilityNoise {
             note: format!("{note} (standard error: path {path:.4}, population {pop:.4})"),
         }
     }
-}
-
-/// Each unit's population replicate: unit `i` is path (or root path) `first + i`, which uses
-/// replicate `(first + i) mod r`.
-fn replicate_groups(first: u64, units: usize, r: u64) -> Vec<u32> {
-    (0..units as u64)
-        .map(|i| ((first + i) % r) as u32)
-        .collect()
 }
 
 /// What a rare-event run's summary says about its estimator.
@@ -315,20 +308,14 @@ impl Summary {
                 _ => {
                     let exact = clopper_pearson95(cascades, n);
                     let wilson = wilson95(cascades, n);
-                    match replicates {
-                        Some(r_count) => {
-                            let groups = replicate_groups(first, flags.len(), r_count);
-                            let units: Vec<f64> = flags
-                                .iter()
-                                .map(|&x| f64::from(u8::from(x > 0.0)))
-                                .collect();
-                            let c = noise_components(&units, &groups, r_count as usize);
-                            let total = korn_graubard95(cascades, n, &c);
+                    let set: Vec<bool> = flags.iter().map(|&x| x > 0.0).collect();
+                    match proportion95(&set, first, replicates) {
+                        (total, Some(c)) => {
                             let precision = Precision::clustered(&total, &c);
                             let noise = ProbabilityNoise::new(c, cascades, n);
                             (total, wilson, Some(exact), Some(noise), precision, None)
                         }
-                        None => (
+                        (_, None) => (
                             wilson,
                             wilson,
                             Some(exact),

@@ -134,7 +134,10 @@ impl Setup {
             .map_err(|_| anyhow::Error::new(Interrupted))?;
         let columns = self.pool.install(|| metrics::columns(&mut results));
         let columns = cluster.share_columns(columns)?;
-        Ok(PointOutcome::from_columns(&columns))
+        Ok(PointOutcome::from_columns(
+            &columns,
+            s.replicates().map(u64::from),
+        ))
     }
 }
 
