@@ -288,7 +288,7 @@ impl Summary {
         let paths_with_book_exhausted = paths_with("book_exhausted");
         let paths_with_circuit_breaker_halt = paths_with("circuit_breaker_halts");
         // Population replicates: the interval covers which populations were drawn too.
-        let (cascade_probability, path_only, exact, noise, precision, rare_event) =
+        let (cascade_probability, path_only, exact, noise, mut precision, rare_event) =
             match (rare, &weights) {
                 (Some(info), Some(w)) => {
                     let (p, units, precision, r) =
@@ -326,6 +326,11 @@ impl Summary {
                     }
                 }
             };
+        if provenance.population_replicates == Some(1) {
+            precision.note.push_str(
+                "; one population replicate: the interval covers path noise only, not which population was drawn (use --replicates)",
+            );
+        }
         Summary {
             provenance,
             cascade_probability,
