@@ -12,12 +12,14 @@
 //! - [`engine`]: one path, step by step, with the cascade loop;
 //! - [`mc`]: many paths in parallel, reduced in path order;
 //! - [`stats`] and [`tails`]: summary statistics and extreme-value estimates on plain slices;
+//!   [`clustered`]: the path and population noise of a mean over population replicates;
 //! - [`shard`]: which paths shard `K/N` of a run simulates, and whether shards cover a run;
 //! - [`sweep`]: parameter sweeps, paired differences, threshold tuning and sensitivity;
 //! - [`output`]: `summary.json` and `results.h5`, written atomically.
 //!
 //! The binary's `cli` module is the only place that knows about the terminal.
 
+pub mod clustered;
 pub mod engine;
 pub mod heatmap;
 pub mod mc;

@@ -8,7 +8,7 @@ use rayon::prelude::*;
 
 use crate::engine::{
     AssetPathMetrics, Market, NoObserver, Observer, PathSummary, Plain, PopulationPathMetrics,
-    simulate_full,
+    replicates, simulate_full,
 };
 
 /// Paths handed to a worker at a time (also the progress granularity). Small enough that the
@@ -54,6 +54,17 @@ impl Accumulator for crate::engine::realised::RealisedHeatmap {
     }
 }
 
+/// Draws the population replicates that paths `first .. first + count` use (only those), in
+/// parallel on the current rayon pool. Each replicate depends on the seed and its index only,
+/// so this changes no result: it only moves the drawing ahead of the paths.
+pub fn prepare(market: &Market, first: u64, count: u64) {
+    replicates::needed(market.replicate_count(), first, count)
+        .par_iter()
+        .for_each(|&r| {
+            market.replicate(r);
+        });
+}
+
 /// Simulates paths `first .. first + count` on the current rayon pool.
 ///
 /// `progress` is called with the number of paths just finished (from worker threads);
@@ -85,6 +96,7 @@ pub fn run_with<A: Accumulator>(
     make: &(dyn Fn() -> A + Sync),
 ) -> Result<(RunResults, A), Cancelled> {
     let n = usize::try_from(count).expect("path count fits in memory (checked by the caller)");
+    prepare(market, first, count);
     let n_assets = market.assets.len();
     let mut paths = vec![PathSummary::default(); n];
     let mut assets = vec![AssetPathMetrics::default(); n * n_assets];

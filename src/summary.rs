@@ -7,6 +7,10 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::clustered::{
+    NoiseComponents, design_effect, noise_components, proportion95, replicate_groups,
+    weighted_interval95,
+};
 use crate::metrics::{Column, PopulationColumns, Values};
 use crate::rare::RareEventInfo;
 use crate::scenario::CascadeRule;
@@ -14,7 +18,7 @@ use crate::stats::{
     MetricSummary, Proportion, Z95, clopper_pearson95, effective_sample_size,
     paths_for_relative_error, weighted_proportion95, wilson95,
 };
-use crate::tails::{self, AnalyzeOptions, TailReport};
+use crate::tails::{self, AnalyzeOptions, ClusteredVarEs, TailReport, clustered_var_es};
 
 /// What produced a run. Recorded in every output.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -32,8 +36,11 @@ pub struct Provenance {
     pub assets: Vec<String>,
     /// "fixed" or "per_path".
     pub population_mode: String,
-    /// Positions in the fixed population (absent when drawn per path).
+    /// Positions in the fixed population (in each replicate; absent when drawn per path).
     pub positions: Option<u64>,
+    /// Independent draws of the synthetic populations (path `i` uses draw `i mod R`); absent
+    /// when there is no population noise to estimate (per-path mode, positions files only).
+    pub population_replicates: Option<u64>,
     pub cascade_definition: CascadeDefinition,
     /// The full scenario TOML text.
     pub scenario: String,
@@ -62,12 +69,21 @@ impl From<&CascadeRule> for CascadeDefinition {
 pub struct Summary {
     #[serde(flatten)]
     pub provenance: Provenance,
-    /// Cascade probability with its Wilson score 95% interval.
+    /// Cascade probability with its 95% interval. With population replicates
+    /// (`population_replicates` ≥ 2) the interval covers both path noise and which
+    /// populations were drawn (Korn–Graubard; weighted runs: normal with a t quantile);
+    /// otherwise it is `cascade_probability_path_only`.
     pub cascade_probability: Proportion,
-    /// The same with the exact (conservative) Clopper–Pearson 95% interval (plain runs only:
-    /// it does not apply to weighted paths).
+    /// The interval from the paths alone (Wilson; weighted runs: normal), as if the drawn
+    /// populations were the only possible ones: path noise only.
+    pub cascade_probability_path_only: Proportion,
+    /// The exact (conservative) Clopper–Pearson 95% interval, path noise only (plain runs
+    /// only: it does not apply to weighted paths).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cascade_probability_exact: Option<Proportion>,
+    /// The two parts of the probability's standard error (runs with population replicates).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cascade_probability_noise: Option<ProbabilityNoise>,
     /// How precise the probability is, and how many paths a ±10% estimate would need.
     pub precision: Precision,
     pub cascades: u64,
@@ -91,6 +107,11 @@ pub struct Summary {
     /// "1 in N paths" and bootstrap intervals for the empirical VaR/ES. Parts that cannot be
     /// estimated say why. The diagnostic curves are in `results.h5` under `/tails/<metric>`.
     pub tails: BTreeMap<&'static str, serde_json::Value>,
+    /// Runs with population replicates: the empirical VaR and ES of each tail metric with
+    /// cluster-bootstrap intervals (path and population noise) and the two parts of their
+    /// standard errors. The intervals under `tails.<metric>.empirical` are path-only.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub var_es_with_population: BTreeMap<&'static str, Vec<ClusteredVarEs>>,
     /// Rare-event runs only: the estimator, its settings and how much it gained.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rare_event: Option<RareEventSummary>,
@@ -185,6 +206,53 @@ pub fn population_summaries(groups: &[PopulationColumns]) -> Vec<PopulationSumma
             }
         })
         .collect()
+}
+
+/// The cascade probability's standard error split into path noise (more paths shrink it) and
+/// population noise (more replicates shrink it).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ProbabilityNoise {
+    #[serde(flatten)]
+    pub components: NoiseComponents,
+    /// Total variance over the binomial variance of as many independent paths.
+    pub design_effect: f64,
+    /// Paths whose binomial interval would be as wide, `paths / design_effect`.
+    pub effective_paths: f64,
+    /// Which part dominates, in a sentence.
+    pub note: String,
+}
+
+impl ProbabilityNoise {
+    fn new(c: NoiseComponents, k: u64, n: u64) -> ProbabilityNoise {
+        let deff = design_effect(k, n, &c);
+        let (path, pop) = (c.path_noise_se, c.population_noise_se);
+        let share = if c.total_se > 0.0 {
+            pop * pop / (c.total_se * c.total_se)
+        } else {
+            0.0
+        };
+        let note = if c.replicates < 2 {
+            "one population replicate: population noise is not estimated (use --replicates)".into()
+        } else if c.total_se == 0.0 {
+            "no spread between paths or replicates".into()
+        } else if share >= 0.5 {
+            format!(
+                "population noise is {:.0}% of the variance: more paths will not shrink the interval much, more replicates (--replicates) will",
+                share * 100.0
+            )
+        } else {
+            format!(
+                "path noise is {:.0}% of the variance: more paths shrink the interval",
+                (1.0 - share) * 100.0
+            )
+        };
+        ProbabilityNoise {
+            components: c,
+            design_effect: deff,
+            effective_paths: n as f64 / deff.max(f64::MIN_POSITIVE),
+            note: format!("{note} (standard error: path {path:.4}, population {pop:.4})"),
+        }
+    }
 }
 
 /// What a rare-event run's summary says about its estimator.
@@ -309,6 +377,12 @@ impl Summary {
             .iter()
             .map(|(name, r)| (*name, tail_json(r)))
             .collect();
+        let replicates = provenance.population_replicates.filter(|&r| r >= 2);
+        let first = provenance.first_path;
+        let var_es_with_population = match (replicates, &weights) {
+            (Some(r), None) => population_var_es(columns, tail_reports, first, r),
+            _ => BTreeMap::new(),
+        };
         let paths_with_book_exhausted = paths_with("book_exhausted");
         let failures = {
             let values = |name: &str| find(name).map(|c| c.values.to_f64());
@@ -336,25 +410,56 @@ impl Summary {
             }
         };
         let paths_with_circuit_breaker_halt = paths_with("circuit_breaker_halts");
-        let (cascade_probability, exact, precision, rare_event) = match (rare, &weights) {
-            (Some(info), Some(w)) => {
-                let (p, precision, r) = weighted_probability(info, w, &flags, cascades, n, find);
-                (p, None, precision, Some(r))
-            }
-            _ => {
-                let exact = clopper_pearson95(cascades, n);
-                (
-                    wilson95(cascades, n),
-                    Some(exact),
-                    Precision::of(&exact),
-                    None,
-                )
-            }
-        };
+        // Population replicates: the interval covers which populations were drawn too.
+        let (cascade_probability, path_only, exact, noise, mut precision, rare_event) =
+            match (rare, &weights) {
+                (Some(info), Some(w)) => {
+                    let (p, units, precision, r) =
+                        weighted_probability(info, w, &flags, cascades, n, find);
+                    match replicates {
+                        Some(r_count) => {
+                            let groups = replicate_groups(first, units.len(), r_count);
+                            let c = noise_components(&units, &groups, r_count as usize);
+                            let total = weighted_interval95(&units, cascades, &c);
+                            let precision = Precision::weighted(&total, c.total_se);
+                            let noise = ProbabilityNoise::new(c, cascades, n);
+                            (total, p, None, Some(noise), precision, Some(r))
+                        }
+                        None => (p, p, None, None, precision, Some(r)),
+                    }
+                }
+                _ => {
+                    let exact = clopper_pearson95(cascades, n);
+                    let wilson = wilson95(cascades, n);
+                    let set: Vec<bool> = flags.iter().map(|&x| x > 0.0).collect();
+                    match proportion95(&set, first, replicates) {
+                        (total, Some(c)) => {
+                            let precision = Precision::clustered(&total, &c);
+                            let noise = ProbabilityNoise::new(c, cascades, n);
+                            (total, wilson, Some(exact), Some(noise), precision, None)
+                        }
+                        (_, None) => (
+                            wilson,
+                            wilson,
+                            Some(exact),
+                            None,
+                            Precision::of(&exact),
+                            None,
+                        ),
+                    }
+                }
+            };
+        if provenance.population_replicates == Some(1) {
+            precision.note.push_str(
+                "; one population replicate: the interval covers path noise only, not which population was drawn (use --replicates)",
+            );
+        }
         Summary {
             provenance,
             cascade_probability,
+            cascade_probability_path_only: path_only,
             cascade_probability_exact: exact,
+            cascade_probability_noise: noise,
             precision,
             cascades,
             open_interest_usd,
@@ -364,13 +469,41 @@ impl Summary {
             populations: Vec::new(),
             metrics,
             tails,
+            var_es_with_population,
             rare_event,
         }
     }
 }
 
+/// The empirical VaR/ES of each tail metric that has a tail report, with cluster-bootstrap
+/// intervals over the `r` population replicates (bootstrap settings and seed those of the
+/// reports), in parallel over metrics. A metric whose values cannot be bootstrapped
+/// (non-finite values) is left out; its path-only entry says why.
+fn population_var_es(
+    columns: &[Column],
+    tail_reports: &[(&'static str, TailReport)],
+    first: u64,
+    r: u64,
+) -> BTreeMap<&'static str, Vec<ClusteredVarEs>> {
+    tail_reports
+        .par_iter()
+        .filter_map(|(name, report)| {
+            let c = columns.iter().find(|c| c.name == *name)?;
+            let v = c.values.as_f64();
+            let groups = replicate_groups(first, v.len(), r);
+            let o = &report.options;
+            clustered_var_es(&v, &groups, &o.empirical_probabilities, &o.bootstrap)
+                .ok()
+                .map(|e| (*name, e))
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .collect()
+}
+
 /// The weighted cascade probability of a rare-event run (`w` its weights, `flags` the
-/// cascade indicators, `n` its root paths), its precision and the estimator's summary.
+/// cascade indicators, `n` its root paths), its independent units (one per path, or per root
+/// path under splitting), its precision and the estimator's summary.
 fn weighted_probability<'c>(
     info: &RareEventInfo,
     w: &[f64],
@@ -378,7 +511,7 @@ fn weighted_probability<'c>(
     cascades: u64,
     n: u64,
     find: impl Fn(&str) -> Option<&'c Column>,
-) -> (Proportion, Precision, RareEventSummary) {
+) -> (Proportion, Vec<f64>, Precision, RareEventSummary) {
     // Independent units: each path, or under splitting each root (its rows summed).
     let units: Vec<f64> = match find("root_path").map(|c| c.values.to_f64()) {
         Some(roots) => {
@@ -406,7 +539,7 @@ fn weighted_probability<'c>(
         variance_reduction: plain_paths.map(|m| m / info.path_equivalents.max(f64::MIN_POSITIVE)),
         tails: WEIGHTED_TAILS_NOTE,
     };
-    (p, Precision::weighted(&p, se), summary)
+    (p, units, Precision::weighted(&p, se), summary)
 }
 
 /// Relative precision of the cascade probability, in words and numbers.
@@ -444,6 +577,46 @@ impl Precision {
                 "the weighted estimate is known to ±{:.1}%; a ±10% estimate needs about {need} paths of this estimator",
                 rel * 100.0
             ),
+        }
+    }
+
+    /// The precision of a proportion over population replicates (`c` its noise parts): more
+    /// paths shrink only the path part, `V(n) = V_pop + V_path·n₀/n`, so a ±10% estimate may
+    /// need more replicates rather than more paths.
+    fn clustered(p: &Proportion, c: &NoiseComponents) -> Precision {
+        if p.trials == 0 || p.successes == 0 || p.estimate >= 1.0 {
+            return Precision::of(p);
+        }
+        let rel = (p.ci_high - p.ci_low) / 2.0 / p.estimate;
+        let target = (0.1 * p.estimate / c.t_quantile).powi(2);
+        let v_pop = c.population_noise_se.powi(2);
+        let v_path_paths = c.path_noise_se.powi(2) * p.trials as f64;
+        if v_pop >= target {
+            let replicates = (c.replicates as f64 * v_pop / target).ceil() as u64;
+            return Precision {
+                relative_half_width: Some(rel),
+                paths_for_10pct_relative_error: None,
+                note: format!(
+                    "the estimate is known to ±{:.0}%; population noise alone is ±{:.0}% with {} replicates, so more paths cannot give ±10%: that needs at least {replicates} replicates (--replicates)",
+                    rel * 100.0,
+                    c.t_quantile * c.population_noise_se / p.estimate * 100.0,
+                    c.replicates
+                ),
+            };
+        }
+        let need = (v_path_paths / (target - v_pop)).ceil() as u64;
+        Precision {
+            relative_half_width: Some(rel),
+            paths_for_10pct_relative_error: Some(need),
+            note: if need > p.trials {
+                format!(
+                    "the estimate is known to ±{:.0}%; a ±10% estimate needs about {need} paths (with {} replicates)",
+                    rel * 100.0,
+                    c.replicates
+                )
+            } else {
+                format!("the estimate is known to ±{:.1}%", rel * 100.0)
+            },
         }
     }
 

@@ -378,6 +378,35 @@ fn rerunning_replaces_previous_results_whole() {
 }
 
 #[test]
+fn bad_replicate_counts_are_input_errors() {
+    let out = run(&["run", &tiny(), "--replicates", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--replicates must be between 1 and 4096, found 0"),
+        "{}",
+        text(&out.stderr)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let per_path = dir.path().join("per_path.toml");
+    let base = std::fs::read_to_string(tiny()).unwrap();
+    std::fs::write(
+        &per_path,
+        base.replace(
+            "max_rounds = 4",
+            "max_rounds = 4\npopulation = \"per_path\"",
+        ),
+    )
+    .unwrap();
+    let out = run(&["run", per_path.to_str().unwrap(), "--replicates", "4"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--replicates has no effect with population = \"per_path\""),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
 fn zero_threads_is_rejected() {
     let out = run(&["run", &tiny(), "--threads", "0"]);
     assert_eq!(out.status.code(), Some(2));

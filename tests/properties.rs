@@ -1011,19 +1011,21 @@ proptest! {
     #[test]
     fn liquidated_notional_never_exceeds_what_exists(s in scenario(EXTREME, 1..=3)) {
         let mut s = s;
-        s.per_path = false; // fixed positions, so the test can see them
+        s.per_path = false; // fixed positions (replicates), so the test can see them
         let scenario = s.parse()?;
         let market = Market::new(&scenario);
         let n_assets = market.assets.len();
-        let mut qty = vec![0.0; n_assets];
-        let mut positions = 0usize;
-        for p in &market.populations {
-            let pos = p.positions.as_ref().expect("fixed mode draws positions once");
-            qty[p.asset] += pos.longs.qty.iter().sum::<f64>() + pos.shorts.qty.iter().sum::<f64>();
-            positions += pos.longs.len() + pos.shorts.len();
-        }
-        let open_interest = market.fixed_open_interest().expect("fixed mode");
         for path in 0..s.paths {
+            // The population replicate this path trades against.
+            let rep = market.replicate(market.replicate_of(path).expect("fixed mode"));
+            let mut qty = vec![0.0; n_assets];
+            let mut positions = 0usize;
+            for (p, pos) in market.populations.iter().zip(&rep.positions) {
+                qty[p.asset] +=
+                    pos.longs.qty.iter().sum::<f64>() + pos.shorts.qty.iter().sum::<f64>();
+                positions += pos.longs.len() + pos.shorts.len();
+            }
+            let open_interest = rep.open_interest;
             let (summary, per, trace) = trace_path(&market, path);
             // A position may be partly liquidated several times but closed in full once.
             let full = summary.liquidation_count - summary.partial_liquidation_count;

@@ -10,8 +10,12 @@ use cascadesim::metrics;
 use cascadesim::rare::{self, Tilt};
 use cascadesim::scenario::{FileSource, RareEventSpec, RareMethod, Scenario};
 use cascadesim::stats::Proportion;
-use cascadesim::summary::{CascadeDefinition, Provenance, Summary};
+use cascadesim::summary::Summary;
+
+#[path = "common/provenance.rs"]
+mod provenance;
 use cascadesim::tails::normal_cdf;
+use provenance::provenance;
 
 struct Dir(PathBuf);
 
@@ -40,24 +44,6 @@ fn one_shock_truth(vol: f64) -> f64 {
     let dt = 1.0 / 365.0;
     let z = (-(0.9f64 / 0.996).ln() - 0.5 * vol * vol * dt) / (vol * dt.sqrt());
     normal_cdf(-z)
-}
-
-fn provenance(s: &Scenario, paths: u64) -> Provenance {
-    Provenance {
-        cascadesim_version: "test".into(),
-        scenario_file: "test".into(),
-        scenario_name: s.name.clone(),
-        seed: s.simulation.seed,
-        paths,
-        first_path: 0,
-        steps: s.simulation.steps,
-        step_seconds: s.simulation.step_seconds,
-        assets: s.assets.iter().map(|a| a.name.clone()).collect(),
-        population_mode: "fixed".into(),
-        positions: None,
-        cascade_definition: CascadeDefinition::from(&s.simulation.cascade),
-        scenario: String::new(),
-    }
 }
 
 /// A rare-event run's summary, as `cascadesim run` builds it.

@@ -107,6 +107,54 @@ fn merged_shards_are_the_single_machine_run_byte_for_byte() {
     );
 }
 
+/// Shards with fewer paths than replicates draw only the replicates their paths use (path `i`
+/// on `i mod R`) and still merge into the single run's files; `--replicates` reaches the
+/// merge (and its replays) through the recorded provenance.
+#[test]
+fn shards_smaller_than_the_replicate_count_merge_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = traced_scenario(dir.path());
+    let args = |extra: &[&str], out: &Path| {
+        let mut a = vec!["run", &scenario, "--paths", "40", "--replicates", "64"];
+        a.extend_from_slice(extra);
+        a.extend(["--quiet", "--out", out.to_str().unwrap()]);
+        a.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    };
+    let single = dir.path().join("single");
+    let a = args(&[], &single);
+    ok(&run(&a.iter().map(String::as_str).collect::<Vec<_>>()));
+    let shards = dir.path().join("shards");
+    for k in 0..2 {
+        let spec = format!("{k}/2");
+        let a = args(&["--shard", &spec], &shards);
+        ok(&run(&a.iter().map(String::as_str).collect::<Vec<_>>()));
+    }
+    let folder = shards.join("sharded-shards");
+    let merged = dir.path().join("merged");
+    let names: Vec<String> = (0..2)
+        .map(|k| {
+            folder
+                .join(format!("shard-{k}-of-2.h5"))
+                .display()
+                .to_string()
+        })
+        .collect();
+    let mut m = vec!["merge"];
+    m.extend(names.iter().map(String::as_str));
+    m.extend(["--out", merged.to_str().unwrap()]);
+    ok(&run(&m));
+    assert_same_tree(
+        &single.join("sharded"),
+        &merged.join("sharded"),
+        "results.h5",
+    );
+    let summary = std::fs::read_to_string(single.join("sharded/summary.json")).unwrap();
+    assert!(
+        summary.contains("\"population_replicates\": 64"),
+        "{summary}"
+    );
+}
+
 #[test]
 fn merge_names_overlapping_missing_and_foreign_shards() {
     let dir = tempfile::tempdir().unwrap();

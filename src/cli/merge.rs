@@ -73,7 +73,7 @@ fn read_shard(f: &std::path::Path) -> Result<Shard> {
 
 /// The first field in which two shards' runs differ, if any.
 fn differs(a: &Provenance, b: &Provenance) -> Option<&'static str> {
-    let checks: [(&str, bool); 10] = [
+    let checks: [(&str, bool); 11] = [
         (
             "cascadesim version",
             a.cascadesim_version == b.cascadesim_version,
@@ -89,6 +89,10 @@ fn differs(a: &Provenance, b: &Provenance) -> Option<&'static str> {
         ("assets", a.assets == b.assets),
         ("population mode", a.population_mode == b.population_mode),
         ("position count", a.positions == b.positions),
+        (
+            "population replicates",
+            a.population_replicates == b.population_replicates,
+        ),
         (
             "cascade definition",
             a.cascade_definition == b.cascade_definition,

@@ -21,7 +21,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use cascadesim::scenario::{FileSource, Scenario, ScenarioError};
+use cascadesim::scenario::{FileSource, MAX_REPLICATES, PopulationMode, Scenario, ScenarioError};
 
 #[derive(Parser)]
 #[command(
@@ -78,6 +78,11 @@ pub(crate) struct RunOptions {
     /// Random seed (default: simulation.seed from the file).
     #[arg(long)]
     seed: Option<u64>,
+    /// Independent draws of the synthetic populations (default:
+    /// simulation.population_replicates from the file, or 32); path i uses draw i mod N, and
+    /// the intervals cover both path and population noise. Needs population = "fixed".
+    #[arg(long, value_name = "N")]
+    replicates: Option<u32>,
     /// Worker threads (default: one per core). Results do not depend on it.
     #[arg(long)]
     threads: Option<usize>,
@@ -100,6 +105,33 @@ impl RunOptions {
     /// The worker pool for `--threads`.
     fn pool(&self) -> Result<rayon::ThreadPool> {
         thread_pool(self.threads)
+    }
+
+    /// Applies `--paths`, `--seed` and `--replicates` to a validated scenario.
+    ///
+    /// # Errors
+    /// [`InputError`] for `--replicates` out of range or with a per-path population.
+    fn apply(&self, scenario: &mut Scenario) -> Result<()> {
+        if let Some(p) = self.paths {
+            scenario.simulation.paths = p;
+        }
+        if let Some(s) = self.seed {
+            scenario.simulation.seed = s;
+        }
+        if let Some(r) = self.replicates {
+            if !(1..=MAX_REPLICATES).contains(&u64::from(r)) {
+                anyhow::bail!(InputError(format!(
+                    "--replicates must be between 1 and {MAX_REPLICATES}, found {r}"
+                )));
+            }
+            if scenario.simulation.population_mode == PopulationMode::PerPath {
+                anyhow::bail!(InputError(
+                    "--replicates has no effect with population = \"per_path\" (every path draws its own population)".into()
+                ));
+            }
+            scenario.simulation.population_replicates = r;
+        }
+        Ok(())
     }
 }
 

@@ -199,11 +199,13 @@ pub(crate) fn read_provenance(f: &Path) -> Result<Provenance> {
         ))),
         Err(e) => bail!(not_ours(f, &e)),
     };
-    let positions = match h5::read_attr_u64(f, "/", "positions") {
-        Ok(n) => Some(n),
-        Err(H5Error::NotFound { .. }) => None,
-        Err(e) => bail!(not_ours(f, &e)),
+    let opt_u64 = |name: &str| match h5::read_attr_u64(f, "/", name) {
+        Ok(n) => Ok(Some(n)),
+        Err(H5Error::NotFound { .. }) => Ok(None),
+        Err(e) => Err(not_ours(f, &e)),
     };
+    let positions = opt_u64("positions")?;
+    let population_replicates = opt_u64("population_replicates")?;
     let assets: Vec<String> = serde_json::from_str(&s("assets_json")?)
         .with_context(|| format!("{}: attribute assets_json", f.display()))?;
     let steps = u("steps")?;
@@ -225,6 +227,7 @@ pub(crate) fn read_provenance(f: &Path) -> Result<Provenance> {
         assets,
         population_mode: s("population_mode")?,
         positions,
+        population_replicates,
         cascade_definition: CascadeDefinition {
             endogenous_move: opt_f64("cascade_endogenous_move")?,
             liquidated_oi_share: opt_f64("cascade_liquidated_oi_share")?,
@@ -390,6 +393,9 @@ pub(crate) fn rebuild_scenario(p: &Provenance) -> Result<Scenario, String> {
     let mut scenario = scenario;
     scenario.simulation.seed = p.seed;
     scenario.simulation.paths = p.paths;
+    if let Some(r) = p.population_replicates {
+        scenario.simulation.population_replicates = r as u32;
+    }
     Ok(scenario)
 }
 

@@ -103,12 +103,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
             if n == 1 { "" } else { "s" }
         );
     }
-    if let Some(p) = args.opts.paths {
-        scenario.simulation.paths = p;
-    }
-    if let Some(s) = args.opts.seed {
-        scenario.simulation.seed = s;
-    }
+    args.opts.apply(&mut scenario)?;
     let rare_spec = rare_spec(args, &scenario)?;
     let paths = scenario.simulation.paths;
     let in_memory = args.shard.map_or(paths, |s| s.range(paths).1);
@@ -159,7 +154,12 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
     };
 
     let t_seed = Instant::now();
-    let market = pool.install(|| Market::new(&scenario));
+    let market = Market::new(&scenario);
+    // The population replicates this process's paths use (a rare-event run: all of them).
+    match rare_spec {
+        Some(_) => pool.install(|| mc::prepare(&market, 0, paths)),
+        None => pool.install(|| mc::prepare(&market, first, count)),
+    }
     let seed_time = t_seed.elapsed();
 
     if let Some(spec) = &rare_spec {
@@ -321,6 +321,7 @@ fn provenance(args: &RunArgs, scenario: &Scenario, market: &Market, first_path: 
             PopulationMode::PerPath => "per_path".into(),
         },
         positions: market.fixed_position_count().map(|n| n as u64),
+        population_replicates: scenario.replicates().map(u64::from),
         cascade_definition: (&scenario.simulation.cascade).into(),
         scenario: scenario.text.clone(),
     }

@@ -110,15 +110,10 @@ impl Setup {
         sweep::plan(&self.text, &self.origin, &self.files, axes).map_err(input)
     }
 
-    /// The scenario of one run, with the command line's paths and seed.
+    /// The scenario of one run, with the command line's paths, seed and replicates.
     fn scenario(&self, text: &str, c: &Common) -> Result<Scenario> {
         let mut s = Scenario::parse(text, &self.origin, &self.files)?;
-        if let Some(p) = c.paths {
-            s.simulation.paths = p;
-        }
-        if let Some(x) = c.seed {
-            s.simulation.seed = x;
-        }
+        c.apply(&mut s)?;
         Ok(s)
     }
 
@@ -139,7 +134,10 @@ impl Setup {
             .map_err(|_| anyhow::Error::new(Interrupted))?;
         let columns = self.pool.install(|| metrics::columns(&mut results));
         let columns = cluster.share_columns(columns)?;
-        Ok(PointOutcome::from_columns(&columns))
+        Ok(PointOutcome::from_columns(
+            &columns,
+            s.replicates().map(u64::from),
+        ))
     }
 }
 

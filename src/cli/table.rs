@@ -82,9 +82,16 @@ pub fn render_summary(s: &Summary, tails: &[(&str, TailReport)]) -> String {
     );
     match (&s.cascade_probability_exact, &s.rare_event) {
         (Some(ex), _) => {
+            let (method, exact) = match &s.cascade_probability_noise {
+                Some(_) => (
+                    "paths + populations, Korn-Graubard",
+                    "path-only, Clopper-Pearson, exact",
+                ),
+                None => ("Wilson", "Clopper-Pearson, exact"),
+            };
             let _ = writeln!(
                 o,
-                "cascade probability  {:.4}  95% CI [{:.4}, {:.4}] (Wilson)  {} cascade{} in {} paths",
+                "cascade probability  {:.4}  95% CI [{:.4}, {:.4}] ({method})  {} cascade{} in {} paths",
                 cp.estimate,
                 cp.ci_low,
                 cp.ci_high,
@@ -92,9 +99,17 @@ pub fn render_summary(s: &Summary, tails: &[(&str, TailReport)]) -> String {
                 if s.cascades == 1 { "" } else { "s" },
                 p.paths
             );
+            if s.cascade_probability_noise.is_some() {
+                let w = &s.cascade_probability_path_only;
+                let _ = writeln!(
+                    o,
+                    "{:21}95% CI [{:.4}, {:.4}] (path-only, Wilson)",
+                    "", w.ci_low, w.ci_high
+                );
+            }
             let _ = writeln!(
                 o,
-                "{:21}95% CI [{:.4}, {:.4}] (Clopper-Pearson, exact)",
+                "{:21}95% CI [{:.4}, {:.4}] ({exact})",
                 "", ex.ci_low, ex.ci_high
             );
         }
@@ -122,6 +137,14 @@ pub fn render_summary(s: &Summary, tails: &[(&str, TailReport)]) -> String {
                 );
             }
         }
+    }
+    if let Some(nz) = &s.cascade_probability_noise {
+        let c = &nz.components;
+        let _ = writeln!(
+            o,
+            "{:21}standard error {:.4}: path noise {:.4} (more paths shrink it), population noise {:.4} ({} replicates)",
+            "", c.total_se, c.path_noise_se, c.population_noise_se, c.replicates
+        );
     }
     for line in wrap(&s.precision.note, 100 - 21) {
         let _ = writeln!(o, "{:21}{line}", "");
@@ -297,6 +320,41 @@ pub fn render_tail_lines(s: &Summary, reports: &[(&str, TailReport)]) -> String 
                 .map_or("-".into(), |rl| human(rl.level, unit))
         };
         let _ = writeln!(o, "{name:<30}{xi:>22}{:>24}{:>24}", level(1e4), level(1e5));
+    }
+    o.push_str(&render_population_var(s));
+    o
+}
+
+/// The 99% VaR of each tail metric with its interval over paths and population replicates,
+/// and the two parts of its standard error (runs with replicates only).
+fn render_population_var(s: &Summary) -> String {
+    let mut o = String::new();
+    if s.var_es_with_population.is_empty() {
+        return o;
+    }
+    let _ = writeln!(o);
+    let _ = writeln!(
+        o,
+        "{:<30}{:>40}{:>30}",
+        "VaR 99% (empirical)", "95% CI, paths + populations", "se: path / population"
+    );
+    for (name, v) in &s.var_es_with_population {
+        let unit = s.metrics.get(name).map_or("", |m| m.unit);
+        let Some(e) = v.iter().find(|e| e.p == 0.99) else {
+            continue;
+        };
+        let ci = format!(
+            "{} [{}, {}]",
+            human(e.var, unit),
+            human(e.var_lower, unit),
+            human(e.var_upper, unit)
+        );
+        let se = format!(
+            "{} / {}",
+            human(e.var_path_noise_se, unit),
+            human(e.var_population_noise_se, unit)
+        );
+        let _ = writeln!(o, "{name:<30}{ci:>40}{se:>30}");
     }
     o
 }

@@ -15,7 +15,15 @@ pub(crate) fn validate(files: &[PathBuf]) -> Result<i32> {
         match load(f).and_then(|s| Ok((super::sweep::check_table(f)?, s))) {
             Ok((grid, s)) => {
                 let positions: String = match s.simulation.population_mode {
-                    PopulationMode::Fixed => format!("{} positions", s.position_count()),
+                    PopulationMode::Fixed => match s.replicates() {
+                        Some(r) if r > 1 => {
+                            format!(
+                                "{} positions × {r} population replicates",
+                                s.position_count()
+                            )
+                        }
+                        _ => format!("{} positions", s.position_count()),
+                    },
                     PopulationMode::PerPath => "positions drawn per path".into(),
                 };
                 let n_lending = s.lending.len();

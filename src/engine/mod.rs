@@ -29,11 +29,13 @@ use crate::scenario::{
 pub mod index;
 pub mod lending;
 pub mod realised;
+pub mod replicates;
 pub mod trace;
 mod venue;
 
 use index::{IndexState, VenueSet};
 use lending::{LendingModel, LendingVenue};
+use replicates::{Replicate, Replicates};
 use venue::{Round, Venue};
 
 /// Stream offset (in 32-bit words) at which a path's own population draws start when the
@@ -61,8 +63,9 @@ pub struct Market {
     pub population_mode: PopulationMode,
     /// Lending markets (their accounts drawn once per run, whatever the population mode).
     pub lending: Vec<LendingModel>,
-    /// Open interest of the fixed populations (None in per-path mode).
-    fixed_oi: Option<f64>,
+    /// Fixed mode: the population replicates (path `i` uses replicate `i mod R`); none in
+    /// per-path mode.
+    replicates: Replicates,
     /// Every book of the run: one per asset, or one per venue of an asset with venues.
     slots: Vec<Slot>,
     /// Assets with venues, ascending.
@@ -90,7 +93,8 @@ pub struct AssetModel {
     first_slot: usize,
 }
 
-/// One population's venue rules and, in fixed mode, its positions.
+/// One population's venue rules (its positions are in the run's replicates, or drawn per
+/// path).
 #[derive(Debug, Clone)]
 pub struct PopulationModel {
     pub asset: usize,
@@ -101,8 +105,6 @@ pub struct PopulationModel {
     pub partial: Option<PartialRule>,
     /// Whether shortfalls the fund cannot pay are covered by auto-deleveraging.
     pub auto_deleverage: bool,
-    /// Shared positions (fixed mode) — `None` when every path draws its own.
-    pub positions: Option<Positions>,
     /// The book its liquidation orders walk (among all the run's books).
     slot: usize,
     /// Whether its positions trigger on their venue's mid rather than the asset's mark.
@@ -111,9 +113,10 @@ pub struct PopulationModel {
 }
 
 impl Market {
-    /// Builds the shared market: precomputes processes and books and, in fixed mode, draws
-    /// every population from the run seed (population `k` on ChaCha8 stream `u64::MAX − k`,
-    /// which no path uses).
+    /// Builds the shared market: precomputes processes and books and, in fixed mode, sets up
+    /// the population replicates (drawn on first use, see [`replicates`]: population `k` on
+    /// ChaCha8 stream `u64::MAX − k`, which no path uses). A scenario whose populations are
+    /// all positions files has one replicate: it has no population noise.
     pub fn new(s: &Scenario) -> Market {
         let dt = s.dt_years();
         let mut slots = Vec::new();
@@ -148,29 +151,23 @@ impl Market {
         let venue_assets = (0..assets.len())
             .filter(|&a| assets[a].venues.is_some())
             .collect();
-        let fixed = s.simulation.population_mode == PopulationMode::Fixed;
+        let replicates = Replicates::new(match s.simulation.population_mode {
+            PopulationMode::PerPath => 0,
+            PopulationMode::Fixed => s.replicates().unwrap_or(1),
+        });
         let populations: Vec<PopulationModel> = s
             .populations
             .iter()
-            .enumerate()
-            .map(|(k, p)| {
-                let positions = fixed.then(|| {
-                    let mut rng = ChaCha8Rng::seed_from_u64(s.simulation.seed);
-                    rng.set_stream(u64::MAX - k as u64);
-                    population::build(p, s.assets[p.asset].price, &mut rng)
-                });
-                PopulationModel {
-                    asset: p.asset,
-                    fee: p.liquidation_fee,
-                    insurance_fund: p.insurance_fund,
-                    margin: p.margin.clone(),
-                    partial: p.partial,
-                    auto_deleverage: p.auto_deleverage,
-                    positions,
-                    slot: assets[p.asset].first_slot + p.venue,
-                    on_mid: assets[p.asset].venues.is_some() && p.trigger == TriggerPrice::Venue,
-                    spec: p.clone(),
-                }
+            .map(|p| PopulationModel {
+                asset: p.asset,
+                fee: p.liquidation_fee,
+                insurance_fund: p.insurance_fund,
+                margin: p.margin.clone(),
+                partial: p.partial,
+                auto_deleverage: p.auto_deleverage,
+                slot: assets[p.asset].first_slot + p.venue,
+                on_mid: assets[p.asset].venues.is_some() && p.trigger == TriggerPrice::Venue,
+                spec: p.clone(),
             })
             .collect();
         // Lending market `k` draws its accounts on stream `u64::MAX − 2³² − k`, which neither
@@ -194,12 +191,8 @@ impl Market {
                 }
             })
             .collect();
-        let fixed_oi = populations
-            .iter()
-            .map(|p: &PopulationModel| p.positions.as_ref().map(Positions::open_interest))
-            .sum();
         Market {
-            fixed_oi,
+            replicates,
             slots,
             venue_assets,
             seed: s.simulation.seed,
@@ -224,17 +217,40 @@ impl Market {
         rng
     }
 
-    /// Open interest of the fixed populations (USD), or `None` in per-path mode.
-    pub fn fixed_open_interest(&self) -> Option<f64> {
-        self.fixed_oi
+    /// Number of population replicates: `R` in fixed mode (1 when every population is a
+    /// positions file), 0 in per-path mode.
+    pub fn replicate_count(&self) -> u32 {
+        self.replicates.count()
     }
 
-    /// Total number of positions in fixed mode.
-    pub fn fixed_position_count(&self) -> Option<usize> {
-        self.populations
+    /// The replicate path `path` trades against (`path mod R`), or `None` in per-path mode.
+    pub fn replicate_of(&self, path: u64) -> Option<u32> {
+        let r = u64::from(self.replicates.count());
+        (r > 0).then(|| (path % r) as u32)
+    }
+
+    /// Replicate `r` of the fixed populations, drawn now if no path has needed it yet.
+    ///
+    /// # Panics
+    /// In per-path mode, or for `r ≥` [`Market::replicate_count`].
+    pub fn replicate(&self, r: u32) -> &Replicate {
+        let specs: Vec<(&Population, f64)> = self
+            .populations
             .iter()
-            .map(|p| p.positions.as_ref().map(|x| x.longs.len() + x.shorts.len()))
-            .sum()
+            .map(|p| (&p.spec, self.assets[p.asset].start_price))
+            .collect();
+        self.replicates.get(r, self.seed, &specs)
+    }
+
+    /// Total number of positions of one replicate in fixed mode (every replicate has the
+    /// same count).
+    pub fn fixed_position_count(&self) -> Option<usize> {
+        (self.replicates.count() > 0).then(|| {
+            self.populations
+                .iter()
+                .map(|p| p.spec.position_count() as usize)
+                .sum()
+        })
     }
 
     /// The shape of book `b` (among all the run's books).
@@ -626,8 +642,10 @@ pub fn simulate_full<O: Observer, C: Control>(
     let n_assets = market.assets.len();
     debug_assert_eq!(per_asset.len(), n_assets);
 
-    // Per-path populations, drawn from far along the path's own stream.
-    let owned: Vec<Positions> = if market.population_mode == PopulationMode::PerPath {
+    // Per-path populations, drawn from far along the path's own stream; in fixed mode the
+    // path's replicate.
+    let replicate = market.replicate_of(path).map(|r| market.replicate(r));
+    let owned: Vec<Positions> = if replicate.is_none() {
         let mut prng = market.path_rng(path);
         prng.set_word_pos(POPULATION_WORD_OFFSET);
         market
@@ -638,18 +656,14 @@ pub fn simulate_full<O: Observer, C: Control>(
     } else {
         Vec::new()
     };
-    let pops: Vec<&Positions> = market
-        .populations
-        .iter()
-        .enumerate()
-        .map(|(k, p)| p.positions.as_ref().unwrap_or_else(|| &owned[k]))
-        .collect();
+    let pops: Vec<&Positions> = replicate.map_or(&owned, |r| &r.positions).iter().collect();
 
-    // Fixed populations: computed once per run, so a path never touches positions it does
-    // not liquidate.
-    let open_interest = market
-        .fixed_oi
-        .unwrap_or_else(|| pops.iter().map(|p| p.open_interest()).sum());
+    // Fixed populations: computed once per replicate, so a path never touches positions it
+    // does not liquidate.
+    let open_interest = replicate.map_or_else(
+        || pops.iter().map(|p| p.open_interest()).sum(),
+        |r| r.open_interest,
+    );
     let mut summary = PathSummary {
         open_interest,
         ..PathSummary::default()

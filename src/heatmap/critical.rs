@@ -129,8 +129,8 @@ pub struct ShockLab {
 
 impl ShockLab {
     /// Builds the deterministic copy of `scenario`: every asset with volatility, drift,
-    /// shocks, jumps and volatility feedback removed, one path, the fixed population (drawn
-    /// from the run seed as a fixed run would), `horizon_seconds` of steps.
+    /// shocks, jumps and volatility feedback removed, one path, the fixed population (replicate
+    /// 0, the one path 0 of a fixed run uses), `horizon_seconds` of steps.
     pub fn new(scenario: &Scenario, horizon_seconds: f64) -> ShockLab {
         let mut s = scenario.clone();
         for a in &mut s.assets {

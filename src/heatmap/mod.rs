@@ -315,7 +315,9 @@ pub fn analyze(scenario: &Scenario, options: &Options) -> Result<HeatmapReport, 
         critical_options: copts,
         critical_horizon_steps: lab.horizon_steps,
         population: match scenario.simulation.population_mode {
-            PopulationMode::Fixed => "the scenario's fixed population (drawn from the run seed)",
+            PopulationMode::Fixed => {
+                "replicate 0 of the scenario's fixed population (the one path 0 of a run uses)"
+            }
             PopulationMode::PerPath => {
                 "one draw of the per-path population: the one a fixed run would use (run seed)"
             }
@@ -344,11 +346,13 @@ fn static_map(
     let mut shorts = SideBook::default();
     let mut pops = Vec::new();
     let (mut long_oi, mut short_oi) = (0.0, 0.0);
+    // The population of path 0 (replicate 0 in fixed mode; none in per-path mode).
+    let replicate = market.replicate_of(0).map(|r| market.replicate(r));
     for (k, pm) in market.populations.iter().enumerate() {
         if pm.asset != a {
             continue;
         }
-        let Some(pos) = pm.positions.as_ref() else {
+        let Some(pos) = replicate.map(|r| &r.positions[k]) else {
             continue;
         };
         longs.extend(&pos.longs.liq, &pos.longs.qty);

@@ -322,9 +322,14 @@ fn summary_section(o: &mut String, s: &Summary) {
             format!("{x:.4}")
         }
     };
+    let path_only = if s.cascade_probability_noise.is_some() {
+        "path-only "
+    } else {
+        ""
+    };
     let second = match (&s.cascade_probability_exact, &s.rare_event) {
         (Some(ex), _) => format!(
-            "exact CI [{:.4}, {:.4}] (Clopper–Pearson)",
+            "{path_only}exact CI [{:.4}, {:.4}] (Clopper–Pearson)",
             ex.ci_low, ex.ci_high
         ),
         (None, Some(r)) => format!(
@@ -339,16 +344,29 @@ fn summary_section(o: &mut String, s: &Summary) {
         num(cp.estimate),
         num(cp.ci_low),
         num(cp.ci_high),
-        if s.rare_event.is_some() {
-            "normal, weighted"
-        } else {
-            "Wilson"
+        match (&s.rare_event, &s.cascade_probability_noise) {
+            (Some(_), _) => "normal, weighted",
+            (None, Some(_)) => "paths and populations, Korn–Graubard",
+            (None, None) => "Wilson",
         },
         s.cascades,
         if s.cascades == 1 { "" } else { "s" },
         cp.trials,
         escape(&s.precision.note)
     );
+    if let Some(nz) = &s.cascade_probability_noise {
+        let c = &nz.components;
+        let _ = writeln!(
+            o,
+            "<p class=\"meta\">standard error {:.4}: path noise {:.4} (more paths shrink it), population noise {:.4} ({} replicates; more replicates shrink it); path-only Wilson CI [{:.4}, {:.4}]</p>",
+            c.total_se,
+            c.path_noise_se,
+            c.population_noise_se,
+            c.replicates,
+            s.cascade_probability_path_only.ci_low,
+            s.cascade_probability_path_only.ci_high
+        );
+    }
     let mut facts = Vec::new();
     if let Some(oi) = s.open_interest_usd {
         facts.push(format!("open interest {}", human(oi, "USD")));

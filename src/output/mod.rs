@@ -362,6 +362,9 @@ fn provenance_attrs(p: &Provenance) -> Vec<(String, AttrValue)> {
     if let Some(n) = p.positions {
         root.push(("positions".into(), AttrValue::U64(n)));
     }
+    if let Some(n) = p.population_replicates {
+        root.push(("population_replicates".into(), AttrValue::U64(n)));
+    }
     let cd = &p.cascade_definition;
     if let Some(x) = cd.endogenous_move {
         root.push(("cascade_endogenous_move".into(), AttrValue::F64(x)));

@@ -132,6 +132,9 @@ pub struct Simulation {
     /// Liquidation-engine rounds per step (the engine's speed).
     pub max_rounds: u32,
     pub population_mode: PopulationMode,
+    /// Independent draws of the synthetic populations in fixed mode (path `i` uses replicate
+    /// `i mod population_replicates`), so the intervals cover which population was drawn.
+    pub population_replicates: u32,
     pub cascade: CascadeRule,
     /// `[simulation.circuit_breaker]`: trading halts after a large one-step move.
     pub circuit_breaker: Option<CircuitBreaker>,
@@ -316,6 +319,16 @@ pub struct Population {
     pub trigger: TriggerPrice,
 }
 
+impl Population {
+    /// Number of positions: the synthetic count, or the positions file's rows.
+    pub fn position_count(&self) -> u64 {
+        match &self.source {
+            PositionSource::Synthetic(x) => x.count,
+            PositionSource::Explicit(r) => r.len() as u64,
+        }
+    }
+}
+
 /// `[[lending]]`: one Aave-style lending market. Every account borrows the stablecoin (1 USD)
 /// against the market's collateral assets, held in the same value shares by every account.
 #[derive(Debug, Clone)]
@@ -427,11 +440,21 @@ impl Scenario {
     pub fn position_count(&self) -> u64 {
         self.populations
             .iter()
-            .map(|p| match &p.source {
-                PositionSource::Synthetic(x) => x.count,
-                PositionSource::Explicit(r) => r.len() as u64,
-            })
+            .map(Population::position_count)
             .sum()
+    }
+
+    /// The population replicates a run draws: `Some(R)` in fixed mode with at least one
+    /// synthetic population (path `i` uses replicate `i mod R`); `None` when there is no
+    /// population noise to estimate: per-path mode (every path draws its own population) or
+    /// only positions files (one known population).
+    pub fn replicates(&self) -> Option<u32> {
+        let synthetic = self
+            .populations
+            .iter()
+            .any(|p| matches!(p.source, PositionSource::Synthetic(_)));
+        (self.simulation.population_mode == PopulationMode::Fixed && synthetic)
+            .then_some(self.simulation.population_replicates)
     }
 
     /// Book levels over all assets and both sides.
@@ -562,6 +585,7 @@ const SIM_KEYS: &[&str] = &[
     "start_hour_utc",
     "max_rounds",
     "population",
+    "population_replicates",
     "cascade",
     "circuit_breaker",
 ];
@@ -682,6 +706,12 @@ pub fn schema_keys(table: &[&str]) -> Option<&'static [&'static str]> {
 
 /// Upper bounds that keep a typo from asking for a machine-filling run.
 const MAX_STEPS: u64 = 10_000_000;
+/// Default `simulation.population_replicates`: enough populations for a between-replicate
+/// variance on 31 degrees of freedom (t quantile 2.04 against the normal's 1.96).
+pub const DEFAULT_REPLICATES: u32 = 32;
+/// Most population replicates: each is a whole population in memory, and replicate `r` draws
+/// from word `r·2⁵⁶` of its population's stream (a ChaCha8 stream holds 2⁶⁸ words).
+pub const MAX_REPLICATES: u64 = 4_096;
 const MAX_LEVELS: u64 = 1_000_000;
 const MAX_POSITIONS: u64 = 50_000_000;
 /// Largest log-price move of a fundamental over a path that validation accepts (see `asset`).
@@ -1092,6 +1122,22 @@ fn simulation(doc: &mut Doc<'_>, mut t: Tbl<'_, '_>) -> (Clock, Option<Simulatio
         Some("per_path") => PopulationMode::PerPath,
         _ => PopulationMode::Fixed,
     };
+    let replicates = doc.u64(&mut t, "population_replicates");
+    if let Some(r) = replicates {
+        if !(1..=MAX_REPLICATES).contains(&r) {
+            doc.invalid(
+                &mut t,
+                "population_replicates",
+                format!("must be between 1 and {MAX_REPLICATES}, found {r}"),
+            );
+        } else if population_mode == PopulationMode::PerPath {
+            doc.invalid(
+                &mut t,
+                "population_replicates",
+                "has no effect with population = \"per_path\" (every path draws its own population); remove it or use population = \"fixed\"".into(),
+            );
+        }
+    }
     let cascade = match doc.table(&mut t, "cascade", CASCADE_KEYS) {
         Some(mut c) => {
             let endo = doc.f64(&mut c, "endogenous_move");
@@ -1163,6 +1209,7 @@ fn simulation(doc: &mut Doc<'_>, mut t: Tbl<'_, '_>) -> (Clock, Option<Simulatio
         start_second_of_day: start_hour * 3600.0,
         max_rounds: max_rounds as u32,
         population_mode,
+        population_replicates: replicates.map_or(DEFAULT_REPLICATES, |r| r as u32),
         cascade,
         circuit_breaker: circuit_breaker.flatten(),
     };

@@ -4,18 +4,20 @@
 
 use std::sync::atomic::AtomicBool;
 
+use crate::clustered::proportion95;
 use crate::engine::Market;
 use crate::mc::{self, Cancelled};
 use crate::metrics::{self, Column, Values};
 use crate::scenario::Scenario;
-use crate::stats::{MetricSummary, Proportion, var_sorted, wilson95};
+use crate::stats::{MetricSummary, Proportion, var_sorted};
 
 /// The figures of one grid point.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PointStats {
-    /// Cascade probability with its Wilson 95% interval.
+    /// Cascade probability with its 95% interval (over paths and population replicates when
+    /// the run has them, else Wilson).
     pub cascade: Proportion,
-    /// Share of paths with bad debt > 0, with its Wilson 95% interval.
+    /// Share of paths with bad debt > 0, with its 95% interval (the same method).
     pub bad_debt_share: Proportion,
     max_drawdown: Option<MetricSummary>,
     amplification: Option<MetricSummary>,
@@ -69,13 +71,13 @@ pub const POINT_FIELDS: &[PointField] = &[
     PointField {
         name: "cascade_ci_low",
         unit: "probability",
-        description: "lower end of the Wilson 95% interval of cascade_probability",
+        description: "lower end of the 95% interval of cascade_probability (Korn-Graubard over paths and population replicates; Wilson without replicates)",
         get: |s| s.cascade.ci_low,
     },
     PointField {
         name: "cascade_ci_high",
         unit: "probability",
-        description: "upper end of the Wilson 95% interval of cascade_probability",
+        description: "upper end of the 95% interval of cascade_probability (Korn-Graubard over paths and population replicates; Wilson without replicates)",
         get: |s| s.cascade.ci_high,
     },
     PointField {
@@ -123,13 +125,13 @@ pub const POINT_FIELDS: &[PointField] = &[
     PointField {
         name: "bad_debt_ci_low",
         unit: "probability",
-        description: "lower end of the Wilson 95% interval of bad_debt_probability",
+        description: "lower end of the 95% interval of bad_debt_probability (as cascade_ci_low)",
         get: |s| s.bad_debt_share.ci_low,
     },
     PointField {
         name: "bad_debt_ci_high",
         unit: "probability",
-        description: "upper end of the Wilson 95% interval of bad_debt_probability",
+        description: "upper end of the 95% interval of bad_debt_probability (as cascade_ci_high)",
         get: |s| s.bad_debt_share.ci_high,
     },
     PointField {
@@ -187,20 +189,19 @@ fn cascade_flags(columns: &[Column]) -> Vec<u8> {
 }
 
 impl PointStats {
-    /// The figures of a run, from its metric columns.
-    pub fn from_columns(columns: &[Column]) -> PointStats {
-        let flags = cascade_flags(columns);
-        let n = flags.len() as u64;
-        let k = flags.iter().map(|&x| u64::from(x)).sum();
+    /// The figures of a run, from its metric columns (all paths from path 0; `replicates`:
+    /// the run's population replicates, [`Scenario::replicates`]).
+    pub fn from_columns(columns: &[Column], replicates: Option<u64>) -> PointStats {
+        let flags: Vec<bool> = cascade_flags(columns).iter().map(|&x| x != 0).collect();
         let summary = |name: &str, unit| MetricSummary::of(&column(columns, name).to_f64(), unit);
         let bad = column(columns, "bad_debt").to_f64();
         let draw = column(columns, "insurance_fund_draw").to_f64();
-        let with_bad = bad.iter().filter(|&&x| x > 0.0).count() as u64;
+        let with_bad: Vec<bool> = bad.iter().map(|&x| x > 0.0).collect();
         let mut shortfall: Vec<f64> = bad.iter().zip(&draw).map(|(b, d)| b + d).collect();
         shortfall.sort_by(f64::total_cmp);
         PointStats {
-            cascade: wilson95(k, n),
-            bad_debt_share: wilson95(with_bad, n),
+            cascade: proportion95(&flags, 0, replicates).0,
+            bad_debt_share: proportion95(&with_bad, 0, replicates).0,
             max_drawdown: summary("max_drawdown", "fraction"),
             amplification: summary("amplification", "fraction"),
             liquidated_notional: summary("liquidated_notional", "USD"),
@@ -232,14 +233,18 @@ pub fn evaluate(
 ) -> Result<PointOutcome, Cancelled> {
     let market = Market::new(scenario);
     let mut results = mc::run(&market, 0, scenario.simulation.paths, progress, cancel)?;
-    Ok(PointOutcome::from_columns(&metrics::columns(&mut results)))
+    Ok(PointOutcome::from_columns(
+        &metrics::columns(&mut results),
+        scenario.replicates().map(u64::from),
+    ))
 }
 
 impl PointOutcome {
-    /// The outcome of a grid point from its runs' per-path columns (all paths, path order).
-    pub fn from_columns(columns: &[Column]) -> PointOutcome {
+    /// The outcome of a grid point from its runs' per-path columns (all paths, path order)
+    /// and its population replicates.
+    pub fn from_columns(columns: &[Column], replicates: Option<u64>) -> PointOutcome {
         PointOutcome {
-            stats: PointStats::from_columns(columns),
+            stats: PointStats::from_columns(columns, replicates),
             cascade: cascade_flags(columns),
         }
     }
@@ -280,7 +285,7 @@ mod tests {
             lending: false,
             ..RunResults::default()
         };
-        let s = PointStats::from_columns(&metrics::columns(&mut results));
+        let s = PointStats::from_columns(&metrics::columns(&mut results), None);
         assert_eq!(field(&s, "cascade_probability"), 0.25);
         assert_eq!(field(&s, "cascades"), 250.0);
         assert_eq!(field(&s, "bad_debt_probability"), 0.01);

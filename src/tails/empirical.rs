@@ -123,10 +123,77 @@ pub struct BootstrapEstimate {
 }
 
 /// Type-1 quantile of a sorted slice (used for the percentile interval).
-fn sorted_quantile(sorted: &[f64], q: f64) -> f64 {
+pub(crate) fn sorted_quantile(sorted: &[f64], q: f64) -> f64 {
     let n = sorted.len();
     let r = ((n as f64 * q).ceil() as usize).clamp(1, n);
     sorted[r - 1]
+}
+
+/// Checks the probabilities and the bootstrap settings of a bootstrap of VaR/ES.
+pub(crate) fn check_bootstrap(ps: &[f64], options: &BootstrapOptions) -> Result<(), TailError> {
+    for &p in ps {
+        check_probability(p, "p")?;
+    }
+    check_probability(options.level, "bootstrap level")?;
+    if options.resamples < 10 {
+        return Err(TailError::InvalidArgument(format!(
+            "at least 10 bootstrap resamples are needed, got {}",
+            options.resamples
+        )));
+    }
+    Ok(())
+}
+
+/// VaR and ES at each of `ps` of a resample of `n` values, given its distinct values from the
+/// largest down with their multiplicities (`desc`; zero multiplicities are skipped). Reads
+/// only as far down as the lowest rank needed.
+pub(crate) fn tail_walk(
+    n: usize,
+    ps: &[f64],
+    desc: impl Iterator<Item = (f64, usize)>,
+) -> Vec<(f64, f64)> {
+    let mut out = vec![(0.0, 0.0); ps.len()];
+    // Targets sorted by rank, largest first.
+    let mut targets: Vec<(usize, usize, f64)> = ps
+        .iter()
+        .enumerate()
+        .map(|(i, &p)| {
+            let (r, np) = upper_rank(n, p);
+            (i, r, np)
+        })
+        .collect();
+    targets.sort_by_key(|t| std::cmp::Reverse(t.1));
+    let mut above = 0usize; // resample values with a higher rank
+    let mut sum_above = 0.0;
+    let mut t = 0;
+    for (v, c) in desc {
+        if c == 0 {
+            continue;
+        }
+        let top_rank = n - above; // ranks (top_rank − c, top_rank]
+        while t < targets.len() && targets[t].1 > top_rank - c {
+            let (idx, r, np) = targets[t];
+            let sum_r = sum_above + (top_rank - r) as f64 * v;
+            let es = (sum_r + (r as f64 - np) * v) / (n as f64 * (1.0 - ps[idx]));
+            out[idx] = (v, es);
+            t += 1;
+        }
+        if t == targets.len() {
+            break;
+        }
+        above += c;
+        sum_above += c as f64 * v;
+    }
+    out
+}
+
+/// The VaR and the ES of every resample at probability index `i`, each sorted ascending.
+pub(crate) fn sorted_replicates(reps: &[Vec<(f64, f64)>], i: usize) -> (Vec<f64>, Vec<f64>) {
+    let mut vs: Vec<f64> = reps.iter().map(|r| r[i].0).collect();
+    let mut es: Vec<f64> = reps.iter().map(|r| r[i].1).collect();
+    vs.sort_unstable_by(f64::total_cmp);
+    es.sort_unstable_by(f64::total_cmp);
+    (vs, es)
 }
 
 /// Percentile-bootstrap intervals for the empirical VaR and ES at each probability in `ps`.
@@ -149,32 +216,13 @@ pub fn bootstrap_var_es(
     ps: &[f64],
     options: &BootstrapOptions,
 ) -> Result<Vec<BootstrapEstimate>, TailError> {
-    for &p in ps {
-        check_probability(p, "p")?;
-    }
-    check_probability(options.level, "bootstrap level")?;
-    if options.resamples < 10 {
-        return Err(TailError::InvalidArgument(format!(
-            "at least 10 bootstrap resamples are needed, got {}",
-            options.resamples
-        )));
-    }
+    check_bootstrap(ps, options)?;
     if ps.is_empty() {
         return Ok(Vec::new());
     }
     let x = sample.values();
     let n = x.len();
-    // Targets sorted by rank, largest first.
-    let mut targets: Vec<(usize, usize, f64)> = ps
-        .iter()
-        .enumerate()
-        .map(|(i, &p)| {
-            let (r, np) = upper_rank(n, p);
-            (i, r, np)
-        })
-        .collect();
-    targets.sort_by_key(|t| std::cmp::Reverse(t.1));
-    let r_min = targets.last().map_or(n, |t| t.1);
+    let r_min = ps.iter().map(|&p| upper_rank(n, p).0).min().unwrap_or(n);
     let needed = n - r_min + 1; // order statistics r_min..=n
     let k = n.min(2 * needed + 64);
 
@@ -199,32 +247,11 @@ pub fn bootstrap_var_es(
             counts[rng.random_range(0..kk as u64) as usize] += 1;
         }
         let base = n - kk;
-        let mut out = vec![(0.0, 0.0); ps.len()];
-        let mut above = 0usize; // resample values with a higher rank
-        let mut sum_above = 0.0;
-        let mut t = 0;
-        for i in (0..kk).rev() {
-            let c = counts[i] as usize;
-            if c == 0 {
-                continue;
-            }
-            let v = x[base + i];
-            let top_rank = n - above; // ranks (top_rank − c, top_rank]
-            while t < targets.len() && targets[t].1 > top_rank - c {
-                let (idx, r, np) = targets[t];
-                let p = ps[idx];
-                let sum_r = sum_above + (top_rank - r) as f64 * v;
-                let es = (sum_r + (r as f64 - np) * v) / (n as f64 * (1.0 - p));
-                out[idx] = (v, es);
-                t += 1;
-            }
-            if t == targets.len() {
-                break;
-            }
-            above += c;
-            sum_above += c as f64 * v;
-        }
-        out
+        tail_walk(
+            n,
+            ps,
+            (0..kk).rev().map(|i| (x[base + i], counts[i] as usize)),
+        )
     };
     let reps: Vec<Vec<(f64, f64)>> = (0..options.resamples)
         .into_par_iter()
@@ -238,10 +265,7 @@ pub fn bootstrap_var_es(
         .enumerate()
         .map(|(i, &p)| {
             let (var, es) = var_es_sorted(x, p);
-            let mut vs: Vec<f64> = reps.iter().map(|r| r[i].0).collect();
-            let mut es_reps: Vec<f64> = reps.iter().map(|r| r[i].1).collect();
-            vs.sort_unstable_by(f64::total_cmp);
-            es_reps.sort_unstable_by(f64::total_cmp);
+            let (vs, es_reps) = sorted_replicates(&reps, i);
             let beyond = n - upper_rank(n, p).0;
             let warning = (beyond < 10).then(|| {
                 format!(

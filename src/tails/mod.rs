@@ -16,13 +16,15 @@
 //! assert!(json.contains("\"status\":\"available\""));
 //! ```
 //!
-//! Layout: [`sample`] (validated inputs), [`empirical`] (VaR/ES, bootstrap), [`gpd`] (the
+//! Layout: [`sample`] (validated inputs), [`empirical`] (VaR/ES, bootstrap), [`clustered`]
+//! (VaR/ES of clustered observations: cluster and stratified bootstraps), [`gpd`] (the
 //! distribution and its fits), [`profile`] (profile-likelihood intervals), [`risk`] (return
 //! levels, tail VaR/ES), [`diagnostics`] (Hill, mean excess, stability, threshold rule),
 //! [`report`] ([`analyze`]), [`special`] (normal and χ² quantiles), [`outcome`], [`error`].
 
 #![warn(missing_docs)]
 
+pub mod clustered;
 pub mod diagnostics;
 pub mod empirical;
 pub mod error;
@@ -35,6 +37,7 @@ pub mod risk;
 pub mod sample;
 pub mod special;
 
+pub use clustered::{ClusteredVarEs, clustered_var_es};
 pub use diagnostics::{
     HillPoint, MeanExcessPoint, StabilityFit, StabilityIntervals, StabilityPoint, ThresholdChoice,
     ThresholdRule, choose_threshold, diagnostic_thresholds, hill, log_spaced_counts, mean_excess,
