@@ -225,13 +225,13 @@ pub struct ProbabilityNoise {
 impl ProbabilityNoise {
     fn new(c: NoiseComponents, k: u64, n: u64) -> ProbabilityNoise {
         let deff = design_effect(k, n, &c);
-        let (path, pop) = (c.path_noise_se, c.population_noise_se);
+        let pop = c.population_noise_se;
         let share = if c.total_se > 0.0 {
             pop * pop / (c.total_se * c.total_se)
         } else {
             0.0
         };
-        let note = if c.replicates < 2 {
+        let note: String = if c.replicates < 2 {
             "one population replicate: population noise is not estimated (use --replicates)".into()
         } else if c.total_se == 0.0 {
             "no spread between paths or replicates".into()
@@ -250,7 +250,7 @@ impl ProbabilityNoise {
             components: c,
             design_effect: deff,
             effective_paths: n as f64 / deff.max(f64::MIN_POSITIVE),
-            note: format!("{note} (standard error: path {path:.4}, population {pop:.4})"),
+            note,
         }
     }
 }

@@ -597,12 +597,25 @@ fn summary_reports_both_intervals_and_the_paths_a_precise_estimate_needs() {
         &tiny(),
         "--paths",
         "200",
+        "--replicates",
+        "1",
         "--quiet",
         "--out",
         dir.path().to_str().unwrap(),
     ]);
     assert!(out.status.success());
     let s = json(&dir.path().join("tiny/summary.json"));
+    // One population replicate: the headline is the path-only Wilson interval, and says so.
+    assert_eq!(s["cascade_probability"], s["cascade_probability_path_only"]);
+    assert!(s.get("cascade_probability_noise").is_none());
+    assert!(
+        s["precision"]["note"]
+            .as_str()
+            .unwrap()
+            .contains("one population replicate: the interval covers path noise only"),
+        "{}",
+        s["precision"]["note"]
+    );
     let (w, e) = (&s["cascade_probability"], &s["cascade_probability_exact"]);
     assert_eq!(w["method"], "wilson");
     assert_eq!(e["method"], "clopper-pearson");
@@ -616,6 +629,39 @@ fn summary_reports_both_intervals_and_the_paths_a_precise_estimate_needs() {
     let p = w["estimate"].as_f64().unwrap();
     let expected = (1.959963984540054f64.powi(2) * (1.0 - p) / (p * 0.01)).ceil() as u64;
     assert_eq!(need, expected);
+    // The default 32 replicates: the headline covers path and population noise, wider than
+    // the path-only interval, and its parts add up in quadrature.
+    let out = run(&[
+        "run",
+        &tiny(),
+        "--paths",
+        "200",
+        "--quiet",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let s = json(&dir.path().join("tiny/summary.json"));
+    let (kg, w) = (
+        &s["cascade_probability"],
+        &s["cascade_probability_path_only"],
+    );
+    assert_eq!(
+        kg["method"],
+        "korn-graubard (paths and population replicates)"
+    );
+    assert_eq!(w["method"], "wilson");
+    assert_eq!(s["population_replicates"], 32);
+    let f = |v: &serde_json::Value| v.as_f64().unwrap();
+    assert!(f(&kg["ci_high"]) - f(&kg["ci_low"]) > f(&w["ci_high"]) - f(&w["ci_low"]));
+    let n = &s["cascade_probability_noise"];
+    assert_eq!(n["replicates"], 32);
+    let (t, a, b) = (
+        f(&n["total_se"]),
+        f(&n["path_noise_se"]),
+        f(&n["population_noise_se"]),
+    );
+    assert!((t * t - a * a - b * b).abs() < 1e-12, "{n}");
 }
 
 #[test]

@@ -178,9 +178,9 @@ positions_file = "positions.csv"
 /// The path-only (Wilson) intervals must fail the coverage check (fewer than 80%): the
 /// scenario does have population noise, so the check can tell right intervals from wrong.
 /// The seeds are fixed, so the test is deterministic; the tolerances say how unlikely a
-/// failure of correct intervals would be.
+/// failure of correct intervals would be. (51,200 short paths: about 8 s in a debug build,
+/// so it runs with every `cargo test`.)
 #[test]
-#[ignore = "slow in debug builds: run by name in release (see .ci/run)"]
 fn replicate_intervals_cover_the_spread_across_seeds() {
     const SEEDS: u64 = 200;
     let runs: Vec<Summary> = (0..SEEDS)

@@ -82,16 +82,13 @@ pub fn render_summary(s: &Summary, tails: &[(&str, TailReport)]) -> String {
     );
     match (&s.cascade_probability_exact, &s.rare_event) {
         (Some(ex), _) => {
-            let (method, exact) = match &s.cascade_probability_noise {
-                Some(_) => (
-                    "paths + populations, Korn-Graubard",
-                    "path-only, Clopper-Pearson, exact",
-                ),
-                None => ("Wilson", "Clopper-Pearson, exact"),
+            let method = match &s.cascade_probability_noise {
+                Some(_) => "",
+                None => " (Wilson)",
             };
             let _ = writeln!(
                 o,
-                "cascade probability  {:.4}  95% CI [{:.4}, {:.4}] ({method})  {} cascade{} in {} paths",
+                "cascade probability  {:.4}  95% CI [{:.4}, {:.4}]{method}  {} cascade{} in {} paths",
                 cp.estimate,
                 cp.ci_low,
                 cp.ci_high,
@@ -99,19 +96,28 @@ pub fn render_summary(s: &Summary, tails: &[(&str, TailReport)]) -> String {
                 if s.cascades == 1 { "" } else { "s" },
                 p.paths
             );
-            if s.cascade_probability_noise.is_some() {
-                let w = &s.cascade_probability_path_only;
-                let _ = writeln!(
-                    o,
-                    "{:21}95% CI [{:.4}, {:.4}] (path-only, Wilson)",
-                    "", w.ci_low, w.ci_high
-                );
+            match &s.cascade_probability_noise {
+                Some(nz) => {
+                    let w = &s.cascade_probability_path_only;
+                    let _ = writeln!(
+                        o,
+                        "{:21}over paths and {} population replicates (Korn-Graubard)",
+                        "", nz.components.replicates
+                    );
+                    let _ = writeln!(
+                        o,
+                        "{:21}path-only 95% CI [{:.4}, {:.4}] (Wilson), [{:.4}, {:.4}] (Clopper-Pearson)",
+                        "", w.ci_low, w.ci_high, ex.ci_low, ex.ci_high
+                    );
+                }
+                None => {
+                    let _ = writeln!(
+                        o,
+                        "{:21}95% CI [{:.4}, {:.4}] (Clopper-Pearson, exact)",
+                        "", ex.ci_low, ex.ci_high
+                    );
+                }
             }
-            let _ = writeln!(
-                o,
-                "{:21}95% CI [{:.4}, {:.4}] ({exact})",
-                "", ex.ci_low, ex.ci_high
-            );
         }
         (None, r) => {
             let _ = writeln!(
@@ -142,9 +148,12 @@ pub fn render_summary(s: &Summary, tails: &[(&str, TailReport)]) -> String {
         let c = &nz.components;
         let _ = writeln!(
             o,
-            "{:21}standard error {:.4}: path noise {:.4} (more paths shrink it), population noise {:.4} ({} replicates)",
-            "", c.total_se, c.path_noise_se, c.population_noise_se, c.replicates
+            "{:21}standard error {:.4}: path noise {:.4}, population noise {:.4}",
+            "", c.total_se, c.path_noise_se, c.population_noise_se
         );
+        for line in wrap(&nz.note, 100 - 21) {
+            let _ = writeln!(o, "{:21}{line}", "");
+        }
     }
     for line in wrap(&s.precision.note, 100 - 21) {
         let _ = writeln!(o, "{:21}{line}", "");
