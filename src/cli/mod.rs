@@ -3,6 +3,7 @@
 //! → run → export.
 
 mod heatmap;
+mod memory;
 mod merge;
 mod mpi;
 mod report;
@@ -108,6 +109,12 @@ impl RunOptions {
 #[error("{0}")]
 pub(crate) struct InputError(pub(crate) String);
 
+impl From<cascadesim::output::read::FileProblems> for InputError {
+    fn from(p: cascadesim::output::read::FileProblems) -> Self {
+        InputError(p.to_string())
+    }
+}
+
 /// Set on MPI ranks other than 0: they report nothing, so a job prints each message once.
 pub(crate) static SILENT: AtomicBool = AtomicBool::new(false);
 
@@ -147,28 +154,28 @@ pub fn main() -> i32 {
     };
     match result {
         Ok(code) => code,
-        Err(e) if silent() => {
-            if e.downcast_ref::<ScenarioError>().is_some()
-                || e.downcast_ref::<InputError>().is_some()
-            {
-                2
-            } else {
-                1
-            }
-        }
+        Err(e) if silent() => exit_code(&e),
         Err(e) => {
             if let Some(se) = e.downcast_ref::<ScenarioError>() {
                 eprint!("error: {se}");
-                2
-            } else if e.downcast_ref::<InputError>().is_some() {
-                eprintln!("error: {e:#}");
-                2
             } else {
                 eprintln!("error: {e:#}");
-                1
             }
+            exit_code(&e)
         }
     }
+}
+
+/// The exit-code policy, one for every command: 2 for bad input (a scenario, a results or
+/// shard file, an argument, a file in the way of the results folder), 1 for anything else.
+fn exit_code(e: &anyhow::Error) -> i32 {
+    let bad_input = e.downcast_ref::<ScenarioError>().is_some()
+        || e.downcast_ref::<InputError>().is_some()
+        || matches!(
+            e.downcast_ref::<cascadesim::output::OutputError>(),
+            Some(cascadesim::output::OutputError::NotAFolder(_))
+        );
+    if bad_input { 2 } else { 1 }
 }
 
 /// A progress bar on stderr (hidden when `quiet` or when stderr is not a terminal) counting
