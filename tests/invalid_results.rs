@@ -355,3 +355,63 @@ fn merge_refuses_crafted_shards_and_writes_nothing() {
         assert!(!dir.path().join("merged").exists(), "{case}: merge wrote");
     }
 }
+
+/// A results file whose stored scenario names `/etc/passwd` (or `/dev/zero`) as its positions
+/// file: `report` does not read it (the replays are then missing, with the reason) and no
+/// byte of it reaches the report; `merge`, which needs the market, exits 2.
+#[test]
+fn a_crafted_scenario_cannot_make_report_read_files_outside_its_folder() {
+    let template =
+        std::fs::read_to_string(root().join("tests/invalid/csv_positions_bad_header.toml"))
+            .unwrap();
+    for target in ["/etc/passwd", "/dev/zero", "../../../../../../etc/passwd"] {
+        let text = template.replace("data/csv_positions_bad_header.csv", target);
+        let text: &'static str = Box::leak(text.into_boxed_str());
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("results.h5");
+        std::fs::copy(originals().join("results/tiny/results.h5"), &f).unwrap();
+        apply(&f, &Change::AttrStr("scenario_toml", text));
+        let out = run(&["report", "results.h5", "--out", "rep", "-q"], dir.path());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{target}: {err}");
+        let html = std::fs::read_to_string(dir.path().join("rep/report.html")).unwrap();
+        assert!(html.contains("Sample-path plots are missing"), "{target}");
+        assert!(
+            html.contains("is an absolute path") || html.contains("leaves the scenario"),
+            "{target}"
+        );
+        assert!(
+            !html.contains("root:x"),
+            "{target}: the target's content is in the report"
+        );
+
+        let shards = originals().join("results/tiny-shards");
+        for k in 0..2 {
+            let name = format!("shard-{k}-of-2.h5");
+            std::fs::copy(shards.join(&name), dir.path().join(&name)).unwrap();
+            apply(
+                &dir.path().join(&name),
+                &Change::AttrStr("scenario_toml", text),
+            );
+        }
+        let out = run(
+            &[
+                "merge",
+                "shard-0-of-2.h5",
+                "shard-1-of-2.h5",
+                "--out",
+                "m",
+                "-q",
+            ],
+            dir.path(),
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{target}: {err}");
+        assert!(
+            err.contains("pass --allow-external-files"),
+            "{target}: {err}"
+        );
+        assert!(!err.contains("root:x"), "{target}: {err}");
+        assert!(!dir.path().join("m").exists());
+    }
+}

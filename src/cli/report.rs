@@ -209,10 +209,7 @@ pub(crate) fn rebuild_scenario(p: &Provenance) -> Result<Scenario, String> {
     let scenario = match parse(&NoFiles) {
         Ok(s) => s,
         Err(no_files) => {
-            let base = Path::new(&p.scenario_file)
-                .parent()
-                .map(Path::to_path_buf)
-                .unwrap_or_default();
+            let base = super::files::recorded_base(&p.scenario_file)?;
             parse(&FsFiles { base: base.clone() }).map_err(|e| {
                 let first = |e: &cascadesim::scenario::ScenarioError| {
                     e.issues
