@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use std::io::IsTerminal;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -172,9 +172,25 @@ pub fn main() -> i32 {
     }
 }
 
-/// The exit-code policy, one for every command: 2 for bad input (a scenario, a results or
+/// A Ctrl-C honoured between phases: nothing was written. Exit status 130.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted: nothing written (the previous results, if any, are left as they were)")]
+pub(crate) struct Cancelled;
+
+/// `Err(Cancelled)` once Ctrl-C was pressed.
+pub(crate) fn cancelled() -> Result<()> {
+    if CANCEL.load(Ordering::SeqCst) {
+        bail!(Cancelled);
+    }
+    Ok(())
+}
+
+/// The exit-code policy, one for every command: 130 after Ctrl-C, 2 for bad input (a scenario, a results or
 /// shard file, an argument, a file in the way of the results folder), 1 for anything else.
 fn exit_code(e: &anyhow::Error) -> i32 {
+    if e.downcast_ref::<Cancelled>().is_some() {
+        return 130;
+    }
     let bad_input = e.downcast_ref::<ScenarioError>().is_some()
         || e.downcast_ref::<InputError>().is_some()
         || matches!(

@@ -293,6 +293,7 @@ pub(crate) fn report(args: &ReportArgs) -> Result<i32> {
             .and_then(|m| sample_paths(&m, &columns, first_path, seed))
     };
     let traced = read_traces(f);
+    super::cancelled()?;
     html::write_atomic(&dir.join("summary.json"), json.as_bytes())?;
     let input = FigureInput {
         summary: &summary,

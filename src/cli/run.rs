@@ -378,6 +378,7 @@ pub(crate) fn finish(
     staging: Staging,
     rare: Option<&RareEventInfo>,
 ) -> Result<Finished> {
+    super::cancelled()?;
     let Run {
         columns,
         asset_columns,
@@ -460,6 +461,9 @@ pub(crate) fn finish(
         );
         written?;
         warnings.extend(figures?);
+        // A Ctrl-C during the fits, replays or figures: the staging folder is dropped (and
+        // removed), the previous results stay.
+        super::cancelled()?;
         let dir = staging.commit()?;
         for w in &warnings {
             eprintln!("warning: {w}");
