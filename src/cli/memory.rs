@@ -20,6 +20,10 @@ pub(crate) fn bytes_per_path(n_assets: usize) -> u64 {
 /// rounded up).
 const TRACE_BYTES_PER_ASSET_STEP: u64 = 256;
 
+/// Bytes of one position in the shared market (its ladder entry: trigger, size, entry,
+/// margin, bankruptcy price and index, plus the sort buffer while it is built).
+const BYTES_PER_POSITION: u64 = 128;
+
 /// What a command will hold at once, as the guard counts it.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Need {
@@ -31,6 +35,8 @@ pub(crate) struct Need {
     pub steps: u64,
     /// Paths replayed step by step (traces and sample paths).
     pub traced: u64,
+    /// Positions held at once (the population, once per worker when drawn per path).
+    pub positions: u64,
 }
 
 impl Need {
@@ -42,7 +48,8 @@ impl Need {
             .saturating_mul(self.steps)
             .saturating_mul(self.assets as u64)
             .saturating_mul(TRACE_BYTES_PER_ASSET_STEP);
-        results.saturating_add(traces)
+        let population = self.positions.saturating_mul(BYTES_PER_POSITION);
+        results.saturating_add(traces).saturating_add(population)
     }
 }
 
@@ -54,12 +61,13 @@ pub(crate) fn guard(need: Need) -> Result<()> {
     {
         let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
         bail!(InputError(format!(
-            "{} paths of {} asset{} over {} steps ({} replayed step by step) need about {:.1} GiB of memory, but only {:.1} GiB is available ({source}); run fewer paths",
+            "{} paths of {} asset{} over {} steps ({} replayed step by step, {} positions held) need about {:.1} GiB of memory, but only {:.1} GiB is available ({source}); run fewer paths",
             need.paths,
             need.assets,
             if need.assets == 1 { "" } else { "s" },
             need.steps,
             need.traced,
+            need.positions,
             gib(bytes),
             gib(avail)
         )));
@@ -173,10 +181,11 @@ mod tests {
             assets: 1,
             steps: 1000,
             traced: 2,
+            positions: 5,
         };
         assert_eq!(
             n.bytes(),
-            10 * bytes_per_path(1) + 2 * 1000 * TRACE_BYTES_PER_ASSET_STEP
+            10 * bytes_per_path(1) + 2 * 1000 * TRACE_BYTES_PER_ASSET_STEP + 5 * BYTES_PER_POSITION
         );
         let huge = Need {
             paths: u64::MAX,

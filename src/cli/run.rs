@@ -115,6 +115,15 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
         steps: u64::from(scenario.simulation.steps),
         // Traces, plus the worst, median and random sample paths of the figures.
         traced: u64::from(out.trace_worst) + out.trace_paths.len() as u64 + 3,
+        // Drawn once, or once per worker and path in per-path mode.
+        positions: scenario.position_count().saturating_mul(
+            match scenario.simulation.population_mode {
+                cascadesim::scenario::PopulationMode::Fixed => 1,
+                cascadesim::scenario::PopulationMode::PerPath => {
+                    std::thread::available_parallelism().map_or(1, |n| n.get() as u64)
+                }
+            },
+        ),
     })?;
     let stem = args
         .opts

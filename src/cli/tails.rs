@@ -49,7 +49,11 @@ pub(crate) fn refit_tails(args: &TailsArgs) -> Result<i32> {
             "{} has no per-path metric `{}`{hint}; available: {}",
             f.display(),
             args.metric,
-            names.collect::<Vec<_>>().join(", ")
+            {
+                let mut sorted: Vec<&str> = names.collect();
+                sorted.sort_unstable();
+                sorted.join(", ")
+            }
         )));
     };
     let data = column.values.to_f64();

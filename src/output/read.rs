@@ -174,8 +174,8 @@ impl<'f> Check<'f> {
     }
 
     /// Reads a 1-D dataset of `len` values of the element type `kind` is stored as, every
-    /// value checked: floats finite (and `>= 0` when `nonneg`), flags 0 or 1.
-    fn column(&mut self, dataset: &str, kind: Kind, len: usize, nonneg: bool) -> Option<Values> {
+    /// value checked: floats finite, flags 0 or 1.
+    fn column(&mut self, dataset: &str, kind: Kind, len: usize) -> Option<Values> {
         let (stored, shape) = self.dataset(dataset, len)?;
         if shape.len() != 1 || shape[0] != len {
             self.push(format!(
@@ -185,13 +185,7 @@ impl<'f> Check<'f> {
         }
         let values = match (kind, stored) {
             (Kind::F64, Stored::F64(v)) => {
-                let bad = |x: f64| !x.is_finite() || (nonneg && x < 0.0);
-                self.bad_values(
-                    dataset,
-                    &v,
-                    bad,
-                    if nonneg { "finite and >= 0" } else { "finite" },
-                )?;
+                self.bad_values(dataset, &v, |x: f64| !x.is_finite(), "finite")?;
                 Values::F64(v)
             }
             (Kind::U32, Stored::U32(v)) => Values::U32(v),
@@ -402,14 +396,9 @@ pub fn read_provenance(f: &Path) -> Result<Provenance, FileProblems> {
     }
 }
 
-/// Metrics whose values are sums, counts of money or shares and cannot be negative.
-fn nonnegative(unit: &str) -> bool {
-    unit == "USD"
-}
-
 /// Reads and checks the per-path columns of `/paths` (the lending ones when the file has
-/// them): each stored with its metric's type, one value per path, floats finite (money
-/// `>= 0`), flags 0 or 1. The columns come back with their names, units and kinds, in the
+/// them): each stored with its metric's type, one value per path, floats finite, flags 0
+/// or 1. The columns come back with their names, units and kinds, in the
 /// table's order.
 ///
 /// # Errors
@@ -431,12 +420,7 @@ pub fn read_path_columns(f: &Path, paths: u64) -> Result<Vec<Column>, FileProble
     };
     let columns: Vec<Column> = path_metrics(lending)
         .filter_map(|d| {
-            let v = c.column(
-                &format!("/paths/{}", d.name),
-                d.kind,
-                len,
-                nonnegative(d.unit),
-            )?;
+            let v = c.column(&format!("/paths/{}", d.name), d.kind, len)?;
             Some(d.column(v))
         })
         .collect();
@@ -465,12 +449,7 @@ pub fn read_asset_columns(
                 .iter()
                 .filter(|d| d.applies(venues))
                 .filter_map(|d| {
-                    let v = c.column(
-                        &format!("/assets/{a}/{}", d.name),
-                        Kind::F64,
-                        len,
-                        nonnegative(d.unit),
-                    )?;
+                    let v = c.column(&format!("/assets/{a}/{}", d.name), Kind::F64, len)?;
                     Some(Column {
                         name: d.name,
                         unit: d.unit,
