@@ -1,7 +1,8 @@
 //! A results folder is never lost (issue 20): runs are killed (SIGKILL) inside the commit
 //! window, held open by the test hook `CASCADESIM_TEST_COMMIT_PAUSE_MS`, and the folder and
 //! the next run are checked, with the atomic swap and with the rename fallback
-//! (`CASCADESIM_TEST_NO_EXCHANGE`).
+//! (`CASCADESIM_TEST_NO_EXCHANGE`); and a Ctrl-C after the simulation keeps the previous
+//! folder.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -165,4 +166,46 @@ fn a_file_in_the_way_is_an_error_before_anything_runs() {
         "mine"
     );
     assert!(hidden(&d.path().join("results")).is_empty());
+}
+
+/// Ctrl-C after the simulation, while the fits, replays and figures are made (the staging
+/// folder already holds results.h5): the run stops with 130 before its commit, the previous
+/// results stay, nothing is left behind. (It used to be ignored in this phase.)
+#[test]
+fn ctrl_c_during_post_processing_keeps_the_previous_folder() {
+    let d = setup();
+    let results = d.path().join("results");
+    run_ok(d.path(), 40);
+    let mut child = bin()
+        .args(args(2000))
+        .current_dir(d.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let staged = || {
+        hidden(&results)
+            .iter()
+            .any(|n| n.starts_with(".tiny.partial-") && results.join(n).join("results.h5").exists())
+    };
+    while !staged() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before its post-processing"
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "no post-processing phase"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: a signal to our own child.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted: nothing written"), "{err}");
+    assert_eq!(paths_of(&results.join("tiny")), Some(40));
+    assert!(hidden(&results).is_empty(), "{:?}", hidden(&results));
 }
