@@ -290,7 +290,7 @@ fn realised_heatmap_is_exact_and_independent_of_threads() {
     // The heatmap holds all liquidated notional: each step-asset entry is rounded to the
     // cent, so the totals differ by at most half a cent per entry.
     let total: f64 = r1.paths.iter().map(|p| p.liquidated_notional).sum();
-    let cents: u64 = h1.cents.iter().sum();
+    let cents: u128 = h1.cents.iter().sum();
     let entries = 700.0 * f64::from(s.simulation.steps);
     assert!(total > 0.0);
     assert!((cents as f64 / 100.0 - total).abs() <= 0.005 * entries + 1e-6 * total);

@@ -135,7 +135,10 @@ mod with_mpi {
                         root.send(&c.values.to_f64()[..]);
                     }
                 }
-                root.send(&part.realised.cents[..]);
+                // MPI has no 128-bit integers: the exact cents go as low and high halves.
+                let (lo, hi) = cascadesim::output::split_cents(&part.realised.cents);
+                root.send(&lo[..]);
+                root.send(&hi[..]);
                 return Ok(None);
             }
             let mut whole = part;
@@ -157,16 +160,17 @@ mod with_mpi {
                         c.values.append(d.kind.values_from_f64(v));
                     }
                 }
-                let (cents, _) = from.receive_vec::<u64>();
-                if cents.len() != whole.realised.cents.len() {
+                let (lo, _) = from.receive_vec::<u64>();
+                let (hi, _) = from.receive_vec::<u64>();
+                if lo.len() != whole.realised.cents.len() || hi.len() != lo.len() {
                     bail!(
                         "rank {r} sent {} heatmap cells, expected {}",
-                        cents.len(),
+                        lo.len(),
                         whole.realised.cents.len()
                     );
                 }
-                for (x, c) in whole.realised.cents.iter_mut().zip(cents) {
-                    *x += c;
+                for ((x, l), h) in whole.realised.cents.iter_mut().zip(lo).zip(hi) {
+                    *x = x.saturating_add((u128::from(h) << 64) | u128::from(l));
                 }
             }
             Ok(Some(whole))

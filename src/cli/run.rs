@@ -71,18 +71,14 @@ fn rare_spec(args: &RunArgs, scenario: &Scenario) -> Result<Option<RareEventSpec
     Ok(spec)
 }
 
-/// Bytes kept per path while a run is in memory (results, their columns and a sort buffer).
-pub(crate) fn bytes_per_path(n_assets: usize) -> u64 {
-    let summary = std::mem::size_of::<cascadesim::engine::PathSummary>();
-    let asset = std::mem::size_of::<cascadesim::engine::AssetPathMetrics>();
-    (2 * summary + 2 * n_assets * asset + 16) as u64
-}
-
-pub(crate) fn available_memory() -> Option<u64> {
-    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
+/// Refuses (exit 2) a command that would hold the per-path results of `paths` paths of
+/// `assets` assets (`report`, `tails`, `merge`: what the file says it holds).
+pub(crate) fn memory_guard(paths: u64, assets: usize) -> Result<()> {
+    super::memory::guard(super::memory::Need {
+        paths,
+        assets,
+        ..Default::default()
+    })
 }
 
 pub(crate) fn run(args: &RunArgs) -> Result<i32> {
@@ -107,16 +103,23 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
     let rare_spec = rare_spec(args, &scenario)?;
     let paths = scenario.simulation.paths;
     let in_memory = args.shard.map_or(paths, |s| s.range(paths).1);
-    let need = in_memory.saturating_mul(bytes_per_path(scenario.assets.len()));
-    if let Some(avail) = available_memory()
-        && need > avail
-    {
-        bail!(InputError(format!(
-            "{in_memory} paths need about {:.1} GiB of memory for their results, but only {:.1} GiB is available; run fewer paths",
-            need as f64 / (1u64 << 30) as f64,
-            avail as f64 / (1u64 << 30) as f64
-        )));
-    }
+    let out = &scenario.output;
+    super::memory::guard(super::memory::Need {
+        paths: in_memory,
+        assets: scenario.assets.len(),
+        steps: u64::from(scenario.simulation.steps),
+        // Traces, plus the worst, median and random sample paths of the figures.
+        traced: u64::from(out.trace_worst) + out.trace_paths.len() as u64 + 3,
+        // Drawn once, or once per worker and path in per-path mode.
+        positions: scenario.position_count().saturating_mul(
+            match scenario.simulation.population_mode {
+                cascadesim::scenario::PopulationMode::Fixed => 1,
+                cascadesim::scenario::PopulationMode::PerPath => {
+                    std::thread::available_parallelism().map_or(1, |n| n.get() as u64)
+                }
+            },
+        ),
+    })?;
     let stem = args
         .opts
         .scenario
@@ -420,6 +423,7 @@ pub(crate) fn finish(
     staging: Staging,
     rare: Option<&RareEventInfo>,
 ) -> Result<Finished> {
+    super::cancelled()?;
     let Run {
         columns,
         asset_columns,
@@ -507,6 +511,9 @@ pub(crate) fn finish(
         );
         written?;
         warnings.extend(figures?);
+        // A Ctrl-C during the fits, replays or figures: the staging folder is dropped (and
+        // removed), the previous results stay.
+        super::cancelled()?;
         let dir = staging.commit()?;
         for w in &warnings {
             eprintln!("warning: {w}");
