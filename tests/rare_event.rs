@@ -290,30 +290,38 @@ fn cascadesim(args: &[&str]) -> std::process::Output {
         .expect("binary runs")
 }
 
-#[test]
-fn run_rare_event_is_writes_weights_and_says_which_estimator() {
+/// `cascadesim run <scenario> <extra…> --out <a temporary folder>`.
+fn run_into_temp(scenario: &str, extra: &[&str]) -> (tempfile::TempDir, std::process::Output) {
     let out = tempfile::tempdir().expect("temp dir");
     let dir = out.path().display().to_string();
-    let r = cascadesim(&[
-        "run",
+    let mut args = vec!["run", scenario];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["--out", &dir]);
+    let r = cascadesim(&args);
+    (out, r)
+}
+
+#[test]
+fn run_rare_event_is_writes_weights_and_says_which_estimator() {
+    let (out, r) = run_into_temp(
         "tests/data/rare/one_shock.toml",
-        "--rare-event",
-        "is",
-        "--paths",
-        "3000",
-        "--out",
-        &dir,
-    ]);
+        &["--rare-event", "is", "--paths", "3000"],
+    );
     let stdout = String::from_utf8_lossy(&r.stdout);
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
-    assert!(stdout.contains("estimator importance_sampling"), "{stdout}");
+    assert!(
+        stdout.contains("estimator importance_sampling (reliable)"),
+        "{stdout}"
+    );
     assert!(stdout.contains("effective sample size"), "{stdout}");
+    assert!(stdout.contains("variance reduction"), "{stdout}");
     let folder = out.path().join("one_shock");
     let s: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(folder.join("summary.json")).expect("summary"),
     )
     .expect("json");
     assert_eq!(s["rare_event"]["estimator"], "importance_sampling");
+    assert_eq!(s["rare_event"]["reliable"], true);
     assert_eq!(s["cascade_probability"]["method"], "normal (weighted)");
     assert!(s.get("cascade_probability_exact").is_none());
     assert!(
@@ -438,4 +446,36 @@ fn defensive_mixture_weights_are_bounded_and_average_one() {
         &mut cascadesim::engine::NoObserver,
     );
     assert_eq!(r.results.paths[5], plain);
+}
+
+#[test]
+fn an_unreliable_run_warns_and_reports_no_variance_reduction() {
+    // The file's splitting table on only 40 roots: at p ≈ 1.5e-3, `drawdown.toml` leaves a
+    // handful of cascading roots at best, far below the 30 effective units the normal
+    // interval needs (`rare::reliability`).
+    let (out, r) = run_into_temp("tests/data/rare/drawdown.toml", &["--paths", "40"]);
+    let stdout = String::from_utf8_lossy(&r.stdout);
+    let stderr = String::from_utf8_lossy(&r.stderr);
+    assert!(r.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("estimate is not reliable") && stderr.contains("effective cascading"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("NOT reliable"), "{stdout}");
+    assert!(!stdout.contains("variance reduction"), "{stdout}");
+    let s: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.path().join("drawdown/summary.json")).expect("summary"),
+    )
+    .expect("json");
+    let re = &s["rare_event"];
+    assert_eq!(re["reliable"], false);
+    assert!(re.get("variance_reduction").is_none_or(|v| v.is_null()));
+    let failed: Vec<&str> = re["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter(|c| c["passed"] == false)
+        .map(|c| c["name"].as_str().expect("name"))
+        .collect();
+    assert!(failed.contains(&"effective_cascades"), "{failed:?}");
 }
