@@ -333,8 +333,14 @@ fn summary_section(o: &mut String, s: &Summary) {
             ex.ci_low, ex.ci_high
         ),
         (None, Some(r)) => format!(
-            "estimator {}, effective sample size {:.0}",
-            r.info.estimator, r.effective_sample_size
+            "estimator {} ({}), effective sample size {:.0}",
+            r.info.estimator,
+            if r.reliable {
+                "reliable"
+            } else {
+                "NOT reliable"
+            },
+            r.effective_sample_size
         ),
         (None, None) => String::new(),
     };
