@@ -20,6 +20,7 @@
 
 pub mod engine;
 pub mod heatmap;
+pub mod history;
 pub mod mc;
 pub mod metrics;
 pub mod model;

@@ -8,12 +8,14 @@
 mod csv;
 mod error;
 mod reader;
+mod replay;
 mod venues;
 
 use nalgebra::DMatrix;
 use toml::de::DeTable;
 
 pub use error::{Issue, ScenarioError};
+pub use replay::{ReplayMode, ReplayScenario};
 pub use venues::{TriggerPrice, VenueSpec, Venues};
 
 use crate::model::lending::{CloseRule, CollateralParams};

@@ -1,0 +1,272 @@
+//! The living population: positions opened through a replayed path at the then-current
+//! price and closed voluntarily after an exponential holding time, or liquidated when the
+//! price crosses their liquidation price. One path's book of open positions and its step.
+//!
+//! Per side the open positions sit in a binary heap keyed by liquidation price (longs: the
+//! highest on top, shorts: the lowest), each entry carrying its close step. A step pops only
+//! the entries the price has crossed; an entry whose close step has passed was closed
+//! voluntarily and is dropped without counting. Closed entries are otherwise left in place
+//! (lazy deletion) and swept out when the heap has doubled since the last sweep, so a
+//! step costs O((opened + crossed) · log n) plus amortised O(1) per closed position, never
+//! O(open positions).
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use rand::{Rng, RngExt};
+use rand_distr::{Distribution, Exp1, StandardNormal};
+
+use super::grid::StepGrid;
+
+/// Where new notional comes from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Inflow {
+    /// A constant rate, USD per hour.
+    Constant(f64),
+    /// `participation` × every increase of the series' open interest (USD).
+    OpenInterest { participation: f64 },
+}
+
+/// The living population's parameters (validated by the scenario reader).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LivingParams {
+    /// Where new notional comes from.
+    pub inflow: Inflow,
+    /// Positions opened per hour (their sizes share the inflow); fixed, so every parameter
+    /// value draws the same random numbers (common random numbers for calibration).
+    pub positions_per_hour: f64,
+    /// Share of new positions that are long when the series has no funding rate.
+    pub long_share: f64,
+    /// With a funding column: long share = clamp(`long_share` + this × funding per 8 h,
+    /// 0.02, 0.98).
+    pub funding_sensitivity: f64,
+    /// Median leverage (leverage is log-normal, clipped to [1.01, `max_leverage`]).
+    pub leverage_median: f64,
+    /// Standard deviation of ln leverage.
+    pub leverage_sigma: f64,
+    /// Largest leverage; below 1 / `maintenance_margin` so every position can be liquidated.
+    pub max_leverage: f64,
+    /// Standard deviation of ln notional (log-normal sizes with the inflow's mean).
+    pub size_sigma: f64,
+    /// Mean of the exponential holding time, hours.
+    pub holding_hours: f64,
+    /// Maintenance-margin rate of the venue.
+    pub maintenance_margin: f64,
+}
+
+/// Liquidation price of a position opened at `entry` with `leverage` (isolated margin, as
+/// the perpetual venue: `entry·(1 − 1/L + mmr)` for a long, mirrored for a short).
+pub fn liquidation_price(long: bool, entry: f64, leverage: f64, mmr: f64) -> f64 {
+    if long {
+        entry * (1.0 - 1.0 / leverage + mmr)
+    } else {
+        entry * (1.0 + 1.0 / leverage - mmr)
+    }
+}
+
+/// Order-preserving key of a positive price.
+fn key(p: f64) -> u64 {
+    p.to_bits()
+}
+
+/// An open position in a heap: (liquidation price key, close step, quantity bits).
+type Entry = (u64, u32, u64);
+
+/// One side's heap with lazy deletion of voluntarily closed positions.
+#[derive(Debug, Default)]
+struct Side<H> {
+    heap: H,
+    swept_len: usize,
+}
+
+/// One path's open positions.
+#[derive(Debug, Default)]
+pub struct LivingBook {
+    longs: Side<BinaryHeap<Entry>>,
+    shorts: Side<BinaryHeap<Reverse<Entry>>>,
+    carry: f64,
+}
+
+/// Heaps are swept when they reach twice their size after the last sweep (and at least this).
+const MIN_SWEEP: usize = 4096;
+
+impl LivingBook {
+    /// An empty book.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Entries in the heaps (open positions plus closed ones not yet swept out).
+    pub fn entries(&self) -> usize {
+        self.longs.heap.len() + self.shorts.heap.len()
+    }
+
+    /// Liquidates, at step `k` with extremes `low`/`high`, every open position whose
+    /// liquidation price was crossed; returns the (long, short) quantities liquidated.
+    pub fn liquidate(&mut self, k: u32, low: f64, high: f64) -> (f64, f64) {
+        let mut long = 0.0;
+        while let Some(&(lk, close, q)) = self.longs.heap.peek() {
+            if lk < key(low) {
+                break;
+            }
+            self.longs.heap.pop();
+            if close > k {
+                long += f64::from_bits(q);
+            }
+        }
+        let mut short = 0.0;
+        while let Some(&Reverse((sk, close, q))) = self.shorts.heap.peek() {
+            if sk > key(high) {
+                break;
+            }
+            self.shorts.heap.pop();
+            if close > k {
+                short += f64::from_bits(q);
+            }
+        }
+        (long, short)
+    }
+
+    /// Adds a position that closes voluntarily at the start of step `close`.
+    pub fn open(&mut self, long: bool, liq_price: f64, close: u32, qty: f64) {
+        if long {
+            self.longs.heap.push((key(liq_price), close, qty.to_bits()));
+        } else {
+            self.shorts
+                .heap
+                .push(Reverse((key(liq_price), close, qty.to_bits())));
+        }
+    }
+
+    /// Drops closed entries from a heap that has doubled since its last sweep.
+    pub fn sweep(&mut self, k: u32) {
+        if self.longs.heap.len() >= (2 * self.longs.swept_len).max(MIN_SWEEP) {
+            self.longs.heap.retain(|e| e.1 > k);
+            self.longs.swept_len = self.longs.heap.len();
+        }
+        if self.shorts.heap.len() >= (2 * self.shorts.swept_len).max(MIN_SWEEP) {
+            self.shorts.heap.retain(|e| e.0.1 > k);
+            self.shorts.swept_len = self.shorts.heap.len();
+        }
+    }
+}
+
+/// Per-step liquidations of one path.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PathLiquidations {
+    /// Long quantity (asset units) liquidated per step.
+    pub long: Vec<f64>,
+    /// Short quantity (asset units) liquidated per step.
+    pub short: Vec<f64>,
+}
+
+/// Replays `grid` over steps `0..end` with the observed price as the mark (no simulated
+/// feedback). At step `k`: positions whose close step is `k` or earlier are closed; open
+/// positions whose liquidation price lies within the step's `[low, high]` are liquidated;
+/// then the step's new positions open at its closing price. Draws four numbers per
+/// position, whatever the parameters, from `rng`.
+pub fn replay_path<R: Rng>(
+    grid: &StepGrid,
+    p: &LivingParams,
+    end: usize,
+    rng: &mut R,
+) -> PathLiquidations {
+    let end = end.min(grid.len());
+    let mut book = LivingBook::new();
+    let mut out = PathLiquidations {
+        long: vec![0.0; end],
+        short: vec![0.0; end],
+    };
+    let per_step = p.positions_per_hour * grid.dt as f64 / 3600.0;
+    let hold_steps = p.holding_hours * 3600.0 / grid.dt as f64;
+    let (ln_lev, size_mean_adj) = (p.leverage_median.ln(), -0.5 * p.size_sigma * p.size_sigma);
+    for k in 0..end {
+        let ku = k as u32;
+        let (l, s) = book.liquidate(ku, grid.low[k], grid.high[k]);
+        out.long[k] = l;
+        out.short[k] = s;
+        book.carry += per_step;
+        let n = book.carry.floor();
+        book.carry -= n;
+        if n < 1.0 {
+            continue;
+        }
+        let notional = match p.inflow {
+            Inflow::Constant(usd_per_hour) => usd_per_hour * grid.dt as f64 / 3600.0,
+            Inflow::OpenInterest { participation } => {
+                let oi = grid.open_interest.as_deref().unwrap_or(&[]);
+                let prev = if k > 0 { oi.get(k - 1) } else { None };
+                match (oi.get(k), prev) {
+                    (Some(now), Some(before)) => participation * (now - before).max(0.0),
+                    _ => 0.0,
+                }
+            }
+        };
+        let share = match &grid.funding_rate {
+            Some(f) => (p.long_share + p.funding_sensitivity * f[k]).clamp(0.02, 0.98),
+            None => p.long_share,
+        };
+        let price = grid.price[k];
+        let mean_qty = notional / n / price;
+        for _ in 0..n as usize {
+            let u: f64 = rng.random();
+            let zl: f64 = StandardNormal.sample(rng);
+            let zs: f64 = StandardNormal.sample(rng);
+            let e: f64 = Exp1.sample(rng);
+            if mean_qty <= 0.0 {
+                continue;
+            }
+            let long = u < share;
+            let lev = (ln_lev + p.leverage_sigma * zl)
+                .exp()
+                .clamp(1.01, p.max_leverage);
+            let qty = mean_qty * (size_mean_adj + p.size_sigma * zs).exp();
+            let close = (k as f64 + 1.0 + (hold_steps * e).floor()).min(u32::MAX as f64) as u32;
+            book.open(
+                long,
+                liquidation_price(long, price, lev, p.maintenance_margin),
+                close,
+                qty,
+            );
+        }
+        book.sweep(ku);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn liquidation_price_matches_the_venue_formula() {
+        assert!((liquidation_price(true, 1000.0, 10.0, 0.005) - 905.0).abs() < 1e-9);
+        assert!((liquidation_price(false, 1000.0, 10.0, 0.005) - 1095.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn crossed_positions_are_liquidated_once_and_closed_ones_never() {
+        let mut b = LivingBook::new();
+        b.open(true, 95.0, 10, 1.0);
+        b.open(true, 90.0, 10, 2.0);
+        b.open(true, 97.0, 3, 4.0); // closed at step 3
+        b.open(false, 105.0, 10, 8.0);
+        assert_eq!(b.liquidate(1, 97.5, 104.0), (0.0, 0.0));
+        // Step 5: the 97 long was closed at step 3, so only the 95 long is liquidated.
+        assert_eq!(b.liquidate(5, 94.0, 106.0), (1.0, 8.0));
+        assert_eq!(b.liquidate(6, 80.0, 80.0), (2.0, 0.0));
+        assert_eq!(b.entries(), 0);
+    }
+
+    #[test]
+    fn sweeping_keeps_exactly_the_open_positions() {
+        let mut b = LivingBook::new();
+        for i in 0..10_000u32 {
+            b.open(i % 2 == 0, 50.0 + f64::from(i % 7), i % 100, 1.0);
+        }
+        b.sweep(49);
+        // Close steps 50..99 survive: half of each side.
+        assert_eq!(b.entries(), 5_000);
+        assert_eq!(b.liquidate(49, 0.0, 1e9), (2_500.0, 2_500.0));
+    }
+}
