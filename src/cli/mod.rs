@@ -2,6 +2,7 @@
 //! progress bars and where files live. Each subcommand is one function: options → validate
 //! → run → export.
 
+mod backtest;
 mod heatmap;
 mod merge;
 mod mpi;
@@ -64,6 +65,12 @@ enum Command {
     /// Sensitivity (tornado) table: each parameter moved down and up around the scenario's
     /// value, ranked by the change in cascade probability; writes <out>/<stem>-sensitivity/.
     Sensitivity(sweep::SensitivityArgs),
+    /// Replay a price series with a living population of positions and score its
+    /// liquidations against the observed ones by hour; writes <out>/<stem>-backtest/.
+    Backtest(backtest::BacktestArgs),
+    /// Fit a replay scenario's living population on the data before --to (Nelder–Mead) and
+    /// write a calibrated scenario; prints in- and out-of-sample scores.
+    Calibrate(backtest::CalibrateArgs),
 }
 
 /// Options of every command that simulates: the scenario, how many paths from which seed,
@@ -144,6 +151,8 @@ pub fn main() -> i32 {
         Command::Sweep(args) => sweep::sweep(&args),
         Command::Tune(args) => sweep::tune(&args),
         Command::Sensitivity(args) => sweep::sensitivity(&args),
+        Command::Backtest(args) => backtest::backtest(&args),
+        Command::Calibrate(args) => backtest::calibrate(&args),
     };
     match result {
         Ok(code) => code,

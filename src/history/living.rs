@@ -19,7 +19,8 @@ use rand_distr::{Distribution, Exp1, StandardNormal};
 use super::grid::StepGrid;
 
 /// Where new notional comes from.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Inflow {
     /// A constant rate, USD per hour.
     Constant(f64),
@@ -28,7 +29,7 @@ pub enum Inflow {
 }
 
 /// The living population's parameters (validated by the scenario reader).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct LivingParams {
     /// Where new notional comes from.
     pub inflow: Inflow,

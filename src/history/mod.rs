@@ -117,17 +117,25 @@ impl Hourly {
         }
     }
 
-    /// The baseline scaled on bars `train` (its totals match the observed ones there),
-    /// scored on bars `w`. `None` when the baseline predicts nothing on `train`.
-    pub fn baseline_scores(&self, train: Range<usize>, w: Range<usize>) -> Option<score::Scores> {
+    /// The baseline's hourly predictions on every bar, scaled so that their totals match
+    /// the observed ones on bars `train`. `None` when it predicts nothing there.
+    pub fn baseline(&self, train: Range<usize>) -> Option<(Vec<f64>, Vec<f64>)> {
         let side = |raw: &[f64], obs: &[f64]| {
             let scale = baseline_scale(&raw[train.clone()], &obs[train.clone()])?;
-            let pred: Vec<f64> = raw[w.clone()].iter().map(|x| x * scale).collect();
-            Some(SideScores::new(&pred, &obs[w.clone()]))
+            Some(raw.iter().map(|x| x * scale).collect::<Vec<f64>>())
         };
+        Some((
+            side(&self.baseline_long_raw, &self.observed_long)?,
+            side(&self.baseline_short_raw, &self.observed_short)?,
+        ))
+    }
+
+    /// The baseline scaled on bars `train`, scored on bars `w`.
+    pub fn baseline_scores(&self, train: Range<usize>, w: Range<usize>) -> Option<score::Scores> {
+        let (l, s) = self.baseline(train)?;
         Some(score::Scores {
-            long: side(&self.baseline_long_raw, &self.observed_long)?,
-            short: side(&self.baseline_short_raw, &self.observed_short)?,
+            long: SideScores::new(&l[w.clone()], &self.observed_long[w.clone()]),
+            short: SideScores::new(&s[w.clone()], &self.observed_short[w]),
         })
     }
 }

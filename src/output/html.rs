@@ -127,7 +127,7 @@ fn inline_svg(text: &str, label: &str) -> Option<String> {
     ))
 }
 
-const STYLE: &str = "
+pub(crate) const STYLE: &str = "
 :root{--fg:#1d2433;--muted:#5b6475;--line:#d9dee7;--bg:#ffffff;--soft:#f5f7fa;--accent:#1565c0}
 *{box-sizing:border-box}
 body{margin:0;font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;color:var(--fg);background:var(--bg)}
