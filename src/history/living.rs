@@ -17,6 +17,7 @@ use rand::{Rng, RngExt};
 use rand_distr::{Distribution, Exp1, StandardNormal};
 
 use super::grid::StepGrid;
+use crate::model::margin;
 
 /// Where new notional comes from.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
@@ -55,14 +56,17 @@ pub struct LivingParams {
     pub maintenance_margin: f64,
 }
 
-/// Liquidation price of a position opened at `entry` with `leverage` (isolated margin, as
-/// the perpetual venue: `entry·(1 − 1/L + mmr)` for a long, mirrored for a short).
+/// Liquidation price of a position opened at `entry` with `leverage` and no other margin:
+/// the perpetual venue's isolated-margin formula ([`margin::liquidation_price`], one tier at
+/// rate `mmr`), `entry·(1 − 1/L)/(1 − mmr)` for a long and `entry·(1 + 1/L)/(1 + mmr)` for a
+/// short, i.e. `entry·(1 − 1/L + mmr)` to first order.
 pub fn liquidation_price(long: bool, entry: f64, leverage: f64, mmr: f64) -> f64 {
-    if long {
-        entry * (1.0 - 1.0 / leverage + mmr)
-    } else {
-        entry * (1.0 + 1.0 / leverage - mmr)
-    }
+    let tier = margin::MarginTier {
+        floor: 0.0,
+        rate: mmr,
+        cum: 0.0,
+    };
+    margin::liquidation_price(long, 1.0, entry, entry / leverage, tier)
 }
 
 /// Order-preserving key of a positive price.
@@ -241,8 +245,9 @@ mod tests {
 
     #[test]
     fn liquidation_price_matches_the_venue_formula() {
-        assert!((liquidation_price(true, 1000.0, 10.0, 0.005) - 905.0).abs() < 1e-9);
-        assert!((liquidation_price(false, 1000.0, 10.0, 0.005) - 1095.0).abs() < 1e-9);
+        // (1000 − 100) / 0.995 and (1000 + 100) / 1.005.
+        assert!((liquidation_price(true, 1000.0, 10.0, 0.005) - 904.522_613_065).abs() < 1e-6);
+        assert!((liquidation_price(false, 1000.0, 10.0, 0.005) - 1094.527_363_184).abs() < 1e-6);
     }
 
     #[test]
