@@ -231,7 +231,7 @@ fn table(windows: &[(&str, &WindowScores)]) -> String {
     let mut o = String::new();
     let _ = write!(o, "{:<8}{:<16}", "side", "score");
     for (name, _) in windows {
-        let _ = write!(o, "{:>12}{:>12}", format!("{name}"), "baseline");
+        let _ = write!(o, "{name:>15}{:>10}", "baseline");
     }
     o.push('\n');
     type Get = fn(&SideScores) -> Option<f64>;
@@ -247,13 +247,13 @@ fn table(windows: &[(&str, &WindowScores)]) -> String {
             let _ = write!(o, "{side:<8}{name:<16}");
             for (_, w) in windows {
                 let base = w.baseline.as_ref().and_then(|b| get(&pick(b)));
-                let _ = write!(o, "{:>12}{:>12}", fmt(get(&pick(&w.model))), fmt(base));
+                let _ = write!(o, "{:>15}{:>10}", fmt(get(&pick(&w.model))), fmt(base));
             }
             o.push('\n');
         }
         let _ = write!(o, "{side:<8}{:<16}", "observed total");
         for (_, w) in windows {
-            let _ = write!(o, "{:>12.0}{:>12}", pick(&w.model).observed_total, "");
+            let _ = write!(o, "{:>15.0}{:>10}", pick(&w.model).observed_total, "");
         }
         o.push('\n');
         let _ = write!(o, "{side:<8}{:<16}", "predicted total");
@@ -261,7 +261,7 @@ fn table(windows: &[(&str, &WindowScores)]) -> String {
             let base = w.baseline.as_ref().map(|b| pick(b).simulated_total);
             let _ = write!(
                 o,
-                "{:>12.0}{:>12}",
+                "{:>15.0}{:>10}",
                 pick(&w.model).simulated_total,
                 base.map_or("—".into(), |x| format!("{x:.0}"))
             );
@@ -442,7 +442,11 @@ fn calibrated_text(
     let body: String = {
         let mut lines = text.lines().peekable();
         if lines.peek().is_some_and(|l| l.starts_with(MARK)) {
+            // The previous header: its comment lines and the blank line after them.
             while lines.peek().is_some_and(|l| l.starts_with('#')) {
+                lines.next();
+            }
+            if lines.peek().is_some_and(|l| l.trim().is_empty()) {
                 lines.next();
             }
         }
