@@ -236,3 +236,96 @@ fn calibration_reads_nothing_after_its_cut() {
         "out-of-sample scores should see the change"
     );
 }
+
+/// A one-asset Monte Carlo scenario whose returns are bootstrapped from `s.csv`.
+fn bootstrap_scenario(extra_asset_keys: &str) -> String {
+    format!(
+        r#"
+[simulation]
+paths = 40
+steps = 120
+step_seconds = 300
+seed = 3
+
+[[assets]]
+name = "ETH"
+price = 1000.0
+volatility = 0.8
+innovations = "bootstrap"
+{extra_asset_keys}
+
+[assets.bootstrap]
+prices = "s.csv"
+mean_block_steps = 12
+
+[assets.book]
+profile = "flat"
+spread_bp = 1.0
+level_spacing_bp = 5.0
+levels = 400
+depth_usd = 2.0e6
+refill_half_life_s = 60
+
+[[populations]]
+name = "perp"
+asset = "ETH"
+count = 2000
+open_interest_usd = 5.0e7
+long_share = 0.6
+maintenance_margin = 0.005
+size = {{ distribution = "lognormal", sigma = 1.0 }}
+leverage = {{ distribution = "lognormal", median = 10, sigma = 0.5, min = 1.5, max = 50 }}
+"#
+    )
+}
+
+#[test]
+fn bootstrap_runs_are_reproducible_and_thread_independent() {
+    let d = setup(&series(i64::MAX, 1.0));
+    std::fs::write(d.path().join("b.toml"), bootstrap_scenario("")).unwrap();
+    let mut h5s = Vec::new();
+    for threads in ["1", "2"] {
+        let out = format!("r{threads}");
+        let o = run(
+            d.path(),
+            &["run", "b.toml", "-q", "--threads", threads, "--out", &out],
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        h5s.push(std::fs::read(d.path().join(&out).join("b/results.h5")).unwrap());
+    }
+    assert!(h5s[0] == h5s[1], "results depend on the thread count");
+    // The resampled moves are the series' (within ±12% here, where a 10% crash is the
+    // largest 5-minute move): the drawdown column is positive and bounded by the series'.
+    let dd = h5::read_f64_column(
+        &d.path().join("r1/b/results.h5"),
+        "paths/exogenous_drawdown",
+    )
+    .unwrap();
+    assert!(
+        dd.iter().any(|x| *x > 0.0) && dd.iter().all(|x| *x < 0.9),
+        "{dd:?}"
+    );
+}
+
+#[test]
+fn bad_bootstrap_inputs_are_reported_together() {
+    let mut csv = series(i64::MAX, 1.0);
+    csv = csv.replacen("1609459620,", "1609459620x,", 1); // line 3 of s.csv
+    let d = setup(&csv);
+    std::fs::write(
+        d.path().join("b.toml"),
+        bootstrap_scenario("jumps = { rate_per_day = 1, mean = 0, sd = 0.01 }")
+            .replace("mean_block_steps = 12", "mean_block_steps = 0.5"),
+    )
+    .unwrap();
+    let o = run(d.path(), &["validate", "b.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    for want in [
+        "assets[0].jumps: `jumps` does not apply with innovations = \"bootstrap\"",
+        "assets[0].bootstrap.mean_block_steps: must be at least 1",
+        "s.csv:3: time:",
+    ] {
+        assert!(err.contains(want), "{want} not in {err}");
+    }
+}

@@ -247,7 +247,7 @@ mod tests {
     fn liquidation_price_matches_the_venue_formula() {
         // (1000 − 100) / 0.995 and (1000 + 100) / 1.005.
         assert!((liquidation_price(true, 1000.0, 10.0, 0.005) - 904.522_613_065).abs() < 1e-6);
-        assert!((liquidation_price(false, 1000.0, 10.0, 0.005) - 1094.527_363_184).abs() < 1e-6);
+        assert!((liquidation_price(false, 1000.0, 10.0, 0.005) - 1_094.527_363_184).abs() < 1e-6);
     }
 
     #[test]

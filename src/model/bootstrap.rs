@@ -96,7 +96,9 @@ mod tests {
         let draw = |seed| {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
             let mut pos = NOT_STARTED;
-            (0..50).map(|_| b.next(&mut pos, &mut rng)).collect::<Vec<_>>()
+            (0..50)
+                .map(|_| b.next(&mut pos, &mut rng))
+                .collect::<Vec<_>>()
         };
         assert_eq!(draw(1), draw(1));
         assert_ne!(draw(1), draw(2));
