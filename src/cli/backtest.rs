@@ -128,6 +128,28 @@ fn load(path: &Path, prices: Option<&Path>) -> Result<Loaded> {
     })
 }
 
+/// `validate` on a replay scenario (a file with a top-level `[replay]` table): its summary
+/// line, or its problems (scenario and series). `None` for any other file.
+pub(crate) fn validate_replay(path: &Path) -> Option<Result<String>> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let doc: toml_edit::DocumentMut = text.parse().ok()?;
+    if !doc.contains_key("replay") {
+        return None;
+    }
+    Some(load(path, None).map(|l| {
+        format!(
+            "ok: {} (replay scenario: {} → {} steps of {} s from {} to {}, {} paths)",
+            path.display(),
+            l.prices.display(),
+            l.grid.len(),
+            l.grid.dt,
+            format_time(l.grid.time[0]),
+            format_time(l.grid.time[l.grid.len() - 1]),
+            l.scenario.paths
+        )
+    }))
+}
+
 /// The first whole hour at or after `t`.
 fn ceil_hour(t: i64) -> i64 {
     t.div_euclid(3600) * 3600 + if t.rem_euclid(3600) > 0 { 3600 } else { 0 }
