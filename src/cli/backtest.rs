@@ -290,7 +290,7 @@ fn table(windows: &[(&str, &WindowScores)]) -> String {
         }
         o.push('\n');
     }
-    o
+    o.lines().map(|l| format!("{}\n", l.trim_end())).collect()
 }
 
 pub(crate) fn calibrate(args: &CalibrateArgs) -> Result<i32> {
