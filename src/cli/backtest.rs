@@ -150,6 +150,21 @@ pub(crate) fn validate_replay(path: &Path) -> Option<Result<String>> {
     }))
 }
 
+impl Loaded {
+    /// The series' start (the first step's interval start) and end (the last step's time).
+    fn span(&self) -> (i64, i64) {
+        let g = &self.grid;
+        (g.time[0] - g.dt, g.time[g.len() - 1])
+    }
+}
+
+/// A scenario file's stem, which names what is written for it.
+fn stem(path: &Path) -> String {
+    path.file_stem()
+        .map(|x| x.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "scenario".into())
+}
+
 /// The first whole hour at or after `t`.
 fn ceil_hour(t: i64) -> i64 {
     t.div_euclid(3600) * 3600 + if t.rem_euclid(3600) > 0 { 3600 } else { 0 }
@@ -162,10 +177,8 @@ fn end_before(grid: &StepGrid, to: i64) -> usize {
 
 pub(crate) fn backtest(args: &BacktestArgs) -> Result<i32> {
     let l = load(&args.scenario, args.prices.as_deref())?;
-    let s = &l.scenario;
-    let g = &l.grid;
-    let first = g.time[0] - g.dt;
-    let last = g.time[g.len() - 1];
+    let (s, g) = (&l.scenario, &l.grid);
+    let (first, last) = l.span();
     let from = args
         .from
         .or(s.from)
@@ -201,12 +214,7 @@ pub(crate) fn backtest(args: &BacktestArgs) -> Result<i32> {
         }
         None => (0..0, None, None),
     };
-    let stem = args
-        .scenario
-        .file_stem()
-        .map(|x| x.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "scenario".into());
-    let dest = args.out.join(format!("{stem}-backtest"));
+    let dest = args.out.join(format!("{}-backtest", stem(&args.scenario)));
     let staging = Staging::new(&dest)?;
     let b = Backtest {
         provenance: BacktestProvenance {
@@ -295,10 +303,8 @@ fn table(windows: &[(&str, &WindowScores)]) -> String {
 
 pub(crate) fn calibrate(args: &CalibrateArgs) -> Result<i32> {
     let l = load(&args.scenario, args.prices.as_deref())?;
-    let s = &l.scenario;
-    let g = &l.grid;
-    let first = g.time[0] - g.dt;
-    let last = g.time[g.len() - 1];
+    let (s, g) = (&l.scenario, &l.grid);
+    let (first, last) = l.span();
     let train_from = ceil_hour(first + (s.warmup_hours * 3600.0) as i64);
     if args.to <= train_from + 24 * 3600 || args.to > last {
         bail!(InputError(format!(
@@ -341,13 +347,8 @@ pub(crate) fn calibrate(args: &CalibrateArgs) -> Result<i32> {
     let ins = h.window(train.clone(), train.clone());
     let oos = (!test.is_empty()).then(|| h.window(train.clone(), test));
     let out = args.out.clone().unwrap_or_else(|| {
-        let stem = args
-            .scenario
-            .file_stem()
-            .map(|x| x.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "scenario".into());
         args.scenario
-            .with_file_name(format!("{stem}-calibrated.toml"))
+            .with_file_name(format!("{}-calibrated.toml", stem(&args.scenario)))
     });
     let text = std::fs::read_to_string(&args.scenario)
         .with_context(|| format!("cannot read {}", args.scenario.display()))?;

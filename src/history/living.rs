@@ -241,6 +241,8 @@ pub fn replay_path<R: Rng>(
 
 #[cfg(test)]
 mod tests {
+    use rand::SeedableRng;
+
     use super::*;
 
     #[test]
@@ -262,6 +264,63 @@ mod tests {
         assert_eq!(b.liquidate(5, 94.0, 106.0), (1.0, 8.0));
         assert_eq!(b.liquidate(6, 80.0, 80.0), (2.0, 0.0));
         assert_eq!(b.entries(), 0);
+    }
+
+    fn params(inflow: Inflow) -> LivingParams {
+        LivingParams {
+            inflow,
+            positions_per_hour: 60.0,
+            long_share: 0.5,
+            funding_sensitivity: 1e4,
+            leverage_median: 10.0,
+            leverage_sigma: 0.0,
+            max_leverage: 125.0,
+            size_sigma: 0.0,
+            holding_hours: 1e6,
+            maintenance_margin: 0.005,
+        }
+    }
+
+    /// Minute rows at 100 for an hour, then a fall to 80 (every 10× long is liquidated) and
+    /// a rise to 130 (every 10× short too), with the given open interest and funding.
+    fn grid(oi: impl Fn(usize) -> f64, funding: f64) -> StepGrid {
+        let mut text = String::from("time,price,open_interest,funding_rate\n");
+        for i in 0..90 {
+            let p = match i {
+                0..60 => 100.0,
+                60..75 => 80.0,
+                _ => 130.0,
+            };
+            text.push_str(&format!("{},{p},{},{funding}\n", 60 * (i + 1), oi(i)));
+        }
+        StepGrid::new(&crate::history::series::parse_series(&text, "t").unwrap(), 60)
+    }
+
+    fn totals(g: &StepGrid, p: &LivingParams) -> (f64, f64) {
+        let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(1);
+        let out = replay_path(g, p, g.len(), &mut rng);
+        (out.long.iter().sum(), out.short.iter().sum())
+    }
+
+    #[test]
+    fn inflow_follows_open_interest_increases_only() {
+        let p = params(Inflow::OpenInterest { participation: 1.0 });
+        // Flat open interest: nothing opens, nothing is liquidated.
+        assert_eq!(totals(&grid(|_| 1e6, 0.0), &p), (0.0, 0.0));
+        // 59 increases of 100 USD over the first hour: 5,900 USD opened at 100 = 59 coins,
+        // split between the sides; all of them are liquidated by the fall and the rise.
+        let (l, s) = totals(&grid(|i| 1e6 + 100.0 * i.min(59) as f64, 0.0), &p);
+        assert!((l + s - 59.0).abs() < 1e-9, "{l} + {s}");
+        assert!(l > 10.0 && s > 10.0, "{l} {s}");
+    }
+
+    #[test]
+    fn positive_funding_crowds_the_longs() {
+        // Long share = clamp(0.5 + 10⁴ × funding, 0.02, 0.98).
+        let p = params(Inflow::Constant(6000.0));
+        let (l, s) = totals(&grid(|_| 0.0, 1.0), &p);
+        let (l2, s2) = totals(&grid(|_| 0.0, -1.0), &p);
+        assert!(l > 10.0 * s && s2 > 10.0 * l2, "{l} {s} / {l2} {s2}");
     }
 
     #[test]
