@@ -183,6 +183,12 @@ fn a_bad_scenario_and_a_bad_window_exit_2() {
         "{err}"
     );
     assert!(err.contains("did you mean `holding_hours`"), "{err}");
+    let o = run(d.path(), &["run", "s.toml", "--out", "out"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("is a replay scenario"));
+    let o = run(d.path(), &["validate", "s.toml"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("ok: s.toml (replay scenario"));
     let o = run(
         d.path(),
         &["backtest", "s.toml", "--from", "2021-01-02T00:30:00Z"],

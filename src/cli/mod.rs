@@ -265,6 +265,15 @@ pub(crate) fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
 pub(crate) fn load(path: &Path) -> Result<Scenario> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| InputError(format!("cannot read scenario file {}: {e}", path.display())))?;
+    if text
+        .parse::<toml_edit::DocumentMut>()
+        .is_ok_and(|d| d.contains_key("replay"))
+    {
+        anyhow::bail!(InputError(format!(
+            "{} is a replay scenario ([replay] table): use `cascadesim backtest` or `cascadesim calibrate` on it",
+            path.display()
+        )));
+    }
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     Ok(Scenario::parse(
         &text,

@@ -293,7 +293,10 @@ mod tests {
             };
             text.push_str(&format!("{},{p},{},{funding}\n", 60 * (i + 1), oi(i)));
         }
-        StepGrid::new(&crate::history::series::parse_series(&text, "t").unwrap(), 60)
+        StepGrid::new(
+            &crate::history::series::parse_series(&text, "t").unwrap(),
+            60,
+        )
     }
 
     fn totals(g: &StepGrid, p: &LivingParams) -> (f64, f64) {
