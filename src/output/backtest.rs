@@ -55,7 +55,7 @@ pub struct Backtest<'a> {
 struct Document<'a> {
     provenance: &'a BacktestProvenance,
     parameters: &'a LivingParams,
-    /// Totals over the scored window, asset units.
+    /// Scores on the scored window (`null` without observed liquidations).
     scores: Option<&'a WindowScores>,
     notes: [&'static str; 3],
 }
