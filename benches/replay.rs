@@ -19,7 +19,7 @@ use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
 
 use cascadesim::history::grid::StepGrid;
-use cascadesim::history::living::{Inflow, LivingBook, LivingParams, replay_path};
+use cascadesim::history::living::{Inflow, LivingBook, LivingParams, Marking, replay_path};
 use cascadesim::history::series::parse_series;
 
 fn living_step(c: &mut Criterion) {
@@ -72,7 +72,13 @@ fn ten_day_replay(c: &mut Criterion) {
     g.bench_function("one_path", |b| {
         b.iter(|| {
             let mut rng = ChaCha8Rng::seed_from_u64(1);
-            black_box(replay_path(&grid, &p, grid.len(), &mut rng))
+            black_box(replay_path(
+                &grid,
+                &p,
+                Marking::Observed,
+                grid.len(),
+                &mut rng,
+            ))
         });
     });
     g.finish();

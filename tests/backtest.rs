@@ -335,3 +335,55 @@ fn bad_bootstrap_inputs_are_reported_together() {
         assert!(err.contains(want), "{want} not in {err}");
     }
 }
+
+/// The second mode: the observed price as the fundamental, the simulated liquidations
+/// walking a thin book on top. The population draws the same numbers as in the mark mode
+/// (positions open at the moved mark, so their liquidation prices differ a little): on a
+/// thin book the crash liquidates clearly more (the mark falls further than the price) and
+/// the recorded mark leaves the price; a deep book gives back the mark mode's numbers.
+#[test]
+fn fundamental_mode_moves_a_book_on_top_of_the_price() {
+    let d = setup(&series(i64::MAX, 1.0));
+    let book = |depth: &str| {
+        SCENARIO.replace(
+            "warmup_hours = 6",
+            &format!(
+                "warmup_hours = 6\nmode = \"fundamental\"\nreference_price = 1000\n\n[replay.book]\nprofile = \"flat\"\nspread_bp = 1.0\nlevel_spacing_bp = 5.0\nlevels = 400\ndepth_usd = {depth}\nrefill_half_life_s = 600\n"
+            ),
+        )
+    };
+    std::fs::write(d.path().join("thin.toml"), book("2.0e5")).unwrap();
+    std::fs::write(d.path().join("deep.toml"), book("1.0e15")).unwrap();
+    let total = |stem: &str, side: &str| {
+        let o = run(
+            d.path(),
+            &["backtest", &format!("{stem}.toml"), "--out", "out"],
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let j: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(d.path().join(format!("out/{stem}-backtest/backtest.json")))
+                .unwrap(),
+        )
+        .unwrap();
+        j["scores"]["model"][side]["simulated_total"]
+            .as_f64()
+            .unwrap()
+    };
+    let (mark_l, thin_l, deep_l) = (
+        total("s", "long"),
+        total("thin", "long"),
+        total("deep", "long"),
+    );
+    assert!(thin_l > mark_l * 1.05, "thin {thin_l} vs mark {mark_l}");
+    assert!(
+        (deep_l - mark_l).abs() <= 1e-6 * mark_l,
+        "deep {deep_l} vs mark {mark_l}"
+    );
+    let h5f = d.path().join("out/thin-backtest/backtest.h5");
+    let mark = h5::read_f64_column(&h5f, "backtest/simulated_mark").unwrap();
+    let price = h5::read_f64_column(&h5f, "backtest/price").unwrap();
+    assert!(
+        mark.iter().zip(&price).any(|(m, p)| m < &(p * 0.99)),
+        "the mark never left the price"
+    );
+}

@@ -11,14 +11,15 @@ use clap::Args;
 
 use cascadesim::history::calibrate::{self, Fit, Problem};
 use cascadesim::history::grid::StepGrid;
-use cascadesim::history::living::{Inflow, LivingParams};
+use cascadesim::history::living::{Inflow, LivingParams, Marking};
 use cascadesim::history::score::{Scores, SideScores};
 use cascadesim::history::series::{PriceSeries, parse_series};
 use cascadesim::history::time::{format_time, parse_time};
 use cascadesim::history::{Hourly, WindowScores, simulate};
+use cascadesim::model::book::BookShape;
 use cascadesim::output::Staging;
 use cascadesim::output::backtest::{Backtest, BacktestProvenance, fmt, write_backtest};
-use cascadesim::scenario::ReplayScenario;
+use cascadesim::scenario::{ReplayMode, ReplayScenario};
 
 use super::{InputError, thread_pool};
 
@@ -91,12 +92,16 @@ struct Loaded {
     scenario: ReplayScenario,
     prices: PathBuf,
     grid: StepGrid,
+    /// The book of `mode = "fundamental"`.
+    shape: Option<BookShape>,
 }
 
 fn load(path: &Path, prices: Option<&Path>) -> Result<Loaded> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| InputError(format!("cannot read scenario file {}: {e}", path.display())))?;
-    let scenario = ReplayScenario::parse(&text, &path.display().to_string())?;
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let scenario =
+        ReplayScenario::parse(&text, &path.display().to_string(), &super::FsFiles { base })?;
     let prices = match prices {
         Some(p) => p.to_path_buf(),
         None => path
@@ -121,10 +126,17 @@ fn load(path: &Path, prices: Option<&Path>) -> Result<Loaded> {
         )));
     }
     let grid = StepGrid::new(&series, scenario.step_seconds);
+    let shape = match &scenario.mode {
+        ReplayMode::Mark => None,
+        ReplayMode::Fundamental { book, .. } => {
+            Some(BookShape::new(book, scenario.step_seconds as f64))
+        }
+    };
     Ok(Loaded {
         scenario,
         prices,
         grid,
+        shape,
     })
 }
 
@@ -151,6 +163,17 @@ pub(crate) fn validate_replay(path: &Path) -> Option<Result<String>> {
 }
 
 impl Loaded {
+    /// What the positions see as the mark.
+    fn marking(&self) -> Marking<'_> {
+        match (&self.scenario.mode, &self.shape) {
+            (ReplayMode::Fundamental { max_rounds, .. }, Some(shape)) => Marking::Book {
+                shape,
+                max_rounds: *max_rounds,
+            },
+            _ => Marking::Observed,
+        }
+    }
+
     /// The series' start (the first step's interval start) and end (the last step's time).
     fn span(&self) -> (i64, i64) {
         let g = &self.grid;
@@ -200,7 +223,7 @@ pub(crate) fn backtest(args: &BacktestArgs) -> Result<i32> {
     }
     let pool = thread_pool(args.threads)?;
     let end = end_before(g, to);
-    let sim = pool.install(|| simulate(g, &s.living, paths, seed, end));
+    let sim = pool.install(|| simulate(g, &s.living, l.marking(), paths, seed, end));
     let hourly = Hourly::new(g, &sim);
     let (window, scores, baseline) = match &hourly {
         Some(h) => {
@@ -220,7 +243,7 @@ pub(crate) fn backtest(args: &BacktestArgs) -> Result<i32> {
         provenance: BacktestProvenance {
             scenario_file: args.scenario.display().to_string(),
             prices_file: l.prices.display().to_string(),
-            mode: "mark",
+            mode: s.mode.name(),
             paths,
             seed,
             step_seconds: g.dt,
@@ -329,6 +352,7 @@ pub(crate) fn calibrate(args: &CalibrateArgs) -> Result<i32> {
     };
     let problem = Problem {
         grid: g,
+        marking: l.marking(),
         fit,
         bars: train.clone(),
         end: end_before(g, args.to),
@@ -341,7 +365,7 @@ pub(crate) fn calibrate(args: &CalibrateArgs) -> Result<i32> {
         .context("the optimiser failed")?;
     // Scores with the scenario's paths: in sample on the training bars, out of sample on
     // every bar after the cut (the baseline scaled on the training bars in both).
-    let sim = pool.install(|| simulate(g, &fitted.params, s.paths, s.seed, g.len()));
+    let sim = pool.install(|| simulate(g, &fitted.params, l.marking(), s.paths, s.seed, g.len()));
     let h = Hourly::new(g, &sim).expect("observed columns checked above");
     let test = h.bars.window(args.to, i64::MAX);
     let ins = h.window(train.clone(), train.clone());

@@ -209,8 +209,8 @@ pub(crate) fn progress_bar(total: u64, unit: &str, quiet: bool) -> ProgressBar {
 }
 
 /// Reads CSV files referenced by a scenario, relative to the scenario's folder.
-struct FsFiles {
-    base: PathBuf,
+pub(crate) struct FsFiles {
+    pub(crate) base: PathBuf,
 }
 
 impl FileSource for FsFiles {

@@ -22,7 +22,7 @@ use argmin::core::{CostFunction, Error, Executor, State};
 use argmin::solver::neldermead::NelderMead;
 
 use super::grid::StepGrid;
-use super::living::{Inflow, LivingParams};
+use super::living::{Inflow, LivingParams, Marking};
 use super::{Hourly, simulate};
 
 /// Cap on |ln(total ratio)| in the objective.
@@ -112,6 +112,8 @@ impl Fit {
 /// The training problem: a grid, the bars scored and the paths replayed.
 pub struct Problem<'a> {
     pub grid: &'a StepGrid,
+    /// What the positions see as the mark.
+    pub marking: Marking<'a>,
     pub fit: Fit,
     /// Bars scored (all before the training cut).
     pub bars: Range<usize>,
@@ -124,7 +126,7 @@ pub struct Problem<'a> {
 impl Problem<'_> {
     /// The objective at parameters `p` (simulating steps `0..end` only).
     pub fn evaluate(&self, p: &LivingParams) -> f64 {
-        let sim = simulate(self.grid, p, self.paths, self.seed, self.end);
+        let sim = simulate(self.grid, p, self.marking, self.paths, self.seed, self.end);
         match Hourly::new(self.grid, &sim) {
             Some(h) => objective(&h.model_scores(self.bars.clone())),
             None => f64::NEG_INFINITY,

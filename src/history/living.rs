@@ -17,6 +17,7 @@ use rand::{Rng, RngExt};
 use rand_distr::{Distribution, Exp1, StandardNormal};
 
 use super::grid::StepGrid;
+use crate::model::book::{BookShape, BookState};
 use crate::model::margin;
 
 /// Where new notional comes from.
@@ -163,16 +164,33 @@ pub struct PathLiquidations {
     pub long: Vec<f64>,
     /// Short quantity (asset units) liquidated per step.
     pub short: Vec<f64>,
+    /// The mark at the end of each step (the observed price, or the book's mid on it).
+    pub mark: Vec<f64>,
 }
 
-/// Replays `grid` over steps `0..end` with the observed price as the mark (no simulated
-/// feedback). At step `k`: positions whose close step is `k` or earlier are closed; open
-/// positions whose liquidation price lies within the step's `[low, high]` are liquidated;
-/// then the step's new positions open at its closing price. Draws four numbers per
-/// position, whatever the parameters, from `rng`.
+/// What the positions see as the mark in a replay.
+#[derive(Debug, Clone, Copy)]
+pub enum Marking<'a> {
+    /// The observed price is the mark; liquidations move nothing.
+    Observed,
+    /// The observed price is the fundamental; each step's liquidations walk `shape` (their
+    /// net quantity as one market order per round, at most `max_rounds` rounds) and the
+    /// mark is the book's mid. Double-counts the real liquidations' impact.
+    Book {
+        shape: &'a BookShape,
+        max_rounds: u32,
+    },
+}
+
+/// Replays `grid` over steps `0..end`. At step `k`: positions whose close step is `k` or
+/// earlier are closed; open positions whose liquidation price lies within the step's
+/// `[low, high]` (scaled by mark / price in [`Marking::Book`], whose further rounds check
+/// the moved mark) are liquidated; then the step's new positions open at its mark. Draws
+/// four numbers per position, whatever the parameters, from `rng`.
 pub fn replay_path<R: Rng>(
     grid: &StepGrid,
     p: &LivingParams,
+    marking: Marking<'_>,
     end: usize,
     rng: &mut R,
 ) -> PathLiquidations {
@@ -181,13 +199,22 @@ pub fn replay_path<R: Rng>(
     let mut out = PathLiquidations {
         long: vec![0.0; end],
         short: vec![0.0; end],
+        mark: grid.price[..end].to_vec(),
     };
+    let mut depth = BookState::default();
     let per_step = p.positions_per_hour * grid.dt as f64 / 3600.0;
     let hold_steps = p.holding_hours * 3600.0 / grid.dt as f64;
     let (ln_lev, size_mean_adj) = (p.leverage_median.ln(), -0.5 * p.size_sigma * p.size_sigma);
     for k in 0..end {
         let ku = k as u32;
-        let (l, s) = book.liquidate(ku, grid.low[k], grid.high[k]);
+        let (l, s) = match marking {
+            Marking::Observed => book.liquidate(ku, grid.low[k], grid.high[k]),
+            Marking::Book { shape, max_rounds } => {
+                let (l, s, mark) = book_step(&mut book, &mut depth, shape, max_rounds, grid, k);
+                out.mark[k] = mark;
+                (l, s)
+            }
+        };
         out.long[k] = l;
         out.short[k] = s;
         book.carry += per_step;
@@ -211,7 +238,7 @@ pub fn replay_path<R: Rng>(
             Some(f) => (p.long_share + p.funding_sensitivity * f[k]).clamp(0.02, 0.98),
             None => p.long_share,
         };
-        let price = grid.price[k];
+        let price = out.mark[k];
         let mean_qty = notional / n / price;
         for _ in 0..n as usize {
             let u: f64 = rng.random();
@@ -237,6 +264,42 @@ pub fn replay_path<R: Rng>(
         book.sweep(ku);
     }
     out
+}
+
+/// One step of [`Marking::Book`]: liquidations against the observed extremes shifted by the
+/// book's displacement, then rounds against the moved mid; returns (long, short, mark).
+fn book_step(
+    book: &mut LivingBook,
+    depth: &mut BookState,
+    shape: &BookShape,
+    max_rounds: u32,
+    grid: &StepGrid,
+    k: usize,
+) -> (f64, f64, f64) {
+    let f = grid.price[k];
+    depth.refill(shape);
+    let hour = ((grid.time[k] - grid.dt).rem_euclid(86_400) / 3600) as usize;
+    let multiplier = shape.hourly[hour];
+    let mut mid = depth.mid(shape, f);
+    let ratio = mid / f;
+    let (mut lo, mut hi) = (grid.low[k] * ratio, grid.high[k] * ratio);
+    let (mut long, mut short) = (0.0, 0.0);
+    for _ in 0..max_rounds {
+        let (l, s) = book.liquidate(k as u32, lo, hi);
+        if l == 0.0 && s == 0.0 {
+            break;
+        }
+        long += l;
+        short += s;
+        // Long liquidations sell, short ones buy; they cross each other and the net walks.
+        let net = l - s;
+        if net != 0.0 {
+            depth.market_order(shape, f, net > 0.0, net.abs(), multiplier);
+        }
+        mid = depth.mid(shape, f);
+        (lo, hi) = (mid, mid);
+    }
+    (long, short, mid)
 }
 
 #[cfg(test)]
@@ -301,7 +364,7 @@ mod tests {
 
     fn totals(g: &StepGrid, p: &LivingParams) -> (f64, f64) {
         let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(1);
-        let out = replay_path(g, p, g.len(), &mut rng);
+        let out = replay_path(g, p, Marking::Observed, g.len(), &mut rng);
         (out.long.iter().sum(), out.short.iter().sum())
     }
 

@@ -20,7 +20,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use grid::{Bars, StepGrid};
-use living::{LivingParams, replay_path};
+use living::{LivingParams, Marking, replay_path};
 use score::{SideScores, baseline_raw, baseline_scale};
 
 /// Mean liquidations per step over paths.
@@ -30,6 +30,8 @@ pub struct Simulated {
     pub long: Vec<f64>,
     /// Mean short quantity liquidated per step.
     pub short: Vec<f64>,
+    /// Mean mark per step (the observed price when the price is the mark).
+    pub mark: Vec<f64>,
 }
 
 /// Replays steps `0..end` of `grid` on `paths` independent living populations (path `i`
@@ -38,6 +40,7 @@ pub struct Simulated {
 pub fn simulate(
     grid: &StepGrid,
     params: &LivingParams,
+    marking: Marking<'_>,
     paths: u64,
     seed: u64,
     end: usize,
@@ -47,24 +50,27 @@ pub fn simulate(
         .map(|i| {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
             rng.set_stream(i);
-            replay_path(grid, params, end, &mut rng)
+            replay_path(grid, params, marking, end, &mut rng)
         })
         .collect();
     let end = end.min(grid.len());
     let mut out = Simulated {
         long: vec![0.0; end],
         short: vec![0.0; end],
+        mark: vec![0.0; end],
     };
     for r in &runs {
         for k in 0..end {
             out.long[k] += r.long[k];
             out.short[k] += r.short[k];
+            out.mark[k] += r.mark[k];
         }
     }
     let n = paths.max(1) as f64;
     out.long
         .iter_mut()
         .chain(out.short.iter_mut())
+        .chain(out.mark.iter_mut())
         .for_each(|x| *x /= n);
     out
 }

@@ -107,6 +107,8 @@ fn write_h5(path: &std::path::Path, b: &Backtest<'_>, json: &str) -> Result<(), 
         p
     };
     let (sl, ss) = (pad(&b.simulated.long), pad(&b.simulated.short));
+    let mut mark = g.price.clone();
+    mark[..b.simulated.mark.len()].copy_from_slice(&b.simulated.mark);
     let mut steps = Group::new("backtest");
     steps
         .attrs
@@ -140,6 +142,14 @@ fn write_h5(path: &std::path::Path, b: &Backtest<'_>, json: &str) -> Result<(), 
             &ss[..],
         ),
     ];
+    if b.provenance.mode != "mark" {
+        steps.columns.push(Column::new(
+            "simulated_mark",
+            "USD",
+            "the book's mid on the observed price (mode fundamental), mean over paths",
+            &mark[..],
+        ));
+    }
     if let (Some(ol), Some(os)) = (&g.observed_long, &g.observed_short) {
         steps.columns.push(Column::new(
             "observed_long",
@@ -254,8 +264,14 @@ impl Figure for BacktestFigure<'_, '_> {
             .unwrap_or((0.0, 0.0));
         let panels = root.split_evenly((3, 1));
         let title = format!(
-            "{} — backtest, observed price as the mark ({} paths)",
-            b.provenance.scenario_file, b.provenance.paths
+            "{} — backtest, observed price as the {} ({} paths)",
+            b.provenance.scenario_file,
+            if b.provenance.mode == "mark" {
+                "mark"
+            } else {
+                "fundamental, simulated book on top"
+            },
+            b.provenance.paths
         );
         let (lo, hi) = g
             .price
@@ -298,6 +314,19 @@ impl Figure for BacktestFigure<'_, '_> {
         .map_err(|e| e.to_string())?
         .label("price")
         .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], BLACK));
+        if b.provenance.mode != "mark" {
+            let red = RGBColor(198, 40, 40);
+            c.draw_series(LineSeries::new(
+                g.time
+                    .iter()
+                    .zip(&b.simulated.mark)
+                    .map(|(&t, &p)| (hours(t), p)),
+                red.stroke_width(1),
+            ))
+            .map_err(|e| e.to_string())?
+            .label("simulated mark (book on the price, mean over paths)")
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], red));
+        }
         draw_legend(&mut c, SeriesLabelPosition::UpperLeft)?;
         let Some(h) = b.hourly else {
             return Ok(());
@@ -413,10 +442,15 @@ fn page(b: &Backtest<'_>) -> String {
     let mut o = String::new();
     let _ = write!(
         o,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>cascadesim · backtest · {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<header><h1>Backtest: {}</h1><p class=\"meta\">prices {} · mode: observed price as the mark (no simulated feedback) · {} paths, seed {} · steps of {} s · scored window {} to {} (everything before is warm-up)</p></header>\n<main style=\"padding:0 1.5rem 2rem\">\n",
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>cascadesim · backtest · {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<header><h1>Backtest: {}</h1><p class=\"meta\">prices {} · mode: {} · {} paths, seed {} · steps of {} s · scored window {} to {} (everything before is warm-up)</p></header>\n<main style=\"padding:0 1.5rem 2rem\">\n",
         escape(&p.scenario_file),
         escape(&p.scenario_file),
         escape(&p.prices_file),
+        if p.mode == "mark" {
+            "observed price as the mark (no simulated feedback)"
+        } else {
+            "observed price as the fundamental, simulated liquidations move a book on top (double-counts the real impact)"
+        },
         p.paths,
         p.seed,
         p.step_seconds,

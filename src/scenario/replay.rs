@@ -6,19 +6,39 @@ use toml::de::DeTable;
 
 use super::error::ScenarioError;
 use super::reader::Doc;
+use super::{BOOK_KEYS, BookSpec, FileSource};
 use crate::history::living::{Inflow, LivingParams};
 use crate::history::time::parse_time;
 
 /// How the replayed price acts on the simulated positions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum ReplayMode {
     /// The observed price is the mark: positions are liquidated when it crosses their
     /// liquidation price, and the liquidations move nothing.
     Mark,
+    /// The observed price is the fundamental; the simulated liquidations walk `book` and
+    /// move the mark on top of it (a what-if that double-counts the real liquidations'
+    /// impact, which the observed price already contains).
+    Fundamental {
+        /// The book, its depth in coins set at `reference_price`.
+        book: Box<BookSpec>,
+        /// Cascade rounds per step.
+        max_rounds: u32,
+    },
+}
+
+impl ReplayMode {
+    /// `"mark"` or `"fundamental"`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ReplayMode::Mark => "mark",
+            ReplayMode::Fundamental { .. } => "fundamental",
+        }
+    }
 }
 
 /// A validated replay scenario.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct ReplayScenario {
     /// The price-series CSV, relative to the scenario file.
     pub prices: String,
@@ -52,6 +72,9 @@ const REPLAY: &[&str] = &[
     "from",
     "to",
     "warmup_hours",
+    "book",
+    "reference_price",
+    "max_rounds",
 ];
 const LIVING: &[&str] = &[
     "inflow_usd_per_hour",
@@ -74,8 +97,13 @@ impl ReplayScenario {
     ///
     /// # Errors
     /// Every problem at once: TOML syntax, missing or unknown keys, wrong types, values out
-    /// of range (each rule is stated in its message and in `docs/backtest.md`).
-    pub fn parse(text: &str, origin: &str) -> Result<ReplayScenario, ScenarioError> {
+    /// of range (each rule is stated in its message and in `docs/backtest.md`). `files`
+    /// serves a book's level file (`mode = "fundamental"`, `profile = "file"`).
+    pub fn parse(
+        text: &str,
+        origin: &str,
+        files: &dyn FileSource,
+    ) -> Result<ReplayScenario, ScenarioError> {
         let mut doc = Doc::new(text);
         let fail = |issues| ScenarioError {
             origin: origin.into(),
@@ -93,7 +121,7 @@ impl ReplayScenario {
             return Err(fail(doc.issues));
         }
         let mut top = doc.root(&root, ROOT);
-        let out = read(&mut doc, &mut top);
+        let out = read(&mut doc, &mut top, files);
         doc.finish(top);
         doc.issues
             .sort_by_key(|i| (i.line.is_none(), i.line, i.column));
@@ -148,7 +176,11 @@ fn time_key(
     }
 }
 
-fn read(doc: &mut Doc<'_>, top: &mut super::reader::Tbl<'_, '_>) -> Option<ReplayScenario> {
+fn read(
+    doc: &mut Doc<'_>,
+    top: &mut super::reader::Tbl<'_, '_>,
+    files: &dyn FileSource,
+) -> Option<ReplayScenario> {
     let positive = |x: f64| x > 0.0;
     let mut replay = doc.req_table(top, "replay", REPLAY);
     let mut living = doc.req_table(top, "living", LIVING);
@@ -166,10 +198,33 @@ fn read(doc: &mut Doc<'_>, top: &mut super::reader::Tbl<'_, '_>) -> Option<Repla
             |x| x >= 1.0 && x.fract() == 0.0 && 3600.0 % x == 0.0,
             "a whole number of seconds that divides 3600",
         );
-        let mode = if doc.has(t, "mode") {
-            doc.choice(t, "mode", &["mark"]).map(|_| ReplayMode::Mark)
-        } else {
-            Some(ReplayMode::Mark)
+        let mode = match doc.choice(t, "mode", &["mark", "fundamental"]) {
+            Some("fundamental") => {
+                let price = num(doc, t, "reference_price", None, |x| x > 0.0, "> 0 USD");
+                let rounds = num(
+                    doc,
+                    t,
+                    "max_rounds",
+                    Some(5.0),
+                    |x| x >= 1.0 && x.fract() == 0.0 && x <= 1000.0,
+                    "a whole number in [1, 1000]",
+                );
+                // The depth law's reference volatility is not used by a replay (no depth
+                // multiplier but the hour's): any positive value validates the book alike.
+                let book = doc
+                    .req_table(t, "book", BOOK_KEYS)
+                    .and_then(|b| super::book(doc, b, price.unwrap_or(1.0), 1.0, files));
+                match (book, rounds, price) {
+                    (Some(book), Some(r), Some(_)) => Some(ReplayMode::Fundamental {
+                        book: Box::new(book),
+                        max_rounds: r as u32,
+                    }),
+                    _ => None,
+                }
+            }
+            Some(_) => Some(ReplayMode::Mark),
+            None if doc.has(t, "mode") => None,
+            None => Some(ReplayMode::Mark),
         };
         let from = time_key(doc, t, "from");
         let to = time_key(doc, t, "to");
@@ -321,6 +376,7 @@ fn read(doc: &mut Doc<'_>, top: &mut super::reader::Tbl<'_, '_>) -> Option<Repla
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::NoFiles;
 
     const GOOD: &str = r#"
 [replay]
@@ -335,7 +391,7 @@ holding_hours = 24
 
     #[test]
     fn defaults_fill_in() {
-        let s = ReplayScenario::parse(GOOD, "s.toml").unwrap();
+        let s = ReplayScenario::parse(GOOD, "s.toml", &NoFiles).unwrap();
         assert_eq!(s.prices, "data/eth.csv");
         assert_eq!((s.step_seconds, s.paths, s.seed), (60, 20, 1));
         assert_eq!(s.from, Some(1_610_064_000));
@@ -358,7 +414,7 @@ holding_hours = 24
 max_leverage = 300
 levrage_sigma = 1
 "#;
-        let e = ReplayScenario::parse(text, "s.toml").unwrap_err();
+        let e = ReplayScenario::parse(text, "s.toml", &NoFiles).unwrap_err();
         let paths: Vec<&str> = e.issues.iter().map(|i| i.path.as_str()).collect();
         assert_eq!(
             paths,
