@@ -273,9 +273,16 @@ impl Figure for BacktestFigure<'_, '_> {
             },
             b.provenance.paths
         );
+        // The simulated mark (mode fundamental) may leave the observed price's range.
+        let shown: &[f64] = if b.provenance.mode == "mark" {
+            &[]
+        } else {
+            &b.simulated.mark
+        };
         let (lo, hi) = g
             .price
             .iter()
+            .chain(shown)
             .fold((f64::INFINITY, 0.0_f64), |(l, h), &p| (l.min(p), h.max(p)));
         let pad = (hi - lo).max(1e-9) * 0.05;
         let mut c = ChartBuilder::on(&panels[0])
