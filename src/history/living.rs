@@ -389,6 +389,50 @@ mod tests {
         assert!(l > 10.0 * s && s2 > 10.0 * l2, "{l} {s} / {l2} {s2}");
     }
 
+    proptest::proptest! {
+        /// Against a plain list: any sequence of opens, liquidation checks and sweeps at
+        /// non-decreasing steps liquidates exactly the open positions that a scan would,
+        /// each once (integer quantities, so the sums are exact).
+        #[test]
+        fn the_heaps_liquidate_what_a_scan_would(
+            ops in proptest::collection::vec(
+                (0u8..3, proptest::bool::ANY, 1u32..100, 0u32..8, 1u32..5, 1u32..100, 1u32..100),
+                1..300,
+            )
+        ) {
+            let mut b = LivingBook::new();
+            let mut list: Vec<(bool, f64, u32, f64)> = Vec::new();
+            let mut k = 0u32;
+            for (op, long, liq, hold, qty, a, c) in ops {
+                match op {
+                    0 => {
+                        let (liq, close, qty) = (f64::from(liq), k + hold, f64::from(qty));
+                        b.open(long, liq, close, qty);
+                        list.push((long, liq, close, qty));
+                    }
+                    1 => {
+                        k += hold % 3;
+                        let (low, high) = (f64::from(a.min(c)), f64::from(a.max(c)));
+                        let (mut l, mut s) = (0.0, 0.0);
+                        list.retain(|&(long, liq, close, qty)| {
+                            let crossed = if long { liq >= low } else { liq <= high };
+                            if crossed && close > k {
+                                if long { l += qty } else { s += qty }
+                            }
+                            !crossed
+                        });
+                        proptest::prop_assert_eq!(b.liquidate(k, low, high), (l, s));
+                    }
+                    _ => {
+                        b.sweep(k);
+                        list.retain(|p| p.2 > k);
+                        proptest::prop_assert!(b.entries() >= list.len());
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn sweeping_keeps_exactly_the_open_positions() {
         let mut b = LivingBook::new();
