@@ -71,6 +71,9 @@ fn rare_spec(args: &RunArgs, scenario: &Scenario) -> Result<Option<RareEventSpec
     Ok(spec)
 }
 
+/// Bytes of one drawn position: its liquidation price, size, entry and margin.
+const BYTES_PER_POSITION: u64 = 32;
+
 /// Bytes kept per path while a run is in memory (results, their columns and a sort buffer).
 pub(crate) fn bytes_per_path(n_assets: usize) -> u64 {
     let summary = std::mem::size_of::<cascadesim::engine::PathSummary>();
@@ -107,12 +110,22 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
     let rare_spec = rare_spec(args, &scenario)?;
     let paths = scenario.simulation.paths;
     let in_memory = args.shard.map_or(paths, |s| s.range(paths).1);
-    let need = in_memory.saturating_mul(bytes_per_path(scenario.assets.len()));
+    // The population replicates this process may draw (each a whole population).
+    let replicates = match scenario.simulation.population_mode {
+        PopulationMode::Fixed => u64::from(scenario.replicates().unwrap_or(1)).min(in_memory),
+        PopulationMode::PerPath => 0,
+    };
+    let population = replicates
+        .saturating_mul(scenario.position_count())
+        .saturating_mul(BYTES_PER_POSITION);
+    let need = in_memory
+        .saturating_mul(bytes_per_path(scenario.assets.len()))
+        .saturating_add(population);
     if let Some(avail) = available_memory()
         && need > avail
     {
         bail!(InputError(format!(
-            "{in_memory} paths need about {:.1} GiB of memory for their results, but only {:.1} GiB is available; run fewer paths",
+            "{in_memory} paths and {replicates} population replicates need about {:.1} GiB of memory (results and positions), but only {:.1} GiB is available; run fewer paths or fewer replicates (--replicates)",
             need as f64 / (1u64 << 30) as f64,
             avail as f64 / (1u64 << 30) as f64
         )));
