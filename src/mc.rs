@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use rayon::prelude::*;
 
 use crate::engine::{
-    AssetPathMetrics, Market, NoObserver, Observer, PathSummary, replicates, simulate_path,
+    AssetPathMetrics, Market, NoObserver, Observer, PathSummary, Plain, PopulationPathMetrics,
+    replicates, simulate_full,
 };
 
 /// Paths handed to a worker at a time (also the progress granularity). Small enough that the
@@ -23,6 +24,9 @@ pub struct RunResults {
     /// Per-asset figures, path-major: `assets[i * n_assets + a]`.
     pub assets: Vec<AssetPathMetrics>,
     pub n_assets: usize,
+    /// Per-population figures, path-major: `populations[i * n_populations + k]`.
+    pub populations: Vec<PopulationPathMetrics>,
+    pub n_populations: usize,
     /// Whether the scenario has lending markets (their metric columns are written only then).
     pub lending: bool,
 }
@@ -96,20 +100,26 @@ pub fn run_with<A: Accumulator>(
     let n_assets = market.assets.len();
     let mut paths = vec![PathSummary::default(); n];
     let mut assets = vec![AssetPathMetrics::default(); n * n_assets];
+    let n_pops = market.populations.len();
+    // At least one slot per path, so the zipped chunks below cover every path even with no
+    // population; the spare slots are dropped after the run.
+    let mut populations = vec![PopulationPathMetrics::default(); n * n_pops.max(1)];
     let acc = paths
         .par_chunks_mut(CHUNK)
         .zip(assets.par_chunks_mut(CHUNK * n_assets.max(1)))
+        .zip(populations.par_chunks_mut(CHUNK * n_pops.max(1)))
         .enumerate()
         // One accumulator per rayon split (not per chunk): a chunk adds to the accumulator
         // its worker already holds, so small chunks cost no accumulator allocation or merge.
-        .fold(make, |mut acc, (c, (chunk, asset_chunk))| {
+        .fold(make, |mut acc, (c, ((chunk, asset_chunk), pop_chunk))| {
             if cancel.load(Ordering::Relaxed) {
                 return acc;
             }
             for (j, slot) in chunk.iter_mut().enumerate() {
                 let id = first + (c * CHUNK + j) as u64;
                 let per = &mut asset_chunk[j * n_assets..(j + 1) * n_assets];
-                *slot = simulate_path(market, id, per, &mut acc);
+                let pops = &mut pop_chunk[j * n_pops..(j + 1) * n_pops];
+                *slot = simulate_full(market, id, per, pops, &mut acc, &mut Plain);
             }
             progress(chunk.len() as u64);
             acc
@@ -121,12 +131,15 @@ pub fn run_with<A: Accumulator>(
     if cancel.load(Ordering::Relaxed) {
         return Err(Cancelled);
     }
+    populations.truncate(n * n_pops);
     Ok((
         RunResults {
             first_path: first,
             paths,
             assets,
             n_assets,
+            populations,
+            n_populations: n_pops,
             lending: !market.lending.is_empty(),
         },
         acc,

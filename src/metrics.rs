@@ -4,7 +4,7 @@
 
 use rayon::prelude::*;
 
-use crate::engine::{AssetPathMetrics, PathSummary};
+use crate::engine::{AssetPathMetrics, PathSummary, PopulationPathMetrics};
 use crate::mc::RunResults;
 
 /// How a metric is stored.
@@ -14,6 +14,17 @@ pub enum Kind {
     U32,
     /// 0/1, stored as u8.
     Flag,
+}
+
+impl Kind {
+    /// `v` (exact `f64` copies of values of this kind, as MPI sends them) back in this kind.
+    pub fn values_from_f64(self, v: Vec<f64>) -> Values {
+        match self {
+            Kind::F64 => Values::F64(v),
+            Kind::U32 => Values::U32(v.iter().map(|&x| x as u32).collect()),
+            Kind::Flag => Values::Flag(v.iter().map(|&x| x as u8).collect()),
+        }
+    }
 }
 
 /// Definition of one per-path metric.
@@ -90,6 +101,20 @@ pub const PATH_METRICS: &[MetricDef] = &[
         F64,
         false,
         "largest trough-to-peak rise of the fundamental price"
+    ),
+    metric!(
+        endogenous_down,
+        "log",
+        F64,
+        true,
+        "how far liquidations pushed the mark below where the same random numbers put it without liquidations, at one moment: max over steps of ln(counterfactual / mark) (largest over assets)"
+    ),
+    metric!(
+        endogenous_up,
+        "log",
+        F64,
+        true,
+        "the same upward, max over steps of ln(mark / counterfactual): only buy orders from short liquidations raise it (largest over assets)"
     ),
     metric!(
         liquidated_notional,
@@ -349,6 +374,16 @@ pub const ASSET_METRICS: &[AssetMetricDef] = &[
         "largest trough-to-peak rise of this asset's fundamental price"
     ),
     asset_metric!(
+        endogenous_down,
+        "log",
+        "max over steps of ln(counterfactual / mark) for this asset: how far its liquidations pushed the mark down"
+    ),
+    asset_metric!(
+        endogenous_up,
+        "log",
+        "max over steps of ln(mark / counterfactual) for this asset: how far its short liquidations pushed the mark up"
+    ),
+    asset_metric!(
         liquidated_notional,
         "USD",
         "notional liquidated on this asset, at fill prices"
@@ -371,6 +406,128 @@ impl AssetMetricDef {
     pub fn applies(&self, venues: bool) -> bool {
         venues || !self.venues_only
     }
+}
+
+/// Definition of a per-population metric (written under `/populations/<index>/`).
+#[derive(Debug, Clone, Copy)]
+pub struct PopulationMetricDef {
+    pub name: &'static str,
+    pub unit: &'static str,
+    pub description: &'static str,
+    pub kind: Kind,
+    get: fn(&PopulationPathMetrics) -> f64,
+}
+
+macro_rules! population_metric {
+    ($name:ident, $unit:expr, $kind:ident, $desc:expr) => {
+        PopulationMetricDef {
+            name: stringify!($name),
+            unit: $unit,
+            description: $desc,
+            kind: Kind::$kind,
+            get: |m: &PopulationPathMetrics| f64::from(m.$name),
+        }
+    };
+}
+
+/// Per-population metrics: where in the market the losses and failures arose. Each is the
+/// population's share of the path total of the same name.
+pub const POPULATION_METRICS: &[PopulationMetricDef] = &[
+    population_metric!(
+        liquidated_notional,
+        "USD",
+        F64,
+        "notional of this population's positions liquidated, at fill prices"
+    ),
+    population_metric!(
+        liquidation_count,
+        "positions",
+        U32,
+        "positions of this population liquidated (fully or partly)"
+    ),
+    population_metric!(
+        fees,
+        "USD",
+        F64,
+        "liquidation fees paid into this population's insurance fund"
+    ),
+    population_metric!(
+        insurance_fund_draw,
+        "USD",
+        F64,
+        "paid by this population's insurance fund for fills beyond bankruptcy prices"
+    ),
+    population_metric!(
+        fund_exhausted,
+        "0/1",
+        Flag,
+        "1 if this population's insurance fund met a shortfall it could not cover"
+    ),
+    population_metric!(
+        adl_notional,
+        "USD",
+        F64,
+        "notional of this population's positions closed by auto-deleveraging"
+    ),
+    population_metric!(
+        bad_debt,
+        "USD",
+        F64,
+        "losses of this population's liquidations that neither its fund nor auto-deleveraging covered"
+    ),
+];
+
+/// Per-population columns of one population.
+#[derive(Debug, Clone)]
+pub struct PopulationColumns {
+    /// The population's name in the scenario.
+    pub name: String,
+    pub asset: String,
+    /// The venue its orders walk (`None`: the asset's only book).
+    pub venue: Option<String>,
+    pub columns: Vec<Column>,
+}
+
+/// Who a population is: name, asset and venue, in scenario order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PopulationId {
+    pub name: String,
+    pub asset: String,
+    pub venue: Option<String>,
+}
+
+/// Per-population columns, one group per population (none when the results carry no
+/// per-population figures, as in rare-event runs).
+pub fn population_columns(results: &RunResults, ids: &[PopulationId]) -> Vec<PopulationColumns> {
+    let n = results.n_populations;
+    if n == 0 || n != ids.len() || results.populations.len() != results.paths.len() * n {
+        return Vec::new();
+    }
+    ids.iter()
+        .enumerate()
+        .map(|(k, id)| {
+            let rows = || results.populations.iter().skip(k).step_by(n);
+            PopulationColumns {
+                name: id.name.clone(),
+                asset: id.asset.clone(),
+                venue: id.venue.clone(),
+                columns: POPULATION_METRICS
+                    .iter()
+                    .map(|d| Column {
+                        name: d.name,
+                        unit: d.unit,
+                        description: d.description,
+                        summarize: false,
+                        values: match d.kind {
+                            Kind::F64 => Values::F64(rows().map(|m| (d.get)(m)).collect()),
+                            Kind::U32 => Values::U32(rows().map(|m| (d.get)(m) as u32).collect()),
+                            Kind::Flag => Values::Flag(rows().map(|m| (d.get)(m) as u8).collect()),
+                        },
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
 }
 
 /// Values of one metric for every path, in path order.

@@ -11,7 +11,7 @@ use crate::clustered::{
     NoiseComponents, design_effect, noise_components, proportion95, replicate_groups,
     weighted_interval95,
 };
-use crate::metrics::{Column, Values};
+use crate::metrics::{Column, PopulationColumns, Values};
 use crate::rare::RareEventInfo;
 use crate::scenario::CascadeRule;
 use crate::stats::{
@@ -93,6 +93,13 @@ pub struct Summary {
     pub paths_with_book_exhausted: u64,
     /// Paths in which a circuit breaker halted some asset at least once.
     pub paths_with_circuit_breaker_halt: u64,
+    /// How often the market's backstops failed: books run through, insurance funds run dry,
+    /// losses nobody covered. Shares of paths (weighted in rare-event runs) and means per path.
+    pub failures: Failures,
+    /// Per population, in scenario order: where the liquidations, fund draws and losses
+    /// arose (absent in rare-event runs, which keep no per-population figures).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub populations: Vec<PopulationSummary>,
     /// Distribution of each summarised metric, by name (absent for a run with no paths).
     pub metrics: BTreeMap<&'static str, MetricSummary>,
     /// Extreme-value analysis of the tail metrics: threshold and its rule, GPD fits (ML with
@@ -108,6 +115,97 @@ pub struct Summary {
     /// Rare-event runs only: the estimator, its settings and how much it gained.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rare_event: Option<RareEventSummary>,
+}
+
+/// The failure figures of a run: each is 0 when nothing failed, and any that is not is shown
+/// on the terminal and in the report as a warning, never as a neutral number.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
+pub struct Failures {
+    /// Share of paths in which some market order went through a whole side of a book.
+    pub book_exhausted_share: f64,
+    /// Mean notional per path that the books could not absorb (filled by the backstop at the
+    /// deepest level or the price floor), USD.
+    pub backstop_notional_mean: f64,
+    /// Share of paths in which an insurance fund met a shortfall it could not cover.
+    pub fund_exhausted_share: f64,
+    /// Share of paths that left bad debt (perpetuals or lending).
+    pub bad_debt_share: f64,
+    /// Mean bad debt per path (perpetuals and lending), USD.
+    pub bad_debt_mean: f64,
+}
+
+impl Failures {
+    /// Whether any failure figure is not zero.
+    pub fn any(&self) -> bool {
+        self.book_exhausted_share > 0.0
+            || self.backstop_notional_mean > 0.0
+            || self.fund_exhausted_share > 0.0
+            || self.bad_debt_share > 0.0
+    }
+}
+
+/// One population's figures in `summary.json`: means per path (USD unless said) and shares
+/// of paths.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PopulationSummary {
+    pub name: String,
+    pub asset: String,
+    /// The venue its orders walk (`null`: the asset's only book).
+    pub venue: Option<String>,
+    pub liquidated_notional_mean: f64,
+    pub liquidation_count_mean: f64,
+    pub fees_mean: f64,
+    pub insurance_fund_draw_mean: f64,
+    /// Share of paths in which this population's fund met a shortfall it could not cover.
+    pub fund_exhausted_share: f64,
+    pub adl_notional_mean: f64,
+    pub bad_debt_mean: f64,
+    /// Share of paths in which this population left bad debt.
+    pub bad_debt_share: f64,
+}
+
+/// The per-population summaries of a run's per-population columns (plain runs).
+pub fn population_summaries(groups: &[PopulationColumns]) -> Vec<PopulationSummary> {
+    groups
+        .iter()
+        .map(|g| {
+            let col = |name: &str| {
+                g.columns
+                    .iter()
+                    .find(|c| c.name == name)
+                    .map_or_else(Vec::new, |c| c.values.to_f64())
+            };
+            let mean = |name: &str| {
+                let v = col(name);
+                if v.is_empty() {
+                    0.0
+                } else {
+                    v.iter().sum::<f64>() / v.len() as f64
+                }
+            };
+            let share = |name: &str| {
+                let v = col(name);
+                if v.is_empty() {
+                    0.0
+                } else {
+                    v.iter().filter(|&&x| x > 0.0).count() as f64 / v.len() as f64
+                }
+            };
+            PopulationSummary {
+                name: g.name.clone(),
+                asset: g.asset.clone(),
+                venue: g.venue.clone(),
+                liquidated_notional_mean: mean("liquidated_notional"),
+                liquidation_count_mean: mean("liquidation_count"),
+                fees_mean: mean("fees"),
+                insurance_fund_draw_mean: mean("insurance_fund_draw"),
+                fund_exhausted_share: share("fund_exhausted"),
+                adl_notional_mean: mean("adl_notional"),
+                bad_debt_mean: mean("bad_debt"),
+                bad_debt_share: share("bad_debt"),
+            }
+        })
+        .collect()
 }
 
 /// The cascade probability's standard error split into path noise (more paths shrink it) and
@@ -287,6 +385,31 @@ impl Summary {
             _ => BTreeMap::new(),
         };
         let paths_with_book_exhausted = paths_with("book_exhausted");
+        let failures = {
+            let values = |name: &str| find(name).map(|c| c.values.to_f64());
+            let indicator = |v: Vec<f64>| v.iter().map(|&x| f64::from(x > 0.0)).collect::<Vec<_>>();
+            let share = |name: &str| {
+                values(name)
+                    .and_then(|v| mean_of(&indicator(v)))
+                    .unwrap_or(0.0)
+            };
+            let mean = |name: &str| values(name).and_then(|v| mean_of(&v)).unwrap_or(0.0);
+            // Bad debt of either kind, per path.
+            let bad: Option<Vec<f64>> = match (values("bad_debt"), values("lending_bad_debt")) {
+                (Some(a), Some(b)) => Some(a.iter().zip(&b).map(|(x, y)| x + y).collect()),
+                (a, b) => a.or(b),
+            };
+            Failures {
+                book_exhausted_share: share("book_exhausted"),
+                backstop_notional_mean: mean("unfilled_notional"),
+                fund_exhausted_share: share("fund_exhausted"),
+                bad_debt_share: bad
+                    .clone()
+                    .and_then(|v| mean_of(&indicator(v)))
+                    .unwrap_or(0.0),
+                bad_debt_mean: bad.and_then(|v| mean_of(&v)).unwrap_or(0.0),
+            }
+        };
         let paths_with_circuit_breaker_halt = paths_with("circuit_breaker_halts");
         // Population replicates: the interval covers which populations were drawn too.
         let (cascade_probability, path_only, exact, noise, mut precision, rare_event) =
@@ -345,6 +468,8 @@ impl Summary {
             open_interest_usd,
             paths_with_book_exhausted,
             paths_with_circuit_breaker_halt,
+            failures,
+            populations: Vec::new(),
             metrics,
             tails,
             var_es_with_population,

@@ -696,3 +696,71 @@ fn terminal_summary_fits_100_columns() {
         }
     }
 }
+
+#[test]
+fn failures_and_populations_are_reported_and_warned_about() {
+    // tiny.toml with a $1 insurance fund: the fund runs dry and bad debt is left on some
+    // paths. The terminal warns, summary.json has the failure shares and the population's
+    // figures, and results.h5 has them per path under /populations/0.
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("dry.toml");
+    let text_in = std::fs::read_to_string(root().join("tests/data/tiny.toml"))
+        .unwrap()
+        .replace("insurance_fund_usd = 1.0e6", "insurance_fund_usd = 1.0");
+    std::fs::write(&scenario, text_in).unwrap();
+    let out = run(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--paths",
+        "60",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains("WARNING insurance fund ran dry on"),
+        "{shown}"
+    );
+    assert!(shown.contains("WARNING bad debt on"), "{shown}");
+    let s = json(&dir.path().join("dry/summary.json"));
+    let f = &s["failures"];
+    assert!(f["fund_exhausted_share"].as_f64().unwrap() > 0.0, "{f}");
+    assert!(f["bad_debt_mean"].as_f64().unwrap() > 0.0, "{f}");
+    let pops = s["populations"].as_array().unwrap();
+    assert_eq!(pops.len(), 1);
+    assert_eq!(pops[0]["asset"], "BTC");
+    assert_eq!(
+        pops[0]["fund_exhausted_share"], f["fund_exhausted_share"],
+        "one population: its share is the run's"
+    );
+    let h5f = dir.path().join("dry/results.h5");
+    let bad = h5::read_f64_column(&h5f, "/populations/0/bad_debt").unwrap();
+    let total = h5::read_f64_column(&h5f, "/paths/bad_debt").unwrap();
+    assert_eq!(bad.len(), 60);
+    for (a, b) in bad.iter().zip(&total) {
+        assert!((a - b).abs() <= 1e-9 * b.abs().max(1.0), "{a} vs {b}");
+    }
+    assert_eq!(pops[0]["name"], "populations[0]", "an unnamed population");
+    // The same run with a deep fund: no failure, one quiet line.
+    let deep = dir.path().join("deep.toml");
+    std::fs::write(
+        &deep,
+        std::fs::read_to_string(root().join("tests/data/tiny.toml"))
+            .unwrap()
+            .replace("insurance_fund_usd = 1.0e6", "insurance_fund_usd = 1.0e12"),
+    )
+    .unwrap();
+    let out = run(&[
+        "run",
+        deep.to_str().unwrap(),
+        "--paths",
+        "20",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let shown = text(&out.stdout);
+    assert!(!shown.contains("WARNING"), "{shown}");
+    assert!(shown.contains("failures             none"), "{shown}");
+}

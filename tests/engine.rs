@@ -290,7 +290,7 @@ fn realised_heatmap_is_exact_and_independent_of_threads() {
     // The heatmap holds all liquidated notional: each step-asset entry is rounded to the
     // cent, so the totals differ by at most half a cent per entry.
     let total: f64 = r1.paths.iter().map(|p| p.liquidated_notional).sum();
-    let cents: u64 = h1.cents.iter().sum();
+    let cents: u128 = h1.cents.iter().sum();
     let entries = 700.0 * f64::from(s.simulation.steps);
     assert!(total > 0.0);
     assert!((cents as f64 / 100.0 - total).abs() <= 0.005 * entries + 1e-6 * total);
@@ -857,4 +857,164 @@ fn the_quiet_lane_changes_no_number() {
         liquidations > 1000,
         "the scenarios liquidate: {liquidations}"
     );
+}
+
+// --- The endogenous move (issue 19): what liquidations did to the price, at one moment ---
+
+/// Records every step's fundamental and mark.
+#[derive(Default)]
+struct Prices(Vec<(f64, f64)>);
+
+impl cascadesim::engine::Observer for Prices {
+    const QUIET_STEPS: bool = true;
+    fn on_step(&mut self, _step: u32, assets: &[cascadesim::engine::AssetStep]) {
+        self.0.push((assets[0].fundamental, assets[0].mark));
+    }
+}
+
+/// `tests/data/tiny.toml` with `edit` applied to its text, parsed.
+fn tiny(edit: impl Fn(String) -> String) -> Scenario {
+    let text = edit(include_str!("data/tiny.toml").to_string());
+    Scenario::parse(&text, "tiny.toml", &cascadesim::scenario::NoFiles)
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn a_crash_whose_impact_refills_is_a_down_cascade_of_exactly_its_peak_impact() {
+    // One long of 10 coins triggered by a −10% shock; no permanent impact, so the hole
+    // refills (half-life 60 s) and the mark climbs back to the fundamental. That climb is
+    // not an "up" move: the endogenous move is the peak gap ln(F/M), and nothing upward.
+    let s = scenario_with(
+        "side,size,entry_price,leverage\nlong,10,100,10\n",
+        -0.1,
+        0.0,
+        30,
+        "",
+        "",
+    );
+    let market = Market::new(&s);
+    let mut per = vec![AssetPathMetrics::default(); 1];
+    let mut seen = Prices::default();
+    let sum = simulate_path(&market, 0, &mut per, &mut seen);
+    assert_eq!(sum.liquidation_count, 1);
+    let peak = seen
+        .0
+        .iter()
+        .map(|&(f, m)| (f / m).ln())
+        .fold(0.0f64, f64::max);
+    assert!(peak > 0.001, "the sale moved the mark: {peak}");
+    assert!(
+        close(sum.endogenous_down, peak),
+        "{} vs {peak}",
+        sum.endogenous_down
+    );
+    assert_eq!(per[0].endogenous_down, sum.endogenous_down);
+    assert_eq!(sum.endogenous_up, 0.0);
+    assert_eq!(per[0].endogenous_up, 0.0);
+    // The rebound happened: the last mark is back at the fundamental (within 1e-6).
+    let &(f, m) = seen.0.last().unwrap();
+    assert!((m / f - 1.0).abs() < 1e-6, "refilled: {m} vs {f}");
+    // The old rule saw an "up" move in that rebound: the mark rose from its trough.
+    assert!(sum.max_drawup > sum.exogenous_drawup);
+    assert!(sum.cascade, "0.1% threshold, peak gap {peak}");
+}
+
+#[test]
+fn a_long_only_population_never_pushes_the_mark_up() {
+    // Only sells reach a single-venue book: the mark can only sit below the counterfactual.
+    // Volatile paths with a shock, partial fills, refill and permanent impact.
+    let s = tiny(|t| t.replace("long_share = 0.7", "long_share = 1.0"));
+    let market = Market::new(&s);
+    let r = cascadesim::mc::run(
+        &market,
+        0,
+        200,
+        &|_| {},
+        &std::sync::atomic::AtomicBool::new(false),
+    )
+    .unwrap();
+    let liquidated = r.paths.iter().filter(|p| p.liquidation_count > 0).count();
+    assert!(
+        liquidated > 100,
+        "the shock liquidates on most paths: {liquidated}"
+    );
+    for (i, p) in r.paths.iter().enumerate() {
+        assert_eq!(p.endogenous_up, 0.0, "path {i}");
+        assert!(p.endogenous_down >= 0.0);
+    }
+    assert!(r.paths.iter().any(|p| p.endogenous_down > 0.01));
+}
+
+#[test]
+fn a_path_where_only_the_fundamental_moves_is_never_a_cascade() {
+    // Leverage 2 at 5% volatility and no shock: no position is ever liquidated, however far
+    // the fundamental moves, so the endogenous move is 0 on every path and nothing cascades.
+    let s = tiny(|t| {
+        t.replace("shocks = [{ step = 5, return = -0.05 }]", "")
+            .replace("volatility = 0.6", "volatility = 3.0")
+            .replace("values = [5, 10, 20, 50]", "values = [1.5, 1.6, 1.7, 1.8]")
+            .replace("endogenous_move = 0.008", "endogenous_move = 0.0001")
+    });
+    let market = Market::new(&s);
+    let r = cascadesim::mc::run(
+        &market,
+        0,
+        100,
+        &|_| {},
+        &std::sync::atomic::AtomicBool::new(false),
+    )
+    .unwrap();
+    assert!(r.paths.iter().any(|p| p.exogenous_drawdown > 0.05));
+    for p in &r.paths {
+        assert_eq!(p.liquidation_count, 0);
+        assert_eq!((p.endogenous_down, p.endogenous_up), (0.0, 0.0));
+        assert!(!p.cascade);
+    }
+}
+
+#[test]
+fn per_population_figures_add_up_to_the_path_totals() {
+    // Two populations on one asset, one with a tiny fund (exhausted, bad debt) and one with
+    // a large fund: each total is the sum of the populations' shares, and only the first
+    // population's fund runs dry.
+    let s = tiny(|t| {
+        let pop = t[t.find("[[populations]]").unwrap()..].to_string();
+        format!(
+            "{}\n{}",
+            t.replace("insurance_fund_usd = 1.0e6", "insurance_fund_usd = 1.0")
+                .replace("[[populations]]", "[[populations]]\nname = \"dry\""),
+            pop.replace("[[populations]]", "[[populations]]\nname = \"deep\"")
+                .replace("insurance_fund_usd = 1.0e6", "insurance_fund_usd = 1.0e12")
+        )
+    });
+    let market = Market::new(&s);
+    let r = cascadesim::mc::run(
+        &market,
+        0,
+        50,
+        &|_| {},
+        &std::sync::atomic::AtomicBool::new(false),
+    )
+    .unwrap();
+    assert_eq!(r.n_populations, 2);
+    let mut dry = 0;
+    for (i, p) in r.paths.iter().enumerate() {
+        let pops = &r.populations[2 * i..2 * i + 2];
+        let sum = |f: fn(&cascadesim::engine::PopulationPathMetrics) -> f64| {
+            pops.iter().map(f).sum::<f64>()
+        };
+        let near = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(1.0);
+        assert!(near(sum(|q| q.liquidated_notional), p.liquidated_notional));
+        assert!(near(sum(|q| q.insurance_fund_draw), p.insurance_fund_draw));
+        assert!(near(sum(|q| q.bad_debt), p.bad_debt));
+        assert!(near(sum(|q| q.fees), p.fees));
+        assert_eq!(
+            pops.iter().map(|q| q.liquidation_count).sum::<u32>(),
+            p.liquidation_count
+        );
+        assert!(!pops[1].fund_exhausted, "a 1e12 fund never runs dry");
+        assert_eq!(pops[0].fund_exhausted, p.fund_exhausted);
+        dry += usize::from(pops[0].fund_exhausted);
+    }
+    assert!(dry > 0, "a $1 fund runs dry on some path");
 }

@@ -11,6 +11,11 @@ with h5py.File(path, "r") as f:
     units = {name: ds.attrs["unit"] for name, ds in f["paths"].items()}
     # The same per asset: /assets/<name>.
     assets = {a: pd.DataFrame({k: d[:] for k, d in g.items()}) for a, g in f["assets"].items()}
+    # Per population, by its scenario name: /populations/<k> (attributes name, asset, venue).
+    populations = {
+        g.attrs["name"]: pd.DataFrame({k: d[:] for k, d in g.items()})
+        for _, g in sorted(f.get("populations", {}).items(), key=lambda kv: int(kv[0]))
+    }
     # Tail diagnostics: /tails/<metric>, curves of different lengths (hill_*, mean_excess*, stability_*).
     tails = {m: {k: d[:] for k, d in g.items()} for m, g in f["tails"].items()}
     # Realised heatmap per asset: notional (USD, summed over paths) by time bucket x price bin.

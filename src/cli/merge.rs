@@ -11,14 +11,14 @@ use clap::Args;
 
 use cascadesim::engine::Market;
 use cascadesim::engine::realised::{RealisedGrid, RealisedHeatmap};
-use cascadesim::metrics::{ASSET_METRICS, AssetColumns, Column, Values};
+use cascadesim::metrics::{AssetColumns, Column, PopulationColumns};
 use cascadesim::output::h5;
-use cascadesim::output::{SHARD_CONTENT, Staging};
+use cascadesim::output::{SHARD_CONTENT, Staging, read};
 use cascadesim::shard::{ShardSpec, check_coverage};
 use cascadesim::summary::Provenance;
 
-use super::report::{not_ours, read_columns, read_provenance, rebuild_scenario};
-use super::run::{Run, finish};
+use super::report::{read_columns, read_provenance, rebuild_scenario};
+use super::run::{Run, finish, population_ids};
 use super::{InputError, table, thread_pool};
 
 #[derive(Args)]
@@ -56,15 +56,11 @@ fn read_shard(f: &std::path::Path) -> Result<Shard> {
             "{name} is not a shard file (write shards with `cascadesim run SCENARIO --shard K/N`)"
         ))),
     }
-    let u = |a: &str| h5::read_attr_u64(f, "/", a).map_err(|e| not_ours(f, &e));
-    let spec = ShardSpec {
-        index: u("shard_index")?,
-        count: u("shard_count")?,
-    };
+    let (index, count, paths) = read::read_shard_place(f).map_err(InputError::from)?;
     Ok(Shard {
         provenance: read_provenance(f)?,
-        paths: u("shard_paths")?,
-        spec,
+        paths,
+        spec: ShardSpec { index, count },
         name,
     })
 }
@@ -100,48 +96,6 @@ fn differs(a: &Provenance, b: &Provenance) -> Option<&'static str> {
         .into_iter()
         .find(|(_, same)| !same)
         .map(|(what, _)| what)
-}
-
-/// Reads `/assets/<name>/<metric>` of one shard.
-fn read_asset_columns(
-    f: &std::path::Path,
-    assets: &[String],
-    venues: &[bool],
-    paths: u64,
-) -> Result<Vec<AssetColumns>> {
-    assets
-        .iter()
-        .zip(venues)
-        .map(|(a, &venues)| {
-            let columns = ASSET_METRICS
-                .iter()
-                .filter(|d| d.applies(venues))
-                .map(|d| {
-                    let v = h5::read_f64_column(f, &format!("/assets/{a}/{}", d.name))
-                        .map_err(|e| not_ours(f, &e))?;
-                    if v.len() as u64 != paths {
-                        bail!(InputError(format!(
-                            "{}: /assets/{a}/{} has {} values for {paths} paths",
-                            f.display(),
-                            d.name,
-                            v.len()
-                        )));
-                    }
-                    Ok(Column {
-                        name: d.name,
-                        unit: d.unit,
-                        description: d.description,
-                        summarize: false,
-                        values: Values::F64(v),
-                    })
-                })
-                .collect::<Result<Vec<_>>>()?;
-            Ok(AssetColumns {
-                asset: a.clone(),
-                columns,
-            })
-        })
-        .collect()
 }
 
 /// Appends one shard's columns to the run's (or starts them).
@@ -195,6 +149,7 @@ pub(crate) fn merge(args: &MergeArgs) -> Result<i32> {
 
     let mut provenance = shards[order[0]].provenance.clone();
     provenance.first_path = 0;
+    super::run::memory_guard(provenance.paths, provenance.assets.len())?;
     let scenario = rebuild_scenario(&provenance).map_err(|e| {
         InputError(format!(
             "cannot rebuild the market to replay traces and sample paths: {e}"
@@ -205,13 +160,16 @@ pub(crate) fn merge(args: &MergeArgs) -> Result<i32> {
     let mut realised = RealisedHeatmap::new(&market, grid);
     let mut columns: Vec<Column> = Vec::new();
     let mut asset_columns: Vec<AssetColumns> = Vec::new();
+    let mut population_columns: Vec<PopulationColumns> = Vec::new();
+    let ids = population_ids(&scenario);
     let per = realised.grid.time_buckets * realised.grid.price_bins;
     for &i in &order {
         let s = &shards[i];
         let f = &args.shards[i];
         join(&mut columns, read_columns(f, s.paths)?);
         let venues: Vec<bool> = scenario.assets.iter().map(|a| a.venues.is_some()).collect();
-        let assets = read_asset_columns(f, &provenance.assets, &venues, s.paths)?;
+        let assets = read::read_asset_columns(f, &provenance.assets, &venues, s.paths)
+            .map_err(InputError::from)?;
         if asset_columns.is_empty() {
             asset_columns = assets;
         } else {
@@ -219,18 +177,22 @@ pub(crate) fn merge(args: &MergeArgs) -> Result<i32> {
                 join(&mut a.columns, b.columns);
             }
         }
-        for (k, a) in provenance.assets.iter().enumerate() {
-            let cents = h5::read_u64_column(f, &format!("/realised_cents/{a}/cents"))
-                .map_err(|e| not_ours(f, &e))?;
-            if cents.len() != per {
-                bail!(InputError(format!(
-                    "{}: /realised_cents/{a}/cents has {} cells, expected {per}",
-                    s.name,
-                    cents.len()
-                )));
+        let pops = read::read_population_columns(f, &ids, s.paths).map_err(InputError::from)?;
+        if i == order[0] {
+            population_columns = pops;
+        } else if pops.len() != population_columns.len() {
+            // Every shard of a run comes from the same binary; one without the figures
+            // drops them from the merged run rather than mixing.
+            population_columns.clear();
+        } else {
+            for (a, b) in population_columns.iter_mut().zip(pops) {
+                join(&mut a.columns, b.columns);
             }
-            for (x, c) in realised.cents[k * per..(k + 1) * per].iter_mut().zip(cents) {
-                *x += c;
+        }
+        let cents = read::read_shard_cents(f, &provenance.assets, per).map_err(InputError::from)?;
+        for (k, cents) in cents.iter().enumerate() {
+            for (x, &c) in realised.cents[k * per..(k + 1) * per].iter_mut().zip(cents) {
+                *x = x.saturating_add(c);
             }
         }
     }
@@ -250,6 +212,7 @@ pub(crate) fn merge(args: &MergeArgs) -> Result<i32> {
         Run {
             columns,
             asset_columns,
+            population_columns,
             realised,
         },
         staging,

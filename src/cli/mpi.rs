@@ -77,16 +77,7 @@ mod with_mpi {
 
     // Columns are `path_metrics(lending)` in order, so zipping with all of them pairs each
     // column with its definition whether or not the run has lending columns.
-    use cascadesim::metrics::{Kind, Values, path_metrics};
-
-    /// Values of metric `d` received as `f64`, back in the metric's kind.
-    fn of_kind(d: &cascadesim::metrics::MetricDef, v: Vec<f64>) -> Values {
-        match d.kind {
-            Kind::F64 => Values::F64(v),
-            Kind::U32 => Values::U32(v.iter().map(|&x| x as u32).collect()),
-            Kind::Flag => Values::Flag(v.iter().map(|&x| x as u8).collect()),
-        }
-    }
+    use cascadesim::metrics::{POPULATION_METRICS, Values, path_metrics};
 
     /// This process's place in the MPI job.
     pub(crate) struct Cluster {
@@ -139,7 +130,15 @@ mod with_mpi {
                         root.send(&c.values.to_f64()[..]);
                     }
                 }
-                root.send(&part.realised.cents[..]);
+                for p in &part.population_columns {
+                    for c in &p.columns {
+                        root.send(&c.values.to_f64()[..]);
+                    }
+                }
+                // MPI has no 128-bit integers: the exact cents go as low and high halves.
+                let (lo, hi) = cascadesim::output::split_cents(&part.realised.cents);
+                root.send(&lo[..]);
+                root.send(&hi[..]);
                 return Ok(None);
             }
             let mut whole = part;
@@ -147,7 +146,7 @@ mod with_mpi {
                 let from = world.process_at_rank(r);
                 for (c, d) in whole.columns.iter_mut().zip(path_metrics(true)) {
                     let (v, _) = from.receive_vec::<f64>();
-                    c.values.append(of_kind(d, v));
+                    c.values.append(d.kind.values_from_f64(v));
                 }
                 for a in &mut whole.asset_columns {
                     for c in &mut a.columns {
@@ -155,16 +154,23 @@ mod with_mpi {
                         c.values.append(Values::F64(v));
                     }
                 }
-                let (cents, _) = from.receive_vec::<u64>();
-                if cents.len() != whole.realised.cents.len() {
+                for p in &mut whole.population_columns {
+                    for (c, d) in p.columns.iter_mut().zip(POPULATION_METRICS) {
+                        let (v, _) = from.receive_vec::<f64>();
+                        c.values.append(d.kind.values_from_f64(v));
+                    }
+                }
+                let (lo, _) = from.receive_vec::<u64>();
+                let (hi, _) = from.receive_vec::<u64>();
+                if lo.len() != whole.realised.cents.len() || hi.len() != lo.len() {
                     bail!(
                         "rank {r} sent {} heatmap cells, expected {}",
-                        cents.len(),
+                        lo.len(),
                         whole.realised.cents.len()
                     );
                 }
-                for (x, c) in whole.realised.cents.iter_mut().zip(cents) {
-                    *x += c;
+                for ((x, l), h) in whole.realised.cents.iter_mut().zip(lo).zip(hi) {
+                    *x = x.saturating_add((u128::from(h) << 64) | u128::from(l));
                 }
             }
             Ok(Some(whole))
@@ -182,7 +188,7 @@ mod with_mpi {
                     let from = world.process_at_rank(r);
                     for (c, d) in columns.iter_mut().zip(path_metrics(true)) {
                         let (v, _) = from.receive_vec::<f64>();
-                        c.values.append(of_kind(d, v));
+                        c.values.append(d.kind.values_from_f64(v));
                     }
                 }
             } else {
@@ -200,7 +206,7 @@ mod with_mpi {
                 root.broadcast_into(&mut len);
                 v.resize(len as usize, 0.0);
                 root.broadcast_into(&mut v[..]);
-                c.values = of_kind(d, v);
+                c.values = d.kind.values_from_f64(v);
             }
             Ok(columns)
         }

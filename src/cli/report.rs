@@ -11,20 +11,21 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::Args;
 use rayon::prelude::*;
 
 use cascadesim::engine::Market;
 use cascadesim::engine::trace::{self, TraceSet};
-use cascadesim::metrics::{Column, Kind, LENDING_METRICS, Values, path_metrics};
+use cascadesim::metrics::Column;
 use cascadesim::output::figures::{FigureFile, FigureInput, SamplePath};
-use cascadesim::output::h5::{self, AttrValue, H5Error};
+use cascadesim::output::h5;
 use cascadesim::output::html::{self, PageExtras};
-use cascadesim::output::realised::RealisedView;
+use cascadesim::output::read;
 use cascadesim::scenario::{FileSource, NoFiles, OutputSpec, Scenario};
-use cascadesim::summary::{self, CascadeDefinition, Provenance, Summary};
+use cascadesim::summary::{self, Provenance, Summary};
 
+use super::run::population_ids;
 use super::{FsFiles, InputError, not_a_shard, table};
 
 #[derive(Args)]
@@ -167,99 +168,17 @@ pub(crate) fn write_figures_and_page(
         .collect())
 }
 
-pub(crate) fn not_ours(f: &Path, e: &H5Error) -> InputError {
-    InputError(format!(
-        "{} is not a complete cascadesim results file: {e}",
-        f.display()
-    ))
-}
-
-/// Reads the provenance back from the root attributes.
+/// Reads the provenance back from the root attributes, every attribute checked
+/// ([`read::read_provenance`]).
 pub(crate) fn read_provenance(f: &Path) -> Result<Provenance> {
-    let s = |name: &str| h5::read_attr_str(f, "/", name).map_err(|e| not_ours(f, &e));
-    let u = |name: &str| h5::read_attr_u64(f, "/", name).map_err(|e| not_ours(f, &e));
-    let opt_f64 = |name: &str| match h5::read_attr(f, "/", name) {
-        Ok(AttrValue::F64(x)) => Ok(Some(x)),
-        Ok(_) => Err(InputError(format!(
-            "{}: attribute {name} is not a float",
-            f.display()
-        ))),
-        Err(H5Error::NotFound { .. }) => Ok(None),
-        Err(e) => Err(not_ours(f, &e)),
-    };
-    let rule = match h5::read_attr_str(f, "/", "cascade_rule") {
-        Ok(r) => r,
-        Err(H5Error::NotFound { .. }) => bail!(InputError(format!(
-            "{} was written by a cascadesim without `report` support (no cascade_rule attribute); run the scenario again",
-            f.display()
-        ))),
-        Err(e) => bail!(not_ours(f, &e)),
-    };
-    let opt_u64 = |name: &str| match h5::read_attr_u64(f, "/", name) {
-        Ok(n) => Ok(Some(n)),
-        Err(H5Error::NotFound { .. }) => Ok(None),
-        Err(e) => Err(not_ours(f, &e)),
-    };
-    let positions = opt_u64("positions")?;
-    let population_replicates = opt_u64("population_replicates")?;
-    let assets: Vec<String> = serde_json::from_str(&s("assets_json")?)
-        .with_context(|| format!("{}: attribute assets_json", f.display()))?;
-    let steps = u("steps")?;
-    Ok(Provenance {
-        cascadesim_version: s("cascadesim_version")?,
-        scenario_file: s("scenario_file")?,
-        scenario_name: s("scenario_name")?,
-        seed: u("seed")?,
-        paths: u("paths")?,
-        first_path: u("first_path")?,
-        steps: u32::try_from(steps).context("steps out of range")?,
-        step_seconds: match h5::read_attr(f, "/", "step_seconds").map_err(|e| not_ours(f, &e))? {
-            AttrValue::F64(x) => x,
-            _ => bail!(InputError(format!(
-                "{}: attribute step_seconds is not a float",
-                f.display()
-            ))),
-        },
-        assets,
-        population_mode: s("population_mode")?,
-        positions,
-        population_replicates,
-        cascade_definition: CascadeDefinition {
-            endogenous_move: opt_f64("cascade_endogenous_move")?,
-            liquidated_oi_share: opt_f64("cascade_liquidated_oi_share")?,
-            rule: if rule == "all" { "all" } else { "any" },
-        },
-        scenario: s("scenario_toml")?,
-    })
+    Ok(read::read_provenance(f).map_err(InputError::from)?)
 }
 
-/// Reads `/paths` back into the run's columns (same names, units, kinds and order).
-/// The lending columns are read when the file has them (a scenario with `[[lending]]`).
+/// Reads `/paths` back into the run's columns (same names, units, kinds and order), every
+/// dataset checked ([`read::read_path_columns`]). The lending columns are read when the file
+/// has them (a scenario with `[[lending]]`).
 pub(crate) fn read_columns(f: &Path, paths: u64) -> Result<Vec<Column>> {
-    let lending = h5::list_datasets(f, "/paths")
-        .map_err(|e| not_ours(f, &e))?
-        .iter()
-        .any(|n| n == LENDING_METRICS[0].name);
-    path_metrics(lending)
-        .map(|d| {
-            let v = h5::read_f64_column(f, &format!("/paths/{}", d.name))
-                .map_err(|e| not_ours(f, &e))?;
-            if v.len() as u64 != paths {
-                bail!(InputError(format!(
-                    "{}: /paths/{} has {} values for {paths} paths",
-                    f.display(),
-                    d.name,
-                    v.len()
-                )));
-            }
-            let values = match d.kind {
-                Kind::F64 => Values::F64(v),
-                Kind::U32 => Values::U32(v.iter().map(|&x| x as u32).collect()),
-                Kind::Flag => Values::Flag(v.iter().map(|&x| x as u8).collect()),
-            };
-            Ok(d.column(values))
-        })
-        .collect()
+    Ok(read::read_path_columns(f, paths).map_err(InputError::from)?)
 }
 
 /// The traces listed in the file: (path id, why).
@@ -273,33 +192,6 @@ fn read_traces(f: &Path) -> Vec<(u64, String)> {
             let why =
                 h5::read_attr_str(f, &format!("/traces/{id}"), "selected_by").unwrap_or_default();
             (id, why)
-        })
-        .collect()
-}
-
-/// The realised heatmap of every asset, from `/realised_heatmap/<asset>` (none for a file
-/// written before it was recorded, or an asset whose group is incomplete).
-fn read_realised(f: &Path, p: &Provenance) -> Vec<RealisedView> {
-    p.assets
-        .iter()
-        .filter_map(|a| {
-            let g = format!("/realised_heatmap/{a}");
-            let (notional, _, cols) = h5::read_f64_matrix(f, &format!("{g}/notional")).ok()?;
-            let price_edges = h5::read_f64_column(f, &format!("{g}/price_edges")).ok()?;
-            let time_edges = h5::read_f64_column(f, &format!("{g}/time_edges")).ok()?;
-            let start_price = match h5::read_attr(f, &g, "start_price").ok()? {
-                AttrValue::F64(x) => x,
-                _ => return None,
-            };
-            (price_edges.len() == cols + 1).then(|| RealisedView {
-                asset: a.clone(),
-                start_price,
-                price_edges,
-                time_edges,
-                notional,
-                paths: p.paths,
-                step_seconds: p.step_seconds,
-            })
         })
         .collect()
 }
@@ -318,10 +210,7 @@ pub(crate) fn rebuild_scenario(p: &Provenance) -> Result<Scenario, String> {
     let scenario = match parse(&NoFiles) {
         Ok(s) => s,
         Err(no_files) => {
-            let base = Path::new(&p.scenario_file)
-                .parent()
-                .map(Path::to_path_buf)
-                .unwrap_or_default();
+            let base = super::files::recorded_base(&p.scenario_file)?;
             parse(&FsFiles { base: base.clone() }).map_err(|e| {
                 let first = |e: &cascadesim::scenario::ScenarioError| {
                     e.issues
@@ -341,6 +230,14 @@ pub(crate) fn rebuild_scenario(p: &Provenance) -> Result<Scenario, String> {
             })?
         }
     };
+    let names: Vec<&str> = scenario.assets.iter().map(|a| a.name.as_str()).collect();
+    if names != p.assets {
+        return Err(format!(
+            "the scenario stored in the file (scenario_toml) defines the assets [{}] but the file's assets_json lists [{}]",
+            names.join(", "),
+            p.assets.join(", ")
+        ));
+    }
     let mut scenario = scenario;
     scenario.simulation.seed = p.seed;
     scenario.simulation.paths = p.paths;
@@ -357,11 +254,21 @@ pub(crate) fn report(args: &ReportArgs) -> Result<i32> {
     }
     not_a_shard(f)?;
     let provenance = read_provenance(f)?;
+    super::run::memory_guard(provenance.paths, provenance.assets.len())?;
     let columns = read_columns(f, provenance.paths)?;
+    // Everything is read and checked before anything is written.
+    let realised = read::read_realised(f, &provenance).map_err(InputError::from)?;
+    // Population names come from the recorded scenario (none when it cannot be rebuilt).
+    let population_columns = match rebuild_scenario(&provenance) {
+        Ok(s) => read::read_population_columns(f, &population_ids(&s), provenance.paths)
+            .map_err(InputError::from)?,
+        Err(_) => Vec::new(),
+    };
     let seed = provenance.seed;
     let first_path = provenance.first_path;
     let tail_reports = summary::analyze_tails(&columns, &summary::tail_options(seed));
-    let summary = Summary::build(provenance, &columns, &tail_reports);
+    let mut summary = Summary::build(provenance, &columns, &tail_reports);
+    summary.populations = summary::population_summaries(&population_columns);
     let json = html::summary_json(&summary)?;
     let mut notes = vec![format!(
         "Rebuilt by cascadesim report (version {}) from {} without re-simulating.",
@@ -397,7 +304,7 @@ pub(crate) fn report(args: &ReportArgs) -> Result<i32> {
             .and_then(|m| sample_paths(&m, &columns, first_path, seed))
     };
     let traced = read_traces(f);
-    let realised = read_realised(f, &summary.provenance);
+    super::cancelled()?;
     html::write_atomic(&dir.join("summary.json"), json.as_bytes())?;
     let input = FigureInput {
         summary: &summary,

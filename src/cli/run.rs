@@ -8,7 +8,7 @@ use clap::Args;
 
 use cascadesim::engine::Market;
 use cascadesim::engine::realised::{RealisedGrid, RealisedHeatmap};
-use cascadesim::metrics::{AssetColumns, Column};
+use cascadesim::metrics::{AssetColumns, Column, PopulationColumns, PopulationId};
 use cascadesim::output::figures::FigureInput;
 use cascadesim::output::realised::RealisedView;
 use cascadesim::output::{self, Staging};
@@ -71,21 +71,14 @@ fn rare_spec(args: &RunArgs, scenario: &Scenario) -> Result<Option<RareEventSpec
     Ok(spec)
 }
 
-/// Bytes of one drawn position: its liquidation price, size, entry and margin.
-const BYTES_PER_POSITION: u64 = 32;
-
-/// Bytes kept per path while a run is in memory (results, their columns and a sort buffer).
-pub(crate) fn bytes_per_path(n_assets: usize) -> u64 {
-    let summary = std::mem::size_of::<cascadesim::engine::PathSummary>();
-    let asset = std::mem::size_of::<cascadesim::engine::AssetPathMetrics>();
-    (2 * summary + 2 * n_assets * asset + 16) as u64
-}
-
-pub(crate) fn available_memory() -> Option<u64> {
-    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
+/// Refuses (exit 2) a command that would hold the per-path results of `paths` paths of
+/// `assets` assets (`report`, `tails`, `merge`: what the file says it holds).
+pub(crate) fn memory_guard(paths: u64, assets: usize) -> Result<()> {
+    super::memory::guard(super::memory::Need {
+        paths,
+        assets,
+        ..Default::default()
+    })
 }
 
 pub(crate) fn run(args: &RunArgs) -> Result<i32> {
@@ -110,26 +103,26 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
     let rare_spec = rare_spec(args, &scenario)?;
     let paths = scenario.simulation.paths;
     let in_memory = args.shard.map_or(paths, |s| s.range(paths).1);
-    // The population replicates this process may draw (each a whole population).
-    let replicates = match scenario.simulation.population_mode {
-        PopulationMode::Fixed => u64::from(scenario.replicates().unwrap_or(1)).min(in_memory),
-        PopulationMode::PerPath => 0,
-    };
-    let population = replicates
-        .saturating_mul(scenario.position_count())
-        .saturating_mul(BYTES_PER_POSITION);
-    let need = in_memory
-        .saturating_mul(bytes_per_path(scenario.assets.len()))
-        .saturating_add(population);
-    if let Some(avail) = available_memory()
-        && need > avail
-    {
-        bail!(InputError(format!(
-            "{in_memory} paths and {replicates} population replicates need about {:.1} GiB of memory (results and positions), but only {:.1} GiB is available; run fewer paths or fewer replicates (--replicates)",
-            need as f64 / (1u64 << 30) as f64,
-            avail as f64 / (1u64 << 30) as f64
-        )));
-    }
+    let out = &scenario.output;
+    super::memory::guard(super::memory::Need {
+        paths: in_memory,
+        assets: scenario.assets.len(),
+        steps: u64::from(scenario.simulation.steps),
+        // Traces, plus the worst, median and random sample paths of the figures.
+        traced: u64::from(out.trace_worst) + out.trace_paths.len() as u64 + 3,
+        // Fixed mode: the population replicates this process's paths use (each a whole
+        // population); per-path mode: one per worker and path.
+        positions: scenario.position_count().saturating_mul(
+            match scenario.simulation.population_mode {
+                PopulationMode::Fixed => {
+                    u64::from(scenario.replicates().unwrap_or(1)).min(in_memory.max(1))
+                }
+                PopulationMode::PerPath => {
+                    std::thread::available_parallelism().map_or(1, |n| n.get() as u64)
+                }
+            },
+        ),
+    })?;
     let stem = args
         .opts
         .scenario
@@ -213,7 +206,9 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
     let names: Vec<String> = scenario.assets.iter().map(|a| a.name.clone()).collect();
     let venues: Vec<bool> = scenario.assets.iter().map(|a| a.venues.is_some()).collect();
     let asset_columns = metrics::asset_columns(&results, &names, &venues);
+    let population_columns = metrics::population_columns(&results, &population_ids(&scenario));
     results.assets = Vec::new();
+    results.populations = Vec::new();
     // The columns hold every figure from here on: the per-path structs are given back while
     // they are turned into columns (about half the run's memory), before the tail analysis
     // and the writers allocate their own buffers.
@@ -231,6 +226,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
     let mut whole = Run {
         columns,
         asset_columns,
+        population_columns,
         realised,
     };
     if let Some(shard) = args.shard {
@@ -238,8 +234,11 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
             &dest,
             &provenance,
             shard,
-            &whole.columns,
-            &whole.asset_columns,
+            output::RunColumns {
+                paths: &whole.columns,
+                assets: &whole.asset_columns,
+                populations: &whole.population_columns,
+            },
             &whole.realised,
         )?;
         if !args.opts.quiet {
@@ -283,6 +282,32 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
         );
     }
     Ok(0)
+}
+
+/// Who each population is (name, asset, venue), in scenario order.
+pub(crate) fn population_ids(scenario: &Scenario) -> Vec<PopulationId> {
+    scenario
+        .populations
+        .iter()
+        .enumerate()
+        .map(|(k, p)| {
+            let asset = &scenario.assets[p.asset];
+            PopulationId {
+                // An unnamed population goes by its key path.
+                name: if p.name.is_empty() {
+                    format!("populations[{k}]")
+                } else {
+                    p.name.clone()
+                },
+                asset: asset.name.clone(),
+                venue: asset
+                    .venues
+                    .as_ref()
+                    .and_then(|v| v.list.get(p.venue))
+                    .map(|v| v.name.clone()),
+            }
+        })
+        .collect()
 }
 
 /// What produced the run (`first_path`: the first path id this process simulated).
@@ -343,6 +368,7 @@ fn run_rare(
     let whole = Run {
         columns,
         asset_columns,
+        population_columns: Vec::new(),
         realised,
     };
     let done = finish(
@@ -374,6 +400,8 @@ fn run_rare(
 pub(crate) struct Run {
     pub(crate) columns: Vec<Column>,
     pub(crate) asset_columns: Vec<AssetColumns>,
+    /// Per-population columns (empty in rare-event runs).
+    pub(crate) population_columns: Vec<PopulationColumns>,
     pub(crate) realised: RealisedHeatmap,
 }
 
@@ -398,9 +426,11 @@ pub(crate) fn finish(
     staging: Staging,
     rare: Option<&RareEventInfo>,
 ) -> Result<Finished> {
+    super::cancelled()?;
     let Run {
         columns,
         asset_columns,
+        population_columns,
         realised,
     } = run;
     let (paths, seed) = (provenance.paths, provenance.seed);
@@ -415,7 +445,8 @@ pub(crate) fn finish(
             None => summary::analyze_tails(&columns, &summary::tail_options(seed)),
             Some(_) => Vec::new(),
         };
-        let summary = Summary::build_with(provenance, &columns, &tail_reports, rare);
+        let mut summary = Summary::build_with(provenance, &columns, &tail_reports, rare);
+        summary.populations = summary::population_summaries(&population_columns);
         let (trace_set, mut warnings) = match rare {
             None => report::traces(output_spec, market, &columns, 0, paths),
             Some(r) => {
@@ -445,8 +476,11 @@ pub(crate) fn finish(
                 output::write_run_with_traces(
                     &staging,
                     &summary,
-                    &columns,
-                    &asset_columns,
+                    output::RunColumns {
+                        paths: &columns,
+                        assets: &asset_columns,
+                        populations: &population_columns,
+                    },
                     &tail_reports,
                     &trace_set,
                     Some(&realised),
@@ -480,6 +514,9 @@ pub(crate) fn finish(
         );
         written?;
         warnings.extend(figures?);
+        // A Ctrl-C during the fits, replays or figures: the staging folder is dropped (and
+        // removed), the previous results stay.
+        super::cancelled()?;
         let dir = staging.commit()?;
         for w in &warnings {
             eprintln!("warning: {w}");

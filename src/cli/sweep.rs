@@ -182,17 +182,11 @@ fn provenance(setup: &Setup, base: &Scenario, c: &Common) -> SweepProvenance {
 
 /// Refuses runs whose per-path results would not fit in memory (one grid point at a time).
 fn check_memory(paths: u64, assets: usize) -> Result<()> {
-    let need = paths.saturating_mul(super::run::bytes_per_path(assets));
-    if let Some(avail) = super::run::available_memory()
-        && need > avail
-    {
-        bail!(InputError(format!(
-            "{paths} paths need about {:.1} GiB of memory, but only {:.1} GiB is available; run fewer paths",
-            need as f64 / (1u64 << 30) as f64,
-            avail as f64 / (1u64 << 30) as f64
-        )));
-    }
-    Ok(())
+    super::memory::guard(super::memory::Need {
+        paths,
+        assets,
+        ..Default::default()
+    })
 }
 
 /// Exit code for an interrupted run, or the error.

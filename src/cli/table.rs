@@ -5,6 +5,7 @@ use std::path::Path;
 
 pub use cascadesim::output::figures::human;
 use cascadesim::output::figures::wrap;
+use cascadesim::output::html::failure_lines;
 use cascadesim::summary::Summary;
 use cascadesim::tails::{Endpoint, ProfileInterval, TailReport};
 
@@ -44,6 +45,27 @@ pub fn render(s: &Summary, tails: &[(&str, TailReport)], t: &Timing, dir: &Path)
         t.total_seconds
     );
     let _ = writeln!(o, "results: {}", dir.display());
+    o
+}
+
+/// The failure lines ([`failure_lines`]): `WARNING` lines for failure figures that are not
+/// zero, or one quiet line when nothing failed.
+pub fn render_failures(s: &Summary) -> String {
+    let mut o = String::new();
+    let lines = failure_lines(s);
+    if lines.is_empty() {
+        let _ = writeln!(
+            o,
+            "failures             none: no book ran out, no insurance fund ran dry, no bad debt"
+        );
+    }
+    for (population, line) in lines {
+        let _ = writeln!(
+            o,
+            "{}{line}",
+            if population { "        " } else { "WARNING " }
+        );
+    }
     o
 }
 
@@ -136,6 +158,7 @@ pub fn render_summary(s: &Summary, tails: &[(&str, TailReport)]) -> String {
     for line in wrap(&s.precision.note, 100 - 21) {
         let _ = writeln!(o, "{:21}{line}", "");
     }
+    o.push_str(&render_failures(s));
     if !s.metrics.is_empty() {
         let _ = writeln!(o);
         let _ = writeln!(

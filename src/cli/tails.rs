@@ -7,6 +7,7 @@ use clap::Args;
 
 use cascadesim::summary;
 
+use super::report::{read_columns, read_provenance};
 use super::{InputError, not_a_shard, table};
 
 #[derive(Args)]
@@ -25,39 +26,38 @@ pub(crate) struct TailsArgs {
 }
 
 pub(crate) fn refit_tails(args: &TailsArgs) -> Result<i32> {
-    use cascadesim::output::h5;
     let f = &args.results;
-    if !f.exists() {
+    if !f.is_file() {
         bail!(InputError(format!("no such results file: {}", f.display())));
-    }
-    not_a_shard(f)?;
-    let available = h5::list_datasets(f, "/paths").map_err(|e| {
-        InputError(format!(
-            "{} is not a cascadesim results file: {e}",
-            f.display()
-        ))
-    })?;
-    if !available.iter().any(|d| d == &args.metric) {
-        let hint =
-            cascadesim::scenario::suggest(&args.metric, available.iter().map(String::as_str))
-                .map(|m| format!(" (did you mean `{m}`?)"))
-                .unwrap_or_default();
-        bail!(InputError(format!(
-            "{} has no per-path metric `{}`{hint}; available: {}",
-            f.display(),
-            args.metric,
-            available.join(", ")
-        )));
     }
     if let Some(u) = args.threshold
         && !u.is_finite()
     {
         bail!(InputError("--threshold must be a finite number".into()));
     }
-    let data = h5::read_f64_column(f, &format!("/paths/{}", args.metric))?;
-    let seed = h5::read_attr_u64(f, "/", "seed")?;
-    let unit = h5::read_attr_str(f, &format!("/paths/{}", args.metric), "unit")?;
-    let mut options = summary::tail_options(seed);
+    not_a_shard(f)?;
+    // The whole file is checked as `report` checks it: the same bad file, the same message.
+    let provenance = read_provenance(f)?;
+    super::run::memory_guard(provenance.paths, provenance.assets.len())?;
+    let columns = read_columns(f, provenance.paths)?;
+    let Some(column) = columns.iter().find(|c| c.name == args.metric) else {
+        let names = columns.iter().map(|c| c.name);
+        let hint = cascadesim::scenario::suggest(&args.metric, names.clone())
+            .map(|m| format!(" (did you mean `{m}`?)"))
+            .unwrap_or_default();
+        bail!(InputError(format!(
+            "{} has no per-path metric `{}`{hint}; available: {}",
+            f.display(),
+            args.metric,
+            {
+                let mut sorted: Vec<&str> = names.collect();
+                sorted.sort_unstable();
+                sorted.join(", ")
+            }
+        )));
+    };
+    let data = column.values.to_f64();
+    let mut options = summary::tail_options(provenance.seed);
     if let Some(threshold) = args.threshold {
         options.threshold = cascadesim::tails::ThresholdRule::Fixed { threshold };
     }
@@ -65,7 +65,7 @@ pub(crate) fn refit_tails(args: &TailsArgs) -> Result<i32> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", table::render_tail(&args.metric, &unit, &report));
+        print!("{}", table::render_tail(&args.metric, column.unit, &report));
     }
     Ok(0)
 }

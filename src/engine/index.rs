@@ -50,6 +50,16 @@ impl VenueSet {
     pub fn is_empty(&self) -> bool {
         self.books.is_empty()
     }
+
+    /// The index the venues would show with no liquidations: every book untouched, so each
+    /// mid is the fundamental above that book's price floor, and no gap for arbitrage.
+    pub fn undisturbed_index(&self, fundamental: f64) -> f64 {
+        self.books
+            .iter()
+            .zip(&self.weights)
+            .map(|(b, w)| fundamental.max(b.floor) * w)
+            .sum()
+    }
 }
 
 /// Per-path state of one asset's mark: the index values of the last `k` steps.
@@ -58,6 +68,9 @@ pub struct IndexState {
     /// `ring[head]` is the index at the end of step `t − k` during step `t` (the start price
     /// for steps before 0); empty when `k = 0`.
     ring: Vec<f64>,
+    /// The same for the undisturbed index ([`VenueSet::undisturbed_index`]): the
+    /// counterfactual of the lagged mark.
+    undisturbed: Vec<f64>,
     head: usize,
     /// Scratch for the arbitrage shifts, one per venue.
     shifts: Vec<f64>,
@@ -67,6 +80,7 @@ impl IndexState {
     pub fn new(set: &VenueSet, start_price: f64) -> IndexState {
         IndexState {
             ring: vec![start_price; set.lag],
+            undisturbed: vec![start_price; set.lag],
             head: 0,
             shifts: vec![0.0; set.len()],
         }
@@ -78,16 +92,24 @@ impl IndexState {
         self.ring.get(self.head).copied()
     }
 
+    /// The undisturbed index of `k` steps ago (the counterfactual of [`IndexState::lagged`]).
+    #[inline]
+    pub fn lagged_undisturbed(&self) -> Option<f64> {
+        self.undisturbed.get(self.head).copied()
+    }
+
     /// End of a step: records the spread of the venues' mids (fresh in `mids`), lets
     /// arbitrage close the share `κ` of every log gap (moving each book's reference, so the
-    /// mids in `mids` are recomputed), and stores the index. Returns the spread before
-    /// arbitrage and the index after it.
+    /// mids in `mids` are recomputed), and stores the index (and beside it `undisturbed`,
+    /// this step's undisturbed index). Returns the spread before arbitrage and the index
+    /// after it.
     pub fn end_of_step(
         &mut self,
         set: &VenueSet,
         books: &mut [BookState],
         mids: &mut [f64],
         fundamental: f64,
+        undisturbed: f64,
     ) -> (f64, f64) {
         let spread = arbitrage::spread(mids);
         if set.kappa > 0.0 && spread > 0.0 {
@@ -100,6 +122,7 @@ impl IndexState {
         let index = arbitrage::index(mids, &set.weights);
         if !self.ring.is_empty() {
             self.ring[self.head] = index;
+            self.undisturbed[self.head] = undisturbed;
             self.head = (self.head + 1) % self.ring.len();
         }
         (spread, index)

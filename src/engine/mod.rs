@@ -298,6 +298,13 @@ pub struct PathSummary {
     pub max_drawup: f64,
     /// The same for the fundamental price.
     pub exogenous_drawup: f64,
+    /// How far liquidations pushed the mark below the counterfactual mark (the same random
+    /// numbers without liquidations) at any one moment, `max_t ln(C_t / M_t)`, log units;
+    /// largest over assets. The cascade rule's endogenous move is the larger of this and
+    /// `endogenous_up`.
+    pub endogenous_down: f64,
+    /// The same upward, `max_t ln(M_t / C_t)`: only buy orders (short liquidations) raise it.
+    pub endogenous_up: f64,
     /// Notional liquidated at fill prices.
     pub liquidated_notional: f64,
     pub long_liquidated_notional: f64,
@@ -360,12 +367,63 @@ pub struct AssetPathMetrics {
     pub amplification: f64,
     pub max_drawup: f64,
     pub exogenous_drawup: f64,
+    /// `max_t ln(C_t / M_t)`: see [`PathSummary::endogenous_down`].
+    pub endogenous_down: f64,
+    /// `max_t ln(M_t / C_t)`: see [`PathSummary::endogenous_up`].
+    pub endogenous_up: f64,
     pub liquidated_notional: f64,
     /// Mark at the last step over the start price, minus 1.
     pub end_return: f64,
     /// Largest gap between two of the asset's venues at the end of a step (before that
     /// step's arbitrage), `max mid / min mid − 1`; 0 with one book.
     pub max_venue_spread: f64,
+}
+
+/// Per-path, per-population figures: which venue's fund ran out and where the losses arose.
+/// Each is the change of the path's total ([`PathSummary`]) while that population's
+/// positions were settled, so the totals themselves are summed exactly as without them.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PopulationPathMetrics {
+    /// Notional of this population's positions liquidated, at fill prices.
+    pub liquidated_notional: f64,
+    pub liquidation_count: u32,
+    /// Liquidation fees paid into this population's insurance fund.
+    pub fees: f64,
+    /// Paid by this population's insurance fund for fills beyond bankruptcy prices.
+    pub insurance_fund_draw: f64,
+    /// Whether this population's fund met a shortfall it could not cover.
+    pub fund_exhausted: bool,
+    /// Notional of this population's positions closed by auto-deleveraging.
+    pub adl_notional: f64,
+    /// Losses of this population's liquidations that nobody covered.
+    pub bad_debt: f64,
+}
+
+impl PopulationPathMetrics {
+    /// The path totals the per-population figures are differences of.
+    #[inline]
+    fn totals(s: &PathSummary) -> [f64; 6] {
+        [
+            s.long_liquidated_notional + s.short_liquidated_notional,
+            f64::from(s.liquidation_count),
+            s.fees,
+            s.insurance_fund_draw,
+            s.adl_notional,
+            s.bad_debt,
+        ]
+    }
+
+    /// Adds what the path's totals gained since `before`.
+    #[inline]
+    fn add_since(&mut self, before: &[f64; 6], s: &PathSummary) {
+        let now = Self::totals(s);
+        self.liquidated_notional += now[0] - before[0];
+        self.liquidation_count += (now[1] - before[1]) as u32;
+        self.fees += now[2] - before[2];
+        self.insurance_fund_draw += now[3] - before[3];
+        self.adl_notional += now[4] - before[4];
+        self.bad_debt += now[5] - before[5];
+    }
 }
 
 /// What an observer sees at the end of each step, per asset.
@@ -494,6 +552,51 @@ impl Extremes {
     }
 }
 
+/// How far liquidations have pushed one asset's mark away from where it would be without
+/// them, at the same moment: the largest `ln(C_t / M_t)` (down) and `ln(M_t / C_t)` (up)
+/// so far, where `M_t` is the mark and `C_t` the counterfactual mark, the one the same
+/// random numbers give with no liquidations (the fundamental, above any price floor; for an
+/// asset with venues, their index of such mids, lagged like the mark). Log units, both ≥ 0.
+#[derive(Clone, Copy, Default)]
+struct Endogenous {
+    down: f64,
+    up: f64,
+}
+
+impl Endogenous {
+    /// Records `gap = ln(M_t / C_t)`.
+    #[inline(always)]
+    fn record(&mut self, gap: f64) {
+        if -gap > self.down {
+            self.down = -gap;
+        }
+        if gap > self.up {
+            self.up = gap;
+        }
+    }
+
+    /// Records the mark `mark` of an asset whose only book is `book` (its mid, just computed
+    /// by [`BookState::mid`] from `fundamental`). Without a binding price floor the gap is
+    /// the book's own log shift, exact and constant while the book is whole; where the floor
+    /// holds the mark or the counterfactual, the gap is computed from the prices.
+    #[inline(always)]
+    fn record_book(&mut self, book: &BookState, floor: f64, fundamental: f64, mark: f64) {
+        let gap = if floor > 0.0 && !(mark > floor && fundamental > floor) {
+            (mark / fundamental.max(floor)).ln()
+        } else {
+            book.last_log_shift()
+        };
+        self.record(gap);
+    }
+
+    /// Whether a whole book with permanent offset `log_permanent` (and no binding floor)
+    /// would set no new extreme.
+    #[inline(always)]
+    fn covers(&self, log_permanent: f64) -> bool {
+        self.down >= -log_permanent && self.up >= log_permanent
+    }
+}
+
 /// Simulates path `path` and writes per-asset figures into `per_asset` (one per asset).
 pub fn simulate_path<O: Observer>(
     market: &Market,
@@ -513,6 +616,28 @@ pub fn simulate_controlled<O: Observer, C: Control>(
     observer: &mut O,
     control: &mut C,
 ) -> PathSummary {
+    let mut per_population = vec![PopulationPathMetrics::default(); market.populations.len()];
+    simulate_full(
+        market,
+        path,
+        per_asset,
+        &mut per_population,
+        observer,
+        control,
+    )
+}
+
+/// [`simulate_controlled`] that also gives the per-population figures in `per_population`
+/// (one per `market.populations`, zeroed by the caller).
+pub fn simulate_full<O: Observer, C: Control>(
+    market: &Market,
+    path: u64,
+    per_asset: &mut [AssetPathMetrics],
+    per_population: &mut [PopulationPathMetrics],
+    observer: &mut O,
+    control: &mut C,
+) -> PathSummary {
+    debug_assert_eq!(per_population.len(), market.populations.len());
     let mut rng = market.path_rng(path);
     let mut jump_rng = market.path_rng(path);
     jump_rng.set_word_pos(JUMP_WORD_OFFSET);
@@ -590,6 +715,7 @@ pub fn simulate_controlled<O: Observer, C: Control>(
     let mut view = vec![AssetStep::default(); n_assets];
     let mut mark_ext: Vec<Extremes> = fundamental.iter().map(|&p| Extremes::new(p)).collect();
     let mut fund_ext = mark_ext.clone();
+    let mut endo = vec![Endogenous::default(); n_assets];
     // End-of-step rules: the previous close, realised variance and depth factor per asset,
     // and the circuit breaker's halts (the last halted step, or -1).
     let mut close = mark.clone();
@@ -640,6 +766,7 @@ pub fn simulate_controlled<O: Observer, C: Control>(
                 mark: &mut mark[0],
                 mark_ext: &mut mark_ext[0],
                 fund_ext: &mut fund_ext[0],
+                endo: &mut endo[0],
             };
             match lane.run(market, step, band[0]) {
                 Some(s) => step = s,
@@ -705,6 +832,13 @@ pub fn simulate_controlled<O: Observer, C: Control>(
                     for a in 0..n_assets {
                         mark_ext[a].update(mark[a]);
                         fund_ext[a].update(fundamental[a]);
+                        let b = market.assets[a].first_slot;
+                        endo[a].record_book(
+                            &books[b],
+                            market.shape(b).floor,
+                            fundamental[a],
+                            mark[a],
+                        );
                     }
                     if C::ACTIVE && control.stop_after(step, deepest(&mark_ext)) {
                         break;
@@ -827,7 +961,9 @@ pub fn simulate_controlled<O: Observer, C: Control>(
                     buy_px: buy_px[pm.slot],
                     step,
                 };
+                let before = PopulationPathMetrics::totals(&summary);
                 let f = venues[k].settle(pos, pm, &round, &mut summary);
+                per_population[k].add_since(&before, &summary);
                 step_liq[a] += f.notional;
                 step_qty[a] += f.qty;
             }
@@ -858,12 +994,28 @@ pub fn simulate_controlled<O: Observer, C: Control>(
                 continue;
             };
             let r = market.books_of(a);
-            let (gap, index) =
-                ix.end_of_step(v, &mut books[r.clone()], &mut mid[r], fundamental[a]);
+            // The counterfactual mark: the index of the venues' mids without liquidations,
+            // lagged like the mark (read before this step's index is stored).
+            let undisturbed = v.undisturbed_index(fundamental[a]);
+            let counterfactual = ix.lagged_undisturbed().unwrap_or(undisturbed);
+            let (gap, index) = ix.end_of_step(
+                v,
+                &mut books[r.clone()],
+                &mut mid[r],
+                fundamental[a],
+                undisturbed,
+            );
             spread[a] = gap;
             per_asset[a].max_venue_spread = per_asset[a].max_venue_spread.max(gap);
             if v.lag == 0 {
                 mark[a] = index;
+            }
+            if v.len() == 1 && v.lag == 0 {
+                // One venue marked live is the asset's book: measured as such, to the bit.
+                let b = market.books_of(a).start;
+                endo[a].record_book(&books[b], v.books[0].floor, fundamental[a], mark[a]);
+            } else {
+                endo[a].record((mark[a] / counterfactual).ln());
             }
         }
         let mut step_total = 0.0;
@@ -875,6 +1027,11 @@ pub fn simulate_controlled<O: Observer, C: Control>(
             );
             mark_ext[a].update(m);
             fund_ext[a].update(fundamental[a]);
+            let asset = &market.assets[a];
+            if asset.venues.is_none() {
+                let b = asset.first_slot;
+                endo[a].record_book(&books[b], market.shape(b).floor, fundamental[a], m);
+            }
             per_asset[a].liquidated_notional += step_liq[a];
             step_total += step_liq[a];
         }
@@ -922,7 +1079,9 @@ pub fn simulate_controlled<O: Observer, C: Control>(
 
     summary.liquidated_notional =
         summary.long_liquidated_notional + summary.short_liquidated_notional;
-    let mut endogenous: f64 = 0.0;
+    for (p, v) in per_population.iter_mut().zip(&venues) {
+        p.fund_exhausted = v.exhausted;
+    }
     for a in 0..n_assets {
         let m = &mut per_asset[a];
         m.max_drawdown = mark_ext[a].drawdown;
@@ -930,14 +1089,15 @@ pub fn simulate_controlled<O: Observer, C: Control>(
         m.amplification = m.max_drawdown - m.exogenous_drawdown;
         m.max_drawup = mark_ext[a].drawup;
         m.exogenous_drawup = fund_ext[a].drawup;
+        m.endogenous_down = endo[a].down;
+        m.endogenous_up = endo[a].up;
         m.end_return = mark[a] / market.assets[a].start_price - 1.0;
         summary.max_drawdown = summary.max_drawdown.max(m.max_drawdown);
         summary.exogenous_drawdown = summary.exogenous_drawdown.max(m.exogenous_drawdown);
         summary.max_drawup = summary.max_drawup.max(m.max_drawup);
         summary.exogenous_drawup = summary.exogenous_drawup.max(m.exogenous_drawup);
-        endogenous = endogenous
-            .max(m.amplification)
-            .max(m.max_drawup - m.exogenous_drawup);
+        summary.endogenous_down = summary.endogenous_down.max(m.endogenous_down);
+        summary.endogenous_up = summary.endogenous_up.max(m.endogenous_up);
         if a == 0 {
             summary.amplification = m.amplification;
         } else {
@@ -946,7 +1106,7 @@ pub fn simulate_controlled<O: Observer, C: Control>(
     }
     summary.cascade = is_cascade(
         &market.cascade,
-        endogenous,
+        summary.endogenous_down.max(summary.endogenous_up),
         summary.liquidated_notional,
         summary.open_interest,
     );
@@ -986,6 +1146,7 @@ struct Solo<'a> {
     mark: &'a mut f64,
     mark_ext: &'a mut Extremes,
     fund_ext: &'a mut Extremes,
+    endo: &'a mut Endogenous,
 }
 
 impl Solo<'_> {
@@ -1027,6 +1188,7 @@ impl Solo<'_> {
         let mut mid = *self.mid;
         let mut mark_ext = *self.mark_ext;
         let mut fund_ext = *self.fund_ext;
+        let mut endo = *self.endo;
         // While the log fundamental stays inside `skip`, the step changes nothing but the
         // log fundamental: the book is whole, the mark is inside the band and sets no new
         // extreme, nor does the fundamental. Its `exp`, the mid and the extremes wait.
@@ -1056,7 +1218,8 @@ impl Solo<'_> {
                 }
                 mark_ext.update(mid);
                 fund_ext.update(fundamental);
-                skip = skip_interval(&book, shape, band, &mark_ext, &fund_ext);
+                endo.record_book(&book, shape.floor, fundamental, mid);
+                skip = skip_interval(&book, shape, band, &mark_ext, &fund_ext, &endo);
             }
             step += 1;
             if step == market.steps {
@@ -1074,6 +1237,7 @@ impl Solo<'_> {
         *self.mark = mid;
         *self.mark_ext = mark_ext;
         *self.fund_ext = fund_ext;
+        *self.endo = endo;
         stop
     }
 }
@@ -1084,7 +1248,9 @@ const NO_SKIP: (f64, f64) = (f64::INFINITY, f64::NEG_INFINITY);
 /// The open interval of log fundamentals at which a lone asset's quiet step changes nothing
 /// but the log fundamental (see `Solo::run_with`): with a whole book the mark is
 /// `max(F·e^p, floor)` (`p` the permanent offset), and neither it nor `F` may leave the
-/// range in which [`Extremes::update`] does nothing, nor the mark the armed band. Found in
+/// range in which [`Extremes::update`] does nothing, nor the mark the armed band; the
+/// endogenous gap is then `p` exactly (both prices above the floor), so the interval is empty
+/// unless `p` is already inside the recorded extremes. Found in
 /// log space and shrunk by `1e-9` on each side, far more than the few ulps by which
 /// `exp`, `ln` and the product can differ from exact arithmetic, so a step inside it is
 /// certain to be one of those steps. Empty unless the book is whole.
@@ -1094,14 +1260,15 @@ fn skip_interval(
     band: (f64, f64),
     mark: &Extremes,
     fund: &Extremes,
+    endo: &Endogenous,
 ) -> (f64, f64) {
     const MARGIN: f64 = 1e-9;
-    if !book.is_whole() {
+    if !book.is_whole() || !endo.covers(book.log_permanent) {
         return NO_SKIP;
     }
     let mark_lo = band.0.max(mark.down_at).max(mark.trough).max(shape.floor);
     let mark_hi = band.1.min(mark.peak).min(mark.up_at);
-    let fund_lo = fund.down_at.max(fund.trough);
+    let fund_lo = fund.down_at.max(fund.trough).max(shape.floor);
     let fund_hi = fund.peak.min(fund.up_at);
     let p = book.log_permanent;
     let lo = (mark_lo.ln() - p).max(fund_lo.ln()) + MARGIN;

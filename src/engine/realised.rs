@@ -1,8 +1,11 @@
 //! The realised liquidation heatmap: where liquidations actually happened over the Monte
 //! Carlo paths, as liquidated notional by price level and time, per asset.
 //!
-//! Notional is accumulated in whole cents (`u64`), so sums are exact and the heatmap is the
-//! same whatever the order paths were added in, hence on any number of threads.
+//! Notional is accumulated in whole cents (`u128`), so sums are exact and the heatmap is the
+//! same whatever the order paths were added in, hence on any number of threads. `u64` would
+//! not do: at the documented limit (`open_interest_usd = 1e15`, 10^17 cents liquidated on a
+//! path) it wraps after 185 paths; `u128` holds 3.4·10^38 cents, more than 10^19 paths at
+//! that limit.
 
 use super::{AssetStep, Market, Observer};
 
@@ -74,7 +77,7 @@ pub struct RealisedHeatmap {
     /// Start price of each asset (the grid is relative to it).
     pub start_prices: Vec<f64>,
     /// `cents[(asset · time_buckets + bucket) · price_bins + bin]`.
-    pub cents: Vec<u64>,
+    pub cents: Vec<u128>,
 }
 
 impl RealisedHeatmap {
@@ -92,7 +95,7 @@ impl RealisedHeatmap {
     pub fn merge(&mut self, other: &RealisedHeatmap) {
         debug_assert_eq!(self.grid, other.grid);
         for (a, b) in self.cents.iter_mut().zip(&other.cents) {
-            *a += b;
+            *a = a.saturating_add(*b);
         }
     }
 
@@ -121,7 +124,10 @@ impl Observer for RealisedHeatmap {
             let bin = self.grid.price_bin((price / self.start_prices[a]).ln());
             let bucket = self.grid.time_bucket(step);
             let idx = (a * self.grid.time_buckets + bucket) * self.grid.price_bins + bin;
-            self.cents[idx] += (s.liquidated_notional * 100.0).round() as u64;
+            // The cast saturates (a step's notional is finite and below 10^30 USD), and so
+            // does the sum, which no run reaches (see the module doc): never a wrap.
+            self.cents[idx] =
+                self.cents[idx].saturating_add((s.liquidated_notional * 100.0).round() as u128);
         }
     }
 }
@@ -151,5 +157,36 @@ mod tests {
             g.time_edges(),
             (0..=48).map(|b| b * 30).collect::<Vec<u32>>()
         );
+    }
+
+    /// Regression (issue 20): at `open_interest_usd = 1e15`, the documented maximum, a path
+    /// liquidating everything adds 10^17 cents; 1,000 such paths summed in `u64` wrapped
+    /// (to 27% of the true total). The sum stays exact.
+    #[test]
+    fn sums_at_the_documented_limit_stay_exact() {
+        let grid = RealisedGrid::standard(10);
+        let cells = grid.time_buckets * grid.price_bins;
+        let mut total = RealisedHeatmap {
+            grid: grid.clone(),
+            start_prices: vec![100.0],
+            cents: vec![0; cells],
+        };
+        let step = AssetStep {
+            liquidated_notional: 1e15,
+            liquidated_qty: 1e13,
+            ..AssetStep::default()
+        };
+        for _ in 0..1000 {
+            let mut path = RealisedHeatmap {
+                grid: grid.clone(),
+                start_prices: vec![100.0],
+                cents: vec![0; cells],
+            };
+            path.on_step(3, std::slice::from_ref(&step));
+            total.merge(&path);
+        }
+        let sum: u128 = total.cents.iter().sum();
+        assert_eq!(sum, 100_000_000_000_000_000_000);
+        assert_eq!(total.asset_usd(0).iter().sum::<f64>(), 1e18);
     }
 }

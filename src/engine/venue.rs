@@ -221,6 +221,8 @@ fn crossed<const LONG: bool>(liq: f64, m: f64) -> bool {
 pub(crate) struct Venue {
     /// Insurance fund, USD.
     pub fund: f64,
+    /// Whether this venue's fund has met a shortfall it could not cover.
+    pub exhausted: bool,
     longs: Side,
     shorts: Side,
     seq: u32,
@@ -250,6 +252,7 @@ impl Venue {
     pub fn new(fund: f64) -> Venue {
         Venue {
             fund,
+            exhausted: false,
             longs: Side::default(),
             shorts: Side::default(),
             seq: 0,
@@ -297,6 +300,7 @@ impl Venue {
         let mut filled = Filled::default();
         let Venue {
             fund,
+            exhausted,
             longs,
             shorts,
             seq,
@@ -305,6 +309,7 @@ impl Venue {
             pm,
             r,
             fund,
+            exhausted,
             seq,
             sum,
             filled: &mut filled,
@@ -319,6 +324,7 @@ struct Ctx<'a> {
     pm: &'a PopulationModel,
     r: &'a Round,
     fund: &'a mut f64,
+    exhausted: &'a mut bool,
     seq: &'a mut u32,
     sum: &'a mut PathSummary,
     filled: &'a mut Filled,
@@ -507,6 +513,7 @@ impl Ctx<'_> {
             self.sum.fund_exhausted = true;
             self.sum.fund_exhausted_at = self.r.step + 1;
         }
+        *self.exhausted = true;
         let covered = if self.pm.auto_deleverage {
             let bankruptcy = p.bankruptcy_price();
             self.deleverage(opp, opp_ladder, !p.long, bankruptcy, fill, uncovered)

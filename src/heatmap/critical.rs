@@ -178,20 +178,14 @@ impl ShockLab {
         let m = per[asset];
         let p0 = self.market.assets[asset].start_price;
         let fall = ret < 0.0;
+        // The engine's own endogenous move (the mark against the fundamental at the same
+        // step); with the fundamental held at `F` after the shock it is `ln(F / min mark)`
+        // for a fall and `ln(max mark / F)` for a rise.
         let (end_price, endogenous_move) = if fall {
-            let end = p0 * (1.0 - m.max_drawdown);
-            (
-                end,
-                ((1.0 - m.exogenous_drawdown) / (1.0 - m.max_drawdown)).ln(),
-            )
+            (p0 * (1.0 - m.max_drawdown), m.endogenous_down)
         } else {
-            let end = p0 * (1.0 + m.max_drawup);
-            (
-                end,
-                ((1.0 + m.max_drawup) / (1.0 + m.exogenous_drawup)).ln(),
-            )
+            (p0 * (1.0 + m.max_drawup), m.endogenous_up)
         };
-        let endogenous_move = endogenous_move.max(0.0);
         Trial {
             shock: ret.abs(),
             shock_return: ret,

@@ -212,6 +212,9 @@ pub struct BookState {
     /// (holes shrink between sweeps, so it is usually a few levels back).
     hint_bid: usize,
     hint_ask: usize,
+    /// The log shift of the mid from the reference price at the last [`BookState::mid`]
+    /// (before the price floor): `ln(mid / reference)` when the floor does not bind.
+    last_log_shift: f64,
 }
 
 impl Default for BookState {
@@ -223,6 +226,7 @@ impl Default for BookState {
             permanent_factor: 1.0,
             hint_bid: 0,
             hint_ask: 0,
+            last_log_shift: 0.0,
         }
     }
 }
@@ -289,6 +293,7 @@ impl BookState {
     #[inline]
     pub fn mid(&mut self, shape: &BookShape, fundamental: f64) -> f64 {
         if self.is_whole() {
+            self.last_log_shift = self.log_permanent;
             return (fundamental * self.permanent_factor).max(shape.floor);
         }
         let mut log_shift = self.log_permanent;
@@ -302,7 +307,17 @@ impl BookState {
                 .ask
                 .displacement_from(self.hole_ask, &mut self.hint_ask);
         }
+        self.last_log_shift = log_shift;
         (fundamental * log_shift.exp()).max(shape.floor)
+    }
+
+    /// The log shift of the mid from its reference price computed by the last
+    /// [`BookState::mid`] (permanent impact plus the displacement of both holes, before the
+    /// price floor). Exact, not recovered from prices: it is the same number at every step
+    /// while the book is whole, so the engine's quiet lane can prove it sets no new extreme.
+    #[inline]
+    pub fn last_log_shift(&self) -> f64 {
+        self.last_log_shift
     }
 
     /// Moves the book's reference price (and so its mid and every level) by `log_shift` in

@@ -194,10 +194,11 @@ pub fn human(value: f64, unit: &str) -> String {
     }
     match unit {
         // Two decimals, or three significant digits for what two decimals would show as 0.
-        "fraction" if value != 0.0 && (value * 100.0).abs() < 0.1 => {
+        // Log moves (`ln` of a price ratio) read as log points, like percentages.
+        "fraction" | "log" if value != 0.0 && (value * 100.0).abs() < 0.1 => {
             format!("{}%", sig(value * 100.0, 3))
         }
-        "fraction" => format!("{:.2}%", value * 100.0),
+        "fraction" | "log" => format!("{:.2}%", value * 100.0),
         "USD" => {
             let a = value.abs();
             let (d, s) = if a >= 1e9 {

@@ -46,6 +46,19 @@ pub enum AttrValue {
     F64s(Vec<f64>),
 }
 
+impl AttrValue {
+    /// What the value is, for messages: its type, and the value when it is a number.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Str(_) => "a string".to_owned(),
+            Self::U64(v) => format!("unsigned integer {v}"),
+            Self::I64(v) => format!("signed integer {v}"),
+            Self::F64(v) => format!("float {v}"),
+            Self::F64s(v) => format!("float array of length {}", v.len()),
+        }
+    }
+}
+
 impl From<&str> for AttrValue {
     fn from(value: &str) -> Self {
         Self::Str(value.to_owned())
@@ -978,6 +991,76 @@ pub fn read_f64_matrix(path: &Path, dataset: &str) -> Result<(Vec<f64>, usize, u
     Ok((values, shape[0], shape[1]))
 }
 
+/// A dataset's values in the element type it is stored with.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stored {
+    /// Floats (any float size, converted to `f64`).
+    F64(Vec<f64>),
+    /// `u32` integers.
+    U32(Vec<u32>),
+    /// `u8` integers (flags).
+    U8(Vec<u8>),
+    /// `u64` integers (exact sums).
+    U64(Vec<u64>),
+}
+
+impl Stored {
+    /// The element type's name, as the messages of the results readers give it.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Self::F64(_) => "float",
+            Self::U32(_) => "u32",
+            Self::U8(_) => "u8",
+            Self::U64(_) => "u64",
+        }
+    }
+}
+
+/// Reads a whole dataset of float or `u8`/`u32`/`u64` elements, with its shape, refusing
+/// (before reading anything) one that holds more than `max_len` values, so that a crafted
+/// file cannot make the reader allocate what its header claims.
+///
+/// # Errors
+///
+/// As [`read_f64_column`]; [`H5Error::WrongType`] for another element type (signed or other
+/// integer sizes, strings, compounds) or more than `max_len` values.
+pub fn read_dataset(
+    path: &Path,
+    dataset: &str,
+    max_len: usize,
+) -> Result<(Stored, Vec<usize>), H5Error> {
+    let (ds, name, desc) = open_typed(path, dataset)?;
+    let shape = ds.shape();
+    let len = shape
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .filter(|&n| n <= max_len);
+    let wrong = |expected: String| H5Error::WrongType {
+        path: path.to_path_buf(),
+        what: format!("dataset {name:?}"),
+        expected,
+        found: format!("shape {shape:?} of {desc}"),
+    };
+    if len.is_none() {
+        return Err(wrong(format!("at most {max_len} values")));
+    }
+    let read_err = || hdf5_err(path, format!("read dataset {name:?}"));
+    let values = match desc {
+        TypeDescriptor::Float(_) => Stored::F64(ds.read_raw::<f64>().map_err(read_err())?),
+        TypeDescriptor::Unsigned(IntSize::U4) => {
+            Stored::U32(ds.read_raw::<u32>().map_err(read_err())?)
+        }
+        TypeDescriptor::Unsigned(IntSize::U1) => {
+            Stored::U8(ds.read_raw::<u8>().map_err(read_err())?)
+        }
+        TypeDescriptor::Unsigned(IntSize::U8) => {
+            Stored::U64(ds.read_raw::<u64>().map_err(read_err())?)
+        }
+        _ => return Err(wrong("float, u8, u32 or u64 values".to_owned())),
+    };
+    Ok((values, shape))
+}
+
 /// Opens attribute `name` of `object` (normalized), distinguishing a missing one.
 fn open_attr(
     path: &Path,
@@ -1106,18 +1189,11 @@ fn wrong_attr_type(
     expected: &str,
     found: &AttrValue,
 ) -> H5Error {
-    let found = match found {
-        AttrValue::Str(_) => "a string".to_owned(),
-        AttrValue::U64(v) => format!("unsigned integer {v}"),
-        AttrValue::I64(v) => format!("signed integer {v}"),
-        AttrValue::F64(v) => format!("float {v}"),
-        AttrValue::F64s(v) => format!("float array of length {}", v.len()),
-    };
     H5Error::WrongType {
         path: path.to_path_buf(),
         what: format!("attribute {name:?} of {:?}", normalize(object)),
         expected: expected.to_owned(),
-        found,
+        found: found.describe(),
     }
 }
 
@@ -1129,6 +1205,18 @@ fn wrong_attr_type(
 /// [`H5Error::NotFound`] if the group does not exist, [`H5Error::WrongType`] if it is not a
 /// group, [`H5Error::Io`] / [`H5Error::Hdf5`] if the file cannot be opened or listed.
 pub fn list_datasets(path: &Path, group: &str) -> Result<Vec<String>, H5Error> {
+    list_members(path, group, LocationType::Dataset)
+}
+
+/// Names of the groups directly inside `group`, sorted bytewise.
+///
+/// # Errors
+/// As [`list_datasets`].
+pub fn list_groups(path: &Path, group: &str) -> Result<Vec<String>, H5Error> {
+    list_members(path, group, LocationType::Group)
+}
+
+fn list_members(path: &Path, group: &str, kind: LocationType) -> Result<Vec<String>, H5Error> {
     let file = open_read(path)?;
     let name = normalize(group);
     let t = object_type(path, &file, name, "group")?;
@@ -1152,7 +1240,7 @@ pub fn list_datasets(path: &Path, group: &str) -> Result<Vec<String>, H5Error> {
             path,
             format!("inspect {member:?} in group {name:?}"),
         ))?;
-        if t == LocationType::Dataset {
+        if t == kind {
             datasets.push(member);
         }
     }

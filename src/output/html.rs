@@ -129,6 +129,7 @@ fn inline_svg(text: &str, label: &str) -> Option<String> {
 
 const STYLE: &str = "
 :root{--fg:#1d2433;--muted:#5b6475;--line:#d9dee7;--bg:#ffffff;--soft:#f5f7fa;--accent:#1565c0}
+.warning{border:1px solid #e0a800;border-left:5px solid #c62828;background:#fff8e1;padding:.5rem .9rem;margin:.6rem 0;border-radius:4px}.warning ul{margin:.3rem 0 0;padding-left:1.2rem}.warning li.sub{list-style:circle;color:var(--muted)}
 *{box-sizing:border-box}
 body{margin:0;font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;color:var(--fg);background:var(--bg)}
 header{padding:1.2rem 1.5rem;border-bottom:1px solid var(--line);background:var(--soft)}
@@ -252,6 +253,64 @@ pub fn render(
     o
 }
 
+/// What failed in a run, one line each, worded for a person: book exhaustion, insurance
+/// funds run dry and bad debt (`false`), then the populations whose fund ran dry or that
+/// left bad debt (`true`). Empty when nothing failed. The terminal prints them as warnings
+/// and the report in a warning box, so a failure is never shown as a neutral number.
+pub fn failure_lines(s: &Summary) -> Vec<(bool, String)> {
+    let f = &s.failures;
+    let pct = |x: f64| human(x, "fraction");
+    let mut lines = Vec::new();
+    if f.book_exhausted_share > 0.0 || f.backstop_notional_mean > 0.0 {
+        lines.push((
+            false,
+            format!(
+                "book exhausted on {} of paths: {} per path filled by the backstop, not the book",
+                pct(f.book_exhausted_share),
+                human(f.backstop_notional_mean, "USD")
+            ),
+        ));
+    }
+    if f.fund_exhausted_share > 0.0 {
+        lines.push((
+            false,
+            format!(
+                "insurance fund ran dry on {} of paths",
+                pct(f.fund_exhausted_share)
+            ),
+        ));
+    }
+    if f.bad_debt_share > 0.0 {
+        lines.push((
+            false,
+            format!(
+                "bad debt on {} of paths, {} per path on average",
+                pct(f.bad_debt_share),
+                human(f.bad_debt_mean, "USD")
+            ),
+        ));
+    }
+    for p in &s.populations {
+        if p.fund_exhausted_share > 0.0 || p.bad_debt_share > 0.0 {
+            let venue = p
+                .venue
+                .as_deref()
+                .map_or(String::new(), |v| format!(" on {v}"));
+            lines.push((
+                true,
+                format!(
+                    "{}{venue}: fund dry on {} of paths, bad debt {} and ADL {} per path",
+                    p.name,
+                    pct(p.fund_exhausted_share),
+                    human(p.bad_debt_mean, "USD"),
+                    human(p.adl_notional_mean, "USD")
+                ),
+            ));
+        }
+    }
+    lines
+}
+
 fn summary_section(o: &mut String, s: &Summary) {
     let cp = &s.cascade_probability;
     o.push_str("<h2 id=\"summary\">Summary</h2>\n");
@@ -322,6 +381,21 @@ fn summary_section(o: &mut String, s: &Summary) {
         }
     ));
     let _ = writeln!(o, "<p class=\"meta\">{}</p>", escape(&facts.join(" · ")));
+    let failures = failure_lines(s);
+    if failures.is_empty() {
+        o.push_str("<p class=\"meta\">No failures: no book ran out, no insurance fund ran dry, no bad debt.</p>\n");
+    } else {
+        o.push_str("<div class=\"warning\" role=\"alert\"><b>Failures</b>\n<ul>\n");
+        for (population, line) in &failures {
+            let _ = writeln!(
+                o,
+                "<li{}>{}</li>",
+                if *population { " class=\"sub\"" } else { "" },
+                escape(line)
+            );
+        }
+        o.push_str("</ul></div>\n");
+    }
     if s.metrics.is_empty() {
         return;
     }

@@ -9,6 +9,7 @@ pub mod h5;
 pub mod heatmap;
 pub mod html;
 pub mod plot;
+pub mod read;
 pub mod realised;
 pub mod sweep;
 pub mod sweep_plot;
@@ -19,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use crate::engine::realised::RealisedHeatmap;
 use crate::engine::trace::TraceSet;
-use crate::metrics::{AssetColumns, Column, Values};
+use crate::metrics::{AssetColumns, Column, PopulationColumns, Values};
 use crate::shard::ShardSpec;
 use crate::summary::{Provenance, Summary};
 use crate::tails::TailReport;
@@ -34,6 +35,9 @@ pub enum OutputError {
     H5(#[from] h5::H5Error),
     #[error("cannot serialise the summary: {0}")]
     Json(#[from] serde_json::Error),
+    /// The destination of a results folder is a file (or a link): it is not replaced.
+    #[error("{} is in the way: it is not a folder (move or remove it; nothing was run)", .0.display())]
+    NotAFolder(PathBuf),
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> OutputError + '_ {
@@ -51,11 +55,23 @@ pub struct Staging {
     committed: bool,
 }
 
+/// Test hook: milliseconds [`Staging::commit`] sleeps inside its commit window (after the
+/// swap, before the old folder is removed; or, without the swap, between the two renames),
+/// so that a test can kill the process there.
+pub const PAUSE_ENV: &str = "CASCADESIM_TEST_COMMIT_PAUSE_MS";
+
+/// Test hook: when set, [`Staging::commit`] does not use `renameat2(RENAME_EXCHANGE)` (as on a
+/// filesystem or kernel without it), so that the rename fallback and its recovery are tested.
+pub const NO_EXCHANGE_ENV: &str = "CASCADESIM_TEST_NO_EXCHANGE";
+
 impl Staging {
-    /// Starts building `dest` (its parent is created if needed).
+    /// Starts building `dest` (its parent is created if needed). Folders left by killed
+    /// runs are cleaned up first, and a previous results folder a killed commit had set
+    /// aside (`.<name>.old-<pid>` with no `<name>`) is put back.
     ///
     /// # Errors
-    /// When the parent folder cannot be created or written.
+    /// When `dest` exists and is not a folder ([`OutputError::NotAFolder`], before anything
+    /// runs), or the parent folder cannot be created or written.
     pub fn new(dest: &Path) -> Result<Staging, OutputError> {
         let parent = dest
             .parent()
@@ -66,7 +82,10 @@ impl Staging {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "results".into());
-        remove_abandoned(parent, &name);
+        recover_abandoned(parent, &name, dest);
+        if fs::symlink_metadata(dest).is_ok_and(|m| !m.is_dir()) {
+            return Err(OutputError::NotAFolder(dest.to_path_buf()));
+        }
         let tmp = parent.join(format!(".{name}.partial-{}", std::process::id()));
         if tmp.exists() {
             fs::remove_dir_all(&tmp).map_err(io_err(&tmp))?;
@@ -96,9 +115,13 @@ impl Staging {
         Ok(())
     }
 
-    /// Moves the finished folder into place: the old folder (if any) is renamed aside, the
-    /// new one renamed in, then the old one removed. At every moment the destination is
-    /// either the complete old folder, absent, or the complete new folder.
+    /// Moves the finished folder into place. When a previous folder is there, the two are
+    /// swapped in one step (`renameat2(RENAME_EXCHANGE)`) and the old one, now at the
+    /// staging name, removed: at every instant the destination is the complete old folder
+    /// or the complete new one. Where the swap is not available, the old folder is renamed
+    /// aside (`.<name>.old-<pid>`), the new one renamed in, and the old one removed; a run
+    /// killed between the two renames leaves the old folder aside, and the next
+    /// [`Staging::new`] puts it back.
     ///
     /// # Errors
     /// On any I/O failure; the staging folder is then removed.
@@ -106,6 +129,35 @@ impl Staging {
         let parent = self.tmp.parent().unwrap_or(Path::new(".")).to_path_buf();
         if let Ok(d) = fs::File::open(&self.tmp) {
             let _ = d.sync_all();
+        }
+        let pause = || {
+            if let Some(ms) = std::env::var(PAUSE_ENV)
+                .ok()
+                .and_then(|v| v.parse::<u64>().ok())
+            {
+                std::thread::sleep(std::time::Duration::from_millis(ms));
+            }
+        };
+        let sync_parent = || {
+            if let Ok(d) = fs::File::open(&parent) {
+                let _ = d.sync_all();
+            }
+        };
+        let had_old = fs::symlink_metadata(&self.dest).is_ok();
+        if !had_old {
+            fs::rename(&self.tmp, &self.dest).map_err(io_err(&self.dest))?;
+            self.committed = true;
+            sync_parent();
+            return Ok(self.dest.clone());
+        }
+        if std::env::var_os(NO_EXCHANGE_ENV).is_none() && exchange(&self.tmp, &self.dest).is_ok() {
+            // The staging name now holds the old folder; `Drop` would remove it too, but an
+            // error must not be hidden.
+            self.committed = true;
+            sync_parent();
+            pause();
+            fs::remove_dir_all(&self.tmp).map_err(io_err(&self.tmp))?;
+            return Ok(self.dest.clone());
         }
         let old = parent.join(format!(
             ".{}.old-{}",
@@ -115,40 +167,85 @@ impl Staging {
                 .unwrap_or_default(),
             std::process::id()
         ));
-        let had_old = self.dest.exists();
-        if had_old {
-            fs::rename(&self.dest, &old).map_err(io_err(&self.dest))?;
+        fs::rename(&self.dest, &old).map_err(io_err(&self.dest))?;
+        pause();
+        if let Err(e) = fs::rename(&self.tmp, &self.dest) {
+            // Put the previous results back rather than leave nothing.
+            let _ = fs::rename(&old, &self.dest);
+            return Err(io_err(&self.dest)(e));
         }
-        fs::rename(&self.tmp, &self.dest).map_err(io_err(&self.dest))?;
         self.committed = true;
-        if let Ok(d) = fs::File::open(&parent) {
-            let _ = d.sync_all();
-        }
-        if had_old {
-            fs::remove_dir_all(&old).map_err(io_err(&old))?;
-        }
+        sync_parent();
+        fs::remove_dir_all(&old).map_err(io_err(&old))?;
         Ok(self.dest.clone())
     }
 }
 
-/// Removes staging and set-aside folders (`.<name>.partial-<pid>`, `.<name>.old-<pid>`) left
-/// by runs that were killed, i.e. whose process no longer exists. A live run's are kept.
-fn remove_abandoned(parent: &Path, name: &str) {
+/// Swaps two paths atomically (Linux `renameat2(RENAME_EXCHANGE)`).
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &Path| {
+        CString::new(p.as_os_str().as_bytes())
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))
+    };
+    let (a, b) = (c(a)?, c(b)?);
+    // SAFETY: two valid NUL-terminated paths, relative to the current directory.
+    let r = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_: &Path, _: &Path) -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "no atomic exchange",
+    ))
+}
+
+/// Cleans up after runs that were killed (whose process no longer exists; a live run's
+/// folders are kept): a staging folder (`.<name>.partial-<pid>`) is removed; a folder set
+/// aside by a commit (`.<name>.old-<pid>`) is the previous complete results, put back at
+/// `dest` when nothing is there, removed when the new results made it into place.
+fn recover_abandoned(parent: &Path, name: &str, dest: &Path) {
     let Ok(entries) = fs::read_dir(parent) else {
         return;
     };
-    for e in entries.flatten() {
-        let file = e.file_name().to_string_lossy().into_owned();
-        let pid = [".partial-", ".old-"].iter().find_map(|tag| {
-            file.strip_prefix(&format!(".{name}{tag}"))
-                .and_then(|p| p.parse::<u32>().ok())
-        });
-        if let Some(pid) = pid
-            && pid != std::process::id()
-            && !Path::new(&format!("/proc/{pid}")).exists()
-        {
-            let _ = fs::remove_dir_all(e.path());
+    let mut found: Vec<(bool, PathBuf)> = entries
+        .flatten()
+        .filter_map(|e| {
+            let file = e.file_name().to_string_lossy().into_owned();
+            let (old, pid) =
+                [(false, ".partial-"), (true, ".old-")]
+                    .iter()
+                    .find_map(|&(old, tag)| {
+                        file.strip_prefix(&format!(".{name}{tag}"))
+                            .and_then(|p| p.parse::<u32>().ok())
+                            .map(|pid| (old, pid))
+                    })?;
+            let dead = pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists();
+            dead.then(|| (old, e.path()))
+        })
+        .collect();
+    found.sort();
+    for (old, p) in found {
+        if old && fs::symlink_metadata(dest).is_err() && fs::rename(&p, dest).is_ok() {
+            continue;
         }
+        let _ = fs::remove_dir_all(&p);
     }
 }
 
@@ -180,6 +277,15 @@ fn h5_columns(columns: &[Column]) -> Vec<h5::Column<'_>> {
         .collect()
 }
 
+/// A run's per-path columns: the path metrics, each asset's and each population's.
+#[derive(Debug, Clone, Copy)]
+pub struct RunColumns<'a> {
+    pub paths: &'a [Column],
+    pub assets: &'a [AssetColumns],
+    /// Empty for runs without per-population figures (rare-event runs).
+    pub populations: &'a [PopulationColumns],
+}
+
 /// Writes `summary.json` and `results.h5` into `staging`.
 ///
 /// `results.h5` layout: root attributes record the provenance (version, scenario text, seed,
@@ -199,8 +305,11 @@ pub fn write_run(
     write_run_with_traces(
         staging,
         summary,
-        columns,
-        assets,
+        RunColumns {
+            paths: columns,
+            assets,
+            populations: &[],
+        },
         tail_reports,
         &TraceSet::default(),
         None,
@@ -216,12 +325,16 @@ pub fn write_run(
 pub fn write_run_with_traces(
     staging: &Staging,
     summary: &Summary,
-    columns: &[Column],
-    assets: &[AssetColumns],
+    columns: RunColumns<'_>,
     tail_reports: &[(&'static str, TailReport)],
     traces: &TraceSet,
     realised: Option<&RealisedHeatmap>,
 ) -> Result<(), OutputError> {
+    let RunColumns {
+        paths: columns,
+        assets,
+        populations,
+    } = columns;
     let json = serde_json::to_string_pretty(summary)?;
     let p = &summary.provenance;
     let mut root = provenance_attrs(p);
@@ -262,6 +375,7 @@ pub fn write_run_with_traces(
             columns: h5_columns(&a.columns),
         });
     }
+    groups.extend(population_groups(populations, true));
     let diag: Vec<OwnedGroup> = tail_reports
         .iter()
         .map(|(name, r)| tail_group(name, r))
@@ -274,6 +388,39 @@ pub fn write_run_with_traces(
     h5::write_h5_atomic(&staging.path("results.h5"), &root, &groups)?;
     staging.write("summary.json", format!("{json}\n").as_bytes())?;
     Ok(())
+}
+
+/// `/populations/<index>`: one group per population (scenario order), its name, asset and
+/// venue as attributes (`describe`: with a description, as in `results.h5`).
+fn population_groups(populations: &[PopulationColumns], describe: bool) -> Vec<Group<'_>> {
+    populations
+        .iter()
+        .enumerate()
+        .map(|(k, p)| {
+            let mut attrs = vec![
+                ("name".into(), AttrValue::Str(p.name.clone())),
+                ("asset".into(), AttrValue::Str(p.asset.clone())),
+                (
+                    "venue".into(),
+                    AttrValue::Str(p.venue.clone().unwrap_or_default()),
+                ),
+            ];
+            if describe {
+                attrs.push((
+                    "description".into(),
+                    AttrValue::Str(format!(
+                        "per-path figures of population {} (`name`); venue empty: the asset's only book",
+                        p.name
+                    )),
+                ));
+            }
+            Group {
+                path: format!("populations/{k}"),
+                attrs,
+                columns: h5_columns(&p.columns),
+            }
+        })
+        .collect()
 }
 
 /// The root attributes that record what produced a run (every field of the provenance), in
@@ -339,10 +486,14 @@ pub fn write_shard(
     path: &Path,
     p: &Provenance,
     shard: ShardSpec,
-    columns: &[Column],
-    assets: &[AssetColumns],
+    columns: RunColumns<'_>,
     realised: &RealisedHeatmap,
 ) -> Result<(), OutputError> {
+    let RunColumns {
+        paths: columns,
+        assets,
+        populations,
+    } = columns;
     let count = columns.first().map_or(0, |c| c.values.len()) as u64;
     let mut root = provenance_attrs(p);
     root.extend([
@@ -366,7 +517,9 @@ pub fn write_shard(
             columns: h5_columns(&a.columns),
         });
     }
+    groups.extend(population_groups(populations, false));
     let per = realised.grid.time_buckets * realised.grid.price_bins;
+    let (lo, hi) = split_cents(&realised.cents);
     for (k, a) in assets.iter().enumerate() {
         groups.push(Group {
             path: format!("realised_cents/{}", a.asset),
@@ -374,16 +527,29 @@ pub fn write_shard(
                 "start_price".into(),
                 AttrValue::F64(realised.start_prices[k]),
             )],
-            columns: vec![h5::Column::new(
-                "cents",
-                "US cents",
-                "liquidated notional of the shard's paths in whole cents, row-major time bucket x price bin",
-                ColumnData::U64(&realised.cents[k * per..(k + 1) * per]),
-            )],
+            columns: vec![
+                h5::Column::new(
+                    "cents",
+                    "US cents",
+                    "liquidated notional of the shard's paths in whole cents, low 64 bits, row-major time bucket x price bin",
+                    ColumnData::U64(&lo[k * per..(k + 1) * per]),
+                ),
+                h5::Column::new(
+                    "cents_high",
+                    "2^64 US cents",
+                    "high 64 bits of the same sums (cents + 2^64 x cents_high)",
+                    ColumnData::U64(&hi[k * per..(k + 1) * per]),
+                ),
+            ],
         });
     }
     h5::write_h5_atomic(path, &root, &groups)?;
     Ok(())
+}
+
+/// Exact `u128` cents as their low and high 64 bits (HDF5 has no 128-bit integers).
+pub fn split_cents(cents: &[u128]) -> (Vec<u64>, Vec<u64>) {
+    cents.iter().map(|&c| (c as u64, (c >> 64) as u64)).unzip()
 }
 
 /// The `content` root attribute of a shard file.
@@ -739,5 +905,70 @@ fn tail_group(metric: &str, r: &TailReport) -> OwnedGroup {
         path: format!("tails/{metric}"),
         attrs,
         columns: cols,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A process id no process has (Linux pids stay below 2^22).
+    const DEAD: u32 = u32::MAX - 1;
+
+    #[test]
+    fn a_set_aside_folder_is_put_back_when_nothing_is_in_its_place() {
+        let d = tempfile::tempdir().unwrap();
+        let old = d.path().join(format!(".r.old-{DEAD}"));
+        fs::create_dir(&old).unwrap();
+        fs::write(old.join("summary.json"), "previous").unwrap();
+        let dest = d.path().join("r");
+        drop(Staging::new(&dest).unwrap());
+        assert_eq!(
+            fs::read_to_string(dest.join("summary.json")).unwrap(),
+            "previous"
+        );
+        assert!(!old.exists());
+    }
+
+    #[test]
+    fn a_set_aside_folder_is_removed_once_the_new_one_is_in_place() {
+        let d = tempfile::tempdir().unwrap();
+        let dest = d.path().join("r");
+        fs::create_dir(&dest).unwrap();
+        fs::write(dest.join("summary.json"), "new").unwrap();
+        let old = d.path().join(format!(".r.old-{DEAD}"));
+        let partial = d.path().join(format!(".r.partial-{DEAD}"));
+        fs::create_dir(&old).unwrap();
+        fs::create_dir(&partial).unwrap();
+        drop(Staging::new(&dest).unwrap());
+        assert_eq!(
+            fs::read_to_string(dest.join("summary.json")).unwrap(),
+            "new"
+        );
+        assert!(!old.exists() && !partial.exists());
+    }
+
+    #[test]
+    fn commit_swaps_the_folders_and_a_file_in_the_way_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let dest = d.path().join("r");
+        for content in ["first", "second"] {
+            let s = Staging::new(&dest).unwrap();
+            s.write("summary.json", content.as_bytes()).unwrap();
+            s.commit().unwrap();
+            assert_eq!(
+                fs::read_to_string(dest.join("summary.json")).unwrap(),
+                content
+            );
+        }
+        let names: Vec<_> = fs::read_dir(d.path()).unwrap().flatten().collect();
+        assert_eq!(names.len(), 1, "only the results folder is left");
+        let file = d.path().join("f");
+        fs::write(&file, "mine").unwrap();
+        assert!(matches!(
+            Staging::new(&file),
+            Err(OutputError::NotAFolder(_))
+        ));
+        assert_eq!(fs::read_to_string(&file).unwrap(), "mine");
     }
 }

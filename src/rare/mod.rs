@@ -120,6 +120,7 @@ pub fn run(
                     assets: leaves.assets,
                     n_assets,
                     lending: !market.lending.is_empty(),
+                    ..RunResults::default()
                 },
                 log_weights: leaves.log_weights,
                 roots: Some(leaves.roots),

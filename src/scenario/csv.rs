@@ -1,29 +1,114 @@
 //! Parsing of the CSV files a scenario may reference: explicit positions and explicit book
-//! levels. Pure text → records; every bad row is reported with its line number.
+//! levels. Pure text → records. The `csv` crate tokenizes (quoted fields, a UTF-8 byte-order
+//! mark, `#` comment lines); this module checks the header (unknown, duplicate and missing
+//! columns) and every value against the same limits as the TOML key it stands for, and
+//! reports every problem with its line. Messages quote at most a short piece of a column
+//! name or value, never a whole line: the file may not be a CSV at all.
 
-use super::{Level, PositionRecord};
+use super::{Level, MAX_POSITIONS, MAX_PRICE, MAX_USD, MIN_PRICE, PositionRecord, show};
 use crate::model::margin::{self, MarginSchedule};
 
-/// Splits a CSV text into (line number, fields) rows, skipping blank lines and `#` comments.
-fn rows(text: &str) -> impl Iterator<Item = (usize, Vec<&str>)> {
-    text.lines().enumerate().filter_map(|(i, line)| {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            None
-        } else {
-            Some((i + 1, line.split(',').map(str::trim).collect()))
+/// Longest piece of a name or value a message quotes.
+const QUOTED: usize = 24;
+
+/// A name or value from the file, for a message: quoted, escaped, cut to [`QUOTED`] chars.
+fn cut(s: &str) -> String {
+    if s.chars().count() <= QUOTED {
+        format!("{s:?}")
+    } else {
+        let head: String = s.chars().take(QUOTED).collect();
+        format!("{head:?}… ({} characters)", s.chars().count())
+    }
+}
+
+/// A CSV file as a header and rows of trimmed fields, each with its line number. Blank
+/// records and `#` comment lines are skipped.
+struct Table {
+    header_line: usize,
+    /// Lower-cased column names.
+    columns: Vec<String>,
+    rows: Vec<(usize, Vec<String>)>,
+}
+
+impl Table {
+    /// Tokenizes `text`; `None` (with a message) when it holds no header.
+    fn read(text: &str, expected: &str, errors: &mut Vec<String>) -> Option<Table> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let mut reader = ::csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .trim(::csv::Trim::All)
+            .comment(Some(b'#'))
+            .from_reader(text.as_bytes());
+        let mut records = Vec::new();
+        for r in reader.records() {
+            match r {
+                Ok(r) => {
+                    if r.iter().all(str::is_empty) {
+                        continue;
+                    }
+                    let line = r.position().map_or(0, |p| p.line() as usize);
+                    records.push((line, r.iter().map(str::to_owned).collect::<Vec<_>>()));
+                }
+                Err(e) => {
+                    let line = e.position().map_or(0, |p| p.line() as usize);
+                    errors.push(format!("{line}: not a CSV record"));
+                }
+            }
         }
-    })
-}
+        let mut it = records.into_iter();
+        let Some((header_line, names)) = it.next() else {
+            errors.push(format!(
+                "1: the file is empty; expected a header `{expected}`"
+            ));
+            return None;
+        };
+        Some(Table {
+            header_line,
+            columns: names.iter().map(|n| n.to_lowercase()).collect(),
+            rows: it.collect(),
+        })
+    }
 
-/// Maps required/optional column names to indices; reports unknown columns.
-struct Header {
-    names: Vec<String>,
-}
-
-impl Header {
     fn index(&self, name: &str) -> Option<usize> {
-        self.names.iter().position(|n| n == name)
+        self.columns.iter().position(|n| n == name)
+    }
+
+    /// Reports unknown and duplicate columns, and the `required` ones that are missing.
+    fn check_columns(&self, known: &[&str], required: &[&str], errors: &mut Vec<String>) {
+        let line = self.header_line;
+        for (i, n) in self.columns.iter().enumerate() {
+            if !known.contains(&n.as_str()) {
+                errors.push(format!(
+                    "{line}: unknown column {}; columns are {}",
+                    cut(n).replace('"', "`"),
+                    known.join(", ")
+                ));
+            } else if self.columns[..i].contains(n) {
+                errors.push(format!("{line}: column `{n}` appears twice"));
+            }
+        }
+        for name in required {
+            if self.index(name).is_none() {
+                errors.push(format!("{line}: missing column `{name}`"));
+            }
+        }
+    }
+
+    /// The rows with as many fields as the header; the others are reported.
+    fn rows<'t>(&'t self, errors: &mut Vec<String>) -> Vec<(usize, &'t [String])> {
+        let n = self.columns.len();
+        self.rows
+            .iter()
+            .filter_map(|(line, f)| {
+                if f.len() == n {
+                    Some((*line, f.as_slice()))
+                } else {
+                    errors.push(format!("{line}: expected {n} fields, found {}", f.len()));
+                    None
+                }
+            })
+            .collect()
     }
 }
 
@@ -32,115 +117,136 @@ fn number(field: &str, line: usize, col: &str, errors: &mut Vec<String>) -> Opti
         Ok(x) if x.is_finite() => Some(x),
         _ => {
             errors.push(format!(
-                "{line}: column `{col}`: \"{field}\" is not a finite number"
+                "{line}: column `{col}`: {} is not a finite number",
+                cut(field)
             ));
             None
         }
     }
 }
 
-/// Reads `side,size,entry_price` plus `leverage` or `liquidation_price`.
-///
-/// `size` is in base units; `side` is `long` or `short`.
+/// A price column: finite, in the scenario's price range (the `assets.price` limits).
+fn price_column(field: &str, line: usize, col: &str, errors: &mut Vec<String>) -> Option<f64> {
+    let p = number(field, line, col, errors)?;
+    if p <= 0.0 {
+        errors.push(format!(
+            "{line}: column `{col}` must be > 0, found {}",
+            show(p)
+        ));
+        return None;
+    }
+    if !(MIN_PRICE..=MAX_PRICE).contains(&p) {
+        errors.push(format!(
+            "{line}: column `{col}` must be between {} and {} USD (the limits of assets.price), found {}",
+            show(MIN_PRICE),
+            show(MAX_PRICE),
+            show(p)
+        ));
+        return None;
+    }
+    Some(p)
+}
+
 pub(super) fn positions(
     text: &str,
     sched: &MarginSchedule,
 ) -> Result<Vec<PositionRecord>, Vec<String>> {
     let mut errors = Vec::new();
-    let mut it = rows(text);
-    let Some((hline, hfields)) = it.next() else {
-        return Err(vec!["1: the file is empty; expected a header `side,size,entry_price,leverage` (or `liquidation_price` instead of `leverage`)".into()]);
+    let Some(table) = Table::read(
+        text,
+        "side,size,entry_price,leverage` (or `liquidation_price` instead of `leverage`",
+        &mut errors,
+    ) else {
+        return Err(errors);
     };
-    let header = Header {
-        names: hfields.iter().map(|s| s.to_lowercase()).collect(),
-    };
-    let known = [
-        "side",
-        "size",
-        "entry_price",
-        "leverage",
-        "liquidation_price",
-    ];
-    for n in &header.names {
-        if !known.contains(&n.as_str()) {
-            errors.push(format!("{hline}: unknown column `{n}`; columns are side, size, entry_price and leverage or liquidation_price"));
-        }
-    }
-    let (side, size, entry) = (
-        header.index("side"),
-        header.index("size"),
-        header.index("entry_price"),
+    let hline = table.header_line;
+    table.check_columns(
+        &[
+            "side",
+            "size",
+            "entry_price",
+            "leverage",
+            "liquidation_price",
+        ],
+        &["side", "size", "entry_price"],
+        &mut errors,
     );
-    let (lev, liq) = (header.index("leverage"), header.index("liquidation_price"));
-    for (name, idx) in [("side", side), ("size", size), ("entry_price", entry)] {
-        if idx.is_none() {
-            errors.push(format!("{hline}: missing column `{name}`"));
-        }
-    }
+    let (lev, liq) = (table.index("leverage"), table.index("liquidation_price"));
     if lev.is_none() == liq.is_none() {
         errors.push(format!(
             "{hline}: needs exactly one of the columns `leverage` and `liquidation_price`"
         ));
     }
+    if table.rows.len() as u64 > MAX_POSITIONS {
+        errors.push(format!(
+            "{hline}: {} positions; at most {MAX_POSITIONS} (the limit of positions)",
+            table.rows.len()
+        ));
+    }
     if !errors.is_empty() {
         return Err(errors);
     }
-    let (side, size, entry) = (side.unwrap_or(0), size.unwrap_or(0), entry.unwrap_or(0));
+    let col = |name: &str| table.index(name).unwrap_or(0);
+    let (side, size, entry) = (col("side"), col("size"), col("entry_price"));
     let mut out = Vec::new();
-    for (line, f) in it {
-        if f.len() != header.names.len() {
-            errors.push(format!(
-                "{line}: expected {} fields, found {}",
-                header.names.len(),
-                f.len()
-            ));
-            continue;
-        }
+    let mut open_interest = 0.0;
+    for (line, f) in table.rows(&mut errors) {
         let long = match f[side].to_lowercase().as_str() {
             "long" | "buy" => Some(true),
             "short" | "sell" => Some(false),
-            other => {
+            _ => {
                 errors.push(format!(
-                    "{line}: column `side`: \"{other}\" is neither long nor short"
+                    "{line}: column `side`: {} is neither long nor short",
+                    cut(&f[side])
                 ));
                 None
             }
         };
-        let qty = number(f[size], line, "size", &mut errors);
-        let e = number(f[entry], line, "entry_price", &mut errors);
+        let qty = number(&f[size], line, "size", &mut errors);
         if qty.is_some_and(|q| q <= 0.0) {
             errors.push(format!("{line}: column `size` must be > 0 base units"));
         }
-        if e.is_some_and(|p| p <= 0.0) {
-            errors.push(format!("{line}: column `entry_price` must be > 0"));
-        }
+        let e = price_column(&f[entry], line, "entry_price", &mut errors);
         let (Some(long), Some(qty), Some(e)) = (long, qty, e) else {
             continue;
         };
-        if qty <= 0.0 || e <= 0.0 {
+        if qty <= 0.0 {
             continue;
         }
-        let tier = sched.tier(qty * e);
+        // Like `open_interest_usd`: a position's notional is at most MAX_USD.
+        let notional = qty * e;
+        if notional > MAX_USD {
+            errors.push(format!(
+                "{line}: size x entry_price = {} USD; a position's notional must be at most {} USD (the limit of open_interest_usd)",
+                show(notional),
+                show(MAX_USD)
+            ));
+            continue;
+        }
+        open_interest += notional;
+        let tier = sched.tier(notional);
         let margin_usd = if let Some(i) = lev {
-            let Some(l) = number(f[i], line, "leverage", &mut errors) else {
+            let Some(l) = number(&f[i], line, "leverage", &mut errors) else {
                 continue;
             };
             if l <= 1.0 || l >= 1.0 / tier.rate {
-                errors.push(format!("{line}: column `leverage` must be > 1 and below 1/maintenance rate = {:.1}, found {l}", 1.0 / tier.rate));
+                errors.push(format!("{line}: column `leverage` must be > 1 and below 1/maintenance rate = {:.1}, found {}", 1.0 / tier.rate, show(l)));
                 continue;
             }
-            qty * e / l
+            notional / l
         } else {
             let i = liq.unwrap_or(0);
-            let Some(p) = number(f[i], line, "liquidation_price", &mut errors) else {
+            let Some(p) = price_column(&f[i], line, "liquidation_price", &mut errors) else {
                 continue;
             };
             let m = margin::margin_from_liquidation_price(long, qty, e, p, tier);
             let wrong_side = if long { p >= e } else { p <= e };
-            if p <= 0.0 || wrong_side || m <= 0.0 {
+            if wrong_side || m <= 0.0 || !m.is_finite() {
                 errors.push(format!(
-                    "{line}: column `liquidation_price` {p} is inconsistent with a {} entered at {e} (it must lie {} the entry and imply positive margin)",
+                    "{line}: column `liquidation_price` {} is inconsistent with a {} entered at {} (it must lie {} the entry and imply positive margin)",
+                    show(p),
                     if long { "long" } else { "short" },
+                    show(e),
                     if long { "below" } else { "above" }
                 ));
                 continue;
@@ -153,6 +259,13 @@ pub(super) fn positions(
             entry: e,
             margin: margin_usd,
         });
+    }
+    if open_interest > MAX_USD {
+        errors.push(format!(
+            "{hline}: the positions' open interest is {} USD; at most {} USD (the limit of open_interest_usd)",
+            show(open_interest),
+            show(MAX_USD)
+        ));
     }
     if out.is_empty() && errors.is_empty() {
         // With the header's line, like every other message (it is shown as `file.csv:LINE: …`).
@@ -167,51 +280,60 @@ pub(super) fn positions(
 
 /// Reads `side,distance_bp,size_usd` rows (side `bid` or `ask`); sizes in USD are converted
 /// to base units at `price`. Each side needs at least one level; distances must be distinct.
+/// Sizes are at most the limit of `depth_usd`, in all.
 pub(super) fn book_levels(text: &str, price: f64) -> Result<(Vec<Level>, Vec<Level>), Vec<String>> {
     let mut errors = Vec::new();
-    let mut it = rows(text);
-    let Some((hline, hfields)) = it.next() else {
-        return Err(vec![
-            "1: the file is empty; expected a header `side,distance_bp,size_usd`".into(),
-        ]);
+    let Some(table) = Table::read(text, "side,distance_bp,size_usd", &mut errors) else {
+        return Err(errors);
     };
-    let names: Vec<String> = hfields.iter().map(|s| s.to_lowercase()).collect();
-    if names != ["side", "distance_bp", "size_usd"] {
-        return Err(vec![format!(
-            "{hline}: header must be `side,distance_bp,size_usd`, found `{}`",
-            hfields.join(",")
-        )]);
+    let hline = table.header_line;
+    let names = ["side", "distance_bp", "size_usd"];
+    table.check_columns(&names, &names, &mut errors);
+    if !errors.is_empty() {
+        return Err(errors);
     }
+    let [side, dist, size] = names.map(|n| table.index(n).unwrap_or(0));
     let (mut bid, mut ask) = (Vec::new(), Vec::new());
-    for (line, f) in it {
-        if f.len() != 3 {
-            errors.push(format!("{line}: expected 3 fields, found {}", f.len()));
-            continue;
-        }
-        let d = number(f[1], line, "distance_bp", &mut errors);
-        let s = number(f[2], line, "size_usd", &mut errors);
+    let mut depth = 0.0;
+    for (line, f) in table.rows(&mut errors) {
+        let d = number(&f[dist], line, "distance_bp", &mut errors);
+        let s = number(&f[size], line, "size_usd", &mut errors);
         let (Some(d), Some(s)) = (d, s) else { continue };
         if d <= 0.0 || d >= 10_000.0 {
             errors.push(format!(
-                "{line}: column `distance_bp` must be in (0, 10000), found {d}"
+                "{line}: column `distance_bp` must be in (0, 10000), found {}",
+                show(d)
             ));
             continue;
         }
-        if s < 0.0 {
-            errors.push(format!("{line}: column `size_usd` must be >= 0, found {s}"));
+        if !(0.0..=MAX_USD).contains(&s) {
+            errors.push(format!(
+                "{line}: column `size_usd` must be >= 0 and at most {} USD, found {}",
+                show(MAX_USD),
+                show(s)
+            ));
             continue;
         }
+        depth += s;
         let level = Level {
             distance: d * 1e-4,
             size: s / price,
         };
-        match f[0].to_lowercase().as_str() {
+        match f[side].to_lowercase().as_str() {
             "bid" => bid.push((line, level)),
             "ask" => ask.push((line, level)),
-            other => errors.push(format!(
-                "{line}: column `side`: \"{other}\" is neither bid nor ask"
+            _ => errors.push(format!(
+                "{line}: column `side`: {} is neither bid nor ask",
+                cut(&f[side])
             )),
         }
+    }
+    if depth > MAX_USD {
+        errors.push(format!(
+            "{hline}: the levels hold {} USD in all; at most {} USD (the limit of depth_usd)",
+            show(depth),
+            show(MAX_USD)
+        ));
     }
     let mut finish = |side: &mut Vec<(usize, Level)>, name: &str| -> Vec<Level> {
         side.sort_by(|a, b| a.1.distance.total_cmp(&b.1.distance));
@@ -273,5 +395,31 @@ mod tests {
         assert!(b[0].distance < b[1].distance && (b[0].size - 1.0).abs() < 1e-12);
         assert_eq!(a.len(), 1);
         assert!(book_levels("side,distance_bp,size_usd\nbid,1,1\n", 1.0).is_err());
+    }
+
+    /// Regression (issue 20): a byte-order mark, quoted fields, comments and blank lines are
+    /// read as CSV; line numbers stay those of the file.
+    #[test]
+    fn bom_quotes_and_comments_are_csv() {
+        let s = MarginSchedule::flat(0.004);
+        let text = "\u{feff}\"side\",size,entry_price,leverage\n# a comment\n\n\"long\",\"1\",100000,10\nshort,x,100000,10\n";
+        let e = positions(text, &s).unwrap_err();
+        assert_eq!(e, ["5: column `size`: \"x\" is not a finite number"]);
+        let ok = positions(&text.replace(",x,", ",2,"), &s).unwrap();
+        assert_eq!(ok.len(), 2);
+        assert!(ok[0].long && ok[0].qty == 1.0 && !ok[1].long);
+    }
+
+    #[test]
+    fn long_names_and_values_are_cut_in_messages() {
+        let s = MarginSchedule::flat(0.004);
+        let long = "y".repeat(500);
+        let e = positions(
+            &format!("side,size,entry_price,leverage\n{long},1,100,10\n"),
+            &s,
+        )
+        .unwrap_err();
+        assert!(e[0].len() < 120, "{e:?}");
+        assert!(e[0].contains("(500 characters)"), "{e:?}");
     }
 }

@@ -2144,9 +2144,11 @@ fn population(
                 doc.invalid(&mut tier, "rate", format!("must be in (0, 0.5), found {r}"));
             }
             let path = tier.path.clone();
+            // Ordering errors point at the tier's line.
+            let span = doc.span_of(&mut tier, "from_notional_usd");
             doc.finish(tier);
             if let (Some(f), Some(r)) = (floor, rate) {
-                pairs.push((f, r, path));
+                pairs.push((f, r, path, span));
             }
         }
         if pairs.is_empty() {
@@ -2154,7 +2156,7 @@ fn population(
         } else if pairs[0].0 != 0.0 {
             doc.error_at(
                 &format!("{}.from_notional_usd", pairs[0].2),
-                None,
+                pairs[0].3.clone(),
                 "the first tier must start at 0".into(),
             );
         }
@@ -2162,7 +2164,7 @@ fn population(
             if w[1].0 <= w[0].0 || w[1].1 < w[0].1 {
                 doc.error_at(
                     &w[1].2,
-                    None,
+                    w[1].3.clone(),
                     "tiers must have increasing `from_notional_usd` and non-decreasing `rate`"
                         .into(),
                 );

@@ -283,6 +283,7 @@ mod tests {
             assets: Vec::new(),
             n_assets: 0,
             lending: false,
+            ..RunResults::default()
         };
         let s = PointStats::from_columns(&metrics::columns(&mut results), None);
         assert_eq!(field(&s, "cascade_probability"), 0.25);

@@ -1,0 +1,196 @@
+//! The memory guard: how much memory this process may still use (the smallest of the
+//! cgroup v2 / v1 limit less what the cgroup already uses, `RLIMIT_AS` and `RLIMIT_DATA` less
+//! what the process already maps, and `MemAvailable`), and the check that refuses a command
+//! with exit 2 before it allocates more than that. A container or Slurm job limits memory by
+//! cgroup and `ulimit -v` by `RLIMIT_AS`; reading only `MemAvailable` let such runs pass the
+//! guard and abort mid-run.
+
+use anyhow::{Result, bail};
+
+use super::InputError;
+
+/// Bytes kept per path while a run is in memory (results, their columns and a sort buffer).
+pub(crate) fn bytes_per_path(n_assets: usize) -> u64 {
+    let summary = std::mem::size_of::<cascadesim::engine::PathSummary>();
+    let asset = std::mem::size_of::<cascadesim::engine::AssetPathMetrics>();
+    (2 * summary + 2 * n_assets * asset + 16) as u64
+}
+
+/// Bytes of one traced step of one asset (about twenty `f64` series per asset and step,
+/// rounded up).
+const TRACE_BYTES_PER_ASSET_STEP: u64 = 256;
+
+/// Bytes of one position in the shared market (its ladder entry: trigger, size, entry,
+/// margin, bankruptcy price and index, plus the sort buffer while it is built).
+const BYTES_PER_POSITION: u64 = 128;
+
+/// What a command will hold at once, as the guard counts it.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Need {
+    /// Paths whose per-path results are held.
+    pub paths: u64,
+    /// Assets of the run.
+    pub assets: usize,
+    /// Steps per path.
+    pub steps: u64,
+    /// Paths replayed step by step (traces and sample paths).
+    pub traced: u64,
+    /// Positions held at once (the population, once per worker when drawn per path).
+    pub positions: u64,
+}
+
+impl Need {
+    /// Bytes, saturating.
+    pub(crate) fn bytes(&self) -> u64 {
+        let results = self.paths.saturating_mul(bytes_per_path(self.assets));
+        let traces = self
+            .traced
+            .saturating_mul(self.steps)
+            .saturating_mul(self.assets as u64)
+            .saturating_mul(TRACE_BYTES_PER_ASSET_STEP);
+        let population = self.positions.saturating_mul(BYTES_PER_POSITION);
+        results.saturating_add(traces).saturating_add(population)
+    }
+}
+
+/// Refuses (exit 2) when `need` exceeds the memory this process may still use.
+pub(crate) fn guard(need: Need) -> Result<()> {
+    let bytes = need.bytes();
+    if let Some((avail, source)) = available()
+        && bytes > avail
+    {
+        let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
+        bail!(InputError(format!(
+            "{} paths of {} asset{} over {} steps ({} replayed step by step, {} positions held) need about {:.1} GiB of memory, but only {:.1} GiB is available ({source}); run fewer paths",
+            need.paths,
+            need.assets,
+            if need.assets == 1 { "" } else { "s" },
+            need.steps,
+            need.traced,
+            need.positions,
+            gib(bytes),
+            gib(avail)
+        )));
+    }
+    Ok(())
+}
+
+/// The memory this process may still use and what limits it, or `None` when nothing can be
+/// read (not Linux).
+pub(crate) fn available() -> Option<(u64, &'static str)> {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let candidates = [
+        (meminfo_available(), "MemAvailable"),
+        (cgroup_available(), "cgroup memory limit"),
+        (
+            rlimit(libc::RLIMIT_AS).map(|l| l.saturating_sub(status_kb(&status, "VmSize:"))),
+            "ulimit -v (RLIMIT_AS)",
+        ),
+        (
+            rlimit(libc::RLIMIT_DATA).map(|l| l.saturating_sub(status_kb(&status, "VmData:"))),
+            "RLIMIT_DATA",
+        ),
+    ];
+    candidates
+        .into_iter()
+        .filter_map(|(v, why)| v.map(|v| (v, why)))
+        .min_by_key(|&(v, _)| v)
+}
+
+fn meminfo_available() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    Some(status_kb(
+        info.lines().find(|l| l.starts_with("MemAvailable:"))?,
+        "MemAvailable:",
+    ))
+    .filter(|&b| b > 0)
+}
+
+/// A `Key:   123 kB` line of `/proc/self/status` or `/proc/meminfo`, in bytes (0 if absent).
+fn status_kb(text: &str, key: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        .map_or(0, |kb| kb.saturating_mul(1024))
+}
+
+/// A finite soft limit of `resource`, in bytes.
+fn rlimit(resource: libc::__rlimit_resource_t) -> Option<u64> {
+    let mut l = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit only writes the struct it is given.
+    let ok = unsafe { libc::getrlimit(resource, &mut l) } == 0;
+    (ok && l.rlim_cur != libc::RLIM_INFINITY).then_some(l.rlim_cur)
+}
+
+/// The cgroup's limit less its usage: v2 (`memory.max`, `memory.current`) or v1
+/// (`memory.limit_in_bytes`, `memory.usage_in_bytes`), at this process's cgroup and its
+/// ancestors (the tightest).
+fn cgroup_available() -> Option<u64> {
+    let cgroups = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    let mut best: Option<u64> = None;
+    for line in cgroups.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
+        let (root, limit, usage) = if controllers.is_empty() {
+            ("/sys/fs/cgroup", "memory.max", "memory.current")
+        } else if controllers.split(',').any(|c| c == "memory") {
+            (
+                "/sys/fs/cgroup/memory",
+                "memory.limit_in_bytes",
+                "memory.usage_in_bytes",
+            )
+        } else {
+            continue;
+        };
+        let mut dir = std::path::PathBuf::from(root);
+        dir.push(path.trim_start_matches('/'));
+        // From the process's cgroup up to the root: any ancestor's limit applies too.
+        for d in dir.ancestors().take_while(|d| d.starts_with(root)) {
+            let read = |f: &str| std::fs::read_to_string(d.join(f)).ok();
+            let Some(max) = read(limit).and_then(|t| t.trim().parse::<u64>().ok()) else {
+                continue;
+            };
+            let used = read(usage)
+                .and_then(|t| t.trim().parse::<u64>().ok())
+                .unwrap_or(0);
+            let avail = max.saturating_sub(used);
+            best = Some(best.map_or(avail, |b| b.min(avail)));
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_lines_are_read_in_bytes() {
+        let text = "Name:\tx\nVmSize:\t  2048 kB\nVmData:\t 10 kB\n";
+        assert_eq!(status_kb(text, "VmSize:"), 2048 * 1024);
+        assert_eq!(status_kb(text, "VmPeak:"), 0);
+    }
+
+    #[test]
+    fn need_counts_results_and_traces_and_saturates() {
+        let n = Need {
+            paths: 10,
+            assets: 1,
+            steps: 1000,
+            traced: 2,
+            positions: 5,
+        };
+        assert_eq!(
+            n.bytes(),
+            10 * bytes_per_path(1) + 2 * 1000 * TRACE_BYTES_PER_ASSET_STEP + 5 * BYTES_PER_POSITION
+        );
+        let huge = Need {
+            paths: u64::MAX,
+            ..n
+        };
+        assert_eq!(huge.bytes(), u64::MAX);
+    }
+}

@@ -1,0 +1,103 @@
+//! The bundled scenarios tell the truth: each one's comment states its measured headline
+//! figures in a line of the form
+//!
+//! ```text
+//! # Measured (`cascadesim run`, 2000 paths, seed 7): cascade probability 0.2345, 95% CI [0.2100, 0.2600]
+//! ```
+//!
+//! and this test runs every scenario at its own path count and seed through the real binary
+//! and checks that the stated figures are the run's: the estimate must lie inside the
+//! interval the run reports and the stated estimate inside the same interval (the two agree
+//! to the digit on the same binary, since the run is deterministic; the interval is the
+//! tolerance for last-bit changes of the arithmetic, which move the estimate by far less).
+//! Slow in a debug build (about 15,000 paths in all), so it is ignored and run by name in
+//! release by `.ci/run`.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The stated figures of one scenario: (paths, seed, estimate, low, high).
+fn stated(text: &str) -> Option<(u64, u64, f64, f64, f64)> {
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("# Measured (`cascadesim run`, "))?;
+    let (paths, rest) = line.split_once(" paths, seed ")?;
+    let (seed, rest) = rest.split_once("): cascade probability ")?;
+    let (estimate, rest) = rest.split_once(", 95% CI [")?;
+    let (low, rest) = rest.split_once(", ")?;
+    let high = rest.trim_end().strip_suffix(']')?;
+    Some((
+        paths.replace(',', "").parse().ok()?,
+        seed.parse().ok()?,
+        estimate.parse().ok()?,
+        low.parse().ok()?,
+        high.parse().ok()?,
+    ))
+}
+
+#[test]
+fn the_measured_line_parses() {
+    let line = "# Measured (`cascadesim run`, 2,000 paths, seed 7): cascade probability 0.2345, 95% CI [0.2100, 0.2600]";
+    assert_eq!(stated(line), Some((2000, 7, 0.2345, 0.21, 0.26)));
+    assert_eq!(stated("# no figures here"), None);
+}
+
+#[test]
+#[ignore = "runs every bundled scenario at its own path count; run in release by .ci/run"]
+fn every_bundled_scenario_states_its_measured_headline() {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("scenarios"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 7);
+    let out = tempfile::tempdir().unwrap();
+    let mut problems = Vec::new();
+    for f in &files {
+        let name = f.file_stem().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(f).unwrap();
+        // Scenarios that are not plain runs (backtests, bootstraps) say so instead.
+        if text.contains("# Not a `cascadesim run` headline") {
+            continue;
+        }
+        let Some((paths, seed, estimate, low, high)) = stated(&text) else {
+            problems.push(format!(
+                "{name}: no `# Measured (`cascadesim run`, …)` line"
+            ));
+            continue;
+        };
+        let run = Command::new(env!("CARGO_BIN_EXE_cascadesim"))
+            .args(["run", f.to_str().unwrap(), "--quiet", "--out"])
+            .arg(out.path())
+            .args(["--paths", &paths.to_string(), "--seed", &seed.to_string()])
+            .current_dir(root())
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let summary: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(out.path().join(&name).join("summary.json")).unwrap(),
+        )
+        .unwrap();
+        let cp = &summary["cascade_probability"];
+        let (e, lo, hi) = (
+            cp["estimate"].as_f64().unwrap(),
+            cp["ci_low"].as_f64().unwrap(),
+            cp["ci_high"].as_f64().unwrap(),
+        );
+        if !(lo..=hi).contains(&estimate) || !(low..=high).contains(&e) {
+            problems.push(format!(
+                "{name}: states {estimate} [{low}, {high}], the run gives {e:.4} [{lo:.4}, {hi:.4}]"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

@@ -1,0 +1,412 @@
+//! The bad-input corpus for results and shard files (issue 20): each case is a real small
+//! run's `results.h5` (or shard) with one field changed (a type, a shape, a value, an
+//! attribute), run through the binary. Every case must exit 2 with its expected message
+//! naming the file and the dataset or attribute, and change nothing on disk.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use hdf5::types::VarLenUnicode;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn run(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cascadesim"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("runs the binary")
+}
+
+/// One real run of `tests/data/tiny.toml` (120 paths) and its two shards, made once.
+fn originals() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::copy(
+            root().join("tests/data/tiny.toml"),
+            d.path().join("tiny.toml"),
+        )
+        .unwrap();
+        let out = run(&["run", "tiny.toml", "--paths", "120", "-q"], d.path());
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for k in ["0/2", "1/2"] {
+            let out = run(
+                &["run", "tiny.toml", "--paths", "120", "--shard", k, "-q"],
+                d.path(),
+            );
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        d
+    })
+    .path()
+}
+
+/// The one change a case makes to its copy of the file.
+enum Change {
+    /// Replace a dataset by `f64` values of the given shape.
+    F64s(&'static str, Vec<f64>, Vec<usize>),
+    /// Replace a dataset by `u8` values.
+    U8s(&'static str, Vec<u8>),
+    /// Replace a root attribute by an unsigned integer.
+    AttrU64(&'static str, u64),
+    /// Replace a root attribute by a string.
+    AttrStr(&'static str, &'static str),
+    /// Delete a root attribute.
+    NoAttr(&'static str),
+    /// Replace the whole file by some text.
+    NotHdf5,
+}
+
+fn apply(file: &Path, change: &Change) {
+    if let Change::NotHdf5 = change {
+        std::fs::write(file, "side,size\nlong,1\n").unwrap();
+        return;
+    }
+    let f = hdf5::File::open_rw(file).unwrap();
+    match change {
+        Change::F64s(ds, v, shape) => {
+            f.unlink(ds).unwrap();
+            f.new_dataset::<f64>()
+                .shape(shape.clone())
+                .create(*ds)
+                .unwrap()
+                .write_raw(v)
+                .unwrap();
+        }
+        Change::U8s(ds, v) => {
+            f.unlink(ds).unwrap();
+            f.new_dataset::<u8>()
+                .shape(v.len())
+                .create(*ds)
+                .unwrap()
+                .write_raw(v)
+                .unwrap();
+        }
+        Change::AttrU64(name, v) => {
+            let _ = f.delete_attr(name);
+            f.new_attr::<u64>()
+                .create(*name)
+                .unwrap()
+                .write_scalar(v)
+                .unwrap();
+        }
+        Change::AttrStr(name, v) => {
+            let _ = f.delete_attr(name);
+            f.new_attr::<VarLenUnicode>()
+                .create(*name)
+                .unwrap()
+                .write_scalar(&v.parse::<VarLenUnicode>().unwrap())
+                .unwrap();
+        }
+        Change::NoAttr(name) => f.delete_attr(name).unwrap(),
+        Change::NotHdf5 => unreachable!(),
+    }
+}
+
+const PATHS: usize = 120;
+
+fn all(x: f64) -> Vec<f64> {
+    vec![x; PATHS]
+}
+
+/// (case name, change, expected message fragments).
+fn results_cases() -> Vec<(&'static str, Change, Vec<&'static str>)> {
+    let mut one_inf = vec![0.0; 48 * 200];
+    one_inf[7] = f64::INFINITY;
+    let mut one_nan = all(0.01);
+    one_nan[17] = f64::NAN;
+    vec![
+        (
+            "max_drawdown_all_nan",
+            Change::F64s("paths/max_drawdown", all(f64::NAN), vec![PATHS]),
+            vec![
+                "dataset /paths/max_drawdown: every value must be finite; found [0] = NaN, [1] = NaN, [2] = NaN and 117 more",
+            ],
+        ),
+        (
+            "max_drawdown_all_inf",
+            Change::F64s("paths/max_drawdown", all(f64::INFINITY), vec![PATHS]),
+            vec!["dataset /paths/max_drawdown: every value must be finite; found [0] = inf"],
+        ),
+        (
+            "one_nan",
+            Change::F64s("paths/max_drawdown", one_nan, vec![PATHS]),
+            vec!["dataset /paths/max_drawdown: every value must be finite; found [17] = NaN"],
+        ),
+        (
+            "short_column",
+            Change::F64s("paths/max_drawdown", vec![0.0; PATHS - 1], vec![PATHS - 1]),
+            vec!["dataset /paths/max_drawdown: shape [119], expected [120] (one value per path)"],
+        ),
+        (
+            "long_column",
+            Change::F64s("paths/max_drawdown", vec![0.0; PATHS + 1], vec![PATHS + 1]),
+            vec![
+                "dataset /paths/max_drawdown: shape [121] of float64, but the file's `paths` and layout call for 120 values",
+            ],
+        ),
+        (
+            "count_as_float",
+            Change::F64s("paths/liquidation_count", all(4294967295.0), vec![PATHS]),
+            vec!["dataset /paths/liquidation_count: holds float values, expected u32"],
+        ),
+        (
+            "flag_of_2",
+            Change::U8s("paths/cascade", vec![2; PATHS]),
+            vec!["dataset /paths/cascade: every value must be 0 or 1; found [0] = 2"],
+        ),
+        (
+            "two_columns_at_once",
+            Change::F64s("paths/fees", all(f64::NEG_INFINITY), vec![PATHS]),
+            vec!["dataset /paths/fees: every value must be finite; found [0] = -inf"],
+        ),
+        (
+            "heatmap_inf_cell",
+            Change::F64s("realised_heatmap/BTC/notional", one_inf, vec![48, 200]),
+            vec![
+                "dataset /realised_heatmap/BTC/notional: every value must be finite and >= 0; found [7] = inf",
+            ],
+        ),
+        (
+            "heatmap_shape",
+            Change::F64s(
+                "realised_heatmap/BTC/notional",
+                vec![0.0; 200 * 48],
+                vec![200, 48],
+            ),
+            vec![
+                "dataset /realised_heatmap/BTC/notional: shape [200, 48], but time_edges and price_edges call for [48, 200]",
+            ],
+        ),
+        (
+            "heatmap_edges_not_increasing",
+            Change::F64s("realised_heatmap/BTC/time_edges", vec![0.0; 49], vec![49]),
+            vec![
+                "dataset /realised_heatmap/BTC/time_edges: edges must be finite and strictly increasing",
+            ],
+        ),
+        (
+            "steps_out_of_range",
+            Change::AttrU64("steps", 1 << 40),
+            vec!["attribute \"steps\": must be between 1 and 10000000, found 1099511627776"],
+        ),
+        (
+            "paths_as_string",
+            Change::AttrStr("paths", "120"),
+            vec!["attribute \"paths\": expected an unsigned integer, found a string"],
+        ),
+        (
+            "no_seed",
+            Change::NoAttr("seed"),
+            vec!["attribute \"seed\" of \"/\" not found"],
+        ),
+        (
+            "extra_asset",
+            Change::AttrStr("assets_json", "[\"BTC\",\"ETH\"]"),
+            vec![
+                "attribute \"assets_json\" lists [BTC, ETH] but the file holds /assets groups [BTC]",
+            ],
+        ),
+        (
+            "bad_rule",
+            Change::AttrStr("cascade_rule", "most"),
+            vec!["attribute \"cascade_rule\": expected \"any\" or \"all\""],
+        ),
+        ("not_hdf5", Change::NotHdf5, vec!["open file"]),
+    ]
+}
+
+/// Every file under `dir` with its bytes.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((p.clone(), std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn check(case: &str, out: &Output, expected: &[&str], file: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{case}: {err}");
+    assert!(!err.contains("panicked"), "{case}: {err}");
+    for e in expected {
+        assert!(
+            err.contains(&format!("{file}: {e}")),
+            "{case}: expected `{file}: {e}` in:\n{err}"
+        );
+    }
+}
+
+#[test]
+fn report_and_tails_refuse_every_crafted_results_file_and_change_nothing() {
+    let orig = originals().join("results/tiny");
+    for (case, change, expected) in results_cases() {
+        let dir = tempfile::tempdir().unwrap();
+        // The whole results folder, so `report` run in place could overwrite its files.
+        for name in ["results.h5", "summary.json", "report.html"] {
+            std::fs::copy(orig.join(name), dir.path().join(name)).unwrap();
+        }
+        apply(&dir.path().join("results.h5"), &change);
+        let before = snapshot(dir.path());
+        let out = run(&["report", "results.h5", "-q"], dir.path());
+        check(case, &out, &expected, "results.h5");
+        // Only the messages about /paths are `tails`' business: it does not read the heatmap.
+        if !case.starts_with("heatmap") {
+            let out = run(&["tails", "results.h5"], dir.path());
+            check(case, &out, &expected, "results.h5");
+        }
+        assert_eq!(before, snapshot(dir.path()), "{case}: the folder changed");
+    }
+}
+
+#[test]
+fn every_problem_of_a_file_is_reported_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("results.h5");
+    std::fs::copy(originals().join("results/tiny/results.h5"), &f).unwrap();
+    apply(&f, &Change::F64s("paths/fees", all(f64::NAN), vec![PATHS]));
+    apply(&f, &Change::U8s("paths/cascade", vec![3; PATHS]));
+    let out = run(&["report", "results.h5", "-q"], dir.path());
+    check(
+        "two problems",
+        &out,
+        &[
+            "dataset /paths/fees: every value must be finite",
+            "dataset /paths/cascade: every value must be 0 or 1",
+        ],
+        "results.h5",
+    );
+}
+
+#[test]
+fn merge_refuses_crafted_shards_and_writes_nothing() {
+    let shards = originals().join("results/tiny-shards");
+    let cases: Vec<(&str, Change, &str)> = vec![
+        (
+            "shard_count_0",
+            Change::AttrU64("shard_count", 0),
+            "attributes \"shard_index\" (0) and \"shard_count\" (0): a shard's index must be below the count",
+        ),
+        (
+            "extra_asset",
+            Change::AttrStr("assets_json", "[\"BTC\",\"ETH\"]"),
+            "attribute \"assets_json\" lists [BTC, ETH] but the file holds /assets groups [BTC]",
+        ),
+        (
+            "short_cents",
+            Change::F64s("realised_cents/BTC/cents", vec![0.0; 10], vec![10]),
+            "dataset /realised_cents/BTC/cents: float values of shape [10], expected 9600 u64 values",
+        ),
+        (
+            "nan_drawdown",
+            Change::F64s(
+                "paths/max_drawdown",
+                vec![f64::NAN; PATHS / 2],
+                vec![PATHS / 2],
+            ),
+            "dataset /paths/max_drawdown: every value must be finite",
+        ),
+    ];
+    for (case, change, expected) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        for k in 0..2 {
+            let name = format!("shard-{k}-of-2.h5");
+            std::fs::copy(shards.join(&name), dir.path().join(&name)).unwrap();
+        }
+        apply(&dir.path().join("shard-0-of-2.h5"), &change);
+        let out = run(
+            &[
+                "merge",
+                "shard-0-of-2.h5",
+                "shard-1-of-2.h5",
+                "--out",
+                "merged",
+                "-q",
+            ],
+            dir.path(),
+        );
+        check(case, &out, &[expected], "shard-0-of-2.h5");
+        assert!(!dir.path().join("merged").exists(), "{case}: merge wrote");
+    }
+}
+
+/// A results file whose stored scenario names `/etc/passwd` (or `/dev/zero`) as its positions
+/// file: `report` does not read it (the replays are then missing, with the reason) and no
+/// byte of it reaches the report; `merge`, which needs the market, exits 2.
+#[test]
+fn a_crafted_scenario_cannot_make_report_read_files_outside_its_folder() {
+    let template =
+        std::fs::read_to_string(root().join("tests/invalid/csv_positions_bad_header.toml"))
+            .unwrap();
+    for target in ["/etc/passwd", "/dev/zero", "../../../../../../etc/passwd"] {
+        let text = template.replace("data/csv_positions_bad_header.csv", target);
+        let text: &'static str = Box::leak(text.into_boxed_str());
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("results.h5");
+        std::fs::copy(originals().join("results/tiny/results.h5"), &f).unwrap();
+        apply(&f, &Change::AttrStr("scenario_toml", text));
+        let out = run(&["report", "results.h5", "--out", "rep", "-q"], dir.path());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{target}: {err}");
+        let html = std::fs::read_to_string(dir.path().join("rep/report.html")).unwrap();
+        assert!(html.contains("Sample-path plots are missing"), "{target}");
+        assert!(
+            html.contains("is an absolute path") || html.contains("leaves the scenario"),
+            "{target}"
+        );
+        assert!(
+            !html.contains("root:x"),
+            "{target}: the target's content is in the report"
+        );
+
+        let shards = originals().join("results/tiny-shards");
+        for k in 0..2 {
+            let name = format!("shard-{k}-of-2.h5");
+            std::fs::copy(shards.join(&name), dir.path().join(&name)).unwrap();
+            apply(
+                &dir.path().join(&name),
+                &Change::AttrStr("scenario_toml", text),
+            );
+        }
+        let out = run(
+            &[
+                "merge",
+                "shard-0-of-2.h5",
+                "shard-1-of-2.h5",
+                "--out",
+                "m",
+                "-q",
+            ],
+            dir.path(),
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{target}: {err}");
+        assert!(
+            err.contains("pass --allow-external-files"),
+            "{target}: {err}"
+        );
+        assert!(!err.contains("root:x"), "{target}: {err}");
+        assert!(!dir.path().join("m").exists());
+    }
+}
