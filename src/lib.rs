@@ -22,6 +22,7 @@
 pub mod clustered;
 pub mod engine;
 pub mod heatmap;
+pub mod history;
 pub mod mc;
 pub mod metrics;
 pub mod model;

@@ -287,7 +287,7 @@ pub fn incomplete_beta(a: f64, b: f64, x: f64) -> f64 {
 }
 
 /// The `q`-quantile of Beta(a, b) by bisection on [`incomplete_beta`] (to 1e-15 in p).
-pub(crate) fn beta_quantile(a: f64, b: f64, q: f64) -> f64 {
+pub fn beta_quantile(a: f64, b: f64, q: f64) -> f64 {
     let (mut lo, mut hi) = (0.0f64, 1.0f64);
     for _ in 0..200 {
         let mid = 0.5 * (lo + hi);

@@ -13,6 +13,7 @@ use crate::clustered::{
 };
 use crate::metrics::{Column, PopulationColumns, Values};
 use crate::rare::RareEventInfo;
+use crate::rare::reliability::{self, Check};
 use crate::scenario::CascadeRule;
 use crate::stats::{
     MetricSummary, Proportion, Z95, clopper_pearson95, effective_sample_size,
@@ -267,11 +268,17 @@ pub struct RareEventSummary {
     /// The same over the cascading paths' weights alone: how many cascades the probability
     /// estimate is worth.
     pub effective_sample_size_cascades: f64,
+    /// Whether every applicable check in `checks` passed: only then are the interval and
+    /// the variance reduction to be trusted (see `docs/rare_event.md`).
+    pub reliable: bool,
+    /// The diagnostics behind `reliable`, each with its value, limit and a sentence.
+    pub checks: Vec<Check>,
     /// Paths a plain Monte Carlo run would need for the same interval width,
-    /// `p̂(1 − p̂)/se²` (absent without a cascade).
+    /// `p̂(1 − p̂)/se²` (absent without a cascade, or when the estimate is not reliable:
+    /// its `se` is then not trusted).
     pub plain_paths_for_same_ci: Option<f64>,
     /// `plain_paths_for_same_ci / path_equivalents`: the variance reduction per unit of
-    /// simulation cost.
+    /// simulation cost (absent as above).
     pub variance_reduction: Option<f64>,
     /// Why the summary has no tail fits.
     pub tails: &'static str,
@@ -534,15 +541,28 @@ fn weighted_probability<'c>(
     let plain_paths =
         (p.estimate > 0.0 && se > 0.0).then(|| p.estimate * (1.0 - p.estimate) / (se * se));
     let event_weights: Vec<f64> = flags.iter().zip(w).map(|(x, w)| x * w).collect();
+    let verdict = reliability::assess(&units, p.estimate, se, info);
+    let plain_paths = plain_paths.filter(|_| verdict.reliable);
     let summary = RareEventSummary {
         info: info.clone(),
         effective_sample_size: effective_sample_size(w),
         effective_sample_size_cascades: effective_sample_size(&event_weights),
+        reliable: verdict.reliable,
+        checks: verdict.checks,
         plain_paths_for_same_ci: plain_paths,
         variance_reduction: plain_paths.map(|m| m / info.path_equivalents.max(f64::MIN_POSITIVE)),
         tails: WEIGHTED_TAILS_NOTE,
     };
-    (p, units, Precision::weighted(&p, se), summary)
+    let mut precision = Precision::weighted(&p, se);
+    if !summary.reliable {
+        precision.relative_half_width = None;
+        precision.paths_for_10pct_relative_error = None;
+        precision.note = format!(
+            "NOT RELIABLE: the interval may not hold the probability ({})",
+            reliability::failures(&summary.checks)
+        );
+    }
+    (p, units, precision, summary)
 }
 
 /// Relative precision of the cascade probability, in words and numbers.

@@ -12,6 +12,7 @@ use clap::Args;
 use cascadesim::heatmap::critical::CriticalShock;
 use cascadesim::heatmap::{self, AssetHeatmap, HeatmapReport, Options};
 use cascadesim::output::Staging;
+use cascadesim::output::figures::wrap;
 use cascadesim::output::heatmap::{HeatmapProvenance, figure_stem, price, usd, write_heatmap};
 
 use super::{CANCEL, InputError, load};
@@ -201,13 +202,10 @@ fn asset_block(out: &mut String, a: &AssetHeatmap, threshold: f64) {
         usd(c.long_liquidatable_10pct),
         usd(c.short_liquidatable_10pct)
     );
-    let _ = writeln!(
-        out,
-        "  risk score    {:.0}/100 (from {} cluster{}: one-day reach of the centre × size against the book in front)",
-        a.score.value,
-        a.score.terms.len(),
-        if a.score.terms.len() == 1 { "" } else { "s" }
-    );
+    for (i, line) in wrap(&a.score.note, 80).iter().enumerate() {
+        let head = if i == 0 { "risk score" } else { "" };
+        let _ = writeln!(out, "  {head:<14}{line}");
+    }
     if a.clusters.is_empty() {
         let _ = writeln!(out, "  clusters      none");
     } else {
@@ -218,7 +216,7 @@ fn asset_block(out: &mut String, a: &AssetHeatmap, threshold: f64) {
         );
         let _ = writeln!(
             out,
-            "    {:<3} {:<5} {:>23} {:>10} {:>8} {:>8} {:>8} {:>13} {:>9} {:>6}",
+            "    {:<3} {:<5} {:>23} {:>10} {:>8} {:>8} {:>8} {:>13} {:>9} {:>9}",
             "#",
             "side",
             "price range",
@@ -228,13 +226,13 @@ fn asset_block(out: &mut String, a: &AssetHeatmap, threshold: f64) {
             "σ(1d)",
             "book in front",
             "size/book",
-            "score"
+            "reach×sev"
         );
         for (i, cl) in a.clusters.iter().enumerate().take(8) {
             let term = a.score.terms.iter().find(|t| t.cluster == i);
             let _ = writeln!(
                 out,
-                "    {:<3} {:<5} {:>23} {:>10} {:>8} {:>8} {:>8} {:>13} {:>9} {:>6}",
+                "    {:<3} {:<5} {:>23} {:>10} {:>8} {:>8} {:>8} {:>13} {:>9} {:>9}",
                 i + 1,
                 cl.side.name(),
                 format!("{}–{}", price(cl.price_low), price(cl.price_high)),

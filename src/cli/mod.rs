@@ -2,6 +2,7 @@
 //! progress bars and where files live. Each subcommand is one function: options → validate
 //! → run → export.
 
+mod backtest;
 mod files;
 mod heatmap;
 mod memory;
@@ -70,6 +71,12 @@ enum Command {
     /// Sensitivity (tornado) table: each parameter moved down and up around the scenario's
     /// value, ranked by the change in cascade probability; writes <out>/<stem>-sensitivity/.
     Sensitivity(sweep::SensitivityArgs),
+    /// Replay a price series with a living population of positions and score its
+    /// liquidations against the observed ones by hour; writes <out>/<stem>-backtest/.
+    Backtest(backtest::BacktestArgs),
+    /// Fit a replay scenario's living population on the data before --to (Nelder–Mead) and
+    /// write a calibrated scenario; prints in- and out-of-sample scores.
+    Calibrate(backtest::CalibrateArgs),
 }
 
 /// Options of every command that simulates: the scenario, how many paths from which seed,
@@ -189,6 +196,8 @@ pub fn main() -> i32 {
         Command::Sweep(args) => sweep::sweep(&args),
         Command::Tune(args) => sweep::tune(&args),
         Command::Sensitivity(args) => sweep::sensitivity(&args),
+        Command::Backtest(args) => backtest::backtest(&args),
+        Command::Calibrate(args) => backtest::calibrate(&args),
     };
     match result {
         Ok(code) => code,
@@ -262,8 +271,8 @@ pub(crate) fn progress_bar(total: u64, unit: &str, quiet: bool) -> ProgressBar {
 
 /// Reads CSV files referenced by a scenario, relative to the scenario's folder and confined
 /// to it ([`files::read_referenced`]).
-struct FsFiles {
-    base: PathBuf,
+pub(crate) struct FsFiles {
+    pub(crate) base: PathBuf,
 }
 
 impl FileSource for FsFiles {
@@ -326,6 +335,15 @@ pub(crate) fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
 pub(crate) fn load(path: &Path) -> Result<Scenario> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| InputError(format!("cannot read scenario file {}: {e}", path.display())))?;
+    if text
+        .parse::<toml_edit::DocumentMut>()
+        .is_ok_and(|d| d.contains_key("replay"))
+    {
+        anyhow::bail!(InputError(format!(
+            "{} is a replay scenario ([replay] table): use `cascadesim backtest` or `cascadesim calibrate` on it",
+            path.display()
+        )));
+    }
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     Ok(Scenario::parse(
         &text,

@@ -380,6 +380,13 @@ fn run_rare(
         staging,
         Some(&rr.info),
     )?;
+    if let Some(r) = done.summary.rare_event.as_ref().filter(|r| !r.reliable) {
+        eprintln!(
+            "warning: rare_event: the {} estimate is not reliable: {}. Its interval may not hold the probability; see rare_event.checks in summary.json and docs/rare_event.md",
+            r.info.estimator,
+            cascadesim::rare::reliability::failures(&r.checks)
+        );
+    }
     if !args.opts.quiet {
         let timing = table::Timing {
             ranks: 1,

@@ -133,9 +133,14 @@ pub fn render_summary(s: &Summary, tails: &[(&str, TailReport)]) -> String {
             if let Some(r) = r {
                 let _ = writeln!(
                     o,
-                    "{:21}estimator {} · effective sample size {:.0} · cost {:.0} path-equivalents{}",
+                    "{:21}estimator {} ({}) · effective sample size {:.0} · cost {:.0} path-equivalents{}",
                     "",
                     r.info.estimator,
+                    if r.reliable {
+                        "reliable"
+                    } else {
+                        "NOT reliable"
+                    },
                     r.effective_sample_size,
                     r.info.path_equivalents,
                     r.variance_reduction

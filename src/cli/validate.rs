@@ -12,6 +12,16 @@ use super::load;
 pub(crate) fn validate(files: &[PathBuf]) -> Result<i32> {
     let mut bad = 0;
     for f in files {
+        if let Some(replay) = super::backtest::validate_replay(f) {
+            match replay {
+                Ok(line) => println!("{line}"),
+                Err(e) => {
+                    bad += 1;
+                    report(&e);
+                }
+            }
+            continue;
+        }
         match load(f).and_then(|s| Ok((super::sweep::check_table(f)?, s))) {
             Ok((grid, s)) => {
                 let positions: String = match s.simulation.population_mode {
@@ -52,11 +62,7 @@ pub(crate) fn validate(files: &[PathBuf]) -> Result<i32> {
             }
             Err(e) => {
                 bad += 1;
-                if let Some(se) = e.downcast_ref::<ScenarioError>() {
-                    eprint!("error: {se}");
-                } else {
-                    eprintln!("error: {e:#}");
-                }
+                report(&e);
             }
         }
     }
@@ -69,6 +75,14 @@ pub(crate) fn validate(files: &[PathBuf]) -> Result<i32> {
         Ok(2)
     } else {
         Ok(0)
+    }
+}
+
+fn report(e: &anyhow::Error) {
+    if let Some(se) = e.downcast_ref::<ScenarioError>() {
+        eprint!("error: {se}");
+    } else {
+        eprintln!("error: {e:#}");
     }
 }
 

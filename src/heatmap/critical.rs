@@ -137,6 +137,7 @@ impl ShockLab {
             a.volatility = 0.0;
             a.drift = 0.0;
             a.innovations = Innovations::Gaussian;
+            a.bootstrap = None;
             a.shocks.clear();
             a.jumps = None;
             a.vol_feedback = None;

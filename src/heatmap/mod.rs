@@ -40,8 +40,9 @@ pub struct Options {
     pub prominence: f64,
     /// A zone is the contiguous bins at or above this share of its peak's height.
     pub zone_height: f64,
-    /// How many clusters enter the risk score: the `score_clusters` largest contributions
-    /// among the clusters holding at least `score_min_share` of the asset's open interest.
+    /// Which clusters get a reach × severity term beside the risk score (a description of
+    /// where the risk sits): the `score_clusters` largest contributions among the clusters
+    /// holding at least `score_min_share` of the asset's open interest.
     pub score_clusters: usize,
     pub score_min_share: f64,
     /// Endogenous move (log) that makes a shock critical; `None`: the scenario's
@@ -235,7 +236,9 @@ pub struct AssetHeatmap {
     pub asset: String,
     /// Current (start) price, USD.
     pub price: f64,
-    /// Annualised volatility and its one-day value `σ·√(1/365)`.
+    /// Annualised volatility, and the one-day standard deviation of the log-price with the
+    /// jumps' variance, `√(σ²/365 + λ(m² + s²))` ([`score::one_day_sigma`]; `σ·√(1/365)`
+    /// without jumps).
     pub volatility: f64,
     pub daily_volatility: f64,
     /// UTC hour at the scenario's start and its depth multiplier (used for every depth).
@@ -275,9 +278,6 @@ pub struct HeatmapReport {
     pub assets: Vec<AssetHeatmap>,
 }
 
-/// Seconds in a day over seconds in the simulator's year.
-const DAY_FRACTION: f64 = 1.0 / 365.0;
-
 /// Runs the whole analysis.
 ///
 /// # Errors
@@ -301,13 +301,21 @@ pub fn analyze(scenario: &Scenario, options: &Options) -> Result<HeatmapReport, 
         ((scenario.simulation.start_second_of_day / 3600.0).floor() as i64).rem_euclid(24) as usize;
     let mut assets = Vec::with_capacity(scenario.assets.len());
     for a in 0..scenario.assets.len() {
-        let mut heat = static_map(scenario, lab.market(), a, hour, options);
+        let (mut heat, terms) = static_map(scenario, lab.market(), a, hour, options);
         if options.critical {
             heat.critical = Some(CriticalShocks {
                 down: lab.critical(a, true, &copts),
                 up: lab.critical(a, false, &copts),
             });
         }
+        let daily = heat.daily_volatility;
+        let sides = heat.critical.as_ref().map(|c| {
+            (
+                score::side(c.down.shock, copts.max_shock.min(0.95), true, daily),
+                score::side(c.up.shock, copts.max_shock, false, daily),
+            )
+        });
+        heat.score = score::combine(sides, daily, terms);
         assets.push(heat);
     }
     Ok(HeatmapReport {
@@ -326,18 +334,24 @@ pub fn analyze(scenario: &Scenario, options: &Options) -> Result<HeatmapReport, 
     })
 }
 
-/// Everything but the critical shock, for asset `a`.
+/// Everything but the critical shock and the score, for asset `a`, and the clusters' score
+/// terms.
 fn static_map(
     scenario: &Scenario,
     market: &crate::engine::Market,
     a: usize,
     hour: usize,
     o: &Options,
-) -> AssetHeatmap {
+) -> (AssetHeatmap, Vec<ScoreTerm>) {
     let model = &market.assets[a];
     let price = model.start_price;
     let volatility = scenario.assets[a].volatility;
-    let daily = volatility * DAY_FRACTION.sqrt();
+    let daily = score::one_day_sigma(
+        volatility,
+        scenario.assets[a]
+            .jumps
+            .map(|j| (j.rate_per_day, j.mean, j.sd)),
+    );
     let book = &model.book;
     let multiplier = book.hourly[hour];
 
@@ -424,7 +438,6 @@ fn static_map(
     // Largest contribution first; ties (e.g. all 0) keep the notional order.
     terms.sort_by(|x, y| y.contribution.total_cmp(&x.contribution));
     terms.truncate(o.score_clusters);
-    let score = score::combine(terms, score::formula(o.score_clusters, o.score_min_share));
 
     let at = |x: f64, long: bool| -> f64 {
         let side = if long { &longs } else { &shorts };
@@ -447,7 +460,7 @@ fn static_map(
         pops,
     );
 
-    AssetHeatmap {
+    let heat = AssetHeatmap {
         asset: model.name.clone(),
         price,
         volatility,
@@ -465,9 +478,10 @@ fn static_map(
         depth,
         crowding,
         clusters: found,
-        score,
+        score: score::combine(None, daily, Vec::new()),
         critical: None,
-    }
+    };
+    (heat, terms)
 }
 
 #[allow(clippy::too_many_arguments)]

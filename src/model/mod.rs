@@ -4,6 +4,7 @@
 
 pub mod arbitrage;
 pub mod book;
+pub mod bootstrap;
 pub mod chi2;
 pub mod lending;
 pub mod margin;

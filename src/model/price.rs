@@ -12,6 +12,7 @@
 use rand::{Rng, RngExt};
 use rand_distr::{Distribution, StandardNormal};
 
+use super::bootstrap::{self, BlockBootstrap};
 use super::chi2::Chi2;
 
 use crate::scenario::{Asset, Innovations, Scenario};
@@ -47,6 +48,8 @@ enum Innov {
     },
     /// Student-t whose mixing factor is shared by all assets ([`StepDraws::t_scale`]).
     SharedT,
+    /// Historical returns resampled in blocks; the step's normal is not used.
+    Bootstrap(BlockBootstrap),
 }
 
 /// Poisson jumps per step with normal log sizes.
@@ -97,6 +100,8 @@ pub struct PriceState {
     shock_cursor: usize,
     /// Current per-step variance (feedback only).
     var: f64,
+    /// Position in the resampled series (bootstrap only).
+    boot: u32,
 }
 
 impl PriceProcess {
@@ -132,6 +137,25 @@ impl PriceProcess {
                 max_var: var_per_step * f.max_ratio * f.max_ratio,
             }
         });
+        if let Some(b) = &asset.bootstrap {
+            // The returns come from the series: no diffusion (so nothing tilts or reads the
+            // step's normals), the stated drift added to the demeaned resampled returns.
+            return PriceProcess {
+                drift_per_step: asset.drift * dt_years,
+                mu_per_step: asset.drift * dt_years,
+                vol_per_step: 0.0,
+                var_per_step: 0.0,
+                innovations: Innov::Bootstrap(b.clone()),
+                jumps: None,
+                garch: None,
+                plain: false,
+                shocks: asset
+                    .shocks
+                    .iter()
+                    .map(|s| (s.step, s.ret.ln_1p()))
+                    .collect(),
+            };
+        }
         PriceProcess {
             drift_per_step: (asset.drift - 0.5 * s * s) * dt_years - compensator,
             mu_per_step: asset.drift * dt_years - compensator,
@@ -205,6 +229,7 @@ impl PriceProcess {
         PriceState {
             shock_cursor: 0,
             var: self.var_per_step,
+            boot: bootstrap::NOT_STARTED,
         }
     }
 
@@ -233,6 +258,11 @@ impl PriceProcess {
             Innov::Gaussian => z,
             Innov::StudentT { nu_minus_2, chi2 } => student_t(z, *nu_minus_2, chi2, rng),
             Innov::SharedT => z * d.t_scale,
+            Innov::Bootstrap(b) => {
+                let mut r = self.drift_per_step + b.next(&mut st.boot, rng);
+                self.add_shocks(step, st, &mut r);
+                return r;
+            }
         };
         if self.plain {
             return self.plain_return(step, eps, st);
@@ -336,7 +366,7 @@ impl PriceProcess {
         let t = match &self.innovations {
             Innov::Gaussian => None,
             Innov::StudentT { nu_minus_2, chi2 } => Some((*nu_minus_2, *chi2)),
-            Innov::SharedT => return None,
+            Innov::SharedT | Innov::Bootstrap(_) => return None,
         };
         Some(SoloReturn { process: self, t })
     }

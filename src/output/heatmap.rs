@@ -232,7 +232,8 @@ fn write_h5(
             attr("long_notional_above_grid", a.long.notional_above_grid),
             attr("short_notional_below_grid", a.short.notional_below_grid),
             attr("short_notional_above_grid", a.short.notional_above_grid),
-            attr("risk_score", a.score.value),
+            attr("risk_score", opt(a.score.value)),
+            attr("risk_score_note", a.score.note.clone()),
             attr("risk_score_formula", a.score.formula.clone()),
         ];
         if let Some(cs) = &a.critical {
@@ -464,7 +465,7 @@ fn write_h5(
         clusters.f(
             "score_reach",
             "1",
-            "one-day probability of touching the centre (NaN when not in the score)",
+            "one-day probability of touching the centre (NaN for clusters without a term; a description, not in the risk score)",
             (0..cl.len())
                 .map(|i| term(i).map_or(f64::NAN, |t| t.reach))
                 .collect(),
@@ -472,7 +473,7 @@ fn write_h5(
         clusters.f(
             "score_severity",
             "1",
-            "R/(1+R), R = notional_to_depth (NaN when not in the score)",
+            "R/(1+R), R = notional_to_depth (NaN for clusters without a term; a description, not in the risk score)",
             (0..cl.len())
                 .map(|i| term(i).map_or(f64::NAN, |t| t.severity))
                 .collect(),
@@ -480,7 +481,7 @@ fn write_h5(
         clusters.f(
             "score_contribution",
             "1",
-            "reach x severity (NaN when not in the score)",
+            "reach x severity (NaN for clusters without a term; a description, not in the risk score)",
             (0..cl.len())
                 .map(|i| term(i).map_or(f64::NAN, |t| t.contribution))
                 .collect(),
@@ -745,10 +746,10 @@ impl Figure for HeatmapFigure<'_> {
         let (x_lo, x_hi) = self.x_range();
         let (title_area, body) = root.split_vertically(78);
         let title = format!(
-            "{}: where positions would be liquidated (price {}, risk score {:.0}/100)",
+            "{}: where positions would be liquidated (price {}, risk score {})",
             a.asset,
             price(p0),
-            a.score.value
+            a.score.value.map_or("–".into(), |v| format!("{v:.0}/100"))
         );
         title_area
             .draw(&Text::new(title, (20, 10), font(24.0)))

@@ -127,7 +127,7 @@ fn inline_svg(text: &str, label: &str) -> Option<String> {
     ))
 }
 
-const STYLE: &str = "
+pub(crate) const STYLE: &str = "
 :root{--fg:#1d2433;--muted:#5b6475;--line:#d9dee7;--bg:#ffffff;--soft:#f5f7fa;--accent:#1565c0}
 .warning{border:1px solid #e0a800;border-left:5px solid #c62828;background:#fff8e1;padding:.5rem .9rem;margin:.6rem 0;border-radius:4px}.warning ul{margin:.3rem 0 0;padding-left:1.2rem}.warning li.sub{list-style:circle;color:var(--muted)}
 *{box-sizing:border-box}
@@ -333,8 +333,14 @@ fn summary_section(o: &mut String, s: &Summary) {
             ex.ci_low, ex.ci_high
         ),
         (None, Some(r)) => format!(
-            "estimator {}, effective sample size {:.0}",
-            r.info.estimator, r.effective_sample_size
+            "estimator {} ({}), effective sample size {:.0}",
+            r.info.estimator,
+            if r.reliable {
+                "reliable"
+            } else {
+                "NOT reliable"
+            },
+            r.effective_sample_size
         ),
         (None, None) => String::new(),
     };

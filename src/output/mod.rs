@@ -4,6 +4,7 @@
 //! only when every file is complete ([`Staging`]), so an interrupted or failed run leaves
 //! either the previous complete results or none, never a truncated file.
 
+pub mod backtest;
 pub mod figures;
 pub mod h5;
 pub mod heatmap;

@@ -5,15 +5,18 @@
 //! (positions and book CSVs) are fetched through a [`FileSource`], so this module does no I/O
 //! itself. The schema is documented in `docs/scenario.md`.
 
+mod bootstrap;
 mod csv;
 mod error;
 mod reader;
+mod replay;
 mod venues;
 
 use nalgebra::DMatrix;
 use toml::de::DeTable;
 
 pub use error::{Issue, ScenarioError};
+pub use replay::{ReplayMode, ReplayScenario};
 pub use venues::{TriggerPrice, VenueSpec, Venues};
 
 use crate::model::lending::{CloseRule, CollateralParams};
@@ -203,6 +206,9 @@ pub struct Asset {
     /// Annualised drift of the price.
     pub drift: f64,
     pub innovations: Innovations,
+    /// `innovations = "bootstrap"`: the returns are resampled from a series in blocks
+    /// (then `innovations` is unused, `volatility` only the depth law's reference).
+    pub bootstrap: Option<crate::model::bootstrap::BlockBootstrap>,
     /// Scheduled returns, sorted by step.
     pub shocks: Vec<Shock>,
     /// Poisson jumps with normal log sizes (Merton), if any.
@@ -598,6 +604,7 @@ const ASSET_KEYS: &[&str] = &[
     "drift",
     "innovations",
     "dof",
+    "bootstrap",
     "shocks",
     "jumps",
     "volatility_feedback",
@@ -687,6 +694,7 @@ pub fn schema_keys(table: &[&str]) -> Option<&'static [&'static str]> {
         ["assets"] => ASSET_KEYS,
         ["assets", "shocks"] => SHOCK_KEYS,
         ["assets", "book"] => BOOK_KEYS,
+        ["assets", "bootstrap"] => bootstrap::KEYS,
         ["assets", "venues"] => venues::VENUE_KEYS,
         ["assets", "venues", "book"] => BOOK_KEYS,
         ["correlation"] => CORR_KEYS,
@@ -1317,7 +1325,16 @@ fn asset(
             format!("must be an annualised rate in [-100, 100], found {drift}"),
         );
     }
-    let innovations = match doc.choice(&mut t, "innovations", &["gaussian", "student_t"]) {
+    let mut resampled = None;
+    let innovations = match doc.choice(
+        &mut t,
+        "innovations",
+        &["gaussian", "student_t", "bootstrap"],
+    ) {
+        Some("bootstrap") => {
+            resampled = bootstrap::read(doc, &mut t, clock.step_seconds, files);
+            Innovations::Gaussian
+        }
         Some("student_t") => {
             let dof = doc.req_f64(&mut t, "dof").unwrap_or(f64::NAN);
             if dof <= 2.0 || dof > 1e6 {
@@ -1439,6 +1456,7 @@ fn asset(
         volatility,
         drift,
         innovations,
+        bootstrap: resampled,
         shocks,
         jumps,
         vol_feedback,

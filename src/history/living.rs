@@ -1,0 +1,447 @@
+//! The living population: positions opened through a replayed path at the then-current
+//! price and closed voluntarily after an exponential holding time, or liquidated when the
+//! price crosses their liquidation price. One path's book of open positions and its step.
+//!
+//! Per side the open positions sit in a binary heap keyed by liquidation price (longs: the
+//! highest on top, shorts: the lowest), each entry carrying its close step. A step pops only
+//! the entries the price has crossed; an entry whose close step has passed was closed
+//! voluntarily and is dropped without counting. Closed entries are otherwise left in place
+//! (lazy deletion) and swept out when the heap has doubled since the last sweep, so a
+//! step costs O((opened + crossed) · log n) plus amortised O(1) per closed position, never
+//! O(open positions).
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use rand::{Rng, RngExt};
+use rand_distr::{Distribution, Exp1, StandardNormal};
+
+use super::grid::StepGrid;
+use crate::model::book::{BookShape, BookState};
+use crate::model::margin;
+
+/// Where new notional comes from.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Inflow {
+    /// A constant rate, USD per hour.
+    Constant(f64),
+    /// `participation` × every increase of the series' open interest (USD).
+    OpenInterest { participation: f64 },
+}
+
+/// The living population's parameters (validated by the scenario reader).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct LivingParams {
+    /// Where new notional comes from.
+    pub inflow: Inflow,
+    /// Positions opened per hour (their sizes share the inflow); fixed, so every parameter
+    /// value draws the same random numbers (common random numbers for calibration).
+    pub positions_per_hour: f64,
+    /// Share of new positions that are long when the series has no funding rate.
+    pub long_share: f64,
+    /// With a funding column: long share = clamp(`long_share` + this × funding per 8 h,
+    /// 0.02, 0.98).
+    pub funding_sensitivity: f64,
+    /// Median leverage (leverage is log-normal, clipped to [1.01, `max_leverage`]).
+    pub leverage_median: f64,
+    /// Standard deviation of ln leverage.
+    pub leverage_sigma: f64,
+    /// Largest leverage; below 1 / `maintenance_margin` so every position can be liquidated.
+    pub max_leverage: f64,
+    /// Standard deviation of ln notional (log-normal sizes with the inflow's mean).
+    pub size_sigma: f64,
+    /// Mean of the exponential holding time, hours.
+    pub holding_hours: f64,
+    /// Maintenance-margin rate of the venue.
+    pub maintenance_margin: f64,
+}
+
+/// Liquidation price of a position opened at `entry` with `leverage` and no other margin:
+/// the perpetual venue's isolated-margin formula ([`margin::liquidation_price`], one tier at
+/// rate `mmr`), `entry·(1 − 1/L)/(1 − mmr)` for a long and `entry·(1 + 1/L)/(1 + mmr)` for a
+/// short, i.e. `entry·(1 − 1/L + mmr)` to first order.
+pub fn liquidation_price(long: bool, entry: f64, leverage: f64, mmr: f64) -> f64 {
+    let tier = margin::MarginTier {
+        floor: 0.0,
+        rate: mmr,
+        cum: 0.0,
+    };
+    margin::liquidation_price(long, 1.0, entry, entry / leverage, tier)
+}
+
+/// Order-preserving key of a positive price.
+fn key(p: f64) -> u64 {
+    p.to_bits()
+}
+
+/// An open position in a heap: (liquidation price key, close step, quantity bits).
+type Entry = (u64, u32, u64);
+
+/// One side's heap with lazy deletion of voluntarily closed positions.
+#[derive(Debug, Default)]
+struct Side<H> {
+    heap: H,
+    swept_len: usize,
+}
+
+/// One path's open positions.
+#[derive(Debug, Default)]
+pub struct LivingBook {
+    longs: Side<BinaryHeap<Entry>>,
+    shorts: Side<BinaryHeap<Reverse<Entry>>>,
+    carry: f64,
+}
+
+/// Heaps are swept when they reach twice their size after the last sweep (and at least this).
+const MIN_SWEEP: usize = 4096;
+
+impl LivingBook {
+    /// An empty book.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Entries in the heaps (open positions plus closed ones not yet swept out).
+    pub fn entries(&self) -> usize {
+        self.longs.heap.len() + self.shorts.heap.len()
+    }
+
+    /// Liquidates, at step `k` with extremes `low`/`high`, every open position whose
+    /// liquidation price was crossed; returns the (long, short) quantities liquidated.
+    pub fn liquidate(&mut self, k: u32, low: f64, high: f64) -> (f64, f64) {
+        let mut long = 0.0;
+        while let Some(&(lk, close, q)) = self.longs.heap.peek() {
+            if lk < key(low) {
+                break;
+            }
+            self.longs.heap.pop();
+            if close > k {
+                long += f64::from_bits(q);
+            }
+        }
+        let mut short = 0.0;
+        while let Some(&Reverse((sk, close, q))) = self.shorts.heap.peek() {
+            if sk > key(high) {
+                break;
+            }
+            self.shorts.heap.pop();
+            if close > k {
+                short += f64::from_bits(q);
+            }
+        }
+        (long, short)
+    }
+
+    /// Adds a position that closes voluntarily at the start of step `close`.
+    pub fn open(&mut self, long: bool, liq_price: f64, close: u32, qty: f64) {
+        if long {
+            self.longs.heap.push((key(liq_price), close, qty.to_bits()));
+        } else {
+            self.shorts
+                .heap
+                .push(Reverse((key(liq_price), close, qty.to_bits())));
+        }
+    }
+
+    /// Drops closed entries from a heap that has doubled since its last sweep.
+    pub fn sweep(&mut self, k: u32) {
+        if self.longs.heap.len() >= (2 * self.longs.swept_len).max(MIN_SWEEP) {
+            self.longs.heap.retain(|e| e.1 > k);
+            self.longs.swept_len = self.longs.heap.len();
+        }
+        if self.shorts.heap.len() >= (2 * self.shorts.swept_len).max(MIN_SWEEP) {
+            self.shorts.heap.retain(|e| e.0.1 > k);
+            self.shorts.swept_len = self.shorts.heap.len();
+        }
+    }
+}
+
+/// Per-step liquidations of one path.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PathLiquidations {
+    /// Long quantity (asset units) liquidated per step.
+    pub long: Vec<f64>,
+    /// Short quantity (asset units) liquidated per step.
+    pub short: Vec<f64>,
+    /// The mark at the end of each step (the observed price, or the book's mid on it).
+    pub mark: Vec<f64>,
+}
+
+/// What the positions see as the mark in a replay.
+#[derive(Debug, Clone, Copy)]
+pub enum Marking<'a> {
+    /// The observed price is the mark; liquidations move nothing.
+    Observed,
+    /// The observed price is the fundamental; each step's liquidations walk `shape` (their
+    /// net quantity as one market order per round, at most `max_rounds` rounds) and the
+    /// mark is the book's mid. Double-counts the real liquidations' impact.
+    Book {
+        shape: &'a BookShape,
+        max_rounds: u32,
+    },
+}
+
+/// Replays `grid` over steps `0..end`. At step `k`: positions whose close step is `k` or
+/// earlier are closed; open positions whose liquidation price lies within the step's
+/// `[low, high]` (scaled by mark / price in [`Marking::Book`], whose further rounds check
+/// the moved mark) are liquidated; then the step's new positions open at its mark. Draws
+/// four numbers per position, whatever the parameters, from `rng`.
+pub fn replay_path<R: Rng>(
+    grid: &StepGrid,
+    p: &LivingParams,
+    marking: Marking<'_>,
+    end: usize,
+    rng: &mut R,
+) -> PathLiquidations {
+    let end = end.min(grid.len());
+    let mut book = LivingBook::new();
+    let mut out = PathLiquidations {
+        long: vec![0.0; end],
+        short: vec![0.0; end],
+        mark: grid.price[..end].to_vec(),
+    };
+    let mut depth = BookState::default();
+    let per_step = p.positions_per_hour * grid.dt as f64 / 3600.0;
+    let hold_steps = p.holding_hours * 3600.0 / grid.dt as f64;
+    let (ln_lev, size_mean_adj) = (p.leverage_median.ln(), -0.5 * p.size_sigma * p.size_sigma);
+    for k in 0..end {
+        let ku = k as u32;
+        let (l, s) = match marking {
+            Marking::Observed => book.liquidate(ku, grid.low[k], grid.high[k]),
+            Marking::Book { shape, max_rounds } => {
+                let (l, s, mark) = book_step(&mut book, &mut depth, shape, max_rounds, grid, k);
+                out.mark[k] = mark;
+                (l, s)
+            }
+        };
+        out.long[k] = l;
+        out.short[k] = s;
+        book.carry += per_step;
+        let n = book.carry.floor();
+        book.carry -= n;
+        if n < 1.0 {
+            continue;
+        }
+        let notional = match p.inflow {
+            Inflow::Constant(usd_per_hour) => usd_per_hour * grid.dt as f64 / 3600.0,
+            Inflow::OpenInterest { participation } => {
+                let oi = grid.open_interest.as_deref().unwrap_or(&[]);
+                let prev = if k > 0 { oi.get(k - 1) } else { None };
+                match (oi.get(k), prev) {
+                    (Some(now), Some(before)) => participation * (now - before).max(0.0),
+                    _ => 0.0,
+                }
+            }
+        };
+        let share = match &grid.funding_rate {
+            Some(f) => (p.long_share + p.funding_sensitivity * f[k]).clamp(0.02, 0.98),
+            None => p.long_share,
+        };
+        let price = out.mark[k];
+        let mean_qty = notional / n / price;
+        for _ in 0..n as usize {
+            let u: f64 = rng.random();
+            let zl: f64 = StandardNormal.sample(rng);
+            let zs: f64 = StandardNormal.sample(rng);
+            let e: f64 = Exp1.sample(rng);
+            if mean_qty <= 0.0 {
+                continue;
+            }
+            let long = u < share;
+            let lev = (ln_lev + p.leverage_sigma * zl)
+                .exp()
+                .clamp(1.01, p.max_leverage);
+            let qty = mean_qty * (size_mean_adj + p.size_sigma * zs).exp();
+            let close = (k as f64 + 1.0 + (hold_steps * e).floor()).min(u32::MAX as f64) as u32;
+            book.open(
+                long,
+                liquidation_price(long, price, lev, p.maintenance_margin),
+                close,
+                qty,
+            );
+        }
+        book.sweep(ku);
+    }
+    out
+}
+
+/// One step of [`Marking::Book`]: liquidations against the observed extremes shifted by the
+/// book's displacement, then rounds against the moved mid; returns (long, short, mark).
+fn book_step(
+    book: &mut LivingBook,
+    depth: &mut BookState,
+    shape: &BookShape,
+    max_rounds: u32,
+    grid: &StepGrid,
+    k: usize,
+) -> (f64, f64, f64) {
+    let f = grid.price[k];
+    depth.refill(shape);
+    let hour = ((grid.time[k] - grid.dt).rem_euclid(86_400) / 3600) as usize;
+    let multiplier = shape.hourly[hour];
+    let mut mid = depth.mid(shape, f);
+    let ratio = mid / f;
+    let (mut lo, mut hi) = (grid.low[k] * ratio, grid.high[k] * ratio);
+    let (mut long, mut short) = (0.0, 0.0);
+    for _ in 0..max_rounds {
+        let (l, s) = book.liquidate(k as u32, lo, hi);
+        if l == 0.0 && s == 0.0 {
+            break;
+        }
+        long += l;
+        short += s;
+        // Long liquidations sell, short ones buy; they cross each other and the net walks.
+        let net = l - s;
+        if net != 0.0 {
+            depth.market_order(shape, f, net > 0.0, net.abs(), multiplier);
+        }
+        mid = depth.mid(shape, f);
+        (lo, hi) = (mid, mid);
+    }
+    (long, short, mid)
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+
+    use super::*;
+
+    #[test]
+    fn liquidation_price_matches_the_venue_formula() {
+        // (1000 − 100) / 0.995 and (1000 + 100) / 1.005.
+        assert!((liquidation_price(true, 1000.0, 10.0, 0.005) - 904.522_613_065).abs() < 1e-6);
+        assert!((liquidation_price(false, 1000.0, 10.0, 0.005) - 1_094.527_363_184).abs() < 1e-6);
+    }
+
+    #[test]
+    fn crossed_positions_are_liquidated_once_and_closed_ones_never() {
+        let mut b = LivingBook::new();
+        b.open(true, 95.0, 10, 1.0);
+        b.open(true, 90.0, 10, 2.0);
+        b.open(true, 97.0, 3, 4.0); // closed at step 3
+        b.open(false, 105.0, 10, 8.0);
+        assert_eq!(b.liquidate(1, 97.5, 104.0), (0.0, 0.0));
+        // Step 5: the 97 long was closed at step 3, so only the 95 long is liquidated.
+        assert_eq!(b.liquidate(5, 94.0, 106.0), (1.0, 8.0));
+        assert_eq!(b.liquidate(6, 80.0, 80.0), (2.0, 0.0));
+        assert_eq!(b.entries(), 0);
+    }
+
+    fn params(inflow: Inflow) -> LivingParams {
+        LivingParams {
+            inflow,
+            positions_per_hour: 60.0,
+            long_share: 0.5,
+            funding_sensitivity: 1e4,
+            leverage_median: 10.0,
+            leverage_sigma: 0.0,
+            max_leverage: 125.0,
+            size_sigma: 0.0,
+            holding_hours: 1e6,
+            maintenance_margin: 0.005,
+        }
+    }
+
+    /// Minute rows at 100 for an hour, then a fall to 80 (every 10× long is liquidated) and
+    /// a rise to 130 (every 10× short too), with the given open interest and funding.
+    fn grid(oi: impl Fn(usize) -> f64, funding: f64) -> StepGrid {
+        let mut text = String::from("time,price,open_interest,funding_rate\n");
+        for i in 0..90 {
+            let p = match i {
+                0..60 => 100.0,
+                60..75 => 80.0,
+                _ => 130.0,
+            };
+            text.push_str(&format!("{},{p},{},{funding}\n", 60 * (i + 1), oi(i)));
+        }
+        StepGrid::new(
+            &crate::history::series::parse_series(&text, "t").unwrap(),
+            60,
+        )
+    }
+
+    fn totals(g: &StepGrid, p: &LivingParams) -> (f64, f64) {
+        let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(1);
+        let out = replay_path(g, p, Marking::Observed, g.len(), &mut rng);
+        (out.long.iter().sum(), out.short.iter().sum())
+    }
+
+    #[test]
+    fn inflow_follows_open_interest_increases_only() {
+        let p = params(Inflow::OpenInterest { participation: 1.0 });
+        // Flat open interest: nothing opens, nothing is liquidated.
+        assert_eq!(totals(&grid(|_| 1e6, 0.0), &p), (0.0, 0.0));
+        // 59 increases of 100 USD over the first hour: 5,900 USD opened at 100 = 59 coins,
+        // split between the sides; all of them are liquidated by the fall and the rise.
+        let (l, s) = totals(&grid(|i| 1e6 + 100.0 * i.min(59) as f64, 0.0), &p);
+        assert!((l + s - 59.0).abs() < 1e-9, "{l} + {s}");
+        assert!(l > 10.0 && s > 10.0, "{l} {s}");
+    }
+
+    #[test]
+    fn positive_funding_crowds_the_longs() {
+        // Long share = clamp(0.5 + 10⁴ × funding, 0.02, 0.98).
+        let p = params(Inflow::Constant(6000.0));
+        let (l, s) = totals(&grid(|_| 0.0, 1.0), &p);
+        let (l2, s2) = totals(&grid(|_| 0.0, -1.0), &p);
+        assert!(l > 10.0 * s && s2 > 10.0 * l2, "{l} {s} / {l2} {s2}");
+    }
+
+    proptest::proptest! {
+        /// Against a plain list: any sequence of opens, liquidation checks and sweeps at
+        /// non-decreasing steps liquidates exactly the open positions that a scan would,
+        /// each once (integer quantities, so the sums are exact).
+        #[test]
+        fn the_heaps_liquidate_what_a_scan_would(
+            ops in proptest::collection::vec(
+                (0u8..3, proptest::bool::ANY, 1u32..100, 0u32..8, 1u32..5, 1u32..100, 1u32..100),
+                1..300,
+            )
+        ) {
+            let mut b = LivingBook::new();
+            let mut list: Vec<(bool, f64, u32, f64)> = Vec::new();
+            let mut k = 0u32;
+            for (op, long, liq, hold, qty, a, c) in ops {
+                match op {
+                    0 => {
+                        let (liq, close, qty) = (f64::from(liq), k + hold, f64::from(qty));
+                        b.open(long, liq, close, qty);
+                        list.push((long, liq, close, qty));
+                    }
+                    1 => {
+                        k += hold % 3;
+                        let (low, high) = (f64::from(a.min(c)), f64::from(a.max(c)));
+                        let (mut l, mut s) = (0.0, 0.0);
+                        list.retain(|&(long, liq, close, qty)| {
+                            let crossed = if long { liq >= low } else { liq <= high };
+                            if crossed && close > k {
+                                if long { l += qty } else { s += qty }
+                            }
+                            !crossed
+                        });
+                        proptest::prop_assert_eq!(b.liquidate(k, low, high), (l, s));
+                    }
+                    _ => {
+                        b.sweep(k);
+                        list.retain(|p| p.2 > k);
+                        proptest::prop_assert!(b.entries() >= list.len());
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn sweeping_keeps_exactly_the_open_positions() {
+        let mut b = LivingBook::new();
+        for i in 0..10_000u32 {
+            b.open(i % 2 == 0, 50.0 + f64::from(i % 7), i % 100, 1.0);
+        }
+        b.sweep(49);
+        // Close steps 50..99 survive: half of each side.
+        assert_eq!(b.entries(), 5_000);
+        assert_eq!(b.liquidate(49, 0.0, 1e9), (2_500.0, 2_500.0));
+    }
+}

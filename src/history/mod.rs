@@ -1,0 +1,176 @@
+//! History: price series replayed exactly, the living population that trades through them,
+//! and the scores of its liquidations against the observed ones. Pure computation (no
+//! files): `series` parses CSV text, `grid` lays rows on steps and hourly bars, `living`
+//! holds one path's open positions, `score` the correlations and the naive baseline,
+//! `calibrate` fits the population with Nelder–Mead, `time` reads and writes timestamps.
+//! This module runs paths in parallel and reduces them in path order.
+
+pub mod calibrate;
+pub mod grid;
+pub mod living;
+pub mod score;
+pub mod series;
+pub mod time;
+
+use std::ops::Range;
+
+use rand::SeedableRng;
+use rand::rngs::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use grid::{Bars, StepGrid};
+use living::{LivingParams, Marking, replay_path};
+use score::{SideScores, baseline_raw, baseline_scale};
+
+/// Mean liquidations per step over paths.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Simulated {
+    /// Mean long quantity liquidated per step (asset units), steps `0..end`.
+    pub long: Vec<f64>,
+    /// Mean short quantity liquidated per step.
+    pub short: Vec<f64>,
+    /// Mean mark per step (the observed price when the price is the mark).
+    pub mark: Vec<f64>,
+}
+
+/// Replays steps `0..end` of `grid` on `paths` independent living populations (path `i`
+/// on ChaCha8 stream `i` of `seed`) and averages their liquidations in path order, so the
+/// result does not depend on the number of threads.
+pub fn simulate(
+    grid: &StepGrid,
+    params: &LivingParams,
+    marking: Marking<'_>,
+    paths: u64,
+    seed: u64,
+    end: usize,
+) -> Simulated {
+    let runs: Vec<_> = (0..paths)
+        .into_par_iter()
+        .map(|i| {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            rng.set_stream(i);
+            replay_path(grid, params, marking, end, &mut rng)
+        })
+        .collect();
+    let end = end.min(grid.len());
+    let mut out = Simulated {
+        long: vec![0.0; end],
+        short: vec![0.0; end],
+        mark: vec![0.0; end],
+    };
+    for r in &runs {
+        for k in 0..end {
+            out.long[k] += r.long[k];
+            out.short[k] += r.short[k];
+            out.mark[k] += r.mark[k];
+        }
+    }
+    let n = paths.max(1) as f64;
+    out.long
+        .iter_mut()
+        .chain(out.short.iter_mut())
+        .chain(out.mark.iter_mut())
+        .for_each(|x| *x /= n);
+    out
+}
+
+/// Hourly observed, simulated and baseline liquidations over a grid's bars.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hourly {
+    pub bars: Bars,
+    pub observed_long: Vec<f64>,
+    pub observed_short: Vec<f64>,
+    pub simulated_long: Vec<f64>,
+    pub simulated_short: Vec<f64>,
+    /// Unscaled baseline predictions (fall and rise from the bar's open).
+    pub baseline_long_raw: Vec<f64>,
+    pub baseline_short_raw: Vec<f64>,
+}
+
+impl Hourly {
+    /// Sums a grid's observed liquidations and `sim` (steps `0..sim.long.len()`; later
+    /// steps count as zero) into hourly bars. `None` when the grid has no observed
+    /// liquidations.
+    pub fn new(grid: &StepGrid, sim: &Simulated) -> Option<Hourly> {
+        let (ol, os) = (grid.observed_long.as_ref()?, grid.observed_short.as_ref()?);
+        let bars = grid.bars();
+        let pad = |v: &[f64]| {
+            let mut p = v.to_vec();
+            p.resize(grid.len(), 0.0);
+            p
+        };
+        let (bl, bs) = baseline_raw(&bars.open, &bars.low, &bars.high);
+        Some(Hourly {
+            observed_long: bars.sum(ol),
+            observed_short: bars.sum(os),
+            simulated_long: bars.sum(&pad(&sim.long)),
+            simulated_short: bars.sum(&pad(&sim.short)),
+            baseline_long_raw: bl,
+            baseline_short_raw: bs,
+            bars,
+        })
+    }
+
+    /// The model's scores on bars `w`.
+    pub fn model_scores(&self, w: Range<usize>) -> score::Scores {
+        score::Scores {
+            long: SideScores::new(
+                &self.simulated_long[w.clone()],
+                &self.observed_long[w.clone()],
+            ),
+            short: SideScores::new(&self.simulated_short[w.clone()], &self.observed_short[w]),
+        }
+    }
+
+    /// The baseline's hourly predictions on every bar, scaled so that their totals match
+    /// the observed ones on bars `train`. `None` when it predicts nothing there.
+    pub fn baseline(&self, train: Range<usize>) -> Option<(Vec<f64>, Vec<f64>)> {
+        let side = |raw: &[f64], obs: &[f64]| {
+            let scale = baseline_scale(&raw[train.clone()], &obs[train.clone()])?;
+            Some(raw.iter().map(|x| x * scale).collect::<Vec<f64>>())
+        };
+        Some((
+            side(&self.baseline_long_raw, &self.observed_long)?,
+            side(&self.baseline_short_raw, &self.observed_short)?,
+        ))
+    }
+
+    /// The baseline scaled on bars `train`, scored on bars `w`.
+    pub fn baseline_scores(&self, train: Range<usize>, w: Range<usize>) -> Option<score::Scores> {
+        let (l, s) = self.baseline(train)?;
+        Some(score::Scores {
+            long: SideScores::new(&l[w.clone()], &self.observed_long[w.clone()]),
+            short: SideScores::new(&s[w.clone()], &self.observed_short[w]),
+        })
+    }
+}
+
+/// A scored window with the model's and the baseline's scores.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct WindowScores {
+    /// Window start, unix seconds (first bar's start).
+    pub from: i64,
+    /// Window end, unix seconds (last bar's end).
+    pub to: i64,
+    /// The living population's scores.
+    pub model: score::Scores,
+    /// The baseline's scores (`null` when it cannot be scaled).
+    pub baseline: Option<score::Scores>,
+}
+
+impl Hourly {
+    /// Scores bars `w` for the model and for the baseline scaled on bars `train`.
+    pub fn window(&self, train: Range<usize>, w: Range<usize>) -> WindowScores {
+        WindowScores {
+            from: self.bars.start.get(w.start).copied().unwrap_or(0),
+            to: self
+                .bars
+                .start
+                .get(w.end.wrapping_sub(1))
+                .map_or(0, |s| s + 3600),
+            model: self.model_scores(w.clone()),
+            baseline: self.baseline_scores(train, w),
+        }
+    }
+}

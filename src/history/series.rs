@@ -1,0 +1,259 @@
+//! The price-series CSV: text → a validated [`PriceSeries`], every bad row reported at once
+//! with its line. Columns: `time` (RFC 3339 UTC or unix seconds), `price` (USD), and
+//! optionally `long_liquidated`, `short_liquidated` (asset units liquidated since the
+//! previous row), `open_interest` (USD) and `funding_rate` (per 8 h). Pure: no file access.
+
+use crate::scenario::{Issue, ScenarioError};
+
+use super::time::parse_time;
+
+/// The optional columns, in the order [`PriceSeries`] stores them.
+pub const OPTIONAL_COLUMNS: [&str; 4] = [
+    "long_liquidated",
+    "short_liquidated",
+    "open_interest",
+    "funding_rate",
+];
+
+/// A validated series: strictly increasing times, positive prices, and for every optional
+/// column present, one finite value per row (non-negative except the funding rate).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PriceSeries {
+    /// Seconds since 1970-01-01T00:00:00Z, strictly increasing.
+    pub time: Vec<f64>,
+    /// Price in USD, > 0.
+    pub price: Vec<f64>,
+    /// Asset units of longs liquidated since the previous row.
+    pub long_liquidated: Option<Vec<f64>>,
+    /// Asset units of shorts liquidated since the previous row.
+    pub short_liquidated: Option<Vec<f64>>,
+    /// Open interest in USD at the row's time.
+    pub open_interest: Option<Vec<f64>>,
+    /// Funding rate per 8 hours at the row's time (0.0001 = 0.01 %).
+    pub funding_rate: Option<Vec<f64>>,
+}
+
+impl PriceSeries {
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.time.len()
+    }
+
+    /// Whether there are no rows (never true for a parsed series).
+    pub fn is_empty(&self) -> bool {
+        self.time.is_empty()
+    }
+
+    /// Whether both observed-liquidation columns are present.
+    pub fn has_liquidations(&self) -> bool {
+        self.long_liquidated.is_some() && self.short_liquidated.is_some()
+    }
+}
+
+fn issue(line: Option<usize>, column: &str, message: String) -> Issue {
+    Issue {
+        path: column.to_string(),
+        line,
+        column: None,
+        message,
+    }
+}
+
+/// Parses a series from CSV text; `origin` names it in errors (usually the file path).
+/// Blank lines and lines starting with `#` are ignored.
+///
+/// # Errors
+/// Every problem at once, each with its 1-based line and column name: a missing or unknown
+/// column, a field count that differs from the header's, a time that is not RFC 3339 UTC
+/// or unix seconds, a time not after the previous row's, a price that is not a positive
+/// finite number, a liquidated quantity or open interest that is negative or not finite,
+/// a funding rate that is not finite, fewer than two rows.
+pub fn parse_series(text: &str, origin: &str) -> Result<PriceSeries, ScenarioError> {
+    let mut issues = Vec::new();
+    let fail = |issues: Vec<Issue>| ScenarioError {
+        origin: origin.to_string(),
+        issues,
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .comment(Some(b'#'))
+        .from_reader(text.as_bytes());
+    let header: Vec<String> = match reader.headers() {
+        Ok(h) => h.iter().map(str::to_string).collect(),
+        Err(e) => return Err(fail(vec![issue(Some(1), "", format!("bad header: {e}"))])),
+    };
+    let find = |name: &str| header.iter().position(|h| h == name);
+    for (i, h) in header.iter().enumerate() {
+        let known = h == "time" || h == "price" || OPTIONAL_COLUMNS.contains(&h.as_str());
+        if !known {
+            let all = ["time", "price"].into_iter().chain(OPTIONAL_COLUMNS);
+            let hint = crate::scenario::suggest(h, all)
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            issues.push(issue(Some(1), h, format!("unknown column {}{hint}", i + 1)));
+        } else if header[..i].contains(h) {
+            issues.push(issue(Some(1), h, "column given twice".into()));
+        }
+    }
+    let (ti, pi) = (find("time"), find("price"));
+    for (name, idx) in [("time", ti), ("price", pi)] {
+        if idx.is_none() {
+            issues.push(issue(Some(1), name, "required column is missing".into()));
+        }
+    }
+    let opt_idx: Vec<Option<usize>> = OPTIONAL_COLUMNS.iter().map(|c| find(c)).collect();
+    let mut time = Vec::new();
+    let mut price = Vec::new();
+    let mut opt: Vec<Vec<f64>> = vec![Vec::new(); OPTIONAL_COLUMNS.len()];
+    let mut prev_time: Option<(f64, usize)> = None;
+    for rec in reader.records() {
+        let rec = match rec {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map(|p| p.line() as usize);
+                issues.push(issue(line, "", format!("unreadable row: {e}")));
+                continue;
+            }
+        };
+        let line = rec.position().map(|p| p.line() as usize);
+        if rec.len() != header.len() {
+            issues.push(issue(
+                line,
+                "",
+                format!("{} fields, the header has {}", rec.len(), header.len()),
+            ));
+            continue;
+        }
+        if let Some(ti) = ti {
+            match parse_time(&rec[ti]) {
+                Some(t) => {
+                    if let Some((p, pl)) = prev_time
+                        && t <= p
+                    {
+                        issues.push(issue(
+                            line,
+                            "time",
+                            format!(
+                                "\"{}\" is not after the previous row's time (line {pl})",
+                                &rec[ti]
+                            ),
+                        ));
+                    }
+                    prev_time = Some((t, line.unwrap_or(0)));
+                    time.push(t);
+                }
+                None => issues.push(issue(
+                    line,
+                    "time",
+                    format!(
+                        "\"{}\" is neither RFC 3339 UTC (2021-01-01T00:00:00Z) nor unix seconds",
+                        &rec[ti]
+                    ),
+                )),
+            }
+        }
+        if let Some(pi) = pi {
+            match rec[pi].parse::<f64>() {
+                Ok(x) if x.is_finite() && x > 0.0 => price.push(x),
+                _ => issues.push(issue(
+                    line,
+                    "price",
+                    format!("\"{}\" is not a positive finite number", &rec[pi]),
+                )),
+            }
+        }
+        for (k, idx) in opt_idx.iter().enumerate() {
+            let Some(idx) = *idx else { continue };
+            let name = OPTIONAL_COLUMNS[k];
+            let signed = name == "funding_rate";
+            match rec[idx].parse::<f64>() {
+                Ok(x) if x.is_finite() && (signed || x >= 0.0) => opt[k].push(x),
+                _ => issues.push(issue(
+                    line,
+                    name,
+                    format!(
+                        "\"{}\" is not a {}finite number",
+                        &rec[idx],
+                        if signed { "" } else { "non-negative " }
+                    ),
+                )),
+            }
+        }
+    }
+    if issues.is_empty() && time.len() < 2 {
+        issues.push(issue(
+            None,
+            "",
+            format!("{} data rows; a series needs at least 2", time.len()),
+        ));
+    }
+    if !issues.is_empty() {
+        issues.sort_by_key(|i| i.line.unwrap_or(0));
+        return Err(fail(issues));
+    }
+    let mut opt = opt.into_iter().zip(&opt_idx).map(|(v, i)| i.map(|_| v));
+    Ok(PriceSeries {
+        time,
+        price,
+        long_liquidated: opt.next().flatten(),
+        short_liquidated: opt.next().flatten(),
+        open_interest: opt.next().flatten(),
+        funding_rate: opt.next().flatten(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_both_time_forms_and_optional_columns() {
+        let text = "time,price,long_liquidated,short_liquidated\n\
+                    # a comment\n\
+                    2021-01-01T00:00:30Z,730.5,1.5,0\n\
+                    1609459300,731,0,2.25\n";
+        let s = parse_series(text, "s.csv").unwrap();
+        assert_eq!(s.time, vec![1_609_459_230.0, 1_609_459_300.0]);
+        assert_eq!(s.price, vec![730.5, 731.0]);
+        assert_eq!(s.long_liquidated, Some(vec![1.5, 0.0]));
+        assert_eq!(s.short_liquidated, Some(vec![0.0, 2.25]));
+        assert_eq!(s.open_interest, None);
+        assert!(s.has_liquidations());
+    }
+
+    #[test]
+    fn reports_every_bad_row_with_its_line() {
+        let text = "time,price,long_liquidated,funding_rat\n\
+                    2021-01-01T00:00:00Z,730,1,0\n\
+                    2021-01-01T00:00:00Z,-3,1,0\n\
+                    tomorrow,730,x,0\n\
+                    2021-01-01T00:05:00Z,730\n";
+        let e = parse_series(text, "s.csv").unwrap_err();
+        let msg = e.to_string();
+        let lines: Vec<_> = e.issues.iter().map(|i| (i.line, i.path.as_str())).collect();
+        assert_eq!(
+            lines,
+            vec![
+                (Some(1), "funding_rat"),
+                (Some(3), "time"),
+                (Some(3), "price"),
+                (Some(4), "time"),
+                (Some(4), "long_liquidated"),
+                (Some(5), ""),
+            ],
+            "{msg}"
+        );
+        assert!(msg.contains("did you mean `funding_rate`"), "{msg}");
+        assert!(msg.contains("s.csv:3: time"), "{msg}");
+    }
+
+    #[test]
+    fn missing_columns_and_short_series() {
+        let e = parse_series("time,long_liquidated\n1,2\n", "s.csv").unwrap_err();
+        assert!(e.to_string().contains("price: required column is missing"));
+        let e = parse_series("time,price\n1,2\n", "s.csv").unwrap_err();
+        assert!(e.to_string().contains("needs at least 2"), "{e}");
+    }
+}
