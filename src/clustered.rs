@@ -188,13 +188,18 @@ pub fn replicate_groups(first: u64, units: usize, r: u64) -> Vec<u32> {
         .collect()
 }
 
-/// The design effect of a clustered proportion: its total variance over the binomial
-/// `p̂(1 − p̂)/n` (1 when the proportion is 0 or 1).
-pub fn design_effect(k: u64, n: u64, c: &NoiseComponents) -> f64 {
-    let p = k as f64 / (n.max(1)) as f64;
-    let binomial = p * (1.0 - p) / n.max(1) as f64;
-    if binomial > 0.0 {
-        c.total_se * c.total_se / binomial
+/// The design effect of a clustered mean: its total variance over the variance the mean of
+/// `units` would have if they were independent, `s²/n` (for 0/1 units, about the binomial
+/// `p̂(1 − p̂)/n`); 1 when the units do not vary.
+pub fn design_effect(units: &[f64], c: &NoiseComponents) -> f64 {
+    let n = units.len() as f64;
+    if units.len() < 2 {
+        return 1.0;
+    }
+    let mean = units.iter().sum::<f64>() / n;
+    let iid = units.iter().map(|y| (y - mean).powi(2)).sum::<f64>() / (n - 1.0) / n;
+    if iid > 0.0 {
+        c.total_se * c.total_se / iid
     } else {
         1.0
     }

@@ -215,7 +215,7 @@ pub fn population_summaries(groups: &[PopulationColumns]) -> Vec<PopulationSumma
 pub struct ProbabilityNoise {
     #[serde(flatten)]
     pub components: NoiseComponents,
-    /// Total variance over the binomial variance of as many independent paths.
+    /// Total variance over the variance of as many independent paths (`s²/n` of the units).
     pub design_effect: f64,
     /// Paths whose binomial interval would be as wide, `paths / design_effect`.
     pub effective_paths: f64,
@@ -224,8 +224,9 @@ pub struct ProbabilityNoise {
 }
 
 impl ProbabilityNoise {
-    fn new(c: NoiseComponents, k: u64, n: u64) -> ProbabilityNoise {
-        let deff = design_effect(k, n, &c);
+    /// The noise parts `c` of the mean of `units` (0/1 indicators, or weighted ones).
+    fn new(c: NoiseComponents, units: &[f64]) -> ProbabilityNoise {
+        let deff = design_effect(units, &c);
         let pop = c.population_noise_se;
         let share = if c.total_se > 0.0 {
             pop * pop / (c.total_se * c.total_se)
@@ -250,7 +251,7 @@ impl ProbabilityNoise {
         ProbabilityNoise {
             components: c,
             design_effect: deff,
-            effective_paths: n as f64 / deff.max(f64::MIN_POSITIVE),
+            effective_paths: units.len() as f64 / deff.max(f64::MIN_POSITIVE),
             note,
         }
     }
@@ -429,7 +430,7 @@ impl Summary {
                             let c = noise_components(&units, &groups, r_count as usize);
                             let total = weighted_interval95(&units, cascades, &c);
                             let precision = Precision::weighted(&total, c.total_se);
-                            let noise = ProbabilityNoise::new(c, cascades, n);
+                            let noise = ProbabilityNoise::new(c, &units);
                             (total, p, None, Some(noise), precision, Some(r))
                         }
                         None => (p, p, None, None, precision, Some(r)),
@@ -442,7 +443,9 @@ impl Summary {
                     match proportion95(&set, first, replicates) {
                         (total, Some(c)) => {
                             let precision = Precision::clustered(&total, &c);
-                            let noise = ProbabilityNoise::new(c, cascades, n);
+                            let units: Vec<f64> =
+                                set.iter().map(|&x| f64::from(u8::from(x))).collect();
+                            let noise = ProbabilityNoise::new(c, &units);
                             (total, wilson, Some(exact), Some(noise), precision, None)
                         }
                         (_, None) => (

@@ -13,14 +13,15 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-#[test]
-fn two_ranks_write_the_one_process_files() {
+/// Runs the traced tiny scenario with `args` under two MPI ranks and in one process, and
+/// compares the folders.
+fn two_ranks_match(args: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let base = std::fs::read_to_string(root().join("tests/data/tiny.toml")).unwrap();
     let scenario = dir.path().join("ranked.toml");
     std::fs::write(
         &scenario,
-        format!("{base}\n[output]\ntrace_paths = [1, 250]\ntrace_worst = 2\n"),
+        format!("{base}\n[output]\ntrace_paths = [1, 25]\ntrace_worst = 2\n"),
     )
     .unwrap();
     let bin = env!("CARGO_BIN_EXE_cascadesim");
@@ -35,7 +36,8 @@ fn two_ranks_write_the_one_process_files() {
             "run",
         ])
         .arg(&scenario)
-        .args(["--paths", "300", "--mpi", "--quiet", "--out"])
+        .args(args)
+        .args(["--mpi", "--quiet", "--out"])
         .arg(&mpi)
         .current_dir(root())
         .output()
@@ -45,12 +47,25 @@ fn two_ranks_write_the_one_process_files() {
     let o = Command::new(bin)
         .arg("run")
         .arg(&scenario)
-        .args(["--paths", "300", "--quiet", "--out"])
+        .args(args)
+        .args(["--quiet", "--out"])
         .arg(&single)
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_same_tree(&single.join("ranked"), &mpi.join("ranked"), "results.h5");
+}
+
+#[test]
+fn two_ranks_write_the_one_process_files() {
+    two_ranks_match(&["--paths", "300"]);
+}
+
+/// Each rank has fewer paths than there are replicates, so each draws only its own (path
+/// `i` on replicate `i mod R`); the files are still the one process's.
+#[test]
+fn ranks_with_fewer_paths_than_replicates_write_the_one_process_files() {
+    two_ranks_match(&["--paths", "40", "--replicates", "64"]);
 }
 
 #[test]

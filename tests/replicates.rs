@@ -167,7 +167,7 @@ positions_file = "positions.csv"
 }
 
 /// The bar of issue 19. 200 independent seeds of the small crash (cascade probability about
-/// 0.4), 256 paths each over 16 replicates; the pooled estimate (51,200 paths, 3,200
+/// 0.5), 256 paths each over 16 replicates; the pooled estimate (51,200 paths, 3,200
 /// populations) stands in for the truth. If the reported 95% intervals are right, each
 /// seed's interval covers it with probability about 0.95 (a little less: the pooled mean has
 /// its own error, 1/√200 of one seed's). We require at least 180 of 200 (90%): at a true

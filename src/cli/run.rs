@@ -110,11 +110,14 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
         steps: u64::from(scenario.simulation.steps),
         // Traces, plus the worst, median and random sample paths of the figures.
         traced: u64::from(out.trace_worst) + out.trace_paths.len() as u64 + 3,
-        // Drawn once, or once per worker and path in per-path mode.
+        // Fixed mode: the population replicates this process's paths use (each a whole
+        // population); per-path mode: one per worker and path.
         positions: scenario.position_count().saturating_mul(
             match scenario.simulation.population_mode {
-                cascadesim::scenario::PopulationMode::Fixed => 1,
-                cascadesim::scenario::PopulationMode::PerPath => {
+                PopulationMode::Fixed => {
+                    u64::from(scenario.replicates().unwrap_or(1)).min(in_memory.max(1))
+                }
+                PopulationMode::PerPath => {
                     std::thread::available_parallelism().map_or(1, |n| n.get() as u64)
                 }
             },

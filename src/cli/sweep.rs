@@ -175,6 +175,7 @@ fn provenance(setup: &Setup, base: &Scenario, c: &Common) -> SweepProvenance {
         scenario_name: base.name.clone(),
         seed: c.seed.unwrap_or(base.simulation.seed),
         paths: c.paths.unwrap_or(base.simulation.paths),
+        population_replicates: base.replicates().map(u64::from),
         scenario: setup.text.clone(),
     }
 }

@@ -234,12 +234,14 @@ impl Market {
     /// # Panics
     /// In per-path mode, or for `r ≥` [`Market::replicate_count`].
     pub fn replicate(&self, r: u32) -> &Replicate {
-        let specs: Vec<(&Population, f64)> = self
-            .populations
-            .iter()
-            .map(|p| (&p.spec, self.assets[p.asset].start_price))
-            .collect();
-        self.replicates.get(r, self.seed, &specs)
+        self.replicates.get(r, || {
+            let specs: Vec<(&Population, f64)> = self
+                .populations
+                .iter()
+                .map(|p| (&p.spec, self.assets[p.asset].start_price))
+                .collect();
+            replicates::draw(r, self.seed, &specs)
+        })
     }
 
     /// Total number of positions of one replicate in fixed mode (every replicate has the

@@ -48,15 +48,15 @@ impl Replicates {
         self.slots.len() as u32
     }
 
-    /// Replicate `r`, drawn now if no path has needed it yet.
-    pub(super) fn get(&self, r: u32, seed: u64, specs: &[(&Population, f64)]) -> &Replicate {
-        self.slots[r as usize].get_or_init(|| draw(r, seed, specs))
+    /// Replicate `r`, drawn by `draw` now if no path has needed it yet.
+    pub(super) fn get(&self, r: u32, draw: impl FnOnce() -> Replicate) -> &Replicate {
+        self.slots[r as usize].get_or_init(draw)
     }
 }
 
 /// Draws replicate `r`: population `k` (`specs[k]`: its spec and its asset's start price) on
 /// stream `u64::MAX − k` from word `r·2⁵⁶`.
-fn draw(r: u32, seed: u64, specs: &[(&Population, f64)]) -> Replicate {
+pub(super) fn draw(r: u32, seed: u64, specs: &[(&Population, f64)]) -> Replicate {
     let positions: Vec<Positions> = specs
         .iter()
         .enumerate()

@@ -19,6 +19,8 @@ pub struct SweepProvenance {
     pub scenario_name: String,
     pub seed: u64,
     pub paths: u64,
+    /// Population replicates of every run (absent without population noise).
+    pub population_replicates: Option<u64>,
     /// The base scenario text (with its `[sweep]` table, if any).
     pub scenario: String,
 }
@@ -102,7 +104,7 @@ fn root_attrs(
     p: &SweepProvenance,
     parameters: &[String],
 ) -> Result<Vec<(String, AttrValue)>, OutputError> {
-    Ok(vec![
+    let mut attrs: Vec<(String, AttrValue)> = vec![
         (
             "cascadesim_version".into(),
             p.cascadesim_version.clone().into(),
@@ -116,7 +118,11 @@ fn root_attrs(
             "parameters".into(),
             serde_json::to_string(parameters)?.into(),
         ),
-    ])
+    ];
+    if let Some(r) = p.population_replicates {
+        attrs.push(("population_replicates".into(), r.into()));
+    }
+    Ok(attrs)
 }
 
 /// Writes `sweep.csv`, `differences.csv` and `sweep.h5` into `staging`.
@@ -275,6 +281,7 @@ pub fn write_tune(
         "scenario_name": provenance.scenario_name,
         "seed": provenance.seed,
         "paths": provenance.paths,
+        "population_replicates": provenance.population_replicates,
         "parameter": parameter,
         "target": target,
         "result": tuned,
@@ -326,6 +333,7 @@ pub fn write_tornado(
         "scenario_file": provenance.scenario_file,
         "seed": provenance.seed,
         "paths": provenance.paths,
+        "population_replicates": provenance.population_replicates,
         "rows": rows,
         "scenario": provenance.scenario,
     });
