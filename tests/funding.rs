@@ -143,3 +143,19 @@ fn receiving_funding_keeps_a_position_alive() {
         pop.funding_received
     );
 }
+
+/// The premium form at a zero premium (flat mark, no liquidations until the last): the rate
+/// is the interest, 0.01% a payment (0.01 USD), so the long of the first test reaches
+/// maintenance after `(9.955 − 0.5)/0.01 = 945.5` payments: payment 946, at step 8·946.
+#[test]
+fn the_premium_form_pays_the_interest_rate_at_zero_premium() {
+    let funding = "funding = { premium = { interest = 0.0001 } }";
+    assert_eq!(run(&scenario(LONG_10X, 8 * 946, funding)).0, 0);
+    let (count, pop) = run(&scenario(LONG_10X, 8 * 946 + 1, funding));
+    assert_eq!(count, 1);
+    assert!(
+        (pop.funding_paid - 9.46).abs() < 1e-9,
+        "{}",
+        pop.funding_paid
+    );
+}

@@ -922,7 +922,8 @@ pub fn simulate_full<O: Observer, C: Control>(
                     let n = f.payments_at(step, market.step_seconds);
                     if n > 0 {
                         let mm = pm.margin.tiers()[0].rate;
-                        let (paid, received) = venues[k].pay_funding(n, f.rate_at(step), px, mm);
+                        let rate = f.rate(step, px, fundamental[pm.asset]);
+                        let (paid, received) = venues[k].pay_funding(n, rate, px, mm);
                         per_population[k].funding_paid += paid;
                         per_population[k].funding_received += received;
                     }

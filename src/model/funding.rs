@@ -18,8 +18,33 @@ pub struct Funding {
     /// Seconds between payments (> 0); payment `k ≥ 1` falls at time `k·interval_s`.
     pub interval_s: f64,
     /// `(from_step, rate per interval)`, increasing steps, the first at step 0. Positive: longs
-    /// pay shorts.
+    /// pay shorts. Not used when `premium` is set.
     schedule: Vec<(u32, f64)>,
+    /// The rate from the premium of the mark over the fundamental instead of the schedule.
+    pub premium: Option<Premium>,
+}
+
+/// The premium form of the rate, after Binance's USDⓈ-M formula (and Hyperliquid's, which
+/// is the same with hourly payments): `rate = P + clamp(I − P, −band, band)`, then capped at
+/// `±cap`, where `P` is the premium of the price the positions trigger on over the
+/// fundamental, `(mark − F)/F`, taken at the payment (venues average the premium index over
+/// the interval; here it is the value at the payment, so the quiet step stays free of
+/// per-step work) and `I` the interest rate per interval.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Premium {
+    /// Interest rate per interval (Binance: 0.01% per 8 h).
+    pub interest: f64,
+    /// Half-width of the band around the premium the interest can move the rate (0.05%).
+    pub band: f64,
+    /// Largest rate per interval in absolute value (Binance: 0.75% to 3% by contract).
+    pub cap: f64,
+}
+
+impl Premium {
+    /// The rate per interval at premium `p`.
+    pub fn rate(&self, p: f64) -> f64 {
+        (p + (self.interest - p).clamp(-self.band, self.band)).clamp(-self.cap, self.cap)
+    }
 }
 
 impl Funding {
@@ -30,6 +55,7 @@ impl Funding {
         Funding {
             interval_s,
             schedule,
+            premium: None,
         }
     }
 
@@ -43,7 +69,24 @@ impl Funding {
         &self.schedule
     }
 
-    /// The rate per interval in force at `step`.
+    /// The rate from the premium form.
+    pub fn premium(interval_s: f64, premium: Premium) -> Funding {
+        Funding {
+            premium: Some(premium),
+            ..Funding::fixed(interval_s, 0.0)
+        }
+    }
+
+    /// The rate per interval at `step`, with `mark` the price the positions trigger on and
+    /// `fundamental` the asset's fundamental (used by the premium form only).
+    pub fn rate(&self, step: u32, mark: f64, fundamental: f64) -> f64 {
+        match self.premium {
+            Some(p) => p.rate((mark - fundamental) / fundamental),
+            None => self.rate_at(step),
+        }
+    }
+
+    /// The scheduled rate per interval in force at `step`.
     pub fn rate_at(&self, step: u32) -> f64 {
         let i = self.schedule.partition_point(|e| e.0 <= step);
         self.schedule[i.saturating_sub(1)].1
@@ -97,6 +140,26 @@ mod tests {
         assert_eq!(f.rate_at(9), 0.001);
         assert_eq!(f.rate_at(10), -0.002);
         assert_eq!(f.rate_at(25), 0.0);
+    }
+
+    #[test]
+    fn premium_form_follows_the_venue_formula() {
+        let p = Premium {
+            interest: 0.0001,
+            band: 0.0005,
+            cap: 0.0075,
+        };
+        // A small premium: the interest rate wins (the band reaches it).
+        assert!((p.rate(0.0003) - 0.0001).abs() < 1e-15);
+        assert!((p.rate(-0.0002) - 0.0001).abs() < 1e-15);
+        // A large premium: the rate is the premium moved by the band towards the interest.
+        assert!((p.rate(0.002) - 0.0015).abs() < 1e-15);
+        assert!((p.rate(-0.002) - -0.0015).abs() < 1e-15);
+        // Capped.
+        assert_eq!(p.rate(0.05), 0.0075);
+        assert_eq!(p.rate(-0.05), -0.0075);
+        let f = Funding::premium(28_800.0, p);
+        assert!((f.rate(3, 100.2, 100.0) - 0.0015).abs() < 1e-12);
     }
 
     #[test]

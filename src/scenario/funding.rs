@@ -3,12 +3,14 @@
 //! the payment arithmetic is in `model::funding`, the per-path index in `engine::venue`.
 
 use super::reader::{Doc, Tbl};
-use crate::model::funding::Funding;
+use crate::model::funding::{Funding, Premium};
 
 /// Keys of a population's `funding` table.
-const FUNDING_KEYS: &[&str] = &["rate", "interval_s", "schedule"];
+pub(super) const FUNDING_KEYS: &[&str] = &["rate", "interval_s", "schedule", "premium"];
+/// Keys of `funding.premium`.
+pub(super) const PREMIUM_KEYS: &[&str] = &["interest", "band", "cap"];
 /// Keys of one entry of `funding.schedule`.
-const SCHEDULE_KEYS: &[&str] = &["from_step", "rate"];
+pub(super) const SCHEDULE_KEYS: &[&str] = &["from_step", "rate"];
 /// Largest funding rate per interval, in absolute value (venues cap far below: Binance
 /// ±2–3% per 8 h on most contracts).
 const MAX_RATE: f64 = 0.05;
@@ -28,7 +30,7 @@ pub(super) fn funding(
     let n0 = doc.issues.len();
     let rate_ok = |doc: &mut Doc<'_>, tb: &mut Tbl<'_, '_>, r: Option<f64>| {
         if let Some(r) = r
-            && !(r.abs() <= MAX_RATE)
+            && r.abs() > MAX_RATE
         {
             doc.invalid(
                 tb,
@@ -86,10 +88,18 @@ pub(super) fn funding(
             }
         }
     }
-    if !has_rate && !has_schedule {
+    let premium = premium(doc, &mut f);
+    if premium.is_some() && (has_rate || has_schedule) {
+        doc.invalid(
+            &mut f,
+            "premium",
+            "give either `premium` or `rate`/`schedule`, not both".into(),
+        );
+    }
+    if !has_rate && !has_schedule && !doc.has(&mut f, "premium") {
         doc.invalid_table(
             &f,
-            "needs `rate` (a fixed rate per interval) or `schedule` (a list of { from_step, rate })"
+            "needs `rate` (a fixed rate per interval), `schedule` (a list of { from_step, rate }) or `premium`"
                 .into(),
         );
     }
@@ -100,5 +110,33 @@ pub(super) fn funding(
         );
     }
     doc.finish(f);
-    (doc.issues.len() == n0).then(|| Funding::new(interval_s, schedule))
+    (doc.issues.len() == n0).then(|| match premium {
+        Some(p) => Funding::premium(interval_s, p),
+        None => Funding::new(interval_s, schedule),
+    })
+}
+
+/// `funding.premium`: every key has the Binance default.
+fn premium(doc: &mut Doc<'_>, f: &mut Tbl<'_, '_>) -> Option<Premium> {
+    let mut p = doc.table(f, "premium", PREMIUM_KEYS)?;
+    let mut get = |doc: &mut Doc<'_>, key: &'static str, default: f64, lo: f64| {
+        let v = doc.f64(&mut p, key).unwrap_or(default);
+        if !(lo..=MAX_RATE).contains(&v) {
+            doc.invalid(
+                &mut p,
+                key,
+                format!("must be a rate per interval in [{lo}, {MAX_RATE}], found {v}"),
+            );
+        }
+        v
+    };
+    let interest = get(doc, "interest", 0.0001, -MAX_RATE);
+    let band = get(doc, "band", 0.0005, 0.0);
+    let cap = get(doc, "cap", 0.0075, 0.0);
+    doc.finish(p);
+    Some(Premium {
+        interest,
+        band,
+        cap,
+    })
 }
