@@ -906,33 +906,29 @@ pub fn simulate_full<O: Observer, C: Control>(
             if let Some(cb) = breaker {
                 summary.circuit_breaker_halts += halts.trip(cb, step, &mark, &close);
             }
+            // Funding falls at the start of a step, at the price its positions trigger on,
+            // before anything is liquidated (a halt stops trading, not funding).
+            if market.funding && rounds == 0 {
+                pay_funding(
+                    market,
+                    step,
+                    (&mark, &mid, &fundamental),
+                    &mut venues,
+                    per_population,
+                );
+            }
             for (k, pos) in pops.iter().enumerate() {
                 let pm = &market.populations[k];
-                let px = if pm.on_mid {
-                    mid[pm.slot]
-                } else {
-                    mark[pm.asset]
-                };
-                // Funding falls at the start of a step, at the price its positions trigger
-                // on, before anything is liquidated (a halt stops trading, not funding).
-                if market.funding
-                    && rounds == 0
-                    && let Some(f) = &pm.funding
-                {
-                    let n = f.payments_at(step, market.step_seconds);
-                    if n > 0 {
-                        let mm = pm.margin.tiers()[0].rate;
-                        let rate = f.rate(step, px, fundamental[pm.asset]);
-                        let (paid, received) = venues[k].pay_funding(n, rate, px, mm);
-                        per_population[k].funding_paid += paid;
-                        per_population[k].funding_received += received;
-                    }
-                }
                 // A halted asset trades nothing: its triggered positions wait for the halt
                 // to end (and are neither collected nor settled meanwhile).
                 if breaker.is_some() && halts.halted[pm.asset] {
                     continue;
                 }
+                let px = if pm.on_mid {
+                    mid[pm.slot]
+                } else {
+                    mark[pm.asset]
+                };
                 let (sq, bq) = venues[k].collect(pos, pm, px);
                 sell_qty[pm.slot] += sq;
                 buy_qty[pm.slot] += bq;
@@ -1144,6 +1140,39 @@ pub fn simulate_full<O: Observer, C: Control>(
         summary.open_interest,
     );
     summary
+}
+
+/// Pays the funding that falls at the start of `step` (see `model::funding`): per
+/// population with a `funding` table, at the price its positions trigger on (`prices`: the
+/// marks, the books' mids and the fundamentals). Out of line: scenarios without funding never
+/// call it.
+#[cold]
+#[inline(never)]
+fn pay_funding(
+    market: &Market,
+    step: u32,
+    prices: (&[f64], &[f64], &[f64]),
+    venues: &mut [Venue],
+    per_population: &mut [PopulationPathMetrics],
+) {
+    let (mark, mid, fundamental) = prices;
+    for (k, pm) in market.populations.iter().enumerate() {
+        let Some(f) = &pm.funding else { continue };
+        let n = f.payments_at(step, market.step_seconds);
+        if n == 0 {
+            continue;
+        }
+        let px = if pm.on_mid {
+            mid[pm.slot]
+        } else {
+            mark[pm.asset]
+        };
+        let mm = pm.margin.tiers()[0].rate;
+        let rate = f.rate(step, px, fundamental[pm.asset]);
+        let (paid, received) = venues[k].pay_funding(n, rate, px, mm);
+        per_population[k].funding_paid += paid;
+        per_population[k].funding_received += received;
+    }
 }
 
 /// The path's deepest drawdown so far, over its assets' marks.
