@@ -29,6 +29,8 @@ pub struct RunResults {
     pub n_populations: usize,
     /// Whether the scenario has lending markets (their metric columns are written only then).
     pub lending: bool,
+    /// Whether a population pays funding (its per-population columns are written only then).
+    pub funding: bool,
 }
 
 /// The run was stopped through its cancel flag before every path finished.
@@ -141,6 +143,7 @@ pub fn run_with<A: Accumulator>(
             populations,
             n_populations: n_pops,
             lending: !market.lending.is_empty(),
+            funding: market.populations.iter().any(|p| p.funding.is_some()),
         },
         acc,
     ))

@@ -477,6 +477,35 @@ pub const POPULATION_METRICS: &[PopulationMetricDef] = &[
     ),
 ];
 
+/// Per-population funding metrics, written after [`POPULATION_METRICS`] and only for
+/// scenarios where some population has a `funding` table (files of other scenarios are
+/// unchanged).
+pub const FUNDING_POPULATION_METRICS: &[PopulationMetricDef] = &[
+    population_metric!(
+        funding_paid,
+        "USD",
+        F64,
+        "funding this population's positions paid along the path (rate x size x mark per payment; longs when the rate is positive)"
+    ),
+    population_metric!(
+        funding_received,
+        "USD",
+        F64,
+        "funding this population's positions received along the path"
+    ),
+];
+
+/// The per-population metrics of a run: [`POPULATION_METRICS`], then
+/// [`FUNDING_POPULATION_METRICS`] when a population pays funding.
+pub fn population_metrics(funding: bool) -> impl Iterator<Item = &'static PopulationMetricDef> {
+    let extra: &'static [PopulationMetricDef] = if funding {
+        FUNDING_POPULATION_METRICS
+    } else {
+        &[]
+    };
+    POPULATION_METRICS.iter().chain(extra)
+}
+
 /// Per-population columns of one population.
 #[derive(Debug, Clone)]
 pub struct PopulationColumns {
@@ -511,8 +540,7 @@ pub fn population_columns(results: &RunResults, ids: &[PopulationId]) -> Vec<Pop
                 name: id.name.clone(),
                 asset: id.asset.clone(),
                 venue: id.venue.clone(),
-                columns: POPULATION_METRICS
-                    .iter()
+                columns: population_metrics(results.funding)
                     .map(|d| Column {
                         name: d.name,
                         unit: d.unit,

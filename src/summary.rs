@@ -163,6 +163,13 @@ pub struct PopulationSummary {
     pub bad_debt_mean: f64,
     /// Share of paths in which this population left bad debt.
     pub bad_debt_share: f64,
+    /// Funding its positions paid per path (only when the run's populations have funding
+    /// columns, so other runs' summaries are unchanged).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub funding_paid_mean: Option<f64>,
+    /// Funding its positions received per path (as `funding_paid_mean`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub funding_received_mean: Option<f64>,
 }
 
 /// The per-population summaries of a run's per-population columns (plain runs).
@@ -184,6 +191,7 @@ pub fn population_summaries(groups: &[PopulationColumns]) -> Vec<PopulationSumma
                     v.iter().sum::<f64>() / v.len() as f64
                 }
             };
+            let has = |name: &str| g.columns.iter().any(|c| c.name == name);
             let share = |name: &str| {
                 let v = col(name);
                 if v.is_empty() {
@@ -204,6 +212,8 @@ pub fn population_summaries(groups: &[PopulationColumns]) -> Vec<PopulationSumma
                 adl_notional_mean: mean("adl_notional"),
                 bad_debt_mean: mean("bad_debt"),
                 bad_debt_share: share("bad_debt"),
+                funding_paid_mean: has("funding_paid").then(|| mean("funding_paid")),
+                funding_received_mean: has("funding_received").then(|| mean("funding_received")),
             }
         })
         .collect()

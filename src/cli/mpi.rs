@@ -77,7 +77,7 @@ mod with_mpi {
 
     // Columns are `path_metrics(lending)` in order, so zipping with all of them pairs each
     // column with its definition whether or not the run has lending columns.
-    use cascadesim::metrics::{POPULATION_METRICS, Values, path_metrics};
+    use cascadesim::metrics::{Values, path_metrics, population_metrics};
 
     /// This process's place in the MPI job.
     pub(crate) struct Cluster {
@@ -155,7 +155,7 @@ mod with_mpi {
                     }
                 }
                 for p in &mut whole.population_columns {
-                    for (c, d) in p.columns.iter_mut().zip(POPULATION_METRICS) {
+                    for (c, d) in p.columns.iter_mut().zip(population_metrics(true)) {
                         let (v, _) = from.receive_vec::<f64>();
                         c.values.append(d.kind.values_from_f64(v));
                     }

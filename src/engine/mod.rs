@@ -18,6 +18,7 @@ use rand::rngs::ChaCha8Rng;
 
 use crate::model::arbitrage;
 use crate::model::book::{BookShape, BookState};
+use crate::model::funding::Funding;
 use crate::model::lending::draw_accounts;
 use crate::model::margin::{MarginSchedule, PartialRule};
 use crate::model::population::{self, Positions};
@@ -70,6 +71,9 @@ pub struct Market {
     slots: Vec<Slot>,
     /// Assets with venues, ascending.
     venue_assets: Vec<usize>,
+    /// Whether any population pays funding (steps then go through the cascade loop, which
+    /// pays it at its first round).
+    funding: bool,
 }
 
 /// One book of the run: whose it is.
@@ -105,6 +109,8 @@ pub struct PopulationModel {
     pub partial: Option<PartialRule>,
     /// Whether shortfalls the fund cannot pay are covered by auto-deleveraging.
     pub auto_deleverage: bool,
+    /// Funding paid along the path; `None`: none.
+    pub funding: Option<Funding>,
     /// The book its liquidation orders walk (among all the run's books).
     slot: usize,
     /// Whether its positions trigger on their venue's mid rather than the asset's mark.
@@ -165,6 +171,7 @@ impl Market {
                 margin: p.margin.clone(),
                 partial: p.partial,
                 auto_deleverage: p.auto_deleverage,
+                funding: p.funding.clone(),
                 slot: assets[p.asset].first_slot + p.venue,
                 on_mid: assets[p.asset].venues.is_some() && p.trigger == TriggerPrice::Venue,
                 spec: p.clone(),
@@ -195,6 +202,7 @@ impl Market {
             replicates,
             slots,
             venue_assets,
+            funding: populations.iter().any(|p| p.funding.is_some()),
             seed: s.simulation.seed,
             steps: s.simulation.steps,
             step_seconds: s.simulation.step_seconds,
@@ -397,6 +405,10 @@ pub struct PopulationPathMetrics {
     pub adl_notional: f64,
     /// Losses of this population's liquidations that nobody covered.
     pub bad_debt: f64,
+    /// Funding this population's positions paid, USD (0 without `funding`).
+    pub funding_paid: f64,
+    /// Funding this population's positions received, USD.
+    pub funding_received: f64,
 }
 
 impl PopulationPathMetrics {
@@ -675,6 +687,13 @@ pub fn simulate_full<O: Observer, C: Control>(
         .iter()
         .map(|p| Venue::new(p.insurance_fund))
         .collect();
+    if market.funding {
+        for ((v, pm), pos) in venues.iter_mut().zip(&market.populations).zip(&pops) {
+            if pm.funding.is_some() {
+                v.start_funding(pos);
+            }
+        }
+    }
     let mut lenders: Vec<LendingVenue> = market.lending.iter().map(LendingVenue::new).collect();
     // Lending works per asset; its seized collateral is sold on the asset's first book (its
     // only book, or its first venue), at that book's round price.
@@ -732,6 +751,7 @@ pub fn simulate_full<O: Observer, C: Control>(
     // The quiet lane (below) needs one book per asset and no rule that acts on quiet steps:
     // lending, the circuit breaker, volatility depth, or an observer of every step.
     let lane = market.venue_assets.is_empty()
+        && !market.funding
         && lenders.is_empty()
         && breaker.is_none()
         && !track_close
@@ -887,6 +907,17 @@ pub fn simulate_full<O: Observer, C: Control>(
             }
             if let Some(cb) = breaker {
                 summary.circuit_breaker_halts += halts.trip(cb, step, &mark, &close);
+            }
+            // Funding falls at the start of a step, at the price its positions trigger on,
+            // before anything is liquidated (a halt stops trading, not funding).
+            if market.funding && rounds == 0 {
+                pay_funding(
+                    market,
+                    step,
+                    (&mark, &mid, &fundamental),
+                    &mut venues,
+                    per_population,
+                );
             }
             for (k, pos) in pops.iter().enumerate() {
                 let pm = &market.populations[k];
@@ -1111,6 +1142,39 @@ pub fn simulate_full<O: Observer, C: Control>(
         summary.open_interest,
     );
     summary
+}
+
+/// Pays the funding that falls at the start of `step` (see `model::funding`): per
+/// population with a `funding` table, at the price its positions trigger on (`prices`: the
+/// marks, the books' mids and the fundamentals). Out of line: scenarios without funding never
+/// call it.
+#[cold]
+#[inline(never)]
+fn pay_funding(
+    market: &Market,
+    step: u32,
+    prices: (&[f64], &[f64], &[f64]),
+    venues: &mut [Venue],
+    per_population: &mut [PopulationPathMetrics],
+) {
+    let (mark, mid, fundamental) = prices;
+    for (k, pm) in market.populations.iter().enumerate() {
+        let Some(f) = &pm.funding else { continue };
+        let n = f.payments_at(step, market.step_seconds);
+        if n == 0 {
+            continue;
+        }
+        let px = if pm.on_mid {
+            mid[pm.slot]
+        } else {
+            mark[pm.asset]
+        };
+        let mm = pm.margin.tiers()[0].rate;
+        let rate = f.rate(step, px, fundamental[pm.asset]);
+        let (paid, received) = venues[k].pay_funding(n, rate, px, mm);
+        per_population[k].funding_paid += paid;
+        per_population[k].funding_received += received;
+    }
 }
 
 /// The path's deepest drawdown so far, over its assets' marks.

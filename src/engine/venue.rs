@@ -14,6 +14,9 @@
 //! - the ADL queue of each side, ranked once per path when ADL first needs it (at that
 //!   round's mark) and walked with a cursor afterwards.
 //!
+//! - funding paid per coin by each side since step 0, and the shift it gives the side's
+//!   liquidation prices (positions are stored as at step 0; see `model::funding`).
+//!
 //! A quiet round costs one comparison per ladder and one heap peek per side. Without a partial
 //! rule, and on a side ADL has not touched, the triggered ladder range is collected and
 //! settled by plain loops over the ladder's columns (same arithmetic, same order, so the
@@ -23,6 +26,7 @@ use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
 use super::{PathSummary, PopulationModel};
+use crate::model::funding;
 use crate::model::margin::{self, Position};
 use crate::model::population::{Ladder, Positions};
 use crate::model::search::run_length;
@@ -83,6 +87,17 @@ struct Side {
     queue_cursor: usize,
     /// The ladder position ADL closed partly (index, what is left of it).
     partly: Option<(usize, Position)>,
+    /// Funding paid by this side since step 0, USD per coin (negative: received). Positions
+    /// are stored as they were at step 0 (ladder) or as if they had paid nothing (heap,
+    /// `partly`): a position's margin now is its stored margin minus `qty · paid`.
+    paid: f64,
+    /// How far funding moved the side's liquidation prices (`model::funding::trigger_shift`
+    /// of `paid`): a stored liquidation price `l` triggers at the mark `l + shift`. 0 without
+    /// funding, and `m − 0.0` is `m`, so nothing changes then.
+    shift: f64,
+    /// Open size of the side, base units; tracked only for funding's payments (set when the
+    /// population pays funding, see [`Venue::start_funding`]).
+    open_qty: f64,
 }
 
 fn at(ladder: &Ladder, i: usize, long: bool) -> Position {
@@ -95,6 +110,24 @@ fn at(ladder: &Ladder, i: usize, long: bool) -> Position {
 }
 
 impl Side {
+    /// A stored position as it is now: its margin less the funding paid since.
+    #[inline(always)]
+    fn now(&self, p: Position) -> Position {
+        Position {
+            margin: p.margin - p.qty * self.paid,
+            ..p
+        }
+    }
+
+    /// A position as it is now, stored as if it had paid no funding (inverse of `now`).
+    #[inline]
+    fn stored(&self, p: Position) -> Position {
+        Position {
+            margin: p.margin + p.qty * self.paid,
+            ..p
+        }
+    }
+
     #[inline]
     fn is_removed(&self, i: usize) -> bool {
         self.removed
@@ -132,13 +165,16 @@ impl Side {
         seq: &mut u32,
     ) -> f64 {
         debug_assert!(self.fired.is_empty(), "settle empties `fired`");
-        let ladder_hit = self.cursor < ladder.len() && crossed::<LONG>(ladder.liq[self.cursor], m);
-        let heap_hit = self.heap.peek().is_some_and(|t| crossed::<LONG>(t.liq, m));
+        // Funding moved every stored liquidation price by `shift`: compare them with the
+        // mark moved back by it.
+        let t = m - self.shift;
+        let ladder_hit = self.cursor < ladder.len() && crossed::<LONG>(ladder.liq[self.cursor], t);
+        let heap_hit = self.heap.peek().is_some_and(|h| crossed::<LONG>(h.liq, t));
         self.lo = self.cursor;
         self.round_qty = if !ladder_hit && !heap_hit {
             0.0
         } else {
-            self.collect_triggered::<LONG>(ladder, m, pm, seq)
+            self.collect_triggered::<LONG>(ladder, m, t, pm, seq)
         };
         self.round_qty
     }
@@ -148,6 +184,7 @@ impl Side {
         &mut self,
         ladder: &Ladder,
         m: f64,
+        t: f64,
         pm: &PopulationModel,
         seq: &mut u32,
     ) -> f64 {
@@ -164,7 +201,7 @@ impl Side {
             // ends where a search from the cursor says (a round triggers a short run at the
             // head of a long ladder: the few entries it reads are next to the cursor, and the
             // settlement reads them next anyway).
-            let end = c + run_length(&ladder.liq[c..], |&l| crossed::<LONG>(l, m));
+            let end = c + run_length(&ladder.liq[c..], |&l| crossed::<LONG>(l, t));
             let run = ladder.qty[c..end].chunks_exact(LANES);
             let rest = run.remainder();
             for q in run {
@@ -177,7 +214,7 @@ impl Side {
             }
             c = end;
         }
-        while c < ladder.len() && crossed::<LONG>(ladder.liq[c], m) {
+        while c < ladder.len() && crossed::<LONG>(ladder.liq[c], t) {
             if let Some((j, rest)) = self.partly
                 && j == c
             {
@@ -187,18 +224,18 @@ impl Side {
                 self.rearm(rest, pm, seq);
             } else if !self.is_removed(c) {
                 lanes[(c - lo) % LANES] +=
-                    margin::close_quantity(&at(ladder, c, LONG), m, &pm.margin, rule);
+                    margin::close_quantity(&self.now(at(ladder, c, LONG)), m, &pm.margin, rule);
             }
             c += 1;
         }
         self.cursor = c;
         let mut qty = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
         while let Some(top) = self.heap.peek()
-            && crossed::<LONG>(top.liq, m)
+            && crossed::<LONG>(top.liq, t)
         {
             let pos = top.pos;
             self.heap.pop();
-            qty += margin::close_quantity(&pos, m, &pm.margin, rule);
+            qty += margin::close_quantity(&self.now(pos), m, &pm.margin, rule);
             self.fired.push(pos);
         }
         qty
@@ -259,6 +296,40 @@ impl Venue {
         }
     }
 
+    /// Starts tracking the open size of each side, which funding's payments are computed on
+    /// (one pass over the ladders per path, only for populations that pay funding).
+    pub fn start_funding(&mut self, pos: &Positions) {
+        self.longs.open_qty = pos.longs.qty.iter().sum();
+        self.shorts.open_qty = pos.shorts.qty.iter().sum();
+    }
+
+    /// Pays funding `n` times at rate `rate` per interval and mark `mark` (positive: longs
+    /// pay): every position's margin moves by `rate · mark` per coin, and so its side's
+    /// liquidation prices (`model::funding::trigger_shift`, with maintenance rate
+    /// `mm_rate`). Returns what the population's positions paid and received, USD.
+    pub fn pay_funding(&mut self, n: u32, rate: f64, mark: f64, mm_rate: f64) -> (f64, f64) {
+        let (mut paid, mut received) = (0.0, 0.0);
+        for _ in 0..n {
+            let per_coin = rate * mark;
+            self.longs.paid += per_coin;
+            self.shorts.paid -= per_coin;
+            let (l, s) = (
+                per_coin * self.longs.open_qty,
+                per_coin * self.shorts.open_qty,
+            );
+            if per_coin >= 0.0 {
+                paid += l;
+                received += s;
+            } else {
+                paid -= s;
+                received -= l;
+            }
+        }
+        self.longs.shift = funding::trigger_shift(true, self.longs.paid, mm_rate);
+        self.shorts.shift = funding::trigger_shift(false, self.shorts.paid, mm_rate);
+        (paid, received)
+    }
+
     /// Finds the positions triggered at mark `m`; returns the quantities the venue sells
     /// (closing longs) and buys (closing shorts).
     #[inline(always)]
@@ -280,12 +351,14 @@ impl Venue {
         let long = long
             .into_iter()
             .chain(self.longs.heap.peek().map(|t| t.liq))
-            .fold(f64::NEG_INFINITY, f64::max);
+            .fold(f64::NEG_INFINITY, f64::max)
+            + self.longs.shift;
         let short = pos.shorts.liq.get(self.shorts.cursor).copied();
         let short = short
             .into_iter()
             .chain(self.shorts.heap.peek().map(|t| t.liq))
-            .fold(f64::INFINITY, f64::min);
+            .fold(f64::INFINITY, f64::min)
+            + self.shorts.shift;
         (long, short)
     }
 
@@ -342,10 +415,11 @@ impl Ctx<'_> {
         let fill = if long { self.r.sell_px } else { self.r.buy_px };
         if self.pm.partial.is_none() && side.removed.is_empty() {
             let range = side.lo..side.cursor;
+            let paid = side.paid;
             if long {
-                self.full_closes::<true>(range, fill, ladder, opp, opp_ladder);
+                self.full_closes::<true>(range, fill, paid, ladder, opp, opp_ladder);
             } else {
-                self.full_closes::<false>(range, fill, ladder, opp, opp_ladder);
+                self.full_closes::<false>(range, fill, paid, ladder, opp, opp_ladder);
             }
         } else {
             for i in side.lo..side.cursor {
@@ -365,6 +439,7 @@ impl Ctx<'_> {
         // reaches a position the cursor has passed). One product per side and round instead
         // of one per position.
         let q = side.round_qty;
+        side.open_qty -= q;
         if q != 0.0 {
             let notional = q * fill;
             if long {
@@ -382,11 +457,14 @@ impl Ctx<'_> {
     /// same order (so the sums are bit-identical), on the ladder's columns, with the running
     /// sums (fund, fees, draw) in registers. They are written back before a shortfall the
     /// fund cannot pay (which may deleverage the opposite side) and at the end. The closed
-    /// quantity and the notional follow from `collect`'s sum in [`Ctx::side`].
+    /// quantity and the notional follow from `collect`'s sum in [`Ctx::side`]. `paid`: the
+    /// side's funding per coin (`Side::paid`), taken off each stored margin.
+    #[allow(clippy::too_many_arguments)]
     fn full_closes<const LONG: bool>(
         &mut self,
         range: std::ops::Range<usize>,
         fill: f64,
+        paid: f64,
         ladder: &Ladder,
         opp: &mut Side,
         opp_ladder: &Ladder,
@@ -404,7 +482,8 @@ impl Ctx<'_> {
             let mut short = None;
             let start = j;
             while j < qty.len() {
-                let (q, e, mg) = (qty[j], entry[j], margin[j]);
+                // The margin now (`Side::now`): exactly the stored one without funding.
+                let (q, e, mg) = (qty[j], entry[j], margin[j] - qty[j] * paid);
                 j += 1;
                 // `Position::equity` (`q·sign·(fill − e)` with the sign folded in: negating
                 // a difference is exact); a fee is only paid out of positive equity.
@@ -465,6 +544,7 @@ impl Ctx<'_> {
         opp: &mut Side,
         opp_ladder: &Ladder,
     ) {
+        let p = side.now(p);
         let pm = self.pm;
         let rule = pm.partial.as_ref();
         let close = margin::close_quantity(&p, self.r.mark, &pm.margin, rule);
@@ -495,7 +575,7 @@ impl Ctx<'_> {
             margin,
             ..p
         };
-        side.rearm(rest, self.pm, self.seq);
+        side.rearm(side.stored(rest), self.pm, self.seq);
     }
 
     /// A shortfall the fund could not pay: ADL if enabled, then bad debt.
@@ -545,7 +625,7 @@ impl Ctx<'_> {
             let mut scored: Vec<(f64, u32)> = (opp.cursor..ladder.len())
                 .filter(|&i| !opp.is_removed(i))
                 .filter_map(|i| {
-                    margin::adl_score(&at(ladder, i, long), mark).map(|s| (s, i as u32))
+                    margin::adl_score(&opp.now(at(ladder, i, long)), mark).map(|s| (s, i as u32))
                 })
                 .collect();
             scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
@@ -567,7 +647,7 @@ impl Ctx<'_> {
                 continue;
             }
             let head = opp.partly.filter(|&(j, _)| j == i);
-            let cp = head.map_or_else(|| at(ladder, i, long), |(_, p)| p);
+            let cp = opp.now(head.map_or_else(|| at(ladder, i, long), |(_, p)| p));
             let Some(d) = margin::deleverage(&cp, bankruptcy, fill, need - covered) else {
                 continue;
             };
@@ -578,6 +658,7 @@ impl Ctx<'_> {
                 covered + d.haircut
             };
             self.sum.adl_notional += d.closed * bankruptcy;
+            opp.open_qty -= d.closed;
             if head.is_none() {
                 self.sum.adl_count += 1;
             }
@@ -588,7 +669,7 @@ impl Ctx<'_> {
                     margin: d.remaining_margin,
                     ..cp
                 };
-                opp.partly = Some((i, rest));
+                opp.partly = Some((i, opp.stored(rest)));
                 break;
             }
             opp.remove(i, ladder.len());

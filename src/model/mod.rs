@@ -6,6 +6,7 @@ pub mod arbitrage;
 pub mod book;
 pub mod bootstrap;
 pub mod chi2;
+pub mod funding;
 pub mod lending;
 pub mod margin;
 pub mod population;

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use super::h5::{self, AttrValue, H5Error, Stored};
 use super::realised::RealisedView;
 use crate::metrics::{
-    ASSET_METRICS, AssetColumns, Column, Kind, LENDING_METRICS, POPULATION_METRICS,
+    ASSET_METRICS, AssetColumns, Column, FUNDING_POPULATION_METRICS, Kind, LENDING_METRICS,
     PopulationColumns, PopulationId, Values, path_metrics,
 };
 use crate::summary::{CascadeDefinition, Provenance};
@@ -497,9 +497,15 @@ pub fn read_population_columns(
     paths: u64,
 ) -> Result<Vec<PopulationColumns>, FileProblems> {
     let mut c = Check::new(f);
-    if !h5::list_datasets(f, "/populations/0").is_ok_and(|d| !d.is_empty()) {
+    let first = h5::list_datasets(f, "/populations/0").unwrap_or_default();
+    if first.is_empty() {
         return c.finish(Vec::new());
     }
+    // The funding columns are written for every population or for none (scenarios without
+    // `funding`): the first population's group says which.
+    let funding = FUNDING_POPULATION_METRICS
+        .iter()
+        .any(|d| first.iter().any(|n| n == d.name));
     let len = usize::try_from(paths).unwrap_or(usize::MAX);
     let out = ids
         .iter()
@@ -508,8 +514,7 @@ pub fn read_population_columns(
             name: id.name.clone(),
             asset: id.asset.clone(),
             venue: id.venue.clone(),
-            columns: POPULATION_METRICS
-                .iter()
+            columns: crate::metrics::population_metrics(funding)
                 .filter_map(|d| {
                     let v = c.column(&format!("/populations/{k}/{}", d.name), d.kind, len)?;
                     Some(Column {

@@ -8,6 +8,7 @@
 mod bootstrap;
 mod csv;
 mod error;
+mod funding;
 mod reader;
 mod replay;
 mod venues;
@@ -16,6 +17,7 @@ use nalgebra::DMatrix;
 use toml::de::DeTable;
 
 pub use error::{Issue, ScenarioError};
+pub use funding::DEFAULT_INTERVAL_S as DEFAULT_FUNDING_INTERVAL_S;
 pub use replay::{ReplayMode, ReplayScenario};
 pub use venues::{TriggerPrice, VenueSpec, Venues};
 
@@ -318,6 +320,8 @@ pub struct Population {
     pub partial: Option<PartialRule>,
     /// Whether shortfalls the fund cannot cover are auto-deleveraged (`auto_deleverage`).
     pub auto_deleverage: bool,
+    /// Funding paid along the path (`funding`); `None`: none is paid.
+    pub funding: Option<crate::model::funding::Funding>,
     pub source: PositionSource,
     /// Index into the asset's venues (0 without venues).
     pub venue: usize,
@@ -651,6 +655,7 @@ const POP_KEYS: &[&str] = &[
     "insurance_fund_usd",
     "partial_liquidation",
     "auto_deleverage",
+    "funding",
     "positions_file",
     "venue",
     "trigger_price",
@@ -703,6 +708,9 @@ pub fn schema_keys(table: &[&str]) -> Option<&'static [&'static str]> {
         ["populations", "leverage"] => LEV_KEYS,
         ["populations", "entry"] => ENTRY_KEYS,
         ["populations", "margin_tiers"] => TIER_KEYS,
+        ["populations", "funding"] => funding::FUNDING_KEYS,
+        ["populations", "funding", "schedule"] => funding::SCHEDULE_KEYS,
+        ["populations", "funding", "premium"] => funding::PREMIUM_KEYS,
         ["lending"] => LENDING_KEYS,
         ["lending", "health_factor"] => HF_KEYS,
         ["lending", "collateral"] => COLLATERAL_KEYS,
@@ -832,7 +840,7 @@ fn validate(
     let pop_tables = doc.tables(&mut top, "populations", POP_KEYS);
     let mut pops_ok = true;
     for t in pop_tables {
-        match population(doc, t, &names, &venue_names, files) {
+        match population(doc, t, &names, &venue_names, clock.steps, files) {
             Some(p) => populations.push(p),
             None => pops_ok = false,
         }
@@ -2137,6 +2145,7 @@ fn population(
     mut t: Tbl<'_, '_>,
     names: &[String],
     venue_names: &[Option<Vec<String>>],
+    steps: Option<u32>,
     files: &dyn FileSource,
 ) -> Option<Population> {
     let n0 = doc.issues.len();
@@ -2239,6 +2248,12 @@ fn population(
         margin.tiers().first().filter(|_| margin_ok).map(|x| x.rate),
     );
     let auto_deleverage = doc.bool(&mut t, "auto_deleverage").unwrap_or(false);
+    let funding = funding::funding(
+        doc,
+        &mut t,
+        margin_ok.then(|| margin.tiers().len() == 1),
+        steps,
+    );
     let (venue, trigger) = venues::population_venue(
         doc,
         &mut t,
@@ -2281,6 +2296,7 @@ fn population(
         insurance_fund: fund,
         partial,
         auto_deleverage,
+        funding,
         source: source?,
         venue,
         trigger,
