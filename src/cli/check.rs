@@ -85,9 +85,10 @@ fn positions(args: &CheckArgs, s: &cascadesim::scenario::Scenario) -> Result<Vec
         let shown = f.display().to_string();
         match read_positions_file(f) {
             Err(e) => problems.push(format!("--positions: {e}")),
-            Ok(text) => match prospective_positions(&text) {
-                Err(errs) => problems.extend(errs.iter().map(|e| format!("{shown}:{e}"))),
-                Ok(rows) => {
+            Ok(text) => {
+                let (rows, errs) = prospective_positions(&text);
+                problems.extend(errs.iter().map(|e| format!("{shown}:{e}")));
+                {
                     for r in &rows {
                         let p = position::from_row(&shown, r);
                         let resolved = position::resolve(s, &p).and_then(|x| {
@@ -110,7 +111,7 @@ fn positions(args: &CheckArgs, s: &cascadesim::scenario::Scenario) -> Result<Vec
                         }
                     }
                 }
-            },
+            }
         }
     }
     if args.position.is_empty() && args.positions.is_none() {

@@ -350,17 +350,15 @@ pub struct ProspectiveRow {
 
 /// Reads a prospective-positions file: the columns of a positions file
 /// ([`POSITION_COLUMNS`]; `asset` and `population` say which asset and whose tiers).
-///
-/// # Errors
-/// Every problem, each with its line.
-pub fn prospective_positions(text: &str) -> Result<Vec<ProspectiveRow>, Vec<String>> {
+/// Returns the good rows and every problem, each with its line (a header problem: no rows).
+pub fn prospective_positions(text: &str) -> (Vec<ProspectiveRow>, Vec<String>) {
     let mut errors = Vec::new();
     let Some(table) = Table::read(
         text,
         "side,size,entry_price,leverage` (or `liquidation_price`; `asset`, `population` optional",
         &mut errors,
     ) else {
-        return Err(errors);
+        return (Vec::new(), errors);
     };
     let hline = table.header_line;
     table.check_columns(
@@ -381,7 +379,7 @@ pub fn prospective_positions(text: &str) -> Result<Vec<ProspectiveRow>, Vec<Stri
         ));
     }
     if !errors.is_empty() {
-        return Err(errors);
+        return (Vec::new(), errors);
     }
     let col = |name: &str| table.index(name).unwrap_or(0);
     let (side, size, entry) = (col("side"), col("size"), col("entry_price"));
@@ -428,11 +426,7 @@ pub fn prospective_positions(text: &str) -> Result<Vec<ProspectiveRow>, Vec<Stri
     if out.is_empty() && errors.is_empty() {
         errors.push(format!("{hline}: the file has a header but no positions"));
     }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(errors)
-    }
+    (out, errors)
 }
 
 /// Reads `side,distance_bp,size_usd` rows (side `bid` or `ask`); sizes in USD are converted
