@@ -225,12 +225,16 @@ fn render(checks: &[PositionCheck], scenario: &str) -> String {
                     usd(n.notional),
                     100.0 * n.share_of_open_interest
                 );
-                let _ = writeln!(
-                    out,
-                    "                {} / {} from the liquidation price",
-                    pct(n.distance_pct),
-                    sig(n.distance_sigmas)
-                );
+                if n.distance_pct == 0.0 {
+                    let _ = writeln!(out, "                the liquidation price lies inside it");
+                } else {
+                    let _ = writeln!(
+                        out,
+                        "                {} / {} from the liquidation price",
+                        pct(n.distance_pct),
+                        sig(n.distance_sigmas)
+                    );
+                }
             }
             None => {
                 let _ = writeln!(out, "  cluster       no major cluster on {}", c.asset);
