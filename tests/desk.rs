@@ -368,6 +368,41 @@ fn check_refuses_bad_positions_naming_the_argument() {
         assert!(e.contains(needle), "{needle} in {e}");
     }
     assert!(!e.contains("panicked"));
+
+    // A list too long for the Monte Carlo part is refused unless that part is skipped.
+    let many = "side,size,entry_price,leverage\n".to_string() + &"long,1,100,5\n".repeat(1001);
+    std::fs::write(dir.path().join("many.csv"), many).unwrap();
+    let o = cascadesim(
+        dir.path(),
+        &[
+            "check",
+            "s.toml",
+            "--positions",
+            "many.csv",
+            "--paths",
+            "10",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("1001 positions: the Monte Carlo part"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = cascadesim(
+        dir.path(),
+        &[
+            "check",
+            "s.toml",
+            "--positions",
+            "many.csv",
+            "--paths",
+            "0",
+            "--json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(json_lines(&o).len(), 1001);
 }
 
 #[test]

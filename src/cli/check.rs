@@ -138,6 +138,13 @@ pub(crate) fn check(args: &CheckArgs) -> Result<i32> {
         )));
     }
     let resolved = positions(args, &scenario)?;
+    if args.paths > 0 && resolved.len() > check::MAX_MC_POSITIONS {
+        bail!(InputError(format!(
+            "{} positions: the Monte Carlo part adds each as a population of its own and takes at most {}; check them with --paths 0, or in smaller lists",
+            resolved.len(),
+            check::MAX_MC_POSITIONS
+        )));
+    }
     let options = CheckOptions {
         buffer,
         major_share: args.major_share,

@@ -23,6 +23,11 @@ use crate::model::book::BookState;
 use crate::scenario::{Buffer, PositionRecord, PositionSource, Scenario};
 use crate::stats::{Proportion, wilson95};
 
+/// Most positions the Monte Carlo part takes: each is a population of its own, with its own
+/// per-path venue state, so a path's cost grows with their number. Larger lists are checked
+/// with `--paths 0`.
+pub const MAX_MC_POSITIONS: usize = 1_000;
+
 /// What the check needs beyond the positions.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CheckOptions {
