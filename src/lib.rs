@@ -20,6 +20,7 @@
 //! The binary's `cli` module is the only place that knows about the terminal.
 
 pub mod clustered;
+pub mod desk;
 pub mod engine;
 pub mod heatmap;
 pub mod history;

@@ -3,11 +3,13 @@
 //! → run → export.
 
 mod backtest;
+mod check;
 mod files;
 mod heatmap;
 mod memory;
 mod merge;
 mod mpi;
+mod population;
 mod report;
 mod run;
 mod sweep;
@@ -77,6 +79,13 @@ enum Command {
     /// Fit a replay scenario's living population on the data before --to (Nelder–Mead) and
     /// write a calibrated scenario; prints in- and out-of-sample scores.
     Calibrate(backtest::CalibrateArgs),
+    /// Write every position of the drawn population (asset, venue, side, size, entry,
+    /// leverage, liquidation price) as CSV, readable back as a positions_file, or as HDF5.
+    Population(population::PopulationArgs),
+    /// Pre-trade check of prospective positions: liquidation price, nearest major cluster,
+    /// no-trade buffer, slippage and Monte Carlo liquidation odds. Exit 3 when a position is
+    /// inside the no-trade buffer.
+    Check(check::CheckArgs),
 }
 
 /// Options of every command that simulates: the scenario, how many paths from which seed,
@@ -198,6 +207,8 @@ pub fn main() -> i32 {
         Command::Sensitivity(args) => sweep::sensitivity(&args),
         Command::Backtest(args) => backtest::backtest(&args),
         Command::Calibrate(args) => backtest::calibrate(&args),
+        Command::Population(args) => population::population(&args),
+        Command::Check(args) => check::check(&args),
     };
     match result {
         Ok(code) => code,

@@ -252,6 +252,17 @@ impl Market {
         })
     }
 
+    /// Per-path mode: the populations path `path` draws, from far along its own stream (one
+    /// per population, in scenario order).
+    pub fn draw_path_populations(&self, path: u64) -> Vec<Positions> {
+        let mut prng = self.path_rng(path);
+        prng.set_word_pos(POPULATION_WORD_OFFSET);
+        self.populations
+            .iter()
+            .map(|p| population::build(&p.spec, self.assets[p.asset].start_price, &mut prng))
+            .collect()
+    }
+
     /// Total number of positions of one replicate in fixed mode (every replicate has the
     /// same count).
     pub fn fixed_position_count(&self) -> Option<usize> {
@@ -660,13 +671,7 @@ pub fn simulate_full<O: Observer, C: Control>(
     // path's replicate.
     let replicate = market.replicate_of(path).map(|r| market.replicate(r));
     let owned: Vec<Positions> = if replicate.is_none() {
-        let mut prng = market.path_rng(path);
-        prng.set_word_pos(POPULATION_WORD_OFFSET);
-        market
-            .populations
-            .iter()
-            .map(|p| population::build(&p.spec, market.assets[p.asset].start_price, &mut prng))
-            .collect()
+        market.draw_path_populations(path)
     } else {
         Vec::new()
     };

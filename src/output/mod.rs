@@ -10,6 +10,7 @@ pub mod h5;
 pub mod heatmap;
 pub mod html;
 pub mod plot;
+pub mod population;
 pub mod read;
 pub mod realised;
 pub mod sweep;

@@ -147,9 +147,29 @@ fn price_column(field: &str, line: usize, col: &str, errors: &mut Vec<String>) -
     Some(p)
 }
 
+/// Columns of a positions file. `population`, `asset` and `venue` are what `cascadesim
+/// population` writes beside the others: `asset`, when present, must name the population's
+/// asset on every row; the other two are not read.
+pub const POSITION_COLUMNS: &[&str] = &[
+    "population",
+    "asset",
+    "venue",
+    "side",
+    "size",
+    "entry_price",
+    "leverage",
+    "liquidation_price",
+];
+
+/// Largest relative difference between a row's `liquidation_price` and the one its `leverage`
+/// gives, when a row has both (a file written by `cascadesim population` agrees to ~1e-15).
+const LIQUIDATION_AGREEMENT: f64 = 1e-9;
+
+/// Reads the positions of a population trading `asset` under `sched`.
 pub(super) fn positions(
     text: &str,
     sched: &MarginSchedule,
+    asset: &str,
 ) -> Result<Vec<PositionRecord>, Vec<String>> {
     let mut errors = Vec::new();
     let Some(table) = Table::read(
@@ -161,22 +181,17 @@ pub(super) fn positions(
     };
     let hline = table.header_line;
     table.check_columns(
-        &[
-            "side",
-            "size",
-            "entry_price",
-            "leverage",
-            "liquidation_price",
-        ],
+        POSITION_COLUMNS,
         &["side", "size", "entry_price"],
         &mut errors,
     );
     let (lev, liq) = (table.index("leverage"), table.index("liquidation_price"));
-    if lev.is_none() == liq.is_none() {
+    if lev.is_none() && liq.is_none() {
         errors.push(format!(
-            "{hline}: needs exactly one of the columns `leverage` and `liquidation_price`"
+            "{hline}: needs one of the columns `leverage` and `liquidation_price`"
         ));
     }
+    let asset_col = table.index("asset");
     if table.rows.len() as u64 > MAX_POSITIONS {
         errors.push(format!(
             "{hline}: {} positions; at most {MAX_POSITIONS} (the limit of positions)",
@@ -207,6 +222,16 @@ pub(super) fn positions(
             errors.push(format!("{line}: column `size` must be > 0 base units"));
         }
         let e = price_column(&f[entry], line, "entry_price", &mut errors);
+        if let Some(i) = asset_col
+            && f[i] != asset
+        {
+            errors.push(format!(
+                "{line}: column `asset`: {} is not this population's asset \"{}\" (split a file of several assets into one file per population)",
+                cut(&f[i]),
+                cut(asset).trim_matches('"')
+            ));
+            continue;
+        }
         let (Some(long), Some(qty), Some(e)) = (long, qty, e) else {
             continue;
         };
@@ -225,33 +250,58 @@ pub(super) fn positions(
         }
         open_interest += notional;
         let tier = sched.tier(notional);
-        let margin_usd = if let Some(i) = lev {
-            let Some(l) = number(&f[i], line, "leverage", &mut errors) else {
-                continue;
-            };
-            if l <= 1.0 || l >= 1.0 / tier.rate {
-                errors.push(format!("{line}: column `leverage` must be > 1 and below 1/maintenance rate = {:.1}, found {}", 1.0 / tier.rate, show(l)));
-                continue;
+        let from_leverage = match lev {
+            Some(i) => {
+                let Some(l) = number(&f[i], line, "leverage", &mut errors) else {
+                    continue;
+                };
+                if l <= 1.0 || l >= 1.0 / tier.rate {
+                    errors.push(format!("{line}: column `leverage` must be > 1 and below 1/maintenance rate = {:.1}, found {}", 1.0 / tier.rate, show(l)));
+                    continue;
+                }
+                Some(notional / l)
             }
-            notional / l
-        } else {
-            let i = liq.unwrap_or(0);
-            let Some(p) = price_column(&f[i], line, "liquidation_price", &mut errors) else {
-                continue;
-            };
-            let m = margin::margin_from_liquidation_price(long, qty, e, p, tier);
-            let wrong_side = if long { p >= e } else { p <= e };
-            if wrong_side || m <= 0.0 || !m.is_finite() {
-                errors.push(format!(
-                    "{line}: column `liquidation_price` {} is inconsistent with a {} entered at {} (it must lie {} the entry and imply positive margin)",
-                    show(p),
-                    if long { "long" } else { "short" },
-                    show(e),
-                    if long { "below" } else { "above" }
-                ));
-                continue;
+            None => None,
+        };
+        let from_liquidation = match liq {
+            Some(i) => {
+                let Some(p) = price_column(&f[i], line, "liquidation_price", &mut errors) else {
+                    continue;
+                };
+                Some(p)
             }
-            m
+            None => None,
+        };
+        let margin_usd = match (from_leverage, from_liquidation) {
+            (Some(m), Some(p)) => {
+                let implied = margin::liquidation_price(long, qty, e, m, tier);
+                if (implied - p).abs() > LIQUIDATION_AGREEMENT * p {
+                    errors.push(format!(
+                        "{line}: columns `leverage` and `liquidation_price` disagree: the leverage gives a liquidation price of {}, the file says {} (give one of them, or both as `cascadesim population` writes them)",
+                        show(implied),
+                        show(p)
+                    ));
+                    continue;
+                }
+                m
+            }
+            (Some(m), None) => m,
+            (None, Some(p)) => {
+                let m = margin::margin_from_liquidation_price(long, qty, e, p, tier);
+                let wrong_side = if long { p >= e } else { p <= e };
+                if wrong_side || m <= 0.0 || !m.is_finite() {
+                    errors.push(format!(
+                        "{line}: column `liquidation_price` {} is inconsistent with a {} entered at {} (it must lie {} the entry and imply positive margin)",
+                        show(p),
+                        if long { "long" } else { "short" },
+                        show(e),
+                        if long { "below" } else { "above" }
+                    ));
+                    continue;
+                }
+                m
+            }
+            (None, None) => continue,
         };
         out.push(PositionRecord {
             long,
@@ -276,6 +326,107 @@ pub(super) fn positions(
     } else {
         Err(errors)
     }
+}
+
+/// One row of a prospective-positions file (`cascadesim check --positions`), as read:
+/// resolving it against a scenario (asset, tiers) is the desk module's work.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProspectiveRow {
+    /// Line in the file.
+    pub line: usize,
+    pub long: bool,
+    /// Base units, > 0.
+    pub qty: f64,
+    /// USD, in the price range of `assets.price`.
+    pub entry: f64,
+    /// The `leverage` column, when present.
+    pub leverage: Option<f64>,
+    /// The `liquidation_price` column, when present.
+    pub liquidation_price: Option<f64>,
+    /// The `asset` and `population` columns, when present.
+    pub asset: Option<String>,
+    pub population: Option<String>,
+}
+
+/// Reads a prospective-positions file: the columns of a positions file
+/// ([`POSITION_COLUMNS`]; `asset` and `population` say which asset and whose tiers).
+/// Returns the good rows and every problem, each with its line (a header problem: no rows).
+pub fn prospective_positions(text: &str) -> (Vec<ProspectiveRow>, Vec<String>) {
+    let mut errors = Vec::new();
+    let Some(table) = Table::read(
+        text,
+        "side,size,entry_price,leverage` (or `liquidation_price`; `asset`, `population` optional",
+        &mut errors,
+    ) else {
+        return (Vec::new(), errors);
+    };
+    let hline = table.header_line;
+    table.check_columns(
+        POSITION_COLUMNS,
+        &["side", "size", "entry_price"],
+        &mut errors,
+    );
+    let (lev, liq) = (table.index("leverage"), table.index("liquidation_price"));
+    if lev.is_none() && liq.is_none() {
+        errors.push(format!(
+            "{hline}: needs one of the columns `leverage` and `liquidation_price`"
+        ));
+    }
+    if table.rows.len() > 100_000 {
+        errors.push(format!(
+            "{hline}: {} positions; at most 100000 are checked at once",
+            table.rows.len()
+        ));
+    }
+    if !errors.is_empty() {
+        return (Vec::new(), errors);
+    }
+    let col = |name: &str| table.index(name).unwrap_or(0);
+    let (side, size, entry) = (col("side"), col("size"), col("entry_price"));
+    let (asset, population) = (table.index("asset"), table.index("population"));
+    let mut out = Vec::new();
+    for (line, f) in table.rows(&mut errors) {
+        let long = match f[side].to_lowercase().as_str() {
+            "long" | "buy" => Some(true),
+            "short" | "sell" => Some(false),
+            _ => {
+                errors.push(format!(
+                    "{line}: column `side`: {} is neither long nor short",
+                    cut(&f[side])
+                ));
+                None
+            }
+        };
+        let qty = number(&f[size], line, "size", &mut errors);
+        if qty.is_some_and(|q| q <= 0.0) {
+            errors.push(format!("{line}: column `size` must be > 0 base units"));
+        }
+        let e = price_column(&f[entry], line, "entry_price", &mut errors);
+        let leverage = lev.and_then(|i| number(&f[i], line, "leverage", &mut errors));
+        let liquidation_price =
+            liq.and_then(|i| price_column(&f[i], line, "liquidation_price", &mut errors));
+        let (Some(long), Some(qty), Some(e)) = (long, qty, e) else {
+            continue;
+        };
+        if qty <= 0.0 || (leverage.is_none() && liquidation_price.is_none()) {
+            continue;
+        }
+        let named = |i: Option<usize>| i.map(|i| f[i].clone()).filter(|s| !s.is_empty());
+        out.push(ProspectiveRow {
+            line,
+            long,
+            qty,
+            entry: e,
+            leverage,
+            liquidation_price,
+            asset: named(asset),
+            population: named(population),
+        });
+    }
+    if out.is_empty() && errors.is_empty() {
+        errors.push(format!("{hline}: the file has a header but no positions"));
+    }
+    (out, errors)
 }
 
 /// Reads `side,distance_bp,size_usd` rows (side `bid` or `ask`); sizes in USD are converted
@@ -371,7 +522,7 @@ mod tests {
     fn positions_with_liquidation_price_imply_margin() {
         let s = MarginSchedule::flat(0.004);
         let text = "side,size,entry_price,liquidation_price\nlong,1,100000,90361.4457831\n";
-        let r = positions(text, &s).unwrap();
+        let r = positions(text, &s, "BTC").unwrap();
         assert!((r[0].margin - 10_000.0).abs() < 1e-3, "{}", r[0].margin);
     }
 
@@ -379,7 +530,7 @@ mod tests {
     fn every_bad_row_is_reported_with_its_line() {
         let s = MarginSchedule::flat(0.004);
         let text = "side,size,entry_price,leverage\nlong,1,100,10\nsideways,1,100,10\nshort,-1,100,10\nlong,1,100,0.5\n";
-        let e = positions(text, &s).unwrap_err();
+        let e = positions(text, &s, "BTC").unwrap_err();
         assert_eq!(e.len(), 3, "{e:?}");
         assert!(
             e[0].starts_with("3:") && e[1].starts_with("4:") && e[2].starts_with("5:"),
@@ -403,9 +554,9 @@ mod tests {
     fn bom_quotes_and_comments_are_csv() {
         let s = MarginSchedule::flat(0.004);
         let text = "\u{feff}\"side\",size,entry_price,leverage\n# a comment\n\n\"long\",\"1\",100000,10\nshort,x,100000,10\n";
-        let e = positions(text, &s).unwrap_err();
+        let e = positions(text, &s, "BTC").unwrap_err();
         assert_eq!(e, ["5: column `size`: \"x\" is not a finite number"]);
-        let ok = positions(&text.replace(",x,", ",2,"), &s).unwrap();
+        let ok = positions(&text.replace(",x,", ",2,"), &s, "BTC").unwrap();
         assert_eq!(ok.len(), 2);
         assert!(ok[0].long && ok[0].qty == 1.0 && !ok[1].long);
     }
@@ -417,6 +568,7 @@ mod tests {
         let e = positions(
             &format!("side,size,entry_price,leverage\n{long},1,100,10\n"),
             &s,
+            "BTC",
         )
         .unwrap_err();
         assert!(e[0].len() < 120, "{e:?}");

@@ -7,6 +7,7 @@
 
 mod bootstrap;
 mod csv;
+pub use csv::{ProspectiveRow, prospective_positions};
 mod error;
 mod funding;
 mod reader;
@@ -72,6 +73,91 @@ pub struct Scenario {
     pub output: OutputSpec,
     /// `[rare_event]`: how a run estimates rare events (absent: plain Monte Carlo).
     pub rare_event: Option<RareEventSpec>,
+    /// `[check]`: the settings of `cascadesim check` (a run ignores them).
+    pub check: CheckSpec,
+}
+
+/// `[check]`: what `cascadesim check` refuses.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct CheckSpec {
+    /// `no_trade_buffer`: a position whose liquidation price lies within this distance of a
+    /// major liquidation cluster is inside the buffer. `None`: no buffer.
+    pub no_trade_buffer: Option<Buffer>,
+}
+
+/// A distance from a price: a percentage of the current price, or a number of one-day
+/// standard deviations of the log-price.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Buffer {
+    /// Percent of the current price (`"2%"`), in (0, 100).
+    Percent(f64),
+    /// One-day σ (`"1.5 sigma"` or `"1.5σ"`), in (0, 100].
+    Sigma(f64),
+}
+
+impl Buffer {
+    /// Reads `"2%"`, `"2 %"`, `"1.5 sigma"`, `"1.5sigma"` or `"1.5σ"`.
+    ///
+    /// # Errors
+    /// Any other text, and numbers out of range, with what was expected.
+    pub fn parse(text: &str) -> Result<Buffer, String> {
+        let t = text.trim();
+        let (number, percent) = if let Some(n) = t.strip_suffix('%') {
+            (n, true)
+        } else if let Some(n) = t.strip_suffix("sigma").or_else(|| t.strip_suffix('σ')) {
+            (n, false)
+        } else {
+            return Err(format!(
+                "{text:?} is not a distance: write a percentage (\"2%\") or one-day standard deviations (\"1.5 sigma\")"
+            ));
+        };
+        let x: f64 = number
+            .trim()
+            .parse()
+            .map_err(|_| format!("{text:?}: {:?} is not a number", number.trim()))?;
+        if percent {
+            if !(x > 0.0 && x < 100.0) {
+                return Err(format!(
+                    "a percentage must be in (0, 100), found {}",
+                    show(x)
+                ));
+            }
+            Ok(Buffer::Percent(x))
+        } else {
+            if !(x > 0.0 && x <= 100.0) {
+                return Err(format!(
+                    "a number of σ must be in (0, 100], found {}",
+                    show(x)
+                ));
+            }
+            Ok(Buffer::Sigma(x))
+        }
+    }
+}
+
+impl std::fmt::Display for Buffer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Buffer::Percent(x) => write!(f, "{x}%"),
+            Buffer::Sigma(x) => write!(f, "{x}σ"),
+        }
+    }
+}
+
+/// Reads the optional `[check]` table.
+fn check_section(doc: &mut Doc<'_>, top: &mut Tbl<'_, '_>) -> CheckSpec {
+    let mut spec = CheckSpec::default();
+    let Some(mut t) = doc.table(top, "check", CHECK_KEYS) else {
+        return spec;
+    };
+    if let Some(text) = doc.str(&mut t, "no_trade_buffer") {
+        match Buffer::parse(text) {
+            Ok(b) => spec.no_trade_buffer = Some(b),
+            Err(e) => doc.invalid(&mut t, "no_trade_buffer", e),
+        }
+    }
+    doc.finish(t);
+    spec
 }
 
 /// `[rare_event]`: the estimator of a run and its settings.
@@ -576,7 +662,10 @@ const ROOT_KEYS: &[&str] = &[
     "output",
     "sweep",
     "rare_event",
+    "check",
 ];
+/// `[check]`: settings of `cascadesim check`.
+const CHECK_KEYS: &[&str] = &["no_trade_buffer"];
 /// `[rare_event]`: rare-event estimation (importance sampling or splitting).
 const RARE_KEYS: &[&str] = &[
     "method",
@@ -716,6 +805,7 @@ pub fn schema_keys(table: &[&str]) -> Option<&'static [&'static str]> {
         ["lending", "collateral"] => COLLATERAL_KEYS,
         ["output"] => OUTPUT_KEYS,
         ["rare_event"] => RARE_KEYS,
+        ["check"] => CHECK_KEYS,
         _ => return None,
     })
 }
@@ -738,10 +828,10 @@ const MAX_BOOK_EXTENT_BP: f64 = 100_000.0;
 /// `price = 1e-300` or `open_interest_usd = 1e300` overflowed sizes in coins (USD / price),
 /// and an hourly factor of 1e-300 overflowed `qty / factor` in the book walk: liquidated
 /// notional, bad debt and slippage came out inf/NaN (shown as null in summary.json).
-const MIN_PRICE: f64 = 1e-12;
-const MAX_PRICE: f64 = 1e12;
+pub const MIN_PRICE: f64 = 1e-12;
+pub const MAX_PRICE: f64 = 1e12;
 /// Largest USD amount (open interest, depth, insurance fund): a quadrillion dollars.
-const MAX_USD: f64 = 1e15;
+pub const MAX_USD: f64 = 1e15;
 const MIN_HOURLY_FACTOR: f64 = 1e-6;
 
 /// A number for a message: plain when moderate, in exponent form when tiny or huge (`{}` of
@@ -854,6 +944,7 @@ fn validate(
     }
     let output = output_section(doc, &mut top);
     let rare_event = rare_event_section(doc, &mut top);
+    let check = check_section(doc, &mut top);
     // `[sweep]` belongs to `cascadesim sweep` (the `sweep` module reads and checks it); a
     // scenario is the same with or without it.
     doc.has(&mut top, "sweep");
@@ -875,6 +966,7 @@ fn validate(
         lending,
         output,
         rare_event,
+        check,
     })
 }
 
@@ -2267,15 +2359,17 @@ fn population(
         let span = doc.span_of(&mut t, "positions_file");
         file.and_then(|f| match files.read(f) {
             Ok(_) if !margin_ok => None,
-            Ok(text) => match csv::positions(&text, &margin) {
-                Ok(r) => Some(PositionSource::Explicit(r)),
-                Err(errs) => {
-                    for e in errs {
-                        doc.error_at(&path, span.clone(), format!("{f}:{e}"));
+            Ok(text) => {
+                match csv::positions(&text, &margin, asset.map_or("", |a| names[a].as_str())) {
+                    Ok(r) => Some(PositionSource::Explicit(r)),
+                    Err(errs) => {
+                        for e in errs {
+                            doc.error_at(&path, span.clone(), format!("{f}:{e}"));
+                        }
+                        None
                     }
-                    None
                 }
-            },
+            }
             Err(e) => {
                 doc.error_at(&path, span.clone(), e);
                 None
