@@ -3,6 +3,7 @@
 //! → run → export.
 
 mod backtest;
+mod compare;
 mod files;
 mod heatmap;
 mod memory;
@@ -77,6 +78,10 @@ enum Command {
     /// Fit a replay scenario's living population on the data before --to (Nelder–Mead) and
     /// write a calibrated scenario; prints in- and out-of-sample scores.
     Calibrate(backtest::CalibrateArgs),
+    /// Compare two saved runs (results folders or results.h5 files): differences B − A of
+    /// every headline figure with 95% intervals, paired when the runs share scenario, seed
+    /// and paths; writes <out>/<A>-vs-<B>-compare/.
+    Compare(compare::CompareArgs),
 }
 
 /// Options of every command that simulates: the scenario, how many paths from which seed,
@@ -198,6 +203,7 @@ pub fn main() -> i32 {
         Command::Sensitivity(args) => sweep::sensitivity(&args),
         Command::Backtest(args) => backtest::backtest(&args),
         Command::Calibrate(args) => backtest::calibrate(&args),
+        Command::Compare(args) => compare::compare(&args),
     };
     match result {
         Ok(code) => code,

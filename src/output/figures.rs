@@ -187,6 +187,19 @@ pub(super) fn sig(x: f64, digits: i32) -> String {
     }
 }
 
+/// An integer with thousands separators: `1234567` → `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
 /// A value for people according to its unit (`fraction` as %, `USD` with k/M/B).
 pub fn human(value: f64, unit: &str) -> String {
     if !value.is_finite() {
@@ -227,7 +240,7 @@ pub fn human(value: f64, unit: &str) -> String {
 }
 
 /// A short axis label according to the unit.
-fn tick(value: f64, unit: &str) -> String {
+pub(super) fn tick(value: f64, unit: &str) -> String {
     match unit {
         "fraction" => format!("{}%", sig(value * 100.0, 2)),
         "USD" => {
@@ -248,7 +261,7 @@ fn tick(value: f64, unit: &str) -> String {
 }
 
 /// A probability on a log axis: 1, 0.1, 0.01, 1e-3, …
-fn prob_tick(p: f64) -> String {
+pub(super) fn prob_tick(p: f64) -> String {
     if p >= 0.01 {
         sig(p, 2)
     } else {
@@ -259,7 +272,7 @@ fn prob_tick(p: f64) -> String {
 /// Tick positions for a log axis over `[lo, hi]`: (labelled, light grid lines). Decades for
 /// wide ranges, 1-2-5 for a few decades, every digit below that, and evenly spaced round
 /// numbers when the range is too narrow for any of these to give three labels.
-fn log_ticks(lo: f64, hi: f64) -> (Vec<f64>, Vec<f64>) {
+pub(super) fn log_ticks(lo: f64, hi: f64) -> (Vec<f64>, Vec<f64>) {
     let span = (hi / lo).log10();
     let (d0, d1) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
     let within = |ms: &[f64]| -> Vec<f64> {
@@ -319,7 +332,7 @@ fn linear_ticks(lo: f64, hi: f64) -> Vec<f64> {
 }
 
 /// How an axis names a unit (values of `fraction` are shown in %).
-fn unit_desc(unit: &str) -> &str {
+pub(super) fn unit_desc(unit: &str) -> &str {
     match unit {
         "fraction" => "% of price",
         u => u,
@@ -513,6 +526,26 @@ struct TailFigure {
     p_min: f64,
 }
 
+/// The empirical survival `(x, P(X ≥ x))` of the positive values of an ascending slice:
+/// `P(X ≥ x_(i)) = (n − i)/n` for the order statistics, keeping the top 300 ranks and then
+/// about 115 per decade of rank, so large runs stay light. Ascending in `x`.
+pub(super) fn survival_points(sorted: &[f64]) -> Vec<(f64, f64)> {
+    let n = sorted.len();
+    let nonpositive = sorted.partition_point(|&v| v <= 0.0);
+    let mut points = Vec::new();
+    let mut last_bucket = i64::MIN;
+    for i in (nonpositive..n).rev() {
+        let rank = n - i;
+        let bucket = ((rank as f64).ln() / 1.02f64.ln()).floor() as i64;
+        if rank <= 300 || bucket != last_bucket {
+            points.push((sorted[i], rank as f64 / n as f64));
+            last_bucket = bucket;
+        }
+    }
+    points.reverse();
+    points
+}
+
 /// Fitted tail quantile at survival `s`: u + σ/ξ·((s/ζ)^(−ξ) − 1).
 fn gpd_level(u: f64, xi: f64, sigma: f64, rate: f64, s: f64) -> f64 {
     let m = (rate / s).ln();
@@ -529,19 +562,7 @@ impl TailFigure {
         sorted.sort_unstable_by(f64::total_cmp);
         let n = sorted.len();
         let nonpositive = sorted.partition_point(|&v| v <= 0.0);
-        // P(X ≥ x_(i)) = (n − i)/n for the ascending order statistics; keep the top 300
-        // ranks and then about 115 per decade of rank, so large runs stay light.
-        let mut points = Vec::new();
-        let mut last_bucket = i64::MIN;
-        for i in (nonpositive..n).rev() {
-            let rank = n - i;
-            let bucket = ((rank as f64).ln() / 1.02f64.ln()).floor() as i64;
-            if rank <= 300 || bucket != last_bucket {
-                points.push((sorted[i], rank as f64 / n as f64));
-                last_bucket = bucket;
-            }
-        }
-        points.reverse();
+        let points = survival_points(&sorted);
 
         let tail_p = report
             .tail_risk
