@@ -430,3 +430,28 @@ fn the_python_snippet_in_the_docs_is_the_one_ci_runs() {
         ".ci/run runs the snippet"
     );
 }
+
+/// Issue 25: with no bad debt there is no full-size empty `tail_bad_debt` figure (it was a
+/// blank plot with red text); the page says so in one neutral line instead.
+#[test]
+fn no_bad_debt_gives_a_note_not_an_empty_figure() {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = std::fs::read_to_string(root().join("tests/data/tiny.toml"))
+        .unwrap()
+        .replace("insurance_fund_usd = 1.0e6", "insurance_fund_usd = 1.0e12");
+    let scenario = dir.path().join("rich_fund.toml");
+    std::fs::write(&scenario, toml).unwrap();
+    let res = run_200(scenario.to_str().unwrap(), dir.path());
+    let summary = std::fs::read_to_string(res.join("summary.json")).unwrap();
+    assert!(summary.contains("\"bad_debt_share\": 0.0"), "no bad debt");
+    assert!(!res.join("plots/tail_bad_debt.png").exists());
+    assert!(!res.join("plots/tail_bad_debt.svg").exists());
+    assert!(res.join("plots/tail_max_drawdown.png").exists());
+    let html = std::fs::read_to_string(res.join("report.html")).unwrap();
+    assert!(
+        html.contains(
+            "<p class=\"meta\">bad_debt: 0 on all 200 paths, so there is no tail to plot.</p>"
+        ),
+        "the neutral note is in the figure list"
+    );
+}

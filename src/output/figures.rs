@@ -87,6 +87,9 @@ pub fn write_figures(dir: &Path, input: &FigureInput<'_>) -> Vec<FigureFile> {
         let Some(col) = input.columns.iter().find(|c| c.name == *metric) else {
             continue;
         };
+        if nothing_positive(col) {
+            continue;
+        }
         jobs.push(Box::new(move || {
             let fig = TailFigure::new(metric, col.unit, &col.values.to_f64(), report);
             let stem = format!("tail_{metric}");
@@ -167,6 +170,30 @@ pub fn write_figures(dir: &Path, input: &FigureInput<'_>) -> Vec<FigureFile> {
     }
     out.extend(jobs.par_iter().map(|job| job()).collect::<Vec<_>>());
     out
+}
+
+/// A column of a run with paths whose values are all ≤ 0: its tail has nothing to show on a
+/// log axis (for bad debt, the good news that no path had any).
+fn nothing_positive(c: &Column) -> bool {
+    !c.values.is_empty() && !c.values.to_f64().iter().any(|&v| v > 0.0)
+}
+
+/// One neutral line for each tail metric [`write_figures`] draws no figure for because no
+/// path has a positive value ("No path had bad_debt above 0 …"), in report order.
+pub fn empty_tail_notes(input: &FigureInput<'_>) -> Vec<String> {
+    input
+        .tail_reports
+        .iter()
+        .filter_map(|(metric, _)| input.columns.iter().find(|c| c.name == *metric))
+        .filter(|c| nothing_positive(c))
+        .map(|c| {
+            format!(
+                "{}: 0 on all {} paths, so there is no tail to plot.",
+                c.name,
+                thousands(c.values.len() as u64)
+            )
+        })
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -469,7 +496,7 @@ pub(super) fn draw_message<DB: DrawingBackend>(
                 base.0 + 40,
                 base.1 + h as i32 / 2 - 12 * lines.len() as i32 + 24 * i as i32,
             ),
-            &font(17.0).color(&RED),
+            &font(17.0).color(&GREY_700),
         )?;
     }
     let _ = w;
