@@ -6,6 +6,7 @@ mod backtest;
 mod compare;
 mod files;
 mod heatmap;
+mod help;
 mod memory;
 mod merge;
 mod mpi;
@@ -22,7 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::io::IsTerminal;
 
 use anyhow::{Result, bail};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use cascadesim::scenario::{FileSource, MAX_REPLICATES, PopulationMode, Scenario, ScenarioError};
@@ -131,6 +132,11 @@ impl RunOptions {
     /// [`InputError`] for `--replicates` out of range or with a per-path population.
     fn apply(&self, scenario: &mut Scenario) -> Result<()> {
         if let Some(p) = self.paths {
+            if p == 0 {
+                anyhow::bail!(InputError(
+                    "--paths must be at least 1 (nothing was run; any previous results are left as they were)".into()
+                ));
+            }
             scenario.simulation.paths = p;
         }
         if let Some(s) = self.seed {
@@ -183,7 +189,10 @@ pub fn main() -> i32 {
             std::process::exit(130);
         }
     });
-    let cli = match Cli::try_parse() {
+    let cli = match help::with_examples(Cli::command())
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
