@@ -256,11 +256,17 @@ pub fn human(value: f64, unit: &str) -> String {
                 format!("${:.2}{s}", value / d)
             }
         }
+        // Counts and other plain numbers: thousands separators on the whole part.
         _ => {
-            if value.fract() == 0.0 && value.abs() < 1e12 {
-                format!("{value:.0}")
+            let sign = if value < 0.0 { "-" } else { "" };
+            let a = value.abs();
+            if a >= 1e15 {
+                format!("{value:.3e}")
+            } else if value.fract() == 0.0 {
+                format!("{sign}{}", thousands(a as u64))
             } else {
-                format!("{value:.2}")
+                let cents = (a * 100.0).round() as u64;
+                format!("{sign}{}.{:02}", thousands(cents / 100), cents % 100)
             }
         }
     }
