@@ -9,11 +9,9 @@ use plotters::prelude::*;
 use plotters::style::full_palette::{BLUE_700, ORANGE_700};
 use serde::Serialize;
 
-use super::figures::{
-    FigureFile, err, human, log_ticks, prob_tick, survival_points, thousands, tick, unit_desc,
-};
+use super::figures::{FigureFile, err, human, survival_chart, survival_points, thousands};
 use super::html::{STYLE, escape};
-use super::plot::{self, Figure, draw_legend, font};
+use super::plot::{self, Figure, draw_legend};
 use super::{OutputError, Staging};
 use crate::compare::{Comparison, Row};
 use crate::metrics::Column;
@@ -100,44 +98,20 @@ impl Figure for TailOverlay {
         let x_lo = (x_lo / 1.25).max(x_hi * 1e-4);
         let x_lo = if x_lo >= x_hi { x_hi / 10.0 } else { x_lo };
         let y_lo = y_lo * 0.7;
-        let (xb, xl) = log_ticks(x_lo, x_hi);
-        let (yb, yl) = log_ticks(y_lo, 1.2);
-        let unit = self.unit;
-        let xfmt = move |x: &f64| tick(*x, unit);
-        let mut chart = ChartBuilder::on(root)
-            .caption(&title, font(22.0))
-            .margin(14)
-            .x_label_area_size(48)
-            .y_label_area_size(70)
-            .build_cartesian_2d(
-                (x_lo..x_hi)
-                    .log_scale()
-                    .with_key_points(xb)
-                    .with_light_points(xl),
-                (y_lo..1.2)
-                    .log_scale()
-                    .with_key_points(yb)
-                    .with_light_points(yl),
-            )
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc(format!("{} ({})", self.metric, unit_desc(self.unit)))
-            .y_desc("P(X ≥ x)")
-            .label_style(font(14.0))
-            .axis_desc_style(font(15.0))
-            .x_label_formatter(&xfmt)
-            .y_label_formatter(&|y| prob_tick(*y))
-            .light_line_style(BLACK.mix(0.04))
-            .bold_line_style(BLACK.mix(0.12))
-            .draw()
-            .map_err(err)?;
+        let mut chart = survival_chart(
+            root,
+            &title,
+            (x_lo, x_hi),
+            (y_lo, 1.2),
+            self.metric,
+            self.unit,
+        )?;
         for ((label, n, points), color) in [(&self.a, BLUE_700), (&self.b, ORANGE_700)] {
             let shown: Vec<(f64, f64)> = points.iter().copied().filter(|p| p.0 >= x_lo).collect();
             chart
                 .draw_series(LineSeries::new(shown.clone(), color.stroke_width(2)))
                 .map_err(err)?
-                .label(format!("{label} ({n} paths)"))
+                .label(format!("{label} ({} paths)", thousands(*n as u64)))
                 .legend(move |(x, y)| {
                     PathElement::new([(x, y), (x + 16, y)], color.stroke_width(2))
                 });

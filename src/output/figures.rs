@@ -16,6 +16,7 @@
 use std::path::Path;
 
 use plotters::coord::Shift;
+use plotters::coord::combinators::{LogCoord, WithKeyPoints};
 use plotters::prelude::*;
 use plotters::style::full_palette::{BLUE_700, GREY_500, GREY_700, ORANGE_700, PURPLE_500};
 use rayon::prelude::*;
@@ -820,6 +821,56 @@ impl TailFigure {
     }
 }
 
+/// The coordinates of a log-log survival chart.
+pub(super) type LogLog = Cartesian2d<WithKeyPoints<LogCoord<f64>>, WithKeyPoints<LogCoord<f64>>>;
+
+/// The log-log survival chart of a tail figure: `x` in the metric's unit, `P(X ≥ x)` from
+/// `y.0` to `y.1`, axes, ticks and grid drawn; the caller draws the series.
+///
+/// # Errors
+/// A drawing error, as text.
+pub(super) fn survival_chart<'a, DB: DrawingBackend>(
+    root: &'a DrawingArea<DB, Shift>,
+    title: &str,
+    (x_lo, x_hi): (f64, f64),
+    (y_lo, y_hi): (f64, f64),
+    metric: &str,
+    unit: &str,
+) -> Result<ChartContext<'a, DB, LogLog>, String> {
+    let (xb, xl) = log_ticks(x_lo, x_hi);
+    let (yb, yl) = log_ticks(y_lo, 1.2);
+    let xfmt = |x: &f64| tick(*x, unit);
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, font(22.0))
+        .margin(14)
+        .x_label_area_size(48)
+        .y_label_area_size(70)
+        .build_cartesian_2d(
+            (x_lo..x_hi)
+                .log_scale()
+                .with_key_points(xb)
+                .with_light_points(xl),
+            (y_lo..y_hi)
+                .log_scale()
+                .with_key_points(yb)
+                .with_light_points(yl),
+        )
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc(format!("{metric} ({})", unit_desc(unit)))
+        .y_desc("P(X ≥ x)")
+        .label_style(font(14.0))
+        .axis_desc_style(font(15.0))
+        .x_label_formatter(&xfmt)
+        .y_label_formatter(&|y| prob_tick(*y))
+        .light_line_style(BLACK.mix(0.04))
+        .bold_line_style(BLACK.mix(0.12))
+        .draw()
+        .map_err(err)?;
+    Ok(chart)
+}
+
 impl Figure for TailFigure {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
         let title = format!("Tail of {}: survival on log-log axes", self.metric);
@@ -840,9 +891,6 @@ impl Figure for TailFigure {
         }
         let (x_lo, x_hi) = self.x_range();
         let y_lo = self.p_min * 0.7;
-        let unit = self.unit.clone();
-        let xfmt = move |x: &f64| tick(*x, &unit);
-        let (xb, xl) = log_ticks(x_lo, x_hi);
         // Fit summary (or why there is none) and notes: drawn top right, above P = 1 where
         // no survival point can be, so the y axis gets headroom for them.
         let lines: Vec<String> = match &self.fit {
@@ -890,7 +938,6 @@ impl Figure for TailFigure {
             .map(|l| (l, &fit_style))
             .chain(notes.iter().map(|n| (n, &note_style)))
             .collect();
-        let (yb, yl) = log_ticks(y_lo, 1.2);
         // Pixels of the plotting area (caption, margins and the x label area taken off), and
         // the share of it the text needs: the top of the axis is set so that share lies above 1.
         let plot_h = f64::from(root.dim_in_pixel().1) - 40.0 - 28.0 - 48.0;
@@ -898,34 +945,14 @@ impl Figure for TailFigure {
         let y_hi = 10f64
             .powf(share / (1.0 - share) * (1.0 / y_lo).log10())
             .max(1.2);
-        let mut chart = ChartBuilder::on(root)
-            .caption(&title, font(22.0))
-            .margin(14)
-            .x_label_area_size(48)
-            .y_label_area_size(70)
-            .build_cartesian_2d(
-                (x_lo..x_hi)
-                    .log_scale()
-                    .with_key_points(xb)
-                    .with_light_points(xl),
-                (y_lo..y_hi)
-                    .log_scale()
-                    .with_key_points(yb)
-                    .with_light_points(yl),
-            )
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc(format!("{} ({})", self.metric, unit_desc(&self.unit)))
-            .y_desc("P(X ≥ x)")
-            .label_style(font(14.0))
-            .axis_desc_style(font(15.0))
-            .x_label_formatter(&xfmt)
-            .y_label_formatter(&|y| prob_tick(*y))
-            .light_line_style(BLACK.mix(0.04))
-            .bold_line_style(BLACK.mix(0.12))
-            .draw()
-            .map_err(err)?;
+        let mut chart = survival_chart(
+            root,
+            &title,
+            (x_lo, x_hi),
+            (y_lo, y_hi),
+            &self.metric,
+            &self.unit,
+        )?;
 
         let clip_x = |x: f64| x.clamp(x_lo, x_hi);
         if let Ok(f) = &self.fit {
