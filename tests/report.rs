@@ -209,11 +209,15 @@ fn the_realised_heatmap_holds_every_liquidated_dollar_where_it_was_filled() {
 #[test]
 fn report_handles_a_run_of_zero_paths() {
     let dir = tempfile::tempdir().unwrap();
+    // `--paths 0` is refused (issue 25); a file that says `paths = 0` still runs.
+    let toml = std::fs::read_to_string(root().join("tests/data/tiny.toml"))
+        .unwrap()
+        .replace("paths = 300", "paths = 0");
+    let scenario = dir.path().join("tiny.toml");
+    std::fs::write(&scenario, toml).unwrap();
     let o = run(&[
         "run",
-        &tiny(),
-        "--paths",
-        "0",
+        scenario.to_str().unwrap(),
         "--quiet",
         "--out",
         dir.path().to_str().unwrap(),
