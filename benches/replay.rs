@@ -52,7 +52,7 @@ fn living_step(c: &mut Criterion) {
 }
 
 fn ten_day_replay(c: &mut Criterion) {
-    let text = include_str!("../data/ethusdt_2021-01-01_to_10.csv");
+    let text = include_str!("../scenarios/data/ethusdt_2021-01-01_to_10.csv");
     let grid = StepGrid::new(&parse_series(text, "eth").expect("bundled series"), 60);
     let p = LivingParams {
         inflow: Inflow::Constant(1e8),

@@ -100,21 +100,26 @@ fn load(path: &Path, prices: Option<&Path>) -> Result<Loaded> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| InputError(format!("cannot read scenario file {}: {e}", path.display())))?;
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let scenario =
-        ReplayScenario::parse(&text, &path.display().to_string(), &super::FsFiles { base })?;
-    let prices = match prices {
-        Some(p) => p.to_path_buf(),
-        None => path
-            .parent()
-            .unwrap_or(Path::new(""))
-            .join(&scenario.prices),
+    let scenario = ReplayScenario::parse(
+        &text,
+        &path.display().to_string(),
+        &super::FsFiles { base: base.clone() },
+    )?;
+    // A series named on the command line is the user's choice; one named inside the
+    // scenario is confined to the scenario's folder tree like every referenced file.
+    let (prices, csv) = match prices {
+        Some(p) => (
+            p.to_path_buf(),
+            std::fs::read_to_string(p).map_err(|e| {
+                InputError(format!("cannot read price series {}: {e}", p.display()))
+            })?,
+        ),
+        None => (
+            base.join(&scenario.prices),
+            super::files::read_referenced(&base, &scenario.prices)
+                .map_err(|e| InputError(format!("{}: replay.prices: {e}", path.display())))?,
+        ),
     };
-    let csv = std::fs::read_to_string(&prices).map_err(|e| {
-        InputError(format!(
-            "cannot read price series {}: {e}",
-            prices.display()
-        ))
-    })?;
     let series: PriceSeries = parse_series(&csv, &prices.display().to_string())?;
     if matches!(scenario.living.inflow, Inflow::OpenInterest { .. })
         && series.open_interest.is_none()
