@@ -14,12 +14,14 @@
 //! - [`stats`] and [`tails`]: summary statistics and extreme-value estimates on plain slices;
 //!   [`clustered`]: the path and population noise of a mean over population replicates;
 //! - [`shard`]: which paths shard `K/N` of a run simulates, and whether shards cover a run;
+//! - [`compare`]: differences between two saved runs, paired when they share scenario and seed;
 //! - [`sweep`]: parameter sweeps, paired differences, threshold tuning and sensitivity;
 //! - [`output`]: `summary.json` and `results.h5`, written atomically.
 //!
 //! The binary's `cli` module is the only place that knows about the terminal.
 
 pub mod clustered;
+pub mod compare;
 pub mod desk;
 pub mod engine;
 pub mod heatmap;

@@ -316,6 +316,8 @@ fn a_path_replayed_alone_equals_the_same_path_in_a_run() {
     assert_eq!(a[..], b[..10]);
 }
 
+/// `--paths 0` is refused (issue 25: it used to write, and replace, a results folder of
+/// nothing); one path works.
 #[test]
 fn zero_and_one_path_runs_are_handled() {
     let dir = tempfile::tempdir().unwrap();
@@ -327,15 +329,9 @@ fn zero_and_one_path_runs_are_handled() {
         "--out",
         dir.path().join("z").to_str().unwrap(),
     ]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let s = json(&dir.path().join("z/tiny/summary.json"));
-    assert_eq!(s["paths"], 0);
-    assert_eq!(s["cascade_probability"]["ci_low"], 0.0);
-    assert_eq!(s["cascade_probability"]["ci_high"], 1.0);
-    assert!(s["metrics"].as_object().unwrap().is_empty());
-    let col =
-        h5::read_f64_column(&dir.path().join("z/tiny/results.h5"), "/paths/max_drawdown").unwrap();
-    assert!(col.is_empty());
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("--paths must be at least 1"));
+    assert!(!dir.path().join("z/tiny").exists(), "nothing written");
 
     let out = run(&[
         "run",

@@ -209,11 +209,15 @@ fn the_realised_heatmap_holds_every_liquidated_dollar_where_it_was_filled() {
 #[test]
 fn report_handles_a_run_of_zero_paths() {
     let dir = tempfile::tempdir().unwrap();
+    // `--paths 0` is refused (issue 25); a file that says `paths = 0` still runs.
+    let toml = std::fs::read_to_string(root().join("tests/data/tiny.toml"))
+        .unwrap()
+        .replace("paths = 300", "paths = 0");
+    let scenario = dir.path().join("tiny.toml");
+    std::fs::write(&scenario, toml).unwrap();
     let o = run(&[
         "run",
-        &tiny(),
-        "--paths",
-        "0",
+        scenario.to_str().unwrap(),
         "--quiet",
         "--out",
         dir.path().to_str().unwrap(),
@@ -428,5 +432,30 @@ fn the_python_snippet_in_the_docs_is_the_one_ci_runs() {
     assert!(
         ci.contains("tests/load_results.py"),
         ".ci/run runs the snippet"
+    );
+}
+
+/// Issue 25: with no bad debt there is no full-size empty `tail_bad_debt` figure (it was a
+/// blank plot with red text); the page says so in one neutral line instead.
+#[test]
+fn no_bad_debt_gives_a_note_not_an_empty_figure() {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = std::fs::read_to_string(root().join("tests/data/tiny.toml"))
+        .unwrap()
+        .replace("insurance_fund_usd = 1.0e6", "insurance_fund_usd = 1.0e12");
+    let scenario = dir.path().join("rich_fund.toml");
+    std::fs::write(&scenario, toml).unwrap();
+    let res = run_200(scenario.to_str().unwrap(), dir.path());
+    let summary = std::fs::read_to_string(res.join("summary.json")).unwrap();
+    assert!(summary.contains("\"bad_debt_share\": 0.0"), "no bad debt");
+    assert!(!res.join("plots/tail_bad_debt.png").exists());
+    assert!(!res.join("plots/tail_bad_debt.svg").exists());
+    assert!(res.join("plots/tail_max_drawdown.png").exists());
+    let html = std::fs::read_to_string(res.join("report.html")).unwrap();
+    assert!(
+        html.contains(
+            "<p class=\"meta\">bad_debt: 0 on all 200 paths, so there is no tail to plot.</p>"
+        ),
+        "the neutral note is in the figure list"
     );
 }

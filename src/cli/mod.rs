@@ -4,8 +4,10 @@
 
 mod backtest;
 mod check;
+mod compare;
 mod files;
 mod heatmap;
+mod help;
 mod memory;
 mod merge;
 mod mpi;
@@ -23,7 +25,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::io::IsTerminal;
 
 use anyhow::{Result, bail};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use cascadesim::scenario::{FileSource, MAX_REPLICATES, PopulationMode, Scenario, ScenarioError};
@@ -86,6 +88,10 @@ enum Command {
     /// no-trade buffer, slippage and Monte Carlo liquidation odds. Exit 3 when a position is
     /// inside the no-trade buffer.
     Check(check::CheckArgs),
+    /// Compare two saved runs (results folders or results.h5 files): differences B − A of
+    /// every headline figure with 95% intervals, paired when the runs share scenario, seed
+    /// and paths; writes <out>/<A>-vs-<B>-compare/.
+    Compare(compare::CompareArgs),
 }
 
 /// Options of every command that simulates: the scenario, how many paths from which seed,
@@ -135,6 +141,11 @@ impl RunOptions {
     /// [`InputError`] for `--replicates` out of range or with a per-path population.
     fn apply(&self, scenario: &mut Scenario) -> Result<()> {
         if let Some(p) = self.paths {
+            if p == 0 {
+                anyhow::bail!(InputError(
+                    "--paths must be at least 1 (nothing was run; any previous results are left as they were)".into()
+                ));
+            }
             scenario.simulation.paths = p;
         }
         if let Some(s) = self.seed {
@@ -187,7 +198,10 @@ pub fn main() -> i32 {
             std::process::exit(130);
         }
     });
-    let cli = match Cli::try_parse() {
+    let cli = match help::with_examples(Cli::command())
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
@@ -209,6 +223,7 @@ pub fn main() -> i32 {
         Command::Calibrate(args) => backtest::calibrate(&args),
         Command::Population(args) => population::population(&args),
         Command::Check(args) => check::check(&args),
+        Command::Compare(args) => compare::compare(&args),
     };
     match result {
         Ok(code) => code,

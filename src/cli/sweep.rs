@@ -319,7 +319,7 @@ fn sweep_table(r: &SweepResults<'_>, dir: &Path) -> String {
         "{} grid point{} × {} paths, seed {} (the same paths at every point)\n",
         r.points.len(),
         if r.points.len() == 1 { "" } else { "s" },
-        r.provenance.paths,
+        cascadesim::output::figures::thousands(r.provenance.paths),
         r.provenance.seed
     );
     let last = r.grid.axes.len() - 1;
@@ -473,7 +473,7 @@ pub(crate) fn tune(args: &TuneArgs) -> Result<i32> {
         pct(at.estimate),
         pct(at.ci_low),
         pct(at.ci_high),
-        paths
+        cascadesim::output::figures::thousands(paths)
     );
     println!(
         "  bracket: fails at {} (bracket width {:.3e}, tolerance {:.3e}, {} runs on the same paths)",

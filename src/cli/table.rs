@@ -4,7 +4,7 @@ use std::fmt::Write;
 use std::path::Path;
 
 pub use cascadesim::output::figures::human;
-use cascadesim::output::figures::wrap;
+use cascadesim::output::figures::{thousands, wrap};
 use cascadesim::output::html::failure_lines;
 use cascadesim::summary::Summary;
 use cascadesim::tails::{Endpoint, ProfileInterval, TailReport};
@@ -36,8 +36,8 @@ pub fn render(s: &Summary, tails: &[(&str, TailReport)], t: &Timing, dir: &Path)
     };
     let _ = writeln!(
         o,
-        "{:.0} paths/s on {ranks}{} thread{} (population {:.2}s, simulation {:.2}s, total {:.2}s)",
-        rate,
+        "{} paths/s on {ranks}{} thread{} (population {:.2}s, simulation {:.2}s, total {:.2}s)",
+        thousands(rate.round() as u64),
         t.threads,
         if t.threads == 1 { "" } else { "s" },
         t.seed_seconds,
@@ -78,7 +78,10 @@ pub fn render_summary(s: &Summary, tails: &[(&str, TailReport)]) -> String {
     let _ = writeln!(
         o,
         "cascadesim {} · {} · {} paths · seed {}",
-        p.cascadesim_version, p.scenario_file, p.paths, p.seed
+        p.cascadesim_version,
+        p.scenario_file,
+        thousands(p.paths),
+        p.seed
     );
     match (&s.cascade_probability_exact, &s.rare_event) {
         (Some(ex), _) => {
@@ -92,9 +95,9 @@ pub fn render_summary(s: &Summary, tails: &[(&str, TailReport)]) -> String {
                 cp.estimate,
                 cp.ci_low,
                 cp.ci_high,
-                s.cascades,
+                thousands(s.cascades),
                 if s.cascades == 1 { "" } else { "s" },
-                p.paths
+                thousands(p.paths)
             );
             match &s.cascade_probability_noise {
                 Some(nz) => {
@@ -126,9 +129,9 @@ pub fn render_summary(s: &Summary, tails: &[(&str, TailReport)]) -> String {
                 cp.estimate,
                 cp.ci_low,
                 cp.ci_high,
-                s.cascades,
+                thousands(s.cascades),
                 if s.cascades == 1 { "" } else { "s" },
-                cp.trials
+                thousands(cp.trials)
             );
             if let Some(r) = r {
                 let _ = writeln!(
@@ -217,16 +220,7 @@ fn interval(p: &ProfileInterval, unit: &str) -> String {
 
 /// "1 in N" with thousands separators.
 fn one_in(period: f64) -> String {
-    let n = period.round() as u64;
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    format!("1 in {out}")
+    format!("1 in {}", thousands(period.round() as u64))
 }
 
 /// The tail analysis of one metric, for people: threshold, fit, return levels, tail VaR/ES.

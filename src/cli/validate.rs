@@ -1,5 +1,6 @@
 //! `cascadesim validate`: check scenario files and list every problem.
 
+use cascadesim::output::figures::thousands;
 use std::path::PathBuf;
 
 use anyhow::Result;
@@ -29,10 +30,10 @@ pub(crate) fn validate(files: &[PathBuf]) -> Result<i32> {
                         Some(r) if r > 1 => {
                             format!(
                                 "{} positions × {r} population replicates",
-                                s.position_count()
+                                thousands(s.position_count())
                             )
                         }
-                        _ => format!("{} positions", s.position_count()),
+                        _ => format!("{} positions", thousands(s.position_count())),
                     },
                     PopulationMode::PerPath => "positions drawn per path".into(),
                 };
@@ -42,8 +43,9 @@ pub(crate) fn validate(files: &[PathBuf]) -> Result<i32> {
                 } else {
                     let accounts: u64 = s.lending.iter().map(|l| l.accounts).sum();
                     format!(
-                        ", {n_lending} lending market{}, {accounts} accounts",
-                        plural(n_lending)
+                        ", {n_lending} lending market{}, {} accounts",
+                        plural(n_lending),
+                        thousands(accounts)
                     )
                 };
                 let sweep = grid
@@ -56,8 +58,8 @@ pub(crate) fn validate(files: &[PathBuf]) -> Result<i32> {
                     plural(s.assets.len()),
                     s.populations.len(),
                     plural(s.populations.len()),
-                    s.simulation.paths,
-                    s.simulation.steps
+                    thousands(s.simulation.paths),
+                    thousands(u64::from(s.simulation.steps))
                 );
             }
             Err(e) => {

@@ -16,6 +16,7 @@
 use std::path::Path;
 
 use plotters::coord::Shift;
+use plotters::coord::combinators::{LogCoord, WithKeyPoints};
 use plotters::prelude::*;
 use plotters::style::full_palette::{BLUE_700, GREY_500, GREY_700, ORANGE_700, PURPLE_500};
 use rayon::prelude::*;
@@ -87,6 +88,9 @@ pub fn write_figures(dir: &Path, input: &FigureInput<'_>) -> Vec<FigureFile> {
         let Some(col) = input.columns.iter().find(|c| c.name == *metric) else {
             continue;
         };
+        if nothing_positive(col) {
+            continue;
+        }
         jobs.push(Box::new(move || {
             let fig = TailFigure::new(metric, col.unit, &col.values.to_f64(), report);
             let stem = format!("tail_{metric}");
@@ -169,6 +173,30 @@ pub fn write_figures(dir: &Path, input: &FigureInput<'_>) -> Vec<FigureFile> {
     out
 }
 
+/// A column of a run with paths whose values are all ≤ 0: its tail has nothing to show on a
+/// log axis (for bad debt, the good news that no path had any).
+fn nothing_positive(c: &Column) -> bool {
+    !c.values.is_empty() && !c.values.to_f64().iter().any(|&v| v > 0.0)
+}
+
+/// One neutral line for each tail metric [`write_figures`] draws no figure for because no
+/// path has a positive value ("No path had bad_debt above 0 …"), in report order.
+pub fn empty_tail_notes(input: &FigureInput<'_>) -> Vec<String> {
+    input
+        .tail_reports
+        .iter()
+        .filter_map(|(metric, _)| input.columns.iter().find(|c| c.name == *metric))
+        .filter(|c| nothing_positive(c))
+        .map(|c| {
+            format!(
+                "{}: 0 on all {} paths, so there is no tail to plot.",
+                c.name,
+                thousands(c.values.len() as u64)
+            )
+        })
+        .collect()
+}
+
 // ---------------------------------------------------------------------------------------------
 // Formatting
 
@@ -185,6 +213,19 @@ pub(super) fn sig(x: f64, digits: i32) -> String {
     } else {
         s
     }
+}
+
+/// An integer with thousands separators: `1234567` → `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
 }
 
 /// A value for people according to its unit (`fraction` as %, `USD` with k/M/B).
@@ -216,18 +257,24 @@ pub fn human(value: f64, unit: &str) -> String {
                 format!("${:.2}{s}", value / d)
             }
         }
+        // Counts and other plain numbers: thousands separators on the whole part.
         _ => {
-            if value.fract() == 0.0 && value.abs() < 1e12 {
-                format!("{value:.0}")
+            let sign = if value < 0.0 { "-" } else { "" };
+            let a = value.abs();
+            if a >= 1e15 {
+                format!("{value:.3e}")
+            } else if value.fract() == 0.0 {
+                format!("{sign}{}", thousands(a as u64))
             } else {
-                format!("{value:.2}")
+                let cents = (a * 100.0).round() as u64;
+                format!("{sign}{}.{:02}", thousands(cents / 100), cents % 100)
             }
         }
     }
 }
 
 /// A short axis label according to the unit.
-fn tick(value: f64, unit: &str) -> String {
+pub(super) fn tick(value: f64, unit: &str) -> String {
     match unit {
         "fraction" => format!("{}%", sig(value * 100.0, 2)),
         "USD" => {
@@ -248,7 +295,7 @@ fn tick(value: f64, unit: &str) -> String {
 }
 
 /// A probability on a log axis: 1, 0.1, 0.01, 1e-3, …
-fn prob_tick(p: f64) -> String {
+pub(super) fn prob_tick(p: f64) -> String {
     if p >= 0.01 {
         sig(p, 2)
     } else {
@@ -259,7 +306,7 @@ fn prob_tick(p: f64) -> String {
 /// Tick positions for a log axis over `[lo, hi]`: (labelled, light grid lines). Decades for
 /// wide ranges, 1-2-5 for a few decades, every digit below that, and evenly spaced round
 /// numbers when the range is too narrow for any of these to give three labels.
-fn log_ticks(lo: f64, hi: f64) -> (Vec<f64>, Vec<f64>) {
+pub(super) fn log_ticks(lo: f64, hi: f64) -> (Vec<f64>, Vec<f64>) {
     let span = (hi / lo).log10();
     let (d0, d1) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
     let within = |ms: &[f64]| -> Vec<f64> {
@@ -319,7 +366,7 @@ fn linear_ticks(lo: f64, hi: f64) -> Vec<f64> {
 }
 
 /// How an axis names a unit (values of `fraction` are shown in %).
-fn unit_desc(unit: &str) -> &str {
+pub(super) fn unit_desc(unit: &str) -> &str {
     match unit {
         "fraction" => "% of price",
         u => u,
@@ -456,7 +503,7 @@ pub(super) fn draw_message<DB: DrawingBackend>(
                 base.0 + 40,
                 base.1 + h as i32 / 2 - 12 * lines.len() as i32 + 24 * i as i32,
             ),
-            &font(17.0).color(&RED),
+            &font(17.0).color(&GREY_700),
         )?;
     }
     let _ = w;
@@ -513,6 +560,26 @@ struct TailFigure {
     p_min: f64,
 }
 
+/// The empirical survival `(x, P(X ≥ x))` of the positive values of an ascending slice:
+/// `P(X ≥ x_(i)) = (n − i)/n` for the order statistics, keeping the top 300 ranks and then
+/// about 115 per decade of rank, so large runs stay light. Ascending in `x`.
+pub(super) fn survival_points(sorted: &[f64]) -> Vec<(f64, f64)> {
+    let n = sorted.len();
+    let nonpositive = sorted.partition_point(|&v| v <= 0.0);
+    let mut points = Vec::new();
+    let mut last_bucket = i64::MIN;
+    for i in (nonpositive..n).rev() {
+        let rank = n - i;
+        let bucket = ((rank as f64).ln() / 1.02f64.ln()).floor() as i64;
+        if rank <= 300 || bucket != last_bucket {
+            points.push((sorted[i], rank as f64 / n as f64));
+            last_bucket = bucket;
+        }
+    }
+    points.reverse();
+    points
+}
+
 /// Fitted tail quantile at survival `s`: u + σ/ξ·((s/ζ)^(−ξ) − 1).
 fn gpd_level(u: f64, xi: f64, sigma: f64, rate: f64, s: f64) -> f64 {
     let m = (rate / s).ln();
@@ -529,19 +596,7 @@ impl TailFigure {
         sorted.sort_unstable_by(f64::total_cmp);
         let n = sorted.len();
         let nonpositive = sorted.partition_point(|&v| v <= 0.0);
-        // P(X ≥ x_(i)) = (n − i)/n for the ascending order statistics; keep the top 300
-        // ranks and then about 115 per decade of rank, so large runs stay light.
-        let mut points = Vec::new();
-        let mut last_bucket = i64::MIN;
-        for i in (nonpositive..n).rev() {
-            let rank = n - i;
-            let bucket = ((rank as f64).ln() / 1.02f64.ln()).floor() as i64;
-            if rank <= 300 || bucket != last_bucket {
-                points.push((sorted[i], rank as f64 / n as f64));
-                last_bucket = bucket;
-            }
-        }
-        points.reverse();
+        let points = survival_points(&sorted);
 
         let tail_p = report
             .tail_risk
@@ -766,6 +821,56 @@ impl TailFigure {
     }
 }
 
+/// The coordinates of a log-log survival chart.
+pub(super) type LogLog = Cartesian2d<WithKeyPoints<LogCoord<f64>>, WithKeyPoints<LogCoord<f64>>>;
+
+/// The log-log survival chart of a tail figure: `x` in the metric's unit, `P(X ≥ x)` from
+/// `y.0` to `y.1`, axes, ticks and grid drawn; the caller draws the series.
+///
+/// # Errors
+/// A drawing error, as text.
+pub(super) fn survival_chart<'a, DB: DrawingBackend>(
+    root: &'a DrawingArea<DB, Shift>,
+    title: &str,
+    (x_lo, x_hi): (f64, f64),
+    (y_lo, y_hi): (f64, f64),
+    metric: &str,
+    unit: &str,
+) -> Result<ChartContext<'a, DB, LogLog>, String> {
+    let (xb, xl) = log_ticks(x_lo, x_hi);
+    let (yb, yl) = log_ticks(y_lo, 1.2);
+    let xfmt = |x: &f64| tick(*x, unit);
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, font(22.0))
+        .margin(14)
+        .x_label_area_size(48)
+        .y_label_area_size(70)
+        .build_cartesian_2d(
+            (x_lo..x_hi)
+                .log_scale()
+                .with_key_points(xb)
+                .with_light_points(xl),
+            (y_lo..y_hi)
+                .log_scale()
+                .with_key_points(yb)
+                .with_light_points(yl),
+        )
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc(format!("{metric} ({})", unit_desc(unit)))
+        .y_desc("P(X ≥ x)")
+        .label_style(font(14.0))
+        .axis_desc_style(font(15.0))
+        .x_label_formatter(&xfmt)
+        .y_label_formatter(&|y| prob_tick(*y))
+        .light_line_style(BLACK.mix(0.04))
+        .bold_line_style(BLACK.mix(0.12))
+        .draw()
+        .map_err(err)?;
+    Ok(chart)
+}
+
 impl Figure for TailFigure {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
         let title = format!("Tail of {}: survival on log-log axes", self.metric);
@@ -786,9 +891,6 @@ impl Figure for TailFigure {
         }
         let (x_lo, x_hi) = self.x_range();
         let y_lo = self.p_min * 0.7;
-        let unit = self.unit.clone();
-        let xfmt = move |x: &f64| tick(*x, &unit);
-        let (xb, xl) = log_ticks(x_lo, x_hi);
         // Fit summary (or why there is none) and notes: drawn top right, above P = 1 where
         // no survival point can be, so the y axis gets headroom for them.
         let lines: Vec<String> = match &self.fit {
@@ -836,7 +938,6 @@ impl Figure for TailFigure {
             .map(|l| (l, &fit_style))
             .chain(notes.iter().map(|n| (n, &note_style)))
             .collect();
-        let (yb, yl) = log_ticks(y_lo, 1.2);
         // Pixels of the plotting area (caption, margins and the x label area taken off), and
         // the share of it the text needs: the top of the axis is set so that share lies above 1.
         let plot_h = f64::from(root.dim_in_pixel().1) - 40.0 - 28.0 - 48.0;
@@ -844,34 +945,14 @@ impl Figure for TailFigure {
         let y_hi = 10f64
             .powf(share / (1.0 - share) * (1.0 / y_lo).log10())
             .max(1.2);
-        let mut chart = ChartBuilder::on(root)
-            .caption(&title, font(22.0))
-            .margin(14)
-            .x_label_area_size(48)
-            .y_label_area_size(70)
-            .build_cartesian_2d(
-                (x_lo..x_hi)
-                    .log_scale()
-                    .with_key_points(xb)
-                    .with_light_points(xl),
-                (y_lo..y_hi)
-                    .log_scale()
-                    .with_key_points(yb)
-                    .with_light_points(yl),
-            )
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc(format!("{} ({})", self.metric, unit_desc(&self.unit)))
-            .y_desc("P(X ≥ x)")
-            .label_style(font(14.0))
-            .axis_desc_style(font(15.0))
-            .x_label_formatter(&xfmt)
-            .y_label_formatter(&|y| prob_tick(*y))
-            .light_line_style(BLACK.mix(0.04))
-            .bold_line_style(BLACK.mix(0.12))
-            .draw()
-            .map_err(err)?;
+        let mut chart = survival_chart(
+            root,
+            &title,
+            (x_lo, x_hi),
+            (y_lo, y_hi),
+            &self.metric,
+            &self.unit,
+        )?;
 
         let clip_x = |x: f64| x.clamp(x_lo, x_hi);
         if let Ok(f) = &self.fit {

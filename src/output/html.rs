@@ -59,7 +59,15 @@ pub fn write_report_files(
             }
         }
     }
-    let page = render(input.summary, input.tail_reports, &figures, &plots, extras);
+    let absent = figures::empty_tail_notes(input);
+    let page = render(
+        input.summary,
+        input.tail_reports,
+        &figures,
+        &absent,
+        &plots,
+        extras,
+    );
     write_atomic(&dir.join("report.html"), page.as_bytes())?;
     Ok(figures)
 }
@@ -161,6 +169,7 @@ pub fn render(
     s: &Summary,
     tail_reports: &[(&'static str, TailReport)],
     figures: &[FigureFile],
+    absent: &[String],
     plots_dir: &Path,
     extras: &PageExtras<'_>,
 ) -> String {
@@ -204,6 +213,10 @@ pub fn render(
         o.push_str("</ul>\n");
     }
     o.push_str("<h2 id=\"figures\">Figures</h2>\n");
+    // Tails with nothing to plot (no bad debt, say): one neutral line, not an empty figure.
+    for note in absent {
+        let _ = writeln!(o, "<p class=\"meta\">{}</p>", escape(note));
+    }
     for f in figures {
         let _ = write!(
             o,

@@ -5,6 +5,7 @@
 //! either the previous complete results or none, never a truncated file.
 
 pub mod backtest;
+pub mod compare;
 pub mod figures;
 pub mod h5;
 pub mod heatmap;

@@ -1,12 +1,18 @@
 //! Plotting base: every figure is drawn once through plotters and saved as PNG and SVG, with
 //! text set in the bundled DejaVu Sans (no system font libraries). Figures implement
-//! [`Figure`]; [`save`] writes both files.
+//! [`Figure`]; [`save`] writes both files. PNG text is rasterised here ([`Raster`]), not by
+//! plotters' own `ab_glyph` path, which misplaces glyphs (see [`Raster`]).
 
 use std::path::Path;
 use std::sync::Once;
 
+use ab_glyph::{Font, FontRef, ScaleFont, point};
 use plotters::coord::{CoordTranslate, Shift};
 use plotters::prelude::*;
+use plotters_backend::text_anchor::{HPos, VPos};
+use plotters_backend::{
+    BackendColor, BackendCoord, BackendStyle, BackendTextStyle, DrawingErrorKind,
+};
 
 /// The bundled font (DejaVu Sans, Bitstream Vera licence: `assets/fonts/LICENSE-DejaVu.txt`).
 static FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
@@ -60,7 +66,7 @@ pub fn save(
         move |message: String| PlotError { path, message }
     };
     {
-        let root = BitMapBackend::new(&png, size).into_drawing_area();
+        let root = Raster(BitMapBackend::new(&png, size)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| err(&png)(e.to_string()))?;
         figure.draw(&root).map_err(err(&png))?;
         root.present().map_err(|e| err(&png)(e.to_string()))?;
@@ -72,6 +78,150 @@ pub fn save(
         root.present().map_err(|e| err(&svg)(e.to_string()))?;
     }
     Ok(())
+}
+
+/// The PNG backend: plotters' bitmap backend with text drawn by [`Raster::draw_text`].
+///
+/// plotters 0.3.7 draws bitmap text (`style/font/ab_glyph.rs`) one glyph at a time, each
+/// outlined at the origin and then moved by whole pixels: the pen position is truncated to
+/// an integer per glyph (so the gaps between letters vary by up to a pixel: "m ax_draw
+/// down") and the vertical offset `(size/2 + top) as i32` truncates towards zero, which
+/// rounds down for glyphs whose top lies below half the font size (the decimal point, a
+/// comma) and up for the others, so a point sits a pixel or two above the digits'
+/// baseline ("12·51%"). The font is not the cause (the bundled file is byte-identical to
+/// Debian's `fonts-dejavu-core` DejaVuSans.ttf, and the SVGs, set by the viewer, are fine).
+/// Here every glyph is outlined at its exact sub-pixel pen position on one shared baseline,
+/// so the rasteriser, not truncation, decides its pixels.
+pub struct Raster<'a>(pub BitMapBackend<'a>);
+
+/// The bundled font for the rasteriser.
+fn font_ref() -> Option<FontRef<'static>> {
+    FontRef::try_from_slice(FONT).ok()
+}
+
+impl DrawingBackend for Raster<'_> {
+    type ErrorType = <BitMapBackend<'static> as DrawingBackend>::ErrorType;
+
+    fn get_size(&self) -> (u32, u32) {
+        self.0.get_size()
+    }
+
+    fn ensure_prepared(&mut self) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
+        self.0.ensure_prepared()
+    }
+
+    fn present(&mut self) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
+        self.0.present()
+    }
+
+    fn draw_pixel(
+        &mut self,
+        point: BackendCoord,
+        color: BackendColor,
+    ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
+        self.0.draw_pixel(point, color)
+    }
+
+    fn draw_line<S: BackendStyle>(
+        &mut self,
+        from: BackendCoord,
+        to: BackendCoord,
+        style: &S,
+    ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
+        self.0.draw_line(from, to, style)
+    }
+
+    fn draw_rect<S: BackendStyle>(
+        &mut self,
+        upper_left: BackendCoord,
+        bottom_right: BackendCoord,
+        style: &S,
+        fill: bool,
+    ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
+        self.0.draw_rect(upper_left, bottom_right, style, fill)
+    }
+
+    fn blit_bitmap(
+        &mut self,
+        pos: BackendCoord,
+        size: (u32, u32),
+        src: &[u8],
+    ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
+        self.0.blit_bitmap(pos, size, src)
+    }
+
+    /// Text in the bundled font. Layout and anchoring are plotters' own (the same box
+    /// `layout_box` reports, the baseline half the font size below its top, so labels sit
+    /// where plotters planned them); only the glyph placement differs (see [`Raster`]).
+    fn draw_text<TStyle: BackendTextStyle>(
+        &mut self,
+        text: &str,
+        style: &TStyle,
+        pos: BackendCoord,
+    ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
+        let color = style.color();
+        let Some(font) = font_ref() else {
+            return Ok(());
+        };
+        if color.alpha == 0.0 {
+            return Ok(());
+        }
+        let ((min_x, min_y), (max_x, max_y)) = style
+            .layout_box(text)
+            .map_err(|e| DrawingErrorKind::FontError(Box::new(e)))?;
+        let (width, height) = (max_x - min_x, max_y - min_y);
+        let dx = match style.anchor().h_pos {
+            HPos::Left => 0,
+            HPos::Right => -width,
+            HPos::Center => -width / 2,
+        };
+        let dy = match style.anchor().v_pos {
+            VPos::Top => 0,
+            VPos::Center => -height / 2,
+            VPos::Bottom => -height,
+        };
+        let trans = style.transform();
+        let (w, h) = self.get_size();
+        let size = style.size() as f32;
+        let scaled = font.as_scaled(size);
+        let baseline = size / 2.0;
+        let mut caret = 0f32;
+        let mut prev = None;
+        for c in text.chars() {
+            let id = scaled.glyph_id(c);
+            if let Some(p) = prev {
+                caret += scaled.kern(p, id);
+            }
+            prev = Some(id);
+            let glyph = id.with_scale_and_position(size, point(caret, baseline));
+            caret += scaled.h_advance(id);
+            let Some(outline) = font.outline_glyph(glyph) else {
+                continue;
+            };
+            let bounds = outline.px_bounds();
+            let (bx, by) = (bounds.min.x as i32, bounds.min.y as i32);
+            let mut pixels = Vec::new();
+            outline.draw(|x, y, coverage| {
+                if coverage > 0.0 {
+                    pixels.push((bx + x as i32, by + y as i32, coverage));
+                }
+            });
+            for (x, y, coverage) in pixels {
+                let (x, y) = trans.transform(x + dx - min_x, y + dy - min_y);
+                let (x, y) = (pos.0 + x, pos.1 + y);
+                if x >= 0 && x < w as i32 && y >= 0 && y < h as i32 {
+                    self.0.draw_pixel(
+                        (x, y),
+                        BackendColor {
+                            alpha: color.alpha * f64::from(coverage.min(1.0)),
+                            rgb: color.rgb,
+                        },
+                    )?;
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// `name` with every character other than ASCII letters, digits, `-`, `_` and `.` replaced
@@ -140,6 +290,50 @@ mod tests {
                 .draw_series(LineSeries::new([(0.0, 0.0), (1.0, 1.0)], &BLUE))
                 .map_err(|e| e.to_string())?;
             Ok(())
+        }
+    }
+
+    /// The lowest inked row of each run of inked columns (a glyph) of `text` drawn at
+    /// `size` px through [`Raster`], left to right.
+    fn glyph_bottoms(text: &str, size: f64) -> Vec<usize> {
+        register_font();
+        let (w, h) = (200usize, 60usize);
+        let mut buf = vec![255u8; w * h * 3];
+        {
+            let root = Raster(BitMapBackend::with_buffer(&mut buf, (w as u32, h as u32)))
+                .into_drawing_area();
+            root.draw(&Text::new(text.to_string(), (4, 10), font(size)))
+                .unwrap();
+            root.present().unwrap();
+        }
+        let ink = |x: usize, y: usize| buf[(y * w + x) * 3] < 128;
+        let mut bottoms = Vec::new();
+        let mut current: Option<usize> = None;
+        for x in 0..w {
+            let col = (0..h).filter(|&y| ink(x, y)).max();
+            match (col, current) {
+                (Some(y), Some(b)) => current = Some(b.max(y)),
+                (Some(y), None) => current = Some(y),
+                (None, Some(b)) => {
+                    bottoms.push(b);
+                    current = None;
+                }
+                (None, None) => {}
+            }
+        }
+        bottoms
+    }
+
+    /// Regression (issue 25, "12·51%"): plotters' own bitmap text put the decimal point a
+    /// pixel or two above the digits' baseline. At every size the figures use, the point's
+    /// lowest inked row is the digits' lowest inked row.
+    #[test]
+    fn png_decimal_point_sits_on_the_baseline() {
+        for size in [12.0, 13.0, 14.0, 15.0, 17.0, 22.0] {
+            let b = glyph_bottoms("1.1", size);
+            assert_eq!(b.len(), 3, "three glyphs at {size} px: {b:?}");
+            assert_eq!(b[1], b[0], "point vs digit at {size} px: {b:?}");
+            assert_eq!(b[2], b[0], "{b:?}");
         }
     }
 

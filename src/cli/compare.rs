@@ -1,0 +1,169 @@
+//! `cascadesim compare A B`: read two saved runs (results folders or `results.h5` files)
+//! through the checked readers, compare them (`cascadesim::compare`), print a table within
+//! 80 columns and write `<out>/<A>-vs-<B>-compare/` atomically.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, bail};
+use clap::Args;
+
+use cascadesim::compare::{Comparison, compare as compare_runs};
+use cascadesim::metrics::Column;
+use cascadesim::output::Staging;
+use cascadesim::output::compare::{Side, interval, signed, write_compare};
+use cascadesim::output::figures::{human, wrap};
+use cascadesim::summary::Provenance;
+
+use super::report::{read_columns, read_provenance};
+use super::{InputError, not_a_shard};
+
+#[derive(Args)]
+pub(crate) struct CompareArgs {
+    /// Run A, the baseline: a results folder or its results.h5.
+    a: PathBuf,
+    /// Run B: differences are B − A.
+    b: PathBuf,
+    /// Output folder; the comparison goes to <out>/<A>-vs-<B>-compare/, named after the two
+    /// results folders.
+    #[arg(long, value_parser = crate::cli::out_folder, default_value = "results")]
+    out: PathBuf,
+    /// No table.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// The results file of an argument (a folder's `results.h5`, or the file itself) and the
+/// run's short name (the folder's name, or the file's stem).
+fn resolve(arg: &Path) -> Result<(PathBuf, String), String> {
+    let file = if arg.is_dir() {
+        arg.join("results.h5")
+    } else {
+        arg.to_path_buf()
+    };
+    if !file.is_file() {
+        return Err(if arg.is_dir() {
+            format!("{} has no results.h5", arg.display())
+        } else {
+            format!("no such results file or folder: {}", arg.display())
+        });
+    }
+    let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned());
+    let label = if file.file_name().is_some_and(|n| n == "results.h5") {
+        file.parent()
+            .and_then(|p| name(&std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())))
+    } else {
+        file.file_stem().map(|s| s.to_string_lossy().into_owned())
+    }
+    .unwrap_or_else(|| "run".into());
+    Ok((file, label))
+}
+
+/// Reads one run, every dataset checked; the error names the file and dataset.
+fn read_run(arg: &Path) -> Result<(PathBuf, String, Provenance, Vec<Column>)> {
+    let (file, label) = resolve(arg).map_err(InputError)?;
+    not_a_shard(&file)?;
+    let p = read_provenance(&file)?;
+    super::run::memory_guard(p.paths, p.assets.len())?;
+    let columns = read_columns(&file, p.paths)?;
+    Ok((file, label, p, columns))
+}
+
+pub(crate) fn compare(args: &CompareArgs) -> Result<i32> {
+    // Both runs are read (and every problem of both reported) before anything is written.
+    let (ra, rb) = (read_run(&args.a), read_run(&args.b));
+    let ((fa, la, pa, ca), (fb, lb, pb, cb)) = match (ra, rb) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), Ok(_)) | (Ok(_), Err(e)) => return Err(e),
+        (Err(x), Err(y)) => {
+            let both = InputError(format!("{x:#}\n{y:#}"));
+            let bad = super::exit_code(&x) == 2 && super::exit_code(&y) == 2;
+            if bad {
+                bail!(both);
+            }
+            bail!(anyhow::anyhow!(both.0));
+        }
+    };
+    let comparison = compare_runs(&pa, &ca, &pb, &cb);
+    let a = Side::new(fa.display().to_string(), la, &pa);
+    let b = Side::new(fb.display().to_string(), lb, &pb);
+    let dest = args.out.join(format!("{}-vs-{}-compare", a.label, b.label));
+    super::cancelled()?;
+    let staging = Staging::new(&dest)?;
+    let figures = write_compare(&staging, &a, &ca, &b, &cb, &comparison)?;
+    let dir = staging.commit()?;
+    for f in &figures {
+        if let Err(e) = &f.status {
+            eprintln!("warning: plots/{}: {e}", f.stem);
+        }
+    }
+    if !args.quiet {
+        print!("{}", render(&a, &b, &comparison));
+        println!("comparison: {}", dir.display());
+    }
+    Ok(0)
+}
+
+/// Width of the terminal table.
+const WIDTH: usize = 80;
+const LABEL: usize = 24;
+
+/// The terminal table: one row per figure, within [`WIDTH`] columns (a label too long for its
+/// column gets a line of its own).
+fn render(a: &Side, b: &Side, c: &Comparison) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "A  {} ({})", a.label, a.file);
+    let _ = writeln!(o, "B  {} ({})", b.label, b.file);
+    let head = if c.pairing.paired {
+        "paired: "
+    } else {
+        "unpaired: "
+    };
+    for l in wrap(&format!("{head}{}", c.pairing.reason), WIDTH) {
+        let _ = writeln!(o, "{l}");
+    }
+    let _ = writeln!(
+        o,
+        "{:<LABEL$} {:>9} {:>9} {:>10} {:<22} ",
+        "figure", "A", "B", "B − A", " 95% interval"
+    );
+    let _ = writeln!(o, "{}", "─".repeat(WIDTH));
+    for r in &c.rows {
+        let label = r.label();
+        let label = if label.chars().count() > LABEL {
+            let _ = writeln!(o, "{label}");
+            String::new()
+        } else {
+            label
+        };
+        let _ = writeln!(
+            o,
+            "{:<LABEL$} {:>9} {:>9} {:>10} {:<22} {}",
+            label,
+            human(r.a, r.unit),
+            human(r.b, r.unit),
+            signed(r.difference, r.unit),
+            interval(r),
+            if r.significant() { "*" } else { "" }
+        );
+    }
+    let _ = writeln!(o, "{}", "─".repeat(WIDTH));
+    let _ = writeln!(
+        o,
+        "B − A with 95% intervals; pp = percentage points; * the interval excludes 0"
+    );
+    for m in &c.methods {
+        for l in wrap(m, WIDTH) {
+            let _ = writeln!(o, "{l}");
+        }
+    }
+    if !c.only_in_one.is_empty() {
+        for l in wrap(
+            &format!("not compared: {}", c.only_in_one.join(", ")),
+            WIDTH,
+        ) {
+            let _ = writeln!(o, "{l}");
+        }
+    }
+    o
+}

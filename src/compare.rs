@@ -1,0 +1,498 @@
+//! Comparing two saved runs, pure computation on their provenance and per-path columns:
+//! whether the runs are paired (the same scenario text apart from what a run overrides, the
+//! same seed and paths, so path `i` of both saw the same random numbers), and the difference
+//! `B − A` of every headline figure with a 95% interval: paired where the runs are paired,
+//! unpaired otherwise. Knows nothing of files or the terminal.
+
+use rand::rngs::ChaCha8Rng;
+use rand::{RngExt, SeedableRng};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::metrics::{Column, Values};
+use crate::stats::{Z95, wilson95};
+use crate::summary::{Provenance, TAIL_METRICS};
+use crate::sweep::paired::paired_flags;
+
+/// Bootstrap resamples behind the VaR/ES differences.
+pub const RESAMPLES: usize = 200;
+/// Levels at which VaR and ES differences are given.
+pub const RISK_LEVELS: [f64; 2] = [0.95, 0.99];
+/// A VaR/ES level is compared only when each run has at least this many paths beyond it:
+/// with fewer, the estimate is one or two order statistics and a bootstrap of it says little.
+pub const MIN_TAIL_PATHS: f64 = 10.0;
+/// Keys of `[simulation]` that a run may override from the command line (`--paths`,
+/// `--seed`, `--replicates`): ignored when the two scenario texts are compared (the values
+/// the runs used are compared from the provenance instead).
+const OVERRIDABLE: [&str; 3] = ["paths", "seed", "population_replicates"];
+
+/// Whether two runs can be compared path by path, and why (not).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Pairing {
+    pub paired: bool,
+    /// In words: what matched, or every reason the runs are not paired.
+    pub reason: String,
+}
+
+/// One headline figure of both runs and its difference `b − a`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Row {
+    /// What is compared: `cascade_probability`, `mean`, `share`, `VaR` or `ES`.
+    pub figure: &'static str,
+    /// The per-path metric it is computed from.
+    pub metric: &'static str,
+    /// The confidence level of a VaR or ES.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<f64>,
+    pub unit: &'static str,
+    pub a: f64,
+    pub b: f64,
+    pub difference: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+    /// `paired-normal`, `no-discordant-path`, `newcombe-wilson`, `unpaired-normal`,
+    /// `paired-bootstrap` or `unpaired-bootstrap` (see [`compare`]).
+    pub method: &'static str,
+}
+
+impl Row {
+    /// A short name for tables: `cascade probability`, `mean max_drawdown`, `VaR 99% bad_debt`.
+    pub fn label(&self) -> String {
+        match (self.figure, self.level) {
+            ("cascade_probability", _) => "cascade probability".into(),
+            (f, Some(p)) => format!("{f} {}% {}", p * 100.0, self.metric),
+            (f, None) => format!("{f} {}", self.metric),
+        }
+    }
+
+    /// Whether the interval excludes zero.
+    pub fn significant(&self) -> bool {
+        self.ci_low > 0.0 || self.ci_high < 0.0
+    }
+}
+
+/// The comparison of two runs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Comparison {
+    pub pairing: Pairing,
+    pub paths_a: u64,
+    pub paths_b: u64,
+    pub level: f64,
+    pub rows: Vec<Row>,
+    /// Figures one run has and the other lacks (a lending column, say): not compared.
+    pub only_in_one: Vec<String>,
+    /// How each interval is computed, in words.
+    pub methods: Vec<String>,
+}
+
+/// `text` without the [`OVERRIDABLE`] keys of `[simulation]`, re-serialised, so that two
+/// files that differ only there compare equal. `None` when the text does not parse.
+fn comparable_text(text: &str) -> Option<String> {
+    let mut doc: toml_edit::DocumentMut = text.parse().ok()?;
+    if let Some(sim) = doc
+        .get_mut("simulation")
+        .and_then(|s| s.as_table_like_mut())
+    {
+        for k in OVERRIDABLE {
+            sim.remove(k);
+        }
+    }
+    Some(doc.to_string())
+}
+
+/// Whether runs `a` and `b` are paired: the same scenario text apart from [`OVERRIDABLE`]
+/// keys, the same seed, paths, first path and population replicates.
+pub fn pairing(a: &Provenance, b: &Provenance) -> Pairing {
+    let mut why = Vec::new();
+    if a.seed != b.seed {
+        why.push(format!("seeds differ ({} and {})", a.seed, b.seed));
+    }
+    if a.paths != b.paths {
+        why.push(format!("path counts differ ({} and {})", a.paths, b.paths));
+    }
+    if a.first_path != b.first_path {
+        why.push(format!(
+            "first paths differ ({} and {})",
+            a.first_path, b.first_path
+        ));
+    }
+    if a.population_replicates != b.population_replicates {
+        why.push("population replicates differ".into());
+    }
+    match (comparable_text(&a.scenario), comparable_text(&b.scenario)) {
+        (Some(x), Some(y)) if x == y => {}
+        (Some(_), Some(_)) => why.push(
+            "the scenario texts differ (beyond simulation.paths, seed and population_replicates)"
+                .into(),
+        ),
+        _ => why.push("a stored scenario text does not parse".into()),
+    }
+    if why.is_empty() {
+        Pairing {
+            paired: true,
+            reason: format!(
+                "same scenario, seed {} and {} paths: path i of both runs saw the same random numbers",
+                a.seed, a.paths
+            ),
+        }
+    } else {
+        Pairing {
+            paired: false,
+            reason: why.join("; "),
+        }
+    }
+}
+
+/// The paired mean difference `mean(b − a)` with the normal interval `± z·s_d/√n`.
+fn paired_mean(a: &[f64], b: &[f64]) -> (f64, f64, f64) {
+    let n = a.len() as f64;
+    let d: Vec<f64> = a.iter().zip(b).map(|(x, y)| y - x).collect();
+    let mean = d.iter().sum::<f64>() / n;
+    let var = if d.len() > 1 {
+        d.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)
+    } else {
+        0.0
+    };
+    let half = Z95 * (var / n).sqrt();
+    (mean, mean - half, mean + half)
+}
+
+/// Mean and sample variance.
+fn mean_var(v: &[f64]) -> (f64, f64) {
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let var = if v.len() > 1 {
+        v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)
+    } else {
+        0.0
+    };
+    (mean, var)
+}
+
+/// The unpaired mean difference with Welch's normal interval `± z·√(s_a²/n_a + s_b²/n_b)`.
+fn unpaired_mean(a: &[f64], b: &[f64]) -> (f64, f64, f64) {
+    let (ma, va) = mean_var(a);
+    let (mb, vb) = mean_var(b);
+    let d = mb - ma;
+    let half = Z95 * (va / a.len() as f64 + vb / b.len() as f64).sqrt();
+    (d, d - half, d + half)
+}
+
+/// VaR and ES at `p` of `v` (any order; reordered in place): the same definitions as
+/// [`crate::stats::var_sorted`] and [`crate::stats::es_sorted`], found by selection.
+fn var_es(v: &mut [f64], p: f64) -> (f64, f64) {
+    let n = v.len();
+    let np = n as f64 * p;
+    let k = ((np.ceil() as usize).clamp(1, n)) - 1;
+    let (_, var, upper) = v.select_nth_unstable_by(k, f64::total_cmp);
+    let var = *var;
+    let denom = n as f64 - np;
+    if denom <= 0.0 {
+        let max = upper.iter().copied().fold(var, f64::max);
+        return (var, max);
+    }
+    let tail: f64 = upper.iter().sum();
+    (var, (tail + (k as f64 + 1.0 - np) * var) / denom)
+}
+
+/// Type-1 quantile of an ascending slice, as the sweep's and the tails' bootstraps take.
+fn type1(sorted: &[f64], q: f64) -> f64 {
+    let n = sorted.len();
+    let r = ((q * n as f64).ceil() as usize).clamp(1, n);
+    sorted[r - 1]
+}
+
+/// The bootstrap percentile intervals of `VaR_p(b) − VaR_p(a)` and `ES_p(b) − ES_p(a)`.
+/// Paired: each resample draws one set of path indices for both runs. Unpaired: independent
+/// indices for each. Resample `r` uses `ChaCha8Rng::seed_from_u64(seed)` on stream `r`, so the
+/// result does not depend on the thread count.
+fn bootstrap_var_es(a: &[f64], b: &[f64], p: f64, paired: bool, seed: u64) -> [(f64, f64); 2] {
+    let reps: Vec<(f64, f64)> = (0..RESAMPLES)
+        .into_par_iter()
+        .map(|r| {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            rng.set_stream(r as u64);
+            let mut ra: Vec<f64> = Vec::with_capacity(a.len());
+            let mut rb: Vec<f64> = Vec::with_capacity(b.len());
+            if paired {
+                for _ in 0..a.len() {
+                    let i = rng.random_range(0..a.len() as u64) as usize;
+                    ra.push(a[i]);
+                    rb.push(b[i]);
+                }
+            } else {
+                ra.extend((0..a.len()).map(|_| a[rng.random_range(0..a.len() as u64) as usize]));
+                rb.extend((0..b.len()).map(|_| b[rng.random_range(0..b.len() as u64) as usize]));
+            }
+            let (va, ea) = var_es(&mut ra, p);
+            let (vb, eb) = var_es(&mut rb, p);
+            (vb - va, eb - ea)
+        })
+        .collect();
+    let interval = |mut d: Vec<f64>| {
+        d.sort_unstable_by(f64::total_cmp);
+        (type1(&d, 0.025), type1(&d, 0.975))
+    };
+    [
+        interval(reps.iter().map(|r| r.0).collect()),
+        interval(reps.iter().map(|r| r.1).collect()),
+    ]
+}
+
+/// Newcombe's hybrid score interval (method 10) for `p_b − p_a` from the two Wilson
+/// intervals: `d − √((p_b − l_b)² + (u_a − p_a)²)`, `d + √((u_b − p_b)² + (p_a − l_a)²)`.
+fn newcombe(ka: u64, na: u64, kb: u64, nb: u64) -> (f64, f64, f64) {
+    let (a, b) = (wilson95(ka, na), wilson95(kb, nb));
+    let d = b.estimate - a.estimate;
+    let lo = d - ((b.estimate - b.ci_low).powi(2) + (a.ci_high - a.estimate).powi(2)).sqrt();
+    let hi = d + ((b.ci_high - b.estimate).powi(2) + (a.estimate - a.ci_low).powi(2)).sqrt();
+    (d, lo, hi)
+}
+
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len() as f64
+}
+
+fn flags(c: &Column) -> Vec<u8> {
+    match &c.values {
+        Values::Flag(v) => v.clone(),
+        other => other.to_f64().iter().map(|&x| u8::from(x > 0.0)).collect(),
+    }
+}
+
+/// Compares run `b` with run `a` (differences are `b − a`).
+///
+/// Methods, 95% intervals:
+/// - cascade probability: paired, the sweep's method ([`paired_flags`]: normal interval of
+///   the per-path differences, or the exact bound when no path changed); unpaired,
+///   Newcombe's hybrid score interval from the two Wilson intervals;
+/// - mean of every summarised metric and the failure shares (paths with a positive value):
+///   paired, the normal interval of the mean per-path difference; unpaired, Welch's normal
+///   interval;
+/// - VaR and ES at [`RISK_LEVELS`] of the tail metrics: a percentile bootstrap of the
+///   difference ([`RESAMPLES`] resamples seeded from run A's seed), resampling paths jointly
+///   when paired and independently otherwise; only levels with at least
+///   [`MIN_TAIL_PATHS`] paths beyond them in both runs.
+///
+/// Rows follow run A's column order; figures one run lacks are listed in `only_in_one`.
+/// Runs with no paths give no rows.
+pub fn compare(pa: &Provenance, ca: &[Column], pb: &Provenance, cb: &[Column]) -> Comparison {
+    let pairing = pairing(pa, pb);
+    let paired = pairing.paired;
+    let (na, nb) = (pa.paths, pb.paths);
+    let find = |cols: &'_ [Column], name: &str| -> Option<usize> {
+        cols.iter().position(|c| c.name == name)
+    };
+    let mut rows = Vec::new();
+    let mut only_in_one = Vec::new();
+    for c in ca.iter().filter(|c| c.summarize) {
+        if find(cb, c.name).is_none() {
+            only_in_one.push(format!("{} (only in A)", c.name));
+        }
+    }
+    for c in cb.iter().filter(|c| c.summarize) {
+        if find(ca, c.name).is_none() {
+            only_in_one.push(format!("{} (only in B)", c.name));
+        }
+    }
+    if na > 0 && nb > 0 {
+        if let (Some(x), Some(y)) = (find(ca, "cascade"), find(cb, "cascade")) {
+            let (fa, fb) = (flags(&ca[x]), flags(&cb[y]));
+            let (ka, kb) = (
+                fa.iter().filter(|&&f| f != 0).count() as u64,
+                fb.iter().filter(|&&f| f != 0).count() as u64,
+            );
+            let (pa_, pb_) = (ka as f64 / na as f64, kb as f64 / nb as f64);
+            let (difference, lo, hi, method) = if paired {
+                let d = paired_flags(&fa, &fb);
+                (d.estimate, d.ci_low, d.ci_high, d.method)
+            } else {
+                let (d, lo, hi) = newcombe(ka, na, kb, nb);
+                (d, lo, hi, "newcombe-wilson")
+            };
+            rows.push(Row {
+                figure: "cascade_probability",
+                metric: "cascade",
+                level: None,
+                unit: "fraction",
+                a: pa_,
+                b: pb_,
+                difference,
+                ci_low: lo,
+                ci_high: hi,
+                method,
+            });
+        }
+        let diff = |a: &[f64], b: &[f64]| {
+            if paired {
+                let (d, lo, hi) = paired_mean(a, b);
+                (d, lo, hi, "paired-normal")
+            } else {
+                let (d, lo, hi) = unpaired_mean(a, b);
+                (d, lo, hi, "unpaired-normal")
+            }
+        };
+        let both: Vec<(&Column, &Column)> = ca
+            .iter()
+            .filter(|c| c.summarize)
+            .filter_map(|c| find(cb, c.name).map(|j| (c, &cb[j])))
+            .collect();
+        for &(x, y) in &both {
+            let (a, b) = (x.values.to_f64(), y.values.to_f64());
+            let (difference, ci_low, ci_high, method) = diff(&a, &b);
+            rows.push(Row {
+                figure: "mean",
+                metric: x.name,
+                level: None,
+                unit: x.unit,
+                a: mean(&a),
+                b: mean(&b),
+                difference,
+                ci_low,
+                ci_high,
+                method,
+            });
+        }
+        for name in ["book_exhausted", "fund_exhausted", "bad_debt"] {
+            let (Some(x), Some(y)) = (find(ca, name), find(cb, name)) else {
+                continue;
+            };
+            let ind = |c: &Column| -> Vec<f64> {
+                c.values
+                    .to_f64()
+                    .iter()
+                    .map(|&v| f64::from(v > 0.0))
+                    .collect()
+            };
+            let (a, b) = (ind(&ca[x]), ind(&cb[y]));
+            let (difference, ci_low, ci_high, method) = diff(&a, &b);
+            rows.push(Row {
+                figure: "share",
+                metric: ca[x].name,
+                level: None,
+                unit: "fraction",
+                a: mean(&a),
+                b: mean(&b),
+                difference,
+                ci_low,
+                ci_high,
+                method,
+            });
+        }
+        let seed = pa.seed;
+        for name in TAIL_METRICS {
+            let (Some(x), Some(y)) = (find(ca, name), find(cb, name)) else {
+                continue;
+            };
+            let (a, b) = (ca[x].values.to_f64(), cb[y].values.to_f64());
+            for p in RISK_LEVELS {
+                let beyond = |n: u64| n as f64 * (1.0 - p) >= MIN_TAIL_PATHS - 1e-9;
+                if !beyond(na) || !beyond(nb) {
+                    continue;
+                }
+                let (va, ea) = var_es(&mut a.clone(), p);
+                let (vb, eb) = var_es(&mut b.clone(), p);
+                let [vi, ei] = bootstrap_var_es(&a, &b, p, paired, seed);
+                let method = if paired {
+                    "paired-bootstrap"
+                } else {
+                    "unpaired-bootstrap"
+                };
+                for (figure, fa, fb, (lo, hi)) in [("VaR", va, vb, vi), ("ES", ea, eb, ei)] {
+                    rows.push(Row {
+                        figure,
+                        metric: ca[x].name,
+                        level: Some(p),
+                        unit: ca[x].unit,
+                        a: fa,
+                        b: fb,
+                        difference: fb - fa,
+                        ci_low: lo,
+                        ci_high: hi,
+                        method,
+                    });
+                }
+            }
+        }
+    }
+    let methods = if paired {
+        vec![
+            "cascade probability: paired difference of the per-path cascade flags, normal interval (the sweep's method; the exact bound when no path changed)".into(),
+            "means and shares: mean of the per-path differences B − A, normal interval".into(),
+            format!(
+                "VaR/ES: percentile bootstrap of the difference, {RESAMPLES} resamples of paths drawn jointly for both runs"
+            ),
+        ]
+    } else {
+        vec![
+            "cascade probability: unpaired difference, Newcombe's hybrid score interval from the two Wilson intervals".into(),
+            "means and shares: unpaired difference of means, Welch's normal interval".into(),
+            format!(
+                "VaR/ES: percentile bootstrap of the difference, {RESAMPLES} resamples drawn independently from each run"
+            ),
+        ]
+    };
+    Comparison {
+        pairing,
+        paths_a: na,
+        paths_b: nb,
+        level: 0.95,
+        rows,
+        only_in_one,
+        methods,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::{es_sorted, var_sorted};
+
+    #[test]
+    fn selection_var_es_matches_the_sorted_definitions() {
+        let v: Vec<f64> = (0..997).map(|i| ((i * 7919) % 1009) as f64 * 0.5).collect();
+        let mut s = v.clone();
+        s.sort_unstable_by(f64::total_cmp);
+        for p in [0.5, 0.95, 0.99, 0.999] {
+            let (var, es) = var_es(&mut v.clone(), p);
+            assert_eq!(var, var_sorted(&s, p));
+            // Sums in another order: equal to within rounding.
+            assert!((es - es_sorted(&s, p)).abs() < 1e-9 * es.abs().max(1.0));
+        }
+    }
+
+    #[test]
+    fn newcombe_brackets_the_difference_and_is_wider_than_either_wilson() {
+        let (d, lo, hi) = newcombe(30, 1000, 50, 1000);
+        assert!((d - 0.02).abs() < 1e-12);
+        assert!(lo < d && d < hi);
+        // Published example (Newcombe 1998, table II, 56/70 vs 48/80): −0.0524 to 0.3339 for
+        // p_a − p_b; here b − a, so the signs swap.
+        let (_, lo, hi) = newcombe(48, 80, 56, 70);
+        assert!((lo - 0.0524).abs() < 5e-4, "{lo}");
+        assert!((hi - 0.3339).abs() < 5e-4, "{hi}");
+    }
+
+    #[test]
+    fn text_differing_only_in_overridable_keys_compares_equal() {
+        let a = "[simulation]\npaths = 100\nseed = 1\nsteps = 5\n";
+        let b = "[simulation]\npaths = 900\nseed = 2\nsteps = 5\n";
+        let c = "[simulation]\npaths = 100\nseed = 1\nsteps = 6\n";
+        assert_eq!(comparable_text(a), comparable_text(b));
+        assert_ne!(comparable_text(a), comparable_text(c));
+    }
+
+    #[test]
+    fn paired_mean_of_a_constant_shift_is_exact() {
+        let a = [1.0, 2.0, 5.0, 9.0];
+        let b = [1.5, 2.5, 5.5, 9.5];
+        let (d, lo, hi) = paired_mean(&a, &b);
+        assert_eq!((d, lo, hi), (0.5, 0.5, 0.5));
+        let (d, lo, hi) = unpaired_mean(&a, &b);
+        assert_eq!(d, 0.5);
+        assert!(
+            lo < 0.0 && hi > 1.0,
+            "independent samples: the spread is noise"
+        );
+    }
+}

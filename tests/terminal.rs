@@ -1,0 +1,94 @@
+//! What the terminal shows (issue 25), through the binary: `--help` of every subcommand
+//! wrapped to the terminal and ending with examples and the exit codes; `--paths 0` refused.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn run(args: &[&str], cwd: &std::path::Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cascadesim"))
+        .args(args)
+        .current_dir(cwd)
+        .env("COLUMNS", "80")
+        .output()
+        .expect("binary runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn every_subcommand_help_is_wrapped_and_ends_with_examples_and_exit_codes() {
+    let top = text(&run(&["--help"], &root()).stdout);
+    let commands: Vec<String> = top
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .filter(|c| c != "help")
+        .collect();
+    assert!(commands.len() >= 12, "{commands:?}");
+    for c in &commands {
+        let o = run(&[c, "--help"], &root());
+        assert!(o.status.success(), "{c}");
+        let help = text(&o.stdout);
+        for l in help.lines().filter(|l| !l.starts_with("Usage:")) {
+            assert!(
+                l.chars().count() <= 80,
+                "{c}: {} columns: {l}",
+                l.chars().count()
+            );
+        }
+        let examples = help
+            .find("\nExamples:\n")
+            .unwrap_or_else(|| panic!("{c}: {help}"));
+        let codes = help.find("\nExit codes:\n").expect("exit codes");
+        assert!(examples < codes, "{c}: examples, then exit codes");
+        let shown = help[examples..codes]
+            .lines()
+            .filter(|l| l.starts_with(&format!("  cascadesim {c} ")))
+            .count();
+        assert!((2..=3).contains(&shown), "{c}: {shown} examples");
+        assert!(
+            help.trim_end()
+                .ends_with("interrupted (Ctrl-C): nothing written")
+        );
+    }
+}
+
+#[test]
+fn paths_zero_is_refused_and_leaves_previous_results() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        root().join("tests/data/tiny.toml"),
+        d.path().join("tiny.toml"),
+    )
+    .unwrap();
+    let o = run(&["run", "tiny.toml", "--paths", "50", "-q"], d.path());
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let before = std::fs::read(d.path().join("results/tiny/results.h5")).unwrap();
+    let o = run(&["run", "tiny.toml", "--paths", "0", "-q"], d.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("--paths must be at least 1"));
+    let after = std::fs::read(d.path().join("results/tiny/results.h5")).unwrap();
+    assert!(before == after, "the previous results are untouched");
+    let o = run(
+        &[
+            "sweep",
+            "tiny.toml",
+            "--paths",
+            "0",
+            "--set",
+            "simulation.max_rounds=2:3:2",
+        ],
+        d.path(),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(!d.path().join("results/tiny-sweep").exists());
+}
