@@ -46,7 +46,7 @@ const EXAMPLES: &[(&str, &[&str])] = &[
         "population",
         &[
             "cascadesim population scenarios/btc_flash_crash.toml --out btc.csv",
-            "cascadesim population scenarios/btc_flash_crash.toml --replicate 3 --out btc.h5",
+            "cascadesim population scenarios/btc_flash_crash.toml \\\n      --replicate 3 --out btc.h5",
         ],
     ),
     (
