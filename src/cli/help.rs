@@ -139,9 +139,14 @@ pub(crate) fn with_examples(cmd: Command) -> Command {
             }
             text.push('\n');
         }
-        text.push_str(EXIT_CODES);
         if name == "check" {
-            text.push_str("\n  3    a position lies inside the no-trade buffer");
+            // `check` has one more: a position inside the no-trade buffer.
+            text.push_str(&EXIT_CODES.replace(
+                "  130",
+                "  3    a position lies inside the no-trade buffer\n  130",
+            ));
+        } else {
+            text.push_str(EXIT_CODES);
         }
         cmd = cmd.mut_subcommand(name, |s| s.after_help(text));
     }
