@@ -125,6 +125,34 @@ fn number(field: &str, line: usize, col: &str, errors: &mut Vec<String>) -> Opti
     }
 }
 
+/// The `side`, `size` and `entry_price` fields of one positions row (at column indices
+/// `cols`), each checked like the key it stands for; `None` where a field is bad (its
+/// problem is in `errors`).
+fn side_size_entry(
+    f: &[String],
+    line: usize,
+    (side, size, entry): (usize, usize, usize),
+    errors: &mut Vec<String>,
+) -> (Option<bool>, Option<f64>, Option<f64>) {
+    let long = match f[side].to_lowercase().as_str() {
+        "long" | "buy" => Some(true),
+        "short" | "sell" => Some(false),
+        _ => {
+            errors.push(format!(
+                "{line}: column `side`: {} is neither long nor short",
+                cut(&f[side])
+            ));
+            None
+        }
+    };
+    let qty = number(&f[size], line, "size", errors);
+    if qty.is_some_and(|q| q <= 0.0) {
+        errors.push(format!("{line}: column `size` must be > 0 base units"));
+    }
+    let e = price_column(&f[entry], line, "entry_price", errors);
+    (long, qty, e)
+}
+
 /// A price column: finite, in the scenario's price range (the `assets.price` limits).
 fn price_column(field: &str, line: usize, col: &str, errors: &mut Vec<String>) -> Option<f64> {
     let p = number(field, line, col, errors)?;
@@ -206,22 +234,7 @@ pub(super) fn positions(
     let mut out = Vec::new();
     let mut open_interest = 0.0;
     for (line, f) in table.rows(&mut errors) {
-        let long = match f[side].to_lowercase().as_str() {
-            "long" | "buy" => Some(true),
-            "short" | "sell" => Some(false),
-            _ => {
-                errors.push(format!(
-                    "{line}: column `side`: {} is neither long nor short",
-                    cut(&f[side])
-                ));
-                None
-            }
-        };
-        let qty = number(&f[size], line, "size", &mut errors);
-        if qty.is_some_and(|q| q <= 0.0) {
-            errors.push(format!("{line}: column `size` must be > 0 base units"));
-        }
-        let e = price_column(&f[entry], line, "entry_price", &mut errors);
+        let (long, qty, e) = side_size_entry(f, line, (side, size, entry), &mut errors);
         if let Some(i) = asset_col
             && f[i] != asset
         {
@@ -386,22 +399,7 @@ pub fn prospective_positions(text: &str) -> (Vec<ProspectiveRow>, Vec<String>) {
     let (asset, population) = (table.index("asset"), table.index("population"));
     let mut out = Vec::new();
     for (line, f) in table.rows(&mut errors) {
-        let long = match f[side].to_lowercase().as_str() {
-            "long" | "buy" => Some(true),
-            "short" | "sell" => Some(false),
-            _ => {
-                errors.push(format!(
-                    "{line}: column `side`: {} is neither long nor short",
-                    cut(&f[side])
-                ));
-                None
-            }
-        };
-        let qty = number(&f[size], line, "size", &mut errors);
-        if qty.is_some_and(|q| q <= 0.0) {
-            errors.push(format!("{line}: column `size` must be > 0 base units"));
-        }
-        let e = price_column(&f[entry], line, "entry_price", &mut errors);
+        let (long, qty, e) = side_size_entry(f, line, (side, size, entry), &mut errors);
         let leverage = lev.and_then(|i| number(&f[i], line, "leverage", &mut errors));
         let liquidation_price =
             liq.and_then(|i| price_column(&f[i], line, "liquidation_price", &mut errors));
