@@ -79,12 +79,19 @@ def test_the_binary_is_looked_for_in_order(tmp_path, monkeypatch):
     monkeypatch.setenv("CASCADESIM_BIN", str(tmp_path / "missing"))
     with pytest.raises(cascadesim.BinaryNotFoundError, match="CASCADESIM_BIN="):
         cascadesim.find_binary()
-    # Nothing set, nothing on PATH: the checkout's target/release/cascadesim, if built.
+    # Nothing set, nothing on PATH: the checkout's build, under CARGO_TARGET_DIR when set.
     monkeypatch.delenv("CASCADESIM_BIN")
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.chdir(ROOT)
+    elsewhere = tmp_path / "elsewhere" / "release" / "cascadesim"
+    elsewhere.parent.mkdir(parents=True)
+    elsewhere.write_bytes(fake.read_bytes())
+    elsewhere.chmod(fake.stat().st_mode)
+    monkeypatch.setenv("CARGO_TARGET_DIR", str(tmp_path / "elsewhere"))
+    assert cascadesim.find_binary() == str(elsewhere)
+    monkeypatch.delenv("CARGO_TARGET_DIR")
     built = ROOT / "target" / "release" / "cascadesim"
     if built.is_file():
-        monkeypatch.chdir(ROOT)
         assert cascadesim.find_binary() == str(built)
     else:
         with pytest.raises(cascadesim.BinaryNotFoundError) as caught:
@@ -96,6 +103,7 @@ def test_the_binary_is_looked_for_in_order(tmp_path, monkeypatch):
 
 def test_the_error_names_every_place_when_no_checkout_is_around(tmp_path, monkeypatch):
     monkeypatch.delenv("CASCADESIM_BIN", raising=False)
+    monkeypatch.delenv("CARGO_TARGET_DIR", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(cascadesim._binary, "__file__", str(tmp_path / "x" / "_binary.py"))

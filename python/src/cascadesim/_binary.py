@@ -18,14 +18,16 @@ ENV_VAR = "CASCADESIM_BIN"
 
 
 def _repository_candidates() -> List[Path]:
-    """`target/release/cascadesim` of every cascadesim checkout above the current folder or
-    above this file (an editable install, or running from the checkout's `python/src`)."""
+    """`target/release/cascadesim` (under `CARGO_TARGET_DIR` when set) of every cascadesim
+    checkout above the current folder or above this file (an editable install)."""
     seen: List[Path] = []
     for start in (Path.cwd(), Path(__file__).resolve().parent):
         for folder in (start, *start.parents):
             cargo = folder / "Cargo.toml"
             if cargo.is_file() and 'name = "cascadesim"' in cargo.read_text(errors="replace"):
-                candidate = folder / "target" / "release" / "cascadesim"
+                # Cargo builds into CARGO_TARGET_DIR when it is set (relative: to the checkout).
+                target = folder / os.environ.get("CARGO_TARGET_DIR", "target")
+                candidate = target / "release" / "cascadesim"
                 if candidate not in seen:
                     seen.append(candidate)
     return seen
@@ -35,8 +37,9 @@ def find_binary(binary: Optional[PathLike] = None) -> str:
     """The path of the cascadesim binary to run.
 
     Looked for in this order: the `binary` argument, the `CASCADESIM_BIN` environment
-    variable, `cascadesim` on `PATH`, then `target/release/cascadesim` of a cascadesim
-    checkout containing the current folder (or this package's source).
+    variable, `cascadesim` on `PATH`, then `target/release/cascadesim` (or
+    `$CARGO_TARGET_DIR/release/cascadesim`) of a cascadesim checkout containing the current
+    folder (or this package's source).
 
     Raises:
         BinaryNotFoundError: naming every place looked in.
