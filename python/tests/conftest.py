@@ -24,32 +24,38 @@ def out(tmp_path_factory):
     return tmp_path_factory.mktemp("runs")
 
 
-def _run(out, scenario, **kw):
-    return cascadesim.run(scenario, out=out, threads=2, **kw)
+#: Bundled scenarios run once per session: fixture name -> (file, paths, seed, why it is here).
+BUNDLED = {
+    "btc": ("btc_flash_crash.toml", 120, 7, "one asset, one population, a realised heatmap"),
+    "two_assets": (
+        "eth_high_leverage.toml",
+        60,
+        3,
+        "assets ETH, BTC: the reverse of the file's alphabetical group order",
+    ),
+    "venues": (
+        "two_venue_oracle.toml",
+        60,
+        5,
+        "venues (max_venue_spread), and insurance funds that run dry (fund_exhausted_at)",
+    ),
+    "lending": ("aave_collateral_contagion.toml", 40, 1, "a lending market: lending_* columns"),
+}
 
 
-@pytest.fixture(scope="session")
-def btc(binary, out):
-    """One asset, one population, a realised heatmap."""
-    return _run(out, SCENARIOS / "btc_flash_crash.toml", paths=120, seed=7)
+def _bundled(name):
+    scenario, paths, seed, why = BUNDLED[name]
+
+    @pytest.fixture(scope="session", name=name)
+    def fixture(binary, out):
+        return cascadesim.run(SCENARIOS / scenario, out=out, threads=2, paths=paths, seed=seed)
+
+    fixture.__doc__ = why
+    return fixture
 
 
-@pytest.fixture(scope="session")
-def two_assets(binary, out):
-    """Assets ETH, BTC in the scenario: the reverse of the file's (alphabetical) group order."""
-    return _run(out, SCENARIOS / "eth_high_leverage.toml", paths=60, seed=3)
-
-
-@pytest.fixture(scope="session")
-def venues(binary, out):
-    """Venues (`max_venue_spread`) and insurance funds that run dry (`fund_exhausted_at`)."""
-    return _run(out, SCENARIOS / "two_venue_oracle.toml", paths=60, seed=5)
-
-
-@pytest.fixture(scope="session")
-def lending(binary, out):
-    """Two assets and a lending market: the `lending_*` columns."""
-    return _run(out, SCENARIOS / "aave_collateral_contagion.toml", paths=40, seed=1)
+for _name in BUNDLED:
+    globals()[f"_fixture_{_name}"] = _bundled(_name)
 
 
 @pytest.fixture(scope="session")
@@ -63,7 +69,7 @@ def traced(binary, tmp_path_factory):
     return cascadesim.run(scenario, paths=50, out=folder / "out")
 
 
-ALL_RUNS = ["btc", "two_assets", "venues", "lending", "traced"]
+ALL_RUNS = [*BUNDLED, "traced"]
 
 
 @pytest.fixture(params=ALL_RUNS)

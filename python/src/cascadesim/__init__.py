@@ -41,3 +41,9 @@ __all__ = [
     "sweep",
     "validate",
 ]
+
+# Tracebacks name the public path (`cascadesim.ScenarioError`), not the private module.
+for _name in __all__:
+    if isinstance(globals()[_name], type):
+        globals()[_name].__module__ = __name__
+del _name
