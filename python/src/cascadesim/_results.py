@@ -130,10 +130,11 @@ class Results:
         self.folder = Path(folder) if folder is not None else None
         self._keep = _keep  # a TemporaryDirectory that must live as long as this object
         try:
-            with h5py.File(self.h5_path, "r") as f:
-                self._read(f)
+            f = h5py.File(self.h5_path, "r")
         except OSError as e:
             raise ResultsError(f"{self.h5_path}: not an HDF5 file ({e})") from None
+        with f:
+            self._read(f)
         summary_file = self.folder / "summary.json" if self.folder else None
         if summary_file is not None and summary_file.is_file():
             self.summary = json.loads(summary_file.read_text(encoding="utf-8"))
