@@ -31,6 +31,7 @@ pub mod metrics;
 pub mod model;
 pub mod output;
 pub mod rare;
+pub mod run;
 pub mod scenario;
 pub mod shard;
 pub mod stats;

@@ -1,6 +1,6 @@
 //! `cascadesim report`: rebuild `summary.json`, the terminal summary, the figures and
-//! `report.html` from a saved `results.h5`, without re-simulating. Also the figure, trace and
-//! report steps that `run` shares.
+//! `report.html` from a saved `results.h5`, without re-simulating (the market for the sample
+//! paths is rebuilt by the library's `run::rebuild`).
 //!
 //! Byte identity of `summary.json`: the provenance is read back from the root attributes
 //! (every field has one), the per-path columns from `/paths` (converted back to their stored
@@ -8,177 +8,36 @@
 //! ([`summary::analyze_tails`] with [`summary::tail_options`] of the stored seed, then
 //! [`Summary::build`]) and serialised the same way.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 use clap::Args;
-use rayon::prelude::*;
 
-use cascadesim::engine::Market;
-use cascadesim::engine::trace::{self, TraceSet};
-use cascadesim::metrics::Column;
-use cascadesim::output::figures::{FigureFile, FigureInput, SamplePath};
+use cascadesim::output::figures::FigureInput;
 use cascadesim::output::h5;
-use cascadesim::output::html::{self, PageExtras};
+use cascadesim::output::html;
 use cascadesim::output::read;
-use cascadesim::scenario::{FileSource, NoFiles, OutputSpec, Scenario};
-use cascadesim::summary::{self, Provenance, Summary};
+use cascadesim::run::finish::write_figures_and_page;
+use cascadesim::run::plan::population_ids;
+use cascadesim::run::rebuild::{rebuild_market, rebuild_scenario};
+use cascadesim::run::select::sample_paths;
+use cascadesim::summary::{self, Summary};
 
-use super::run::population_ids;
-use super::{FsFiles, InputError, not_a_shard, table};
+use super::common::{
+    InputError, allow_external, cancelled, memory_guard, not_a_shard, read_columns, read_provenance,
+};
+use super::table;
 
 #[derive(Args)]
 pub(crate) struct ReportArgs {
     /// A results.h5 written by `cascadesim run`.
     results: PathBuf,
     /// Folder for summary.json, plots/ and report.html (default: the folder of results.h5).
-    #[arg(long, value_parser = crate::cli::out_folder)]
+    #[arg(long, value_parser = super::common::out_folder)]
     out: Option<PathBuf>,
     /// No summary table.
     #[arg(long, short)]
     quiet: bool,
-}
-
-/// The metric that ranks the sample paths of the plots.
-pub(crate) const SAMPLE_METRIC: &str = "max_drawdown";
-
-fn column<'c>(columns: &'c [Column], name: &str) -> Option<&'c Column> {
-    columns.iter().find(|c| c.name == name)
-}
-
-/// Replays the worst, a median and a random path by [`SAMPLE_METRIC`] (the random one drawn
-/// from `seed`). Each replay is checked against the stored per-path values: a path that does
-/// not reproduce (another program version, other input files) makes the whole set
-/// unavailable, with the reason, rather than showing a path that is not the run's.
-pub(crate) fn sample_paths(
-    market: &Market,
-    columns: &[Column],
-    first_path: u64,
-    seed: u64,
-) -> Result<Vec<SamplePath>, String> {
-    let values = column(columns, SAMPLE_METRIC)
-        .map(|c| c.values.to_f64())
-        .ok_or_else(|| format!("no per-path column `{SAMPLE_METRIC}`"))?;
-    let picks = trace::sample_paths(&values, seed);
-    let samples: Vec<SamplePath> = picks
-        .par_iter()
-        .map(|&(kind, i)| SamplePath {
-            kind,
-            metric: SAMPLE_METRIC,
-            trace: trace::replay(market, first_path + i as u64, kind.name()),
-        })
-        .collect();
-    for (s, &(_, i)) in samples.iter().zip(&picks) {
-        let stored = values[i];
-        if s.trace.summary.max_drawdown.to_bits() != stored.to_bits() {
-            return Err(format!(
-                "replaying path {} gives max_drawdown {} but the results record {}: the market cannot be rebuilt as it was for the run",
-                s.trace.path, s.trace.summary.max_drawdown, stored
-            ));
-        }
-    }
-    Ok(samples)
-}
-
-/// The traces the scenario's `[output]` asks for, replayed after the run: the named path ids
-/// and the `trace_worst` paths with the largest `trace_metric`. Returns them with warnings
-/// (path ids outside the run).
-pub(crate) fn traces(
-    spec: &OutputSpec,
-    market: &Market,
-    columns: &[Column],
-    first_path: u64,
-    paths: u64,
-) -> (TraceSet, Vec<String>) {
-    let mut why: BTreeMap<u64, Vec<String>> = BTreeMap::new();
-    let mut warnings = Vec::new();
-    for &id in &spec.trace_paths {
-        if id >= first_path && id - first_path < paths {
-            why.entry(id)
-                .or_default()
-                .push("listed in trace_paths".into());
-        } else {
-            warnings.push(format!(
-                "output.trace_paths: path {id} is not in this run (paths {first_path}..{}); not traced",
-                first_path + paths
-            ));
-        }
-    }
-    let k = spec.trace_worst as usize;
-    if k > 0
-        && let Some(c) = column(columns, &spec.trace_metric)
-    {
-        let values = c.values.to_f64();
-        let worst = trace::worst_k(&values, k);
-        let shown = worst.len();
-        for (rank, i) in worst.into_iter().enumerate() {
-            why.entry(first_path + i as u64).or_default().push(format!(
-                "worst {} of {shown} by {} ({} {})",
-                rank + 1,
-                spec.trace_metric,
-                values[i],
-                c.unit
-            ));
-        }
-    }
-    let traces = why
-        .into_par_iter()
-        .map(|(id, reasons)| trace::replay(market, id, reasons.join("; ")))
-        .collect();
-    (
-        TraceSet {
-            traces,
-            requested: spec.trace_paths.clone(),
-            worst: spec.trace_worst,
-            metric: spec.trace_metric.clone(),
-        },
-        warnings,
-    )
-}
-
-/// Draws the figures into `<dir>/plots/` and writes `<dir>/report.html`. Returns warnings
-/// for figures that could not be drawn (never fatal: the results are already complete).
-pub(crate) fn write_figures_and_page(
-    dir: &Path,
-    input: &FigureInput<'_>,
-    traced: &[(u64, String)],
-    notes: &[String],
-) -> Result<Vec<String>> {
-    let mut notes = notes.to_vec();
-    if let Err(reason) = &input.samples {
-        notes.push(format!("Sample-path plots are missing: {reason}."));
-    }
-    let figures = html::write_report_files(
-        dir,
-        input,
-        &PageExtras {
-            traces: traced,
-            notes: &notes,
-        },
-    )?;
-    Ok(figures
-        .iter()
-        .filter_map(|f: &FigureFile| {
-            f.status
-                .as_ref()
-                .err()
-                .map(|e| format!("plots/{}: {e}", f.stem))
-        })
-        .collect())
-}
-
-/// Reads the provenance back from the root attributes, every attribute checked
-/// ([`read::read_provenance`]).
-pub(crate) fn read_provenance(f: &Path) -> Result<Provenance> {
-    Ok(read::read_provenance(f).map_err(InputError::from)?)
-}
-
-/// Reads `/paths` back into the run's columns (same names, units, kinds and order), every
-/// dataset checked ([`read::read_path_columns`]). The lending columns are read when the file
-/// has them (a scenario with `[[lending]]`).
-pub(crate) fn read_columns(f: &Path, paths: u64) -> Result<Vec<Column>> {
-    Ok(read::read_path_columns(f, paths).map_err(InputError::from)?)
 }
 
 /// The traces listed in the file: (path id, why).
@@ -196,57 +55,6 @@ fn read_traces(f: &Path) -> Vec<(u64, String)> {
         .collect()
 }
 
-/// Rebuilds the market from the stored scenario text, for replays. Referenced files are read
-/// relative to the scenario path recorded in the file, if they are still there (the replays
-/// are checked against the stored results, so changed files are detected).
-pub(crate) fn rebuild_market(p: &Provenance) -> Result<Market, String> {
-    rebuild_scenario(p).map(|s| Market::new(&s))
-}
-
-/// The run's scenario, re-read from its recorded text (see [`rebuild_market`]), with the
-/// run's seed and path count.
-pub(crate) fn rebuild_scenario(p: &Provenance) -> Result<Scenario, String> {
-    let parse = |files: &dyn FileSource| Scenario::parse(&p.scenario, &p.scenario_file, files);
-    let scenario = match parse(&NoFiles) {
-        Ok(s) => s,
-        Err(no_files) => {
-            let base = super::files::recorded_base(&p.scenario_file)?;
-            parse(&FsFiles { base: base.clone() }).map_err(|e| {
-                let first = |e: &cascadesim::scenario::ScenarioError| {
-                    e.issues
-                        .first()
-                        .map_or(String::new(), |i| i.message.clone())
-                };
-                format!(
-                    "sample paths are replayed from the scenario, which reads files that results.h5 does not contain ({}); they were not found relative to {} either ({}); run `cascadesim report` from the folder the run was started in, or run the scenario again",
-                    first(&no_files),
-                    if base.as_os_str().is_empty() {
-                        ".".into()
-                    } else {
-                        base.display().to_string()
-                    },
-                    first(&e)
-                )
-            })?
-        }
-    };
-    let names: Vec<&str> = scenario.assets.iter().map(|a| a.name.as_str()).collect();
-    if names != p.assets {
-        return Err(format!(
-            "the scenario stored in the file (scenario_toml) defines the assets [{}] but the file's assets_json lists [{}]",
-            names.join(", "),
-            p.assets.join(", ")
-        ));
-    }
-    let mut scenario = scenario;
-    scenario.simulation.seed = p.seed;
-    scenario.simulation.paths = p.paths;
-    if let Some(r) = p.population_replicates {
-        scenario.simulation.population_replicates = r as u32;
-    }
-    Ok(scenario)
-}
-
 pub(crate) fn report(args: &ReportArgs) -> Result<i32> {
     let f = &args.results;
     if !f.is_file() {
@@ -254,12 +62,12 @@ pub(crate) fn report(args: &ReportArgs) -> Result<i32> {
     }
     not_a_shard(f)?;
     let provenance = read_provenance(f)?;
-    super::run::memory_guard(provenance.paths, provenance.assets.len())?;
+    memory_guard(provenance.paths, provenance.assets.len())?;
     let columns = read_columns(f, provenance.paths)?;
     // Everything is read and checked before anything is written.
     let realised = read::read_realised(f, &provenance).map_err(InputError::from)?;
     // Population names come from the recorded scenario (none when it cannot be rebuilt).
-    let population_columns = match rebuild_scenario(&provenance) {
+    let population_columns = match rebuild_scenario(&provenance, allow_external()) {
         Ok(s) => read::read_population_columns(f, &population_ids(&s), provenance.paths)
             .map_err(InputError::from)?,
         Err(_) => Vec::new(),
@@ -300,11 +108,11 @@ pub(crate) fn report(args: &ReportArgs) -> Result<i32> {
     let samples = if summary.provenance.paths == 0 {
         Err("no paths were run".to_string())
     } else {
-        rebuild_market(&summary.provenance)
+        rebuild_market(&summary.provenance, allow_external())
             .and_then(|m| sample_paths(&m, &columns, first_path, seed))
     };
     let traced = read_traces(f);
-    super::cancelled()?;
+    cancelled()?;
     html::write_atomic(&dir.join("summary.json"), json.as_bytes())?;
     let input = FigureInput {
         summary: &summary,
@@ -327,17 +135,4 @@ pub(crate) fn report(args: &ReportArgs) -> Result<i32> {
         );
     }
     Ok(0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use cascadesim::engine::trace::SampleKind;
-    use cascadesim::metrics::PATH_METRICS;
-
-    #[test]
-    fn sample_metric_is_a_path_metric() {
-        assert!(PATH_METRICS.iter().any(|d| d.name == SAMPLE_METRIC));
-        assert_eq!(SampleKind::Worst.name(), "worst");
-    }
 }
