@@ -4,23 +4,13 @@
 //! the no-trade buffer with their exit statuses, JSON keys, bad positions, and the Monte
 //! Carlo part against paths whose outcome is known).
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use cascadesim::model::margin::{MarginSchedule, liquidation_price};
 use cascadesim::output::h5;
 
-fn cascadesim(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cascadesim"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("the cascadesim binary runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+mod common;
+use common::cli::{run_in as cascadesim, text};
 
 const BOOK: &str = r#"[assets.book]
 profile = "flat"

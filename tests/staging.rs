@@ -5,12 +5,11 @@
 //! folder.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_cascadesim"))
-}
+mod common;
+use common::cli::bin;
 
 fn setup() -> tempfile::TempDir {
     let d = tempfile::tempdir().unwrap();
