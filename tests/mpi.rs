@@ -3,7 +3,6 @@
 //! runs `cargo test --features mpi --test mpi`).
 #![cfg(feature = "mpi")]
 
-use std::path::PathBuf;
 use std::process::Command;
 
 mod common;

@@ -210,21 +210,7 @@ pub(crate) fn out_folder(arg: &str) -> std::result::Result<PathBuf, String> {
 /// Refuses a shard file where a whole run's `results.h5` is needed, and a rare-event run's
 /// file (its rows are weighted: `report` and `tails` would treat them as plain paths).
 pub(crate) fn not_a_shard(f: &Path) -> Result<()> {
-    if let Ok(e) = cascadesim::output::h5::read_attr_str(f, "/", "estimator") {
-        return Err(anyhow::Error::new(InputError(format!(
-            "{} holds a rare-event run ({e}): its rows are weighted, and `report` and `tails` work on plain runs only; its summary.json has the weighted figures",
-            f.display()
-        ))));
-    }
-    match cascadesim::output::h5::read_attr_str(f, "/", "content") {
-        Ok(c) if c == cascadesim::output::SHARD_CONTENT => {
-            Err(anyhow::Error::new(InputError(format!(
-                "{} is one shard of a run, not a results file: join the shards first with `cascadesim merge`",
-                f.display()
-            ))))
-        }
-        _ => Ok(()),
-    }
+    cascadesim::run::report::check_whole_run(f).map_err(from_run)
 }
 
 /// The worker pool of a command: `threads` workers, or one per core.

@@ -8,6 +8,7 @@
 //! - [`finish`]: a whole run's per-path results → its folder (shared by run, MPI and merge).
 //! - [`merge`]: shard files → the per-path results of the whole run.
 //! - [`rebuild`]: a saved run's scenario and market, from the text its `results.h5` stores.
+//! - [`report`]: a saved run's summary, figures and page rebuilt from its `results.h5`.
 //! - [`select`]: the traces and sample paths replayed after a run.
 //! - [`memory`]: what a command will hold, and the guard against this process's limits.
 //! - [`files`]: the files a scenario refers to, confined to its folder tree.
@@ -21,6 +22,7 @@ pub mod memory;
 pub mod merge;
 pub mod plan;
 pub mod rebuild;
+pub mod report;
 pub mod select;
 pub mod simulate;
 
