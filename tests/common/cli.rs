@@ -45,6 +45,16 @@ pub fn tiny() -> String {
     root().join("tests/data/tiny.toml").display().to_string()
 }
 
+/// A temporary folder holding `files` (name, text): a scenario and the files it refers
+/// to, for commands run in that folder.
+pub fn folder_with(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        std::fs::write(d.path().join(name), text).unwrap();
+    }
+    d
+}
+
 /// Captured output as text.
 pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
