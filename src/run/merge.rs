@@ -1,5 +1,5 @@
 //! Shard files of one run (`run --shard K/N`) → the per-path results of the whole run, ready
-//! for [`super::finish`]: every shard checked (a shard file, of the same run, its claim
+//! for [`super::finish()`]: every shard checked (a shard file, of the same run, its claim
 //! `K/N` matching the paths it holds), the set checked to cover the run exactly once, the
 //! columns joined in path order and the realised heatmaps' cents summed.
 

@@ -5,7 +5,7 @@
 //!   replicates, shard or MPI rank, rare-event choice, threads, output folder), checked once
 //!   and immutable afterwards; the one place a validated scenario gets other values.
 //! - [`simulate`]: the market, the paths (plain or rare-event), their columns; a shard file.
-//! - [`finish`]: a whole run's per-path results → its folder (shared by run, MPI and merge).
+//! - [`mod@finish`]: a whole run's per-path results → its folder (shared by run, MPI and merge).
 //! - [`merge`]: shard files → the per-path results of the whole run.
 //! - [`rebuild`]: a saved run's scenario and market, from the text its `results.h5` stores.
 //! - [`report`]: a saved run's summary, figures and page rebuilt from its `results.h5`.

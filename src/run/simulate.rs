@@ -1,6 +1,6 @@
 //! Doing a run: the shared market, this process's paths (plain Monte Carlo with the realised
 //! heatmap, or a rare-event estimator), and their columns; then a shard file, or the folder
-//! ([`super::finish`]). [`execute`] is the whole of it for a whole run.
+//! ([`super::finish()`]). [`execute`] is the whole of it for a whole run.
 
 use std::time::{Duration, Instant};
 
