@@ -13,7 +13,7 @@ use cascadesim::run::simulate;
 use cascadesim::run::{Env, Part, RareChoice, RunError, RunPlan, RunRequest};
 use cascadesim::shard::ShardSpec;
 
-use super::common::{CANCEL, RunOptions, from_run, guard, load, progress_bar};
+use super::common::{CANCEL, RunOptions, from_run, guard, load, progress_bar, thread_pool};
 use super::mpi::Cluster;
 use super::table;
 
@@ -78,7 +78,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
     let plan =
         RunPlan::new(scenario, args.request(cluster.as_ref())).map_err(|e| from_run(e.into()))?;
     guard(plan.memory_need())?;
-    let pool = args.opts.pool()?;
+    let pool = thread_pool(plan.threads())?;
     let threads = pool.current_num_threads();
     let env = Env {
         pool: &pool,
