@@ -16,9 +16,13 @@
 //! - [`shard`]: which paths shard `K/N` of a run simulates, and whether shards cover a run;
 //! - [`compare`]: differences between two saved runs, paired when they share scenario and seed;
 //! - [`sweep`]: parameter sweeps, paired differences, threshold tuning and sensitivity;
-//! - [`output`]: `summary.json` and `results.h5`, written atomically.
+//! - [`output`]: `summary.json` and `results.h5`, written atomically;
+//! - [`run`]: the run pipeline, top of the library: a [`run::RunPlan`] (scenario plus
+//!   overrides, fixed once), doing a run, its results folder, merging shards, rebuilding
+//!   from `results.h5`, trace and sample-path selection, the memory guard.
 //!
-//! The binary's `cli` module is the only place that knows about the terminal.
+//! The binary's `cli` module is the only place that knows about the terminal: it parses
+//! arguments, calls [`run`] and the other modules, prints, and maps errors to exit codes.
 
 pub mod clustered;
 pub mod compare;
@@ -31,6 +35,7 @@ pub mod metrics;
 pub mod model;
 pub mod output;
 pub mod rare;
+pub mod run;
 pub mod scenario;
 pub mod shard;
 pub mod stats;

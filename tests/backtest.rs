@@ -4,18 +4,11 @@
 //! its training cut.
 
 use std::fmt::Write as _;
-use std::path::Path;
-use std::process::{Command, Output};
 
 use cascadesim::output::h5;
 
-fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cascadesim"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("binary runs")
-}
+mod common;
+use common::cli::{folder_with, run_in as run};
 
 /// Three days of 5-minute rows from 2021-01-01T00:02:00Z (off the step grid on purpose):
 /// a slow wave with a 10% crash on day 2 and a squeeze on day 3; observed liquidations
@@ -70,10 +63,7 @@ max_iterations = 4
 "#;
 
 fn setup(csv: &str) -> tempfile::TempDir {
-    let d = tempfile::tempdir().unwrap();
-    std::fs::write(d.path().join("s.csv"), csv).unwrap();
-    std::fs::write(d.path().join("s.toml"), SCENARIO).unwrap();
-    d
+    folder_with(&[("s.csv", csv), ("s.toml", SCENARIO)])
 }
 
 #[test]

@@ -16,9 +16,8 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
+use common::cli::root;
 
 /// The stated figures of one scenario: (paths, seed, estimate, low, high).
 fn stated(text: &str) -> Option<(u64, u64, f64, f64, f64)> {

@@ -1,39 +1,13 @@
 //! Runs the real `cascadesim` binary the way a user would: validation, runs, files written,
 //! thread-count independence, and that `results.h5` agrees with `summary.json`.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Command;
 
 use cascadesim::output::h5;
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_cascadesim"))
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn run(args: &[&str]) -> Output {
-    bin()
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("binary runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn tiny() -> String {
-    root().join("tests/data/tiny.toml").display().to_string()
-}
-
-fn json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).expect("summary exists"))
-        .expect("valid JSON")
-}
+mod common;
+use common::cli::{bin, json, root, run, text, tiny};
 
 #[test]
 fn bundled_scenarios_all_validate() {

@@ -1,26 +1,15 @@
 //! `cascadesim compare` through the binary, on small runs of `tests/data/tiny.toml`: paired
 //! and unpaired comparisons, the files it writes, the 80-column table and bad input.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
+use common::cli::{HDF5_UNLOCKED, root, run_env, text};
 
+/// The binary in `cwd`; it may read a file this process has just rewritten.
 fn run(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cascadesim"))
-        .args(args)
-        .current_dir(cwd)
-        // One test rewrites a file through this process's HDF5 library just before; its
-        // advisory lock may outlive the handle, and the binary reads a private copy.
-        .env("HDF5_USE_FILE_LOCKING", "FALSE")
-        .output()
-        .expect("binary runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    run_env(cwd, args, HDF5_UNLOCKED)
 }
 
 /// A folder holding `tiny.toml` and `changed.toml` (the same with a larger shock and the file

@@ -4,23 +4,13 @@
 //! the no-trade buffer with their exit statuses, JSON keys, bad positions, and the Monte
 //! Carlo part against paths whose outcome is known).
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use cascadesim::model::margin::{MarginSchedule, liquidation_price};
 use cascadesim::output::h5;
 
-fn cascadesim(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cascadesim"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("the cascadesim binary runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+mod common;
+use common::cli::{folder_with, run_in as cascadesim, text};
 
 const BOOK: &str = r#"[assets.book]
 profile = "flat"
@@ -110,8 +100,7 @@ fn numbers(csv: &str, name: &str) -> Vec<f64> {
 
 #[test]
 fn population_csv_reads_back_as_a_positions_file_with_the_same_liquidation_prices() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("s.toml"), synthetic("")).unwrap();
+    let dir = folder_with(&[("s.toml", &synthetic(""))]);
     let o = cascadesim(dir.path(), &["population", "s.toml", "--out", "p.csv"]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert!(text(&o.stdout).contains("2000 positions of replicate 0"));
@@ -156,8 +145,7 @@ fn population_csv_reads_back_as_a_positions_file_with_the_same_liquidation_price
 
 #[test]
 fn population_draws_other_replicates_and_refuses_missing_ones() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("s.toml"), synthetic("")).unwrap();
+    let dir = folder_with(&[("s.toml", &synthetic(""))]);
     let run = |args: &[&str]| cascadesim(dir.path(), args);
     assert!(
         run(&["population", "s.toml", "--out", "a.csv"])
@@ -241,10 +229,8 @@ fn json_lines(o: &Output) -> Vec<serde_json::Value> {
 
 #[test]
 fn check_reports_the_cluster_and_the_buffer_with_its_exit_status() {
-    let dir = tempfile::tempdir().unwrap();
     let (toml, csv) = clustered("[check]\nno_trade_buffer = \"1%\"", 0.0);
-    std::fs::write(dir.path().join("s.toml"), toml).unwrap();
-    std::fs::write(dir.path().join("p.csv"), csv).unwrap();
+    let dir = folder_with(&[("s.toml", &toml), ("p.csv", &csv)]);
     // Liquidated at 100·(1 − 1/10)/(1 − 0.005) = 90.452…: inside the cluster's zone.
     let near = "long 1 X @ 100 x10";
     // Liquidated at 100·(1 − 1/2)/(1 − 0.005) = 50.25: 40 points below the cluster.
@@ -314,10 +300,8 @@ fn check_reports_the_cluster_and_the_buffer_with_its_exit_status() {
 
 #[test]
 fn check_refuses_bad_positions_naming_the_argument() {
-    let dir = tempfile::tempdir().unwrap();
     let (toml, csv) = clustered("", 0.0);
-    std::fs::write(dir.path().join("s.toml"), toml).unwrap();
-    std::fs::write(dir.path().join("p.csv"), csv).unwrap();
+    let dir = folder_with(&[("s.toml", &toml), ("p.csv", &csv)]);
     std::fs::write(
         dir.path().join("bad.csv"),
         "side,size,entry_price,leverage\nlong,1,100,500\nup,1,100,5\n",
@@ -407,12 +391,10 @@ fn check_refuses_bad_positions_naming_the_argument() {
 
 #[test]
 fn monte_carlo_odds_match_paths_whose_outcome_is_known() {
-    let dir = tempfile::tempdir().unwrap();
     // A −20% shock at step 1 on a 1% volatility: every path falls through 90 and past the
     // 10× long's liquidation (90.45); the 2× long (50.25) is never reached.
     let (toml, csv) = clustered("", -0.2);
-    std::fs::write(dir.path().join("s.toml"), toml).unwrap();
-    std::fs::write(dir.path().join("p.csv"), csv).unwrap();
+    let dir = folder_with(&[("s.toml", &toml), ("p.csv", &csv)]);
     let o = cascadesim(
         dir.path(),
         &[

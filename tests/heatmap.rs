@@ -4,8 +4,7 @@
 //! the command's files.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
 use cascadesim::heatmap::clusters::Side;
 use cascadesim::heatmap::critical::ShockLab;
@@ -13,6 +12,9 @@ use cascadesim::heatmap::{self, HeatmapReport, Options};
 use cascadesim::model::margin::{MarginSchedule, liquidation_price};
 use cascadesim::output::h5;
 use cascadesim::scenario::{NoFiles, Scenario};
+
+mod common;
+use common::cli::{json, root, run};
 
 #[path = "common/files.rs"]
 mod files;
@@ -462,22 +464,6 @@ fn bad_options_are_refused() {
 }
 
 // --- The command -------------------------------------------------------------------------
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn run(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_cascadesim"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("binary runs")
-}
-
-fn json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).expect("file exists")).expect("JSON")
-}
 
 fn numbers(v: &serde_json::Value) -> Vec<f64> {
     v.as_array()

@@ -16,26 +16,13 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+
+mod common;
+use common::cli::{root, run as cascadesim, text};
 
 /// Fewer cases than this means files went missing.
 const MIN_CASES: usize = 40;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn cascadesim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cascadesim"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("the cascadesim binary runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 /// One corpus file and what its error output must contain.
 struct Case {

@@ -4,25 +4,17 @@
 //! naming the file and the dataset or attribute, and change nothing on disk.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::OnceLock;
 
 use hdf5::types::VarLenUnicode;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
+use common::cli::{HDF5_UNLOCKED, root, run_env};
 
+/// The binary in `cwd`; it may read a file this process has just rewritten.
 fn run(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cascadesim"))
-        .args(args)
-        .current_dir(cwd)
-        // This process has just written the file through its own HDF5 library, which may
-        // release the file's advisory lock only when every handle it made is gone; the
-        // binary reads a private copy, so it need not take the lock.
-        .env("HDF5_USE_FILE_LOCKING", "FALSE")
-        .output()
-        .expect("runs the binary")
+    run_env(cwd, args, HDF5_UNLOCKED)
 }
 
 /// One real run of `tests/data/tiny.toml` (120 paths) and its two shards, made once.

@@ -3,15 +3,11 @@
 //! runs `cargo test --features mpi --test mpi`).
 #![cfg(feature = "mpi")]
 
-use std::path::PathBuf;
 use std::process::Command;
 
 mod common;
 use common::assert_same_tree;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use common::cli::root;
 
 /// Runs the traced tiny scenario with `args` under two MPI ranks and in one process, and
 /// compares the folders.

@@ -12,6 +12,9 @@ use cascadesim::scenario::{FileSource, RareEventSpec, RareMethod, Scenario};
 use cascadesim::stats::Proportion;
 use cascadesim::summary::Summary;
 
+mod common;
+use common::cli::run as cascadesim;
+
 #[path = "common/provenance.rs"]
 mod provenance;
 use cascadesim::tails::normal_cdf;
@@ -266,14 +269,6 @@ fn splitting_weights_of_each_root_sum_to_one_and_leaves_are_grouped() {
         "{per_root:?}"
     );
     assert!(roots.len() > 2_000, "no path split");
-}
-
-fn cascadesim(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_cascadesim"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("binary runs")
 }
 
 /// `cascadesim run <scenario> <extra…> --out <a temporary folder>`.

@@ -2,29 +2,11 @@
 //! runs of `tests/data/tiny.toml`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use cascadesim::output::h5::{self, AttrValue};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cascadesim"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("binary runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn tiny() -> String {
-    root().join("tests/data/tiny.toml").display().to_string()
-}
+mod common;
+use common::cli::{root, run, text, tiny};
 
 /// Runs `scenario` with 200 paths into `out` and returns the results folder.
 fn run_200(scenario: &str, out: &Path) -> PathBuf {

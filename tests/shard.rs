@@ -2,31 +2,12 @@
 //! files of a single-machine run, and bad sets of shards must be refused with the reason.
 //! Also runs the Slurm job-array scripts of `examples/slurm/` the way the array would.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 mod common;
 use common::assert_same_tree;
-
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_cascadesim")
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(bin())
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("binary runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use common::cli::{root, run, text};
 
 fn ok(o: &Output) {
     assert!(o.status.success(), "{}", text(&o.stderr));
@@ -270,7 +251,7 @@ fn the_slurm_array_scripts_reproduce_the_single_run() {
     let out = dir.path().join("slurm");
     let script = |name: &str| root().join("examples/slurm").join(name);
     let env = |c: &mut Command| {
-        c.env("CASCADESIM", bin())
+        c.env("CASCADESIM", env!("CARGO_BIN_EXE_cascadesim"))
             .env("SCENARIO", &scenario)
             .env("PATHS", "300")
             .env("OUT", &out)

@@ -5,18 +5,14 @@
 //! folder.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_cascadesim"))
-}
+mod common;
+use common::cli::{bin, folder_with, tiny};
 
 fn setup() -> tempfile::TempDir {
-    let d = tempfile::tempdir().unwrap();
-    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/tiny.toml");
-    std::fs::copy(src, d.path().join("tiny.toml")).unwrap();
-    d
+    folder_with(&[("tiny.toml", &std::fs::read_to_string(tiny()).unwrap())])
 }
 
 fn args(paths: u32) -> Vec<String> {

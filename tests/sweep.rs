@@ -2,22 +2,13 @@
 //! `tests/data/sweep/`: a depth sweep whose direction is known on every path, a deterministic
 //! path whose threshold is computed by hand, and bad input.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
 use cascadesim::output::h5;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cascadesim"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("the cascadesim binary runs")
-}
+mod common;
+use common::cli::run;
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()

@@ -1,24 +1,15 @@
 //! What the terminal shows (issue 25), through the binary: `--help` of every subcommand
 //! wrapped to the terminal and ending with examples and the exit codes; `--paths 0` refused.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
+use common::cli::{root, run_env, text};
 
-fn run(args: &[&str], cwd: &std::path::Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cascadesim"))
-        .args(args)
-        .current_dir(cwd)
-        .env("COLUMNS", "80")
-        .output()
-        .expect("binary runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+/// The binary in `cwd`, on an 80-column terminal.
+fn run(args: &[&str], cwd: &Path) -> Output {
+    run_env(cwd, args, &[("COLUMNS", "80")])
 }
 
 #[test]

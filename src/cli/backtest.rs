@@ -21,7 +21,7 @@ use cascadesim::output::Staging;
 use cascadesim::output::backtest::{Backtest, BacktestProvenance, fmt, write_backtest};
 use cascadesim::scenario::{ReplayMode, ReplayScenario};
 
-use super::{InputError, thread_pool};
+use super::common::{InputError, thread_pool};
 
 #[derive(Args)]
 pub(crate) struct BacktestArgs {
@@ -47,7 +47,7 @@ pub(crate) struct BacktestArgs {
     #[arg(long)]
     threads: Option<usize>,
     /// Output folder; files go to <out>/<scenario stem>-backtest/.
-    #[arg(long, value_parser = crate::cli::out_folder, default_value = "results")]
+    #[arg(long, value_parser = super::common::out_folder, default_value = "results")]
     out: PathBuf,
     /// No score table on the terminal.
     #[arg(long, short)]
@@ -103,7 +103,7 @@ fn load(path: &Path, prices: Option<&Path>) -> Result<Loaded> {
     let scenario = ReplayScenario::parse(
         &text,
         &path.display().to_string(),
-        &super::FsFiles { base: base.clone() },
+        &super::common::fs_files(base.clone()),
     )?;
     // A series named on the command line is the user's choice; one named inside the
     // scenario is confined to the scenario's folder tree like every referenced file.
@@ -116,8 +116,12 @@ fn load(path: &Path, prices: Option<&Path>) -> Result<Loaded> {
         ),
         None => (
             base.join(&scenario.prices),
-            super::files::read_referenced(&base, &scenario.prices)
-                .map_err(|e| InputError(format!("{}: replay.prices: {e}", path.display())))?,
+            cascadesim::run::files::read_referenced(
+                &base,
+                &scenario.prices,
+                super::common::allow_external(),
+            )
+            .map_err(|e| InputError(format!("{}: replay.prices: {e}", path.display())))?,
         ),
     };
     let series: PriceSeries = parse_series(&csv, &prices.display().to_string())?;

@@ -15,7 +15,9 @@ use cascadesim::desk::position::{self, Resolved};
 use cascadesim::output::heatmap::{price, usd};
 use cascadesim::scenario::{Buffer, prospective_positions};
 
-use super::{CANCEL, Cancelled, InputError, files::MAX_BYTES, load, progress_bar, thread_pool};
+use cascadesim::run::files::MAX_BYTES;
+
+use super::common::{CANCEL, Cancelled, InputError, load, progress_bar, thread_pool};
 
 /// Exit status when a position is inside the no-trade buffer.
 pub(crate) const INSIDE_BUFFER: i32 = 3;

@@ -15,8 +15,8 @@ use cascadesim::output::compare::{Side, interval, signed, write_compare};
 use cascadesim::output::figures::{human, wrap};
 use cascadesim::summary::Provenance;
 
-use super::report::{read_columns, read_provenance};
-use super::{InputError, not_a_shard};
+use super::common::{InputError, not_a_shard};
+use super::common::{read_columns, read_provenance};
 
 #[derive(Args)]
 pub(crate) struct CompareArgs {
@@ -26,7 +26,7 @@ pub(crate) struct CompareArgs {
     b: PathBuf,
     /// Output folder; the comparison goes to <out>/<A>-vs-<B>-compare/, named after the two
     /// results folders.
-    #[arg(long, value_parser = crate::cli::out_folder, default_value = "results")]
+    #[arg(long, value_parser = super::common::out_folder, default_value = "results")]
     out: PathBuf,
     /// No table.
     #[arg(long, short)]
@@ -64,7 +64,7 @@ fn read_run(arg: &Path) -> Result<(PathBuf, String, Provenance, Vec<Column>)> {
     let (file, label) = resolve(arg).map_err(InputError)?;
     not_a_shard(&file)?;
     let p = read_provenance(&file)?;
-    super::run::memory_guard(p.paths, p.assets.len())?;
+    super::common::memory_guard(p.paths, p.assets.len())?;
     let columns = read_columns(&file, p.paths)?;
     Ok((file, label, p, columns))
 }
@@ -77,7 +77,7 @@ pub(crate) fn compare(args: &CompareArgs) -> Result<i32> {
         (Err(e), Ok(_)) | (Ok(_), Err(e)) => return Err(e),
         (Err(x), Err(y)) => {
             let both = InputError(format!("{x:#}\n{y:#}"));
-            let bad = super::exit_code(&x) == 2 && super::exit_code(&y) == 2;
+            let bad = super::common::exit_code(&x) == 2 && super::common::exit_code(&y) == 2;
             if bad {
                 bail!(both);
             }
@@ -88,7 +88,7 @@ pub(crate) fn compare(args: &CompareArgs) -> Result<i32> {
     let a = Side::new(fa.display().to_string(), la, &pa);
     let b = Side::new(fb.display().to_string(), lb, &pb);
     let dest = args.out.join(format!("{}-vs-{}-compare", a.label, b.label));
-    super::cancelled()?;
+    super::common::cancelled()?;
     let staging = Staging::new(&dest)?;
     let figures = write_compare(&staging, &a, &ca, &b, &cb, &comparison)?;
     let dir = staging.commit()?;

@@ -15,14 +15,14 @@ use cascadesim::output::Staging;
 use cascadesim::output::figures::wrap;
 use cascadesim::output::heatmap::{HeatmapProvenance, figure_stem, price, usd, write_heatmap};
 
-use super::{CANCEL, InputError, load};
+use super::common::{CANCEL, InputError, load};
 
 #[derive(Args)]
 pub(crate) struct HeatmapArgs {
     /// Scenario TOML file.
     scenario: PathBuf,
     /// Output folder; files go to <out>/<scenario file stem>-heatmap/.
-    #[arg(long, value_parser = crate::cli::out_folder, default_value = "results")]
+    #[arg(long, value_parser = super::common::out_folder, default_value = "results")]
     out: PathBuf,
     /// Endogenous move (log, e.g. 0.03) that makes a shock critical (default: the scenario's
     /// cascade.endogenous_move, else 0.05).

@@ -3,7 +3,7 @@
 
 use clap::Command;
 
-/// The exit codes, as every command's help ends ([`super::exit_code`] is the policy).
+/// The exit codes, as every command's help ends ([`super::common::exit_code`] is the policy).
 const EXIT_CODES: &str = "Exit codes:
   0    done
   1    any other failure (I/O); a figure that cannot be drawn is a warning

@@ -14,7 +14,7 @@ use cascadesim::shard::ShardSpec;
 
 use cascadesim::metrics::Column;
 
-use super::run::Run;
+use cascadesim::run::Run;
 
 #[cfg(feature = "mpi")]
 pub(crate) use with_mpi::Cluster;
@@ -35,7 +35,7 @@ impl Cluster {
 #[cfg(not(feature = "mpi"))]
 mod without_mpi {
     use super::*;
-    use crate::cli::InputError;
+    use crate::cli::common::InputError;
 
     /// Never made: this build has no MPI.
     pub(crate) enum Cluster {}
@@ -97,7 +97,7 @@ mod with_mpi {
             let world = universe.world();
             let (rank, size) = (world.rank() as u64, world.size() as u64);
             if rank != 0 {
-                super::super::SILENT.store(true, std::sync::atomic::Ordering::Relaxed);
+                crate::cli::common::SILENT.store(true, std::sync::atomic::Ordering::Relaxed);
             }
             Ok(Cluster {
                 universe,

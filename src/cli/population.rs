@@ -11,7 +11,7 @@ use cascadesim::engine::Market;
 use cascadesim::output::population::{write_csv, write_h5};
 use cascadesim::scenario::PopulationMode;
 
-use super::{InputError, load};
+use super::common::{InputError, load};
 
 #[derive(Args)]
 pub(crate) struct PopulationArgs {

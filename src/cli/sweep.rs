@@ -19,11 +19,14 @@ use cascadesim::sweep::{
 };
 use cascadesim::{mc, metrics};
 
+use cascadesim::run::files::FsFiles;
+use cascadesim::run::plan::stem as file_stem;
+
+use super::common::{CANCEL, InputError, fs_files, memory_guard, progress_bar, silent};
 use super::mpi::Cluster;
-use super::{CANCEL, FsFiles, InputError, progress_bar};
 
 /// Options every sweep-like command shares with `run`.
-type Common = super::RunOptions;
+type Common = super::common::RunOptions;
 
 #[derive(Args)]
 pub(crate) struct SweepArgs {
@@ -95,7 +98,7 @@ impl Setup {
         Ok(Setup {
             origin: c.scenario.display().to_string(),
             text,
-            files: FsFiles { base },
+            files: fs_files(base),
             pool,
             cluster,
         })
@@ -110,11 +113,13 @@ impl Setup {
         sweep::plan(&self.text, &self.origin, &self.files, axes).map_err(input)
     }
 
-    /// The scenario of one run, with the command line's paths, seed and replicates.
+    /// The scenario of one run, with the command line's paths, seed and replicates
+    /// ([`cascadesim::run::Overrides::apply`]).
     fn scenario(&self, text: &str, c: &Common) -> Result<Scenario> {
-        let mut s = Scenario::parse(text, &self.origin, &self.files)?;
-        c.apply(&mut s)?;
-        Ok(s)
+        let s = Scenario::parse(text, &self.origin, &self.files)?;
+        Ok(c.overrides()
+            .apply(s)
+            .map_err(|e| InputError(e.to_string()))?)
     }
 
     /// Runs one grid point. Under MPI every rank simulates its share of the paths and all
@@ -154,7 +159,7 @@ fn input(e: SweepError) -> anyhow::Error {
 
 /// Sweeps compare plain runs path by path: a `[rare_event]` table is not used (said once).
 fn note_rare_event(base: &Scenario, c: &Common) {
-    if base.rare_event.is_some() && !c.quiet && !super::silent() {
+    if base.rare_event.is_some() && !c.quiet && !silent() {
         eprintln!(
             "note: the [rare_event] table is not used here: sweep, tune and sensitivity compare plain Monte Carlo runs on the same paths"
         );
@@ -162,10 +167,7 @@ fn note_rare_event(base: &Scenario, c: &Common) {
 }
 
 fn stem(c: &Common) -> String {
-    c.scenario
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "scenario".into())
+    file_stem(&c.scenario)
 }
 
 fn provenance(setup: &Setup, base: &Scenario, c: &Common) -> SweepProvenance {
@@ -182,11 +184,7 @@ fn provenance(setup: &Setup, base: &Scenario, c: &Common) -> SweepProvenance {
 
 /// Refuses runs whose per-path results would not fit in memory (one grid point at a time).
 fn check_memory(paths: u64, assets: usize) -> Result<()> {
-    super::memory::guard(super::memory::Need {
-        paths,
-        assets,
-        ..Default::default()
-    })
+    memory_guard(paths, assets)
 }
 
 /// Exit code for an interrupted run, or the error.
@@ -227,9 +225,7 @@ pub(crate) fn check_table(path: &Path) -> Result<Option<usize>> {
     if !has {
         return Ok(None);
     }
-    let files = FsFiles {
-        base: path.parent().map(Path::to_path_buf).unwrap_or_default(),
-    };
+    let files = fs_files(path.parent().map(Path::to_path_buf).unwrap_or_default());
     let plan = sweep::plan(&text, &path.display().to_string(), &files, None).map_err(input)?;
     Ok(Some(plan.grid.len()))
 }

@@ -7,8 +7,9 @@ use clap::Args;
 
 use cascadesim::summary;
 
-use super::report::{read_columns, read_provenance};
-use super::{InputError, not_a_shard, table};
+use super::common::{InputError, not_a_shard};
+use super::common::{read_columns, read_provenance};
+use super::table;
 
 #[derive(Args)]
 pub(crate) struct TailsArgs {
@@ -38,7 +39,7 @@ pub(crate) fn refit_tails(args: &TailsArgs) -> Result<i32> {
     not_a_shard(f)?;
     // The whole file is checked as `report` checks it: the same bad file, the same message.
     let provenance = read_provenance(f)?;
-    super::run::memory_guard(provenance.paths, provenance.assets.len())?;
+    super::common::memory_guard(provenance.paths, provenance.assets.len())?;
     let columns = read_columns(f, provenance.paths)?;
     let Some(column) = columns.iter().find(|c| c.name == args.metric) else {
         let names = columns.iter().map(|c| c.name);

@@ -7,7 +7,7 @@ use anyhow::Result;
 
 use cascadesim::scenario::{PopulationMode, ScenarioError};
 
-use super::load;
+use super::common::load;
 
 /// Validates each file; exit code 2 when any is invalid.
 pub(crate) fn validate(files: &[PathBuf]) -> Result<i32> {

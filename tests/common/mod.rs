@@ -1,4 +1,8 @@
-//! Helpers shared by the integration tests that compare whole result folders.
+//! Helpers shared by the integration tests: comparing whole result folders (here) and
+//! running the binary ([`cli`]). Each test binary uses part of it.
+#![allow(dead_code)]
+
+pub mod cli;
 
 use std::path::{Path, PathBuf};
 

@@ -4,15 +4,21 @@
 //! with exit 2 before it allocates more than that. A container or Slurm job limits memory by
 //! cgroup and `ulimit -v` by `RLIMIT_AS`; reading only `MemAvailable` let such runs pass the
 //! guard and abort mid-run.
+//!
+//! Library code, not the CLI's: what a run will hold comes from its plan
+//! ([`super::RunPlan::memory_need`]), and any caller of the pipeline (the binary, a test, a
+//! future Python package) is a process that must not start a run its limits cannot hold.
+//! Linux only; elsewhere nothing is known and [`guard`] accepts.
 
-use anyhow::{Result, bail};
-
-use super::InputError;
+/// A command that would need more memory than this process may still use.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct MemoryError(pub String);
 
 /// Bytes kept per path while a run is in memory (results, their columns and a sort buffer).
-pub(crate) fn bytes_per_path(n_assets: usize) -> u64 {
-    let summary = std::mem::size_of::<cascadesim::engine::PathSummary>();
-    let asset = std::mem::size_of::<cascadesim::engine::AssetPathMetrics>();
+pub fn bytes_per_path(n_assets: usize) -> u64 {
+    let summary = std::mem::size_of::<crate::engine::PathSummary>();
+    let asset = std::mem::size_of::<crate::engine::AssetPathMetrics>();
     (2 * summary + 2 * n_assets * asset + 16) as u64
 }
 
@@ -26,7 +32,7 @@ const BYTES_PER_POSITION: u64 = 128;
 
 /// What a command will hold at once, as the guard counts it.
 #[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Need {
+pub struct Need {
     /// Paths whose per-path results are held.
     pub paths: u64,
     /// Assets of the run.
@@ -40,8 +46,18 @@ pub(crate) struct Need {
 }
 
 impl Need {
+    /// The per-path results of `paths` paths of `assets` assets and nothing else (`report`,
+    /// `tails`, `merge`, one grid point of a sweep).
+    pub fn results(paths: u64, assets: usize) -> Need {
+        Need {
+            paths,
+            assets,
+            ..Need::default()
+        }
+    }
+
     /// Bytes, saturating.
-    pub(crate) fn bytes(&self) -> u64 {
+    pub fn bytes(&self) -> u64 {
         let results = self.paths.saturating_mul(bytes_per_path(self.assets));
         let traces = self
             .traced
@@ -53,14 +69,17 @@ impl Need {
     }
 }
 
-/// Refuses (exit 2) when `need` exceeds the memory this process may still use.
-pub(crate) fn guard(need: Need) -> Result<()> {
+/// Refuses when `need` exceeds the memory this process may still use.
+///
+/// # Errors
+/// [`MemoryError`] saying what was counted and what limits this process.
+pub fn guard(need: Need) -> Result<(), MemoryError> {
     let bytes = need.bytes();
     if let Some((avail, source)) = available()
         && bytes > avail
     {
         let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
-        bail!(InputError(format!(
+        return Err(MemoryError(format!(
             "{} paths of {} asset{} over {} steps ({} replayed step by step, {} positions held) need about {:.1} GiB of memory, but only {:.1} GiB is available ({source}); run fewer paths",
             need.paths,
             need.assets,
@@ -77,7 +96,7 @@ pub(crate) fn guard(need: Need) -> Result<()> {
 
 /// The memory this process may still use and what limits it, or `None` when nothing can be
 /// read (not Linux).
-pub(crate) fn available() -> Option<(u64, &'static str)> {
+pub fn available() -> Option<(u64, &'static str)> {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let candidates = [
         (meminfo_available(), "MemAvailable"),

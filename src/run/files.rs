@@ -8,20 +8,34 @@
 
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 
-/// Set by `--allow-external-files`.
-pub(crate) static ALLOW_EXTERNAL: AtomicBool = AtomicBool::new(false);
+use crate::scenario::FileSource;
 
 /// Largest referenced file read, bytes (1 GiB: 50 million positions of about 20 bytes).
-pub(crate) const MAX_BYTES: u64 = 1 << 30;
+pub const MAX_BYTES: u64 = 1 << 30;
 
-/// The text of `reference`, resolved relative to `base` (the scenario's folder).
+/// Reads the files a scenario refers to, relative to the scenario's folder and confined to
+/// it unless `allow_external` ([`read_referenced`]).
+#[derive(Debug, Clone)]
+pub struct FsFiles {
+    /// The scenario's folder.
+    pub base: PathBuf,
+    /// `--allow-external-files`: references may leave `base` (not the kind and size rules).
+    pub allow_external: bool,
+}
+
+impl FileSource for FsFiles {
+    fn read(&self, relative: &str) -> Result<String, String> {
+        read_referenced(&self.base, relative, self.allow_external)
+    }
+}
+
+/// The text of `reference`, resolved relative to `base` (the scenario's folder); with
+/// `external`, it may lie outside `base`.
 ///
 /// # Errors
 /// A message naming the reference and the rule it breaks, or the read error.
-pub(crate) fn read_referenced(base: &Path, reference: &str) -> Result<String, String> {
-    let external = ALLOW_EXTERNAL.load(Ordering::Relaxed);
+pub fn read_referenced(base: &Path, reference: &str, external: bool) -> Result<String, String> {
     let hint = "; referenced files must lie in the scenario's folder or below it (pass --allow-external-files to lift this)";
     let rel = Path::new(reference);
     if !external {
@@ -79,12 +93,12 @@ pub(crate) fn read_referenced(base: &Path, reference: &str) -> Result<String, St
 ///
 /// # Errors
 /// A message saying why the recorded folder is not used.
-pub(crate) fn recorded_base(scenario_file: &str) -> Result<PathBuf, String> {
+pub fn recorded_base(scenario_file: &str, external: bool) -> Result<PathBuf, String> {
     let base = Path::new(scenario_file)
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    if ALLOW_EXTERNAL.load(Ordering::Relaxed) {
+    if external {
         return Ok(base);
     }
     if base.is_absolute() || leaves(&base) {
@@ -120,22 +134,30 @@ mod tests {
         std::fs::write(base.join("data/p.csv"), "ok").unwrap();
         std::fs::write(d.path().join("secret"), "root:x:0:0").unwrap();
         std::os::unix::fs::symlink(d.path().join("secret"), base.join("link.csv")).unwrap();
-        assert_eq!(read_referenced(&base, "data/p.csv").unwrap(), "ok");
-        assert_eq!(read_referenced(&base, "data/../data/p.csv").unwrap(), "ok");
+        assert_eq!(read_referenced(&base, "data/p.csv", false).unwrap(), "ok");
+        assert_eq!(
+            read_referenced(&base, "data/../data/p.csv", false).unwrap(),
+            "ok"
+        );
         for (r, why) in [
             ("../secret", "leaves the scenario's folder"),
             ("/etc/passwd", "is an absolute path"),
             ("link.csv", "is a link to a file outside"),
             ("data", "not a regular file"),
         ] {
-            let e = read_referenced(&base, r).unwrap_err();
+            let e = read_referenced(&base, r, false).unwrap_err();
             assert!(e.contains(why), "{r}: {e}");
             assert!(!e.contains("root:x"), "{r}: {e}");
         }
-        let e = read_referenced(Path::new("/"), "dev/zero").unwrap_err();
+        let e = read_referenced(Path::new("/"), "dev/zero", false).unwrap_err();
         assert!(e.contains("not a regular file"), "{e}");
-        assert_eq!(recorded_base("a/b.toml").unwrap(), Path::new("a"));
-        assert!(recorded_base("/etc/x.toml").is_err());
-        assert!(recorded_base("../x.toml").is_err());
+        assert_eq!(recorded_base("a/b.toml", false).unwrap(), Path::new("a"));
+        assert!(recorded_base("/etc/x.toml", false).is_err());
+        assert!(recorded_base("../x.toml", false).is_err());
+        assert_eq!(recorded_base("../x.toml", true).unwrap(), Path::new(".."));
+        assert_eq!(
+            read_referenced(&base, "../secret", true).unwrap(),
+            "root:x:0:0"
+        );
     }
 }

@@ -1,0 +1,255 @@
+//! What the subcommands share: the options of every simulating command ([`RunOptions`]),
+//! the exit-code policy and the errors it maps ([`InputError`], [`Cancelled`], the library's
+//! [`RunError`]), Ctrl-C, the progress bar, the worker pool, `--out` and
+//! `--allow-external-files`, and loading a scenario file. Every subcommand imports this
+//! module; it imports none of them.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Result, bail};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use cascadesim::run::files::FsFiles;
+use cascadesim::run::memory::{self, Need};
+use cascadesim::run::{Overrides, RunError};
+use cascadesim::scenario::{Scenario, ScenarioError};
+use cascadesim::summary::Provenance;
+
+/// Options of every command that simulates: the scenario, how many paths from which seed,
+/// on how many threads, and where results go.
+#[derive(clap::Args)]
+pub(crate) struct RunOptions {
+    /// Scenario TOML file.
+    pub(crate) scenario: PathBuf,
+    /// Number of paths (default: simulation.paths from the file).
+    #[arg(long)]
+    pub(crate) paths: Option<u64>,
+    /// Random seed (default: simulation.seed from the file).
+    #[arg(long)]
+    pub(crate) seed: Option<u64>,
+    /// Independent draws of the synthetic populations (default:
+    /// simulation.population_replicates from the file, or 32); path i uses draw i mod N, and
+    /// the intervals cover both path and population noise. Needs population = "fixed".
+    #[arg(long, value_name = "N")]
+    pub(crate) replicates: Option<u32>,
+    /// Worker threads (default: one per core). Results do not depend on it.
+    #[arg(long)]
+    pub(crate) threads: Option<usize>,
+    /// Output folder; results go to a folder in it named after the scenario file's stem
+    /// (`run`: <stem>/, `sweep`: <stem>-sweep/, `tune`: <stem>-tune/, `sensitivity`:
+    /// <stem>-sensitivity/).
+    #[arg(long, value_parser = out_folder, default_value = "results")]
+    pub(crate) out: PathBuf,
+    /// No progress bar and no summary table.
+    #[arg(long, short)]
+    pub(crate) quiet: bool,
+    /// Spread the paths over the ranks of an MPI job (`mpirun -n R cascadesim run ... --mpi`,
+    /// also sweep, tune, sensitivity): every rank simulates its share of each run's paths;
+    /// rank 0 writes the one result, identical to a single process's. Needs `--features mpi`.
+    #[arg(long)]
+    pub(crate) mpi: bool,
+}
+
+impl RunOptions {
+    /// The worker pool for `--threads`.
+    pub(crate) fn pool(&self) -> Result<rayon::ThreadPool> {
+        thread_pool(self.threads)
+    }
+
+    /// `--paths`, `--seed` and `--replicates`, applied to a validated scenario by
+    /// [`Overrides::apply`].
+    pub(crate) fn overrides(&self) -> Overrides {
+        Overrides {
+            paths: self.paths,
+            seed: self.seed,
+            replicates: self.replicates,
+        }
+    }
+}
+
+/// Bad input: reported with exit status 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct InputError(pub(crate) String);
+
+impl From<cascadesim::output::read::FileProblems> for InputError {
+    fn from(p: cascadesim::output::read::FileProblems) -> Self {
+        InputError(p.to_string())
+    }
+}
+
+/// A library error as the exit-code policy sees it: bad input is an [`InputError`], a
+/// cancel is [`Cancelled`], an output error stays itself (a file in the way of the results
+/// folder is bad input, other write failures are not).
+pub(crate) fn from_run(e: RunError) -> anyhow::Error {
+    match e {
+        RunError::Plan(e) => InputError(e.to_string()).into(),
+        RunError::Memory(e) => InputError(e.to_string()).into(),
+        RunError::Input(m) => InputError(m).into(),
+        RunError::Output(e) => e.into(),
+        RunError::Cancelled => Cancelled.into(),
+    }
+}
+
+/// Refuses (exit 2) a command that would hold the per-path results of `paths` paths of
+/// `assets` assets (`report`, `tails`, `merge`: what the file says it holds).
+pub(crate) fn memory_guard(paths: u64, assets: usize) -> Result<()> {
+    guard(Need::results(paths, assets))
+}
+
+/// Refuses (exit 2) a command that would need more memory than this process may use.
+pub(crate) fn guard(need: Need) -> Result<()> {
+    memory::guard(need).map_err(|e| InputError(e.0).into())
+}
+
+/// Reads the provenance back from the root attributes, every attribute checked.
+pub(crate) fn read_provenance(f: &Path) -> Result<Provenance> {
+    Ok(cascadesim::output::read::read_provenance(f).map_err(InputError::from)?)
+}
+
+/// Reads `/paths` back into the run's columns (same names, units, kinds and order), every
+/// dataset checked. The lending columns are read when the file has them.
+pub(crate) fn read_columns(f: &Path, paths: u64) -> Result<Vec<cascadesim::metrics::Column>> {
+    Ok(cascadesim::output::read::read_path_columns(f, paths).map_err(InputError::from)?)
+}
+
+/// Set on MPI ranks other than 0: they report nothing, so a job prints each message once.
+pub(crate) static SILENT: AtomicBool = AtomicBool::new(false);
+
+pub(crate) fn silent() -> bool {
+    SILENT.load(Ordering::Relaxed)
+}
+
+/// Set by the first Ctrl-C: the run stops between chunks of paths and writes nothing.
+pub(crate) static CANCEL: AtomicBool = AtomicBool::new(false);
+
+/// A Ctrl-C honoured between phases: nothing was written. Exit status 130.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted: nothing written (the previous results, if any, are left as they were)")]
+pub(crate) struct Cancelled;
+
+/// `Err(Cancelled)` once Ctrl-C was pressed.
+pub(crate) fn cancelled() -> Result<()> {
+    if CANCEL.load(Ordering::SeqCst) {
+        bail!(Cancelled);
+    }
+    Ok(())
+}
+
+/// The exit-code policy, one for every command: 130 after Ctrl-C, 2 for bad input (a scenario, a results or
+/// shard file, an argument, a file in the way of the results folder), 1 for anything else.
+pub(crate) fn exit_code(e: &anyhow::Error) -> i32 {
+    if e.downcast_ref::<Cancelled>().is_some() {
+        return 130;
+    }
+    let bad_input = e.downcast_ref::<ScenarioError>().is_some()
+        || e.downcast_ref::<InputError>().is_some()
+        || matches!(
+            e.downcast_ref::<cascadesim::output::OutputError>(),
+            Some(cascadesim::output::OutputError::NotAFolder(_))
+        );
+    if bad_input { 2 } else { 1 }
+}
+
+/// A progress bar on stderr (hidden when `quiet` or when stderr is not a terminal) counting
+/// `total` items called `unit`, with their rate and the time left.
+pub(crate) fn progress_bar(total: u64, unit: &str, quiet: bool) -> ProgressBar {
+    let show = !quiet && !silent() && std::io::stderr().is_terminal();
+    let bar = ProgressBar::with_draw_target(
+        Some(total),
+        if show {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        },
+    );
+    let unit = unit.to_string();
+    bar.set_style(
+        ProgressStyle::with_template(&format!(
+            "{{spinner}} [{{elapsed_precise}}] {{wide_bar}} {{human_pos}}/{{human_len}} {unit} ({{rate}}, eta {{eta}}) {{msg}}"
+        ))
+        .expect("valid template")
+        .with_key(
+            "rate",
+            move |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.0} {unit}/s", s.per_sec());
+            },
+        ),
+    );
+    bar
+}
+
+/// Set by `--allow-external-files`: files referenced inside a scenario or results file may
+/// lie outside the scenario's folder.
+pub(crate) static ALLOW_EXTERNAL: AtomicBool = AtomicBool::new(false);
+
+pub(crate) fn allow_external() -> bool {
+    ALLOW_EXTERNAL.load(Ordering::Relaxed)
+}
+
+/// The files a scenario in `base` refers to, under `--allow-external-files`.
+pub(crate) fn fs_files(base: PathBuf) -> FsFiles {
+    FsFiles {
+        base,
+        allow_external: allow_external(),
+    }
+}
+
+/// Parses `--out`: a folder that exists or can be made. An existing file is a usage error
+/// (exit 2, like every other bad argument) before any work starts.
+pub(crate) fn out_folder(arg: &str) -> std::result::Result<PathBuf, String> {
+    let p = PathBuf::from(arg);
+    if p.exists() && !p.is_dir() {
+        return Err(format!("{arg} is a file, not a folder"));
+    }
+    Ok(p)
+}
+
+/// Refuses a shard file where a whole run's `results.h5` is needed, and a rare-event run's
+/// file (its rows are weighted: `report` and `tails` would treat them as plain paths).
+pub(crate) fn not_a_shard(f: &Path) -> Result<()> {
+    cascadesim::run::report::check_whole_run(f).map_err(from_run)
+}
+
+/// The worker pool of a command: `threads` workers, or one per core.
+pub(crate) fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
+    if threads == Some(0) {
+        anyhow::bail!(InputError("--threads must be at least 1".into()));
+    }
+    let mut b = rayon::ThreadPoolBuilder::new();
+    if let Some(t) = threads {
+        // More workers than cores only adds switching (10,000 made a 0.05 s run take 49 s);
+        // results do not depend on the count, so it is capped.
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        if t > cores && !silent() {
+            eprintln!(
+                "note: --threads {t} is more than the {cores} core{} available; using {cores}",
+                if cores == 1 { "" } else { "s" }
+            );
+        }
+        b = b.num_threads(t.min(cores));
+    }
+    anyhow::Context::context(b.build(), "cannot start worker threads")
+}
+
+pub(crate) fn load(path: &Path) -> Result<Scenario> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| InputError(format!("cannot read scenario file {}: {e}", path.display())))?;
+    if text
+        .parse::<toml_edit::DocumentMut>()
+        .is_ok_and(|d| d.contains_key("replay"))
+    {
+        anyhow::bail!(InputError(format!(
+            "{} is a replay scenario ([replay] table): use `cascadesim backtest` or `cascadesim calibrate` on it",
+            path.display()
+        )));
+    }
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    Ok(Scenario::parse(
+        &text,
+        &path.display().to_string(),
+        &fs_files(base),
+    )?)
+}

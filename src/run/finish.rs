@@ -1,0 +1,203 @@
+//! A whole run's per-path results → its folder: the summary and tail fits, the traces and
+//! sample paths (replayed from their seeds), `results.h5`, `summary.json`, the figures and
+//! `report.html`, built in a staging folder and swapped in. One implementation for a run,
+//! a gathered MPI run and merged shards, so their folders are the same files.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::engine::Market;
+use crate::engine::realised::RealisedHeatmap;
+use crate::metrics::{AssetColumns, Column, PopulationColumns};
+use crate::output::figures::{FigureFile, FigureInput};
+use crate::output::html::{self, PageExtras};
+use crate::output::realised::RealisedView;
+use crate::output::{self, OutputError, Staging};
+use crate::rare::RareEventInfo;
+use crate::scenario::OutputSpec;
+use crate::summary::{self, Provenance, Summary};
+use crate::tails::TailReport;
+
+use super::select;
+use super::{Env, RunError};
+
+/// The per-path results of a run (or of this process's part of it), in path order.
+pub struct Run {
+    pub columns: Vec<Column>,
+    pub asset_columns: Vec<AssetColumns>,
+    /// Per-population columns (empty in rare-event runs).
+    pub population_columns: Vec<PopulationColumns>,
+    pub realised: RealisedHeatmap,
+}
+
+/// What [`finish`] made.
+pub struct Finished {
+    pub summary: Summary,
+    pub tail_reports: Vec<(&'static str, TailReport)>,
+    /// The results folder, complete.
+    pub dir: PathBuf,
+    /// Problems that did not stop the run (paths not traced, figures not drawn), in the
+    /// order they were found.
+    pub warnings: Vec<String>,
+}
+
+/// `Err(Cancelled)` once `cancel` is set.
+pub(crate) fn check(cancel: &AtomicBool) -> Result<(), RunError> {
+    if cancel.load(Ordering::SeqCst) {
+        return Err(RunError::Cancelled);
+    }
+    Ok(())
+}
+
+/// Turns a whole run's per-path results into its folder: summary and tail fits, traces and
+/// sample paths (replayed from their seeds; no per-step data was kept during the run),
+/// `results.h5`, `summary.json`, the figures and `report.html`, all built in `staging` and
+/// swapped in. Shared by a run and a merge, so a merged run's files are the same as a
+/// single-machine run's. Everything runs on `pool`; each step's result depends on its inputs
+/// only, never on how the work was split, so the files are the same for any thread count.
+///
+/// # Errors
+/// [`RunError::Cancelled`] when `cancel` is set before the folder is swapped in (the
+/// staging folder is removed, the previous results stay); [`RunError::Output`] when a file
+/// cannot be written.
+pub fn finish(
+    env: &Env<'_>,
+    market: &Market,
+    output_spec: &OutputSpec,
+    provenance: Provenance,
+    run: Run,
+    staging: Staging,
+    rare: Option<&RareEventInfo>,
+) -> Result<Finished, RunError> {
+    let Env { pool, cancel } = *env;
+    check(cancel)?;
+    let Run {
+        columns,
+        asset_columns,
+        population_columns,
+        realised,
+    } = run;
+    let (paths, seed) = (provenance.paths, provenance.seed);
+    let step_seconds = provenance.step_seconds;
+    pool.install(|| {
+        // Weighted runs: no tail fits (see summary::WEIGHTED_TAILS_NOTE), no replays (a
+        // steered path is not its plain stream's path).
+        let tail_reports = match rare {
+            None => summary::analyze_tails(&columns, &summary::tail_options(seed)),
+            Some(_) => Vec::new(),
+        };
+        let mut summary = Summary::build_with(provenance, &columns, &tail_reports, rare);
+        summary.populations = summary::population_summaries(&population_columns);
+        let (trace_set, mut warnings) = match rare {
+            None => select::traces(output_spec, market, &columns, 0, paths),
+            Some(r) => {
+                let asked = !output_spec.trace_paths.is_empty() || output_spec.trace_worst > 0;
+                (
+                    Default::default(),
+                    asked
+                        .then(|| {
+                            format!(
+                                "output: no traces in a rare-event run ({}): its paths are not replayed",
+                                r.estimator
+                            )
+                        })
+                        .into_iter()
+                        .collect(),
+                )
+            }
+        };
+        let traced: Vec<(u64, String)> = trace_set
+            .traces
+            .iter()
+            .map(|t| (t.path, t.selected_by.clone()))
+            .collect();
+        // The data files and the figures share nothing but their inputs: written side by side.
+        let (written, figures) = rayon::join(
+            || {
+                output::write_run_with_traces(
+                    &staging,
+                    &summary,
+                    output::RunColumns {
+                        paths: &columns,
+                        assets: &asset_columns,
+                        populations: &population_columns,
+                    },
+                    &tail_reports,
+                    &trace_set,
+                    Some(&realised),
+                )
+            },
+            || {
+                let samples = if paths == 0 {
+                    Err("no paths were run".to_string())
+                } else if let Some(r) = rare {
+                    Err(format!(
+                        "sample paths are not replayed in a rare-event run ({})",
+                        r.estimator
+                    ))
+                } else {
+                    select::sample_paths(market, &columns, 0, seed)
+                };
+                let input = FigureInput {
+                    summary: &summary,
+                    columns: &columns,
+                    tail_reports: &tail_reports,
+                    samples,
+                    realised: RealisedView::from_heatmap(
+                        &realised,
+                        &summary.provenance.assets,
+                        paths,
+                        step_seconds,
+                    ),
+                };
+                write_figures_and_page(&staging.path(""), &input, &traced, &[])
+            },
+        );
+        written?;
+        warnings.extend(figures?);
+        // A cancel during the fits, replays or figures: the staging folder is dropped (and
+        // removed), the previous results stay.
+        check(cancel)?;
+        let dir = staging.commit()?;
+        Ok(Finished {
+            summary,
+            tail_reports,
+            dir,
+            warnings,
+        })
+    })
+}
+
+/// Draws the figures into `<dir>/plots/` and writes `<dir>/report.html`. Returns warnings
+/// for figures that could not be drawn (never fatal: the results are already complete).
+///
+/// # Errors
+/// The page or a folder cannot be written.
+pub fn write_figures_and_page(
+    dir: &Path,
+    input: &FigureInput<'_>,
+    traced: &[(u64, String)],
+    notes: &[String],
+) -> Result<Vec<String>, OutputError> {
+    let mut notes = notes.to_vec();
+    if let Err(reason) = &input.samples {
+        notes.push(format!("Sample-path plots are missing: {reason}."));
+    }
+    let figures = html::write_report_files(
+        dir,
+        input,
+        &PageExtras {
+            traces: traced,
+            notes: &notes,
+        },
+    )?;
+    Ok(figures
+        .iter()
+        .filter_map(|f: &FigureFile| {
+            f.status
+                .as_ref()
+                .err()
+                .map(|e| format!("plots/{}: {e}", f.stem))
+        })
+        .collect())
+}

@@ -1,0 +1,208 @@
+//! Shard files of one run (`run --shard K/N`) → the per-path results of the whole run, ready
+//! for [`super::finish()`]: every shard checked (a shard file, of the same run, its claim
+//! `K/N` matching the paths it holds), the set checked to cover the run exactly once, the
+//! columns joined in path order and the realised heatmaps' cents summed.
+
+use std::path::{Path, PathBuf};
+
+use crate::engine::Market;
+use crate::engine::realised::{RealisedGrid, RealisedHeatmap};
+use crate::metrics::{AssetColumns, Column, PopulationColumns};
+use crate::output::{SHARD_CONTENT, h5, read};
+use crate::scenario::Scenario;
+use crate::shard::{ShardSpec, check_coverage};
+use crate::summary::Provenance;
+
+use super::RunError;
+use super::finish::Run;
+use super::memory::{self, Need};
+use super::plan::population_ids;
+use super::rebuild::rebuild_scenario;
+
+/// One shard file, read.
+struct Shard {
+    name: String,
+    provenance: Provenance,
+    spec: ShardSpec,
+    paths: u64,
+}
+
+fn read_shard(f: &Path) -> Result<Shard, RunError> {
+    let name = f.display().to_string();
+    if !f.is_file() {
+        return Err(RunError::Input(format!("no such shard file: {name}")));
+    }
+    match h5::read_attr_str(f, "/", "content") {
+        Ok(c) if c == SHARD_CONTENT => {}
+        _ => {
+            return Err(RunError::Input(format!(
+                "{name} is not a shard file (write shards with `cascadesim run SCENARIO --shard K/N`)"
+            )));
+        }
+    }
+    let (index, count, paths) = read::read_shard_place(f)?;
+    Ok(Shard {
+        provenance: read::read_provenance(f)?,
+        paths,
+        spec: ShardSpec { index, count },
+        name,
+    })
+}
+
+/// The first field in which two shards' runs differ, if any.
+fn differs(a: &Provenance, b: &Provenance) -> Option<&'static str> {
+    let checks: [(&str, bool); 11] = [
+        (
+            "cascadesim version",
+            a.cascadesim_version == b.cascadesim_version,
+        ),
+        ("scenario text", a.scenario == b.scenario),
+        ("seed", a.seed == b.seed),
+        ("path count", a.paths == b.paths),
+        ("steps", a.steps == b.steps),
+        (
+            "step length",
+            a.step_seconds.to_bits() == b.step_seconds.to_bits(),
+        ),
+        ("assets", a.assets == b.assets),
+        ("population mode", a.population_mode == b.population_mode),
+        ("position count", a.positions == b.positions),
+        (
+            "population replicates",
+            a.population_replicates == b.population_replicates,
+        ),
+        (
+            "cascade definition",
+            a.cascade_definition == b.cascade_definition,
+        ),
+    ];
+    checks
+        .into_iter()
+        .find(|(_, same)| !same)
+        .map(|(what, _)| what)
+}
+
+/// Appends one shard's columns to the run's (or starts them).
+fn join(into: &mut Vec<Column>, part: Vec<Column>) {
+    if into.is_empty() {
+        *into = part;
+    } else {
+        for (a, b) in into.iter_mut().zip(part) {
+            a.values.append(b.values);
+        }
+    }
+}
+
+/// The whole run, joined from its shards.
+pub struct Merged {
+    /// The run's provenance (`first_path` 0).
+    pub provenance: Provenance,
+    /// The run's scenario, rebuilt from the text the shards store.
+    pub scenario: Scenario,
+    pub market: Market,
+    pub run: Run,
+}
+
+/// Reads, checks and joins the shard files `files` (any order). Refuses a run whose
+/// per-path results would not fit in memory before reading any columns.
+///
+/// # Errors
+/// [`RunError::Input`] for a file that is not a shard, shards of different runs, a set that
+/// does not cover the run exactly once, or a scenario that cannot be rebuilt;
+/// [`RunError::Memory`] for a run too large for this process.
+pub fn merge_shards(files: &[PathBuf], allow_external: bool) -> Result<Merged, RunError> {
+    let shards: Vec<Shard> = files
+        .iter()
+        .map(|f| read_shard(f))
+        .collect::<Result<_, _>>()?;
+    let first = &shards[0];
+    for s in &shards[1..] {
+        if let Some(what) = differs(&first.provenance, &s.provenance) {
+            return Err(RunError::Input(format!(
+                "{} and {} are shards of different runs: their {what} differs",
+                first.name, s.name
+            )));
+        }
+    }
+    let total = first.provenance.paths;
+    let ranges: Vec<(String, u64, u64)> = shards
+        .iter()
+        .map(|s| (s.name.clone(), s.provenance.first_path, s.paths))
+        .collect();
+    let order = check_coverage(total, &ranges).map_err(|problems| {
+        let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        RunError::Input(lines.join("\n"))
+    })?;
+    // A shard's own claim (K of N) must match the paths it holds.
+    for s in &shards {
+        if s.spec.range(total) != (s.provenance.first_path, s.paths) {
+            return Err(RunError::Input(format!(
+                "{} says it is shard {} of a {total}-path run but holds paths {}..{}",
+                s.name,
+                s.spec,
+                s.provenance.first_path,
+                s.provenance.first_path + s.paths
+            )));
+        }
+    }
+
+    let mut provenance = shards[order[0]].provenance.clone();
+    provenance.first_path = 0;
+    memory::guard(Need::results(provenance.paths, provenance.assets.len()))?;
+    let scenario = rebuild_scenario(&provenance, allow_external).map_err(|e| {
+        RunError::Input(format!(
+            "cannot rebuild the market to replay traces and sample paths: {e}"
+        ))
+    })?;
+    let market = Market::new(&scenario);
+    let grid = RealisedGrid::standard(provenance.steps);
+    let mut realised = RealisedHeatmap::new(&market, grid);
+    let mut columns: Vec<Column> = Vec::new();
+    let mut asset_columns: Vec<AssetColumns> = Vec::new();
+    let mut population_columns: Vec<PopulationColumns> = Vec::new();
+    let ids = population_ids(&scenario);
+    let venues: Vec<bool> = scenario.assets.iter().map(|a| a.venues.is_some()).collect();
+    let per = realised.grid.time_buckets * realised.grid.price_bins;
+    for &i in &order {
+        let s = &shards[i];
+        let f = &files[i];
+        join(&mut columns, read::read_path_columns(f, s.paths)?);
+        let assets = read::read_asset_columns(f, &provenance.assets, &venues, s.paths)?;
+        if asset_columns.is_empty() {
+            asset_columns = assets;
+        } else {
+            for (a, b) in asset_columns.iter_mut().zip(assets) {
+                join(&mut a.columns, b.columns);
+            }
+        }
+        let pops = read::read_population_columns(f, &ids, s.paths)?;
+        if i == order[0] {
+            population_columns = pops;
+        } else if pops.len() != population_columns.len() {
+            // Every shard of a run comes from the same binary; one without the figures
+            // drops them from the merged run rather than mixing.
+            population_columns.clear();
+        } else {
+            for (a, b) in population_columns.iter_mut().zip(pops) {
+                join(&mut a.columns, b.columns);
+            }
+        }
+        let cents = read::read_shard_cents(f, &provenance.assets, per)?;
+        for (k, cents) in cents.iter().enumerate() {
+            for (x, &c) in realised.cents[k * per..(k + 1) * per].iter_mut().zip(cents) {
+                *x = x.saturating_add(c);
+            }
+        }
+    }
+    Ok(Merged {
+        provenance,
+        scenario,
+        market,
+        run: Run {
+            columns,
+            asset_columns,
+            population_columns,
+            realised,
+        },
+    })
+}

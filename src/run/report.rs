@@ -1,0 +1,161 @@
+//! A saved run's summary, figures and page rebuilt from its `results.h5` without
+//! re-simulating: the per-path columns read back (every dataset checked), the summary
+//! recomputed with the functions the run used, the sample paths replayed on the market
+//! rebuilt from the stored scenario ([`super::rebuild`]).
+//!
+//! Byte identity of `summary.json`: the provenance is read back from the root attributes
+//! (every field has one), the per-path columns from `/paths` (converted back to their stored
+//! kinds), and the summary is recomputed with the same functions the run used
+//! ([`summary::analyze_tails`] with [`summary::tail_options`] of the stored seed, then
+//! [`Summary::build`]) and serialised the same way.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use crate::output::figures::FigureInput;
+use crate::output::{SHARD_CONTENT, h5, html, read};
+use crate::summary::{self, Summary};
+use crate::tails::TailReport;
+
+use super::RunError;
+use super::finish::{check, write_figures_and_page};
+use super::memory::{self, Need};
+use super::plan::population_ids;
+use super::rebuild::{rebuild_market, rebuild_scenario};
+use super::select::sample_paths;
+
+/// Refuses a shard file where a whole run's `results.h5` is needed, and a rare-event run's
+/// file (its rows are weighted: rebuilding and refitting treat them as plain paths).
+///
+/// # Errors
+/// [`RunError::Input`] saying what the file is and what to do instead.
+pub fn check_whole_run(f: &Path) -> Result<(), RunError> {
+    if let Ok(e) = h5::read_attr_str(f, "/", "estimator") {
+        return Err(RunError::Input(format!(
+            "{} holds a rare-event run ({e}): its rows are weighted, and `report` and `tails` work on plain runs only; its summary.json has the weighted figures",
+            f.display()
+        )));
+    }
+    match h5::read_attr_str(f, "/", "content") {
+        Ok(c) if c == SHARD_CONTENT => Err(RunError::Input(format!(
+            "{} is one shard of a run, not a results file: join the shards first with `cascadesim merge`",
+            f.display()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// The traces listed in the file: (path id, why).
+fn read_traces(f: &Path) -> Vec<(u64, String)> {
+    let Ok(ids) = h5::read_attr_str(f, "/traces", "path_ids") else {
+        return Vec::new();
+    };
+    ids.split(',')
+        .filter_map(|id| id.parse::<u64>().ok())
+        .map(|id| {
+            let why =
+                h5::read_attr_str(f, &format!("/traces/{id}"), "selected_by").unwrap_or_default();
+            (id, why)
+        })
+        .collect()
+}
+
+/// What [`rebuild_report`] wrote.
+pub struct Rebuilt {
+    pub summary: Summary,
+    pub tail_reports: Vec<(&'static str, TailReport)>,
+    /// The folder of `summary.json`, `plots/` and `report.html`.
+    pub dir: PathBuf,
+}
+
+/// Rebuilds `summary.json`, the figures and `report.html` of the run saved in `results`
+/// into `out` (default: the file's folder). Everything is read and checked before anything
+/// is written. Problems that do not stop it (a summary that differs from the stored one,
+/// figures not drawn) go to `warn` when they are found.
+///
+/// # Errors
+/// [`RunError::Input`] for a missing, shard, rare-event or damaged file or an output folder
+/// that cannot be made; [`RunError::Memory`] for a run too large for this process;
+/// [`RunError::Cancelled`] when `cancel` is set before writing; [`RunError::Output`].
+pub fn rebuild_report(
+    results: &Path,
+    out: Option<&Path>,
+    allow_external: bool,
+    cancel: &AtomicBool,
+    warn: &dyn Fn(&str),
+) -> Result<Rebuilt, RunError> {
+    let f = results;
+    if !f.is_file() {
+        return Err(RunError::Input(format!(
+            "no such results file: {}",
+            f.display()
+        )));
+    }
+    check_whole_run(f)?;
+    let provenance = read::read_provenance(f)?;
+    memory::guard(Need::results(provenance.paths, provenance.assets.len()))?;
+    let columns = read::read_path_columns(f, provenance.paths)?;
+    let realised = read::read_realised(f, &provenance)?;
+    // Population names come from the recorded scenario (none when it cannot be rebuilt).
+    let population_columns = match rebuild_scenario(&provenance, allow_external) {
+        Ok(s) => read::read_population_columns(f, &population_ids(&s), provenance.paths)?,
+        Err(_) => Vec::new(),
+    };
+    let seed = provenance.seed;
+    let first_path = provenance.first_path;
+    let tail_reports = summary::analyze_tails(&columns, &summary::tail_options(seed));
+    let mut summary = Summary::build(provenance, &columns, &tail_reports);
+    summary.populations = summary::population_summaries(&population_columns);
+    let json = html::summary_json(&summary)?;
+    let mut notes = vec![format!(
+        "Rebuilt by cascadesim report (version {}) from {} without re-simulating.",
+        env!("CARGO_PKG_VERSION"),
+        f.file_name().map_or(f.display().to_string(), |n| n
+            .to_string_lossy()
+            .into_owned())
+    )];
+    match h5::read_attr_str(f, "/", "summary_json") {
+        Ok(stored) if format!("{stored}\n") == json => {}
+        Ok(_) => {
+            let msg = "the rebuilt summary differs from the one stored in the file (summary_json); the file may come from another cascadesim version";
+            warn(msg);
+            notes.push(format!("Warning: {msg}."));
+        }
+        Err(e) => warn(&format!("cannot compare with the stored summary: {e}")),
+    }
+
+    let dir = match out {
+        Some(d) => d.to_path_buf(),
+        None => f
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+    };
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| RunError::Input(format!("cannot create {}: {e}", dir.display())))?;
+
+    let samples = if summary.provenance.paths == 0 {
+        Err("no paths were run".to_string())
+    } else {
+        rebuild_market(&summary.provenance, allow_external)
+            .and_then(|m| sample_paths(&m, &columns, first_path, seed))
+    };
+    let traced = read_traces(f);
+    check(cancel)?;
+    html::write_atomic(&dir.join("summary.json"), json.as_bytes())?;
+    let input = FigureInput {
+        summary: &summary,
+        columns: &columns,
+        tail_reports: &tail_reports,
+        samples,
+        realised,
+    };
+    for w in write_figures_and_page(&dir, &input, &traced, &notes)? {
+        warn(&w);
+    }
+    Ok(Rebuilt {
+        summary,
+        tail_reports,
+        dir,
+    })
+}

@@ -1,0 +1,177 @@
+//! Doing a run: the shared market, this process's paths (plain Monte Carlo with the realised
+//! heatmap, or a rare-event estimator), and their columns; then a shard file, or the folder
+//! ([`super::finish()`]). [`execute`] is the whole of it for a whole run.
+
+use std::time::{Duration, Instant};
+
+use crate::engine::Market;
+use crate::engine::realised::{RealisedGrid, RealisedHeatmap};
+use crate::mc;
+use crate::metrics;
+use crate::output::{self, Staging};
+use crate::rare::{self, RareEventInfo};
+
+use super::finish::{Finished, Run, finish};
+use super::plan::{Part, RunPlan, population_ids};
+use super::{Env, RunError};
+
+/// This process's simulated paths.
+pub struct Simulated {
+    pub run: Run,
+    /// The estimator of a rare-event run (its paths are weighted).
+    pub rare: Option<RareEventInfo>,
+    /// Time spent simulating paths (not building columns).
+    pub sim_time: Duration,
+}
+
+/// The run's market, with the population replicates this process's paths use drawn ahead (a
+/// rare-event run: all of them).
+pub fn market(plan: &RunPlan, pool: &rayon::ThreadPool) -> Market {
+    let market = Market::new(plan.scenario());
+    let (first, count) = match plan.rare_event() {
+        Some(_) => (0, plan.paths()),
+        None => plan.simulated(),
+    };
+    pool.install(|| mc::prepare(&market, first, count));
+    market
+}
+
+/// Simulates this process's paths and turns them into columns. `progress` is called with the
+/// number of paths just finished (plain runs only: a rare-event run's pilot and stages are
+/// not one count of paths).
+///
+/// # Errors
+/// [`RunError::Cancelled`] when `env.cancel` is set during the paths; [`RunError::Input`]
+/// for a splitting tree that would grow too large.
+pub fn simulate(
+    plan: &RunPlan,
+    market: &Market,
+    env: &Env<'_>,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Simulated, RunError> {
+    let scenario = plan.scenario();
+    let names: Vec<String> = scenario.assets.iter().map(|a| a.name.clone()).collect();
+    let venues: Vec<bool> = scenario.assets.iter().map(|a| a.venues.is_some()).collect();
+    let grid = RealisedGrid::standard(scenario.simulation.steps);
+    let pool = env.pool;
+    let t_run = Instant::now();
+    if let Some(spec) = plan.rare_event() {
+        let mut rr = pool
+            .install(|| rare::run(market, spec, plan.paths()))
+            .map_err(|e| RunError::Input(format!("rare_event: {e}")))?;
+        let sim_time = t_run.elapsed();
+        let mut columns = pool.install(|| metrics::columns(&mut rr.results));
+        columns.extend(metrics::weight_columns(
+            &rr.log_weights,
+            rr.roots.as_deref(),
+        ));
+        let asset_columns = metrics::asset_columns(&rr.results, &names, &venues);
+        // Replays of a steered path are not plain replays: no realised heatmap is accumulated.
+        let realised = RealisedHeatmap::new(market, grid);
+        return Ok(Simulated {
+            run: Run {
+                columns,
+                asset_columns,
+                population_columns: Vec::new(),
+                realised,
+            },
+            rare: Some(rr.info),
+            sim_time,
+        });
+    }
+    let (first, count) = plan.simulated();
+    // Where liquidations happened (price × time), summed over paths in integer cents.
+    let make_heatmap = || RealisedHeatmap::new(market, grid.clone());
+    let (mut results, realised) = pool
+        .install(|| mc::run_with(market, first, count, progress, env.cancel, &make_heatmap))
+        .map_err(|mc::Cancelled| RunError::Cancelled)?;
+    let sim_time = t_run.elapsed();
+    let asset_columns = metrics::asset_columns(&results, &names, &venues);
+    let population_columns = metrics::population_columns(&results, &population_ids(scenario));
+    results.assets = Vec::new();
+    results.populations = Vec::new();
+    // The columns hold every figure from here on: the per-path structs are given back while
+    // they are turned into columns (about half the run's memory), before the tail analysis
+    // and the writers allocate their own buffers.
+    let columns = pool.install(|| metrics::columns(&mut results));
+    drop(results);
+    Ok(Simulated {
+        run: Run {
+            columns,
+            asset_columns,
+            population_columns,
+            realised,
+        },
+        rare: None,
+        sim_time,
+    })
+}
+
+/// Writes a shard's paths to the plan's shard file (written atomically; its folder is made
+/// when missing).
+///
+/// # Errors
+/// The plan is not a shard's ([`RunError::Input`]), or the file cannot be written.
+pub fn write_shard(plan: &RunPlan, market: &Market, run: &Run) -> Result<(), RunError> {
+    let Part::Shard(shard) = plan.part() else {
+        return Err(RunError::Input("the plan is not a shard's".into()));
+    };
+    output::write_shard(
+        plan.dest(),
+        &plan.provenance(market),
+        shard,
+        output::RunColumns {
+            paths: &run.columns,
+            assets: &run.asset_columns,
+            populations: &run.population_columns,
+        },
+        &run.realised,
+    )?;
+    Ok(())
+}
+
+/// Writes a whole run's folder from its simulated paths ([`finish`] with the plan's
+/// provenance and `[output]`).
+///
+/// # Errors
+/// As [`finish`].
+pub fn write_folder(
+    plan: &RunPlan,
+    market: &Market,
+    simulated: Simulated,
+    staging: Staging,
+    env: &Env<'_>,
+) -> Result<Finished, RunError> {
+    finish(
+        env,
+        market,
+        &plan.scenario().output,
+        plan.provenance(market),
+        simulated.run,
+        staging,
+        simulated.rare.as_ref(),
+    )
+}
+
+/// A whole run, plan → folder: stages the folder (failing early when it cannot be made),
+/// builds the market, simulates every path and writes the folder. The same steps, in the
+/// same order, as `cascadesim run` on one process, so the files are the same.
+///
+/// # Errors
+/// [`RunError::Input`] for a plan that is not a whole run's, otherwise as [`simulate`] and
+/// [`finish`].
+pub fn execute(
+    plan: &RunPlan,
+    env: &Env<'_>,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Finished, RunError> {
+    if plan.part() != Part::Whole {
+        return Err(RunError::Input(
+            "execute runs whole runs: a shard or an MPI rank writes no folder of its own".into(),
+        ));
+    }
+    let staging = Staging::new(plan.dest())?;
+    let market = market(plan, env.pool);
+    let simulated = simulate(plan, &market, env, progress)?;
+    write_folder(plan, &market, simulated, staging, env)
+}

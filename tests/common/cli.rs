@@ -1,0 +1,67 @@
+//! Running the real binary and reading what it wrote: the harness of the tests that drive
+//! `cascadesim` the way a user would. Each test binary uses part of it.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The binary, as a command to add arguments to.
+pub fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_cascadesim"))
+}
+
+/// The crate's folder (bundled scenarios, `tests/data`).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs the binary with `args` in `dir`, its output captured.
+pub fn run_in(dir: &Path, args: &[&str]) -> Output {
+    run_env(dir, args, &[])
+}
+
+/// [`run_in`] with extra environment variables.
+pub fn run_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    bin()
+        .args(args)
+        .current_dir(dir)
+        .envs(env.iter().copied())
+        .output()
+        .expect("binary runs")
+}
+
+/// For a binary that reads a file this test process has just written through its own HDF5
+/// library: that library may release the file's advisory lock only when every handle it
+/// made is gone, and the binary reads a private copy, so it need not take the lock.
+pub const HDF5_UNLOCKED: &[(&str, &str)] = &[("HDF5_USE_FILE_LOCKING", "FALSE")];
+
+/// Runs the binary with `args` in the crate's folder.
+pub fn run(args: &[&str]) -> Output {
+    run_in(&root(), args)
+}
+
+/// `tests/data/tiny.toml`, the small scenario most command tests run.
+pub fn tiny() -> String {
+    root().join("tests/data/tiny.toml").display().to_string()
+}
+
+/// A temporary folder holding `files` (name, text): a scenario and the files it refers
+/// to, for commands run in that folder.
+pub fn folder_with(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        std::fs::write(d.path().join(name), text).unwrap();
+    }
+    d
+}
+
+/// Captured output as text.
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A JSON file (a `summary.json`), parsed.
+pub fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("summary exists"))
+        .expect("valid JSON")
+}
