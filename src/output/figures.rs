@@ -21,6 +21,7 @@ use plotters::prelude::*;
 use plotters::style::full_palette::{BLUE_700, GREY_500, GREY_700, ORANGE_700, PURPLE_500};
 use rayon::prelude::*;
 
+use super::format::Axis;
 use super::plot::{self, Figure, PlotError, draw_legend, font};
 use super::realised::RealisedView;
 use crate::engine::trace::{SampleKind, Trace};
@@ -200,99 +201,8 @@ pub fn empty_tail_notes(input: &FigureInput<'_>) -> Vec<String> {
 // ---------------------------------------------------------------------------------------------
 // Formatting
 
-/// `x` with about `digits` significant digits, trailing zeros removed.
-pub(super) fn sig(x: f64, digits: i32) -> String {
-    if x == 0.0 || !x.is_finite() {
-        return if x == 0.0 { "0".into() } else { format!("{x}") };
-    }
-    let mag = x.abs().log10().floor() as i32;
-    let decimals = (digits - 1 - mag).max(0) as usize;
-    let s = format!("{x:.decimals$}");
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    }
-}
-
-/// An integer with thousands separators: `1234567` → `1,234,567`.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
-}
-
-/// A value for people according to its unit (`fraction` as %, `USD` with k/M/B).
-pub fn human(value: f64, unit: &str) -> String {
-    if !value.is_finite() {
-        return "–".into();
-    }
-    match unit {
-        // Two decimals, or three significant digits for what two decimals would show as 0.
-        // Log moves (`ln` of a price ratio) read as log points, like percentages.
-        "fraction" | "log" if value != 0.0 && (value * 100.0).abs() < 0.1 => {
-            format!("{}%", sig(value * 100.0, 3))
-        }
-        "fraction" | "log" => format!("{:.2}%", value * 100.0),
-        "USD" => {
-            let a = value.abs();
-            let (d, s) = if a >= 1e9 {
-                (1e9, "B")
-            } else if a >= 1e6 {
-                (1e6, "M")
-            } else if a >= 1e3 {
-                (1e3, "k")
-            } else {
-                (1.0, "")
-            };
-            if a != 0.0 && a < 0.1 {
-                format!("${}", sig(value, 3))
-            } else {
-                format!("${:.2}{s}", value / d)
-            }
-        }
-        // Counts and other plain numbers: thousands separators on the whole part.
-        _ => {
-            let sign = if value < 0.0 { "-" } else { "" };
-            let a = value.abs();
-            if a >= 1e15 {
-                format!("{value:.3e}")
-            } else if value.fract() == 0.0 {
-                format!("{sign}{}", thousands(a as u64))
-            } else {
-                let cents = (a * 100.0).round() as u64;
-                format!("{sign}{}.{:02}", thousands(cents / 100), cents % 100)
-            }
-        }
-    }
-}
-
-/// A short axis label according to the unit.
-pub(super) fn tick(value: f64, unit: &str) -> String {
-    match unit {
-        "fraction" => format!("{}%", sig(value * 100.0, 2)),
-        "USD" => {
-            let a = value.abs();
-            let (d, s) = if a >= 1e9 {
-                (1e9, "B")
-            } else if a >= 1e6 {
-                (1e6, "M")
-            } else if a >= 1e3 {
-                (1e3, "k")
-            } else {
-                (1.0, "")
-            };
-            format!("${}{s}", sig(value / d, 3))
-        }
-        _ => sig(value, 3),
-    }
-}
+pub(super) use super::format::sig;
+pub use super::format::{human, thousands};
 
 /// A probability on a log axis: 1, 0.1, 0.01, 1e-3, …
 pub(super) fn prob_tick(p: f64) -> String {
@@ -839,7 +749,8 @@ pub(super) fn survival_chart<'a, DB: DrawingBackend>(
 ) -> Result<ChartContext<'a, DB, LogLog>, String> {
     let (xb, xl) = log_ticks(x_lo, x_hi);
     let (yb, yl) = log_ticks(y_lo, 1.2);
-    let xfmt = |x: &f64| tick(*x, unit);
+    let x_axis = Axis::log(unit);
+    let xfmt = |x: &f64| x_axis.label(*x);
     let mut chart = ChartBuilder::on(root)
         .caption(title, font(22.0))
         .margin(14)
@@ -1161,7 +1072,11 @@ impl Figure for DrawdownFigure {
         };
         let (hd, he) = (hist(&self.dd), hist(&self.exo));
         let y_hi = hd.iter().chain(&he).copied().fold(0.0f64, f64::max) * 1.12;
-        let pct = |x: &f64| format!("{}%", sig(*x * 100.0, 3));
+        let (x_axis, y_axis) = (
+            Axis::linear("fraction", x0, hi, 10),
+            Axis::linear("fraction", 0.0, y_hi, 10),
+        );
+        let (xfmt, yfmt) = (|x: &f64| x_axis.label(*x), |y: &f64| y_axis.label(*y));
         let mark_color = RED;
         let fund_color = BLUE_700;
         {
@@ -1177,8 +1092,8 @@ impl Figure for DrawdownFigure {
                 .y_desc("share of paths per bin")
                 .label_style(font(14.0))
                 .axis_desc_style(font(15.0))
-                .x_label_formatter(&pct)
-                .y_label_formatter(&pct)
+                .x_label_formatter(&xfmt)
+                .y_label_formatter(&yfmt)
                 .light_line_style(BLACK.mix(0.04))
                 .bold_line_style(BLACK.mix(0.12))
                 .draw()
@@ -1232,6 +1147,7 @@ impl Figure for DrawdownFigure {
             draw_legend(&mut chart, corner)?;
         }
         {
+            let share_axis = Axis::linear("fraction", 0.0, 1.0, 10);
             let mut chart = ChartBuilder::on(&right)
                 .margin(12)
                 .x_label_area_size(44)
@@ -1244,8 +1160,8 @@ impl Figure for DrawdownFigure {
                 .y_desc("share of paths at or below")
                 .label_style(font(14.0))
                 .axis_desc_style(font(15.0))
-                .x_label_formatter(&pct)
-                .y_label_formatter(&pct)
+                .x_label_formatter(&xfmt)
+                .y_label_formatter(&|y| share_axis.label(*y))
                 .light_line_style(BLACK.mix(0.04))
                 .bold_line_style(BLACK.mix(0.12))
                 .draw()
@@ -1387,6 +1303,7 @@ impl Figure for PathFigure<'_> {
                     (l.min(x), h.max(x))
                 });
             let pad = ((hi - lo) * 0.06).max(hi.abs() * 1e-4);
+            let price_axis = Axis::linear("USD", lo - pad, hi + pad, 10);
             let mut chart = ChartBuilder::on(&upper)
                 .margin(10)
                 .margin_right(20)
@@ -1417,7 +1334,7 @@ impl Figure for PathFigure<'_> {
                 .y_desc("price (USD)")
                 .label_style(font(13.0))
                 .axis_desc_style(font(14.0))
-                .y_label_formatter(&|y| format!("${}", sig(*y, 5)))
+                .y_label_formatter(&|y| price_axis.label(*y))
                 .x_label_formatter(&|x| sig(*x, 4))
                 .light_line_style(BLACK.mix(0.04))
                 .bold_line_style(BLACK.mix(0.12))
@@ -1715,8 +1632,6 @@ mod tests {
         assert_eq!(sig(0.012345, 2), "0.012");
         assert_eq!(sig(12345.0, 3), "12345");
         assert_eq!(sig(2.0, 3), "2");
-        assert_eq!(tick(0.05, "fraction"), "5%");
-        assert_eq!(tick(1.5e9, "USD"), "$1.5B");
         assert_eq!(prob_tick(0.001), "1e-3");
         assert_eq!(prob_tick(0.1), "0.1");
     }

@@ -24,6 +24,8 @@ use plotters::style::full_palette::{GREEN_700, GREY_600, ORANGE_800, RED_700};
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde::Serialize;
 
+use super::format::Axis;
+pub use super::format::{percent, price, usd};
 use super::h5::{self, AttrValue, Column, ColumnData, Group};
 use super::plot::{self, Figure, draw_legend, font};
 use super::{OutputError, Staging};
@@ -580,77 +582,6 @@ pub fn group_name(asset: &str) -> String {
     }
 }
 
-/// Money for people: `$1.23B`, `$45.6M`, `$789k`.
-pub fn usd(value: f64) -> String {
-    if !value.is_finite() {
-        return "–".into();
-    }
-    let value = value + 0.0; // no "-0"
-    let a = value.abs();
-    let (d, s) = if a >= 1e9 {
-        (1e9, "B")
-    } else if a >= 1e6 {
-        (1e6, "M")
-    } else if a >= 1e3 {
-        (1e3, "k")
-    } else {
-        (1.0, "")
-    };
-    let x = value / d;
-    let digits = if x.abs() >= 100.0 {
-        0
-    } else if x.abs() >= 10.0 {
-        1
-    } else {
-        2
-    };
-    format!("${x:.digits$}{s}")
-}
-
-/// A fraction as a percentage: two decimals, more for small nonzero values (0.0042%).
-pub fn percent(x: f64) -> String {
-    let v = 100.0 * x + 0.0; // no "-0"
-    if v != 0.0 && v.abs() < 0.1 {
-        format!("{v:.4}%")
-    } else {
-        format!("{v:.2}%")
-    }
-}
-
-/// A price for people, with digits that suit its size.
-/// A price for small text (tick labels, legends): `$2.50k`, no thousands separator, which
-/// the small rasterised comma made look like a decimal point ("2.500" for 2,500).
-fn tick_price(value: f64) -> String {
-    super::figures::human(value, "USD")
-}
-
-pub fn price(value: f64) -> String {
-    let a = value.abs();
-    let digits = if a >= 1000.0 {
-        0
-    } else if a >= 10.0 {
-        2
-    } else {
-        4
-    };
-    let s = format!("{value:.digits$}");
-    // Thousands separators for the integer part.
-    let (int, frac) = match s.split_once('.') {
-        Some((i, f)) => (i.to_string(), format!(".{f}")),
-        None => (s.clone(), String::new()),
-    };
-    let neg = int.starts_with('-');
-    let digits_only = int.trim_start_matches('-');
-    let mut out = String::new();
-    for (i, ch) in digits_only.chars().enumerate() {
-        if i > 0 && (digits_only.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    format!("{}{out}{frac}", if neg { "-" } else { "" })
-}
-
 /// Runs of consecutive entries of `shown` (bin indices) where `density` is positive.
 fn positive_runs(shown: &[usize], density: &[f64]) -> Vec<Vec<usize>> {
     let mut runs = Vec::new();
@@ -744,6 +675,7 @@ impl Figure for HeatmapFigure<'_> {
         let g = &a.grid;
         let p0 = a.price;
         let (x_lo, x_hi) = self.x_range();
+        let price_axis = Axis::linear("USD", x_lo, x_hi, 10);
         let (title_area, body) = root.split_vertically(78);
         let title = format!(
             "{}: where positions would be liquidated (price {}, risk score {})",
@@ -756,8 +688,8 @@ impl Figure for HeatmapFigure<'_> {
             .map_err(err)?;
         let mut sub = a.crowding.statement.clone();
         sub.push_str(&format!(
-            "; one-day volatility {:.2}%; book at {:.2}× (hour {:02} UTC)",
-            100.0 * a.daily_volatility,
+            "; one-day volatility {}; book at {:.2}× (hour {:02} UTC)",
+            percent(a.daily_volatility),
             a.depth_multiplier,
             a.hour_utc
         ));
@@ -806,6 +738,7 @@ impl Figure for HeatmapFigure<'_> {
 
         // Upper panel: notional per bin, shorts up, longs down.
         {
+            let y_axis = Axis::linear("USD", -y_max, y_max, 10);
             let mut chart = ChartBuilder::on(&top)
                 .margin_left(14)
                 .margin_right(24)
@@ -822,8 +755,8 @@ impl Figure for HeatmapFigure<'_> {
                 ))
                 .label_style(font(13.0))
                 .axis_desc_style(font(14.0))
-                .x_label_formatter(&|x| tick_price(*x))
-                .y_label_formatter(&|y| usd(y.abs()))
+                .x_label_formatter(&|x| price_axis.label(*x))
+                .y_label_formatter(&|y| y_axis.label(y.abs()))
                 .light_line_style(BLACK.mix(0.04))
                 .bold_line_style(BLACK.mix(0.12))
                 .draw()
@@ -910,7 +843,7 @@ impl Figure for HeatmapFigure<'_> {
                     BLACK.stroke_width(2),
                 )))
                 .map_err(err)?
-                .label(format!("current price {}", tick_price(p0)))
+                .label(format!("current price {}", usd(p0)))
                 .legend(|(x, y)| {
                     PathElement::new(vec![(x, y), (x + 16, y)], BLACK.stroke_width(2))
                 });
@@ -1022,6 +955,7 @@ impl Figure for HeatmapFigure<'_> {
             }
             .max(1.0);
             let (bids, asks) = (clip_below(&bids, y_top), clip_below(&asks, y_top));
+            let y_axis = Axis::linear("USD", 0.0, y_top, 10);
             let mut chart = ChartBuilder::on(&bottom)
                 .margin_left(14)
                 .margin_right(24)
@@ -1036,8 +970,8 @@ impl Figure for HeatmapFigure<'_> {
                 .y_desc("cumulative, USD")
                 .label_style(font(13.0))
                 .axis_desc_style(font(14.0))
-                .x_label_formatter(&|x| tick_price(*x))
-                .y_label_formatter(&|y| usd(*y))
+                .x_label_formatter(&|x| price_axis.label(*x))
+                .y_label_formatter(&|y| y_axis.label(*y))
                 .light_line_style(BLACK.mix(0.04))
                 .bold_line_style(BLACK.mix(0.12))
                 .draw()

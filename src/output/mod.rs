@@ -7,6 +7,7 @@
 pub mod backtest;
 pub mod compare;
 pub mod figures;
+pub mod format;
 pub mod h5;
 pub mod heatmap;
 pub mod html;

@@ -9,7 +9,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::full_palette::GREY_700;
 
-use super::figures::{draw_message, err, human, sig};
+use super::figures::{draw_message, err};
+use super::format::{Axis, human, sig, usd};
 use super::plot::{Figure, draw_legend, font};
 use crate::engine::realised::RealisedHeatmap;
 
@@ -168,6 +169,7 @@ impl Figure for RealisedView {
         let area = root.titled(&title, font(22.0)).map_err(err)?;
         let (w, _) = area.dim_in_pixel();
         let (main, bar) = area.split_horizontally(w.saturating_sub(130));
+        let price_axis = Axis::linear("USD", y_lo, y_hi, 10);
         let mut chart = ChartBuilder::on(&main)
             .margin(14)
             .x_label_area_size(48)
@@ -181,7 +183,7 @@ impl Figure for RealisedView {
             .label_style(font(14.0))
             .axis_desc_style(font(15.0))
             .x_label_formatter(&|x| sig(*x, 3))
-            .y_label_formatter(&|y| human(*y, "USD"))
+            .y_label_formatter(&|y| price_axis.label(*y))
             .light_line_style(BLACK.mix(0.04))
             .bold_line_style(BLACK.mix(0.12))
             .draw()
@@ -230,7 +232,7 @@ impl Figure for RealisedView {
             .label_style(font(12.0))
             .axis_desc_style(font(13.0))
             .y_labels(5)
-            .y_label_formatter(&|y| human(10f64.powf(*y), "USD"))
+            .y_label_formatter(&|y| usd(10f64.powf(*y)))
             .light_line_style(TRANSPARENT)
             .bold_line_style(TRANSPARENT)
             .draw()

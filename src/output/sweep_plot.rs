@@ -8,6 +8,7 @@ use plotters::coord::Shift;
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::prelude::*;
 
+use super::format::{Axis, compact, percent};
 use super::plot::{self, Figure, draw_legend, font};
 use super::sweep::SweepResults;
 use crate::stats::Proportion;
@@ -38,17 +39,6 @@ fn span(lo: f64, hi: f64) -> (f64, f64) {
     } else {
         let d = if lo == 0.0 { 1.0 } else { lo.abs() * 0.1 };
         (lo - d, hi + d)
-    }
-}
-
-fn percent_label(y: &f64) -> String {
-    let v = y * 100.0;
-    if v == 0.0 || v.abs() >= 99.95 || (v.abs() >= 1.0 && (v - v.round()).abs() < 1e-9) {
-        format!("{v:.0}%")
-    } else if v.abs() >= 10.0 {
-        format!("{v:.1}%")
-    } else {
-        format!("{v:.2}%")
     }
 }
 
@@ -85,6 +75,7 @@ impl Line<'_> {
         } else {
             0.01
         };
+        let y_axis = Axis::linear("fraction", 0.0, y1, 10);
         let mut chart = ChartBuilder::on(root)
             .caption(&self.title, font(18.0))
             .margin(14)
@@ -96,8 +87,8 @@ impl Line<'_> {
             .configure_mesh()
             .x_desc(x_desc)
             .y_desc(self.y_label)
-            .y_label_formatter(&percent_label)
-            .x_label_formatter(&|x| short(*x))
+            .y_label_formatter(&|y| y_axis.label(*y))
+            .x_label_formatter(&|x| compact(*x))
             .light_line_style(BLACK.mix(0.04))
             .label_style(font(13.0))
             .axis_desc_style(font(14.0))
@@ -160,56 +151,13 @@ fn heat_colour(t: f64) -> RGBColor {
     RGBColor(lerp(255.0, 165.0), lerp(255.0, 15.0), lerp(245.0, 21.0))
 }
 
-/// A tick or row label for a parameter value: plain decimals in the usual range, k/M/B/T for
-/// large values (depths in USD, counts), and a short mantissa-exponent form for tiny ones,
-/// with at most three significant digits either way.
-fn short(x: f64) -> String {
-    let a = x.abs();
-    if a >= 1e5 && a.is_finite() {
-        let (scale, suffix) = [(1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")]
-            .into_iter()
-            .find(|&(s, _)| a >= s)
-            .expect("a ≥ 1e5 has a suffix");
-        format!("{}{suffix}", three_digits(x / scale))
-    } else if a != 0.0 && a < 1e-3 {
-        let e = a.log10().floor();
-        let m = x / 10f64.powf(e);
-        // Rounding the mantissa can carry it to 10 (9.999e-5 → 1e-4).
-        let (m, e) = if (m.abs() * 100.0).round() >= 1000.0 {
-            (m / 10.0, e + 1.0)
-        } else {
-            (m, e)
-        };
-        format!("{}e{e}", three_digits(m))
-    } else {
-        format!("{}", (x * 1e6).round() / 1e6)
-    }
-}
-
-/// `x` (below 1000 in size) with three significant digits and no trailing zeros.
-fn three_digits(x: f64) -> String {
-    let decimals = if x.abs() >= 100.0 {
-        0
-    } else if x.abs() >= 10.0 {
-        1
-    } else {
-        2
-    };
-    let t = format!("{x:.decimals$}");
-    if t.contains('.') {
-        t.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        t
-    }
-}
-
 /// The value of the cell whose centre is at `pos` (cells are 1 wide from 0), for every
 /// k-th cell so that at most about 12 are labelled; empty elsewhere.
 fn centre_label(values: &[f64], pos: f64) -> String {
     let i = pos.floor() as usize;
     let every = values.len().div_ceil(12).max(1);
     if (pos - i as f64 - 0.5).abs() < 1e-9 && i < values.len() && i.is_multiple_of(every) {
-        short(values[i])
+        compact(values[i])
     } else {
         String::new()
     }
@@ -262,7 +210,7 @@ impl Figure for Heat<'_> {
                     let colour = if t > 0.6 { WHITE } else { BLACK };
                     chart
                         .draw_series(std::iter::once(Text::new(
-                            percent_label(&v),
+                            percent(v),
                             (x + 0.5, y + 0.5),
                             font(12.0)
                                 .color(&colour)
@@ -319,7 +267,7 @@ pub fn write_sweep_plots(dir: &Path, r: &SweepResults<'_>) -> Vec<String> {
                     title: format!(
                         "{label} ({} paths; colour from 0 to the largest, {})",
                         r.provenance.paths,
-                        percent_label(&max)
+                        percent(max)
                     ),
                     rows_label: axes[0].path.as_str(),
                     cols_label: axes[1].path.as_str(),
@@ -369,6 +317,7 @@ impl Panel<'_> {
             .fold((self.base, self.base), |(l, h), v| (l.min(v), h.max(v)));
         let (x0, x1) = span(lo, hi);
         let rows = self.rows;
+        let x_axis = Axis::linear("fraction", x0.max(0.0), x1.min(1.0), 10);
         let mut chart = ChartBuilder::on(area)
             .margin(14)
             .x_label_area_size(48)
@@ -385,12 +334,12 @@ impl Panel<'_> {
                 let i = y.floor() as usize;
                 if labels && (y - i as f64 - 0.5).abs() < 1e-9 && i < rows.len() {
                     let r = &rows[rows.len() - 1 - i];
-                    format!("{} ({} … {})", r.path, short(r.low), short(r.high))
+                    format!("{} ({} … {})", r.path, compact(r.low), compact(r.high))
                 } else {
                     String::new()
                 }
             })
-            .x_label_formatter(&percent_label)
+            .x_label_formatter(&|x| x_axis.label(*x))
             .x_desc(self.x_desc)
             .label_style(font(12.0))
             .axis_desc_style(font(14.0))
@@ -476,24 +425,5 @@ pub fn write_tornado_plot(
     match plot::save(&fig, &plots, "tornado", (1300, height)) {
         Ok(()) => Vec::new(),
         Err(e) => vec![e.to_string()],
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::short;
-
-    #[test]
-    fn labels_are_short_and_never_scientific_notation_of_rust() {
-        assert_eq!(short(2.5e5), "250k");
-        assert_eq!(short(1e6), "1M");
-        assert_eq!(short(-3.25e9), "-3.25B");
-        assert_eq!(short(1.5e12), "1.5T");
-        assert_eq!(short(99_999.0), "99999");
-        assert_eq!(short(0.004), "0.004");
-        assert_eq!(short(5e-5), "5e-5");
-        assert_eq!(short(1.234e-4), "1.23e-4");
-        assert_eq!(short(9.999e-5), "1e-4");
-        assert_eq!(short(0.0), "0");
     }
 }
