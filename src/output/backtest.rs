@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::h5::{self, AttrValue, Column, ColumnData, Group};
 use super::html::{STYLE, escape};
 use super::plot::{self, Figure, draw_legend, font};
+use super::style::HouseMesh;
 use super::{OutputError, Staging};
 use crate::history::grid::StepGrid;
 use crate::history::living::LivingParams;
@@ -293,11 +294,10 @@ impl Figure for BacktestFigure<'_, '_> {
             .build_cartesian_2d(0.0..x_end, (lo - pad)..(hi + pad))
             .map_err(|e| e.to_string())?;
         c.configure_mesh()
-            .label_style(font(12.0))
+            .house_text(12.0, 13.0)
             .x_label_formatter(&label)
             .light_line_style(WHITE.mix(0.0))
             .y_desc("price (USD)")
-            .axis_desc_style(font(13.0))
             .draw()
             .map_err(|e| e.to_string())?;
         if to > from {
@@ -379,11 +379,10 @@ impl Figure for BacktestFigure<'_, '_> {
                 .build_cartesian_2d(0.0..x_end, 0.0..top)
                 .map_err(|e| e.to_string())?;
             c.configure_mesh()
-                .label_style(font(12.0))
+                .house_text(12.0, 13.0)
                 .x_label_formatter(&label)
                 .light_line_style(WHITE.mix(0.0))
                 .y_desc("asset units / hour")
-                .axis_desc_style(font(13.0))
                 .draw()
                 .map_err(|e| e.to_string())?;
             if to > from {

@@ -9,10 +9,11 @@ use plotters::prelude::*;
 use plotters::style::full_palette::{BLUE_700, ORANGE_700};
 use serde::Serialize;
 
-use super::figures::{FigureFile, err, survival_chart, survival_points};
+use super::figures::{FigureFile, survival_chart, survival_points};
 use super::format::{human, thousands};
 use super::html::{STYLE, escape};
 use super::plot::{self, Figure, draw_legend};
+use super::style::err;
 use super::{OutputError, Staging};
 use crate::compare::{Comparison, Row};
 use crate::metrics::Column;

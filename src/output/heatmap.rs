@@ -28,6 +28,7 @@ use super::format::Axis;
 pub use super::format::{percent, price, usd};
 use super::h5::{self, AttrValue, Column, ColumnData, Group};
 use super::plot::{self, Figure, draw_legend, font};
+use super::style::{HouseMesh, err};
 use super::{OutputError, Staging};
 use crate::heatmap::clusters::Side;
 use crate::heatmap::critical::{CriticalShock, Trial};
@@ -620,10 +621,6 @@ fn clip_below(points: &[(f64, f64)], top: f64) -> Vec<(f64, f64)> {
 /// The figure of one asset.
 pub struct HeatmapFigure<'a>(pub &'a AssetHeatmap);
 
-fn err<E: std::fmt::Display>(e: E) -> String {
-    e.to_string()
-}
-
 impl HeatmapFigure<'_> {
     /// The price range shown: where 98% of the in-grid notional of both sides lies, the
     /// clusters, the critical shocks and at least ±5%, padded by 1% of the price.
@@ -753,12 +750,9 @@ impl Figure for HeatmapFigure<'_> {
                     "notional per {:.2}% bin (shorts ↑, longs ↓)",
                     100.0 * g.width / p0
                 ))
-                .label_style(font(13.0))
-                .axis_desc_style(font(14.0))
+                .house(13.0, 14.0)
                 .x_label_formatter(&|x| price_axis.label(*x))
                 .y_label_formatter(&|y| y_axis.label(y.abs()))
-                .light_line_style(BLACK.mix(0.04))
-                .bold_line_style(BLACK.mix(0.12))
                 .draw()
                 .map_err(err)?;
             // Cluster zones.
@@ -968,12 +962,9 @@ impl Figure for HeatmapFigure<'_> {
                 .configure_mesh()
                 .x_desc(format!("{} price (USD)", a.asset))
                 .y_desc("cumulative, USD")
-                .label_style(font(13.0))
-                .axis_desc_style(font(14.0))
+                .house(13.0, 14.0)
                 .x_label_formatter(&|x| price_axis.label(*x))
                 .y_label_formatter(&|y| y_axis.label(*y))
-                .light_line_style(BLACK.mix(0.04))
-                .bold_line_style(BLACK.mix(0.12))
                 .draw()
                 .map_err(err)?;
             for c in &a.clusters {

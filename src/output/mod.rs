@@ -15,6 +15,7 @@ pub mod plot;
 pub mod population;
 pub mod read;
 pub mod realised;
+pub mod style;
 pub mod sweep;
 pub mod sweep_plot;
 

@@ -9,9 +9,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::full_palette::GREY_700;
 
-use super::figures::{draw_message, err};
 use super::format::{Axis, human, sig, usd};
 use super::plot::{Figure, draw_legend, font};
+use super::style::{HouseMesh, draw_message, err};
 use crate::engine::realised::RealisedHeatmap;
 
 /// One asset's realised heatmap, in USD, ready to draw.
@@ -180,12 +180,9 @@ impl Figure for RealisedView {
             .configure_mesh()
             .x_desc(format!("time since the start ({unit})"))
             .y_desc("average fill price (USD)")
-            .label_style(font(14.0))
-            .axis_desc_style(font(15.0))
+            .house(14.0, 15.0)
             .x_label_formatter(&|x| sig(*x, 3))
             .y_label_formatter(&|y| price_axis.label(*y))
-            .light_line_style(BLACK.mix(0.04))
-            .bold_line_style(BLACK.mix(0.12))
             .draw()
             .map_err(err)?;
         let colour = |v: f64| {
@@ -229,8 +226,7 @@ impl Figure for RealisedView {
             .disable_x_mesh()
             .disable_x_axis()
             .y_desc("USD per path")
-            .label_style(font(12.0))
-            .axis_desc_style(font(13.0))
+            .house_text(12.0, 13.0)
             .y_labels(5)
             .y_label_formatter(&|y| usd(10f64.powf(*y)))
             .light_line_style(TRANSPARENT)

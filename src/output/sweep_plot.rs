@@ -10,6 +10,7 @@ use plotters::prelude::*;
 
 use super::format::{Axis, compact, percent};
 use super::plot::{self, Figure, draw_legend, font};
+use super::style::{HouseMesh, LIGHT_GRID, err};
 use super::sweep::SweepResults;
 use crate::stats::Proportion;
 use crate::sweep::tornado::TornadoRow;
@@ -26,10 +27,6 @@ struct Line<'a> {
     y_label: &'a str,
     xs: Vec<f64>,
     ps: Vec<Proportion>,
-}
-
-fn err(e: impl std::fmt::Display) -> String {
-    e.to_string()
 }
 
 fn span(lo: f64, hi: f64) -> (f64, f64) {
@@ -89,9 +86,8 @@ impl Line<'_> {
             .y_desc(self.y_label)
             .y_label_formatter(&|y| y_axis.label(*y))
             .x_label_formatter(&|x| compact(*x))
-            .light_line_style(BLACK.mix(0.04))
-            .label_style(font(13.0))
-            .axis_desc_style(font(14.0))
+            .light_line_style(LIGHT_GRID)
+            .house_text(13.0, 14.0)
             .draw()
             .map_err(err)?;
         let mut band: Vec<(f64, f64)> = self
@@ -190,8 +186,7 @@ impl Figure for Heat<'_> {
             .y_labels(nr * 2 + 1)
             .x_label_formatter(&|x| centre_label(cols, *x))
             .y_label_formatter(&|y| centre_label(rows, *y))
-            .label_style(font(12.0))
-            .axis_desc_style(font(14.0))
+            .house_text(12.0, 14.0)
             .draw()
             .map_err(err)?;
         let label_cells = nr * nc <= 225;
@@ -328,7 +323,7 @@ impl Panel<'_> {
         chart
             .configure_mesh()
             .disable_y_mesh()
-            .light_line_style(BLACK.mix(0.04))
+            .light_line_style(LIGHT_GRID)
             .y_labels(n * 2 + 1)
             .y_label_formatter(&|y| {
                 let i = y.floor() as usize;
@@ -341,8 +336,7 @@ impl Panel<'_> {
             })
             .x_label_formatter(&|x| x_axis.label(*x))
             .x_desc(self.x_desc)
-            .label_style(font(12.0))
-            .axis_desc_style(font(14.0))
+            .house_text(12.0, 14.0)
             .draw()
             .map_err(err)?;
         for (k, r) in rows.iter().enumerate() {
