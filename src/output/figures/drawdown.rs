@@ -95,6 +95,23 @@ impl Figure for DrawdownFigure {
         } else {
             0.0
         };
+        self.draw_histogram(&left, (x0, hi))?;
+        self.draw_ecdf(&right, (x0, hi))
+    }
+}
+
+/// The colour of the mark (with liquidations) and of the fundamental (without).
+const MARK_COLOR: RGBColor = RED;
+const FUND_COLOR: RGBColor = BLUE_700;
+
+impl DrawdownFigure {
+    /// Left: histograms of both drawdowns over `[x0, hi]` with their medians dashed.
+    fn draw_histogram<DB: DrawingBackend>(
+        &self,
+        left: &DrawingArea<DB, Shift>,
+        (x0, hi): (f64, f64),
+    ) -> Result<(), String> {
+        let (mark_color, fund_color) = (MARK_COLOR, FUND_COLOR);
         let bins = 60usize;
         let width = (hi - x0) / bins as f64;
         let hist = |v: &[f64]| {
@@ -114,121 +131,126 @@ impl Figure for DrawdownFigure {
             Axis::linear("fraction", 0.0, y_hi, 10),
         );
         let (xfmt, yfmt) = (|x: &f64| x_axis.label(*x), |y: &f64| y_axis.label(*y));
-        let mark_color = RED;
-        let fund_color = BLUE_700;
-        {
-            let mut chart = ChartBuilder::on(&left)
-                .margin(12)
-                .x_label_area_size(44)
-                .y_label_area_size(64)
-                .build_cartesian_2d(x0..hi, 0.0..y_hi.max(1e-9))
-                .map_err(err)?;
+        let mut chart = ChartBuilder::on(left)
+            .margin(12)
+            .x_label_area_size(44)
+            .y_label_area_size(64)
+            .build_cartesian_2d(x0..hi, 0.0..y_hi.max(1e-9))
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc("largest peak-to-trough fall")
+            .y_desc("share of paths per bin")
+            .house(14.0, 15.0)
+            .x_label_formatter(&xfmt)
+            .y_label_formatter(&yfmt)
+            .draw()
+            .map_err(err)?;
+        for (h, color, label) in [
+            (&he, fund_color, "fundamental (exogenous)"),
+            (&hd, mark_color, "mark (max_drawdown)"),
+        ] {
             chart
-                .configure_mesh()
-                .x_desc("largest peak-to-trough fall")
-                .y_desc("share of paths per bin")
-                .house(14.0, 15.0)
-                .x_label_formatter(&xfmt)
-                .y_label_formatter(&yfmt)
-                .draw()
-                .map_err(err)?;
-            for (h, color, label) in [
-                (&he, fund_color, "fundamental (exogenous)"),
-                (&hd, mark_color, "mark (max_drawdown)"),
-            ] {
-                chart
-                    .draw_series(
-                        h.iter()
-                            .enumerate()
-                            .filter(|(_, y)| **y > 0.0)
-                            .map(|(i, &y)| {
-                                let a = x0 + i as f64 * width;
-                                Rectangle::new([(a, 0.0), (a + width, y)], color.mix(0.3).filled())
-                            }),
-                    )
-                    .map_err(err)?
-                    .label(label)
-                    .legend(move |(x, y)| {
-                        Rectangle::new([(x, y - 5), (x + 16, y + 5)], color.mix(0.5).filled())
-                    });
-                // Outline as a step line, so overlapping bars stay readable.
-                let mut outline = vec![(x0, 0.0)];
-                for (i, &y) in h.iter().enumerate() {
-                    outline.push((x0 + i as f64 * width, y));
-                    outline.push((x0 + (i + 1) as f64 * width, y));
-                }
-                outline.push((hi, 0.0));
-                chart
-                    .draw_series(LineSeries::new(outline, color.stroke_width(1)))
-                    .map_err(err)?;
+                .draw_series(
+                    h.iter()
+                        .enumerate()
+                        .filter(|(_, y)| **y > 0.0)
+                        .map(|(i, &y)| {
+                            let a = x0 + i as f64 * width;
+                            Rectangle::new([(a, 0.0), (a + width, y)], color.mix(0.3).filled())
+                        }),
+                )
+                .map_err(err)?
+                .label(label)
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 16, y + 5)], color.mix(0.5).filled())
+                });
+            // Outline as a step line, so overlapping bars stay readable.
+            let mut outline = vec![(x0, 0.0)];
+            for (i, &y) in h.iter().enumerate() {
+                outline.push((x0 + i as f64 * width, y));
+                outline.push((x0 + (i + 1) as f64 * width, y));
             }
-            for (m, color) in [(self.exo_median, fund_color), (self.dd_median, mark_color)] {
-                chart
-                    .draw_series(DashedLineSeries::new(
-                        [(m, 0.0), (m, y_hi)],
-                        8,
-                        6,
-                        color.stroke_width(1),
-                    ))
-                    .map_err(err)?;
-            }
-            // The legend goes where the bars are not: each bar counts along its height.
-            let bars = hd.iter().chain(&he).enumerate().flat_map(|(i, &y)| {
-                let x = x0 + ((i % bins) as f64 + 0.5) * width;
-                [0.0, 0.25, 0.5, 0.75, 1.0].map(|t| (x, t * y))
-            });
-            let corner = emptiest_corner(bars.filter(|p| p.1 > 0.0), (x0, hi), (0.0, y_hi));
-            draw_legend(&mut chart, corner)?;
-        }
-        {
-            let share_axis = Axis::linear("fraction", 0.0, 1.0, 10);
-            let mut chart = ChartBuilder::on(&right)
-                .margin(12)
-                .x_label_area_size(44)
-                .y_label_area_size(64)
-                .build_cartesian_2d(x0..hi, 0.0..1.0)
-                .map_err(err)?;
+            outline.push((hi, 0.0));
             chart
-                .configure_mesh()
-                .x_desc("largest peak-to-trough fall")
-                .y_desc("share of paths at or below")
-                .house(14.0, 15.0)
-                .x_label_formatter(&xfmt)
-                .y_label_formatter(&|y| share_axis.label(*y))
-                .draw()
+                .draw_series(LineSeries::new(outline, color.stroke_width(1)))
                 .map_err(err)?;
-            for (s, m, color, label) in [
-                (
-                    &self.exo_sorted,
-                    self.exo_median,
-                    fund_color,
-                    "exogenous_drawdown",
-                ),
-                (&self.dd_sorted, self.dd_median, mark_color, "max_drawdown"),
-            ] {
-                let n = s.len();
-                // A step ECDF on at most ~2000 points.
-                let stride = (n / 1000).max(1);
-                let mut pts = vec![(x0, 0.0)];
-                let mut i = 0;
-                while i < n {
-                    let y0 = i as f64 / n as f64;
-                    pts.push((s[i], y0));
-                    pts.push((s[i], (i + 1) as f64 / n as f64));
-                    i += stride;
-                }
-                pts.push((s[n - 1], 1.0));
-                pts.push((hi, 1.0));
-                chart
-                    .draw_series(LineSeries::new(pts, color.stroke_width(2)))
-                    .map_err(err)?
-                    .label(format!("{label}: median {}", human(m, "fraction")))
-                    .legend(move |(x, y)| {
-                        PathElement::new([(x, y), (x + 16, y)], color.stroke_width(2))
-                    });
-            }
-            draw_legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         }
+        for (m, color) in [(self.exo_median, fund_color), (self.dd_median, mark_color)] {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    [(m, 0.0), (m, y_hi)],
+                    8,
+                    6,
+                    color.stroke_width(1),
+                ))
+                .map_err(err)?;
+        }
+        // The legend goes where the bars are not: each bar counts along its height.
+        let bars = hd.iter().chain(&he).enumerate().flat_map(|(i, &y)| {
+            let x = x0 + ((i % bins) as f64 + 0.5) * width;
+            [0.0, 0.25, 0.5, 0.75, 1.0].map(|t| (x, t * y))
+        });
+        let corner = emptiest_corner(bars.filter(|p| p.1 > 0.0), (x0, hi), (0.0, y_hi));
+        draw_legend(&mut chart, corner)?;
+        Ok(())
+    }
+
+    /// Right: the share of paths at or below each drawdown (step ECDFs).
+    fn draw_ecdf<DB: DrawingBackend>(
+        &self,
+        right: &DrawingArea<DB, Shift>,
+        (x0, hi): (f64, f64),
+    ) -> Result<(), String> {
+        let (mark_color, fund_color) = (MARK_COLOR, FUND_COLOR);
+        let x_axis = Axis::linear("fraction", x0, hi, 10);
+        let share_axis = Axis::linear("fraction", 0.0, 1.0, 10);
+        let mut chart = ChartBuilder::on(right)
+            .margin(12)
+            .x_label_area_size(44)
+            .y_label_area_size(64)
+            .build_cartesian_2d(x0..hi, 0.0..1.0)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc("largest peak-to-trough fall")
+            .y_desc("share of paths at or below")
+            .house(14.0, 15.0)
+            .x_label_formatter(&|x| x_axis.label(*x))
+            .y_label_formatter(&|y| share_axis.label(*y))
+            .draw()
+            .map_err(err)?;
+        for (s, m, color, label) in [
+            (
+                &self.exo_sorted,
+                self.exo_median,
+                fund_color,
+                "exogenous_drawdown",
+            ),
+            (&self.dd_sorted, self.dd_median, mark_color, "max_drawdown"),
+        ] {
+            let n = s.len();
+            // A step ECDF on at most ~2000 points.
+            let stride = (n / 1000).max(1);
+            let mut pts = vec![(x0, 0.0)];
+            let mut i = 0;
+            while i < n {
+                let y0 = i as f64 / n as f64;
+                pts.push((s[i], y0));
+                pts.push((s[i], (i + 1) as f64 / n as f64));
+                i += stride;
+            }
+            pts.push((s[n - 1], 1.0));
+            pts.push((hi, 1.0));
+            chart
+                .draw_series(LineSeries::new(pts, color.stroke_width(2)))
+                .map_err(err)?
+                .label(format!("{label}: median {}", human(m, "fraction")))
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 16, y)], color.stroke_width(2))
+                });
+        }
+        draw_legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         Ok(())
     }
 }

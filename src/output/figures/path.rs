@@ -121,7 +121,7 @@ impl Figure for PathFigure<'_> {
         }
         let area = root.titled(&title, font(20.0)).map_err(err)?;
         let (legend, area) = area.split_vertically(30);
-        let (div, tunit) = self.time_unit();
+        let (div, _) = self.time_unit();
         let n_steps = t.len();
         let time = |i: usize| i as f64 * self.step_seconds / div;
         let t_hi = time(n_steps);
@@ -219,62 +219,78 @@ impl Figure for PathFigure<'_> {
                 )
                 .map_err(err)?;
 
-            // Headroom above the depth line for the note.
-            let d_hi = depth.iter().copied().fold(0.0f64, f64::max).max(1.0) * 1.5;
-            let mut dchart = ChartBuilder::on(&lower)
-                .margin(10)
-                .margin_right(20)
-                .x_label_area_size(40)
-                .y_label_area_size(84)
-                .build_cartesian_2d(0.0..t_hi, 0.0..d_hi)
-                .map_err(err)?;
-            dchart
-                .configure_mesh()
-                .x_desc(format!("time since start ({tunit})"))
-                .y_desc("book depth ×")
-                .house(13.0, 14.0)
-                .x_label_formatter(&|x| sig(*x, 4))
-                .y_label_formatter(&|y| sig(*y, 2))
-                .y_labels(4)
-                .draw()
-                .map_err(err)?;
-            let mut steps_line = Vec::with_capacity(2 * depth.len());
-            for (i, &d) in depth.iter().enumerate() {
-                steps_line.push((time(i), d));
-                steps_line.push((time(i + 1), d));
-            }
-            dchart
-                .draw_series(
-                    AreaSeries::new(steps_line, 0.0, GREEN.mix(0.2))
-                        .border_style(GREEN.stroke_width(2)),
-                )
-                .map_err(err)?;
-            let (dmin, dmax) = depth
-                .iter()
-                .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &d| {
-                    (l.min(d), h.max(d))
-                });
-            let note = if dmin == dmax {
-                format!(
-                    "book depth: ×{} of the stated depth throughout",
-                    sig(dmin, 3)
-                )
-            } else {
-                format!(
-                    "book depth by UTC hour: ×{} to ×{} of the stated depth",
-                    sig(dmin, 3),
-                    sig(dmax, 3)
-                )
-            };
-            let (px, py) = dchart.plotting_area().get_pixel_range();
-            let style = font(13.0)
-                .color(&GREY_700)
-                .pos(plotters::style::text_anchor::Pos::new(
-                    plotters::style::text_anchor::HPos::Right,
-                    plotters::style::text_anchor::VPos::Top,
-                ));
-            text_at(&lower, &note, (px.end - 8, py.start + 4), &style)?;
+            self.draw_depth(&lower, &depth, t_hi)?;
         }
+        Ok(())
+    }
+}
+
+impl PathFigure<'_> {
+    /// The lower panel of an asset: the book depth multiplier by step (the UTC-hour profile),
+    /// with a note of its range.
+    fn draw_depth<DB: DrawingBackend>(
+        &self,
+        lower: &DrawingArea<DB, Shift>,
+        depth: &[f64],
+        t_hi: f64,
+    ) -> Result<(), String> {
+        let (div, tunit) = self.time_unit();
+        let time = |i: usize| i as f64 * self.step_seconds / div;
+        // Headroom above the depth line for the note.
+        let d_hi = depth.iter().copied().fold(0.0f64, f64::max).max(1.0) * 1.5;
+        let mut dchart = ChartBuilder::on(lower)
+            .margin(10)
+            .margin_right(20)
+            .x_label_area_size(40)
+            .y_label_area_size(84)
+            .build_cartesian_2d(0.0..t_hi, 0.0..d_hi)
+            .map_err(err)?;
+        dchart
+            .configure_mesh()
+            .x_desc(format!("time since start ({tunit})"))
+            .y_desc("book depth ×")
+            .house(13.0, 14.0)
+            .x_label_formatter(&|x| sig(*x, 4))
+            .y_label_formatter(&|y| sig(*y, 2))
+            .y_labels(4)
+            .draw()
+            .map_err(err)?;
+        let mut steps_line = Vec::with_capacity(2 * depth.len());
+        for (i, &d) in depth.iter().enumerate() {
+            steps_line.push((time(i), d));
+            steps_line.push((time(i + 1), d));
+        }
+        dchart
+            .draw_series(
+                AreaSeries::new(steps_line, 0.0, GREEN.mix(0.2))
+                    .border_style(GREEN.stroke_width(2)),
+            )
+            .map_err(err)?;
+        let (dmin, dmax) = depth
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &d| {
+                (l.min(d), h.max(d))
+            });
+        let note = if dmin == dmax {
+            format!(
+                "book depth: ×{} of the stated depth throughout",
+                sig(dmin, 3)
+            )
+        } else {
+            format!(
+                "book depth by UTC hour: ×{} to ×{} of the stated depth",
+                sig(dmin, 3),
+                sig(dmax, 3)
+            )
+        };
+        let (px, py) = dchart.plotting_area().get_pixel_range();
+        let style = font(13.0)
+            .color(&GREY_700)
+            .pos(plotters::style::text_anchor::Pos::new(
+                plotters::style::text_anchor::HPos::Right,
+                plotters::style::text_anchor::VPos::Top,
+            ));
+        text_at(lower, &note, (px.end - 8, py.start + 4), &style)?;
         Ok(())
     }
 }

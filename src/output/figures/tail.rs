@@ -308,6 +308,88 @@ impl TailFigure {
 }
 
 impl TailFigure {
+    /// The text in the top right corner: the fit summary (or why there is none), and notes
+    /// on values the log axes cannot show.
+    fn corner_text(&self) -> (Vec<String>, Vec<String>) {
+        let lines: Vec<String> = match &self.fit {
+            Ok(f) => vec![
+                format!(
+                    "GPD above u = {} ({} of {} paths, ζ = {})",
+                    human(f.threshold, &self.unit),
+                    f.n_exceedances,
+                    self.n,
+                    sig(f.rate, 3)
+                ),
+                format!(
+                    "ξ = {:.3}{}   σ = {}",
+                    f.xi,
+                    f.xi_interval,
+                    human(f.sigma, &self.unit)
+                ),
+            ],
+            Err(reason) => {
+                let mut l = vec!["no GPD fit:".to_string()];
+                l.extend(wrap(reason, 60));
+                l
+            }
+        };
+        let (hidden, why) = self.hidden();
+        let mut notes = Vec::new();
+        if hidden > 0 {
+            notes.push(format!(
+                "{hidden} of {} values {why} not shown (log axis)",
+                self.n
+            ));
+        }
+        if !self.off_axis.is_empty() {
+            notes.push(format!("off the log axis: {}", self.off_axis.join(", ")));
+        }
+        (lines, notes)
+    }
+
+    /// The VaR (circles) and ES (triangles) marks inside the axes, filled when empirical and
+    /// hollow when fitted.
+    fn draw_marks<'a, DB: DrawingBackend + 'a>(
+        &self,
+        chart: &mut ChartContext<'a, DB, LogLog>,
+        (x_lo, x_hi): (f64, f64),
+        y_lo: f64,
+    ) -> Result<(), String> {
+        for m in &self.marks {
+            if m.x < x_lo || m.x > x_hi || m.survival < y_lo {
+                continue;
+            }
+            let c = m.color;
+            let style = if m.fitted {
+                c.stroke_width(2)
+            } else {
+                c.filled()
+            };
+            let anno = if m.es {
+                chart
+                    .draw_series(std::iter::once(TriangleMarker::new(
+                        (m.x, m.survival),
+                        7,
+                        style,
+                    )))
+                    .map_err(err)?
+            } else {
+                chart
+                    .draw_series(std::iter::once(Circle::new((m.x, m.survival), 6, style)))
+                    .map_err(err)?
+            };
+            let es = m.es;
+            anno.label(m.label.clone()).legend(move |(x, y)| {
+                if es {
+                    TriangleMarker::new((x + 8, y), 6, style).into_dyn()
+                } else {
+                    Circle::new((x + 8, y), 5, style).into_dyn()
+                }
+            });
+        }
+        Ok(())
+    }
+
     /// How many values the log x axis leaves out, and why.
     fn hidden(&self) -> (usize, String) {
         let (x_lo, _) = self.x_range();
@@ -391,40 +473,8 @@ impl Figure for TailFigure {
         let y_lo = self.p_min * 0.7;
         // Fit summary (or why there is none) and notes: drawn top right, above P = 1 where
         // no survival point can be, so the y axis gets headroom for them.
-        let lines: Vec<String> = match &self.fit {
-            Ok(f) => vec![
-                format!(
-                    "GPD above u = {} ({} of {} paths, ζ = {})",
-                    human(f.threshold, &self.unit),
-                    f.n_exceedances,
-                    self.n,
-                    sig(f.rate, 3)
-                ),
-                format!(
-                    "ξ = {:.3}{}   σ = {}",
-                    f.xi,
-                    f.xi_interval,
-                    human(f.sigma, &self.unit)
-                ),
-            ],
-            Err(reason) => {
-                let mut l = vec!["no GPD fit:".to_string()];
-                l.extend(wrap(reason, 60));
-                l
-            }
-        };
+        let (lines, notes) = self.corner_text();
         let color = if self.fit.is_ok() { BLACK } else { RED };
-        let (hidden, why) = self.hidden();
-        let mut notes = Vec::new();
-        if hidden > 0 {
-            notes.push(format!(
-                "{hidden} of {} values {why} not shown (log axis)",
-                self.n
-            ));
-        }
-        if !self.off_axis.is_empty() {
-            notes.push(format!("off the log axis: {}", self.off_axis.join(", ")));
-        }
         let top_right = plotters::style::text_anchor::Pos::new(
             plotters::style::text_anchor::HPos::Right,
             plotters::style::text_anchor::VPos::Top,
@@ -509,38 +559,7 @@ impl Figure for TailFigure {
                 .label(format!("GPD fit: ξ = {:.2}{}", f.xi, f.xi_interval))
                 .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], BLUE_700.stroke_width(2)));
         }
-        for m in &self.marks {
-            if m.x < x_lo || m.x > x_hi || m.survival < y_lo {
-                continue;
-            }
-            let c = m.color;
-            let style = if m.fitted {
-                c.stroke_width(2)
-            } else {
-                c.filled()
-            };
-            let anno = if m.es {
-                chart
-                    .draw_series(std::iter::once(TriangleMarker::new(
-                        (m.x, m.survival),
-                        7,
-                        style,
-                    )))
-                    .map_err(err)?
-            } else {
-                chart
-                    .draw_series(std::iter::once(Circle::new((m.x, m.survival), 6, style)))
-                    .map_err(err)?
-            };
-            let es = m.es;
-            anno.label(m.label.clone()).legend(move |(x, y)| {
-                if es {
-                    TriangleMarker::new((x + 8, y), 6, style).into_dyn()
-                } else {
-                    Circle::new((x + 8, y), 5, style).into_dyn()
-                }
-            });
-        }
+        self.draw_marks(&mut chart, (x_lo, x_hi), y_lo)?;
         draw_legend(&mut chart, SeriesLabelPosition::LowerLeft)?;
 
         // The fit summary and notes, top right in the headroom above P = 1.
