@@ -24,10 +24,10 @@ pub use super::format::{percent, price, usd};
 use super::h5::{self, AttrValue, Column, ColumnData, Group};
 use super::plot;
 use super::{OutputError, Staging};
-use crate::heatmap::HeatmapReport;
-use crate::heatmap::clusters::Side;
 use crate::heatmap::critical::{CriticalShock, Trial};
+use crate::heatmap::{AssetHeatmap, HeatmapReport};
 
+mod columns;
 mod figure;
 
 pub use figure::HeatmapFigure;
@@ -112,6 +112,30 @@ impl Cols {
     fn f(&mut self, name: &'static str, unit: &'static str, d: &'static str, v: Vec<f64>) {
         self.f.push((name, unit, d, v));
     }
+    /// The columns of `table` over rows `0..rows` of asset `a`.
+    fn from_table(a: &AssetHeatmap, rows: usize, table: &columns::Table) -> Cols {
+        fn values<T>(a: &AssetHeatmap, rows: usize, get: fn(&AssetHeatmap, usize) -> T) -> Vec<T> {
+            (0..rows).map(|i| get(a, i)).collect()
+        }
+        Cols {
+            f: table
+                .f64
+                .iter()
+                .map(|c| (c.name, c.unit, c.description, values(a, rows, c.get)))
+                .collect(),
+            u: table
+                .u32
+                .iter()
+                .map(|c| (c.name, c.unit, c.description, values(a, rows, c.get)))
+                .collect(),
+            b: table
+                .u8
+                .iter()
+                .map(|c| (c.name, c.unit, c.description, values(a, rows, c.get)))
+                .collect(),
+        }
+    }
+
     fn columns(&self) -> Vec<Column<'_>> {
         let mut out: Vec<Column<'_>> = self
             .f
@@ -246,247 +270,9 @@ fn write_h5(
             }
         }
 
-        let g = &a.grid;
-        let mut bins = Cols::new();
-        bins.f(
-            "price_low",
-            "USD",
-            "lower edge of the bin",
-            (0..g.bins).map(|j| g.edge(j)).collect(),
-        );
-        bins.f(
-            "price_high",
-            "USD",
-            "upper edge of the bin",
-            (0..g.bins).map(|j| g.edge(j + 1)).collect(),
-        );
-        bins.f(
-            "long_notional",
-            "USD",
-            "long notional (qty x liquidation price) with a liquidation price in the bin",
-            a.long.notional.clone(),
-        );
-        bins.f(
-            "short_notional",
-            "USD",
-            "short notional (qty x liquidation price) with a liquidation price in the bin",
-            a.short.notional.clone(),
-        );
-        bins.f(
-            "long_qty",
-            "base units",
-            "long size with a liquidation price in the bin",
-            a.long.qty.clone(),
-        );
-        bins.f(
-            "short_qty",
-            "base units",
-            "short size with a liquidation price in the bin",
-            a.short.qty.clone(),
-        );
-        bins.f(
-            "long_density",
-            "USD per bin",
-            "long notional smoothed with the Gaussian kernel (clusters are found on it)",
-            a.long_density.clone(),
-        );
-        bins.f(
-            "short_density",
-            "USD per bin",
-            "short notional smoothed with the Gaussian kernel",
-            a.short_density.clone(),
-        );
-        bins.u.push((
-            "long_positions",
-            "positions",
-            "long positions with a liquidation price in the bin",
-            a.long.positions.clone(),
-        ));
-        bins.u.push((
-            "short_positions",
-            "positions",
-            "short positions with a liquidation price in the bin",
-            a.short.positions.clone(),
-        ));
-
-        let mut edges = Cols::new();
-        edges.f("price", "USD", "bin edge", g.edges());
-        edges.f(
-            "long_cumulative_notional",
-            "USD",
-            "long notional liquidated if the price falls to the edge (liquidation price >= edge), no feedback",
-            a.cumulative.long_notional.clone(),
-        );
-        edges.f(
-            "short_cumulative_notional",
-            "USD",
-            "short notional liquidated if the price rises to the edge (liquidation price <= edge), no feedback",
-            a.cumulative.short_notional.clone(),
-        );
-        edges.f(
-            "long_cumulative_qty",
-            "base units",
-            "long size liquidated if the price falls to the edge",
-            a.cumulative.long_qty.clone(),
-        );
-        edges.f(
-            "short_cumulative_qty",
-            "base units",
-            "short size liquidated if the price rises to the edge",
-            a.cumulative.short_qty.clone(),
-        );
-        edges.f(
-            "book_depth_qty",
-            "base units",
-            "market order that moves the mid of a whole book from the price to the edge (bids below, asks above); NaN beyond the book",
-            a.depth.qty.clone(),
-        );
-        edges.f(
-            "book_depth_usd",
-            "USD",
-            "that order's value at its fill prices; NaN beyond the book",
-            a.depth.usd.clone(),
-        );
-
-        let cl = &a.clusters;
-        let mut clusters = Cols::new();
-        let term = |i: usize| a.score.terms.iter().find(|t| t.cluster == i);
-        clusters.b.push((
-            "side",
-            "",
-            "0 = long, 1 = short",
-            cl.iter().map(|c| u8::from(c.side == Side::Short)).collect(),
-        ));
-        let fc = |f: fn(&crate::heatmap::Cluster) -> f64| cl.iter().map(f).collect::<Vec<f64>>();
-        clusters.f(
-            "price_low",
-            "USD",
-            "lower edge of the zone",
-            fc(|c| c.price_low),
-        );
-        clusters.f(
-            "price_high",
-            "USD",
-            "upper edge of the zone",
-            fc(|c| c.price_high),
-        );
-        clusters.f(
-            "peak_price",
-            "USD",
-            "centre of the peak bin",
-            fc(|c| c.peak_price),
-        );
-        clusters.f(
-            "notional",
-            "USD",
-            "notional at liquidation prices in the zone",
-            fc(|c| c.notional),
-        );
-        clusters.f("qty", "base units", "size in the zone", fc(|c| c.qty));
-        clusters.f(
-            "positions",
-            "positions",
-            "positions in the zone",
-            fc(|c| c.positions as f64),
-        );
-        clusters.f(
-            "peak_density",
-            "USD per bin",
-            "smoothed density at the peak",
-            fc(|c| c.peak_density),
-        );
-        clusters.f(
-            "prominence",
-            "USD per bin",
-            "topographic prominence of the peak",
-            fc(|c| c.prominence),
-        );
-        clusters.f(
-            "prominence_ratio",
-            "1",
-            "prominence over the side's median positive density",
-            fc(|c| c.prominence_ratio),
-        );
-        clusters.f(
-            "distance_pct",
-            "%",
-            "distance from the price to the zone's near edge, % of the price",
-            fc(|c| c.distance_pct),
-        );
-        clusters.f(
-            "distance_sigmas",
-            "1",
-            "log distance to the near edge over the one-day volatility (NaN when volatility is 0)",
-            fc(|c| opt(c.distance_sigmas)),
-        );
-        clusters.f(
-            "centre_price",
-            "USD",
-            "notional-weighted mean liquidation price of the zone",
-            fc(|c| c.centre_price),
-        );
-        clusters.f(
-            "centre_distance_pct",
-            "%",
-            "distance from the price to the centre, % of the price",
-            fc(|c| c.centre_distance_pct),
-        );
-        clusters.f(
-            "centre_distance_sigmas",
-            "1",
-            "log distance to the centre over the one-day volatility (NaN when volatility is 0)",
-            fc(|c| opt(c.centre_distance_sigmas)),
-        );
-        clusters.f(
-            "depth_in_front_qty",
-            "base units",
-            "book depth between the price and the centre",
-            fc(|c| c.depth_in_front.qty),
-        );
-        clusters.f(
-            "depth_in_front_usd",
-            "USD",
-            "that depth's value at fill prices",
-            fc(|c| c.depth_in_front.usd),
-        );
-        clusters.b.push((
-            "beyond_book",
-            "",
-            "1 when the centre lies beyond the book's extent (depth is the whole side)",
-            cl.iter()
-                .map(|c| u8::from(c.depth_in_front.beyond_book))
-                .collect(),
-        ));
-        clusters.f(
-            "notional_to_depth",
-            "1",
-            "zone size over the depth in front (NaN when no book stands in front)",
-            fc(|c| opt(c.notional_to_depth)),
-        );
-        clusters.f(
-            "score_reach",
-            "1",
-            "one-day probability of touching the centre (NaN for clusters without a term; a description, not in the risk score)",
-            (0..cl.len())
-                .map(|i| term(i).map_or(f64::NAN, |t| t.reach))
-                .collect(),
-        );
-        clusters.f(
-            "score_severity",
-            "1",
-            "R/(1+R), R = notional_to_depth (NaN for clusters without a term; a description, not in the risk score)",
-            (0..cl.len())
-                .map(|i| term(i).map_or(f64::NAN, |t| t.severity))
-                .collect(),
-        );
-        clusters.f(
-            "score_contribution",
-            "1",
-            "reach x severity (NaN for clusters without a term; a description, not in the risk score)",
-            (0..cl.len())
-                .map(|i| term(i).map_or(f64::NAN, |t| t.contribution))
-                .collect(),
-        );
+        let bins = Cols::from_table(a, a.grid.bins, &columns::BINS);
+        let edges = Cols::from_table(a, a.grid.bins + 1, &columns::EDGES);
+        let clusters = Cols::from_table(a, a.clusters.len(), &columns::CLUSTERS);
 
         let mut critical = Vec::new();
         if let Some(cs) = &a.critical {
