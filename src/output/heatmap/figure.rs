@@ -213,15 +213,8 @@ impl HeatmapFigure<'_> {
         let a = self.0;
         let g = &a.grid;
         let p0 = a.price;
-        let View {
-            x_lo,
-            x_hi,
-            price_axis,
-            shown,
-            y_max,
-            ..
-        } = v;
-        let (x_lo, x_hi, y_max) = (*x_lo, *x_hi, *y_max);
+        let (x_lo, x_hi, y_max, shown, price_axis) =
+            (v.x_lo, v.x_hi, v.y_max, &v.shown, &v.price_axis);
         let y_axis = Axis::linear("USD", -y_max, y_max, 10);
         let mut chart = ChartBuilder::on(top)
             .margin_left(14)
@@ -339,15 +332,8 @@ impl HeatmapFigure<'_> {
         let a = self.0;
         let g = &a.grid;
         let p0 = a.price;
-        let View {
-            x_lo,
-            x_hi,
-            y_max,
-            crit,
-            ..
-        } = v;
-        let (x_lo, x_hi, y_max) = (*x_lo, *x_hi, *y_max);
-        for (x, label, colour) in crit {
+        let (x_lo, x_hi, y_max) = (v.x_lo, v.x_hi, v.y_max);
+        for (x, label, colour) in &v.crit {
             if *x > x_lo && *x < x_hi {
                 chart
                     .draw_series(DashedLineSeries::new(
@@ -477,14 +463,7 @@ impl HeatmapFigure<'_> {
     ) -> Result<(), String> {
         let a = self.0;
         let p0 = a.price;
-        let View {
-            x_lo,
-            x_hi,
-            price_axis,
-            crit,
-            ..
-        } = v;
-        let (x_lo, x_hi) = (*x_lo, *x_hi);
+        let (x_lo, x_hi, price_axis) = (v.x_lo, v.x_hi, &v.price_axis);
         let Curves {
             long_curve,
             short_curve,
@@ -551,7 +530,7 @@ impl HeatmapFigure<'_> {
                 BLACK.stroke_width(2),
             )))
             .map_err(err)?;
-        for (x, _, colour) in crit {
+        for (x, _, colour) in &v.crit {
             if *x > x_lo && *x < x_hi {
                 chart
                     .draw_series(DashedLineSeries::new(
