@@ -9,7 +9,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::full_palette::GREY_700;
 
-use super::format::{Axis, human, sig, usd};
+use super::format::{Axis, human, sig};
 use super::plot::{Figure, draw_legend, font};
 use super::style::{HouseMesh, draw_message, err};
 use crate::engine::realised::RealisedHeatmap;
@@ -215,6 +215,7 @@ impl Figure for RealisedView {
         draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
 
         // Colour bar: log10 notional per path.
+        let notional_axis = Axis::log("USD");
         let mut cb = ChartBuilder::on(&bar)
             .margin_top(14)
             .margin_bottom(62)
@@ -228,7 +229,7 @@ impl Figure for RealisedView {
             .y_desc("USD per path")
             .house_text(12.0, 13.0)
             .y_labels(5)
-            .y_label_formatter(&|y| usd(10f64.powf(*y)))
+            .y_label_formatter(&|y| notional_axis.label(10f64.powf(*y)))
             .light_line_style(TRANSPARENT)
             .bold_line_style(TRANSPARENT)
             .draw()
