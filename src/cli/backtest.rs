@@ -315,7 +315,7 @@ fn table(windows: &[(&str, &WindowScores)]) -> String {
         }
         let _ = write!(o, "{side:<8}{:<16}", "observed total");
         for (_, w) in windows {
-            let _ = write!(o, "{:>15.0}{:>10}", pick(&w.model).observed_total, "");
+            let _ = write!(o, "{:>15}{:>10}", whole(pick(&w.model).observed_total), "");
         }
         o.push('\n');
         let _ = write!(o, "{side:<8}{:<16}", "predicted total");
@@ -323,14 +323,19 @@ fn table(windows: &[(&str, &WindowScores)]) -> String {
             let base = w.baseline.as_ref().map(|b| pick(b).simulated_total);
             let _ = write!(
                 o,
-                "{:>15.0}{:>10}",
-                pick(&w.model).simulated_total,
-                base.map_or("—".into(), |x| format!("{x:.0}"))
+                "{:>15}{:>10}",
+                whole(pick(&w.model).simulated_total),
+                base.map_or("—".into(), whole)
             );
         }
         o.push('\n');
     }
     o.lines().map(|l| format!("{}\n", l.trim_end())).collect()
+}
+
+/// A total for the terminal, rounded to a whole number, with thousands separators.
+fn whole(x: f64) -> String {
+    cascadesim::output::format::number(x.round())
 }
 
 pub(crate) fn calibrate(args: &CalibrateArgs) -> Result<i32> {

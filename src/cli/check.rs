@@ -193,7 +193,7 @@ fn sig(x: Option<f64>) -> String {
 }
 
 fn pct(x: f64) -> String {
-    format!("{x:.2}%")
+    cascadesim::output::format::points(x)
 }
 
 /// The terminal report, within 100 columns.
@@ -260,13 +260,13 @@ fn render(checks: &[PositionCheck], scenario: &str) -> String {
         let _ = writeln!(
             out,
             "  slippage      entry now {}{}, at the cluster {}",
-            format_args!("{:.3}%", s.now_pct),
+            pct(s.now_pct),
             if s.beyond_book_now {
                 " (past the book)"
             } else {
                 ""
             },
-            s.at_cluster_pct.map_or("–".into(), |x| format!("{x:.3}%"))
+            s.at_cluster_pct.map_or("–".into(), pct)
         );
         if let Some(m) = &c.monte_carlo {
             let _ = writeln!(

@@ -113,7 +113,7 @@ pub(crate) fn heatmap(args: &HeatmapArgs) -> Result<i32> {
 }
 
 fn pct(x: f64) -> String {
-    cascadesim::output::heatmap::percent(x)
+    cascadesim::output::format::percent(x)
 }
 
 fn critical_line(s: &CriticalShock) -> String {
@@ -237,8 +237,8 @@ fn asset_block(out: &mut String, a: &AssetHeatmap, threshold: f64) {
                 cl.side.name(),
                 format!("{}–{}", price(cl.price_low), price(cl.price_high)),
                 usd(cl.notional),
-                format!("{:.2}%", cl.distance_pct),
-                format!("{:.2}%", cl.centre_distance_pct),
+                cascadesim::output::format::points(cl.distance_pct),
+                cascadesim::output::format::points(cl.centre_distance_pct),
                 cl.centre_distance_sigmas
                     .map_or("–".into(), |s| format!("{s:.2}")),
                 format!(

@@ -198,11 +198,7 @@ fn interrupted(e: anyhow::Error) -> Result<i32> {
 }
 
 fn pct(x: f64) -> String {
-    if x.is_finite() {
-        format!("{:.2}%", x * 100.0)
-    } else {
-        "–".into()
-    }
+    cascadesim::output::format::percent(x)
 }
 
 fn ci(p: &Proportion) -> String {

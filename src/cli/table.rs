@@ -3,8 +3,9 @@
 use std::fmt::Write;
 use std::path::Path;
 
-pub use cascadesim::output::figures::human;
-use cascadesim::output::figures::{thousands, wrap};
+use cascadesim::output::figures::wrap;
+pub use cascadesim::output::format::human;
+use cascadesim::output::format::thousands;
 use cascadesim::output::html::failure_lines;
 use cascadesim::summary::Summary;
 use cascadesim::tails::{Endpoint, ProfileInterval, TailReport};

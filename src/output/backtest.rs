@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::h5::{self, AttrValue, Column, ColumnData, Group};
 use super::html::{STYLE, escape};
 use super::plot::{self, Figure, draw_legend, font};
+use super::style::HouseMesh;
 use super::{OutputError, Staging};
 use crate::history::grid::StepGrid;
 use crate::history::living::LivingParams;
@@ -293,11 +294,10 @@ impl Figure for BacktestFigure<'_, '_> {
             .build_cartesian_2d(0.0..x_end, (lo - pad)..(hi + pad))
             .map_err(|e| e.to_string())?;
         c.configure_mesh()
-            .label_style(font(12.0))
+            .house_text(12.0, 13.0)
             .x_label_formatter(&label)
             .light_line_style(WHITE.mix(0.0))
             .y_desc("price (USD)")
-            .axis_desc_style(font(13.0))
             .draw()
             .map_err(|e| e.to_string())?;
         if to > from {
@@ -355,73 +355,85 @@ impl Figure for BacktestFigure<'_, '_> {
                 b.scores.as_ref().map(|s| &s.model.short),
             ),
         ];
-        for (i, (name, obs, sim, base, sc)) in sides.into_iter().enumerate() {
-            let top = obs
-                .iter()
-                .chain(sim.iter())
-                .fold(0.0_f64, |m, &x| m.max(x))
-                .max(1e-9)
-                * 1.05;
-            let caption = match sc {
-                Some(s) => format!(
-                    "{name} liquidations per hour — window: Pearson {}, Spearman {}, total ratio {}",
-                    fmt(s.pearson),
-                    fmt(s.spearman),
-                    fmt(s.total_ratio)
-                ),
-                None => format!("{name} liquidations per hour"),
-            };
-            let mut c = ChartBuilder::on(&panels[i + 1])
-                .caption(caption, font(15.0))
-                .margin(8)
-                .x_label_area_size(28)
-                .y_label_area_size(70)
-                .build_cartesian_2d(0.0..x_end, 0.0..top)
-                .map_err(|e| e.to_string())?;
-            c.configure_mesh()
-                .label_style(font(12.0))
-                .x_label_formatter(&label)
-                .light_line_style(WHITE.mix(0.0))
-                .y_desc("asset units / hour")
-                .axis_desc_style(font(13.0))
-                .draw()
-                .map_err(|e| e.to_string())?;
-            if to > from {
-                c.draw_series(std::iter::once(Rectangle::new(
-                    [(from, 0.0), (to, top)],
-                    RGBColor(21, 101, 192).mix(0.08).filled(),
-                )))
-                .map_err(|e| e.to_string())?;
-            }
-            let grey = RGBColor(120, 120, 120);
-            if let Some(base) = base {
-                c.draw_series(LineSeries::new(
-                    xs.iter().copied().zip(base.iter().copied()),
-                    grey.stroke_width(1),
-                ))
-                .map_err(|e| e.to_string())?
-                .label("baseline (fall/rise from the open)")
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], grey));
-            }
-            c.draw_series(LineSeries::new(
-                xs.iter().copied().zip(obs.iter().copied()),
-                BLACK.stroke_width(2),
-            ))
-            .map_err(|e| e.to_string())?
-            .label("observed")
-            .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], BLACK.stroke_width(2)));
-            let red = RGBColor(198, 40, 40);
-            c.draw_series(LineSeries::new(
-                xs.iter().copied().zip(sim.iter().copied()),
-                red.stroke_width(2),
-            ))
-            .map_err(|e| e.to_string())?
-            .label("simulated (mean over paths)")
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], red.stroke_width(2)));
-            draw_legend(&mut c, SeriesLabelPosition::UpperRight)?;
+        for (i, side) in sides.into_iter().enumerate() {
+            draw_side(&panels[i + 1], side, &xs, (x_end, from, to), &label)?;
         }
         Ok(())
     }
+}
+
+/// One side's panel: observed and simulated liquidations per hour (and the baseline), the
+/// scored window `[from, to]` shaded, x from 0 to `x_end` hours labelled by `label`.
+fn draw_side<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    (name, obs, sim, base, sc): Panel<'_>,
+    xs: &[f64],
+    (x_end, from, to): (f64, f64, f64),
+    label: &dyn Fn(&f64) -> String,
+) -> Result<(), String> {
+    let top = obs
+        .iter()
+        .chain(sim.iter())
+        .fold(0.0_f64, |m, &x| m.max(x))
+        .max(1e-9)
+        * 1.05;
+    let caption = match sc {
+        Some(s) => format!(
+            "{name} liquidations per hour — window: Pearson {}, Spearman {}, total ratio {}",
+            fmt(s.pearson),
+            fmt(s.spearman),
+            fmt(s.total_ratio)
+        ),
+        None => format!("{name} liquidations per hour"),
+    };
+    let mut c = ChartBuilder::on(area)
+        .caption(caption, font(15.0))
+        .margin(8)
+        .x_label_area_size(28)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0.0..x_end, 0.0..top)
+        .map_err(|e| e.to_string())?;
+    c.configure_mesh()
+        .house_text(12.0, 13.0)
+        .x_label_formatter(label)
+        .light_line_style(WHITE.mix(0.0))
+        .y_desc("asset units / hour")
+        .draw()
+        .map_err(|e| e.to_string())?;
+    if to > from {
+        c.draw_series(std::iter::once(Rectangle::new(
+            [(from, 0.0), (to, top)],
+            RGBColor(21, 101, 192).mix(0.08).filled(),
+        )))
+        .map_err(|e| e.to_string())?;
+    }
+    let grey = RGBColor(120, 120, 120);
+    if let Some(base) = base {
+        c.draw_series(LineSeries::new(
+            xs.iter().copied().zip(base.iter().copied()),
+            grey.stroke_width(1),
+        ))
+        .map_err(|e| e.to_string())?
+        .label("baseline (fall/rise from the open)")
+        .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], grey));
+    }
+    c.draw_series(LineSeries::new(
+        xs.iter().copied().zip(obs.iter().copied()),
+        BLACK.stroke_width(2),
+    ))
+    .map_err(|e| e.to_string())?
+    .label("observed")
+    .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], BLACK.stroke_width(2)));
+    let red = RGBColor(198, 40, 40);
+    c.draw_series(LineSeries::new(
+        xs.iter().copied().zip(sim.iter().copied()),
+        red.stroke_width(2),
+    ))
+    .map_err(|e| e.to_string())?
+    .label("simulated (mean over paths)")
+    .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], red.stroke_width(2)));
+    draw_legend(&mut c, SeriesLabelPosition::UpperRight)?;
+    Ok(())
 }
 
 /// A score for display: three decimals, or "—".

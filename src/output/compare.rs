@@ -9,9 +9,11 @@ use plotters::prelude::*;
 use plotters::style::full_palette::{BLUE_700, ORANGE_700};
 use serde::Serialize;
 
-use super::figures::{FigureFile, err, human, survival_chart, survival_points, thousands};
+use super::figures::{FigureFile, survival_chart, survival_points};
+use super::format::{human, thousands};
 use super::html::{STYLE, escape};
 use super::plot::{self, Figure, draw_legend};
+use super::style::err;
 use super::{OutputError, Staging};
 use crate::compare::{Comparison, Row};
 use crate::metrics::Column;
@@ -161,15 +163,7 @@ fn overlays(a: &Side, ca: &[Column], b: &Side, cb: &[Column]) -> (Vec<TailOverla
 pub fn signed(value: f64, unit: &str) -> String {
     let s = match unit {
         "fraction" | "log" => {
-            let pp = value * 100.0;
-            let d = if pp.abs() >= 10.0 {
-                1
-            } else if pp.abs() >= 0.1 {
-                2
-            } else {
-                3
-            };
-            format!("{:.d$} pp", pp.abs())
+            format!("{:.2} pp", value.abs() * 100.0)
         }
         u => human(value.abs(), u),
     };

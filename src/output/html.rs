@@ -9,7 +9,8 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::OutputError;
-use super::figures::{self, FigureFile, FigureInput, human};
+use super::figures::{self, FigureFile, FigureInput};
+use super::format::{human, percent};
 use crate::summary::Summary;
 use crate::tails::{Endpoint, TailReport};
 
@@ -272,7 +273,7 @@ pub fn render(
 /// and the report in a warning box, so a failure is never shown as a neutral number.
 pub fn failure_lines(s: &Summary) -> Vec<(bool, String)> {
     let f = &s.failures;
-    let pct = |x: f64| human(x, "fraction");
+    let pct = percent;
     let mut lines = Vec::new();
     if f.book_exhausted_share > 0.0 || f.backstop_notional_mean > 0.0 {
         lines.push((

@@ -5,8 +5,10 @@
 //! either the previous complete results or none, never a truncated file.
 
 pub mod backtest;
+mod columns;
 pub mod compare;
 pub mod figures;
+pub mod format;
 pub mod h5;
 pub mod heatmap;
 pub mod html;
@@ -14,6 +16,7 @@ pub mod plot;
 pub mod population;
 pub mod read;
 pub mod realised;
+pub mod style;
 pub mod sweep;
 pub mod sweep_plot;
 
@@ -615,48 +618,29 @@ fn trace_groups(set: &TraceSet, assets: &[String]) -> Vec<OwnedGroup> {
                         AttrValue::F64(t.per_asset.get(a).map_or(f64::NAN, |m| m.max_drawdown)),
                     ),
                 ],
-                columns: vec![
-                    col(
-                        "fundamental_price",
-                        "USD",
-                        "fundamental price at the end of each step (no liquidation impact)",
-                        t.series(a, |s| s.fundamental),
-                    ),
-                    col(
-                        "mark_price",
-                        "USD",
-                        "mark price (book mid) at the end of each step",
-                        t.series(a, |s| s.mark),
-                    ),
-                    col(
-                        "liquidated_notional",
-                        "USD",
-                        "notional liquidated on this asset during each step, at fill prices",
-                        t.series(a, |s| s.liquidated_notional),
-                    ),
-                    col(
-                        "liquidated_quantity",
-                        "base units",
-                        "quantity liquidated on this asset during each step (liquidated_notional / liquidated_quantity is the step's average fill price)",
-                        t.series(a, |s| s.liquidated_qty),
-                    ),
-                    col(
-                        "depth_multiplier",
-                        "1",
-                        "resting book depth in the step's UTC hour, as a multiple of the stated depth",
-                        t.series(a, |s| s.depth_multiplier),
-                    ),
-                    col(
-                        "insurance_fund",
-                        "USD",
-                        "balance of the insurance funds of the populations on this asset at the end of each step",
-                        t.series(a, |s| s.insurance_fund),
-                    ),
-                ],
+                columns: columns::TRACE
+                    .iter()
+                    .map(|c| col(c.name, c.unit, c.description, t.series(a, c.get)))
+                    .collect(),
             });
         }
     }
     out
+}
+
+/// The columns of `table` over `rows`, in table order.
+fn table_columns<'t, R>(
+    table: &'t [columns::Spec<R>],
+    rows: &'t [R],
+) -> impl Iterator<Item = OwnedColumn> + 't {
+    table.iter().map(move |c| {
+        col(
+            c.name,
+            c.unit,
+            c.description,
+            rows.iter().map(c.get).collect(),
+        )
+    })
 }
 
 /// A group of diagnostic columns: path, attributes, columns.
@@ -792,117 +776,13 @@ fn tail_group(metric: &str, r: &TailReport) -> OwnedGroup {
     }
     let mut cols = Vec::new();
     if let Some(h) = r.hill.value() {
-        cols.push(col(
-            "hill_k",
-            "observations",
-            "number of upper order statistics k",
-            h.points.iter().map(|p| p.k as f64).collect(),
-        ));
-        cols.push(col(
-            "hill_threshold",
-            "metric unit",
-            "the (k+1)-th largest value, the implied threshold",
-            h.points.iter().map(|p| p.threshold).collect(),
-        ));
-        cols.push(col(
-            "hill_xi",
-            "1",
-            "Hill estimate of the tail index xi = 1/alpha",
-            h.points.iter().map(|p| p.xi).collect(),
-        ));
-        cols.push(col(
-            "hill_se",
-            "1",
-            "standard error xi/sqrt(k)",
-            h.points.iter().map(|p| p.standard_error).collect(),
-        ));
+        cols.extend(table_columns(columns::HILL, &h.points));
     }
     if let Some(m) = r.mean_excess.value() {
-        cols.push(col(
-            "mean_excess_threshold",
-            "metric unit",
-            "threshold u of the mean residual life plot",
-            m.iter().map(|p| p.threshold).collect(),
-        ));
-        cols.push(col(
-            "mean_excess_count",
-            "observations",
-            "values above u",
-            m.iter().map(|p| p.n_exceedances as f64).collect(),
-        ));
-        cols.push(col(
-            "mean_excess",
-            "metric unit",
-            "mean of (x - u) over x > u",
-            m.iter().map(|p| p.mean_excess).collect(),
-        ));
-        cols.push(col(
-            "mean_excess_lower",
-            "metric unit",
-            "lower end of the pointwise 95% interval",
-            m.iter().map(|p| p.lower).collect(),
-        ));
-        cols.push(col(
-            "mean_excess_upper",
-            "metric unit",
-            "upper end of the pointwise 95% interval",
-            m.iter().map(|p| p.upper).collect(),
-        ));
+        cols.extend(table_columns(columns::MEAN_EXCESS, m));
     }
     if let Some(st) = r.stability.value() {
-        let fit = |f: &dyn Fn(&crate::tails::StabilityFit) -> Option<f64>| -> Vec<f64> {
-            st.iter()
-                .map(|p| p.fit.value().and_then(f).unwrap_or(f64::NAN))
-                .collect()
-        };
-        cols.push(col(
-            "stability_threshold",
-            "metric unit",
-            "threshold of the parameter-stability plot",
-            st.iter().map(|p| p.threshold).collect(),
-        ));
-        cols.push(col(
-            "stability_count",
-            "observations",
-            "exceedances of the threshold",
-            st.iter().map(|p| p.n_exceedances as f64).collect(),
-        ));
-        cols.push(col(
-            "stability_xi",
-            "1",
-            "ML shape xi at this threshold (NaN where the fit failed)",
-            fit(&|f| Some(f.xi)),
-        ));
-        cols.push(col(
-            "stability_xi_lower",
-            "1",
-            "lower end of the 95% Wald interval for xi (NaN where unavailable)",
-            fit(&|f| f.intervals.value().map(|i| i.xi_lower)),
-        ));
-        cols.push(col(
-            "stability_xi_upper",
-            "1",
-            "upper end of the 95% Wald interval for xi (NaN where unavailable)",
-            fit(&|f| f.intervals.value().map(|i| i.xi_upper)),
-        ));
-        cols.push(col(
-            "stability_modified_scale",
-            "metric unit",
-            "modified scale sigma - xi*u (NaN where the fit failed)",
-            fit(&|f| Some(f.modified_scale)),
-        ));
-        cols.push(col(
-            "stability_modified_scale_lower",
-            "metric unit",
-            "lower end of the 95% interval for the modified scale (NaN where unavailable)",
-            fit(&|f| f.intervals.value().map(|i| i.modified_scale_lower)),
-        ));
-        cols.push(col(
-            "stability_modified_scale_upper",
-            "metric unit",
-            "upper end of the 95% interval for the modified scale (NaN where unavailable)",
-            fit(&|f| f.intervals.value().map(|i| i.modified_scale_upper)),
-        ));
+        cols.extend(table_columns(columns::STABILITY, st));
     }
     OwnedGroup {
         path: format!("tails/{metric}"),

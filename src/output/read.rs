@@ -288,50 +288,7 @@ pub fn read_provenance(f: &Path) -> Result<Provenance, FileProblems> {
             None
         }
     });
-    let assets = c.str("assets_json").and_then(|j| {
-        match serde_json::from_str::<Vec<String>>(&j) {
-            Err(_) => {
-                c.push("attribute \"assets_json\": not a JSON list of asset names".into());
-                None
-            }
-            Ok(a) if a.is_empty() => {
-                c.push("attribute \"assets_json\": the list of assets is empty".into());
-                None
-            }
-            Ok(a) => {
-                let mut sorted = a.clone();
-                sorted.sort();
-                sorted.dedup();
-                if sorted.len() != a.len() {
-                    c.push("attribute \"assets_json\": an asset is named twice".into());
-                    None
-                } else if let Some(bad) = a.iter().find(|a| !asset_name_ok(a)) {
-                    let shown: String = bad.chars().take(40).collect();
-                    c.push(format!(
-                        "attribute \"assets_json\": {shown:?} is not an asset name (1 to 64 bytes, no `/`)"
-                    ));
-                    None
-                } else {
-                    Some(a)
-                }
-            }
-        }
-    });
-    if let Some(a) = &assets {
-        // The per-asset groups are what the list describes: an extra or missing name would
-        // index past the file's data (`merge`) or report an asset the run never had.
-        let mut listed = a.clone();
-        listed.sort();
-        match h5::list_groups(f, "/assets") {
-            Ok(groups) if groups == listed => {}
-            Ok(groups) => c.push(format!(
-                "attribute \"assets_json\" lists [{}] but the file holds /assets groups [{}]",
-                a.join(", "),
-                groups.join(", ")
-            )),
-            Err(e) => c.h5(&e),
-        }
-    }
+    let assets = read_assets(&mut c, f);
     let population_mode = c.str("population_mode").and_then(|m| {
         if m == "fixed" || m == "per_path" {
             Some(m)
@@ -415,6 +372,56 @@ pub fn read_provenance(f: &Path) -> Result<Provenance, FileProblems> {
         Some(p) if c.problems.is_empty() => Ok(p),
         _ => Err(c.into_problems()),
     }
+}
+
+/// The root attribute `assets_json`: a non-empty JSON list of distinct asset names that
+/// matches the file's `/assets` groups; problems go to `c`.
+fn read_assets(c: &mut Check<'_>, f: &Path) -> Option<Vec<String>> {
+    let assets = c.str("assets_json").and_then(|j| {
+        match serde_json::from_str::<Vec<String>>(&j) {
+            Err(_) => {
+                c.push("attribute \"assets_json\": not a JSON list of asset names".into());
+                None
+            }
+            Ok(a) if a.is_empty() => {
+                c.push("attribute \"assets_json\": the list of assets is empty".into());
+                None
+            }
+            Ok(a) => {
+                let mut sorted = a.clone();
+                sorted.sort();
+                sorted.dedup();
+                if sorted.len() != a.len() {
+                    c.push("attribute \"assets_json\": an asset is named twice".into());
+                    None
+                } else if let Some(bad) = a.iter().find(|a| !asset_name_ok(a)) {
+                    let shown: String = bad.chars().take(40).collect();
+                    c.push(format!(
+                        "attribute \"assets_json\": {shown:?} is not an asset name (1 to 64 bytes, no `/`)"
+                    ));
+                    None
+                } else {
+                    Some(a)
+                }
+            }
+        }
+    });
+    if let Some(a) = &assets {
+        // The per-asset groups are what the list describes: an extra or missing name would
+        // index past the file's data (`merge`) or report an asset the run never had.
+        let mut listed = a.clone();
+        listed.sort();
+        match h5::list_groups(f, "/assets") {
+            Ok(groups) if groups == listed => {}
+            Ok(groups) => c.push(format!(
+                "attribute \"assets_json\" lists [{}] but the file holds /assets groups [{}]",
+                a.join(", "),
+                groups.join(", ")
+            )),
+            Err(e) => c.h5(&e),
+        }
+    }
+    assets
 }
 
 /// Reads and checks the per-path columns of `/paths` (the lending ones when the file has

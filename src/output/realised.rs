@@ -9,8 +9,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::full_palette::GREY_700;
 
-use super::figures::{draw_message, err, human, sig};
+use super::format::{Axis, human, sig};
 use super::plot::{Figure, draw_legend, font};
+use super::style::{HouseMesh, draw_message, err};
 use crate::engine::realised::RealisedHeatmap;
 
 /// One asset's realised heatmap, in USD, ready to draw.
@@ -168,6 +169,7 @@ impl Figure for RealisedView {
         let area = root.titled(&title, font(22.0)).map_err(err)?;
         let (w, _) = area.dim_in_pixel();
         let (main, bar) = area.split_horizontally(w.saturating_sub(130));
+        let price_axis = Axis::linear("USD", y_lo, y_hi, 10);
         let mut chart = ChartBuilder::on(&main)
             .margin(14)
             .x_label_area_size(48)
@@ -178,12 +180,9 @@ impl Figure for RealisedView {
             .configure_mesh()
             .x_desc(format!("time since the start ({unit})"))
             .y_desc("average fill price (USD)")
-            .label_style(font(14.0))
-            .axis_desc_style(font(15.0))
+            .house(14.0, 15.0)
             .x_label_formatter(&|x| sig(*x, 3))
-            .y_label_formatter(&|y| human(*y, "USD"))
-            .light_line_style(BLACK.mix(0.04))
-            .bold_line_style(BLACK.mix(0.12))
+            .y_label_formatter(&|y| price_axis.label(*y))
             .draw()
             .map_err(err)?;
         let colour = |v: f64| {
@@ -216,6 +215,7 @@ impl Figure for RealisedView {
         draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
 
         // Colour bar: log10 notional per path.
+        let notional_axis = Axis::log("USD");
         let mut cb = ChartBuilder::on(&bar)
             .margin_top(14)
             .margin_bottom(62)
@@ -227,10 +227,9 @@ impl Figure for RealisedView {
             .disable_x_mesh()
             .disable_x_axis()
             .y_desc("USD per path")
-            .label_style(font(12.0))
-            .axis_desc_style(font(13.0))
+            .house_text(12.0, 13.0)
             .y_labels(5)
-            .y_label_formatter(&|y| human(10f64.powf(*y), "USD"))
+            .y_label_formatter(&|y| notional_axis.label(10f64.powf(*y)))
             .light_line_style(TRANSPARENT)
             .bold_line_style(TRANSPARENT)
             .draw()
