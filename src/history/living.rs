@@ -1,6 +1,8 @@
 //! The living population: positions opened through a replayed path at the then-current
 //! price and closed voluntarily after an exponential holding time, or liquidated when the
-//! price crosses their liquidation price. One path's book of open positions and its step.
+//! price crosses their liquidation price. One path's book of open positions and its step,
+//! and the optional inflow multiplier that follows the replayed series' activity
+//! ([`activity_multipliers`], computed once per path from prices up to each step).
 //!
 //! Per side the open positions sit in a binary heap keyed by liquidation price (longs: the
 //! highest on top, shorts: the lowest), each entry carrying its close step. A step pops only
