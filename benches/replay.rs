@@ -55,6 +55,7 @@ fn ten_day_replay(c: &mut Criterion) {
     let text = include_str!("../scenarios/data/ethusdt_2021-01-01_to_10.csv");
     let grid = StepGrid::new(&parse_series(text, "eth").expect("bundled series"), 60);
     let p = LivingParams {
+        activity: None,
         inflow: Inflow::Constant(1e8),
         positions_per_hour: 6600.0,
         long_share: 0.55,

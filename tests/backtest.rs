@@ -192,16 +192,20 @@ fn a_bad_scenario_and_a_bad_window_exit_2() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("warm-up"));
 }
 
-/// Calibrates on the first two days; a copy of the series whose observed liquidations after
-/// the cut are multiplied by 10 must give the same fitted values (the out-of-sample scores
-/// differ, which shows the later data was read for scoring only).
-#[test]
-fn calibration_reads_nothing_after_its_cut() {
-    let cut = "2021-01-03T00:00:00Z";
-    let cut_s = 1_609_632_000;
+/// Calibrates `scenario` up to `cut` on each of two series (the second changed after the
+/// cut), checks that each written scenario backtests and passes `check(folder, written text,
+/// stdout)`, and that the fitted `[living]` values are the same while the printed
+/// out-of-sample scores differ (the later data was read for scoring only).
+fn fit_ignores_data_after(
+    cut: &str,
+    scenario: &str,
+    series: [String; 2],
+    check: impl Fn(&std::path::Path, &str, &str),
+) {
     let mut fitted = Vec::new();
-    for scale in [1.0, 10.0] {
-        let d = setup(&series(cut_s, scale));
+    for csv in series {
+        let d = setup(&csv);
+        std::fs::write(d.path().join("s.toml"), scenario).unwrap();
         let o = run(
             d.path(),
             &["calibrate", "s.toml", "--to", cut, "--out", "c.toml"],
@@ -210,11 +214,10 @@ fn calibration_reads_nothing_after_its_cut() {
         let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
         assert!(stdout.contains("out-of-sample"), "{stdout}");
         let text = std::fs::read_to_string(d.path().join("c.toml")).unwrap();
-        assert!(text.starts_with("# calibrated by `cascadesim calibrate` on 2021-01-01T06:00:00Z .. 2021-01-03T00:00:00Z"), "{text}");
-        assert!(text.contains("from = \"2021-01-03T00:00:00Z\""), "{text}");
         // The written scenario is valid and backtests.
         let o = run(d.path(), &["backtest", "c.toml", "--out", "out"]);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        check(d.path(), &text, &stdout);
         let living: String = text
             .lines()
             .skip_while(|l| *l != "[living]")
@@ -233,7 +236,18 @@ fn calibration_reads_nothing_after_its_cut() {
     );
 }
 
-/// A one-asset Monte Carlo scenario whose returns are bootstrapped from `s.csv`.
+/// Calibrates on the first two days; a copy of the series whose observed liquidations after
+/// the cut are multiplied by 10 must give the same fitted values.
+#[test]
+fn calibration_reads_nothing_after_its_cut() {
+    let cut_s = 1_609_632_000;
+    let series = [series(cut_s, 1.0), series(cut_s, 10.0)];
+    fit_ignores_data_after("2021-01-03T00:00:00Z", SCENARIO, series, |_, text, _| {
+        assert!(text.starts_with("# calibrated by `cascadesim calibrate` on 2021-01-01T06:00:00Z .. 2021-01-03T00:00:00Z"), "{text}");
+        assert!(text.contains("from = \"2021-01-03T00:00:00Z\""), "{text}");
+    });
+}
+
 fn bootstrap_scenario(extra_asset_keys: &str) -> String {
     format!(
         r#"
@@ -375,5 +389,76 @@ fn fundamental_mode_moves_a_book_on_top_of_the_price() {
     assert!(
         mark.iter().zip(&price).any(|(m, p)| m < &(p * 0.99)),
         "the mark never left the price"
+    );
+}
+
+const ACTIVITY: &str = "inflow_activity = { halflife_hours = 4, elasticity = 0.8 }\n";
+
+/// The scenario with `inflow_activity` after its inflow line.
+fn activity_scenario(activity: &str) -> String {
+    SCENARIO.replace(
+        "inflow_usd_per_hour = 2.0e6\n",
+        &format!("inflow_usd_per_hour = 2.0e6\n{activity}"),
+    )
+}
+
+#[test]
+fn a_bad_inflow_activity_exits_2_with_its_key_path() {
+    let d = setup(&series(i64::MAX, 1.0));
+    let bad = activity_scenario("inflow_activity = { halflife_hours = -4, elasticity = 9 }\n");
+    std::fs::write(d.path().join("bad.toml"), bad).unwrap();
+    let o = run(d.path(), &["backtest", "bad.toml", "--out", "out"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    for want in [
+        "bad.toml:9:38: living.inflow_activity.halflife_hours: must be in (0, 10000] hours, got -4",
+        "living.inflow_activity.elasticity: must be in [0, 5], got 9",
+    ] {
+        assert!(err.contains(want), "{want} not in {err}");
+    }
+    assert!(!d.path().join("out").exists());
+}
+
+/// With `inflow_activity`, a series whose prices and observed liquidations after the cut
+/// are changed gives the same fitted values (the activity and its reference read no later
+/// price); the fitted elasticity and half-life are written into the inline table.
+#[test]
+fn calibration_with_inflow_activity_reads_no_price_after_its_cut() {
+    let cut_s = 1_609_632_000;
+    // Every price after the cut moves by ±3% alternately: far more activity.
+    let changed: String = series(cut_s, 10.0)
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            let f: Vec<&str> = l.split(',').collect();
+            match f[0].parse::<i64>() {
+                Ok(t) if t >= cut_s => {
+                    let p: f64 = f[1].parse().unwrap();
+                    let k = if i % 2 == 0 { 1.03 } else { 0.97 };
+                    format!("{},{:.4},{},{}\n", f[0], p * k, f[2], f[3])
+                }
+                _ => format!("{l}\n"),
+            }
+        })
+        .collect();
+    let series = [series(cut_s, 1.0), changed];
+    let scenario = activity_scenario(ACTIVITY);
+    fit_ignores_data_after(
+        "2021-01-03T00:00:00Z",
+        &scenario,
+        series,
+        |dir, text, stdout| {
+            assert!(
+                stdout.contains("inflow_activity.elasticity, inflow_activity.halflife_hours"),
+                "{stdout}"
+            );
+            let line = text
+                .lines()
+                .find(|l| l.starts_with("inflow_activity = {"))
+                .expect("the inline table is kept");
+            assert_ne!(line, ACTIVITY.trim_end(), "the fitted values are written");
+            let json = std::fs::read_to_string(dir.join("out/c-backtest/backtest.json")).unwrap();
+            assert!(json.contains("\"reference_hours\": 6.0"), "{json}");
+        },
     );
 }

@@ -449,8 +449,14 @@ fn params_line(p: &LivingParams) -> String {
         Inflow::Constant(x) => format!("inflow_usd_per_hour = {x:.4e}"),
         Inflow::OpenInterest { participation } => format!("oi_participation = {participation:.4}"),
     };
+    let activity = p.activity.map_or(String::new(), |a| {
+        format!(
+            ", inflow_activity = {{ halflife_hours = {:.3}, elasticity = {:.3} }}",
+            a.halflife_hours, a.elasticity
+        )
+    });
     format!(
-        "{inflow}, leverage_median = {:.3}, leverage_sigma = {:.3}, holding_hours = {:.3}, long_share = {:.3}",
+        "{inflow}, leverage_median = {:.3}, leverage_sigma = {:.3}, holding_hours = {:.3}, long_share = {:.3}{activity}",
         p.leverage_median, p.leverage_sigma, p.holding_hours, p.long_share
     )
 }
@@ -525,6 +531,15 @@ fn calibrated_text(
             "leverage_sigma" => round(p.leverage_sigma),
             "holding_hours" => round(p.holding_hours),
             "long_share" => round(p.long_share),
+            "inflow_activity.elasticity" | "inflow_activity.halflife_hours" => {
+                let Some(a) = p.activity else { continue };
+                let (key, v) = match *name {
+                    "inflow_activity.elasticity" => ("elasticity", a.elasticity),
+                    _ => ("halflife_hours", a.halflife_hours),
+                };
+                doc["living"]["inflow_activity"][key] = toml_edit::value(round(v));
+                continue;
+            }
             _ => continue,
         };
         doc["living"][*name] = toml_edit::value(v);

@@ -2,8 +2,9 @@
 //! argmin's Nelder–Mead.
 //!
 //! Free parameters, on unconstrained scales: ln inflow (or ln open-interest participation),
-//! ln(leverage median − 1), ln leverage sigma, ln holding hours, and logit long share when
-//! the series has no funding column. The objective, maximised, is the mean over the two
+//! ln(leverage median − 1), ln leverage sigma, ln holding hours, logit long share when
+//! the series has no funding column, and with `inflow_activity` its elasticity (clamped to
+//! [0, 5]) and ln half-life. The objective, maximised, is the mean over the two
 //! sides of
 //!
 //! ```text
@@ -67,6 +68,12 @@ impl Fit {
         if self.long_share {
             n.push("long_share");
         }
+        if self.base.activity.is_some() {
+            n.extend([
+                "inflow_activity.elasticity",
+                "inflow_activity.halflife_hours",
+            ]);
+        }
         n
     }
 
@@ -86,6 +93,9 @@ impl Fit {
         if self.long_share {
             x.push((p.long_share / (1.0 - p.long_share)).ln());
         }
+        if let Some(a) = p.activity {
+            x.extend([a.elasticity, a.halflife_hours.ln()]);
+        }
         x
     }
 
@@ -104,6 +114,11 @@ impl Fit {
         p.holding_hours = x[3].clamp(-5.0, 10.0).exp();
         if self.long_share {
             p.long_share = (1.0 / (1.0 + (-x[4]).exp())).clamp(0.02, 0.98);
+        }
+        if let Some(a) = p.activity.as_mut() {
+            let i = 4 + usize::from(self.long_share);
+            a.elasticity = x[i].clamp(0.0, 5.0);
+            a.halflife_hours = x[i + 1].clamp(-3.0, 9.0).exp();
         }
         p
     }
@@ -205,6 +220,11 @@ mod tests {
     fn vector_round_trips_through_parameters() {
         let base = LivingParams {
             inflow: Inflow::Constant(3e7),
+            activity: Some(crate::history::living::Activity {
+                halflife_hours: 8.0,
+                elasticity: 0.3,
+                reference_hours: 24.0,
+            }),
             positions_per_hour: 600.0,
             long_share: 0.6,
             funding_sensitivity: 0.0,
@@ -220,7 +240,10 @@ mod tests {
             long_share: true,
         };
         let p = f.params(&f.start());
-        assert_eq!(f.names().len(), 5);
+        assert_eq!(f.names().len(), 7);
+        assert_eq!(f.start().len(), 7);
+        let a = p.activity.unwrap();
+        assert_eq!(a.reference_hours, 24.0);
         let Inflow::Constant(i) = p.inflow else {
             panic!()
         };
@@ -230,6 +253,8 @@ mod tests {
             (p.leverage_sigma, 0.7),
             (p.holding_hours, 20.0),
             (p.long_share, 0.6),
+            (a.halflife_hours, 8.0),
+            (a.elasticity, 0.3),
         ] {
             assert!((a / b - 1.0).abs() < 1e-12, "{a} vs {b}");
         }

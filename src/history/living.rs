@@ -1,6 +1,8 @@
 //! The living population: positions opened through a replayed path at the then-current
 //! price and closed voluntarily after an exponential holding time, or liquidated when the
-//! price crosses their liquidation price. One path's book of open positions and its step.
+//! price crosses their liquidation price. One path's book of open positions and its step,
+//! and the optional inflow multiplier that follows the replayed series' activity
+//! ([`activity_multipliers`], computed once per path from prices up to each step).
 //!
 //! Per side the open positions sit in a binary heap keyed by liquidation price (longs: the
 //! highest on top, shorts: the lowest), each entry carrying its close step. A step pops only
@@ -30,11 +32,27 @@ pub enum Inflow {
     OpenInterest { participation: f64 },
 }
 
+/// A constant inflow scaled by market activity: `inflow_usd_per_hour × (a_k / ā_k)^elasticity`
+/// at step `k` (see [`activity_multipliers`]).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Activity {
+    /// Half-life, hours, of the exponentially weighted mean |log return| `a_k`.
+    pub halflife_hours: f64,
+    /// Exponent of the activity ratio (0: the constant inflow, to the bit).
+    pub elasticity: f64,
+    /// Hours at the series' start over which the reference `ā` is averaged (the replay's
+    /// warm-up; not a key of its own).
+    pub reference_hours: f64,
+}
+
 /// The living population's parameters (validated by the scenario reader).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct LivingParams {
     /// Where new notional comes from.
     pub inflow: Inflow,
+    /// With [`Inflow::Constant`]: the inflow follows market activity (`None`: constant).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity: Option<Activity>,
     /// Positions opened per hour (their sizes share the inflow); fixed, so every parameter
     /// value draws the same random numbers (common random numbers for calibration).
     pub positions_per_hour: f64,
@@ -68,6 +86,37 @@ pub fn liquidation_price(long: bool, entry: f64, leverage: f64, mmr: f64) -> f64
         cum: 0.0,
     };
     margin::liquidation_price(long, 1.0, entry, entry / leverage, tier)
+}
+
+/// The inflow multiplier of every step of `grid`, using prices up to that step only.
+///
+/// With `r_k = |ln(price_k / price_(k−1))|` (k ≥ 1) and `λ = 0.5^(dt / half-life)`, the
+/// activity is the weighted mean `a_k = Σ_(j≤k) λ^(k−j) r_j / Σ_(j≤k) λ^(k−j)` (no start-up
+/// bias), and the reference `ā_k` the plain mean of `a_1..a_min(k, K)`, `K` the last step
+/// within `reference_hours` of the first (at least 1): fixed after the warm-up, the mean so
+/// far within it. The multiplier is `(a_k / ā_k)^elasticity`, 1 at step 0 and wherever
+/// `ā_k` is 0. Elasticity 0 gives exactly 1 everywhere.
+pub fn activity_multipliers(grid: &StepGrid, a: &Activity) -> Vec<f64> {
+    let n = grid.len();
+    let lambda = 0.5f64.powf(grid.dt as f64 / (a.halflife_hours * 3600.0));
+    let last_ref = ((a.reference_hours * 3600.0 / grid.dt as f64).floor() as usize).max(1);
+    let mut out = vec![1.0; n];
+    let (mut s, mut w) = (0.0, 0.0);
+    let (mut ref_sum, mut ref_n, mut reference) = (0.0, 0.0, 0.0);
+    for (k, (pair, m)) in (1..).zip(grid.price.windows(2).zip(out.iter_mut().skip(1))) {
+        s = lambda * s + (pair[1] / pair[0]).ln().abs();
+        w = lambda * w + 1.0;
+        let act = s / w;
+        if k <= last_ref {
+            ref_sum += act;
+            ref_n += 1.0;
+            reference = ref_sum / ref_n;
+        }
+        if reference > 0.0 {
+            *m = (act / reference).powf(a.elasticity);
+        }
+    }
+    out
 }
 
 /// Order-preserving key of a positive price.
@@ -205,6 +254,7 @@ pub fn replay_path<R: Rng>(
     let per_step = p.positions_per_hour * grid.dt as f64 / 3600.0;
     let hold_steps = p.holding_hours * 3600.0 / grid.dt as f64;
     let (ln_lev, size_mean_adj) = (p.leverage_median.ln(), -0.5 * p.size_sigma * p.size_sigma);
+    let activity = p.activity.map(|a| activity_multipliers(grid, &a));
     for k in 0..end {
         let ku = k as u32;
         let (l, s) = match marking {
@@ -224,7 +274,10 @@ pub fn replay_path<R: Rng>(
             continue;
         }
         let notional = match p.inflow {
-            Inflow::Constant(usd_per_hour) => usd_per_hour * grid.dt as f64 / 3600.0,
+            Inflow::Constant(usd_per_hour) => {
+                let base = usd_per_hour * grid.dt as f64 / 3600.0;
+                activity.as_ref().map_or(base, |m| base * m[k])
+            }
             Inflow::OpenInterest { participation } => {
                 let oi = grid.open_interest.as_deref().unwrap_or(&[]);
                 let prev = if k > 0 { oi.get(k - 1) } else { None };
@@ -332,6 +385,7 @@ mod tests {
     fn params(inflow: Inflow) -> LivingParams {
         LivingParams {
             inflow,
+            activity: None,
             positions_per_hour: 60.0,
             long_share: 0.5,
             funding_sensitivity: 1e4,
@@ -387,6 +441,135 @@ mod tests {
         let (l, s) = totals(&grid(|_| 0.0, 1.0), &p);
         let (l2, s2) = totals(&grid(|_| 0.0, -1.0), &p);
         assert!(l > 10.0 * s && s2 > 10.0 * l2, "{l} {s} / {l2} {s2}");
+    }
+
+    /// Minute rows whose log price moves by ±`sigma(i)` alternately (so |log return| is
+    /// exactly `sigma(i)`), with observed-free columns.
+    fn zigzag(n: usize, sigma: impl Fn(usize) -> f64) -> StepGrid {
+        let mut text = String::from("time,price\n");
+        let mut lp = 100f64.ln();
+        for i in 0..n {
+            if i > 0 {
+                lp += if i % 2 == 0 { sigma(i) } else { -sigma(i) };
+            }
+            text.push_str(&format!("{},{}\n", 60 * (i + 1), lp.exp()));
+        }
+        StepGrid::new(
+            &crate::history::series::parse_series(&text, "t").unwrap(),
+            60,
+        )
+    }
+
+    fn activity(elasticity: f64) -> Activity {
+        Activity {
+            halflife_hours: 0.5,
+            elasticity,
+            reference_hours: 10.0,
+        }
+    }
+
+    #[test]
+    fn inflow_multiplier_is_the_activity_ratio_to_the_warm_up() {
+        // |log return| 0.001 for the first 20 hours, then 0.002: a_k → 0.002 within a few
+        // half-lives while ā stays the warm-up's 0.001.
+        let g = zigzag(1800, |i| if i < 1200 { 0.001 } else { 0.002 });
+        for e in [1.0, 2.0] {
+            let m = activity_multipliers(&g, &activity(e));
+            assert_eq!(m[0], 1.0);
+            assert!((m[1100] - 1.0).abs() < 1e-9, "{}", m[1100]);
+            assert!((m[1799] - 2f64.powf(e)).abs() < 1e-4, "{}", m[1799]);
+        }
+        // Doubling the elasticity squares the multiplier; elasticity 0 is exactly 1.
+        let one = activity_multipliers(&g, &activity(1.0));
+        let two = activity_multipliers(&g, &activity(2.0));
+        assert!(one.iter().zip(&two).all(|(a, b)| (a * a - b).abs() < 1e-9));
+        assert!(
+            activity_multipliers(&g, &activity(0.0))
+                .iter()
+                .all(|&x| x == 1.0)
+        );
+    }
+
+    /// Bits of a path's liquidations and marks.
+    fn bits(o: &PathLiquidations) -> Vec<u64> {
+        o.long
+            .iter()
+            .chain(&o.short)
+            .chain(&o.mark)
+            .map(|x| x.to_bits())
+            .collect()
+    }
+
+    /// A random walk of minute rows whose volatility changes every few hours; from row
+    /// `from` on, `shock` is added to the log price.
+    fn walk(seed: u64, n: usize, from: usize, shock: f64) -> StepGrid {
+        let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(seed);
+        let mut text = String::from("time,price\n");
+        let (mut lp, mut vol) = (100f64.ln(), 0.002);
+        for i in 0..n {
+            if i % 300 == 0 {
+                vol = 0.0005 + 0.004 * rng.random::<f64>();
+            }
+            let z: f64 = StandardNormal.sample(&mut rng);
+            lp += vol * z;
+            let p = if i >= from { lp + shock } else { lp };
+            text.push_str(&format!("{},{}\n", 60 * (i + 1), p.exp()));
+        }
+        StepGrid::new(
+            &crate::history::series::parse_series(&text, "t").unwrap(),
+            60,
+        )
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+        /// Elasticity 0 replays exactly the constant inflow (no key), on random walks.
+        #[test]
+        fn elasticity_zero_is_the_constant_inflow_to_the_bit(
+            seed in 0u64..1000,
+            half in 0.05f64..100.0,
+            reference in 0.0f64..30.0,
+        ) {
+            let g = walk(seed, 2400, usize::MAX, 0.0);
+            let mut p = params(Inflow::Constant(6000.0));
+            p.leverage_sigma = 0.8;
+            p.holding_hours = 5.0;
+            let run = |p: &LivingParams| {
+                let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(seed);
+                bits(&replay_path(&g, p, Marking::Observed, g.len(), &mut rng))
+            };
+            let without = run(&p);
+            p.activity = Some(Activity { halflife_hours: half, elasticity: 0.0, reference_hours: reference });
+            proptest::prop_assert_eq!(without, run(&p));
+        }
+
+        /// The inflow (and so every liquidation) up to step `t` is the same whatever the
+        /// prices after `t` are; the later inflow does see them.
+        #[test]
+        fn the_inflow_at_a_step_uses_no_later_price(
+            seed in 0u64..1000,
+            t in 1usize..2300,
+            half in 0.05f64..50.0,
+            reference in 0.0f64..40.0,
+        ) {
+            let (a, b) = (walk(seed, 2400, usize::MAX, 0.0), walk(seed, 2400, t + 1, 0.05));
+            let act = Activity { halflife_hours: half, elasticity: 1.5, reference_hours: reference };
+            let (ma, mb) = (activity_multipliers(&a, &act), activity_multipliers(&b, &act));
+            proptest::prop_assert_eq!(&ma[..=t], &mb[..=t]);
+            proptest::prop_assert!(ma[t + 1] != mb[t + 1]);
+            let mut p = params(Inflow::Constant(6000.0));
+            p.leverage_sigma = 0.8;
+            p.holding_hours = 5.0;
+            p.activity = Some(act);
+            let run = |g: &StepGrid| {
+                let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(seed);
+                replay_path(g, &p, Marking::Observed, g.len(), &mut rng)
+            };
+            let (ra, rb) = (run(&a), run(&b));
+            proptest::prop_assert_eq!(&ra.long[..=t], &rb.long[..=t]);
+            proptest::prop_assert_eq!(&ra.short[..=t], &rb.short[..=t]);
+        }
     }
 
     proptest::proptest! {

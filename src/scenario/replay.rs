@@ -7,7 +7,7 @@ use toml::de::DeTable;
 use super::error::ScenarioError;
 use super::reader::Doc;
 use super::{BOOK_KEYS, BookSpec, FileSource};
-use crate::history::living::{Inflow, LivingParams};
+use crate::history::living::{Activity, Inflow, LivingParams};
 use crate::history::time::parse_time;
 
 /// How the replayed price acts on the simulated positions.
@@ -78,6 +78,7 @@ const REPLAY: &[&str] = &[
 ];
 const LIVING: &[&str] = &[
     "inflow_usd_per_hour",
+    "inflow_activity",
     "oi_participation",
     "positions_per_hour",
     "long_share",
@@ -89,6 +90,7 @@ const LIVING: &[&str] = &[
     "holding_hours",
     "maintenance_margin",
 ];
+const ACTIVITY: &[&str] = &["halflife_hours", "elasticity"];
 const SIMULATION: &[&str] = &["paths", "seed"];
 const CALIBRATION: &[&str] = &["paths", "max_iterations"];
 
@@ -152,6 +154,49 @@ fn num(
         doc.invalid(t, key, format!("must be {rule}, got {v}"));
         None
     }
+}
+
+/// `living.inflow_activity = { halflife_hours, elasticity }`: `Some(None)` when absent.
+/// Its reference window (the warm-up) is filled in once `replay.warmup_hours` is known.
+fn inflow_activity(
+    doc: &mut Doc<'_>,
+    living: &mut super::reader::Tbl<'_, '_>,
+    oi: bool,
+) -> Option<Option<Activity>> {
+    if !doc.has(living, "inflow_activity") {
+        return Some(None);
+    }
+    if oi {
+        doc.invalid(
+            living,
+            "inflow_activity",
+            "scales `inflow_usd_per_hour`; it does not apply with `oi_participation`".into(),
+        );
+        return None;
+    }
+    let mut t = doc.table(living, "inflow_activity", ACTIVITY)?;
+    let half = num(
+        doc,
+        &mut t,
+        "halflife_hours",
+        None,
+        |x| x > 0.0 && x <= 1e4,
+        "in (0, 10000] hours",
+    );
+    let elasticity = num(
+        doc,
+        &mut t,
+        "elasticity",
+        None,
+        |x| (0.0..=5.0).contains(&x),
+        "in [0, 5]",
+    );
+    doc.finish(t);
+    Some(Some(Activity {
+        halflife_hours: half?,
+        elasticity: elasticity?,
+        reference_hours: 0.0,
+    }))
 }
 
 fn time_key(
@@ -253,6 +298,7 @@ fn read(
         } else {
             num(doc, t, "inflow_usd_per_hour", None, positive, "> 0").map(Inflow::Constant)
         };
+        let activity = inflow_activity(doc, t, oi);
         let n = num(doc, t, "positions_per_hour", Some(600.0), positive, "> 0");
         let share = num(
             doc,
@@ -303,6 +349,7 @@ fn read(
         let hold = num(doc, t, "holding_hours", None, positive, "> 0");
         if let (
             Some(inflow),
+            Some(activity),
             Some(n),
             Some(share),
             Some(fs),
@@ -312,10 +359,12 @@ fn read(
             Some(ls),
             Some(ss),
             Some(hold),
-        ) = (inflow, n, share, fs, mmr, max_lev, med, ls, ss, hold)
-        {
+        ) = (
+            inflow, activity, n, share, fs, mmr, max_lev, med, ls, ss, hold,
+        ) {
             l = Some(LivingParams {
                 inflow,
+                activity,
                 positions_per_hour: n,
                 long_share: share,
                 funding_sensitivity: fs,
@@ -358,6 +407,10 @@ fn read(
         doc.finish(t);
     }
     let (prices, step, mode, from, to, warm) = r?;
+    let mut living = l?;
+    if let Some(a) = living.activity.as_mut() {
+        a.reference_hours = warm?;
+    }
     Some(ReplayScenario {
         prices: prices?,
         step_seconds: step? as i64,
@@ -365,7 +418,7 @@ fn read(
         from: from?,
         to: to?,
         warmup_hours: warm?,
-        living: l?,
+        living,
         paths: paths?,
         seed: seed?,
         calibration_paths: cal_paths?,
@@ -397,6 +450,70 @@ holding_hours = 24
         assert_eq!(s.from, Some(1_610_064_000));
         assert_eq!(s.living.inflow, Inflow::Constant(5e7));
         assert_eq!(s.living.maintenance_margin, 0.005);
+    }
+
+    #[test]
+    fn inflow_activity_takes_the_warm_up_as_its_reference() {
+        let text = GOOD.replace(
+            "holding_hours = 24",
+            "holding_hours = 24\ninflow_activity = { halflife_hours = 12, elasticity = 0.7 }",
+        );
+        let s = ReplayScenario::parse(&text, "s.toml", &NoFiles).unwrap();
+        assert_eq!(
+            s.living.activity,
+            Some(Activity {
+                halflife_hours: 12.0,
+                elasticity: 0.7,
+                reference_hours: 24.0,
+            })
+        );
+        assert_eq!(
+            ReplayScenario::parse(GOOD, "s.toml", &NoFiles)
+                .unwrap()
+                .living
+                .activity,
+            None
+        );
+    }
+
+    #[test]
+    fn bad_inflow_activity_values_are_reported_with_their_key_path() {
+        let bad = |activity: &str, extra: &str| {
+            let text = GOOD.replace(
+                "holding_hours = 24",
+                &format!("holding_hours = 24\ninflow_activity = {activity}\n{extra}"),
+            );
+            let e = ReplayScenario::parse(&text, "s.toml", &NoFiles).unwrap_err();
+            e.issues
+                .iter()
+                .map(|i| format!("{}: {}", i.path, i.message))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            bad("{ halflife_hours = 0, elasticity = -1 }", ""),
+            vec![
+                "living.inflow_activity.halflife_hours: must be in (0, 10000] hours, got 0",
+                "living.inflow_activity.elasticity: must be in [0, 5], got -1",
+            ]
+        );
+        let e = bad("{ halflife_hours = 6, elasticty = 1 }", "");
+        assert!(e[0].starts_with("living.inflow_activity"), "{e:?}");
+        assert!(
+            e.iter().any(|m| m.contains("did you mean `elasticity`")),
+            "{e:?}"
+        );
+        assert_eq!(
+            bad("3", ""),
+            vec!["living.inflow_activity: expected a table, found integer 3"]
+        );
+        let e = bad(
+            "{ halflife_hours = 6, elasticity = 1 }",
+            "oi_participation = 0.5",
+        );
+        assert!(
+            e.contains(&"living.inflow_activity: scales `inflow_usd_per_hour`; it does not apply with `oi_participation`".to_string()),
+            "{e:?}"
+        );
     }
 
     #[test]
