@@ -83,3 +83,43 @@ fn paths_zero_is_refused_and_leaves_previous_results() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
     assert!(!d.path().join("results/tiny-sweep").exists());
 }
+
+/// Every line of a run's summary fits 80 columns (the `results:` path aside): a run with
+/// population replicates (the noise notes, long metric names), an importance-sampling run
+/// (the estimator line) and a lending scenario (its own metric names).
+#[test]
+fn the_run_summary_fits_80_columns() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().to_str().unwrap();
+    let cases: [&[&str]; 3] = [
+        &["run", "scenarios/btc_flash_crash.toml", "--paths", "200"],
+        &[
+            "run",
+            "scenarios/btc_flash_crash.toml",
+            "--paths",
+            "200",
+            "--rare-event",
+            "is",
+        ],
+        &[
+            "run",
+            "scenarios/aave_collateral_contagion.toml",
+            "--paths",
+            "100",
+        ],
+    ];
+    for args in cases {
+        let args: Vec<&str> = args.iter().copied().chain(["--out", out]).collect();
+        let o = run(&args, &root());
+        assert!(o.status.success(), "{args:?}: {}", text(&o.stderr));
+        let stdout = text(&o.stdout);
+        assert!(stdout.contains("metric "), "{stdout}");
+        for line in stdout.lines().filter(|l| !l.starts_with("results: ")) {
+            assert!(
+                line.chars().count() <= 80,
+                "{args:?}: a line of {} columns:\n{line}",
+                line.chars().count()
+            );
+        }
+    }
+}

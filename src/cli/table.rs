@@ -1,12 +1,14 @@
-//! The terminal summary: a fixed-width table that fits 100 columns.
+//! The terminal summary: a table that fits 80 columns. Labels that do not fit their column
+//! go on a line of their own; long lines flow onto continuation lines indented under the
+//! values.
 
 use std::fmt::Write;
 use std::path::Path;
 
-use cascadesim::output::figures::wrap;
 pub use cascadesim::output::format::human;
 use cascadesim::output::format::thousands;
 use cascadesim::output::html::failure_lines;
+use cascadesim::output::style::wrap;
 use cascadesim::summary::Summary;
 use cascadesim::tails::{Endpoint, ProfileInterval, TailReport};
 
@@ -35,16 +37,17 @@ pub fn render(s: &Summary, tails: &[(&str, TailReport)], t: &Timing, dir: &Path)
     } else {
         String::new()
     };
-    let _ = writeln!(
-        o,
-        "{} paths/s on {ranks}{} thread{} (population {:.2}s, simulation {:.2}s, total {:.2}s)",
+    let speed = format!(
+        "{} paths/s on {ranks}{} thread{}",
         thousands(rate.round() as u64),
         t.threads,
         if t.threads == 1 { "" } else { "s" },
-        t.seed_seconds,
-        t.sim_seconds,
-        t.total_seconds
     );
+    let times = format!(
+        "(population {:.2}s, simulation {:.2}s, total {:.2}s)",
+        t.seed_seconds, t.sim_seconds, t.total_seconds
+    );
+    flow(&mut o, None, &[speed, times], " ");
     let _ = writeln!(o, "results: {}", dir.display());
     o
 }
@@ -55,127 +58,193 @@ pub fn render_failures(s: &Summary) -> String {
     let mut o = String::new();
     let lines = failure_lines(s);
     if lines.is_empty() {
-        let _ = writeln!(
-            o,
-            "failures             none: no book ran out, no insurance fund ran dry, no bad debt"
-        );
+        let none = "none: no book ran out, no fund ran dry, no bad debt";
+        flow(&mut o, Some("failures"), &[none.to_string()], " ");
     }
     for (population, line) in lines {
-        let _ = writeln!(
-            o,
-            "{}{line}",
-            if population { "        " } else { "WARNING " }
-        );
+        for (i, part) in wrap(&line, WIDTH - 8).iter().enumerate() {
+            let lead = if population || i > 0 { "" } else { "WARNING" };
+            let _ = writeln!(o, "{lead:<8}{part}");
+        }
     }
     o
 }
 
+/// The width every line of the run summary fits.
+const WIDTH: usize = 80;
+/// The label column of the headline lines ("cascade probability  ").
+const LABEL: usize = 21;
+
+/// Writes `parts` joined by `sep` after `label` (padded to [`LABEL`] columns; `None` for no
+/// label column at all), starting a continuation line, indented like the first, wherever
+/// the next part would pass [`WIDTH`]. A part longer than a whole line is wrapped at spaces.
+fn flow(o: &mut String, label: Option<&str>, parts: &[String], sep: &str) {
+    let indent = if label.is_some() { LABEL } else { 0 };
+    let mut line = match label {
+        Some(l) => format!("{l:<LABEL$}"),
+        None => String::new(),
+    };
+    let mut empty = true;
+    for part in parts {
+        let room = WIDTH - indent;
+        let pieces = if part.chars().count() > room {
+            wrap(part, room)
+        } else {
+            vec![part.clone()]
+        };
+        for piece in pieces {
+            let joined = line.chars().count() + sep.chars().count() + piece.chars().count();
+            if !empty && joined > WIDTH {
+                let _ = writeln!(o, "{}", line.trim_end());
+                line = " ".repeat(indent);
+                empty = true;
+            }
+            if !empty {
+                line.push_str(sep);
+            }
+            line.push_str(&piece);
+            empty = false;
+        }
+    }
+    let _ = writeln!(o, "{}", line.trim_end());
+}
+
 /// Renders the summary table: provenance, cascade probability, metrics and tail fits,
-/// followed by a blank line.
+/// followed by a blank line. Every line fits [`WIDTH`] columns (a `results:` path aside).
 pub fn render_summary(s: &Summary, tails: &[(&str, TailReport)]) -> String {
     let mut o = String::new();
     let p = &s.provenance;
-    let cp = &s.cascade_probability;
-    let _ = writeln!(
-        o,
-        "cascadesim {} · {} · {} paths · seed {}",
-        p.cascadesim_version,
-        p.scenario_file,
-        thousands(p.paths),
-        p.seed
+    flow(
+        &mut o,
+        None,
+        &[
+            format!("cascadesim {}", p.cascadesim_version),
+            p.scenario_file.clone(),
+            format!("{} paths", thousands(p.paths)),
+            format!("seed {}", p.seed),
+        ],
+        " · ",
     );
+    render_headline(&mut o, s);
+    o.push_str(&render_failures(s));
+    o.push_str(&render_metrics(s));
+    o.push_str(&render_tail_lines(s, tails));
+    let _ = writeln!(o);
+    o
+}
+
+/// The cascade probability, its interval(s), the noise split and the precision note.
+fn render_headline(o: &mut String, s: &Summary) {
+    let p = &s.provenance;
+    let cp = &s.cascade_probability;
+    let count = |n: u64, of: u64, what: &str| {
+        format!(
+            "{} cascade{} in {} {what}",
+            thousands(n),
+            if n == 1 { "" } else { "s" },
+            thousands(of)
+        )
+    };
     match (&s.cascade_probability_exact, &s.rare_event) {
         (Some(ex), _) => {
             let method = match &s.cascade_probability_noise {
                 Some(_) => "",
                 None => " (Wilson)",
             };
-            let _ = writeln!(
+            flow(
                 o,
-                "cascade probability  {:.4}  95% CI [{:.4}, {:.4}]{method}  {} cascade{} in {} paths",
-                cp.estimate,
-                cp.ci_low,
-                cp.ci_high,
-                thousands(s.cascades),
-                if s.cascades == 1 { "" } else { "s" },
-                thousands(p.paths)
+                Some("cascade probability"),
+                &[
+                    format!("{:.4}", cp.estimate),
+                    format!("95% CI [{:.4}, {:.4}]{method}", cp.ci_low, cp.ci_high),
+                    count(s.cascades, p.paths, "paths"),
+                ],
+                "  ",
             );
             match &s.cascade_probability_noise {
                 Some(nz) => {
                     let w = &s.cascade_probability_path_only;
-                    let _ = writeln!(
-                        o,
-                        "{:21}over paths and {} population replicates (Korn-Graubard)",
-                        "", nz.components.replicates
+                    let over = format!(
+                        "over paths and {} population replicates (Korn-Graubard)",
+                        nz.components.replicates
                     );
-                    let _ = writeln!(
-                        o,
-                        "{:21}path-only 95% CI [{:.4}, {:.4}] (Wilson), [{:.4}, {:.4}] (Clopper-Pearson)",
-                        "", w.ci_low, w.ci_high, ex.ci_low, ex.ci_high
+                    flow(o, Some(""), &[over], " ");
+                    let wilson = format!(
+                        "path-only 95% CI [{:.4}, {:.4}] (Wilson),",
+                        w.ci_low, w.ci_high
                     );
+                    let exact = format!("[{:.4}, {:.4}] (Clopper-Pearson)", ex.ci_low, ex.ci_high);
+                    flow(o, Some(""), &[wilson, exact], " ");
                 }
                 None => {
-                    let _ = writeln!(
-                        o,
-                        "{:21}95% CI [{:.4}, {:.4}] (Clopper-Pearson, exact)",
-                        "", ex.ci_low, ex.ci_high
+                    let exact = format!(
+                        "95% CI [{:.4}, {:.4}] (Clopper-Pearson, exact)",
+                        ex.ci_low, ex.ci_high
                     );
+                    flow(o, Some(""), &[exact], " ");
                 }
             }
         }
         (None, r) => {
-            let _ = writeln!(
+            flow(
                 o,
-                "cascade probability  {:.4e}  95% CI [{:.4e}, {:.4e}] (normal, weighted)  {} cascade{} in {} sampled paths",
-                cp.estimate,
-                cp.ci_low,
-                cp.ci_high,
-                thousands(s.cascades),
-                if s.cascades == 1 { "" } else { "s" },
-                thousands(cp.trials)
+                Some("cascade probability"),
+                &[
+                    format!("{:.4e}", cp.estimate),
+                    format!(
+                        "95% CI [{:.4e}, {:.4e}] (normal, weighted)",
+                        cp.ci_low, cp.ci_high
+                    ),
+                    count(s.cascades, cp.trials, "sampled paths"),
+                ],
+                "  ",
             );
             if let Some(r) = r {
-                let _ = writeln!(
-                    o,
-                    "{:21}estimator {} ({}) · effective sample size {:.0} · cost {:.0} path-equivalents{}",
-                    "",
-                    r.info.estimator,
-                    if r.reliable {
-                        "reliable"
-                    } else {
-                        "NOT reliable"
-                    },
-                    r.effective_sample_size,
-                    r.info.path_equivalents,
-                    r.variance_reduction
-                        .map_or(String::new(), |v| format!(" · variance reduction ×{v:.3}"))
-                );
+                let mut parts = vec![
+                    format!(
+                        "estimator {} ({})",
+                        r.info.estimator,
+                        if r.reliable {
+                            "reliable"
+                        } else {
+                            "NOT reliable"
+                        }
+                    ),
+                    format!("effective sample size {:.0}", r.effective_sample_size),
+                    format!("cost {:.0} path-equivalents", r.info.path_equivalents),
+                ];
+                if let Some(v) = r.variance_reduction {
+                    parts.push(format!("variance reduction ×{v:.3}"));
+                }
+                flow(o, Some(""), &parts, " · ");
             }
         }
     }
     if let Some(nz) = &s.cascade_probability_noise {
         let c = &nz.components;
-        let _ = writeln!(
-            o,
-            "{:21}standard error {:.4}: path noise {:.4}, population noise {:.4}",
-            "", c.total_se, c.path_noise_se, c.population_noise_se
+        let se = format!(
+            "standard error {:.4}: paths {:.4}, populations {:.4}",
+            c.total_se, c.path_noise_se, c.population_noise_se
         );
-        for line in wrap(&nz.note, 100 - 21) {
-            let _ = writeln!(o, "{:21}{line}", "");
-        }
+        flow(o, Some(""), &[se], " ");
+        flow(o, Some(""), &[nz.note.clone()], " ");
     }
-    for line in wrap(&s.precision.note, 100 - 21) {
-        let _ = writeln!(o, "{:21}{line}", "");
+    flow(o, Some(""), &[s.precision.note.clone()], " ");
+}
+
+/// The per-path metrics: mean, median, p99, p99.9, ES 99% and max. The value columns are as
+/// wide as their widest entry; the name column takes what is left of [`WIDTH`], and a name
+/// longer than that stands on a line of its own above its values.
+fn render_metrics(s: &Summary) -> String {
+    let mut o = String::new();
+    if s.metrics.is_empty() {
+        return o;
     }
-    o.push_str(&render_failures(s));
-    if !s.metrics.is_empty() {
-        let _ = writeln!(o);
-        let _ = writeln!(
-            o,
-            "{:<30}{:>11}{:>11}{:>11}{:>11}{:>11}{:>11}",
-            "metric", "mean", "p50", "p99", "p99.9", "ES 99%", "max"
-        );
-        for (name, m) in &s.metrics {
+    const HEAD: [&str; 6] = ["mean", "p50", "p99", "p99.9", "ES 99%", "max"];
+    let rows: Vec<(&str, Vec<String>)> = s
+        .metrics
+        .iter()
+        .map(|(name, m)| {
             let q = |p: f64| {
                 m.quantiles
                     .iter()
@@ -186,22 +255,48 @@ pub fn render_summary(s: &Summary, tails: &[(&str, TailReport)]) -> String {
                 m.es.iter()
                     .find(|x| x.p == 0.99)
                     .map_or(f64::NAN, |x| x.value);
-            let _ = writeln!(
-                o,
-                "{:<30}{:>11}{:>11}{:>11}{:>11}{:>11}{:>11}",
-                name,
-                human(m.mean, m.unit),
-                human(q(0.5), m.unit),
-                human(q(0.99), m.unit),
-                human(q(0.999), m.unit),
-                human(es, m.unit),
-                human(m.max, m.unit)
-            );
+            let values = [m.mean, q(0.5), q(0.99), q(0.999), es, m.max];
+            (&**name, values.iter().map(|&v| human(v, m.unit)).collect())
+        })
+        .collect();
+    let widest = rows
+        .iter()
+        .flat_map(|(_, v)| v.iter().map(|x| x.chars().count()))
+        .chain(HEAD.iter().map(|h| h.len()))
+        .max()
+        .unwrap_or(0);
+    let col = widest + 1;
+    let name_w = WIDTH.saturating_sub(HEAD.len() * col).max(12);
+    let cells = |values: &[String]| {
+        values
+            .iter()
+            .map(|v| format!("{v:>col$}"))
+            .collect::<String>()
+    };
+    let _ = writeln!(o);
+    let head: Vec<String> = HEAD.iter().map(|h| h.to_string()).collect();
+    let _ = writeln!(o, "{:<name_w$}{}", "metric", cells(&head));
+    for (name, values) in &rows {
+        if name.chars().count() >= name_w {
+            let _ = writeln!(o, "{name}");
+            let _ = writeln!(o, "{:<name_w$}{}", "", cells(values));
+        } else {
+            let _ = writeln!(o, "{name:<name_w$}{}", cells(values));
         }
     }
-    o.push_str(&render_tail_lines(s, tails));
-    let _ = writeln!(o);
     o
+}
+
+/// A row of a fixed-column section: `name` in the first `name_w` columns (on a line of its
+/// own when it does not fit), then the right-aligned cells with their widths.
+fn row(o: &mut String, name: &str, name_w: usize, cells: &[(&str, usize)]) {
+    let body: String = cells.iter().map(|(c, w)| format!("{c:>w$}")).collect();
+    if name.chars().count() >= name_w {
+        let _ = writeln!(o, "{name}");
+        let _ = writeln!(o, "{:name_w$}{body}", "");
+    } else {
+        let _ = writeln!(o, "{name:<name_w$}{body}");
+    }
 }
 
 fn endpoint(e: &Endpoint, unit: &str) -> String {
@@ -301,19 +396,31 @@ pub fn render_tail_lines(s: &Summary, reports: &[(&str, TailReport)]) -> String 
         return o;
     }
     let _ = writeln!(o);
-    let _ = writeln!(
-        o,
-        "{:<30}{:>22}{:>24}{:>24}",
-        "tail (GPD fit)", "xi [95% CI]", "1 in 10,000 paths", "1 in 100,000 paths"
+    // 20 + 21 + 19 + 20 = WIDTH.
+    const W: [usize; 3] = [21, 19, 20];
+    let name_w = WIDTH - W.iter().sum::<usize>();
+    let head = ["xi [95% CI]", "1 in 10,000 paths", "1 in 100,000 paths"];
+    row(
+        &mut o,
+        "tail (GPD fit)",
+        name_w,
+        &[(head[0], W[0]), (head[1], W[1]), (head[2], W[2])],
     );
     for (name, r) in reports {
         let unit = s.metrics.get(name).map_or("", |m| m.unit);
         let Some(fit) = r.ml_fit.value() else {
             let reason = r.ml_fit.reason().unwrap_or("no fit");
-            // The whole reason, wrapped at word boundaries to fit 100 columns.
-            for (i, line) in wrap(reason, 100 - 30).iter().enumerate() {
-                let label = if i == 0 { *name } else { "" };
-                let _ = writeln!(o, "{label:<30}{line}");
+            // The whole reason, wrapped at word boundaries to fit WIDTH columns.
+            if name.chars().count() >= name_w {
+                let _ = writeln!(o, "{name}");
+            }
+            for (i, line) in wrap(reason, WIDTH - name_w).iter().enumerate() {
+                let label = if i == 0 && name.chars().count() < name_w {
+                    *name
+                } else {
+                    ""
+                };
+                let _ = writeln!(o, "{label:<name_w$}{line}");
             }
             continue;
         };
@@ -328,7 +435,13 @@ pub fn render_tail_lines(s: &Summary, reports: &[(&str, TailReport)]) -> String 
                 .and_then(|e| e.result.value())
                 .map_or("-".into(), |rl| human(rl.level, unit))
         };
-        let _ = writeln!(o, "{name:<30}{xi:>22}{:>24}{:>24}", level(1e4), level(1e5));
+        let (l4, l5) = (level(1e4), level(1e5));
+        row(
+            &mut o,
+            name,
+            name_w,
+            &[(&xi, W[0]), (&l4, W[1]), (&l5, W[2])],
+        );
     }
     o.push_str(&render_population_var(s));
     o
@@ -342,10 +455,17 @@ fn render_population_var(s: &Summary) -> String {
         return o;
     }
     let _ = writeln!(o);
-    let _ = writeln!(
-        o,
-        "{:<30}{:>40}{:>30}",
-        "VaR 99% (empirical)", "95% CI, paths + populations", "se: path / population"
+    // 20 + 34 + 26 = WIDTH.
+    const W: [usize; 2] = [34, 26];
+    let name_w = WIDTH - W.iter().sum::<usize>();
+    row(
+        &mut o,
+        "VaR 99% (empirical)",
+        name_w,
+        &[
+            ("95% CI, paths + populations", W[0]),
+            ("se: path / population", W[1]),
+        ],
     );
     for (name, v) in &s.var_es_with_population {
         let unit = s.metrics.get(name).map_or("", |m| m.unit);
@@ -363,7 +483,7 @@ fn render_population_var(s: &Summary) -> String {
             human(e.var_path_noise_se, unit),
             human(e.var_population_noise_se, unit)
         );
-        let _ = writeln!(o, "{name:<30}{ci:>40}{se:>30}");
+        row(&mut o, name, name_w, &[(&ci, W[0]), (&se, W[1])]);
     }
     o
 }
