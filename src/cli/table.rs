@@ -227,9 +227,9 @@ fn render_headline(o: &mut String, s: &Summary) {
             c.total_se, c.path_noise_se, c.population_noise_se
         );
         flow(o, Some(""), &[se], " ");
-        flow(o, Some(""), &[nz.note.clone()], " ");
+        flow(o, Some(""), std::slice::from_ref(&nz.note), " ");
     }
-    flow(o, Some(""), &[s.precision.note.clone()], " ");
+    flow(o, Some(""), std::slice::from_ref(&s.precision.note), " ");
 }
 
 /// The per-path metrics: mean, median, p99, p99.9, ES 99% and max. The value columns are as
