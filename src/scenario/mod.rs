@@ -8,27 +8,24 @@
 mod bootstrap;
 mod csv;
 pub use csv::{ProspectiveRow, prospective_positions};
-mod error;
 mod funding;
 mod reader;
 mod replay;
 mod venues;
 
-use nalgebra::DMatrix;
 use toml::de::DeTable;
 
-pub use error::{Issue, ScenarioError};
+pub use crate::diagnostics::{Issue, ScenarioError, suggest};
 pub use funding::DEFAULT_INTERVAL_S as DEFAULT_FUNDING_INTERVAL_S;
 pub use replay::{ReplayMode, ReplayScenario};
-pub use venues::{TriggerPrice, VenueSpec, Venues};
 
-use crate::model::lending::{CloseRule, CollateralParams};
+use crate::model::book::{LevelShape, synthetic_levels};
+use crate::model::correlation::{FactorError, cholesky_factor};
 use crate::model::margin::{MarginSchedule, PartialRule};
-pub use reader::suggest;
+/// The validated types this module produces live in `model::spec`; re-exported here so the
+/// old paths (`scenario::Scenario`, …) keep compiling until their users switch (transitional).
+pub use crate::model::spec::*;
 use reader::{Doc, Tbl};
-
-/// Seconds in the (365-day, 24/7) year used to scale annual volatility and drift.
-pub const SECONDS_PER_YEAR: f64 = 365.0 * 86_400.0;
 
 /// Where referenced files (CSV) come from. The CLI resolves them relative to the scenario file.
 pub trait FileSource {
@@ -48,51 +45,6 @@ impl FileSource for NoFiles {
             "cannot read `{relative}`: no file access in this context"
         ))
     }
-}
-
-/// A validated scenario.
-#[derive(Debug, Clone)]
-pub struct Scenario {
-    /// Human-readable name (`[scenario].name`, or empty).
-    pub name: String,
-    /// Free-text description.
-    pub description: String,
-    /// The TOML text it was read from, recorded in every output.
-    pub text: String,
-    pub simulation: Simulation,
-    pub assets: Vec<Asset>,
-    /// Lower-triangular Cholesky factor of the asset correlation matrix, row-major n×n.
-    /// `None` for a single asset or independent assets.
-    pub cholesky: Option<Vec<f64>>,
-    /// `[correlation]` beyond the base matrix: later regimes, jump clock, t mixing.
-    pub dependence: Dependence,
-    pub populations: Vec<Population>,
-    /// `[[lending]]`: Aave-style lending markets (accounts with collateral and stablecoin debt).
-    pub lending: Vec<LendingMarket>,
-    /// `[output]`: extra records a run writes (step-by-step traces of chosen paths).
-    pub output: OutputSpec,
-    /// `[rare_event]`: how a run estimates rare events (absent: plain Monte Carlo).
-    pub rare_event: Option<RareEventSpec>,
-    /// `[check]`: the settings of `cascadesim check` (a run ignores them).
-    pub check: CheckSpec,
-}
-
-/// `[check]`: what `cascadesim check` refuses.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct CheckSpec {
-    /// `no_trade_buffer`: a position whose liquidation price lies within this distance of a
-    /// major liquidation cluster is inside the buffer. `None`: no buffer.
-    pub no_trade_buffer: Option<Buffer>,
-}
-
-/// A distance from a price: a percentage of the current price, or a number of one-day
-/// standard deviations of the log-price.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Buffer {
-    /// Percent of the current price (`"2%"`), in (0, 100).
-    Percent(f64),
-    /// One-day σ (`"1.5 sigma"` or `"1.5σ"`), in (0, 100].
-    Sigma(f64),
 }
 
 impl Buffer {
@@ -135,15 +87,6 @@ impl Buffer {
     }
 }
 
-impl std::fmt::Display for Buffer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Buffer::Percent(x) => write!(f, "{x}%"),
-            Buffer::Sigma(x) => write!(f, "{x}σ"),
-        }
-    }
-}
-
 /// Reads the optional `[check]` table.
 fn check_section(doc: &mut Doc<'_>, top: &mut Tbl<'_, '_>) -> CheckSpec {
     let mut spec = CheckSpec::default();
@@ -160,412 +103,12 @@ fn check_section(doc: &mut Doc<'_>, top: &mut Tbl<'_, '_>) -> CheckSpec {
     spec
 }
 
-/// `[rare_event]`: the estimator of a run and its settings.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RareEventSpec {
-    pub method: RareMethod,
-    /// Importance sampling: the mean shift of every asset's diffusion normal per step, in
-    /// standard deviations (negative: towards falling prices). `None`: chosen by a
-    /// cross-entropy pilot run.
-    pub tilt: Option<f64>,
-    /// Importance sampling: the jump rate of the sampling law over the stated rate (with
-    /// `tilt`; `None` with a pilot, which chooses it).
-    pub jump_rate_factor: Option<f64>,
-    /// Paths per cross-entropy iteration of the pilot run.
-    pub pilot_paths: u64,
-    /// Splitting: increasing levels of the running largest drawdown of the mark (fractions
-    /// of the peak) at which paths are cloned.
-    pub levels: Vec<f64>,
-    /// Splitting: clones made of a path at each level it crosses.
-    pub clones: u32,
-}
-
-/// Which rare-event estimator a run uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RareMethod {
-    ImportanceSampling,
-    Splitting,
-}
-
-/// Default paths per cross-entropy pilot iteration.
-pub const DEFAULT_PILOT_PATHS: u64 = 2_000;
-/// Default clones per splitting level.
-pub const DEFAULT_CLONES: u32 = 4;
 /// Most clones per level (a typo must not ask for an exploding tree).
 pub const MAX_CLONES: u64 = 1_000;
 /// Most splitting levels.
 pub const MAX_SPLIT_LEVELS: usize = 32;
 
-impl RareEventSpec {
-    /// The settings `--rare-event` gives a scenario without a `[rare_event]` table.
-    pub fn defaults(method: RareMethod) -> RareEventSpec {
-        RareEventSpec {
-            method,
-            tilt: None,
-            jump_rate_factor: None,
-            pilot_paths: DEFAULT_PILOT_PATHS,
-            levels: Vec::new(),
-            clones: DEFAULT_CLONES,
-        }
-    }
-}
-
-/// `[simulation]`: how many paths, how long, and what counts as a cascade.
-#[derive(Debug, Clone)]
-pub struct Simulation {
-    pub paths: u64,
-    pub steps: u32,
-    /// Length of one step, seconds.
-    pub step_seconds: f64,
-    pub seed: u64,
-    /// Time of day at step 0, seconds after 00:00 UTC (selects the hourly liquidity factor).
-    pub start_second_of_day: f64,
-    /// Liquidation-engine rounds per step (the engine's speed).
-    pub max_rounds: u32,
-    pub population_mode: PopulationMode,
-    /// Independent draws of the synthetic populations in fixed mode (path `i` uses replicate
-    /// `i mod population_replicates`), so the intervals cover which population was drawn.
-    pub population_replicates: u32,
-    pub cascade: CascadeRule,
-    /// `[simulation.circuit_breaker]`: trading halts after a large one-step move.
-    pub circuit_breaker: Option<CircuitBreaker>,
-}
-
-/// Halts an asset's trading (no liquidations, no book trades) after its mark moves more than
-/// `max_move` within one step.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct CircuitBreaker {
-    /// Largest tolerated move of the mark against the previous step's close, fraction.
-    pub max_move: f64,
-    /// Steps the halt lasts after the step in which it trips.
-    pub halt_steps: u32,
-}
-
-/// How the assets' random moves depend on each other, beyond the base correlation matrix.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Dependence {
-    /// Correlation matrices taking over at later steps (sorted by step).
-    pub regimes: Vec<CorrelationRegime>,
-    /// One uniform decides the jump counts of every asset (jumps arrive together), and the
-    /// jump sizes are correlated like the diffusion.
-    pub common_jump_clock: bool,
-    /// One χ² mixing variable for every Student-t asset (a multivariate t), instead of one
-    /// per asset.
-    pub shared_t_mixing: bool,
-}
-
-/// A correlation matrix that applies from `from_step` on.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CorrelationRegime {
-    pub from_step: u32,
-    /// Lower-triangular Cholesky factor, row-major n×n.
-    pub cholesky: Vec<f64>,
-}
-
-/// Whether positions are drawn once for the run or afresh for every path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PopulationMode {
-    /// One population shared by every path (drawn from the run seed).
-    Fixed,
-    /// Each path draws its own population from its own random stream.
-    PerPath,
-}
-
-/// When a path counts as a cascade.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct CascadeRule {
-    /// Endogenous move (largest amplification of any asset, fraction of price) at or above
-    /// which a path is a cascade.
-    pub endogenous_move: Option<f64>,
-    /// Liquidated notional as a share of open interest at or above which a path is a cascade.
-    pub liquidated_oi_share: Option<f64>,
-    /// `true`: every given criterion must hold; `false`: any one is enough.
-    pub require_all: bool,
-}
-
-/// One asset: its fundamental price process and its order book.
-#[derive(Debug, Clone)]
-pub struct Asset {
-    pub name: String,
-    /// Price at step 0, USD.
-    pub price: f64,
-    /// Annualised volatility of log returns (0.6 = 60%/year).
-    pub volatility: f64,
-    /// Annualised drift of the price.
-    pub drift: f64,
-    pub innovations: Innovations,
-    /// `innovations = "bootstrap"`: the returns are resampled from a series in blocks
-    /// (then `innovations` is unused, `volatility` only the depth law's reference).
-    pub bootstrap: Option<crate::model::bootstrap::BlockBootstrap>,
-    /// Scheduled returns, sorted by step.
-    pub shocks: Vec<Shock>,
-    /// Poisson jumps with normal log sizes (Merton), if any.
-    pub jumps: Option<Jumps>,
-    /// GARCH(1,1) feedback of large moves into the volatility, if any.
-    pub vol_feedback: Option<VolFeedback>,
-    pub book: BookSpec,
-    /// Several books with an index over them (`[[assets.venues]]`); `None`: one book.
-    pub venues: Option<Venues>,
-}
-
-/// Merton jumps: a Poisson number of jumps per step, each with a normal log size.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Jumps {
-    /// Expected jumps per day (86,400 s).
-    pub rate_per_day: f64,
-    /// Mean of a jump's log size.
-    pub mean: f64,
-    /// Standard deviation of a jump's log size.
-    pub sd: f64,
-    /// Whether the drift is lowered by `λ·(e^(m + s²/2) − 1)` so jumps leave the expected
-    /// price unchanged.
-    pub compensate: bool,
-}
-
-/// GARCH(1,1) on the per-step variance: `h' = ω + α·x² + β·h`, with `ω` set so the long-run
-/// variance is the stated volatility's.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct VolFeedback {
-    pub alpha: f64,
-    pub beta: f64,
-    /// Cap on the volatility as a multiple of the stated one.
-    pub max_ratio: f64,
-}
-
-/// Distribution of the per-step standardised innovation.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Innovations {
-    Gaussian,
-    /// Student-t with `dof` > 2 degrees of freedom, scaled to unit variance.
-    StudentT {
-        dof: f64,
-    },
-}
-
-/// A deterministic return applied to the fundamental price at the start of a step.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Shock {
-    pub step: u32,
-    /// Simple return, > −1 (−0.08 = an 8% fall).
-    pub ret: f64,
-}
-
-/// The order book of one asset, as resolved levels.
-#[derive(Debug, Clone)]
-pub struct BookSpec {
-    /// Bid levels, nearest first.
-    pub bid: Vec<Level>,
-    /// Ask levels, nearest first.
-    pub ask: Vec<Level>,
-    /// Depth multiplier for each UTC hour (0 = 00:00–01:00).
-    pub hourly: [f64; 24],
-    /// Half-life of depth recovery after a sweep, seconds.
-    pub refill_half_life_s: f64,
-    /// Share of each sweep's price move that is permanent (the rest decays as depth refills).
-    pub permanent_impact: f64,
-    /// Depth that shrinks when realised volatility rises, if any.
-    pub vol_depth: Option<VolDepth>,
-    /// A backstop bid: sells never fill, and the mark never goes, below this price (USD).
-    pub price_floor: Option<f64>,
-}
-
-/// Depth multiplier `clamp((σ_ref/σ_realised)^β, min, max)`, σ_realised an EWMA of the mark's
-/// squared one-step log returns.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct VolDepth {
-    pub beta: f64,
-    /// σ_ref, annualised.
-    pub reference_volatility: f64,
-    /// Half-life of the EWMA, seconds.
-    pub half_life_s: f64,
-    pub min: f64,
-    pub max: f64,
-}
-
-/// One price level of one side of the book.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Level {
-    /// Distance from the mid in log-price (≈ fraction: 0.0001 = 1 bp), > 0, increasing.
-    pub distance: f64,
-    /// Resting size in base units at a depth multiplier of 1.
-    pub size: f64,
-}
-
-/// Perpetual-futures positions on one asset (one venue, isolated margin).
-#[derive(Debug, Clone)]
-pub struct Population {
-    pub name: String,
-    /// Index into [`Scenario::assets`].
-    pub asset: usize,
-    pub margin: MarginSchedule,
-    /// Liquidation fee, fraction of liquidated notional, paid into the insurance fund.
-    pub liquidation_fee: f64,
-    /// Insurance fund at step 0, USD.
-    pub insurance_fund: f64,
-    /// Partial liquidation (`[populations.partial_liquidation]`); `None`: full liquidation.
-    pub partial: Option<PartialRule>,
-    /// Whether shortfalls the fund cannot cover are auto-deleveraged (`auto_deleverage`).
-    pub auto_deleverage: bool,
-    /// Funding paid along the path (`funding`); `None`: none is paid.
-    pub funding: Option<crate::model::funding::Funding>,
-    pub source: PositionSource,
-    /// Index into the asset's venues (0 without venues).
-    pub venue: usize,
-    /// The price that triggers liquidations: the mark (index) or the venue's own mid.
-    pub trigger: TriggerPrice,
-}
-
-impl Population {
-    /// Number of positions: the synthetic count, or the positions file's rows.
-    pub fn position_count(&self) -> u64 {
-        match &self.source {
-            PositionSource::Synthetic(x) => x.count,
-            PositionSource::Explicit(r) => r.len() as u64,
-        }
-    }
-}
-
-/// `[[lending]]`: one Aave-style lending market. Every account borrows the stablecoin (1 USD)
-/// against the market's collateral assets, held in the same value shares by every account.
-#[derive(Debug, Clone)]
-pub struct LendingMarket {
-    pub name: String,
-    /// Number of accounts.
-    pub accounts: u64,
-    /// Total debt over the accounts, USD.
-    pub debt_usd: f64,
-    /// Log-normal sigma of one account's debt (the debts are rescaled to add up to `debt_usd`).
-    pub debt_sigma: f64,
-    /// Health factor at step 0, drawn uniformly in `[hf_min, hf_max]` (both > 1).
-    pub hf_min: f64,
-    pub hf_max: f64,
-    /// Close factor and the health factor below which a liquidation may repay everything.
-    pub rule: CloseRule,
-    /// The collateral assets (distinct), with their share of each account's collateral value
-    /// at step 0 (the shares add up to 1).
-    pub collateral: Vec<LendingCollateral>,
-}
-
-/// One collateral asset of a lending market.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct LendingCollateral {
-    pub params: CollateralParams,
-    /// Share of an account's collateral value at step 0, in (0, 1].
-    pub share: f64,
-}
-
-/// Where a population's positions come from.
-#[derive(Debug, Clone)]
-pub enum PositionSource {
-    Synthetic(SyntheticSpec),
-    Explicit(Vec<PositionRecord>),
-}
-
-/// Distributions from which positions are drawn.
-#[derive(Debug, Clone)]
-pub struct SyntheticSpec {
-    pub count: u64,
-    /// Total open interest, USD notional at entry.
-    pub open_interest: f64,
-    /// Share of open interest (and of the count) that is long.
-    pub long_share: f64,
-    pub size: SizeDist,
-    pub leverage: LeverageDist,
-    pub entry: EntryDist,
-}
-
-/// Distribution of position notional (rescaled so the sizes add up to the open interest).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum SizeDist {
-    LogNormal { sigma: f64 },
-    Pareto { alpha: f64 },
-}
-
-/// Distribution of leverage (> 1).
-#[derive(Debug, Clone, PartialEq)]
-pub enum LeverageDist {
-    Discrete {
-        values: Vec<f64>,
-        weights: Vec<f64>,
-    },
-    LogNormal {
-        median: f64,
-        sigma: f64,
-        min: f64,
-        max: f64,
-    },
-    Uniform {
-        min: f64,
-        max: f64,
-    },
-}
-
-/// Distribution of the entry price, as a log offset from the start price.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum EntryDist {
-    Normal { mean: f64, sd: f64 },
-    Uniform { low: f64, high: f64 },
-}
-
-/// One explicit position.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PositionRecord {
-    pub long: bool,
-    /// Base units.
-    pub qty: f64,
-    /// Entry price, USD.
-    pub entry: f64,
-    /// Isolated margin, USD.
-    pub margin: f64,
-}
-
 impl Scenario {
-    /// Total open interest (USD at entry) over all populations.
-    pub fn open_interest(&self) -> f64 {
-        self.populations
-            .iter()
-            .map(|p| match &p.source {
-                PositionSource::Synthetic(s) => s.open_interest,
-                PositionSource::Explicit(r) => r.iter().map(|x| x.qty * x.entry).sum(),
-            })
-            .sum()
-    }
-
-    /// Number of positions over all populations (synthetic counts and CSV rows); drawn
-    /// once per run in fixed mode, once per path in per-path mode.
-    pub fn position_count(&self) -> u64 {
-        self.populations
-            .iter()
-            .map(Population::position_count)
-            .sum()
-    }
-
-    /// The population replicates a run draws: `Some(R)` in fixed mode with at least one
-    /// synthetic population (path `i` uses replicate `i mod R`); `None` when there is no
-    /// population noise to estimate: per-path mode (every path draws its own population) or
-    /// only positions files (one known population).
-    pub fn replicates(&self) -> Option<u32> {
-        let synthetic = self
-            .populations
-            .iter()
-            .any(|p| matches!(p.source, PositionSource::Synthetic(_)));
-        (self.simulation.population_mode == PopulationMode::Fixed && synthetic)
-            .then_some(self.simulation.population_replicates)
-    }
-
-    /// Book levels over all assets and both sides.
-    pub fn book_level_count(&self) -> usize {
-        self.assets
-            .iter()
-            .map(|a| a.book.bid.len() + a.book.ask.len())
-            .sum()
-    }
-
-    /// Step length in years.
-    pub fn dt_years(&self) -> f64 {
-        self.simulation.step_seconds / SECONDS_PER_YEAR
-    }
-
     /// Parses and validates a scenario.
     ///
     /// `origin` names the scenario in messages (its path); `files` provides CSV files it
@@ -844,14 +387,6 @@ fn show(x: f64) -> String {
     }
 }
 
-/// Long share implied by a funding rate (per 8 h): a logistic map centred on the usual
-/// 0.01%/8h baseline, reaching ~88% long at +0.05%/8h. A documented heuristic.
-pub fn long_share_from_funding(rate_8h: f64) -> f64 {
-    const BASELINE: f64 = 0.0001;
-    const SCALE: f64 = 0.0002;
-    1.0 / (1.0 + (-(rate_8h - BASELINE) / SCALE).exp())
-}
-
 fn validate(
     doc: &mut Doc<'_>,
     root: &toml::Spanned<DeTable<'_>>,
@@ -1081,28 +616,6 @@ fn rare_event_section(doc: &mut Doc<'_>, top: &mut Tbl<'_, '_>) -> Option<RareEv
     (doc.issues.len() == n0 && method.is_some()).then_some(spec)
 }
 
-/// `[output]`: what a run records beyond its standard files.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OutputSpec {
-    /// Path ids whose step-by-step traces go to `results.h5` under `/traces/<id>`, ascending,
-    /// without repeats.
-    pub trace_paths: Vec<u64>,
-    /// Also trace this many paths with the largest `trace_metric` (0: none).
-    pub trace_worst: u32,
-    /// The per-path metric (a name of `metrics::PATH_METRICS`) that ranks the worst paths.
-    pub trace_metric: String,
-}
-
-impl Default for OutputSpec {
-    fn default() -> Self {
-        OutputSpec {
-            trace_paths: Vec::new(),
-            trace_worst: 0,
-            trace_metric: "max_drawdown".into(),
-        }
-    }
-}
-
 /// Most traces a scenario may ask for by each of `trace_paths` and `trace_worst` (a trace
 /// holds one `engine::AssetStep` per step and asset, in memory until the results file is
 /// written).
@@ -1153,7 +666,7 @@ fn output_section(doc: &mut Doc<'_>, top: &mut Tbl<'_, '_>) -> OutputSpec {
         spec.trace_worst = k.min(MAX_TRACES) as u32;
         // `trace_metric` only applies with `trace_worst`; alone, `finish` reports it.
         if let Some(m) = doc.str(&mut t, "trace_metric") {
-            let names = crate::metrics::PATH_METRICS.iter().map(|d| d.name);
+            let names = crate::metric_names::PATH_METRIC_NAMES.iter().copied();
             if names.clone().any(|n| n == m) {
                 spec.trace_metric = m.to_string();
             } else {
@@ -1832,8 +1345,8 @@ fn book(
                 doc.invalid(&mut t, "depth_band_bp", format!("band of {band_bp} bp lies inside the half-spread ({} bp): it holds no level", spread_bp / 2.0));
             }
             let shape = match p {
-                "flat" => Some(Shape::Power(0.0)),
-                "linear" => Some(Shape::Power(1.0)),
+                "flat" => Some(LevelShape::Power(0.0)),
+                "linear" => Some(LevelShape::Power(1.0)),
                 "power_law" => {
                     let power = doc.req_f64(&mut t, "power").unwrap_or(f64::NAN);
                     if !(-3.0..=5.0).contains(&power) {
@@ -1843,7 +1356,7 @@ fn book(
                             format!("must be in [-3, 5], found {power}"),
                         );
                     }
-                    Some(Shape::Power(power))
+                    Some(LevelShape::Power(power))
                 }
                 "exponential" => {
                     let scale = doc.req_f64(&mut t, "scale_bp").unwrap_or(f64::NAN);
@@ -1854,7 +1367,7 @@ fn book(
                             format!("must be > 0 basis points, found {scale}"),
                         );
                     }
-                    Some(Shape::Exponential(scale * 1e-4))
+                    Some(LevelShape::Exponential(scale * 1e-4))
                 }
                 _ => None,
             };
@@ -1973,61 +1486,6 @@ fn vol_depth(doc: &mut Doc<'_>, mut t: Tbl<'_, '_>, volatility: f64) -> Option<V
         min,
         max,
     })
-}
-
-#[derive(Clone, Copy)]
-enum Shape {
-    /// Size ∝ distanceᵖ (0 = flat, 1 = linear "V" book with square-root impact).
-    Power(f64),
-    /// Size ∝ exp(−distance / scale).
-    Exponential(f64),
-}
-
-/// Levels at `half_spread + k·spacing`, sized by the shape and scaled so that the depth within
-/// `band` of the mid is `depth_usd` on each side (converted to base units at `price`).
-fn synthetic_levels(
-    shape: Shape,
-    spread: f64,
-    spacing: f64,
-    levels: usize,
-    depth_usd: f64,
-    band: f64,
-    price: f64,
-) -> (Vec<Level>, Vec<Level>) {
-    let half = spread / 2.0;
-    let weight = |x: f64| match shape {
-        Shape::Power(p) => x.powf(p),
-        Shape::Exponential(s) => (-x / s).exp(),
-    };
-    let mut side: Vec<Level> = (0..levels)
-        .map(|k| {
-            let x = half + k as f64 * spacing;
-            Level {
-                distance: x,
-                size: weight(x),
-            }
-        })
-        .collect();
-    let in_band: f64 = side
-        .iter()
-        .filter(|l| l.distance <= band * (1.0 + 1e-12))
-        .map(|l| l.size)
-        .sum();
-    // Base units per unit of weight: depth within the band, in USD, at each level's price.
-    let usd_in_band: f64 = side
-        .iter()
-        .filter(|l| l.distance <= band * (1.0 + 1e-12))
-        .map(|l| l.size * price)
-        .sum();
-    let scale = if in_band > 0.0 {
-        depth_usd / usd_in_band
-    } else {
-        0.0
-    };
-    for l in &mut side {
-        l.size *= scale;
-    }
-    (side.clone(), side)
 }
 
 /// `[correlation]`: the base matrix (its Cholesky factor) and the rest of the dependence.
@@ -2168,38 +1626,22 @@ fn matrix_factor(doc: &mut Doc<'_>, t: &mut Tbl<'_, '_>, n: usize) -> Option<Vec
     if bad {
         return None;
     }
-    let mat = DMatrix::from_fn(n, n, |i, j| m[i][j]);
-    let min_eig = mat.clone().symmetric_eigen().eigenvalues.min();
-    if min_eig < -1e-10 {
-        doc.error_at(&path, span, format!("is not positive semi-definite (smallest eigenvalue {min_eig:.4}); no set of assets can have these correlations"));
-        return None;
+    match cholesky_factor(&m) {
+        Ok(l) => Some(l),
+        Err(FactorError::NotPsd { min_eigenvalue }) => {
+            doc.error_at(&path, span, format!("is not positive semi-definite (smallest eigenvalue {min_eigenvalue:.4}); no set of assets can have these correlations"));
+            None
+        }
+        Err(FactorError::NotFactorisable) => {
+            doc.error_at(
+                &path,
+                span,
+                "cannot be factorised (Cholesky); it is numerically not positive semi-definite"
+                    .into(),
+            );
+            None
+        }
     }
-    // A PSD but singular matrix (perfect correlation) gets a negligible ridge so Cholesky exists.
-    let ridge = if min_eig < 1e-12 { 1e-12 } else { 0.0 };
-    // That ridge does not cover a tolerated negative eigenvalue (down to −1e-10): for
-    // [[1,1,1],[1,1,c],[1,c,1]] with c = 1 − 1e-11 (smallest eigenvalue −3e-12) the
-    // factorisation failed and `?` returned None without an issue, so the scenario was
-    // accepted and run with independent assets. Retry with a ridge that covers it, and report
-    // the matrix if even that fails.
-    let identity = DMatrix::<f64>::identity(n, n);
-    let chol = (mat.clone() + &identity * ridge)
-        .cholesky()
-        .or_else(|| (mat + &identity * (1e-12 - 2.0 * min_eig.min(0.0))).cholesky());
-    let Some(chol) = chol else {
-        doc.error_at(
-            &path,
-            span,
-            "cannot be factorised (Cholesky); it is numerically not positive semi-definite".into(),
-        );
-        return None;
-    };
-    let l = chol.l();
-    Some(
-        (0..n)
-            .flat_map(|i| (0..n).map(move |j| (i, j)))
-            .map(|(i, j)| l[(i, j)])
-            .collect(),
-    )
 }
 
 /// The index of the asset named under `asset` (required) in `names`; an unknown name is
@@ -2688,7 +2130,7 @@ fn synthetic(
                     format!("must be a rate per 8 hours in [-0.05, 0.05], found {x}"),
                 );
             }
-            f.map(long_share_from_funding)
+            f.map(crate::model::population::long_share_from_funding)
         }
         (false, false) => Some(0.5),
     };

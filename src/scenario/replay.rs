@@ -4,9 +4,9 @@
 
 use toml::de::DeTable;
 
-use super::error::ScenarioError;
 use super::reader::Doc;
 use super::{BOOK_KEYS, BookSpec, FileSource};
+use crate::diagnostics::ScenarioError;
 use crate::history::living::{Inflow, LivingParams};
 use crate::history::time::parse_time;
 

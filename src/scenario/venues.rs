@@ -3,8 +3,10 @@
 //! and `trigger_price`. Validation only; the model is in `model::arbitrage` and
 //! `engine::index`.
 
-use super::reader::{Doc, Tbl, suggest};
-use super::{BOOK_KEYS, BookSpec, Clock, FileSource, book};
+use super::reader::{Doc, Tbl};
+use super::{BOOK_KEYS, Clock, FileSource, book};
+use crate::diagnostics::suggest;
+use crate::model::spec::{BookSpec, TriggerPrice, VenueSpec, Venues};
 
 /// Keys of one `[[assets.venues]]` table.
 pub(super) const VENUE_KEYS: &[&str] = &["name", "weight", "depth_scale", "book"];
@@ -13,38 +15,6 @@ pub(super) const VENUE_KEYS: &[&str] = &["name", "weight", "depth_scale", "book"
 const MAX_VENUES: usize = 64;
 /// Longest index lag: the ring of lagged index values is this long per asset and path.
 const MAX_LAG_STEPS: u64 = 100_000;
-
-/// The venues of one asset. Only present when `[[assets.venues]]` is given.
-#[derive(Debug, Clone)]
-pub struct Venues {
-    /// At least one venue, in file order; the first is the default of a population.
-    pub list: Vec<VenueSpec>,
-    /// `k` of the mark: the mark in step `t` is the index at the end of step `t − k`.
-    pub index_lag_steps: u32,
-    /// `κ ∈ [0, 1]`: the share of each venue's log gap to the index that arbitrage closes at
-    /// the end of every step.
-    pub arbitrage_speed: f64,
-}
-
-/// One venue: its book and its weight in the index.
-#[derive(Debug, Clone)]
-pub struct VenueSpec {
-    pub name: String,
-    /// Weight in the index, normalised so the venues' weights sum to 1.
-    pub weight: f64,
-    /// The venue's book: its own `book` table or the asset's, sizes times `depth_scale`.
-    pub book: BookSpec,
-}
-
-/// Which price a population's positions are liquidated at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum TriggerPrice {
-    /// The asset's mark: the (lagged) index over its venues; the book's mid without venues.
-    #[default]
-    Mark,
-    /// The mid of the population's own venue.
-    Venue,
-}
 
 /// Reads the asset's `venues`, `index_lag_steps` and `arbitrage_speed`. `asset_book` is the
 /// asset's own validated book (the default of every venue), `None` when it is invalid.
