@@ -3,8 +3,10 @@
 //! and `trigger_price`. Validation only; the model is in `model::arbitrage` and
 //! `engine::index`.
 
+use super::FileSource;
+use super::book::{BOOK_KEYS, book};
 use super::reader::{Doc, Tbl};
-use super::{BOOK_KEYS, Clock, FileSource, book};
+use super::simulation::Clock;
 use crate::diagnostics::suggest;
 use crate::model::spec::{BookSpec, TriggerPrice, VenueSpec, Venues};
 
