@@ -5,7 +5,7 @@
 use super::FileSource;
 use super::book::{BOOK_KEYS, book};
 use super::bootstrap;
-use super::common::{MAX_PRICE, MIN_PRICE, number, show};
+use super::common::{MAX_PRICE, MIN_PRICE, number, out_of_range, show};
 use super::reader::{Doc, Tbl};
 use super::simulation::Clock;
 use super::venues;
@@ -65,21 +65,23 @@ pub(super) fn asset(
         );
     }
     let volatility = doc.req_f64(&mut t, "volatility").unwrap_or(0.0);
-    if !(0.0..=20.0).contains(&volatility) {
-        doc.invalid(
-            &mut t,
-            "volatility",
-            format!("must be an annualised fraction in [0, 20], found {volatility}"),
-        );
-    }
+    out_of_range(
+        doc,
+        &mut t,
+        "volatility",
+        !(0.0..=20.0).contains(&volatility),
+        "an annualised fraction in [0, 20]",
+        volatility,
+    );
     let drift = doc.f64(&mut t, "drift").unwrap_or(0.0);
-    if drift.abs() > 100.0 {
-        doc.invalid(
-            &mut t,
-            "drift",
-            format!("must be an annualised rate in [-100, 100], found {drift}"),
-        );
-    }
+    out_of_range(
+        doc,
+        &mut t,
+        "drift",
+        drift.abs() > 100.0,
+        "an annualised rate in [-100, 100]",
+        drift,
+    );
     let mut resampled = None;
     let innovations = match doc.choice(
         &mut t,

@@ -3,7 +3,7 @@
 //! permanent impact, price floor and `[assets.book.volatility_depth]`.
 
 use super::FileSource;
-use super::common::{MAX_PRICE, MAX_USD, MIN_PRICE, number, show};
+use super::common::{MAX_PRICE, MAX_USD, MIN_PRICE, number, out_of_range, show};
 use super::csv;
 use super::reader::{Doc, Tbl};
 use crate::model::book::{LevelShape, synthetic_levels};
@@ -86,21 +86,23 @@ pub(super) fn book(
         }
     }
     let refill = doc.f64(&mut t, "refill_half_life_s").unwrap_or(60.0);
-    if refill <= 0.0 {
-        doc.invalid(
-            &mut t,
-            "refill_half_life_s",
-            format!("must be > 0 seconds, found {refill}"),
-        );
-    }
+    out_of_range(
+        doc,
+        &mut t,
+        "refill_half_life_s",
+        refill <= 0.0,
+        "> 0 seconds",
+        refill,
+    );
     let permanent = doc.f64(&mut t, "permanent_impact").unwrap_or(0.5);
-    if !(0.0..=1.0).contains(&permanent) {
-        doc.invalid(
-            &mut t,
-            "permanent_impact",
-            format!("must be a share in [0, 1], found {permanent}"),
-        );
-    }
+    out_of_range(
+        doc,
+        &mut t,
+        "permanent_impact",
+        !(0.0..=1.0).contains(&permanent),
+        "a share in [0, 1]",
+        permanent,
+    );
     let vol_depth = doc
         .table(&mut t, "volatility_depth", VOL_DEPTH_KEYS)
         .and_then(|v| vol_depth(doc, v, volatility));
@@ -142,29 +144,32 @@ pub(super) fn book(
         }
         Some(p) => {
             let spread_bp = doc.f64(&mut t, "spread_bp").unwrap_or(1.0);
-            if spread_bp <= 0.0 || spread_bp > 10_000.0 {
-                doc.invalid(
-                    &mut t,
-                    "spread_bp",
-                    format!("must be in (0, 10000] basis points, found {spread_bp}"),
-                );
-            }
+            out_of_range(
+                doc,
+                &mut t,
+                "spread_bp",
+                spread_bp <= 0.0 || spread_bp > 10_000.0,
+                "in (0, 10000] basis points",
+                spread_bp,
+            );
             let spacing_bp = doc.f64(&mut t, "level_spacing_bp").unwrap_or(1.0);
-            if spacing_bp <= 0.0 || spacing_bp > 10_000.0 {
-                doc.invalid(
-                    &mut t,
-                    "level_spacing_bp",
-                    format!("must be in (0, 10000] basis points, found {spacing_bp}"),
-                );
-            }
+            out_of_range(
+                doc,
+                &mut t,
+                "level_spacing_bp",
+                spacing_bp <= 0.0 || spacing_bp > 10_000.0,
+                "in (0, 10000] basis points",
+                spacing_bp,
+            );
             let levels = doc.u64(&mut t, "levels").unwrap_or(2000);
-            if !(1..=MAX_LEVELS).contains(&levels) {
-                doc.invalid(
-                    &mut t,
-                    "levels",
-                    format!("must be between 1 and {MAX_LEVELS} per side, found {levels}"),
-                );
-            }
+            out_of_range(
+                doc,
+                &mut t,
+                "levels",
+                !(1..=MAX_LEVELS).contains(&levels),
+                format_args!("between 1 and {MAX_LEVELS} per side"),
+                levels,
+            );
             // Bids at distance x trade at e^(−x) times the price, asks at e^(+x), and a sweep
             // through the whole side moves the mid by the full extent: a ladder reaching
             // thousands of log units (levels = 1000 at 10000 bp) gives prices of 0 or inf.
@@ -207,24 +212,26 @@ pub(super) fn book(
                 "linear" => Some(LevelShape::Power(1.0)),
                 "power_law" => {
                     let power = doc.req_f64(&mut t, "power").unwrap_or(f64::NAN);
-                    if !(-3.0..=5.0).contains(&power) {
-                        doc.invalid(
-                            &mut t,
-                            "power",
-                            format!("must be in [-3, 5], found {power}"),
-                        );
-                    }
+                    out_of_range(
+                        doc,
+                        &mut t,
+                        "power",
+                        !(-3.0..=5.0).contains(&power),
+                        "in [-3, 5]",
+                        power,
+                    );
                     Some(LevelShape::Power(power))
                 }
                 "exponential" => {
                     let scale = doc.req_f64(&mut t, "scale_bp").unwrap_or(f64::NAN);
-                    if scale <= 0.0 {
-                        doc.invalid(
-                            &mut t,
-                            "scale_bp",
-                            format!("must be > 0 basis points, found {scale}"),
-                        );
-                    }
+                    out_of_range(
+                        doc,
+                        &mut t,
+                        "scale_bp",
+                        scale <= 0.0,
+                        "> 0 basis points",
+                        scale,
+                    );
                     Some(LevelShape::Exponential(scale * 1e-4))
                 }
                 _ => None,

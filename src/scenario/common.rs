@@ -51,6 +51,23 @@ pub(super) fn number(
     x
 }
 
+/// Reports `key` as "must be {what}, found {x}" when `bad`, and returns `bad`. `x` as the
+/// message shows it: the number itself, or [`show`] of it. The range check of a value read
+/// some other way than [`number`] (with its own default, or kept when out of range).
+pub(super) fn out_of_range(
+    doc: &mut Doc<'_>,
+    t: &mut Tbl<'_, '_>,
+    key: &'static str,
+    bad: bool,
+    what: impl std::fmt::Display,
+    x: impl std::fmt::Display,
+) -> bool {
+    if bad {
+        doc.invalid(t, key, format!("must be {what}, found {x}"));
+    }
+    bad
+}
+
 /// The index of the asset named under `asset` (required) in `names`; an unknown name is
 /// reported with a "did you mean" and the list of assets.
 pub(super) fn asset_index(

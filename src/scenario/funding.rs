@@ -2,6 +2,7 @@
 //! path (fixed, or a schedule by step) and the interval between payments. Validation only;
 //! the payment arithmetic is in `model::funding`, the per-path index in `engine::venue`.
 
+use super::common::out_of_range;
 use super::reader::{Doc, Tbl};
 use crate::model::funding::{Funding, Premium};
 
@@ -44,13 +45,14 @@ pub(super) fn funding(
     let rate = doc.f64(&mut f, "rate");
     let rate = rate_ok(doc, &mut f, rate);
     let interval_s = doc.f64(&mut f, "interval_s").unwrap_or(DEFAULT_INTERVAL_S);
-    if !(interval_s > 0.0 && interval_s <= 1e9) {
-        doc.invalid(
-            &mut f,
-            "interval_s",
-            format!("must be in (0, 1e9] seconds, found {interval_s}"),
-        );
-    }
+    out_of_range(
+        doc,
+        &mut f,
+        "interval_s",
+        !(interval_s > 0.0 && interval_s <= 1e9),
+        "in (0, 1e9] seconds",
+        interval_s,
+    );
     let has_schedule = doc.has(&mut f, "schedule");
     let mut schedule = vec![(0u32, rate.unwrap_or(0.0))];
     let mut last: Option<u64> = None;

@@ -1,7 +1,7 @@
 //! `[[lending]]`: an Aave-style lending market: accounts, debt, start health factors, the close
 //! rule and the collateral assets.
 
-use super::common::{MAX_POSITIONS, MAX_USD, asset_index, number, show};
+use super::common::{MAX_POSITIONS, MAX_USD, asset_index, number, out_of_range, show};
 use super::reader::{Doc, Tbl};
 use crate::model::spec::{CloseRule, CollateralParams, LendingCollateral, LendingMarket};
 
@@ -26,13 +26,15 @@ pub(super) fn lending_market(
     let n0 = doc.issues.len();
     let name = doc.str(&mut t, "name").unwrap_or("").to_string();
     let accounts = doc.req_u64(&mut t, "accounts").unwrap_or(0);
-    if doc.has(&mut t, "accounts") && !(1..=MAX_POSITIONS).contains(&accounts) {
-        doc.invalid(
-            &mut t,
-            "accounts",
-            format!("must be between 1 and {MAX_POSITIONS}, found {accounts}"),
-        );
-    }
+    let bad = doc.has(&mut t, "accounts") && !(1..=MAX_POSITIONS).contains(&accounts);
+    out_of_range(
+        doc,
+        &mut t,
+        "accounts",
+        bad,
+        format_args!("between 1 and {MAX_POSITIONS}"),
+        accounts,
+    );
     let debt_usd = number(
         doc,
         &mut t,

@@ -4,6 +4,16 @@
 //! problem at once ([`ScenarioError`]), each with its key path and line. Referenced files
 //! (positions and book CSVs) are fetched through a [`FileSource`], so this module does no I/O
 //! itself. The schema is documented in `docs/scenario.md`.
+//!
+//! The types it produces are `model`'s (`model::spec`, re-exported here for now): this
+//! module parses and validates, the model owns the values. Each section of the document has a
+//! file with its key table, its parser and its tests: `simulation`, `asset` (jumps, volatility
+//! feedback, shocks), `book` (and its volatility depth), `venues`, `correlation`,
+//! `population` (synthetic positions, leverage, partial liquidation), `funding`, `lending`,
+//! `bootstrap`, `rare_event`, `output` and `check`; `csv` reads positions and book files,
+//! `replay` the replay documents, `reader` walks the spanned TOML tree and `common` holds what
+//! the sections share (range-checked numbers, bounds). This file holds the entry points:
+//! [`Scenario::parse`], the walk over the top-level tables, and [`schema_keys`].
 
 mod asset;
 mod book;

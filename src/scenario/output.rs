@@ -1,6 +1,7 @@
 //! `[output]`: what a run records beyond its standard files (traces of chosen and of the worst
 //! paths).
 
+use super::common::out_of_range;
 use super::reader::{Doc, Tbl};
 use crate::diagnostics::suggest;
 use crate::model::spec::OutputSpec;
@@ -47,13 +48,14 @@ pub(super) fn output_section(doc: &mut Doc<'_>, top: &mut Tbl<'_, '_>) -> Output
         spec.trace_paths.dedup();
     }
     if let Some(k) = doc.u64(&mut t, "trace_worst") {
-        if k > MAX_TRACES {
-            doc.invalid(
-                &mut t,
-                "trace_worst",
-                format!("must be at most {MAX_TRACES}, found {k}"),
-            );
-        }
+        out_of_range(
+            doc,
+            &mut t,
+            "trace_worst",
+            k > MAX_TRACES,
+            format_args!("at most {MAX_TRACES}"),
+            k,
+        );
         spec.trace_worst = k.min(MAX_TRACES) as u32;
         // `trace_metric` only applies with `trace_worst`; alone, `finish` reports it.
         if let Some(m) = doc.str(&mut t, "trace_metric") {

@@ -3,7 +3,7 @@
 //! size, leverage and entry distributions).
 
 use super::FileSource;
-use super::common::{MAX_POSITIONS, MAX_USD, asset_index, show};
+use super::common::{MAX_POSITIONS, MAX_USD, asset_index, out_of_range, show};
 use super::csv;
 use super::funding;
 use super::reader::{Doc, Tbl};
@@ -107,13 +107,14 @@ pub(super) fn population(
         MarginSchedule::tiered(&pairs.iter().map(|p| (p.0, p.1)).collect::<Vec<_>>())
     } else {
         let r = doc.f64(&mut t, "maintenance_margin").unwrap_or(0.004);
-        if r <= 0.0 || r >= 0.5 {
-            doc.invalid(
-                &mut t,
-                "maintenance_margin",
-                format!("must be a rate in (0, 0.5), found {r}"),
-            );
-        }
+        out_of_range(
+            doc,
+            &mut t,
+            "maintenance_margin",
+            r <= 0.0 || r >= 0.5,
+            "a rate in (0, 0.5)",
+            r,
+        );
         MarginSchedule::flat(r)
     };
     // What depends on the schedule (the leverage cap, the rows of a positions file) is
@@ -127,13 +128,14 @@ pub(super) fn population(
         .filter(|_| margin_ok)
         .map(|x| 1.0 / (2.0 * x.rate));
     let fee = doc.f64(&mut t, "liquidation_fee").unwrap_or(0.005);
-    if !(0.0..=0.1).contains(&fee) {
-        doc.invalid(
-            &mut t,
-            "liquidation_fee",
-            format!("must be a rate in [0, 0.1], found {fee}"),
-        );
-    }
+    out_of_range(
+        doc,
+        &mut t,
+        "liquidation_fee",
+        !(0.0..=0.1).contains(&fee),
+        "a rate in [0, 0.1]",
+        fee,
+    );
     let fund = doc.f64(&mut t, "insurance_fund_usd").unwrap_or(0.0);
     if fund < 0.0 {
         doc.invalid(
@@ -231,16 +233,14 @@ pub(super) fn partial_rule(
         );
     }
     let min_notional = doc.f64(&mut p, "min_notional_usd").unwrap_or(0.0);
-    if !(0.0..=MAX_USD).contains(&min_notional) {
-        doc.invalid(
-            &mut p,
-            "min_notional_usd",
-            format!(
-                "must be between 0 and {MAX_USD:e} USD, found {}",
-                show(min_notional)
-            ),
-        );
-    }
+    out_of_range(
+        doc,
+        &mut p,
+        "min_notional_usd",
+        !(0.0..=MAX_USD).contains(&min_notional),
+        format_args!("between 0 and {MAX_USD:e} USD"),
+        show(min_notional),
+    );
     let fee = doc.f64(&mut p, "fee").unwrap_or(0.0);
     if !(0.0..=0.1).contains(&fee) {
         doc.invalid(
@@ -276,13 +276,15 @@ pub(super) fn synthetic(
 ) -> Option<PositionSource> {
     let n0 = doc.issues.len();
     let count = doc.req_u64(t, "count").unwrap_or(0);
-    if doc.has(t, "count") && !(1..=MAX_POSITIONS).contains(&count) {
-        doc.invalid(
-            t,
-            "count",
-            format!("must be between 1 and {MAX_POSITIONS}, found {count}"),
-        );
-    }
+    let bad = doc.has(t, "count") && !(1..=MAX_POSITIONS).contains(&count);
+    out_of_range(
+        doc,
+        t,
+        "count",
+        bad,
+        format_args!("between 1 and {MAX_POSITIONS}"),
+        count,
+    );
     let oi = doc.req_f64(t, "open_interest_usd").unwrap_or(f64::NAN);
     if oi <= 0.0 {
         doc.invalid(
@@ -341,9 +343,14 @@ pub(super) fn synthetic(
             let out = match d {
                 Some("lognormal") => {
                     let sigma = doc.req_f64(&mut s, "sigma").unwrap_or(f64::NAN);
-                    if sigma <= 0.0 || sigma > 5.0 {
-                        doc.invalid(&mut s, "sigma", format!("must be in (0, 5], found {sigma}"));
-                    }
+                    out_of_range(
+                        doc,
+                        &mut s,
+                        "sigma",
+                        sigma <= 0.0 || sigma > 5.0,
+                        "in (0, 5]",
+                        sigma,
+                    );
                     Some(SizeDist::LogNormal { sigma })
                 }
                 Some("pareto") => {
@@ -400,16 +407,22 @@ pub(super) fn synthetic(
                 Some("normal") => {
                     let mean = doc.f64(&mut e, "mean").unwrap_or(0.0);
                     let sd = doc.req_f64(&mut e, "sd").unwrap_or(f64::NAN);
-                    if mean.abs() >= 2.0 {
-                        doc.invalid(
-                            &mut e,
-                            "mean",
-                            format!("must be a log offset in (-2, 2), found {mean}"),
-                        );
-                    }
-                    if !(0.0..=1.0).contains(&sd) {
-                        doc.invalid(&mut e, "sd", format!("must be in [0, 1], found {sd}"));
-                    }
+                    out_of_range(
+                        doc,
+                        &mut e,
+                        "mean",
+                        mean.abs() >= 2.0,
+                        "a log offset in (-2, 2)",
+                        mean,
+                    );
+                    out_of_range(
+                        doc,
+                        &mut e,
+                        "sd",
+                        !(0.0..=1.0).contains(&sd),
+                        "in [0, 1]",
+                        sd,
+                    );
                     Some(EntryDist::Normal { mean, sd })
                 }
                 _ => {
@@ -518,12 +531,15 @@ pub(super) fn leverage(
             Some("lognormal") => {
                 let median = doc.req_f64(l, "median").unwrap_or(f64::NAN);
                 let sigma = doc.req_f64(l, "sigma").unwrap_or(f64::NAN);
-                if median <= 1.0 {
-                    doc.invalid(l, "median", format!("must be > 1, found {median}"));
-                }
-                if sigma <= 0.0 || sigma > 5.0 {
-                    doc.invalid(l, "sigma", format!("must be in (0, 5], found {sigma}"));
-                }
+                out_of_range(doc, l, "median", median <= 1.0, "> 1", median);
+                out_of_range(
+                    doc,
+                    l,
+                    "sigma",
+                    sigma <= 0.0 || sigma > 5.0,
+                    "in (0, 5]",
+                    sigma,
+                );
                 Some(LeverageDist::LogNormal {
                     median,
                     sigma,

@@ -1,7 +1,7 @@
 //! `[rare_event]`: the rare-event estimator of a run (importance sampling or splitting) and its
 //! settings.
 
-use super::common::show;
+use super::common::{out_of_range, show};
 use super::reader::{Doc, Tbl};
 use crate::model::spec::{RareEventSpec, RareMethod};
 
@@ -34,36 +34,36 @@ pub(super) fn rare_event_section(
     };
     let mut spec = RareEventSpec::defaults(RareMethod::ImportanceSampling);
     if let Some(x) = doc.f64(&mut t, "tilt") {
-        if !(-40.0..=40.0).contains(&x) {
-            doc.invalid(
-                &mut t,
-                "tilt",
-                format!(
-                    "must be in [-40, 40] standard deviations per step, found {}",
-                    show(x)
-                ),
-            );
-        }
+        out_of_range(
+            doc,
+            &mut t,
+            "tilt",
+            !(-40.0..=40.0).contains(&x),
+            "in [-40, 40] standard deviations per step",
+            show(x),
+        );
         spec.tilt = Some(x);
     }
     if let Some(x) = doc.f64(&mut t, "jump_rate_factor") {
-        if !(x > 0.0 && x <= 1000.0) {
-            doc.invalid(
-                &mut t,
-                "jump_rate_factor",
-                format!("must be in (0, 1000], found {}", show(x)),
-            );
-        }
+        out_of_range(
+            doc,
+            &mut t,
+            "jump_rate_factor",
+            !(x > 0.0 && x <= 1000.0),
+            "in (0, 1000]",
+            show(x),
+        );
         spec.jump_rate_factor = Some(x);
     }
     if let Some(n) = doc.u64(&mut t, "pilot_paths") {
-        if !(100..=10_000_000).contains(&n) {
-            doc.invalid(
-                &mut t,
-                "pilot_paths",
-                format!("must be in [100, 10000000], found {n}"),
-            );
-        }
+        out_of_range(
+            doc,
+            &mut t,
+            "pilot_paths",
+            !(100..=10_000_000).contains(&n),
+            "in [100, 10000000]",
+            n,
+        );
         spec.pilot_paths = n;
     }
     let levels_span = doc.span_of(&mut t, "levels");
@@ -101,13 +101,14 @@ pub(super) fn rare_event_section(
         spec.levels = levels;
     }
     if let Some(r) = doc.u64(&mut t, "clones") {
-        if !(2..=MAX_CLONES).contains(&r) {
-            doc.invalid(
-                &mut t,
-                "clones",
-                format!("must be in [2, {MAX_CLONES}], found {r}"),
-            );
-        }
+        out_of_range(
+            doc,
+            &mut t,
+            "clones",
+            !(2..=MAX_CLONES).contains(&r),
+            format_args!("in [2, {MAX_CLONES}]"),
+            r,
+        );
         spec.clones = r.clamp(2, MAX_CLONES) as u32;
     }
     match method {

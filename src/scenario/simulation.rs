@@ -2,7 +2,7 @@
 //! replicates, the cascade rule and the circuit breaker; and the clock (step count and length)
 //! the other sections check their steps and horizons against.
 
-use super::common::number;
+use super::common::{number, out_of_range};
 use super::reader::{Doc, Tbl};
 use crate::model::spec::{CascadeRule, CircuitBreaker, PopulationMode, Simulation};
 
@@ -53,31 +53,34 @@ pub(super) fn simulation(doc: &mut Doc<'_>, mut t: Tbl<'_, '_>) -> (Clock, Optio
     }
     let n_before_step_seconds = doc.issues.len();
     let step_seconds = doc.f64(&mut t, "step_seconds").unwrap_or(60.0);
-    if step_seconds <= 0.0 {
-        doc.invalid(
-            &mut t,
-            "step_seconds",
-            format!("must be > 0 seconds, found {step_seconds}"),
-        );
-    }
+    out_of_range(
+        doc,
+        &mut t,
+        "step_seconds",
+        step_seconds <= 0.0,
+        "> 0 seconds",
+        step_seconds,
+    );
     let step_seconds_ok = doc.issues.len() == n_before_step_seconds;
     let seed = doc.u64(&mut t, "seed").unwrap_or(1);
     let start_hour = doc.f64(&mut t, "start_hour_utc").unwrap_or(0.0);
-    if !(0.0..24.0).contains(&start_hour) {
-        doc.invalid(
-            &mut t,
-            "start_hour_utc",
-            format!("must be in [0, 24) hours, found {start_hour}"),
-        );
-    }
+    out_of_range(
+        doc,
+        &mut t,
+        "start_hour_utc",
+        !(0.0..24.0).contains(&start_hour),
+        "in [0, 24) hours",
+        start_hour,
+    );
     let max_rounds = doc.u64(&mut t, "max_rounds").unwrap_or(50);
-    if !(1..=1_000_000).contains(&max_rounds) {
-        doc.invalid(
-            &mut t,
-            "max_rounds",
-            format!("must be between 1 and 1000000, found {max_rounds}"),
-        );
-    }
+    out_of_range(
+        doc,
+        &mut t,
+        "max_rounds",
+        !(1..=1_000_000).contains(&max_rounds),
+        "between 1 and 1000000",
+        max_rounds,
+    );
     let population_mode = match doc.choice(&mut t, "population", &["fixed", "per_path"]) {
         Some("per_path") => PopulationMode::PerPath,
         _ => PopulationMode::Fixed,

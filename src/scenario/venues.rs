@@ -5,6 +5,7 @@
 
 use super::FileSource;
 use super::book::{BOOK_KEYS, book};
+use super::common::out_of_range;
 use super::reader::{Doc, Tbl};
 use super::simulation::Clock;
 use crate::diagnostics::suggest;
@@ -59,13 +60,14 @@ pub(super) fn venues(
     let most = clock.steps.map_or(MAX_LAG_STEPS, |n| {
         u64::from(n).saturating_sub(1).min(MAX_LAG_STEPS)
     });
-    if lag > most {
-        doc.invalid(
-            t,
-            "index_lag_steps",
-            format!("must be below simulation.steps and at most {MAX_LAG_STEPS}, found {lag}"),
-        );
-    }
+    out_of_range(
+        doc,
+        t,
+        "index_lag_steps",
+        lag > most,
+        format_args!("below simulation.steps and at most {MAX_LAG_STEPS}"),
+        lag,
+    );
     let speed = if tables.len() > 1 {
         let s = doc.req_f64(t, "arbitrage_speed");
         if let Some(s) = s
@@ -81,13 +83,14 @@ pub(super) fn venues(
     } else {
         // One venue: no gap to close; a given speed is harmless but checked.
         let s = doc.f64(t, "arbitrage_speed").unwrap_or(0.0);
-        if !(0.0..=1.0).contains(&s) {
-            doc.invalid(
-                t,
-                "arbitrage_speed",
-                format!("must be a share of the gap per step in [0, 1], found {s}"),
-            );
-        }
+        out_of_range(
+            doc,
+            t,
+            "arbitrage_speed",
+            !(0.0..=1.0).contains(&s),
+            "a share of the gap per step in [0, 1]",
+            s,
+        );
         s
     };
 
@@ -108,21 +111,23 @@ pub(super) fn venues(
         }
         names.push(name.clone());
         let weight = doc.f64(&mut v, "weight").unwrap_or(1.0);
-        if !(0.0..=1e6).contains(&weight) {
-            doc.invalid(
-                &mut v,
-                "weight",
-                format!("must be an index weight in [0, 1e6], found {weight}"),
-            );
-        }
+        out_of_range(
+            doc,
+            &mut v,
+            "weight",
+            !(0.0..=1e6).contains(&weight),
+            "an index weight in [0, 1e6]",
+            weight,
+        );
         let scale = doc.f64(&mut v, "depth_scale").unwrap_or(1.0);
-        if !(scale > 0.0 && scale <= 1e6) {
-            doc.invalid(
-                &mut v,
-                "depth_scale",
-                format!("must be a depth multiple in (0, 1e6], found {scale}"),
-            );
-        }
+        out_of_range(
+            doc,
+            &mut v,
+            "depth_scale",
+            !(scale > 0.0 && scale <= 1e6),
+            "a depth multiple in (0, 1e6]",
+            scale,
+        );
         let own = doc.table(&mut v, "book", BOOK_KEYS).map(|mut b| {
             let path = b.child("volatility_depth");
             let span = doc.span_of(&mut b, "volatility_depth");
