@@ -113,22 +113,24 @@ pub(super) fn asset(
     for mut s in doc.tables(&mut t, "shocks", SHOCK_KEYS) {
         let step = doc.req_u64(&mut s, "step");
         let ret = doc.req_f64(&mut s, "return");
-        if let (Some(step), Some(n)) = (step, clock.steps)
-            && step >= u64::from(n)
-        {
-            doc.invalid(
+        if let (Some(step), Some(n)) = (step, clock.steps) {
+            out_of_range(
+                doc,
                 &mut s,
                 "step",
-                format!("must be below simulation.steps = {n}, found {step}"),
+                step >= u64::from(n),
+                format_args!("below simulation.steps = {n}"),
+                step,
             );
         }
-        if let Some(r) = ret
-            && r <= -1.0
-        {
-            doc.invalid(
+        if let Some(r) = ret {
+            out_of_range(
+                doc,
                 &mut s,
                 "return",
-                format!("must be > -1 (a price cannot fall 100% or more), found {r}"),
+                r <= -1.0,
+                "> -1 (a price cannot fall 100% or more)",
+                r,
             );
         }
         doc.finish(s);

@@ -184,17 +184,14 @@ pub(super) fn book(
                 );
             }
             let depth = doc.req_f64(&mut t, "depth_usd").unwrap_or(f64::NAN);
-            if depth <= 0.0 {
-                doc.invalid(
+            if !out_of_range(doc, &mut t, "depth_usd", depth <= 0.0, "> 0 USD", depth) {
+                out_of_range(
+                    doc,
                     &mut t,
                     "depth_usd",
-                    format!("must be > 0 USD, found {depth}"),
-                );
-            } else if depth > MAX_USD {
-                doc.invalid(
-                    &mut t,
-                    "depth_usd",
-                    format!("must be at most {MAX_USD:e} USD, found {}", show(depth)),
+                    depth > MAX_USD,
+                    format_args!("at most {MAX_USD:e} USD"),
+                    show(depth),
                 );
             }
             let band_bp = doc.f64(&mut t, "depth_band_bp").unwrap_or(100.0);

@@ -30,13 +30,14 @@ pub(super) fn funding(
     let mut f = doc.table(t, "funding", FUNDING_KEYS)?;
     let n0 = doc.issues.len();
     let rate_ok = |doc: &mut Doc<'_>, tb: &mut Tbl<'_, '_>, r: Option<f64>| {
-        if let Some(r) = r
-            && r.abs() > MAX_RATE
-        {
-            doc.invalid(
+        if let Some(r) = r {
+            out_of_range(
+                doc,
                 tb,
                 "rate",
-                format!("must be a rate per interval in [-{MAX_RATE}, {MAX_RATE}], found {r}"),
+                r.abs() > MAX_RATE,
+                format_args!("a rate per interval in [-{MAX_RATE}, {MAX_RATE}]"),
+                r,
             );
         }
         r

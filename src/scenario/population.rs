@@ -72,10 +72,15 @@ pub(super) fn population(
         for mut tier in doc.tables(&mut t, "margin_tiers", TIER_KEYS) {
             let floor = doc.req_f64(&mut tier, "from_notional_usd");
             let rate = doc.req_f64(&mut tier, "rate");
-            if let Some(r) = rate
-                && !(r > 0.0 && r < 0.5)
-            {
-                doc.invalid(&mut tier, "rate", format!("must be in (0, 0.5), found {r}"));
+            if let Some(r) = rate {
+                out_of_range(
+                    doc,
+                    &mut tier,
+                    "rate",
+                    !(r > 0.0 && r < 0.5),
+                    "in (0, 0.5)",
+                    r,
+                );
             }
             let path = tier.path.clone();
             // Ordering errors point at the tier's line.
@@ -137,17 +142,21 @@ pub(super) fn population(
         fee,
     );
     let fund = doc.f64(&mut t, "insurance_fund_usd").unwrap_or(0.0);
-    if fund < 0.0 {
-        doc.invalid(
+    if !out_of_range(
+        doc,
+        &mut t,
+        "insurance_fund_usd",
+        fund < 0.0,
+        ">= 0 USD",
+        fund,
+    ) {
+        out_of_range(
+            doc,
             &mut t,
             "insurance_fund_usd",
-            format!("must be >= 0 USD, found {fund}"),
-        );
-    } else if fund > MAX_USD {
-        doc.invalid(
-            &mut t,
-            "insurance_fund_usd",
-            format!("must be at most {MAX_USD:e} USD, found {}", show(fund)),
+            fund > MAX_USD,
+            format_args!("at most {MAX_USD:e} USD"),
+            show(fund),
         );
     }
 
@@ -223,13 +232,14 @@ pub(super) fn partial_rule(
 ) -> Option<PartialRule> {
     let mut p = doc.table(t, "partial_liquidation", PARTIAL_KEYS)?;
     let k = doc.req_f64(&mut p, "target_multiple");
-    if let Some(k) = k
-        && !(k > 1.0 && k <= 100.0)
-    {
-        doc.invalid(
+    if let Some(k) = k {
+        out_of_range(
+            doc,
             &mut p,
             "target_multiple",
-            format!("must be in (1, 100] (equity over maintenance after the close), found {k}"),
+            !(k > 1.0 && k <= 100.0),
+            "in (1, 100] (equity over maintenance after the close)",
+            k,
         );
     }
     let min_notional = doc.f64(&mut p, "min_notional_usd").unwrap_or(0.0);
@@ -286,17 +296,14 @@ pub(super) fn synthetic(
         count,
     );
     let oi = doc.req_f64(t, "open_interest_usd").unwrap_or(f64::NAN);
-    if oi <= 0.0 {
-        doc.invalid(
+    if !out_of_range(doc, t, "open_interest_usd", oi <= 0.0, "> 0 USD", oi) {
+        out_of_range(
+            doc,
             t,
             "open_interest_usd",
-            format!("must be > 0 USD, found {oi}"),
-        );
-    } else if oi > MAX_USD {
-        doc.invalid(
-            t,
-            "open_interest_usd",
-            format!("must be at most {MAX_USD:e} USD, found {}", show(oi)),
+            oi > MAX_USD,
+            format_args!("at most {MAX_USD:e} USD"),
+            show(oi),
         );
     }
     let long_share = match (doc.has(t, "long_share"), doc.has(t, "funding_rate_8h")) {
@@ -310,26 +317,28 @@ pub(super) fn synthetic(
         }
         (true, false) => {
             let s = doc.f64(t, "long_share");
-            if let Some(x) = s
-                && !(0.0..=1.0).contains(&x)
-            {
-                doc.invalid(
+            if let Some(x) = s {
+                out_of_range(
+                    doc,
                     t,
                     "long_share",
-                    format!("must be a probability in [0, 1], found {x}"),
+                    !(0.0..=1.0).contains(&x),
+                    "a probability in [0, 1]",
+                    x,
                 );
             }
             s
         }
         (false, true) => {
             let f = doc.f64(t, "funding_rate_8h");
-            if let Some(x) = f
-                && x.abs() > 0.05
-            {
-                doc.invalid(
+            if let Some(x) = f {
+                out_of_range(
+                    doc,
                     t,
                     "funding_rate_8h",
-                    format!("must be a rate per 8 hours in [-0.05, 0.05], found {x}"),
+                    x.abs() > 0.05,
+                    "a rate per 8 hours in [-0.05, 0.05]",
+                    x,
                 );
             }
             f.map(crate::model::population::long_share_from_funding)

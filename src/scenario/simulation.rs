@@ -42,13 +42,14 @@ pub(super) fn simulation(doc: &mut Doc<'_>, mut t: Tbl<'_, '_>) -> (Clock, Optio
     let n0 = doc.issues.len();
     let paths = doc.u64(&mut t, "paths").unwrap_or(10_000);
     let steps = doc.req_u64(&mut t, "steps");
-    if let Some(s) = steps
-        && !(1..=MAX_STEPS).contains(&s)
-    {
-        doc.invalid(
+    if let Some(s) = steps {
+        out_of_range(
+            doc,
             &mut t,
             "steps",
-            format!("must be between 1 and {MAX_STEPS}, found {s}"),
+            !(1..=MAX_STEPS).contains(&s),
+            format_args!("between 1 and {MAX_STEPS}"),
+            s,
         );
     }
     let n_before_step_seconds = doc.issues.len();
@@ -104,23 +105,25 @@ pub(super) fn simulation(doc: &mut Doc<'_>, mut t: Tbl<'_, '_>) -> (Clock, Optio
     let cascade = match doc.table(&mut t, "cascade", CASCADE_KEYS) {
         Some(mut c) => {
             let endo = doc.f64(&mut c, "endogenous_move");
-            if let Some(x) = endo
-                && !(0.0..=1.0).contains(&x)
-            {
-                doc.invalid(
+            if let Some(x) = endo {
+                out_of_range(
+                    doc,
                     &mut c,
                     "endogenous_move",
-                    format!("must be a fraction in [0, 1], found {x}"),
+                    !(0.0..=1.0).contains(&x),
+                    "a fraction in [0, 1]",
+                    x,
                 );
             }
             let share = doc.f64(&mut c, "liquidated_oi_share");
-            if let Some(x) = share
-                && !(0.0..=1.0).contains(&x)
-            {
-                doc.invalid(
+            if let Some(x) = share {
+                out_of_range(
+                    doc,
                     &mut c,
                     "liquidated_oi_share",
-                    format!("must be a fraction in [0, 1], found {x}"),
+                    !(0.0..=1.0).contains(&x),
+                    "a fraction in [0, 1]",
+                    x,
                 );
             }
             let rule = doc.choice(&mut c, "rule", &["any", "all"]).unwrap_or("any");
@@ -191,13 +194,14 @@ pub(super) fn circuit_breaker(doc: &mut Doc<'_>, mut t: Tbl<'_, '_>) -> Option<C
         "a fraction in (0, 1)",
     );
     let halt_steps = doc.req_u64(&mut t, "halt_steps");
-    if let Some(k) = halt_steps
-        && !(1..=MAX_STEPS).contains(&k)
-    {
-        doc.invalid(
+    if let Some(k) = halt_steps {
+        out_of_range(
+            doc,
             &mut t,
             "halt_steps",
-            format!("must be between 1 and {MAX_STEPS} steps, found {k}"),
+            !(1..=MAX_STEPS).contains(&k),
+            format_args!("between 1 and {MAX_STEPS} steps"),
+            k,
         );
     }
     doc.finish(t);

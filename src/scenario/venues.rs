@@ -70,13 +70,14 @@ pub(super) fn venues(
     );
     let speed = if tables.len() > 1 {
         let s = doc.req_f64(t, "arbitrage_speed");
-        if let Some(s) = s
-            && !(0.0..=1.0).contains(&s)
-        {
-            doc.invalid(
+        if let Some(s) = s {
+            out_of_range(
+                doc,
                 t,
                 "arbitrage_speed",
-                format!("must be a share of the gap per step in [0, 1], found {s}"),
+                !(0.0..=1.0).contains(&s),
+                "a share of the gap per step in [0, 1]",
+                s,
             );
         }
         s.unwrap_or(0.0)
