@@ -109,39 +109,7 @@ pub(super) fn asset(
             Innovations::Gaussian
         }
     };
-    let mut shocks = Vec::new();
-    for mut s in doc.tables(&mut t, "shocks", SHOCK_KEYS) {
-        let step = doc.req_u64(&mut s, "step");
-        let ret = doc.req_f64(&mut s, "return");
-        if let (Some(step), Some(n)) = (step, clock.steps) {
-            out_of_range(
-                doc,
-                &mut s,
-                "step",
-                step >= u64::from(n),
-                format_args!("below simulation.steps = {n}"),
-                step,
-            );
-        }
-        if let Some(r) = ret {
-            out_of_range(
-                doc,
-                &mut s,
-                "return",
-                r <= -1.0,
-                "> -1 (a price cannot fall 100% or more)",
-                r,
-            );
-        }
-        doc.finish(s);
-        if let (Some(step), Some(ret)) = (step, ret) {
-            shocks.push(Shock {
-                step: step.min(u64::from(u32::MAX)) as u32,
-                ret,
-            });
-        }
-    }
-    shocks.sort_by_key(|s| s.step);
+    let shocks = shocks(doc, &mut t, clock);
     let jumps = doc
         .table(&mut t, "jumps", JUMP_KEYS)
         .and_then(|j| jumps(doc, j, clock));
@@ -223,6 +191,44 @@ pub(super) fn asset(
         venues,
     });
     (name, asset)
+}
+
+/// `[[assets.shocks]]`, sorted by step; a step must lie inside the simulation.
+fn shocks(doc: &mut Doc<'_>, t: &mut Tbl<'_, '_>, clock: Clock) -> Vec<Shock> {
+    let mut shocks = Vec::new();
+    for mut s in doc.tables(t, "shocks", SHOCK_KEYS) {
+        let step = doc.req_u64(&mut s, "step");
+        let ret = doc.req_f64(&mut s, "return");
+        if let (Some(step), Some(n)) = (step, clock.steps) {
+            out_of_range(
+                doc,
+                &mut s,
+                "step",
+                step >= u64::from(n),
+                format_args!("below simulation.steps = {n}"),
+                step,
+            );
+        }
+        if let Some(r) = ret {
+            out_of_range(
+                doc,
+                &mut s,
+                "return",
+                r <= -1.0,
+                "> -1 (a price cannot fall 100% or more)",
+                r,
+            );
+        }
+        doc.finish(s);
+        if let (Some(step), Some(ret)) = (step, ret) {
+            shocks.push(Shock {
+                step: step.min(u64::from(u32::MAX)) as u32,
+                ret,
+            });
+        }
+    }
+    shocks.sort_by_key(|s| s.step);
+    shocks
 }
 
 /// Most expected jumps per step: the inverse-CDF draw of the count walks about this many

@@ -7,7 +7,7 @@ use super::common::{MAX_PRICE, MAX_USD, MIN_PRICE, number, out_of_range, show};
 use super::csv;
 use super::reader::{Doc, Tbl};
 use crate::model::book::{LevelShape, synthetic_levels};
-use crate::model::spec::{BookSpec, VolDepth};
+use crate::model::spec::{BookSpec, Level, VolDepth};
 
 pub(super) const VOL_DEPTH_KEYS: &[&str] =
     &["beta", "reference_volatility", "half_life_s", "min", "max"];
@@ -121,15 +121,44 @@ pub(super) fn book(
         );
     }
 
-    let sides = match profile {
-        Some("file") => {
-            let file = doc.req_str(&mut t, "file");
+    let sides = profile.and_then(|p| levels(doc, &mut t, p, price, n0, files));
+    doc.finish(t);
+    if doc.issues.len() > n0 {
+        return None;
+    }
+    let (bid, ask) = sides?;
+    Some(BookSpec {
+        bid,
+        ask,
+        hourly,
+        refill_half_life_s: refill,
+        permanent_impact: permanent,
+        vol_depth,
+        price_floor,
+    })
+}
+
+/// The bid and ask levels of a book of profile `profile`: read from its `file`, or laid out
+/// by the synthetic profile's parameters (`model::book::synthetic_levels`). `None` with the
+/// problems reported; `n0`: the issue count before the book (a book with any problem lays
+/// out no levels).
+fn levels(
+    doc: &mut Doc<'_>,
+    t: &mut Tbl<'_, '_>,
+    profile: &str,
+    price: f64,
+    n0: usize,
+    files: &dyn FileSource,
+) -> Option<(Vec<Level>, Vec<Level>)> {
+    match profile {
+        "file" => {
+            let file = doc.req_str(t, "file");
             let path = t.child("file");
             file.and_then(|f| match files.read(f) {
                 Ok(text) => match csv::book_levels(&text, price) {
                     Ok(s) => Some(s),
                     Err(errs) => {
-                        let span = doc.span_of(&mut t, "file");
+                        let span = doc.span_of(t, "file");
                         for e in errs {
                             doc.error_at(&path, span.clone(), format!("{f}:{e}"));
                         }
@@ -137,34 +166,34 @@ pub(super) fn book(
                     }
                 },
                 Err(e) => {
-                    doc.invalid(&mut t, "file", e);
+                    doc.invalid(t, "file", e);
                     None
                 }
             })
         }
-        Some(p) => {
-            let spread_bp = doc.f64(&mut t, "spread_bp").unwrap_or(1.0);
+        p => {
+            let spread_bp = doc.f64(t, "spread_bp").unwrap_or(1.0);
             out_of_range(
                 doc,
-                &mut t,
+                t,
                 "spread_bp",
                 spread_bp <= 0.0 || spread_bp > 10_000.0,
                 "in (0, 10000] basis points",
                 spread_bp,
             );
-            let spacing_bp = doc.f64(&mut t, "level_spacing_bp").unwrap_or(1.0);
+            let spacing_bp = doc.f64(t, "level_spacing_bp").unwrap_or(1.0);
             out_of_range(
                 doc,
-                &mut t,
+                t,
                 "level_spacing_bp",
                 spacing_bp <= 0.0 || spacing_bp > 10_000.0,
                 "in (0, 10000] basis points",
                 spacing_bp,
             );
-            let levels = doc.u64(&mut t, "levels").unwrap_or(2000);
+            let levels = doc.u64(t, "levels").unwrap_or(2000);
             out_of_range(
                 doc,
-                &mut t,
+                t,
                 "levels",
                 !(1..=MAX_LEVELS).contains(&levels),
                 format_args!("between 1 and {MAX_LEVELS} per side"),
@@ -176,42 +205,42 @@ pub(super) fn book(
             let deepest_bp = spread_bp / 2.0 + (levels as f64 - 1.0) * spacing_bp;
             if deepest_bp > MAX_BOOK_EXTENT_BP {
                 doc.invalid(
-                    &mut t,
+                    t,
                     "levels",
                     format!(
                         "the deepest level would sit {deepest_bp} bp from the mid (spread_bp / 2 + (levels − 1) × level_spacing_bp); it must be within {MAX_BOOK_EXTENT_BP} bp (a factor e^10 of the price) for prices to stay representable: use fewer levels or a smaller spacing"
                     ),
                 );
             }
-            let depth = doc.req_f64(&mut t, "depth_usd").unwrap_or(f64::NAN);
-            if !out_of_range(doc, &mut t, "depth_usd", depth <= 0.0, "> 0 USD", depth) {
+            let depth = doc.req_f64(t, "depth_usd").unwrap_or(f64::NAN);
+            if !out_of_range(doc, t, "depth_usd", depth <= 0.0, "> 0 USD", depth) {
                 out_of_range(
                     doc,
-                    &mut t,
+                    t,
                     "depth_usd",
                     depth > MAX_USD,
                     format_args!("at most {MAX_USD:e} USD"),
                     show(depth),
                 );
             }
-            let band_bp = doc.f64(&mut t, "depth_band_bp").unwrap_or(100.0);
+            let band_bp = doc.f64(t, "depth_band_bp").unwrap_or(100.0);
             if band_bp <= 0.0 {
                 doc.invalid(
-                    &mut t,
+                    t,
                     "depth_band_bp",
                     format!("must be > 0 basis points, found {band_bp}"),
                 );
             } else if band_bp < spread_bp / 2.0 {
-                doc.invalid(&mut t, "depth_band_bp", format!("band of {band_bp} bp lies inside the half-spread ({} bp): it holds no level", spread_bp / 2.0));
+                doc.invalid(t, "depth_band_bp", format!("band of {band_bp} bp lies inside the half-spread ({} bp): it holds no level", spread_bp / 2.0));
             }
             let shape = match p {
                 "flat" => Some(LevelShape::Power(0.0)),
                 "linear" => Some(LevelShape::Power(1.0)),
                 "power_law" => {
-                    let power = doc.req_f64(&mut t, "power").unwrap_or(f64::NAN);
+                    let power = doc.req_f64(t, "power").unwrap_or(f64::NAN);
                     out_of_range(
                         doc,
-                        &mut t,
+                        t,
                         "power",
                         !(-3.0..=5.0).contains(&power),
                         "in [-3, 5]",
@@ -220,15 +249,8 @@ pub(super) fn book(
                     Some(LevelShape::Power(power))
                 }
                 "exponential" => {
-                    let scale = doc.req_f64(&mut t, "scale_bp").unwrap_or(f64::NAN);
-                    out_of_range(
-                        doc,
-                        &mut t,
-                        "scale_bp",
-                        scale <= 0.0,
-                        "> 0 basis points",
-                        scale,
-                    );
+                    let scale = doc.req_f64(t, "scale_bp").unwrap_or(f64::NAN);
+                    out_of_range(doc, t, "scale_bp", scale <= 0.0, "> 0 basis points", scale);
                     Some(LevelShape::Exponential(scale * 1e-4))
                 }
                 _ => None,
@@ -262,7 +284,7 @@ pub(super) fn book(
                 }
                 Some(_) => {
                     doc.invalid(
-                        &mut t,
+                        t,
                         "profile",
                         format!("with these parameters the \"{p}\" profile gives no usable depth (level sizes underflow to 0 or overflow); check spread_bp, scale_bp and power"),
                     );
@@ -271,22 +293,7 @@ pub(super) fn book(
                 None => None,
             }
         }
-        None => None,
-    };
-    doc.finish(t);
-    if doc.issues.len() > n0 {
-        return None;
     }
-    let (bid, ask) = sides?;
-    Some(BookSpec {
-        bid,
-        ask,
-        hourly,
-        refill_half_life_s: refill,
-        permanent_impact: permanent,
-        vol_depth,
-        price_floor,
-    })
 }
 
 /// `[assets.book.volatility_depth]`.

@@ -348,44 +348,7 @@ pub(super) fn synthetic(
 
     let size = match doc.req_table(t, "size", SIZE_KEYS) {
         Some(mut s) => {
-            let d = doc.choice(&mut s, "distribution", &["lognormal", "pareto"]);
-            let out = match d {
-                Some("lognormal") => {
-                    let sigma = doc.req_f64(&mut s, "sigma").unwrap_or(f64::NAN);
-                    out_of_range(
-                        doc,
-                        &mut s,
-                        "sigma",
-                        sigma <= 0.0 || sigma > 5.0,
-                        "in (0, 5]",
-                        sigma,
-                    );
-                    Some(SizeDist::LogNormal { sigma })
-                }
-                Some("pareto") => {
-                    let alpha = doc.req_f64(&mut s, "alpha").unwrap_or(f64::NAN);
-                    if alpha <= 0.5 || alpha > 20.0 {
-                        doc.invalid(
-                            &mut s,
-                            "alpha",
-                            format!("tail index must be in (0.5, 20], found {alpha}"),
-                        );
-                    }
-                    Some(SizeDist::Pareto { alpha })
-                }
-                _ => {
-                    if !doc.has(&mut s, "distribution") {
-                        doc.invalid(
-                            &mut s,
-                            "distribution",
-                            "missing required key `distribution` (lognormal or pareto)".into(),
-                        );
-                    }
-                    // Reported above: the parameters are not also "not applying".
-                    doc.skip_rest(&mut s);
-                    None
-                }
-            };
+            let out = size_dist(doc, &mut s);
             doc.finish(s);
             out
         }
@@ -403,50 +366,7 @@ pub(super) fn synthetic(
 
     let entry = match doc.table(t, "entry", ENTRY_KEYS) {
         Some(mut e) => {
-            let d = doc.choice(&mut e, "distribution", &["normal", "uniform"]);
-            let out = match d {
-                Some("uniform") => {
-                    let low = doc.req_f64(&mut e, "low").unwrap_or(f64::NAN);
-                    let high = doc.req_f64(&mut e, "high").unwrap_or(f64::NAN);
-                    if low <= -2.0 || high >= 2.0 || low >= high {
-                        doc.invalid(&mut e, "high", format!("need -2 < low < high < 2 (log offsets from the start price), found low = {low}, high = {high}"));
-                    }
-                    Some(EntryDist::Uniform { low, high })
-                }
-                Some("normal") => {
-                    let mean = doc.f64(&mut e, "mean").unwrap_or(0.0);
-                    let sd = doc.req_f64(&mut e, "sd").unwrap_or(f64::NAN);
-                    out_of_range(
-                        doc,
-                        &mut e,
-                        "mean",
-                        mean.abs() >= 2.0,
-                        "a log offset in (-2, 2)",
-                        mean,
-                    );
-                    out_of_range(
-                        doc,
-                        &mut e,
-                        "sd",
-                        !(0.0..=1.0).contains(&sd),
-                        "in [0, 1]",
-                        sd,
-                    );
-                    Some(EntryDist::Normal { mean, sd })
-                }
-                _ => {
-                    if !doc.has(&mut e, "distribution") {
-                        doc.invalid(
-                            &mut e,
-                            "distribution",
-                            "missing required key `distribution` (normal or uniform)".into(),
-                        );
-                    }
-                    // Reported above: the parameters are not also "not applying".
-                    doc.skip_rest(&mut e);
-                    None
-                }
-            };
+            let out = entry_dist(doc, &mut e);
             doc.finish(e);
             out
         }
@@ -463,6 +383,90 @@ pub(super) fn synthetic(
         leverage: leverage?,
         entry: entry?,
     }))
+}
+
+/// `[populations.size]`: the distribution of position notional.
+fn size_dist(doc: &mut Doc<'_>, s: &mut Tbl<'_, '_>) -> Option<SizeDist> {
+    let d = doc.choice(s, "distribution", &["lognormal", "pareto"]);
+    match d {
+        Some("lognormal") => {
+            let sigma = doc.req_f64(s, "sigma").unwrap_or(f64::NAN);
+            out_of_range(
+                doc,
+                s,
+                "sigma",
+                sigma <= 0.0 || sigma > 5.0,
+                "in (0, 5]",
+                sigma,
+            );
+            Some(SizeDist::LogNormal { sigma })
+        }
+        Some("pareto") => {
+            let alpha = doc.req_f64(s, "alpha").unwrap_or(f64::NAN);
+            if alpha <= 0.5 || alpha > 20.0 {
+                doc.invalid(
+                    s,
+                    "alpha",
+                    format!("tail index must be in (0.5, 20], found {alpha}"),
+                );
+            }
+            Some(SizeDist::Pareto { alpha })
+        }
+        _ => {
+            if !doc.has(s, "distribution") {
+                doc.invalid(
+                    s,
+                    "distribution",
+                    "missing required key `distribution` (lognormal or pareto)".into(),
+                );
+            }
+            // Reported above: the parameters are not also "not applying".
+            doc.skip_rest(s);
+            None
+        }
+    }
+}
+
+/// `[populations.entry]`: the distribution of the entry price (a log offset from the start
+/// price).
+fn entry_dist(doc: &mut Doc<'_>, e: &mut Tbl<'_, '_>) -> Option<EntryDist> {
+    let d = doc.choice(e, "distribution", &["normal", "uniform"]);
+    match d {
+        Some("uniform") => {
+            let low = doc.req_f64(e, "low").unwrap_or(f64::NAN);
+            let high = doc.req_f64(e, "high").unwrap_or(f64::NAN);
+            if low <= -2.0 || high >= 2.0 || low >= high {
+                doc.invalid(e, "high", format!("need -2 < low < high < 2 (log offsets from the start price), found low = {low}, high = {high}"));
+            }
+            Some(EntryDist::Uniform { low, high })
+        }
+        Some("normal") => {
+            let mean = doc.f64(e, "mean").unwrap_or(0.0);
+            let sd = doc.req_f64(e, "sd").unwrap_or(f64::NAN);
+            out_of_range(
+                doc,
+                e,
+                "mean",
+                mean.abs() >= 2.0,
+                "a log offset in (-2, 2)",
+                mean,
+            );
+            out_of_range(doc, e, "sd", !(0.0..=1.0).contains(&sd), "in [0, 1]", sd);
+            Some(EntryDist::Normal { mean, sd })
+        }
+        _ => {
+            if !doc.has(e, "distribution") {
+                doc.invalid(
+                    e,
+                    "distribution",
+                    "missing required key `distribution` (normal or uniform)".into(),
+                );
+            }
+            // Reported above: the parameters are not also "not applying".
+            doc.skip_rest(e);
+            None
+        }
+    }
 }
 
 pub(super) fn leverage(
