@@ -84,7 +84,34 @@ pub(super) fn lending_market(
         }
         None => (f64::NAN, f64::NAN),
     };
-    let tables = doc.tables(&mut t, "collateral", COLLATERAL_KEYS);
+    let collateral = collateral_assets(doc, &mut t, names);
+    doc.finish(t);
+    if doc.issues.len() > n0 {
+        return None;
+    }
+    Some(LendingMarket {
+        name,
+        accounts,
+        debt_usd,
+        debt_sigma,
+        hf_min,
+        hf_max,
+        rule: CloseRule {
+            close_factor,
+            full_below,
+        },
+        collateral,
+    })
+}
+
+/// `[[lending.collateral]]`: distinct assets whose shares add up to 1, each with a liquidation
+/// threshold and bonus that Aave's rule allows.
+fn collateral_assets(
+    doc: &mut Doc<'_>,
+    t: &mut Tbl<'_, '_>,
+    names: &[String],
+) -> Vec<LendingCollateral> {
+    let tables = doc.tables(t, "collateral", COLLATERAL_KEYS);
     if tables.is_empty()
         && doc
             .issues
@@ -92,7 +119,7 @@ pub(super) fn lending_market(
             .all(|i| !i.path.starts_with(&t.child("collateral")))
     {
         doc.invalid(
-            &mut t,
+            t,
             "collateral",
             "needs at least one `[[lending.collateral]]` asset".into(),
         );
@@ -165,7 +192,7 @@ pub(super) fn lending_market(
     }
     if !collateral.is_empty() && share_sum.is_finite() && (share_sum - 1.0).abs() > 1e-9 {
         doc.invalid(
-            &mut t,
+            t,
             "collateral",
             format!(
                 "the collateral shares must add up to 1, found {}",
@@ -173,21 +200,5 @@ pub(super) fn lending_market(
             ),
         );
     }
-    doc.finish(t);
-    if doc.issues.len() > n0 {
-        return None;
-    }
-    Some(LendingMarket {
-        name,
-        accounts,
-        debt_usd,
-        debt_sigma,
-        hf_min,
-        hf_max,
-        rule: CloseRule {
-            close_factor,
-            full_below,
-        },
-        collateral,
-    })
+    collateral
 }

@@ -60,68 +60,7 @@ pub(super) fn population(
     let asset = asset_index(doc, &mut t, names);
 
     let n_margin = doc.issues.len();
-    let margin = if doc.has(&mut t, "margin_tiers") {
-        if doc.has(&mut t, "maintenance_margin") {
-            doc.invalid(
-                &mut t,
-                "maintenance_margin",
-                "give either `maintenance_margin` or `margin_tiers`, not both".into(),
-            );
-        }
-        let mut pairs = Vec::new();
-        for mut tier in doc.tables(&mut t, "margin_tiers", TIER_KEYS) {
-            let floor = doc.req_f64(&mut tier, "from_notional_usd");
-            let rate = doc.req_f64(&mut tier, "rate");
-            if let Some(r) = rate {
-                out_of_range(
-                    doc,
-                    &mut tier,
-                    "rate",
-                    !(r > 0.0 && r < 0.5),
-                    "in (0, 0.5)",
-                    r,
-                );
-            }
-            let path = tier.path.clone();
-            // Ordering errors point at the tier's line.
-            let span = doc.span_of(&mut tier, "from_notional_usd");
-            doc.finish(tier);
-            if let (Some(f), Some(r)) = (floor, rate) {
-                pairs.push((f, r, path, span));
-            }
-        }
-        if pairs.is_empty() {
-            doc.invalid(&mut t, "margin_tiers", "needs at least one tier".into());
-        } else if pairs[0].0 != 0.0 {
-            doc.error_at(
-                &format!("{}.from_notional_usd", pairs[0].2),
-                pairs[0].3.clone(),
-                "the first tier must start at 0".into(),
-            );
-        }
-        for w in pairs.windows(2) {
-            if w[1].0 <= w[0].0 || w[1].1 < w[0].1 {
-                doc.error_at(
-                    &w[1].2,
-                    w[1].3.clone(),
-                    "tiers must have increasing `from_notional_usd` and non-decreasing `rate`"
-                        .into(),
-                );
-            }
-        }
-        MarginSchedule::tiered(&pairs.iter().map(|p| (p.0, p.1)).collect::<Vec<_>>())
-    } else {
-        let r = doc.f64(&mut t, "maintenance_margin").unwrap_or(0.004);
-        out_of_range(
-            doc,
-            &mut t,
-            "maintenance_margin",
-            r <= 0.0 || r >= 0.5,
-            "a rate in (0, 0.5)",
-            r,
-        );
-        MarginSchedule::flat(r)
-    };
+    let margin = margin_schedule(doc, &mut t);
     // What depends on the schedule (the leverage cap, the rows of a positions file) is
     // checked only against a valid one: an invalid rate would give spurious leverage errors,
     // and an empty schedule (`margin_tiers = []`) made `MarginSchedule::tier` panic on an
@@ -221,6 +160,73 @@ pub(super) fn population(
         venue,
         trigger,
     })
+}
+
+/// `margin_tiers` (increasing floors from 0, non-decreasing rates) or a flat
+/// `maintenance_margin`, not both.
+fn margin_schedule(doc: &mut Doc<'_>, t: &mut Tbl<'_, '_>) -> MarginSchedule {
+    if doc.has(t, "margin_tiers") {
+        if doc.has(t, "maintenance_margin") {
+            doc.invalid(
+                t,
+                "maintenance_margin",
+                "give either `maintenance_margin` or `margin_tiers`, not both".into(),
+            );
+        }
+        let mut pairs = Vec::new();
+        for mut tier in doc.tables(t, "margin_tiers", TIER_KEYS) {
+            let floor = doc.req_f64(&mut tier, "from_notional_usd");
+            let rate = doc.req_f64(&mut tier, "rate");
+            if let Some(r) = rate {
+                out_of_range(
+                    doc,
+                    &mut tier,
+                    "rate",
+                    !(r > 0.0 && r < 0.5),
+                    "in (0, 0.5)",
+                    r,
+                );
+            }
+            let path = tier.path.clone();
+            // Ordering errors point at the tier's line.
+            let span = doc.span_of(&mut tier, "from_notional_usd");
+            doc.finish(tier);
+            if let (Some(f), Some(r)) = (floor, rate) {
+                pairs.push((f, r, path, span));
+            }
+        }
+        if pairs.is_empty() {
+            doc.invalid(t, "margin_tiers", "needs at least one tier".into());
+        } else if pairs[0].0 != 0.0 {
+            doc.error_at(
+                &format!("{}.from_notional_usd", pairs[0].2),
+                pairs[0].3.clone(),
+                "the first tier must start at 0".into(),
+            );
+        }
+        for w in pairs.windows(2) {
+            if w[1].0 <= w[0].0 || w[1].1 < w[0].1 {
+                doc.error_at(
+                    &w[1].2,
+                    w[1].3.clone(),
+                    "tiers must have increasing `from_notional_usd` and non-decreasing `rate`"
+                        .into(),
+                );
+            }
+        }
+        MarginSchedule::tiered(&pairs.iter().map(|p| (p.0, p.1)).collect::<Vec<_>>())
+    } else {
+        let r = doc.f64(t, "maintenance_margin").unwrap_or(0.004);
+        out_of_range(
+            doc,
+            t,
+            "maintenance_margin",
+            r <= 0.0 || r >= 0.5,
+            "a rate in (0, 0.5)",
+            r,
+        );
+        MarginSchedule::flat(r)
+    }
 }
 
 /// `[populations.partial_liquidation]`. `first_rate`: the first tier's maintenance rate when
