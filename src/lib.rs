@@ -27,10 +27,12 @@
 pub mod clustered;
 pub mod compare;
 pub mod desk;
+pub mod diagnostics;
 pub mod engine;
 pub mod heatmap;
 pub mod history;
 pub mod mc;
+pub mod metric_names;
 pub mod metrics;
 pub mod model;
 pub mod output;

@@ -752,6 +752,12 @@ mod tests {
     use crate::engine::PathSummary;
 
     #[test]
+    fn the_leaf_list_of_names_is_this_table_s() {
+        let names: Vec<&str> = PATH_METRICS.iter().map(|d| d.name).collect();
+        assert_eq!(names, crate::metric_names::PATH_METRIC_NAMES);
+    }
+
+    #[test]
     fn columns_hold_every_path_in_order_and_empty_the_paths() {
         // More paths than one block, so the backwards filling crosses a block boundary.
         let n = 70_000u32;

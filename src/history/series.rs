@@ -3,7 +3,7 @@
 //! optionally `long_liquidated`, `short_liquidated` (asset units liquidated since the
 //! previous row), `open_interest` (USD) and `funding_rate` (per 8 h). Pure: no file access.
 
-use crate::scenario::{Issue, ScenarioError};
+use crate::diagnostics::{Issue, ScenarioError};
 
 use super::time::parse_time;
 
@@ -89,7 +89,7 @@ pub fn parse_series(text: &str, origin: &str) -> Result<PriceSeries, ScenarioErr
         let known = h == "time" || h == "price" || OPTIONAL_COLUMNS.contains(&h.as_str());
         if !known {
             let all = ["time", "price"].into_iter().chain(OPTIONAL_COLUMNS);
-            let hint = crate::scenario::suggest(h, all)
+            let hint = crate::diagnostics::suggest(h, all)
                 .map(|s| format!(" (did you mean `{s}`?)"))
                 .unwrap_or_default();
             issues.push(issue(Some(1), h, format!("unknown column {}{hint}", i + 1)));

@@ -15,7 +15,7 @@
 //! it).
 
 use super::search::partition_point_from;
-use crate::scenario::{BookSpec, Level, SECONDS_PER_YEAR};
+use super::spec::{BookSpec, Level, SECONDS_PER_YEAR};
 
 /// One side of the book, with prefix sums. Read-only, shared by every path.
 #[derive(Debug, Clone)]
@@ -419,6 +419,62 @@ impl BookState {
     }
 }
 
+/// How a synthetic book's level sizes fall or grow with the distance from the mid.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LevelShape {
+    /// Size ∝ distanceᵖ (0 = flat, 1 = linear "V" book with square-root impact).
+    Power(f64),
+    /// Size ∝ exp(−distance / scale).
+    Exponential(f64),
+}
+
+/// Levels at `half_spread + k·spacing`, sized by the shape and scaled so that the depth within
+/// `band` of the mid is `depth_usd` on each side (converted to base units at `price`).
+pub fn synthetic_levels(
+    shape: LevelShape,
+    spread: f64,
+    spacing: f64,
+    levels: usize,
+    depth_usd: f64,
+    band: f64,
+    price: f64,
+) -> (Vec<Level>, Vec<Level>) {
+    let half = spread / 2.0;
+    let weight = |x: f64| match shape {
+        LevelShape::Power(p) => x.powf(p),
+        LevelShape::Exponential(s) => (-x / s).exp(),
+    };
+    let mut side: Vec<Level> = (0..levels)
+        .map(|k| {
+            let x = half + k as f64 * spacing;
+            Level {
+                distance: x,
+                size: weight(x),
+            }
+        })
+        .collect();
+    let in_band: f64 = side
+        .iter()
+        .filter(|l| l.distance <= band * (1.0 + 1e-12))
+        .map(|l| l.size)
+        .sum();
+    // Base units per unit of weight: depth within the band, in USD, at each level's price.
+    let usd_in_band: f64 = side
+        .iter()
+        .filter(|l| l.distance <= band * (1.0 + 1e-12))
+        .map(|l| l.size * price)
+        .sum();
+    let scale = if in_band > 0.0 {
+        depth_usd / usd_in_band
+    } else {
+        0.0
+    };
+    for l in &mut side {
+        l.size *= scale;
+    }
+    (side.clone(), side)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -550,7 +606,7 @@ mod tests {
     fn volatility_depth_falls_as_realised_volatility_rises() {
         // β = 1: the factor is σ_ref/σ̂, clamped to [0.2, 1.5].
         let mut sp = spec(&[(0.01, 1.0)], 0.0);
-        sp.vol_depth = Some(crate::scenario::VolDepth {
+        sp.vol_depth = Some(crate::model::spec::VolDepth {
             beta: 1.0,
             reference_volatility: 0.5,
             half_life_s: 600.0,

@@ -16,30 +16,10 @@
 use rand::{Rng, RngExt};
 use rand_distr::{Distribution, StandardNormal};
 
-use crate::scenario::LendingMarket;
-
-/// A collateral asset's risk parameters in one lending market.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct CollateralParams {
-    /// Index into the scenario's assets.
-    pub asset: usize,
-    /// Liquidation threshold `LT` (fraction of the collateral's value that counts towards the
-    /// health factor), in (0, 1).
-    pub liquidation_threshold: f64,
-    /// Liquidation bonus (fraction of the repaid debt the liquidator receives on top, in
-    /// collateral), in [0, 0.5).
-    pub bonus: f64,
-}
-
-/// The market-wide close-factor rule.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct CloseRule {
-    /// Share of the debt one liquidation may repay while the health factor is at or above
-    /// `full_below` (Aave: 0.5).
-    pub close_factor: f64,
-    /// Below this health factor one liquidation may repay all of the debt (Aave v3: 0.95).
-    pub full_below: f64,
-}
+use super::spec::LendingMarket;
+/// The parameter types of a lending market, which `spec` holds; named here too, where the
+/// engine reads the arithmetic that uses them.
+pub use super::spec::{CloseRule, CollateralParams};
 
 /// Health factor: `Σ_c price_c · amount_c · LT_c / debt` (dimensionless; infinite without
 /// debt). `weighted` is the numerator, USD.

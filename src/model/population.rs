@@ -7,7 +7,7 @@ use rand::{Rng, RngExt};
 use rand_distr::{Distribution, StandardNormal};
 
 use super::margin::{self, MarginSchedule};
-use crate::scenario::{
+use super::spec::{
     EntryDist, LeverageDist, Population, PositionRecord, PositionSource, SizeDist, SyntheticSpec,
 };
 
@@ -256,6 +256,14 @@ fn entry_offset<R: Rng + ?Sized>(d: &EntryDist, rng: &mut R) -> f64 {
         }
         EntryDist::Uniform { low, high } => low + (high - low) * rng.random::<f64>(),
     }
+}
+
+/// Long share implied by a funding rate (per 8 h): a logistic map centred on the usual
+/// 0.01%/8h baseline, reaching ~88% long at +0.05%/8h. A documented heuristic.
+pub fn long_share_from_funding(rate_8h: f64) -> f64 {
+    const BASELINE: f64 = 0.0001;
+    const SCALE: f64 = 0.0002;
+    1.0 / (1.0 + (-(rate_8h - BASELINE) / SCALE).exp())
 }
 
 #[cfg(test)]

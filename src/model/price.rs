@@ -15,7 +15,7 @@ use rand_distr::{Distribution, StandardNormal};
 use super::bootstrap::{self, BlockBootstrap};
 use super::chi2::Chi2;
 
-use crate::scenario::{Asset, Innovations, Scenario};
+use super::spec::{Asset, Innovations, Scenario};
 
 /// The fundamental-price process of one asset, with per-step constants precomputed.
 #[derive(Debug, Clone)]

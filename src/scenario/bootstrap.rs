@@ -3,6 +3,7 @@
 //! steps, in blocks of a stated mean length (`model::bootstrap`).
 
 use super::FileSource;
+use super::common::out_of_range;
 use super::reader::{Doc, Tbl};
 use crate::history::grid::StepGrid;
 use crate::history::series::parse_series;
@@ -31,14 +32,8 @@ pub(crate) fn read(
     let mut b = doc.req_table(t, "bootstrap", KEYS)?;
     let file = doc.req_str(&mut b, "prices");
     let block = doc.req_f64(&mut b, "mean_block_steps");
-    if let Some(x) = block
-        && x < 1.0
-    {
-        doc.invalid(
-            &mut b,
-            "mean_block_steps",
-            format!("must be at least 1, found {x}"),
-        );
+    if let Some(x) = block {
+        out_of_range(doc, &mut b, "mean_block_steps", x < 1.0, "at least 1", x);
     }
     let dt = step_seconds.filter(|s| *s >= 1.0 && s.fract() == 0.0 && 3600.0 % s == 0.0);
     if step_seconds.is_some() && dt.is_none() {

@@ -5,8 +5,9 @@
 //! reports every problem with its line. Messages quote at most a short piece of a column
 //! name or value, never a whole line: the file may not be a CSV at all.
 
-use super::{Level, MAX_POSITIONS, MAX_PRICE, MAX_USD, MIN_PRICE, PositionRecord, show};
+use super::common::{MAX_POSITIONS, MAX_PRICE, MAX_USD, MIN_PRICE, show};
 use crate::model::margin::{self, MarginSchedule};
+use crate::model::spec::{Level, PositionRecord};
 
 /// Longest piece of a name or value a message quotes.
 const QUOTED: usize = 24;

@@ -2,6 +2,7 @@
 //! path (fixed, or a schedule by step) and the interval between payments. Validation only;
 //! the payment arithmetic is in `model::funding`, the per-path index in `engine::venue`.
 
+use super::common::out_of_range;
 use super::reader::{Doc, Tbl};
 use crate::model::funding::{Funding, Premium};
 
@@ -29,13 +30,14 @@ pub(super) fn funding(
     let mut f = doc.table(t, "funding", FUNDING_KEYS)?;
     let n0 = doc.issues.len();
     let rate_ok = |doc: &mut Doc<'_>, tb: &mut Tbl<'_, '_>, r: Option<f64>| {
-        if let Some(r) = r
-            && r.abs() > MAX_RATE
-        {
-            doc.invalid(
+        if let Some(r) = r {
+            out_of_range(
+                doc,
                 tb,
                 "rate",
-                format!("must be a rate per interval in [-{MAX_RATE}, {MAX_RATE}], found {r}"),
+                r.abs() > MAX_RATE,
+                format_args!("a rate per interval in [-{MAX_RATE}, {MAX_RATE}]"),
+                r,
             );
         }
         r
@@ -44,13 +46,14 @@ pub(super) fn funding(
     let rate = doc.f64(&mut f, "rate");
     let rate = rate_ok(doc, &mut f, rate);
     let interval_s = doc.f64(&mut f, "interval_s").unwrap_or(DEFAULT_INTERVAL_S);
-    if !(interval_s > 0.0 && interval_s <= 1e9) {
-        doc.invalid(
-            &mut f,
-            "interval_s",
-            format!("must be in (0, 1e9] seconds, found {interval_s}"),
-        );
-    }
+    out_of_range(
+        doc,
+        &mut f,
+        "interval_s",
+        !(interval_s > 0.0 && interval_s <= 1e9),
+        "in (0, 1e9] seconds",
+        interval_s,
+    );
     let has_schedule = doc.has(&mut f, "schedule");
     let mut schedule = vec![(0u32, rate.unwrap_or(0.0))];
     let mut last: Option<u64> = None;

@@ -1,6 +1,6 @@
 //! A reader over the spanned TOML tree that collects every problem instead of stopping at
 //! the first. It owns key paths (`populations[1].leverage.weights`), line numbers, type
-//! checks, unknown-key detection with "did you mean" suggestions.
+//! checks, unknown-key detection with "did you mean" suggestions (`crate::diagnostics::suggest`).
 
 use std::collections::BTreeSet;
 use std::ops::Range;
@@ -8,7 +8,7 @@ use std::ops::Range;
 use toml::Spanned;
 use toml::de::{DeArray, DeTable, DeValue};
 
-use super::error::Issue;
+use crate::diagnostics::{Issue, suggest};
 
 /// Collects issues while the validator walks the document.
 pub(crate) struct Doc<'s> {
@@ -471,50 +471,9 @@ fn describe(v: &DeValue<'_>) -> String {
     }
 }
 
-/// The closest candidate within a small edit distance, for "did you mean" (also used by the
-/// binary for names other than scenario keys, such as `tails --metric`).
-pub fn suggest<'c>(word: &str, candidates: impl Iterator<Item = &'c str>) -> Option<&'c str> {
-    let mut best: Option<(usize, &str)> = None;
-    for c in candidates {
-        let d = edit_distance(&word.to_lowercase(), &c.to_lowercase());
-        let limit = (c.len().max(word.len()) / 3).max(1);
-        if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
-            best = Some((d, c));
-        }
-    }
-    best.map(|(_, c)| c)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for i in 1..=a.len() {
-        cur[0] = i;
-        for j in 1..=b.len() {
-            let sub = prev[j - 1] + usize::from(a[i - 1] != b[j - 1]);
-            cur[j] = sub.min(prev[j] + 1).min(cur[j - 1] + 1);
-        }
-        std::mem::swap(&mut prev, &mut cur);
-    }
-    prev[b.len()]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn suggestions_find_close_misspellings_only() {
-        let keys = ["volatility", "price", "shocks"];
-        assert_eq!(
-            suggest("volatilty", keys.iter().copied()),
-            Some("volatility")
-        );
-        assert_eq!(suggest("prise", keys.iter().copied()), Some("price"));
-        assert_eq!(suggest("banana", keys.iter().copied()), None);
-    }
 
     #[test]
     fn line_and_column_are_one_based() {

@@ -4,11 +4,13 @@
 
 use toml::de::DeTable;
 
-use super::error::ScenarioError;
+use super::FileSource;
+use super::book::{BOOK_KEYS, book};
 use super::reader::Doc;
-use super::{BOOK_KEYS, BookSpec, FileSource};
+use crate::diagnostics::ScenarioError;
 use crate::history::living::{Activity, Inflow, LivingParams};
 use crate::history::time::parse_time;
+use crate::model::spec::BookSpec;
 
 /// How the replayed price acts on the simulated positions.
 #[derive(Debug, Clone)]
@@ -258,7 +260,7 @@ fn read(
                 // multiplier but the hour's): any positive value validates the book alike.
                 let book = doc
                     .req_table(t, "book", BOOK_KEYS)
-                    .and_then(|b| super::book(doc, b, price.unwrap_or(1.0), 1.0, files));
+                    .and_then(|b| book(doc, b, price.unwrap_or(1.0), 1.0, files));
                 match (book, rounds, price) {
                     (Some(book), Some(r), Some(_)) => Some(ReplayMode::Fundamental {
                         book: Box::new(book),

@@ -3,8 +3,13 @@
 //! and `trigger_price`. Validation only; the model is in `model::arbitrage` and
 //! `engine::index`.
 
-use super::reader::{Doc, Tbl, suggest};
-use super::{BOOK_KEYS, BookSpec, Clock, FileSource, book};
+use super::FileSource;
+use super::book::{BOOK_KEYS, book};
+use super::common::out_of_range;
+use super::reader::{Doc, Tbl};
+use super::simulation::Clock;
+use crate::diagnostics::suggest;
+use crate::model::spec::{BookSpec, TriggerPrice, VenueSpec, Venues};
 
 /// Keys of one `[[assets.venues]]` table.
 pub(super) const VENUE_KEYS: &[&str] = &["name", "weight", "depth_scale", "book"];
@@ -13,38 +18,6 @@ pub(super) const VENUE_KEYS: &[&str] = &["name", "weight", "depth_scale", "book"
 const MAX_VENUES: usize = 64;
 /// Longest index lag: the ring of lagged index values is this long per asset and path.
 const MAX_LAG_STEPS: u64 = 100_000;
-
-/// The venues of one asset. Only present when `[[assets.venues]]` is given.
-#[derive(Debug, Clone)]
-pub struct Venues {
-    /// At least one venue, in file order; the first is the default of a population.
-    pub list: Vec<VenueSpec>,
-    /// `k` of the mark: the mark in step `t` is the index at the end of step `t − k`.
-    pub index_lag_steps: u32,
-    /// `κ ∈ [0, 1]`: the share of each venue's log gap to the index that arbitrage closes at
-    /// the end of every step.
-    pub arbitrage_speed: f64,
-}
-
-/// One venue: its book and its weight in the index.
-#[derive(Debug, Clone)]
-pub struct VenueSpec {
-    pub name: String,
-    /// Weight in the index, normalised so the venues' weights sum to 1.
-    pub weight: f64,
-    /// The venue's book: its own `book` table or the asset's, sizes times `depth_scale`.
-    pub book: BookSpec,
-}
-
-/// Which price a population's positions are liquidated at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum TriggerPrice {
-    /// The asset's mark: the (lagged) index over its venues; the book's mid without venues.
-    #[default]
-    Mark,
-    /// The mid of the population's own venue.
-    Venue,
-}
 
 /// Reads the asset's `venues`, `index_lag_steps` and `arbitrage_speed`. `asset_book` is the
 /// asset's own validated book (the default of every venue), `None` when it is invalid.
@@ -87,35 +60,38 @@ pub(super) fn venues(
     let most = clock.steps.map_or(MAX_LAG_STEPS, |n| {
         u64::from(n).saturating_sub(1).min(MAX_LAG_STEPS)
     });
-    if lag > most {
-        doc.invalid(
-            t,
-            "index_lag_steps",
-            format!("must be below simulation.steps and at most {MAX_LAG_STEPS}, found {lag}"),
-        );
-    }
+    out_of_range(
+        doc,
+        t,
+        "index_lag_steps",
+        lag > most,
+        format_args!("below simulation.steps and at most {MAX_LAG_STEPS}"),
+        lag,
+    );
     let speed = if tables.len() > 1 {
         let s = doc.req_f64(t, "arbitrage_speed");
-        if let Some(s) = s
-            && !(0.0..=1.0).contains(&s)
-        {
-            doc.invalid(
+        if let Some(s) = s {
+            out_of_range(
+                doc,
                 t,
                 "arbitrage_speed",
-                format!("must be a share of the gap per step in [0, 1], found {s}"),
+                !(0.0..=1.0).contains(&s),
+                "a share of the gap per step in [0, 1]",
+                s,
             );
         }
         s.unwrap_or(0.0)
     } else {
         // One venue: no gap to close; a given speed is harmless but checked.
         let s = doc.f64(t, "arbitrage_speed").unwrap_or(0.0);
-        if !(0.0..=1.0).contains(&s) {
-            doc.invalid(
-                t,
-                "arbitrage_speed",
-                format!("must be a share of the gap per step in [0, 1], found {s}"),
-            );
-        }
+        out_of_range(
+            doc,
+            t,
+            "arbitrage_speed",
+            !(0.0..=1.0).contains(&s),
+            "a share of the gap per step in [0, 1]",
+            s,
+        );
         s
     };
 
@@ -136,21 +112,23 @@ pub(super) fn venues(
         }
         names.push(name.clone());
         let weight = doc.f64(&mut v, "weight").unwrap_or(1.0);
-        if !(0.0..=1e6).contains(&weight) {
-            doc.invalid(
-                &mut v,
-                "weight",
-                format!("must be an index weight in [0, 1e6], found {weight}"),
-            );
-        }
+        out_of_range(
+            doc,
+            &mut v,
+            "weight",
+            !(0.0..=1e6).contains(&weight),
+            "an index weight in [0, 1e6]",
+            weight,
+        );
         let scale = doc.f64(&mut v, "depth_scale").unwrap_or(1.0);
-        if !(scale > 0.0 && scale <= 1e6) {
-            doc.invalid(
-                &mut v,
-                "depth_scale",
-                format!("must be a depth multiple in (0, 1e6], found {scale}"),
-            );
-        }
+        out_of_range(
+            doc,
+            &mut v,
+            "depth_scale",
+            !(scale > 0.0 && scale <= 1e6),
+            "a depth multiple in (0, 1e6]",
+            scale,
+        );
         let own = doc.table(&mut v, "book", BOOK_KEYS).map(|mut b| {
             let path = b.child("volatility_depth");
             let span = doc.span_of(&mut b, "volatility_depth");
