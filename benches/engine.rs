@@ -49,7 +49,8 @@ use std::time::{Duration, Instant};
 use cascadesim::engine::{AssetPathMetrics, Market, NoObserver, PathSummary, simulate_path};
 use cascadesim::mc;
 use cascadesim::model::book::{BookShape, BookState};
-use cascadesim::scenario::{NoFiles, Scenario};
+use cascadesim::model::spec::Scenario;
+use cascadesim::scenario::NoFiles;
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{
     BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,

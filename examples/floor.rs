@@ -10,7 +10,8 @@
 //! and (difference of the two totals) / 40 is the floor's cost of one path. Prints the lowest
 //! price over the paths so that no work can be optimised away.
 
-use cascadesim::scenario::{NoFiles, Scenario};
+use cascadesim::model::spec::Scenario;
+use cascadesim::scenario::NoFiles;
 
 #[path = "../benches/support/floor.rs"]
 mod floor;

@@ -16,7 +16,8 @@
 use std::time::Instant;
 
 use cascadesim::engine::{AssetPathMetrics, Market, NoObserver, simulate_path};
-use cascadesim::scenario::{NoFiles, Scenario};
+use cascadesim::model::spec::Scenario;
+use cascadesim::scenario::NoFiles;
 use nalgebra::{DMatrix, DVector};
 
 fn arg(n: usize, default: u64) -> u64 {

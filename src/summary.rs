@@ -12,9 +12,9 @@ use crate::clustered::{
     weighted_interval95,
 };
 use crate::metrics::{Column, PopulationColumns, Values};
+use crate::model::spec::CascadeRule;
 use crate::rare::RareEventInfo;
 use crate::rare::reliability::{self, Check};
-use crate::scenario::CascadeRule;
 use crate::stats::{
     MetricSummary, Proportion, Z95, clopper_pearson95, effective_sample_size,
     paths_for_relative_error, weighted_proportion95, wilson95,

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use cascadesim::engine::{
     AssetPathMetrics, Market, NoObserver, Plain, PopulationPathMetrics, simulate_full,
 };
-use cascadesim::scenario::Scenario;
+use cascadesim::model::spec::Scenario;
 
 #[path = "common/files.rs"]
 mod files;

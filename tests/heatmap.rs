@@ -10,8 +10,9 @@ use cascadesim::heatmap::clusters::Side;
 use cascadesim::heatmap::critical::ShockLab;
 use cascadesim::heatmap::{self, HeatmapReport, Options};
 use cascadesim::model::margin::{MarginSchedule, liquidation_price};
+use cascadesim::model::spec::Scenario;
 use cascadesim::output::h5;
-use cascadesim::scenario::{NoFiles, Scenario};
+use cascadesim::scenario::NoFiles;
 
 mod common;
 use common::cli::{json, root, run};

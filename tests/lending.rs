@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use cascadesim::engine::{AssetPathMetrics, Market, NoObserver, PathSummary, simulate_path};
-use cascadesim::scenario::Scenario;
+use cascadesim::model::spec::Scenario;
 
 #[path = "common/files.rs"]
 mod files;

@@ -7,10 +7,10 @@ mod common;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
+use cascadesim::model::spec::Scenario;
 use cascadesim::run::files::FsFiles;
 use cascadesim::run::simulate::execute;
 use cascadesim::run::{Env, Overrides, Part, PlanError, RareChoice, RunPlan, RunRequest};
-use cascadesim::scenario::Scenario;
 
 use common::cli::{root, run_in, text};
 

@@ -24,7 +24,8 @@ use cascadesim::engine::{
     AssetPathMetrics, AssetStep, Market, NoObserver, Observer, simulate_path,
 };
 use cascadesim::mc;
-use cascadesim::scenario::{NoFiles, Scenario};
+use cascadesim::model::spec::Scenario;
+use cascadesim::scenario::NoFiles;
 
 // ------------------------------------------------------------------------------------------
 // Random valid scenarios

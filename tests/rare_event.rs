@@ -7,8 +7,9 @@ use std::path::PathBuf;
 
 use cascadesim::engine::Market;
 use cascadesim::metrics;
+use cascadesim::model::spec::{RareEventSpec, RareMethod, Scenario};
 use cascadesim::rare::{self, Tilt};
-use cascadesim::scenario::{FileSource, RareEventSpec, RareMethod, Scenario};
+use cascadesim::scenario::FileSource;
 use cascadesim::stats::Proportion;
 use cascadesim::summary::Summary;
 

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;
 
 use cascadesim::engine::{AssetPathMetrics, Market, NoObserver, simulate_path};
-use cascadesim::scenario::{NoFiles, Scenario};
+use cascadesim::model::spec::Scenario;
+use cascadesim::scenario::NoFiles;
 use cascadesim::summary::Summary;
 use cascadesim::{mc, metrics};
 

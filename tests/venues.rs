@@ -12,7 +12,8 @@ use std::collections::BTreeMap;
 
 use cascadesim::engine::{AssetPathMetrics, AssetStep, Market, Observer, simulate_path};
 use cascadesim::model::arbitrage;
-use cascadesim::scenario::{NoFiles, Scenario};
+use cascadesim::model::spec::Scenario;
+use cascadesim::scenario::NoFiles;
 use proptest::prelude::*;
 
 #[path = "common/files.rs"]

@@ -10,7 +10,7 @@ use rand_distr::{Distribution, StandardNormal};
 
 use cascadesim::model::chi2::Chi2;
 
-use cascadesim::scenario::{Innovations, Scenario};
+use cascadesim::model::spec::{Innovations, Scenario};
 
 /// The per-path constants of the scenario's price process, as the engine precomputes them.
 pub struct FloorPath {

@@ -15,8 +15,9 @@
 use std::path::Path;
 
 use cascadesim::metrics::Values;
+use cascadesim::model::spec::Scenario;
 use cascadesim::output::read;
-use cascadesim::scenario::{FileSource, Scenario};
+use cascadesim::scenario::FileSource;
 
 /// A valid one-asset scenario whose positions come from `p.csv`.
 const POSITIONS_SCENARIO: &str = r#"

@@ -19,7 +19,8 @@ use std::fmt::Write as _;
 
 use arbitrary::Arbitrary;
 use cascadesim::engine::{AssetPathMetrics, Market, NoObserver, simulate_path};
-use cascadesim::scenario::{FileSource, Scenario};
+use cascadesim::model::spec::Scenario;
+use cascadesim::scenario::FileSource;
 
 /// A scenario text and the files it may reference.
 #[derive(Debug, Clone)]

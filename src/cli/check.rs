@@ -12,8 +12,9 @@ use clap::Args;
 
 use cascadesim::desk::check::{self, CheckOptions, PositionCheck};
 use cascadesim::desk::position::{self, Resolved};
+use cascadesim::model::spec::Buffer;
 use cascadesim::output::heatmap::{price, usd};
-use cascadesim::scenario::{Buffer, prospective_positions};
+use cascadesim::scenario::prospective_positions;
 
 use cascadesim::run::files::MAX_BYTES;
 
@@ -74,7 +75,7 @@ fn read_positions_file(path: &std::path::Path) -> Result<String, String> {
 }
 
 /// Every position of the command line, resolved; every problem at once.
-fn positions(args: &CheckArgs, s: &cascadesim::scenario::Scenario) -> Result<Vec<Resolved>> {
+fn positions(args: &CheckArgs, s: &cascadesim::model::spec::Scenario) -> Result<Vec<Resolved>> {
     let mut problems = Vec::new();
     let mut out = Vec::new();
     for text in &args.position {

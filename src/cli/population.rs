@@ -8,8 +8,8 @@ use clap::Args;
 
 use cascadesim::desk::population::{self, Draw};
 use cascadesim::engine::Market;
+use cascadesim::model::spec::PopulationMode;
 use cascadesim::output::population::{write_csv, write_h5};
-use cascadesim::scenario::PopulationMode;
 
 use super::common::{InputError, load};
 

@@ -8,9 +8,10 @@ use clap::Args;
 use indicatif::ProgressBar;
 
 use cascadesim::engine::Market;
+use cascadesim::model::spec::Scenario;
 use cascadesim::output::sweep::{self as files, SweepProvenance, SweepResults};
 use cascadesim::output::{self, Staging};
-use cascadesim::scenario::{Scenario, ScenarioError};
+use cascadesim::scenario::ScenarioError;
 use cascadesim::stats::Proportion;
 use cascadesim::sweep::tornado::{self, TornadoRow};
 use cascadesim::sweep::tune::{self, Target, TuneError};

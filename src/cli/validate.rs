@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use cascadesim::scenario::{PopulationMode, ScenarioError};
+use cascadesim::model::spec::PopulationMode;
+use cascadesim::scenario::ScenarioError;
 
 use super::common::load;
 

@@ -20,7 +20,7 @@ use super::position::Resolved;
 use crate::engine::Market;
 use crate::heatmap::{self, AssetHeatmap, Options, clusters::Side};
 use crate::model::book::BookState;
-use crate::scenario::{Buffer, PositionRecord, PositionSource, Scenario};
+use crate::model::spec::{Buffer, PositionRecord, PositionSource, Scenario};
 use crate::stats::{Proportion, wilson95};
 
 /// Most positions the Monte Carlo part takes: each is a population of its own, with its own

@@ -4,7 +4,7 @@
 
 use crate::engine::Market;
 use crate::model::population::Positions;
-use crate::scenario::{PopulationMode, Scenario};
+use crate::model::spec::{PopulationMode, Scenario};
 
 /// Which draw to list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,7 +3,8 @@
 //! its liquidation price under the maintenance tiers of the population (venue) it trades on.
 
 use crate::model::margin;
-use crate::scenario::{MAX_PRICE, MAX_USD, MIN_PRICE, ProspectiveRow, Scenario};
+use crate::model::spec::Scenario;
+use crate::scenario::{MAX_PRICE, MAX_USD, MIN_PRICE, ProspectiveRow};
 
 /// How the margin of a position is given.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -9,7 +9,7 @@
 
 use crate::model::arbitrage;
 use crate::model::book::{BookShape, BookState};
-use crate::scenario::Venues;
+use crate::model::spec::Venues;
 
 /// The venues of one asset, shared by all paths.
 #[derive(Debug, Clone)]

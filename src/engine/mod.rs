@@ -23,7 +23,7 @@ use crate::model::lending::draw_accounts;
 use crate::model::margin::{MarginSchedule, PartialRule};
 use crate::model::population::{self, Positions};
 use crate::model::price::{Dependence, PriceProcess, PriceState, SoloReturn, StepDraws};
-use crate::scenario::{
+use crate::model::spec::{
     CascadeRule, CircuitBreaker, Population, PopulationMode, Scenario, TriggerPrice,
 };
 

@@ -14,7 +14,7 @@ use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
 
 use crate::model::population::{self, Positions};
-use crate::scenario::Population;
+use crate::model::spec::Population;
 
 /// Word offset between replicates on a population's stream: far beyond what one draw uses,
 /// and `MAX_REPLICATES · 2⁵⁶ ≤ 2⁶⁸` words, a ChaCha8 stream's length.

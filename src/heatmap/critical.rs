@@ -28,7 +28,7 @@ use serde::Serialize;
 
 use crate::engine::{AssetPathMetrics, Market, NoObserver, simulate_path};
 use crate::model::price::PriceProcess;
-use crate::scenario::{Asset, Innovations, PopulationMode, Scenario, Shock};
+use crate::model::spec::{Asset, Innovations, PopulationMode, Scenario, Shock};
 
 /// How the critical shock is searched.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]

@@ -114,7 +114,7 @@ impl DepthCurve {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::{BookSpec, Level};
+    use crate::model::spec::{BookSpec, Level};
 
     fn shape(permanent: f64) -> BookShape {
         let levels: Vec<Level> = (0..100)

@@ -20,7 +20,7 @@ pub mod score;
 use serde::Serialize;
 
 use crate::model::population::long_share_from_funding;
-use crate::scenario::{PopulationMode, PositionSource, Scenario};
+use crate::model::spec::{PopulationMode, PositionSource, Scenario};
 use clusters::Side;
 use critical::{CriticalOptions, CriticalShocks, ShockLab};
 use depth::{Depth, DepthCurve, depth_to};

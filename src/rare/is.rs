@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::engine::{AssetPathMetrics, Control, Market, NoObserver, PathSummary};
 use crate::model::price::StepDraws;
-use crate::scenario::CascadeRule;
+use crate::model::spec::CascadeRule;
 
 /// First stream id of the pilot paths (iteration `k`'s path `i` is on `BASE + k·2³² + i`).
 pub const PILOT_STREAM_BASE: u64 = 1 << 62;

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::engine::{AssetPathMetrics, Market};
 use crate::mc::RunResults;
-use crate::scenario::{RareEventSpec, RareMethod};
+use crate::model::spec::{RareEventSpec, RareMethod};
 
 pub use is::{PilotEstimate, Tilt};
 

@@ -9,12 +9,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::engine::Market;
 use crate::engine::realised::RealisedHeatmap;
 use crate::metrics::{AssetColumns, Column, PopulationColumns};
+use crate::model::spec::OutputSpec;
 use crate::output::figures::{FigureFile, FigureInput};
 use crate::output::html::{self, PageExtras};
 use crate::output::realised::RealisedView;
 use crate::output::{self, OutputError, Staging};
 use crate::rare::RareEventInfo;
-use crate::scenario::OutputSpec;
 use crate::summary::{self, Provenance, Summary};
 use crate::tails::TailReport;
 

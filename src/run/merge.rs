@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use crate::engine::Market;
 use crate::engine::realised::{RealisedGrid, RealisedHeatmap};
 use crate::metrics::{AssetColumns, Column, PopulationColumns};
+use crate::model::spec::Scenario;
 use crate::output::{SHARD_CONTENT, h5, read};
-use crate::scenario::Scenario;
 use crate::shard::{ShardSpec, check_coverage};
 use crate::summary::Provenance;
 

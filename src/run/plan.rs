@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 
 use crate::engine::Market;
 use crate::metrics::PopulationId;
-use crate::scenario::{MAX_REPLICATES, PopulationMode, RareEventSpec, RareMethod, Scenario};
+use crate::model::spec::{PopulationMode, RareEventSpec, RareMethod, Scenario};
+use crate::scenario::MAX_REPLICATES;
 use crate::shard::ShardSpec;
 use crate::summary::Provenance;
 

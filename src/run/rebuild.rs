@@ -4,7 +4,8 @@
 //! results, so a market that cannot be rebuilt as it was is detected, not shown.
 
 use crate::engine::Market;
-use crate::scenario::{FileSource, NoFiles, Scenario, ScenarioError};
+use crate::model::spec::Scenario;
+use crate::scenario::{FileSource, NoFiles, ScenarioError};
 use crate::summary::Provenance;
 
 use super::files::{FsFiles, recorded_base};

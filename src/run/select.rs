@@ -10,8 +10,8 @@ use rayon::prelude::*;
 use crate::engine::Market;
 use crate::engine::trace::{self, TraceSet};
 use crate::metrics::Column;
+use crate::model::spec::OutputSpec;
 use crate::output::figures::SamplePath;
-use crate::scenario::OutputSpec;
 
 /// The metric that ranks the sample paths of the plots.
 pub const SAMPLE_METRIC: &str = "max_drawdown";

@@ -166,7 +166,8 @@ pub(super) fn matrix_factor(doc: &mut Doc<'_>, t: &mut Tbl<'_, '_>, n: usize) ->
 
 #[cfg(test)]
 mod tests {
-    use crate::scenario::{NoFiles, Scenario};
+    use crate::model::spec::Scenario;
+    use crate::scenario::NoFiles;
 
     /// Three assets; the first row/column perfectly correlated, the other pair almost.
     fn three_assets(c: &str) -> String {

@@ -44,9 +44,9 @@ pub use rare_event::{MAX_CLONES, MAX_SPLIT_LEVELS};
 pub use replay::{ReplayMode, ReplayScenario};
 pub use simulation::{DEFAULT_REPLICATES, MAX_REPLICATES};
 
-/// The validated types this module produces live in `model::spec`; re-exported here so the
-/// old paths (`scenario::Scenario`, …) keep compiling until their users switch (transitional).
-pub use crate::model::spec::*;
+// The validated types this module produces live in `model::spec` (the one-way street:
+// `scenario` imports `model`, never the reverse); `Scenario::parse` is implemented here.
+use crate::model::spec::{Dependence, Scenario};
 use asset::{ASSET_KEYS, SHOCK_KEYS, asset};
 use book::BOOK_KEYS;
 use check::{CHECK_KEYS, check_section};

@@ -581,7 +581,8 @@ pub(super) fn leverage(
 
 #[cfg(test)]
 mod tests {
-    use crate::scenario::{FileSource, Scenario};
+    use crate::model::spec::Scenario;
+    use crate::scenario::FileSource;
 
     #[test]
     fn an_empty_tier_list_with_a_positions_file_is_an_error_not_a_panic() {

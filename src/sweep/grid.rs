@@ -6,7 +6,8 @@ use toml_edit::{DocumentMut, Item, Value};
 
 use super::SweepError;
 use super::path::{KeyPath, set_number};
-use crate::scenario::{FileSource, Scenario};
+use crate::model::spec::Scenario;
+use crate::scenario::FileSource;
 
 /// Most grid points a sweep may have (each is a full Monte Carlo run).
 pub const MAX_POINTS: usize = 10_000;

@@ -8,7 +8,7 @@ use crate::clustered::proportion95;
 use crate::engine::Market;
 use crate::mc::{self, Cancelled};
 use crate::metrics::{self, Column, Values};
-use crate::scenario::Scenario;
+use crate::model::spec::Scenario;
 use crate::stats::{MetricSummary, Proportion, var_sorted};
 
 /// The figures of one grid point.

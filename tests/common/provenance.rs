@@ -1,7 +1,7 @@
 //! The provenance `cascadesim run` records, for tests that build summaries through the
 //! library (included with `#[path]`, like `files.rs`).
 
-use cascadesim::scenario::Scenario;
+use cascadesim::model::spec::Scenario;
 use cascadesim::summary::{CascadeDefinition, Provenance};
 
 /// A fixed-mode run of `paths` paths of `s` from path 0, with `s`'s replicates.
