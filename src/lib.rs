@@ -6,17 +6,27 @@
 //! liquidations themselves. Many paths run in parallel, each from its own random stream, so
 //! results are bit-identical on any number of threads.
 //!
-//! Layers, from pure to effectful:
-//! - [`scenario`]: TOML text → validated [`scenario::Scenario`] (every problem reported at once);
-//! - [`model`]: price processes, order book, positions and the liquidation ladder;
-//! - [`engine`]: one path, step by step, with the cascade loop;
-//! - [`mc`]: many paths in parallel, reduced in path order;
-//! - [`stats`] and [`tails`]: summary statistics and extreme-value estimates on plain slices;
-//!   [`clustered`]: the path and population noise of a mean over population replicates;
-//! - [`shard`]: which paths shard `K/N` of a run simulates, and whether shards cover a run;
-//! - [`compare`]: differences between two saved runs, paired when they share scenario and seed;
-//! - [`sweep`]: parameter sweeps, paired differences, threshold tuning and sensitivity;
-//! - [`output`]: `summary.json` and `results.h5`, written atomically;
+//! Modules, bottom layer first (a module imports only modules above it in this list;
+//! `tests/layers.rs` checks there is no cycle and that the rules below hold):
+//! - leaves: [`diagnostics`] (the problems found in one input document, "did you mean"),
+//!   [`metric_names`] (the per-path metric names the validator needs), [`stats`] and
+//!   [`tails`] (statistics and extreme-value estimates on plain slices), [`shard`] (which
+//!   paths a shard simulates); [`clustered`] (path and population noise, on `stats`);
+//! - [`model`]: the validated description of a run ([`model::spec`]) and the pure model
+//!   code: price processes, order books, margin and settlement, positions and ladders,
+//!   lending arithmetic, funding. Imports only the leaves;
+//! - [`history`]: price series, replay and the living population (uses `model`);
+//! - [`scenario`]: TOML text (and the CSVs it names) → a validated [`model::spec::Scenario`],
+//!   every problem at once;
+//! - [`engine`]: one path, step by step, with the cascade loop (uses `model`, never
+//!   `scenario`); [`mc`]: many paths in parallel, reduced in path order; [`rare`]:
+//!   importance sampling and multilevel splitting on the engine;
+//! - [`metrics`] (per-path results as named columns), [`summary`] (the figures of
+//!   `summary.json`);
+//! - [`heatmap`] (the liquidation cluster map), [`desk`] (population listing, pre-trade
+//!   check), [`sweep`] (parameter sweeps, tuning, sensitivity), [`compare`] (two saved runs);
+//! - [`output`]: every file the program writes or reads back (HDF5, JSON, figures, HTML),
+//!   written atomically, and the one number-formatting policy;
 //! - [`run`]: the run pipeline, top of the library: a [`run::RunPlan`] (scenario plus
 //!   overrides, fixed once), doing a run, its results folder, merging shards, rebuilding
 //!   from `results.h5`, trace and sample-path selection, the memory guard.
