@@ -272,6 +272,20 @@ fn raw_paths(code: &str, binary: bool) -> Vec<(Vec<String>, usize)> {
         line += usize::from(ch == '\n');
     }
     let line_of = |i: usize| lines[i];
+    let depth = inline_depths(&c);
+    // Inside `mod name { … }` (inline), `super` first climbs out of the inline modules: at the
+    // file's own level the path is relative to the file's module.
+    let relative = |mut path: Vec<String>, i: usize| {
+        let mut k = depth[i];
+        while k > 0 && path.first().is_some_and(|s| s == "super") {
+            path.remove(0);
+            k -= 1;
+        }
+        if path.first().is_some_and(|s| s != "super") && k < depth[i] {
+            path.insert(0, "self".into());
+        }
+        path
+    };
     let mut out = Vec::new();
     let mut roots = vec!["crate", "super", "self"];
     if binary {
@@ -294,7 +308,7 @@ fn raw_paths(code: &str, binary: bool) -> Vec<(Vec<String>, usize)> {
                 .map_or(c.len(), |k| i + k);
             let tree: String = c[i + 3..end].iter().collect();
             for path in use_tree(&tree) {
-                out.push((path, line_of(i)));
+                out.push((relative(path, i), line_of(i)));
             }
             i = end;
             continue;
@@ -314,10 +328,56 @@ fn raw_paths(code: &str, binary: bool) -> Vec<(Vec<String>, usize)> {
                 }
                 path.push(c[s..i].iter().collect());
             }
-            out.push((path, line_of(start)));
+            out.push((relative(path, start), line_of(start)));
             continue;
         }
         i += 1;
+    }
+    out
+}
+
+/// For each character of `c`, how many inline modules (`mod name { … }`) enclose it.
+fn inline_depths(c: &[char]) -> Vec<usize> {
+    let mut out = Vec::with_capacity(c.len());
+    let (mut braces, mut opens): (usize, Vec<usize>) = (0, Vec::new());
+    let mut pending = false;
+    for i in 0..c.len() {
+        let boundary = i == 0 || !is_ident(c[i - 1]);
+        if boundary
+            && c[i..].starts_with(&['m', 'o', 'd'])
+            && c.get(i + 3).is_some_and(|ch| ch.is_whitespace())
+        {
+            let mut j = i + 3;
+            while j < c.len() && c[j].is_whitespace() {
+                j += 1;
+            }
+            let name = j;
+            while j < c.len() && is_ident(c[j]) {
+                j += 1;
+            }
+            while j < c.len() && c[j].is_whitespace() {
+                j += 1;
+            }
+            pending = j > name && c.get(j) == Some(&'{');
+        }
+        match c[i] {
+            '{' => {
+                braces += 1;
+                if pending {
+                    opens.push(braces);
+                    pending = false;
+                }
+            }
+            '}' => {
+                if opens.last() == Some(&braces) {
+                    opens.pop();
+                }
+                braces = braces.saturating_sub(1);
+            }
+            ';' => pending = false,
+            _ => {}
+        }
+        out.push(opens.len());
     }
     out
 }
@@ -582,8 +642,13 @@ fn no_import_cycles() {
 
 #[test]
 fn layers_point_one_way() {
-    let edges = edges(&load());
-    let g = top_level(&edges);
+    let problems = layer_problems(&edges(&load()));
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Every break of the layer rules in `edges`, one line each.
+fn layer_problems(edges: &[Edge]) -> Vec<String> {
+    let g = top_level(edges);
     let leaves: BTreeSet<&String> = g
         .iter()
         .filter(|(_, out)| out.is_empty())
@@ -608,13 +673,111 @@ fn layers_point_one_way() {
         }
     }
     // What the subcommands share imports no subcommand.
-    if let Some(cli) = siblings(&edges).get("cli")
+    if let Some(cli) = siblings(edges).get("cli")
         && let Some(out) = cli.get("cli::common")
         && !out.is_empty()
     {
         problems.push(format!("cli::common imports a subcommand: {out:?}"));
     }
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // A subcommand reaches what it shares through `cli::common`, never through `cli/mod.rs`.
+    for e in edges {
+        if e.from.len() == 2 && e.from[0] == "cli" && e.to == ["cli"] {
+            problems.push(format!(
+                "cli::{} imports cli/mod.rs ({}:{})",
+                e.from[1], e.file, e.line
+            ));
+        }
+    }
+    problems
+}
+
+/// Inline source files, as `load` would give them.
+fn inline(files: &[(&str, &str)]) -> Vec<SourceFile> {
+    files
+        .iter()
+        .map(|(rel, text)| {
+            let (module, binary) = module_of(rel.trim_start_matches("src/"));
+            SourceFile {
+                rel: rel.to_string(),
+                module,
+                binary,
+                text: text.to_string(),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn each_layer_rule_fails_when_broken() {
+    let base = [
+        (
+            "src/lib.rs",
+            "pub mod leaf;\npub mod model;\npub mod scenario;\npub mod engine;\npub mod run;\npub mod heatmap;\n",
+        ),
+        ("src/leaf.rs", ""),
+        ("src/model/mod.rs", "use crate::leaf;\n"),
+        ("src/scenario/mod.rs", "use crate::model;\n"),
+        ("src/engine/mod.rs", "use crate::model;\n"),
+        ("src/heatmap/mod.rs", "use crate::engine;\n"),
+        (
+            "src/run/mod.rs",
+            "use crate::scenario;\nuse crate::heatmap;\n",
+        ),
+        ("src/main.rs", "mod cli;\n"),
+        (
+            "src/cli/mod.rs",
+            "mod common;\nmod run;\npub fn shared() {}\n",
+        ),
+        ("src/cli/common.rs", "use cascadesim::run;\n"),
+        (
+            "src/cli/run.rs",
+            "use super::common;\nmod inner {\n    use super::*;\n}\n",
+        ),
+    ];
+    assert_eq!(layer_problems(&edges(&inline(&base))), Vec::<String>::new());
+    let breaks = [
+        (
+            "src/model/mod.rs",
+            "use crate::scenario;\n",
+            "model imports scenario",
+        ),
+        (
+            "src/engine/mod.rs",
+            "use crate::scenario;\n",
+            "engine imports scenario",
+        ),
+        (
+            "src/heatmap/mod.rs",
+            "use crate::run;\n",
+            "heatmap imports the run pipeline",
+        ),
+        (
+            "src/cli/common.rs",
+            "use super::run;\n",
+            "cli::common imports a subcommand",
+        ),
+        (
+            "src/cli/run.rs",
+            "use super::shared;\n",
+            "cli::run imports cli/mod.rs",
+        ),
+        (
+            "src/cli/run.rs",
+            "mod inner {\n    use super::super::shared;\n}\n",
+            "cli::run imports cli/mod.rs",
+        ),
+    ];
+    for (file, text, expected) in breaks {
+        let files: Vec<(&str, &str)> = base
+            .iter()
+            .map(|&(f, t)| if f == file { (f, text) } else { (f, t) })
+            .collect();
+        let problems = layer_problems(&edges(&inline(&files)));
+        assert!(
+            problems.iter().any(|p| p.starts_with(expected)),
+            "{file}: expected `{expected}`, got {problems:?}"
+        );
+    }
 }
 
 #[test]
@@ -684,19 +847,7 @@ fn a_cycle_is_spelled_out_with_its_edges() {
         ("src/a/y.rs", "\n\nfn f() { crate::a::x::g() }\n"),
         ("src/b.rs", "use crate::a::x;\n"),
     ];
-    let files: Vec<SourceFile> = files
-        .iter()
-        .map(|(rel, text)| {
-            let (module, binary) = module_of(rel.trim_start_matches("src/"));
-            SourceFile {
-                rel: rel.to_string(),
-                module,
-                binary,
-                text: text.to_string(),
-            }
-        })
-        .collect();
-    let edges = edges(&files);
+    let edges = edges(&inline(&files));
     assert!(cycles(&top_level(&edges)).is_empty());
     let sib = siblings(&edges);
     assert_eq!(

@@ -795,6 +795,10 @@ fn numbers(text: &str) -> Vec<std::ops::Range<usize>> {
 
 fn mutate(text: &str, m: &Mutation) -> String {
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    if lines.is_empty() {
+        // An earlier mutation (a truncation) left nothing to pick a line from.
+        return text.to_string();
+    }
     match m {
         Mutation::DeleteLine(i) => {
             let k = i.index(lines.len());

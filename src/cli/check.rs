@@ -13,7 +13,7 @@ use clap::Args;
 use cascadesim::desk::check::{self, CheckOptions, PositionCheck};
 use cascadesim::desk::position::{self, Resolved};
 use cascadesim::model::spec::Buffer;
-use cascadesim::output::heatmap::{price, usd};
+use cascadesim::output::format::{price, usd};
 use cascadesim::scenario::prospective_positions;
 
 use cascadesim::run::files::MAX_BYTES;

@@ -11,11 +11,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{Result, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use cascadesim::diagnostics::ScenarioError;
 use cascadesim::model::spec::Scenario;
 use cascadesim::run::files::FsFiles;
 use cascadesim::run::memory::{self, Need};
 use cascadesim::run::{Overrides, RunError};
-use cascadesim::scenario::ScenarioError;
 use cascadesim::summary::Provenance;
 
 /// Options of every command that simulates: the scenario, how many paths from which seed,

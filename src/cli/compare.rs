@@ -12,7 +12,8 @@ use cascadesim::compare::{Comparison, compare as compare_runs};
 use cascadesim::metrics::Column;
 use cascadesim::output::Staging;
 use cascadesim::output::compare::{Side, interval, signed, write_compare};
-use cascadesim::output::figures::{human, wrap};
+use cascadesim::output::format::human;
+use cascadesim::output::style::wrap;
 use cascadesim::summary::Provenance;
 
 use super::common::{InputError, not_a_shard};

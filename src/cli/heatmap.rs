@@ -12,8 +12,9 @@ use clap::Args;
 use cascadesim::heatmap::critical::CriticalShock;
 use cascadesim::heatmap::{self, AssetHeatmap, HeatmapReport, Options};
 use cascadesim::output::Staging;
-use cascadesim::output::figures::wrap;
-use cascadesim::output::heatmap::{HeatmapProvenance, figure_stem, price, usd, write_heatmap};
+use cascadesim::output::format::{price, usd};
+use cascadesim::output::heatmap::{HeatmapProvenance, figure_stem, write_heatmap};
+use cascadesim::output::style::wrap;
 
 use super::common::{CANCEL, InputError, load};
 

@@ -24,7 +24,7 @@ use std::sync::atomic::Ordering;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use cascadesim::scenario::ScenarioError;
+use cascadesim::diagnostics::ScenarioError;
 
 use common::{ALLOW_EXTERNAL, CANCEL, exit_code, silent};
 

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 
 use cascadesim::output::Staging;
@@ -89,11 +89,6 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
     let staging = if plan.writes_folder() {
         Some(Staging::new(plan.dest())?)
     } else {
-        if let Part::Shard(_) = plan.part() {
-            let dir = plan.dest().parent().expect("a shard file has a folder");
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
-        }
         None
     };
 

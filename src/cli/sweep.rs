@@ -7,11 +7,11 @@ use anyhow::{Result, bail};
 use clap::Args;
 use indicatif::ProgressBar;
 
+use cascadesim::diagnostics::ScenarioError;
 use cascadesim::engine::Market;
 use cascadesim::model::spec::Scenario;
 use cascadesim::output::sweep::{self as files, SweepProvenance, SweepResults};
 use cascadesim::output::{self, Staging};
-use cascadesim::scenario::ScenarioError;
 use cascadesim::stats::Proportion;
 use cascadesim::sweep::tornado::{self, TornadoRow};
 use cascadesim::sweep::tune::{self, Target, TuneError};
@@ -312,7 +312,7 @@ fn sweep_table(r: &SweepResults<'_>, dir: &Path) -> String {
         "{} grid point{} × {} paths, seed {} (the same paths at every point)\n",
         r.points.len(),
         if r.points.len() == 1 { "" } else { "s" },
-        cascadesim::output::figures::thousands(r.provenance.paths),
+        cascadesim::output::format::thousands(r.provenance.paths),
         r.provenance.seed
     );
     let last = r.grid.axes.len() - 1;
@@ -466,7 +466,7 @@ pub(crate) fn tune(args: &TuneArgs) -> Result<i32> {
         pct(at.estimate),
         pct(at.ci_low),
         pct(at.ci_high),
-        cascadesim::output::figures::thousands(paths)
+        cascadesim::output::format::thousands(paths)
     );
     println!(
         "  bracket: fails at {} (bracket width {:.3e}, tolerance {:.3e}, {} runs on the same paths)",

@@ -5,7 +5,7 @@
 use std::fmt::Write;
 use std::path::Path;
 
-pub use cascadesim::output::format::human;
+use cascadesim::output::format::human;
 use cascadesim::output::format::thousands;
 use cascadesim::output::html::failure_lines;
 use cascadesim::output::style::wrap;

@@ -43,7 +43,7 @@ pub(crate) fn refit_tails(args: &TailsArgs) -> Result<i32> {
     let columns = read_columns(f, provenance.paths)?;
     let Some(column) = columns.iter().find(|c| c.name == args.metric) else {
         let names = columns.iter().map(|c| c.name);
-        let hint = cascadesim::scenario::suggest(&args.metric, names.clone())
+        let hint = cascadesim::diagnostics::suggest(&args.metric, names.clone())
             .map(|m| format!(" (did you mean `{m}`?)"))
             .unwrap_or_default();
         bail!(InputError(format!(

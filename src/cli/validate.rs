@@ -1,12 +1,12 @@
 //! `cascadesim validate`: check scenario files and list every problem.
 
-use cascadesim::output::figures::thousands;
+use cascadesim::output::format::thousands;
 use std::path::PathBuf;
 
 use anyhow::Result;
 
+use cascadesim::diagnostics::ScenarioError;
 use cascadesim::model::spec::PopulationMode;
-use cascadesim::scenario::ScenarioError;
 
 use super::common::load;
 

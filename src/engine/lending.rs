@@ -29,9 +29,8 @@ use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
 
 use super::PathSummary;
-use crate::model::lending::{
-    self, Accounts, CloseRule, CollateralParams, Liquidation, TriggerLadder,
-};
+use crate::model::lending::{self, Accounts, Liquidation, TriggerLadder};
+use crate::model::spec::{CloseRule, CollateralParams};
 
 /// A lending market shared by all paths: its rules and accounts at step 0.
 #[derive(Debug, Clone)]

@@ -16,10 +16,8 @@
 use rand::{Rng, RngExt};
 use rand_distr::{Distribution, StandardNormal};
 
+use super::spec::CloseRule;
 use super::spec::LendingMarket;
-/// The parameter types of a lending market, which `spec` holds; named here too, where the
-/// engine reads the arithmetic that uses them.
-pub use super::spec::{CloseRule, CollateralParams};
 
 /// Health factor: `Σ_c price_c · amount_c · LT_c / debt` (dimensionless; infinite without
 /// debt). `weighted` is the numerator, USD.

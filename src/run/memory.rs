@@ -7,7 +7,7 @@
 //!
 //! Library code, not the CLI's: what a run will hold comes from its plan
 //! ([`super::RunPlan::memory_need`]), and any caller of the pipeline (the binary, a test, a
-//! future Python package) is a process that must not start a run its limits cannot hold.
+//! program using the library) is a process that must not start a run its limits cannot hold.
 //! Linux only; elsewhere nothing is known and [`guard`] accepts.
 
 /// A command that would need more memory than this process may still use.

@@ -115,8 +115,10 @@ pub fn merge_shards(files: &[PathBuf], allow_external: bool) -> Result<Merged, R
         .iter()
         .map(|f| read_shard(f))
         .collect::<Result<_, _>>()?;
-    let first = &shards[0];
-    for s in &shards[1..] {
+    let Some((first, rest)) = shards.split_first() else {
+        return Err(RunError::Input("no shard files to merge".into()));
+    };
+    for s in rest {
         if let Some(what) = differs(&first.provenance, &s.provenance) {
             return Err(RunError::Input(format!(
                 "{} and {} are shards of different runs: their {what} differs",

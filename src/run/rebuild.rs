@@ -3,9 +3,10 @@
 //! `merge` replay traces and sample paths on. The replays are checked against the stored
 //! results, so a market that cannot be rebuilt as it was is detected, not shown.
 
+use crate::diagnostics::ScenarioError;
 use crate::engine::Market;
 use crate::model::spec::Scenario;
-use crate::scenario::{FileSource, NoFiles, ScenarioError};
+use crate::scenario::{FileSource, NoFiles};
 use crate::summary::Provenance;
 
 use super::files::{FsFiles, recorded_base};

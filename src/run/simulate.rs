@@ -116,6 +116,12 @@ pub fn write_shard(plan: &RunPlan, market: &Market, run: &Run) -> Result<(), Run
     let Part::Shard(shard) = plan.part() else {
         return Err(RunError::Input("the plan is not a shard's".into()));
     };
+    if let Some(dir) = plan.dest().parent() {
+        std::fs::create_dir_all(dir).map_err(|source| output::OutputError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
     output::write_shard(
         plan.dest(),
         &plan.provenance(market),
@@ -153,7 +159,8 @@ pub fn write_folder(
     )
 }
 
-/// A whole run, plan → folder: stages the folder (failing early when it cannot be made),
+/// A whole run, plan → folder: checks the plan's memory need against this process's limits
+/// ([`super::memory::guard`]), stages the folder (failing early when it cannot be made),
 /// builds the market, simulates every path and writes the folder. The same steps, in the
 /// same order, as `cascadesim run` on one process, so the files are the same.
 ///
@@ -170,6 +177,7 @@ pub fn execute(
             "execute runs whole runs: a shard or an MPI rank writes no folder of its own".into(),
         ));
     }
+    super::memory::guard(plan.memory_need())?;
     let staging = Staging::new(plan.dest())?;
     let market = market(plan, env.pool);
     let simulated = simulate(plan, &market, env, progress)?;

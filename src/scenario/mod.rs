@@ -1,19 +1,21 @@
 //! Scenario files: TOML text → validated, typed [`Scenario`] with explicit units.
 //!
-//! Nothing downstream sees raw TOML. Validation walks the whole document and reports every
-//! problem at once ([`ScenarioError`]), each with its key path and line. Referenced files
-//! (positions and book CSVs) are fetched through a [`FileSource`], so this module does no I/O
-//! itself. The schema is documented in `docs/scenario.md`.
+//! Nothing below this module sees TOML (sweeps edit a scenario's text and parse it again).
+//! Validation walks the whole document and reports every problem at once
+//! ([`ScenarioError`]), each with its key path and line. Referenced files (positions and
+//! book CSVs) are fetched through a [`FileSource`], so this module does no I/O itself. The
+//! schema is documented in `docs/scenario.md`.
 //!
-//! The types it produces are `model`'s (`model::spec`, re-exported here for now): this
-//! module parses and validates, the model owns the values. Each section of the document has a
-//! file with its key table, its parser and its tests: `simulation`, `asset` (jumps, volatility
-//! feedback, shocks), `book` (and its volatility depth), `venues`, `correlation`,
-//! `population` (synthetic positions, leverage, partial liquidation), `funding`, `lending`,
-//! `bootstrap`, `rare_event`, `output` and `check`; `csv` reads positions and book files,
-//! `replay` the replay documents, `reader` walks the spanned TOML tree and `common` holds what
-//! the sections share (range-checked numbers, bounds). This file holds the entry points:
-//! [`Scenario::parse`], the walk over the top-level tables, and [`schema_keys`].
+//! The types it produces are `model`'s (`model::spec`; `Scenario::parse` is implemented
+//! here): this module parses and validates, the model owns the values. Each section of the
+//! document has a file with its key table, its parser and its tests: `simulation`, `asset`
+//! (jumps, volatility feedback, shocks), `book` (and its volatility depth), `venues`,
+//! `correlation`, `population` (synthetic positions, leverage, partial liquidation),
+//! `funding`, `lending`, `bootstrap`, `rare_event`, `output` and `check`; `csv` reads
+//! positions and book files, `replay` the replay documents, `reader` walks the spanned TOML
+//! tree and `common` holds what the sections share (range-checked numbers, bounds). This
+//! file holds the entry points: [`Scenario::parse`], the walk over the top-level tables,
+//! and [`schema_keys`].
 
 mod asset;
 mod book;
@@ -36,7 +38,7 @@ pub use csv::{ProspectiveRow, prospective_positions};
 
 use toml::de::DeTable;
 
-pub use crate::diagnostics::{Issue, ScenarioError, suggest};
+use crate::diagnostics::ScenarioError;
 pub use common::{MAX_PRICE, MAX_USD, MIN_PRICE};
 pub use funding::DEFAULT_INTERVAL_S as DEFAULT_FUNDING_INTERVAL_S;
 pub use output::MAX_TRACES;

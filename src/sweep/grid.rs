@@ -161,7 +161,7 @@ fn value_number(v: &Value) -> Option<f64> {
 fn range_table(t: &dyn toml_edit::TableLike) -> Result<Vec<f64>, String> {
     const KEYS: &[&str] = &["from", "to", "points", "scale"];
     if let Some((k, _)) = t.iter().find(|(k, _)| !KEYS.contains(k)) {
-        let hint = crate::scenario::suggest(k, KEYS.iter().copied())
+        let hint = crate::diagnostics::suggest(k, KEYS.iter().copied())
             .map(|s| format!(" (did you mean `{s}`?)"))
             .unwrap_or_default();
         return Err(format!(

@@ -16,7 +16,7 @@ pub mod point;
 pub mod tornado;
 pub mod tune;
 
-use crate::scenario::ScenarioError;
+use crate::diagnostics::ScenarioError;
 
 pub use grid::{Axis, Grid, Plan, parse_set, parse_values, plan};
 pub use paired::{NeighbourDifference, Neighbours, PairedDifference, paired_flags};

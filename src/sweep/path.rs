@@ -5,7 +5,8 @@
 
 use toml_edit::{DocumentMut, InlineTable, Item, Table, TableLike, Value};
 
-use crate::scenario::{schema_keys, suggest};
+use crate::diagnostics::suggest;
+use crate::scenario::schema_keys;
 
 /// One step of a path: a key of a table or an index into an array.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -92,7 +92,7 @@ impl Target {
             .map(|(_, m)| *m)
             .ok_or_else(|| {
                 let names: Vec<&str> = Metric::ALL.iter().map(|(n, _)| *n).collect();
-                let hint = crate::scenario::suggest(name, names.iter().copied())
+                let hint = crate::diagnostics::suggest(name, names.iter().copied())
                     .map(|c| format!(" (did you mean `{c}`?)"))
                     .unwrap_or_default();
                 format!(

@@ -17,6 +17,7 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
+use super::format::thousands;
 use super::plot::{self, PlotError};
 use super::realised::RealisedView;
 use crate::engine::trace::{SampleKind, Trace};
@@ -30,8 +31,6 @@ mod drawdown;
 mod path;
 mod tail;
 
-pub use super::format::{human, thousands};
-pub use super::style::wrap;
 pub(crate) use tail::{survival_chart, survival_points};
 
 use convergence::ConvergenceFigure;

@@ -20,7 +20,6 @@ use std::path::Path;
 
 use serde::Serialize;
 
-pub use super::format::{percent, price, usd};
 use super::h5::{self, AttrValue, Column, ColumnData, Group};
 use super::plot;
 use super::{OutputError, Staging};
