@@ -74,6 +74,22 @@ pub struct Market {
     /// Whether any population pays funding (steps then go through the cascade loop, which
     /// pays it at its first round).
     funding: bool,
+    /// Which fast paths a path may take ([`FastPaths::All`] but in tests that pin them).
+    fast_paths: FastPaths,
+}
+
+/// Which fast paths the engine may take where a scenario allows them. Every choice gives
+/// the same numbers to the bit; tests force the general step to prove it.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FastPaths {
+    /// The quiet lane, and the lone-asset loop where the scenario allows it.
+    #[default]
+    All,
+    /// The quiet lane inside the general step, never the lone-asset loop.
+    LaneOnly,
+    /// Every step goes through the general step's cascade loop.
+    None,
 }
 
 /// One book of the run: whose it is.
@@ -203,6 +219,7 @@ impl Market {
             slots,
             venue_assets,
             funding: populations.iter().any(|p| p.funding.is_some()),
+            fast_paths: FastPaths::All,
             seed: s.simulation.seed,
             steps: s.simulation.steps,
             step_seconds: s.simulation.step_seconds,
@@ -216,6 +233,14 @@ impl Market {
             population_mode: s.simulation.population_mode,
             lending,
         }
+    }
+
+    /// The same market with only the fast paths `f` allowed (tests pin them to the general
+    /// step with it). Read once per path, never in the step loop.
+    #[doc(hidden)]
+    pub fn with_fast_paths(mut self, f: FastPaths) -> Market {
+        self.fast_paths = f;
+        self
     }
 
     /// The random stream of path `path`.
@@ -755,7 +780,8 @@ pub fn simulate_full<O: Observer, C: Control>(
 
     // The quiet lane (below) needs one book per asset and no rule that acts on quiet steps:
     // lending, the circuit breaker, volatility depth, or an observer of every step.
-    let lane = market.venue_assets.is_empty()
+    let lane = market.fast_paths != FastPaths::None
+        && market.venue_assets.is_empty()
         && !market.funding
         && lenders.is_empty()
         && breaker.is_none()
@@ -766,7 +792,7 @@ pub fn simulate_full<O: Observer, C: Control>(
     let mut band = vec![(f64::NEG_INFINITY, f64::INFINITY); if lane { n_assets } else { 0 }];
     let mut band_stale = true;
     // One asset, one book, no control: the quiet lane runs as a tight loop of its own.
-    let solo = lane && n_assets == 1 && !C::ACTIVE;
+    let solo = lane && market.fast_paths == FastPaths::All && n_assets == 1 && !C::ACTIVE;
     let solo_ret = if solo {
         market.assets[0].process.solo_return(&market.dependence)
     } else {
