@@ -1,0 +1,221 @@
+//! The state of one path while it runs ([`PathState`]): its random streams, its venues and
+//! lending markets, and per asset and per book what the step reads and writes. Set up from
+//! the market at the start of a path and turned into the path's figures at its end
+//! ([`PathState::finish`]); the step's stages (`step`) and the lone-asset loop (`solo`)
+//! work on it.
+//!
+//! Per-asset and per-book values are kept as columns (one `Vec` each) rather than one
+//! struct per asset or book: the step passes whole columns to the code it shares with the
+//! rest of the crate (`arbitrage::index` and the venues' index read a run of mids, the
+//! circuit breaker and lending read every mark), and the columns a stage touches stay
+//! contiguous.
+
+use rand::rngs::ChaCha8Rng;
+
+use super::extremes::Measures;
+use super::halts::Halts;
+use super::index::IndexState;
+use super::lending::LendingVenue;
+use super::market::{JUMP_WORD_OFFSET, Market};
+use super::summary::{AssetPathMetrics, AssetStep, PathSummary, PopulationPathMetrics, is_cascade};
+use super::venue::Venue;
+use crate::model::book::BookState;
+use crate::model::population::Positions;
+use crate::model::price::{PriceState, StepDraws};
+
+/// Per asset, what the step reads and writes.
+pub(super) struct Assets {
+    /// Log of the fundamental price.
+    pub(super) log_f: Vec<f64>,
+    pub(super) fundamental: Vec<f64>,
+    /// The mark: the asset's only book's mid, or its venues' (possibly lagged) index.
+    pub(super) mark: Vec<f64>,
+    pub(super) price: Vec<PriceState>,
+    /// Extremes and endogenous move so far.
+    pub(super) measures: Vec<Measures>,
+    /// The lagged index of an asset with venues.
+    pub(super) index: Vec<Option<IndexState>>,
+    /// Its venues' spread at the end of this step, before arbitrage.
+    pub(super) spread: Vec<f64>,
+    /// Notional and quantity liquidated in this step.
+    pub(super) step_liq: Vec<f64>,
+    pub(super) step_qty: Vec<f64>,
+    /// End-of-step rules: the previous close, the realised variance and the depth factor
+    /// it gives.
+    pub(super) close: Vec<f64>,
+    pub(super) realised_var: Vec<f64>,
+    pub(super) vol_factor: Vec<f64>,
+    /// What an observer sees of this step.
+    pub(super) view: Vec<AssetStep>,
+}
+
+/// Per book (one per asset, or one per venue of an asset with venues), what the step reads
+/// and writes.
+pub(super) struct Books {
+    pub(super) state: Vec<BookState>,
+    pub(super) mid: Vec<f64>,
+    /// Whether a book's mid must be recomputed (its fundamental or its book changed).
+    pub(super) dirty: Vec<bool>,
+    /// The round's liquidation orders (base units) and their average fills.
+    pub(super) sell_qty: Vec<f64>,
+    pub(super) buy_qty: Vec<f64>,
+    pub(super) sell_px: Vec<f64>,
+    pub(super) buy_px: Vec<f64>,
+}
+
+/// One path's state.
+pub(super) struct PathState<'a> {
+    pub(super) market: &'a Market,
+    /// The path's populations (its replicate's, or drawn for it), in scenario order.
+    pub(super) pops: &'a [&'a Positions],
+    pub(super) rng: ChaCha8Rng,
+    pub(super) jump_rng: ChaCha8Rng,
+    pub(super) draws: StepDraws,
+    pub(super) summary: PathSummary,
+    /// One per population.
+    pub(super) venues: Vec<Venue>,
+    pub(super) lenders: Vec<LendingVenue>,
+    /// Lending's seized collateral per asset (sold on the asset's first book) and its fill.
+    pub(super) lend_qty: Vec<f64>,
+    pub(super) lend_px: Vec<f64>,
+    pub(super) assets: Assets,
+    pub(super) books: Books,
+    pub(super) halts: Halts,
+    /// The quiet lane's armed band per asset (highest armed long and lowest armed short
+    /// trigger of its populations); empty without the lane.
+    pub(super) band: Vec<(f64, f64)>,
+    /// Whether `band` must be recomputed (after a step that went through the cascade loop).
+    pub(super) band_stale: bool,
+}
+
+impl<'a> PathState<'a> {
+    /// The state at the start of path `path`, trading against `pops` (open interest
+    /// `open_interest`); `lane`: whether the path may take the quiet lane.
+    pub(super) fn new(
+        market: &'a Market,
+        path: u64,
+        pops: &'a [&'a Positions],
+        open_interest: f64,
+        lane: bool,
+    ) -> Self {
+        let rng = market.path_rng(path);
+        let mut jump_rng = market.path_rng(path);
+        jump_rng.set_word_pos(JUMP_WORD_OFFSET);
+        let n_assets = market.assets.len();
+        let mut venues: Vec<Venue> = market
+            .populations
+            .iter()
+            .map(|p| Venue::new(p.insurance_fund))
+            .collect();
+        if market.funding {
+            for ((v, pm), pos) in venues.iter_mut().zip(&market.populations).zip(pops) {
+                if pm.funding.is_some() {
+                    v.start_funding(pos);
+                }
+            }
+        }
+        let lenders: Vec<LendingVenue> = market.lending.iter().map(LendingVenue::new).collect();
+        // Lending works per asset; its seized collateral is sold on the asset's first book
+        // (its only book, or its first venue), at that book's round price.
+        let lend_qty = vec![0.0; if lenders.is_empty() { 0 } else { n_assets }];
+        let fundamental: Vec<f64> = market.assets.iter().map(|a| a.start_price).collect();
+        let n_books = market.slots.len();
+        let books = Books {
+            state: vec![BookState::default(); n_books],
+            mid: market.slots.iter().map(|b| fundamental[b.asset]).collect(),
+            dirty: vec![false; n_books],
+            sell_qty: vec![0.0; n_books],
+            buy_qty: vec![0.0; n_books],
+            sell_px: vec![0.0; n_books],
+            buy_px: vec![0.0; n_books],
+        };
+        let assets = Assets {
+            log_f: market.assets.iter().map(|a| a.start_price.ln()).collect(),
+            mark: fundamental.clone(),
+            close: fundamental.clone(),
+            price: market.assets.iter().map(|a| a.process.start()).collect(),
+            measures: fundamental.iter().map(|&p| Measures::new(p)).collect(),
+            index: market
+                .assets
+                .iter()
+                .map(|a| a.venues.as_ref().map(|v| IndexState::new(v, a.start_price)))
+                .collect(),
+            spread: vec![0.0; n_assets],
+            step_liq: vec![0.0; n_assets],
+            step_qty: vec![0.0; n_assets],
+            realised_var: market
+                .assets
+                .iter()
+                .map(|a| a.book.vol_depth.map_or(0.0, |v| v.reference_var))
+                .collect(),
+            vol_factor: vec![1.0; n_assets],
+            view: vec![AssetStep::default(); n_assets],
+            fundamental,
+        };
+        PathState {
+            market,
+            pops,
+            rng,
+            jump_rng,
+            draws: market.dependence.draws(n_assets),
+            summary: PathSummary {
+                open_interest,
+                ..PathSummary::default()
+            },
+            venues,
+            lend_px: lend_qty.clone(),
+            lend_qty,
+            lenders,
+            assets,
+            books,
+            halts: Halts::new(n_assets),
+            band: vec![(f64::NEG_INFINITY, f64::INFINITY); if lane { n_assets } else { 0 }],
+            band_stale: true,
+        }
+    }
+
+    /// The path's figures: the summary, and per asset (`per_asset`) and per population
+    /// (`per_population`, whose other figures the steps already added up).
+    pub(super) fn finish(
+        self,
+        per_asset: &mut [AssetPathMetrics],
+        per_population: &mut [PopulationPathMetrics],
+    ) -> PathSummary {
+        let market = self.market;
+        let mut summary = self.summary;
+        summary.liquidated_notional =
+            summary.long_liquidated_notional + summary.short_liquidated_notional;
+        for (p, v) in per_population.iter_mut().zip(&self.venues) {
+            p.fund_exhausted = v.exhausted;
+        }
+        for (a, m) in per_asset.iter_mut().enumerate() {
+            let x = &self.assets.measures[a];
+            m.max_drawdown = x.mark.drawdown;
+            m.exogenous_drawdown = x.fund.drawdown;
+            m.amplification = m.max_drawdown - m.exogenous_drawdown;
+            m.max_drawup = x.mark.drawup;
+            m.exogenous_drawup = x.fund.drawup;
+            m.endogenous_down = x.endo.down;
+            m.endogenous_up = x.endo.up;
+            m.end_return = self.assets.mark[a] / market.assets[a].start_price - 1.0;
+            summary.max_drawdown = summary.max_drawdown.max(m.max_drawdown);
+            summary.exogenous_drawdown = summary.exogenous_drawdown.max(m.exogenous_drawdown);
+            summary.max_drawup = summary.max_drawup.max(m.max_drawup);
+            summary.exogenous_drawup = summary.exogenous_drawup.max(m.exogenous_drawup);
+            summary.endogenous_down = summary.endogenous_down.max(m.endogenous_down);
+            summary.endogenous_up = summary.endogenous_up.max(m.endogenous_up);
+            if a == 0 {
+                summary.amplification = m.amplification;
+            } else {
+                summary.amplification = summary.amplification.max(m.amplification);
+            }
+        }
+        summary.cascade = is_cascade(
+            &market.cascade,
+            summary.endogenous_down.max(summary.endogenous_up),
+            summary.liquidated_notional,
+            summary.open_interest,
+        );
+        summary
+    }
+}
