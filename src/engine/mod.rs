@@ -48,7 +48,7 @@ pub use summary::{AssetPathMetrics, AssetStep, PathSummary, PopulationPathMetric
 use crate::model::population::Positions;
 use extremes::deepest;
 use mode::Mode;
-use state::PathState;
+use state::{PathState, Streams};
 
 /// Simulates path `path` and writes per-asset figures into `per_asset` (one per asset).
 pub fn simulate_path<O: Observer>(
@@ -110,16 +110,27 @@ pub fn simulate_full<O: Observer, C: Control>(
     );
 
     let mode = Mode::of(market, O::QUIET_STEPS, C::ACTIVE);
-    let mut st = PathState::new(market, path, &pops, open_interest, mode.lane);
-    run_steps(&mut st, mode, per_asset, per_population, observer, control);
+    let mut streams = Streams::new(market, path);
+    let mut st = PathState::new(market, &pops, open_interest, mode.lane);
+    run_steps(
+        &mut st,
+        &mut streams,
+        mode,
+        per_asset,
+        per_population,
+        observer,
+        control,
+    );
     st.finish(per_asset, per_population)
 }
 
 /// The step loop: every step takes the general step's stages, the quiet lane ends a quiet
 /// one after stage 3, and the lone-asset loop runs stages 1–3 of quiet steps in a loop of
 /// its own (see `mode`).
+#[inline(always)]
 fn run_steps<O: Observer, C: Control>(
     st: &mut PathState<'_>,
+    streams: &mut Streams,
     mode: Mode,
     per_asset: &mut [AssetPathMetrics],
     per_population: &mut [PopulationPathMetrics],
@@ -137,12 +148,12 @@ fn run_steps<O: Observer, C: Control>(
     let mut step = 0;
     while step < market.steps {
         if mode.solo {
-            match st.solo(step, solo_ret) {
+            match st.solo(streams, step, solo_ret) {
                 Some(s) => step = s,
                 None => break,
             }
         } else {
-            st.fundamentals(step, control);
+            st.fundamentals(streams, step, control);
             st.refill();
             if mode.lane && st.quiet() {
                 if C::ACTIVE && control.stop_after(step, deepest(&st.assets.measures)) {

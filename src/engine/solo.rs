@@ -10,7 +10,7 @@ use rand::rngs::ChaCha8Rng;
 
 use super::extremes::{Extremes, Measures};
 use super::market::Market;
-use super::state::PathState;
+use super::state::{PathState, Streams};
 use super::step::advance;
 use crate::model::book::{BookShape, BookState};
 use crate::model::price::{PriceState, SoloReturn, StepDraws};
@@ -19,15 +19,21 @@ impl PathState<'_> {
     /// Runs the lone-asset loop from `step` (`ret`: the asset's inlinable return, if any).
     /// Returns the first step whose mark left the armed band, its stages 1–3 done, or
     /// `None` when the path ended.
-    pub(super) fn solo(&mut self, step: u32, ret: Option<SoloReturn<'_>>) -> Option<u32> {
+    #[inline(always)]
+    pub(super) fn solo(
+        &mut self,
+        s: &mut Streams,
+        step: u32,
+        ret: Option<SoloReturn<'_>>,
+    ) -> Option<u32> {
         // Called once per step that went through the cascade loop (and at the start).
         self.armed_bands();
         let band = self.band[0];
         let mut lane = Solo {
             ret,
-            rng: &mut self.rng,
-            jump_rng: &mut self.jump_rng,
-            draws: &mut self.draws,
+            rng: &mut s.rng,
+            jump_rng: &mut s.jump_rng,
+            draws: &mut s.draws,
             price_state: &mut self.assets.price[0],
             log_f: &mut self.assets.log_f[0],
             fundamental: &mut self.assets.fundamental[0],

@@ -63,14 +63,40 @@ pub(super) struct Books {
     pub(super) buy_px: Vec<f64>,
 }
 
+/// A path's random streams and the step's draws. Kept apart from [`PathState`] (a local of
+/// its own): the draws are calls that write through these, and a write through a pointer
+/// into the path's state would make the compiler reload every column after each draw.
+pub(super) struct Streams {
+    pub(super) rng: ChaCha8Rng,
+    pub(super) jump_rng: ChaCha8Rng,
+    pub(super) draws: StepDraws,
+}
+
+impl Streams {
+    /// Path `path`'s streams at its start.
+    pub(super) fn new(market: &Market, path: u64) -> Streams {
+        let mut s = Streams {
+            rng: market.path_rng(path),
+            jump_rng: market.path_rng(path),
+            draws: market.dependence.draws(market.assets.len()),
+        };
+        s.jump_rng.set_word_pos(JUMP_WORD_OFFSET);
+        s
+    }
+
+    /// Switches to the stream of key `key` (a rare-event control's switch).
+    pub(super) fn switch(&mut self, market: &Market, key: u64) {
+        self.rng = market.path_rng(key);
+        self.jump_rng = market.path_rng(key);
+        self.jump_rng.set_word_pos(JUMP_WORD_OFFSET);
+    }
+}
+
 /// One path's state.
 pub(super) struct PathState<'a> {
     pub(super) market: &'a Market,
     /// The path's populations (its replicate's, or drawn for it), in scenario order.
     pub(super) pops: &'a [&'a Positions],
-    pub(super) rng: ChaCha8Rng,
-    pub(super) jump_rng: ChaCha8Rng,
-    pub(super) draws: StepDraws,
     pub(super) summary: PathSummary,
     /// One per population.
     pub(super) venues: Vec<Venue>,
@@ -89,18 +115,14 @@ pub(super) struct PathState<'a> {
 }
 
 impl<'a> PathState<'a> {
-    /// The state at the start of path `path`, trading against `pops` (open interest
+    /// The state at the start of a path trading against `pops` (open interest
     /// `open_interest`); `lane`: whether the path may take the quiet lane.
     pub(super) fn new(
         market: &'a Market,
-        path: u64,
         pops: &'a [&'a Positions],
         open_interest: f64,
         lane: bool,
     ) -> Self {
-        let rng = market.path_rng(path);
-        let mut jump_rng = market.path_rng(path);
-        jump_rng.set_word_pos(JUMP_WORD_OFFSET);
         let n_assets = market.assets.len();
         let mut venues: Vec<Venue> = market
             .populations
@@ -155,9 +177,6 @@ impl<'a> PathState<'a> {
         PathState {
             market,
             pops,
-            rng,
-            jump_rng,
-            draws: market.dependence.draws(n_assets),
             summary: PathSummary {
                 open_interest,
                 ..PathSummary::default()

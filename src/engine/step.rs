@@ -21,12 +21,13 @@
 use super::hooks::Control;
 use super::index::IndexState;
 use super::lending;
-use super::market::{JUMP_WORD_OFFSET, Market};
-use super::state::PathState;
+use super::market::Market;
+use super::state::{PathState, Streams};
 use super::summary::{AssetStep, PopulationPathMetrics};
-use super::venue::Round;
+use super::venue::{Round, Venue};
 use crate::model::arbitrage;
 use crate::model::book::BookState;
+use crate::model::population::Positions;
 
 /// The log fundamental after a step's log return `r` (≠ 0). Validation keeps prices far
 /// inside this range; the clamp makes overflow to inf or underflow to 0 impossible even
@@ -40,38 +41,38 @@ impl PathState<'_> {
     /// Stage 1: the step's draws (steered by `control`) and each asset's new fundamental;
     /// marks the books of an asset that moved for a new mid.
     #[inline(always)]
-    pub(super) fn fundamentals<C: Control>(&mut self, step: u32, control: &mut C) {
+    pub(super) fn fundamentals<C: Control>(&mut self, s: &mut Streams, step: u32, control: &mut C) {
         let market = self.market;
         if C::ACTIVE
             && let Some(key) = control.switch_at(step)
         {
-            self.rng = market.path_rng(key);
-            self.jump_rng = market.path_rng(key);
-            self.jump_rng.set_word_pos(JUMP_WORD_OFFSET);
+            s.switch(market, key);
         }
         market
             .dependence
-            .draw(step, &mut self.draws, &mut self.rng, &mut self.jump_rng);
+            .draw(step, &mut s.draws, &mut s.rng, &mut s.jump_rng);
         if C::ACTIVE {
-            control.on_draws(market, step, &mut self.draws);
+            control.on_draws(market, step, &mut s.draws);
         }
+        // Columns bound once: their lengths and pointers stay in registers.
         let a_ = &mut self.assets;
-        for a in 0..market.assets.len() {
-            let r = market.assets[a].process.log_return(
-                a,
-                step,
-                &self.draws,
-                &mut a_.price[a],
-                &mut self.rng,
-            );
+        let (log_f, fundamental, price) = (
+            &mut a_.log_f[..],
+            &mut a_.fundamental[..],
+            &mut a_.price[..],
+        );
+        let dirty = &mut self.books.dirty[..];
+        for (a, m) in market.assets.iter().enumerate() {
+            let r = m
+                .process
+                .log_return(a, step, &s.draws, &mut price[a], &mut s.rng);
             if r != 0.0 {
-                a_.log_f[a] = advance(a_.log_f[a], r);
-                a_.fundamental[a] = a_.log_f[a].exp();
-                let m = &market.assets[a];
+                log_f[a] = advance(log_f[a], r);
+                fundamental[a] = log_f[a].exp();
                 if m.venues.is_none() {
-                    self.books.dirty[m.first_slot] = true;
+                    dirty[m.first_slot] = true;
                 } else {
-                    self.books.dirty[market.books_of(a)].fill(true);
+                    dirty[market.books_of(a)].fill(true);
                 }
             }
         }
@@ -98,20 +99,16 @@ impl PathState<'_> {
         }
         self.refresh_mids();
         let a_ = &mut self.assets;
-        if a_
-            .mark
+        let (mark, fundamental) = (&a_.mark[..], &a_.fundamental[..]);
+        if mark
             .iter()
             .zip(&self.band)
             .all(|(&m, &(l, s))| m > l && m < s)
         {
-            for a in 0..market.assets.len() {
-                let b = market.assets[a].first_slot;
-                a_.measures[a].record_book(
-                    &self.books.state[b],
-                    market.shape(b).floor,
-                    a_.fundamental[a],
-                    a_.mark[a],
-                );
+            let (measures, books) = (&mut a_.measures[..], &self.books.state[..]);
+            for (a, m) in market.assets.iter().enumerate() {
+                let b = m.first_slot;
+                measures[a].record_book(&books[b], market.shape(b).floor, fundamental[a], mark[a]);
             }
             return true;
         }
@@ -120,20 +117,10 @@ impl PathState<'_> {
     }
 
     /// Per asset, the band of marks at which none of its populations' venues would find a
-    /// triggered position: (highest armed long trigger, lowest armed short trigger).
+    /// triggered position (see [`armed_bands`]).
+    #[inline(always)]
     pub(super) fn armed_bands(&mut self) {
-        let band = &mut self.band;
-        band.fill((f64::NEG_INFINITY, f64::INFINITY));
-        for ((v, pos), pm) in self
-            .venues
-            .iter()
-            .zip(self.pops)
-            .zip(&self.market.populations)
-        {
-            let (long, short) = v.armed(pos);
-            let b = &mut band[pm.asset];
-            *b = (b.0.max(long), b.1.min(short));
-        }
+        armed_bands(self.market, &self.venues, self.pops, &mut self.band);
     }
 
     /// Stage 4: the step's hour of day (returned), its per-asset liquidation sums zeroed,
@@ -209,11 +196,13 @@ impl PathState<'_> {
     fn collect_triggered(&mut self) -> bool {
         let market = self.market;
         let b_ = &mut self.books;
-        for (s, b) in b_.sell_qty.iter_mut().zip(b_.buy_qty.iter_mut()) {
+        let (sell_qty, buy_qty) = (&mut b_.sell_qty[..], &mut b_.buy_qty[..]);
+        for (s, b) in sell_qty.iter_mut().zip(buy_qty.iter_mut()) {
             *s = 0.0;
             *b = 0.0;
         }
         let breaker = market.circuit_breaker.is_some();
+        let (mid, mark, venues) = (&b_.mid[..], &self.assets.mark[..], &mut self.venues[..]);
         for (k, pos) in self.pops.iter().enumerate() {
             let pm = &market.populations[k];
             // A halted asset trades nothing: its triggered positions wait for the halt to
@@ -222,13 +211,13 @@ impl PathState<'_> {
                 continue;
             }
             let px = if pm.on_mid {
-                b_.mid[pm.slot]
+                mid[pm.slot]
             } else {
-                self.assets.mark[pm.asset]
+                mark[pm.asset]
             };
-            let (sq, bq) = self.venues[k].collect(pos, pm, px);
-            b_.sell_qty[pm.slot] += sq;
-            b_.buy_qty[pm.slot] += bq;
+            let (sq, bq) = venues[k].collect(pos, pm, px);
+            sell_qty[pm.slot] += sq;
+            buy_qty[pm.slot] += bq;
         }
         if !self.lenders.is_empty() {
             let halted = breaker.then_some(&self.halts.halted[..]);
@@ -241,10 +230,10 @@ impl PathState<'_> {
                 &mut self.lend_qty,
             );
             for (m, &q) in market.assets.iter().zip(&self.lend_qty) {
-                b_.sell_qty[m.first_slot] += q;
+                sell_qty[m.first_slot] += q;
             }
         }
-        !b_.sell_qty.iter().chain(&b_.buy_qty).all(|&q| q == 0.0)
+        !sell_qty.iter().chain(&*buy_qty).all(|&q| q == 0.0)
     }
 
     /// Opposite liquidations cross internally at the book's mid; the net walks the book.
@@ -253,24 +242,25 @@ impl PathState<'_> {
     fn walk_books(&mut self, hour: usize) {
         let market = self.market;
         let (b_, a_, sum) = (&mut self.books, &self.assets, &mut self.summary);
-        for b in 0..market.slots.len() {
-            let (sq, bq) = (b_.sell_qty[b], b_.buy_qty[b]);
+        let (vol_factor, fundamental) = (&a_.vol_factor[..], &a_.fundamental[..]);
+        let (books, mid, dirty) = (&mut b_.state[..], &b_.mid[..], &mut b_.dirty[..]);
+        let (sell_px, buy_px) = (&mut b_.sell_px[..], &mut b_.buy_px[..]);
+        for (b, (&sq, &bq)) in b_.sell_qty.iter().zip(&b_.buy_qty).enumerate() {
             if sq == 0.0 && bq == 0.0 {
                 continue;
             }
             let a = market.slots[b].asset;
             let shape = market.shape(b);
-            let m = b_.mid[b];
+            let m = mid[b];
             let crossed = sq.min(bq);
             let net = sq - bq;
-            let hourly = shape.hourly[hour] * a_.vol_factor[a];
-            b_.sell_px[b] = m;
-            b_.buy_px[b] = m;
+            let hourly = shape.hourly[hour] * vol_factor[a];
+            sell_px[b] = m;
+            buy_px[b] = m;
             if net != 0.0 {
-                b_.dirty[b] = true;
+                dirty[b] = true;
                 let sell = net > 0.0;
-                let fill =
-                    b_.state[b].market_order(shape, a_.fundamental[a], sell, net.abs(), hourly);
+                let fill = books[b].market_order(shape, fundamental[a], sell, net.abs(), hourly);
                 sum.slippage_cost += (fill.notional - net.abs() * m).abs();
                 sum.book_exhausted += u32::from(fill.exhausted);
                 if fill.unfilled > 0.0 {
@@ -278,9 +268,9 @@ impl PathState<'_> {
                 }
                 let px = (crossed * m + fill.notional) / (crossed + net.abs());
                 if sell {
-                    b_.sell_px[b] = px;
+                    sell_px[b] = px;
                 } else {
-                    b_.buy_px[b] = px;
+                    buy_px[b] = px;
                 }
             }
         }
@@ -292,6 +282,9 @@ impl PathState<'_> {
         let market = self.market;
         let breaker = market.circuit_breaker.is_some();
         let (b_, a_) = (&self.books, &mut self.assets);
+        let (mid, sell_px, buy_px) = (&b_.mid[..], &b_.sell_px[..], &b_.buy_px[..]);
+        let (mark, step_liq, step_qty) = (&a_.mark[..], &mut a_.step_liq[..], &mut a_.step_qty[..]);
+        let venues = &mut self.venues[..];
         for (k, pos) in self.pops.iter().enumerate() {
             let pm = &market.populations[k];
             let a = pm.asset;
@@ -299,24 +292,20 @@ impl PathState<'_> {
                 continue;
             }
             let round = Round {
-                mark: if pm.on_mid {
-                    b_.mid[pm.slot]
-                } else {
-                    a_.mark[a]
-                },
-                sell_px: b_.sell_px[pm.slot],
-                buy_px: b_.buy_px[pm.slot],
+                mark: if pm.on_mid { mid[pm.slot] } else { mark[a] },
+                sell_px: sell_px[pm.slot],
+                buy_px: buy_px[pm.slot],
                 step,
             };
             let before = PopulationPathMetrics::totals(&self.summary);
-            let f = self.venues[k].settle(pos, pm, &round, &mut self.summary);
+            let f = venues[k].settle(pos, pm, &round, &mut self.summary);
             per_population[k].add_since(&before, &self.summary);
-            a_.step_liq[a] += f.notional;
-            a_.step_qty[a] += f.qty;
+            step_liq[a] += f.notional;
+            step_qty[a] += f.qty;
         }
         if !self.lenders.is_empty() {
             for (px, m) in self.lend_px.iter_mut().zip(&market.assets) {
-                *px = b_.sell_px[m.first_slot];
+                *px = sell_px[m.first_slot];
             }
             for (l, lm) in self.lenders.iter_mut().zip(&market.lending) {
                 l.settle(lm, &self.lend_px, &mut self.summary);
@@ -376,8 +365,10 @@ impl PathState<'_> {
             }
         }
         let mut step_total = 0.0;
+        let (mark, fundamental, step_liq) = (&a_.mark[..], &a_.fundamental[..], &a_.step_liq[..]);
+        let (measures, books) = (&mut a_.measures[..], &b_.state[..]);
         for (a, per) in per_asset.iter_mut().enumerate() {
-            let m = a_.mark[a];
+            let m = mark[a];
             debug_assert!(
                 m.is_finite() && m > 0.0,
                 "mark must stay positive and finite"
@@ -385,27 +376,23 @@ impl PathState<'_> {
             let asset = &market.assets[a];
             if asset.venues.is_none() {
                 let b = asset.first_slot;
-                a_.measures[a].record_book(
-                    &b_.state[b],
-                    market.shape(b).floor,
-                    a_.fundamental[a],
-                    m,
-                );
+                measures[a].record_book(&books[b], market.shape(b).floor, fundamental[a], m);
             } else {
-                a_.measures[a].record(m, a_.fundamental[a]);
+                measures[a].record(m, fundamental[a]);
             }
-            per.liquidated_notional += a_.step_liq[a];
-            step_total += a_.step_liq[a];
+            per.liquidated_notional += step_liq[a];
+            step_total += step_liq[a];
         }
         // What the observer sees, built only for an observer that wants this step (the
         // Monte Carlo run's realised heatmap looks at steps with liquidations only).
         let record = view || step_total > 0.0;
         if record {
-            for a in 0..market.assets.len() {
-                a_.view[a] = AssetStep {
-                    fundamental: a_.fundamental[a],
-                    mark: a_.mark[a],
-                    liquidated_notional: a_.step_liq[a],
+            let views = &mut a_.view[..];
+            for (a, v) in views.iter_mut().enumerate() {
+                *v = AssetStep {
+                    fundamental: fundamental[a],
+                    mark: mark[a],
+                    liquidated_notional: step_liq[a],
                     liquidated_qty: a_.step_qty[a],
                     depth_multiplier: market.assets[a].book.hourly[hour] * a_.vol_factor[a],
                     insurance_fund: 0.0,
@@ -413,7 +400,7 @@ impl PathState<'_> {
                 };
             }
             for (k, p) in market.populations.iter().enumerate() {
-                a_.view[p.asset].insurance_fund += self.venues[k].fund;
+                views[p.asset].insurance_fund += self.venues[k].fund;
             }
         }
         (step_total, record)
@@ -454,27 +441,58 @@ impl PathState<'_> {
     /// Pays the funding that falls at the start of `step` (see `model::funding`): per
     /// population with a `funding` table, at the price its positions trigger on. Out of
     /// line: scenarios without funding never call it.
-    #[cold]
-    #[inline(never)]
+    #[inline(always)]
     fn pay_funding(&mut self, step: u32, per_population: &mut [PopulationPathMetrics]) {
-        let market = self.market;
-        for (k, pm) in market.populations.iter().enumerate() {
-            let Some(f) = &pm.funding else { continue };
-            let n = f.payments_at(step, market.step_seconds);
-            if n == 0 {
-                continue;
-            }
-            let px = if pm.on_mid {
-                self.books.mid[pm.slot]
-            } else {
-                self.assets.mark[pm.asset]
-            };
-            let mm = pm.margin.tiers()[0].rate;
-            let rate = f.rate(step, px, self.assets.fundamental[pm.asset]);
-            let (paid, received) = self.venues[k].pay_funding(n, rate, px, mm);
-            per_population[k].funding_paid += paid;
-            per_population[k].funding_received += received;
+        let prices = (
+            &self.assets.mark[..],
+            &self.books.mid[..],
+            &self.assets.fundamental[..],
+        );
+        pay_funding(self.market, step, prices, &mut self.venues, per_population);
+    }
+}
+
+/// Per asset, the band of marks at which none of its populations' venues would find a
+/// triggered position: (highest armed long trigger, lowest armed short trigger). A free
+/// function on the pieces it reads, like every out-of-line call of the step: a call that
+/// took the whole path state would keep its columns out of registers.
+fn armed_bands(market: &Market, venues: &[Venue], pops: &[&Positions], band: &mut [(f64, f64)]) {
+    band.fill((f64::NEG_INFINITY, f64::INFINITY));
+    for ((v, pos), pm) in venues.iter().zip(pops).zip(&market.populations) {
+        let (long, short) = v.armed(pos);
+        let b = &mut band[pm.asset];
+        *b = (b.0.max(long), b.1.min(short));
+    }
+}
+
+/// Pays the funding that falls at the start of `step` (`prices`: the marks, the books' mids
+/// and the fundamentals). Out of line: scenarios without funding never call it.
+#[cold]
+#[inline(never)]
+fn pay_funding(
+    market: &Market,
+    step: u32,
+    prices: (&[f64], &[f64], &[f64]),
+    venues: &mut [Venue],
+    per_population: &mut [PopulationPathMetrics],
+) {
+    let (mark, mid, fundamental) = prices;
+    for (k, pm) in market.populations.iter().enumerate() {
+        let Some(f) = &pm.funding else { continue };
+        let n = f.payments_at(step, market.step_seconds);
+        if n == 0 {
+            continue;
         }
+        let px = if pm.on_mid {
+            mid[pm.slot]
+        } else {
+            mark[pm.asset]
+        };
+        let mm = pm.margin.tiers()[0].rate;
+        let rate = f.rate(step, px, fundamental[pm.asset]);
+        let (paid, received) = venues[k].pay_funding(n, rate, px, mm);
+        per_population[k].funding_paid += paid;
+        per_population[k].funding_received += received;
     }
 }
 
