@@ -13,7 +13,7 @@
 //! control (tilted draws, a stream switch, a stop) keeps the lane and must match too.
 
 use proptest::prelude::*;
-use proptest::test_runner::{FileFailurePersistence, TestCaseError};
+use proptest::test_runner::TestCaseError;
 
 use cascadesim::engine::{
     AssetPathMetrics, AssetStep, Control, FastPaths, Market, Observer, PathSummary,
@@ -188,12 +188,7 @@ const REGRESSIONS: &str = concat!(
 );
 
 fn config(cases: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases,
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(REGRESSIONS))),
-        max_shrink_iters: 1000,
-        ..ProptestConfig::default()
-    }
+    persisted(cases, REGRESSIONS, 1000)
 }
 
 fn markets(text: &str) -> Result<[Market; 3], TestCaseError> {

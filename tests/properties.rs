@@ -17,7 +17,7 @@
 use std::sync::atomic::AtomicBool;
 
 use proptest::prelude::*;
-use proptest::test_runner::{FileFailurePersistence, TestCaseError};
+use proptest::test_runner::TestCaseError;
 
 use cascadesim::engine::{
     AssetPathMetrics, AssetStep, Market, NoObserver, Observer, simulate_path,
@@ -77,13 +77,7 @@ const REGRESSIONS: &str = concat!(
 );
 
 fn config(cases: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases,
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(REGRESSIONS))),
-        // Shrinking re-runs whole simulations; keep it bounded in debug mode.
-        max_shrink_iters: 2000,
-        ..ProptestConfig::default()
-    }
+    persisted(cases, REGRESSIONS, 2000)
 }
 
 // ------------------------------------------------------------------------------------------

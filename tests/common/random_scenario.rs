@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 
 use proptest::prelude::*;
-use proptest::test_runner::TestCaseError;
+use proptest::test_runner::{FileFailurePersistence, TestCaseError};
 
 use cascadesim::scenario::{NoFiles, Scenario};
 
@@ -112,6 +112,19 @@ pub struct ScenarioP {
     /// Correlation of the first two assets (when there are two).
     pub rho: f64,
     pub pops: Vec<PopP>,
+}
+
+/// `cases` cases, failures recorded in `regressions` (a path: proptest's default looks for
+/// `lib.rs` or `main.rs` beside the test file, which an integration test does not have, so
+/// it would record nothing) and replayed first on every later run. Shrinking re-runs whole
+/// simulations: at most `max_shrink_iters` steps, to keep it bounded in debug mode.
+pub fn persisted(cases: u32, regressions: &'static str, max_shrink_iters: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases,
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(regressions))),
+        max_shrink_iters,
+        ..ProptestConfig::default()
+    }
 }
 
 /// Writes a float so TOML reads it back exactly (`{:?}` keeps `.0` and exponents).
