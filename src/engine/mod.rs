@@ -48,7 +48,7 @@ pub use summary::{AssetPathMetrics, AssetStep, PathSummary, PopulationPathMetric
 use crate::model::population::Positions;
 use extremes::deepest;
 use mode::Mode;
-use state::{PathState, Streams};
+use state::{PathState, StepState, Streams};
 
 /// Simulates path `path` and writes per-asset figures into `per_asset` (one per asset).
 pub fn simulate_path<O: Observer>(
@@ -113,7 +113,7 @@ pub fn simulate_full<O: Observer, C: Control>(
     let mut streams = Streams::new(market, path);
     let mut st = PathState::new(market, &pops, open_interest, mode.lane);
     run_steps(
-        &mut st,
+        st.step_state(),
         &mut streams,
         mode,
         per_asset,
@@ -129,7 +129,7 @@ pub fn simulate_full<O: Observer, C: Control>(
 /// its own (see `mode`).
 #[inline(always)]
 fn run_steps<O: Observer, C: Control>(
-    st: &mut PathState<'_>,
+    mut st: StepState<'_>,
     streams: &mut Streams,
     mode: Mode,
     per_asset: &mut [AssetPathMetrics],

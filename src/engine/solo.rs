@@ -10,12 +10,12 @@ use rand::rngs::ChaCha8Rng;
 
 use super::extremes::{Extremes, Measures};
 use super::market::Market;
-use super::state::{PathState, Streams};
+use super::state::{StepState, Streams};
 use super::step::advance;
 use crate::model::book::{BookShape, BookState};
 use crate::model::price::{PriceState, SoloReturn, StepDraws};
 
-impl PathState<'_> {
+impl StepState<'_> {
     /// Runs the lone-asset loop from `step` (`ret`: the asset's inlinable return, if any).
     /// Returns the first step whose mark left the armed band, its stages 1–3 done, or
     /// `None` when the path ended.

@@ -23,44 +23,80 @@ use crate::model::book::BookState;
 use crate::model::population::Positions;
 use crate::model::price::{PriceState, StepDraws};
 
-/// Per asset, what the step reads and writes.
-pub(super) struct Assets {
-    /// Log of the fundamental price.
-    pub(super) log_f: Vec<f64>,
-    pub(super) fundamental: Vec<f64>,
-    /// The mark: the asset's only book's mid, or its venues' (possibly lagged) index.
-    pub(super) mark: Vec<f64>,
-    pub(super) price: Vec<PriceState>,
-    /// Extremes and endogenous move so far.
-    pub(super) measures: Vec<Measures>,
-    /// The lagged index of an asset with venues.
-    pub(super) index: Vec<Option<IndexState>>,
-    /// Its venues' spread at the end of this step, before arbitrage.
-    pub(super) spread: Vec<f64>,
-    /// Notional and quantity liquidated in this step.
-    pub(super) step_liq: Vec<f64>,
-    pub(super) step_qty: Vec<f64>,
-    /// End-of-step rules: the previous close, the realised variance and the depth factor
-    /// it gives.
-    pub(super) close: Vec<f64>,
-    pub(super) realised_var: Vec<f64>,
-    pub(super) vol_factor: Vec<f64>,
-    /// What an observer sees of this step.
-    pub(super) view: Vec<AssetStep>,
+/// Defines a struct of columns (one `Vec` each) and the same columns borrowed as slices,
+/// which is how the step loop holds them (see [`StepState`]).
+macro_rules! columns {
+    (
+        $(#[$doc:meta])* $owned:ident, $view:ident {
+            $($(#[$field_doc:meta])* $field:ident: $ty:ty,)*
+        }
+    ) => {
+        $(#[$doc])*
+        pub(super) struct $owned {
+            $($(#[$field_doc])* pub(super) $field: Vec<$ty>,)*
+        }
+
+        /// The columns of
+        #[doc = concat!("[`", stringify!($owned), "`]")]
+        /// borrowed as slices.
+        pub(super) struct $view<'s> {
+            $(pub(super) $field: &'s mut [$ty],)*
+        }
+
+        impl $owned {
+            /// The columns borrowed as slices.
+            #[inline(always)]
+            pub(super) fn view(&mut self) -> $view<'_> {
+                $view {
+                    $($field: &mut self.$field,)*
+                }
+            }
+        }
+    };
 }
 
-/// Per book (one per asset, or one per venue of an asset with venues), what the step reads
-/// and writes.
-pub(super) struct Books {
-    pub(super) state: Vec<BookState>,
-    pub(super) mid: Vec<f64>,
-    /// Whether a book's mid must be recomputed (its fundamental or its book changed).
-    pub(super) dirty: Vec<bool>,
-    /// The round's liquidation orders (base units) and their average fills.
-    pub(super) sell_qty: Vec<f64>,
-    pub(super) buy_qty: Vec<f64>,
-    pub(super) sell_px: Vec<f64>,
-    pub(super) buy_px: Vec<f64>,
+columns! {
+    /// Per asset, what the step reads and writes.
+    Assets, AssetColumns {
+        /// Log of the fundamental price.
+        log_f: f64,
+        fundamental: f64,
+        /// The mark: the asset's only book's mid, or its venues' (possibly lagged) index.
+        mark: f64,
+        price: PriceState,
+        /// Extremes and endogenous move so far.
+        measures: Measures,
+        /// The lagged index of an asset with venues.
+        index: Option<IndexState>,
+        /// Its venues' spread at the end of this step, before arbitrage.
+        spread: f64,
+        /// Notional and quantity liquidated in this step.
+        step_liq: f64,
+        step_qty: f64,
+        /// End-of-step rules: the previous close, the realised variance and the depth factor
+        /// it gives.
+        close: f64,
+        realised_var: f64,
+        vol_factor: f64,
+        /// What an observer sees of this step.
+        view: AssetStep,
+    }
+}
+
+columns! {
+    /// Per book (one per asset, or one per venue of an asset with venues), what the step
+    /// reads and writes.
+    Books, BookColumns {
+        state: BookState,
+        mid: f64,
+        /// Whether a book's mid must be recomputed (its fundamental or its book changed).
+        dirty: bool,
+        /// The round's liquidation orders (base units) and their average fills.
+        sell_qty: f64,
+        buy_qty: f64,
+        sell_px: f64,
+        buy_px: f64,
+    }
 }
 
 /// A path's random streams and the step's draws. Kept apart from [`PathState`] (a local of
@@ -110,6 +146,26 @@ pub(super) struct PathState<'a> {
     /// The quiet lane's armed band per asset (highest armed long and lowest armed short
     /// trigger of its populations); empty without the lane.
     pub(super) band: Vec<(f64, f64)>,
+}
+
+/// A path's state as the step loop holds it: every column borrowed once, as a slice, for
+/// the whole loop ([`PathState::step_state`]). The stages (`step`) work on this rather than
+/// on `&mut PathState`: a slice's pointer and length are values the compiler keeps in
+/// registers (or its own stack slots) across the step, where columns behind a pointer to
+/// the path's state would be reloaded after every call that might write through it (the
+/// venues' settlement takes the summary, the breaker its halts).
+pub(super) struct StepState<'s> {
+    pub(super) market: &'s Market,
+    pub(super) pops: &'s [&'s Positions],
+    pub(super) summary: &'s mut PathSummary,
+    pub(super) venues: &'s mut [Venue],
+    pub(super) lenders: &'s mut [LendingVenue],
+    pub(super) lend_qty: &'s mut [f64],
+    pub(super) lend_px: &'s mut [f64],
+    pub(super) assets: AssetColumns<'s>,
+    pub(super) books: BookColumns<'s>,
+    pub(super) halts: &'s mut Halts,
+    pub(super) band: &'s mut [(f64, f64)],
     /// Whether `band` must be recomputed (after a step that went through the cascade loop).
     pub(super) band_stale: bool,
 }
@@ -189,6 +245,24 @@ impl<'a> PathState<'a> {
             books,
             halts: Halts::new(n_assets),
             band: vec![(f64::NEG_INFINITY, f64::INFINITY); if lane { n_assets } else { 0 }],
+        }
+    }
+
+    /// The state borrowed for the step loop.
+    #[inline(always)]
+    pub(super) fn step_state(&mut self) -> StepState<'_> {
+        StepState {
+            market: self.market,
+            pops: self.pops,
+            summary: &mut self.summary,
+            venues: &mut self.venues,
+            lenders: &mut self.lenders,
+            lend_qty: &mut self.lend_qty,
+            lend_px: &mut self.lend_px,
+            assets: self.assets.view(),
+            books: self.books.view(),
+            halts: &mut self.halts,
+            band: &mut self.band,
             band_stale: true,
         }
     }

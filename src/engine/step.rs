@@ -1,17 +1,17 @@
 //! The step as named stages on a path's state, in the order the general step runs them:
 //!
-//! 1. [`fundamentals`](PathState::fundamentals): the step's draws and each asset's return;
-//! 2. [`refill`](PathState::refill): the books refill;
-//! 3. [`quiet`](PathState::quiet) (the quiet lane only): if every mark is strictly inside its
+//! 1. [`fundamentals`](StepState::fundamentals): the step's draws and each asset's return;
+//! 2. [`refill`](StepState::refill): the books refill;
+//! 3. [`quiet`](StepState::quiet) (the quiet lane only): if every mark is strictly inside its
 //!    asset's armed band, the step only records the extremes and ends here;
-//! 4. [`start_cascade`](PathState::start_cascade): hour of day, lagged marks, halts;
-//! 5. the cascade loop, round by round ([`cascade`](PathState::cascade)):
-//!    [`round_marks`](PathState::round_marks) (mids, live indices, breaker, funding),
-//!    [`collect_triggered`](PathState::collect_triggered),
-//!    [`walk_books`](PathState::walk_books), [`settle`](PathState::settle);
-//! 6. [`record`](PathState::record): mids, venues' spread and arbitrage, extremes, the view
+//! 4. [`start_cascade`](StepState::start_cascade): hour of day, lagged marks, halts;
+//! 5. the cascade loop, round by round ([`cascade`](StepState::cascade)):
+//!    [`round_marks`](StepState::round_marks) (mids, live indices, breaker, funding),
+//!    [`collect_triggered`](StepState::collect_triggered),
+//!    [`walk_books`](StepState::walk_books), [`settle`](StepState::settle);
+//! 6. [`record`](StepState::record): mids, venues' spread and arbitrage, extremes, the view
 //!    an observer sees;
-//! 7. [`end_of_step_rules`](PathState::end_of_step_rules): circuit breaker and
+//! 7. [`end_of_step_rules`](StepState::end_of_step_rules): circuit breaker and
 //!    volatility-dependent depth.
 //!
 //! The lone-asset loop (`solo`) runs stages 1–3 for one asset with the same kernels
@@ -22,7 +22,7 @@ use super::hooks::Control;
 use super::index::IndexState;
 use super::lending;
 use super::market::Market;
-use super::state::{PathState, Streams};
+use super::state::{StepState, Streams};
 use super::summary::{AssetStep, PopulationPathMetrics};
 use super::venue::{Round, Venue};
 use crate::model::arbitrage;
@@ -37,7 +37,7 @@ pub(super) fn advance(log_f: f64, r: f64) -> f64 {
     (log_f + r).clamp(-700.0, 700.0)
 }
 
-impl PathState<'_> {
+impl StepState<'_> {
     /// Stage 1: the step's draws (steered by `control`) and each asset's new fundamental;
     /// marks the books of an asset that moved for a new mid.
     #[inline(always)]
@@ -102,7 +102,7 @@ impl PathState<'_> {
         let (mark, fundamental) = (&a_.mark[..], &a_.fundamental[..]);
         if mark
             .iter()
-            .zip(&self.band)
+            .zip(self.band.iter())
             .all(|(&m, &(l, s))| m > l && m < s)
         {
             let (measures, books) = (&mut a_.measures[..], &self.books.state[..]);
@@ -229,7 +229,7 @@ impl PathState<'_> {
                 halted,
                 &mut self.lend_qty,
             );
-            for (m, &q) in market.assets.iter().zip(&self.lend_qty) {
+            for (m, &q) in market.assets.iter().zip(self.lend_qty.iter()) {
                 sell_qty[m.first_slot] += q;
             }
         }
@@ -245,7 +245,7 @@ impl PathState<'_> {
         let (vol_factor, fundamental) = (&a_.vol_factor[..], &a_.fundamental[..]);
         let (books, mid, dirty) = (&mut b_.state[..], &b_.mid[..], &mut b_.dirty[..]);
         let (sell_px, buy_px) = (&mut b_.sell_px[..], &mut b_.buy_px[..]);
-        for (b, (&sq, &bq)) in b_.sell_qty.iter().zip(&b_.buy_qty).enumerate() {
+        for (b, (&sq, &bq)) in b_.sell_qty.iter().zip(b_.buy_qty.iter()).enumerate() {
             if sq == 0.0 && bq == 0.0 {
                 continue;
             }
