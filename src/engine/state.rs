@@ -172,7 +172,10 @@ pub(super) struct StepState<'s> {
 
 impl<'a> PathState<'a> {
     /// The state at the start of a path trading against `pops` (open interest
-    /// `open_interest`); `lane`: whether the path may take the quiet lane.
+    /// `open_interest`); `lane`: whether the path may take the quiet lane. Inlined into the
+    /// path's loop, so the compiler sees each column come from an allocation of its own and
+    /// knows that writing one cannot change another (or the market).
+    #[inline(always)]
     pub(super) fn new(
         market: &'a Market,
         pops: &'a [&'a Positions],

@@ -107,8 +107,14 @@ impl StepState<'_> {
         {
             let (measures, books) = (&mut a_.measures[..], &self.books.state[..]);
             for (a, m) in market.assets.iter().enumerate() {
-                let b = m.first_slot;
-                measures[a].record_book(&books[b], market.shape(b).floor, fundamental[a], mark[a]);
+                // The lane's assets have no venues: an asset's only book has its shape.
+                debug_assert!(m.venues.is_none());
+                measures[a].record_book(
+                    &books[m.first_slot],
+                    m.book.floor,
+                    fundamental[a],
+                    mark[a],
+                );
             }
             return true;
         }
