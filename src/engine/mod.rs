@@ -2,7 +2,8 @@
 //! stages on the path's state, and the path's figures ([`PathSummary`]).
 //!
 //! - `market`: the shared, built-once [`Market`] and a path's random streams;
-//! - `state`: one path's state while it runs (`PathState`) and its figures at the end;
+//! - `state`: one path's state while it runs (`PathState`, borrowed as slices for the step
+//!   loop as `StepState`) and its figures at the end;
 //! - `step`: the step's stages (fundamentals → refill → quiet lane → cascade rounds:
 //!   collect, walk books, settle → record → end-of-step rules);
 //! - `solo`: the lone-asset loop (stages 1–3 of one asset in registers);
@@ -156,7 +157,7 @@ fn run_steps<O: Observer, C: Control>(
             st.fundamentals(streams, step, control);
             st.refill();
             if mode.lane && st.quiet() {
-                if C::ACTIVE && control.stop_after(step, deepest(&st.assets.measures)) {
+                if C::ACTIVE && control.stop_after(step, deepest(st.assets.measures)) {
                     break;
                 }
                 step += 1;
@@ -174,9 +175,9 @@ fn run_steps<O: Observer, C: Control>(
         st.summary.peak_step_liquidated_notional =
             st.summary.peak_step_liquidated_notional.max(step_total);
         if record {
-            observer.on_step(step, &st.assets.view);
+            observer.on_step(step, st.assets.view);
         }
-        if C::ACTIVE && control.stop_after(step, deepest(&st.assets.measures)) {
+        if C::ACTIVE && control.stop_after(step, deepest(st.assets.measures)) {
             break;
         }
         step += 1;

@@ -1,8 +1,9 @@
 //! The state of one path while it runs ([`PathState`]): its random streams, its venues and
 //! lending markets, and per asset and per book what the step reads and writes. Set up from
 //! the market at the start of a path and turned into the path's figures at its end
-//! ([`PathState::finish`]); the step's stages (`step`) and the lone-asset loop (`solo`)
-//! work on it.
+//! ([`PathState::finish`]). For the step loop it is borrowed once, every column as a slice
+//! ([`StepState`]), and the step's stages (`step`) and the lone-asset loop (`solo`) work on
+//! that.
 //!
 //! Per-asset and per-book values are kept as columns (one `Vec` each) rather than one
 //! struct per asset or book: the step passes whole columns to the code it shares with the

@@ -126,7 +126,7 @@ impl StepState<'_> {
     /// triggered position (see [`armed_bands`]).
     #[inline(always)]
     pub(super) fn armed_bands(&mut self) {
-        armed_bands(self.market, &self.venues, self.pops, &mut self.band);
+        armed_bands(self.market, self.venues, self.pops, self.band);
     }
 
     /// Stage 4: the step's hour of day (returned), its per-asset liquidation sums zeroed,
@@ -187,7 +187,7 @@ impl StepState<'_> {
             }
         }
         if let Some(cb) = &market.circuit_breaker {
-            self.summary.circuit_breaker_halts += self.halts.trip(cb, step, &a_.mark, &a_.close);
+            self.summary.circuit_breaker_halts += self.halts.trip(cb, step, a_.mark, a_.close);
         }
         // Funding falls at the start of a step, at the price its positions trigger on,
         // before anything is liquidated (a halt stops trading, not funding).
@@ -229,11 +229,11 @@ impl StepState<'_> {
             let halted = breaker.then_some(&self.halts.halted[..]);
             self.lend_qty.fill(0.0);
             lending::collect(
-                &mut self.lenders,
+                self.lenders,
                 &market.lending,
-                &self.assets.mark,
+                self.assets.mark,
                 halted,
-                &mut self.lend_qty,
+                self.lend_qty,
             );
             for (m, &q) in market.assets.iter().zip(self.lend_qty.iter()) {
                 sell_qty[m.first_slot] += q;
@@ -303,9 +303,9 @@ impl StepState<'_> {
                 buy_px: buy_px[pm.slot],
                 step,
             };
-            let before = PopulationPathMetrics::totals(&self.summary);
-            let f = venues[k].settle(pos, pm, &round, &mut self.summary);
-            per_population[k].add_since(&before, &self.summary);
+            let before = PopulationPathMetrics::totals(self.summary);
+            let f = venues[k].settle(pos, pm, &round, self.summary);
+            per_population[k].add_since(&before, self.summary);
             step_liq[a] += f.notional;
             step_qty[a] += f.qty;
         }
@@ -314,7 +314,7 @@ impl StepState<'_> {
                 *px = sell_px[m.first_slot];
             }
             for (l, lm) in self.lenders.iter_mut().zip(&market.lending) {
-                l.settle(lm, &self.lend_px, &mut self.summary);
+                l.settle(lm, self.lend_px, self.summary);
             }
         }
     }
@@ -419,7 +419,7 @@ impl StepState<'_> {
         let market = self.market;
         let a_ = &mut self.assets;
         if let Some(cb) = &market.circuit_breaker {
-            self.summary.circuit_breaker_halts += self.halts.trip(cb, step, &a_.mark, &a_.close);
+            self.summary.circuit_breaker_halts += self.halts.trip(cb, step, a_.mark, a_.close);
         }
         for a in 0..market.assets.len() {
             if let Some(v) = &market.assets[a].book.vol_depth {
@@ -436,11 +436,11 @@ impl StepState<'_> {
     pub(super) fn refresh_mids(&mut self) {
         refresh_mids(
             self.market,
-            &mut self.books.state,
-            &self.assets.fundamental,
-            &mut self.books.dirty,
-            &mut self.books.mid,
-            &mut self.assets.mark,
+            self.books.state,
+            self.assets.fundamental,
+            self.books.dirty,
+            self.books.mid,
+            self.assets.mark,
         );
     }
 
@@ -454,7 +454,7 @@ impl StepState<'_> {
             &self.books.mid[..],
             &self.assets.fundamental[..],
         );
-        pay_funding(self.market, step, prices, &mut self.venues, per_population);
+        pay_funding(self.market, step, prices, self.venues, per_population);
     }
 }
 
