@@ -64,7 +64,7 @@ impl PartialEq for Rearmed {
 impl Eq for Rearmed {}
 
 /// One side (longs or shorts) of a population during a path.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Side {
     /// Ladder positions before this index are closed (liquidated, or passed over because ADL
     /// removed them).
@@ -679,5 +679,120 @@ impl Ctx<'_> {
         }
         opp.queue = Some(queue);
         covered
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! `Ctx::full_closes` (the register loop over a ladder's columns) against the general
+    //! per-position settlement (`Ctx::one`, which is `margin::close_quantity` and
+    //! `margin::settle` per position) on random ladders: the same fund, fees, draws, counts,
+    //! shortfalls, ADL and bad debt, to the bit.
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::engine::Market;
+    use crate::model::spec::Scenario;
+    use crate::scenario::NoFiles;
+
+    /// A population model with no partial rule (from a one-population scenario).
+    fn population() -> PopulationModel {
+        let text = "[scenario]\nname = \"t\"\n\n[simulation]\npaths = 1\nsteps = 1\n\n\
+                    [[assets]]\nname = \"A\"\nprice = 100.0\nvolatility = 0.5\n\n\
+                    [assets.book]\nprofile = \"flat\"\nspread_bp = 1\nlevel_spacing_bp = 1\n\
+                    levels = 10\ndepth_usd = 1e6\n\n\
+                    [[populations]]\nasset = \"A\"\ncount = 10\nopen_interest_usd = 1e4\n\
+                    long_share = 0.5\nmaintenance_margin = 0.005\n\
+                    size = { distribution = \"lognormal\", sigma = 1.0 }\n\
+                    leverage = { values = [10.0], weights = [1.0] }\n";
+        let s = Scenario::parse(text, "t.toml", &NoFiles).expect("valid");
+        Market::new(&s).populations[0].clone()
+    }
+
+    /// A ladder of positions `(qty, entry, margin)`; trigger prices are not read here.
+    fn ladder(rows: &[(f64, f64, f64)]) -> Ladder {
+        Ladder {
+            liq: vec![0.0; rows.len()],
+            qty: rows.iter().map(|r| r.0).collect(),
+            entry: rows.iter().map(|r| r.1).collect(),
+            margin: rows.iter().map(|r| r.2).collect(),
+        }
+    }
+
+    /// Positions around price 100: sizes over four decades, entries ±30%, leverage 1–100×.
+    fn rows() -> impl Strategy<Value = Vec<(f64, f64, f64)>> {
+        prop::collection::vec(
+            (-3.0..1.0f64, 0.7..1.3f64, 0.0..2.0f64).prop_map(|(q, e, lev)| {
+                let (qty, entry) = (10f64.powf(q), 100.0 * e);
+                (qty, entry, qty * entry / 10f64.powf(lev))
+            }),
+            1..40,
+        )
+    }
+
+    /// Everything a settlement changes, as text (`{:?}` of f64 is exact).
+    fn state(sum: &PathSummary, fund: f64, exhausted: bool, opp: &Side) -> String {
+        format!("{sum:?}\n{fund:?} {exhausted}\n{opp:?}")
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        #[test]
+        fn full_closes_match_margin_settle(
+            side_rows in rows(),
+            opp_rows in rows(),
+            long in any::<bool>(),
+            fill in 50.0..150.0f64,
+            fee in prop_oneof![Just(0.0), 0.0..0.02f64],
+            fund in prop_oneof![Just(0.0), 0.0..10.0f64, 0.0..1e4f64],
+            paid in prop_oneof![Just(0.0), -1.0..1.0f64],
+            adl in any::<bool>(),
+            opp_cursor in 0usize..5,
+        ) {
+            let mut pm = population();
+            pm.fee = fee;
+            pm.partial = None;
+            pm.auto_deleverage = adl;
+            let (lad, opp_lad) = (ladder(&side_rows), ladder(&opp_rows));
+            let r = Round { mark: fill * 1.001, sell_px: fill, buy_px: fill, step: 3 };
+            let side = Side { paid, cursor: lad.len(), ..Side::default() };
+            let opp = Side {
+                paid: -paid,
+                cursor: opp_cursor.min(opp_lad.len()),
+                ..Side::default()
+            };
+
+            // The fast loop.
+            let (mut sum_a, mut fund_a, mut ex_a, mut seq_a) = (PathSummary::default(), fund, false, 0);
+            let (mut filled_a, mut opp_a) = (Filled::default(), opp.clone());
+            let mut ctx = Ctx {
+                pm: &pm, r: &r, fund: &mut fund_a, exhausted: &mut ex_a, seq: &mut seq_a,
+                sum: &mut sum_a, filled: &mut filled_a,
+            };
+            if long {
+                ctx.full_closes::<true>(0..lad.len(), fill, paid, &lad, &mut opp_a, &opp_lad);
+            } else {
+                ctx.full_closes::<false>(0..lad.len(), fill, paid, &lad, &mut opp_a, &opp_lad);
+            }
+
+            // The general per-position path: `margin::settle` per position.
+            let (mut sum_b, mut fund_b, mut ex_b, mut seq_b) = (PathSummary::default(), fund, false, 0);
+            let (mut filled_b, mut opp_b, mut side_b) = (Filled::default(), opp.clone(), side.clone());
+            let mut ctx = Ctx {
+                pm: &pm, r: &r, fund: &mut fund_b, exhausted: &mut ex_b, seq: &mut seq_b,
+                sum: &mut sum_b, filled: &mut filled_b,
+            };
+            for i in 0..lad.len() {
+                ctx.one(at(&lad, i, long), fill, &mut side_b, &mut opp_b, &opp_lad);
+            }
+            prop_assert_eq!(sum_b.liquidation_count as usize, lad.len());
+            prop_assert_eq!(sum_b.partial_liquidation_count, 0);
+            prop_assert_eq!(
+                state(&sum_a, fund_a, ex_a, &opp_a),
+                state(&sum_b, fund_b, ex_b, &opp_b)
+            );
+        }
     }
 }

@@ -1,0 +1,187 @@
+//! The lone-asset loop: the quiet lane of a path with one asset and one book and no control
+//! (see `mode`), as a loop of its own that keeps the path's state in registers. With a plain
+//! price process its draws are inlined ([`SoloReturn`]), and while the log fundamental stays
+//! in an interval where the step can change nothing else ([`skip_interval`]), it does not
+//! even take the `exp`. It runs the general step's stages 1–3 (`step`) with their kernels
+//! (`step::advance`, `BookState::refill` and `mid`, `Measures::record_book`), so it gives
+//! the same numbers, to the bit (`tests/fast_paths.rs`).
+
+use rand::rngs::ChaCha8Rng;
+
+use super::extremes::{Extremes, Measures};
+use super::market::Market;
+use super::state::{StepState, Streams};
+use super::step::advance;
+use crate::model::book::{BookShape, BookState};
+use crate::model::price::{PriceState, SoloReturn, StepDraws};
+
+impl StepState<'_> {
+    /// Runs the lone-asset loop from `step` (`ret`: the asset's inlinable return, if any).
+    /// Returns the first step whose mark left the armed band, its stages 1–3 done, or
+    /// `None` when the path ended.
+    #[inline(always)]
+    pub(super) fn solo(
+        &mut self,
+        s: &mut Streams,
+        step: u32,
+        ret: Option<SoloReturn<'_>>,
+    ) -> Option<u32> {
+        // Called once per step that went through the cascade loop (and at the start).
+        self.armed_bands();
+        let band = self.band[0];
+        let mut lane = Solo {
+            ret,
+            rng: &mut s.rng,
+            jump_rng: &mut s.jump_rng,
+            draws: &mut s.draws,
+            price_state: &mut self.assets.price[0],
+            log_f: &mut self.assets.log_f[0],
+            fundamental: &mut self.assets.fundamental[0],
+            book: &mut self.books.state[0],
+            mid: &mut self.books.mid[0],
+            mark: &mut self.assets.mark[0],
+            measures: &mut self.assets.measures[0],
+        };
+        let next = lane.run(self.market, step, band);
+        self.books.dirty[0] = false;
+        next
+    }
+}
+
+/// The quiet lane of a path with one asset and one book and no control, as a loop of its
+/// own: the state it touches, borrowed from the path's, its scalars held in registers.
+struct Solo<'a> {
+    /// The lone asset's step as one inlinable function, when it is that simple
+    /// (`PriceProcess::solo_return`, found once per path).
+    ret: Option<SoloReturn<'a>>,
+    rng: &'a mut ChaCha8Rng,
+    jump_rng: &'a mut ChaCha8Rng,
+    draws: &'a mut StepDraws,
+    price_state: &'a mut PriceState,
+    log_f: &'a mut f64,
+    fundamental: &'a mut f64,
+    book: &'a mut BookState,
+    mid: &'a mut f64,
+    mark: &'a mut f64,
+    measures: &'a mut Measures,
+}
+
+impl Solo<'_> {
+    /// From `step` on: draws the step's return, refills the book and updates the mid and
+    /// mark (the general step's stage 1, refill and `refresh_mids`, in the same order with
+    /// the same arithmetic) and, while the mark stays strictly inside `band` (nothing is
+    /// triggered), records the extremes and goes on. Returns the first step whose mark left
+    /// the band, its draws, refill and mid done, or `None` when the path ended.
+    fn run(&mut self, market: &Market, step: u32, band: (f64, f64)) -> Option<u32> {
+        let process = &market.assets[0].process;
+        match self.ret {
+            // The step's draws as one small inlined function, as in the floor benchmark.
+            Some(ret) => self.run_with(market, step, band, |step, st, rng, _, _| {
+                ret.log_return(step, st, rng)
+            }),
+            None => self.run_with(market, step, band, |step, st, rng, jump_rng, draws| {
+                market.dependence.draw(step, draws, rng, jump_rng);
+                process.log_return(0, step, draws, st, rng)
+            }),
+        }
+    }
+
+    #[inline(never)]
+    fn run_with<F>(
+        &mut self,
+        market: &Market,
+        mut step: u32,
+        band: (f64, f64),
+        mut log_return: F,
+    ) -> Option<u32>
+    where
+        F: FnMut(u32, &mut PriceState, &mut ChaCha8Rng, &mut ChaCha8Rng, &mut StepDraws) -> f64,
+    {
+        let asset = &market.assets[0];
+        let shape = &asset.book;
+        let mut log_f = *self.log_f;
+        let mut fundamental = *self.fundamental;
+        let mut book = *self.book;
+        let mut mid = *self.mid;
+        let mut measures = *self.measures;
+        // While the log fundamental stays inside `skip`, the step changes nothing but the
+        // log fundamental: the book is whole, the mark is inside the band and sets no new
+        // extreme, nor does the fundamental. Its `exp`, the mid and the extremes wait.
+        let mut skip = NO_SKIP;
+        // Whether `fundamental` (and the mid) are those of the current `log_f`.
+        let mut fresh = true;
+        let stop = loop {
+            let r = log_return(step, self.price_state, self.rng, self.jump_rng, self.draws);
+            if r != 0.0 {
+                log_f = advance(log_f, r);
+            }
+            if log_f > skip.0 && log_f < skip.1 {
+                fresh &= r == 0.0;
+            } else {
+                let mut dirty = false;
+                if r != 0.0 || !fresh {
+                    fundamental = log_f.exp();
+                    dirty = true;
+                    fresh = true;
+                }
+                dirty |= book.refill(shape);
+                if dirty {
+                    mid = book.mid(shape, fundamental);
+                }
+                if !(mid > band.0 && mid < band.1) {
+                    break Some(step);
+                }
+                measures.record_book(&book, shape.floor, fundamental, mid);
+                skip = skip_interval(&book, shape, band, &measures);
+            }
+            step += 1;
+            if step == market.steps {
+                break None;
+            }
+        };
+        if !fresh {
+            fundamental = log_f.exp();
+            mid = book.mid(shape, fundamental);
+        }
+        *self.log_f = log_f;
+        *self.fundamental = fundamental;
+        *self.book = book;
+        *self.mid = mid;
+        *self.mark = mid;
+        *self.measures = measures;
+        stop
+    }
+}
+
+/// An empty interval: no step is skipped.
+const NO_SKIP: (f64, f64) = (f64::INFINITY, f64::NEG_INFINITY);
+
+/// The open interval of log fundamentals at which a lone asset's quiet step changes nothing
+/// but the log fundamental (see `Solo::run_with`): with a whole book the mark is
+/// `max(F·e^p, floor)` (`p` the permanent offset), and neither it nor `F` may leave the
+/// range in which [`Extremes::update`] does nothing, nor the mark the armed band; the
+/// endogenous gap is then `p` exactly (both prices above the floor), so the interval is empty
+/// unless `p` is already inside the recorded extremes. Found in
+/// log space and shrunk by `1e-9` on each side, far more than the few ulps by which
+/// `exp`, `ln` and the product can differ from exact arithmetic, so a step inside it is
+/// certain to be one of those steps. Empty unless the book is whole.
+fn skip_interval(
+    book: &BookState,
+    shape: &BookShape,
+    band: (f64, f64),
+    measures: &Measures,
+) -> (f64, f64) {
+    const MARGIN: f64 = 1e-9;
+    let (mark, fund): (&Extremes, &Extremes) = (&measures.mark, &measures.fund);
+    if !book.is_whole() || !measures.endo.covers(book.log_permanent) {
+        return NO_SKIP;
+    }
+    let mark_lo = band.0.max(mark.down_at).max(mark.trough).max(shape.floor);
+    let mark_hi = band.1.min(mark.peak).min(mark.up_at);
+    let fund_lo = fund.down_at.max(fund.trough).max(shape.floor);
+    let fund_hi = fund.peak.min(fund.up_at);
+    let p = book.log_permanent;
+    let lo = (mark_lo.ln() - p).max(fund_lo.ln()) + MARGIN;
+    let hi = (mark_hi.ln() - p).min(fund_hi.ln()) - MARGIN;
+    (lo, hi)
+}

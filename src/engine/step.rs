@@ -1,0 +1,529 @@
+//! The step as named stages on a path's state, in the order the general step runs them:
+//!
+//! 1. [`fundamentals`](StepState::fundamentals): the step's draws and each asset's return;
+//! 2. [`refill`](StepState::refill): the books refill;
+//! 3. [`quiet`](StepState::quiet) (the quiet lane only): if every mark is strictly inside its
+//!    asset's armed band, the step only records the extremes and ends here;
+//! 4. [`start_cascade`](StepState::start_cascade): hour of day, lagged marks, halts;
+//! 5. the cascade loop, round by round ([`cascade`](StepState::cascade)):
+//!    [`round_marks`](StepState::round_marks) (mids, live indices, breaker, funding),
+//!    [`collect_triggered`](StepState::collect_triggered),
+//!    [`walk_books`](StepState::walk_books), [`settle`](StepState::settle);
+//! 6. [`record`](StepState::record): mids, venues' spread and arbitrage, extremes, the view
+//!    an observer sees;
+//! 7. [`end_of_step_rules`](StepState::end_of_step_rules): circuit breaker and
+//!    volatility-dependent depth.
+//!
+//! The lone-asset loop (`solo`) runs stages 1–3 for one asset with the same kernels
+//! ([`advance`], `BookState::refill`/`mid`,
+//! [`Measures::record_book`](super::extremes::Measures::record_book)).
+
+use super::hooks::Control;
+use super::index::IndexState;
+use super::lending;
+use super::market::Market;
+use super::state::{StepState, Streams};
+use super::summary::{AssetStep, PopulationPathMetrics};
+use super::venue::{Round, Venue};
+use crate::model::arbitrage;
+use crate::model::book::BookState;
+use crate::model::population::Positions;
+
+/// The log fundamental after a step's log return `r` (≠ 0). Validation keeps prices far
+/// inside this range; the clamp makes overflow to inf or underflow to 0 impossible even
+/// for the wildest fat-tailed draw.
+#[inline(always)]
+pub(super) fn advance(log_f: f64, r: f64) -> f64 {
+    (log_f + r).clamp(-700.0, 700.0)
+}
+
+impl StepState<'_> {
+    /// Stage 1: the step's draws (steered by `control`) and each asset's new fundamental;
+    /// marks the books of an asset that moved for a new mid.
+    #[inline(always)]
+    pub(super) fn fundamentals<C: Control>(&mut self, s: &mut Streams, step: u32, control: &mut C) {
+        let market = self.market;
+        if C::ACTIVE
+            && let Some(key) = control.switch_at(step)
+        {
+            s.switch(market, key);
+        }
+        market
+            .dependence
+            .draw(step, &mut s.draws, &mut s.rng, &mut s.jump_rng);
+        if C::ACTIVE {
+            control.on_draws(market, step, &mut s.draws);
+        }
+        // Columns bound once: their lengths and pointers stay in registers.
+        let a_ = &mut self.assets;
+        let (log_f, fundamental, price) = (
+            &mut a_.log_f[..],
+            &mut a_.fundamental[..],
+            &mut a_.price[..],
+        );
+        let dirty = &mut self.books.dirty[..];
+        for (a, m) in market.assets.iter().enumerate() {
+            let r = m
+                .process
+                .log_return(a, step, &s.draws, &mut price[a], &mut s.rng);
+            if r != 0.0 {
+                log_f[a] = advance(log_f[a], r);
+                fundamental[a] = log_f[a].exp();
+                if m.venues.is_none() {
+                    dirty[m.first_slot] = true;
+                } else {
+                    dirty[market.books_of(a)].fill(true);
+                }
+            }
+        }
+    }
+
+    /// Stage 2: every book refills; one whose depth changed needs a new mid.
+    #[inline(always)]
+    pub(super) fn refill(&mut self) {
+        let b_ = &mut self.books;
+        for (b, (book, d)) in b_.state.iter_mut().zip(b_.dirty.iter_mut()).enumerate() {
+            *d |= book.refill(self.market.shape(b));
+        }
+    }
+
+    /// Stage 3, the quiet lane: when every mark is strictly inside its asset's armed band,
+    /// the cascade loop would find nothing, so the step records the extremes and returns
+    /// `true` (it is over). Otherwise the band must be recomputed after the cascade loop.
+    #[inline(always)]
+    pub(super) fn quiet(&mut self) -> bool {
+        let market = self.market;
+        if self.band_stale {
+            self.armed_bands();
+            self.band_stale = false;
+        }
+        self.refresh_mids();
+        let a_ = &mut self.assets;
+        let (mark, fundamental) = (&a_.mark[..], &a_.fundamental[..]);
+        if mark
+            .iter()
+            .zip(self.band.iter())
+            .all(|(&m, &(l, s))| m > l && m < s)
+        {
+            let (measures, books) = (&mut a_.measures[..], &self.books.state[..]);
+            for (a, m) in market.assets.iter().enumerate() {
+                // The lane's assets have no venues: an asset's only book has its shape.
+                debug_assert!(m.venues.is_none());
+                measures[a].record_book(
+                    &books[m.first_slot],
+                    m.book.floor,
+                    fundamental[a],
+                    mark[a],
+                );
+            }
+            return true;
+        }
+        self.band_stale = true;
+        false
+    }
+
+    /// Per asset, the band of marks at which none of its populations' venues would find a
+    /// triggered position (see [`armed_bands`]).
+    #[inline(always)]
+    pub(super) fn armed_bands(&mut self) {
+        armed_bands(self.market, self.venues, self.pops, self.band);
+    }
+
+    /// Stage 4: the step's hour of day (returned), its per-asset liquidation sums zeroed,
+    /// lagged marks and the circuit breaker's halts.
+    #[inline(always)]
+    pub(super) fn start_cascade(&mut self, step: u32) -> usize {
+        let market = self.market;
+        let hour = market.hour_of(step);
+        let a_ = &mut self.assets;
+        for a in 0..market.assets.len() {
+            a_.step_liq[a] = 0.0;
+            a_.step_qty[a] = 0.0;
+        }
+        // A lagged mark stays at the index of `k` steps ago for the whole step.
+        for &a in &market.venue_assets {
+            if let Some(m) = a_.index[a].as_ref().and_then(IndexState::lagged) {
+                a_.mark[a] = m;
+            }
+        }
+        if market.circuit_breaker.is_some() {
+            self.summary.halted_steps += self.halts.start_step(step);
+        }
+        hour
+    }
+
+    /// Stage 5: cascade rounds until one finds nothing to liquidate or the round limit is
+    /// reached; returns the number of rounds that liquidated something.
+    #[inline(always)]
+    pub(super) fn cascade(
+        &mut self,
+        step: u32,
+        hour: usize,
+        per_population: &mut [PopulationPathMetrics],
+    ) -> u32 {
+        let mut rounds = 0u32;
+        while rounds < self.market.max_rounds {
+            self.round_marks(step, rounds, per_population);
+            if !self.collect_triggered() {
+                break;
+            }
+            rounds += 1;
+            self.walk_books(hour);
+            self.settle(step, per_population);
+        }
+        rounds
+    }
+
+    /// A round's prices: the mids of books that changed, the live indices of assets with
+    /// venues, the circuit breaker's check and, at the first round, funding.
+    #[inline(always)]
+    fn round_marks(&mut self, step: u32, round: u32, per_population: &mut [PopulationPathMetrics]) {
+        let market = self.market;
+        self.refresh_mids();
+        let a_ = &mut self.assets;
+        for &a in &market.venue_assets {
+            if let Some(v) = market.assets[a].venues.as_ref().filter(|v| v.lag == 0) {
+                a_.mark[a] = arbitrage::index(&self.books.mid[market.books_of(a)], &v.weights);
+            }
+        }
+        if let Some(cb) = &market.circuit_breaker {
+            self.summary.circuit_breaker_halts += self.halts.trip(cb, step, a_.mark, a_.close);
+        }
+        // Funding falls at the start of a step, at the price its positions trigger on,
+        // before anything is liquidated (a halt stops trading, not funding).
+        if market.funding && round == 0 {
+            self.pay_funding(step, per_population);
+        }
+    }
+
+    /// The round's liquidation orders per book (positions and lending accounts triggered at
+    /// the round's prices); `false` when there are none.
+    #[inline(always)]
+    fn collect_triggered(&mut self) -> bool {
+        let market = self.market;
+        let b_ = &mut self.books;
+        let (sell_qty, buy_qty) = (&mut b_.sell_qty[..], &mut b_.buy_qty[..]);
+        for (s, b) in sell_qty.iter_mut().zip(buy_qty.iter_mut()) {
+            *s = 0.0;
+            *b = 0.0;
+        }
+        let breaker = market.circuit_breaker.is_some();
+        let (mid, mark, venues) = (&b_.mid[..], &self.assets.mark[..], &mut self.venues[..]);
+        for (k, pos) in self.pops.iter().enumerate() {
+            let pm = &market.populations[k];
+            // A halted asset trades nothing: its triggered positions wait for the halt to
+            // end (and are neither collected nor settled meanwhile).
+            if breaker && self.halts.halted[pm.asset] {
+                continue;
+            }
+            let px = if pm.on_mid {
+                mid[pm.slot]
+            } else {
+                mark[pm.asset]
+            };
+            let (sq, bq) = venues[k].collect(pos, pm, px);
+            sell_qty[pm.slot] += sq;
+            buy_qty[pm.slot] += bq;
+        }
+        if !self.lenders.is_empty() {
+            let halted = breaker.then_some(&self.halts.halted[..]);
+            self.lend_qty.fill(0.0);
+            lending::collect(
+                self.lenders,
+                &market.lending,
+                self.assets.mark,
+                halted,
+                self.lend_qty,
+            );
+            for (m, &q) in market.assets.iter().zip(self.lend_qty.iter()) {
+                sell_qty[m.first_slot] += q;
+            }
+        }
+        !sell_qty.iter().chain(&*buy_qty).all(|&q| q == 0.0)
+    }
+
+    /// Opposite liquidations cross internally at the book's mid; the net walks the book.
+    /// Sets each book's round fill prices.
+    #[inline(always)]
+    fn walk_books(&mut self, hour: usize) {
+        let market = self.market;
+        let (b_, a_, sum) = (&mut self.books, &self.assets, &mut self.summary);
+        let (vol_factor, fundamental) = (&a_.vol_factor[..], &a_.fundamental[..]);
+        let (books, mid, dirty) = (&mut b_.state[..], &b_.mid[..], &mut b_.dirty[..]);
+        let (sell_px, buy_px) = (&mut b_.sell_px[..], &mut b_.buy_px[..]);
+        for (b, (&sq, &bq)) in b_.sell_qty.iter().zip(b_.buy_qty.iter()).enumerate() {
+            if sq == 0.0 && bq == 0.0 {
+                continue;
+            }
+            let a = market.slots[b].asset;
+            let shape = market.shape(b);
+            let m = mid[b];
+            let crossed = sq.min(bq);
+            let net = sq - bq;
+            let hourly = shape.hourly[hour] * vol_factor[a];
+            sell_px[b] = m;
+            buy_px[b] = m;
+            if net != 0.0 {
+                dirty[b] = true;
+                let sell = net > 0.0;
+                let fill = books[b].market_order(shape, fundamental[a], sell, net.abs(), hourly);
+                sum.slippage_cost += (fill.notional - net.abs() * m).abs();
+                sum.book_exhausted += u32::from(fill.exhausted);
+                if fill.unfilled > 0.0 {
+                    sum.unfilled_notional += fill.notional - fill.vwap() * fill.filled;
+                }
+                let px = (crossed * m + fill.notional) / (crossed + net.abs());
+                if sell {
+                    sell_px[b] = px;
+                } else {
+                    buy_px[b] = px;
+                }
+            }
+        }
+    }
+
+    /// Settles every liquidated position at its side's price, then lending's calls.
+    #[inline(always)]
+    fn settle(&mut self, step: u32, per_population: &mut [PopulationPathMetrics]) {
+        let market = self.market;
+        let breaker = market.circuit_breaker.is_some();
+        let (b_, a_) = (&self.books, &mut self.assets);
+        let (mid, sell_px, buy_px) = (&b_.mid[..], &b_.sell_px[..], &b_.buy_px[..]);
+        let (mark, step_liq, step_qty) = (&a_.mark[..], &mut a_.step_liq[..], &mut a_.step_qty[..]);
+        let venues = &mut self.venues[..];
+        for (k, pos) in self.pops.iter().enumerate() {
+            let pm = &market.populations[k];
+            let a = pm.asset;
+            if breaker && self.halts.halted[a] {
+                continue;
+            }
+            let round = Round {
+                mark: if pm.on_mid { mid[pm.slot] } else { mark[a] },
+                sell_px: sell_px[pm.slot],
+                buy_px: buy_px[pm.slot],
+                step,
+            };
+            let before = PopulationPathMetrics::totals(self.summary);
+            let f = venues[k].settle(pos, pm, &round, self.summary);
+            per_population[k].add_since(&before, self.summary);
+            step_liq[a] += f.notional;
+            step_qty[a] += f.qty;
+        }
+        if !self.lenders.is_empty() {
+            for (px, m) in self.lend_px.iter_mut().zip(&market.assets) {
+                *px = sell_px[m.first_slot];
+            }
+            for (l, lm) in self.lenders.iter_mut().zip(&market.lending) {
+                l.settle(lm, self.lend_px, self.summary);
+            }
+        }
+    }
+
+    /// Stage 6: the step's closing prices and what is recorded of them: mids, the venues'
+    /// spread (then arbitrage pulls them together and their index is stored), the extremes
+    /// and endogenous move, the per-asset liquidated notional (added to `per_asset`) and,
+    /// when `view` is set or something was liquidated, the view an observer sees. Returns
+    /// the notional liquidated in the step and whether the view was built.
+    #[inline(always)]
+    pub(super) fn record(
+        &mut self,
+        hour: usize,
+        per_asset: &mut [super::AssetPathMetrics],
+        view: bool,
+    ) -> (f64, bool) {
+        let market = self.market;
+        self.refresh_mids();
+        let (b_, a_) = (&mut self.books, &mut self.assets);
+        for &a in &market.venue_assets {
+            let (Some(v), Some(ix)) = (&market.assets[a].venues, a_.index[a].as_mut()) else {
+                continue;
+            };
+            let r = market.books_of(a);
+            // The counterfactual mark: the index of the venues' mids without liquidations,
+            // lagged like the mark (read before this step's index is stored).
+            let undisturbed = v.undisturbed_index(a_.fundamental[a]);
+            let counterfactual = ix.lagged_undisturbed().unwrap_or(undisturbed);
+            let (gap, index) = ix.end_of_step(
+                v,
+                &mut b_.state[r.clone()],
+                &mut b_.mid[r],
+                a_.fundamental[a],
+                undisturbed,
+            );
+            a_.spread[a] = gap;
+            per_asset[a].max_venue_spread = per_asset[a].max_venue_spread.max(gap);
+            if v.lag == 0 {
+                a_.mark[a] = index;
+            }
+            if v.len() == 1 && v.lag == 0 {
+                // One venue marked live is the asset's book: measured as such, to the bit.
+                let b = market.books_of(a).start;
+                a_.measures[a].endo.record_book(
+                    &b_.state[b],
+                    v.books[0].floor,
+                    a_.fundamental[a],
+                    a_.mark[a],
+                );
+            } else {
+                a_.measures[a]
+                    .endo
+                    .record((a_.mark[a] / counterfactual).ln());
+            }
+        }
+        let mut step_total = 0.0;
+        let (mark, fundamental, step_liq) = (&a_.mark[..], &a_.fundamental[..], &a_.step_liq[..]);
+        let (measures, books) = (&mut a_.measures[..], &b_.state[..]);
+        for (a, per) in per_asset.iter_mut().enumerate() {
+            let m = mark[a];
+            debug_assert!(
+                m.is_finite() && m > 0.0,
+                "mark must stay positive and finite"
+            );
+            let asset = &market.assets[a];
+            if asset.venues.is_none() {
+                let b = asset.first_slot;
+                measures[a].record_book(&books[b], market.shape(b).floor, fundamental[a], m);
+            } else {
+                measures[a].record(m, fundamental[a]);
+            }
+            per.liquidated_notional += step_liq[a];
+            step_total += step_liq[a];
+        }
+        // What the observer sees, built only for an observer that wants this step (the
+        // Monte Carlo run's realised heatmap looks at steps with liquidations only).
+        let record = view || step_total > 0.0;
+        if record {
+            let views = &mut a_.view[..];
+            for (a, v) in views.iter_mut().enumerate() {
+                *v = AssetStep {
+                    fundamental: fundamental[a],
+                    mark: mark[a],
+                    liquidated_notional: step_liq[a],
+                    liquidated_qty: a_.step_qty[a],
+                    depth_multiplier: market.assets[a].book.hourly[hour] * a_.vol_factor[a],
+                    insurance_fund: 0.0,
+                    venue_spread: a_.spread[a],
+                };
+            }
+            for (k, p) in market.populations.iter().enumerate() {
+                views[p.asset].insurance_fund += self.venues[k].fund;
+            }
+        }
+        (step_total, record)
+    }
+
+    /// Stage 7: the circuit breaker's end-of-step check, the realised variance and the depth
+    /// factor it gives the next step, and the close they compare with.
+    #[inline(always)]
+    pub(super) fn end_of_step_rules(&mut self, step: u32) {
+        let market = self.market;
+        let a_ = &mut self.assets;
+        if let Some(cb) = &market.circuit_breaker {
+            self.summary.circuit_breaker_halts += self.halts.trip(cb, step, a_.mark, a_.close);
+        }
+        for a in 0..market.assets.len() {
+            if let Some(v) = &market.assets[a].book.vol_depth {
+                a_.realised_var[a] = v.update(a_.realised_var[a], (a_.mark[a] / a_.close[a]).ln());
+                a_.vol_factor[a] = v.multiplier(a_.realised_var[a]);
+            }
+            a_.close[a] = a_.mark[a];
+        }
+    }
+
+    /// Recomputes the mid of every book whose fundamental or depth changed; an asset's only
+    /// book gives its mark too.
+    #[inline(always)]
+    pub(super) fn refresh_mids(&mut self) {
+        refresh_mids(
+            self.market,
+            self.books.state,
+            self.assets.fundamental,
+            self.books.dirty,
+            self.books.mid,
+            self.assets.mark,
+        );
+    }
+
+    /// Pays the funding that falls at the start of `step` (see `model::funding`): per
+    /// population with a `funding` table, at the price its positions trigger on. Out of
+    /// line: scenarios without funding never call it.
+    #[inline(always)]
+    fn pay_funding(&mut self, step: u32, per_population: &mut [PopulationPathMetrics]) {
+        let prices = (
+            &self.assets.mark[..],
+            &self.books.mid[..],
+            &self.assets.fundamental[..],
+        );
+        pay_funding(self.market, step, prices, self.venues, per_population);
+    }
+}
+
+/// Per asset, the band of marks at which none of its populations' venues would find a
+/// triggered position: (highest armed long trigger, lowest armed short trigger). A free
+/// function on the pieces it reads, like every out-of-line call of the step: a call that
+/// took the whole path state would keep its columns out of registers.
+fn armed_bands(market: &Market, venues: &[Venue], pops: &[&Positions], band: &mut [(f64, f64)]) {
+    band.fill((f64::NEG_INFINITY, f64::INFINITY));
+    for ((v, pos), pm) in venues.iter().zip(pops).zip(&market.populations) {
+        let (long, short) = v.armed(pos);
+        let b = &mut band[pm.asset];
+        *b = (b.0.max(long), b.1.min(short));
+    }
+}
+
+/// Pays the funding that falls at the start of `step` (`prices`: the marks, the books' mids
+/// and the fundamentals). Out of line: scenarios without funding never call it.
+#[cold]
+#[inline(never)]
+fn pay_funding(
+    market: &Market,
+    step: u32,
+    prices: (&[f64], &[f64], &[f64]),
+    venues: &mut [Venue],
+    per_population: &mut [PopulationPathMetrics],
+) {
+    let (mark, mid, fundamental) = prices;
+    for (k, pm) in market.populations.iter().enumerate() {
+        let Some(f) = &pm.funding else { continue };
+        let n = f.payments_at(step, market.step_seconds);
+        if n == 0 {
+            continue;
+        }
+        let px = if pm.on_mid {
+            mid[pm.slot]
+        } else {
+            mark[pm.asset]
+        };
+        let mm = pm.margin.tiers()[0].rate;
+        let rate = f.rate(step, px, fundamental[pm.asset]);
+        let (paid, received) = venues[k].pay_funding(n, rate, px, mm);
+        per_population[k].funding_paid += paid;
+        per_population[k].funding_received += received;
+    }
+}
+
+#[inline(always)]
+fn refresh_mids(
+    market: &Market,
+    books: &mut [BookState],
+    fundamental: &[f64],
+    dirty: &mut [bool],
+    mid: &mut [f64],
+    mark: &mut [f64],
+) {
+    for (b, ((book, d), m)) in books
+        .iter_mut()
+        .zip(dirty.iter_mut())
+        .zip(mid.iter_mut())
+        .enumerate()
+    {
+        if *d {
+            let slot = market.slots[b];
+            *m = book.mid(market.shape(b), fundamental[slot.asset]);
+            *d = false;
+            if slot.single {
+                mark[slot.asset] = *m;
+            }
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! The engine's fast paths give the general step's numbers to the bit, on random scenarios.
+//!
+//! A step on which no position can trigger may skip the cascade loop (the quiet lane), and a
+//! lone asset's run of such steps is a loop of its own (`Solo`). Both must change nothing:
+//! every random scenario (one or two assets, random books, populations with random
+//! leverage, sizes and entries, partial liquidation and ADL, random volatility, fat tails,
+//! jumps, shocks and price floors, and, some of the time, the rules the lane does not
+//! handle — circuit breaker, volatility-dependent depth, funding) is simulated three times:
+//! with every fast path allowed, with the lane but not the lone-asset loop, and with the
+//! general step only (`Market::with_fast_paths`). The summaries, per-asset and
+//! per-population figures and the steps an observer of liquidations sees must be identical
+//! bit for bit (compared through `{:?}`, which tells `-0.0` from `0.0`). A rare-event
+//! control (tilted draws, a stream switch, a stop) keeps the lane and must match too.
+
+use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
+
+use cascadesim::engine::{
+    AssetPathMetrics, AssetStep, Control, FastPaths, Market, Observer, PathSummary,
+    PopulationPathMetrics, simulate_full,
+};
+use cascadesim::model::price::StepDraws;
+
+#[path = "common/random_scenario.rs"]
+mod random_scenario;
+use random_scenario::*;
+
+/// Rules added to a random scenario: those the quiet lane must handle itself (jumps, a
+/// price floor) and those that keep it off (circuit breaker, volatility depth, funding).
+#[derive(Debug, Clone)]
+struct Extras {
+    /// `jumps` of every asset: rate per day, mean and sd of the log size.
+    jumps: Option<(f64, f64, f64)>,
+    /// `price_floor_usd` of every book, as a fraction of the asset's price.
+    floor: Option<f64>,
+    /// `[simulation.circuit_breaker]`: max move, halt steps.
+    breaker: Option<(f64, u32)>,
+    /// `[assets.book.volatility_depth]` beta.
+    vol_depth: Option<f64>,
+    /// `funding = { rate }` of every population.
+    funding: Option<f64>,
+}
+
+fn extras() -> impl Strategy<Value = Extras> {
+    (
+        prop::option::weighted(0.3, (0.5..=50.0f64, -0.01..=0.01f64, 0.001..=0.03f64)),
+        prop::option::weighted(0.3, 0.5..=0.999f64),
+        prop::option::weighted(0.2, (0.001..=0.2f64, 1u32..=5)),
+        prop::option::weighted(0.2, 0.1..=3.0f64),
+        prop::option::weighted(0.2, -0.001..=0.001f64),
+    )
+        .prop_map(|(jumps, floor, breaker, vol_depth, funding)| Extras {
+            jumps,
+            floor,
+            breaker,
+            vol_depth,
+            funding,
+        })
+}
+
+/// The scenario's TOML with the extras written in.
+fn with_extras(s: &ScenarioP, x: &Extras) -> String {
+    let text = s.toml();
+    let mut chunks: Vec<String> = text.split("[assets.book]\n").map(str::to_string).collect();
+    assert_eq!(chunks.len(), s.assets.len() + 1, "one book per asset");
+    for (i, chunk) in chunks.iter_mut().enumerate() {
+        // Chunk `i` ends with asset `i`'s keys (for i < assets); chunk `i + 1` starts with
+        // asset `i`'s book keys, which end at its first blank line.
+        if i < s.assets.len()
+            && let Some((rate, mean, sd)) = x.jumps
+        {
+            let j = format!(
+                "jumps = {{ rate_per_day = {}, mean = {}, sd = {} }}\n",
+                num(rate),
+                num(mean),
+                num(sd)
+            );
+            chunk.push_str(&j);
+        }
+        if i > 0 {
+            let a = &s.assets[i - 1];
+            let mut head = String::new();
+            if let Some(f) = x.floor {
+                head.push_str(&format!("price_floor_usd = {}\n", num(f * a.price)));
+            }
+            let mut c = head + chunk;
+            if let Some(beta) = x.vol_depth {
+                let at = c
+                    .find("\n\n")
+                    .expect("the book's keys end with a blank line");
+                c.insert_str(
+                    at + 1,
+                    &format!(
+                        "\n[assets.book.volatility_depth]\nbeta = {}\nreference_volatility = 0.5\nhalf_life_s = 120\nmin = 0.2\nmax = 2.0\n",
+                        num(beta)
+                    ),
+                );
+            }
+            *chunk = c;
+        }
+    }
+    let mut out = chunks.join("[assets.book]\n");
+    if let Some(rate) = x.funding {
+        out = out
+            .replace(
+                "auto_deleverage = true\n",
+                &format!(
+                    "auto_deleverage = true\nfunding = {{ rate = {} }}\n",
+                    num(rate)
+                ),
+            )
+            .replace(
+                "auto_deleverage = false\n",
+                &format!(
+                    "auto_deleverage = false\nfunding = {{ rate = {} }}\n",
+                    num(rate)
+                ),
+            );
+    }
+    if let Some((max_move, halt_steps)) = x.breaker {
+        out.push_str(&format!(
+            "\n[simulation.circuit_breaker]\nmax_move = {}\nhalt_steps = {halt_steps}\n",
+            num(max_move)
+        ));
+    }
+    out
+}
+
+/// Records the steps with liquidations (the observer the Monte Carlo run's realised heatmap
+/// is: it leaves the quiet lane on).
+#[derive(Default)]
+struct Liquidations {
+    steps: Vec<(u32, Vec<AssetStep>)>,
+}
+
+impl Observer for Liquidations {
+    const QUIET_STEPS: bool = false;
+
+    fn on_step(&mut self, step: u32, assets: &[AssetStep]) {
+        self.steps.push((step, assets.to_vec()));
+    }
+}
+
+/// A rare-event-like control: tilts the diffusion draws, switches the path to another
+/// stream at one step and stops it once its drawdown passes a level.
+struct Steer {
+    tilt: f64,
+    switch: u32,
+    key: u64,
+    stop: f64,
+}
+
+impl Control for Steer {
+    fn on_draws(&mut self, _market: &Market, _step: u32, d: &mut StepDraws) {
+        for z in &mut d.z {
+            *z += self.tilt;
+        }
+    }
+
+    fn switch_at(&mut self, step: u32) -> Option<u64> {
+        (step == self.switch).then_some(self.key)
+    }
+
+    fn stop_after(&mut self, _step: u32, drawdown: f64) -> bool {
+        drawdown > self.stop
+    }
+}
+
+/// Everything a path gives, as text: `{:?}` of f64 is exact and tells `-0.0` from `0.0`.
+fn run<C: Control>(market: &Market, path: u64, control: &mut C) -> String {
+    let mut per_asset = vec![AssetPathMetrics::default(); market.assets.len()];
+    let mut per_pop = vec![PopulationPathMetrics::default(); market.populations.len()];
+    let mut obs = Liquidations::default();
+    let s: PathSummary = simulate_full(
+        market,
+        path,
+        &mut per_asset,
+        &mut per_pop,
+        &mut obs,
+        control,
+    );
+    format!("{s:?}\n{per_asset:?}\n{per_pop:?}\n{:?}", obs.steps)
+}
+
+const REGRESSIONS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/proptest-regressions/fast_paths.txt"
+);
+
+fn config(cases: u32) -> ProptestConfig {
+    persisted(cases, REGRESSIONS, 1000)
+}
+
+fn markets(text: &str) -> Result<[Market; 3], TestCaseError> {
+    let scenario = cascadesim::model::spec::Scenario::parse(
+        text,
+        "fast-paths.toml",
+        &cascadesim::scenario::NoFiles,
+    )
+    .map_err(|e| TestCaseError::fail(format!("generated scenario is invalid:\n{e}\n{text}")))?;
+    let m = Market::new(&scenario);
+    Ok([
+        m.clone(),
+        m.clone().with_fast_paths(FastPaths::LaneOnly),
+        m.with_fast_paths(FastPaths::None),
+    ])
+}
+
+proptest! {
+    #![proptest_config(config(192))]
+
+    /// The lone-asset loop and the quiet lane give the general step's numbers, to the bit.
+    #[test]
+    fn fast_paths_match_the_general_step(
+        s in prop_oneof![scenario(NORMAL, 1..=3), scenario(EXTREME, 1..=3)],
+        x in extras(),
+    ) {
+        let text = with_extras(&s, &x);
+        let [all, lane, general] = markets(&text)?;
+        for path in 0..s.paths {
+            let want = run(&general, path, &mut cascadesim::engine::Plain);
+            let got_lane = run(&lane, path, &mut cascadesim::engine::Plain);
+            prop_assert!(got_lane == want, "lane differs on path {}:\n{}\n---\n{}\n{}", path, got_lane, want, text);
+            let got_all = run(&all, path, &mut cascadesim::engine::Plain);
+            prop_assert!(got_all == want, "lone-asset loop differs on path {}:\n{}\n---\n{}\n{}", path, got_all, want, text);
+        }
+    }
+
+    /// Under a rare-event control (tilted draws, a stream switch, a stop at a drawdown) the
+    /// lane still gives the general step's numbers.
+    #[test]
+    fn the_lane_matches_the_general_step_under_control(
+        s in scenario(EXTREME, 1..=2),
+        x in extras(),
+        tilt in -0.5..=0.5f64,
+        switch in 0u32..30,
+        stop in 0.01..=1.0f64,
+    ) {
+        let text = with_extras(&s, &x);
+        let [all, _, general] = markets(&text)?;
+        for path in 0..s.paths {
+            let steer = |p: u64| Steer { tilt, switch, key: p + 1_000, stop };
+            let want = run(&general, path, &mut steer(path));
+            let got = run(&all, path, &mut steer(path));
+            prop_assert!(got == want, "lane under control differs on path {}:\n{}\n---\n{}\n{}", path, got, want, text);
+        }
+    }
+}
