@@ -19,6 +19,7 @@ use cascadesim::history::{Hourly, WindowScores, simulate};
 use cascadesim::model::book::BookShape;
 use cascadesim::output::Staging;
 use cascadesim::output::backtest::{Backtest, BacktestProvenance, fmt, write_backtest};
+use cascadesim::run::plan::stem;
 use cascadesim::scenario::{ReplayMode, ReplayScenario};
 
 use super::common::{InputError, thread_pool};
@@ -188,13 +189,6 @@ impl Loaded {
         let g = &self.grid;
         (g.time[0] - g.dt, g.time[g.len() - 1])
     }
-}
-
-/// A scenario file's stem, which names what is written for it.
-fn stem(path: &Path) -> String {
-    path.file_stem()
-        .map(|x| x.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "scenario".into())
 }
 
 /// The first whole hour at or after `t`.

@@ -82,11 +82,7 @@ pub(crate) fn heatmap(args: &HeatmapArgs) -> Result<i32> {
         ..Options::default()
     };
     options.check().map_err(|e| InputError(e.to_string()))?;
-    let stem = args
-        .scenario
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "scenario".into());
+    let stem = cascadesim::run::plan::stem(&args.scenario);
     let dest = args.out.join(format!("{stem}-heatmap"));
     // Fail on an unwritable output folder before computing.
     let staging = Staging::new(&dest)?;

@@ -99,7 +99,12 @@ pub fn rebuild_report(
     // Population names come from the recorded scenario (none when it cannot be rebuilt).
     let population_columns = match rebuild_scenario(&provenance, allow_external) {
         Ok(s) => read::read_population_columns(f, &population_ids(&s), provenance.paths)?,
-        Err(_) => Vec::new(),
+        Err(e) => {
+            warn(&format!(
+                "the per-population figures are left out: the scenario stored in the file cannot be rebuilt ({e})"
+            ));
+            Vec::new()
+        }
     };
     let seed = provenance.seed;
     let first_path = provenance.first_path;
