@@ -223,162 +223,190 @@ fn time_key(
     }
 }
 
+/// The `[replay]` table's values: the series file, step, mode, window and warm-up (each
+/// `None` when invalid; every problem is recorded in `doc`).
+type ReplayValues = (
+    Option<String>,
+    Option<f64>,
+    Option<ReplayMode>,
+    Option<Option<i64>>,
+    Option<Option<i64>>,
+    Option<f64>,
+);
+
+fn replay_table(
+    doc: &mut Doc<'_>,
+    t: &mut super::reader::Tbl<'_, '_>,
+    files: &dyn FileSource,
+) -> ReplayValues {
+    let prices = doc.req_str(t, "prices").map(str::to_string);
+    let step = num(
+        doc,
+        t,
+        "step_seconds",
+        Some(60.0),
+        |x| x >= 1.0 && x.fract() == 0.0 && 3600.0 % x == 0.0,
+        "a whole number of seconds that divides 3600",
+    );
+    let mode = replay_mode(doc, t, files);
+    let from = time_key(doc, t, "from");
+    let to = time_key(doc, t, "to");
+    if let (Some(Some(f)), Some(Some(e))) = (from, to)
+        && e <= f
+    {
+        doc.invalid(t, "to", "must be after `from`".into());
+    }
+    let warm = num(doc, t, "warmup_hours", Some(24.0), |x| x >= 0.0, ">= 0");
+    (prices, step, mode, from, to, warm)
+}
+
+/// `[replay].mode`: the observed price as the mark, or as the fundamental under a book.
+fn replay_mode(
+    doc: &mut Doc<'_>,
+    t: &mut super::reader::Tbl<'_, '_>,
+    files: &dyn FileSource,
+) -> Option<ReplayMode> {
+    match doc.choice(t, "mode", &["mark", "fundamental"]) {
+        Some("fundamental") => {
+            let price = num(doc, t, "reference_price", None, |x| x > 0.0, "> 0 USD");
+            let rounds = num(
+                doc,
+                t,
+                "max_rounds",
+                Some(5.0),
+                |x| x >= 1.0 && x.fract() == 0.0 && x <= 1000.0,
+                "a whole number in [1, 1000]",
+            );
+            // The depth law's reference volatility is not used by a replay (no depth
+            // multiplier but the hour's): any positive value validates the book alike.
+            let book = doc
+                .req_table(t, "book", BOOK_KEYS)
+                .and_then(|b| book(doc, b, price.unwrap_or(1.0), 1.0, files));
+            match (book, rounds, price) {
+                (Some(book), Some(r), Some(_)) => Some(ReplayMode::Fundamental {
+                    book: Box::new(book),
+                    max_rounds: r as u32,
+                }),
+                _ => None,
+            }
+        }
+        Some(_) => Some(ReplayMode::Mark),
+        None if doc.has(t, "mode") => None,
+        None => Some(ReplayMode::Mark),
+    }
+}
+
+/// The `[living]` table: the living population's parameters (`None` when any is invalid;
+/// every problem is recorded in `doc`).
+fn living_table(doc: &mut Doc<'_>, t: &mut super::reader::Tbl<'_, '_>) -> Option<LivingParams> {
+    let positive = |x: f64| x > 0.0;
+    let oi = doc.has(t, "oi_participation");
+    let inflow = if oi {
+        if doc.has(t, "inflow_usd_per_hour") {
+            doc.invalid(
+                t,
+                "inflow_usd_per_hour",
+                "give either `inflow_usd_per_hour` or `oi_participation`, not both".into(),
+            );
+        }
+        num(doc, t, "oi_participation", None, positive, "> 0")
+            .map(|participation| Inflow::OpenInterest { participation })
+    } else {
+        num(doc, t, "inflow_usd_per_hour", None, positive, "> 0").map(Inflow::Constant)
+    };
+    let activity = inflow_activity(doc, t, oi);
+    let n = num(doc, t, "positions_per_hour", Some(600.0), positive, "> 0");
+    let share = num(
+        doc,
+        t,
+        "long_share",
+        Some(0.5),
+        |x| x > 0.0 && x < 1.0,
+        "in (0, 1)",
+    );
+    let fs = num(
+        doc,
+        t,
+        "funding_sensitivity",
+        Some(0.0),
+        |_| true,
+        "a number",
+    );
+    let mmr = num(
+        doc,
+        t,
+        "maintenance_margin",
+        Some(0.005),
+        |x| (0.0..0.5).contains(&x),
+        "in [0, 0.5)",
+    );
+    let cap = mmr.map_or(
+        f64::INFINITY,
+        |m| if m > 0.0 { 1.0 / m } else { f64::INFINITY },
+    );
+    let max_lev = num(
+        doc,
+        t,
+        "max_leverage",
+        Some(125.0),
+        |x| x > 1.01 && x < cap,
+        &format!("above 1.01 and below 1 / maintenance_margin = {cap}"),
+    );
+    let med = num(
+        doc,
+        t,
+        "leverage_median",
+        None,
+        |x| x >= 1.01 && x <= max_lev.unwrap_or(f64::INFINITY),
+        "at least 1.01 and at most max_leverage",
+    );
+    let ls = num(doc, t, "leverage_sigma", Some(0.5), |x| x >= 0.0, ">= 0");
+    let ss = num(doc, t, "size_sigma", Some(1.0), |x| x >= 0.0, ">= 0");
+    let hold = num(doc, t, "holding_hours", None, positive, "> 0");
+    if let (
+        Some(inflow),
+        Some(activity),
+        Some(n),
+        Some(share),
+        Some(fs),
+        Some(mmr),
+        Some(max_lev),
+        Some(med),
+        Some(ls),
+        Some(ss),
+        Some(hold),
+    ) = (
+        inflow, activity, n, share, fs, mmr, max_lev, med, ls, ss, hold,
+    ) {
+        return Some(LivingParams {
+            inflow,
+            activity,
+            positions_per_hour: n,
+            long_share: share,
+            funding_sensitivity: fs,
+            leverage_median: med,
+            leverage_sigma: ls,
+            max_leverage: max_lev,
+            size_sigma: ss,
+            holding_hours: hold,
+            maintenance_margin: mmr,
+        });
+    }
+    None
+}
+
 fn read(
     doc: &mut Doc<'_>,
     top: &mut super::reader::Tbl<'_, '_>,
     files: &dyn FileSource,
 ) -> Option<ReplayScenario> {
-    let positive = |x: f64| x > 0.0;
     let mut replay = doc.req_table(top, "replay", REPLAY);
     let mut living = doc.req_table(top, "living", LIVING);
     let mut sim = doc.table(top, "simulation", SIMULATION);
     let mut cal = doc.table(top, "calibration", CALIBRATION);
 
-    let mut r = None;
-    if let Some(t) = replay.as_mut() {
-        let prices = doc.req_str(t, "prices").map(str::to_string);
-        let step = num(
-            doc,
-            t,
-            "step_seconds",
-            Some(60.0),
-            |x| x >= 1.0 && x.fract() == 0.0 && 3600.0 % x == 0.0,
-            "a whole number of seconds that divides 3600",
-        );
-        let mode = match doc.choice(t, "mode", &["mark", "fundamental"]) {
-            Some("fundamental") => {
-                let price = num(doc, t, "reference_price", None, |x| x > 0.0, "> 0 USD");
-                let rounds = num(
-                    doc,
-                    t,
-                    "max_rounds",
-                    Some(5.0),
-                    |x| x >= 1.0 && x.fract() == 0.0 && x <= 1000.0,
-                    "a whole number in [1, 1000]",
-                );
-                // The depth law's reference volatility is not used by a replay (no depth
-                // multiplier but the hour's): any positive value validates the book alike.
-                let book = doc
-                    .req_table(t, "book", BOOK_KEYS)
-                    .and_then(|b| book(doc, b, price.unwrap_or(1.0), 1.0, files));
-                match (book, rounds, price) {
-                    (Some(book), Some(r), Some(_)) => Some(ReplayMode::Fundamental {
-                        book: Box::new(book),
-                        max_rounds: r as u32,
-                    }),
-                    _ => None,
-                }
-            }
-            Some(_) => Some(ReplayMode::Mark),
-            None if doc.has(t, "mode") => None,
-            None => Some(ReplayMode::Mark),
-        };
-        let from = time_key(doc, t, "from");
-        let to = time_key(doc, t, "to");
-        if let (Some(Some(f)), Some(Some(e))) = (from, to)
-            && e <= f
-        {
-            doc.invalid(t, "to", "must be after `from`".into());
-        }
-        let warm = num(doc, t, "warmup_hours", Some(24.0), |x| x >= 0.0, ">= 0");
-        r = Some((prices, step, mode, from, to, warm));
-    }
-
-    let mut l = None;
-    if let Some(t) = living.as_mut() {
-        let oi = doc.has(t, "oi_participation");
-        let inflow = if oi {
-            if doc.has(t, "inflow_usd_per_hour") {
-                doc.invalid(
-                    t,
-                    "inflow_usd_per_hour",
-                    "give either `inflow_usd_per_hour` or `oi_participation`, not both".into(),
-                );
-            }
-            num(doc, t, "oi_participation", None, positive, "> 0")
-                .map(|participation| Inflow::OpenInterest { participation })
-        } else {
-            num(doc, t, "inflow_usd_per_hour", None, positive, "> 0").map(Inflow::Constant)
-        };
-        let activity = inflow_activity(doc, t, oi);
-        let n = num(doc, t, "positions_per_hour", Some(600.0), positive, "> 0");
-        let share = num(
-            doc,
-            t,
-            "long_share",
-            Some(0.5),
-            |x| x > 0.0 && x < 1.0,
-            "in (0, 1)",
-        );
-        let fs = num(
-            doc,
-            t,
-            "funding_sensitivity",
-            Some(0.0),
-            |_| true,
-            "a number",
-        );
-        let mmr = num(
-            doc,
-            t,
-            "maintenance_margin",
-            Some(0.005),
-            |x| (0.0..0.5).contains(&x),
-            "in [0, 0.5)",
-        );
-        let cap = mmr.map_or(
-            f64::INFINITY,
-            |m| if m > 0.0 { 1.0 / m } else { f64::INFINITY },
-        );
-        let max_lev = num(
-            doc,
-            t,
-            "max_leverage",
-            Some(125.0),
-            |x| x > 1.01 && x < cap,
-            &format!("above 1.01 and below 1 / maintenance_margin = {cap}"),
-        );
-        let med = num(
-            doc,
-            t,
-            "leverage_median",
-            None,
-            |x| x >= 1.01 && x <= max_lev.unwrap_or(f64::INFINITY),
-            "at least 1.01 and at most max_leverage",
-        );
-        let ls = num(doc, t, "leverage_sigma", Some(0.5), |x| x >= 0.0, ">= 0");
-        let ss = num(doc, t, "size_sigma", Some(1.0), |x| x >= 0.0, ">= 0");
-        let hold = num(doc, t, "holding_hours", None, positive, "> 0");
-        if let (
-            Some(inflow),
-            Some(activity),
-            Some(n),
-            Some(share),
-            Some(fs),
-            Some(mmr),
-            Some(max_lev),
-            Some(med),
-            Some(ls),
-            Some(ss),
-            Some(hold),
-        ) = (
-            inflow, activity, n, share, fs, mmr, max_lev, med, ls, ss, hold,
-        ) {
-            l = Some(LivingParams {
-                inflow,
-                activity,
-                positions_per_hour: n,
-                long_share: share,
-                funding_sensitivity: fs,
-                leverage_median: med,
-                leverage_sigma: ls,
-                max_leverage: max_lev,
-                size_sigma: ss,
-                holding_hours: hold,
-                maintenance_margin: mmr,
-            });
-        }
-    }
+    let r = replay.as_mut().map(|t| replay_table(doc, t, files));
+    let l = living.as_mut().and_then(|t| living_table(doc, t));
 
     let count = |doc: &mut Doc<'_>, t: &mut Option<super::reader::Tbl<'_, '_>>, key, d: u64| {
         let Some(t) = t.as_mut() else { return Some(d) };
