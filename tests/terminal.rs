@@ -123,3 +123,27 @@ fn the_run_summary_fits_80_columns() {
         }
     }
 }
+
+/// The heatmap's terminal summary fits 80 columns (two assets with clusters, critical shocks
+/// both ways), as the run summary does.
+#[test]
+fn the_heatmap_summary_fits_80_columns() {
+    let d = tempfile::tempdir().unwrap();
+    let args = [
+        "heatmap",
+        "scenarios/eth_high_leverage.toml",
+        "--out",
+        d.path().to_str().unwrap(),
+    ];
+    let o = run(&args, &root());
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let stdout = text(&o.stdout);
+    assert!(stdout.contains("critical shock"), "{stdout}");
+    for line in stdout.lines() {
+        assert!(
+            line.chars().count() <= 80,
+            "a line of {} columns:\n{line}",
+            line.chars().count()
+        );
+    }
+}

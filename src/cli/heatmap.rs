@@ -117,8 +117,7 @@ fn critical_line(s: &CriticalShock) -> String {
     let sign = if s.direction == "down" { "−" } else { "+" };
     match &s.at {
         Some(t) if t.shock == 0.0 => format!(
-            "{:<5} none needed: positions are liquidatable at the current price ({} liquidated, end {})",
-            s.direction,
+            "none needed: positions are liquidatable at the current price ({} liquidated, end {})",
             usd(t.liquidated_notional),
             price(t.end_price)
         ),
@@ -130,8 +129,7 @@ fn critical_line(s: &CriticalShock) -> String {
                 "ends at"
             };
             let mut line = format!(
-                "{:<5} {sign}{} → cascade {ends} {} (further {} on its own), {} liquidated in {} rounds",
-                s.direction,
+                "{sign}{} → cascade {ends} {} (further {} on its own), {} liquidated in {} rounds",
                 pct(t.shock),
                 price(t.end_price),
                 pct(t.endogenous_move),
@@ -167,16 +165,48 @@ fn critical_line(s: &CriticalShock) -> String {
             line
         }
         None if s.largest_endogenous_move > 0.0 => format!(
-            "{:<5} none within the grid (largest endogenous move {} after a {sign}{} shock)",
-            s.direction,
+            "none within the grid (largest endogenous move {} after a {sign}{} shock)",
             pct(s.largest_endogenous_move),
             pct(s.largest_at_shock)
         ),
-        None => format!(
-            "{:<5} none within the grid (no shock in range liquidates anything that moves the price)",
-            s.direction
-        ),
+        None => "none within the grid (no shock in range liquidates anything that moves the price)"
+            .into(),
     }
+}
+
+/// Terminal width of the summary.
+const WIDTH: usize = 80;
+
+/// `text` after a label column of `label_w` characters indented by `indent` spaces, wrapped
+/// to [`WIDTH`] with continuation lines under the text.
+fn labelled(out: &mut String, indent: usize, label: &str, label_w: usize, text: &str) {
+    let room = WIDTH.saturating_sub(indent + label_w).max(20);
+    for (i, line) in wrap(text, room).iter().enumerate() {
+        let head = if i == 0 { label } else { "" };
+        let _ = writeln!(out, "{:indent$}{head:<label_w$}{line}", "");
+    }
+}
+
+/// The clusters table's row: `#`, side, price range, notional, edge, centre, σ(1d), book in
+/// front, size over that book, reach × severity (4 + 65 + 9 spaces = 78 columns).
+fn cluster_row(cells: [&str; 10]) -> String {
+    let [
+        n,
+        side,
+        range,
+        notional,
+        edge,
+        centre,
+        sigma,
+        front,
+        ratio,
+        score,
+    ] = cells;
+    format!(
+        "    {n:<2} {side:<5} {range:>15} {notional:>8} {edge:>6} {centre:>6} {sigma:>5} {front:>8} {ratio:>5} {score:>5}"
+    )
+    .trim_end()
+    .to_string()
 }
 
 fn asset_block(out: &mut String, a: &AssetHeatmap, threshold: f64) {
@@ -190,48 +220,45 @@ fn asset_block(out: &mut String, a: &AssetHeatmap, threshold: f64) {
         a.hour_utc
     );
     let c = &a.crowding;
-    let _ = writeln!(out, "  crowding      {}", c.statement);
-    let _ = writeln!(
-        out,
-        "  in reach      a 5% move liquidates {} of longs / {} of shorts; 10%: {} / {} (no feedback)",
+    labelled(out, 2, "crowding", 14, &c.statement);
+    let reach = format!(
+        "a 5% move liquidates {} of longs / {} of shorts; 10%: {} / {} (no feedback)",
         usd(c.long_liquidatable_5pct),
         usd(c.short_liquidatable_5pct),
         usd(c.long_liquidatable_10pct),
         usd(c.short_liquidatable_10pct)
     );
-    for (i, line) in wrap(&a.score.note, 80).iter().enumerate() {
-        let head = if i == 0 { "risk score" } else { "" };
-        let _ = writeln!(out, "  {head:<14}{line}");
-    }
+    labelled(out, 2, "in reach", 14, &reach);
+    labelled(out, 2, "risk score", 14, &a.score.note);
     if a.clusters.is_empty() {
-        let _ = writeln!(out, "  clusters      none");
+        labelled(out, 2, "clusters", 14, "none");
     } else {
-        let _ = writeln!(
-            out,
-            "  clusters      {} found; the largest (distances to the near edge and to the notional-weighted centre; book between the price and the centre):",
+        let head = format!(
+            "{} found; the largest (columns below the report)",
             a.clusters.len()
         );
+        labelled(out, 2, "clusters", 14, &head);
         let _ = writeln!(
             out,
-            "    {:<3} {:<5} {:>23} {:>10} {:>8} {:>8} {:>8} {:>13} {:>9} {:>9}",
-            "#",
-            "side",
-            "price range",
-            "notional",
-            "edge",
-            "centre",
-            "σ(1d)",
-            "book in front",
-            "size/book",
-            "reach×sev"
+            "{}",
+            cluster_row([
+                "#",
+                "side",
+                "price range",
+                "notional",
+                "edge",
+                "centre",
+                "σ(1d)",
+                "in front",
+                "×book",
+                "r×sev"
+            ])
         );
         for (i, cl) in a.clusters.iter().enumerate().take(8) {
             let term = a.score.terms.iter().find(|t| t.cluster == i);
-            let _ = writeln!(
-                out,
-                "    {:<3} {:<5} {:>23} {:>10} {:>8} {:>8} {:>8} {:>13} {:>9} {:>9}",
-                i + 1,
-                cl.side.name(),
+            let cells = [
+                (i + 1).to_string(),
+                cl.side.name().to_string(),
                 format!("{}–{}", price(cl.price_low), price(cl.price_high)),
                 usd(cl.notional),
                 cascadesim::output::format::points(cl.distance_pct),
@@ -250,43 +277,58 @@ fn asset_block(out: &mut String, a: &AssetHeatmap, threshold: f64) {
                 cl.notional_to_depth
                     .map_or("∞".into(), |r| format!("{r:.2}")),
                 term.map_or(String::new(), |t| format!("{:.3}", t.contribution)),
-            );
+            ];
+            let cells: [&str; 10] = std::array::from_fn(|k| cells[k].as_str());
+            let _ = writeln!(out, "{}", cluster_row(cells));
         }
         if a.clusters.len() > 8 {
             let _ = writeln!(out, "    … {} more in heatmap.json", a.clusters.len() - 8);
         }
     }
     if let Some(cs) = &a.critical {
-        let _ = writeln!(
-            out,
-            "  critical shock (smallest instantaneous move after which liquidations carry the price ≥ {} further)",
+        let what = format!(
+            "the smallest instantaneous move after which liquidations carry the price ≥ {} further",
             pct(threshold)
         );
-        let _ = writeln!(out, "    {}", critical_line(&cs.down));
-        let _ = writeln!(out, "    {}", critical_line(&cs.up));
+        labelled(out, 2, "critical shock", 16, &what);
+        for side in [&cs.down, &cs.up] {
+            labelled(out, 4, side.direction, 6, &critical_line(side));
+        }
     }
 }
 
 /// The terminal summary.
 fn render(r: &HeatmapReport, p: &HeatmapProvenance, dir: &Path, files: &[String]) -> String {
     let mut out = format!(
-        "cascadesim {} · heatmap · {} · seed {}\npositions: {}\n",
-        p.cascadesim_version, p.scenario_file, p.seed, r.population
+        "cascadesim {} · heatmap · {} · seed {}\n",
+        p.cascadesim_version, p.scenario_file, p.seed
     );
+    labelled(&mut out, 0, "positions:", 11, r.population);
     for a in &r.assets {
         asset_block(&mut out, a, r.critical_options.threshold);
+    }
+    if r.assets.iter().any(|a| !a.clusters.is_empty()) {
+        let _ = writeln!(out);
+        labelled(
+            &mut out,
+            0,
+            "clusters:",
+            10,
+            "edge, centre: distance to the near edge and to the notional-weighted centre; in front: book between the price and the centre (+: beyond the book); ×book: notional over that book; r×sev: reach × severity (listed, not part of the risk score)",
+        );
     }
     let figures: Vec<String> = r
         .assets
         .iter()
         .map(|a| format!("{}.png/.svg", figure_stem(&a.asset)))
         .collect();
-    let _ = writeln!(
-        out,
-        "\nwrote {}/ ({} files: heatmap.json, heatmap.h5, {})",
+    let _ = writeln!(out);
+    let wrote = format!(
+        "{}/ ({} files: heatmap.json, heatmap.h5, {})",
         dir.display(),
         files.len(),
         figures.join(", ")
     );
+    labelled(&mut out, 0, "wrote", 6, &wrote);
     out
 }
