@@ -147,3 +147,35 @@ fn the_heatmap_summary_fits_80_columns() {
         );
     }
 }
+
+/// The sweep's and the sensitivity's terminal summaries fit 80 columns.
+#[test]
+fn the_sweep_and_sensitivity_summaries_fit_80_columns() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().to_str().unwrap();
+    let cases: [&[&str]; 2] = [
+        &["sweep", "tests/data/sweep/depth.toml", "--paths", "100"],
+        &[
+            "sensitivity",
+            "tests/data/sweep/depth.toml",
+            "--paths",
+            "100",
+            "--param",
+            "assets[0].book.depth_usd",
+        ],
+    ];
+    for args in cases {
+        let args: Vec<&str> = args.iter().copied().chain(["--out", out]).collect();
+        let o = run(&args, &root());
+        assert!(o.status.success(), "{args:?}: {}", text(&o.stderr));
+        let stdout = text(&o.stdout);
+        assert!(stdout.contains("cascade"), "{stdout}");
+        for line in stdout.lines().filter(|l| !l.starts_with("results: ")) {
+            assert!(
+                line.chars().count() <= 80,
+                "{args:?}: a line of {} columns:\n{line}",
+                line.chars().count()
+            );
+        }
+    }
+}

@@ -316,31 +316,51 @@ fn sweep_table(r: &SweepResults<'_>, dir: &Path) -> String {
         r.provenance.seed
     );
     let last = r.grid.axes.len() - 1;
-    for (i, p) in r.points.iter().enumerate() {
-        let _ = write!(
-            s,
-            "  {:>4}  {:<40}  cascade {:<28}",
-            i,
-            r.grid.label(i),
-            ci(&p.cascade)
-        );
-        if let Some(d) = r.differences.iter().find(|d| d.to == i && d.axis == last) {
-            let d = d.difference;
-            let _ = write!(
-                s,
-                "  Δ {:+.2} pp [{:+.2}, {:+.2}]",
-                d.estimate * 100.0,
-                d.ci_low * 100.0,
-                d.ci_high * 100.0
-            );
+    // Each point: its label, its cascade probability and the paired difference from the
+    // previous point. On one line when every point's fits 80 columns, else the label on a
+    // line of its own above the figures.
+    let rows: Vec<(String, String)> = r
+        .points
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let mut figures = format!("cascade {:<28}", ci(&p.cascade));
+            if let Some(d) = r.differences.iter().find(|d| d.to == i && d.axis == last) {
+                let d = d.difference;
+                let _ = write!(
+                    figures,
+                    "  Δ {:+.2} pp [{:+.2}, {:+.2}]",
+                    d.estimate * 100.0,
+                    d.ci_low * 100.0,
+                    d.ci_high * 100.0
+                );
+            }
+            (r.grid.label(i), figures.trim_end().to_string())
+        })
+        .collect();
+    let label_w = rows
+        .iter()
+        .map(|(l, _)| l.chars().count())
+        .max()
+        .unwrap_or(0);
+    let fits = rows
+        .iter()
+        .all(|(_, f)| 2 + 4 + 2 + label_w + 2 + f.chars().count() <= 80);
+    for (i, (label, figures)) in rows.iter().enumerate() {
+        if fits {
+            let _ = writeln!(s, "  {i:>4}  {label:<label_w$}  {figures}");
+        } else {
+            let _ = writeln!(s, "  {i:>4}  {label}");
+            let _ = writeln!(s, "{:8}{figures}", "");
         }
-        s.push('\n');
     }
-    let _ = writeln!(
-        s,
+    let note = format!(
         "Δ: paired difference from the previous point along {} (95%, same paths)",
         r.grid.axes[last].path
     );
+    for line in cascadesim::output::style::wrap(&note, 80) {
+        let _ = writeln!(s, "{line}");
+    }
     let _ = writeln!(s, "results: {}", dir.display());
     s
 }
@@ -582,18 +602,24 @@ pub(crate) fn sensitivity(args: &SensitivityArgs) -> Result<i32> {
         eprintln!("warning: {w}");
     }
     if !c.quiet {
-        println!(
+        let head = format!(
             "{}: cascade probability {} and ES99 of max drawdown {} as written ({paths} paths)",
             setup.origin,
             ci(&reference.stats.cascade),
             pct(reference.stats.drawdown_es99())
         );
+        for part in cascadesim::output::style::wrap(&head, 80) {
+            println!("{part}");
+        }
         println!("ranked by the change in cascade probability, then in ES99 of max drawdown:");
         for (i, r) in rows.iter().enumerate() {
             let d = &r.cascade_difference;
-            println!("  {:>2}. {}  from {} to {}", i + 1, r.path, r.low, r.high);
-            println!(
-                "      cascade {} → {} (Δ {:+.2} pp, 95% [{:+.2}, {:+.2}] on the same paths); ES99 drawdown {} → {}",
+            let what = format!("{}. {}  from {} to {}", i + 1, r.path, r.low, r.high);
+            for part in cascadesim::output::style::wrap(&what, 80 - 2) {
+                println!("  {part}");
+            }
+            let line = format!(
+                "cascade {} → {} (Δ {:+.2} pp, 95% [{:+.2}, {:+.2}] on the same paths); ES99 drawdown {} → {}",
                 pct(r.cascade_low),
                 pct(r.cascade_high),
                 d.estimate * 100.0,
@@ -602,6 +628,9 @@ pub(crate) fn sensitivity(args: &SensitivityArgs) -> Result<i32> {
                 pct(r.es_low),
                 pct(r.es_high)
             );
+            for part in cascadesim::output::style::wrap(&line, 80 - 6) {
+                println!("      {part}");
+            }
         }
         println!("results: {}", dir.display());
     }
