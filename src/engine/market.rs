@@ -278,10 +278,9 @@ impl Market {
         })
     }
 
-    /// The shape of book `b` (among all the run's books).
+    /// The shape of book `b` (among all the run's books), whose slot is `s`.
     #[inline(always)]
-    pub(super) fn shape(&self, b: usize) -> &BookShape {
-        let s = self.slots[b];
+    pub(super) fn shape(&self, b: usize, s: Slot) -> &BookShape {
         let a = &self.assets[s.asset];
         match &a.venues {
             Some(v) if !s.single => &v.books[b - a.first_slot],

@@ -81,9 +81,11 @@ impl StepState<'_> {
     /// Stage 2: every book refills; one whose depth changed needs a new mid.
     #[inline(always)]
     pub(super) fn refill(&mut self) {
-        let b_ = &mut self.books;
-        for (b, (book, d)) in b_.state.iter_mut().zip(b_.dirty.iter_mut()).enumerate() {
-            *d |= book.refill(self.market.shape(b));
+        let (market, b_) = (self.market, &mut self.books);
+        let slots = &market.slots[..b_.state.len()];
+        let books = b_.state.iter_mut().zip(b_.dirty.iter_mut()).zip(slots);
+        for (b, ((book, d), &slot)) in books.enumerate() {
+            *d |= book.refill(market.shape(b, slot));
         }
     }
 
@@ -255,8 +257,8 @@ impl StepState<'_> {
             if sq == 0.0 && bq == 0.0 {
                 continue;
             }
-            let a = market.slots[b].asset;
-            let shape = market.shape(b);
+            let slot = market.slots[b];
+            let (a, shape) = (slot.asset, market.shape(b, slot));
             let m = mid[b];
             let crossed = sq.min(bq);
             let net = sq - bq;
@@ -381,8 +383,9 @@ impl StepState<'_> {
             );
             let asset = &market.assets[a];
             if asset.venues.is_none() {
+                // An asset without venues has one book, of the asset's shape.
                 let b = asset.first_slot;
-                measures[a].record_book(&books[b], market.shape(b).floor, fundamental[a], m);
+                measures[a].record_book(&books[b], asset.book.floor, fundamental[a], m);
             } else {
                 measures[a].record(m, fundamental[a]);
             }
@@ -394,15 +397,17 @@ impl StepState<'_> {
         let record = view || step_total > 0.0;
         if record {
             let views = &mut a_.view[..];
+            let (step_qty, vol_factor, spread) =
+                (&a_.step_qty[..], &a_.vol_factor[..], &a_.spread[..]);
             for (a, v) in views.iter_mut().enumerate() {
                 *v = AssetStep {
                     fundamental: fundamental[a],
                     mark: mark[a],
                     liquidated_notional: step_liq[a],
-                    liquidated_qty: a_.step_qty[a],
-                    depth_multiplier: market.assets[a].book.hourly[hour] * a_.vol_factor[a],
+                    liquidated_qty: step_qty[a],
+                    depth_multiplier: market.assets[a].book.hourly[hour] * vol_factor[a],
                     insurance_fund: 0.0,
-                    venue_spread: a_.spread[a],
+                    venue_spread: spread[a],
                 };
             }
             for (k, p) in market.populations.iter().enumerate() {
@@ -421,12 +426,15 @@ impl StepState<'_> {
         if let Some(cb) = &market.circuit_breaker {
             self.summary.circuit_breaker_halts += self.halts.trip(cb, step, a_.mark, a_.close);
         }
-        for a in 0..market.assets.len() {
-            if let Some(v) = &market.assets[a].book.vol_depth {
-                a_.realised_var[a] = v.update(a_.realised_var[a], (a_.mark[a] / a_.close[a]).ln());
-                a_.vol_factor[a] = v.multiplier(a_.realised_var[a]);
+        let n = market.assets.len();
+        let (mark, close) = (&a_.mark[..n], &mut a_.close[..n]);
+        let (realised_var, vol_factor) = (&mut a_.realised_var[..n], &mut a_.vol_factor[..n]);
+        for (a, m) in market.assets.iter().enumerate() {
+            if let Some(v) = &m.book.vol_depth {
+                realised_var[a] = v.update(realised_var[a], (mark[a] / close[a]).ln());
+                vol_factor[a] = v.multiplier(realised_var[a]);
             }
-            a_.close[a] = a_.mark[a];
+            close[a] = mark[a];
         }
     }
 
@@ -511,15 +519,16 @@ fn refresh_mids(
     mid: &mut [f64],
     mark: &mut [f64],
 ) {
-    for (b, ((book, d), m)) in books
+    let slots = &market.slots[..books.len()];
+    for (b, (((book, d), m), &slot)) in books
         .iter_mut()
         .zip(dirty.iter_mut())
         .zip(mid.iter_mut())
+        .zip(slots)
         .enumerate()
     {
         if *d {
-            let slot = market.slots[b];
-            *m = book.mid(market.shape(b), fundamental[slot.asset]);
+            *m = book.mid(market.shape(b, slot), fundamental[slot.asset]);
             *d = false;
             if slot.single {
                 mark[slot.asset] = *m;
