@@ -76,6 +76,21 @@ impl Table {
     }
 
     /// Reports unknown and duplicate columns, and the `required` ones that are missing.
+    /// The header checks of a positions table (its known and required columns, and one of
+    /// `leverage` and `liquidation_price`), shared by the positions file and the check
+    /// command's file; the indices of those two columns.
+    fn position_columns(&self, errors: &mut Vec<String>) -> (Option<usize>, Option<usize>) {
+        self.check_columns(POSITION_COLUMNS, &["side", "size", "entry_price"], errors);
+        let (lev, liq) = (self.index("leverage"), self.index("liquidation_price"));
+        if lev.is_none() && liq.is_none() {
+            errors.push(format!(
+                "{}: needs one of the columns `leverage` and `liquidation_price`",
+                self.header_line
+            ));
+        }
+        (lev, liq)
+    }
+
     fn check_columns(&self, known: &[&str], required: &[&str], errors: &mut Vec<String>) {
         let line = self.header_line;
         for (i, n) in self.columns.iter().enumerate() {
@@ -209,17 +224,7 @@ pub(super) fn positions(
         return Err(errors);
     };
     let hline = table.header_line;
-    table.check_columns(
-        POSITION_COLUMNS,
-        &["side", "size", "entry_price"],
-        &mut errors,
-    );
-    let (lev, liq) = (table.index("leverage"), table.index("liquidation_price"));
-    if lev.is_none() && liq.is_none() {
-        errors.push(format!(
-            "{hline}: needs one of the columns `leverage` and `liquidation_price`"
-        ));
-    }
+    let (lev, liq) = table.position_columns(&mut errors);
     let asset_col = table.index("asset");
     if table.rows.len() as u64 > MAX_POSITIONS {
         errors.push(format!(
@@ -375,17 +380,7 @@ pub fn prospective_positions(text: &str) -> (Vec<ProspectiveRow>, Vec<String>) {
         return (Vec::new(), errors);
     };
     let hline = table.header_line;
-    table.check_columns(
-        POSITION_COLUMNS,
-        &["side", "size", "entry_price"],
-        &mut errors,
-    );
-    let (lev, liq) = (table.index("leverage"), table.index("liquidation_price"));
-    if lev.is_none() && liq.is_none() {
-        errors.push(format!(
-            "{hline}: needs one of the columns `leverage` and `liquidation_price`"
-        ));
-    }
+    let (lev, liq) = table.position_columns(&mut errors);
     if table.rows.len() > 100_000 {
         errors.push(format!(
             "{hline}: {} positions; at most 100000 are checked at once",
