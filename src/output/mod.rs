@@ -660,13 +660,12 @@ fn trace_groups(set: &TraceSet, assets: &[String]) -> Vec<OwnedGroup> {
                     ),
                 ],
                 columns: std::iter::once(
-                    col(
+                    scale(
                         "step",
                         "step",
                         "position in the trace (0 = the first step): the dimension of every series of this group",
                         (0..t.len()).map(|i| i as f64).collect(),
-                    )
-                    .on(&[], true),
+                    ),
                 )
                 .chain(columns::TRACE.iter().map(|c| {
                     col(c.name, c.unit, c.description, t.series(a, c.get)).on(&["step"], false)
@@ -751,6 +750,17 @@ impl OwnedColumn {
     }
 }
 
+/// A dimension scale: a column that is the dimension of itself (and of the columns that
+/// name it in their `dims`).
+fn scale(
+    name: &'static str,
+    unit: &'static str,
+    description: &'static str,
+    values: Vec<f64>,
+) -> OwnedColumn {
+    col(name, unit, description, values).on(&[], true)
+}
+
 fn col(
     name: &'static str,
     unit: &'static str,
@@ -805,34 +815,30 @@ fn realised_groups(r: &RealisedHeatmap, assets: &[String]) -> Vec<OwnedGroup> {
             attrs: vec![("start_price".into(), AttrValue::F64(start))],
             columns: vec![
                 notional.on(&["time_bucket", "price_bin"], false),
-                col(
+                scale(
                     "time_bucket",
                     "step",
                     "first step of each time bucket (time_edges without its last value): the first dimension of notional",
                     time_edges[..time_edges.len() - 1].to_vec(),
-                )
-                .on(&[], true),
-                col(
+                ),
+                scale(
                     "price_bin",
                     "USD",
                     "lower edge of each price bin (price_edges without its last value): the second dimension of notional",
                     price_edges[..price_edges.len() - 1].to_vec(),
-                )
-                .on(&[], true),
-                col(
+                ),
+                scale(
                     "price_edges",
                     "USD",
                     "edges of the price bins (price_bins + 1 values, evenly spaced in log price; fills beyond them are counted in the edge bins)",
                     price_edges,
-                )
-                .on(&[], true),
-                col(
+                ),
+                scale(
                     "time_edges",
                     "step",
                     "first step of each time bucket, then the step count (time_buckets + 1 values)",
                     time_edges,
-                )
-                .on(&[], true),
+                ),
             ],
         });
     }
