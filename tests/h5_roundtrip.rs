@@ -94,12 +94,12 @@ impl Data {
             Group {
                 path: "paths/by_asset/BTC".to_owned(),
                 attrs: vec![("symbol".to_owned(), AttrValue::from("BTC"))],
-                columns: vec![Column {
-                    name: "drawdown",
-                    unit: "1",
-                    description: "max drawdown, \"fraction\" of start",
-                    data: ColumnData::F64(&self.btc),
-                }],
+                columns: vec![Column::new(
+                    "drawdown",
+                    "1",
+                    "max drawdown, \"fraction\" of start",
+                    ColumnData::F64(&self.btc),
+                )],
             },
             Group {
                 path: "/".to_owned(),
@@ -674,4 +674,110 @@ fn intermediate_group_can_be_described_later() {
     assert_eq!(read_attr_u64(&path, "a", "k").unwrap(), 5);
     assert_eq!(list_datasets(&path, "a").unwrap(), ["y"]);
     assert_eq!(read_f64_column(&path, "a/b/x").unwrap(), x);
+}
+
+/// Booleans are HDF5's `{FALSE = 0, TRUE = 1}` enum over int8 (h5py's `bool`) and read back as
+/// 0/1; a column's scale is attached as a dimension scale (`CLASS`, `NAME`, `DIMENSION_LIST`,
+/// which `h5dump` shows) and `missing_value` has the column's own type.
+#[test]
+fn booleans_dimension_scales_and_missing_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.h5");
+    let ids: Vec<u64> = (10..15).collect();
+    let flags: Vec<u8> = vec![0, 1, 1, 0, 1];
+    let at: Vec<u32> = vec![0, 3, 7, 0, 2];
+    let m: Vec<f64> = (0..6).map(f64::from).collect();
+    let rows = [0.0, 1.0];
+    let cols = [5.0, 6.0, 7.0];
+    let groups = [
+        Group {
+            path: "paths".into(),
+            attrs: vec![],
+            columns: vec![
+                Column::new("path", "", "ids", ColumnData::U64(&ids)).as_scale(),
+                Column::new("cascade", "0/1", "flag", ColumnData::Bool(&flags))
+                    .with_dims(&["path"]),
+                Column::new("at", "step", "step or never", at.as_slice())
+                    .with_dims(&["path"])
+                    .with_missing_value(0),
+            ],
+        },
+        Group {
+            path: "grid".into(),
+            attrs: vec![],
+            columns: vec![
+                Column::new("m", "", "", ColumnData::F64Matrix { data: &m, cols: 3 })
+                    .with_dims(&["row", "col"]),
+                Column::new("row", "", "", &rows[..]).as_scale(),
+                Column::new("col", "", "", &cols[..]).as_scale(),
+            ],
+        },
+    ];
+    write_h5_atomic(&path, &[], &groups).unwrap();
+    assert_eq!(
+        read_f64_column(&path, "paths/cascade").unwrap(),
+        [0.0, 1.0, 1.0, 0.0, 1.0]
+    );
+    let (stored, shape) = cascadesim::output::h5::read_dataset(&path, "paths/cascade", 5).unwrap();
+    assert_eq!(stored, cascadesim::output::h5::Stored::Bool(flags.clone()));
+    assert_eq!(shape, [5]);
+    if !h5dump_available() {
+        return;
+    }
+    let out = Command::new("h5dump")
+        .arg("-A")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let dump = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{dump}");
+    for needle in [
+        "\"FALSE\"            0;",
+        "\"TRUE\"             1;",
+        "ATTRIBUTE \"CLASS\"",
+        "\"DIMENSION_SCALE\"",
+        "ATTRIBUTE \"DIMENSION_LIST\"",
+        "ATTRIBUTE \"REFERENCE_LIST\"",
+    ] {
+        assert!(dump.contains(needle), "{needle} missing:\n{dump}");
+    }
+    let out = Command::new("h5dump")
+        .args(["-a", "/paths/at/missing_value"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let dump = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        dump.contains("H5T_STD_U32LE") && dump.contains("(0): 0"),
+        "{dump}"
+    );
+}
+
+/// A scale that is missing, not a scale, or of the wrong length is refused, and the file is
+/// not written.
+#[test]
+fn a_dimension_without_its_scale_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.h5");
+    let x = [1.0, 2.0, 3.0];
+    let short = [1.0, 2.0];
+    for (scale, name) in [
+        (Column::new("p", "", "", &short[..]).as_scale(), "p"),
+        (Column::new("p", "", "", &x[..]), "p"),
+        (Column::new("p", "", "", &x[..]).as_scale(), "q"),
+    ] {
+        let dims = [name];
+        let groups = [Group {
+            path: "g".into(),
+            attrs: vec![],
+            columns: vec![scale, Column::new("x", "", "", &x[..]).with_dims(&dims)],
+        }];
+        let err = write_h5_atomic(&path, &[], &groups).unwrap_err();
+        assert!(
+            matches!(err, H5Error::Invalid { .. })
+                && err.to_string().contains("dimension 0 of \"g/x\""),
+            "{err}"
+        );
+        assert!(!path.exists());
+    }
 }

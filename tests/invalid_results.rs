@@ -55,6 +55,8 @@ enum Change {
     F64s(&'static str, Vec<f64>, Vec<usize>),
     /// Replace a dataset by `u8` values.
     U8s(&'static str, Vec<u8>),
+    /// Replace a dataset by booleans (h5py's enum) holding these raw bytes.
+    Bools(&'static str, Vec<u8>),
     /// Replace a root attribute by an unsigned integer.
     AttrU64(&'static str, u64),
     /// Replace a root attribute by a string.
@@ -104,6 +106,16 @@ fn apply_one(f: &hdf5::File, change: &Change) {
                 .write_raw(v)
                 .unwrap();
         }
+        Change::Bools(ds, v) => {
+            f.unlink(ds).unwrap();
+            let raw: Vec<RawBool> = v.iter().map(|&b| RawBool(b)).collect();
+            f.new_dataset::<RawBool>()
+                .shape(v.len())
+                .create(*ds)
+                .unwrap()
+                .write_raw(&raw)
+                .unwrap();
+        }
         Change::AttrU64(name, v) => {
             let _ = f.delete_attr(name);
             f.new_attr::<u64>()
@@ -122,6 +134,19 @@ fn apply_one(f: &hdf5::File, change: &Change) {
         }
         Change::NoAttr(name) => f.delete_attr(name).unwrap(),
         Change::NotHdf5 => unreachable!("a file that is not HDF5 is written whole"),
+    }
+}
+
+/// A boolean of the file's type (`{FALSE = 0, TRUE = 1}` over int8) with any byte in it, as a
+/// crafted file could hold.
+#[derive(Clone, Copy)]
+#[repr(transparent)]
+struct RawBool(u8);
+
+// SAFETY: one byte, the size of the enum's int8 base; HDF5 copies it as it is.
+unsafe impl hdf5::H5Type for RawBool {
+    fn type_descriptor() -> hdf5::types::TypeDescriptor {
+        hdf5::types::TypeDescriptor::Boolean
     }
 }
 
@@ -175,6 +200,11 @@ fn results_cases() -> Vec<(&'static str, Change, Vec<&'static str>)> {
         (
             "flag_of_2",
             Change::U8s("paths/cascade", vec![2; PATHS]),
+            vec!["dataset /paths/cascade: every value must be 0 or 1; found [0] = 2"],
+        ),
+        (
+            "bool_byte_of_2",
+            Change::Bools("paths/cascade", vec![2; PATHS]),
             vec!["dataset /paths/cascade: every value must be 0 or 1; found [0] = 2"],
         ),
         (

@@ -5,9 +5,8 @@ import pandas as pd
 
 path = sys.argv[1] if len(sys.argv) > 1 else "results/btc_flash_crash/results.h5"
 with h5py.File(path, "r") as f:
-    # One row per path, one column per /paths dataset, indexed by path id.
-    paths = pd.DataFrame({name: ds[:] for name, ds in f["paths"].items()})
-    paths.index = pd.RangeIndex(len(paths), name="path") + int(f.attrs["first_path"])
+    # One row per path, one column per /paths dataset, indexed by path id (the dataset `path`).
+    paths = pd.DataFrame({name: ds[:] for name, ds in f["paths"].items()}).set_index("path")
     units = {name: ds.attrs["unit"] for name, ds in f["paths"].items()}
     # The same per asset: /assets/<name>.
     assets = {a: pd.DataFrame({k: d[:] for k, d in g.items()}) for a, g in f["assets"].items()}
@@ -18,9 +17,10 @@ with h5py.File(path, "r") as f:
     }
     # Tail diagnostics: /tails/<metric>, curves of different lengths (hill_*, mean_excess*, stability_*).
     tails = {m: {k: d[:] for k, d in g.items()} for m, g in f["tails"].items()}
-    # Realised heatmap per asset: notional (USD, summed over paths) by time bucket x price bin.
+    # Realised heatmap per asset: notional (USD, summed over paths) by time bucket x price bin,
+    # labelled by the bucket's first step and the bin's lower edge (price_edges adds the top edge).
     realised = {
-        a: pd.DataFrame(g["notional"][:], columns=g["price_edges"][:-1], index=g["time_edges"][:-1])
+        a: pd.DataFrame(g["notional"][:], columns=g["price_bin"][:], index=g["time_bucket"][:])
         for a, g in f.get("realised_heatmap", {}).items()
     }
     # Traces, if the scenario asked for them: one row per step, per (path id, asset).

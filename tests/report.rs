@@ -280,7 +280,8 @@ fn traces_hold_the_requested_and_the_worst_paths_step_by_step() {
                 "insurance_fund",
                 "liquidated_notional",
                 "liquidated_quantity",
-                "mark_price"
+                "mark_price",
+                "step"
             ]
         );
         for n in &names {

@@ -77,7 +77,14 @@ def any_run(request):
     return request.getfixturevalue(request.param)
 
 
+#: The dimension scales that index a group's other datasets (the `path` ids, `row` under
+#: splitting, the heatmap's `time_bucket` and `price_bin`, a trace's `step`); the heatmap's
+#: edges and the tail tables' first columns are scales too, but data of their own.
+INDEX_SCALES = {"path", "row", "time_bucket", "price_bin", "step"}
+
+
 def raw(results, group):
-    """Every dataset of `group` in the results file, as stored (name -> numpy array)."""
+    """Every dataset of `group` in the results file but its index scales, as stored (name ->
+    numpy array)."""
     with h5py.File(results.h5_path, "r") as f:
-        return {k: d[()] for k, d in f[group].items()}
+        return {k: d[()] for k, d in f[group].items() if k not in INDEX_SCALES}

@@ -8,7 +8,7 @@ import pandas as pd
 
 import cascadesim
 
-from conftest import raw
+from conftest import INDEX_SCALES, raw
 
 
 def test_paths_holds_every_dataset_of_the_file_one_row_per_path(any_run):
@@ -39,21 +39,74 @@ def test_flags_are_bool_columns_and_only_flags(any_run):
     assert any_run.paths["fund_exhausted"].dtype == bool
 
 
-def test_every_u8_dataset_is_a_flag_and_every_never_sentinel_is_known(any_run):
-    """Guards the two conversions against new datasets: a u8 column not marked `0/1`, or a
-    description promising a sentinel ("0 if none") that `NEVER` does not list, fails here."""
+def test_flags_are_stored_as_bool_and_every_never_value_is_in_the_file(any_run):
+    """The file says it itself: flags are h5py booleans (no u8 left), and every column whose
+    description promises a sentinel ("0 if none") has the `missing_value` attribute."""
     found = []
 
     def visit(name, obj):
-        if isinstance(obj, h5py.Dataset) and obj.dtype == np.uint8:
+        if not isinstance(obj, h5py.Dataset):
+            return
+        assert obj.dtype != np.uint8, name
+        if obj.dtype == bool:
             assert obj.attrs["unit"] == cascadesim.BOOL_UNIT, name
-        if isinstance(obj, h5py.Dataset) and "if none" in str(obj.attrs.get("description", "")):
+        if "if none" in str(obj.attrs.get("description", "")):
+            assert obj.attrs["missing_value"] == 0, name
             found.append(name.rsplit("/", 1)[-1])
 
     with h5py.File(any_run.h5_path, "r") as f:
         f.visititems(visit)
     assert set(found) <= set(cascadesim.NEVER), found
     assert "fund_exhausted_at" in found
+
+
+def test_files_of_the_old_layout_read_the_same(venues, tmp_path):
+    """Files written before booleans, dimension scales and `missing_value` (u8 flags with
+    unit `0/1`, "never" only in `NEVER`) give the same tables."""
+    old = tmp_path / "old.h5"
+    with h5py.File(venues.h5_path, "r") as src, h5py.File(old, "w") as dst:
+        for k, v in src.attrs.items():
+            dst.attrs[k] = v
+
+        def copy(name, obj):
+            if isinstance(obj, h5py.Group):
+                group = dst.require_group(name)
+                for k, v in obj.attrs.items():
+                    group.attrs[k] = v
+            elif name.rsplit("/", 1)[-1] not in INDEX_SCALES:
+                data = obj[()]
+                if data.dtype == bool:
+                    data = data.astype(np.uint8)
+                ds = dst.create_dataset(name, data=data)
+                for k in ("unit", "description"):
+                    ds.attrs[k] = obj.attrs[k]
+
+        src.visititems(copy)
+    again = cascadesim.load(old)
+    pd.testing.assert_frame_equal(again.paths, venues.paths)
+    pd.testing.assert_frame_equal(again.assets, venues.assets)
+    pd.testing.assert_frame_equal(again.populations, venues.populations)
+    assert again.paths["fund_exhausted_at"].isna().any()
+
+
+def test_generic_readers_name_the_dimensions(venues):
+    """xarray through h5netcdf, without this package, finds `path`, the flags as bools and
+    "never" as NaN, from the file alone."""
+    import warnings
+
+    import xarray as xr
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        paths = xr.open_dataset(venues.h5_path, group="paths", engine="h5netcdf")
+        heat = xr.open_dataset(venues.h5_path, group="realised_heatmap/BTC", engine="h5netcdf")
+    assert dict(paths.sizes) == {"path": len(venues.paths)}
+    np.testing.assert_array_equal(paths["path"].values, venues.paths.index.to_numpy())
+    assert paths["cascade"].dtype == bool
+    at = paths["fund_exhausted_at"]
+    np.testing.assert_array_equal(at.isnull().values, venues.paths["fund_exhausted_at"].isna())
+    assert heat["notional"].dims == ("time_bucket", "price_bin")
+    np.testing.assert_array_equal(heat["price_bin"].values, heat["price_edges"].values[:-1])
 
 
 def test_never_is_a_missing_value(venues):

@@ -267,20 +267,52 @@ fn column_data(c: &Column) -> ColumnData<'_> {
     match &c.values {
         Values::F64(v) => ColumnData::F64(v),
         Values::U32(v) => ColumnData::U32(v),
-        Values::Flag(v) => ColumnData::U8(v),
+        Values::Flag(v) => ColumnData::Bool(v),
     }
 }
 
-fn h5_columns(columns: &[Column]) -> Vec<h5::Column<'_>> {
-    columns
-        .iter()
-        .map(|c| h5::Column {
-            name: c.name,
-            unit: c.unit,
-            description: c.description,
-            data: column_data(c),
-        })
+/// Per-path columns in which one stored value means "never" (a step counted from 1, 0 when
+/// the event did not happen): the value is the column's `missing_value` attribute.
+pub const NEVER: &[(&str, u64)] = &[("fund_exhausted_at", 0)];
+
+/// The name of the dimension of per-path columns, and of the scale dataset holding its ids:
+/// `path`, or `row` for a splitting run (whose rows are leaves of the splitting tree).
+fn path_dim(estimator: Option<&str>) -> &'static [&'static str] {
+    if estimator == Some("splitting") {
+        &["row"]
+    } else {
+        &["path"]
+    }
+}
+
+/// Per-path columns as datasets, preceded by the dimension scale `dim[0]` holding `ids`,
+/// each attached to it, with the "never" value of [`NEVER`] as `missing_value`.
+fn h5_columns<'a>(
+    columns: &'a [Column],
+    dim: &'static [&'static str],
+    ids: &'a [u64],
+) -> Vec<h5::Column<'a>> {
+    let scale_description = if dim[0] == "row" {
+        "row id (first_path + row index) of each row: the dimension of every dataset of this group"
+    } else {
+        "path id of each path: the dimension of every dataset of this group"
+    };
+    let scale = h5::Column::new(dim[0], "", scale_description, ColumnData::U64(ids)).as_scale();
+    std::iter::once(scale)
+        .chain(columns.iter().map(|c| {
+            let column =
+                h5::Column::new(c.name, c.unit, c.description, column_data(c)).with_dims(dim);
+            match NEVER.iter().find(|(name, _)| *name == c.name) {
+                Some(&(_, never)) => column.with_missing_value(never),
+                None => column,
+            }
+        }))
         .collect()
+}
+
+/// The ids of `n` paths from `first`, the values of the per-path dimension scale.
+fn path_ids(first: u64, n: usize) -> Vec<u64> {
+    (0..n as u64).map(|i| first + i).collect()
 }
 
 /// A run's per-path columns: the path metrics, each asset's and each population's.
@@ -360,6 +392,8 @@ pub fn write_run_with_traces(
             }
         }
     };
+    let dim = path_dim(summary.rare_event.as_ref().map(|r| r.info.estimator));
+    let ids = path_ids(p.first_path, columns.first().map_or(0, |c| c.values.len()));
     let mut groups = vec![Group {
         path: "paths".into(),
         attrs: vec![
@@ -369,7 +403,7 @@ pub fn write_run_with_traces(
             ),
             ("first_path".into(), AttrValue::U64(p.first_path)),
         ],
-        columns: h5_columns(columns),
+        columns: h5_columns(columns, dim, &ids),
     }];
     for a in assets {
         groups.push(Group {
@@ -378,10 +412,10 @@ pub fn write_run_with_traces(
                 "description".into(),
                 AttrValue::Str(format!("per-path metrics of asset {}", a.asset)),
             )],
-            columns: h5_columns(&a.columns),
+            columns: h5_columns(&a.columns, dim, &ids),
         });
     }
-    groups.extend(population_groups(populations, true));
+    groups.extend(population_groups(populations, true, dim, &ids));
     let diag: Vec<OwnedGroup> = tail_reports
         .iter()
         .map(|(name, r)| tail_group(name, r))
@@ -398,7 +432,12 @@ pub fn write_run_with_traces(
 
 /// `/populations/<index>`: one group per population (scenario order), its name, asset and
 /// venue as attributes (`describe`: with a description, as in `results.h5`).
-fn population_groups(populations: &[PopulationColumns], describe: bool) -> Vec<Group<'_>> {
+fn population_groups<'a>(
+    populations: &'a [PopulationColumns],
+    describe: bool,
+    dim: &'static [&'static str],
+    ids: &'a [u64],
+) -> Vec<Group<'a>> {
     populations
         .iter()
         .enumerate()
@@ -423,7 +462,7 @@ fn population_groups(populations: &[PopulationColumns], describe: bool) -> Vec<G
             Group {
                 path: format!("populations/{k}"),
                 attrs,
-                columns: h5_columns(&p.columns),
+                columns: h5_columns(&p.columns, dim, ids),
             }
         })
         .collect()
@@ -511,19 +550,21 @@ pub fn write_shard(
         ("shard_count".to_string(), AttrValue::U64(shard.count)),
         ("shard_paths".to_string(), AttrValue::U64(count)),
     ]);
+    let dim = path_dim(None);
+    let ids = path_ids(p.first_path, columns.first().map_or(0, |c| c.values.len()));
     let mut groups = vec![Group {
         path: "paths".into(),
         attrs: vec![("first_path".into(), AttrValue::U64(p.first_path))],
-        columns: h5_columns(columns),
+        columns: h5_columns(columns, dim, &ids),
     }];
     for a in assets {
         groups.push(Group {
             path: format!("assets/{}", a.asset),
             attrs: Vec::new(),
-            columns: h5_columns(&a.columns),
+            columns: h5_columns(&a.columns, dim, &ids),
         });
     }
-    groups.extend(population_groups(populations, false));
+    groups.extend(population_groups(populations, false, dim, &ids));
     let per = realised.grid.time_buckets * realised.grid.price_bins;
     let (lo, hi) = split_cents(&realised.cents);
     for (k, a) in assets.iter().enumerate() {
@@ -618,28 +659,39 @@ fn trace_groups(set: &TraceSet, assets: &[String]) -> Vec<OwnedGroup> {
                         AttrValue::F64(t.per_asset.get(a).map_or(f64::NAN, |m| m.max_drawdown)),
                     ),
                 ],
-                columns: columns::TRACE
-                    .iter()
-                    .map(|c| col(c.name, c.unit, c.description, t.series(a, c.get)))
-                    .collect(),
+                columns: std::iter::once(
+                    scale(
+                        "step",
+                        "step",
+                        "position in the trace (0 = the first step): the dimension of every series of this group",
+                        (0..t.len()).map(|i| i as f64).collect(),
+                    ),
+                )
+                .chain(columns::TRACE.iter().map(|c| {
+                    col(c.name, c.unit, c.description, t.series(a, c.get)).on(&["step"], false)
+                }))
+                .collect(),
             });
         }
     }
     out
 }
 
-/// The columns of `table` over `rows`, in table order.
+/// The columns of `table` over `rows`, in table order: the first is the dimension scale of
+/// them all (a table's rows are indexed by its first column).
 fn table_columns<'t, R>(
     table: &'t [columns::Spec<R>],
     rows: &'t [R],
 ) -> impl Iterator<Item = OwnedColumn> + 't {
-    table.iter().map(move |c| {
+    let dim = table.first().map_or("", |c| c.name);
+    table.iter().enumerate().map(move |(i, c)| {
         col(
             c.name,
             c.unit,
             c.description,
             rows.iter().map(c.get).collect(),
         )
+        .on(&[dim], i == 0)
     })
 }
 
@@ -658,17 +710,17 @@ impl OwnedGroup {
             columns: self
                 .columns
                 .iter()
-                .map(|c| h5::Column {
-                    name: c.name,
-                    unit: c.unit,
-                    description: c.description,
-                    data: match c.matrix_cols {
+                .map(|c| {
+                    let data = match c.matrix_cols {
                         0 => ColumnData::F64(&c.values),
                         cols => ColumnData::F64Matrix {
                             data: &c.values,
                             cols,
                         },
-                    },
+                    };
+                    let column =
+                        h5::Column::new(c.name, c.unit, c.description, data).with_dims(&c.dims);
+                    if c.scale { column.as_scale() } else { column }
                 })
                 .collect(),
         }
@@ -683,6 +735,30 @@ struct OwnedColumn {
     values: Vec<f64>,
     /// 0 for a 1-D dataset, else the column count of a row-major matrix.
     matrix_cols: usize,
+    /// The dimension scales of its dimensions (columns of the same group); empty: none.
+    dims: Vec<&'static str>,
+    /// Whether it is itself a dimension scale.
+    scale: bool,
+}
+
+impl OwnedColumn {
+    /// The same column on the dimension scales `dims`, and a scale itself when `scale`.
+    fn on(mut self, dims: &[&'static str], scale: bool) -> Self {
+        self.dims = dims.to_vec();
+        self.scale = scale;
+        self
+    }
+}
+
+/// A dimension scale: a column that is the dimension of itself (and of the columns that
+/// name it in their `dims`).
+fn scale(
+    name: &'static str,
+    unit: &'static str,
+    description: &'static str,
+    values: Vec<f64>,
+) -> OwnedColumn {
+    col(name, unit, description, values).on(&[], true)
 }
 
 fn col(
@@ -697,6 +773,8 @@ fn col(
         description,
         values,
         matrix_cols: 0,
+        dims: Vec::new(),
+        scale: false,
     }
 }
 
@@ -730,22 +808,36 @@ fn realised_groups(r: &RealisedHeatmap, assets: &[String]) -> Vec<OwnedGroup> {
             r.asset_usd(a),
         );
         notional.matrix_cols = g.price_bins;
+        let price_edges: Vec<f64> = edges.iter().map(|e| e * start).collect();
+        let time_edges: Vec<f64> = g.time_edges().iter().map(|&t| f64::from(t)).collect();
         out.push(OwnedGroup {
             path: format!("realised_heatmap/{name}"),
             attrs: vec![("start_price".into(), AttrValue::F64(start))],
             columns: vec![
-                notional,
-                col(
+                notional.on(&["time_bucket", "price_bin"], false),
+                scale(
+                    "time_bucket",
+                    "step",
+                    "first step of each time bucket (time_edges without its last value): the first dimension of notional",
+                    time_edges[..time_edges.len() - 1].to_vec(),
+                ),
+                scale(
+                    "price_bin",
+                    "USD",
+                    "lower edge of each price bin (price_edges without its last value): the second dimension of notional",
+                    price_edges[..price_edges.len() - 1].to_vec(),
+                ),
+                scale(
                     "price_edges",
                     "USD",
                     "edges of the price bins (price_bins + 1 values, evenly spaced in log price; fills beyond them are counted in the edge bins)",
-                    edges.iter().map(|e| e * start).collect(),
+                    price_edges,
                 ),
-                col(
+                scale(
                     "time_edges",
                     "step",
                     "first step of each time bucket, then the step count (time_buckets + 1 values)",
-                    g.time_edges().iter().map(|&t| f64::from(t)).collect(),
+                    time_edges,
                 ),
             ],
         });
@@ -794,6 +886,27 @@ fn tail_group(metric: &str, r: &TailReport) -> OwnedGroup {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every "never" column is a step count of the metric tables (steps count from 1, so the
+    /// stored 0 is never a real step), and every step metric whose description promises a
+    /// value for "none" is listed.
+    #[test]
+    fn never_lists_the_step_metrics_that_store_none() {
+        use crate::metrics::{Kind, LENDING_METRICS, PATH_METRICS};
+        let all: Vec<_> = PATH_METRICS.iter().chain(LENDING_METRICS).collect();
+        for (name, value) in NEVER {
+            let d = all.iter().find(|d| d.name == *name).expect("a metric");
+            assert!(matches!(d.kind, Kind::U32) && d.unit == "step", "{name}");
+            assert_eq!(*value, 0, "{name}");
+        }
+        for d in all.iter().filter(|d| d.description.contains("if none")) {
+            assert!(
+                NEVER.iter().any(|(n, _)| *n == d.name),
+                "{} is not in NEVER",
+                d.name
+            );
+        }
+    }
 
     /// A process id no process has (Linux pids stay below 2^22).
     const DEAD: u32 = u32::MAX - 1;

@@ -190,7 +190,8 @@ impl<'f> Check<'f> {
                 Values::F64(v)
             }
             (Kind::U32, Stored::U32(v)) => Values::U32(v),
-            (Kind::Flag, Stored::U8(v)) => {
+            // Booleans; `u8` 0/1 in files written before flags were booleans.
+            (Kind::Flag, Stored::Bool(v) | Stored::U8(v)) => {
                 self.bad_values(dataset, &v, |x| x > 1, "0 or 1")?;
                 Values::Flag(v)
             }
@@ -198,7 +199,7 @@ impl<'f> Check<'f> {
                 let expected = match kind {
                     Kind::F64 => "float",
                     Kind::U32 => "u32",
-                    Kind::Flag => "u8 (0/1)",
+                    Kind::Flag => "bool",
                 };
                 self.push(format!(
                     "dataset {dataset}: holds {} values, expected {expected}",

@@ -255,12 +255,7 @@ fn col<'a>(
     description: &'a str,
     data: ColumnData<'a>,
 ) -> h5::Column<'a> {
-    h5::Column {
-        name,
-        unit,
-        description,
-        data,
-    }
+    h5::Column::new(name, unit, description, data)
 }
 
 /// Writes `tune.json` (the target, the answer, its bracket and uncertainty, every

@@ -1,8 +1,10 @@
 """Reading a run's `results.h5` (and `summary.json`) into pandas, and into xarray.
 
 What the file holds is documented in `docs/output.md`; this module changes two things on the
-way in, both documented in `docs/python.md`: datasets whose unit is `0/1` become `bool`, and
-the "never" sentinels listed in `NEVER` become missing values.
+way in, both documented in `docs/python.md`: flags become `bool`, and the "never" value of a
+column (its `missing_value` attribute) becomes a missing value. Files written before flags
+were booleans and before `missing_value` (u8 flags with unit `0/1`, "never" known only from
+`NEVER`) are read the same way.
 """
 
 from __future__ import annotations
@@ -26,14 +28,19 @@ else:  # pragma: no cover - exercised on Python < 3.11 only
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-#: Datasets stored as u8 with unit `0/1`: they are read as `bool`.
+#: Older files store flags as u8 with unit `0/1`: they are read as `bool` too (newer files
+#: store HDF5's boolean enum, which h5py reads as `bool` by itself).
 BOOL_UNIT = "0/1"
 
-#: Datasets where one stored value means "never": it is read as a missing value
-#: (`pd.NA` in the nullable-integer pandas column, NaN in xarray).
-#: `fund_exhausted_at` stores the step (from 1) of the first shortfall a fund could not
-#: cover, and 0 for a path where none happened.
+#: Older files (without the `missing_value` attribute): datasets where one stored value means
+#: "never". It is read as a missing value (`pd.NA` in the nullable-integer pandas column, NaN
+#: in xarray). `fund_exhausted_at` stores the step (from 1) of the first shortfall a fund
+#: could not cover, and 0 for a path where none happened.
 NEVER: Dict[str, int] = {"fund_exhausted_at": 0}
+
+#: The `CLASS` attribute of an HDF5 dimension scale (the `path` ids of a group, the
+#: heatmap's `time_bucket` and `price_bin`, a trace's `step`): an index, not a column.
+_SCALE = b"DIMENSION_SCALE"
 
 _NULLABLE = {
     np.dtype("uint8"): "UInt8",
@@ -56,28 +63,45 @@ def _attr(value: Any) -> Any:
     return value
 
 
+def _is_scale(ds: h5py.Dataset) -> bool:
+    """Whether a dataset is a dimension scale (the index of its group's other datasets)."""
+    return ds.attrs.get("CLASS") == _SCALE
+
+
+def _never(name: str, ds: h5py.Dataset) -> Optional[int]:
+    """The stored value that means "never": the `missing_value` attribute, or, in files
+    written before it, the one `NEVER` names."""
+    if "missing_value" in ds.attrs:
+        return int(_attr(ds.attrs["missing_value"]))
+    return NEVER.get(name)
+
+
 def _column(name: str, ds: h5py.Dataset) -> Tuple[pd.Series, Dict[str, str]]:
-    """One dataset as a pandas-ready array: bools for `0/1` flags, missing values for the
-    "never" sentinel; and its `unit` and `description` attributes."""
+    """One dataset as a pandas-ready array: bools for flags, missing values for "never";
+    and its `unit` and `description` attributes."""
     meta = {k: _attr(ds.attrs[k]) for k in ("unit", "description") if k in ds.attrs}
     data = ds[()]
+    if data.dtype == bool:
+        return pd.array(data, dtype=bool), meta
     if meta.get("unit") == BOOL_UNIT:
         return pd.array(data.astype(bool), dtype=bool), meta
-    if name in NEVER:
+    never = _never(name, ds)
+    if never is not None:
         dtype = _NULLABLE.get(data.dtype, "Float64")
         arr = pd.array(data, dtype=dtype)
-        arr[data == NEVER[name]] = pd.NA
-        meta["missing"] = f"{NEVER[name]} in the file: never"
+        arr[data == never] = pd.NA
+        meta["missing"] = f"{never} in the file: never"
         return arr, meta
     return data, meta
 
 
 def _frame(group: h5py.Group) -> Tuple[pd.DataFrame, Dict[str, Dict[str, str]]]:
-    """Every dataset of a group as one column each (in the file's order)."""
+    """Every dataset of a group but its dimension scales as one column each (in the file's
+    order)."""
     columns: Dict[str, Any] = {}
     meta: Dict[str, Dict[str, str]] = {}
     for name, ds in group.items():
-        if isinstance(ds, h5py.Dataset):
+        if isinstance(ds, h5py.Dataset) and not _is_scale(ds):
             columns[name], meta[name] = _column(name, ds)
     return pd.DataFrame(columns), meta
 

@@ -1,5 +1,7 @@
-"""A run as one `xarray.Dataset` with named dimensions: the names are chosen here, since the
-HDF5 file has no dimension scales yet (`docs/python.md`)."""
+"""A run as one `xarray.Dataset` with named dimensions. The file names its own dimensions per
+group (HDF5 dimension scales: `path`, `time_bucket`, `price_bin`, `step`); this joins the
+groups into one dataset, with `asset` and `population` dimensions the file spreads over
+groups (`docs/python.md`)."""
 
 from __future__ import annotations
 

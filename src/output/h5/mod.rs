@@ -11,7 +11,10 @@
 //!   (Debian's does); empty columns, and all columns without deflate, are contiguous. A
 //!   column's chunks are filtered here in parallel and written with `H5Dwrite_chunk`, with
 //!   the bytes and in the order HDF5's own pipeline gives (`write_filtered_chunks`);
-//! - object modification times are never recorded, so the same content gives the same bytes.
+//! - object modification times are never recorded, so the same content gives the same bytes;
+//! - what generic readers need (`conventions.rs`): booleans as h5py's enum
+//!   `{FALSE = 0, TRUE = 1}`, HDF5 dimension scales (netCDF-4's named dimensions, so xarray
+//!   and h5netcdf name them) and the CF `missing_value` attribute.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -99,8 +102,12 @@ pub enum ColumnData<'a> {
     F64(&'a [f64]),
     /// 32-bit unsigned integers (`<u4`).
     U32(&'a [u32]),
-    /// 8-bit unsigned integers (`u1`), e.g. flags.
+    /// 8-bit unsigned integers (`u1`).
     U8(&'a [u8]),
+    /// Booleans given as `0`/`1` bytes, stored as the HDF5 enum `{FALSE = 0, TRUE = 1}` over
+    /// `int8` that h5py writes and reads as numpy `bool` (HDF5 has no boolean type). A
+    /// non-zero byte is stored as `TRUE`.
+    Bool(&'a [u8]),
     /// 64-bit unsigned integers (`<u8`), e.g. exact sums in cents.
     U64(&'a [u64]),
     /// A row-major matrix of 64-bit floats with `cols` columns (`data.len()` a multiple of
@@ -114,7 +121,7 @@ impl ColumnData<'_> {
         match self {
             Self::F64(d) => d.len(),
             Self::U32(d) => d.len(),
-            Self::U8(d) => d.len(),
+            Self::U8(d) | Self::Bool(d) => d.len(),
             Self::U64(d) => d.len(),
             Self::F64Matrix { data, .. } => data.len(),
         }
@@ -144,8 +151,10 @@ impl<'a> From<&'a [u8]> for ColumnData<'a> {
     }
 }
 
-/// One 1-D dataset: its name inside the group, its unit and description (stored as string
-/// attributes `unit` and `description`) and its values.
+/// One dataset: its name inside the group, its unit and description (stored as string
+/// attributes `unit` and `description`), its values, and how generic readers (xarray through
+/// h5netcdf, netCDF-4) see it: the dimension scales of its dimensions, whether it is one
+/// itself, and the value that means "missing".
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Column<'a> {
     /// Dataset name inside its group: non-empty, no `/`, not `.` or `..`, no NUL.
@@ -156,6 +165,17 @@ pub struct Column<'a> {
     pub description: &'a str,
     /// The values.
     pub data: ColumnData<'a>,
+    /// The dimension scale of each of the dataset's dimensions (one name per dimension): a
+    /// column of the same group with [`Column::scale`] set. Empty: none attached. Ignored for
+    /// a scale, which is the dimension of itself.
+    pub dims: &'a [&'a str],
+    /// Whether this dataset is a dimension scale named after itself (HDF5's `H5DSset_scale`;
+    /// in netCDF terms the coordinate variable of the dimension of that name).
+    pub scale: bool,
+    /// The stored value that means "missing" (e.g. "never" for a step), written as the
+    /// attribute `missing_value` of the dataset's own element type (the CF convention, which
+    /// xarray decodes to NaN). Integer columns only.
+    pub missing_value: Option<u64>,
 }
 
 impl<'a> Column<'a> {
@@ -171,7 +191,31 @@ impl<'a> Column<'a> {
             unit,
             description,
             data: data.into(),
+            dims: &[],
+            scale: false,
+            missing_value: None,
         }
+    }
+
+    /// The same column with its dimensions attached to the scales `dims` (one per dimension).
+    #[must_use]
+    pub fn with_dims(mut self, dims: &'a [&'a str]) -> Self {
+        self.dims = dims;
+        self
+    }
+
+    /// The same column as a dimension scale named after itself.
+    #[must_use]
+    pub fn as_scale(mut self) -> Self {
+        self.scale = true;
+        self
+    }
+
+    /// The same column with `value` as its documented "missing" value.
+    #[must_use]
+    pub fn with_missing_value(mut self, value: u64) -> Self {
+        self.missing_value = Some(value);
+        self
     }
 }
 
@@ -299,6 +343,7 @@ fn invalid(path: &Path, what: String, reason: &str) -> H5Error {
     }
 }
 
+mod conventions;
 mod read;
 mod write;
 

@@ -7,6 +7,7 @@ use std::path::Path;
 use hdf5::LocationType;
 use hdf5::types::{IntSize, TypeDescriptor, VarLenAscii, VarLenUnicode};
 
+use super::conventions::Flag;
 use super::{AttrValue, H5Error, hdf5_err, io_err};
 
 /// Normalizes an object path: no leading/trailing `/`; the root is `"/"`.
@@ -90,7 +91,7 @@ fn open_typed<'n>(
 /// Reads a whole 1-D dataset as `f64`.
 ///
 /// `dataset` is a path from the root such as `"paths/loss"` (a leading `/` is accepted).
-/// Float datasets and integer datasets of up to 32 bits (e.g. our `u32`/`u8` columns) are
+/// Float datasets, booleans (0 and 1) and integer datasets of up to 32 bits (e.g. our `u32`/`u8` columns) are
 /// converted exactly; 64-bit integers are refused because the conversion could round.
 ///
 /// # Errors
@@ -100,6 +101,12 @@ fn open_typed<'n>(
 /// [`H5Error::Hdf5`] if HDF5 fails to open or read it.
 pub fn read_f64_column(path: &Path, dataset: &str) -> Result<Vec<f64>, H5Error> {
     let (ds, name, desc) = open_typed(path, dataset)?;
+    if desc == TypeDescriptor::Boolean && ds.ndim() == 1 {
+        let flags = ds
+            .read_raw::<Flag>()
+            .map_err(hdf5_err(path, format!("read dataset {name:?}")))?;
+        return Ok(flags.into_iter().map(|f| f64::from(f.0)).collect());
+    }
     let supported = matches!(
         desc,
         TypeDescriptor::Float(_)
@@ -166,8 +173,11 @@ pub enum Stored {
     F64(Vec<f64>),
     /// `u32` integers.
     U32(Vec<u32>),
-    /// `u8` integers (flags).
+    /// `u8` integers (flags in files written before booleans).
     U8(Vec<u8>),
+    /// Booleans (the enum `{FALSE = 0, TRUE = 1}`), as their stored bytes: a crafted file
+    /// may hold other bytes, which the caller refuses.
+    Bool(Vec<u8>),
     /// `u64` integers (exact sums).
     U64(Vec<u64>),
 }
@@ -179,12 +189,13 @@ impl Stored {
             Self::F64(_) => "float",
             Self::U32(_) => "u32",
             Self::U8(_) => "u8",
+            Self::Bool(_) => "bool",
             Self::U64(_) => "u64",
         }
     }
 }
 
-/// Reads a whole dataset of float or `u8`/`u32`/`u64` elements, with its shape, refusing
+/// Reads a whole dataset of float, boolean or `u8`/`u32`/`u64` elements, with its shape, refusing
 /// (before reading anything) one that holds more than `max_len` values, so that a crafted
 /// file cannot make the reader allocate what its header claims.
 ///
@@ -224,7 +235,14 @@ pub fn read_dataset(
         TypeDescriptor::Unsigned(IntSize::U8) => {
             Stored::U64(ds.read_raw::<u64>().map_err(read_err())?)
         }
-        _ => return Err(wrong("float, u8, u32 or u64 values".to_owned())),
+        TypeDescriptor::Boolean => Stored::Bool(
+            ds.read_raw::<Flag>()
+                .map_err(read_err())?
+                .into_iter()
+                .map(|f| f.0)
+                .collect(),
+        ),
+        _ => return Err(wrong("float, bool, u8, u32 or u64 values".to_owned())),
     };
     Ok((values, shape))
 }

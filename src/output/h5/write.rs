@@ -13,6 +13,7 @@ use hdf5::filters::Filter;
 use hdf5::plist::link_create::CharEncoding;
 use hdf5::types::VarLenUnicode;
 
+use super::conventions::{Flag, attach_scales, set_scale, write_missing_value};
 use super::{
     AttrValue, CHUNK_BYTES, Column, ColumnData, DEFLATE_LEVEL, Group, H5Error, hdf5_err, invalid,
     io_err,
@@ -234,7 +235,7 @@ fn write_group(
     for column in &group.columns {
         write_column(target, &shown, &current, column, storage)?;
     }
-    Ok(())
+    attach_scales(target, &shown, &current, &group.columns)
 }
 
 fn write_column(
@@ -260,6 +261,10 @@ fn write_column(
         ColumnData::F64(d) => create_dataset(group, column.name, d, storage),
         ColumnData::U32(d) => create_dataset(group, column.name, d, storage),
         ColumnData::U8(d) => create_dataset(group, column.name, d, storage),
+        ColumnData::Bool(d) => {
+            let flags: Vec<Flag> = d.iter().map(|&b| Flag(u8::from(b != 0))).collect();
+            create_dataset(group, column.name, &flags, storage)
+        }
         ColumnData::U64(d) => create_dataset(group, column.name, d, storage),
         ColumnData::F64Matrix { data, cols } => {
             if cols == 0 || data.len() % cols != 0 {
@@ -279,6 +284,12 @@ fn write_column(
         }
     }
     .map_err(hdf5_err(target, format!("write dataset {shown:?}")))?;
+    if column.scale {
+        set_scale(&dataset, column.name).map_err(hdf5_err(
+            target,
+            format!("mark {shown:?} as a dimension scale"),
+        ))?;
+    }
     let attrs = [
         ("unit".to_owned(), AttrValue::Str(column.unit.to_owned())),
         (
@@ -286,7 +297,8 @@ fn write_column(
             AttrValue::Str(column.description.to_owned()),
         ),
     ];
-    write_attrs(target, &shown, &dataset, &attrs)
+    write_attrs(target, &shown, &dataset, &attrs)?;
+    write_missing_value(target, &shown, &dataset, column)
 }
 
 /// A filtered chunk: its first element's index and its bytes as stored.
@@ -346,6 +358,12 @@ macro_rules! element {
     )*};
 }
 element!(f64, u32, u8, u64);
+
+impl Element for Flag {
+    fn le_bytes(self) -> [u8; 8] {
+        [self.0, 0, 0, 0, 0, 0, 0, 0]
+    }
+}
 
 /// Chunks compressed at once by [`write_filtered_chunks`] (at most this many chunks' worth
 /// of compressed bytes are held besides the column).
@@ -589,11 +607,14 @@ mod tests {
         let mut ints = Group::new("ints/u32");
         let un: Vec<String> = (0..sizes.len()).map(|i| format!("u{i}")).collect();
         let bn: Vec<String> = (0..sizes.len()).map(|i| format!("b{i}")).collect();
+        let qn: Vec<String> = (0..sizes.len()).map(|i| format!("q{i}")).collect();
         for i in 0..sizes.len() {
             ints.columns
                 .push(Column::new(&un[i], "", "u32", u[i].as_slice()));
             ints.columns
                 .push(Column::new(&bn[i], "", "u8", b[i].as_slice()));
+            ints.columns
+                .push(Column::new(&qn[i], "0/1", "bool", ColumnData::Bool(&b[i])));
         }
         ints.columns
             .push(Column::new("w", "cents", "u64", ColumnData::U64(&w)));
