@@ -11,8 +11,7 @@
 //!   take: a positive list of the features each fast path supports;
 //! - `extremes`: drawdowns, drawups and the endogenous move, recorded the same way by all;
 //! - `halts`: the circuit breaker's per-path state; `venue`: one population's venue
-//!   (collect and settle); `batched`: a block of full closes settled in lanes, exactly;
-//!   `index`: venues' index and arbitrage; `lending`: lending markets;
+//!   (collect and settle); `index`: venues' index and arbitrage; `lending`: lending markets;
 //! - `summary`: the per-path result types; `hooks`: [`Observer`] and [`Control`];
 //! - `replicates`, `trace`, `realised`: population replicates, per-step traces and the
 //!   realised heatmap.
@@ -27,7 +26,6 @@
 //! an [`Observer`], so the hot loop carries no I/O. Path `i` draws from ChaCha8 seeded with
 //! the run seed on stream `i`, so any path can be replayed alone.
 
-mod batched;
 mod extremes;
 mod halts;
 mod hooks;

@@ -25,7 +25,6 @@
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
-use super::batched;
 use super::{PathSummary, PopulationModel};
 use crate::model::funding;
 use crate::model::margin::{self, Position};
@@ -455,12 +454,11 @@ impl Ctx<'_> {
 
     /// [`Ctx::one`] for the ladder positions `range` when every position closes in full (no
     /// partial rule) and none was deleveraged: the arithmetic of [`margin::settle`] in the
-    /// same order (so the sums are bit-identical), on the ladder's columns. Block by block
-    /// (`batched::BLOCK` positions), the running sums (fund, fees, draw) are first tried in
-    /// lanes (`batched::settle`, equal to the sequential sums to the bit or declined); a
-    /// declined block is settled position by position ([`Ctx::full_closes_serial`]). The
-    /// closed quantity and the notional follow from `collect`'s sum in [`Ctx::side`].
-    /// `paid`: the side's funding per coin (`Side::paid`), taken off each stored margin.
+    /// same order (so the sums are bit-identical), on the ladder's columns, with the running
+    /// sums (fund, fees, draw) in registers. They are written back before a shortfall the
+    /// fund cannot pay (which may deleverage the opposite side) and at the end. The closed
+    /// quantity and the notional follow from `collect`'s sum in [`Ctx::side`]. `paid`: the
+    /// side's funding per coin (`Side::paid`), taken off each stored margin.
     #[allow(clippy::too_many_arguments)]
     fn full_closes<const LONG: bool>(
         &mut self,
@@ -471,107 +469,68 @@ impl Ctx<'_> {
         opp: &mut Side,
         opp_ladder: &Ladder,
     ) {
+        let fee_rate = self.pm.fee;
         let qty = &ladder.qty[range.clone()];
         let entry = &ladder.entry[range.clone()][..qty.len()];
         let margin = &ladder.margin[range][..qty.len()];
         let mut j = 0;
         while j < qty.len() {
-            let end = (j + batched::BLOCK).min(qty.len());
-            let block = batched::Block {
-                qty: &qty[j..end],
-                entry: &entry[j..end],
-                margin: &margin[j..end],
-                fill,
-                paid,
-                fee_rate: self.pm.fee,
-            };
-            let sums = batched::Sums {
-                fund: *self.fund,
-                fees: self.sum.fees,
-                draw: self.sum.insurance_fund_draw,
-            };
-            if let Some(s) = batched::settle::<LONG>(&block, sums) {
-                *self.fund = s.fund;
-                self.sum.fees = s.fees;
-                self.sum.insurance_fund_draw = s.draw;
-                self.sum.liquidation_count += (end - j) as u32;
-                j = end;
-            } else {
-                j = self.full_closes_serial::<LONG>(&block, j, opp, opp_ladder);
-            }
-        }
-    }
-
-    /// The positions of `b` one by one, from the start until one leaves a shortfall the fund
-    /// cannot pay (settled, then handed to [`Ctx::shortfall`]) or the block ends, with the
-    /// running sums (fund, fees, draw) in registers; they are written back before the
-    /// shortfall (which may deleverage the opposite side). Returns `at` plus the number of
-    /// positions settled.
-    fn full_closes_serial<const LONG: bool>(
-        &mut self,
-        b: &batched::Block<'_>,
-        at: usize,
-        opp: &mut Side,
-        opp_ladder: &Ladder,
-    ) -> usize {
-        let (fill, paid, fee_rate) = (b.fill, b.paid, b.fee_rate);
-        let (qty, entry, margin) = (b.qty, &b.entry[..b.qty.len()], &b.margin[..b.qty.len()]);
-        let sum = &mut *self.sum;
-        let mut fund = *self.fund;
-        let mut fees = sum.fees;
-        let mut draw = sum.insurance_fund_draw;
-        let mut short = None;
-        let mut j = 0;
-        while j < qty.len() {
-            // The margin now (`Side::now`): exactly the stored one without funding.
-            let (q, e, mg) = (qty[j], entry[j], margin[j] - qty[j] * paid);
-            j += 1;
-            // `Position::equity` (`q·sign·(fill − e)` with the sign folded in: negating
-            // a difference is exact); a fee is only paid out of positive equity.
-            let equity = mg + if LONG { q * (fill - e) } else { q * (e - fill) };
-            if equity >= 0.0 {
-                let fee = (fee_rate * q * fill).min(equity);
-                fund += fee;
-                fees += fee;
-            } else {
-                // The common case, a fund that covers the whole shortfall, takes the
-                // same values as the general one below (`fund_draw == shortfall`,
-                // nothing uncovered) but keeps the min/max off the loop-carried chain
-                // through `fund`, which bounds this loop's speed. `fund + equity` is
-                // `fund − shortfall` exactly, and it is ≥ 0 exactly when
-                // `fund ≥ shortfall` (a rounded sum of two floats is 0 only if they
-                // cancel exactly).
-                let after = fund + equity;
-                if after >= 0.0 {
-                    fund = after;
-                    draw -= equity;
-                    continue;
-                }
-                let shortfall = -equity;
-                let fund_draw = shortfall.min(fund.max(0.0));
-                fund -= fund_draw;
-                draw += fund_draw;
-                let uncovered = shortfall - fund_draw;
-                if uncovered > 0.0 {
-                    let p = Position {
-                        long: LONG,
-                        qty: q,
-                        entry: e,
-                        margin: mg,
-                    };
-                    short = Some((p, uncovered));
-                    break;
+            let sum = &mut *self.sum;
+            let mut fund = *self.fund;
+            let mut fees = sum.fees;
+            let mut draw = sum.insurance_fund_draw;
+            let mut short = None;
+            let start = j;
+            while j < qty.len() {
+                // The margin now (`Side::now`): exactly the stored one without funding.
+                let (q, e, mg) = (qty[j], entry[j], margin[j] - qty[j] * paid);
+                j += 1;
+                // `Position::equity` (`q·sign·(fill − e)` with the sign folded in: negating
+                // a difference is exact); a fee is only paid out of positive equity.
+                let equity = mg + if LONG { q * (fill - e) } else { q * (e - fill) };
+                if equity >= 0.0 {
+                    let fee = (fee_rate * q * fill).min(equity);
+                    fund += fee;
+                    fees += fee;
+                } else {
+                    // The common case, a fund that covers the whole shortfall, takes the
+                    // same values as the general one below (`fund_draw == shortfall`,
+                    // nothing uncovered) but keeps the min/max off the loop-carried chain
+                    // through `fund`, which bounds this loop's speed. `fund + equity` is
+                    // `fund − shortfall` exactly, and it is ≥ 0 exactly when
+                    // `fund ≥ shortfall` (a rounded sum of two floats is 0 only if they
+                    // cancel exactly).
+                    let after = fund + equity;
+                    if after >= 0.0 {
+                        fund = after;
+                        draw -= equity;
+                        continue;
+                    }
+                    let shortfall = -equity;
+                    let fund_draw = shortfall.min(fund.max(0.0));
+                    fund -= fund_draw;
+                    draw += fund_draw;
+                    let uncovered = shortfall - fund_draw;
+                    if uncovered > 0.0 {
+                        let p = Position {
+                            long: LONG,
+                            qty: q,
+                            entry: e,
+                            margin: mg,
+                        };
+                        short = Some((p, uncovered));
+                        break;
+                    }
                 }
             }
+            *self.fund = fund;
+            sum.fees = fees;
+            sum.insurance_fund_draw = draw;
+            sum.liquidation_count += (j - start) as u32;
+            if let Some((p, uncovered)) = short {
+                self.shortfall(p, fill, uncovered, opp, opp_ladder);
+            }
         }
-        *self.fund = fund;
-        sum.fees = fees;
-        sum.insurance_fund_draw = draw;
-        sum.liquidation_count += j as u32;
-        if let Some((p, uncovered)) = short {
-            self.shortfall(p, fill, uncovered, opp, opp_ladder);
-        }
-        at + j
     }
 
     /// Liquidates one position (fully or partly) at `fill`. Inlined into the settlement
@@ -768,7 +727,7 @@ mod tests {
                 let (qty, entry) = (10f64.powf(q), 100.0 * e);
                 (qty, entry, qty * entry / 10f64.powf(lev))
             }),
-            1..150,
+            1..40,
         )
     }
 
@@ -787,7 +746,7 @@ mod tests {
             long in any::<bool>(),
             fill in 50.0..150.0f64,
             fee in prop_oneof![Just(0.0), 0.0..0.02f64],
-            fund in prop_oneof![Just(0.0), 0.0..10.0f64, 0.0..1e4f64, 1e12..1e15f64],
+            fund in prop_oneof![Just(0.0), 0.0..10.0f64, 0.0..1e4f64],
             paid in prop_oneof![Just(0.0), -1.0..1.0f64],
             adl in any::<bool>(),
             opp_cursor in 0usize..5,
