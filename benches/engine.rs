@@ -294,6 +294,14 @@ fn one_path(c: &mut Criterion<Clock>) {
     g.finish();
 }
 
+/// A rayon pool of `threads` threads, built outside any timing.
+fn pool(threads: usize) -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("thread pool")
+}
+
 fn batch(c: &mut Criterion) {
     let mut lazy = LazyMarket::new("batch", 100_000, 1440, false);
     let cancel = AtomicBool::new(false);
@@ -305,10 +313,7 @@ fn batch(c: &mut Criterion) {
     for paths in [256u64, 1024] {
         g.throughput(Throughput::Elements(paths));
         for threads in [1usize, 2] {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .expect("thread pool");
+            let pool = pool(threads);
             let id = BenchmarkId::new(format!("{paths}paths"), format!("{threads}threads"));
             g.bench_function(id, |b| {
                 let m = lazy.get();
@@ -350,10 +355,7 @@ fn peer(c: &mut Criterion) {
     g.measurement_time(Duration::from_secs(5));
     g.throughput(Throughput::Elements(PATHS));
     for threads in [1usize, 2] {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .expect("thread pool");
+        let pool = pool(threads);
         let id = BenchmarkId::new("engine", format!("{threads}threads"));
         g.bench_function(id, |b| {
             b.iter(|| {
