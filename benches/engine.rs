@@ -1,6 +1,8 @@
 //! Criterion benchmarks of the simulation engine on the bundled flash-crash scenario
 //! (`scenarios/btc_flash_crash.toml`: 1 asset, 1,440 one-minute steps, 100,000 positions,
-//! a 3,000-level power-law book, Student-t(4) innovations, a −5% shock at step 15).
+//! a 3,000-level power-law book, Student-t(4) innovations, a −5% shock at step 15) and on
+//! issue 26's peer workload (`scenarios/bench/peer.toml`: the same size, Gaussian steps, a
+//! −8% shock at step 0 that liquidates about 30,000 positions per path).
 //!
 //! What is timed (set-up such as parsing and seeding the population is never timed unless
 //! the group is about it):
@@ -24,6 +26,11 @@
 //!   Throughput: paths/s.
 //! - `scaling_steps/{100,1000,10000}`: one path with 100, 1,000 and 10,000 steps (100k
 //!   positions, shock still at step 15). Throughput: steps/s.
+//! - `peer/{engine,floor}/{1,2}threads`: 256 paths of the peer workload by `mc::run`, and
+//!   its floor (`support/floor.rs`: per step one standard normal from the path's ChaCha8
+//!   stream, the log-price update and its `exp`) over the same 256 paths, each on a rayon
+//!   pool of 1 or 2 threads, interleaved so that the ratio engine / floor is read from one
+//!   run. The population replicates are drawn once, before the timing. Throughput: paths/s.
 //! - `market_new/{100000,1000000}`: `Market::new`, i.e. drawing and sorting the population.
 //!   Throughput: positions/s.
 //!
@@ -52,6 +59,8 @@ use cascadesim::model::book::{BookShape, BookState};
 use cascadesim::model::spec::Scenario;
 use cascadesim::scenario::NoFiles;
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
+use rayon::iter::{IntoParallelIterator, ParallelIterator};
+
 use criterion::{
     BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
 };
@@ -62,6 +71,9 @@ use floor::FloorPath;
 
 /// The bundled realistic scenario.
 const FLASH_CRASH: &str = include_str!("../scenarios/btc_flash_crash.toml");
+
+/// Issue 26's peer workload (heavy liquidation at step 0).
+const PEER: &str = include_str!("../scenarios/bench/peer.toml");
 
 /// Environment variable that switches the single-threaded groups to thread CPU time.
 const CLOCK_ENV: &str = "CASCADESIM_BENCH_CLOCK";
@@ -282,6 +294,14 @@ fn one_path(c: &mut Criterion<Clock>) {
     g.finish();
 }
 
+/// A rayon pool of `threads` threads, built outside any timing.
+fn pool(threads: usize) -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("thread pool")
+}
+
 fn batch(c: &mut Criterion) {
     let mut lazy = LazyMarket::new("batch", 100_000, 1440, false);
     let cancel = AtomicBool::new(false);
@@ -293,10 +313,7 @@ fn batch(c: &mut Criterion) {
     for paths in [256u64, 1024] {
         g.throughput(Throughput::Elements(paths));
         for threads in [1usize, 2] {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .expect("thread pool");
+            let pool = pool(threads);
             let id = BenchmarkId::new(format!("{paths}paths"), format!("{threads}threads"));
             g.bench_function(id, |b| {
                 let m = lazy.get();
@@ -318,6 +335,46 @@ fn floor(c: &mut Criterion<Clock>) {
     g.bench_function("flash_crash_rng", |b| {
         b.iter(|| black_box(&fp).run(black_box(0)))
     });
+    g.finish();
+}
+
+fn peer(c: &mut Criterion) {
+    let s = Scenario::parse(PEER, "peer.toml (bench)", &NoFiles).expect("valid scenario");
+    let fp = FloorPath::new(&s);
+    assert_eq!(fp.steps, 1440);
+    let m = Market::new(&s);
+    describe("peer", &m, 0);
+    let cancel = AtomicBool::new(false);
+    const PATHS: u64 = 256;
+    // Draws the population replicates the timed paths meet, outside the timing.
+    mc::run(&m, 0, PATHS, &|_n| {}, &cancel).expect("not cancelled");
+    let mut g = c.benchmark_group("peer");
+    g.sampling_mode(SamplingMode::Flat);
+    g.sample_size(10);
+    g.warm_up_time(Duration::from_secs(1));
+    g.measurement_time(Duration::from_secs(5));
+    g.throughput(Throughput::Elements(PATHS));
+    for threads in [1usize, 2] {
+        let pool = pool(threads);
+        let id = BenchmarkId::new("engine", format!("{threads}threads"));
+        g.bench_function(id, |b| {
+            b.iter(|| {
+                pool.install(|| mc::run(&m, 0, black_box(PATHS), &|_n| {}, &cancel))
+                    .expect("not cancelled")
+            })
+        });
+        let id = BenchmarkId::new("floor", format!("{threads}threads"));
+        g.bench_function(id, |b| {
+            b.iter(|| {
+                pool.install(|| {
+                    (0..black_box(PATHS))
+                        .into_par_iter()
+                        .map(|p| fp.run(p))
+                        .reduce(|| f64::INFINITY, f64::min)
+                })
+            })
+        });
+    }
     g.finish();
 }
 
@@ -377,5 +434,5 @@ criterion_group!(
     config = Criterion::default().with_measurement(Clock::from_env());
     targets = book_walk, one_path, floor, scaling_positions, scaling_steps, market_new
 );
-criterion_group!(parallel, batch);
+criterion_group!(parallel, batch, peer);
 criterion_main!(single_threaded, parallel);
