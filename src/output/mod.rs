@@ -12,6 +12,8 @@ pub mod format;
 pub mod h5;
 pub mod heatmap;
 pub mod html;
+mod metric_table;
+pub mod page;
 pub mod plot;
 pub mod population;
 pub mod read;
