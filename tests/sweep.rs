@@ -134,6 +134,11 @@ fn more_depth_never_turns_a_path_into_a_cascade() {
     assert!(!t.contains("[sweep]"), "{t}");
     assert!(t.contains("# A small stressed market"), "comments are kept");
     assert_eq!(h5::read_attr_u64(&h5f, "/", "paths").unwrap(), 160);
+    // The page lists every point and holds the figures inline, and fits 1280 px.
+    let page = std::fs::read_to_string(folder.join("sweep.html")).unwrap();
+    assert_eq!(page.matches("<tr><td>").count(), 6, "one row per point");
+    assert!(page.contains("<svg"));
+    common::browser::assert_fits_1280(&folder.join("sweep.html"));
     // One-parameter sweeps draw lines with bands.
     for ext in ["png", "svg"] {
         assert!(
@@ -209,9 +214,11 @@ fn a_deterministic_threshold_shows_in_a_sweep_and_is_found_by_tune() {
         out,
         "-q",
     ]);
+    // Wrapped to 80 columns: compare with the line breaks taken out.
     let stdout = text(&o.stdout);
+    let words = stdout.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(
-        stdout.contains("meets cascade_probability<=0.01"),
+        words.contains("meets cascade_probability<=0.01"),
         "{stdout}"
     );
     let v: serde_json::Value = serde_json::from_str(

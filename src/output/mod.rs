@@ -20,6 +20,7 @@ pub mod read;
 pub mod realised;
 pub mod style;
 pub mod sweep;
+pub mod sweep_page;
 pub mod sweep_plot;
 
 use std::fs;

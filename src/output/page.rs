@@ -60,12 +60,12 @@ th:first-child,td:first-child{text-align:left}
 thead th{background:var(--soft);font-weight:600}
 th[title],td[title]{cursor:help}
 tr.group th{background:none;text-align:left;font-size:13px;color:var(--muted);text-transform:uppercase;letter-spacing:.04em;padding-top:.8rem}
-td.name{white-space:normal}
+td.name{white-space:normal;text-align:left}
 td.name small,small.key{color:var(--muted);font-size:12px}
 td.reason{text-align:left;white-space:normal;color:var(--muted)}
 td small{color:var(--muted);display:block}
 table.facts{width:auto}
-table.facts td{text-align:left;white-space:normal}
+table.facts td{text-align:left;white-space:normal}table.facts td:first-child{white-space:nowrap;color:var(--muted)}
 .scroll{overflow-x:auto}
 figure{margin:1rem 0 2rem}
 figure svg{width:100%;max-width:70rem;height:auto;display:block;border:1px solid var(--line);border-radius:4px}
@@ -109,9 +109,20 @@ function axes(svg){const rows={},cols={};
   const x=+t.getAttribute('x'),y=+t.getAttribute('y'),an=t.getAttribute('text-anchor');
   if(an==='middle'){(rows[y]=rows[y]||[]).push(Object.assign(p,{x:x,y:y}));}
   else if(an==='end'){(cols[x]=cols[x]||[]).push(Object.assign(p,{x:x,y:y}));}}
- const keep=o=>Object.values(o).filter(l=>l.length>=2);return {rows:keep(rows),cols:keep(cols)};}
+ const keep=o=>Object.values(o).filter(l=>l.length>=2);
+ // A column of labels may hold the y axes of stacked panels: split it where the kind of
+ // label changes ($, %, plain) or the gap is far wider than the usual one.
+ const split=[];for(const l of keep(cols)){l.sort((a,b)=>a.y-b.y);
+  const gaps=l.slice(1).map((t,i)=>t.y-l[i].y).sort((a,b)=>a-b);const g=gaps[gaps.length>>1]||0;let cur=[l[0]];
+  for(let i=1;i<l.length;i++){const t=l[i],u=l[i-1];
+   if(t.usd!==u.usd||t.pct!==u.pct||t.y-u.y>2.5*g){split.push(cur);cur=[];}cur.push(t);}
+  split.push(cur);}
+ return {rows:keep(rows),cols:split.filter(l=>l.length>=2)};}
 function nearest(list,key,p,below){let best=null,bd=Infinity;
  for(const l of list){const d=below?(l[0][key]-p):(p-l[0][key]);if(d>=-2&&d<bd){bd=d;best=l;}}return best;}
+function beside(list,p){let best=null,bd=Infinity;
+ for(const l of list){const lo=l[0].y,hi=l[l.length-1].y,pad=1.5*(hi-lo)/(l.length-1);
+  if(p.y<lo-pad||p.y>hi+pad)continue;const d=p.x-l[0].x;if(d>=-2&&d<bd){bd=d;best=l;}}return best;}
 for(const svg of document.querySelectorAll('figure svg')){
  const vb=svg.getAttribute('viewBox')||('0 0 '+svg.getAttribute('width')+' '+svg.getAttribute('height'));
  svg.setAttribute('viewBox',vb);svg.classList.add('zoomable');
@@ -123,7 +134,7 @@ for(const svg of document.querySelectorAll('figure svg')){
  svg.addEventListener('mousemove',e=>{const p=pt(e);
   if(start&&box){box.setAttribute('x',Math.min(start.x,p.x));box.setAttribute('y',Math.min(start.y,p.y));
    box.setAttribute('width',Math.abs(p.x-start.x));box.setAttribute('height',Math.abs(p.y-start.y));}
-  const r=nearest(ax.rows,'y',p.y,true),c=nearest(ax.cols,'x',p.x,false);const parts=[];
+  const r=nearest(ax.rows,'y',p.y,true),c=beside(ax.cols,p);const parts=[];
   const fx=r&&fit(r,'x'),fy=c&&fit(c,'y');
   if(fx)parts.push('x '+fmt(fx.at(p.x),fx));if(fy)parts.push('y '+fmt(fy.at(p.y),fy));
   if(parts.length){tip.textContent=parts.join('  ');tip.style.display='block';
