@@ -187,7 +187,7 @@ fn the_tune_backtest_and_compare_summaries_fit_80_columns() {
     let out = d.path().to_str().unwrap();
     let a = d.path().join("a");
     let b = d.path().join("b");
-    let cases: Vec<Vec<&str>> = vec![
+    let mut cases: Vec<Vec<&str>> = vec![
         vec![
             "tune",
             "tests/data/sweep/depth.toml",
@@ -210,25 +210,18 @@ fn the_tune_backtest_and_compare_summaries_fit_80_columns() {
             "--out",
             out,
         ],
-        vec![
-            "run",
-            "tests/data/tiny.toml",
-            "--paths",
-            "100",
-            "-q",
-            "--out",
-            a.to_str().unwrap(),
-        ],
-        vec![
-            "run",
-            "tests/data/tiny.toml",
-            "--paths",
-            "100",
-            "-q",
-            "--out",
-            b.to_str().unwrap(),
-        ],
     ];
+    for folder in [&a, &b] {
+        let tiny = [
+            "run",
+            "tests/data/tiny.toml",
+            "--paths",
+            "100",
+            "-q",
+            "--out",
+        ];
+        cases.push(tiny.into_iter().chain([folder.to_str().unwrap()]).collect());
+    }
     let mut outputs: Vec<String> = Vec::new();
     for args in &cases {
         let o = run(args, &root());

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::figures::{FigureFile, survival_chart, survival_points};
 use super::format::{human, thousands};
-use super::page::{self, escape, inline_svg};
+use super::page::{self, escape};
 use super::plot::{self, Figure, draw_legend};
 use super::style::err;
 use super::{OutputError, Staging};
@@ -309,15 +309,7 @@ fn render(
         let _ = writeln!(o, "<p class=\"meta\">{}</p>", escape(n));
     }
     for (f, svg) in figures.iter().zip(svgs) {
-        let svg = svg
-            .clone()
-            .and_then(|t| inline_svg(&t, &f.title).ok_or_else(|| "not an SVG file".to_string()));
-        let caption = format!(
-            "{} (<code>plots/{}.png</code>, <code>.svg</code>)",
-            escape(&f.caption),
-            escape(&f.stem)
-        );
-        page::figure(&mut o, &f.stem, &f.title, svg, &caption);
+        page::run_figure(&mut o, f, svg.clone());
     }
     o.push_str("</main>\n");
     page::close(&mut o);

@@ -12,7 +12,7 @@ use super::OutputError;
 use super::figures::{self, FigureFile, FigureInput};
 use super::format::{human, percent, thousands};
 use super::metric_table;
-use super::page::{self, escape, inline_svg};
+use super::page::{self, escape};
 use crate::summary::Summary;
 use crate::tails::{Endpoint, TailReport};
 
@@ -157,21 +157,11 @@ pub fn render(
         let _ = writeln!(o, "<p class=\"meta\">{}</p>", escape(note));
     }
     for f in figures {
-        let svg = f
-            .status
-            .as_ref()
-            .map_err(Clone::clone)
-            .and_then(|()| {
-                fs::read_to_string(plots_dir.join(format!("{}.svg", f.stem)))
-                    .map_err(|e| format!("cannot read the SVG: {e}"))
-            })
-            .and_then(|t| inline_svg(&t, &f.title).ok_or_else(|| "not an SVG file".to_string()));
-        let caption = format!(
-            "{} (<code>plots/{}.png</code>, <code>.svg</code>)",
-            escape(&f.caption),
-            escape(&f.stem)
-        );
-        page::figure(&mut o, &f.stem, &f.title, svg, &caption);
+        let svg = f.status.as_ref().map_err(Clone::clone).and_then(|()| {
+            fs::read_to_string(plots_dir.join(format!("{}.svg", f.stem)))
+                .map_err(|e| format!("cannot read the SVG: {e}"))
+        });
+        page::run_figure(&mut o, f, svg);
     }
     if !extras.traces.is_empty() {
         o.push_str("<h2 id=\"traces\">Traces in results.h5</h2>\n<table>\n<thead><tr><th>group</th><th>selected by</th></tr></thead>\n<tbody>\n");

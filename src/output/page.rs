@@ -6,6 +6,8 @@
 
 use std::fmt::Write as _;
 
+use super::figures::FigureFile;
+
 /// Escapes text for HTML element content and attribute values.
 pub fn escape(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
@@ -191,6 +193,19 @@ pub fn figure(o: &mut String, id: &str, title: &str, svg: Result<String, String>
         }
     }
     o.push_str("</figure>\n");
+}
+
+/// A run figure's block (see [`figure`]): `svg_text` is its SVG file's text, or why there is
+/// none; the caption names its PNG and SVG files under `plots/`.
+pub fn run_figure(o: &mut String, f: &FigureFile, svg_text: Result<String, String>) {
+    let svg = svg_text
+        .and_then(|t| inline_svg(&t, &f.title).ok_or_else(|| "not an SVG file".to_string()));
+    let caption = format!(
+        "{} (<code>plots/{}.png</code>, <code>.svg</code>)",
+        escape(&f.caption),
+        escape(&f.stem)
+    );
+    figure(o, &f.stem, &f.title, svg, &caption);
 }
 
 #[cfg(test)]
