@@ -197,6 +197,41 @@ fn a_deterministic_threshold_shows_in_a_sweep_and_is_found_by_tune() {
                 .exists()
         );
     }
+    // --target draws the contour between the cells that meet it and those that do not: here
+    // between margins 0.058 and 0.059, one edge for each of the two funds. No number changes.
+    let targeted = dir.path().join("targeted");
+    ok(&[
+        "sweep",
+        DETERMINISTIC,
+        "--set",
+        "populations[0].maintenance_margin=0.05,0.058,0.059,0.07",
+        "--set",
+        "populations[0].insurance_fund_usd=0,1000",
+        "--target",
+        "cascade_probability<=0.5",
+        "--out",
+        targeted.to_str().unwrap(),
+        "-q",
+    ]);
+    let t = targeted.join("deterministic-sweep");
+    for f in ["sweep.csv", "differences.csv", "sweep.h5"] {
+        assert!(std::fs::read(folder.join(f)).unwrap() == std::fs::read(t.join(f)).unwrap());
+    }
+    let lines = |d: &Path, stem: &str| {
+        std::fs::read_to_string(d.join(format!("plots/{stem}.svg")))
+            .unwrap()
+            .matches("<polyline")
+            .count()
+    };
+    let stem = "sweep_heatmap_cascade_probability";
+    assert_eq!(lines(&t, stem), lines(&folder, stem) + 2);
+    // Only the target's own metric gets it.
+    let other = "sweep_heatmap_bad_debt_probability";
+    assert_eq!(lines(&t, other), lines(&folder, other));
+    // A target that does not parse is bad input.
+    let o = run(&["sweep", DETERMINISTIC, "--target", "cascade<=x", "-q"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("--target"), "{}", text(&o.stderr));
 
     let tol = 1e-4;
     let o = ok(&[

@@ -37,6 +37,11 @@ pub(crate) struct SweepArgs {
     /// cross several into a grid. Replaces the file's [sweep] table.
     #[arg(long = "set", value_name = "PATH=VALUES")]
     set: Vec<String>,
+    /// Show where the grid meets a target (as `tune --target`, e.g.
+    /// cascade_probability<=0.05) on the figure of its metric: a contour on a two-parameter
+    /// heatmap, a dashed line on a one-parameter plot. Changes no number.
+    #[arg(long)]
+    target: Option<String>,
 }
 
 #[derive(Args)]
@@ -232,6 +237,13 @@ pub(crate) fn sweep(args: &SweepArgs) -> Result<i32> {
     let setup = Setup::new(c)?;
     let mut axes = Vec::new();
     let mut problems = Vec::new();
+    let target = match args.target.as_deref().map(Target::parse).transpose() {
+        Ok(t) => t,
+        Err(e) => {
+            problems.push(format!("--target: {e}"));
+            None
+        }
+    };
     for s in &args.set {
         match parse_set(s) {
             Ok(a) => axes.push(a),
@@ -295,7 +307,8 @@ pub(crate) fn sweep(args: &SweepArgs) -> Result<i32> {
         return Ok(0);
     };
     files::write_sweep(&staging, &results)?;
-    let warnings = output::sweep_plot::write_sweep_plots(&staging.path(""), &results);
+    let warnings =
+        output::sweep_plot::write_sweep_plots(&staging.path(""), &results, target.as_ref());
     output::sweep_page::write(&staging, &results)?;
     let dir = staging.commit()?;
     for w in &warnings {

@@ -20,6 +20,9 @@ pub(super) struct Heat<'a> {
     pub(super) values: Vec<f64>,
     /// Half-width of each value's 95% interval, in the same order.
     pub(super) half_widths: Vec<f64>,
+    /// Whether each value meets `--target`, in the same order: the contour is drawn along
+    /// the cell edges between cells that do and cells that do not.
+    pub(super) meets: Option<Vec<bool>>,
 }
 
 /// Width in pixels of the colour bar's strip on the right.
@@ -115,6 +118,27 @@ impl Figure for Heat<'_> {
                     }
                 }
             }
+        }
+        if let Some(meets) = &self.meets {
+            let mut edges = Vec::new();
+            for r in 0..nr {
+                for c in 0..nc {
+                    let (x, y, here) = (c as f64, r as f64, meets[r * nc + c]);
+                    if c + 1 < nc && meets[r * nc + c + 1] != here {
+                        edges.push([(x + 1.0, y), (x + 1.0, y + 1.0)]);
+                    }
+                    if r + 1 < nr && meets[(r + 1) * nc + c] != here {
+                        edges.push([(x, y + 1.0), (x + 1.0, y + 1.0)]);
+                    }
+                }
+            }
+            chart
+                .draw_series(
+                    edges
+                        .into_iter()
+                        .map(|e| PathElement::new(e, BLACK.stroke_width(4))),
+                )
+                .map_err(err)?;
         }
         Ok(())
     }

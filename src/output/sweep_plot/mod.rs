@@ -9,6 +9,7 @@ use super::plot;
 use super::sweep::SweepResults;
 use crate::stats::Proportion;
 use crate::sweep::tornado::TornadoRow;
+use crate::sweep::tune::Target;
 
 const SIZE: (u32, u32) = (900, 560);
 
@@ -80,7 +81,11 @@ fn key_title(path: &str) -> String {
 
 /// Writes the sweep's figures into `<dir>/plots/`; returns warnings (a figure that could not
 /// be drawn, or a grid of more than two parameters, which has none).
-pub fn write_sweep_plots(dir: &Path, r: &SweepResults<'_>) -> Vec<String> {
+///
+/// With a `target` (as `tune --target`), the figure of its metric shows it: a dashed line
+/// at its level on a one-parameter plot, on a two-parameter heatmap the contour between the
+/// cells whose estimate meets it and those that do not.
+pub fn write_sweep_plots(dir: &Path, r: &SweepResults<'_>, target: Option<&Target>) -> Vec<String> {
     let plots = dir.join("plots");
     let mut warnings = Vec::new();
     if let Err(e) = std::fs::create_dir_all(&plots) {
@@ -95,6 +100,8 @@ pub fn write_sweep_plots(dir: &Path, r: &SweepResults<'_>) -> Vec<String> {
             |s| s.bad_debt_share,
         ),
     ];
+    // The target, for the figure of its metric only.
+    let target_of = |stem: &str| target.filter(|t| t.metric.name() == stem);
     match axes.len() {
         1 => {
             for (stem, label, get) in metrics {
@@ -109,6 +116,7 @@ pub fn write_sweep_plots(dir: &Path, r: &SweepResults<'_>) -> Vec<String> {
                     y_label: label,
                     xs: axes[0].values.clone(),
                     ps: r.points.iter().map(get).collect(),
+                    target: target_of(stem).map(|t| (t.level, format!("target: {t}"))),
                 };
                 if let Err(e) = plot::save(&fig, &plots, &format!("sweep_{stem}"), SIZE) {
                     warnings.push(e.to_string());
@@ -134,6 +142,7 @@ pub fn write_sweep_plots(dir: &Path, r: &SweepResults<'_>) -> Vec<String> {
                     cols_label: &cols_label,
                     rows: &axes[0].values,
                     cols: &axes[1].values,
+                    meets: target_of(stem).map(|t| values.iter().map(|&v| t.meets(v)).collect()),
                     values,
                     half_widths,
                 };
