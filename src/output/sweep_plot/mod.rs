@@ -135,8 +135,9 @@ pub fn write_sweep_plots(dir: &Path, r: &SweepResults<'_>, target: Option<&Targe
                     (key_title(axes[0].path.as_str()), key_title(axes[1].path.as_str()));
                 let fig = Heat {
                     title: format!(
-                        "{label} ± 95% half-width ({} paths each)",
-                        thousands(r.provenance.paths)
+                        "{label} ± 95% half-width ({} paths each){}",
+                        thousands(r.provenance.paths),
+                        target_of(stem).map_or(String::new(), |t| format!("; black: edge of {t}"))
                     ),
                     rows_label: &rows_label,
                     cols_label: &cols_label,
