@@ -154,17 +154,17 @@ fn a_deterministic_threshold_shows_in_a_sweep_and_is_found_by_tune() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().to_str().unwrap();
     // Two-parameter grid: the margin decides; the insurance fund does not.
-    ok(&[
+    let grid = [
         "sweep",
         DETERMINISTIC,
         "--set",
         "populations[0].maintenance_margin=0.05,0.058,0.059,0.07",
         "--set",
         "populations[0].insurance_fund_usd=0,1000",
-        "--out",
-        out,
         "-q",
-    ]);
+    ];
+    let with = |extra: &[&str]| ok(&[&grid[..], extra].concat());
+    with(&["--out", out]);
     let folder = dir.path().join("deterministic-sweep");
     let points = csv(&folder.join("sweep.csv"));
     let m = numbers(&points, "populations[0].maintenance_margin");
@@ -200,18 +200,11 @@ fn a_deterministic_threshold_shows_in_a_sweep_and_is_found_by_tune() {
     // --target draws the contour between the cells that meet it and those that do not: here
     // between margins 0.058 and 0.059, one edge for each of the two funds. No number changes.
     let targeted = dir.path().join("targeted");
-    ok(&[
-        "sweep",
-        DETERMINISTIC,
-        "--set",
-        "populations[0].maintenance_margin=0.05,0.058,0.059,0.07",
-        "--set",
-        "populations[0].insurance_fund_usd=0,1000",
+    with(&[
         "--target",
         "cascade_probability<=0.5",
         "--out",
         targeted.to_str().unwrap(),
-        "-q",
     ]);
     let t = targeted.join("deterministic-sweep");
     for f in ["sweep.csv", "differences.csv", "sweep.h5"] {
