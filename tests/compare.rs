@@ -84,6 +84,7 @@ fn same_scenario_and_seed_is_paired_with_zero_differences() {
     }
     let page = std::fs::read_to_string(dir.join("compare.html")).unwrap();
     assert!(page.contains("Paired comparison") && page.contains("<svg"));
+    common::browser::assert_fits_1280(&dir.join("compare.html"));
     assert!(dir.join("plots/tail_max_drawdown.svg").is_file());
     assert!(dir.join("plots/tail_max_drawdown.png").is_file());
 }

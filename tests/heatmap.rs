@@ -15,6 +15,7 @@ use cascadesim::output::h5;
 use cascadesim::scenario::NoFiles;
 
 mod common;
+use common::browser;
 use common::cli::{json, root, run};
 
 #[path = "common/files.rs"]
@@ -510,6 +511,7 @@ fn the_command_writes_valid_files_for_a_bundled_scenario() {
         names,
         [
             "heatmap.h5",
+            "heatmap.html",
             "heatmap.json",
             "heatmap_BTC.png",
             "heatmap_BTC.svg"
@@ -522,6 +524,11 @@ fn the_command_writes_valid_files_for_a_bundled_scenario() {
         .filter(|n| n.to_string_lossy().starts_with('.'))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // The page holds the figure inline and the critical shocks, and fits 1280 px.
+    let page = std::fs::read_to_string(dir.join("heatmap.html")).unwrap();
+    assert!(page.contains("<svg") && page.contains("critical shock down"));
+    browser::assert_fits_1280(&dir.join("heatmap.html"));
 
     // JSON and HDF5 hold the same numbers.
     let j = json(&dir.join("heatmap.json"));

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use cascadesim::output::h5::{self, AttrValue};
 
 mod common;
+use common::browser;
 use common::cli::{root, run, text, tiny};
 
 /// Runs `scenario` with 200 paths into `out` and returns the results folder.
@@ -74,9 +75,7 @@ fn assert_self_contained_report(dir: &Path, scenario_text: &str) {
     );
     assert!(html.contains("cascade probability"));
     let lower = html.to_lowercase();
-    for external in [
-        "src=", "href=", "url(", "<link", "@import", "<script", "<img",
-    ] {
+    for external in ["src=", "href=", "url(", "<link", "@import", "<img"] {
         assert!(
             !lower.contains(external),
             "report.html refers to something outside itself: {external}"
@@ -441,4 +440,29 @@ fn no_bad_debt_gives_a_note_not_an_empty_figure() {
         ),
         "the neutral note is in the figure list"
     );
+}
+
+#[test]
+fn pages_fit_1280_pixels_in_chromium() {
+    let Some(chromium) = browser::chromium() else {
+        eprintln!("SKIPPED: no chromium (apt-get install chromium); CI installs it");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // The probe finds what it looks for: a table wider than the window, in a scroll box.
+    let wide = dir.path().join("wide.html");
+    let cells = "<td>123456789012</td>".repeat(40);
+    std::fs::write(
+        &wide,
+        format!("<!DOCTYPE html><html><body><div style=\"overflow-x:auto\"><table><tr>{cells}</tr></table></div></body></html>"),
+    )
+    .unwrap();
+    let (_, over) = browser::overflowing(&chromium, &wide, 1280, 800);
+    assert!(
+        over.iter().any(|l| l.contains("scrolls sideways")),
+        "{over:?}"
+    );
+    // The report of a run with failures (book exhaustion), traces and every figure.
+    let res = run_200(&tiny(), dir.path());
+    browser::assert_fits_1280(&res.join("report.html"));
 }

@@ -134,6 +134,11 @@ fn more_depth_never_turns_a_path_into_a_cascade() {
     assert!(!t.contains("[sweep]"), "{t}");
     assert!(t.contains("# A small stressed market"), "comments are kept");
     assert_eq!(h5::read_attr_u64(&h5f, "/", "paths").unwrap(), 160);
+    // The page lists every point and holds the figures inline, and fits 1280 px.
+    let page = std::fs::read_to_string(folder.join("sweep.html")).unwrap();
+    assert_eq!(page.matches("<tr><td>").count(), 6, "one row per point");
+    assert!(page.contains("<svg"));
+    common::browser::assert_fits_1280(&folder.join("sweep.html"));
     // One-parameter sweeps draw lines with bands.
     for ext in ["png", "svg"] {
         assert!(
@@ -149,17 +154,17 @@ fn a_deterministic_threshold_shows_in_a_sweep_and_is_found_by_tune() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().to_str().unwrap();
     // Two-parameter grid: the margin decides; the insurance fund does not.
-    ok(&[
+    let grid = [
         "sweep",
         DETERMINISTIC,
         "--set",
         "populations[0].maintenance_margin=0.05,0.058,0.059,0.07",
         "--set",
         "populations[0].insurance_fund_usd=0,1000",
-        "--out",
-        out,
         "-q",
-    ]);
+    ];
+    let with = |extra: &[&str]| ok(&[&grid[..], extra].concat());
+    with(&["--out", out]);
     let folder = dir.path().join("deterministic-sweep");
     let points = csv(&folder.join("sweep.csv"));
     let m = numbers(&points, "populations[0].maintenance_margin");
@@ -192,6 +197,34 @@ fn a_deterministic_threshold_shows_in_a_sweep_and_is_found_by_tune() {
                 .exists()
         );
     }
+    // --target draws the contour between the cells that meet it and those that do not: here
+    // between margins 0.058 and 0.059, one edge for each of the two funds. No number changes.
+    let targeted = dir.path().join("targeted");
+    with(&[
+        "--target",
+        "cascade_probability<=0.5",
+        "--out",
+        targeted.to_str().unwrap(),
+    ]);
+    let t = targeted.join("deterministic-sweep");
+    for f in ["sweep.csv", "differences.csv", "sweep.h5"] {
+        assert!(std::fs::read(folder.join(f)).unwrap() == std::fs::read(t.join(f)).unwrap());
+    }
+    let lines = |d: &Path, stem: &str| {
+        std::fs::read_to_string(d.join(format!("plots/{stem}.svg")))
+            .unwrap()
+            .matches("<polyline")
+            .count()
+    };
+    let stem = "sweep_heatmap_cascade_probability";
+    assert_eq!(lines(&t, stem), lines(&folder, stem) + 2);
+    // Only the target's own metric gets it.
+    let other = "sweep_heatmap_bad_debt_probability";
+    assert_eq!(lines(&t, other), lines(&folder, other));
+    // A target that does not parse is bad input.
+    let o = run(&["sweep", DETERMINISTIC, "--target", "cascade<=x", "-q"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("--target"), "{}", text(&o.stderr));
 
     let tol = 1e-4;
     let o = ok(&[
@@ -209,9 +242,11 @@ fn a_deterministic_threshold_shows_in_a_sweep_and_is_found_by_tune() {
         out,
         "-q",
     ]);
+    // Wrapped to 80 columns: compare with the line breaks taken out.
     let stdout = text(&o.stdout);
+    let words = stdout.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(
-        stdout.contains("meets cascade_probability<=0.01"),
+        words.contains("meets cascade_probability<=0.01"),
         "{stdout}"
     );
     let v: serde_json::Value = serde_json::from_str(

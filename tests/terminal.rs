@@ -179,3 +179,82 @@ fn the_sweep_and_sensitivity_summaries_fit_80_columns() {
         }
     }
 }
+
+/// The summaries of `tune`, `backtest` and `compare` fit 80 columns.
+#[test]
+fn the_tune_backtest_and_compare_summaries_fit_80_columns() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().to_str().unwrap();
+    let a = d.path().join("a");
+    let b = d.path().join("b");
+    let mut cases: Vec<Vec<&str>> = vec![
+        vec![
+            "tune",
+            "tests/data/sweep/depth.toml",
+            "--paths",
+            "100",
+            "--param",
+            "assets[0].book.depth_usd",
+            "--target",
+            "cascade_probability<=0.1",
+            "--range",
+            "60e6:200e6",
+            "--out",
+            out,
+        ],
+        vec![
+            "backtest",
+            "scenarios/eth_jan2021_replay.toml",
+            "--paths",
+            "2",
+            "--out",
+            out,
+        ],
+    ];
+    for folder in [&a, &b] {
+        let tiny = [
+            "run",
+            "tests/data/tiny.toml",
+            "--paths",
+            "100",
+            "-q",
+            "--out",
+        ];
+        cases.push(tiny.into_iter().chain([folder.to_str().unwrap()]).collect());
+    }
+    let mut outputs: Vec<String> = Vec::new();
+    for args in &cases {
+        let o = run(args, &root());
+        assert!(o.status.success(), "{args:?}: {}", text(&o.stderr));
+        outputs.push(text(&o.stdout));
+    }
+    let o = run(
+        &[
+            "compare",
+            a.join("tiny").to_str().unwrap(),
+            b.join("tiny").to_str().unwrap(),
+            "--out",
+            out,
+        ],
+        &root(),
+    );
+    assert!(o.status.success(), "compare: {}", text(&o.stderr));
+    outputs.push(text(&o.stdout));
+    for (stdout, what) in outputs
+        .iter()
+        .zip(["tune", "backtest", "run", "run", "compare"])
+    {
+        // The folder's own path is as long as the temporary folder makes it.
+        let folder = |l: &&str| l.starts_with("results: ") || l.starts_with("comparison: ");
+        for line in stdout.lines().filter(|l| !folder(l)) {
+            assert!(
+                line.chars().count() <= 80,
+                "{what}: a line of {} columns:\n{line}",
+                line.chars().count()
+            );
+        }
+    }
+    assert!(outputs[0].contains("meets"), "{}", outputs[0]);
+    assert!(outputs[1].contains("Pearson"), "{}", outputs[1]);
+    assert!(outputs[4].contains("paired"), "{}", outputs[4]);
+}

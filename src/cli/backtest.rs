@@ -265,14 +265,21 @@ pub(crate) fn backtest(args: &BacktestArgs) -> Result<i32> {
     write_backtest(&staging, &b)?;
     let dest = staging.commit()?;
     if !args.quiet {
-        println!(
+        let head = format!(
             "backtest of {} on {} .. {} ({} paths, warm-up from {})",
             args.scenario.display(),
             format_time(from),
             format_time(to),
-            paths,
+            cascadesim::output::format::thousands(paths),
             format_time(first)
         );
+        // 80 columns: continuation lines indented under the first.
+        for (i, l) in cascadesim::output::style::wrap(&head, 78)
+            .iter()
+            .enumerate()
+        {
+            println!("{}{l}", if i == 0 { "" } else { "  " });
+        }
         match &scores {
             Some(w) => print!("{}", table(&[("window", w)])),
             None => println!("the price file has no observed liquidations: nothing scored"),

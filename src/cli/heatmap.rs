@@ -324,7 +324,7 @@ fn render(r: &HeatmapReport, p: &HeatmapProvenance, dir: &Path, files: &[String]
         .collect();
     let _ = writeln!(out);
     let wrote = format!(
-        "{}/ ({} files: heatmap.json, heatmap.h5, {})",
+        "{}/ ({} files: heatmap.json, heatmap.h5, heatmap.html, {})",
         dir.display(),
         files.len(),
         figures.join(", ")

@@ -37,6 +37,11 @@ pub(crate) struct SweepArgs {
     /// cross several into a grid. Replaces the file's [sweep] table.
     #[arg(long = "set", value_name = "PATH=VALUES")]
     set: Vec<String>,
+    /// Show where the grid meets a target (as `tune --target`, e.g.
+    /// cascade_probability<=0.05) on the figure of its metric: a contour on a two-parameter
+    /// heatmap, a dashed line on a one-parameter plot. Changes no number.
+    #[arg(long)]
+    target: Option<String>,
 }
 
 #[derive(Args)]
@@ -232,6 +237,13 @@ pub(crate) fn sweep(args: &SweepArgs) -> Result<i32> {
     let setup = Setup::new(c)?;
     let mut axes = Vec::new();
     let mut problems = Vec::new();
+    let target = match args.target.as_deref().map(Target::parse).transpose() {
+        Ok(t) => t,
+        Err(e) => {
+            problems.push(format!("--target: {e}"));
+            None
+        }
+    };
     for s in &args.set {
         match parse_set(s) {
             Ok(a) => axes.push(a),
@@ -295,7 +307,9 @@ pub(crate) fn sweep(args: &SweepArgs) -> Result<i32> {
         return Ok(0);
     };
     files::write_sweep(&staging, &results)?;
-    let warnings = output::sweep_plot::write_sweep_plots(&staging.path(""), &results);
+    let warnings =
+        output::sweep_plot::write_sweep_plots(&staging.path(""), &results, target.as_ref());
+    output::sweep_page::write(&staging, &results)?;
     let dir = staging.commit()?;
     for w in &warnings {
         eprintln!("warning: {w}");
@@ -363,6 +377,26 @@ fn sweep_table(r: &SweepResults<'_>, dir: &Path) -> String {
     }
     let _ = writeln!(s, "results: {}", dir.display());
     s
+}
+
+/// A parameter value in the terminal: whole numbers from a thousand up with separators
+/// (`125,078,125`), anything else in its shortest exact form (`0.0125`).
+fn param_value(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() >= 1000.0 {
+        cascadesim::output::format::number(x)
+    } else {
+        format!("{x}")
+    }
+}
+
+/// Prints `text` indented by `indent` spaces and wrapped to 80 columns, continuation lines
+/// two spaces further in.
+fn print_wrapped(text: &str, indent: usize) {
+    let lines = cascadesim::output::style::wrap(text, 80 - indent - 2);
+    for (i, l) in lines.iter().enumerate() {
+        let pad = if i == 0 { indent } else { indent + 2 };
+        println!("{:pad$}{l}", "");
+    }
 }
 
 fn parse_bracket(s: &str) -> Result<(f64, f64), String> {
@@ -478,34 +512,40 @@ pub(crate) fn tune(args: &TuneArgs) -> Result<i32> {
         .iter()
         .find(|e| e.value == tuned.answer)
         .expect("the answer was evaluated");
-    println!(
+    let line = format!(
         "{}: {} = {} meets {target} ({} [{}, {}], {} paths)",
         setup.origin,
         args.param,
-        tuned.answer,
+        param_value(tuned.answer),
         pct(at.estimate),
         pct(at.ci_low),
         pct(at.ci_high),
         cascadesim::output::format::thousands(paths)
     );
-    println!(
-        "  bracket: fails at {} (bracket width {:.3e}, tolerance {:.3e}, {} runs on the same paths)",
-        tuned.fails_at,
-        (tuned.fails_at - tuned.answer).abs(),
-        tuned.tolerance,
+    print_wrapped(&line, 0);
+    let compact = cascadesim::output::format::compact;
+    let line = format!(
+        "bracket: fails at {} (bracket width {}, tolerance {}, {} runs on the same paths)",
+        param_value(tuned.fails_at),
+        compact((tuned.fails_at - tuned.answer).abs()),
+        compact(tuned.tolerance),
         tuned.evaluations.len()
     );
-    match tuned.indistinguishable {
-        Some((a, b)) => println!(
-            "  uncertainty: at evaluated values from {a} to {b} the 95% interval of {} contains {}",
+    print_wrapped(&line, 2);
+    let line = match tuned.indistinguishable {
+        Some((a, b)) => format!(
+            "uncertainty: at evaluated values from {} to {} the 95% interval of {} contains {}",
+            param_value(a),
+            param_value(b),
             target.metric.name(),
             target.level
         ),
-        None => println!(
-            "  uncertainty: every evaluated value's 95% interval excludes {}: the sampling error is below the bracket",
+        None => format!(
+            "uncertainty: every evaluated value's 95% interval excludes {}: the sampling error is below the bracket",
             target.level
         ),
-    }
+    };
+    print_wrapped(&line, 2);
     println!("results: {}", dir.display());
     Ok(0)
 }

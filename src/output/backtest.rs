@@ -9,7 +9,7 @@ use plotters::prelude::*;
 use serde::Serialize;
 
 use super::h5::{self, AttrValue, Column, ColumnData, Group};
-use super::html::{STYLE, escape};
+use super::page::{STYLE, escape};
 use super::plot::{self, Figure, draw_legend, font};
 use super::style::HouseMesh;
 use super::{OutputError, Staging};

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::figures::{FigureFile, survival_chart, survival_points};
 use super::format::{human, thousands};
-use super::html::{STYLE, escape};
+use super::page::{self, escape};
 use super::plot::{self, Figure, draw_legend};
 use super::style::err;
 use super::{OutputError, Staging};
@@ -244,30 +244,26 @@ fn render(
     svgs: &[Result<String, String>],
     notes: &[String],
 ) -> String {
-    let mut o = String::new();
     let title = format!("{} vs {}", a.label, b.label);
-    let _ = write!(
-        o,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>cascadesim · {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
-        escape(&title)
-    );
-    let _ = write!(o, "<header>\n<h1>Compare: {}</h1>\n", escape(&title));
-    for (tag, s) in [("A", a), ("B", b)] {
-        let _ = writeln!(
-            o,
-            "<p class=\"meta\"><b>{tag}</b> {} · {} · cascadesim {} · {} paths · seed {}</p>",
-            escape(&s.file),
-            escape(if s.scenario_name.is_empty() {
-                &s.scenario_file
-            } else {
-                &s.scenario_name
-            }),
-            escape(&s.cascadesim_version),
-            thousands(s.paths),
-            s.seed
-        );
-    }
-    o.push_str("</header>\n<main style=\"padding:0 1.5rem 2rem;max-width:72rem\">\n");
+    let meta: Vec<String> = [("A", a), ("B", b)]
+        .iter()
+        .map(|(tag, s)| {
+            format!(
+                "<b>{tag}</b> {} · {} · cascadesim {} · {} paths · seed {}",
+                escape(&s.file),
+                escape(if s.scenario_name.is_empty() {
+                    &s.scenario_file
+                } else {
+                    &s.scenario_name
+                }),
+                escape(&s.cascadesim_version),
+                thousands(s.paths),
+                s.seed
+            )
+        })
+        .collect();
+    let mut o = page::open(&title, &format!("Compare: {title}"), &meta);
+    o.push_str("<main class=\"page\">\n");
     let _ = writeln!(
         o,
         "<h2>{}</h2>\n<p>{}</p>",
@@ -313,30 +309,9 @@ fn render(
         let _ = writeln!(o, "<p class=\"meta\">{}</p>", escape(n));
     }
     for (f, svg) in figures.iter().zip(svgs) {
-        let _ = write!(
-            o,
-            "<figure id=\"{}\">\n<h3>{}</h3>\n",
-            escape(&f.stem),
-            escape(&f.title)
-        );
-        match svg {
-            Ok(text) => {
-                if let Some(start) = text.find("<svg") {
-                    o.push_str(&text[start..]);
-                }
-                let _ = writeln!(
-                    o,
-                    "\n<figcaption>{} (<code>plots/{}.png</code>, <code>.svg</code>)</figcaption>",
-                    escape(&f.caption),
-                    escape(&f.stem)
-                );
-            }
-            Err(reason) => {
-                let _ = writeln!(o, "<p class=\"missing\">Not drawn: {}</p>", escape(reason));
-            }
-        }
-        o.push_str("</figure>\n");
+        page::run_figure(&mut o, f, svg.clone());
     }
-    o.push_str("</main>\n</body>\n</html>\n");
+    o.push_str("</main>\n");
+    page::close(&mut o);
     o
 }

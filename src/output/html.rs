@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 
 use super::OutputError;
 use super::figures::{self, FigureFile, FigureInput};
-use super::format::{human, percent};
+use super::format::{human, percent, thousands};
+use super::metric_table;
+use super::page::{self, escape};
 use crate::summary::Summary;
 use crate::tails::{Endpoint, TailReport};
 
@@ -108,63 +110,6 @@ pub fn summary_json(summary: &Summary) -> Result<String, OutputError> {
     Ok(format!("{}\n", serde_json::to_string_pretty(summary)?))
 }
 
-/// Escapes text for HTML element content and attribute values.
-pub fn escape(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            c => o.push(c),
-        }
-    }
-    o
-}
-
-/// An SVG file's markup for inlining: from `<svg` on, labelled for screen readers.
-fn inline_svg(text: &str, label: &str) -> Option<String> {
-    let start = text.find("<svg")?;
-    let end = text.rfind("</svg>")? + "</svg>".len();
-    let body = &text[start..end];
-    Some(body.replacen(
-        "<svg",
-        &format!("<svg role=\"img\" aria-label=\"{}\"", escape(label)),
-        1,
-    ))
-}
-
-pub(crate) const STYLE: &str = "
-:root{--fg:#1d2433;--muted:#5b6475;--line:#d9dee7;--bg:#ffffff;--soft:#f5f7fa;--accent:#1565c0}
-.warning{border:1px solid #e0a800;border-left:5px solid #c62828;background:#fff8e1;padding:.5rem .9rem;margin:.6rem 0;border-radius:4px}.warning ul{margin:.3rem 0 0;padding-left:1.2rem}.warning li.sub{list-style:circle;color:var(--muted)}
-*{box-sizing:border-box}
-body{margin:0;font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;color:var(--fg);background:var(--bg)}
-header{padding:1.2rem 1.5rem;border-bottom:1px solid var(--line);background:var(--soft)}
-h1{margin:0 0 .3rem;font-size:1.5rem}
-h2{font-size:1.2rem;margin:1.6rem 0 .6rem;border-bottom:1px solid var(--line);padding-bottom:.2rem}
-h3{font-size:1.05rem;margin:1.2rem 0 .4rem}
-.meta{color:var(--muted);margin:0}
-.layout{display:grid;grid-template-columns:minmax(0,1fr) minmax(18rem,28rem);gap:1.5rem;padding:0 1.5rem 2rem}
-@media (max-width:1200px){.layout{grid-template-columns:minmax(0,1fr)}}
-aside pre{position:sticky;top:1rem;max-height:calc(100vh - 2rem);overflow:auto;background:var(--soft);border:1px solid var(--line);border-radius:6px;padding:.8rem;font:12.5px/1.4 ui-monospace,'DejaVu Sans Mono',monospace;white-space:pre-wrap;overflow-wrap:anywhere}
-.prob{font-size:1.25rem;margin:.4rem 0}
-.prob b{font-size:1.6rem}
-table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums;margin:.4rem 0 1rem;font-size:14px}
-th,td{padding:.3rem .45rem;border-bottom:1px solid var(--line);text-align:right;white-space:nowrap}
-th:first-child,td:first-child{text-align:left}
-thead th{background:var(--soft);font-weight:600}
-td.reason{text-align:left;white-space:normal;color:var(--muted)}
-td small{color:var(--muted);display:block}
-.scroll{overflow-x:auto}
-figure{margin:1rem 0 2rem}
-figure svg{width:100%;height:auto;display:block;border:1px solid var(--line);border-radius:4px}
-figcaption{color:var(--muted);font-size:13.5px;margin-top:.4rem}
-.missing{border:1px dashed #c62828;color:#c62828;padding:.8rem;border-radius:4px}
-.notes li{color:var(--muted)}
-";
-
 /// The whole page.
 pub fn render(
     s: &Summary,
@@ -180,29 +125,22 @@ pub fn render(
     } else {
         p.scenario_name.clone()
     };
-    let mut o = String::new();
-    let _ = write!(
-        o,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>cascadesim · {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
-        escape(&title)
-    );
-    let positions = p
-        .positions
-        .map_or("drawn per path".to_string(), |n| format!("{n} positions"));
-    let _ = write!(
-        o,
-        "<header>\n<h1>{}</h1>\n<p class=\"meta\">cascadesim {} · {} · {} paths · seed {} · {} steps of {} s · assets {} · population {} ({})</p>\n</header>\n",
-        escape(&title),
+    let positions = p.positions.map_or("drawn per path".to_string(), |n| {
+        format!("{} positions", thousands(n))
+    });
+    let meta = format!(
+        "cascadesim {} · {} · {} paths · seed {} · {} steps of {} s · assets {} · population {} ({})",
         escape(&p.cascadesim_version),
         escape(&p.scenario_file),
-        p.paths,
+        thousands(p.paths),
         p.seed,
-        p.steps,
+        thousands(u64::from(p.steps)),
         p.step_seconds,
         escape(&p.assets.join(", ")),
         escape(&p.population_mode),
         positions,
     );
+    let mut o = page::open(&title, &title, &[meta]);
     o.push_str("<div class=\"layout\">\n<main>\n");
     summary_section(&mut o, s);
     tail_section(&mut o, s, tail_reports);
@@ -219,36 +157,11 @@ pub fn render(
         let _ = writeln!(o, "<p class=\"meta\">{}</p>", escape(note));
     }
     for f in figures {
-        let _ = write!(
-            o,
-            "<figure id=\"{}\">\n<h3>{}</h3>\n",
-            escape(&f.stem),
-            escape(&f.title)
-        );
-        let svg = f
-            .status
-            .as_ref()
-            .map_err(Clone::clone)
-            .and_then(|()| {
-                fs::read_to_string(plots_dir.join(format!("{}.svg", f.stem)))
-                    .map_err(|e| format!("cannot read the SVG: {e}"))
-            })
-            .and_then(|t| inline_svg(&t, &f.title).ok_or_else(|| "not an SVG file".to_string()));
-        match svg {
-            Ok(svg) => {
-                o.push_str(&svg);
-                let _ = write!(
-                    o,
-                    "\n<figcaption>{} (<code>plots/{}.png</code>, <code>.svg</code>)</figcaption>\n",
-                    escape(&f.caption),
-                    escape(&f.stem)
-                );
-            }
-            Err(reason) => {
-                let _ = writeln!(o, "<p class=\"missing\">Not drawn: {}</p>", escape(&reason));
-            }
-        }
-        o.push_str("</figure>\n");
+        let svg = f.status.as_ref().map_err(Clone::clone).and_then(|()| {
+            fs::read_to_string(plots_dir.join(format!("{}.svg", f.stem)))
+                .map_err(|e| format!("cannot read the SVG: {e}"))
+        });
+        page::run_figure(&mut o, f, svg);
     }
     if !extras.traces.is_empty() {
         o.push_str("<h2 id=\"traces\">Traces in results.h5</h2>\n<table>\n<thead><tr><th>group</th><th>selected by</th></tr></thead>\n<tbody>\n");
@@ -261,10 +174,69 @@ pub fn render(
         }
         o.push_str("</tbody>\n</table>\n");
     }
-    o.push_str("</main>\n<aside>\n<h2>Scenario</h2>\n<pre>");
+    o.push_str("</main>\n<aside>\n<h2 id=\"scenario\">Scenario</h2>\n");
+    effective_values(&mut o, s);
+    o.push_str("<pre>");
     o.push_str(&escape(&p.scenario));
-    o.push_str("</pre>\n</aside>\n</div>\n</body>\n</html>\n");
+    o.push_str("</pre>\n</aside>\n</div>\n");
+    page::close(&mut o);
     o
+}
+
+/// What the run used, beside what the file says where the command line changed it (paths,
+/// seed and replicates are the run's, recorded in its provenance; threads never change a
+/// result, so they are not recorded).
+fn effective_values(o: &mut String, s: &Summary) {
+    let p = &s.provenance;
+    let file: Option<toml::Table> = p.scenario.parse().ok();
+    let in_file = |table: &str, key: &str| -> Option<u64> {
+        let v = file.as_ref()?.get(table)?.get(key)?;
+        v.as_integer().and_then(|i| u64::try_from(i).ok())
+    };
+    let row = |o: &mut String, what: &str, used: String, file: Option<u64>, same: bool| {
+        let note = match file {
+            Some(f) if !same => format!(
+                " <small class=\"key\">(the file says {}; set on the command line)</small>",
+                thousands(f)
+            ),
+            _ => String::new(),
+        };
+        let _ = writeln!(o, "<tr><td>{what}</td><td>{used}{note}</td></tr>");
+    };
+    o.push_str("<table class=\"facts\">\n<tbody>\n");
+    let paths = in_file("simulation", "paths");
+    row(
+        o,
+        "paths",
+        thousands(p.paths),
+        paths,
+        paths.is_none_or(|f| f == p.paths),
+    );
+    let seed = in_file("simulation", "seed");
+    row(
+        o,
+        "seed",
+        p.seed.to_string(),
+        seed,
+        seed.is_none_or(|f| f == p.seed),
+    );
+    if let Some(r) = p.population_replicates {
+        let file_r = in_file("simulation", "population_replicates");
+        row(
+            o,
+            "population replicates",
+            thousands(r),
+            file_r,
+            file_r.is_none_or(|f| f == r),
+        );
+    }
+    let _ = writeln!(
+        o,
+        "<tr><td>steps</td><td>{} of {} s</td></tr>\n<tr><td>threads</td><td><small class=\"key\">any: results do not depend on them</small></td></tr>",
+        thousands(u64::from(p.steps)),
+        p.step_seconds
+    );
+    o.push_str("</tbody>\n</table>\n<p class=\"meta\">The scenario file as written:</p>\n");
 }
 
 /// What failed in a run, one line each, worded for a person: book exhaustion, insurance
@@ -369,10 +341,10 @@ fn summary_section(o: &mut String, s: &Summary) {
             (None, Some(_)) => "paths and populations, Korn–Graubard",
             (None, None) => "Wilson",
         },
-        s.cascades,
+        thousands(s.cascades),
         if s.cascades == 1 { "" } else { "s" },
-        cp.trials,
-        escape(&s.precision.note)
+        thousands(cp.trials),
+        escape(&relative_wording(&s.precision.note))
     );
     if let Some(nz) = &s.cascade_probability_noise {
         let c = &nz.components;
@@ -393,7 +365,7 @@ fn summary_section(o: &mut String, s: &Summary) {
     }
     facts.push(format!(
         "{} path{} exhausted a book",
-        s.paths_with_book_exhausted,
+        thousands(s.paths_with_book_exhausted),
         if s.paths_with_book_exhausted == 1 {
             ""
         } else {
@@ -416,31 +388,25 @@ fn summary_section(o: &mut String, s: &Summary) {
         }
         o.push_str("</ul></div>\n");
     }
-    if s.metrics.is_empty() {
-        return;
+    metric_table::write(o, s);
+}
+
+/// The precision note with its relative half-width said to be relative: "known to ±5.6%"
+/// reads as percentage points next to a probability, so it becomes "known to ±5.6% of its
+/// value".
+fn relative_wording(note: &str) -> String {
+    let Some(at) = note.find("known to ±") else {
+        return note.to_string();
+    };
+    let rest = &note[at..];
+    match rest.find('%') {
+        Some(pct) => format!(
+            "{}% of its value{}",
+            &note[..at + pct],
+            &note[at + pct + 1..]
+        ),
+        None => note.to_string(),
     }
-    o.push_str("<div class=\"scroll\"><table>\n<thead><tr><th>metric</th><th>mean</th><th>p50</th><th>p90</th><th>p99</th><th>p99.9</th><th>VaR 99%</th><th>ES 99%</th><th>max</th></tr></thead>\n<tbody>\n");
-    for (name, m) in &s.metrics {
-        let at = |v: &[crate::stats::AtLevel], p: f64| {
-            v.iter().find(|x| x.p == p).map_or(f64::NAN, |x| x.value)
-        };
-        let cells = [
-            m.mean,
-            at(&m.quantiles, 0.5),
-            at(&m.quantiles, 0.9),
-            at(&m.quantiles, 0.99),
-            at(&m.quantiles, 0.999),
-            at(&m.var, 0.99),
-            at(&m.es, 0.99),
-            m.max,
-        ];
-        let _ = write!(o, "<tr><td>{}</td>", escape(name));
-        for c in cells {
-            let _ = write!(o, "<td>{}</td>", escape(&human(c, m.unit)));
-        }
-        o.push_str("</tr>\n");
-    }
-    o.push_str("</tbody>\n</table></div>\n");
 }
 
 fn endpoint(e: &Endpoint, unit: &str) -> String {
@@ -458,8 +424,9 @@ fn tail_section(o: &mut String, s: &Summary, reports: &[(&'static str, TailRepor
             let reason = r.ml_fit.reason().unwrap_or("no fit");
             let _ = writeln!(
                 o,
-                "<tr><td>{}</td><td class=\"reason\" colspan=\"7\">no fit: {}</td></tr>",
+                "<tr><td title=\"{}\">{}</td><td class=\"reason\" colspan=\"7\">no fit: {}</td></tr>",
                 escape(name),
+                escape(metric_table::label(name)),
                 escape(reason)
             );
             continue;
@@ -489,11 +456,12 @@ fn tail_section(o: &mut String, s: &Summary, reports: &[(&'static str, TailRepor
         };
         let _ = writeln!(
             o,
-            "<tr><td>{}</td><td>{}</td><td>{} of {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td title=\"{}\">{}</td><td>{}</td><td>{} of {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             escape(name),
+            escape(metric_table::label(name)),
             escape(&human(fit.threshold, unit)),
-            fit.n_exceedances,
-            fit.n_total,
+            thousands(fit.n_exceedances as u64),
+            thousands(fit.n_total as u64),
             escape(&xi),
             escape(&human(fit.sigma, unit)),
             level(1e3),
@@ -509,20 +477,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn escaping_covers_markup_characters() {
+    fn the_precision_reads_as_relative() {
         assert_eq!(
-            escape("<a href=\"x\">&'</a>"),
-            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;"
+            relative_wording("the estimate is known to ±5.6%; a ±10% estimate needs 900 paths"),
+            "the estimate is known to ±5.6% of its value; a ±10% estimate needs 900 paths"
         );
-    }
-
-    #[test]
-    fn svgs_are_inlined_from_their_root_element() {
-        let svg = "<?xml version=\"1.0\"?>\n<svg width=\"2\" height=\"2\"><g/></svg>\n";
-        assert_eq!(
-            inline_svg(svg, "a <b>").unwrap(),
-            "<svg role=\"img\" aria-label=\"a &lt;b&gt;\" width=\"2\" height=\"2\"><g/></svg>"
-        );
-        assert!(inline_svg("not svg", "x").is_none());
+        assert_eq!(relative_wording("no cascade"), "no cascade");
     }
 }

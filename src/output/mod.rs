@@ -12,12 +12,15 @@ pub mod format;
 pub mod h5;
 pub mod heatmap;
 pub mod html;
+mod metric_table;
+pub mod page;
 pub mod plot;
 pub mod population;
 pub mod read;
 pub mod realised;
 pub mod style;
 pub mod sweep;
+pub mod sweep_page;
 pub mod sweep_plot;
 
 use std::fs;

@@ -2,6 +2,7 @@
 //! running the binary ([`cli`]). Each test binary uses part of it.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod cli;
 
 use std::path::{Path, PathBuf};

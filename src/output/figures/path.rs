@@ -238,6 +238,8 @@ impl PathFigure<'_> {
         let time = |i: usize| i as f64 * self.step_seconds / div;
         // Headroom above the depth line for the note.
         let d_hi = depth.iter().copied().fold(0.0f64, f64::max).max(1.0) * 1.5;
+        // One form for every tick (`0.5`, `1.0`, `1.5`, not `0.5`, `1`, `1.5`).
+        let depth_axis = Axis::linear("", 0.0, d_hi, 4);
         let mut dchart = ChartBuilder::on(lower)
             .margin(10)
             .margin_right(20)
@@ -251,7 +253,7 @@ impl PathFigure<'_> {
             .y_desc("book depth ×")
             .house(13.0, 14.0)
             .x_label_formatter(&|x| sig(*x, 4))
-            .y_label_formatter(&|y| sig(*y, 2))
+            .y_label_formatter(&|y| depth_axis.label(*y))
             .y_labels(4)
             .draw()
             .map_err(err)?;

@@ -1,5 +1,6 @@
-//! Files of `cascadesim heatmap`: `heatmap.json`, `heatmap.h5` (the same numbers) and one
-//! figure per asset, `heatmap_<asset>.png` / `.svg`, all written into a [`Staging`] folder.
+//! Files of `cascadesim heatmap`: `heatmap.json`, `heatmap.h5` (the same numbers), one
+//! figure per asset, `heatmap_<asset>.png` / `.svg`, and `heatmap.html` (`page.rs`), all
+//! written into a [`Staging`] folder.
 //!
 //! `heatmap.h5` layout (every dataset 1-D with `unit` and `description` attributes):
 //! - root attributes: provenance (version, scenario file, name and text, seed), the options,
@@ -28,6 +29,7 @@ use crate::heatmap::{AssetHeatmap, HeatmapReport};
 
 mod columns;
 mod figure;
+mod page;
 
 pub use figure::HeatmapFigure;
 
@@ -82,6 +84,11 @@ pub fn write_heatmap(
         files.push(format!("{stem}.png"));
         files.push(format!("{stem}.svg"));
     }
+    staging.write(
+        "heatmap.html",
+        page::render(report, provenance, &dir).as_bytes(),
+    )?;
+    files.push("heatmap.html".to_string());
     Ok(files)
 }
 

@@ -1,10 +1,11 @@
 //! `sweep_heatmap_<metric>`: a probability over a two-parameter grid, one coloured cell per
-//! grid point.
+//! grid point labelled with its estimate and the half-width of its 95% interval, and a colour
+//! bar from 0 to the largest estimate.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::output::format::{compact, percent};
+use crate::output::format::{Axis, compact, percent};
 use crate::output::plot::{Figure, font};
 use crate::output::style::{HouseMesh, err};
 
@@ -17,7 +18,15 @@ pub(super) struct Heat<'a> {
     pub(super) cols: &'a [f64],
     /// Row-major, `rows.len() × cols.len()`.
     pub(super) values: Vec<f64>,
+    /// Half-width of each value's 95% interval, in the same order.
+    pub(super) half_widths: Vec<f64>,
+    /// Whether each value meets `--target`, in the same order: the contour is drawn along
+    /// the cell edges between cells that do and cells that do not.
+    pub(super) meets: Option<Vec<bool>>,
 }
+
+/// Width in pixels of the colour bar's strip on the right.
+const BAR_STRIP: u32 = 120;
 
 /// White → dark red.
 fn heat_colour(t: f64) -> RGBColor {
@@ -47,8 +56,11 @@ impl Figure for Heat<'_> {
             .copied()
             .filter(|v| v.is_finite())
             .fold(0.0, f64::max);
-        let mut chart = ChartBuilder::on(root)
-            .caption(&self.title, font(18.0))
+        let root = root.titled(&self.title, font(18.0)).map_err(err)?;
+        let (w, _) = root.dim_in_pixel();
+        let (root, strip) = root.split_horizontally(w.saturating_sub(BAR_STRIP));
+        colour_bar(&strip, max)?;
+        let mut chart = ChartBuilder::on(&root)
             .margin(14)
             .x_label_area_size(48)
             .y_label_area_size(90)
@@ -82,21 +94,86 @@ impl Figure for Heat<'_> {
                     .map_err(err)?;
                 if label_cells {
                     let colour = if t > 0.6 { WHITE } else { BLACK };
-                    chart
-                        .draw_series(std::iter::once(Text::new(
-                            percent(v),
-                            (x + 0.5, y + 0.5),
-                            font(12.0)
-                                .color(&colour)
-                                .pos(plotters::style::text_anchor::Pos::new(
-                                    plotters::style::text_anchor::HPos::Center,
-                                    plotters::style::text_anchor::VPos::Center,
-                                )),
-                        )))
-                        .map_err(err)?;
+                    let centre = |size: f64| {
+                        font(size)
+                            .color(&colour)
+                            .pos(plotters::style::text_anchor::Pos::new(
+                                plotters::style::text_anchor::HPos::Center,
+                                plotters::style::text_anchor::VPos::Center,
+                            ))
+                    };
+                    let hw = self.half_widths[r * nc + c];
+                    let lines = [
+                        (percent(v), 13.0, 0.62),
+                        (format!("±{}", percent(hw)), 11.0, 0.36),
+                    ];
+                    for (text, size, at) in lines {
+                        chart
+                            .draw_series(std::iter::once(Text::new(
+                                text,
+                                (x + 0.5, y + at),
+                                centre(size),
+                            )))
+                            .map_err(err)?;
+                    }
                 }
             }
         }
+        if let Some(meets) = &self.meets {
+            let mut edges = Vec::new();
+            for r in 0..nr {
+                for c in 0..nc {
+                    let (x, y, here) = (c as f64, r as f64, meets[r * nc + c]);
+                    if c + 1 < nc && meets[r * nc + c + 1] != here {
+                        edges.push([(x + 1.0, y), (x + 1.0, y + 1.0)]);
+                    }
+                    if r + 1 < nr && meets[(r + 1) * nc + c] != here {
+                        edges.push([(x, y + 1.0), (x + 1.0, y + 1.0)]);
+                    }
+                }
+            }
+            chart
+                .draw_series(
+                    edges
+                        .into_iter()
+                        .map(|e| PathElement::new(e, BLACK.stroke_width(4))),
+                )
+                .map_err(err)?;
+        }
         Ok(())
     }
+}
+
+/// The colour bar: the colour scale from 0 (bottom) to `max` (top), labelled in percent.
+fn colour_bar<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, max: f64) -> Result<(), String> {
+    let top = if max > 0.0 { max } else { 1.0 };
+    let axis = Axis::linear("fraction", 0.0, top, 6);
+    let mut chart = ChartBuilder::on(area)
+        .margin_top(14)
+        .margin_bottom(62)
+        .margin_right(8)
+        .y_label_area_size(64)
+        .build_cartesian_2d(0.0..1.0, 0.0..top)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .disable_x_axis()
+        .y_labels(6)
+        .y_label_formatter(&|y| axis.label(*y))
+        .house_text(12.0, 14.0)
+        .draw()
+        .map_err(err)?;
+    let steps = 100;
+    chart
+        .draw_series((0..steps).map(|k| {
+            let (a, b) = (k as f64 / steps as f64, (k + 1) as f64 / steps as f64);
+            // Each band overlaps the next a little, so no hairline shows between them.
+            Rectangle::new(
+                [(0.0, a * top), (1.0, (b + 0.004).min(1.0) * top)],
+                heat_colour(if max > 0.0 { a } else { 0.0 }).filled(),
+            )
+        }))
+        .map_err(err)?;
+    Ok(())
 }

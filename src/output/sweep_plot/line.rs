@@ -18,6 +18,8 @@ pub(super) struct Line<'a> {
     pub(super) y_label: &'a str,
     pub(super) xs: Vec<f64>,
     pub(super) ps: Vec<Proportion>,
+    /// The `--target` level, drawn as a dashed line with its label.
+    pub(super) target: Option<(f64, String)>,
 }
 
 impl Figure for Line<'_> {
@@ -47,7 +49,8 @@ impl Line<'_> {
         X: AsRangedCoord<Value = f64>,
         X::CoordDescType: ValueFormatter<f64>,
     {
-        let top = self.ps.iter().map(|p| p.ci_high).fold(0.0, f64::max);
+        let level = self.target.as_ref().map_or(0.0, |t| t.0);
+        let top = self.ps.iter().map(|p| p.ci_high).fold(level, f64::max);
         let y1 = if top > 0.0 {
             (top * 1.1).min(1.0)
         } else {
@@ -105,6 +108,24 @@ impl Line<'_> {
         chart
             .draw_series(pts.iter().map(|&p| Circle::new(p, 4, BLUE.filled())))
             .map_err(err)?;
+        if let Some((level, label)) = &self.target {
+            let (x0, x1) = self
+                .xs
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
+                    (a.min(x), b.max(x))
+                });
+            chart
+                .draw_series(DashedLineSeries::new(
+                    [(x0, *level), (x1, *level)],
+                    8,
+                    5,
+                    BLACK.stroke_width(2),
+                ))
+                .map_err(err)?
+                .label(label.as_str())
+                .legend(|(x, y)| PathElement::new([(x, y), (x + 16, y)], BLACK.stroke_width(2)));
+        }
         draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         Ok(())
     }

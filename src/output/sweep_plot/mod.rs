@@ -4,11 +4,12 @@
 
 use std::path::Path;
 
-use super::format::percent;
+use super::format::thousands;
 use super::plot;
 use super::sweep::SweepResults;
 use crate::stats::Proportion;
 use crate::sweep::tornado::TornadoRow;
+use crate::sweep::tune::Target;
 
 const SIZE: (u32, u32) = (900, 560);
 
@@ -33,9 +34,58 @@ pub(super) fn span(lo: f64, hi: f64) -> (f64, f64) {
     }
 }
 
+/// A scenario key's last part in words, with the unit its suffix names: `depth_usd` →
+/// ("depth", "USD"), `maintenance_margin` → ("maintenance margin", "").
+fn key_words(path: &str) -> (String, &'static str) {
+    let last = path.rsplit('.').next().unwrap_or(path);
+    let last = last.split('[').next().unwrap_or(last);
+    let units = [
+        ("_usd", "USD"),
+        ("_bp", "bp"),
+        ("_seconds", "s"),
+        ("_s", "s"),
+        ("_8h", "per 8 h"),
+    ];
+    let (stem, unit) = units
+        .iter()
+        .find_map(|(suffix, unit)| last.strip_suffix(suffix).map(|s| (s, *unit)))
+        .unwrap_or((last, ""));
+    (stem.replace('_', " "), unit)
+}
+
+/// An axis title for a scenario key: its words and unit, then the key itself, e.g.
+/// `book depth (USD) · assets[0].book.depth_usd`.
+fn key_title(path: &str) -> String {
+    let (words, unit) = key_words(path);
+    // The table the key sits in, when it says what the key belongs to (`book`, `cascade`).
+    let parent = path
+        .rsplit('.')
+        .nth(1)
+        .map(|p| p.split('[').next().unwrap_or(p))
+        .filter(|p| {
+            !matches!(
+                *p,
+                "assets" | "populations" | "simulation" | "venues" | "lending"
+            )
+        });
+    let words = match parent {
+        Some(p) if !words.starts_with(p) => format!("{} {words}", p.replace('_', " ")),
+        _ => words,
+    };
+    if unit.is_empty() {
+        format!("{words} · {path}")
+    } else {
+        format!("{words} ({unit}) · {path}")
+    }
+}
+
 /// Writes the sweep's figures into `<dir>/plots/`; returns warnings (a figure that could not
 /// be drawn, or a grid of more than two parameters, which has none).
-pub fn write_sweep_plots(dir: &Path, r: &SweepResults<'_>) -> Vec<String> {
+///
+/// With a `target` (as `tune --target`), the figure of its metric shows it: a dashed line
+/// at its level on a one-parameter plot, on a two-parameter heatmap the contour between the
+/// cells whose estimate meets it and those that do not.
+pub fn write_sweep_plots(dir: &Path, r: &SweepResults<'_>, target: Option<&Target>) -> Vec<String> {
     let plots = dir.join("plots");
     let mut warnings = Vec::new();
     if let Err(e) = std::fs::create_dir_all(&plots) {
@@ -50,15 +100,23 @@ pub fn write_sweep_plots(dir: &Path, r: &SweepResults<'_>) -> Vec<String> {
             |s| s.bad_debt_share,
         ),
     ];
+    // The target, for the figure of its metric only.
+    let target_of = |stem: &str| target.filter(|t| t.metric.name() == stem);
     match axes.len() {
         1 => {
             for (stem, label, get) in metrics {
+                let x_label = key_title(axes[0].path.as_str());
                 let fig = Line {
-                    title: format!("{label} against {} ({} paths)", axes[0].path, r.provenance.paths),
-                    x_label: axes[0].path.as_str(),
+                    title: format!(
+                        "{label} against {} ({} paths each)",
+                        key_words(axes[0].path.as_str()).0,
+                        thousands(r.provenance.paths)
+                    ),
+                    x_label: &x_label,
                     y_label: label,
                     xs: axes[0].values.clone(),
                     ps: r.points.iter().map(get).collect(),
+                    target: target_of(stem).map(|t| (t.level, format!("target: {t}"))),
                 };
                 if let Err(e) = plot::save(&fig, &plots, &format!("sweep_{stem}"), SIZE) {
                     warnings.push(e.to_string());
@@ -68,18 +126,26 @@ pub fn write_sweep_plots(dir: &Path, r: &SweepResults<'_>) -> Vec<String> {
         2 => {
             for (stem, label, get) in metrics {
                 let values: Vec<f64> = r.points.iter().map(|p| get(p).estimate).collect();
-                let max = values.iter().copied().fold(0.0, f64::max);
+                let half_widths = r
+                    .points
+                    .iter()
+                    .map(|p| (get(p).ci_high - get(p).ci_low) / 2.0)
+                    .collect();
+                let (rows_label, cols_label) =
+                    (key_title(axes[0].path.as_str()), key_title(axes[1].path.as_str()));
                 let fig = Heat {
                     title: format!(
-                        "{label} ({} paths; colour from 0 to the largest, {})",
-                        r.provenance.paths,
-                        percent(max)
+                        "{label} ± 95% half-width ({} paths each){}",
+                        thousands(r.provenance.paths),
+                        target_of(stem).map_or(String::new(), |t| format!("; black: edge of {t}"))
                     ),
-                    rows_label: axes[0].path.as_str(),
-                    cols_label: axes[1].path.as_str(),
+                    rows_label: &rows_label,
+                    cols_label: &cols_label,
                     rows: &axes[0].values,
                     cols: &axes[1].values,
+                    meets: target_of(stem).map(|t| values.iter().map(|&v| t.meets(v)).collect()),
                     values,
+                    half_widths,
                 };
                 if let Err(e) = plot::save(&fig, &plots, &format!("sweep_heatmap_{stem}"), SIZE) {
                     warnings.push(e.to_string());
@@ -114,5 +180,27 @@ pub fn write_tornado_plot(
     match plot::save(&fig, &plots, "tornado", (1300, height)) {
         Ok(()) => Vec::new(),
         Err(e) => vec![e.to_string()],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scenario_keys_read_as_words_with_units() {
+        assert_eq!(
+            key_title("assets[0].book.depth_usd"),
+            "book depth (USD) · assets[0].book.depth_usd"
+        );
+        assert_eq!(
+            key_title("populations[1].maintenance_margin"),
+            "maintenance margin · populations[1].maintenance_margin"
+        );
+        assert_eq!(
+            key_title("simulation.cascade.endogenous_move"),
+            "cascade endogenous move · simulation.cascade.endogenous_move"
+        );
+        assert_eq!(key_words("assets[0].book.refill_half_life_s").1, "s");
     }
 }

@@ -1,11 +1,14 @@
 //! `tornado`: each parameter of `cascadesim sensitivity` moved down and up, its effect on
-//! the cascade probability and on the ES99 of max drawdown, ranked.
+//! the cascade probability and on the ES99 of max drawdown, ranked. Each bar end carries its
+//! value; on the cascade side a whisker at the high end shows the paired 95% interval of
+//! high − low (placed from the low end), so a swing whose whisker reaches the low end is not
+//! distinguishable from no swing.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::span;
-use crate::output::format::{Axis, compact};
+use crate::output::format::{Axis, compact, percent};
 use crate::output::plot::{Figure, font};
 use crate::output::style::{HouseMesh, LIGHT_GRID, err};
 use crate::sweep::tornado::TornadoRow;
@@ -23,17 +26,33 @@ pub(super) struct Tornado<'a> {
 pub(super) struct Panel<'a> {
     rows: &'a [TornadoRow],
     base: f64,
-    ends: fn(&TornadoRow) -> (f64, f64),
+    ends: Ends,
     x_desc: &'a str,
     labels: bool,
+    /// The paired 95% interval of high − low, when the panel has one.
+    paired: Option<Ends>,
+}
+
+/// Two numbers of a row: a bar's ends, or an interval.
+type Ends = fn(&TornadoRow) -> (f64, f64);
+
+/// Text anchored at its left or right end, vertically centred.
+fn anchored(size: f64, left: bool) -> TextStyle<'static> {
+    use plotters::style::text_anchor::{HPos, Pos, VPos};
+    font(size).pos(Pos::new(
+        if left { HPos::Left } else { HPos::Right },
+        VPos::Center,
+    ))
 }
 
 impl Panel<'_> {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<(), String> {
         let n = self.rows.len();
+        // The bars, and the whiskers' ends when the panel has them.
         let all = self.rows.iter().flat_map(|r| {
             let (a, b) = (self.ends)(r);
-            [a, b]
+            let (d_lo, d_hi) = self.paired.map_or((0.0, 0.0), |f| f(r));
+            [a, b, a + d_lo, a + d_hi]
         });
         let (lo, hi) = all
             .filter(|v| v.is_finite())
@@ -85,6 +104,36 @@ impl Panel<'_> {
                         colour.mix(0.55).filled(),
                     )))
                     .map_err(err)?;
+                // The value just beyond the bar's far end.
+                let right = end >= self.base;
+                let xr = chart.x_range();
+                let nudge = (xr.end - xr.start) * 0.006;
+                let at = if right { end + nudge } else { end - nudge };
+                chart
+                    .draw_series(std::iter::once(Text::new(
+                        percent(end),
+                        (at, y + (y0 + y1) / 2.0),
+                        anchored(11.0, right),
+                    )))
+                    .map_err(err)?;
+            }
+            if let Some(paired) = self.paired {
+                let (d_lo, d_hi) = paired(r);
+                if low.is_finite() && d_lo.is_finite() && d_hi.is_finite() {
+                    let (a, b, yy) = (low + d_lo, low + d_hi, y + 0.88);
+                    let whisker = [
+                        vec![(a, yy), (b, yy)],
+                        vec![(a, yy - 0.05), (a, yy + 0.05)],
+                        vec![(b, yy - 0.05), (b, yy + 0.05)],
+                    ];
+                    chart
+                        .draw_series(
+                            whisker
+                                .into_iter()
+                                .map(|pts| PathElement::new(pts, BLACK.stroke_width(2))),
+                        )
+                        .map_err(err)?;
+                }
             }
         }
         chart
@@ -101,7 +150,7 @@ impl Figure for Tornado<'_> {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
         let root = root
             .titled(
-                "each parameter moved down (blue) and up (red); line: the scenario as written",
+                "each parameter moved down (blue) and up (red); line: the scenario as written; whisker: paired 95% interval of the up value",
                 font(17.0),
             )
             .map_err(err)?;
@@ -113,6 +162,7 @@ impl Figure for Tornado<'_> {
             ends: |r| (r.cascade_low, r.cascade_high),
             x_desc: "cascade probability",
             labels: true,
+            paired: Some(|r| (r.cascade_difference.ci_low, r.cascade_difference.ci_high)),
         }
         .draw(&left)?;
         Panel {
@@ -121,6 +171,7 @@ impl Figure for Tornado<'_> {
             ends: |r| (r.es_low, r.es_high),
             x_desc: "99% ES of max drawdown",
             labels: false,
+            paired: None,
         }
         .draw(&right)
     }
