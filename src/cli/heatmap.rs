@@ -46,9 +46,55 @@ pub(crate) struct HeatmapArgs {
     /// large populations).
     #[arg(long)]
     no_critical: bool,
+    /// The two assets of the pair map, by name (default: the first two of the scenario).
+    #[arg(long, value_name = "A,B")]
+    pair: Option<String>,
+    /// Radius of the cross-asset groups, in one-day σ (default: one hour's σ, 0.204).
+    #[arg(long)]
+    group_eps: Option<f64>,
+    /// Density of the cross-asset groups: share of the book a core point holds within the
+    /// radius.
+    #[arg(long, default_value_t = 0.02)]
+    group_min_share: f64,
     /// No summary on the terminal.
     #[arg(long, short)]
     quiet: bool,
+}
+
+/// The indices of `--pair A,B` in the scenario's assets.
+fn pair_indices(pair: &str, assets: &[&str]) -> Result<[usize; 2], InputError> {
+    let list = assets
+        .iter()
+        .map(|a| format!("\"{a}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let names: Vec<&str> = pair.split(',').map(str::trim).collect();
+    let [a, b] = names[..] else {
+        return Err(InputError(format!(
+            "--pair must be two asset names separated by a comma (A,B), found \"{pair}\"; the scenario's assets: {list}"
+        )));
+    };
+    let mut bad = Vec::new();
+    let mut index = |name: &str| {
+        let i = assets.iter().position(|x| *x == name);
+        if i.is_none() {
+            bad.push(format!("\"{name}\""));
+        }
+        i.unwrap_or(0)
+    };
+    let (i, j) = (index(a), index(b));
+    if !bad.is_empty() {
+        return Err(InputError(format!(
+            "--pair: no asset {} in the scenario; its assets: {list}",
+            bad.join(" and no asset ")
+        )));
+    }
+    if i == j {
+        return Err(InputError(format!(
+            "--pair names \"{a}\" twice; the pair map needs two different assets"
+        )));
+    }
+    Ok([i, j])
 }
 
 pub(crate) fn heatmap(args: &HeatmapArgs) -> Result<i32> {
@@ -67,10 +113,22 @@ pub(crate) fn heatmap(args: &HeatmapArgs) -> Result<i32> {
         ("--range-pct", args.range_pct),
         ("--kernel-bp", args.kernel_bp),
         ("--prominence", args.prominence),
+        ("--group-min-share", args.group_min_share),
     ] {
         if !v.is_finite() {
             bail!(InputError(format!("{name} must be a finite number")));
         }
+    }
+    let names: Vec<&str> = scenario.assets.iter().map(|a| a.name.as_str()).collect();
+    let pair = args
+        .pair
+        .as_deref()
+        .map(|p| pair_indices(p, &names))
+        .transpose()?;
+    if let Some(e) = args.group_eps
+        && !e.is_finite()
+    {
+        bail!(InputError("--group-eps must be a finite number".into()));
     }
     let options = Options {
         bin_width: args.bin_bp * 1e-4,
@@ -79,6 +137,9 @@ pub(crate) fn heatmap(args: &HeatmapArgs) -> Result<i32> {
         prominence: args.prominence,
         critical_threshold: args.threshold,
         critical: !args.no_critical,
+        pair,
+        group_eps: args.group_eps,
+        group_min_share: args.group_min_share,
         ..Options::default()
     };
     options.check().map_err(|e| InputError(e.to_string()))?;
