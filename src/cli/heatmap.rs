@@ -12,8 +12,8 @@ use clap::Args;
 use cascadesim::heatmap::critical::CriticalShock;
 use cascadesim::heatmap::{self, AssetHeatmap, HeatmapReport, Options};
 use cascadesim::output::Staging;
-use cascadesim::output::format::{price, usd};
-use cascadesim::output::heatmap::{HeatmapProvenance, figure_stem, write_heatmap};
+use cascadesim::output::format::{points, price, thousands, usd};
+use cascadesim::output::heatmap::{HeatmapProvenance, figure_stem, pair_stem, write_heatmap};
 use cascadesim::output::style::wrap;
 
 use super::common::{CANCEL, InputError, load};
@@ -358,6 +358,80 @@ fn asset_block(out: &mut String, a: &AssetHeatmap, threshold: f64) {
     }
 }
 
+/// The groups and the pair map (scenarios with two or more assets): at most five groups,
+/// each with its parts.
+fn groups_block(out: &mut String, r: &HeatmapReport) {
+    if let Some(g) = &r.groups {
+        let _ = writeln!(out);
+        let cross = g.groups.iter().filter(|x| x.cross_asset).count();
+        let head = format!(
+            "{} found, {cross} across assets (DBSCAN: radius {:.2}σ ({}), a core holds ≥ {} of the book); {} of {} reachable notional is in none",
+            g.groups.len(),
+            g.eps,
+            g.eps_rule,
+            pct(g.options.min_share),
+            usd(g.ungrouped_notional),
+            usd(g.reachable_notional),
+        );
+        labelled(out, 0, "groups", 15, &head);
+        for (i, x) in g.groups.iter().enumerate().take(5) {
+            let moves: Vec<String> = x
+                .joint_move
+                .iter()
+                .map(|m| format!("{} {} ({:+.2}σ)", m.asset, points(m.pct), m.sigmas))
+                .collect();
+            let line = format!(
+                "{} ({} of the book, {} positions) at {}",
+                usd(x.notional),
+                pct(x.share_of_book),
+                thousands(x.positions),
+                moves.join(", ")
+            );
+            labelled(out, 2, &format!("#{}", i + 1), 4, &line);
+            for p in &x.parts {
+                let part = format!(
+                    "{} {}: {}, triggers {:+.2}σ to {:+.2}σ, {}× the book in front",
+                    p.asset,
+                    p.side.name(),
+                    usd(p.notional),
+                    p.nearest_trigger_sigmas,
+                    p.farthest_trigger_sigmas,
+                    p.share_of_depth.map_or("∞".into(), |v| format!("{v:.2}"))
+                );
+                labelled(out, 6, "", 0, &part);
+            }
+        }
+        if g.groups.len() > 5 {
+            let _ = writeln!(out, "  … {} more in heatmap.json", g.groups.len() - 5);
+        }
+    }
+    if let Some(p) = &r.pair_map {
+        let worst: Vec<String> = p
+            .ellipses
+            .iter()
+            .map(|e| {
+                format!(
+                    "{}σ: {} ({} {}, {} {})",
+                    e.sigmas,
+                    usd(e.notional),
+                    p.a.asset,
+                    pct(e.move_a),
+                    p.b.asset,
+                    pct(e.move_b)
+                )
+            })
+            .collect();
+        let text = format!(
+            "{} × {} (ρ {:.2}), static: the worst one-day joint move on the {}",
+            p.a.asset,
+            p.b.asset,
+            p.correlation,
+            worst.join("; ")
+        );
+        labelled(out, 0, "pair map", 15, &text);
+    }
+}
+
 /// The terminal summary.
 fn render(r: &HeatmapReport, p: &HeatmapProvenance, dir: &Path, files: &[String]) -> String {
     let mut out = format!(
@@ -378,11 +452,15 @@ fn render(r: &HeatmapReport, p: &HeatmapProvenance, dir: &Path, files: &[String]
             "edge, centre: distance to the near edge and to the notional-weighted centre; in front: book between the price and the centre (+: beyond the book); ×book: notional over that book; r×sev: reach × severity (listed, not part of the risk score)",
         );
     }
-    let figures: Vec<String> = r
+    groups_block(&mut out, r);
+    let mut figures: Vec<String> = r
         .assets
         .iter()
         .map(|a| format!("{}.png/.svg", figure_stem(&a.asset)))
         .collect();
+    if let Some(p) = &r.pair_map {
+        figures.push(format!("{}.png/.svg", pair_stem(p)));
+    }
     let _ = writeln!(out);
     let wrote = format!(
         "{}/ ({} files: heatmap.json, heatmap.h5, {})",
