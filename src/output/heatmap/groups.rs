@@ -4,7 +4,7 @@
 //! `heatmap.json`'s `groups` and `pair_map` keys; absent with a single asset.
 
 use super::super::h5::{AttrValue, Column, ColumnData, Group};
-use super::{attr, opt};
+use super::{Cols, attr, opt};
 use crate::heatmap::HeatmapReport;
 use crate::heatmap::clusters::Side;
 use crate::heatmap::groups::Groups;
@@ -17,30 +17,27 @@ pub(super) struct Extra(Vec<(String, Attrs, Table)>);
 /// Attributes of one HDF5 group, in order.
 type Attrs = Vec<(String, AttrValue)>;
 
-/// One table: float, count and flag columns (name, unit, description, values).
-#[derive(Default)]
+/// One table: the file's usual float, count and flag columns ([`Cols`]) and row-major
+/// matrices (name, unit, description, values, columns).
 struct Table {
-    f: Vec<(&'static str, &'static str, &'static str, Vec<f64>)>,
-    u: Vec<(&'static str, &'static str, &'static str, Vec<u32>)>,
-    b: Vec<(&'static str, &'static str, &'static str, Vec<u8>)>,
-    /// Row-major matrices (name, unit, description, values, columns).
+    cols: Cols,
     m: Vec<(&'static str, &'static str, &'static str, Vec<f64>, usize)>,
+}
+
+impl Default for Table {
+    fn default() -> Self {
+        Table {
+            cols: Cols::new(),
+            m: Vec::new(),
+        }
+    }
 }
 
 impl Table {
     fn columns(&self) -> Vec<Column<'_>> {
-        let mut out: Vec<Column<'_>> = Vec::new();
-        for (n, u, d, v) in &self.f {
-            out.push(Column::new(n, u, d, ColumnData::F64(v)));
-        }
-        for (n, u, d, v) in &self.u {
-            out.push(Column::new(n, u, d, ColumnData::U32(v)));
-        }
-        for (n, u, d, v) in &self.b {
-            out.push(Column::new(n, u, d, ColumnData::U8(v)));
-        }
-        for (n, u, d, v, cols) in &self.m {
-            out.push(Column::new(
+        let mut out = self.cols.columns();
+        out.extend(self.m.iter().map(|(n, u, d, v, cols)| {
+            Column::new(
                 n,
                 u,
                 d,
@@ -48,8 +45,8 @@ impl Table {
                     data: v,
                     cols: *cols,
                 },
-            ));
-        }
+            )
+        }));
         out
     }
 }
@@ -116,25 +113,25 @@ fn groups(g: &Groups, names: &[&str]) -> (Attrs, Table, Table) {
     let n = names.len();
     let col = |f: fn(&crate::heatmap::groups::Group) -> f64| g.groups.iter().map(f).collect();
     let mut rows = Table::default();
-    rows.f.push((
+    rows.cols.f.push((
         "notional",
         "USD",
         "notional at liquidation prices",
         col(|x| x.notional),
     ));
-    rows.f.push((
+    rows.cols.f.push((
         "share_of_book",
         "fraction",
         "notional over the reachable book",
         col(|x| x.share_of_book),
     ));
-    rows.u.push((
+    rows.cols.u.push((
         "positions",
         "count",
         "member positions",
         g.groups.iter().map(|x| x.positions as u32).collect(),
     ));
-    rows.b.push((
+    rows.cols.b.push((
         "cross_asset",
         "flag",
         "1 when members sit on more than one asset",
@@ -217,28 +214,28 @@ fn groups(g: &Groups, names: &[&str]) -> (Attrs, Table, Table) {
             pf(|p| opt(p.share_of_depth)),
         ),
     ] {
-        parts.f.push((name, unit, desc, v));
+        parts.cols.f.push((name, unit, desc, v));
     }
     let names_index = |a: &str| names.iter().position(|x| *x == a).unwrap_or(0) as u32;
-    parts.u.push((
+    parts.cols.u.push((
         "group",
         "index",
         "row of groups/groups",
         all.iter().map(|(i, _)| *i as u32).collect(),
     ));
-    parts.u.push((
+    parts.cols.u.push((
         "asset",
         "index",
         "asset, in the order of the attribute assets",
         all.iter().map(|(_, p)| names_index(&p.asset)).collect(),
     ));
-    parts.u.push((
+    parts.cols.u.push((
         "positions",
         "count",
         "member positions",
         all.iter().map(|(_, p)| p.positions as u32).collect(),
     ));
-    parts.b.push((
+    parts.cols.b.push((
         "long",
         "flag",
         "1 for longs, 0 for shorts",
@@ -246,7 +243,7 @@ fn groups(g: &Groups, names: &[&str]) -> (Attrs, Table, Table) {
             .map(|(_, p)| u8::from(p.side == Side::Long))
             .collect(),
     ));
-    parts.b.push((
+    parts.cols.b.push((
         "beyond_book",
         "flag",
         "1 when the trigger lies beyond the book (depth is the whole side)",
@@ -312,7 +309,7 @@ fn pair(p: &PairMap) -> (Attrs, Table) {
             &p.b.short_notional,
         ),
     ] {
-        axes.f.push((name, unit, desc, v.clone()));
+        axes.cols.f.push((name, unit, desc, v.clone()));
     }
     axes.m.push((
         "notional",
