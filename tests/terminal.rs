@@ -139,6 +139,11 @@ fn the_heatmap_summary_fits_80_columns() {
     assert!(o.status.success(), "{}", text(&o.stderr));
     let stdout = text(&o.stdout);
     assert!(stdout.contains("critical shock"), "{stdout}");
+    // Two assets: the cross-asset groups and the pair map have lines of their own.
+    assert!(
+        stdout.contains("\ngroups ") && stdout.contains("\npair map "),
+        "{stdout}"
+    );
     for line in stdout.lines() {
         assert!(
             line.chars().count() <= 80,

@@ -12,8 +12,8 @@ use clap::Args;
 use cascadesim::heatmap::critical::CriticalShock;
 use cascadesim::heatmap::{self, AssetHeatmap, HeatmapReport, Options};
 use cascadesim::output::Staging;
-use cascadesim::output::format::{price, usd};
-use cascadesim::output::heatmap::{HeatmapProvenance, figure_stem, write_heatmap};
+use cascadesim::output::format::{points, price, thousands, usd};
+use cascadesim::output::heatmap::{HeatmapProvenance, figure_stem, pair_stem, write_heatmap};
 use cascadesim::output::style::wrap;
 
 use super::common::{CANCEL, InputError, load};
@@ -46,9 +46,55 @@ pub(crate) struct HeatmapArgs {
     /// large populations).
     #[arg(long)]
     no_critical: bool,
+    /// The two assets of the pair map, by name (default: the first two of the scenario).
+    #[arg(long, value_name = "A,B")]
+    pair: Option<String>,
+    /// Radius of the cross-asset groups, in one-day σ (default: one hour's σ, 0.204).
+    #[arg(long)]
+    group_eps: Option<f64>,
+    /// Density of the cross-asset groups: share of the book a core point holds within the
+    /// radius.
+    #[arg(long, default_value_t = 0.02)]
+    group_min_share: f64,
     /// No summary on the terminal.
     #[arg(long, short)]
     quiet: bool,
+}
+
+/// The indices of `--pair A,B` in the scenario's assets.
+fn pair_indices(pair: &str, assets: &[&str]) -> Result<[usize; 2], InputError> {
+    let list = assets
+        .iter()
+        .map(|a| format!("\"{a}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let names: Vec<&str> = pair.split(',').map(str::trim).collect();
+    let [a, b] = names[..] else {
+        return Err(InputError(format!(
+            "--pair must be two asset names separated by a comma (A,B), found \"{pair}\"; the scenario's assets: {list}"
+        )));
+    };
+    let mut bad = Vec::new();
+    let mut index = |name: &str| {
+        let i = assets.iter().position(|x| *x == name);
+        if i.is_none() {
+            bad.push(format!("\"{name}\""));
+        }
+        i.unwrap_or(0)
+    };
+    let (i, j) = (index(a), index(b));
+    if !bad.is_empty() {
+        return Err(InputError(format!(
+            "--pair: no asset {} in the scenario; its assets: {list}",
+            bad.join(" and no asset ")
+        )));
+    }
+    if i == j {
+        return Err(InputError(format!(
+            "--pair names \"{a}\" twice; the pair map needs two different assets"
+        )));
+    }
+    Ok([i, j])
 }
 
 pub(crate) fn heatmap(args: &HeatmapArgs) -> Result<i32> {
@@ -67,10 +113,22 @@ pub(crate) fn heatmap(args: &HeatmapArgs) -> Result<i32> {
         ("--range-pct", args.range_pct),
         ("--kernel-bp", args.kernel_bp),
         ("--prominence", args.prominence),
+        ("--group-min-share", args.group_min_share),
     ] {
         if !v.is_finite() {
             bail!(InputError(format!("{name} must be a finite number")));
         }
+    }
+    let names: Vec<&str> = scenario.assets.iter().map(|a| a.name.as_str()).collect();
+    let pair = args
+        .pair
+        .as_deref()
+        .map(|p| pair_indices(p, &names))
+        .transpose()?;
+    if let Some(e) = args.group_eps
+        && !e.is_finite()
+    {
+        bail!(InputError("--group-eps must be a finite number".into()));
     }
     let options = Options {
         bin_width: args.bin_bp * 1e-4,
@@ -79,6 +137,9 @@ pub(crate) fn heatmap(args: &HeatmapArgs) -> Result<i32> {
         prominence: args.prominence,
         critical_threshold: args.threshold,
         critical: !args.no_critical,
+        pair,
+        group_eps: args.group_eps,
+        group_min_share: args.group_min_share,
         ..Options::default()
     };
     options.check().map_err(|e| InputError(e.to_string()))?;
@@ -297,6 +358,80 @@ fn asset_block(out: &mut String, a: &AssetHeatmap, threshold: f64) {
     }
 }
 
+/// The groups and the pair map (scenarios with two or more assets): at most five groups,
+/// each with its parts.
+fn groups_block(out: &mut String, r: &HeatmapReport) {
+    if let Some(g) = &r.groups {
+        let _ = writeln!(out);
+        let cross = g.groups.iter().filter(|x| x.cross_asset).count();
+        let head = format!(
+            "{} found, {cross} across assets (DBSCAN: radius {:.2}σ ({}), a core holds ≥ {} of the book); {} of {} reachable notional is in none",
+            g.groups.len(),
+            g.eps,
+            g.eps_rule,
+            pct(g.options.min_share),
+            usd(g.ungrouped_notional),
+            usd(g.reachable_notional),
+        );
+        labelled(out, 0, "groups", 15, &head);
+        for (i, x) in g.groups.iter().enumerate().take(5) {
+            let moves: Vec<String> = x
+                .joint_move
+                .iter()
+                .map(|m| format!("{} {} ({:+.2}σ)", m.asset, points(m.pct), m.sigmas))
+                .collect();
+            let line = format!(
+                "{} ({} of the book, {} positions) at {}",
+                usd(x.notional),
+                pct(x.share_of_book),
+                thousands(x.positions),
+                moves.join(", ")
+            );
+            labelled(out, 2, &format!("#{}", i + 1), 4, &line);
+            for p in &x.parts {
+                let part = format!(
+                    "{} {}: {}, triggers {:+.2}σ to {:+.2}σ, {}× the book in front",
+                    p.asset,
+                    p.side.name(),
+                    usd(p.notional),
+                    p.nearest_trigger_sigmas,
+                    p.farthest_trigger_sigmas,
+                    p.share_of_depth.map_or("∞".into(), |v| format!("{v:.2}"))
+                );
+                labelled(out, 6, "", 0, &part);
+            }
+        }
+        if g.groups.len() > 5 {
+            let _ = writeln!(out, "  … {} more in heatmap.json", g.groups.len() - 5);
+        }
+    }
+    if let Some(p) = &r.pair_map {
+        let worst: Vec<String> = p
+            .ellipses
+            .iter()
+            .map(|e| {
+                format!(
+                    "{}σ: {} ({} {}, {} {})",
+                    e.sigmas,
+                    usd(e.notional),
+                    p.a.asset,
+                    pct(e.move_a),
+                    p.b.asset,
+                    pct(e.move_b)
+                )
+            })
+            .collect();
+        let text = format!(
+            "{} × {} (ρ {:.2}), static: the worst one-day joint move on the {}",
+            p.a.asset,
+            p.b.asset,
+            p.correlation,
+            worst.join("; ")
+        );
+        labelled(out, 0, "pair map", 15, &text);
+    }
+}
+
 /// The terminal summary.
 fn render(r: &HeatmapReport, p: &HeatmapProvenance, dir: &Path, files: &[String]) -> String {
     let mut out = format!(
@@ -317,11 +452,15 @@ fn render(r: &HeatmapReport, p: &HeatmapProvenance, dir: &Path, files: &[String]
             "edge, centre: distance to the near edge and to the notional-weighted centre; in front: book between the price and the centre (+: beyond the book); ×book: notional over that book; r×sev: reach × severity (listed, not part of the risk score)",
         );
     }
-    let figures: Vec<String> = r
+    groups_block(&mut out, r);
+    let mut figures: Vec<String> = r
         .assets
         .iter()
         .map(|a| format!("{}.png/.svg", figure_stem(&a.asset)))
         .collect();
+    if let Some(p) = &r.pair_map {
+        figures.push(format!("{}.png/.svg", pair_stem(p)));
+    }
     let _ = writeln!(out);
     let wrote = format!(
         "{}/ ({} files: heatmap.json, heatmap.h5, heatmap.html, {})",

@@ -9,12 +9,16 @@
 //! - [`depth`]: book depth between the current price and another price;
 //! - [`clusters`]: smoothing, peaks and zones;
 //! - [`score`]: the risk score;
-//! - [`critical`]: the critical shock, with the deterministic engine.
+//! - [`critical`]: the critical shock, with the deterministic engine;
+//! - [`groups`]: positions on any asset that the same joint move liquidates (DBSCAN);
+//! - [`pair`]: the 2-D map over the moves of two assets.
 
 pub mod clusters;
 pub mod critical;
 pub mod depth;
 pub mod grid;
+pub mod groups;
+pub mod pair;
 pub mod score;
 
 use serde::Serialize;
@@ -57,6 +61,16 @@ pub struct Options {
     pub critical_tolerance: f64,
     /// Whether to search the critical shocks at all (the slowest part).
     pub critical: bool,
+    /// The pair map's assets (indices); `None`: the first two. Recorded in `pair_map`.
+    #[serde(skip)]
+    pub pair: Option<[usize; 2]>,
+    /// The groups' DBSCAN radius (one-day σ); `None`: the k-distance knee. Recorded in
+    /// `groups`.
+    #[serde(skip)]
+    pub group_eps: Option<f64>,
+    /// The groups' density: share of the book a core point has within the radius.
+    #[serde(skip)]
+    pub group_min_share: f64,
 }
 
 impl Default for Options {
@@ -74,6 +88,9 @@ impl Default for Options {
             critical_scan_step: 0.0025,
             critical_tolerance: 1e-6,
             critical: true,
+            pair: None,
+            group_eps: None,
+            group_min_share: groups::GroupOptions::default().min_share,
         }
     }
 }
@@ -141,6 +158,14 @@ impl Options {
                 self.critical_tolerance,
                 "in (0, scan step]",
             );
+        }
+        if let Some(e) = self.group_eps
+            && !(e > 0.0 && e <= 10.0)
+        {
+            return bad("group radius", e, "in (0, 10] one-day σ");
+        }
+        if !(self.group_min_share > 0.0 && self.group_min_share <= 1.0) {
+            return bad("group minimum share", self.group_min_share, "in (0, 1]");
         }
         Ok(())
     }
@@ -277,6 +302,12 @@ pub struct HeatmapReport {
     /// Where the positions come from.
     pub population: &'static str,
     pub assets: Vec<AssetHeatmap>,
+    /// Cross-asset groups; absent with a single asset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<groups::Groups>,
+    /// The 2-D map of a pair of assets; absent with a single asset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pair_map: Option<pair::PairMap>,
 }
 
 /// Runs the whole analysis.
@@ -319,6 +350,13 @@ pub fn analyze(scenario: &Scenario, options: &Options) -> Result<HeatmapReport, 
         heat.score = score::combine(sides, daily, terms);
         assets.push(heat);
     }
+    let group_options = groups::GroupOptions {
+        eps: options.group_eps,
+        min_share: options.group_min_share,
+        ..groups::GroupOptions::default()
+    };
+    let groups = groups::find(scenario, lab.market(), &assets, &group_options);
+    let pair_map = pair_map(scenario, lab.market(), &assets, options);
     Ok(HeatmapReport {
         options: *options,
         critical_options: copts,
@@ -332,7 +370,41 @@ pub fn analyze(scenario: &Scenario, options: &Options) -> Result<HeatmapReport, 
             }
         },
         assets,
+        groups,
+        pair_map,
     })
+}
+
+/// The pair map of `options.pair` (the first two assets by default); `None` with one asset.
+fn pair_map(
+    scenario: &Scenario,
+    market: &crate::engine::Market,
+    assets: &[AssetHeatmap],
+    options: &Options,
+) -> Option<pair::PairMap> {
+    let [i, j] = options.pair.unwrap_or([0, 1]);
+    if i == j || i.max(j) >= assets.len() {
+        return None;
+    }
+    let books = groups::side_books(market);
+    let n = assets.len();
+    let corr = groups::correlation(n, scenario.cholesky.as_deref());
+    let axis = |k: usize| {
+        let h = &assets[k];
+        pair::axis(
+            &h.asset,
+            &books[k],
+            h.price,
+            h.daily_volatility,
+            options.half_range,
+        )
+    };
+    Some(pair::build(
+        axis(i),
+        axis(j),
+        [&books[i], &books[j]],
+        corr[i * n + j],
+    ))
 }
 
 /// Everything but the critical shock and the score, for asset `a`, and the clusters' score

@@ -1,6 +1,7 @@
 //! Files of `cascadesim heatmap`: `heatmap.json`, `heatmap.h5` (the same numbers), one
-//! figure per asset, `heatmap_<asset>.png` / `.svg`, and `heatmap.html` (`page.rs`), all
-//! written into a [`Staging`] folder.
+//! figure per asset, `heatmap_<asset>.png` / `.svg`, with two or more assets the pair map
+//! `pair_map_<A>_<B>.png` / `.svg`, and `heatmap.html` (`page.rs`), all written into a
+//! [`Staging`] folder.
 //!
 //! `heatmap.h5` layout (every dataset 1-D with `unit` and `description` attributes):
 //! - root attributes: provenance (version, scenario file, name and text, seed), the options,
@@ -12,7 +13,8 @@
 //! - `/assets/<asset>/edges`: one row per bin edge (cumulative curves and book depth);
 //! - `/assets/<asset>/clusters`: one row per cluster, largest first, with its score terms;
 //! - `/assets/<asset>/critical/{down,up}`: the critical shock as attributes and the scan as
-//!   columns.
+//!   columns;
+//! - `/groups`, `/pair_map` (two or more assets): see [`groups`].
 //!
 //! In the JSON, a value that does not exist (a critical shock not found, a depth beyond the
 //! book) is `null`; in HDF5 it is NaN.
@@ -29,9 +31,12 @@ use crate::heatmap::{AssetHeatmap, HeatmapReport};
 
 mod columns;
 mod figure;
+mod groups;
 mod page;
+mod pair_figure;
 
 pub use figure::HeatmapFigure;
+pub use pair_figure::stem as pair_stem;
 
 /// What produced the heatmap.
 #[derive(Debug, Clone, Serialize)]
@@ -83,6 +88,9 @@ pub fn write_heatmap(
         })?;
         files.push(format!("{stem}.png"));
         files.push(format!("{stem}.svg"));
+    }
+    if let Some(p) = &report.pair_map {
+        files.extend(pair_figure::save(p, &dir)?);
     }
     staging.write(
         "heatmap.html",
@@ -325,6 +333,8 @@ fn write_h5(
             });
         }
     }
+    let extra = groups::Extra::new(report);
+    groups.extend(extra.groups());
     h5::write_h5_atomic(path, &root, &groups)?;
     Ok(())
 }
