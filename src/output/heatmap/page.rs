@@ -8,8 +8,9 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::columns::{CLUSTERS, Spec};
-use super::{HeatmapProvenance, figure_stem};
+use super::{HeatmapProvenance, figure_stem, pair_figure};
 use crate::heatmap::critical::CriticalShock;
+use crate::heatmap::groups::Groups;
 use crate::heatmap::{AssetHeatmap, HeatmapReport};
 use crate::output::format::{number, percent, points, price, sig, thousands, usd};
 use crate::output::page::{self, escape, inline_svg};
@@ -123,6 +124,65 @@ fn clusters(o: &mut String, a: &AssetHeatmap) {
     }
 }
 
+/// Cross-asset groups: one row per group with its joint move and its parts.
+fn groups(o: &mut String, g: &Groups) {
+    let _ = writeln!(
+        o,
+        "<p class=\"meta\">{}: radius {} one-day σ ({}), a core point needs {} of the book within it; {} of {} reachable notional is in no group.</p>",
+        escape(g.method),
+        sig(g.eps, 3),
+        escape(g.eps_rule),
+        percent(g.options.min_share),
+        usd(g.ungrouped_notional),
+        usd(g.reachable_notional)
+    );
+    if g.groups.is_empty() {
+        o.push_str("<p class=\"meta\">No groups.</p>\n");
+        return;
+    }
+    o.push_str("<div class=\"scroll\"><table>\n<thead><tr><th>#</th><th>notional</th><th>positions</th><th>share of book</th><th>joint move that triggers it</th><th>parts: notional, nearest to farthest trigger</th></tr></thead>\n<tbody>\n");
+    for (i, gr) in g.groups.iter().enumerate() {
+        let moves: Vec<String> = gr
+            .joint_move
+            .iter()
+            .map(|m| format!("{} {} ({:+.2} σ)", m.asset, points(m.pct), m.sigmas))
+            .collect();
+        let parts: Vec<String> = gr
+            .parts
+            .iter()
+            .map(|pt| {
+                format!(
+                    "{} {}: {}, {:+.2} to {:+.2} σ",
+                    pt.asset,
+                    pt.side.name(),
+                    usd(pt.notional),
+                    pt.nearest_trigger_sigmas,
+                    pt.farthest_trigger_sigmas
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            o,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            i + 1,
+            usd(gr.notional),
+            thousands(gr.positions),
+            percent(gr.share_of_book),
+            moves
+                .iter()
+                .map(|t| escape(t))
+                .collect::<Vec<_>>()
+                .join("<br>"),
+            parts
+                .iter()
+                .map(|t| escape(t))
+                .collect::<Vec<_>>()
+                .join("<br>")
+        );
+    }
+    o.push_str("</tbody>\n</table></div>\n");
+}
+
 /// The page; the figures are read from `dir` (where `heatmap_<asset>.svg` were written).
 pub fn render(r: &HeatmapReport, p: &HeatmapProvenance, dir: &Path) -> String {
     let name = if p.scenario_name.is_empty() {
@@ -166,6 +226,26 @@ pub fn render(r: &HeatmapReport, p: &HeatmapProvenance, dir: &Path) -> String {
             "Liquidatable notional by price, longs below and shorts above the price, with the book depth and the critical shocks (<code>{}.png</code>, <code>.svg</code>).",
             escape(&stem)
         );
+        page::figure(&mut o, &stem, &title, svg, &caption);
+    }
+    if let Some(g) = &r.groups {
+        o.push_str("<h2 id=\"groups\">Groups across assets</h2>\n");
+        groups(&mut o, g);
+    }
+    if let Some(pm) = &r.pair_map {
+        let stem = pair_figure::stem(pm);
+        let title = format!(
+            "Liquidated notional by the moves of {} and {}",
+            pm.a.asset, pm.b.asset
+        );
+        let svg = std::fs::read_to_string(dir.join(format!("{stem}.svg")))
+            .map_err(|e| format!("cannot read {stem}.svg: {e}"))
+            .and_then(|t| inline_svg(&t, &title).ok_or_else(|| "not an SVG file".into()));
+        let caption = format!(
+            "Static: positions whose liquidation price the joint move crosses, no book impact; the 1σ and 2σ one-day correlation ellipses with the largest liquidation on each (<code>{}.png</code>, <code>.svg</code>).",
+            escape(&stem)
+        );
+        o.push_str("<h2 id=\"pair-map\">Pair map</h2>\n");
         page::figure(&mut o, &stem, &title, svg, &caption);
     }
     o.push_str("</main>\n<aside>\n<h2 id=\"scenario\">Scenario</h2>\n<pre>");
