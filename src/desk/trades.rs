@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::diagnostics::Issue;
 use crate::history::grid::StepGrid;
-use crate::history::series::{csv_reader, header_issues};
+use crate::history::series::{checked_row, csv_reader, header_issues};
 use crate::history::time::{format_time, parse_time};
 
 /// The trades file's columns: required, then optional.
@@ -96,23 +96,10 @@ pub fn parse_trades(text: &str) -> (Vec<Trade>, Vec<Issue>) {
     );
     let mut out = Vec::new();
     for rec in reader.records() {
-        let rec = match rec {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line() as usize);
-                issues.push(issue(line, "", format!("unreadable row: {e}")));
-                continue;
-            }
-        };
-        let line = rec.position().map_or(0, |p| p.line() as usize);
-        if rec.len() != header.len() {
-            issues.push(issue(
-                line,
-                "",
-                format!("{} fields, the header has {}", rec.len(), header.len()),
-            ));
+        let Some((line, rec)) = checked_row(rec, header.len(), &mut issues) else {
             continue;
-        }
+        };
+        let line = line.unwrap_or(0);
         let n0 = issues.len();
         let time = parse_time(&rec[ti]);
         if time.is_none() {

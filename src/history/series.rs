@@ -87,6 +87,33 @@ pub fn header_issues<'k>(
     issues
 }
 
+/// One row of a reader from [`csv_reader`] with its line, or `None` after pushing the issue
+/// of an unreadable row or of one whose field count is not `width`.
+pub fn checked_row(
+    rec: csv::Result<csv::StringRecord>,
+    width: usize,
+    issues: &mut Vec<Issue>,
+) -> Option<(Option<usize>, csv::StringRecord)> {
+    let rec = match rec {
+        Ok(r) => r,
+        Err(e) => {
+            let line = e.position().map(|p| p.line() as usize);
+            issues.push(issue(line, "", format!("unreadable row: {e}")));
+            return None;
+        }
+    };
+    let line = rec.position().map(|p| p.line() as usize);
+    if rec.len() != width {
+        issues.push(issue(
+            line,
+            "",
+            format!("{} fields, the header has {}", rec.len(), width),
+        ));
+        return None;
+    }
+    Some((line, rec))
+}
+
 fn issue(line: Option<usize>, column: &str, message: String) -> Issue {
     Issue {
         path: column.to_string(),
@@ -130,23 +157,9 @@ pub fn parse_series(text: &str, origin: &str) -> Result<PriceSeries, ScenarioErr
     let mut opt: Vec<Vec<f64>> = vec![Vec::new(); OPTIONAL_COLUMNS.len()];
     let mut prev_time: Option<(f64, usize)> = None;
     for rec in reader.records() {
-        let rec = match rec {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map(|p| p.line() as usize);
-                issues.push(issue(line, "", format!("unreadable row: {e}")));
-                continue;
-            }
-        };
-        let line = rec.position().map(|p| p.line() as usize);
-        if rec.len() != header.len() {
-            issues.push(issue(
-                line,
-                "",
-                format!("{} fields, the header has {}", rec.len(), header.len()),
-            ));
+        let Some((line, rec)) = checked_row(rec, header.len(), &mut issues) else {
             continue;
-        }
+        };
         if let Some(ti) = ti {
             match parse_time(&rec[ti]) {
                 Some(t) => {
