@@ -670,10 +670,6 @@ fn bundled_scenarios_score_in_the_order_of_their_critical_shocks() {
             continue;
         }
         let s = Scenario::parse(&text, &name, &dir).unwrap_or_else(|e| panic!("{e}"));
-        if s.assets.iter().any(|a| a.venues.is_some()) {
-            // `cascadesim heatmap` refuses assets on several venues (one book per asset).
-            continue;
-        }
         for a in heatmap::analyze(&s, &Options::default()).unwrap().assets {
             let sc = &a.score;
             let (d, u) = (sc.down.unwrap(), sc.up.unwrap());

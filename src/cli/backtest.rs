@@ -89,15 +89,15 @@ fn hour(arg: &str) -> std::result::Result<i64, String> {
 }
 
 /// A scenario with its series laid on steps.
-struct Loaded {
+pub(crate) struct Loaded {
     scenario: ReplayScenario,
-    prices: PathBuf,
-    grid: StepGrid,
+    pub(crate) prices: PathBuf,
+    pub(crate) grid: StepGrid,
     /// The book of `mode = "fundamental"`.
     shape: Option<BookShape>,
 }
 
-fn load(path: &Path, prices: Option<&Path>) -> Result<Loaded> {
+pub(crate) fn load(path: &Path, prices: Option<&Path>) -> Result<Loaded> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| InputError(format!("cannot read scenario file {}: {e}", path.display())))?;
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();

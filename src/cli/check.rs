@@ -1,6 +1,6 @@
 //! `cascadesim check`: the pre-trade check of prospective positions against a scenario.
 //! Exit status 0 when every position is outside the no-trade buffer, 3 when any is inside
-//! it, 2 for bad input.
+//! it, 2 for bad input. With `--trades` the post-trade check instead ([`super::trades`]).
 
 use std::fmt::Write as _;
 use std::io::Read as _;
@@ -37,6 +37,18 @@ pub(crate) struct CheckArgs {
     /// `cascadesim population` works).
     #[arg(long = "positions", value_name = "FILE")]
     positions: Option<PathBuf>,
+    /// Post-trade: a CSV of executed trades (time, side buy/sell, size, price; optional kind
+    /// entry/exit, default exit) checked against the cascade steps of SCENARIO, a replay
+    /// scenario (docs/output.md).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["position", "positions"])]
+    trades: Option<PathBuf>,
+    /// With --trades: a trade within this many minutes of a cascade step is inside its window.
+    #[arg(long, default_value_t = 15.0, requires = "trades")]
+    window_minutes: f64,
+    /// With --trades: a step is a cascade step when its observed liquidations are at least
+    /// this quantile of the steps with liquidations.
+    #[arg(long, default_value_t = 0.99, requires = "trades")]
+    cascade_quantile: f64,
     /// One JSON object per position on stdout (JSON Lines), nothing else.
     #[arg(long)]
     json: bool,
@@ -127,6 +139,13 @@ fn positions(args: &CheckArgs, s: &cascadesim::model::spec::Scenario) -> Result<
 }
 
 pub(crate) fn check(args: &CheckArgs) -> Result<i32> {
+    if let Some(file) = &args.trades {
+        let options = cascadesim::desk::trades::TradeOptions {
+            cascade_quantile: args.cascade_quantile,
+            window_minutes: args.window_minutes,
+        };
+        return super::trades::post_trade(&args.scenario, file, &options, args.json);
+    }
     let scenario = load(&args.scenario)?;
     check::supported(&scenario)
         .map_err(|e| InputError(format!("{}: {e}", args.scenario.display())))?;

@@ -42,6 +42,10 @@ pub(crate) struct HeatmapArgs {
     /// smoothed density.
     #[arg(long, default_value_t = 1.5)]
     prominence: f64,
+    /// Flag a cluster as an anomaly when its size is at least this multiple of the book
+    /// depth between the price and its centre.
+    #[arg(long, default_value_t = 1.0)]
+    anomaly_ratio: f64,
     /// Skip the critical-shock search (its deterministic runs are the slow part on very
     /// large populations).
     #[arg(long)]
@@ -99,21 +103,13 @@ fn pair_indices(pair: &str, assets: &[&str]) -> Result<[usize; 2], InputError> {
 
 pub(crate) fn heatmap(args: &HeatmapArgs) -> Result<i32> {
     let scenario = load(&args.scenario)?;
-    // The map prices depth and liquidations on one book per asset; with venues it would
-    // silently leave out every book but one, and the index between them.
-    if let Some(a) = scenario.assets.iter().find(|a| a.venues.is_some()) {
-        bail!(InputError(format!(
-            "{}: asset \"{}\" trades on several venues ([[assets.venues]]); the heatmap reads one book per asset and cannot account for venues or their index. Use `cascadesim run` for this scenario",
-            args.scenario.display(),
-            a.name
-        )));
-    }
     for (name, v) in [
         ("--bin-bp", args.bin_bp),
         ("--range-pct", args.range_pct),
         ("--kernel-bp", args.kernel_bp),
         ("--prominence", args.prominence),
         ("--group-min-share", args.group_min_share),
+        ("--anomaly-ratio", args.anomaly_ratio),
     ] {
         if !v.is_finite() {
             bail!(InputError(format!("{name} must be a finite number")));
@@ -140,6 +136,7 @@ pub(crate) fn heatmap(args: &HeatmapArgs) -> Result<i32> {
         pair,
         group_eps: args.group_eps,
         group_min_share: args.group_min_share,
+        anomaly_ratio: args.anomaly_ratio,
         ..Options::default()
     };
     options.check().map_err(|e| InputError(e.to_string()))?;
@@ -270,7 +267,7 @@ fn cluster_row(cells: [&str; 10]) -> String {
     .to_string()
 }
 
-fn asset_block(out: &mut String, a: &AssetHeatmap, threshold: f64) {
+fn asset_block(out: &mut String, a: &AssetHeatmap, threshold: f64, anomaly_ratio: f64) {
     let _ = writeln!(
         out,
         "\n{}  price {}  one-day volatility {}  book ×{:.2} at {:02}:00 UTC",
@@ -335,8 +332,12 @@ fn asset_block(out: &mut String, a: &AssetHeatmap, threshold: f64) {
                         ""
                     }
                 ),
-                cl.notional_to_depth
-                    .map_or("∞".into(), |r| format!("{r:.2}")),
+                format!(
+                    "{}{}",
+                    cl.notional_to_depth
+                        .map_or("∞".into(), |r| format!("{r:.2}")),
+                    if cl.anomaly { "!" } else { "" }
+                ),
                 term.map_or(String::new(), |t| format!("{:.3}", t.contribution)),
             ];
             let cells: [&str; 10] = std::array::from_fn(|k| cells[k].as_str());
@@ -345,6 +346,43 @@ fn asset_block(out: &mut String, a: &AssetHeatmap, threshold: f64) {
         if a.clusters.len() > 8 {
             let _ = writeln!(out, "    … {} more in heatmap.json", a.clusters.len() - 8);
         }
+        let flagged = a.clusters.iter().filter(|c| c.anomaly).count();
+        let text = if flagged == 0 {
+            "none".to_string()
+        } else {
+            format!(
+                "{flagged} of {} clusters hold at least {}× the book in front of them (!)",
+                a.clusters.len(),
+                anomaly_ratio
+            )
+        };
+        labelled(out, 2, "anomalies", 14, &text);
+    }
+    for v in &a.venues {
+        let text = format!(
+            "{}: {} long / {} short liquidatable; index weight {:.2}",
+            v.venue,
+            usd(v.long.total_notional),
+            usd(v.short.total_notional),
+            v.weight
+        );
+        labelled(out, 2, "venue", 14, &text);
+    }
+    for l in &a.lending {
+        let mut text = format!(
+            "{}: {} of collateral sold by {} accounts as the price falls (in the long side)",
+            l.market,
+            usd(l.sales.total_notional),
+            l.sales.total_positions
+        );
+        if l.seized_elsewhere_accounts > 0 {
+            let _ = write!(
+                text,
+                "; {} more seized in other assets",
+                usd(l.seized_elsewhere_usd)
+            );
+        }
+        labelled(out, 2, "lending", 14, &text);
     }
     if let Some(cs) = &a.critical {
         let what = format!(
@@ -440,7 +478,12 @@ fn render(r: &HeatmapReport, p: &HeatmapProvenance, dir: &Path, files: &[String]
     );
     labelled(&mut out, 0, "positions:", 11, r.population);
     for a in &r.assets {
-        asset_block(&mut out, a, r.critical_options.threshold);
+        asset_block(
+            &mut out,
+            a,
+            r.critical_options.threshold,
+            r.options.anomaly_ratio,
+        );
     }
     if r.assets.iter().any(|a| !a.clusters.is_empty()) {
         let _ = writeln!(out);
@@ -449,7 +492,7 @@ fn render(r: &HeatmapReport, p: &HeatmapProvenance, dir: &Path, files: &[String]
             0,
             "clusters:",
             10,
-            "edge, centre: distance to the near edge and to the notional-weighted centre; in front: book between the price and the centre (+: beyond the book); ×book: notional over that book; r×sev: reach × severity (listed, not part of the risk score)",
+            "edge, centre: distance to the near edge and to the notional-weighted centre; in front: book between the price and the centre (+: beyond the book); ×book: notional over that book (!: an anomaly, at least the --anomaly-ratio); r×sev: reach × severity (listed, not part of the risk score)",
         );
     }
     groups_block(&mut out, r);

@@ -53,8 +53,8 @@ const EXAMPLES: &[(&str, &[&str])] = &[
         "check",
         &[
             "cascadesim check scenarios/btc_flash_crash.toml \\\n      --position 'long 2.5 BTC @ 100000 x20'",
-            "cascadesim check scenarios/btc_flash_crash.toml --positions book.csv --json",
-            "cascadesim check scenarios/btc_flash_crash.toml \\\n      --position 'short 10 BTC x5' --paths 0",
+            "cascadesim check scenarios/btc_flash_crash.toml --positions book.csv --paths 0",
+            "cascadesim check scenarios/eth_jan2021_replay.toml \\\n      --trades scenarios/data/ethusdt_2021-01_trades.csv",
         ],
     ),
     (
@@ -143,7 +143,7 @@ pub(crate) fn with_examples(cmd: Command) -> Command {
             // `check` has one more: a position inside the no-trade buffer.
             text.push_str(&EXIT_CODES.replace(
                 "  130",
-                "  3    a position lies inside the no-trade buffer\n  130",
+                "  3    a position lies inside the no-trade buffer (--trades: an exit lies\n       within a cascade's window)\n  130",
             ));
         } else {
             text.push_str(EXIT_CODES);

@@ -17,6 +17,7 @@ mod run;
 mod sweep;
 mod table;
 mod tails;
+mod trades;
 mod validate;
 
 use std::path::PathBuf;

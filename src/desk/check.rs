@@ -135,7 +135,7 @@ pub struct CheckError(pub String);
 pub fn supported(s: &Scenario) -> Result<(), CheckError> {
     if let Some(a) = s.assets.iter().find(|a| a.venues.is_some()) {
         return Err(CheckError(format!(
-            "asset \"{}\" trades on several venues ([[assets.venues]]); `check` reads one book per asset, like `heatmap`",
+            "asset \"{}\" trades on several venues ([[assets.venues]]); `check` reads one book per asset",
             a.name
         )));
     }

@@ -76,6 +76,27 @@ pub fn depth_to(shape: &BookShape, price: f64, multiplier: f64, target: f64) -> 
     }
 }
 
+/// Depth between `price` and `target` over several books moved together (an asset's venues,
+/// each with its hour's factor): the sum of each book's depth, beyond the book when any is.
+/// With one book it is [`depth_to`] exactly.
+pub fn depth_to_all(books: &[(&BookShape, f64)], price: f64, target: f64) -> Depth {
+    if let [(shape, multiplier)] = books {
+        return depth_to(shape, price, *multiplier, target);
+    }
+    let mut out = Depth {
+        qty: 0.0,
+        usd: 0.0,
+        beyond_book: false,
+    };
+    for (shape, multiplier) in books {
+        let d = depth_to(shape, price, *multiplier, target);
+        out.qty += d.qty;
+        out.usd += d.usd;
+        out.beyond_book |= d.beyond_book;
+    }
+    out
+}
+
 /// Cumulative book depth at every grid edge: bids below the price, asks above, in base units
 /// and USD; `NaN` beyond the book's extent.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -91,10 +112,21 @@ pub struct DepthCurve {
 impl DepthCurve {
     /// Depth at each of `edges` from `price`.
     pub fn build(shape: &BookShape, price: f64, multiplier: f64, edges: &[f64]) -> DepthCurve {
+        DepthCurve::build_all(&[(shape, multiplier)], price, multiplier, edges)
+    }
+
+    /// Depth at each of `edges` over several books moved together ([`depth_to_all`]);
+    /// `multiplier` is the one reported.
+    pub fn build_all(
+        books: &[(&BookShape, f64)],
+        price: f64,
+        multiplier: f64,
+        edges: &[f64],
+    ) -> DepthCurve {
         let mut qty = Vec::with_capacity(edges.len());
         let mut usd = Vec::with_capacity(edges.len());
         for &x in edges {
-            let d = depth_to(shape, price, multiplier, x);
+            let d = depth_to_all(books, price, x);
             if d.beyond_book {
                 qty.push(f64::NAN);
                 usd.push(f64::NAN);

@@ -6,6 +6,7 @@
 //! documents every method and formula.
 //!
 //! - [`grid`]: the price grid, liquidatable notional per bin and the cumulative curves;
+//! - [`sources`]: the positions per venue and the lending collateral sales;
 //! - [`depth`]: book depth between the current price and another price;
 //! - [`clusters`]: smoothing, peaks and zones;
 //! - [`score`]: the risk score;
@@ -20,6 +21,7 @@ pub mod grid;
 pub mod groups;
 pub mod pair;
 pub mod score;
+pub mod sources;
 
 use serde::Serialize;
 
@@ -27,7 +29,7 @@ use crate::model::population::long_share_from_funding;
 use crate::model::spec::{PopulationMode, PositionSource, Scenario};
 use clusters::Side;
 use critical::{CriticalOptions, CriticalShocks, ShockLab};
-use depth::{Depth, DepthCurve, depth_to};
+use depth::{Depth, DepthCurve, depth_to_all};
 use grid::{Cumulative, Grid, SideBook, SideHistogram};
 use score::{RiskScore, ScoreTerm};
 
@@ -71,6 +73,10 @@ pub struct Options {
     /// The groups' density: share of the book a core point has within the radius.
     #[serde(skip)]
     pub group_min_share: f64,
+    /// A cluster is flagged as an anomaly when its size is at least this multiple of the book
+    /// depth between the price and its centre (`notional_to_depth ≥ anomaly_ratio`), or when
+    /// no book stands in front of it.
+    pub anomaly_ratio: f64,
 }
 
 impl Default for Options {
@@ -91,6 +97,7 @@ impl Default for Options {
             pair: None,
             group_eps: None,
             group_min_share: groups::GroupOptions::default().min_share,
+            anomaly_ratio: 1.0,
         }
     }
 }
@@ -137,6 +144,9 @@ impl Options {
             && !(t > 0.0 && t < 10.0)
         {
             return bad("critical threshold", t, "in (0, 10) (a log move)");
+        }
+        if !(self.anomaly_ratio > 0.0 && self.anomaly_ratio.is_finite()) {
+            return bad("anomaly ratio", self.anomaly_ratio, "a finite number > 0");
         }
         if !(self.critical_horizon_seconds > 0.0 && self.critical_horizon_seconds.is_finite()) {
             return bad(
@@ -254,6 +264,38 @@ pub struct Cluster {
     /// Cluster size over the depth in front (base units over base units); `None` when no book
     /// stands in front (the centre is at or past the price).
     pub notional_to_depth: Option<f64>,
+    /// Whether the cluster is unusually large against the book in front of it:
+    /// `notional_to_depth ≥` [`Options::anomaly_ratio`], or no book in front.
+    pub anomaly: bool,
+}
+
+/// One venue's share of an asset's map (only for assets with `[[assets.venues]]`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VenueMap {
+    pub venue: String,
+    /// Weight in the index.
+    pub weight: f64,
+    /// Its positions' liquidatable notional per bin, by side.
+    pub long: SideHistogram,
+    pub short: SideHistogram,
+    /// Depth of its own book from the price to each edge.
+    pub depth: DepthCurve,
+}
+
+/// One lending market's collateral sales on an asset (see [`sources`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LendingMap {
+    pub market: String,
+    /// Accounts holding the asset as collateral.
+    pub accounts: usize,
+    /// Of those, accounts the asset's move alone cannot liquidate.
+    pub out_of_reach_accounts: usize,
+    /// Accounts whose first call seizes another asset's collateral, and its value, USD.
+    pub seized_elsewhere_accounts: usize,
+    pub seized_elsewhere_usd: f64,
+    /// Collateral sold at each account's trigger price, per bin (notional = seized size ×
+    /// trigger price; `positions` counts accounts).
+    pub sales: SideHistogram,
 }
 
 /// The whole analysis of one asset.
@@ -290,6 +332,12 @@ pub struct AssetHeatmap {
     pub score: RiskScore,
     /// `None` when the search was switched off.
     pub critical: Option<CriticalShocks>,
+    /// Per venue, for an asset with venues (the columns above are their total).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub venues: Vec<VenueMap>,
+    /// Per lending market taking the asset as collateral (included in the long side above).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lending: Vec<LendingMap>,
 }
 
 /// The analysis of every asset.
@@ -427,23 +475,29 @@ fn static_map(
     );
     let book = &model.book;
     let multiplier = book.hourly[hour];
+    // The books the asset's liquidations walk: its venues', or its own.
+    let books: Vec<(&crate::model::book::BookShape, f64)> = match &model.venues {
+        Some(v) => v.books.iter().map(|b| (b, b.hourly[hour])).collect(),
+        None => vec![(book, multiplier)],
+    };
 
-    // Positions of every population on this asset.
+    // Positions of every population on this asset (per venue), and lending collateral sales.
+    let sides = sources::venue_sides(scenario, market, a);
+    let sales = sources::lending_sales(scenario, market, a);
     let mut longs = SideBook::default();
     let mut shorts = SideBook::default();
+    for (l, s) in sides.longs.iter().zip(&sides.shorts) {
+        longs.extend(&l.liq, &l.qty);
+        shorts.extend(&s.liq, &s.qty);
+    }
+    // Crowding counts perpetual positions only.
+    let perp_longs = (!sales.is_empty()).then(|| longs.clone());
+    for s in &sales {
+        longs.extend(&s.sales.liq, &s.sales.qty);
+    }
     let mut pops = Vec::new();
     let (mut long_oi, mut short_oi) = (0.0, 0.0);
-    // The population of path 0 (replicate 0 in fixed mode; none in per-path mode).
-    let replicate = market.replicate_of(0).map(|r| market.replicate(r));
-    for (k, pm) in market.populations.iter().enumerate() {
-        if pm.asset != a {
-            continue;
-        }
-        let Some(pos) = replicate.map(|r| &r.positions[k]) else {
-            continue;
-        };
-        longs.extend(&pos.longs.liq, &pos.longs.qty);
-        shorts.extend(&pos.shorts.liq, &pos.shorts.qty);
+    for (k, pos) in sources::populations_on(market, a) {
         let (lo, so) = (pos.longs.open_interest(), pos.shorts.open_interest());
         long_oi += lo;
         short_oi += so;
@@ -466,7 +520,7 @@ fn static_map(
     let long = SideHistogram::build(&grid, &longs);
     let short = SideHistogram::build(&grid, &shorts);
     let cumulative = Cumulative::build(&grid, &longs, &shorts);
-    let depth = DepthCurve::build(book, price, multiplier, &edges);
+    let depth = DepthCurve::build_all(&books, price, multiplier, &edges);
     let sigma_bins = o.kernel_width / o.bin_width;
     let long_density = clusters::smooth(&long.notional, sigma_bins);
     let short_density = clusters::smooth(&short.notional, sigma_bins);
@@ -479,9 +533,7 @@ fn static_map(
         (Side::Short, &short, &short_density, short_median_density),
     ] {
         for z in clusters::find_zones(density, o.prominence * median, o.zone_height) {
-            found.push(cluster(
-                side, &grid, hist, &z, median, book, multiplier, daily,
-            ));
+            found.push(cluster(side, &grid, hist, &z, median, &books, daily, o));
         }
     }
     found.sort_by(|x, y| y.notional.total_cmp(&x.notional));
@@ -513,7 +565,11 @@ fn static_map(
     terms.truncate(o.score_clusters);
 
     let at = |x: f64, long: bool| -> f64 {
-        let side = if long { &longs } else { &shorts };
+        let side = if long {
+            perp_longs.as_ref().unwrap_or(&longs)
+        } else {
+            &shorts
+        };
         side.liq
             .iter()
             .zip(&side.qty)
@@ -533,6 +589,29 @@ fn static_map(
         pops,
     );
 
+    let venues = match &model.venues {
+        Some(v) => (0..v.len())
+            .map(|k| VenueMap {
+                venue: v.names[k].clone(),
+                weight: v.weights[k],
+                long: SideHistogram::build(&grid, &sides.longs[k]),
+                short: SideHistogram::build(&grid, &sides.shorts[k]),
+                depth: DepthCurve::build(&v.books[k], price, books[k].1, &edges),
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    let lending = sales
+        .iter()
+        .map(|s| LendingMap {
+            market: s.market.clone(),
+            accounts: s.accounts,
+            out_of_reach_accounts: s.out_of_reach,
+            seized_elsewhere_accounts: s.seized_elsewhere,
+            seized_elsewhere_usd: s.seized_elsewhere_usd,
+            sales: SideHistogram::build(&grid, &s.sales),
+        })
+        .collect();
     let heat = AssetHeatmap {
         asset: model.name.clone(),
         price,
@@ -553,6 +632,8 @@ fn static_map(
         clusters: found,
         score: score::combine(None, daily, Vec::new()),
         critical: None,
+        venues,
+        lending,
     };
     (heat, terms)
 }
@@ -564,9 +645,9 @@ fn cluster(
     hist: &SideHistogram,
     z: &clusters::Zone,
     median: f64,
-    book: &crate::model::book::BookShape,
-    multiplier: f64,
+    books: &[(&crate::model::book::BookShape, f64)],
     daily: f64,
+    o: &Options,
 ) -> Cluster {
     let price = grid.price;
     let bins = z.first..=z.last;
@@ -596,7 +677,8 @@ fn cluster(
         Side::Short => centre_price.max(price),
     };
     let sigmas = |x: f64| (daily > 0.0).then(|| (x / price).ln().abs() / daily);
-    let depth_in_front = depth_to(book, price, multiplier, centre_at);
+    let depth_in_front = depth_to_all(books, price, centre_at);
+    let notional_to_depth = (depth_in_front.qty > 0.0).then(|| qty / depth_in_front.qty);
     Cluster {
         side,
         price_low,
@@ -618,7 +700,8 @@ fn cluster(
         centre_distance_pct: 100.0 * (centre_at - price).abs() / price,
         centre_distance_sigmas: sigmas(centre_at),
         depth_in_front,
-        notional_to_depth: (depth_in_front.qty > 0.0).then(|| qty / depth_in_front.qty),
+        notional_to_depth,
+        anomaly: notional_to_depth.is_none_or(|r| r >= o.anomaly_ratio),
     }
 }
 

@@ -50,6 +50,70 @@ impl PriceSeries {
     }
 }
 
+/// A CSV reader over `text` as the house's data files are read (a header, fields trimmed,
+/// `#` lines skipped, rows of any length so that a wrong count is reported by line), and its
+/// header, or the issue that makes it unreadable.
+pub fn csv_reader(text: &str) -> (csv::Reader<&[u8]>, Result<Vec<String>, Issue>) {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .comment(Some(b'#'))
+        .from_reader(text.as_bytes());
+    let header = match reader.headers() {
+        Ok(h) => Ok(h.iter().map(str::to_string).collect()),
+        Err(e) => Err(issue(Some(1), "", format!("bad header: {e}"))),
+    };
+    (reader, header)
+}
+
+/// The header's unknown columns (with "did you mean" among `known`) and repeated ones, as
+/// issues on line 1.
+pub fn header_issues<'k>(
+    header: &[String],
+    known: impl Iterator<Item = &'k str> + Clone,
+) -> Vec<Issue> {
+    let mut issues = Vec::new();
+    for (i, h) in header.iter().enumerate() {
+        if !known.clone().any(|k| k == h) {
+            let hint = crate::diagnostics::suggest(h, known.clone())
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            issues.push(issue(Some(1), h, format!("unknown column {}{hint}", i + 1)));
+        } else if header[..i].contains(h) {
+            issues.push(issue(Some(1), h, "column given twice".into()));
+        }
+    }
+    issues
+}
+
+/// One row of a reader from [`csv_reader`] with its line, or `None` after pushing the issue
+/// of an unreadable row or of one whose field count is not `width`.
+pub fn checked_row(
+    rec: csv::Result<csv::StringRecord>,
+    width: usize,
+    issues: &mut Vec<Issue>,
+) -> Option<(Option<usize>, csv::StringRecord)> {
+    let rec = match rec {
+        Ok(r) => r,
+        Err(e) => {
+            let line = e.position().map(|p| p.line() as usize);
+            issues.push(issue(line, "", format!("unreadable row: {e}")));
+            return None;
+        }
+    };
+    let line = rec.position().map(|p| p.line() as usize);
+    if rec.len() != width {
+        issues.push(issue(
+            line,
+            "",
+            format!("{} fields, the header has {}", rec.len(), width),
+        ));
+        return None;
+    }
+    Some((line, rec))
+}
+
 fn issue(line: Option<usize>, column: &str, message: String) -> Issue {
     Issue {
         path: column.to_string(),
@@ -74,29 +138,13 @@ pub fn parse_series(text: &str, origin: &str) -> Result<PriceSeries, ScenarioErr
         origin: origin.to_string(),
         issues,
     };
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .comment(Some(b'#'))
-        .from_reader(text.as_bytes());
-    let header: Vec<String> = match reader.headers() {
-        Ok(h) => h.iter().map(str::to_string).collect(),
-        Err(e) => return Err(fail(vec![issue(Some(1), "", format!("bad header: {e}"))])),
-    };
+    let (mut reader, header) = csv_reader(text);
+    let header = header.map_err(|e| fail(vec![e]))?;
     let find = |name: &str| header.iter().position(|h| h == name);
-    for (i, h) in header.iter().enumerate() {
-        let known = h == "time" || h == "price" || OPTIONAL_COLUMNS.contains(&h.as_str());
-        if !known {
-            let all = ["time", "price"].into_iter().chain(OPTIONAL_COLUMNS);
-            let hint = crate::diagnostics::suggest(h, all)
-                .map(|s| format!(" (did you mean `{s}`?)"))
-                .unwrap_or_default();
-            issues.push(issue(Some(1), h, format!("unknown column {}{hint}", i + 1)));
-        } else if header[..i].contains(h) {
-            issues.push(issue(Some(1), h, "column given twice".into()));
-        }
-    }
+    issues.extend(header_issues(
+        &header,
+        ["time", "price"].into_iter().chain(OPTIONAL_COLUMNS),
+    ));
     let (ti, pi) = (find("time"), find("price"));
     for (name, idx) in [("time", ti), ("price", pi)] {
         if idx.is_none() {
@@ -109,23 +157,9 @@ pub fn parse_series(text: &str, origin: &str) -> Result<PriceSeries, ScenarioErr
     let mut opt: Vec<Vec<f64>> = vec![Vec::new(); OPTIONAL_COLUMNS.len()];
     let mut prev_time: Option<(f64, usize)> = None;
     for rec in reader.records() {
-        let rec = match rec {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map(|p| p.line() as usize);
-                issues.push(issue(line, "", format!("unreadable row: {e}")));
-                continue;
-            }
-        };
-        let line = rec.position().map(|p| p.line() as usize);
-        if rec.len() != header.len() {
-            issues.push(issue(
-                line,
-                "",
-                format!("{} fields, the header has {}", rec.len(), header.len()),
-            ));
+        let Some((line, rec)) = checked_row(rec, header.len(), &mut issues) else {
             continue;
-        }
+        };
         if let Some(ti) = ti {
             match parse_time(&rec[ti]) {
                 Some(t) => {

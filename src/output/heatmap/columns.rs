@@ -1,25 +1,26 @@
 //! The column tables of `heatmap.h5`'s per-asset groups, as data: each column's name, unit,
 //! description and how to read one row of it from an [`AssetHeatmap`] (a bin, an edge or a
-//! cluster). [`super::write_heatmap`] writes them in table order, floats first, then the
-//! `u32` and `u8` columns, as the file has always been laid out.
+//! cluster), and of the per-venue and per-lending-market groups (a bin or an edge of a
+//! [`VenueMap`] or [`LendingMap`]). [`super::write_heatmap`] writes them in table order,
+//! floats first, then the `u32` and `u8` columns, as the file has always been laid out.
 
-use crate::heatmap::AssetHeatmap;
 use crate::heatmap::clusters::Side;
 use crate::heatmap::score::ScoreTerm;
+use crate::heatmap::{AssetHeatmap, LendingMap, VenueMap};
 
-/// One column: name, unit, one-line description, and the value of row `i`.
-pub(super) struct Spec<T> {
+/// One column: name, unit, one-line description, and the value of row `i` of a source `S`.
+pub(super) struct Spec<T, S = AssetHeatmap> {
     pub name: &'static str,
     pub unit: &'static str,
     pub description: &'static str,
-    pub get: fn(&AssetHeatmap, usize) -> T,
+    pub get: fn(&S, usize) -> T,
 }
 
 /// The columns of one group, by element type, each in file order.
-pub(super) struct Table {
-    pub f64: &'static [Spec<f64>],
-    pub u32: &'static [Spec<u32>],
-    pub u8: &'static [Spec<u8>],
+pub(super) struct Table<S: 'static = AssetHeatmap> {
+    pub f64: &'static [Spec<f64, S>],
+    pub u32: &'static [Spec<u32, S>],
+    pub u8: &'static [Spec<u8, S>],
 }
 
 fn opt(x: Option<f64>) -> f64 {
@@ -288,5 +289,101 @@ pub(super) const CLUSTERS: Table = Table {
             description: "1 when the centre lies beyond the book's extent (depth is the whole side)",
             get: |a, i| u8::from(a.clusters[i].depth_in_front.beyond_book),
         },
+        Spec {
+            name: "anomaly",
+            unit: "",
+            description: "1 when notional_to_depth is at least the anomaly ratio, or no book stands in front",
+            get: |a, i| u8::from(a.clusters[i].anomaly),
+        },
     ],
+};
+
+/// `/assets/<asset>/venues/<venue>/bins`: one row per price bin (the rows of `bins`).
+pub(super) const VENUE_BINS: Table<VenueMap> = Table {
+    f64: &[
+        Spec {
+            name: "long_notional",
+            unit: "USD",
+            description: "the venue's long notional with a liquidation price in the bin",
+            get: |v, j| v.long.notional[j],
+        },
+        Spec {
+            name: "short_notional",
+            unit: "USD",
+            description: "the venue's short notional with a liquidation price in the bin",
+            get: |v, j| v.short.notional[j],
+        },
+        Spec {
+            name: "long_qty",
+            unit: "base units",
+            description: "the venue's long size with a liquidation price in the bin",
+            get: |v, j| v.long.qty[j],
+        },
+        Spec {
+            name: "short_qty",
+            unit: "base units",
+            description: "the venue's short size with a liquidation price in the bin",
+            get: |v, j| v.short.qty[j],
+        },
+    ],
+    u32: &[
+        Spec {
+            name: "long_positions",
+            unit: "positions",
+            description: "the venue's long positions with a liquidation price in the bin",
+            get: |v, j| v.long.positions[j],
+        },
+        Spec {
+            name: "short_positions",
+            unit: "positions",
+            description: "the venue's short positions with a liquidation price in the bin",
+            get: |v, j| v.short.positions[j],
+        },
+    ],
+    u8: &[],
+};
+
+/// `/assets/<asset>/venues/<venue>/edges`: one row per bin edge (the rows of `edges`).
+pub(super) const VENUE_EDGES: Table<VenueMap> = Table {
+    f64: &[
+        Spec {
+            name: "book_depth_qty",
+            unit: "base units",
+            description: "market order that moves the mid of the venue's whole book from the price to the edge; NaN beyond the book",
+            get: |v, j| v.depth.qty[j],
+        },
+        Spec {
+            name: "book_depth_usd",
+            unit: "USD",
+            description: "that order's value at its fill prices; NaN beyond the book",
+            get: |v, j| v.depth.usd[j],
+        },
+    ],
+    u32: &[],
+    u8: &[],
+};
+
+/// `/assets/<asset>/lending/<market>/bins`: one row per price bin (the rows of `bins`).
+pub(super) const LENDING_BINS: Table<LendingMap> = Table {
+    f64: &[
+        Spec {
+            name: "sold_notional",
+            unit: "USD",
+            description: "collateral seized by first liquidation calls triggered in the bin, valued at the trigger price",
+            get: |l, j| l.sales.notional[j],
+        },
+        Spec {
+            name: "sold_qty",
+            unit: "base units",
+            description: "that collateral's size",
+            get: |l, j| l.sales.qty[j],
+        },
+    ],
+    u32: &[Spec {
+        name: "accounts",
+        unit: "accounts",
+        description: "accounts whose trigger price lies in the bin",
+        get: |l, j| l.sales.positions[j],
+    }],
+    u8: &[],
 };

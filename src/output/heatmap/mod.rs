@@ -15,6 +15,9 @@
 //! - `/assets/<asset>/critical/{down,up}`: the critical shock as attributes and the scan as
 //!   columns;
 //! - `/groups`, `/pair_map` (two or more assets): see [`groups`].
+//! - `/assets/<asset>/venues/<venue>/{bins,edges}` (assets with venues) and
+//!   `/assets/<asset>/lending/<market>/bins` (collateral of lending markets): each part's
+//!   columns; the asset's `bins` and `edges` hold their total.
 //!
 //! In the JSON, a value that does not exist (a critical shock not found, a depth beyond the
 //! book) is `null`; in HDF5 it is NaN.
@@ -26,8 +29,8 @@ use serde::Serialize;
 use super::h5::{self, AttrValue, Column, ColumnData, Group};
 use super::plot;
 use super::{OutputError, Staging};
+use crate::heatmap::HeatmapReport;
 use crate::heatmap::critical::{CriticalShock, Trial};
-use crate::heatmap::{AssetHeatmap, HeatmapReport};
 
 mod columns;
 mod figure;
@@ -126,9 +129,9 @@ impl Cols {
     fn f(&mut self, name: &'static str, unit: &'static str, d: &'static str, v: Vec<f64>) {
         self.f.push((name, unit, d, v));
     }
-    /// The columns of `table` over rows `0..rows` of asset `a`.
-    fn from_table(a: &AssetHeatmap, rows: usize, table: &columns::Table) -> Cols {
-        fn values<T>(a: &AssetHeatmap, rows: usize, get: fn(&AssetHeatmap, usize) -> T) -> Vec<T> {
+    /// The columns of `table` over rows `0..rows` of source `a`.
+    fn from_table<S>(a: &S, rows: usize, table: &columns::Table<S>) -> Cols {
+        fn values<S, T>(a: &S, rows: usize, get: fn(&S, usize) -> T) -> Vec<T> {
             (0..rows).map(|i| get(a, i)).collect()
         }
         Cols {
@@ -230,6 +233,7 @@ fn write_h5(
         attr("prominence", o.prominence),
         attr("zone_height", o.zone_height),
         attr("score_clusters", o.score_clusters as u64),
+        attr("anomaly_ratio", o.anomaly_ratio),
         attr("critical_threshold", c.threshold),
         attr("critical_horizon_seconds", c.horizon_seconds),
         attr(
@@ -247,7 +251,9 @@ fn write_h5(
         bins: Cols,
         edges: Cols,
         clusters: Cols,
-        critical: Vec<CriticalGroup>,
+        critical: Vec<SubGroup>,
+        /// Per venue and per lending market: sub-path, attributes, columns.
+        parts: Vec<SubGroup>,
     }
     let mut data = Vec::new();
     for a in &report.assets {
@@ -294,7 +300,36 @@ fn write_h5(
                 critical.push(critical_group(s));
             }
         }
+        let mut parts = Vec::new();
+        for v in &a.venues {
+            let dir = format!("venues/{}", group_name(&v.venue));
+            let head = vec![attr("venue", v.venue.clone()), attr("weight", v.weight)];
+            let bins = Cols::from_table(v, a.grid.bins, &columns::VENUE_BINS);
+            parts.push((format!("{dir}/bins"), head.clone(), bins));
+            let edges = Cols::from_table(v, a.grid.bins + 1, &columns::VENUE_EDGES);
+            parts.push((format!("{dir}/edges"), head, edges));
+        }
+        for l in &a.lending {
+            let head = vec![
+                attr("market", l.market.clone()),
+                attr("accounts", l.accounts as u64),
+                attr("out_of_reach_accounts", l.out_of_reach_accounts as u64),
+                attr(
+                    "seized_elsewhere_accounts",
+                    l.seized_elsewhere_accounts as u64,
+                ),
+                attr("seized_elsewhere_usd", l.seized_elsewhere_usd),
+                attr("sold_below_grid_usd", l.sales.notional_below_grid),
+            ];
+            let bins = Cols::from_table(l, a.grid.bins, &columns::LENDING_BINS);
+            parts.push((
+                format!("lending/{}/bins", group_name(&l.market)),
+                head,
+                bins,
+            ));
+        }
         data.push(AssetData {
+            parts,
             name: group_name(&a.asset),
             attrs,
             bins,
@@ -325,6 +360,13 @@ fn write_h5(
                 columns: cols.columns(),
             });
         }
+        for (sub, attrs, cols) in &d.parts {
+            groups.push(Group {
+                path: format!("assets/{}/{sub}", d.name),
+                attrs: attrs.clone(),
+                columns: cols.columns(),
+            });
+        }
         for (dir, attrs, cols) in &d.critical {
             groups.push(Group {
                 path: format!("assets/{}/critical/{dir}", d.name),
@@ -339,10 +381,10 @@ fn write_h5(
     Ok(())
 }
 
-/// A critical-shock group: its name, attributes and columns.
-type CriticalGroup = (String, Vec<(String, AttrValue)>, Cols);
+/// A subgroup (a critical shock, a venue, a lending market): its name, attributes and columns.
+type SubGroup = (String, Vec<(String, AttrValue)>, Cols);
 
-fn critical_group(s: &CriticalShock) -> CriticalGroup {
+fn critical_group(s: &CriticalShock) -> SubGroup {
     let mut attrs = vec![
         attr("found", u64::from(s.found)),
         attr("note", s.note.clone()),
