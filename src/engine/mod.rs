@@ -33,6 +33,7 @@ pub mod index;
 pub mod lending;
 mod market;
 mod mode;
+mod queue;
 pub mod realised;
 pub mod replicates;
 mod solo;

@@ -120,9 +120,47 @@ pub struct PopulationPathMetrics {
     pub funding_paid: f64,
     /// Funding this population's positions received, USD.
     pub funding_received: f64,
+    /// With a `liquidation_engine` (0 without): the most notional waiting in its queue at
+    /// the end of a round, USD at the trigger price.
+    pub queue_peak_notional: f64,
+    /// The most positions waiting in its queue at the end of a round.
+    pub queue_peak_length: u32,
+    /// Positions that left its queue by liquidation (their last part) or backstop takeover.
+    pub queue_cleared: u32,
+    /// Their mean wait in the queue, steps (0 when none left it).
+    pub queue_wait_mean_steps: f64,
+    /// Their longest wait, steps.
+    pub queue_wait_max_steps: u32,
+    /// Notional still queued at the end of the path, USD at the last trigger price.
+    pub queue_uncleared_notional: f64,
+    /// Positions the backstop took over.
+    pub backstop_count: u32,
+    /// Their notional at the takeover prices, USD.
+    pub backstop_notional: f64,
+    /// The backstop's profit on them at the last trigger price, USD (negative: a loss).
+    pub backstop_pnl: f64,
 }
 
 impl PopulationPathMetrics {
+    /// The engine's figures at the end of the path (trigger price `px`).
+    pub(super) fn add_engine(&mut self, q: &super::queue::Queue, px: f64) {
+        let f = q.figures;
+        let (uncleared, pnl) = q.finish(px);
+        self.queue_peak_notional = f.peak_notional;
+        self.queue_peak_length = f.peak_length;
+        self.queue_cleared = f.cleared;
+        self.queue_wait_mean_steps = if f.cleared == 0 {
+            0.0
+        } else {
+            f.wait_sum as f64 / f64::from(f.cleared)
+        };
+        self.queue_wait_max_steps = f.wait_max;
+        self.queue_uncleared_notional = uncleared;
+        self.backstop_count = f.backstop_count;
+        self.backstop_notional = f.backstop_notional;
+        self.backstop_pnl = pnl;
+    }
+
     /// The path totals the per-population figures are differences of.
     #[inline]
     pub(super) fn totals(s: &PathSummary) -> [f64; 6] {

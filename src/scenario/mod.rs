@@ -11,7 +11,8 @@
 //! document has a file with its key table, its parser and its tests: `simulation`, `asset`
 //! (jumps, volatility feedback, shocks), `book` (and its volatility depth), `venues`,
 //! `correlation`, `population` (synthetic positions, leverage, partial liquidation),
-//! `funding`, `lending`, `bootstrap`, `rare_event`, `output` and `check`; `csv` reads
+//! `funding`, `liquidation_engine`, `lending`, `bootstrap`, `rare_event`, `output` and
+//! `check`; `csv` reads
 //! positions and book files, `replay` the replay documents, `reader` walks the spanned TOML
 //! tree and `common` holds what the sections share (range-checked numbers, bounds). This
 //! file holds the entry points: [`Scenario::parse`], the walk over the top-level tables,
@@ -26,6 +27,7 @@ mod correlation;
 mod csv;
 mod funding;
 mod lending;
+mod liquidation_engine;
 mod output;
 mod population;
 mod rare_event;
@@ -204,6 +206,8 @@ pub fn schema_keys(table: &[&str]) -> Option<&'static [&'static str]> {
         ["populations", "funding"] => funding::FUNDING_KEYS,
         ["populations", "funding", "schedule"] => funding::SCHEDULE_KEYS,
         ["populations", "funding", "premium"] => funding::PREMIUM_KEYS,
+        ["populations", "liquidation_engine"] => liquidation_engine::ENGINE_KEYS,
+        ["populations", "liquidation_engine", "backstop"] => liquidation_engine::BACKSTOP_KEYS,
         ["lending"] => LENDING_KEYS,
         ["lending", "health_factor"] => HF_KEYS,
         ["lending", "collateral"] => COLLATERAL_KEYS,
