@@ -193,6 +193,7 @@ impl Market {
                     .collect();
                 LendingModel {
                     rule: l.rule,
+                    liquidator: l.liquidator,
                     collateral: l.collateral.iter().map(|c| c.params).collect(),
                     accounts: draw_accounts(l, &prices, &mut rng),
                 }

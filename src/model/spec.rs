@@ -386,6 +386,29 @@ pub struct LendingMarket {
     /// The collateral assets (distinct), with their share of each account's collateral value
     /// at step 0 (the shares add up to 1).
     pub collateral: Vec<LendingCollateral>,
+    /// When liquidators act (`liquidator`); `None`: whenever an account's HF is below 1.
+    pub liquidator: Option<Liquidator>,
+}
+
+/// A lending market's liquidators' profitability rule (`[lending.liquidator]`): they call a
+/// liquidation only when its bonus exceeds what they expect to lose selling the seized
+/// collateral plus a fixed cost (gas, operations).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Liquidator {
+    /// Fixed cost of one liquidation, USD.
+    pub fixed_cost_usd: f64,
+    /// Expected slippage selling the seized collateral, fraction of its value at the oracle
+    /// price (`expected_slippage_bp` / 10⁴).
+    pub expected_slippage: f64,
+}
+
+impl Liquidator {
+    /// Whether a liquidation paying `bonus` (USD) on collateral worth `seized_value` (USD at
+    /// the oracle price) is worth calling: `bonus > expected_slippage · seized_value +
+    /// fixed_cost_usd` (strictly: a liquidator does not act for nothing).
+    pub fn acts(&self, bonus: f64, seized_value: f64) -> bool {
+        bonus > self.expected_slippage * seized_value + self.fixed_cost_usd
+    }
 }
 
 /// A collateral asset's risk parameters in one lending market.

@@ -55,7 +55,7 @@ use asset::{ASSET_KEYS, SHOCK_KEYS, asset};
 use book::BOOK_KEYS;
 use check::{CHECK_KEYS, check_section};
 use correlation::{CORR_KEYS, correlation};
-use lending::{COLLATERAL_KEYS, HF_KEYS, LENDING_KEYS, lending_market};
+use lending::{COLLATERAL_KEYS, HF_KEYS, LENDING_KEYS, LIQUIDATOR_KEYS, lending_market};
 use output::{OUTPUT_KEYS, output_section};
 use population::{ENTRY_KEYS, LEV_KEYS, POP_KEYS, SIZE_KEYS, TIER_KEYS, population};
 use rare_event::{RARE_KEYS, rare_event_section};
@@ -210,6 +210,7 @@ pub fn schema_keys(table: &[&str]) -> Option<&'static [&'static str]> {
         ["populations", "liquidation_engine", "backstop"] => liquidation_engine::BACKSTOP_KEYS,
         ["lending"] => LENDING_KEYS,
         ["lending", "health_factor"] => HF_KEYS,
+        ["lending", "liquidator"] => LIQUIDATOR_KEYS,
         ["lending", "collateral"] => COLLATERAL_KEYS,
         ["output"] => OUTPUT_KEYS,
         ["rare_event"] => RARE_KEYS,
