@@ -7,7 +7,8 @@
 //! 4. [`start_cascade`](StepState::start_cascade): hour of day, lagged marks, halts;
 //! 5. the cascade loop, round by round ([`cascade`](StepState::cascade)):
 //!    [`round_marks`](StepState::round_marks) (mids, live indices, breaker, funding),
-//!    [`collect_triggered`](StepState::collect_triggered),
+//!    [`collect_triggered`](StepState::collect_triggered) (through a venue's liquidation
+//!    engine where it has one: what its queue releases),
 //!    [`walk_books`](StepState::walk_books), [`settle`](StepState::settle);
 //! 6. [`record`](StepState::record): mids, venues' spread and arbitrage, extremes, the view
 //!    an observer sees;

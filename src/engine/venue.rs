@@ -352,6 +352,9 @@ impl Venue {
     /// capacity allow and hands positions to the backstop, and positions no longer
     /// liquidatable are re-armed. Returns the quantities sold and bought, and whether the
     /// backstop takes something over (the round must settle even with nothing to walk).
+    /// Out of line and cold: a scenario without an engine only pays the test that skips it.
+    #[cold]
+    #[inline(never)]
     pub fn collect_engine(
         &mut self,
         pos: &Positions,
