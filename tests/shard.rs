@@ -41,6 +41,20 @@ fn shard(scenario: &str, k: u32, n: u32, threads: &str, out: &Path) {
     ]));
 }
 
+/// `merge` of the two shards in `folder` (`shard-0-of-2.h5`, `shard-1-of-2.h5`) into `out`.
+fn merge_two(folder: &Path, out: &Path) -> Output {
+    let names: Vec<String> = (0..2)
+        .map(|k| {
+            let f = folder.join(format!("shard-{k}-of-2.h5"));
+            f.display().to_string()
+        })
+        .collect();
+    let mut m = vec!["merge"];
+    m.extend(names.iter().map(String::as_str));
+    m.extend(["--out", out.to_str().unwrap()]);
+    run(&m)
+}
+
 #[test]
 fn merged_shards_are_the_single_machine_run_byte_for_byte() {
     let dir = tempfile::tempdir().unwrap();
@@ -110,20 +124,8 @@ fn shards_smaller_than_the_replicate_count_merge_exactly() {
         let a = args(&["--shard", &spec], &shards);
         ok(&run(&a.iter().map(String::as_str).collect::<Vec<_>>()));
     }
-    let folder = shards.join("sharded-shards");
     let merged = dir.path().join("merged");
-    let names: Vec<String> = (0..2)
-        .map(|k| {
-            folder
-                .join(format!("shard-{k}-of-2.h5"))
-                .display()
-                .to_string()
-        })
-        .collect();
-    let mut m = vec!["merge"];
-    m.extend(names.iter().map(String::as_str));
-    m.extend(["--out", merged.to_str().unwrap()]);
-    ok(&run(&m));
+    ok(&merge_two(&shards.join("sharded-shards"), &merged));
     assert_same_tree(
         &single.join("sharded"),
         &merged.join("sharded"),
@@ -325,20 +327,8 @@ fn liquidation_engine_columns_survive_shards_and_report() {
         let a = args(&["--shard", &spec], &shards);
         ok(&run(&a.iter().map(String::as_str).collect::<Vec<_>>()));
     }
-    let folder = shards.join("engine-shards");
-    let names: Vec<String> = (0..2)
-        .map(|k| {
-            folder
-                .join(format!("shard-{k}-of-2.h5"))
-                .display()
-                .to_string()
-        })
-        .collect();
     let merged = dir.path().join("merged");
-    let mut m = vec!["merge"];
-    m.extend(names.iter().map(String::as_str));
-    m.extend(["--out", merged.to_str().unwrap(), "--quiet"]);
-    ok(&run(&m));
+    ok(&merge_two(&shards.join("engine-shards"), &merged));
     assert_same_tree(&single.join("engine"), &merged.join("engine"), "results.h5");
     let rebuilt = dir.path().join("rebuilt");
     let h5 = single.join("engine/results.h5").display().to_string();

@@ -12,6 +12,7 @@
 use std::collections::VecDeque;
 
 use super::PopulationModel;
+use super::summary::PopulationPathMetrics;
 use crate::model::margin::{self, Position};
 use crate::model::spec::{BackstopPrice, LiquidationEngine};
 
@@ -44,17 +45,18 @@ pub(super) struct Taken {
     pub(super) price: f64,
 }
 
-/// What a path's engine reports (per population, `metrics::ENGINE_POPULATION_METRICS`).
+/// What a path's engine counts as it goes (its population's
+/// `metrics::ENGINE_POPULATION_METRICS`).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub(super) struct EngineFigures {
-    pub(super) peak_notional: f64,
-    pub(super) peak_length: u32,
+struct EngineFigures {
+    peak_notional: f64,
+    peak_length: u32,
     /// Positions that left the queue by liquidation (their last part) or takeover.
-    pub(super) cleared: u32,
-    pub(super) wait_sum: u64,
-    pub(super) wait_max: u32,
-    pub(super) backstop_count: u32,
-    pub(super) backstop_notional: f64,
+    cleared: u32,
+    wait_sum: u64,
+    wait_max: u32,
+    backstop_count: u32,
+    backstop_notional: f64,
 }
 
 /// One venue's engine during a path.
@@ -74,7 +76,7 @@ pub(super) struct Queue {
     pub(super) taken: Vec<Taken>,
     /// Entries no longer liquidatable: the venue re-arms them.
     pub(super) recovered: Vec<Queued>,
-    pub(super) figures: EngineFigures,
+    figures: EngineFigures,
 }
 
 impl Queue {
@@ -249,11 +251,23 @@ impl Queue {
         f.wait_max = f.wait_max.max(wait);
     }
 
-    /// At the end of the path, at trigger price `px`: the notional still queued and the
-    /// backstop's profit on its holdings (positive: a gain).
-    pub(super) fn finish(&self, px: f64) -> (f64, f64) {
-        let queued = self.queued_qty() * px;
+    /// The path's figures into `p`, at the last trigger price `px`: what is still queued is
+    /// valued there, and the backstop's holdings are marked there (profit positive).
+    pub(super) fn finish(&self, px: f64, p: &mut PopulationPathMetrics) {
+        let f = self.figures;
         let [(lq, lc), (sq, sc)] = self.inventory;
-        (queued, (lq * px - lc) + (sc - sq * px))
+        p.queue_peak_notional = f.peak_notional;
+        p.queue_peak_length = f.peak_length;
+        p.queue_cleared = f.cleared;
+        p.queue_wait_mean_steps = if f.cleared == 0 {
+            0.0
+        } else {
+            f.wait_sum as f64 / f64::from(f.cleared)
+        };
+        p.queue_wait_max_steps = f.wait_max;
+        p.queue_uncleared_notional = self.queued_qty() * px;
+        p.backstop_count = f.backstop_count;
+        p.backstop_notional = f.backstop_notional;
+        p.backstop_pnl = (lq * px - lc) + (sc - sq * px);
     }
 }

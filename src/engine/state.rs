@@ -299,7 +299,7 @@ impl<'a> PathState<'a> {
                 } else {
                     self.assets.mark[pm.asset]
                 };
-                p.add_engine(q, px);
+                q.finish(px, p);
             }
         }
         for (a, m) in per_asset.iter_mut().enumerate() {

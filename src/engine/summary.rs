@@ -142,25 +142,6 @@ pub struct PopulationPathMetrics {
 }
 
 impl PopulationPathMetrics {
-    /// The engine's figures at the end of the path (trigger price `px`).
-    pub(super) fn add_engine(&mut self, q: &super::queue::Queue, px: f64) {
-        let f = q.figures;
-        let (uncleared, pnl) = q.finish(px);
-        self.queue_peak_notional = f.peak_notional;
-        self.queue_peak_length = f.peak_length;
-        self.queue_cleared = f.cleared;
-        self.queue_wait_mean_steps = if f.cleared == 0 {
-            0.0
-        } else {
-            f.wait_sum as f64 / f64::from(f.cleared)
-        };
-        self.queue_wait_max_steps = f.wait_max;
-        self.queue_uncleared_notional = uncleared;
-        self.backstop_count = f.backstop_count;
-        self.backstop_notional = f.backstop_notional;
-        self.backstop_pnl = pnl;
-    }
-
     /// The path totals the per-population figures are differences of.
     #[inline]
     pub(super) fn totals(s: &PathSummary) -> [f64; 6] {
