@@ -31,6 +31,9 @@ pub struct RunResults {
     pub lending: bool,
     /// Whether a population pays funding (its per-population columns are written only then).
     pub funding: bool,
+    /// Whether a population has a liquidation engine (its per-population columns are written
+    /// only then).
+    pub engine: bool,
 }
 
 /// The run was stopped through its cancel flag before every path finished.
@@ -144,6 +147,7 @@ pub fn run_with<A: Accumulator>(
             n_populations: n_pops,
             lending: !market.lending.is_empty(),
             funding: market.populations.iter().any(|p| p.funding.is_some()),
+            engine: market.populations.iter().any(|p| p.engine.is_some()),
         },
         acc,
     ))

@@ -495,15 +495,78 @@ pub const FUNDING_POPULATION_METRICS: &[PopulationMetricDef] = &[
     ),
 ];
 
+/// Per-population liquidation-engine metrics (`liquidation_engine`: queue, backstop),
+/// written after the funding ones and only for scenarios where some population has an
+/// engine (files of other scenarios are unchanged); 0 for a population without one.
+pub const ENGINE_POPULATION_METRICS: &[PopulationMetricDef] = &[
+    population_metric!(
+        queue_peak_notional,
+        "USD",
+        F64,
+        "most notional waiting in this population's liquidation queue at the end of a round, at the trigger price"
+    ),
+    population_metric!(
+        queue_peak_length,
+        "positions",
+        U32,
+        "most positions waiting in this population's liquidation queue at the end of a round"
+    ),
+    population_metric!(
+        queue_cleared,
+        "positions",
+        U32,
+        "positions that left the queue by liquidation (their last part) or backstop takeover"
+    ),
+    population_metric!(
+        queue_wait_mean_steps,
+        "steps",
+        F64,
+        "mean steps those positions waited between becoming liquidatable and leaving the queue (0 when none left it)"
+    ),
+    population_metric!(
+        queue_wait_max_steps,
+        "steps",
+        U32,
+        "longest wait of those positions, steps"
+    ),
+    population_metric!(
+        queue_uncleared_notional,
+        "USD",
+        F64,
+        "notional still queued at the end of the path, at the last trigger price"
+    ),
+    population_metric!(
+        backstop_count,
+        "positions",
+        U32,
+        "positions the backstop liquidator took over"
+    ),
+    population_metric!(
+        backstop_notional,
+        "USD",
+        F64,
+        "notional the backstop took over, at its takeover prices"
+    ),
+    population_metric!(
+        backstop_pnl,
+        "USD",
+        F64,
+        "the backstop's profit on what it took over, marked at the last trigger price (negative: a loss)"
+    ),
+];
+
 /// The per-population metrics of a run: [`POPULATION_METRICS`], then
-/// [`FUNDING_POPULATION_METRICS`] when a population pays funding.
-pub fn population_metrics(funding: bool) -> impl Iterator<Item = &'static PopulationMetricDef> {
-    let extra: &'static [PopulationMetricDef] = if funding {
-        FUNDING_POPULATION_METRICS
-    } else {
-        &[]
-    };
-    POPULATION_METRICS.iter().chain(extra)
+/// [`FUNDING_POPULATION_METRICS`] when a population pays funding, then
+/// [`ENGINE_POPULATION_METRICS`] when a population has a liquidation engine.
+pub fn population_metrics(
+    funding: bool,
+    engine: bool,
+) -> impl Iterator<Item = &'static PopulationMetricDef> {
+    let pick = |on: bool, defs: &'static [PopulationMetricDef]| if on { defs } else { &[] };
+    POPULATION_METRICS
+        .iter()
+        .chain(pick(funding, FUNDING_POPULATION_METRICS))
+        .chain(pick(engine, ENGINE_POPULATION_METRICS))
 }
 
 /// Per-population columns of one population.
@@ -540,7 +603,7 @@ pub fn population_columns(results: &RunResults, ids: &[PopulationId]) -> Vec<Pop
                 name: id.name.clone(),
                 asset: id.asset.clone(),
                 venue: id.venue.clone(),
-                columns: population_metrics(results.funding)
+                columns: population_metrics(results.funding, results.engine)
                     .map(|d| Column {
                         name: d.name,
                         unit: d.unit,

@@ -170,6 +170,66 @@ pub struct PopulationSummary {
     /// Funding its positions received per path (as `funding_paid_mean`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub funding_received_mean: Option<f64>,
+    /// Its liquidation engine's figures (only when the run's populations have engine
+    /// columns, so other runs' summaries are unchanged).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub liquidation_engine: Option<EngineSummary>,
+}
+
+/// A population's liquidation queue and backstop over the paths (`docs/output.md`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct EngineSummary {
+    /// Mean over paths of the peak queued notional, USD.
+    pub queue_peak_notional_mean: f64,
+    /// Largest queue over all paths, positions.
+    pub queue_peak_length_max: f64,
+    /// Mean wait of every position that left a queue, pooled over paths, steps (`null`
+    /// when none did).
+    pub queue_wait_mean_steps: Option<f64>,
+    /// Longest wait over all paths, steps.
+    pub queue_wait_max_steps: f64,
+    /// Mean over paths of the notional still queued at the end, USD.
+    pub queue_uncleared_notional_mean: f64,
+    /// Share of paths that end with something queued.
+    pub queue_uncleared_share: f64,
+    pub backstop_count_mean: f64,
+    pub backstop_notional_mean: f64,
+    /// Mean over paths of the backstop's profit (negative: a loss), USD.
+    pub backstop_pnl_mean: f64,
+    /// Share of paths in which the backstop lost money.
+    pub backstop_loss_share: f64,
+}
+
+impl EngineSummary {
+    /// From a population's columns (`col`: a column's values, empty when absent); `None`
+    /// without engine columns.
+    fn of(col: &dyn Fn(&str) -> Vec<f64>) -> Option<EngineSummary> {
+        let peak = col("queue_peak_notional");
+        if peak.is_empty() {
+            return None;
+        }
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+        let max = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);
+        let share = |v: &[f64], f: &dyn Fn(f64) -> bool| {
+            v.iter().filter(|&&x| f(x)).count() as f64 / v.len() as f64
+        };
+        let (cleared, wait) = (col("queue_cleared"), col("queue_wait_mean_steps"));
+        let n: f64 = cleared.iter().sum();
+        let waited: f64 = cleared.iter().zip(&wait).map(|(c, w)| c * w).sum();
+        let (uncleared, pnl) = (col("queue_uncleared_notional"), col("backstop_pnl"));
+        Some(EngineSummary {
+            queue_peak_notional_mean: mean(&peak),
+            queue_peak_length_max: max(&col("queue_peak_length")),
+            queue_wait_mean_steps: (n > 0.0).then(|| waited / n),
+            queue_wait_max_steps: max(&col("queue_wait_max_steps")),
+            queue_uncleared_notional_mean: mean(&uncleared),
+            queue_uncleared_share: share(&uncleared, &|x| x > 0.0),
+            backstop_count_mean: mean(&col("backstop_count")),
+            backstop_notional_mean: mean(&col("backstop_notional")),
+            backstop_pnl_mean: mean(&pnl),
+            backstop_loss_share: share(&pnl, &|x| x < 0.0),
+        })
+    }
 }
 
 /// The per-population summaries of a run's per-population columns (plain runs).
@@ -214,6 +274,7 @@ pub fn population_summaries(groups: &[PopulationColumns]) -> Vec<PopulationSumma
                 bad_debt_share: share("bad_debt"),
                 funding_paid_mean: has("funding_paid").then(|| mean("funding_paid")),
                 funding_received_mean: has("funding_received").then(|| mean("funding_received")),
+                liquidation_engine: EngineSummary::of(&col),
             }
         })
         .collect()

@@ -41,6 +41,20 @@ fn shard(scenario: &str, k: u32, n: u32, threads: &str, out: &Path) {
     ]));
 }
 
+/// `merge` of the two shards in `folder` (`shard-0-of-2.h5`, `shard-1-of-2.h5`) into `out`.
+fn merge_two(folder: &Path, out: &Path) -> Output {
+    let names: Vec<String> = (0..2)
+        .map(|k| {
+            let f = folder.join(format!("shard-{k}-of-2.h5"));
+            f.display().to_string()
+        })
+        .collect();
+    let mut m = vec!["merge"];
+    m.extend(names.iter().map(String::as_str));
+    m.extend(["--out", out.to_str().unwrap()]);
+    run(&m)
+}
+
 #[test]
 fn merged_shards_are_the_single_machine_run_byte_for_byte() {
     let dir = tempfile::tempdir().unwrap();
@@ -110,20 +124,8 @@ fn shards_smaller_than_the_replicate_count_merge_exactly() {
         let a = args(&["--shard", &spec], &shards);
         ok(&run(&a.iter().map(String::as_str).collect::<Vec<_>>()));
     }
-    let folder = shards.join("sharded-shards");
     let merged = dir.path().join("merged");
-    let names: Vec<String> = (0..2)
-        .map(|k| {
-            folder
-                .join(format!("shard-{k}-of-2.h5"))
-                .display()
-                .to_string()
-        })
-        .collect();
-    let mut m = vec!["merge"];
-    m.extend(names.iter().map(String::as_str));
-    m.extend(["--out", merged.to_str().unwrap()]);
-    ok(&run(&m));
+    ok(&merge_two(&shards.join("sharded-shards"), &merged));
     assert_same_tree(
         &single.join("sharded"),
         &merged.join("sharded"),
@@ -285,4 +287,58 @@ fn the_slurm_array_scripts_reproduce_the_single_run() {
         single.to_str().unwrap(),
     ]));
     assert_same_tree(&single.join("sharded"), &out.join("sharded"), "results.h5");
+}
+
+/// A population with a liquidation engine writes its queue and backstop columns: two shards
+/// merge into the single run's files byte for byte, and `report` rebuilds the same
+/// `summary.json` (its `liquidation_engine` object included) from `results.h5`.
+#[test]
+fn liquidation_engine_columns_survive_shards_and_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = std::fs::read_to_string(root().join("tests/data/tiny.toml")).unwrap();
+    let scenario = dir.path().join("engine.toml");
+    std::fs::write(
+        &scenario,
+        format!(
+            "{base}liquidation_engine = {{ capacity_usd_per_step = 2.0e6, delay_steps = 1, \
+             backstop = {{ margin_fraction = 0.5, capital_usd = 5.0e6 }} }}\n"
+        ),
+    )
+    .unwrap();
+    let scenario = scenario.display().to_string();
+    let single = dir.path().join("single");
+    let args = |extra: &[&str], out: &Path| {
+        let mut a = vec!["run", &scenario, "--paths", "60"];
+        a.extend_from_slice(extra);
+        a.extend(["--quiet", "--out", out.to_str().unwrap()]);
+        a.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    };
+    let a = args(&[], &single);
+    ok(&run(&a.iter().map(String::as_str).collect::<Vec<_>>()));
+    let summary = std::fs::read_to_string(single.join("engine/summary.json")).unwrap();
+    assert!(summary.contains("\"liquidation_engine\""), "{summary}");
+    assert!(
+        summary.contains("\"queue_peak_notional_mean\""),
+        "{summary}"
+    );
+    let shards = dir.path().join("shards");
+    for k in 0..2 {
+        let spec = format!("{k}/2");
+        let a = args(&["--shard", &spec], &shards);
+        ok(&run(&a.iter().map(String::as_str).collect::<Vec<_>>()));
+    }
+    let merged = dir.path().join("merged");
+    ok(&merge_two(&shards.join("engine-shards"), &merged));
+    assert_same_tree(&single.join("engine"), &merged.join("engine"), "results.h5");
+    let rebuilt = dir.path().join("rebuilt");
+    let h5 = single.join("engine/results.h5").display().to_string();
+    ok(&run(&[
+        "report",
+        &h5,
+        "--out",
+        rebuilt.to_str().unwrap(),
+        "--quiet",
+    ]));
+    let again = std::fs::read_to_string(rebuilt.join("summary.json")).unwrap();
+    assert_eq!(summary, again);
 }

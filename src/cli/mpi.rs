@@ -155,7 +155,10 @@ mod with_mpi {
                     }
                 }
                 for p in &mut whole.population_columns {
-                    for (c, d) in p.columns.iter_mut().zip(population_metrics(true)) {
+                    for c in &mut p.columns {
+                        let d = population_metrics(true, true)
+                            .find(|d| d.name == c.name)
+                            .expect("a population column is a population metric");
                         let (v, _) = from.receive_vec::<f64>();
                         c.values.append(d.kind.values_from_f64(v));
                     }

@@ -30,12 +30,14 @@ use std::collections::{BinaryHeap, HashMap};
 
 use super::PathSummary;
 use crate::model::lending::{self, Accounts, Liquidation, TriggerLadder};
-use crate::model::spec::{CloseRule, CollateralParams};
+use crate::model::spec::{CloseRule, CollateralParams, Liquidator};
 
 /// A lending market shared by all paths: its rules and accounts at step 0.
 #[derive(Debug, Clone)]
 pub struct LendingModel {
     pub rule: CloseRule,
+    /// When liquidators act; `None`: whenever an account's HF is below 1.
+    pub liquidator: Option<Liquidator>,
     /// Collateral `k`'s asset, liquidation threshold and bonus.
     pub collateral: Vec<CollateralParams>,
     pub accounts: Accounts,
@@ -248,6 +250,14 @@ impl LendingVenue {
                 let cf = lending::close_factor(hf, &m.rule);
                 let (debt_before, amount_before) = (s.debt, s.amount[k]);
                 let liq = lending::liquidate(debt_before, cf, price, amount_before, c.bonus);
+                if m.liquidator
+                    .is_some_and(|l| !l.acts(liq.bonus, liq.seized * price))
+                {
+                    // Not worth a liquidator's while: the account stays below HF 1, re-armed
+                    // above the marks, and is looked at again next round.
+                    self.rearm(m, i, mark);
+                    return;
+                }
                 s.amount[k] = if liq.all_collateral {
                     0.0
                 } else {
@@ -274,11 +284,15 @@ impl LendingVenue {
                 });
             }
         }
-        if s.debt <= 0.0 {
-            return;
+        if s.debt > 0.0 {
+            self.rearm(m, i, mark);
         }
-        // Re-arm at the current marks (HF still < 1: triggers above the marks, so the
-        // account is found again next round).
+    }
+
+    /// Re-arms account `i` at the current marks (HF still < 1: triggers above the marks, so
+    /// the account is found again next round).
+    fn rearm(&mut self, m: &LendingModel, i: u32, mark: &[f64]) {
+        let s = &self.touched[&i];
         let hf = health(m, s, mark);
         for (k, c) in m.collateral.iter().enumerate() {
             if s.amount[k] > 0.0 {
@@ -370,6 +384,7 @@ mod tests {
         let amount = accounts.iter().flat_map(|a| a.1.clone()).collect();
         LendingModel {
             rule: AAVE,
+            liquidator: None,
             collateral: c,
             accounts: Accounts::new(debt, amount, &p, &lt),
         }
@@ -403,6 +418,30 @@ mod tests {
         assert!((z[0].debt_after - 500.0).abs() < 1e-9);
         // HF after: (15 − 6.5625) · 80 · 0.8 / 500 = 1.08: not liquidated again.
         assert!(round(&mut v, &m, &[80.0]).0.is_empty());
+    }
+
+    /// At HF 0.96 (price 80) the call repays 500 and pays a bonus of 25 USD on 525 USD of
+    /// collateral: with 20 bp of expected slippage (1.05 USD) a liquidator acts for a fixed
+    /// cost just below 23.95 and not just above. The account left alone is looked at again:
+    /// at HF 0.94 the whole debt is repaid, a bonus of 50 USD, and the same liquidator acts.
+    #[test]
+    fn liquidators_act_only_when_the_bonus_beats_slippage_and_cost() {
+        for (cost, acts) in [(23.94, true), (23.96, false)] {
+            let mut m = one_account();
+            m.liquidator = Some(Liquidator {
+                fixed_cost_usd: cost,
+                expected_slippage: 0.002,
+            });
+            let mut v = LendingVenue::new(&m);
+            let (z, sell) = round(&mut v, &m, &[80.0]);
+            assert_eq!(z.len(), usize::from(acts), "cost {cost}");
+            assert_eq!(sell[0] > 0.0, acts);
+            if !acts {
+                let (z, _) = round(&mut v, &m, &[0.94 / 0.012]);
+                assert_eq!(z.len(), 1);
+                assert!((z[0].liquidation.repaid - 1_000.0).abs() < 1e-9);
+            }
+        }
     }
 
     #[test]

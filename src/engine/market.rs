@@ -15,7 +15,8 @@ use crate::model::margin::{MarginSchedule, PartialRule};
 use crate::model::population::{self, Positions};
 use crate::model::price::{Dependence, PriceProcess};
 use crate::model::spec::{
-    CascadeRule, CircuitBreaker, Population, PopulationMode, Scenario, TriggerPrice,
+    CascadeRule, CircuitBreaker, LiquidationEngine, Population, PopulationMode, Scenario,
+    TriggerPrice,
 };
 
 /// Stream offset (in 32-bit words) at which a path's own population draws start when the
@@ -106,6 +107,9 @@ pub struct PopulationModel {
     pub auto_deleverage: bool,
     /// Funding paid along the path; `None`: none.
     pub funding: Option<Funding>,
+    /// The venue's liquidation engine (capacity, delay, backstop; `engine::queue`); `None`:
+    /// triggered positions reach the book at once, without limit.
+    pub engine: Option<LiquidationEngine>,
     /// The book its liquidation orders walk (among all the run's books).
     pub(super) slot: usize,
     /// Whether its positions trigger on their venue's mid rather than the asset's mark.
@@ -167,6 +171,7 @@ impl Market {
                 partial: p.partial,
                 auto_deleverage: p.auto_deleverage,
                 funding: p.funding.clone(),
+                engine: p.liquidation_engine,
                 slot: assets[p.asset].first_slot + p.venue,
                 on_mid: assets[p.asset].venues.is_some() && p.trigger == TriggerPrice::Venue,
                 spec: p.clone(),
@@ -188,6 +193,7 @@ impl Market {
                     .collect();
                 LendingModel {
                     rule: l.rule,
+                    liquidator: l.liquidator,
                     collateral: l.collateral.iter().map(|c| c.params).collect(),
                     accounts: draw_accounts(l, &prices, &mut rng),
                 }

@@ -11,7 +11,8 @@
 //!   take: a positive list of the features each fast path supports;
 //! - `extremes`: drawdowns, drawups and the endogenous move, recorded the same way by all;
 //! - `halts`: the circuit breaker's per-path state; `venue`: one population's venue
-//!   (collect and settle); `index`: venues' index and arbitrage; `lending`: lending markets;
+//!   (collect and settle); `queue`: a venue's liquidation engine (queue, capacity, delay,
+//!   backstop); `index`: venues' index and arbitrage; `lending`: lending markets;
 //! - `summary`: the per-path result types; `hooks`: [`Observer`] and [`Control`];
 //! - `replicates`, `trace`, `realised`: population replicates, per-step traces and the
 //!   realised heatmap.
@@ -33,6 +34,7 @@ pub mod index;
 pub mod lending;
 mod market;
 mod mode;
+mod queue;
 pub mod realised;
 pub mod replicates;
 mod solo;

@@ -31,6 +31,8 @@ pub(super) enum Feature {
     QuietStepObserver = 1 << 6,
     /// A rare-event control (tilted draws, stream switches, stops).
     Control = 1 << 7,
+    /// A liquidation engine (its queue releases orders on steps whose marks trigger nothing).
+    LiquidationEngine = 1 << 8,
 }
 
 /// What the quiet lane supports: on a step where every mark is strictly inside its asset's
@@ -118,8 +120,11 @@ impl Features {
                 on_mid: _,
                 spec: _,
                 funding,
+                engine,
             } = p;
-            f = f.with(Feature::Funding, funding.is_some());
+            f = f
+                .with(Feature::Funding, funding.is_some())
+                .with(Feature::LiquidationEngine, engine.is_some());
         }
         f
     }
@@ -167,6 +172,7 @@ mod tests {
             Feature::CircuitBreaker,
             Feature::VolatilityDepth,
             Feature::QuietStepObserver,
+            Feature::LiquidationEngine,
         ] {
             assert!(!two.with(f, true).within(LANE), "{f:?}");
             assert!(!none.with(f, true).within(SOLO), "{f:?}");

@@ -18,6 +18,7 @@ use super::halts::Halts;
 use super::index::IndexState;
 use super::lending::LendingVenue;
 use super::market::{JUMP_WORD_OFFSET, Market};
+use super::queue::Queue;
 use super::summary::{AssetPathMetrics, AssetStep, PathSummary, PopulationPathMetrics, is_cascade};
 use super::venue::Venue;
 use crate::model::book::BookState;
@@ -187,7 +188,11 @@ impl<'a> PathState<'a> {
         let mut venues: Vec<Venue> = market
             .populations
             .iter()
-            .map(|p| Venue::new(p.insurance_fund))
+            .map(|p| {
+                let mut v = Venue::new(p.insurance_fund);
+                v.queue = p.engine.map(|e| Box::new(Queue::new(e)));
+                v
+            })
             .collect();
         if market.funding {
             for ((v, pm), pos) in venues.iter_mut().zip(&market.populations).zip(pops) {
@@ -282,8 +287,20 @@ impl<'a> PathState<'a> {
         let mut summary = self.summary;
         summary.liquidated_notional =
             summary.long_liquidated_notional + summary.short_liquidated_notional;
-        for (p, v) in per_population.iter_mut().zip(&self.venues) {
+        for ((p, v), pm) in per_population
+            .iter_mut()
+            .zip(&self.venues)
+            .zip(&market.populations)
+        {
             p.fund_exhausted = v.exhausted;
+            if let Some(q) = &v.queue {
+                let px = if pm.on_mid {
+                    self.books.mid[pm.slot]
+                } else {
+                    self.assets.mark[pm.asset]
+                };
+                q.finish(px, p);
+            }
         }
         for (a, m) in per_asset.iter_mut().enumerate() {
             let x = &self.assets.measures[a];

@@ -7,7 +7,8 @@
 //! 4. [`start_cascade`](StepState::start_cascade): hour of day, lagged marks, halts;
 //! 5. the cascade loop, round by round ([`cascade`](StepState::cascade)):
 //!    [`round_marks`](StepState::round_marks) (mids, live indices, breaker, funding),
-//!    [`collect_triggered`](StepState::collect_triggered),
+//!    [`collect_triggered`](StepState::collect_triggered) (through a venue's liquidation
+//!    engine where it has one: what its queue releases),
 //!    [`walk_books`](StepState::walk_books), [`settle`](StepState::settle);
 //! 6. [`record`](StepState::record): mids, venues' spread and arbitrage, extremes, the view
 //!    an observer sees;
@@ -166,7 +167,7 @@ impl StepState<'_> {
         let mut rounds = 0u32;
         while rounds < self.market.max_rounds {
             self.round_marks(step, rounds, per_population);
-            if !self.collect_triggered() {
+            if !self.collect_triggered(step) {
                 break;
             }
             rounds += 1;
@@ -199,9 +200,10 @@ impl StepState<'_> {
     }
 
     /// The round's liquidation orders per book (positions and lending accounts triggered at
-    /// the round's prices); `false` when there are none.
+    /// the round's prices; through a venue's liquidation engine, what its queue releases);
+    /// `false` when there are none and no backstop takes anything over.
     #[inline(always)]
-    fn collect_triggered(&mut self) -> bool {
+    fn collect_triggered(&mut self, step: u32) -> bool {
         let market = self.market;
         let b_ = &mut self.books;
         let (sell_qty, buy_qty) = (&mut b_.sell_qty[..], &mut b_.buy_qty[..]);
@@ -211,6 +213,7 @@ impl StepState<'_> {
         }
         let breaker = market.circuit_breaker.is_some();
         let (mid, mark, venues) = (&b_.mid[..], &self.assets.mark[..], &mut self.venues[..]);
+        let mut taken = false;
         for (k, pos) in self.pops.iter().enumerate() {
             let pm = &market.populations[k];
             // A halted asset trades nothing: its triggered positions wait for the halt to
@@ -223,7 +226,13 @@ impl StepState<'_> {
             } else {
                 mark[pm.asset]
             };
-            let (sq, bq) = venues[k].collect(pos, pm, px);
+            let (sq, bq) = if pm.engine.is_none() {
+                venues[k].collect(pos, pm, px)
+            } else {
+                let (sq, bq, t) = venues[k].collect_engine(pos, pm, px, step);
+                taken |= t;
+                (sq, bq)
+            };
             sell_qty[pm.slot] += sq;
             buy_qty[pm.slot] += bq;
         }
@@ -241,7 +250,7 @@ impl StepState<'_> {
                 sell_qty[m.first_slot] += q;
             }
         }
-        !sell_qty.iter().chain(&*buy_qty).all(|&q| q == 0.0)
+        taken || !sell_qty.iter().chain(&*buy_qty).all(|&q| q == 0.0)
     }
 
     /// Opposite liquidations cross internally at the book's mid; the net walks the book.

@@ -120,6 +120,25 @@ pub struct PopulationPathMetrics {
     pub funding_paid: f64,
     /// Funding this population's positions received, USD.
     pub funding_received: f64,
+    /// With a `liquidation_engine` (0 without): the most notional waiting in its queue at
+    /// the end of a round, USD at the trigger price.
+    pub queue_peak_notional: f64,
+    /// The most positions waiting in its queue at the end of a round.
+    pub queue_peak_length: u32,
+    /// Positions that left its queue by liquidation (their last part) or backstop takeover.
+    pub queue_cleared: u32,
+    /// Their mean wait in the queue, steps (0 when none left it).
+    pub queue_wait_mean_steps: f64,
+    /// Their longest wait, steps.
+    pub queue_wait_max_steps: u32,
+    /// Notional still queued at the end of the path, USD at the last trigger price.
+    pub queue_uncleared_notional: f64,
+    /// Positions the backstop took over.
+    pub backstop_count: u32,
+    /// Their notional at the takeover prices, USD.
+    pub backstop_notional: f64,
+    /// The backstop's profit on them at the last trigger price, USD (negative: a loss).
+    pub backstop_pnl: f64,
 }
 
 impl PopulationPathMetrics {

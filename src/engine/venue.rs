@@ -25,6 +25,7 @@
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
+use super::queue::{Queue, Queued, Released, Taken};
 use super::{PathSummary, PopulationModel};
 use crate::model::funding;
 use crate::model::margin::{self, Position};
@@ -263,6 +264,9 @@ pub(crate) struct Venue {
     longs: Side,
     shorts: Side,
     seq: u32,
+    /// The liquidation engine's queue and backstop (`engine::queue`); `None` without a
+    /// `liquidation_engine`.
+    pub(super) queue: Option<Box<Queue>>,
 }
 
 /// What a settlement needs besides the venue: the round's mark and fills, the step.
@@ -293,6 +297,7 @@ impl Venue {
             longs: Side::default(),
             shorts: Side::default(),
             seq: 0,
+            queue: None,
         }
     }
 
@@ -341,6 +346,69 @@ impl Venue {
         )
     }
 
+    /// [`Venue::collect`] through the liquidation engine (`engine::queue`) in `step`: the
+    /// triggered positions join the queue (unless the engine would pass them to the book
+    /// unchanged, see `Queue::passes`), the queue's round releases what the delay and
+    /// capacity allow and hands positions to the backstop, and positions no longer
+    /// liquidatable are re-armed. Returns the quantities sold and bought, and whether the
+    /// backstop takes something over (the round must settle even with nothing to walk).
+    /// Out of line and cold: a scenario without an engine only pays the test that skips it.
+    #[cold]
+    #[inline(never)]
+    pub fn collect_engine(
+        &mut self,
+        pos: &Positions,
+        pm: &PopulationModel,
+        m: f64,
+        step: u32,
+    ) -> (f64, f64, bool) {
+        let (sq, bq) = self.collect(pos, pm, m);
+        let q = self.queue.as_deref_mut().expect("a venue with an engine");
+        if q.passes(sq + bq, m, step) {
+            return (sq, bq, false);
+        }
+        self.enqueue(pos, step);
+        let q = self.queue.as_deref_mut().expect("a venue with an engine");
+        let (longs, shorts) = (&mut self.longs, &mut self.shorts);
+        let (sq, bq) = q.round(
+            m,
+            step,
+            pm,
+            [longs.paid, shorts.paid],
+            [longs.shift, shorts.shift],
+        );
+        for e in q.recovered.drain(..) {
+            let side = if e.long { &mut *longs } else { &mut *shorts };
+            side.rearm(e.pos, pm, &mut self.seq);
+        }
+        longs.round_qty = sq;
+        shorts.round_qty = bq;
+        (sq, bq, !q.taken.is_empty())
+    }
+
+    /// Moves what `collect` found (ladder run, then re-armed remainders, longs first) into
+    /// the queue: the settlement then closes only what the queue releases.
+    #[cold]
+    #[inline(never)]
+    fn enqueue(&mut self, pos: &Positions, step: u32) {
+        let q = self.queue.as_deref_mut().expect("a venue with an engine");
+        for (side, ladder, long) in [
+            (&mut self.longs, &pos.longs, true),
+            (&mut self.shorts, &pos.shorts, false),
+        ] {
+            for i in side.lo..side.cursor {
+                if !side.is_removed(i) {
+                    q.push(long, at(ladder, i, long), step);
+                }
+            }
+            for p in side.fired.drain(..) {
+                q.push(long, p, step);
+            }
+            side.lo = side.cursor;
+            side.round_qty = 0.0;
+        }
+    }
+
     /// The liquidation prices a mark must reach for [`Venue::collect`] to find anything:
     /// the highest armed long trigger (ladder head or heap top; −∞ when none) and the lowest
     /// armed short one (+∞). A mark strictly between them triggers nothing. The ladder heads
@@ -377,6 +445,7 @@ impl Venue {
             longs,
             shorts,
             seq,
+            queue,
         } = self;
         let mut ctx = Ctx {
             pm,
@@ -389,6 +458,11 @@ impl Venue {
         };
         ctx.side(longs, shorts, &pos.longs, &pos.shorts, true);
         ctx.side(shorts, longs, &pos.shorts, &pos.longs, false);
+        if let Some(q) = queue.as_deref_mut()
+            && !(q.released.is_empty() && q.taken.is_empty())
+        {
+            ctx.engine(q, longs, shorts, pos);
+        }
         filled
     }
 }
@@ -576,6 +650,93 @@ impl Ctx<'_> {
             ..p
         };
         side.rearm(side.stored(rest), self.pm, self.seq);
+    }
+
+    /// Settles what the engine's round released (at the side's book fill) and handed to
+    /// the backstop (at its takeover price), longs first; what the capacity left of a
+    /// position goes back to the head of the queue.
+    #[cold]
+    #[inline(never)]
+    fn engine(&mut self, q: &mut Queue, longs: &mut Side, shorts: &mut Side, pos: &Positions) {
+        let released = std::mem::take(&mut q.released);
+        let taken = std::mem::take(&mut q.taken);
+        for long in [true, false] {
+            let (side, opp, opp_ladder) = if long {
+                (&mut *longs, &mut *shorts, &pos.shorts)
+            } else {
+                (&mut *shorts, &mut *longs, &pos.longs)
+            };
+            let fill = if long { self.r.sell_px } else { self.r.buy_px };
+            for r in released.iter().filter(|r| r.entry.long == long) {
+                if let Some(rest) = self.released(r, fill, side, opp, opp_ladder) {
+                    q.requeue(rest);
+                }
+            }
+            for t in taken.iter().filter(|t| t.entry.long == long) {
+                self.taken(t, side, opp, opp_ladder);
+            }
+        }
+        q.released = released;
+        q.released.clear();
+        q.taken = taken;
+        q.taken.clear();
+    }
+
+    /// [`Ctx::one`] for a released position: closes `r.close` at `fill`; the rest goes back
+    /// to the queue (returned) when the capacity cut the close, or is re-armed when the
+    /// partial rule did.
+    fn released(
+        &mut self,
+        r: &Released,
+        fill: f64,
+        side: &mut Side,
+        opp: &mut Side,
+        opp_ladder: &Ladder,
+    ) -> Option<Queued> {
+        let p = side.now(r.entry.pos);
+        let rule = self.pm.partial.as_ref();
+        let partial = r.close < p.qty;
+        let fee_rate = match rule {
+            Some(x) if partial && !r.keep => x.fee,
+            _ => self.pm.fee,
+        };
+        let s = margin::settle(&p, r.close, fill, fee_rate, self.fund);
+        let sum = &mut *self.sum;
+        sum.fees += s.fee;
+        sum.insurance_fund_draw += s.fund_draw;
+        sum.liquidation_count += 1;
+        if s.uncovered > 0.0 {
+            self.shortfall(p, fill, s.uncovered, opp, opp_ladder);
+        }
+        if !partial {
+            return None;
+        }
+        if !r.keep {
+            self.rearm_rest(p, r.close, s.remaining_margin, side);
+            return None;
+        }
+        let rest = Position {
+            qty: p.qty - r.close,
+            margin: s.remaining_margin,
+            ..p
+        };
+        Some(Queued {
+            pos: side.stored(rest),
+            ..r.entry
+        })
+    }
+
+    /// The backstop takes a position over at its price: the trader's equity there is
+    /// settled without fee (a negative one is the fund's, then ADL's or bad debt); the
+    /// position leaves its side.
+    fn taken(&mut self, t: &Taken, side: &mut Side, opp: &mut Side, opp_ladder: &Ladder) {
+        let p = side.now(t.entry.pos);
+        let s = margin::settle(&p, p.qty, t.price, 0.0, self.fund);
+        self.sum.insurance_fund_draw += s.fund_draw;
+        side.open_qty -= p.qty;
+        if s.uncovered > 0.0 {
+            self.shortfall(p, t.price, s.uncovered, opp, opp_ladder);
+        }
     }
 
     /// A shortfall the fund could not pay: ADL if enabled, then bad debt.

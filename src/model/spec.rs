@@ -311,11 +311,50 @@ pub struct Population {
     pub auto_deleverage: bool,
     /// Funding paid along the path (`funding`); `None`: none is paid.
     pub funding: Option<Funding>,
+    /// The venue's liquidation engine (`liquidation_engine`); `None`: every triggered
+    /// position reaches the book in the round that finds it, without limit.
+    pub liquidation_engine: Option<LiquidationEngine>,
     pub source: PositionSource,
     /// Index into the asset's venues (0 without venues).
     pub venue: usize,
     /// The price that triggers liquidations: the mark (index) or the venue's own mid.
     pub trigger: TriggerPrice,
+}
+
+/// A venue's liquidation engine (`[populations.liquidation_engine]`): finite throughput,
+/// a delay before a triggered position's order reaches the book, and a backstop liquidator.
+/// See `docs/model.md`, "Liquidation engine".
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LiquidationEngine {
+    /// Most notional the engine sends to the book per step, USD at the trigger price
+    /// (`capacity_usd_per_step`); `f64::INFINITY`: no limit.
+    pub capacity_usd_per_step: f64,
+    /// Steps between a position becoming liquidatable and its order reaching the book.
+    pub delay_steps: u32,
+    /// The backstop liquidator; `None`: none.
+    pub backstop: Option<Backstop>,
+}
+
+/// A backstop liquidator (Hyperliquid's liquidator vault, dYdX's insurance-fund takeover):
+/// takes a queued position over, off the book, when its equity is below `margin_fraction`
+/// times its maintenance requirement, while its capital lasts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Backstop {
+    /// Equity over maintenance requirement below which it takes a position over, in (0, 1].
+    pub margin_fraction: f64,
+    /// Most notional it holds, USD at its takeover prices.
+    pub capital_usd: f64,
+    /// The price it takes positions over at.
+    pub price: BackstopPrice,
+}
+
+/// The price a backstop takes a position over at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackstopPrice {
+    /// The position's bankruptcy price: the trader keeps nothing, the fund pays nothing.
+    Bankruptcy,
+    /// The trigger price: the trader keeps its equity there (a negative one is the fund's).
+    Mark,
 }
 
 impl Population {
@@ -347,6 +386,29 @@ pub struct LendingMarket {
     /// The collateral assets (distinct), with their share of each account's collateral value
     /// at step 0 (the shares add up to 1).
     pub collateral: Vec<LendingCollateral>,
+    /// When liquidators act (`liquidator`); `None`: whenever an account's HF is below 1.
+    pub liquidator: Option<Liquidator>,
+}
+
+/// A lending market's liquidators' profitability rule (`[lending.liquidator]`): they call a
+/// liquidation only when its bonus exceeds what they expect to lose selling the seized
+/// collateral plus a fixed cost (gas, operations).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Liquidator {
+    /// Fixed cost of one liquidation, USD.
+    pub fixed_cost_usd: f64,
+    /// Expected slippage selling the seized collateral, fraction of its value at the oracle
+    /// price (`expected_slippage_bp` / 10⁴).
+    pub expected_slippage: f64,
+}
+
+impl Liquidator {
+    /// Whether a liquidation paying `bonus` (USD) on collateral worth `seized_value` (USD at
+    /// the oracle price) is worth calling: `bonus > expected_slippage · seized_value +
+    /// fixed_cost_usd` (strictly: a liquidator does not act for nothing).
+    pub fn acts(&self, bonus: f64, seized_value: f64) -> bool {
+        bonus > self.expected_slippage * seized_value + self.fixed_cost_usd
+    }
 }
 
 /// A collateral asset's risk parameters in one lending market.

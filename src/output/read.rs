@@ -509,11 +509,16 @@ pub fn read_population_columns(
     if first.is_empty() {
         return c.finish(Vec::new());
     }
-    // The funding columns are written for every population or for none (scenarios without
-    // `funding`): the first population's group says which.
-    let funding = FUNDING_POPULATION_METRICS
-        .iter()
-        .any(|d| first.iter().any(|n| n == d.name));
+    // The funding and engine columns are written for every population or for none
+    // (scenarios without `funding`, `liquidation_engine`): the first population's group says
+    // which.
+    let has = |defs: &[crate::metrics::PopulationMetricDef]| {
+        defs.iter().any(|d| first.iter().any(|n| n == d.name))
+    };
+    let (funding, engine) = (
+        has(FUNDING_POPULATION_METRICS),
+        has(crate::metrics::ENGINE_POPULATION_METRICS),
+    );
     let len = usize::try_from(paths).unwrap_or(usize::MAX);
     let out = ids
         .iter()
@@ -522,7 +527,7 @@ pub fn read_population_columns(
             name: id.name.clone(),
             asset: id.asset.clone(),
             venue: id.venue.clone(),
-            columns: crate::metrics::population_metrics(funding)
+            columns: crate::metrics::population_metrics(funding, engine)
                 .filter_map(|d| {
                     let v = c.column(&format!("/populations/{k}/{}", d.name), d.kind, len)?;
                     Some(Column {

@@ -3,7 +3,9 @@
 
 use super::common::{MAX_POSITIONS, MAX_USD, asset_index, number, out_of_range, show};
 use super::reader::{Doc, Tbl};
-use crate::model::spec::{CloseRule, CollateralParams, LendingCollateral, LendingMarket};
+use crate::model::spec::{
+    CloseRule, CollateralParams, LendingCollateral, LendingMarket, Liquidator,
+};
 
 pub(super) const LENDING_KEYS: &[&str] = &[
     "name",
@@ -14,7 +16,10 @@ pub(super) const LENDING_KEYS: &[&str] = &[
     "close_factor",
     "full_close_health_factor",
     "collateral",
+    "liquidator",
 ];
+/// Keys of `[lending.liquidator]`.
+pub(super) const LIQUIDATOR_KEYS: &[&str] = &["fixed_cost_usd", "expected_slippage_bp"];
 pub(super) const HF_KEYS: &[&str] = &["min", "max"];
 pub(super) const COLLATERAL_KEYS: &[&str] = &["asset", "share", "liquidation_threshold", "bonus"];
 /// `[[lending]]`: accounts, their start health factors and the collateral assets.
@@ -85,6 +90,31 @@ pub(super) fn lending_market(
         None => (f64::NAN, f64::NAN),
     };
     let collateral = collateral_assets(doc, &mut t, names);
+    let liquidator = doc
+        .table(&mut t, "liquidator", LIQUIDATOR_KEYS)
+        .map(|mut l| {
+            let fixed_cost_usd = number(
+                doc,
+                &mut l,
+                "fixed_cost_usd",
+                Some(0.0),
+                |x| (0.0..=MAX_USD).contains(&x),
+                &format!("in [0, {MAX_USD:e}] USD"),
+            );
+            let bp = number(
+                doc,
+                &mut l,
+                "expected_slippage_bp",
+                Some(0.0),
+                |x| (0.0..=10_000.0).contains(&x),
+                "in [0, 10000] bp",
+            );
+            doc.finish(l);
+            Liquidator {
+                fixed_cost_usd,
+                expected_slippage: bp / 1e4,
+            }
+        });
     doc.finish(t);
     if doc.issues.len() > n0 {
         return None;
@@ -101,6 +131,7 @@ pub(super) fn lending_market(
             full_below,
         },
         collateral,
+        liquidator,
     })
 }
 

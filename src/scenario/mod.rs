@@ -11,7 +11,8 @@
 //! document has a file with its key table, its parser and its tests: `simulation`, `asset`
 //! (jumps, volatility feedback, shocks), `book` (and its volatility depth), `venues`,
 //! `correlation`, `population` (synthetic positions, leverage, partial liquidation),
-//! `funding`, `lending`, `bootstrap`, `rare_event`, `output` and `check`; `csv` reads
+//! `funding`, `liquidation_engine`, `lending`, `bootstrap`, `rare_event`, `output` and
+//! `check`; `csv` reads
 //! positions and book files, `replay` the replay documents, `reader` walks the spanned TOML
 //! tree and `common` holds what the sections share (range-checked numbers, bounds). This
 //! file holds the entry points: [`Scenario::parse`], the walk over the top-level tables,
@@ -26,6 +27,7 @@ mod correlation;
 mod csv;
 mod funding;
 mod lending;
+mod liquidation_engine;
 mod output;
 mod population;
 mod rare_event;
@@ -53,7 +55,7 @@ use asset::{ASSET_KEYS, SHOCK_KEYS, asset};
 use book::BOOK_KEYS;
 use check::{CHECK_KEYS, check_section};
 use correlation::{CORR_KEYS, correlation};
-use lending::{COLLATERAL_KEYS, HF_KEYS, LENDING_KEYS, lending_market};
+use lending::{COLLATERAL_KEYS, HF_KEYS, LENDING_KEYS, LIQUIDATOR_KEYS, lending_market};
 use output::{OUTPUT_KEYS, output_section};
 use population::{ENTRY_KEYS, LEV_KEYS, POP_KEYS, SIZE_KEYS, TIER_KEYS, population};
 use rare_event::{RARE_KEYS, rare_event_section};
@@ -204,8 +206,11 @@ pub fn schema_keys(table: &[&str]) -> Option<&'static [&'static str]> {
         ["populations", "funding"] => funding::FUNDING_KEYS,
         ["populations", "funding", "schedule"] => funding::SCHEDULE_KEYS,
         ["populations", "funding", "premium"] => funding::PREMIUM_KEYS,
+        ["populations", "liquidation_engine"] => liquidation_engine::ENGINE_KEYS,
+        ["populations", "liquidation_engine", "backstop"] => liquidation_engine::BACKSTOP_KEYS,
         ["lending"] => LENDING_KEYS,
         ["lending", "health_factor"] => HF_KEYS,
+        ["lending", "liquidator"] => LIQUIDATOR_KEYS,
         ["lending", "collateral"] => COLLATERAL_KEYS,
         ["output"] => OUTPUT_KEYS,
         ["rare_event"] => RARE_KEYS,

@@ -1,11 +1,12 @@
 //! `[[populations]]`: perpetual-futures positions on one asset: margin tiers, fees, insurance
-//! fund, partial liquidation, ADL, funding, venue, and the positions (a CSV, or the synthetic
-//! size, leverage and entry distributions).
+//! fund, partial liquidation, ADL, funding, liquidation engine, venue, and the positions (a
+//! CSV, or the synthetic size, leverage and entry distributions).
 
 use super::FileSource;
 use super::common::{MAX_POSITIONS, MAX_USD, asset_index, out_of_range, show};
 use super::csv;
 use super::funding;
+use super::liquidation_engine;
 use super::reader::{Doc, Tbl};
 use super::venues;
 use crate::model::margin::{MarginSchedule, PartialRule};
@@ -30,6 +31,7 @@ pub(super) const POP_KEYS: &[&str] = &[
     "partial_liquidation",
     "auto_deleverage",
     "funding",
+    "liquidation_engine",
     "positions_file",
     "venue",
     "trigger_price",
@@ -111,6 +113,7 @@ pub(super) fn population(
         margin_ok.then(|| margin.tiers().len() == 1),
         steps,
     );
+    let liquidation_engine = liquidation_engine::liquidation_engine(doc, &mut t);
     let (venue, trigger) = venues::population_venue(
         doc,
         &mut t,
@@ -156,6 +159,7 @@ pub(super) fn population(
         partial,
         auto_deleverage,
         funding,
+        liquidation_engine,
         source: source?,
         venue,
         trigger,
