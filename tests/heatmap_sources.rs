@@ -403,7 +403,8 @@ fn the_command_maps_the_bundled_scenarios_with_venues_and_lending() {
             );
             assert_eq!(a["lending"].as_array().unwrap().len(), 2);
             // ETH has no perpetuals: its long side is the two markets' sales.
-            for m in ["WETH+WBTC", "WETH"] {
+            // Numbered in scenario order; the name is the group's `market` attribute.
+            for m in ["0", "1"] {
                 let col = format!("/assets/ETH/lending/{m}/bins/sold_notional");
                 let part = h5::read_f64_column(&h, &col).unwrap();
                 for (s, x) in sum.iter_mut().zip(part) {
@@ -423,5 +424,35 @@ fn the_command_maps_the_bundled_scenarios_with_venues_and_lending() {
         for c in a["clusters"].as_array().unwrap() {
             assert!(c["anomaly"].is_boolean(), "{c}");
         }
+    }
+}
+
+/// A lending market's `name` is an optional label: two markets without one (or with the
+/// same one) on the same collateral must still map, each in a group of its own.
+#[test]
+fn lending_markets_without_names_each_get_their_own_group() {
+    let text = std::fs::read_to_string("scenarios/aave_collateral_contagion.toml").unwrap();
+    let text: String = text
+        .lines()
+        .filter(|l| !l.starts_with("name = \"WETH"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let out = tempfile::tempdir().unwrap();
+    let path = out.path().join("unnamed.toml");
+    std::fs::write(&path, text).unwrap();
+    let dir = out.path().to_str().unwrap();
+    let o = run(&[
+        "heatmap",
+        path.to_str().unwrap(),
+        "--no-critical",
+        "--quiet",
+        "--out",
+        dir,
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let h = out.path().join("unnamed-heatmap").join("heatmap.h5");
+    for m in ["0", "1"] {
+        let col = format!("/assets/ETH/lending/{m}/bins/sold_notional");
+        assert!(h5::read_f64_column(&h, &col).is_ok(), "{col}");
     }
 }

@@ -9,7 +9,7 @@ use anyhow::{Result, bail};
 
 use cascadesim::desk::trades::{self, CascadeSteps, Direction, TradeCheck, TradeOptions};
 use cascadesim::diagnostics::ScenarioError;
-use cascadesim::output::format::{price, usd};
+use cascadesim::output::format::{number, price, thousands, usd};
 use cascadesim::output::style::wrap;
 
 use super::common::InputError;
@@ -88,11 +88,11 @@ fn render(checks: &[TradeCheck], steps: &CascadeSteps, o: &TradeOptions, scenari
         env!("CARGO_PKG_VERSION")
     );
     let head = format!(
-        "cascade steps: observed liquidations ≥ {:.4} units (the {} quantile of the {} steps with liquidations), {} cascades; window ±{} min",
-        steps.threshold,
+        "cascade steps: observed liquidations ≥ {} units (the {} quantile of the {} steps with liquidations), {} cascades; window ±{} min",
+        number(steps.threshold),
         o.cascade_quantile,
-        steps.steps_with_liquidations,
-        steps.cascades.len(),
+        thousands(steps.steps_with_liquidations as u64),
+        thousands(steps.cascades.len() as u64),
         o.window_minutes
     );
     for line in wrap(&head, 80) {

@@ -36,6 +36,9 @@ pub(super) struct Released {
     /// Whether the capacity cut the close short of what the venue's rule closes: the rest
     /// stays at the head of the queue.
     pub(super) keep: bool,
+    /// Whether the venue's partial rule closes less than the whole position (it then
+    /// charges the rule's fee, whether or not the capacity cut the close further).
+    pub(super) rule_partial: bool,
 }
 
 /// A position the backstop takes over this round, at `price`.
@@ -196,6 +199,7 @@ impl Queue {
                     entry: e,
                     close,
                     keep,
+                    rule_partial: full < now.qty,
                 });
                 continue;
             }

@@ -696,8 +696,10 @@ impl Ctx<'_> {
         let p = side.now(r.entry.pos);
         let rule = self.pm.partial.as_ref();
         let partial = r.close < p.qty;
+        // The rule's fee when the rule closes part of the position, even if the capacity
+        // cut that part further; the full-close fee otherwise.
         let fee_rate = match rule {
-            Some(x) if partial && !r.keep => x.fee,
+            Some(x) if r.rule_partial => x.fee,
             _ => self.pm.fee,
         };
         let s = margin::settle(&p, r.close, fill, fee_rate, self.fund);

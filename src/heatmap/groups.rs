@@ -27,7 +27,7 @@ use serde::Serialize;
 
 use super::AssetHeatmap;
 use super::clusters::Side;
-use super::depth::{Depth, depth_to};
+use super::depth::{Depth, depth_to_all};
 use super::grid::SideBook;
 use crate::engine::Market;
 use crate::model::spec::Scenario;
@@ -500,7 +500,9 @@ fn summarise(
             let z = nz / notional.max(f64::MIN_POSITIVE);
             let h = &assets[a];
             let target = h.price * (z * h.daily_volatility).exp();
-            let depth = depth_to(&market.assets[a].book, h.price, h.depth_multiplier, target);
+            // The same books as the 1-D map's clusters: every venue's, or the asset's own.
+            let books = super::asset_books(&market.assets[a], h.hour_utc);
+            let depth = depth_to_all(&books, h.price, target);
             GroupPart {
                 asset: names[a].to_string(),
                 side: if short { Side::Short } else { Side::Long },

@@ -457,6 +457,18 @@ fn pair_map(
 
 /// Everything but the critical shock and the score, for asset `a`, and the clusters' score
 /// terms.
+/// The books an asset's liquidations walk, each with its depth multiplier at `hour`: its
+/// venues' books, or its own. The 1-D map and the groups measure depth against these.
+pub(crate) fn asset_books(
+    model: &crate::engine::AssetModel,
+    hour: usize,
+) -> Vec<(&crate::model::book::BookShape, f64)> {
+    match &model.venues {
+        Some(v) => v.books.iter().map(|b| (b, b.hourly[hour])).collect(),
+        None => vec![(&model.book, model.book.hourly[hour])],
+    }
+}
+
 fn static_map(
     scenario: &Scenario,
     market: &crate::engine::Market,
@@ -475,11 +487,7 @@ fn static_map(
     );
     let book = &model.book;
     let multiplier = book.hourly[hour];
-    // The books the asset's liquidations walk: its venues', or its own.
-    let books: Vec<(&crate::model::book::BookShape, f64)> = match &model.venues {
-        Some(v) => v.books.iter().map(|b| (b, b.hourly[hour])).collect(),
-        None => vec![(book, multiplier)],
-    };
+    let books = asset_books(model, hour);
 
     // Positions of every population on this asset (per venue), and lending collateral sales.
     let sides = sources::venue_sides(scenario, market, a);

@@ -16,7 +16,8 @@
 //!   columns;
 //! - `/groups`, `/pair_map` (two or more assets): see [`groups`].
 //! - `/assets/<asset>/venues/<venue>/{bins,edges}` (assets with venues) and
-//!   `/assets/<asset>/lending/<market>/bins` (collateral of lending markets): each part's
+//!   `/assets/<asset>/lending/<k>/bins` (collateral of lending markets, `k` = 0, 1, … in
+//!   scenario order, the market's name an attribute): each part's
 //!   columns; the asset's `bins` and `edges` hold their total.
 //!
 //! In the JSON, a value that does not exist (a critical shock not found, a depth beyond the
@@ -309,7 +310,9 @@ fn write_h5(
             let edges = Cols::from_table(v, a.grid.bins + 1, &columns::VENUE_EDGES);
             parts.push((format!("{dir}/edges"), head, edges));
         }
-        for l in &a.lending {
+        // Lending markets by their position among this asset's markets: a market's `name` is
+        // an optional label (empty by default, not unique), so it is an attribute only.
+        for (k, l) in a.lending.iter().enumerate() {
             let head = vec![
                 attr("market", l.market.clone()),
                 attr("accounts", l.accounts as u64),
@@ -322,11 +325,7 @@ fn write_h5(
                 attr("sold_below_grid_usd", l.sales.notional_below_grid),
             ];
             let bins = Cols::from_table(l, a.grid.bins, &columns::LENDING_BINS);
-            parts.push((
-                format!("lending/{}/bins", group_name(&l.market)),
-                head,
-                bins,
-            ));
+            parts.push((format!("lending/{k}/bins"), head, bins));
         }
         data.push(AssetData {
             parts,
