@@ -171,6 +171,15 @@ pub fn close(o: &mut String) {
     let _ = write!(o, "<script>{SCRIPT}</script>\n</body>\n</html>\n");
 }
 
+/// An SVG file's text made inline (see [`inline_svg`]), or why it cannot be: the reason
+/// [`figure`] shows in its place.
+pub fn svg_file(path: &std::path::Path, label: &str) -> Result<String, String> {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {name}: {e}"))
+        .and_then(|t| inline_svg(&t, label).ok_or_else(|| "not an SVG file".into()))
+}
+
 /// A figure's block: heading, inline SVG (or why it is missing) and caption, with the hint
 /// that the figure can be zoomed.
 pub fn figure(o: &mut String, id: &str, title: &str, svg: Result<String, String>, caption: &str) {

@@ -13,7 +13,7 @@ use crate::heatmap::critical::CriticalShock;
 use crate::heatmap::groups::Groups;
 use crate::heatmap::{AssetHeatmap, HeatmapReport};
 use crate::output::format::{number, percent, points, price, sig, thousands, usd};
-use crate::output::page::{self, escape, inline_svg};
+use crate::output::page::{self, escape};
 
 /// The clusters table's columns after `#` and side, by their `heatmap.h5` names.
 const CLUSTER_COLUMNS: &[&str] = &[
@@ -219,9 +219,7 @@ pub fn render(r: &HeatmapReport, p: &HeatmapProvenance, dir: &Path) -> String {
         clusters(&mut o, a);
         let stem = figure_stem(&a.asset);
         let title = format!("Where {} positions are liquidated", a.asset);
-        let svg = std::fs::read_to_string(dir.join(format!("{stem}.svg")))
-            .map_err(|e| format!("cannot read {stem}.svg: {e}"))
-            .and_then(|t| inline_svg(&t, &title).ok_or_else(|| "not an SVG file".into()));
+        let svg = page::svg_file(&dir.join(format!("{stem}.svg")), &title);
         let caption = format!(
             "Liquidatable notional by price, longs below and shorts above the price, with the book depth and the critical shocks (<code>{}.png</code>, <code>.svg</code>).",
             escape(&stem)
@@ -238,9 +236,7 @@ pub fn render(r: &HeatmapReport, p: &HeatmapProvenance, dir: &Path) -> String {
             "Liquidated notional by the moves of {} and {}",
             pm.a.asset, pm.b.asset
         );
-        let svg = std::fs::read_to_string(dir.join(format!("{stem}.svg")))
-            .map_err(|e| format!("cannot read {stem}.svg: {e}"))
-            .and_then(|t| inline_svg(&t, &title).ok_or_else(|| "not an SVG file".into()));
+        let svg = page::svg_file(&dir.join(format!("{stem}.svg")), &title);
         let caption = format!(
             "Static: positions whose liquidation price the joint move crosses, no book impact; the 1σ and 2σ one-day correlation ellipses with the largest liquidation on each (<code>{}.png</code>, <code>.svg</code>).",
             escape(&stem)
