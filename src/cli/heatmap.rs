@@ -12,7 +12,7 @@ use clap::Args;
 use cascadesim::heatmap::critical::CriticalShock;
 use cascadesim::heatmap::{self, AssetHeatmap, HeatmapReport, Options};
 use cascadesim::output::Staging;
-use cascadesim::output::format::{points, price, thousands, usd};
+use cascadesim::output::format::{points, price, signed, thousands, usd};
 use cascadesim::output::heatmap::{HeatmapProvenance, figure_stem, pair_stem, write_heatmap};
 use cascadesim::output::style::wrap;
 
@@ -416,7 +416,7 @@ fn groups_block(out: &mut String, r: &HeatmapReport) {
             let moves: Vec<String> = x
                 .joint_move
                 .iter()
-                .map(|m| format!("{} {} ({:+.2}σ)", m.asset, points(m.pct), m.sigmas))
+                .map(|m| format!("{} {} ({}σ)", m.asset, points(m.pct), signed(m.sigmas)))
                 .collect();
             let line = format!(
                 "{} ({} of the book, {} positions) at {}",
@@ -428,12 +428,12 @@ fn groups_block(out: &mut String, r: &HeatmapReport) {
             labelled(out, 2, &format!("#{}", i + 1), 4, &line);
             for p in &x.parts {
                 let part = format!(
-                    "{} {}: {}, triggers {:+.2}σ to {:+.2}σ, {}× the book in front",
+                    "{} {}: {}, triggers {}σ to {}σ, {}× the book in front",
                     p.asset,
                     p.side.name(),
                     usd(p.notional),
-                    p.nearest_trigger_sigmas,
-                    p.farthest_trigger_sigmas,
+                    signed(p.nearest_trigger_sigmas),
+                    signed(p.farthest_trigger_sigmas),
                     p.share_of_depth.map_or("∞".into(), |v| format!("{v:.2}"))
                 );
                 labelled(out, 6, "", 0, &part);

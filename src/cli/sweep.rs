@@ -10,6 +10,7 @@ use indicatif::ProgressBar;
 use cascadesim::diagnostics::ScenarioError;
 use cascadesim::engine::Market;
 use cascadesim::model::spec::Scenario;
+use cascadesim::output::format::signed;
 use cascadesim::output::sweep::{self as files, SweepProvenance, SweepResults};
 use cascadesim::output::{self, Staging};
 use cascadesim::stats::Proportion;
@@ -343,10 +344,10 @@ fn sweep_table(r: &SweepResults<'_>, dir: &Path) -> String {
                 let d = d.difference;
                 let _ = write!(
                     figures,
-                    "  Δ {:+.2} pp [{:+.2}, {:+.2}]",
-                    d.estimate * 100.0,
-                    d.ci_low * 100.0,
-                    d.ci_high * 100.0
+                    "  Δ {} pp [{}, {}]",
+                    signed(d.estimate * 100.0),
+                    signed(d.ci_low * 100.0),
+                    signed(d.ci_high * 100.0)
                 );
             }
             (r.grid.label(i), figures.trim_end().to_string())
@@ -659,12 +660,12 @@ pub(crate) fn sensitivity(args: &SensitivityArgs) -> Result<i32> {
                 println!("  {part}");
             }
             let line = format!(
-                "cascade {} → {} (Δ {:+.2} pp, 95% [{:+.2}, {:+.2}] on the same paths); ES99 drawdown {} → {}",
+                "cascade {} → {} (Δ {} pp, 95% [{}, {}] on the same paths); ES99 drawdown {} → {}",
                 pct(r.cascade_low),
                 pct(r.cascade_high),
-                d.estimate * 100.0,
-                d.ci_low * 100.0,
-                d.ci_high * 100.0,
+                signed(d.estimate * 100.0),
+                signed(d.ci_low * 100.0),
+                signed(d.ci_high * 100.0),
                 pct(r.es_low),
                 pct(r.es_high)
             );

@@ -85,6 +85,20 @@ pub fn usd(value: f64) -> String {
     format!("{}${}", sign(value), three_significant(value.abs()))
 }
 
+/// A signed number with two decimals, `+1.23` or `-0.40`, and `0.00` for anything that
+/// rounds to zero (never `-0.00` or `+0.00`): differences and distances in σ or points.
+pub fn signed(v: f64) -> String {
+    if !v.is_finite() {
+        return "–".into();
+    }
+    let s = format!("{v:+.2}");
+    if s == "+0.00" || s == "-0.00" {
+        "0.00".into()
+    } else {
+        s
+    }
+}
+
 /// A value already in percent, with two decimals: `12.34%`; `<0.01%` for a nonzero value
 /// that would otherwise read `0.00%`.
 pub fn points(v: f64) -> String {
@@ -352,6 +366,16 @@ mod tests {
                 tick_step(lo, hi, n)
             );
         }
+    }
+
+    #[test]
+    fn signed_never_prints_a_signed_zero() {
+        assert_eq!(signed(1.234), "+1.23");
+        assert_eq!(signed(-0.4), "-0.40");
+        assert_eq!(signed(-0.004), "0.00");
+        assert_eq!(signed(0.004), "0.00");
+        assert_eq!(signed(-0.0), "0.00");
+        assert_eq!(signed(f64::NAN), "–");
     }
 
     #[test]

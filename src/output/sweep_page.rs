@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use super::format::{compact, human, percent, thousands};
+use super::format::{compact, human, percent, signed, thousands};
 use super::page::{self, escape, inline_svg};
 use super::sweep::SweepResults;
 use super::{OutputError, Staging};
@@ -80,10 +80,10 @@ fn points_table(o: &mut String, r: &SweepResults<'_>) {
             .map_or("–".into(), |d| {
                 let d = d.difference;
                 format!(
-                    "{:+.2} pp <small>[{:+.2}, {:+.2}]</small>",
-                    d.estimate * 100.0,
-                    d.ci_low * 100.0,
-                    d.ci_high * 100.0
+                    "{} pp <small>[{}, {}]</small>",
+                    signed(d.estimate * 100.0),
+                    signed(d.ci_low * 100.0),
+                    signed(d.ci_high * 100.0)
                 )
             });
         let _ = write!(

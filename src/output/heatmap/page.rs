@@ -12,7 +12,7 @@ use super::{HeatmapProvenance, figure_stem, pair_figure};
 use crate::heatmap::critical::CriticalShock;
 use crate::heatmap::groups::Groups;
 use crate::heatmap::{AssetHeatmap, HeatmapReport};
-use crate::output::format::{number, percent, points, price, sig, thousands, usd};
+use crate::output::format::{number, percent, points, price, sig, signed, thousands, usd};
 use crate::output::page::{self, escape};
 
 /// The clusters table's columns after `#` and side, by their `heatmap.h5` names.
@@ -145,19 +145,19 @@ fn groups(o: &mut String, g: &Groups) {
         let moves: Vec<String> = gr
             .joint_move
             .iter()
-            .map(|m| format!("{} {} ({:+.2} σ)", m.asset, points(m.pct), m.sigmas))
+            .map(|m| format!("{} {} ({} σ)", m.asset, points(m.pct), signed(m.sigmas)))
             .collect();
         let parts: Vec<String> = gr
             .parts
             .iter()
             .map(|pt| {
                 format!(
-                    "{} {}: {}, {:+.2} to {:+.2} σ",
+                    "{} {}: {}, {} to {} σ",
                     pt.asset,
                     pt.side.name(),
                     usd(pt.notional),
-                    pt.nearest_trigger_sigmas,
-                    pt.farthest_trigger_sigmas
+                    signed(pt.nearest_trigger_sigmas),
+                    signed(pt.farthest_trigger_sigmas)
                 )
             })
             .collect();
