@@ -213,14 +213,9 @@ pub fn write_compare(
     })?;
     let (figs, notes) = overlays(a, ca, b, cb);
     let mut files = Vec::new();
-    let mut svgs = Vec::new();
     for f in &figs {
         let stem = f.stem();
         let status = plot::save(f, &plots, &stem, TAIL_SIZE).map_err(|e| e.to_string());
-        let svg = status.as_ref().map_err(Clone::clone).and_then(|()| {
-            std::fs::read_to_string(plots.join(format!("{stem}.svg"))).map_err(|e| e.to_string())
-        });
-        svgs.push(svg);
         files.push(FigureFile {
             caption: format!(
                 "Empirical survival P(X ≥ x) of {} in both runs on log-log axes (A blue, B orange).",
@@ -231,7 +226,7 @@ pub fn write_compare(
             stem,
         });
     }
-    let page = render(a, b, comparison, &files, &svgs, &notes);
+    let page = render(a, b, comparison, &files, &plots, &notes);
     staging.write("compare.html", page.as_bytes())?;
     Ok(files)
 }
@@ -241,7 +236,7 @@ fn render(
     b: &Side,
     c: &Comparison,
     figures: &[FigureFile],
-    svgs: &[Result<String, String>],
+    plots: &std::path::Path,
     notes: &[String],
 ) -> String {
     let title = format!("{} vs {}", a.label, b.label);
@@ -308,8 +303,8 @@ fn render(
     for n in notes {
         let _ = writeln!(o, "<p class=\"meta\">{}</p>", escape(n));
     }
-    for (f, svg) in figures.iter().zip(svgs) {
-        page::run_figure(&mut o, f, svg.clone());
+    for f in figures {
+        page::run_figure(&mut o, f, plots);
     }
     o.push_str("</main>\n");
     page::close(&mut o);

@@ -157,11 +157,7 @@ pub fn render(
         let _ = writeln!(o, "<p class=\"meta\">{}</p>", escape(note));
     }
     for f in figures {
-        let svg = f.status.as_ref().map_err(Clone::clone).and_then(|()| {
-            fs::read_to_string(plots_dir.join(format!("{}.svg", f.stem)))
-                .map_err(|e| format!("cannot read the SVG: {e}"))
-        });
-        page::run_figure(&mut o, f, svg);
+        page::run_figure(&mut o, f, plots_dir);
     }
     if !extras.traces.is_empty() {
         o.push_str("<h2 id=\"traces\">Traces in results.h5</h2>\n<table>\n<thead><tr><th>group</th><th>selected by</th></tr></thead>\n<tbody>\n");

@@ -206,9 +206,11 @@ pub fn figure(o: &mut String, id: &str, title: &str, svg: Result<String, String>
 
 /// A run figure's block (see [`figure`]): `svg_text` is its SVG file's text, or why there is
 /// none; the caption names its PNG and SVG files under `plots/`.
-pub fn run_figure(o: &mut String, f: &FigureFile, svg_text: Result<String, String>) {
-    let svg = svg_text
-        .and_then(|t| inline_svg(&t, &f.title).ok_or_else(|| "not an SVG file".to_string()));
+pub fn run_figure(o: &mut String, f: &FigureFile, plots_dir: &std::path::Path) {
+    let svg = f
+        .status
+        .clone()
+        .and_then(|()| svg_file(&plots_dir.join(format!("{}.svg", f.stem)), &f.title));
     let caption = format!(
         "{} (<code>plots/{}.png</code>, <code>.svg</code>)",
         escape(&f.caption),
