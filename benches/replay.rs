@@ -73,36 +73,26 @@ fn ten_day_replay(c: &mut Criterion) {
     let mut g = c.benchmark_group("ten_day_replay");
     g.sample_size(10);
     g.throughput(Throughput::Elements(grid.len() as u64));
-    g.bench_function("one_path", |b| {
-        b.iter(|| {
-            let mut rng = ChaCha8Rng::seed_from_u64(1);
-            black_box(replay_path(
-                &grid,
-                &p,
-                Marking::Observed,
-                grid.len(),
-                &mut rng,
-            ))
-        });
-    });
     // The same population started at its stationary state: 1.58 million positions seeded
     // at step 0 (positions_per_hour × holding_hours), then the same steps.
     let stationary = LivingParams {
         start: Start::Stationary,
         ..p
     };
-    g.bench_function("one_path_stationary", |b| {
-        b.iter(|| {
-            let mut rng = ChaCha8Rng::seed_from_u64(1);
-            black_box(replay_path(
-                &grid,
-                &stationary,
-                Marking::Observed,
-                grid.len(),
-                &mut rng,
-            ))
+    for (name, params) in [("one_path", &p), ("one_path_stationary", &stationary)] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let mut rng = ChaCha8Rng::seed_from_u64(1);
+                black_box(replay_path(
+                    &grid,
+                    params,
+                    Marking::Observed,
+                    grid.len(),
+                    &mut rng,
+                ))
+            });
         });
-    });
+    }
     g.finish();
 }
 

@@ -43,6 +43,24 @@ fn stated(text: &str) -> Option<(u64, u64, f64, f64, f64)> {
     ))
 }
 
+/// Runs the binary from the project root with `args`, `--out OUT` and `more`; the run of
+/// scenario `name` must succeed.
+fn cascadesim(name: &str, args: &[&str], more: &[&str], out: &std::path::Path) {
+    let run = Command::new(env!("CARGO_BIN_EXE_cascadesim"))
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .args(more)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{name}: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
+
 #[test]
 fn the_measured_line_parses() {
     let line = "# Measured (`cascadesim run`, 2,000 paths, seed 7): cascade probability 0.2345, 95% CI [0.2100, 0.2600]";
@@ -75,17 +93,17 @@ fn every_bundled_scenario_states_its_measured_headline() {
             ));
             continue;
         };
-        let run = Command::new(env!("CARGO_BIN_EXE_cascadesim"))
-            .args(["run", f.to_str().unwrap(), "--quiet", "--out"])
-            .arg(out.path())
-            .args(["--paths", &paths.to_string(), "--seed", &seed.to_string()])
-            .current_dir(root())
-            .output()
-            .unwrap();
-        assert!(
-            run.status.success(),
-            "{name}: {}",
-            String::from_utf8_lossy(&run.stderr)
+        cascadesim(
+            &name,
+            &[
+                "run",
+                f.to_str().unwrap(),
+                "--quiet",
+                "--paths",
+                &paths.to_string(),
+            ],
+            &["--seed", &seed.to_string()],
+            out.path(),
         );
         let summary: serde_json::Value = serde_json::from_str(
             &std::fs::read_to_string(out.path().join(&name).join("summary.json")).unwrap(),
@@ -148,16 +166,11 @@ fn every_replay_scenario_states_its_out_of_sample_scores() {
         // `calibrate` wrote the header with the scenario's paths and seed, and replay.from at
         // the cut: a plain backtest scores the same window.
         let out = tempfile::tempdir().unwrap();
-        let run = Command::new(env!("CARGO_BIN_EXE_cascadesim"))
-            .args(["backtest", f.to_str().unwrap(), "--quiet", "--out"])
-            .arg(out.path())
-            .current_dir(root())
-            .output()
-            .unwrap();
-        assert!(
-            run.status.success(),
-            "{name}: {}",
-            String::from_utf8_lossy(&run.stderr)
+        cascadesim(
+            &name,
+            &["backtest", f.to_str().unwrap(), "--quiet"],
+            &[],
+            out.path(),
         );
         let json: serde_json::Value = serde_json::from_str(
             &std::fs::read_to_string(out.path().join(format!("{name}-backtest/backtest.json")))
