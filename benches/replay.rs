@@ -9,6 +9,8 @@
 //! - `ten_day_replay/one_path`: `replay_path` over the bundled ETH series (14,385 one-minute
 //!   steps) with 6,600 positions opened per hour and a 240-hour mean holding time, so about
 //!   1.6 million positions are opened and about 10⁶ are open at the end. Throughput: steps/s.
+//! - `ten_day_replay/one_path_stationary`: the same with `start = "stationary"`: about
+//!   1.58 million positions seeded at step 0 (once per path), then the same steps.
 //!
 //! Run: `cargo bench --bench replay` (about a minute on 2 cores).
 
@@ -19,7 +21,7 @@ use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
 
 use cascadesim::history::grid::StepGrid;
-use cascadesim::history::living::{Inflow, LivingBook, LivingParams, Marking, replay_path};
+use cascadesim::history::living::{Inflow, LivingBook, LivingParams, Marking, Start, replay_path};
 use cascadesim::history::series::parse_series;
 
 fn living_step(c: &mut Criterion) {
@@ -66,22 +68,31 @@ fn ten_day_replay(c: &mut Criterion) {
         size_sigma: 1.0,
         holding_hours: 240.0,
         maintenance_margin: 0.005,
+        start: Default::default(),
     };
     let mut g = c.benchmark_group("ten_day_replay");
     g.sample_size(10);
     g.throughput(Throughput::Elements(grid.len() as u64));
-    g.bench_function("one_path", |b| {
-        b.iter(|| {
-            let mut rng = ChaCha8Rng::seed_from_u64(1);
-            black_box(replay_path(
-                &grid,
-                &p,
-                Marking::Observed,
-                grid.len(),
-                &mut rng,
-            ))
+    // The same population started at its stationary state: 1.58 million positions seeded
+    // at step 0 (positions_per_hour × holding_hours), then the same steps.
+    let stationary = LivingParams {
+        start: Start::Stationary,
+        ..p
+    };
+    for (name, params) in [("one_path", &p), ("one_path_stationary", &stationary)] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let mut rng = ChaCha8Rng::seed_from_u64(1);
+                black_box(replay_path(
+                    &grid,
+                    params,
+                    Marking::Observed,
+                    grid.len(),
+                    &mut rng,
+                ))
+            });
         });
-    });
+    }
     g.finish();
 }
 

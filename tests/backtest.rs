@@ -392,6 +392,25 @@ fn fundamental_mode_moves_a_book_on_top_of_the_price() {
     );
 }
 
+/// The same with `start = "stationary"` (the seeded positions read only the first price):
+/// the fit still reads nothing after its cut, the key is kept in the written scenario and
+/// `backtest.json` records it.
+#[test]
+fn stationary_calibration_reads_nothing_after_its_cut() {
+    let cut_s = 1_609_632_000;
+    let series = [series(cut_s, 1.0), series(cut_s, 10.0)];
+    let scenario = SCENARIO.replace(
+        "inflow_usd_per_hour = 2.0e6\n",
+        "inflow_usd_per_hour = 2.0e6\nstart = \"stationary\"\n",
+    );
+    assert_ne!(scenario, SCENARIO);
+    fit_ignores_data_after("2021-01-03T00:00:00Z", &scenario, series, |dir, text, _| {
+        assert!(text.contains("start = \"stationary\""), "{text}");
+        let json = std::fs::read_to_string(dir.join("out/c-backtest/backtest.json")).unwrap();
+        assert!(json.contains("\"start\": \"stationary\""), "{json}");
+    });
+}
+
 const ACTIVITY: &str = "inflow_activity = { halflife_hours = 4, elasticity = 0.8 }\n";
 
 /// The scenario with `inflow_activity` after its inflow line.

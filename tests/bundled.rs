@@ -12,6 +12,11 @@
 //! tolerance for last-bit changes of the arithmetic, which move the estimate by far less).
 //! Slow in a debug build (about 15,000 paths in all), so it is ignored and run by name in
 //! release by `.ci/run`.
+//!
+//! Replay scenarios (`[replay]`, for `backtest`) state their out-of-sample scores instead, in
+//! the header `cascadesim calibrate` wrote; `every_replay_scenario_states_its_out_of_sample_scores`
+//! runs `backtest` on each and checks the model's stated scores to the printed digit (about
+//! 10 s in a debug build, so it is not ignored).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -36,6 +41,24 @@ fn stated(text: &str) -> Option<(u64, u64, f64, f64, f64)> {
         low.parse().ok()?,
         high.parse().ok()?,
     ))
+}
+
+/// Runs the binary from the project root with `args`, `--out OUT` and `more`; the run of
+/// scenario `name` must succeed.
+fn cascadesim(name: &str, args: &[&str], more: &[&str], out: &std::path::Path) {
+    let run = Command::new(env!("CARGO_BIN_EXE_cascadesim"))
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .args(more)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{name}: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
 }
 
 #[test]
@@ -70,17 +93,17 @@ fn every_bundled_scenario_states_its_measured_headline() {
             ));
             continue;
         };
-        let run = Command::new(env!("CARGO_BIN_EXE_cascadesim"))
-            .args(["run", f.to_str().unwrap(), "--quiet", "--out"])
-            .arg(out.path())
-            .args(["--paths", &paths.to_string(), "--seed", &seed.to_string()])
-            .current_dir(root())
-            .output()
-            .unwrap();
-        assert!(
-            run.status.success(),
-            "{name}: {}",
-            String::from_utf8_lossy(&run.stderr)
+        cascadesim(
+            &name,
+            &[
+                "run",
+                f.to_str().unwrap(),
+                "--quiet",
+                "--paths",
+                &paths.to_string(),
+            ],
+            &["--seed", &seed.to_string()],
+            out.path(),
         );
         let summary: serde_json::Value = serde_json::from_str(
             &std::fs::read_to_string(out.path().join(&name).join("summary.json")).unwrap(),
@@ -99,4 +122,75 @@ fn every_bundled_scenario_states_its_measured_headline() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The model's stated scores in a calibrated replay scenario's header: for each side after
+/// `# out of sample …:`, the line `#   long:  Pearson 0.974, Spearman 0.916, total ratio
+/// 1.598, top-10 0.900`.
+fn stated_out_of_sample(text: &str) -> Option<Vec<(String, [f64; 4])>> {
+    let mut lines = text
+        .lines()
+        .skip_while(|l| !l.starts_with("# out of sample "));
+    lines.next()?;
+    let mut out = Vec::new();
+    for side in ["long", "short"] {
+        let l = lines.next()?.strip_prefix(&format!("#   {side}:"))?;
+        let mut v = [0.0; 4];
+        for (x, key) in v
+            .iter_mut()
+            .zip(["Pearson ", "Spearman ", "total ratio ", "top-10 "])
+        {
+            let rest = &l[l.find(key)? + key.len()..];
+            *x = rest.split(',').next()?.trim().parse().ok()?;
+        }
+        out.push((side.to_string(), v));
+    }
+    Some(out)
+}
+
+#[test]
+fn every_replay_scenario_states_its_out_of_sample_scores() {
+    let dir = root().join("scenarios");
+    let mut checked = 0;
+    for f in std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()) {
+        let text = std::fs::read_to_string(&f).unwrap_or_default();
+        if f.extension().is_none_or(|e| e != "toml")
+            || !text.lines().any(|l| l.trim() == "[replay]")
+        {
+            continue;
+        }
+        let name = f.file_stem().unwrap().to_string_lossy().into_owned();
+        let Some(stated) = stated_out_of_sample(&text) else {
+            panic!("{name}: no `# out of sample` scores in its header");
+        };
+        // `calibrate` wrote the header with the scenario's paths and seed, and replay.from at
+        // the cut: a plain backtest scores the same window.
+        let out = tempfile::tempdir().unwrap();
+        cascadesim(
+            &name,
+            &["backtest", f.to_str().unwrap(), "--quiet"],
+            &[],
+            out.path(),
+        );
+        let json: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(out.path().join(format!("{name}-backtest/backtest.json")))
+                .unwrap(),
+        )
+        .unwrap();
+        for (side, v) in stated {
+            let s = &json["scores"]["model"][&side];
+            for (x, key) in v
+                .iter()
+                .zip(["pearson", "spearman", "total_ratio", "top10_overlap"])
+            {
+                let got = s[key].as_f64().unwrap();
+                assert!(
+                    (got - x).abs() <= 0.0005 + 1e-9,
+                    "{name}: states {side} {key} {x}, the backtest gives {got:.4}"
+                );
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked >= 1);
 }

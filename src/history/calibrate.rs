@@ -234,6 +234,7 @@ mod tests {
             size_sigma: 1.0,
             holding_hours: 20.0,
             maintenance_margin: 0.005,
+            start: Default::default(),
         };
         let f = Fit {
             base,

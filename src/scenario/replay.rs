@@ -8,7 +8,7 @@ use super::FileSource;
 use super::book::{BOOK_KEYS, book};
 use super::reader::Doc;
 use crate::diagnostics::ScenarioError;
-use crate::history::living::{Activity, Inflow, LivingParams};
+use crate::history::living::{Activity, Inflow, LivingParams, Start};
 use crate::history::time::parse_time;
 use crate::model::spec::BookSpec;
 
@@ -91,6 +91,7 @@ const LIVING: &[&str] = &[
     "size_sigma",
     "holding_hours",
     "maintenance_margin",
+    "start",
 ];
 const ACTIVITY: &[&str] = &["halflife_hours", "elasticity"];
 const SIMULATION: &[&str] = &["paths", "seed"];
@@ -296,6 +297,25 @@ fn replay_mode(
     }
 }
 
+/// `living.start`: `"empty"` (default) or `"stationary"`, which needs a constant inflow.
+fn start(doc: &mut Doc<'_>, t: &mut super::reader::Tbl<'_, '_>, oi: bool) -> Option<Start> {
+    if !doc.has(t, "start") {
+        return Some(Start::Empty);
+    }
+    match doc.choice(t, "start", &["empty", "stationary"])? {
+        "stationary" if oi => {
+            doc.invalid(
+                t,
+                "start",
+                "\"stationary\" needs `inflow_usd_per_hour` (the rate before the series is unknown with `oi_participation`)".into(),
+            );
+            None
+        }
+        "stationary" => Some(Start::Stationary),
+        _ => Some(Start::Empty),
+    }
+}
+
 /// The `[living]` table: the living population's parameters (`None` when any is invalid;
 /// every problem is recorded in `doc`).
 fn living_table(doc: &mut Doc<'_>, t: &mut super::reader::Tbl<'_, '_>) -> Option<LivingParams> {
@@ -315,6 +335,7 @@ fn living_table(doc: &mut Doc<'_>, t: &mut super::reader::Tbl<'_, '_>) -> Option
         num(doc, t, "inflow_usd_per_hour", None, positive, "> 0").map(Inflow::Constant)
     };
     let activity = inflow_activity(doc, t, oi);
+    let start = start(doc, t, oi);
     let n = num(doc, t, "positions_per_hour", Some(600.0), positive, "> 0");
     let share = num(
         doc,
@@ -375,8 +396,9 @@ fn living_table(doc: &mut Doc<'_>, t: &mut super::reader::Tbl<'_, '_>) -> Option
         Some(ls),
         Some(ss),
         Some(hold),
+        Some(start),
     ) = (
-        inflow, activity, n, share, fs, mmr, max_lev, med, ls, ss, hold,
+        inflow, activity, n, share, fs, mmr, max_lev, med, ls, ss, hold, start,
     ) {
         return Some(LivingParams {
             inflow,
@@ -390,6 +412,7 @@ fn living_table(doc: &mut Doc<'_>, t: &mut super::reader::Tbl<'_, '_>) -> Option
             size_sigma: ss,
             holding_hours: hold,
             maintenance_margin: mmr,
+            start,
         });
     }
     None
@@ -480,6 +503,42 @@ holding_hours = 24
         assert_eq!(s.from, Some(1_610_064_000));
         assert_eq!(s.living.inflow, Inflow::Constant(5e7));
         assert_eq!(s.living.maintenance_margin, 0.005);
+        assert_eq!(s.living.start, Start::Empty);
+    }
+
+    #[test]
+    fn start_is_read_and_checked() {
+        let with = |extra: &str| {
+            GOOD.replace(
+                "holding_hours = 24",
+                &format!("holding_hours = 24\n{extra}"),
+            )
+        };
+        let s = ReplayScenario::parse(&with("start = \"stationary\""), "s.toml", &NoFiles).unwrap();
+        assert_eq!(s.living.start, Start::Stationary);
+        let s = ReplayScenario::parse(&with("start = \"empty\""), "s.toml", &NoFiles).unwrap();
+        assert_eq!(s.living.start, Start::Empty);
+        let msgs = |text: &str| {
+            ReplayScenario::parse(text, "s.toml", &NoFiles)
+                .unwrap_err()
+                .issues
+                .iter()
+                .map(|i| format!("{}: {}", i.path, i.message))
+                .collect::<Vec<_>>()
+        };
+        let e = msgs(&with("start = \"stationnary\""));
+        assert!(e[0].starts_with("living.start: unknown value"), "{e:?}");
+        assert!(e[0].contains("did you mean \"stationary\""), "{e:?}");
+        let e = msgs(
+            &with("start = \"stationary\"\noi_participation = 0.5")
+                .replace("inflow_usd_per_hour = 5e7\n", ""),
+        );
+        assert_eq!(
+            e,
+            vec![
+                "living.start: \"stationary\" needs `inflow_usd_per_hour` (the rate before the series is unknown with `oi_participation`)"
+            ]
+        );
     }
 
     #[test]
