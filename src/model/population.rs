@@ -218,7 +218,7 @@ fn draw_side<R: Rng + ?Sized>(
     out
 }
 
-fn leverage<R: Rng + ?Sized>(d: &LeverageDist, rng: &mut R) -> f64 {
+pub(crate) fn leverage<R: Rng + ?Sized>(d: &LeverageDist, rng: &mut R) -> f64 {
     match d {
         LeverageDist::Discrete { values, weights } => {
             let u: f64 = rng.random::<f64>();
