@@ -202,9 +202,8 @@ pub fn draw_accounts<R: Rng + ?Sized>(
         let each = notional / k as f64;
         let held: Vec<(usize, f64, f64)> = (0..k)
             .map(|j| {
-                let long = if j == 0 {
-                    first_long
-                } else if rng.random::<f64>() < same {
+                // The first position, or a later one on the first's side.
+                let long = if j == 0 || rng.random::<f64>() < same {
                     first_long
                 } else {
                     !first_long
