@@ -29,9 +29,9 @@
 //! round's marks, `−q (mark − start price)` per position): its closed notional is counted
 //! under each closed asset and, when the trigger asset is another one, as coming from it.
 
-use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
 
+use super::lending::Armed;
 use super::summary::AssetPathMetrics;
 use crate::model::accounts::{Accounts, LONG, SHORT, side_x, trigger_keys};
 use crate::model::spec::CrossRule;
@@ -47,37 +47,6 @@ pub struct CrossModel {
     pub start: Vec<f64>,
     pub accounts: Accounts,
 }
-
-/// A re-armed key in a heap.
-#[derive(Debug, Clone, Copy)]
-struct Armed {
-    key: f64,
-    account: u32,
-    version: u32,
-}
-
-impl Ord for Armed {
-    fn cmp(&self, o: &Self) -> Ordering {
-        self.key
-            .total_cmp(&o.key)
-            .then(o.account.cmp(&self.account))
-            .then(self.version.cmp(&o.version))
-    }
-}
-
-impl PartialOrd for Armed {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-
-impl PartialEq for Armed {
-    fn eq(&self, o: &Self) -> bool {
-        self.cmp(o) == Ordering::Equal
-    }
-}
-
-impl Eq for Armed {}
 
 /// A touched account.
 #[derive(Debug, Clone, Copy)]
@@ -184,7 +153,7 @@ impl CrossVenue {
                 }
                 let heap = &mut self.heap[a][side];
                 while let Some(top) = heap.peek()
-                    && top.key >= x
+                    && top.trigger >= x
                 {
                     let t = *top;
                     heap.pop();
@@ -210,7 +179,7 @@ impl CrossVenue {
             for side in [LONG, SHORT] {
                 let l = &m.accounts.ladders[a][side];
                 let ladder = l.key.get(self.cursor[a][side]).copied();
-                let heap = self.heap[a][side].peek().map(|t| t.key);
+                let heap = self.heap[a][side].peek().map(|t| t.trigger);
                 next[side] = ladder
                     .into_iter()
                     .chain(heap)
@@ -249,7 +218,7 @@ impl CrossVenue {
         let version = self.touched[&i].version;
         trigger_keys(acc, i as usize, &m.mm, mark, |a, side, key| {
             self.heap[a][side].push(Armed {
-                key,
+                trigger: key,
                 account: i,
                 version,
             });

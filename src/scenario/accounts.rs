@@ -3,7 +3,7 @@
 //! assets per account, side correlation, leverage) or a CSV file of their positions.
 
 use super::FileSource;
-use super::common::{MAX_POSITIONS, MAX_USD, asset_index, number, out_of_range};
+use super::common::{MAX_POSITIONS, MAX_USD, asset_index, number, out_of_range, referenced_file};
 use super::csv;
 use super::population::{LEV_KEYS, leverage};
 use super::reader::{Doc, Tbl};
@@ -41,23 +41,8 @@ pub(super) fn cross_margin(
     let (assets, mm) = listed_assets(doc, &mut t, names);
     let max_mm = mm.iter().copied().fold(0.0, f64::max);
     let source = if doc.has(&mut t, "file") {
-        let file = doc.str(&mut t, "file");
-        let path = t.child("file");
-        let span = doc.span_of(&mut t, "file");
-        file.and_then(|f| match files.read(f) {
-            Ok(text) => match csv::accounts(&text, names, &assets, &mm, prices) {
-                Ok(r) => Some(AccountSource::Explicit(r)),
-                Err(errs) => {
-                    for e in errs {
-                        doc.error_at(&path, span.clone(), format!("{f}:{e}"));
-                    }
-                    None
-                }
-            },
-            Err(e) => {
-                doc.error_at(&path, span.clone(), e);
-                None
-            }
+        referenced_file(doc, &mut t, "file", files, |text| {
+            csv::accounts(text, names, &assets, &mm, prices).map(AccountSource::Explicit)
         })
     } else {
         synthetic(

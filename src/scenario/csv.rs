@@ -113,6 +113,17 @@ impl Table {
         }
     }
 
+    /// Reports a file of more than [`MAX_POSITIONS`] rows.
+    fn limit_rows(&self, errors: &mut Vec<String>) {
+        if self.rows.len() as u64 > MAX_POSITIONS {
+            errors.push(format!(
+                "{}: {} positions; at most {MAX_POSITIONS} (the limit of positions)",
+                self.header_line,
+                self.rows.len()
+            ));
+        }
+    }
+
     /// The rows with as many fields as the header; the others are reported.
     fn rows<'t>(&'t self, errors: &mut Vec<String>) -> Vec<(usize, &'t [String])> {
         let n = self.columns.len();
@@ -228,12 +239,7 @@ pub(super) fn positions(
     let hline = table.header_line;
     let (lev, liq) = table.position_columns(&mut errors);
     let asset_col = table.index("asset");
-    if table.rows.len() as u64 > MAX_POSITIONS {
-        errors.push(format!(
-            "{hline}: {} positions; at most {MAX_POSITIONS} (the limit of positions)",
-            table.rows.len()
-        ));
-    }
+    table.limit_rows(&mut errors);
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -338,15 +344,7 @@ pub(super) fn positions(
             show(MAX_USD)
         ));
     }
-    if out.is_empty() && errors.is_empty() {
-        // With the header's line, like every other message (it is shown as `file.csv:LINE: …`).
-        errors.push(format!("{hline}: the file has a header but no positions"));
-    }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(errors)
-    }
+    positions_or_problems(out, errors, hline)
 }
 
 /// Columns of a cross-margin accounts file (`[cross_margin] file`): one row per position.
@@ -376,12 +374,7 @@ pub(super) fn accounts(
     };
     let hline = table.header_line;
     table.check_columns(ACCOUNT_COLUMNS, ACCOUNT_COLUMNS, &mut errors);
-    if table.rows.len() as u64 > MAX_POSITIONS {
-        errors.push(format!(
-            "{hline}: {} positions; at most {MAX_POSITIONS}",
-            table.rows.len()
-        ));
-    }
+    table.limit_rows(&mut errors);
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -442,6 +435,16 @@ pub(super) fn accounts(
         }
         below_maintenance(&out, &ids, mm, p, &mut errors);
     }
+    positions_or_problems(out, errors, hline)
+}
+
+/// The positions read, or every problem; a header without positions is one (reported on the
+/// header's line, like every other message: it is shown as `file.csv:LINE: …`).
+fn positions_or_problems<T>(
+    out: Vec<T>,
+    mut errors: Vec<String>,
+    hline: usize,
+) -> Result<Vec<T>, Vec<String>> {
     if out.is_empty() && errors.is_empty() {
         errors.push(format!("{hline}: the file has a header but no positions"));
     }
