@@ -276,6 +276,54 @@ mod tests {
         assert!((0.0..1e-9).contains(&s), "{s}");
     }
 
+    /// Synthetic accounts: notional adds up, each account on distinct assets entered at the
+    /// start price, its collateral its notional over a leverage in range, and the sides as
+    /// `side_correlation` says (−1: the second position always opposite the first).
+    #[test]
+    fn synthetic_accounts_follow_their_keys() {
+        use crate::model::spec::LeverageDist;
+        use rand::SeedableRng;
+        let prices = [100.0, 10.0, 1.0];
+        for (rho, per) in [(-1.0, 2), (1.0, 3), (0.0, 1)] {
+            let s = SyntheticAccounts {
+                accounts: 500,
+                notional_usd: 1e6,
+                notional_sigma: 1.0,
+                assets_per_account: per,
+                long_share: 0.7,
+                side_correlation: rho,
+                leverage: LeverageDist::Uniform { min: 2.0, max: 5.0 },
+            };
+            let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(3);
+            let a = draw_accounts(&s, &[0, 1, 2], &[0.01; 3], &prices, &mut rng);
+            assert_eq!(a.len(), 500);
+            let mut total = 0.0;
+            for i in 0..a.len() {
+                let r = a.positions(i);
+                assert_eq!(r.len(), per);
+                let mut seen = [false; 3];
+                let mut notional = 0.0;
+                for j in r.clone() {
+                    let k = a.asset[j] as usize;
+                    assert!(!seen[k]);
+                    seen[k] = true;
+                    assert_eq!(a.entry[j], prices[k]);
+                    notional += a.qty[j].abs() * prices[k];
+                }
+                let lev = notional / a.collateral[i];
+                assert!((2.0 - 1e-9..=5.0 + 1e-9).contains(&lev), "{lev}");
+                let j0 = r.start;
+                if rho == -1.0 {
+                    assert!(a.qty[j0] * a.qty[j0 + 1] < 0.0);
+                } else if rho == 1.0 {
+                    assert!(r.clone().all(|j| a.qty[j] * a.qty[j0] > 0.0));
+                }
+                total += notional;
+            }
+            assert!((total - 1e6).abs() < 1e-6, "{total}");
+        }
+    }
+
     #[test]
     fn a_lone_short_s_bound_is_its_liquidation_price() {
         // Short 2 at 50, collateral 10, maintenance 0.5%: 10 − 2 (p − 50) − 0.01 p = 0 at
