@@ -328,10 +328,22 @@ pub struct AssetMetricDef {
     /// Written only for assets with venues (`[[assets.venues]]`), so files of scenarios
     /// without venues stay as they were.
     pub venues_only: bool,
+    /// Written (for every asset) only when the scenario has `[cross_margin]`.
+    pub cross_margin_only: bool,
     get: fn(&AssetPathMetrics) -> f64,
 }
 
 macro_rules! asset_metric {
+    (cross_margin $name:ident, $unit:expr, $desc:expr) => {
+        AssetMetricDef {
+            name: stringify!($name),
+            unit: $unit,
+            description: $desc,
+            venues_only: false,
+            cross_margin_only: true,
+            get: |m: &AssetPathMetrics| m.$name,
+        }
+    };
     ($name:ident, $unit:expr, $desc:expr) => {
         asset_metric!($name, $unit, $desc, false)
     };
@@ -341,6 +353,7 @@ macro_rules! asset_metric {
             unit: $unit,
             description: $desc,
             venues_only: $venues_only,
+            cross_margin_only: false,
             get: |m: &AssetPathMetrics| m.$name,
         }
     };
@@ -399,12 +412,37 @@ pub const ASSET_METRICS: &[AssetMetricDef] = &[
         "largest gap between this asset's venues at the end of a step, before arbitrage: max mid / min mid - 1 (only for assets with venues)",
         true
     ),
+    asset_metric!(
+        cross_margin
+        cross_margin_liquidated_notional,
+        "USD",
+        "notional of this asset's cross-margin positions closed by account liquidations, at fill prices (not in liquidated_notional)"
+    ),
+    asset_metric!(
+        cross_margin
+        cross_margin_liquidated_by_other,
+        "USD",
+        "the part of cross_margin_liquidated_notional from accounts whose largest loss since step 0 was on another asset"
+    ),
+    asset_metric!(
+        cross_margin
+        cross_margin_triggered_accounts,
+        "accounts",
+        "cross-margin accounts liquidated whose largest loss since step 0 was on this asset"
+    ),
+    asset_metric!(
+        cross_margin
+        cross_margin_bad_debt,
+        "USD",
+        "losses beyond collateral of the accounts this asset triggered, at the fill prices"
+    ),
 ];
 
 impl AssetMetricDef {
-    /// Whether this metric is recorded for an asset with (`venues`) or without venues.
-    pub fn applies(&self, venues: bool) -> bool {
-        venues || !self.venues_only
+    /// Whether this metric is recorded for an asset with (`venues`) or without venues, in a
+    /// run with (`cross_margin`) or without cross-margin accounts.
+    pub fn applies(&self, venues: bool, cross_margin: bool) -> bool {
+        (venues || !self.venues_only) && (cross_margin || !self.cross_margin_only)
     }
 }
 
@@ -778,8 +816,14 @@ pub fn weight_columns(log_weights: &[f64], roots: Option<&[u64]>) -> Vec<Column>
     c
 }
 
-/// Per-asset columns, one group per asset; `venues[a]`: whether asset `a` has venues.
-pub fn asset_columns(results: &RunResults, names: &[String], venues: &[bool]) -> Vec<AssetColumns> {
+/// Per-asset columns, one group per asset; `venues[a]`: whether asset `a` has venues;
+/// `cross_margin`: whether the run has cross-margin accounts.
+pub fn asset_columns(
+    results: &RunResults,
+    names: &[String],
+    venues: &[bool],
+    cross_margin: bool,
+) -> Vec<AssetColumns> {
     let n = results.n_assets;
     names
         .iter()
@@ -788,7 +832,7 @@ pub fn asset_columns(results: &RunResults, names: &[String], venues: &[bool]) ->
             asset: name.clone(),
             columns: ASSET_METRICS
                 .iter()
-                .filter(|d| d.applies(venues[a]))
+                .filter(|d| d.applies(venues[a], cross_margin))
                 .map(|d| Column {
                     name: d.name,
                     unit: d.unit,

@@ -11,7 +11,7 @@ use crate::clustered::{
     NoiseComponents, design_effect, noise_components, proportion95, replicate_groups,
     weighted_interval95,
 };
-use crate::metrics::{Column, PopulationColumns, Values};
+use crate::metrics::{AssetColumns, Column, PopulationColumns, Values};
 use crate::model::spec::CascadeRule;
 use crate::rare::RareEventInfo;
 use crate::rare::reliability::{self, Check};
@@ -101,6 +101,10 @@ pub struct Summary {
     /// arose (absent in rare-event runs, which keep no per-population figures).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub populations: Vec<PopulationSummary>,
+    /// Per asset, in scenario order: the cross-margin accounts' liquidations and where the
+    /// loss that triggered them came from (only with `[cross_margin]`, plain runs).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cross_margin: Vec<CrossMarginSummary>,
     /// Distribution of each summarised metric, by name (absent for a run with no paths).
     pub metrics: BTreeMap<&'static str, MetricSummary>,
     /// Extreme-value analysis of the tail metrics: threshold and its rule, GPD fits (ML with
@@ -230,6 +234,57 @@ impl EngineSummary {
             backstop_loss_share: share(&pnl, &|x| x < 0.0),
         })
     }
+}
+
+/// One asset's cross-margin liquidations over the paths (`docs/output.md`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CrossMarginSummary {
+    pub asset: String,
+    /// Mean over paths of the notional of this asset's cross-margin positions closed, USD.
+    pub liquidated_notional_mean: f64,
+    /// Mean over paths of the part from accounts whose largest loss was on another asset.
+    pub liquidated_by_other_mean: f64,
+    /// `liquidated_by_other_mean / liquidated_notional_mean` (`null` when nothing closed).
+    pub share_from_other: Option<f64>,
+    /// Mean over paths of the accounts this asset's loss triggered.
+    pub triggered_accounts_mean: f64,
+    /// Mean over paths of those accounts' losses beyond collateral, USD.
+    pub bad_debt_mean: f64,
+}
+
+/// The cross-margin summaries from a run's per-asset columns: empty without cross-margin
+/// columns or in a weighted run (`columns` has `weight`).
+pub fn cross_margin_summaries(
+    columns: &[Column],
+    assets: &[AssetColumns],
+) -> Vec<CrossMarginSummary> {
+    if columns.iter().any(|c| c.name == "weight") {
+        return Vec::new();
+    }
+    assets
+        .iter()
+        .filter_map(|g| {
+            let mean = |name: &str| {
+                let c = g.columns.iter().find(|c| c.name == name)?;
+                let v = c.values.as_f64();
+                Some(if v.is_empty() {
+                    0.0
+                } else {
+                    v.iter().sum::<f64>() / v.len() as f64
+                })
+            };
+            let liquidated = mean("cross_margin_liquidated_notional")?;
+            let by_other = mean("cross_margin_liquidated_by_other")?;
+            Some(CrossMarginSummary {
+                asset: g.asset.clone(),
+                liquidated_notional_mean: liquidated,
+                liquidated_by_other_mean: by_other,
+                share_from_other: (liquidated > 0.0).then(|| by_other / liquidated),
+                triggered_accounts_mean: mean("cross_margin_triggered_accounts")?,
+                bad_debt_mean: mean("cross_margin_bad_debt")?,
+            })
+        })
+        .collect()
 }
 
 /// The per-population summaries of a run's per-population columns (plain runs).
@@ -548,6 +603,7 @@ impl Summary {
             paths_with_circuit_breaker_halt,
             failures,
             populations: Vec::new(),
+            cross_margin: Vec::new(),
             metrics,
             tails,
             var_es_with_population,

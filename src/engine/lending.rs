@@ -54,12 +54,13 @@ struct State {
     version: u32,
 }
 
-/// A re-armed trigger in a collateral's heap.
+/// A re-armed trigger in a collateral's heap (also a cross-margin account's re-armed key in
+/// `engine::accounts`): the heap's top is the highest trigger.
 #[derive(Debug, Clone, Copy)]
-struct Armed {
-    trigger: f64,
-    account: u32,
-    version: u32,
+pub(super) struct Armed {
+    pub(super) trigger: f64,
+    pub(super) account: u32,
+    pub(super) version: u32,
 }
 
 impl Ord for Armed {

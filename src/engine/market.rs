@@ -5,9 +5,11 @@
 use rand::SeedableRng;
 use rand::rngs::ChaCha8Rng;
 
+use super::accounts::CrossModel;
 use super::index::VenueSet;
 use super::lending::LendingModel;
 use super::replicates::{self, Replicate, Replicates};
+use crate::model::accounts;
 use crate::model::book::BookShape;
 use crate::model::funding::Funding;
 use crate::model::lending::draw_accounts;
@@ -15,8 +17,8 @@ use crate::model::margin::{MarginSchedule, PartialRule};
 use crate::model::population::{self, Positions};
 use crate::model::price::{Dependence, PriceProcess};
 use crate::model::spec::{
-    CascadeRule, CircuitBreaker, LiquidationEngine, Population, PopulationMode, Scenario,
-    TriggerPrice,
+    AccountSource, CascadeRule, CircuitBreaker, CrossMargin, LiquidationEngine, Population,
+    PopulationMode, Scenario, TriggerPrice,
 };
 
 /// Stream offset (in 32-bit words) at which a path's own population draws start when the
@@ -44,6 +46,8 @@ pub struct Market {
     pub population_mode: PopulationMode,
     /// Lending markets (their accounts drawn once per run, whatever the population mode).
     pub lending: Vec<LendingModel>,
+    /// `[cross_margin]`: the accounts, drawn (or read) once per run.
+    pub cross_margin: Option<CrossModel>,
     /// Fixed mode: the population replicates (path `i` uses replicate `i mod R`); none in
     /// per-path mode.
     pub(super) replicates: Replicates,
@@ -199,7 +203,9 @@ impl Market {
                 }
             })
             .collect();
+        let cross_margin = s.cross_margin.as_ref().map(|c| cross_model(s, c));
         Market {
+            cross_margin,
             replicates,
             slots,
             venue_assets,
@@ -310,5 +316,25 @@ impl Market {
         // call of the software `floor` the baseline x86-64 target needs.
         let h = if h >= 0.0 { h as i64 } else { h.floor() as i64 };
         h.rem_euclid(24) as usize
+    }
+}
+
+/// The cross-margin accounts of `s`: drawn on stream `u64::MAX − 2³³`, which neither a path,
+/// a population nor a lending market uses, or read from its file.
+fn cross_model(s: &Scenario, c: &CrossMargin) -> CrossModel {
+    let start: Vec<f64> = s.assets.iter().map(|a| a.price).collect();
+    let accounts = match &c.source {
+        AccountSource::Synthetic(x) => {
+            let mut rng = ChaCha8Rng::seed_from_u64(s.simulation.seed);
+            rng.set_stream(u64::MAX - (1 << 33));
+            accounts::draw_accounts(x, &c.assets, &c.maintenance_margin, &start, &mut rng)
+        }
+        AccountSource::Explicit(r) => accounts::from_records(r, &c.maintenance_margin, &start),
+    };
+    CrossModel {
+        rule: c.rule,
+        mm: c.maintenance_margin.clone(),
+        start,
+        accounts,
     }
 }

@@ -13,6 +13,7 @@
 //! - `halts`: the circuit breaker's per-path state; `venue`: one population's venue
 //!   (collect and settle); `queue`: a venue's liquidation engine (queue, capacity, delay,
 //!   backstop); `index`: venues' index and arbitrage; `lending`: lending markets;
+//!   `accounts`: cross-margin accounts (trigger boxes, close-all);
 //! - `summary`: the per-path result types; `hooks`: [`Observer`] and [`Control`];
 //! - `replicates`, `trace`, `realised`: population replicates, per-step traces and the
 //!   realised heatmap.
@@ -27,6 +28,7 @@
 //! an [`Observer`], so the hot loop carries no I/O. Path `i` draws from ChaCha8 seeded with
 //! the run seed on stream `i`, so any path can be replayed alone.
 
+pub mod accounts;
 mod extremes;
 mod halts;
 mod hooks;

@@ -33,6 +33,8 @@ pub(super) enum Feature {
     Control = 1 << 7,
     /// A liquidation engine (its queue releases orders on steps whose marks trigger nothing).
     LiquidationEngine = 1 << 8,
+    /// Cross-margin accounts (their trigger boxes are outside the armed bands).
+    CrossMargin = 1 << 9,
 }
 
 /// What the quiet lane supports: on a step where every mark is strictly inside its asset's
@@ -81,6 +83,7 @@ impl Features {
             circuit_breaker,
             populations,
             lending,
+            cross_margin,
             // Derived from `assets` and `populations` (classified below).
             venue_assets: _,
             funding: _,
@@ -89,7 +92,8 @@ impl Features {
         let mut f = Features::default()
             .with(Feature::SeveralAssets, assets.len() > 1)
             .with(Feature::CircuitBreaker, circuit_breaker.is_some())
-            .with(Feature::Lending, !lending.is_empty());
+            .with(Feature::Lending, !lending.is_empty())
+            .with(Feature::CrossMargin, cross_margin.is_some());
         for a in assets {
             let AssetModel {
                 name: _,
@@ -173,6 +177,7 @@ mod tests {
             Feature::VolatilityDepth,
             Feature::QuietStepObserver,
             Feature::LiquidationEngine,
+            Feature::CrossMargin,
         ] {
             assert!(!two.with(f, true).within(LANE), "{f:?}");
             assert!(!none.with(f, true).within(SOLO), "{f:?}");

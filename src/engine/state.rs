@@ -13,6 +13,7 @@
 
 use rand::rngs::ChaCha8Rng;
 
+use super::accounts::CrossVenue;
 use super::extremes::Measures;
 use super::halts::Halts;
 use super::index::IndexState;
@@ -142,6 +143,8 @@ pub(super) struct PathState<'a> {
     /// Lending's seized collateral per asset (sold on the asset's first book) and its fill.
     pub(super) lend_qty: Vec<f64>,
     pub(super) lend_px: Vec<f64>,
+    /// `[cross_margin]`'s accounts during the path.
+    pub(super) cross: Option<Box<CrossVenue>>,
     pub(super) assets: Assets,
     pub(super) books: Books,
     pub(super) halts: Halts,
@@ -164,6 +167,7 @@ pub(super) struct StepState<'s> {
     pub(super) lenders: &'s mut [LendingVenue],
     pub(super) lend_qty: &'s mut [f64],
     pub(super) lend_px: &'s mut [f64],
+    pub(super) cross: Option<&'s mut CrossVenue>,
     pub(super) assets: AssetColumns<'s>,
     pub(super) books: BookColumns<'s>,
     pub(super) halts: &'s mut Halts,
@@ -250,6 +254,10 @@ impl<'a> PathState<'a> {
             lend_px: lend_qty.clone(),
             lend_qty,
             lenders,
+            cross: market
+                .cross_margin
+                .as_ref()
+                .map(|m| Box::new(CrossVenue::new(m))),
             assets,
             books,
             halts: Halts::new(n_assets),
@@ -268,6 +276,7 @@ impl<'a> PathState<'a> {
             lenders: &mut self.lenders,
             lend_qty: &mut self.lend_qty,
             lend_px: &mut self.lend_px,
+            cross: self.cross.as_deref_mut(),
             assets: self.assets.view(),
             books: self.books.view(),
             halts: &mut self.halts,
@@ -301,6 +310,9 @@ impl<'a> PathState<'a> {
                 };
                 q.finish(px, p);
             }
+        }
+        if let Some(c) = &self.cross {
+            c.finish(per_asset);
         }
         for (a, m) in per_asset.iter_mut().enumerate() {
             let x = &self.assets.measures[a];

@@ -19,6 +19,7 @@
 //! ([`advance`], `BookState::refill`/`mid`,
 //! [`Measures::record_book`](super::extremes::Measures::record_book)).
 
+use super::accounts::{CrossModel, CrossVenue};
 use super::hooks::Control;
 use super::index::IndexState;
 use super::lending;
@@ -250,6 +251,15 @@ impl StepState<'_> {
                 sell_qty[m.first_slot] += q;
             }
         }
+        if let (Some(c), Some(cm)) = (self.cross.as_deref_mut(), &market.cross_margin) {
+            let halted = breaker.then_some(&self.halts.halted[..]);
+            if c.collect(cm, self.assets.mark, halted) {
+                for (a, m) in market.assets.iter().enumerate() {
+                    sell_qty[m.first_slot] += c.sell[a];
+                    buy_qty[m.first_slot] += c.buy[a];
+                }
+            }
+        }
         taken || !sell_qty.iter().chain(&*buy_qty).all(|&q| q == 0.0)
     }
 
@@ -327,6 +337,9 @@ impl StepState<'_> {
             for (l, lm) in self.lenders.iter_mut().zip(&market.lending) {
                 l.settle(lm, self.lend_px, self.summary);
             }
+        }
+        if let (Some(c), Some(cm)) = (self.cross.as_deref_mut(), &market.cross_margin) {
+            settle_cross(c, cm, market, sell_px, buy_px);
         }
     }
 
@@ -473,6 +486,24 @@ impl StepState<'_> {
         );
         pay_funding(self.market, step, prices, self.venues, per_population);
     }
+}
+
+/// Settles the round's closed cross-margin accounts at their assets' first books' fill
+/// prices; out of line (only scenarios with `[cross_margin]` reach it).
+#[inline(never)]
+fn settle_cross(
+    c: &mut CrossVenue,
+    cm: &CrossModel,
+    market: &Market,
+    sell_px: &[f64],
+    buy_px: &[f64],
+) {
+    let (s, b): (Vec<f64>, Vec<f64>) = market
+        .assets
+        .iter()
+        .map(|m| (sell_px[m.first_slot], buy_px[m.first_slot]))
+        .unzip();
+    c.settle(cm, &s, &b);
 }
 
 /// Per asset, the band of marks at which none of its populations' venues would find a

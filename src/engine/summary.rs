@@ -96,6 +96,15 @@ pub struct AssetPathMetrics {
     /// Largest gap between two of the asset's venues at the end of a step (before that
     /// step's arbitrage), `max mid / min mid − 1`; 0 with one book.
     pub max_venue_spread: f64,
+    /// `[cross_margin]`: notional of this asset's cross-margin positions closed, USD at fill
+    /// prices (not in `liquidated_notional`, which is the populations').
+    pub cross_margin_liquidated_notional: f64,
+    /// The part of it from accounts whose largest loss since step 0 was on another asset.
+    pub cross_margin_liquidated_by_other: f64,
+    /// Cross-margin accounts liquidated whose largest loss was on this asset.
+    pub cross_margin_triggered_accounts: f64,
+    /// Their losses beyond collateral at the fill prices, USD.
+    pub cross_margin_bad_debt: f64,
 }
 
 /// Per-path, per-population figures: which venue's fund ran out and where the losses arose.

@@ -4,6 +4,7 @@
 //! `scenario` produces). No I/O, no threads, no knowledge of files or the terminal, and no
 //! import of any module above it.
 
+pub mod accounts;
 pub mod arbitrage;
 pub mod book;
 pub mod bootstrap;

@@ -218,7 +218,10 @@ fn draw_side<R: Rng + ?Sized>(
     out
 }
 
-fn leverage<R: Rng + ?Sized>(d: &LeverageDist, rng: &mut R) -> f64 {
+// Inlined into `draw_side` as it was when it had no other caller (callgrind: +1.5% of a
+// flash-crash run without the hint).
+#[inline(always)]
+pub(crate) fn leverage<R: Rng + ?Sized>(d: &LeverageDist, rng: &mut R) -> f64 {
     match d {
         LeverageDist::Discrete { values, weights } => {
             let u: f64 = rng.random::<f64>();

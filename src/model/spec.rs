@@ -32,6 +32,8 @@ pub struct Scenario {
     pub populations: Vec<Population>,
     /// `[[lending]]`: Aave-style lending markets (accounts with collateral and stablecoin debt).
     pub lending: Vec<LendingMarket>,
+    /// `[cross_margin]`: cross-margin accounts (positions on several assets, one collateral).
+    pub cross_margin: Option<CrossMargin>,
     /// `[output]`: extra records a run writes (step-by-step traces of chosen paths).
     pub output: OutputSpec,
     /// `[rare_event]`: how a run estimates rare events (absent: plain Monte Carlo).
@@ -388,6 +390,68 @@ pub struct LendingMarket {
     pub collateral: Vec<LendingCollateral>,
     /// When liquidators act (`liquidator`); `None`: whenever an account's HF is below 1.
     pub liquidator: Option<Liquidator>,
+}
+
+/// `[cross_margin]`: accounts that hold positions on several assets against one pool of
+/// collateral, liquidated on their total equity against their total maintenance requirement.
+#[derive(Debug, Clone)]
+pub struct CrossMargin {
+    /// Maintenance margin rate of each scenario asset (0 for an asset not listed in
+    /// `[[cross_margin.assets]]`: no account holds it).
+    pub maintenance_margin: Vec<f64>,
+    /// The listed assets (`[[cross_margin.assets]]`), in the order given.
+    pub assets: Vec<usize>,
+    /// The venue's rule when an account's equity falls below its maintenance requirement.
+    pub rule: CrossRule,
+    pub source: AccountSource,
+}
+
+/// What happens to a cross-margin account whose equity is below its total maintenance
+/// requirement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrossRule {
+    /// Every position of the account is closed at market in the same round (`"close_all"`).
+    CloseAll,
+}
+
+/// Where cross-margin accounts come from.
+#[derive(Debug, Clone)]
+pub enum AccountSource {
+    Synthetic(SyntheticAccounts),
+    /// `file`: the accounts' positions, one row each.
+    Explicit(Vec<AccountRecord>),
+}
+
+/// Synthetic cross-margin accounts, drawn once per run.
+#[derive(Debug, Clone)]
+pub struct SyntheticAccounts {
+    pub accounts: u64,
+    /// Total position notional over the accounts at step 0, USD.
+    pub notional_usd: f64,
+    /// Log-normal sigma of one account's notional (rescaled to add up to `notional_usd`).
+    pub notional_sigma: f64,
+    /// Distinct listed assets each account holds (chosen uniformly), notional split equally.
+    pub assets_per_account: usize,
+    /// Probability that an account's first position is long.
+    pub long_share: f64,
+    /// In [-1, 1]: each later position has the first's side with probability (1 + ρ)/2.
+    pub side_correlation: f64,
+    /// The account's leverage: its total notional over its collateral at step 0.
+    pub leverage: LeverageDist,
+}
+
+/// One position of one explicit cross-margin account (`file`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AccountRecord {
+    /// The account's id in the file (rows of one account share it).
+    pub account: u64,
+    pub asset: usize,
+    pub long: bool,
+    /// Base units, > 0.
+    pub size: f64,
+    pub entry_price: f64,
+    /// The account's collateral, USD (the same on every row of the account).
+    pub collateral: f64,
 }
 
 /// A lending market's liquidators' profitability rule (`[lending.liquidator]`): they call a

@@ -457,7 +457,8 @@ pub fn read_path_columns(f: &Path, paths: u64) -> Result<Vec<Column>, FileProble
 }
 
 /// Reads and checks the per-asset columns `/assets/<asset>/<metric>` (the venue-only ones for
-/// assets with `venues`), as [`read_path_columns`] does.
+/// assets with `venues`, the cross-margin ones when `cross_margin`), as [`read_path_columns`]
+/// does.
 ///
 /// # Errors
 /// Every problem at once.
@@ -465,6 +466,7 @@ pub fn read_asset_columns(
     f: &Path,
     assets: &[String],
     venues: &[bool],
+    cross_margin: bool,
     paths: u64,
 ) -> Result<Vec<AssetColumns>, FileProblems> {
     let mut c = Check::new(f);
@@ -476,7 +478,7 @@ pub fn read_asset_columns(
             asset: a.clone(),
             columns: ASSET_METRICS
                 .iter()
-                .filter(|d| d.applies(venues))
+                .filter(|d| d.applies(venues, cross_margin))
                 .filter_map(|d| {
                     let v = c.column(&format!("/assets/{a}/{}", d.name), Kind::F64, len)?;
                     Some(Column {

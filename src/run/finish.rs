@@ -88,6 +88,7 @@ pub fn finish(
         };
         let mut summary = Summary::build_with(provenance, &columns, &tail_reports, rare);
         summary.populations = summary::population_summaries(&population_columns);
+        summary.cross_margin = summary::cross_margin_summaries(&columns, &asset_columns);
         let (trace_set, mut warnings) = match rare {
             None => select::traces(output_spec, market, &columns, 0, paths),
             Some(r) => {

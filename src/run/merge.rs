@@ -169,7 +169,13 @@ pub fn merge_shards(files: &[PathBuf], allow_external: bool) -> Result<Merged, R
         let s = &shards[i];
         let f = &files[i];
         join(&mut columns, read::read_path_columns(f, s.paths)?);
-        let assets = read::read_asset_columns(f, &provenance.assets, &venues, s.paths)?;
+        let assets = read::read_asset_columns(
+            f,
+            &provenance.assets,
+            &venues,
+            scenario.cross_margin.is_some(),
+            s.paths,
+        )?;
         if asset_columns.is_empty() {
             asset_columns = assets;
         } else {

@@ -97,13 +97,31 @@ pub fn rebuild_report(
     let columns = read::read_path_columns(f, provenance.paths)?;
     let realised = read::read_realised(f, &provenance)?;
     // Population names come from the recorded scenario (none when it cannot be rebuilt).
-    let population_columns = match rebuild_scenario(&provenance, allow_external) {
-        Ok(s) => read::read_population_columns(f, &population_ids(&s), provenance.paths)?,
+    let (population_columns, cross_margin) = match rebuild_scenario(&provenance, allow_external) {
+        Ok(s) => {
+            let pops = read::read_population_columns(f, &population_ids(&s), provenance.paths)?;
+            // The cross-margin figures come from the per-asset columns.
+            let cross = match &s.cross_margin {
+                Some(_) => {
+                    let venues: Vec<bool> = s.assets.iter().map(|a| a.venues.is_some()).collect();
+                    let assets = read::read_asset_columns(
+                        f,
+                        &provenance.assets,
+                        &venues,
+                        true,
+                        provenance.paths,
+                    )?;
+                    summary::cross_margin_summaries(&columns, &assets)
+                }
+                None => Vec::new(),
+            };
+            (pops, cross)
+        }
         Err(e) => {
             warn(&format!(
                 "the per-population figures are left out: the scenario stored in the file cannot be rebuilt ({e})"
             ));
-            Vec::new()
+            (Vec::new(), Vec::new())
         }
     };
     let seed = provenance.seed;
@@ -111,6 +129,7 @@ pub fn rebuild_report(
     let tail_reports = summary::analyze_tails(&columns, &summary::tail_options(seed));
     let mut summary = Summary::build(provenance, &columns, &tail_reports);
     summary.populations = summary::population_summaries(&population_columns);
+    summary.cross_margin = cross_margin;
     let json = html::summary_json(&summary)?;
     let mut notes = vec![format!(
         "Rebuilt by cascadesim report (version {}) from {} without re-simulating.",

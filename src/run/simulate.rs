@@ -52,6 +52,7 @@ pub fn simulate(
     let scenario = plan.scenario();
     let names: Vec<String> = scenario.assets.iter().map(|a| a.name.clone()).collect();
     let venues: Vec<bool> = scenario.assets.iter().map(|a| a.venues.is_some()).collect();
+    let cross = scenario.cross_margin.is_some();
     let grid = RealisedGrid::standard(scenario.simulation.steps);
     let pool = env.pool;
     let t_run = Instant::now();
@@ -65,7 +66,7 @@ pub fn simulate(
             &rr.log_weights,
             rr.roots.as_deref(),
         ));
-        let asset_columns = metrics::asset_columns(&rr.results, &names, &venues);
+        let asset_columns = metrics::asset_columns(&rr.results, &names, &venues, cross);
         // Replays of a steered path are not plain replays: no realised heatmap is accumulated.
         let realised = RealisedHeatmap::new(market, grid);
         return Ok(Simulated {
@@ -86,7 +87,7 @@ pub fn simulate(
         .install(|| mc::run_with(market, first, count, progress, env.cancel, &make_heatmap))
         .map_err(|mc::Cancelled| RunError::Cancelled)?;
     let sim_time = t_run.elapsed();
-    let asset_columns = metrics::asset_columns(&results, &names, &venues);
+    let asset_columns = metrics::asset_columns(&results, &names, &venues, cross);
     let population_columns = metrics::population_columns(&results, &population_ids(scenario));
     results.assets = Vec::new();
     results.populations = Vec::new();

@@ -2,6 +2,7 @@
 //! ([`show`]), the bounds several sections apply (prices, USD amounts, positions), and the
 //! reference from a table to an asset by name ([`asset_index`]).
 
+use super::FileSource;
 use super::reader::{Doc, Tbl};
 use crate::diagnostics::suggest;
 
@@ -97,6 +98,36 @@ pub(super) fn asset_index(
                 format!("assets are: {}", named.join(", "))
             };
             doc.invalid(t, "asset", format!("unknown asset \"{a}\"{hint}; {known}"));
+            None
+        }
+    })
+}
+
+/// The file named under `key` of `t` (a string), read through `files` and given to `parse`;
+/// its problems (`LINE: message` each) are reported under the key as `file:LINE: message`,
+/// a file that cannot be read as such. `None` on any problem.
+pub(super) fn referenced_file<T>(
+    doc: &mut Doc<'_>,
+    t: &mut Tbl<'_, '_>,
+    key: &'static str,
+    files: &dyn FileSource,
+    parse: impl FnOnce(&str) -> Result<T, Vec<String>>,
+) -> Option<T> {
+    let file = doc.str(t, key);
+    let path = t.child(key);
+    let span = doc.span_of(t, key);
+    file.and_then(|f| match files.read(f) {
+        Ok(text) => match parse(&text) {
+            Ok(x) => Some(x),
+            Err(errs) => {
+                for e in errs {
+                    doc.error_at(&path, span.clone(), format!("{f}:{e}"));
+                }
+                None
+            }
+        },
+        Err(e) => {
+            doc.error_at(&path, span.clone(), e);
             None
         }
     })

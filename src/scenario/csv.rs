@@ -7,7 +7,9 @@
 
 use super::common::{MAX_POSITIONS, MAX_PRICE, MAX_USD, MIN_PRICE, show};
 use crate::model::margin::{self, MarginSchedule};
-use crate::model::spec::{Level, PositionRecord};
+use std::collections::HashMap;
+
+use crate::model::spec::{AccountRecord, Level, PositionRecord};
 
 /// Longest piece of a name or value a message quotes.
 const QUOTED: usize = 24;
@@ -108,6 +110,17 @@ impl Table {
             if self.index(name).is_none() {
                 errors.push(format!("{line}: missing column `{name}`"));
             }
+        }
+    }
+
+    /// Reports a file of more than [`MAX_POSITIONS`] rows.
+    fn limit_rows(&self, errors: &mut Vec<String>) {
+        if self.rows.len() as u64 > MAX_POSITIONS {
+            errors.push(format!(
+                "{}: {} positions; at most {MAX_POSITIONS} (the limit of positions)",
+                self.header_line,
+                self.rows.len()
+            ));
         }
     }
 
@@ -226,12 +239,7 @@ pub(super) fn positions(
     let hline = table.header_line;
     let (lev, liq) = table.position_columns(&mut errors);
     let asset_col = table.index("asset");
-    if table.rows.len() as u64 > MAX_POSITIONS {
-        errors.push(format!(
-            "{hline}: {} positions; at most {MAX_POSITIONS} (the limit of positions)",
-            table.rows.len()
-        ));
-    }
+    table.limit_rows(&mut errors);
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -336,14 +344,193 @@ pub(super) fn positions(
             show(MAX_USD)
         ));
     }
+    positions_or_problems(out, errors, hline)
+}
+
+/// Columns of a cross-margin accounts file (`[cross_margin] file`): one row per position.
+pub const ACCOUNT_COLUMNS: &[&str] = &[
+    "account",
+    "asset",
+    "side",
+    "size",
+    "entry_price",
+    "collateral",
+];
+
+/// Reads a cross-margin accounts file: positions on the `listed` assets (scenario indices;
+/// `names` the scenario's asset names), at most one per asset and account, the account's
+/// `collateral` the same on each of its rows; with the start `prices` (per scenario asset)
+/// and maintenance rates `mm`, every account must start above maintenance.
+pub(super) fn accounts(
+    text: &str,
+    names: &[String],
+    listed: &[usize],
+    mm: &[f64],
+    prices: Option<&[f64]>,
+) -> Result<Vec<AccountRecord>, Vec<String>> {
+    let mut errors = Vec::new();
+    let Some(table) = Table::read(text, &ACCOUNT_COLUMNS.join(","), &mut errors) else {
+        return Err(errors);
+    };
+    let hline = table.header_line;
+    table.check_columns(ACCOUNT_COLUMNS, ACCOUNT_COLUMNS, &mut errors);
+    table.limit_rows(&mut errors);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let col = |name: &str| table.index(name).unwrap_or(0);
+    let (id_col, asset_col, coll_col) = (col("account"), col("asset"), col("collateral"));
+    let cols = (col("side"), col("size"), col("entry_price"));
+    // Per account id: its index, first line and collateral; per (account, asset): the line.
+    let mut ids: HashMap<&str, (u64, usize, f64)> = HashMap::new();
+    let mut held: HashMap<(u64, usize), usize> = HashMap::new();
+    let mut out = Vec::new();
+    // Accounts with a bad row are not checked against maintenance (their rows are partial).
+    let mut tainted: Vec<&str> = Vec::new();
+    for (line, f) in table.rows(&mut errors) {
+        let e0 = errors.len();
+        let id = f[id_col].as_str();
+        let row = account_row(
+            f,
+            line,
+            (id_col, asset_col, coll_col),
+            cols,
+            names,
+            listed,
+            &mut errors,
+        );
+        if let Some((long, qty, e, asset, c)) = row {
+            let next = ids.len() as u64;
+            let &mut (k, first, c0) = ids.entry(id).or_insert((next, line, c));
+            if c != c0 {
+                errors.push(format!(
+                    "{line}: column `collateral`: {} differs from the account's {} (line {first})",
+                    show(c),
+                    show(c0)
+                ));
+            } else if let Some(prev) = held.insert((k, asset), line) {
+                errors.push(format!(
+                    "{line}: account {} already holds {} (line {prev}); give one position per asset",
+                    cut(id),
+                    names[asset]
+                ));
+            } else {
+                out.push(AccountRecord {
+                    account: k,
+                    asset,
+                    long,
+                    size: qty,
+                    entry_price: e,
+                    collateral: c,
+                });
+            }
+        }
+        if errors.len() > e0 {
+            tainted.push(id);
+        }
+    }
+    if let Some(p) = prices {
+        for t in &tainted {
+            ids.remove(t);
+        }
+        below_maintenance(&out, &ids, mm, p, &mut errors);
+    }
+    positions_or_problems(out, errors, hline)
+}
+
+/// The positions read, or every problem; a header without positions is one (reported on the
+/// header's line, like every other message: it is shown as `file.csv:LINE: …`).
+fn positions_or_problems<T>(
+    out: Vec<T>,
+    mut errors: Vec<String>,
+    hline: usize,
+) -> Result<Vec<T>, Vec<String>> {
     if out.is_empty() && errors.is_empty() {
-        // With the header's line, like every other message (it is shown as `file.csv:LINE: …`).
         errors.push(format!("{hline}: the file has a header but no positions"));
     }
     if errors.is_empty() {
         Ok(out)
     } else {
         Err(errors)
+    }
+}
+
+/// One row's side, size, entry, asset and collateral, each checked; `None` when one is bad
+/// (its problem in `errors`).
+fn account_row(
+    f: &[String],
+    line: usize,
+    (id_col, asset_col, coll_col): (usize, usize, usize),
+    cols: (usize, usize, usize),
+    names: &[String],
+    listed: &[usize],
+    errors: &mut Vec<String>,
+) -> Option<(bool, f64, f64, usize, f64)> {
+    let (long, qty, e) = side_size_entry(f, line, cols, errors);
+    let asset = names
+        .iter()
+        .position(|n| *n == f[asset_col])
+        .filter(|a| listed.contains(a));
+    if asset.is_none() {
+        errors.push(format!(
+            "{line}: column `asset`: {} is not a `[[cross_margin.assets]]` asset",
+            cut(&f[asset_col])
+        ));
+    }
+    let mut collateral = number(&f[coll_col], line, "collateral", errors);
+    if collateral.is_some_and(|c| !(0.0..=MAX_USD).contains(&c)) {
+        errors.push(format!(
+            "{line}: column `collateral` must be in [0, {}] USD",
+            show(MAX_USD)
+        ));
+        collateral = None;
+    }
+    if f[id_col].is_empty() {
+        errors.push(format!("{line}: column `account` is empty"));
+        return None;
+    }
+    match (long, qty, e, asset, collateral) {
+        (Some(l), Some(q), Some(e), Some(a), Some(c)) if q > 0.0 => Some((l, q, e, a, c)),
+        _ => None,
+    }
+}
+
+/// Reports every account that starts at or below maintenance at the start prices.
+fn below_maintenance(
+    rows: &[AccountRecord],
+    ids: &HashMap<&str, (u64, usize, f64)>,
+    mm: &[f64],
+    prices: &[f64],
+    errors: &mut Vec<String>,
+) {
+    let n = rows
+        .iter()
+        .map(|r| r.account as usize + 1)
+        .max()
+        .unwrap_or(0);
+    let n = ids.values().map(|v| v.0 as usize + 1).fold(n, usize::max);
+    let (mut equity, mut need) = (vec![0.0; n], vec![0.0; n]);
+    for r in rows {
+        let (k, p) = (r.account as usize, prices[r.asset]);
+        let q = if r.long { r.size } else { -r.size };
+        equity[k] += q * (p - r.entry_price);
+        need[k] += mm[r.asset] * r.size * p;
+    }
+    let mut bad: Vec<(usize, &str, f64, f64)> = ids
+        .iter()
+        .filter_map(|(id, &(k, line, c))| {
+            let (e, m) = (c + equity[k as usize], need[k as usize]);
+            (e <= m).then_some((line, *id, e, m))
+        })
+        .collect();
+    bad.sort_by_key(|b| b.0);
+    for (line, id, e, m) in bad {
+        errors.push(format!(
+            "{line}: account {} starts at or below maintenance: equity {} USD, requirement {} USD at the start prices",
+            cut(id),
+            show(e),
+            show(m)
+        ));
     }
 }
 

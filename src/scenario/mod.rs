@@ -11,13 +11,14 @@
 //! document has a file with its key table, its parser and its tests: `simulation`, `asset`
 //! (jumps, volatility feedback, shocks), `book` (and its volatility depth), `venues`,
 //! `correlation`, `population` (synthetic positions, leverage, partial liquidation),
-//! `funding`, `liquidation_engine`, `lending`, `bootstrap`, `rare_event`, `output` and
+//! `funding`, `liquidation_engine`, `lending`, `accounts` (`[cross_margin]`), `bootstrap`, `rare_event`, `output` and
 //! `check`; `csv` reads
 //! positions and book files, `replay` the replay documents, `reader` walks the spanned TOML
 //! tree and `common` holds what the sections share (range-checked numbers, bounds). This
 //! file holds the entry points: [`Scenario::parse`], the walk over the top-level tables,
 //! and [`schema_keys`].
 
+mod accounts;
 mod asset;
 mod book;
 mod bootstrap;
@@ -176,6 +177,7 @@ const ROOT_KEYS: &[&str] = &[
     "correlation",
     "populations",
     "lending",
+    "cross_margin",
     "output",
     "sweep",
     "rare_event",
@@ -212,6 +214,9 @@ pub fn schema_keys(table: &[&str]) -> Option<&'static [&'static str]> {
         ["lending", "health_factor"] => HF_KEYS,
         ["lending", "liquidator"] => LIQUIDATOR_KEYS,
         ["lending", "collateral"] => COLLATERAL_KEYS,
+        ["cross_margin"] => accounts::CROSS_KEYS,
+        ["cross_margin", "assets"] => accounts::CROSS_ASSET_KEYS,
+        ["cross_margin", "leverage"] => LEV_KEYS,
         ["output"] => OUTPUT_KEYS,
         ["rare_event"] => RARE_KEYS,
         ["check"] => CHECK_KEYS,
@@ -309,6 +314,15 @@ fn validate(
             None => pops_ok = false,
         }
     }
+    let prices: Option<Vec<f64>> = assets_ok.then(|| assets.iter().map(|a| a.price).collect());
+    let cross_margin = match doc.table(&mut top, "cross_margin", accounts::CROSS_KEYS) {
+        Some(t) => {
+            let c = accounts::cross_margin(doc, t, &names, prices.as_deref(), files);
+            pops_ok &= c.is_some();
+            c
+        }
+        None => None,
+    };
     let output = output_section(doc, &mut top);
     let rare_event = rare_event_section(doc, &mut top);
     let check = check_section(doc, &mut top);
@@ -331,6 +345,7 @@ fn validate(
         dependence,
         populations,
         lending,
+        cross_margin,
         output,
         rare_event,
         check,

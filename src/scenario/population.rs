@@ -3,7 +3,7 @@
 //! CSV, or the synthetic size, leverage and entry distributions).
 
 use super::FileSource;
-use super::common::{MAX_POSITIONS, MAX_USD, asset_index, out_of_range, show};
+use super::common::{MAX_POSITIONS, MAX_USD, asset_index, out_of_range, referenced_file, show};
 use super::csv;
 use super::funding;
 use super::liquidation_engine;
@@ -122,26 +122,14 @@ pub(super) fn population(
     );
 
     let source = if doc.has(&mut t, "positions_file") {
-        let file = doc.str(&mut t, "positions_file");
-        let path = t.child("positions_file");
-        let span = doc.span_of(&mut t, "positions_file");
-        file.and_then(|f| match files.read(f) {
-            Ok(_) if !margin_ok => None,
-            Ok(text) => {
-                match csv::positions(&text, &margin, asset.map_or("", |a| names[a].as_str())) {
-                    Ok(r) => Some(PositionSource::Explicit(r)),
-                    Err(errs) => {
-                        for e in errs {
-                            doc.error_at(&path, span.clone(), format!("{f}:{e}"));
-                        }
-                        None
-                    }
-                }
+        referenced_file(doc, &mut t, "positions_file", files, |text| {
+            // Without a valid margin schedule the rows cannot be checked (its problem is
+            // reported already): no problems of the file's own.
+            if !margin_ok {
+                return Err(Vec::new());
             }
-            Err(e) => {
-                doc.error_at(&path, span.clone(), e);
-                None
-            }
+            let asset = asset.map_or("", |a| names[a].as_str());
+            csv::positions(text, &margin, asset).map(PositionSource::Explicit)
         })
     } else {
         synthetic(doc, &mut t, max_leverage)
