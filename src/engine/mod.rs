@@ -37,6 +37,7 @@ mod mode;
 mod queue;
 pub mod realised;
 pub mod replicates;
+mod round_sum;
 mod solo;
 mod state;
 mod step;
