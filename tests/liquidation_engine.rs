@@ -131,6 +131,27 @@ fn a_queue_clears_in_the_ceiling_of_q_over_c_steps() {
     assert_eq!(fills, vec![2]);
 }
 
+/// A capacity of c USD per second on one-minute steps is 60·c per step: 4 USD/s is 240 USD a
+/// step, and Q ≈ 900 clears in ⌈900/240⌉ = 4 steps, with the numbers of
+/// `capacity_usd_per_step = 240` to the bit.
+#[test]
+fn a_capacity_per_second_clears_in_the_ceiling_of_q_over_c_times_the_step() {
+    let per_second = run(&scenario(
+        &ten_longs(),
+        30,
+        -0.1,
+        "liquidation_engine = { capacity_usd_per_second = 4 }",
+    ));
+    assert_eq!(per_second.2, vec![2, 3, 4, 5]);
+    let per_step = run(&scenario(
+        &ten_longs(),
+        30,
+        -0.1,
+        "liquidation_engine = { capacity_usd_per_step = 240 }",
+    ));
+    assert_eq!(format!("{per_second:?}"), format!("{per_step:?}"));
+}
+
 /// A delay of k steps moves the first fill from the shock's step by exactly k, and a run
 /// that ends before the delay leaves the whole queue uncleared.
 #[test]
@@ -236,7 +257,22 @@ fn with_engine(text: &str, table: &str) -> String {
     )
 }
 
+/// A random scenario's text, parsed.
+fn parse(t: &str) -> Result<Scenario, TestCaseError> {
+    Scenario::parse(t, "engine.toml", &cascadesim::scenario::NoFiles)
+        .map_err(|e| TestCaseError::fail(format!("{e}\n{t}")))
+}
+
 fn everything(s: &Scenario) -> String {
+    everything_but(s, |_| Ok(())).expect("nothing to check")
+}
+
+/// Everything three paths of `s` give, as text, each population's figures first passed
+/// through `adjust` (which may also check them).
+fn everything_but(
+    s: &Scenario,
+    adjust: impl Fn(&mut PopulationPathMetrics) -> Result<(), TestCaseError>,
+) -> Result<String, TestCaseError> {
     let market = Market::new(s);
     let mut out = String::new();
     for path in 0..3 {
@@ -244,9 +280,12 @@ fn everything(s: &Scenario) -> String {
         let mut pop = vec![PopulationPathMetrics::default(); market.populations.len()];
         let mut fills = Fills::default();
         let sum = simulate_full(&market, path, &mut per, &mut pop, &mut fills, &mut Plain);
+        for p in &mut pop {
+            adjust(p)?;
+        }
         out += &format!("{sum:?}\n{per:?}\n{pop:?}\n{:?}\n", fills.0);
     }
-    out
+    Ok(out)
 }
 
 proptest! {
@@ -265,10 +304,6 @@ proptest! {
         };
         let with = with_engine(&text, table);
         prop_assert!(with.contains("liquidation_engine"));
-        let parse = |t: &str| {
-            Scenario::parse(t, "engine.toml", &cascadesim::scenario::NoFiles)
-                .map_err(|e| TestCaseError::fail(format!("{e}\n{t}")))
-        };
         let (plain, engine) = (parse(&text)?, parse(&with)?);
         prop_assert_eq!(everything(&plain), everything(&engine));
     }
@@ -277,20 +312,11 @@ proptest! {
 /// [`everything`] but the queue's own count (`queue_cleared`: every position a queue
 /// releases leaves it), asserting that the backstop took nothing over.
 fn everything_but_the_queue(s: &Scenario) -> Result<String, TestCaseError> {
-    let market = Market::new(s);
-    let mut out = String::new();
-    for path in 0..3 {
-        let mut per = vec![AssetPathMetrics::default(); market.assets.len()];
-        let mut pop = vec![PopulationPathMetrics::default(); market.populations.len()];
-        let mut fills = Fills::default();
-        let sum = simulate_full(&market, path, &mut per, &mut pop, &mut fills, &mut Plain);
-        for p in &mut pop {
-            prop_assert_eq!((p.backstop_count, p.backstop_notional), (0, 0.0));
-            p.queue_cleared = 0;
-        }
-        out += &format!("{sum:?}\n{per:?}\n{pop:?}\n{:?}\n", fills.0);
-    }
-    Ok(out)
+    everything_but(s, |p| {
+        prop_assert_eq!((p.backstop_count, p.backstop_notional), (0, 0.0));
+        p.queue_cleared = 0;
+        Ok(())
+    })
 }
 
 proptest! {
@@ -312,10 +338,6 @@ proptest! {
         let table = "liquidation_engine = { backstop = { margin_fraction = 1.0, capital_usd = 0 } }";
         let with = with_engine(&text, table);
         prop_assert!(with.contains("liquidation_engine"));
-        let parse = |t: &str| {
-            Scenario::parse(t, "engine.toml", &cascadesim::scenario::NoFiles)
-                .map_err(|e| TestCaseError::fail(format!("{e}\n{t}")))
-        };
         let (plain, engine) = (parse(&text)?, parse(&with)?);
         prop_assert_eq!(everything(&plain), everything_but_the_queue(&engine)?);
     }
