@@ -6,6 +6,7 @@
 use std::fmt::Write as _;
 
 use super::format::{human, percent};
+use super::metric_table;
 use super::page::escape;
 use crate::summary::{EngineSummary, Summary};
 
@@ -177,18 +178,9 @@ pub fn write(o: &mut String, s: &Summary) {
         o.push_str("</tr>\n");
     }
     o.push_str("</tbody>\n</table></div>\n");
-    let zero: Vec<String> = FIGURES
-        .iter()
-        .filter(|f| all_zero(f, &engines))
-        .map(|f| format!("{} (<code>{}</code>)", escape(f.name), escape(f.key)))
-        .collect();
-    if !zero.is_empty() {
-        let _ = writeln!(
-            o,
-            "<p class=\"meta\">Zero in every population with an engine: {}.</p>",
-            zero.join(", ")
-        );
-    }
+    let zero = FIGURES.iter().filter(|f| all_zero(f, &engines));
+    let lead = "Zero in every population with an engine";
+    metric_table::zero_line(o, lead, zero.map(|f| (f.name, f.key)));
 }
 
 #[cfg(test)]
