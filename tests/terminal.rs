@@ -124,6 +124,62 @@ fn the_run_summary_fits_80_columns() {
     }
 }
 
+/// A population with a liquidation engine gets its queue and backstop figures in the run
+/// summary (80 columns) and in the report's engine table, the zero ones named in one line;
+/// the same scenario without the table shows neither.
+#[test]
+fn the_engine_figures_show_in_the_run_summary_and_the_report() {
+    let d = tempfile::tempdir().unwrap();
+    let base = std::fs::read_to_string(root().join("tests/data/tiny.toml")).unwrap();
+    let engine = "liquidation_engine = { capacity_usd_per_step = 2.0e6, delay_steps = 1 }\n";
+    for (stem, table) in [("engine", engine), ("plain", "")] {
+        let scenario = d.path().join(format!("{stem}.toml"));
+        std::fs::write(&scenario, format!("{base}{table}")).unwrap();
+        let out = d.path().join("out");
+        let args = [
+            "run",
+            scenario.to_str().unwrap(),
+            "--paths",
+            "40",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        let o = run(&args, &root());
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        let stdout = text(&o.stdout);
+        let report = std::fs::read_to_string(out.join(stem).join("report.html")).unwrap();
+        if table.is_empty() {
+            assert!(!stdout.contains("liquidation engine"), "{stdout}");
+            assert!(!report.contains("Liquidation queue"));
+            continue;
+        }
+        for want in [
+            "liquidation engine",
+            "peak queue $",
+            "longest wait",
+            "zero: ",
+        ] {
+            assert!(stdout.contains(want), "{want} missing:\n{stdout}");
+        }
+        for line in stdout.lines().filter(|l| !l.starts_with("results: ")) {
+            assert!(
+                line.chars().count() <= 80,
+                "a line of {} columns:\n{line}",
+                line.chars().count()
+            );
+        }
+        for want in [
+            "<th>liquidation engine</th>",
+            "Liquidation queue",
+            "<code>queue_peak_notional_mean</code></small></td><td>$",
+            "Zero in every population with an engine: ",
+            "(<code>backstop_count_mean</code>)",
+        ] {
+            assert!(report.contains(want), "{want} missing from the report");
+        }
+    }
+}
+
 /// The heatmap's terminal summary fits 80 columns (two assets with clusters, critical shocks
 /// both ways), as the run summary does.
 #[test]

@@ -5,6 +5,7 @@
 use std::fmt::Write;
 use std::path::Path;
 
+use cascadesim::output::engine_figures::{self, FIGURES};
 use cascadesim::output::format::human;
 use cascadesim::output::format::thousands;
 use cascadesim::output::html::failure_lines;
@@ -128,6 +129,7 @@ pub fn render_summary(s: &Summary, tails: &[(&str, TailReport)]) -> String {
     render_headline(&mut o, s);
     o.push_str(&render_failures(s));
     o.push_str(&render_metrics(s));
+    o.push_str(&render_engines(s));
     o.push_str(&render_tail_lines(s, tails));
     let _ = writeln!(o);
     o
@@ -283,6 +285,51 @@ fn render_metrics(s: &Summary) -> String {
         } else {
             let _ = writeln!(o, "{name:<name_w$}{}", cells(values));
         }
+    }
+    o
+}
+
+/// The liquidation engine's figures of each population that has one (`engine_figures`), one
+/// flowing line per population: the figures that are not zero, then the names of those that
+/// are. Nothing for a run without an engine.
+fn render_engines(s: &Summary) -> String {
+    let mut o = String::new();
+    let engines = engine_figures::rows(s);
+    if engines.is_empty() {
+        return o;
+    }
+    let _ = writeln!(o);
+    let _ = writeln!(
+        o,
+        "liquidation engine (means over paths; longest: over all paths)"
+    );
+    for (name, e) in engines {
+        let (mut parts, mut zero) = (Vec::new(), Vec::new());
+        for f in FIGURES {
+            match f.value(e) {
+                Some(x) if x != 0.0 => {
+                    let unit = match f.unit {
+                        "positions" | "steps" if x == 1.0 => {
+                            format!(" {}", &f.unit[..f.unit.len() - 1])
+                        }
+                        "positions" | "steps" => format!(" {}", f.unit),
+                        _ => String::new(),
+                    };
+                    parts.push(format!("{} {}{unit}", f.short, f.show(e)));
+                }
+                _ => zero.push(f.short),
+            }
+        }
+        if !zero.is_empty() {
+            parts.push(format!("zero: {}", zero.join(", ")));
+        }
+        let label = if name.chars().count() < LABEL {
+            name
+        } else {
+            let _ = writeln!(o, "{name}");
+            ""
+        };
+        flow(&mut o, Some(label), &parts, " · ");
     }
     o
 }

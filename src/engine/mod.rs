@@ -39,6 +39,7 @@ mod mode;
 mod queue;
 pub mod realised;
 pub mod replicates;
+mod round_sum;
 mod solo;
 mod state;
 mod step;

@@ -12,6 +12,7 @@
 use std::collections::VecDeque;
 
 use super::PopulationModel;
+use super::round_sum::{RoundSum, TAIL};
 use super::summary::PopulationPathMetrics;
 use crate::model::margin::{self, Position};
 use crate::model::spec::{BackstopPrice, LiquidationEngine};
@@ -25,6 +26,9 @@ pub(super) struct Queued {
     pub(super) pos: Position,
     /// The step in which it became liquidatable.
     pub(super) since: u32,
+    /// The lane the venue summed its close in when it found it (`round_sum`): its close
+    /// joins that lane if it is released in the same round.
+    pub(super) lane: u8,
 }
 
 /// A position (or the part of it the capacity allows) released to the book this round.
@@ -67,6 +71,9 @@ struct EngineFigures {
 pub(super) struct Queue {
     spec: LiquidationEngine,
     entries: VecDeque<Queued>,
+    /// How many entries at the back of `entries` were pushed since the last round: the
+    /// venue found them liquidatable at the coming round's own trigger price.
+    fresh: usize,
     /// The next round's queue, filled while a round walks `entries` (kept to reuse it).
     spare: VecDeque<Queued>,
     /// The step whose capacity `used` counts, and the notional sent to the book in it.
@@ -87,6 +94,7 @@ impl Queue {
         Queue {
             spec,
             entries: VecDeque::new(),
+            fresh: 0,
             spare: VecDeque::new(),
             step: 0,
             used: 0.0,
@@ -124,13 +132,15 @@ impl Queue {
     }
 
     /// Queues a position that became liquidatable in `step` (at the back: first in, first
-    /// out).
-    pub(super) fn push(&mut self, long: bool, pos: Position, step: u32) {
+    /// out), whose close the venue summed in `lane`.
+    pub(super) fn push(&mut self, long: bool, pos: Position, step: u32, lane: u8) {
         self.entries.push_back(Queued {
             long,
             pos,
             since: step,
+            lane,
         });
+        self.fresh += 1;
     }
 
     /// Puts back at the head of the queue what the capacity left of a released position.
@@ -138,13 +148,16 @@ impl Queue {
         self.entries.push_front(entry);
     }
 
-    /// One round at trigger price `m` in `step`, over the queue in order: an entry no longer
-    /// liquidatable (its stored liquidation price against `m − shift` of its side) goes to
-    /// `recovered`; one below the backstop's margin fraction goes to the backstop if its
-    /// capital allows; one whose delay has passed is released while the step's capacity
-    /// lasts (the last one possibly in part). `paid` and `shift`: the sides' funding per
-    /// coin and trigger shift (longs, shorts). Returns the quantities released (sells,
-    /// buys).
+    /// One round at trigger price `m` in `step`, over the queue in order: an entry from an
+    /// earlier round no longer liquidatable (its stored liquidation price against
+    /// `m − shift` of its side) goes to `recovered` (the entries pushed for this round were
+    /// just found liquidatable at `m`: not tested again); one below the backstop's margin
+    /// fraction goes to the backstop if its capital allows; one whose delay has passed is
+    /// released while the step's capacity lasts (the last one possibly in part). `paid` and
+    /// `shift`: the sides' funding per coin and trigger shift (longs, shorts). Returns the
+    /// quantities released (sells, buys), each side's summed as the venue sums a round
+    /// (`round_sum`): so a queue that releases what the venue found sends the book the
+    /// venue's quantities to the bit.
     pub(super) fn round(
         &mut self,
         m: f64,
@@ -157,22 +170,26 @@ impl Queue {
         let delay = u64::from(self.spec.delay_steps);
         let ready = |e: &Queued| u64::from(e.since) + delay <= u64::from(step);
         let cap = self.spec.capacity_usd_per_step;
-        let (mut sq, mut bq) = (0.0, 0.0);
+        let mut sums = [RoundSum::default(); 2];
         let mut entries = std::mem::take(&mut self.entries);
+        let fresh_from = entries.len() - std::mem::take(&mut self.fresh);
         let mut next = std::mem::take(&mut self.spare);
         // What the capacity left of a released position, back in the queue after settlement.
         let mut kept = 0.0;
-        for e in entries.drain(..) {
+        for (i, e) in entries.drain(..).enumerate() {
+            let fresh = i >= fresh_from;
             let s = usize::from(!e.long);
             let now = Position {
                 margin: e.pos.margin - e.pos.qty * paid[s],
                 ..e.pos
             };
-            let liq = e.pos.liquidation_price(&pm.margin);
-            let t = m - shift[s];
-            if !(if e.long { liq >= t } else { liq <= t }) {
-                self.recovered.push(e);
-                continue;
+            if !fresh {
+                let liq = e.pos.liquidation_price(&pm.margin);
+                let t = m - shift[s];
+                if !(if e.long { liq >= t } else { liq <= t }) {
+                    self.recovered.push(e);
+                    continue;
+                }
             }
             if let Some(price) = self.takes_over(&now, m, pm) {
                 self.taken.push(Taken { entry: e, price });
@@ -185,11 +202,7 @@ impl Queue {
                 let close = full.min(room / m);
                 let keep = close < full;
                 self.used = if keep { cap } else { self.used + close * m };
-                if e.long {
-                    sq += close;
-                } else {
-                    bq += close;
-                }
+                sums[s].add(if fresh { e.lane } else { TAIL }, close);
                 if keep {
                     kept = e.pos.qty - close;
                 } else {
@@ -212,12 +225,16 @@ impl Queue {
         let f = &mut self.figures;
         f.peak_length = f.peak_length.max(waiting as u32);
         f.peak_notional = f.peak_notional.max(qty * m);
-        (sq, bq)
+        (sums[0].total(), sums[1].total())
     }
 
     /// The backstop's takeover price of `now` at trigger price `m`, when its equity is below
     /// the margin fraction times its maintenance requirement and the backstop's capital
-    /// covers its notional at that price (which it then uses).
+    /// covers its notional at that price (which it then uses). The notional must be
+    /// positive: an insolvent remainder of a partial close (a short whose margin a bad fill
+    /// drove below `−q·entry`) has a bankruptcy price at or below 0, and a takeover there
+    /// would hold a negative notional, which fits in any capital (even none) and gives
+    /// capital back; such a position goes to the book, as without a backstop.
     fn takes_over(&mut self, now: &Position, m: f64, pm: &PopulationModel) -> Option<f64> {
         let b = self.spec.backstop?;
         let tier = pm.margin.tier(now.qty * now.entry);
@@ -230,7 +247,7 @@ impl Queue {
             BackstopPrice::Mark => m,
         };
         let notional = now.qty * price;
-        if self.capital_used + notional > b.capital_usd {
+        if notional <= 0.0 || self.capital_used + notional > b.capital_usd {
             return None;
         }
         self.capital_used += notional;
@@ -273,5 +290,68 @@ impl Queue {
         p.backstop_count = f.backstop_count;
         p.backstop_notional = f.backstop_notional;
         p.backstop_pnl = (lq * px - lc) + (sc - sq * px);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::venue::tests::population;
+    use crate::model::spec::Backstop;
+
+    fn backstop(capital_usd: f64, price: BackstopPrice) -> Queue {
+        Queue::new(LiquidationEngine {
+            capacity_usd_per_step: f64::INFINITY,
+            delay_steps: 0,
+            backstop: Some(Backstop {
+                margin_fraction: 1.0,
+                capital_usd,
+                price,
+            }),
+        })
+    }
+
+    /// A short of one coin entered at 100 with margin `margin`, at the trigger price 110.
+    fn short(margin: f64) -> Position {
+        Position {
+            long: false,
+            qty: 1.0,
+            entry: 100.0,
+            margin,
+        }
+    }
+
+    /// A takeover needs a positive notional: an insolvent short whose bankruptcy price is
+    /// below 0 (margin −150: 100 − 150) is never taken over at that price, whatever the
+    /// capital, and a backstop without capital takes nothing. (It once took such a
+    /// remainder with no capital at a negative notional, so a queue without limits closed
+    /// fewer positions than the venue under a partial rule.)
+    #[test]
+    fn the_backstop_takes_over_only_at_a_positive_notional() {
+        let pm = population();
+        let bankruptcy = BackstopPrice::Bankruptcy;
+        for capital in [0.0, 1e9] {
+            let mut q = backstop(capital, bankruptcy);
+            assert_eq!(q.takes_over(&short(-150.0), 110.0, &pm), None, "{capital}");
+            assert_eq!(q.capital_used, 0.0);
+        }
+        // At the mark the same position fits in capital (110 USD), not in none.
+        let mark = BackstopPrice::Mark;
+        assert_eq!(
+            backstop(1e9, mark).takes_over(&short(-150.0), 110.0, &pm),
+            Some(110.0)
+        );
+        assert_eq!(
+            backstop(0.0, mark).takes_over(&short(-150.0), 110.0, &pm),
+            None
+        );
+        // An insolvent short with a positive bankruptcy price (105) is taken at it.
+        let mut q = backstop(1e9, bankruptcy);
+        assert_eq!(q.takes_over(&short(5.0), 110.0, &pm), Some(105.0));
+        assert_eq!((q.capital_used, q.figures.backstop_count), (105.0, 1));
+        assert_eq!(
+            backstop(0.0, bankruptcy).takes_over(&short(5.0), 110.0, &pm),
+            None
+        );
     }
 }

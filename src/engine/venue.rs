@@ -26,6 +26,7 @@ use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
 use super::queue::{Queue, Queued, Released, Taken};
+use super::round_sum::{self, LANES, TAIL};
 use super::{PathSummary, PopulationModel};
 use crate::model::funding;
 use crate::model::margin::{self, Position};
@@ -230,7 +231,7 @@ impl Side {
             c += 1;
         }
         self.cursor = c;
-        let mut qty = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+        let mut qty = round_sum::fold(&lanes);
         while let Some(top) = self.heap.peek()
             && crossed::<LONG>(top.liq, t)
         {
@@ -242,11 +243,6 @@ impl Side {
         qty
     }
 }
-
-/// Interleaved partial sums of a round's triggered run (see `Side::collect_triggered`, which
-/// adds its four lanes as `(l0 + l1) + (l2 + l3)`).
-const LANES: usize = 4;
-const _: () = assert!(LANES == 4);
 
 /// Whether mark `m` has reached liquidation price `liq` (longs: at or below it).
 #[inline(always)]
@@ -396,13 +392,15 @@ impl Venue {
             (&mut self.longs, &pos.longs, true),
             (&mut self.shorts, &pos.shorts, false),
         ] {
+            // Each tagged with the lane `collect` summed its close in (`round_sum`).
             for i in side.lo..side.cursor {
                 if !side.is_removed(i) {
-                    q.push(long, at(ladder, i, long), step);
+                    let lane = ((i - side.lo) % LANES) as u8;
+                    q.push(long, at(ladder, i, long), step, lane);
                 }
             }
             for p in side.fired.drain(..) {
-                q.push(long, p, step);
+                q.push(long, p, step, TAIL);
             }
             side.lo = side.cursor;
             side.round_qty = 0.0;
@@ -846,7 +844,7 @@ impl Ctx<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     //! `Ctx::full_closes` (the register loop over a ladder's columns) against the general
     //! per-position settlement (`Ctx::one`, which is `margin::close_quantity` and
     //! `margin::settle` per position) on random ladders: the same fund, fees, draws, counts,
@@ -859,8 +857,9 @@ mod tests {
     use crate::model::spec::Scenario;
     use crate::scenario::NoFiles;
 
-    /// A population model with no partial rule (from a one-population scenario).
-    fn population() -> PopulationModel {
+    /// A population model with no partial rule (from a one-population scenario), flat
+    /// maintenance 0.5%.
+    pub(in crate::engine) fn population() -> PopulationModel {
         let text = "[scenario]\nname = \"t\"\n\n[simulation]\npaths = 1\nsteps = 1\n\n\
                     [[assets]]\nname = \"A\"\nprice = 100.0\nvolatility = 0.5\n\n\
                     [assets.book]\nprofile = \"flat\"\nspread_bp = 1\nlevel_spacing_bp = 1\n\

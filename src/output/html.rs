@@ -9,6 +9,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::OutputError;
+use super::engine_figures;
 use super::figures::{self, FigureFile, FigureInput};
 use super::format::{human, percent, thousands};
 use super::metric_table;
@@ -385,6 +386,7 @@ fn summary_section(o: &mut String, s: &Summary) {
         o.push_str("</ul></div>\n");
     }
     metric_table::write(o, s);
+    engine_figures::write(o, s);
 }
 
 /// The precision note with its relative half-width said to be relative: "known to ±5.6%"

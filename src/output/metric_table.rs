@@ -165,17 +165,26 @@ pub fn write(o: &mut String, s: &Summary) {
         o.push_str("</tr>\n");
     }
     o.push_str("</tbody>\n</table></div>\n");
-    let zero: Vec<String> = rows
-        .iter()
-        .filter(|(_, _, m)| all_zero(m))
-        .map(|(_, n, _)| format!("{} (<code>{}</code>)", escape(label(n)), escape(n)))
+    let zero = rows.iter().filter(|(_, _, m)| all_zero(m));
+    zero_line(
+        o,
+        "Zero on every path",
+        zero.map(|(_, n, _)| (label(n), *n)),
+    );
+}
+
+/// Appends one line naming the figures (readable name, `summary.json` name) that were zero,
+/// after `lead`; nothing when there are none.
+pub(super) fn zero_line<'a>(
+    o: &mut String,
+    lead: &str,
+    figures: impl Iterator<Item = (&'a str, &'a str)>,
+) {
+    let zero: Vec<String> = figures
+        .map(|(name, key)| format!("{} (<code>{}</code>)", escape(name), escape(key)))
         .collect();
     if !zero.is_empty() {
-        let _ = writeln!(
-            o,
-            "<p class=\"meta\">Zero on every path: {}.</p>",
-            zero.join(", ")
-        );
+        let _ = writeln!(o, "<p class=\"meta\">{lead}: {}.</p>", zero.join(", "));
     }
 }
 

@@ -1,34 +1,35 @@
-//! A population's `liquidation_engine` table: the venue's liquidation throughput per step,
-//! the delay before a triggered position's order reaches the book, and the backstop
-//! liquidator. Validation only; the queue is in `engine::queue`.
+//! A population's `liquidation_engine` table: the venue's liquidation throughput per step
+//! (or per second, converted with the step length), the delay before a triggered position's
+//! order reaches the book, and the backstop liquidator. Validation only; the queue is in
+//! `engine::queue`.
 
 use super::common::{MAX_USD, number};
 use super::reader::{Doc, Tbl};
 use crate::model::spec::{Backstop, BackstopPrice, LiquidationEngine};
 
 /// Keys of a population's `liquidation_engine` table.
-pub(super) const ENGINE_KEYS: &[&str] = &["capacity_usd_per_step", "delay_steps", "backstop"];
+pub(super) const ENGINE_KEYS: &[&str] = &[
+    "capacity_usd_per_step",
+    "capacity_usd_per_second",
+    "delay_steps",
+    "backstop",
+];
 /// Keys of `liquidation_engine.backstop`.
 pub(super) const BACKSTOP_KEYS: &[&str] = &["margin_fraction", "capital_usd", "price"];
 /// Longest delay, steps (a year of one-second steps).
 const MAX_DELAY_STEPS: u64 = 31_536_000;
 
 /// Reads `liquidation_engine` of population table `t`; `None` when absent or invalid (the
-/// issues are recorded).
+/// issues are recorded). `step_seconds`: the step length, when valid (a per-second capacity
+/// is that many times larger per step; without it the `[simulation]` issue says why).
 pub(super) fn liquidation_engine(
     doc: &mut Doc<'_>,
     t: &mut Tbl<'_, '_>,
+    step_seconds: Option<f64>,
 ) -> Option<LiquidationEngine> {
     let mut e = doc.table(t, "liquidation_engine", ENGINE_KEYS)?;
     let n0 = doc.issues.len();
-    let capacity = number(
-        doc,
-        &mut e,
-        "capacity_usd_per_step",
-        Some(f64::INFINITY),
-        |x| x > 0.0 && (x <= MAX_USD || x == f64::INFINITY),
-        &format!("in (0, {MAX_USD:e}] USD per step"),
-    );
+    let capacity = capacity(doc, &mut e, step_seconds);
     let delay = doc.u64(&mut e, "delay_steps").unwrap_or(0);
     if delay > MAX_DELAY_STEPS {
         doc.invalid(
@@ -66,11 +67,60 @@ pub(super) fn liquidation_engine(
         }
     });
     doc.finish(e);
-    (doc.issues.len() == n0).then_some(LiquidationEngine {
+    (doc.issues.len() == n0 && !capacity.is_nan()).then_some(LiquidationEngine {
         capacity_usd_per_step: capacity,
         delay_steps: delay as u32,
         backstop,
     })
+}
+
+/// The capacity per step: `capacity_usd_per_step`, or `capacity_usd_per_second` times the
+/// step length (at most one of the two); unlimited when neither is given; NaN when invalid
+/// (recorded) or when the step length is not known.
+fn capacity(doc: &mut Doc<'_>, e: &mut Tbl<'_, '_>, step_seconds: Option<f64>) -> f64 {
+    let in_range = |x: f64| x > 0.0 && (x <= MAX_USD || x == f64::INFINITY);
+    if !doc.has(e, "capacity_usd_per_second") {
+        return number(
+            doc,
+            e,
+            "capacity_usd_per_step",
+            Some(f64::INFINITY),
+            in_range,
+            &format!("in (0, {MAX_USD:e}] USD per step"),
+        );
+    }
+    if doc.has(e, "capacity_usd_per_step") {
+        doc.invalid(
+            e,
+            "capacity_usd_per_second",
+            "give one of `capacity_usd_per_step` and `capacity_usd_per_second`, not both"
+                .to_string(),
+        );
+        return f64::NAN;
+    }
+    let per_second = number(
+        doc,
+        e,
+        "capacity_usd_per_second",
+        None,
+        in_range,
+        &format!("in (0, {MAX_USD:e}] USD per second"),
+    );
+    let Some(dt) = step_seconds.filter(|_| !per_second.is_nan()) else {
+        return f64::NAN;
+    };
+    let per_step = per_second * dt;
+    if per_step > MAX_USD {
+        doc.invalid(
+            e,
+            "capacity_usd_per_second",
+            format!(
+                "times `step_seconds` ({dt}) must be at most {MAX_USD:e} USD per step, found {per_step:e}"
+            ),
+        );
+        return f64::NAN;
+    }
+    per_step
 }
 
 #[cfg(test)]
@@ -110,6 +160,26 @@ mod tests {
             (b.margin_fraction, b.capital_usd, b.price),
             (0.6667, 1e6, BackstopPrice::Mark)
         );
+    }
+
+    /// A per-second capacity is the per-step one times the step length (60 s by default),
+    /// exactly one of the two keys may be given, and a product above the limit is refused.
+    #[test]
+    fn a_capacity_per_second_is_converted_with_the_step_length() {
+        let s = parse("liquidation_engine = { capacity_usd_per_second = 2.5e4 }").expect("valid");
+        let e = s.populations[0].liquidation_engine.expect("an engine");
+        assert_eq!(e.capacity_usd_per_step, 2.5e4 * 60.0);
+        let msg = parse(
+            "liquidation_engine = { capacity_usd_per_step = 1e6, capacity_usd_per_second = 1e4 }",
+        )
+        .expect_err("both");
+        assert!(msg.contains("populations[0].liquidation_engine.capacity_usd_per_second"));
+        assert!(msg.contains("not both"), "{msg}");
+        let msg =
+            parse("liquidation_engine = { capacity_usd_per_second = 1e14 }").expect_err("big");
+        assert!(msg.contains("times `step_seconds` (60)"), "{msg}");
+        let msg = parse("liquidation_engine = { capacity_usd_per_second = -1 }").expect_err("neg");
+        assert!(msg.contains("USD per second, found -1"), "{msg}");
     }
 
     #[test]

@@ -302,7 +302,14 @@ fn validate(
     let pop_tables = doc.tables(&mut top, "populations", POP_KEYS);
     let mut pops_ok = true;
     for t in pop_tables {
-        match population(doc, t, &names, &venue_names, clock.steps, files) {
+        match population(
+            doc,
+            t,
+            &names,
+            &venue_names,
+            (clock.steps, clock.step_seconds),
+            files,
+        ) {
             Some(p) => populations.push(p),
             None => pops_ok = false,
         }

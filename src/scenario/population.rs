@@ -54,7 +54,7 @@ pub(super) fn population(
     mut t: Tbl<'_, '_>,
     names: &[String],
     venue_names: &[Option<Vec<String>>],
-    steps: Option<u32>,
+    (steps, step_seconds): (Option<u32>, Option<f64>),
     files: &dyn FileSource,
 ) -> Option<Population> {
     let n0 = doc.issues.len();
@@ -113,7 +113,7 @@ pub(super) fn population(
         margin_ok.then(|| margin.tiers().len() == 1),
         steps,
     );
-    let liquidation_engine = liquidation_engine::liquidation_engine(doc, &mut t);
+    let liquidation_engine = liquidation_engine::liquidation_engine(doc, &mut t, step_seconds);
     let (venue, trigger) = venues::population_venue(
         doc,
         &mut t,
