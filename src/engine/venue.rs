@@ -6,9 +6,10 @@
 //! - a cursor per side over the shared ladders (positions in trigger order);
 //! - re-armed remainders of partially liquidated positions, in a binary heap per side ordered
 //!   by their new liquidation price (a round looks at its top only);
-//! - the one ladder position per side that auto-deleveraging closed only partly, with its
-//!   current size and margin: it stays at the head of the ADL queue, and if the ladder
-//!   cursor reaches it first it moves to the heap with its new liquidation price;
+//! - the ladder positions per side that auto-deleveraging closed only partly, with their
+//!   current size and margin (usually one: the head of the ADL queue; more when a head could
+//!   not be deleveraged further and a later one was cut): they stay in the ADL queue, and if
+//!   the ladder cursor reaches one first it moves to the heap with its new liquidation price;
 //! - positions removed by auto-deleveraging, a bitset per side allocated when ADL first hits
 //!   that side (the cursors skip them);
 //! - the ADL queue of each side, ranked once per path when ADL first needs it (at that
@@ -87,8 +88,9 @@ struct Side {
     queue: Option<Vec<u32>>,
     /// Entries of `queue` before this are closed.
     queue_cursor: usize,
-    /// The ladder position ADL closed partly (index, what is left of it).
-    partly: Option<(usize, Position)>,
+    /// The ladder positions ADL closed partly (index, what is left of each); rarely more
+    /// than one, so a list searched by index.
+    partly: Vec<(usize, Position)>,
     /// Funding paid by this side since step 0, USD per coin (negative: received). Positions
     /// are stored as they were at step 0 (ladder) or as if they had paid nothing (heap,
     /// `partly`): a position's margin now is its stored margin minus `qty · paid`.
@@ -197,7 +199,7 @@ impl Side {
         // into lane `i % LANES`), added up in a fixed order at the end: the same sum whatever
         // path below finds them, and no chain of dependent additions one position long.
         let mut lanes = [0.0f64; LANES];
-        if rule.is_none() && self.partly.is_none() && self.removed.is_empty() {
+        if rule.is_none() && self.partly.is_empty() && self.removed.is_empty() {
             // Full closes and nothing deleveraged on this side: each triggered position
             // closes its whole size. The ladder is in trigger order, so the triggered run
             // ends where a search from the cursor says (a round triggers a short run at the
@@ -217,11 +219,9 @@ impl Side {
             c = end;
         }
         while c < ladder.len() && crossed::<LONG>(ladder.liq[c], t) {
-            if let Some((j, rest)) = self.partly
-                && j == c
-            {
+            if let Some(k) = self.partly.iter().position(|&(j, _)| j == c) {
                 // Partly deleveraged: its liquidation price moved; the heap decides.
-                self.partly = None;
+                let (_, rest) = self.partly.swap_remove(k);
                 self.remove(c, ladder.len());
                 self.rearm(rest, pm, seq);
             } else if !self.is_removed(c) {
@@ -807,8 +807,8 @@ impl Ctx<'_> {
             if closed(opp, i) {
                 continue;
             }
-            let head = opp.partly.filter(|&(j, _)| j == i);
-            let cp = opp.now(head.map_or_else(|| at(ladder, i, long), |(_, p)| p));
+            let head = opp.partly.iter().position(|&(j, _)| j == i);
+            let cp = opp.now(head.map_or_else(|| at(ladder, i, long), |k| opp.partly[k].1));
             let Some(d) = margin::deleverage(&cp, bankruptcy, fill, need - covered) else {
                 continue;
             };
@@ -830,12 +830,18 @@ impl Ctx<'_> {
                     margin: d.remaining_margin,
                     ..cp
                 };
-                opp.partly = Some((i, opp.stored(rest)));
+                // A head that could not be cut further keeps its own entry: each partly
+                // closed position remembers what is left of it.
+                let entry = (i, opp.stored(rest));
+                match head {
+                    Some(k) => opp.partly[k] = entry,
+                    None => opp.partly.push(entry),
+                }
                 break;
             }
             opp.remove(i, ladder.len());
-            if head.is_some() {
-                opp.partly = None;
+            if let Some(k) = head {
+                opp.partly.swap_remove(k);
             }
         }
         opp.queue = Some(queue);
@@ -896,6 +902,46 @@ pub(super) mod tests {
     /// Everything a settlement changes, as text (`{:?}` of f64 is exact).
     fn state(sum: &PathSummary, fund: f64, exhausted: bool, opp: &Side) -> String {
         format!("{sum:?}\n{fund:?} {exhausted}\n{opp:?}")
+    }
+
+    /// A position that auto-deleveraging cut partly keeps what is left of it when, at a later
+    /// shortfall, it cannot be cut further and the next one in the queue is cut partly: both
+    /// remainders are remembered (a single slot forgot the first, whose closed quantity then
+    /// came back at its full ladder size).
+    #[test]
+    fn two_partly_deleveraged_positions_keep_their_remainders() {
+        let pm = population();
+        // Opposite side: longs, profitable at the mark 101, A (index 0) ranked first.
+        let opp_lad = ladder(&[(10.0, 100.0, 1.0), (10.0, 99.0, 50.0)]);
+        let r = Round {
+            mark: 101.0,
+            sell_px: 96.0,
+            buy_px: 96.0,
+            step: 3,
+        };
+        let (mut sum, mut fund, mut exhausted, mut seq) = (PathSummary::default(), 0.0, true, 0);
+        let mut filled = Filled::default();
+        let mut opp = Side::default();
+        let mut ctx = Ctx {
+            pm: &pm,
+            r: &r,
+            fund: &mut fund,
+            exhausted: &mut exhausted,
+            seq: &mut seq,
+            sum: &mut sum,
+            filled: &mut filled,
+        };
+        // A short went bankrupt at 95 and was filled at 96: one coin of haircut per coin.
+        let covered = ctx.deleverage(&mut opp, &opp_lad, true, 95.0, 96.0, 0.1);
+        assert_eq!(covered, 0.1);
+        assert_eq!(opp.partly.len(), 1);
+        // A's remainder (9.9 coins, margin 0.5) cannot pay 5 at 95; B is cut by 5 coins.
+        let covered = ctx.deleverage(&mut opp, &opp_lad, true, 95.0, 96.0, 5.0);
+        assert_eq!(covered, 5.0);
+        let rest = |i: usize| opp.partly.iter().find(|e| e.0 == i).map(|e| e.1.qty);
+        assert!((rest(0).expect("A remembered") - 9.9).abs() < 1e-12);
+        assert_eq!(rest(1), Some(5.0));
+        assert_eq!(ctx.sum.adl_count, 2);
     }
 
     proptest! {
