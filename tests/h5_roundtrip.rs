@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+mod common;
+
 use cascadesim::output::h5::{
     AttrValue, Column, ColumnData, Group, H5Error, Stored, list_attrs, list_datasets, read_attr,
     read_attr_str, read_attr_u64, read_dataset, read_f64_column, write_h5_atomic,
@@ -791,11 +793,10 @@ fn files_written_by_libhdf5_are_still_read() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("results.h5");
     fs::copy(&fixture, &file).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_cascadesim"))
-        .args(["report", "results.h5", "--out", "rebuilt", "-q"])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
+    let out = common::cli::run_in(
+        dir.path(),
+        &["report", "results.h5", "--out", "rebuilt", "-q"],
+    );
     assert!(
         out.status.success(),
         "{}",

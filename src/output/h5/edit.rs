@@ -8,9 +8,10 @@ use std::path::Path;
 use super::{
     AttrValue, H5Error, Stored, list_attrs, list_datasets, list_groups, read_attr, read_dataset,
 };
-use hdf5_writer::{AttributeBuilder, DatasetBuilder, Hdf5Builder, WriteOptions};
+use hdf5_writer::{DatasetBuilder, Hdf5Builder, WriteOptions};
 
 use super::conventions::bool_type;
+use super::write::attribute;
 
 /// One dataset of a file: full path (no leading `/`), values, shape, attributes.
 pub struct Dataset {
@@ -96,17 +97,8 @@ pub fn load(file: &Path) -> Result<Model, H5Error> {
     Ok(model)
 }
 
-fn attribute(name: &str, value: &AttrValue) -> hdf5_writer::Result<AttributeBuilder> {
-    match value {
-        AttrValue::Str(s) => AttributeBuilder::vlen_strings(name, &[s]),
-        AttrValue::U64(v) => AttributeBuilder::scalar(name, *v),
-        AttrValue::I64(v) => AttributeBuilder::scalar(name, *v),
-        AttrValue::F64(v) => AttributeBuilder::scalar(name, *v),
-        AttrValue::F64s(v) => AttributeBuilder::vector(name, v),
-    }
-}
-
-/// Writes `model` to `file` (contiguous datasets; string attributes as 1-element arrays).
+/// Writes `model` to `file` (contiguous datasets; string attributes as 1-element arrays,
+/// which the readers take too).
 ///
 /// # Errors
 ///

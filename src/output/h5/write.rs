@@ -356,7 +356,8 @@ fn attributes(
         .collect()
 }
 
-fn attribute(name: &str, value: &AttrValue) -> hdf5_writer::Result<AttributeBuilder> {
+/// One attribute as `hdf5-writer` takes it.
+pub(super) fn attribute(name: &str, value: &AttrValue) -> hdf5_writer::Result<AttributeBuilder> {
     match value {
         // A 1-element vector here; `scalar_strings` makes it scalar in the encoded file.
         AttrValue::Str(s) => AttributeBuilder::vlen_strings(name, &[s]),
@@ -395,5 +396,26 @@ mod tests {
             read_attr(&a, "paths", "description").unwrap(),
             AttrValue::Str("test é".into())
         );
+        // Scalar (h5py returns `str`, not a 1-element array), UTF-8 as libhdf5 wrote it.
+        let file = hdf5_reader::Hdf5File::open(&a).unwrap();
+        let attrs = file.group("/paths").unwrap().attributes().unwrap();
+        let d = attrs.iter().find(|x| x.name == "description").unwrap();
+        assert!(d.shape.is_empty(), "{:?}", d.shape);
+        assert!(matches!(
+            d.datatype,
+            hdf5_reader::Datatype::VarLen {
+                encoding: hdf5_reader::StringEncoding::Utf8,
+                ..
+            }
+        ));
+        let unit = file.dataset("/paths/x").unwrap().attribute("unit").unwrap();
+        assert!(unit.shape.is_empty());
+        assert!(matches!(
+            unit.datatype,
+            hdf5_reader::Datatype::VarLen {
+                encoding: hdf5_reader::StringEncoding::Utf8,
+                ..
+            }
+        ));
     }
 }
