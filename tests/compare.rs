@@ -5,11 +5,11 @@ use std::path::Path;
 use std::process::Output;
 
 mod common;
-use common::cli::{HDF5_UNLOCKED, root, run_env, text};
+use common::cli::{root, run_in, text};
 
-/// The binary in `cwd`; it may read a file this process has just rewritten.
+/// The binary in `cwd`.
 fn run(args: &[&str], cwd: &Path) -> Output {
-    run_env(cwd, args, HDF5_UNLOCKED)
+    run_in(cwd, args)
 }
 
 /// A folder holding `tiny.toml` and `changed.toml` (the same with a larger shock and the file
@@ -147,17 +147,16 @@ fn a_bad_results_file_exits_2_naming_file_and_dataset_and_writes_nothing() {
         d.path().join("bad/results.h5"),
     )
     .unwrap();
-    {
-        let f = hdf5::File::open_rw(d.path().join("bad/results.h5")).unwrap();
-        f.unlink("paths/max_drawdown").unwrap();
-        f.new_dataset_builder()
-            .with_data(&[1.0f64, 2.0])
-            .create("paths/max_drawdown")
-            .unwrap();
-        // Closed now: the binary opens the file next, and HDF5's lock refuses it while
-        // this process still holds it.
-        f.close().unwrap();
-    }
+    cascadesim::output::h5::edit::rewrite(&d.path().join("bad/results.h5"), |model| {
+        assert!(model.remove("paths/max_drawdown"));
+        model.datasets.push(cascadesim::output::h5::edit::Dataset {
+            path: "paths/max_drawdown".to_owned(),
+            values: cascadesim::output::h5::Stored::F64(vec![1.0, 2.0]),
+            shape: vec![2],
+            attrs: Vec::new(),
+        });
+    })
+    .unwrap();
     let o = run(
         &["compare", "results/tiny", "bad", "--out", "cmp"],
         d.path(),

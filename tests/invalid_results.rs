@@ -7,14 +7,15 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::OnceLock;
 
-use hdf5::types::VarLenUnicode;
+use cascadesim::output::h5::{AttrValue, Stored};
 
 mod common;
-use common::cli::{HDF5_UNLOCKED, root, run_env};
+use cascadesim::output::h5::edit as h5edit;
+use common::cli::{root, run_in};
 
-/// The binary in `cwd`; it may read a file this process has just rewritten.
+/// The binary in `cwd`.
 fn run(args: &[&str], cwd: &Path) -> Output {
-    run_env(cwd, args, HDF5_UNLOCKED)
+    run_in(cwd, args)
 }
 
 /// One real run of `tests/data/tiny.toml` (120 paths) and its two shards, made once.
@@ -71,82 +72,45 @@ fn apply(file: &Path, change: &Change) {
     apply_all(file, std::slice::from_ref(change));
 }
 
-/// Makes `changes` to `file` through one open handle (a second open in this process could
-/// meet the first one's lock).
+/// Makes `changes` to `file`: the whole file is read, changed and written again
+/// (`cascadesim::output::h5::edit`).
 fn apply_all(file: &Path, changes: &[Change]) {
     if let [Change::NotHdf5] = changes {
         std::fs::write(file, "side,size\nlong,1\n").unwrap();
         return;
     }
-    let f = hdf5::File::open_rw(file).unwrap();
-    for change in changes {
-        apply_one(&f, change);
-    }
-    // Closed here, not whenever the handle's last reference goes.
-    f.close().unwrap();
+    h5edit::rewrite(file, |model| {
+        for change in changes {
+            apply_one(model, change);
+        }
+    })
+    .unwrap();
 }
 
-fn apply_one(f: &hdf5::File, change: &Change) {
+fn apply_one(model: &mut h5edit::Model, change: &Change) {
+    let mut replace = |path: &str, values: Stored, shape: Vec<usize>| {
+        assert!(model.remove(path), "no dataset {path}");
+        model.datasets.push(h5edit::Dataset {
+            path: path.to_owned(),
+            values,
+            shape,
+            attrs: Vec::new(),
+        });
+    };
     match change {
-        Change::F64s(ds, v, shape) => {
-            f.unlink(ds).unwrap();
-            f.new_dataset::<f64>()
-                .shape(shape.clone())
-                .create(*ds)
-                .unwrap()
-                .write_raw(v)
-                .unwrap();
-        }
-        Change::U8s(ds, v) => {
-            f.unlink(ds).unwrap();
-            f.new_dataset::<u8>()
-                .shape(v.len())
-                .create(*ds)
-                .unwrap()
-                .write_raw(v)
-                .unwrap();
-        }
-        Change::Bools(ds, v) => {
-            f.unlink(ds).unwrap();
-            let raw: Vec<RawBool> = v.iter().map(|&b| RawBool(b)).collect();
-            f.new_dataset::<RawBool>()
-                .shape(v.len())
-                .create(*ds)
-                .unwrap()
-                .write_raw(&raw)
-                .unwrap();
-        }
-        Change::AttrU64(name, v) => {
-            let _ = f.delete_attr(name);
-            f.new_attr::<u64>()
-                .create(*name)
-                .unwrap()
-                .write_scalar(v)
-                .unwrap();
-        }
+        Change::F64s(ds, v, shape) => replace(ds, Stored::F64(v.clone()), shape.clone()),
+        Change::U8s(ds, v) => replace(ds, Stored::U8(v.clone()), vec![v.len()]),
+        Change::Bools(ds, v) => replace(ds, Stored::Bool(v.clone()), vec![v.len()]),
+        Change::AttrU64(name, v) => model.set_root_attr(name, Some(AttrValue::U64(*v))),
         Change::AttrStr(name, v) => {
-            let _ = f.delete_attr(name);
-            f.new_attr::<VarLenUnicode>()
-                .create(*name)
-                .unwrap()
-                .write_scalar(&v.parse::<VarLenUnicode>().unwrap())
-                .unwrap();
+            model.set_root_attr(name, Some(AttrValue::Str((*v).to_owned())))
         }
-        Change::NoAttr(name) => f.delete_attr(name).unwrap(),
+        Change::NoAttr(name) => {
+            let attrs = model.root_attrs();
+            assert!(attrs.iter().any(|(n, _)| n == name), "no attribute {name}");
+            model.set_root_attr(name, None);
+        }
         Change::NotHdf5 => unreachable!("a file that is not HDF5 is written whole"),
-    }
-}
-
-/// A boolean of the file's type (`{FALSE = 0, TRUE = 1}` over int8) with any byte in it, as a
-/// crafted file could hold.
-#[derive(Clone, Copy)]
-#[repr(transparent)]
-struct RawBool(u8);
-
-// SAFETY: one byte, the size of the enum's int8 base; HDF5 copies it as it is.
-unsafe impl hdf5::H5Type for RawBool {
-    fn type_descriptor() -> hdf5::types::TypeDescriptor {
-        hdf5::types::TypeDescriptor::Boolean
     }
 }
 

@@ -232,7 +232,7 @@ pub fn write_sweep(staging: &Staging, r: &SweepResults<'_>) -> Result<(), Output
             col("became_cascade", "paths", "paths that are a cascade at to_point and not at from_point", ColumnData::U32(&d_became)),
             col("stopped_cascade", "paths", "paths that are a cascade at from_point and not at to_point", ColumnData::U32(&d_stopped)),
             col("unpaired_half_width", "probability", "half-width a 95% interval would have from two independent runs", ColumnData::F64(&d_unpaired)),
-            col("no_discordant", "0/1", "1 when no path changed, so the interval is the exact bound on the discordance rate", ColumnData::U8(&d_exact)),
+            col("no_discordant", "0/1", "true when no path changed, so the interval is the exact bound on the discordance rate", ColumnData::Bool(&d_exact)),
         ],
     });
     for (i, t) in r.texts.iter().enumerate() {

@@ -30,11 +30,6 @@ pub fn run_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         .expect("binary runs")
 }
 
-/// For a binary that reads a file this test process has just written through its own HDF5
-/// library: that library may release the file's advisory lock only when every handle it
-/// made is gone, and the binary reads a private copy, so it need not take the lock.
-pub const HDF5_UNLOCKED: &[(&str, &str)] = &[("HDF5_USE_FILE_LOCKING", "FALSE")];
-
 /// Runs the binary with `args` in the crate's folder.
 pub fn run(args: &[&str]) -> Output {
     run_in(&root(), args)

@@ -1,16 +1,14 @@
 //! HDF5 result files (`results.h5`): this module owns their on-disk layout (groups of 1-D
 //! column datasets, each with `unit` and `description` string attributes, plus root metadata)
-//! and is the only code that talks to the `hdf5` crate. Files are written atomically and
+//! and is the only code that talks to an HDF5 crate: the pure-Rust `hdf5-writer` and
+//! `hdf5-reader` (no system HDF5; docs/hdf5.md). Files are written atomically and
 //! byte-for-byte deterministically; small readers serve the `report`/`tails` commands and tests.
 //!
 //! Layout choices, all made so that other tools (h5py, `h5dump`, HDFView) read the files:
 //! - string attributes are scalar, variable-length, UTF-8 (h5py returns them as `str`);
 //! - numeric attributes are scalar `u64`/`i64`/`f64`, or a 1-D `f64` array;
 //! - non-empty columns are chunked (at most [`CHUNK_BYTES`] per chunk) and compressed with
-//!   shuffle + deflate level [`DEFLATE_LEVEL`] when the linked HDF5 library has deflate
-//!   (Debian's does); empty columns, and all columns without deflate, are contiguous. A
-//!   column's chunks are filtered here in parallel and written with `H5Dwrite_chunk`, with
-//!   the bytes and in the order HDF5's own pipeline gives (`write_filtered_chunks`);
+//!   shuffle + deflate level [`DEFLATE_LEVEL`]; empty columns are contiguous;
 //! - object modification times are never recorded, so the same content gives the same bytes;
 //! - what generic readers need (`conventions.rs`): booleans as h5py's enum
 //!   `{FALSE = 0, TRUE = 1}`, HDF5 dimension scales (netCDF-4's named dimensions, so xarray
@@ -251,7 +249,7 @@ impl Group<'_> {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum H5Error {
-    /// The HDF5 library reported an error; `message` is its (condensed) error stack.
+    /// The HDF5 encoder or reader reported an error; `message` is its description.
     #[error("{}: {context}: {message}", path.display())]
     Hdf5 {
         /// The HDF5 file.
@@ -317,15 +315,6 @@ impl H5Error {
     }
 }
 
-fn hdf5_err(path: &Path, context: impl Into<String>) -> impl FnOnce(hdf5::Error) -> H5Error {
-    let context = context.into();
-    move |err| H5Error::Hdf5 {
-        path: path.to_path_buf(),
-        context,
-        message: err.to_string(),
-    }
-}
-
 fn io_err(path: &Path, context: impl Into<String>) -> impl FnOnce(io::Error) -> H5Error {
     let context = context.into();
     move |source| H5Error::Io {
@@ -343,12 +332,22 @@ fn invalid(path: &Path, what: String, reason: &str) -> H5Error {
     }
 }
 
+/// `name` inside the group at `prefix` ("" for the root).
+fn joined(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{prefix}/{name}")
+    }
+}
+
 mod conventions;
+pub mod edit;
 mod read;
 mod write;
 
 pub use read::{
-    Stored, list_datasets, list_groups, read_attr, read_attr_str, read_attr_u64, read_dataset,
-    read_f64_column, read_f64_matrix, read_u64_column,
+    Stored, list_attrs, list_datasets, list_groups, read_attr, read_attr_str, read_attr_u64,
+    read_dataset, read_f64_column, read_f64_matrix, read_u64_column,
 };
 pub use write::write_h5_atomic;

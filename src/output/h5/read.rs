@@ -1,14 +1,15 @@
-//! Reading result files back: columns, matrices, attributes and group listings, with errors
-//! that name the file and the object.
+//! Reading result files back through the pure-Rust `hdf5-reader` (files written by this
+//! module or by libhdf5 before it): columns, matrices, attributes and group listings, with
+//! errors that name the file and the object. Files may be crafted: sizes are checked before
+//! anything is allocated, and the reader bounds-checks everything it parses.
 
 use std::fs;
 use std::path::Path;
 
-use hdf5::LocationType;
-use hdf5::types::{IntSize, TypeDescriptor, VarLenAscii, VarLenUnicode};
+use hdf5_reader::{ByteOrder, Datatype, Hdf5File};
 
-use super::conventions::Flag;
-use super::{AttrValue, H5Error, hdf5_err, io_err};
+use super::conventions::is_bool;
+use super::{AttrValue, H5Error, io_err};
 
 /// Normalizes an object path: no leading/trailing `/`; the root is `"/"`.
 fn normalize(object: &str) -> &str {
@@ -16,76 +17,213 @@ fn normalize(object: &str) -> &str {
     if trimmed.is_empty() { "/" } else { trimmed }
 }
 
-fn open_read(path: &Path) -> Result<hdf5::File, H5Error> {
-    hdf5::silence_errors(true);
-    fs::metadata(path).map_err(io_err(path, "open file"))?;
-    hdf5::File::open(path).map_err(hdf5_err(path, "open file"))
-}
-
-/// The type of the object at `name` (already normalized), or `NotFound`.
-fn object_type(
+fn reader_err(
     path: &Path,
-    file: &hdf5::File,
-    name: &str,
-    kind: &str,
-) -> Result<LocationType, H5Error> {
+    context: impl Into<String>,
+) -> impl FnOnce(hdf5_reader::error::Error) -> H5Error {
+    let context = context.into();
+    move |err| H5Error::Hdf5 {
+        path: path.to_path_buf(),
+        context,
+        message: err.to_string(),
+    }
+}
+
+fn open_read(path: &Path) -> Result<Hdf5File, H5Error> {
+    fs::metadata(path).map_err(io_err(path, "open file"))?;
+    Hdf5File::open(path).map_err(reader_err(path, "open file"))
+}
+
+/// An object of the file found by its path.
+enum Object {
+    Group(hdf5_reader::group::Group),
+    Dataset(Box<hdf5_reader::Dataset>),
+}
+
+impl Object {
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Group(_) => "a group",
+            Self::Dataset(_) => "a dataset",
+        }
+    }
+}
+
+/// The object at `name` (already normalized), or `NotFound` (`kind` says what was looked for).
+fn locate(path: &Path, file: &Hdf5File, name: &str, kind: &str) -> Result<Object, H5Error> {
+    let mut group = file
+        .root_group()
+        .map_err(reader_err(path, "open root group"))?;
     if name == "/" {
-        return Ok(LocationType::Group);
+        return Ok(Object::Group(group));
     }
-    let mut prefix = String::new();
-    for component in name.split('/') {
-        if !prefix.is_empty() {
-            prefix.push('/');
-        }
-        prefix.push_str(component);
-        if component.is_empty() || !file.link_exists(&prefix) {
-            return Err(H5Error::NotFound {
-                path: path.to_path_buf(),
-                what: format!("{kind} {name:?}"),
-            });
+    let not_found = || H5Error::NotFound {
+        path: path.to_path_buf(),
+        what: format!("{kind} {name:?}"),
+    };
+    let components: Vec<&str> = name.split('/').collect();
+    for (i, component) in components.iter().enumerate() {
+        let (groups, datasets) = group
+            .member_names()
+            .map_err(reader_err(path, format!("inspect {kind} {name:?}")))?;
+        let last = i + 1 == components.len();
+        if groups.iter().any(|g| g == component) {
+            group = group.group(component).map_err(reader_err(
+                path,
+                format!("open group {component:?} of {name:?}"),
+            ))?;
+        } else if last && datasets.iter().any(|d| d == component) {
+            return group
+                .dataset(component)
+                .map(|d| Object::Dataset(Box::new(d)))
+                .map_err(reader_err(path, format!("open dataset {name:?}")));
+        } else {
+            return Err(not_found());
         }
     }
-    file.loc_type_by_name(name)
-        .map_err(hdf5_err(path, format!("inspect {kind} {name:?}")))
+    Ok(Object::Group(group))
 }
 
-fn type_name(t: LocationType) -> &'static str {
-    match t {
-        LocationType::Group => "a group",
-        LocationType::Dataset => "a dataset",
-        LocationType::NamedDatatype => "a committed datatype",
-        #[allow(unreachable_patterns)]
-        _ => "another kind of object",
-    }
-}
-
-fn open_dataset(path: &Path, file: &hdf5::File, name: &str) -> Result<hdf5::Dataset, H5Error> {
-    let t = object_type(path, file, name, "dataset")?;
-    if t != LocationType::Dataset {
-        return Err(H5Error::WrongType {
+fn open_dataset(path: &Path, file: &Hdf5File, name: &str) -> Result<hdf5_reader::Dataset, H5Error> {
+    match locate(path, file, name, "dataset")? {
+        Object::Dataset(ds) => Ok(*ds),
+        other => Err(H5Error::WrongType {
             path: path.to_path_buf(),
             what: format!("{name:?}"),
             expected: "a dataset".to_owned(),
-            found: type_name(t).to_owned(),
-        });
+            found: other.kind().to_owned(),
+        }),
     }
-    file.dataset(name)
-        .map_err(hdf5_err(path, format!("open dataset {name:?}")))
 }
 
-/// Opens a dataset for reading, with its normalised name and its type.
-fn open_typed<'n>(
-    path: &Path,
-    dataset: &'n str,
-) -> Result<(hdf5::Dataset, &'n str, TypeDescriptor), H5Error> {
+/// The element type of a dataset, as far as these readers tell types apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Element {
+    Float(u8, ByteOrder),
+    Unsigned(u8, ByteOrder),
+    Signed(u8, ByteOrder),
+    Bool,
+    Other,
+}
+
+fn element(t: &Datatype) -> Element {
+    match *t {
+        Datatype::FloatingPoint { size, byte_order } if size == 4 || size == 8 => {
+            Element::Float(size, byte_order)
+        }
+        Datatype::FixedPoint {
+            size,
+            signed,
+            byte_order,
+        } if matches!(size, 1 | 2 | 4 | 8) => {
+            if signed {
+                Element::Signed(size, byte_order)
+            } else {
+                Element::Unsigned(size, byte_order)
+            }
+        }
+        _ if is_bool(t) => Element::Bool,
+        _ => Element::Other,
+    }
+}
+
+/// A type's name in messages (the names numpy and h5py use).
+fn type_name(t: &Datatype) -> String {
+    match element(t) {
+        Element::Float(size, _) => format!("float{}", u32::from(size) * 8),
+        Element::Unsigned(size, _) => format!("uint{}", u32::from(size) * 8),
+        Element::Signed(size, _) => format!("int{}", u32::from(size) * 8),
+        Element::Bool => "bool".to_owned(),
+        Element::Other => match t {
+            Datatype::Enum { .. } => "enum".to_owned(),
+            Datatype::Compound { fields, .. } => format!("compound ({} fields)", fields.len()),
+            Datatype::String { .. } => "string".to_owned(),
+            Datatype::VarLen { .. } => "variable-length".to_owned(),
+            Datatype::Reference { .. } => "reference".to_owned(),
+            Datatype::Array { .. } => "array".to_owned(),
+            _ => "another type".to_owned(),
+        },
+    }
+}
+
+/// An open dataset with its normalised name, shape and element type.
+struct Opened<'n> {
+    ds: hdf5_reader::Dataset,
+    name: &'n str,
+    shape: Vec<usize>,
+    element: Element,
+    type_name: String,
+}
+
+impl Opened<'_> {
+    /// The values as `f64` (exact for floats and integers of up to 32 bits).
+    fn f64s(&self, path: &Path) -> Result<Vec<f64>, H5Error> {
+        let bytes = self.bytes(path)?;
+        Ok(match self.element {
+            Element::Float(4, o) => decode(&bytes, o, |b| f64::from(f32::from_le_bytes(b))),
+            Element::Float(_, o) => decode(&bytes, o, f64::from_le_bytes),
+            Element::Unsigned(1, _) | Element::Bool => {
+                bytes.iter().map(|&b| f64::from(b)).collect()
+            }
+            Element::Signed(1, _) => bytes.iter().map(|&b| f64::from(b as i8)).collect(),
+            Element::Unsigned(2, o) => decode(&bytes, o, |b| f64::from(u16::from_le_bytes(b))),
+            Element::Signed(2, o) => decode(&bytes, o, |b| f64::from(i16::from_le_bytes(b))),
+            Element::Unsigned(_, o) => decode(&bytes, o, |b| f64::from(u32::from_le_bytes(b))),
+            Element::Signed(_, o) => decode(&bytes, o, |b| f64::from(i32::from_le_bytes(b))),
+            Element::Other => unreachable!("refused before reading"),
+        })
+    }
+
+    /// The stored bytes of every element.
+    fn bytes(&self, path: &Path) -> Result<Vec<u8>, H5Error> {
+        self.ds
+            .read_raw_bytes()
+            .map_err(reader_err(path, format!("read dataset {:?}", self.name)))
+    }
+
+    fn wrong(&self, path: &Path, expected: &str) -> H5Error {
+        H5Error::WrongType {
+            path: path.to_path_buf(),
+            what: format!("dataset {:?}", self.name),
+            expected: expected.to_owned(),
+            found: format!("{}-D {}", self.shape.len(), self.type_name),
+        }
+    }
+}
+
+/// Elements of `N` bytes in `order`, each converted by `f` from its little-endian bytes.
+fn decode<const N: usize, T>(bytes: &[u8], order: ByteOrder, f: impl Fn([u8; N]) -> T) -> Vec<T> {
+    bytes
+        .chunks_exact(N)
+        .map(|c| {
+            let mut b: [u8; N] = c.try_into().expect("chunks of N bytes");
+            if order == ByteOrder::BigEndian {
+                b.reverse();
+            }
+            f(b)
+        })
+        .collect()
+}
+
+/// Opens a dataset for reading, with its normalised name, shape and type.
+fn open_typed<'n>(path: &Path, dataset: &'n str) -> Result<Opened<'n>, H5Error> {
     let file = open_read(path)?;
     let name = normalize(dataset);
     let ds = open_dataset(path, &file, name)?;
-    let desc = ds
-        .dtype()
-        .and_then(|t| t.to_descriptor())
-        .map_err(hdf5_err(path, format!("inspect dataset {name:?}")))?;
-    Ok((ds, name, desc))
+    let shape = ds
+        .shape()
+        .iter()
+        .map(|&d| usize::try_from(d).unwrap_or(usize::MAX))
+        .collect();
+    let element = element(ds.dtype());
+    let type_name = type_name(ds.dtype());
+    Ok(Opened {
+        ds,
+        name,
+        shape,
+        element,
+        type_name,
+    })
 }
 
 /// Reads a whole 1-D dataset as `f64`.
@@ -98,31 +236,18 @@ fn open_typed<'n>(
 ///
 /// [`H5Error::Io`] if the file cannot be accessed, [`H5Error::NotFound`] if the dataset does
 /// not exist, [`H5Error::WrongType`] if the object is not a 1-D dataset of a supported type,
-/// [`H5Error::Hdf5`] if HDF5 fails to open or read it.
+/// [`H5Error::Hdf5`] if the file cannot be parsed or the dataset read.
 pub fn read_f64_column(path: &Path, dataset: &str) -> Result<Vec<f64>, H5Error> {
-    let (ds, name, desc) = open_typed(path, dataset)?;
-    if desc == TypeDescriptor::Boolean && ds.ndim() == 1 {
-        let flags = ds
-            .read_raw::<Flag>()
-            .map_err(hdf5_err(path, format!("read dataset {name:?}")))?;
-        return Ok(flags.into_iter().map(|f| f64::from(f.0)).collect());
+    let ds = open_typed(path, dataset)?;
+    let supported = match ds.element {
+        Element::Float(..) | Element::Bool => true,
+        Element::Unsigned(size, _) | Element::Signed(size, _) => size <= 4,
+        Element::Other => false,
+    };
+    if !supported || ds.shape.len() != 1 {
+        return Err(ds.wrong(path, "a 1-D float or integer (at most 32-bit) dataset"));
     }
-    let supported = matches!(
-        desc,
-        TypeDescriptor::Float(_)
-            | TypeDescriptor::Unsigned(IntSize::U1 | IntSize::U2 | IntSize::U4)
-            | TypeDescriptor::Integer(IntSize::U1 | IntSize::U2 | IntSize::U4)
-    );
-    if !supported || ds.ndim() != 1 {
-        return Err(H5Error::WrongType {
-            path: path.to_path_buf(),
-            what: format!("dataset {name:?}"),
-            expected: "a 1-D float or integer (at most 32-bit) dataset".to_owned(),
-            found: format!("{}-D {desc}", ds.ndim()),
-        });
-    }
-    ds.read_raw::<f64>()
-        .map_err(hdf5_err(path, format!("read dataset {name:?}")))
+    ds.f64s(path)
 }
 
 /// Reads a whole 1-D unsigned 64-bit integer dataset exactly.
@@ -131,17 +256,14 @@ pub fn read_f64_column(path: &Path, dataset: &str) -> Result<Vec<f64>, H5Error> 
 ///
 /// As [`read_f64_column`]; [`H5Error::WrongType`] if the object is not a 1-D `u64` dataset.
 pub fn read_u64_column(path: &Path, dataset: &str) -> Result<Vec<u64>, H5Error> {
-    let (ds, name, desc) = open_typed(path, dataset)?;
-    if !matches!(desc, TypeDescriptor::Unsigned(IntSize::U8)) || ds.ndim() != 1 {
-        return Err(H5Error::WrongType {
-            path: path.to_path_buf(),
-            what: format!("dataset {name:?}"),
-            expected: "a 1-D u64 dataset".to_owned(),
-            found: format!("{}-D {desc}", ds.ndim()),
-        });
+    let ds = open_typed(path, dataset)?;
+    let Element::Unsigned(8, order) = ds.element else {
+        return Err(ds.wrong(path, "a 1-D u64 dataset"));
+    };
+    if ds.shape.len() != 1 {
+        return Err(ds.wrong(path, "a 1-D u64 dataset"));
     }
-    ds.read_raw::<u64>()
-        .map_err(hdf5_err(path, format!("read dataset {name:?}")))
+    Ok(decode(&ds.bytes(path)?, order, u64::from_le_bytes))
 }
 
 /// Reads a whole 2-D float dataset as `(row-major values, rows, cols)`.
@@ -150,20 +272,11 @@ pub fn read_u64_column(path: &Path, dataset: &str) -> Result<Vec<u64>, H5Error> 
 ///
 /// As [`read_f64_column`]; [`H5Error::WrongType`] if the object is not a 2-D float dataset.
 pub fn read_f64_matrix(path: &Path, dataset: &str) -> Result<(Vec<f64>, usize, usize), H5Error> {
-    let (ds, name, desc) = open_typed(path, dataset)?;
-    let shape = ds.shape();
-    if !matches!(desc, TypeDescriptor::Float(_)) || shape.len() != 2 {
-        return Err(H5Error::WrongType {
-            path: path.to_path_buf(),
-            what: format!("dataset {name:?}"),
-            expected: "a 2-D float dataset".to_owned(),
-            found: format!("{}-D {desc}", shape.len()),
-        });
+    let ds = open_typed(path, dataset)?;
+    if !matches!(ds.element, Element::Float(..)) || ds.shape.len() != 2 {
+        return Err(ds.wrong(path, "a 2-D float dataset"));
     }
-    let values = ds
-        .read_raw::<f64>()
-        .map_err(hdf5_err(path, format!("read dataset {name:?}")))?;
-    Ok((values, shape[0], shape[1]))
+    Ok((ds.f64s(path)?, ds.shape[0], ds.shape[1]))
 }
 
 /// A dataset's values in the element type it is stored with.
@@ -208,79 +321,72 @@ pub fn read_dataset(
     dataset: &str,
     max_len: usize,
 ) -> Result<(Stored, Vec<usize>), H5Error> {
-    let (ds, name, desc) = open_typed(path, dataset)?;
-    let shape = ds.shape();
-    let len = shape
+    let ds = open_typed(path, dataset)?;
+    let len = ds
+        .shape
         .iter()
         .try_fold(1usize, |n, &d| n.checked_mul(d))
         .filter(|&n| n <= max_len);
     let wrong = |expected: String| H5Error::WrongType {
         path: path.to_path_buf(),
-        what: format!("dataset {name:?}"),
+        what: format!("dataset {:?}", ds.name),
         expected,
-        found: format!("shape {shape:?} of {desc}"),
+        found: format!("shape {:?} of {}", ds.shape, ds.type_name),
     };
     if len.is_none() {
         return Err(wrong(format!("at most {max_len} values")));
     }
-    let read_err = || hdf5_err(path, format!("read dataset {name:?}"));
-    let values = match desc {
-        TypeDescriptor::Float(_) => Stored::F64(ds.read_raw::<f64>().map_err(read_err())?),
-        TypeDescriptor::Unsigned(IntSize::U4) => {
-            Stored::U32(ds.read_raw::<u32>().map_err(read_err())?)
-        }
-        TypeDescriptor::Unsigned(IntSize::U1) => {
-            Stored::U8(ds.read_raw::<u8>().map_err(read_err())?)
-        }
-        TypeDescriptor::Unsigned(IntSize::U8) => {
-            Stored::U64(ds.read_raw::<u64>().map_err(read_err())?)
-        }
-        TypeDescriptor::Boolean => Stored::Bool(
-            ds.read_raw::<Flag>()
-                .map_err(read_err())?
-                .into_iter()
-                .map(|f| f.0)
-                .collect(),
-        ),
+    let values = match ds.element {
+        Element::Float(..) => Stored::F64(ds.f64s(path)?),
+        Element::Unsigned(4, o) => Stored::U32(decode(&ds.bytes(path)?, o, u32::from_le_bytes)),
+        Element::Unsigned(1, _) => Stored::U8(ds.bytes(path)?),
+        Element::Unsigned(8, o) => Stored::U64(decode(&ds.bytes(path)?, o, u64::from_le_bytes)),
+        Element::Bool => Stored::Bool(ds.bytes(path)?),
         _ => return Err(wrong("float, bool, u8, u32 or u64 values".to_owned())),
     };
-    Ok((values, shape))
+    Ok((values, ds.shape))
 }
 
-/// Opens attribute `name` of `object` (normalized), distinguishing a missing one.
-fn open_attr(
+/// The attributes of `object` (normalized).
+fn attributes(
     path: &Path,
-    file: &hdf5::File,
+    file: &Hdf5File,
     object: &str,
-    name: &str,
-) -> Result<hdf5::Attribute, H5Error> {
-    let what = || format!("attribute {name:?} of {object:?}");
-    object_type(path, file, object, "object")?;
-    let info = file
-        .loc_info_by_name(object)
-        .map_err(hdf5_err(path, format!("inspect object {object:?}")))?;
-    let loc = file
-        .open_by_token(info.token)
-        .map_err(hdf5_err(path, format!("open object {object:?}")))?;
-    let names = loc
-        .attr_names()
-        .map_err(hdf5_err(path, format!("list attributes of {object:?}")))?;
-    if !names.iter().any(|n| n == name) {
-        return Err(H5Error::NotFound {
-            path: path.to_path_buf(),
-            what: what(),
-        });
+) -> Result<Vec<hdf5_reader::Attribute>, H5Error> {
+    match locate(path, file, object, "object")? {
+        Object::Group(g) => g
+            .attributes()
+            .map_err(reader_err(path, format!("list attributes of {object:?}"))),
+        Object::Dataset(d) => Ok(d.attributes()),
     }
-    loc.attr(name)
-        .map_err(hdf5_err(path, format!("open {}", what())))
+}
+
+/// Names of the attributes of `object` (`"/"` for the root, otherwise a group or dataset
+/// path), sorted bytewise.
+///
+/// # Errors
+///
+/// [`H5Error::NotFound`] if the object does not exist, [`H5Error::Io`] / [`H5Error::Hdf5`] if
+/// the file cannot be opened or read.
+pub fn list_attrs(path: &Path, object: &str) -> Result<Vec<String>, H5Error> {
+    let file = open_read(path)?;
+    let mut names: Vec<String> = attributes(path, &file, normalize(object))?
+        .into_iter()
+        .map(|a| a.name)
+        .collect();
+    names.sort();
+    Ok(names)
 }
 
 /// Reads any attribute written by [`write_h5_atomic`] back as an [`AttrValue`].
 ///
-/// Variable-length strings (UTF-8 or ASCII) become [`AttrValue::Str`], scalar unsigned and
+/// Variable-length strings (UTF-8 or ASCII; scalar, or an array of one) become
+/// [`AttrValue::Str`], scalar unsigned and
 /// signed integers [`AttrValue::U64`] and [`AttrValue::I64`], scalar floats
 /// [`AttrValue::F64`] and 1-D float arrays [`AttrValue::F64s`]. `object` is `"/"` for the root,
 /// otherwise a group or dataset path such as `"paths/loss"`.
+///
+/// [`write_h5_atomic`]: super::write_h5_atomic
 ///
 /// # Errors
 ///
@@ -290,43 +396,83 @@ fn open_attr(
 pub fn read_attr(path: &Path, object: &str, name: &str) -> Result<AttrValue, H5Error> {
     let file = open_read(path)?;
     let object = normalize(object);
-    let attr = open_attr(path, &file, object, name)?;
     let what = || format!("attribute {name:?} of {object:?}");
-    let desc = attr
-        .dtype()
-        .and_then(|t| t.to_descriptor())
-        .map_err(hdf5_err(path, format!("inspect {}", what())))?;
-    let ndim = attr.ndim();
-    let read_err = || hdf5_err(path, format!("read {}", what()));
-    let value = match (&desc, ndim) {
-        (TypeDescriptor::VarLenUnicode, 0) => AttrValue::Str(
-            attr.read_scalar::<VarLenUnicode>()
-                .map_err(read_err())?
-                .to_string(),
-        ),
-        (TypeDescriptor::VarLenAscii, 0) => AttrValue::Str(
-            attr.read_scalar::<VarLenAscii>()
-                .map_err(read_err())?
-                .to_string(),
-        ),
-        (TypeDescriptor::Unsigned(_), 0) => {
-            AttrValue::U64(attr.read_scalar::<u64>().map_err(read_err())?)
+    let attr = attributes(path, &file, object)?
+        .into_iter()
+        .find(|a| a.name == name)
+        .ok_or_else(|| H5Error::NotFound {
+            path: path.to_path_buf(),
+            what: what(),
+        })?;
+    let read_err = || reader_err(path, format!("read {}", what()));
+    let ndim = attr.shape.len();
+    let scalar = |size: usize| -> Result<[u8; 8], H5Error> {
+        let bytes = attr.raw_data.get(..size).ok_or_else(|| H5Error::Hdf5 {
+            path: path.to_path_buf(),
+            context: format!("read {}", what()),
+            message: "the value is cut short".to_owned(),
+        })?;
+        let mut b = [0u8; 8];
+        b[..size].copy_from_slice(bytes);
+        Ok(b)
+    };
+    let le = |mut b: [u8; 8], size: u8, order: ByteOrder| {
+        if order == ByteOrder::BigEndian {
+            b[..usize::from(size)].reverse();
         }
-        (TypeDescriptor::Integer(_), 0) => {
-            AttrValue::I64(attr.read_scalar::<i64>().map_err(read_err())?)
+        b
+    };
+    let vlen_string = matches!(
+        attr.datatype,
+        Datatype::VarLen {
+            kind: hdf5_reader::VarLenKind::String,
+            ..
         }
-        (TypeDescriptor::Float(_), 0) => {
-            AttrValue::F64(attr.read_scalar::<f64>().map_err(read_err())?)
+    );
+    let value = match (element(&attr.datatype), ndim) {
+        _ if vlen_string && (ndim == 0 || attr.shape == [1]) => {
+            AttrValue::Str(attr.read_string().map_err(read_err())?)
         }
-        (TypeDescriptor::Float(_), 1) => {
-            AttrValue::F64s(attr.read_raw::<f64>().map_err(read_err())?)
+        (Element::Unsigned(size, o), 0) => {
+            AttrValue::U64(u64::from_le_bytes(le(scalar(size.into())?, size, o)))
+        }
+        (Element::Signed(size, o), 0) => {
+            let b = le(scalar(size.into())?, size, o);
+            // Sign-extend from `size` bytes.
+            let shift = 64 - 8 * u32::from(size);
+            AttrValue::I64(
+                i64::from_le_bytes(b)
+                    .wrapping_shl(shift)
+                    .wrapping_shr(shift),
+            )
+        }
+        (Element::Float(4, o), 0) => {
+            let b = le(scalar(4)?, 4, o);
+            AttrValue::F64(f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])))
+        }
+        (Element::Float(_, o), 0) => AttrValue::F64(f64::from_le_bytes(le(scalar(8)?, 8, o))),
+        (Element::Float(size, o), 1) => {
+            let n = usize::try_from(attr.shape[0]).unwrap_or(usize::MAX);
+            let bytes = attr
+                .raw_data
+                .get(..n.saturating_mul(usize::from(size)))
+                .ok_or_else(|| H5Error::Hdf5 {
+                    path: path.to_path_buf(),
+                    context: format!("read {}", what()),
+                    message: "the values are cut short".to_owned(),
+                })?;
+            AttrValue::F64s(if size == 4 {
+                decode(bytes, o, |b| f64::from(f32::from_le_bytes(b)))
+            } else {
+                decode(bytes, o, f64::from_le_bytes)
+            })
         }
         _ => {
             return Err(H5Error::WrongType {
                 path: path.to_path_buf(),
                 what: what(),
                 expected: "a scalar string, integer or float, or a 1-D float array".to_owned(),
-                found: format!("{ndim}-D {desc}"),
+                found: format!("{ndim}-D {}", type_name(&attr.datatype)),
             });
         }
     };
@@ -391,7 +537,7 @@ fn wrong_attr_type(
 /// [`H5Error::NotFound`] if the group does not exist, [`H5Error::WrongType`] if it is not a
 /// group, [`H5Error::Io`] / [`H5Error::Hdf5`] if the file cannot be opened or listed.
 pub fn list_datasets(path: &Path, group: &str) -> Result<Vec<String>, H5Error> {
-    list_members(path, group, LocationType::Dataset)
+    list_members(path, group).map(|(_, datasets)| datasets)
 }
 
 /// Names of the groups directly inside `group`, sorted bytewise.
@@ -399,37 +545,27 @@ pub fn list_datasets(path: &Path, group: &str) -> Result<Vec<String>, H5Error> {
 /// # Errors
 /// As [`list_datasets`].
 pub fn list_groups(path: &Path, group: &str) -> Result<Vec<String>, H5Error> {
-    list_members(path, group, LocationType::Group)
+    list_members(path, group).map(|(groups, _)| groups)
 }
 
-fn list_members(path: &Path, group: &str, kind: LocationType) -> Result<Vec<String>, H5Error> {
+fn list_members(path: &Path, group: &str) -> Result<(Vec<String>, Vec<String>), H5Error> {
     let file = open_read(path)?;
     let name = normalize(group);
-    let t = object_type(path, &file, name, "group")?;
-    if t != LocationType::Group {
-        return Err(H5Error::WrongType {
-            path: path.to_path_buf(),
-            what: format!("{name:?}"),
-            expected: "a group".to_owned(),
-            found: type_name(t).to_owned(),
-        });
-    }
-    let g = file
-        .group(name)
-        .map_err(hdf5_err(path, format!("open group {name:?}")))?;
-    let members = g
-        .member_names()
-        .map_err(hdf5_err(path, format!("list members of group {name:?}")))?;
-    let mut datasets = Vec::new();
-    for member in members {
-        let t = g.loc_type_by_name(&member).map_err(hdf5_err(
-            path,
-            format!("inspect {member:?} in group {name:?}"),
-        ))?;
-        if t == kind {
-            datasets.push(member);
+    let g = match locate(path, &file, name, "group")? {
+        Object::Group(g) => g,
+        other => {
+            return Err(H5Error::WrongType {
+                path: path.to_path_buf(),
+                what: format!("{name:?}"),
+                expected: "a group".to_owned(),
+                found: other.kind().to_owned(),
+            });
         }
-    }
+    };
+    let (mut groups, mut datasets) = g
+        .member_names()
+        .map_err(reader_err(path, format!("list members of group {name:?}")))?;
+    groups.sort();
     datasets.sort();
-    Ok(datasets)
+    Ok((groups, datasets))
 }

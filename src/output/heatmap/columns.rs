@@ -21,6 +21,8 @@ pub(super) struct Table<S: 'static = AssetHeatmap> {
     pub f64: &'static [Spec<f64, S>],
     pub u32: &'static [Spec<u32, S>],
     pub u8: &'static [Spec<u8, S>],
+    /// Flags, stored as HDF5 booleans (h5py's `bool`).
+    pub flags: &'static [Spec<bool, S>],
 }
 
 fn opt(x: Option<f64>) -> f64 {
@@ -99,6 +101,7 @@ pub(super) const BINS: Table = Table {
         },
     ],
     u8: &[],
+    flags: &[],
 };
 
 /// `/assets/<asset>/edges`: one row per bin edge.
@@ -149,6 +152,7 @@ pub(super) const EDGES: Table = Table {
     ],
     u32: &[],
     u8: &[],
+    flags: &[],
 };
 
 /// `/assets/<asset>/clusters`: one row per cluster, largest notional first.
@@ -284,18 +288,18 @@ pub(super) const CLUSTERS: Table = Table {
             get: |a, i| u8::from(a.clusters[i].side == Side::Short),
         },
         Spec {
-            name: "beyond_book",
-            unit: "",
-            description: "1 when the centre lies beyond the book's extent (depth is the whole side)",
-            get: |a, i| u8::from(a.clusters[i].depth_in_front.beyond_book),
-        },
-        Spec {
             name: "anomaly",
             unit: "",
             description: "1 when notional_to_depth is at least the anomaly ratio, or no book stands in front",
             get: |a, i| u8::from(a.clusters[i].anomaly),
         },
     ],
+    flags: &[Spec {
+        name: "beyond_book",
+        unit: "",
+        description: "true when the centre lies beyond the book's extent (depth is the whole side)",
+        get: |a, i| a.clusters[i].depth_in_front.beyond_book,
+    }],
 };
 
 /// `/assets/<asset>/venues/<venue>/bins`: one row per price bin (the rows of `bins`).
@@ -341,6 +345,7 @@ pub(super) const VENUE_BINS: Table<VenueMap> = Table {
         },
     ],
     u8: &[],
+    flags: &[],
 };
 
 /// `/assets/<asset>/venues/<venue>/edges`: one row per bin edge (the rows of `edges`).
@@ -361,6 +366,7 @@ pub(super) const VENUE_EDGES: Table<VenueMap> = Table {
     ],
     u32: &[],
     u8: &[],
+    flags: &[],
 };
 
 /// `/assets/<asset>/lending/<market>/bins`: one row per price bin (the rows of `bins`).
@@ -386,4 +392,5 @@ pub(super) const LENDING_BINS: Table<LendingMap> = Table {
         get: |l, j| l.sales.positions[j],
     }],
     u8: &[],
+    flags: &[],
 };

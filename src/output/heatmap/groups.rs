@@ -243,10 +243,10 @@ fn groups(g: &Groups, names: &[&str]) -> (Attrs, Table, Table) {
             .map(|(_, p)| u8::from(p.side == Side::Long))
             .collect(),
     ));
-    parts.cols.b.push((
+    parts.cols.flags.push((
         "beyond_book",
         "flag",
-        "1 when the trigger lies beyond the book (depth is the whole side)",
+        "true when the trigger lies beyond the book (depth is the whole side)",
         all.iter()
             .map(|(_, p)| u8::from(p.depth.beyond_book))
             .collect(),

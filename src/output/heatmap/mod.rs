@@ -117,6 +117,8 @@ struct Cols {
     f: Vec<(&'static str, &'static str, &'static str, Vec<f64>)>,
     u: Vec<(&'static str, &'static str, &'static str, Vec<u32>)>,
     b: Vec<(&'static str, &'static str, &'static str, Vec<u8>)>,
+    /// Flags as 0/1 bytes, written as HDF5 booleans.
+    flags: Vec<(&'static str, &'static str, &'static str, Vec<u8>)>,
 }
 
 impl Cols {
@@ -125,6 +127,7 @@ impl Cols {
             f: Vec::new(),
             u: Vec::new(),
             b: Vec::new(),
+            flags: Vec::new(),
         }
     }
     fn f(&mut self, name: &'static str, unit: &'static str, d: &'static str, v: Vec<f64>) {
@@ -151,6 +154,14 @@ impl Cols {
                 .iter()
                 .map(|c| (c.name, c.unit, c.description, values(a, rows, c.get)))
                 .collect(),
+            flags: table
+                .flags
+                .iter()
+                .map(|c| {
+                    let v = values(a, rows, c.get).into_iter().map(u8::from).collect();
+                    (c.name, c.unit, c.description, v)
+                })
+                .collect(),
         }
     }
 
@@ -169,6 +180,11 @@ impl Cols {
             self.b
                 .iter()
                 .map(|(n, u, d, v)| Column::new(n, u, d, ColumnData::U8(v))),
+        );
+        out.extend(
+            self.flags
+                .iter()
+                .map(|(n, u, d, v)| Column::new(n, u, d, ColumnData::Bool(v))),
         );
         out
     }
