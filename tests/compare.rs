@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Output;
 
 mod common;
-use common::cli::{root, run_in, text};
+use common::cli::{assert_fits_80, root, run_in, text};
 
 /// The binary in `cwd`.
 fn run(args: &[&str], cwd: &Path) -> Output {
@@ -61,13 +61,7 @@ fn same_scenario_and_seed_is_paired_with_zero_differences() {
     assert!(o.status.success(), "{}", text(&o.stderr));
     let table = text(&o.stdout);
     assert!(table.contains("paired: same scenario"), "{table}");
-    for l in table.lines() {
-        assert!(
-            l.chars().count() <= 80,
-            "{} columns: {l}",
-            l.chars().count()
-        );
-    }
+    assert_fits_80("compare", table.lines());
     let dir = d.path().join("results/tiny-vs-reseeded-compare");
     let j = json(&dir.join("compare.json"));
     assert_eq!(j["pairing"]["paired"], true);

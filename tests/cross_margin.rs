@@ -155,3 +155,39 @@ fn bad_rows_and_keys_exit_2_naming_file_line_and_key_path() {
         "{err}"
     );
 }
+
+/// The accounts' figures show in the terminal summary (within 80 columns) and in the report;
+/// a run without accounts shows none.
+#[test]
+fn the_cross_margin_figures_show_in_the_summary_and_the_report() {
+    let synthetic = "accounts = 2000\nnotional_usd = 2e5\nassets_per_account = 2\nlong_share = 1.0\nleverage = { distribution = \"uniform\", min = 2, max = 20 }";
+    let tiny = std::fs::read_to_string(common::cli::tiny()).unwrap();
+    let d = folder_with(&[
+        ("cross.toml", &text_of(-0.3, synthetic)),
+        ("plain.toml", &tiny),
+    ]);
+    for stem in ["cross", "plain"] {
+        let toml = format!("{stem}.toml");
+        let args = ["run", toml.as_str(), "--paths", "4", "--out", "out"];
+        let o = common::cli::run_env(d.path(), &args, &[("COLUMNS", "80")]);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        let stdout = text(&o.stdout);
+        let report = std::fs::read_to_string(d.path().join(format!("out/{stem}/report.html")))
+            .expect("report.html");
+        if stem == "plain" {
+            assert!(!stdout.contains("cross-margin"), "{stdout}");
+            assert!(!report.contains("cross-margin accounts"));
+            continue;
+        }
+        for want in [
+            "cross-margin accounts (means over paths)",
+            "from accounts hurt by another asset $",
+            "accounts triggered by A",
+        ] {
+            assert!(stdout.contains(want), "{want} missing:\n{stdout}");
+        }
+        common::cli::assert_fits_80(stem, common::cli::printed_lines(&stdout));
+        assert!(report.contains("<th>cross-margin accounts</th>"));
+        assert!(report.contains("<td class=\"name\">B</td>"));
+    }
+}

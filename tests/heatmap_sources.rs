@@ -11,7 +11,7 @@ use cascadesim::model::spec::Scenario;
 use cascadesim::output::h5;
 
 mod common;
-use common::cli::{json, run};
+use common::cli::{assert_fits_80, json, run};
 
 #[path = "common/files.rs"]
 mod files;
@@ -365,7 +365,7 @@ fn the_command_maps_the_bundled_scenarios_with_venues_and_lending() {
             "{name}: {stdout}\n{}",
             String::from_utf8_lossy(&o.stderr)
         );
-        assert!(stdout.lines().all(|l| l.chars().count() <= 80), "{stdout}");
+        assert_fits_80("heatmap", stdout.lines());
         let folder = out.path().join(format!("{name}-heatmap"));
         let doc = json(&folder.join("heatmap.json"));
         let a = doc["assets"]

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Output;
 
 mod common;
-use common::cli::{root, run_env, text};
+use common::cli::{assert_fits_80, printed_lines, root, run_env, text};
 
 /// The binary in `cwd`, on an 80-column terminal.
 fn run(args: &[&str], cwd: &Path) -> Output {
@@ -29,13 +29,7 @@ fn every_subcommand_help_is_wrapped_and_ends_with_examples_and_exit_codes() {
         let o = run(&[c, "--help"], &root());
         assert!(o.status.success(), "{c}");
         let help = text(&o.stdout);
-        for l in help.lines().filter(|l| !l.starts_with("Usage:")) {
-            assert!(
-                l.chars().count() <= 80,
-                "{c}: {} columns: {l}",
-                l.chars().count()
-            );
-        }
+        assert_fits_80(c, help.lines().filter(|l| !l.starts_with("Usage:")));
         let examples = help
             .find("\nExamples:\n")
             .unwrap_or_else(|| panic!("{c}: {help}"));
@@ -114,13 +108,7 @@ fn the_run_summary_fits_80_columns() {
         assert!(o.status.success(), "{args:?}: {}", text(&o.stderr));
         let stdout = text(&o.stdout);
         assert!(stdout.contains("metric "), "{stdout}");
-        for line in stdout.lines().filter(|l| !l.starts_with("results: ")) {
-            assert!(
-                line.chars().count() <= 80,
-                "{args:?}: a line of {} columns:\n{line}",
-                line.chars().count()
-            );
-        }
+        assert_fits_80(&format!("{args:?}"), printed_lines(&stdout));
     }
 }
 
@@ -161,13 +149,7 @@ fn the_engine_figures_show_in_the_run_summary_and_the_report() {
         ] {
             assert!(stdout.contains(want), "{want} missing:\n{stdout}");
         }
-        for line in stdout.lines().filter(|l| !l.starts_with("results: ")) {
-            assert!(
-                line.chars().count() <= 80,
-                "a line of {} columns:\n{line}",
-                line.chars().count()
-            );
-        }
+        assert_fits_80(stem, printed_lines(&stdout));
         for want in [
             "<th>liquidation engine</th>",
             "Liquidation queue",
@@ -200,13 +182,7 @@ fn the_heatmap_summary_fits_80_columns() {
         stdout.contains("\ngroups ") && stdout.contains("\npair map "),
         "{stdout}"
     );
-    for line in stdout.lines() {
-        assert!(
-            line.chars().count() <= 80,
-            "a line of {} columns:\n{line}",
-            line.chars().count()
-        );
-    }
+    assert_fits_80("heatmap", stdout.lines());
 }
 
 /// The sweep's and the sensitivity's terminal summaries fit 80 columns.
@@ -231,13 +207,7 @@ fn the_sweep_and_sensitivity_summaries_fit_80_columns() {
         assert!(o.status.success(), "{args:?}: {}", text(&o.stderr));
         let stdout = text(&o.stdout);
         assert!(stdout.contains("cascade"), "{stdout}");
-        for line in stdout.lines().filter(|l| !l.starts_with("results: ")) {
-            assert!(
-                line.chars().count() <= 80,
-                "{args:?}: a line of {} columns:\n{line}",
-                line.chars().count()
-            );
-        }
+        assert_fits_80(&format!("{args:?}"), printed_lines(&stdout));
     }
 }
 
@@ -305,15 +275,7 @@ fn the_tune_backtest_and_compare_summaries_fit_80_columns() {
         .iter()
         .zip(["tune", "backtest", "run", "run", "compare"])
     {
-        // The folder's own path is as long as the temporary folder makes it.
-        let folder = |l: &&str| l.starts_with("results: ") || l.starts_with("comparison: ");
-        for line in stdout.lines().filter(|l| !folder(l)) {
-            assert!(
-                line.chars().count() <= 80,
-                "{what}: a line of {} columns:\n{line}",
-                line.chars().count()
-            );
-        }
+        assert_fits_80(what, printed_lines(stdout));
     }
     assert!(outputs[0].contains("meets"), "{}", outputs[0]);
     assert!(outputs[1].contains("Pearson"), "{}", outputs[1]);

@@ -7,7 +7,7 @@ use cascadesim::history::grid::StepGrid;
 use cascadesim::history::series::parse_series;
 
 mod common;
-use common::cli::{folder_with, run, run_in, text};
+use common::cli::{assert_fits_80, folder_with, run, run_in, text};
 
 /// 2021-01-01T00:00:00Z, a whole minute.
 const BASE: f64 = 1_609_459_200.0;
@@ -144,7 +144,7 @@ fn the_bundled_example_flags_its_exits_into_the_january_crash() {
     ]);
     let out = text(&o.stdout);
     assert_eq!(o.status.code(), Some(3), "{out}\n{}", text(&o.stderr));
-    assert!(out.lines().all(|l| l.chars().count() <= 80), "{out}");
+    assert_fits_80("check --trades", out.lines());
     assert!(out.contains("EXIT"), "{out}");
     assert!(out.contains("2 of 3 exits"), "{out}");
     let o = run(&[

@@ -130,6 +130,7 @@ pub fn render_summary(s: &Summary, tails: &[(&str, TailReport)]) -> String {
     o.push_str(&render_failures(s));
     o.push_str(&render_metrics(s));
     o.push_str(&render_engines(s));
+    o.push_str(&render_cross_margin(s));
     o.push_str(&render_tail_lines(s, tails));
     let _ = writeln!(o);
     o
@@ -330,6 +331,22 @@ fn render_engines(s: &Summary) -> String {
             ""
         };
         flow(&mut o, Some(label), &parts, " · ");
+    }
+    o
+}
+
+/// The cross-margin accounts' figures per asset (`output::cross_margin`), one flowing line
+/// per asset. Nothing for a run without `[cross_margin]`.
+fn render_cross_margin(s: &Summary) -> String {
+    let mut o = String::new();
+    let rows = cascadesim::output::cross_margin::lines(s);
+    if rows.is_empty() {
+        return o;
+    }
+    let _ = writeln!(o);
+    let _ = writeln!(o, "cross-margin accounts (means over paths)");
+    for (asset, parts) in rows {
+        flow(&mut o, Some(&asset), &parts, " · ");
     }
     o
 }

@@ -273,6 +273,9 @@ pub fn failure_lines(s: &Summary) -> Vec<(bool, String)> {
             ),
         ));
     }
+    if let Some(line) = super::cross_margin::failure_line(s) {
+        lines.push((false, line));
+    }
     for p in &s.populations {
         if p.fund_exhausted_share > 0.0 || p.bad_debt_share > 0.0 {
             let venue = p
@@ -387,6 +390,7 @@ fn summary_section(o: &mut String, s: &Summary) {
     }
     metric_table::write(o, s);
     engine_figures::write(o, s);
+    super::cross_margin::write(o, s);
 }
 
 /// The precision note with its relative half-width said to be relative: "known to ±5.6%"

@@ -7,6 +7,7 @@
 pub mod backtest;
 mod columns;
 pub mod compare;
+pub mod cross_margin;
 pub mod engine_figures;
 pub mod figures;
 pub mod format;

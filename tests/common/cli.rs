@@ -55,6 +55,22 @@ pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// The lines of a command's terminal output, less those that print a results folder (as
+/// long as the temporary folder makes them).
+pub fn printed_lines(out: &str) -> impl Iterator<Item = &str> {
+    out.lines()
+        .filter(|l| !l.starts_with("results: ") && !l.starts_with("comparison: "))
+}
+
+/// Asserts that every line fits an 80-column terminal, naming `what` and the line that
+/// does not.
+pub fn assert_fits_80<'a>(what: &str, lines: impl IntoIterator<Item = &'a str>) {
+    for l in lines {
+        let n = l.chars().count();
+        assert!(n <= 80, "{what}: a line of {n} columns:\n{l}");
+    }
+}
+
 /// A JSON file (a `summary.json`), parsed.
 pub fn json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("summary exists"))

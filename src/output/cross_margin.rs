@@ -1,0 +1,99 @@
+//! The cross-margin accounts' figures where users read them (issue 23, item 4): one line per
+//! asset for the terminal summary and one table for `report.html`, from `summary.json`'s
+//! `cross_margin` (per asset: notional closed in accounts, the part from accounts whose largest
+//! loss was on another asset, accounts triggered, losses beyond collateral). Nothing for a
+//! run without `[cross_margin]`. The accounts' losses beyond collateral are also a failure
+//! line (`failure_line`), since `bad_debt` of the populations does not include them.
+
+use std::fmt::Write;
+
+use super::format::{human, number, percent};
+use super::page::escape;
+use crate::summary::{CrossMarginSummary, Summary};
+
+/// Readable figures of one asset: (closed, from another asset, accounts triggered, bad debt).
+fn cells(c: &CrossMarginSummary) -> [String; 4] {
+    let from_other = match c.share_from_other {
+        Some(share) => format!(
+            "{} ({})",
+            human(c.liquidated_by_other_mean, "USD"),
+            percent(share)
+        ),
+        None => human(c.liquidated_by_other_mean, "USD"),
+    };
+    [
+        human(c.liquidated_notional_mean, "USD"),
+        from_other,
+        number(c.triggered_accounts_mean),
+        human(c.bad_debt_mean, "USD"),
+    ]
+}
+
+/// One line per asset for the terminal, as its parts: `closed $297M`, `from accounts hurt by
+/// another asset $297M (100.00%)`, `0.0 accounts triggered by ETH`, `bad debt $0`.
+pub fn lines(s: &Summary) -> Vec<(String, Vec<String>)> {
+    s.cross_margin
+        .iter()
+        .map(|c| {
+            let [closed, other, accounts, bad] = cells(c);
+            let parts = vec![
+                format!("closed {closed}"),
+                format!("from accounts hurt by another asset {other}"),
+                format!("{accounts} accounts triggered by {}", c.asset),
+                format!("bad debt {bad}"),
+            ];
+            (c.asset.clone(), parts)
+        })
+        .collect()
+}
+
+/// The accounts' losses beyond collateral over all assets, as a failure line, or `None`.
+pub fn failure_line(s: &Summary) -> Option<String> {
+    let bad: f64 = s.cross_margin.iter().map(|c| c.bad_debt_mean).sum();
+    (bad > 0.0).then(|| {
+        format!(
+            "cross-margin accounts lost {} per path beyond their collateral (not in bad_debt)",
+            human(bad, "USD")
+        )
+    })
+}
+
+/// The report's table: one row per asset.
+pub fn write(o: &mut String, s: &Summary) {
+    if s.cross_margin.is_empty() {
+        return;
+    }
+    o.push_str("<div class=\"scroll\"><table class=\"metrics\">\n<thead><tr><th>cross-margin accounts</th><th>closed <small>USD per path</small></th><th>from accounts hurt by another asset</th><th>accounts triggered by this asset</th><th>loss beyond collateral <small>USD per path</small></th></tr></thead>\n<tbody>\n");
+    for c in &s.cross_margin {
+        let _ = write!(o, "<tr><td class=\"name\">{}</td>", escape(&c.asset));
+        for cell in cells(c) {
+            let _ = write!(o, "<td>{}</td>", escape(&cell));
+        }
+        o.push_str("</tr>\n");
+    }
+    o.push_str("</tbody>\n</table></div>\n<p class=\"meta\">Means over paths (<code>cross_margin</code> in summary.json). An account's closes count for each asset it held; \"another asset\" is the asset of its largest loss since step 0. These closes are not in the populations' <code>liquidated_notional</code>.</p>\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(asset: &str, closed: f64, other: f64, bad: f64) -> CrossMarginSummary {
+        CrossMarginSummary {
+            asset: asset.into(),
+            liquidated_notional_mean: closed,
+            liquidated_by_other_mean: other,
+            share_from_other: (closed > 0.0).then(|| other / closed),
+            triggered_accounts_mean: 3.0,
+            bad_debt_mean: bad,
+        }
+    }
+
+    #[test]
+    fn cells_show_the_share_from_another_asset_and_nothing_without_accounts() {
+        let c = cells(&one("ETH", 2e8, 5e7, 0.0));
+        assert!(c[1].contains("25.00%"), "{c:?}");
+        let none = cells(&one("ETH", 0.0, 0.0, 0.0));
+        assert!(!none[1].contains('%'), "{none:?}");
+    }
+}
