@@ -727,7 +727,20 @@ pub struct Column {
 pub struct AssetColumns {
     pub asset: String,
     pub columns: Vec<Column>,
+    /// `[cross_margin]` only: this asset's cross-margin closed notional split by trigger
+    /// asset, row-major `paths × assets` (row = path, column = trigger asset in scenario
+    /// order), stored as [`BY_TRIGGER`]. Rows concatenate in path order, so shards join by
+    /// appending.
+    pub by_trigger: Option<Vec<f64>>,
 }
+
+/// The dataset of [`AssetColumns::by_trigger`] under `/assets/<name>/`.
+pub const BY_TRIGGER: &str = "cross_margin_liquidated_by_trigger";
+/// Its unit and description.
+pub const BY_TRIGGER_UNIT: &str = "USD";
+pub const BY_TRIGGER_DESCRIPTION: &str = "cross_margin_liquidated_notional split by trigger asset (the asset of the account's largest loss since step 0): one row per path, one column per asset of the trigger_asset scale; a row sums to cross_margin_liquidated_notional, its entries off this asset's own column to cross_margin_liquidated_by_other";
+/// The dimension scale of its second axis: the index of each asset in scenario order.
+pub const TRIGGER_DIM: &str = "trigger_asset";
 
 /// Turns run results into columns (path order preserved), emptying `results.paths` as it
 /// goes, so that a large run never holds its per-path structs and all their columns at once. The columns are allocated zeroed
@@ -849,6 +862,19 @@ pub fn asset_columns(
                     ),
                 })
                 .collect(),
+            by_trigger: cross_margin.then(|| {
+                let mut v = Vec::with_capacity(results.assets.len());
+                for m in results.assets.iter().skip(a).step_by(n.max(1)) {
+                    // Every path of a cross-margin run fills its row; a row left empty
+                    // (nothing settled) is zeros.
+                    if m.cross_margin_by_trigger.len() == n {
+                        v.extend_from_slice(&m.cross_margin_by_trigger);
+                    } else {
+                        v.extend(std::iter::repeat_n(0.0, n));
+                    }
+                }
+                v
+            }),
         })
         .collect()
 }

@@ -250,6 +250,20 @@ pub struct CrossMarginSummary {
     pub triggered_accounts_mean: f64,
     /// Mean over paths of those accounts' losses beyond collateral, USD.
     pub bad_debt_mean: f64,
+    /// `liquidated_notional_mean` split by trigger asset (the asset of the account's
+    /// largest loss since step 0), every asset in scenario order, this one included: the
+    /// entries sum to `liquidated_notional_mean` and those of the other assets to
+    /// `liquidated_by_other_mean`, up to floating-point rounding.
+    pub by_trigger_asset: Vec<TriggerShare>,
+}
+
+/// One trigger asset's part of an asset's cross-margin closed notional.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TriggerShare {
+    /// The trigger asset.
+    pub asset: String,
+    /// Mean over paths of the notional closed on accounts it triggered, USD.
+    pub notional_mean: f64,
 }
 
 /// The cross-margin summaries from a run's per-asset columns: empty without cross-margin
@@ -275,6 +289,21 @@ pub fn cross_margin_summaries(
             };
             let liquidated = mean("cross_margin_liquidated_notional")?;
             let by_other = mean("cross_margin_liquidated_by_other")?;
+            let matrix = g.by_trigger.as_deref()?;
+            let n = assets.len();
+            let rows = matrix.len().checked_div(n).unwrap_or(0);
+            let by_trigger_asset = assets
+                .iter()
+                .enumerate()
+                .map(|(t, trigger)| {
+                    // Summed in path order, as the columns' means are.
+                    let sum: f64 = matrix.iter().skip(t).step_by(n.max(1)).sum();
+                    TriggerShare {
+                        asset: trigger.asset.clone(),
+                        notional_mean: if rows == 0 { 0.0 } else { sum / rows as f64 },
+                    }
+                })
+                .collect();
             Some(CrossMarginSummary {
                 asset: g.asset.clone(),
                 liquidated_notional_mean: liquidated,
@@ -282,6 +311,7 @@ pub fn cross_margin_summaries(
                 share_from_other: (liquidated > 0.0).then(|| by_other / liquidated),
                 triggered_accounts_mean: mean("cross_margin_triggered_accounts")?,
                 bad_debt_mean: mean("cross_margin_bad_debt")?,
+                by_trigger_asset,
             })
         })
         .collect()

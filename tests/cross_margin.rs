@@ -191,3 +191,136 @@ fn the_cross_margin_figures_show_in_the_summary_and_the_report() {
         assert!(report.contains("<td class=\"name\">B</td>"));
     }
 }
+
+/// Three assets A, B, C (A at 100, B at 10, C at 1, volatility 0), only A shocked at step 1
+/// by `shock`; synthetic accounts long on all three.
+fn three_assets(shock: f64, paths: u32) -> String {
+    let asset = |name: &str, price: f64, shocks: &str| {
+        format!(
+            "[[assets]]\nname = \"{name}\"\nprice = {price}\nvolatility = 0.0\n{shocks}[assets.book]\n{BOOK}\n"
+        )
+    };
+    format!(
+        "[simulation]\npaths = {paths}\nsteps = 4\nseed = 1\nmax_rounds = 20\n\
+         [simulation.cascade]\nendogenous_move = 0.001\n{}{}{}\
+         [cross_margin]\naccounts = 3000\nnotional_usd = 3e5\nassets_per_account = 3\n\
+         long_share = 1.0\nleverage = {{ distribution = \"uniform\", min = 2, max = 20 }}\n\
+         [[cross_margin.assets]]\nasset = \"A\"\nmaintenance_margin = 0.01\n\
+         [[cross_margin.assets]]\nasset = \"B\"\nmaintenance_margin = 0.01\n\
+         [[cross_margin.assets]]\nasset = \"C\"\nmaintenance_margin = 0.01\n",
+        asset(
+            "A",
+            100.0,
+            &format!("shocks = [{{ step = 1, return = {shock} }}]\n")
+        ),
+        asset("B", 10.0, ""),
+        asset("C", 1.0, ""),
+    )
+}
+
+/// Relative tolerance of "the split sums to the total": the split adds the same fills in
+/// another grouping, so only floating-point rounding separates them.
+const SUM_TOLERANCE: f64 = 1e-12;
+
+fn close(x: f64, y: f64) -> bool {
+    (x - y).abs() <= SUM_TOLERANCE * x.abs().max(y.abs()).max(1.0)
+}
+
+/// Only A falls: every account closed was hurt most by A, so B's and C's split (and A's own)
+/// put everything on A; each asset's split sums to its closed notional and its entries off
+/// its own column to the part from another asset.
+#[test]
+fn only_a_falls_and_every_asset_s_split_puts_everything_on_a() {
+    let files = Files(BTreeMap::new());
+    let s =
+        Scenario::parse(&three_assets(-0.3, 1), "test", &files).unwrap_or_else(|e| panic!("{e}"));
+    let market = Market::new(&s);
+    let mut per = vec![AssetPathMetrics::default(); 3];
+    simulate_path(&market, 0, &mut per, &mut NoObserver);
+    for (b, m) in per.iter().enumerate() {
+        let split = &m.cross_margin_by_trigger;
+        assert_eq!(split.len(), 3, "{per:?}");
+        assert!(m.cross_margin_liquidated_notional > 0.0, "{per:?}");
+        assert_eq!(split[0], m.cross_margin_liquidated_notional, "asset {b}");
+        assert_eq!(&split[1..], &[0.0, 0.0], "asset {b}");
+        assert!(close(
+            split.iter().sum(),
+            m.cross_margin_liquidated_notional
+        ));
+        let off: f64 = (0..3).filter(|&t| t != b).map(|t| split[t]).sum();
+        assert!(close(off, m.cross_margin_liquidated_by_other), "asset {b}");
+    }
+    assert!(per[0].cross_margin_triggered_accounts > 0.0);
+    assert_eq!(per[1].cross_margin_triggered_accounts, 0.0);
+    assert_eq!(per[2].cross_margin_triggered_accounts, 0.0);
+}
+
+/// Through the binary: summary.json's `by_trigger_asset` in scenario order puts B's and C's
+/// closes on A and sums to the closed notional; the terminal and the report show the split
+/// (three assets); `report` rebuilds the same summary.json from results.h5; two shards merge
+/// into the single run's files byte for byte.
+#[test]
+fn the_split_by_trigger_asset_is_in_the_summary_survives_report_and_shards() {
+    let d = folder_with(&[("three.toml", &three_assets(-0.3, 6))]);
+    let o = common::cli::run_env(
+        d.path(),
+        &["run", "three.toml", "--out", "single"],
+        &[("COLUMNS", "80")],
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let stdout = text(&o.stdout);
+    assert!(stdout.contains("closed by trigger asset: A $"), "{stdout}");
+    common::cli::assert_fits_80("three", common::cli::printed_lines(&stdout));
+    let single = d.path().join("single/three");
+    let report = std::fs::read_to_string(single.join("report.html")).unwrap();
+    assert!(report.contains("closed by trigger asset"), "{report}");
+    let summary = std::fs::read_to_string(single.join("summary.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&summary).unwrap();
+    let cross = json["cross_margin"].as_array().expect("cross_margin");
+    assert_eq!(cross.len(), 3);
+    for (b, c) in cross.iter().enumerate() {
+        let split = c["by_trigger_asset"].as_array().expect("by_trigger_asset");
+        let names: Vec<&str> = split.iter().map(|t| t["asset"].as_str().unwrap()).collect();
+        assert_eq!(names, ["A", "B", "C"]);
+        let v: Vec<f64> = split
+            .iter()
+            .map(|t| t["notional_mean"].as_f64().unwrap())
+            .collect();
+        let total = c["liquidated_notional_mean"].as_f64().unwrap();
+        let other = c["liquidated_by_other_mean"].as_f64().unwrap();
+        assert!(total > 0.0, "{summary}");
+        assert!(close(v.iter().sum(), total), "{summary}");
+        let off: f64 = (0..3).filter(|&t| t != b).map(|t| v[t]).sum();
+        assert!(close(off, other), "{summary}");
+        assert_eq!(&v[1..], &[0.0, 0.0], "{summary}");
+    }
+    let h5 = single.join("results.h5").display().to_string();
+    let o = cascadesim(d.path(), &["report", &h5, "--out", "rebuilt", "--quiet"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let again = std::fs::read_to_string(d.path().join("rebuilt/summary.json")).unwrap();
+    assert_eq!(summary, again);
+    for k in 0..2 {
+        let spec = format!("{k}/2");
+        let args = [
+            "run",
+            "three.toml",
+            "--shard",
+            &spec,
+            "--quiet",
+            "--out",
+            "shards",
+        ];
+        let o = cascadesim(d.path(), &args);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+    }
+    let shard = |k: u32| {
+        d.path()
+            .join(format!("shards/three-shards/shard-{k}-of-2.h5"))
+            .display()
+            .to_string()
+    };
+    let (s0, s1) = (shard(0), shard(1));
+    let o = cascadesim(d.path(), &["merge", &s0, &s1, "--out", "merged", "--quiet"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    common::assert_same_tree(&single, &d.path().join("merged/three"), "results.h5");
+}

@@ -96,7 +96,7 @@ fn one_path(s: &Scenario) -> (PathSummary, AssetPathMetrics) {
     let market = Market::new(s);
     let mut per = vec![AssetPathMetrics::default(); 1];
     let summary = simulate_path(&market, 0, &mut per, &mut NoObserver);
-    (summary, per[0])
+    (summary, per[0].clone())
 }
 
 fn close(a: f64, b: f64) -> bool {

@@ -92,7 +92,7 @@ fn run(s: &Scenario) -> (Steps, AssetPathMetrics) {
     let mut per = vec![AssetPathMetrics::default(); 1];
     let mut obs = Steps::default();
     simulate_path(&market, 0, &mut per, &mut obs);
-    (obs, per[0])
+    (obs, per[0].clone())
 }
 
 fn close(a: f64, b: f64, tol: f64) -> bool {

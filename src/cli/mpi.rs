@@ -129,6 +129,10 @@ mod with_mpi {
                     for c in &a.columns {
                         root.send(&c.values.to_f64()[..]);
                     }
+                    // Row-major paths × assets: rank order is path order.
+                    if let Some(m) = &a.by_trigger {
+                        root.send(&m[..]);
+                    }
                 }
                 for p in &part.population_columns {
                     for c in &p.columns {
@@ -152,6 +156,10 @@ mod with_mpi {
                     for c in &mut a.columns {
                         let (v, _) = from.receive_vec::<f64>();
                         c.values.append(Values::F64(v));
+                    }
+                    if let Some(m) = &mut a.by_trigger {
+                        let (v, _) = from.receive_vec::<f64>();
+                        m.extend(v);
                     }
                 }
                 for p in &mut whole.population_columns {

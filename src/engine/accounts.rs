@@ -27,7 +27,9 @@
 //!
 //! **Trigger asset.** The asset of a liquidated account's largest loss since step 0 (at the
 //! round's marks, `−q (mark − start price)` per position): its closed notional is counted
-//! under each closed asset and, when the trigger asset is another one, as coming from it.
+//! under each closed asset, under that asset's row of the by-trigger matrix at the trigger
+//! asset's column (`cross_margin_by_trigger`), and, when the trigger asset is another one,
+//! as coming from it.
 
 use std::collections::{BinaryHeap, HashMap};
 
@@ -82,6 +84,8 @@ pub struct CrossVenue {
     /// another asset, accounts triggered by this asset, and their losses beyond collateral.
     liquidated: Vec<f64>,
     by_other: Vec<f64>,
+    /// `n × n`, row = closed asset, column = trigger asset.
+    by_trigger: Vec<f64>,
     triggered: Vec<f64>,
     bad_debt: Vec<f64>,
 }
@@ -110,6 +114,7 @@ impl CrossVenue {
             buy: vec![0.0; n],
             liquidated: vec![0.0; n],
             by_other: vec![0.0; n],
+            by_trigger: vec![0.0; n * n],
             triggered: vec![0.0; n],
             bad_debt: vec![0.0; n],
         }
@@ -234,6 +239,7 @@ impl CrossVenue {
     /// per asset): notional per asset, by trigger asset, and losses beyond collateral.
     pub fn settle(&mut self, m: &CrossModel, sell_px: &[f64], buy_px: &[f64]) {
         let acc = &m.accounts;
+        let n = self.liquidated.len();
         for c in &self.closing {
             let i = c.account as usize;
             let mut equity = acc.collateral[i];
@@ -243,6 +249,7 @@ impl CrossVenue {
                 let notional = q.abs() * px;
                 equity += q * (px - acc.entry[j]);
                 self.liquidated[a] += notional;
+                self.by_trigger[a * n + c.trigger] += notional;
                 if a != c.trigger {
                     self.by_other[a] += notional;
                 }
@@ -257,7 +264,16 @@ impl CrossVenue {
 
     /// Adds the path's figures to `per_asset`.
     pub fn finish(&self, per_asset: &mut [AssetPathMetrics]) {
+        let n = self.liquidated.len();
         for (a, p) in per_asset.iter_mut().enumerate() {
+            let row = &self.by_trigger[a * n..(a + 1) * n];
+            if p.cross_margin_by_trigger.len() == n {
+                for (x, &y) in p.cross_margin_by_trigger.iter_mut().zip(row) {
+                    *x += y;
+                }
+            } else {
+                p.cross_margin_by_trigger = row.to_vec();
+            }
             p.cross_margin_liquidated_notional += self.liquidated[a];
             p.cross_margin_liquidated_by_other += self.by_other[a];
             p.cross_margin_triggered_accounts += self.triggered[a];

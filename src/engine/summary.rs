@@ -79,7 +79,7 @@ pub struct PathSummary {
 }
 
 /// Per-path, per-asset figures.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct AssetPathMetrics {
     pub max_drawdown: f64,
     pub exogenous_drawdown: f64,
@@ -105,6 +105,10 @@ pub struct AssetPathMetrics {
     pub cross_margin_triggered_accounts: f64,
     /// Their losses beyond collateral at the fill prices, USD.
     pub cross_margin_bad_debt: f64,
+    /// `[cross_margin]`: `cross_margin_liquidated_notional` split by trigger asset, one entry
+    /// per asset in scenario order (this asset's own entry included; the others sum to
+    /// `cross_margin_liquidated_by_other`). Empty without `[cross_margin]` (no allocation).
+    pub cross_margin_by_trigger: Vec<f64>,
 }
 
 /// Per-path, per-population figures: which venue's fund ran out and where the losses arose.

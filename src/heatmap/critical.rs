@@ -176,7 +176,7 @@ impl ShockLab {
         let mut per = vec![AssetPathMetrics::default(); self.market.assets.len()];
         let sum = simulate_path(&self.market, 0, &mut per, &mut NoObserver);
         self.market.assets[asset].process = PriceProcess::new(&self.base[asset], self.dt);
-        let m = per[asset];
+        let m = &per[asset];
         let p0 = self.market.assets[asset].start_price;
         let fall = ret < 0.0;
         // The engine's own endogenous move (the mark against the fundamental at the same

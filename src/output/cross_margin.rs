@@ -1,8 +1,9 @@
 //! The cross-margin accounts' figures where users read them (issue 23, item 4): one line per
 //! asset for the terminal summary and one table for `report.html`, from `summary.json`'s
 //! `cross_margin` (per asset: notional closed in accounts, the part from accounts whose largest
-//! loss was on another asset, accounts triggered, losses beyond collateral). Nothing for a
-//! run without `[cross_margin]`. The accounts' losses beyond collateral are also a failure
+//! loss was on another asset, accounts triggered, losses beyond collateral, and with three or
+//! more assets the closed notional split by trigger asset, `by_trigger_asset`; with two the
+//! part from the other asset says it all). Nothing for a run without `[cross_margin]`. The accounts' losses beyond collateral are also a failure
 //! line (`failure_line`), since `bad_debt` of the populations does not include them.
 
 use std::fmt::Write;
@@ -29,6 +30,18 @@ fn cells(c: &CrossMarginSummary) -> [String; 4] {
     ]
 }
 
+/// The split by trigger asset as one text (`BTC $297M, ETH $0, SOL $0`), or `None` with
+/// fewer than three assets.
+fn split(c: &CrossMarginSummary) -> Option<String> {
+    (c.by_trigger_asset.len() >= 3).then(|| {
+        c.by_trigger_asset
+            .iter()
+            .map(|t| format!("{} {}", t.asset, human(t.notional_mean, "USD")))
+            .collect::<Vec<_>>()
+            .join(", ")
+    })
+}
+
 /// One line per asset for the terminal, as its parts: `closed $297M`, `from accounts hurt by
 /// another asset $297M (100.00%)`, `0.0 accounts triggered by ETH`, `bad debt $0`.
 pub fn lines(s: &Summary) -> Vec<(String, Vec<String>)> {
@@ -42,6 +55,10 @@ pub fn lines(s: &Summary) -> Vec<(String, Vec<String>)> {
                 format!("{accounts} accounts triggered by {}", c.asset),
                 format!("bad debt {bad}"),
             ];
+            let mut parts = parts;
+            if let Some(split) = split(c) {
+                parts.push(format!("closed by trigger asset: {split}"));
+            }
             (c.asset.clone(), parts)
         })
         .collect()
@@ -63,11 +80,19 @@ pub fn write(o: &mut String, s: &Summary) {
     if s.cross_margin.is_empty() {
         return;
     }
-    o.push_str("<div class=\"scroll\"><table class=\"metrics\">\n<thead><tr><th>cross-margin accounts</th><th>closed <small>USD per path</small></th><th>from accounts hurt by another asset</th><th>accounts triggered by this asset</th><th>loss beyond collateral <small>USD per path</small></th></tr></thead>\n<tbody>\n");
+    let matrix = s.cross_margin.iter().any(|c| split(c).is_some());
+    o.push_str("<div class=\"scroll\"><table class=\"metrics\">\n<thead><tr><th>cross-margin accounts</th><th>closed <small>USD per path</small></th><th>from accounts hurt by another asset</th><th>accounts triggered by this asset</th><th>loss beyond collateral <small>USD per path</small></th>");
+    if matrix {
+        o.push_str("<th>closed by trigger asset <small>USD per path</small></th>");
+    }
+    o.push_str("</tr></thead>\n<tbody>\n");
     for c in &s.cross_margin {
         let _ = write!(o, "<tr><td class=\"name\">{}</td>", escape(&c.asset));
         for cell in cells(c) {
             let _ = write!(o, "<td>{}</td>", escape(&cell));
+        }
+        if matrix {
+            let _ = write!(o, "<td>{}</td>", escape(&split(c).unwrap_or_default()));
         }
         o.push_str("</tr>\n");
     }
@@ -86,6 +111,7 @@ mod tests {
             share_from_other: (closed > 0.0).then(|| other / closed),
             triggered_accounts_mean: 3.0,
             bad_debt_mean: bad,
+            by_trigger_asset: Vec::new(),
         }
     }
 
@@ -95,5 +121,18 @@ mod tests {
         assert!(c[1].contains("25.00%"), "{c:?}");
         let none = cells(&one("ETH", 0.0, 0.0, 0.0));
         assert!(!none[1].contains('%'), "{none:?}");
+    }
+
+    #[test]
+    fn the_split_by_trigger_asset_shows_from_three_assets_on() {
+        let share = |asset: &str, notional_mean| crate::summary::TriggerShare {
+            asset: asset.into(),
+            notional_mean,
+        };
+        let mut c = one("ETH", 2e8, 2e8, 0.0);
+        c.by_trigger_asset = vec![share("BTC", 2e8), share("ETH", 0.0)];
+        assert_eq!(split(&c), None);
+        c.by_trigger_asset.push(share("SOL", 0.0));
+        assert_eq!(split(&c).as_deref(), Some("BTC $200M, ETH $0, SOL $0"));
     }
 }

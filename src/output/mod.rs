@@ -31,7 +31,10 @@ use std::path::{Path, PathBuf};
 
 use crate::engine::realised::RealisedHeatmap;
 use crate::engine::trace::TraceSet;
-use crate::metrics::{AssetColumns, Column, PopulationColumns, Values};
+use crate::metrics::{
+    AssetColumns, BY_TRIGGER, BY_TRIGGER_DESCRIPTION, BY_TRIGGER_UNIT, Column, PopulationColumns,
+    TRIGGER_DIM, Values,
+};
 use crate::shard::ShardSpec;
 use crate::summary::{Provenance, Summary};
 use crate::tails::TailReport;
@@ -315,6 +318,43 @@ fn h5_columns<'a>(
         .collect()
 }
 
+/// An asset's by-trigger matrix (`[cross_margin]` only) as a 2-D dataset
+/// `dim[0] × trigger_asset`, preceded by the scale `trigger_asset` holding `trigger_ids`
+/// (each asset's index in scenario order, 0..n); nothing without the matrix.
+fn by_trigger_columns<'a>(
+    a: &'a AssetColumns,
+    dim: &'static [&'static str],
+    trigger_ids: &'a [u32],
+) -> Vec<h5::Column<'a>> {
+    let Some(m) = &a.by_trigger else {
+        return Vec::new();
+    };
+    let dims: &'static [&'static str] = if dim[0] == "row" {
+        &["row", TRIGGER_DIM]
+    } else {
+        &["path", TRIGGER_DIM]
+    };
+    vec![
+        h5::Column::new(
+            TRIGGER_DIM,
+            "",
+            "index of the trigger asset in the scenario's order of assets (the order of /assets and of summary.json's assets)",
+            ColumnData::U32(trigger_ids),
+        )
+        .as_scale(),
+        h5::Column::new(
+            BY_TRIGGER,
+            BY_TRIGGER_UNIT,
+            BY_TRIGGER_DESCRIPTION,
+            ColumnData::F64Matrix {
+                data: m,
+                cols: trigger_ids.len(),
+            },
+        )
+        .with_dims(dims),
+    ]
+}
+
 /// The ids of `n` paths from `first`, the values of the per-path dimension scale.
 fn path_ids(first: u64, n: usize) -> Vec<u64> {
     (0..n as u64).map(|i| first + i).collect()
@@ -410,14 +450,17 @@ pub fn write_run_with_traces(
         ],
         columns: h5_columns(columns, dim, &ids),
     }];
+    let trigger_ids: Vec<u32> = (0..assets.len() as u32).collect();
     for a in assets {
+        let mut columns = h5_columns(&a.columns, dim, &ids);
+        columns.extend(by_trigger_columns(a, dim, &trigger_ids));
         groups.push(Group {
             path: format!("assets/{}", a.asset),
             attrs: vec![(
                 "description".into(),
                 AttrValue::Str(format!("per-path metrics of asset {}", a.asset)),
             )],
-            columns: h5_columns(&a.columns, dim, &ids),
+            columns,
         });
     }
     groups.extend(population_groups(populations, true, dim, &ids));
@@ -562,11 +605,14 @@ pub fn write_shard(
         attrs: vec![("first_path".into(), AttrValue::U64(p.first_path))],
         columns: h5_columns(columns, dim, &ids),
     }];
+    let trigger_ids: Vec<u32> = (0..assets.len() as u32).collect();
     for a in assets {
+        let mut columns = h5_columns(&a.columns, dim, &ids);
+        columns.extend(by_trigger_columns(a, dim, &trigger_ids));
         groups.push(Group {
             path: format!("assets/{}", a.asset),
             attrs: Vec::new(),
-            columns: h5_columns(&a.columns, dim, &ids),
+            columns,
         });
     }
     groups.extend(population_groups(populations, false, dim, &ids));

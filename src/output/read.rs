@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use super::h5::{self, AttrValue, H5Error, Stored};
 use super::realised::RealisedView;
 use crate::metrics::{
-    ASSET_METRICS, AssetColumns, Column, FUNDING_POPULATION_METRICS, Kind, LENDING_METRICS,
-    PopulationColumns, PopulationId, Values, path_metrics,
+    ASSET_METRICS, AssetColumns, BY_TRIGGER, Column, FUNDING_POPULATION_METRICS, Kind,
+    LENDING_METRICS, PopulationColumns, PopulationId, Values, path_metrics,
 };
 use crate::summary::{CascadeDefinition, Provenance};
 
@@ -172,6 +172,28 @@ impl<'f> Check<'f> {
                 None
             }
         }
+    }
+
+    /// Reads `/assets/<asset>/cross_margin_liquidated_by_trigger`: a `paths × n` float
+    /// matrix of finite values whose second axis is the `trigger_asset` scale of length `n`.
+    fn by_trigger(&mut self, asset: &str, n: usize, paths: usize) -> Option<Vec<f64>> {
+        let dataset = format!("/assets/{asset}/{BY_TRIGGER}");
+        let (stored, shape) = self.dataset(&dataset, paths.saturating_mul(n))?;
+        if shape != [paths, n] {
+            self.push(format!(
+                "dataset {dataset}: shape {shape:?}, expected [{paths}, {n}] (one row per path, one column per asset)"
+            ));
+            return None;
+        }
+        let Stored::F64(v) = stored else {
+            self.push(format!(
+                "dataset {dataset}: holds {} values, expected float",
+                stored.type_name()
+            ));
+            return None;
+        };
+        self.bad_values(&dataset, &v, |x: f64| !x.is_finite(), "finite")?;
+        Some(v)
     }
 
     /// Reads a 1-D dataset of `len` values of the element type `kind` is stored as, every
@@ -490,6 +512,9 @@ pub fn read_asset_columns(
                     })
                 })
                 .collect(),
+            by_trigger: cross_margin
+                .then(|| c.by_trigger(a, assets.len(), len))
+                .flatten(),
         })
         .collect();
     c.finish(out)

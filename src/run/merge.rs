@@ -181,6 +181,10 @@ pub fn merge_shards(files: &[PathBuf], allow_external: bool) -> Result<Merged, R
         } else {
             for (a, b) in asset_columns.iter_mut().zip(assets) {
                 join(&mut a.columns, b.columns);
+                // Row-major paths × assets: shards in path order join by appending rows.
+                if let (Some(x), Some(y)) = (&mut a.by_trigger, b.by_trigger) {
+                    x.extend(y);
+                }
             }
         }
         let pops = read::read_population_columns(f, &ids, s.paths)?;
