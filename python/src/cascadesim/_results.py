@@ -96,12 +96,13 @@ def _column(name: str, ds: h5py.Dataset) -> Tuple[pd.Series, Dict[str, str]]:
 
 
 def _frame(group: h5py.Group) -> Tuple[pd.DataFrame, Dict[str, Dict[str, str]]]:
-    """Every dataset of a group but its dimension scales as one column each (in the file's
-    order)."""
+    """Every 1-D dataset of a group but its dimension scales as one column each (in the
+    file's order). 2-D datasets (`cross_margin_liquidated_by_trigger`, path × trigger_asset)
+    are not columns of the table; read them with h5py."""
     columns: Dict[str, Any] = {}
     meta: Dict[str, Dict[str, str]] = {}
     for name, ds in group.items():
-        if isinstance(ds, h5py.Dataset) and not _is_scale(ds):
+        if isinstance(ds, h5py.Dataset) and ds.ndim == 1 and not _is_scale(ds):
             columns[name], meta[name] = _column(name, ds)
     return pd.DataFrame(columns), meta
 
