@@ -324,3 +324,53 @@ fn the_split_by_trigger_asset_is_in_the_summary_survives_report_and_shards() {
     assert!(o.status.success(), "{}", text(&o.stderr));
     common::assert_same_tree(&single, &d.path().join("merged/three"), "results.h5");
 }
+
+/// A crafted by-trigger matrix (wrong shape, a NaN) is refused by `report` with exit 2,
+/// naming the file and the dataset, and no panic.
+#[test]
+fn a_crafted_by_trigger_matrix_is_refused_naming_the_dataset() {
+    use cascadesim::output::h5::{Stored, edit};
+    let d = folder_with(&[("three.toml", &three_assets(-0.3, 2))]);
+    let o = cascadesim(d.path(), &["run", "three.toml", "--quiet", "--out", "r"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let path = "assets/B/cross_margin_liquidated_by_trigger";
+    for (case, values, shape, want) in [
+        (
+            "shape",
+            vec![0.0; 4],
+            vec![2, 2],
+            "dataset /assets/B/cross_margin_liquidated_by_trigger: shape [2, 2], expected [2, 3]",
+        ),
+        (
+            "nan",
+            vec![0.0, 0.0, f64::NAN, 0.0, 0.0, 0.0],
+            vec![2, 3],
+            "dataset /assets/B/cross_margin_liquidated_by_trigger: every value must be finite",
+        ),
+    ] {
+        let f = d.path().join(format!("{case}.h5"));
+        std::fs::copy(d.path().join("r/three/results.h5"), &f).unwrap();
+        edit::rewrite(&f, |model| {
+            let attrs = model
+                .datasets
+                .iter()
+                .find(|x| x.path == path)
+                .map(|x| x.attrs.clone())
+                .expect("the matrix is in the file");
+            assert!(model.remove(path));
+            model.datasets.push(edit::Dataset {
+                path: path.to_owned(),
+                values: Stored::F64(values),
+                shape,
+                attrs,
+            });
+        })
+        .unwrap();
+        let name = format!("{case}.h5");
+        let o = cascadesim(d.path(), &["report", &name, "--out", case, "-q"]);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{case}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(err.contains(want), "{case}: expected {want} in:\n{err}");
+    }
+}
