@@ -373,7 +373,8 @@ pub struct RunColumns<'a> {
 ///
 /// `results.h5` layout: root attributes record the provenance (version, scenario text, seed,
 /// path count, …) and the summary JSON; `/paths` holds one dataset per per-path metric in
-/// path order; `/assets/<name>` the per-asset metrics; `/tails/<metric>` the tail
+/// path order; `/assets/<name>` the per-asset metrics (with `[cross_margin]` also the 2-D
+/// `cross_margin_liquidated_by_trigger`, path × `trigger_asset`); `/tails/<metric>` the tail
 /// diagnostics (Hill, mean excess, parameter stability). See `docs/output.md`.
 ///
 /// # Errors

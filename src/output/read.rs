@@ -479,8 +479,8 @@ pub fn read_path_columns(f: &Path, paths: u64) -> Result<Vec<Column>, FileProble
 }
 
 /// Reads and checks the per-asset columns `/assets/<asset>/<metric>` (the venue-only ones for
-/// assets with `venues`, the cross-margin ones when `cross_margin`), as [`read_path_columns`]
-/// does.
+/// assets with `venues`, the cross-margin ones when `cross_margin`, with the by-trigger
+/// matrix, `paths × assets`), as [`read_path_columns`] does.
 ///
 /// # Errors
 /// Every problem at once.
