@@ -12,14 +12,17 @@ use common::cli::root;
 /// Runs the traced tiny scenario with `args` under two MPI ranks and in one process, and
 /// compares the folders.
 fn two_ranks_match(args: &[&str]) {
-    let dir = tempfile::tempdir().unwrap();
     let base = std::fs::read_to_string(root().join("tests/data/tiny.toml")).unwrap();
+    let text = format!("{base}\n[output]\ntrace_paths = [1, 25]\ntrace_worst = 2\n");
+    two_ranks_match_text(&text, args);
+}
+
+/// Runs the scenario `text` with `args` under two MPI ranks and in one process, and compares
+/// the folders.
+fn two_ranks_match_text(text: &str, args: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
     let scenario = dir.path().join("ranked.toml");
-    std::fs::write(
-        &scenario,
-        format!("{base}\n[output]\ntrace_paths = [1, 25]\ntrace_worst = 2\n"),
-    )
-    .unwrap();
+    std::fs::write(&scenario, text).unwrap();
     let bin = env!("CARGO_BIN_EXE_cascadesim");
     let mpi = dir.path().join("mpi");
     let o = Command::new("mpirun")
@@ -55,6 +58,15 @@ fn two_ranks_match(args: &[&str]) {
 #[test]
 fn two_ranks_write_the_one_process_files() {
     two_ranks_match(&["--paths", "300"]);
+}
+
+/// Cross-margin accounts add per-asset columns and each asset's paths × trigger-asset
+/// matrix, which the ranks send by position: the files are still the one process's.
+#[test]
+fn two_ranks_write_the_one_process_files_with_cross_margin_accounts() {
+    let text =
+        std::fs::read_to_string(root().join("scenarios/cross_margin_contagion.toml")).unwrap();
+    two_ranks_match_text(&text, &["--paths", "40"]);
 }
 
 /// Each rank has fewer paths than there are replicates, so each draws only its own (path
