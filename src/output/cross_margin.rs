@@ -81,9 +81,9 @@ pub fn write(o: &mut String, s: &Summary) {
         return;
     }
     let matrix = s.cross_margin.iter().any(|c| split(c).is_some());
-    o.push_str("<div class=\"scroll\"><table class=\"metrics\">\n<thead><tr><th>cross-margin accounts</th><th>closed <small>USD per path</small></th><th>from accounts hurt by another asset</th><th>accounts triggered by this asset</th><th>loss beyond collateral <small>USD per path</small></th>");
+    o.push_str("<div class=\"scroll\"><table class=\"metrics\">\n<thead><tr><th>cross-margin accounts</th><th>closed</th><th title=\"closed in accounts whose largest loss was on another asset\">from another asset</th><th title=\"accounts whose largest loss was on this asset\">accounts triggered</th><th>beyond collateral</th>");
     if matrix {
-        o.push_str("<th>closed by trigger asset <small>USD per path</small></th>");
+        o.push_str("<th>closed by trigger asset</th>");
     }
     o.push_str("</tr></thead>\n<tbody>\n");
     for c in &s.cross_margin {
@@ -96,7 +96,7 @@ pub fn write(o: &mut String, s: &Summary) {
         }
         o.push_str("</tr>\n");
     }
-    o.push_str("</tbody>\n</table></div>\n<p class=\"meta\">Means over paths (<code>cross_margin</code> in summary.json). An account's closes count for each asset it held; \"another asset\" is the asset of its largest loss since step 0. These closes are not in the populations' <code>liquidated_notional</code>.</p>\n");
+    o.push_str("</tbody>\n</table></div>\n<p class=\"meta\">Means over paths, in USD per path apart from the accounts (<code>cross_margin</code> in summary.json). An account's closes count for each asset it held; \"from another asset\": closed in accounts whose largest loss since step 0 was on another asset; \"accounts triggered\": accounts whose largest loss was on this asset; \"beyond collateral\": those accounts' losses beyond their collateral. These closes are not in the populations' <code>liquidated_notional</code>.</p>\n");
 }
 
 #[cfg(test)]
