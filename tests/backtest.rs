@@ -66,6 +66,7 @@ fn setup(csv: &str) -> tempfile::TempDir {
     folder_with(&[("s.csv", csv), ("s.toml", SCENARIO)])
 }
 
+/// Also: the page fits 1280 px in Chromium.
 #[test]
 fn backtest_writes_its_files_identically_on_one_and_two_threads() {
     let d = setup(&series(i64::MAX, 1.0));
@@ -103,6 +104,7 @@ fn backtest_writes_its_files_identically_on_one_and_two_threads() {
     }
     assert!(files[0] == files[1], "results depend on the thread count");
     let dir = d.path().join("out1/s-backtest");
+    common::browser::assert_fits_1280(&dir.join("backtest.html"));
     let h5f = dir.join("backtest.h5");
     let names = h5::list_datasets(&h5f, "backtest").unwrap();
     for n in [

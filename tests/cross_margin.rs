@@ -257,21 +257,22 @@ fn only_a_falls_and_every_asset_s_split_puts_everything_on_a() {
 
 /// Through the binary: summary.json's `by_trigger_asset` in scenario order puts B's and C's
 /// closes on A and sums to the closed notional; the terminal and the report show the split
-/// (three assets); `report` rebuilds the same summary.json from results.h5; two shards merge
-/// into the single run's files byte for byte.
+/// (three assets; the report's table fits 1280 px in Chromium); `report` rebuilds the same
+/// summary.json from results.h5; two shards merge into the single run's files byte for byte.
 #[test]
 fn the_split_by_trigger_asset_is_in_the_summary_survives_report_and_shards() {
     let d = folder_with(&[("three.toml", &three_assets(-0.3, 6))]);
+    let single =
+        common::cli::assert_two_shards_merge_to_the_single_run(d.path(), "three.toml", &[]);
     let o = common::cli::run_env(
         d.path(),
-        &["run", "three.toml", "--out", "single"],
+        &["run", "three.toml", "--out", "terminal"],
         &[("COLUMNS", "80")],
     );
     assert!(o.status.success(), "{}", text(&o.stderr));
     let stdout = text(&o.stdout);
     assert!(stdout.contains("closed by trigger asset: A $"), "{stdout}");
     common::cli::assert_fits_80("three", common::cli::printed_lines(&stdout));
-    let single = d.path().join("single/three");
     let report = std::fs::read_to_string(single.join("report.html")).unwrap();
     assert!(report.contains("closed by trigger asset"), "{report}");
     let summary = std::fs::read_to_string(single.join("summary.json")).unwrap();
@@ -299,30 +300,7 @@ fn the_split_by_trigger_asset_is_in_the_summary_survives_report_and_shards() {
     assert!(o.status.success(), "{}", text(&o.stderr));
     let again = std::fs::read_to_string(d.path().join("rebuilt/summary.json")).unwrap();
     assert_eq!(summary, again);
-    for k in 0..2 {
-        let spec = format!("{k}/2");
-        let args = [
-            "run",
-            "three.toml",
-            "--shard",
-            &spec,
-            "--quiet",
-            "--out",
-            "shards",
-        ];
-        let o = cascadesim(d.path(), &args);
-        assert!(o.status.success(), "{}", text(&o.stderr));
-    }
-    let shard = |k: u32| {
-        d.path()
-            .join(format!("shards/three-shards/shard-{k}-of-2.h5"))
-            .display()
-            .to_string()
-    };
-    let (s0, s1) = (shard(0), shard(1));
-    let o = cascadesim(d.path(), &["merge", &s0, &s1, "--out", "merged", "--quiet"]);
-    assert!(o.status.success(), "{}", text(&o.stderr));
-    common::assert_same_tree(&single, &d.path().join("merged/three"), "results.h5");
+    common::browser::assert_fits_1280(&single.join("report.html"));
 }
 
 /// A crafted by-trigger matrix (wrong shape, a NaN) is refused by `report` with exit 2,

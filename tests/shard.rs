@@ -41,20 +41,6 @@ fn shard(scenario: &str, k: u32, n: u32, threads: &str, out: &Path) {
     ]));
 }
 
-/// `merge` of the two shards in `folder` (`shard-0-of-2.h5`, `shard-1-of-2.h5`) into `out`.
-fn merge_two(folder: &Path, out: &Path) -> Output {
-    let names: Vec<String> = (0..2)
-        .map(|k| {
-            let f = folder.join(format!("shard-{k}-of-2.h5"));
-            f.display().to_string()
-        })
-        .collect();
-    let mut m = vec!["merge"];
-    m.extend(names.iter().map(String::as_str));
-    m.extend(["--out", out.to_str().unwrap()]);
-    run(&m)
-}
-
 #[test]
 fn merged_shards_are_the_single_machine_run_byte_for_byte() {
     let dir = tempfile::tempdir().unwrap();
@@ -109,29 +95,12 @@ fn merged_shards_are_the_single_machine_run_byte_for_byte() {
 fn shards_smaller_than_the_replicate_count_merge_exactly() {
     let dir = tempfile::tempdir().unwrap();
     let scenario = traced_scenario(dir.path());
-    let args = |extra: &[&str], out: &Path| {
-        let mut a = vec!["run", &scenario, "--paths", "40", "--replicates", "64"];
-        a.extend_from_slice(extra);
-        a.extend(["--quiet", "--out", out.to_str().unwrap()]);
-        a.iter().map(|s| s.to_string()).collect::<Vec<_>>()
-    };
-    let single = dir.path().join("single");
-    let a = args(&[], &single);
-    ok(&run(&a.iter().map(String::as_str).collect::<Vec<_>>()));
-    let shards = dir.path().join("shards");
-    for k in 0..2 {
-        let spec = format!("{k}/2");
-        let a = args(&["--shard", &spec], &shards);
-        ok(&run(&a.iter().map(String::as_str).collect::<Vec<_>>()));
-    }
-    let merged = dir.path().join("merged");
-    ok(&merge_two(&shards.join("sharded-shards"), &merged));
-    assert_same_tree(
-        &single.join("sharded"),
-        &merged.join("sharded"),
-        "results.h5",
+    let single = common::cli::assert_two_shards_merge_to_the_single_run(
+        dir.path(),
+        &scenario,
+        &["--paths", "40", "--replicates", "64"],
     );
-    let summary = std::fs::read_to_string(single.join("sharded/summary.json")).unwrap();
+    let summary = std::fs::read_to_string(single.join("summary.json")).unwrap();
     assert!(
         summary.contains("\"population_replicates\": 64"),
         "{summary}"
@@ -290,8 +259,9 @@ fn the_slurm_array_scripts_reproduce_the_single_run() {
 }
 
 /// A population with a liquidation engine writes its queue and backstop columns: two shards
-/// merge into the single run's files byte for byte, and `report` rebuilds the same
-/// `summary.json` (its `liquidation_engine` object included) from `results.h5`.
+/// merge into the single run's files byte for byte, its report (the engine table) fits
+/// 1280 px, and `report` rebuilds the same `summary.json` (its `liquidation_engine` object
+/// included) from `results.h5`.
 #[test]
 fn liquidation_engine_columns_survive_shards_and_report() {
     let dir = tempfile::tempdir().unwrap();
@@ -306,32 +276,20 @@ fn liquidation_engine_columns_survive_shards_and_report() {
     )
     .unwrap();
     let scenario = scenario.display().to_string();
-    let single = dir.path().join("single");
-    let args = |extra: &[&str], out: &Path| {
-        let mut a = vec!["run", &scenario, "--paths", "60"];
-        a.extend_from_slice(extra);
-        a.extend(["--quiet", "--out", out.to_str().unwrap()]);
-        a.iter().map(|s| s.to_string()).collect::<Vec<_>>()
-    };
-    let a = args(&[], &single);
-    ok(&run(&a.iter().map(String::as_str).collect::<Vec<_>>()));
-    let summary = std::fs::read_to_string(single.join("engine/summary.json")).unwrap();
+    let single = common::cli::assert_two_shards_merge_to_the_single_run(
+        dir.path(),
+        &scenario,
+        &["--paths", "60"],
+    );
+    let summary = std::fs::read_to_string(single.join("summary.json")).unwrap();
     assert!(summary.contains("\"liquidation_engine\""), "{summary}");
     assert!(
         summary.contains("\"queue_peak_notional_mean\""),
         "{summary}"
     );
-    let shards = dir.path().join("shards");
-    for k in 0..2 {
-        let spec = format!("{k}/2");
-        let a = args(&["--shard", &spec], &shards);
-        ok(&run(&a.iter().map(String::as_str).collect::<Vec<_>>()));
-    }
-    let merged = dir.path().join("merged");
-    ok(&merge_two(&shards.join("engine-shards"), &merged));
-    assert_same_tree(&single.join("engine"), &merged.join("engine"), "results.h5");
+    common::browser::assert_fits_1280(&single.join("report.html"));
     let rebuilt = dir.path().join("rebuilt");
-    let h5 = single.join("engine/results.h5").display().to_string();
+    let h5 = single.join("results.h5").display().to_string();
     ok(&run(&[
         "report",
         &h5,

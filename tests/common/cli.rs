@@ -76,3 +76,40 @@ pub fn json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("summary exists"))
         .expect("valid JSON")
 }
+
+/// Runs `run <scenario> <args…> --quiet` in `dir` once whole (into `dir/single`) and as two
+/// shards (into `dir/shards`) merged into `dir/merged`, asserts that the merge gives the
+/// single run's files byte for byte, and returns the single run's folder,
+/// `dir/single/<scenario's stem>`. Every command must succeed.
+pub fn assert_two_shards_merge_to_the_single_run(
+    dir: &Path,
+    scenario: &str,
+    args: &[&str],
+) -> PathBuf {
+    let ok = |o: Output| assert!(o.status.success(), "{}", text(&o.stderr));
+    let with = |extra: &[&str], out: &str| {
+        let mut a = vec!["run", scenario];
+        a.extend_from_slice(args);
+        a.extend_from_slice(extra);
+        a.extend(["--quiet", "--out", out]);
+        ok(run_in(dir, &a));
+    };
+    let stem = Path::new(scenario).file_stem().unwrap().to_str().unwrap();
+    with(&[], "single");
+    for k in 0..2 {
+        with(&["--shard", &format!("{k}/2")], "shards");
+    }
+    let shard = |k: u32| {
+        dir.join(format!("shards/{stem}-shards/shard-{k}-of-2.h5"))
+            .display()
+            .to_string()
+    };
+    let (s0, s1) = (shard(0), shard(1));
+    ok(run_in(
+        dir,
+        &["merge", &s0, &s1, "--out", "merged", "--quiet"],
+    ));
+    let single = dir.join("single").join(stem);
+    super::assert_same_tree(&single, &dir.join("merged").join(stem), "results.h5");
+    single
+}
