@@ -16,10 +16,18 @@
 pub struct MemoryError(pub String);
 
 /// Bytes kept per path while a run is in memory (results, their columns and a sort buffer).
-pub fn bytes_per_path(n_assets: usize) -> u64 {
+/// With cross-margin accounts each asset also holds its closed notional by trigger asset
+/// (`AssetPathMetrics::cross_margin_by_trigger`, `n_assets` values on the heap, twice: the
+/// results and their column).
+pub fn bytes_per_path(n_assets: usize, cross_margin: bool) -> u64 {
     let summary = std::mem::size_of::<crate::engine::PathSummary>();
     let asset = std::mem::size_of::<crate::engine::AssetPathMetrics>();
-    (2 * summary + 2 * n_assets * asset + 16) as u64
+    let matrix = if cross_margin {
+        2 * n_assets * n_assets * std::mem::size_of::<f64>()
+    } else {
+        0
+    };
+    (2 * summary + 2 * n_assets * asset + matrix + 16) as u64
 }
 
 /// Bytes of one traced step of one asset (about twenty `f64` series per asset and step,
@@ -43,22 +51,28 @@ pub struct Need {
     pub traced: u64,
     /// Positions held at once (the population, once per worker when drawn per path).
     pub positions: u64,
+    /// Whether each path's results hold the cross-margin matrix by trigger asset.
+    pub cross_margin: bool,
 }
 
 impl Need {
     /// The per-path results of `paths` paths of `assets` assets and nothing else (`report`,
-    /// `tails`, `merge`, one grid point of a sweep).
+    /// `tails`, `merge`, one grid point of a sweep), counting the cross-margin matrix (a
+    /// file's results may hold it: an upper bound of `2·assets²·8` bytes per path).
     pub fn results(paths: u64, assets: usize) -> Need {
         Need {
             paths,
             assets,
+            cross_margin: true,
             ..Need::default()
         }
     }
 
     /// Bytes, saturating.
     pub fn bytes(&self) -> u64 {
-        let results = self.paths.saturating_mul(bytes_per_path(self.assets));
+        let results = self
+            .paths
+            .saturating_mul(bytes_per_path(self.assets, self.cross_margin));
         let traces = self
             .traced
             .saturating_mul(self.steps)
@@ -201,11 +215,26 @@ mod tests {
             steps: 1000,
             traced: 2,
             positions: 5,
+            cross_margin: false,
         };
         assert_eq!(
             n.bytes(),
-            10 * bytes_per_path(1) + 2 * 1000 * TRACE_BYTES_PER_ASSET_STEP + 5 * BYTES_PER_POSITION
+            10 * bytes_per_path(1, false)
+                + 2 * 1000 * TRACE_BYTES_PER_ASSET_STEP
+                + 5 * BYTES_PER_POSITION
         );
+        // Three assets with cross-margin accounts: each asset's closed notional by trigger
+        // asset, 3 × 8 bytes, twice (the results and their column).
+        let cross = Need {
+            assets: 3,
+            cross_margin: true,
+            ..n
+        };
+        let plain = Need {
+            cross_margin: false,
+            ..cross
+        };
+        assert_eq!(cross.bytes() - plain.bytes(), 10 * 2 * 3 * 3 * 8);
         let huge = Need {
             paths: u64::MAX,
             ..n

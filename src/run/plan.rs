@@ -260,6 +260,7 @@ impl RunPlan {
                         std::thread::available_parallelism().map_or(1, |n| n.get() as u64)
                     }
                 }),
+            cross_margin: s.cross_margin.is_some(),
         }
     }
 
