@@ -40,6 +40,12 @@ BUNDLED = {
         "venues (max_venue_spread), and insurance funds that run dry (fund_exhausted_at)",
     ),
     "lending": ("aave_collateral_contagion.toml", 40, 1, "a lending market: lending_* columns"),
+    "cross": (
+        "cross_margin_contagion.toml",
+        40,
+        1,
+        "cross-margin accounts: the 2-D closed notional by trigger asset",
+    ),
 }
 
 
@@ -78,9 +84,10 @@ def any_run(request):
 
 
 #: The dimension scales that index a group's other datasets (the `path` ids, `row` under
-#: splitting, the heatmap's `time_bucket` and `price_bin`, a trace's `step`); the heatmap's
-#: edges and the tail tables' first columns are scales too, but data of their own.
-INDEX_SCALES = {"path", "row", "time_bucket", "price_bin", "step"}
+#: splitting, the heatmap's `time_bucket` and `price_bin`, a trace's `step`, the cross-margin
+#: matrix's `trigger_asset`); the heatmap's edges and the tail tables' first columns are
+#: scales too, but data of their own.
+INDEX_SCALES = {"path", "row", "time_bucket", "price_bin", "step", "trigger_asset"}
 
 
 def raw(results, group):

@@ -1,10 +1,12 @@
 """Errors: an invalid scenario raises `ScenarioError` with the binary's own message; other
 exit codes, a missing binary and files that are not results raise their own classes."""
 
+import shutil
 import stat
 import subprocess
 
 import h5py
+import numpy as np
 import pytest
 
 import cascadesim
@@ -147,3 +149,22 @@ def test_a_shard_file_is_refused_with_a_hint(binary, tmp_path):
     )
     with pytest.raises(cascadesim.ResultsError, match="merge"):
         cascadesim.load(tmp_path / "tiny-shards" / "shard-0-of-2.h5")
+
+
+def test_a_by_trigger_matrix_of_the_wrong_shape_or_scale_is_refused(cross, tmp_path):
+    """A tampered cross-margin matrix raises `ResultsError` naming the dataset, not an
+    IndexError deep inside pandas."""
+    for case in ("shape", "scale"):
+        copy = tmp_path / f"{case}.h5"
+        shutil.copy(cross.h5_path, copy)
+        with h5py.File(copy, "r+") as f:
+            group = f["assets"]["ETH"]
+            if case == "shape":
+                del group["cross_margin_liquidated_by_trigger"]
+                group["cross_margin_liquidated_by_trigger"] = np.zeros((3, 2))
+            else:
+                group["trigger_asset"][1] = 7
+        with pytest.raises(cascadesim.ResultsError) as caught:
+            cascadesim.load(copy)
+        wanted = "cross_margin_liquidated_by_trigger" if case == "shape" else "trigger_asset"
+        assert f"/assets/ETH/{wanted}" in str(caught.value)

@@ -136,6 +136,9 @@ def test_assets_is_long_one_row_per_path_and_asset_in_scenario_order(any_run):
         rows = assets[assets["asset"] == name].set_index("path")
         assert list(rows.index) == list(any_run.paths.index)
         for column, values in stored.items():
+            if values.ndim == 2:  # the cross-margin matrix: its own table, tested below
+                assert column not in rows.columns
+                continue
             np.testing.assert_array_equal(rows[column].to_numpy(), values)
 
 
@@ -227,3 +230,45 @@ def test_a_temporary_run_folder_lives_as_long_as_its_results(binary):
 
     gc.collect()
     assert not folder.exists()
+
+
+def test_cross_margin_by_trigger_is_the_file_s_matrix_and_adds_up(cross, btc):
+    """One row per (path, asset, trigger asset) with the file's values; per (path, asset)
+    the row sums to the closed notional, the entries off the asset's own column to the part
+    from other assets, and the means are summary.json's `by_trigger_asset`."""
+    long = cross.cross_margin_by_trigger
+    names = cross.asset_names
+    assert list(long.columns) == ["path", "asset", "trigger_asset", "notional"]
+    assert len(long) == len(cross.paths) * len(names) ** 2
+    assert list(long["trigger_asset"].cat.categories) == names
+    assert cross.meta["cross_margin_by_trigger"]["notional"]["unit"] == "USD"
+    with h5py.File(cross.h5_path, "r") as f:
+        for name in names:
+            stored = f["assets"][name]["cross_margin_liquidated_by_trigger"][()]
+            mine = long[long["asset"] == name].pivot(
+                index="path", columns="trigger_asset", values="notional"
+            )
+            np.testing.assert_array_equal(mine.to_numpy(), stored)
+    assets = cross.assets.set_index(["path", "asset"])
+    by_path = long.groupby(["path", "asset"], observed=True)["notional"].sum()
+    np.testing.assert_allclose(
+        by_path.to_numpy(),
+        assets.loc[by_path.index, "cross_margin_liquidated_notional"].to_numpy(),
+        rtol=1e-12,
+    )
+    off = long[long["asset"] != long["trigger_asset"]]
+    off = off.groupby(["path", "asset"], observed=True)["notional"].sum()
+    np.testing.assert_allclose(
+        off.to_numpy(),
+        assets.loc[off.index, "cross_margin_liquidated_by_other"].to_numpy(),
+        rtol=1e-12,
+    )
+    eth = [c for c in cross.summary["cross_margin"] if c["asset"] == "ETH"][0]
+    assert eth["liquidated_by_other_mean"] > 0  # the bundled statement: ETH closed by BTC
+    means = long.groupby(["asset", "trigger_asset"], observed=True)["notional"].mean()
+    for c in cross.summary["cross_margin"]:
+        for t in c["by_trigger_asset"]:
+            assert np.isclose(means[(c["asset"], t["asset"])], t["notional_mean"], rtol=1e-12)
+    empty = btc.cross_margin_by_trigger
+    assert len(empty) == 0
+    assert list(empty.columns) == ["path", "asset", "trigger_asset", "notional"]

@@ -1,5 +1,6 @@
 """`Results.to_xarray()`: named dimensions, coordinates, and the same numbers as the file."""
 
+import h5py
 import numpy as np
 
 from conftest import raw
@@ -76,3 +77,16 @@ def test_traces_have_path_asset_step_dims(traced):
         ds["trace_mark_price"].sel(traced_path=17, asset="BTC").values,
         traced.traces[(17, "BTC")]["mark_price"].to_numpy(),
     )
+
+
+def test_cross_margin_by_trigger_has_path_asset_trigger_dims(cross, btc):
+    ds = cross.to_xarray()
+    v = ds["asset_cross_margin_liquidated_by_trigger"]
+    assert v.dims == ("path", "asset", "trigger_asset")
+    assert list(ds["trigger_asset"].values) == cross.asset_names
+    assert v.attrs["unit"] == "USD"
+    for name in cross.asset_names:
+        with h5py.File(cross.h5_path, "r") as f:
+            stored = f["assets"][name]["cross_margin_liquidated_by_trigger"][()]
+        np.testing.assert_array_equal(v.sel(asset=name).values, stored)
+    assert "asset_cross_margin_liquidated_by_trigger" not in btc.to_xarray()

@@ -42,6 +42,10 @@ NEVER: Dict[str, int] = {"fund_exhausted_at": 0}
 #: heatmap's `time_bucket` and `price_bin`, a trace's `step`): an index, not a column.
 _SCALE = b"DIMENSION_SCALE"
 
+#: The one 2-D dataset of an asset group: closed notional by trigger asset (path ×
+#: trigger_asset), with `[cross_margin]` only.
+BY_TRIGGER = "cross_margin_liquidated_by_trigger"
+
 _NULLABLE = {
     np.dtype("uint8"): "UInt8",
     np.dtype("uint16"): "UInt16",
@@ -98,7 +102,7 @@ def _column(name: str, ds: h5py.Dataset) -> Tuple[pd.Series, Dict[str, str]]:
 def _frame(group: h5py.Group) -> Tuple[pd.DataFrame, Dict[str, Dict[str, str]]]:
     """Every 1-D dataset of a group but its dimension scales as one column each (in the
     file's order). 2-D datasets (`cross_margin_liquidated_by_trigger`, path × trigger_asset)
-    are not columns of the table; read them with h5py."""
+    are not columns of the table (`Results.cross_margin_by_trigger` reads that one)."""
     columns: Dict[str, Any] = {}
     meta: Dict[str, Dict[str, str]] = {}
     for name, ds in group.items():
@@ -136,8 +140,13 @@ class Results:
             empty (no rows) for a file without populations (rare-event runs).
         summary: `summary.json` as a dict.
         units, descriptions: `unit` and `description` of every column of `paths`.
+        cross_margin_by_trigger: long format, one row per (path, asset, trigger_asset):
+            the asset's notional closed in cross-margin accounts whose largest loss since
+            step 0 was on `trigger_asset` (`notional`, USD; both ordered categoricals in
+            scenario order); no rows without `[cross_margin]`.
         meta: the same for every table, `meta[table][column] = {"unit": ..., "description":
-            ...}`, table one of `paths`, `assets`, `populations`, `traces`.
+            ...}`, table one of `paths`, `assets`, `populations`, `traces`,
+            `cross_margin_by_trigger`.
         population_info: one row per population: `population` (index), `name`, `asset`,
             `venue` (None: the asset's only book).
         attrs: the root attributes of the file as Python values.
@@ -187,6 +196,7 @@ class Results:
         self.paths = self._read_paths(f)
         self.assets = self._read_assets(f)
         self.populations = self._read_populations(f)
+        self.cross_margin_by_trigger = self._read_by_trigger(f)
         self.realised = self._read_realised(f)
         self.traces = self._read_traces(f)
         self.tails = {m: {k: d[()] for k, d in g.items()} for m, g in f.get("tails", {}).items()}
@@ -240,6 +250,59 @@ class Results:
             frame["_order"] = i
             parts.append(frame)
         return self._long(parts, "asset", self.asset_names)
+
+    def _read_by_trigger(self, f: h5py.File) -> pd.DataFrame:
+        """`/assets/<name>/cross_margin_liquidated_by_trigger` (path × trigger_asset, whose
+        scale holds asset indices in scenario order) in long format: one row per (path,
+        asset, trigger_asset), `notional` in USD; no rows without cross-margin accounts."""
+        parts = []
+        for i, name in enumerate(self.asset_names):
+            group = f["assets"][name]
+            if BY_TRIGGER not in group:
+                continue
+            ds = group[BY_TRIGGER]
+            meta = {k: _attr(ds.attrs[k]) for k in ("unit", "description") if k in ds.attrs}
+            self._note("cross_margin_by_trigger", {"notional": meta})
+            data = ds[()]
+            scale = (
+                group["trigger_asset"][()] if "trigger_asset" in group else np.arange(data.shape[1])
+            )
+            if data.ndim != 2 or data.shape != (len(self.paths), len(scale)):
+                raise ResultsError(
+                    f"{self.h5_path}: /assets/{name}/{BY_TRIGGER} has shape {data.shape}, "
+                    f"expected ({len(self.paths)}, {len(scale)})"
+                )
+            bad = [int(t) for t in scale if not 0 <= int(t) < len(self.asset_names)]
+            if bad:
+                raise ResultsError(
+                    f"{self.h5_path}: /assets/{name}/trigger_asset holds {bad}, "
+                    f"not indices of the {len(self.asset_names)} assets"
+                )
+            triggers = [self.asset_names[int(t)] for t in scale]
+            frame = pd.DataFrame(
+                {
+                    "path": np.repeat(self.path_ids, len(triggers)),
+                    "asset": name,
+                    "trigger_asset": np.tile(triggers, len(self.paths)),
+                    "notional": data.reshape(-1),
+                    "_order": i,
+                }
+            )
+            parts.append(frame)
+        if not parts:
+            return pd.DataFrame(
+                {
+                    "path": pd.Series([], dtype="int64"),
+                    "asset": pd.Categorical([], categories=self.asset_names, ordered=True),
+                    "trigger_asset": pd.Categorical([], categories=self.asset_names, ordered=True),
+                    "notional": pd.Series([], dtype="float64"),
+                }
+            )
+        long = self._long(parts, "asset", self.asset_names)
+        long["trigger_asset"] = pd.Categorical(
+            long["trigger_asset"], categories=self.asset_names, ordered=True
+        )
+        return long
 
     def _read_populations(self, f: h5py.File) -> pd.DataFrame:
         groups = sorted(f.get("populations", {}).items(), key=lambda kv: int(kv[0]))

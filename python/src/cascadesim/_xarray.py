@@ -46,7 +46,9 @@ def to_dataset(r: "Results"):
         traced_path and step for traces.
     Variables: every `/paths` dataset under its own name (dims: path); every
     `/assets/<name>` dataset as `asset_<name>` (path, asset); every `/populations/<k>`
-    dataset as `population_<name>` (path, population); `realised_notional` (asset,
+    dataset as `population_<name>` (path, population); with cross-margin accounts
+    `asset_cross_margin_liquidated_by_trigger` (path, asset, trigger_asset; the coordinate
+    `trigger_asset` holds asset names in scenario order); `realised_notional` (asset,
     time_bucket, price_bin; USD summed over paths); traces as `trace_<name>` (traced_path,
     asset, step). Each carries `unit` and `description`; bools are bool; "never" is NaN.
     """
@@ -76,11 +78,35 @@ def to_dataset(r: "Results"):
             attrs = _attrs(r.meta["populations"][column])
             ds[f"population_{column}"] = ((path_dim, "population"), values, attrs)
 
+    if len(r.cross_margin_by_trigger):
+        ds = _with_by_trigger(ds, r)
     if r.realised:
         ds = _with_realised(ds, r)
     if r.traces:
         ds = _with_traces(ds, r)
     ds.attrs = _scalar_attrs(r.attrs)
+    return ds
+
+
+def _with_by_trigger(ds, r: "Results"):
+    """`asset_cross_margin_liquidated_by_trigger` (path, asset, trigger_asset; USD) with the
+    `trigger_asset` coordinate (asset names in scenario order); an asset without the
+    dataset is NaN."""
+    path_dim = r.paths.index.name
+    n, names = len(r.paths), list(r.asset_names)
+    values = np.full((n, len(names), len(names)), np.nan)
+    long = r.cross_margin_by_trigger
+    rows = np.searchsorted(r.path_ids, long["path"].to_numpy())
+    values[rows, long["asset"].cat.codes.to_numpy(), long["trigger_asset"].cat.codes.to_numpy()] = (
+        long["notional"].to_numpy()
+    )
+    ds = ds.assign_coords(trigger_asset=names)
+    attrs = _attrs(r.meta["cross_margin_by_trigger"]["notional"])
+    ds["asset_cross_margin_liquidated_by_trigger"] = (
+        (path_dim, "asset", "trigger_asset"),
+        values,
+        attrs,
+    )
     return ds
 
 
