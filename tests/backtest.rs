@@ -436,6 +436,16 @@ fn a_bad_inflow_activity_exits_2_with_its_key_path() {
         assert!(err.contains(want), "{want} not in {err}");
     }
     assert!(!d.path().join("out").exists());
+    let bad = activity_scenario(
+        "inflow_activity = { halflife_hours = 4, elasticity = 0.8, baseline_hours = 2 }\n",
+    );
+    std::fs::write(d.path().join("bad.toml"), bad).unwrap();
+    let o = run(d.path(), &["backtest", "bad.toml", "--out", "out"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let want = "bad.toml:9:76: living.inflow_activity.baseline_hours: must be at least `halflife_hours` (4), got 2";
+    assert!(err.contains(want), "{want} not in {err}");
+    assert!(!d.path().join("out").exists());
 }
 
 /// With `inflow_activity`, a series whose prices and observed liquidations after the cut
