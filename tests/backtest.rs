@@ -453,6 +453,20 @@ fn a_bad_inflow_activity_exits_2_with_its_key_path() {
 /// price); the fitted elasticity and half-life are written into the inline table.
 #[test]
 fn calibration_with_inflow_activity_reads_no_price_after_its_cut() {
+    calibration_reads_no_price_after_its_cut_with(ACTIVITY, "\"reference_hours\": 6.0");
+}
+
+/// The same with a trailing baseline: the baseline reads no later price either, and it is
+/// kept (not fitted) in the written inline table.
+#[test]
+fn calibration_with_an_activity_baseline_reads_no_price_after_its_cut() {
+    calibration_reads_no_price_after_its_cut_with(
+        "inflow_activity = { halflife_hours = 4, elasticity = 0.8, baseline_hours = 12 }\n",
+        "\"baseline_hours\": 12.0",
+    );
+}
+
+fn calibration_reads_no_price_after_its_cut_with(activity: &str, in_json: &str) {
     let cut_s = 1_609_632_000;
     // Every price after the cut moves by ±3% alternately: far more activity.
     let changed: String = series(cut_s, 10.0)
@@ -471,7 +485,7 @@ fn calibration_with_inflow_activity_reads_no_price_after_its_cut() {
         })
         .collect();
     let series = [series(cut_s, 1.0), changed];
-    let scenario = activity_scenario(ACTIVITY);
+    let scenario = activity_scenario(activity);
     fit_ignores_data_after(
         "2021-01-03T00:00:00Z",
         &scenario,
@@ -485,9 +499,12 @@ fn calibration_with_inflow_activity_reads_no_price_after_its_cut() {
                 .lines()
                 .find(|l| l.starts_with("inflow_activity = {"))
                 .expect("the inline table is kept");
-            assert_ne!(line, ACTIVITY.trim_end(), "the fitted values are written");
+            assert_ne!(line, activity.trim_end(), "the fitted values are written");
+            if activity.contains("baseline_hours = 12") {
+                assert!(line.contains("baseline_hours = 12"), "{line}");
+            }
             let json = std::fs::read_to_string(dir.join("out/c-backtest/backtest.json")).unwrap();
-            assert!(json.contains("\"reference_hours\": 6.0"), "{json}");
+            assert!(json.contains(in_json), "{json}");
         },
     );
 }
