@@ -179,14 +179,17 @@ fn inflow_activity(
         return None;
     }
     let mut t = doc.table(living, "inflow_activity", ACTIVITY)?;
-    let half = num(
-        doc,
-        &mut t,
-        "halflife_hours",
-        None,
-        |x| x > 0.0 && x <= 1e4,
-        "in (0, 10000] hours",
-    );
+    let hours = |doc: &mut Doc<'_>, t: &mut super::reader::Tbl<'_, '_>, key| {
+        num(
+            doc,
+            t,
+            key,
+            None,
+            |x| x > 0.0 && x <= 1e4,
+            "in (0, 10000] hours",
+        )
+    };
+    let half = hours(doc, &mut t, "halflife_hours");
     let elasticity = num(
         doc,
         &mut t,
@@ -196,15 +199,7 @@ fn inflow_activity(
         "in [0, 5]",
     );
     let baseline = if doc.has(&mut t, "baseline_hours") {
-        let b = num(
-            doc,
-            &mut t,
-            "baseline_hours",
-            None,
-            |x| x > 0.0 && x <= 1e4,
-            "in (0, 10000] hours",
-        );
-        match (b, half) {
+        match (hours(doc, &mut t, "baseline_hours"), half) {
             (Some(b), Some(h)) if h > b => {
                 doc.invalid(
                     &mut t,
