@@ -1,12 +1,13 @@
 //! The engine's fast paths give the general step's numbers to the bit, on random scenarios.
 //!
 //! A step on which no position can trigger may skip the cascade loop (the quiet lane), and a
-//! lone asset's run of such steps is a loop of its own (`Solo`). Both must change nothing:
+//! run of such steps is a loop of its own (the lone-asset loop, or with several assets the
+//! several-asset loop, `engine::solo`). All must change nothing:
 //! every random scenario (one or two assets, random books, populations with random
 //! leverage, sizes and entries, partial liquidation and ADL, random volatility, fat tails,
 //! jumps, shocks and price floors, and, some of the time, the rules the lane does not
 //! handle — circuit breaker, volatility-dependent depth, funding) is simulated three times:
-//! with every fast path allowed, with the lane but not the lone-asset loop, and with the
+//! with every fast path allowed, with the lane but not the loops of quiet steps, and with the
 //! general step only (`Market::with_fast_paths`). The summaries, per-asset and
 //! per-population figures and the steps an observer of liquidations sees must be identical
 //! bit for bit (compared through `{:?}`, which tells `-0.0` from `0.0`). A rare-event
@@ -126,6 +127,79 @@ fn with_extras(s: &ScenarioP, x: &Extras) -> String {
     out
 }
 
+/// How several assets' moves depend on each other, added to a random scenario of two or
+/// more assets (whose `[correlation]` table correlates the first two).
+#[derive(Debug, Clone)]
+struct Dependence {
+    /// `jump_clock = "common"` (matters only with jumps).
+    common_jumps: bool,
+    /// Every asset Student-t with these degrees of freedom and `t_mixing = "shared"`.
+    shared_t: Option<f64>,
+    /// A `[[correlation.regimes]]` from this fraction of the steps, with this correlation of
+    /// the first two assets.
+    regime: Option<(f64, f64)>,
+}
+
+fn dependence() -> impl Strategy<Value = Dependence> {
+    (
+        any::<bool>(),
+        prop::option::weighted(0.3, 2.5..=30.0f64),
+        prop::option::weighted(0.3, (0.0..1.0f64, -0.95..=0.95f64)),
+    )
+        .prop_map(|(common_jumps, shared_t, regime)| Dependence {
+            common_jumps,
+            shared_t,
+            regime,
+        })
+}
+
+/// The scenario's TOML with the extras and the dependence written in (`s` has two or more
+/// assets).
+fn with_dependence(s: &ScenarioP, x: &Extras, d: &Dependence) -> String {
+    let mut s = s.clone();
+    if let Some(dof) = d.shared_t {
+        for a in &mut s.assets {
+            a.dof = Some(dof);
+        }
+    }
+    let mut text = with_extras(&s, x);
+    let mut keys = String::new();
+    if d.common_jumps {
+        keys.push_str("jump_clock = \"common\"\n");
+    }
+    if d.shared_t.is_some() {
+        keys.push_str("t_mixing = \"shared\"\n");
+    }
+    if let Some((at, rho)) = d.regime {
+        // A regime starts after step 0 and before the last step: none with one step.
+        let from = 1 + (at * f64::from(s.steps.saturating_sub(1))) as u32;
+        if from < s.steps {
+            let n = s.assets.len();
+            let rows: Vec<String> = (0..n)
+                .map(|i| {
+                    let row: Vec<String> = (0..n)
+                        .map(|j| match (i, j) {
+                            _ if i == j => "1.0".to_string(),
+                            (0, 1) | (1, 0) => num(rho),
+                            _ => "0.0".to_string(),
+                        })
+                        .collect();
+                    format!("[{}]", row.join(", "))
+                })
+                .collect();
+            keys.push_str(&format!(
+                "\n[[correlation.regimes]]\nfrom_step = {from}\nmatrix = [{}]\n",
+                rows.join(", ")
+            ));
+        }
+    }
+    let at = text.find("[correlation]\n").expect("two or more assets");
+    let end = at + text[at..].find('\n').expect("a line") + 1;
+    let end = end + text[end..].find('\n').expect("the matrix") + 1;
+    text.insert_str(end, &keys);
+    text
+}
+
 /// Records the steps with liquidations (the observer the Monte Carlo run's realised heatmap
 /// is: it leaves the quiet lane on).
 #[derive(Default)]
@@ -209,7 +283,8 @@ fn markets(text: &str) -> Result<[Market; 3], TestCaseError> {
 proptest! {
     #![proptest_config(config(192))]
 
-    /// The lone-asset loop and the quiet lane give the general step's numbers, to the bit.
+    /// The loops of quiet steps and the quiet lane give the general step's numbers, to the
+    /// bit.
     #[test]
     fn fast_paths_match_the_general_step(
         s in prop_oneof![scenario(NORMAL, 1..=3), scenario(EXTREME, 1..=3)],
@@ -222,7 +297,7 @@ proptest! {
             let got_lane = run(&lane, path, &mut cascadesim::engine::Plain);
             prop_assert!(got_lane == want, "lane differs on path {}:\n{}\n---\n{}\n{}", path, got_lane, want, text);
             let got_all = run(&all, path, &mut cascadesim::engine::Plain);
-            prop_assert!(got_all == want, "lone-asset loop differs on path {}:\n{}\n---\n{}\n{}", path, got_all, want, text);
+            prop_assert!(got_all == want, "loop of quiet steps differs on path {}:\n{}\n---\n{}\n{}", path, got_all, want, text);
         }
     }
 
@@ -243,6 +318,32 @@ proptest! {
             let want = run(&general, path, &mut steer(path));
             let got = run(&all, path, &mut steer(path));
             prop_assert!(got == want, "lane under control differs on path {}:\n{}\n---\n{}\n{}", path, got, want, text);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(config(96))]
+
+    /// With two to four assets, over longer paths and through every kind of dependence the
+    /// step's draws know, the several-asset loop gives the general step's numbers.
+    #[test]
+    fn the_several_asset_loop_matches_the_general_step(
+        s in prop_oneof![
+            scenario_of(NORMAL, 2..=4, 1..=4, 1..=120, 1..=2),
+            scenario_of(EXTREME, 2..=4, 1..=4, 1..=120, 1..=2),
+        ],
+        x in extras(),
+        d in dependence(),
+    ) {
+        let text = with_dependence(&s, &x, &d);
+        let [all, lane, general] = markets(&text)?;
+        for path in 0..s.paths {
+            let want = run(&general, path, &mut cascadesim::engine::Plain);
+            let got_lane = run(&lane, path, &mut cascadesim::engine::Plain);
+            prop_assert!(got_lane == want, "lane differs on path {}:\n{}\n---\n{}\n{}", path, got_lane, want, text);
+            let got_all = run(&all, path, &mut cascadesim::engine::Plain);
+            prop_assert!(got_all == want, "several-asset loop differs on path {}:\n{}\n---\n{}\n{}", path, got_all, want, text);
         }
     }
 }
