@@ -347,3 +347,51 @@ proptest! {
         }
     }
 }
+
+/// An asset that moved on a step that went through the cascade loop (another asset's
+/// positions triggered) loses its skip interval, since recording that step changed its
+/// extremes. B falls from 100 to 90 and comes back to 95, so that 90–95 sets no new extreme
+/// and B at 93 is skipped; at step 5 A's shock liquidates A's longs while B makes a new peak
+/// at 120; at step 6 B falls back to 94, inside the old interval but a new drawdown from 120.
+/// The loop of quiet steps must record that drawdown like the general step.
+#[test]
+fn an_asset_that_moved_on_a_cascade_step_loses_its_skip_interval() {
+    let book = "[assets.book]\nprofile = \"flat\"\nspread_bp = 1.0\nlevel_spacing_bp = 1.0\n\
+                levels = 200\ndepth_usd = 1.0e8\ndepth_band_bp = 100\n\
+                refill_half_life_s = 60\npermanent_impact = 0.0\n\n";
+    let text = format!(
+        "[simulation]\npaths = 1\nsteps = 10\nstep_seconds = 60\nseed = 3\n\n\
+         [[assets]]\nname = \"A\"\nprice = 100.0\nvolatility = 0.0\n\
+         shocks = [{{ step = 5, return = -0.10 }}]\n\n{book}\
+         [[assets]]\nname = \"B\"\nprice = 100.0\nvolatility = 0.0\n\
+         shocks = [{{ step = 1, return = -0.10 }}, {{ step = 2, return = 0.0555555 }}, \
+         {{ step = 3, return = -0.021 }}, {{ step = 5, return = 0.29 }}, \
+         {{ step = 6, return = -0.217 }}]\n\n{book}\
+         [[populations]]\nasset = \"A\"\ncount = 200\nopen_interest_usd = 1.0e7\n\
+         long_share = 1.0\nmaintenance_margin = 0.005\n\
+         size = {{ distribution = \"lognormal\", sigma = 0.5 }}\n\
+         leverage = {{ values = [20], weights = [1.0] }}\n\
+         entry = {{ distribution = \"normal\", mean = 0.0, sd = 0.001 }}\n"
+    );
+    let [all, _, general] = markets(&text).expect("a valid scenario");
+    let want = run(&general, 0, &mut cascadesim::engine::Plain);
+    let got = run(&all, 0, &mut cascadesim::engine::Plain);
+    assert_eq!(got, want);
+    // The scenario does what it says: A's longs are liquidated, B's deepest fall is from 120.
+    let mut per_asset = vec![AssetPathMetrics::default(); 2];
+    let mut per_pop = vec![PopulationPathMetrics::default(); 1];
+    let s = simulate_full(
+        &general,
+        0,
+        &mut per_asset,
+        &mut per_pop,
+        &mut Liquidations::default(),
+        &mut cascadesim::engine::Plain,
+    );
+    assert!(s.liquidation_count > 0);
+    assert!(
+        per_asset[1].max_drawdown > 0.2,
+        "{}",
+        per_asset[1].max_drawdown
+    );
+}

@@ -180,7 +180,18 @@ impl StepState<'_> {
         let b_ = &mut self.books;
         let (books, mid) = (&mut b_.state[..n], &mut b_.mid[..n]);
         let (band, lanes) = (&self.band[..n], &mut self.lanes[..n]);
-        lanes.fill(Lane::START);
+        for (a, l) in lanes.iter_mut().enumerate() {
+            // An interval found before a step that went through the cascade loop still holds
+            // when that step left the asset alone: its log fundamental was inside (else the
+            // interval was dropped when the loop stopped), so none of its positions
+            // triggered, its book was not walked and recording it changed nothing. Its band
+            // and book are then as they were; checked all the same.
+            if l.band != band[a] || !books[a].is_whole() {
+                l.skip = NO_SKIP;
+            }
+            l.band = band[a];
+            l.fresh = true;
+        }
         let stop = loop {
             market
                 .dependence
@@ -222,6 +233,13 @@ impl StepState<'_> {
                     out |= !(mid[a] > band[a].0 && mid[a] < band[a].1);
                 }
                 if out {
+                    // The general step records every asset: the intervals of those outside
+                    // theirs no longer hold.
+                    for (l, &x) in lanes.iter_mut().zip(log_f.iter()) {
+                        if !l.inside(x) {
+                            l.skip = NO_SKIP;
+                        }
+                    }
                     break Some(step);
                 }
                 for (a, m) in market.assets.iter().enumerate() {

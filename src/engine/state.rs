@@ -103,11 +103,14 @@ columns! {
 }
 
 /// One asset's place in the several-asset loop (`solo`): the interval of log fundamentals
-/// in which its quiet step changes nothing but the log fundamental, and whether its
-/// fundamental and mid are those of its current log fundamental.
+/// in which its quiet step changes nothing but the log fundamental, the armed band it was
+/// found for, and whether its fundamental and mid are those of its current log
+/// fundamental. Kept across a step that went through the cascade loop when that step left
+/// the asset alone.
 #[derive(Clone, Copy)]
 pub(super) struct Lane {
     pub(super) skip: (f64, f64),
+    pub(super) band: (f64, f64),
     pub(super) fresh: bool,
 }
 
@@ -116,6 +119,7 @@ impl Lane {
     /// interval), the fundamental and the mid those of the log fundamental.
     pub(super) const START: Lane = Lane {
         skip: (f64::INFINITY, f64::NEG_INFINITY),
+        band: (f64::NEG_INFINITY, f64::INFINITY),
         fresh: true,
     };
 }
