@@ -131,6 +131,8 @@ fn with_extras(s: &ScenarioP, x: &Extras) -> String {
 /// more assets (whose `[correlation]` table correlates the first two).
 #[derive(Debug, Clone)]
 struct Dependence {
+    /// No `[correlation]` table at all (independent assets; the keys below are then unused).
+    independent: bool,
     /// `jump_clock = "common"` (matters only with jumps).
     common_jumps: bool,
     /// Every asset Student-t with these degrees of freedom and `t_mixing = "shared"`.
@@ -142,11 +144,13 @@ struct Dependence {
 
 fn dependence() -> impl Strategy<Value = Dependence> {
     (
+        prop::bool::weighted(0.4),
         any::<bool>(),
         prop::option::weighted(0.3, 2.5..=30.0f64),
         prop::option::weighted(0.3, (0.0..1.0f64, -0.95..=0.95f64)),
     )
-        .prop_map(|(common_jumps, shared_t, regime)| Dependence {
+        .prop_map(|(independent, common_jumps, shared_t, regime)| Dependence {
+            independent,
             common_jumps,
             shared_t,
             regime,
@@ -156,6 +160,13 @@ fn dependence() -> impl Strategy<Value = Dependence> {
 /// The scenario's TOML with the extras and the dependence written in (`s` has two or more
 /// assets).
 fn with_dependence(s: &ScenarioP, x: &Extras, d: &Dependence) -> String {
+    if d.independent {
+        // Independent Gaussian assets take the several-asset loop's inlined draws.
+        let text = with_extras(s, x);
+        let at = text.find("[correlation]\n").expect("two or more assets");
+        let end = at + text[at..].find("\n\n").expect("the table ends") + 2;
+        return format!("{}{}", &text[..at], &text[end..]);
+    }
     let mut s = s.clone();
     if let Some(dof) = d.shared_t {
         for a in &mut s.assets {

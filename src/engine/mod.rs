@@ -53,6 +53,7 @@ pub use market::{AssetModel, FastPaths, Market, PopulationModel};
 pub use summary::{AssetPathMetrics, AssetStep, PathSummary, PopulationPathMetrics, is_cascade};
 
 use crate::model::population::Positions;
+use crate::model::price::SoloReturn;
 use extremes::deepest;
 use mode::Mode;
 use state::{PathState, StepState, Streams};
@@ -153,13 +154,29 @@ fn run_steps<O: Observer, C: Control>(
     } else {
         None
     };
+    // Several independent Gaussian assets draw one normal each, in asset order, whether
+    // through the general draw or one inlined return after the other.
+    let several_rets: Vec<SoloReturn<'_>> = if mode.solo && market.assets.len() > 1 {
+        let rets: Option<Vec<_>> = market
+            .assets
+            .iter()
+            .map(|a| {
+                a.process
+                    .solo_return(&market.dependence)
+                    .filter(SoloReturn::is_gaussian)
+            })
+            .collect();
+        rets.unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     let mut step = 0;
     while step < market.steps {
         if mode.solo {
             let next = if market.assets.len() == 1 {
                 st.solo(streams, step, solo_ret)
             } else {
-                st.several(streams, step)
+                st.several(streams, step, &several_rets)
             };
             match next {
                 Some(s) => step = s,

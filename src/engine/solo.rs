@@ -160,12 +160,58 @@ impl Solo<'_> {
 }
 
 impl StepState<'_> {
-    /// Runs the several-asset loop from `step`: the lone-asset loop's rules per asset (one
-    /// book each, its own skip interval), the step's draws as the general step takes them.
-    /// Returns the first step on which some mark left its armed band, stages 1–3 of every
-    /// asset done, or `None` when the path ended.
+    /// Runs the several-asset loop from `step` (`rets`: every asset's inlinable return when
+    /// they are independent and Gaussian, else empty): the lone-asset loop's rules per asset
+    /// (one book each, its own skip interval), the step's draws as the general step takes
+    /// them. Returns the first step on which some mark left its armed band, stages 1–3 of
+    /// every asset done, or `None` when the path ended.
+    pub(super) fn several(
+        &mut self,
+        s: &mut Streams,
+        step: u32,
+        rets: &[SoloReturn<'_>],
+    ) -> Option<u32> {
+        let market = self.market;
+        if rets.is_empty() {
+            self.several_with(
+                s,
+                step,
+                |step, s| {
+                    market
+                        .dependence
+                        .draw(step, &mut s.draws, &mut s.rng, &mut s.jump_rng);
+                },
+                |a, step, s, st| {
+                    market.assets[a]
+                        .process
+                        .log_return(a, step, &s.draws, st, &mut s.rng)
+                },
+            )
+        } else {
+            // One normal per asset, in asset order: what the general draw takes.
+            self.several_with(
+                s,
+                step,
+                |_, _| {},
+                |a, step, s, st| rets[a].log_return(step, st, &mut s.rng),
+            )
+        }
+    }
+
+    /// [`StepState::several`] with the step's shared draws (`draw`) and asset `a`'s return
+    /// (`log_return`) given.
     #[inline(never)]
-    pub(super) fn several(&mut self, s: &mut Streams, mut step: u32) -> Option<u32> {
+    fn several_with<D, R>(
+        &mut self,
+        s: &mut Streams,
+        mut step: u32,
+        mut draw: D,
+        mut log_return: R,
+    ) -> Option<u32>
+    where
+        D: FnMut(u32, &mut Streams),
+        R: FnMut(usize, u32, &mut Streams, &mut PriceState) -> f64,
+    {
         // Called once per step that went through the cascade loop (and at the start).
         self.armed_bands();
         let market = self.market;
@@ -193,17 +239,12 @@ impl StepState<'_> {
             l.fresh = true;
         }
         let stop = loop {
-            market
-                .dependence
-                .draw(step, &mut s.draws, &mut s.rng, &mut s.jump_rng);
+            draw(step, s);
             // Every asset's return, in asset order (the draws of the general step); whether
             // every log fundamental stays inside its asset's skip interval.
             let mut all_inside = true;
-            for (a, m) in market.assets.iter().enumerate() {
-                let r = m
-                    .process
-                    .log_return(a, step, &s.draws, &mut price[a], &mut s.rng);
-                let l = &mut lanes[a];
+            for (a, l) in lanes.iter_mut().enumerate() {
+                let r = log_return(a, step, s, &mut price[a]);
                 if r != 0.0 {
                     log_f[a] = advance(log_f[a], r);
                     l.fresh = false;
