@@ -185,22 +185,9 @@ fn with_dependence(s: &ScenarioP, x: &Extras, d: &Dependence) -> String {
         // A regime starts after step 0 and before the last step: none with one step.
         let from = 1 + (at * f64::from(s.steps.saturating_sub(1))) as u32;
         if from < s.steps {
-            let n = s.assets.len();
-            let rows: Vec<String> = (0..n)
-                .map(|i| {
-                    let row: Vec<String> = (0..n)
-                        .map(|j| match (i, j) {
-                            _ if i == j => "1.0".to_string(),
-                            (0, 1) | (1, 0) => num(rho),
-                            _ => "0.0".to_string(),
-                        })
-                        .collect();
-                    format!("[{}]", row.join(", "))
-                })
-                .collect();
             keys.push_str(&format!(
-                "\n[[correlation.regimes]]\nfrom_step = {from}\nmatrix = [{}]\n",
-                rows.join(", ")
+                "\n[[correlation.regimes]]\nfrom_step = {from}\nmatrix = {}\n",
+                correlation_matrix(s.assets.len(), rho)
             ));
         }
     }
@@ -291,6 +278,34 @@ fn markets(text: &str) -> Result<[Market; 3], TestCaseError> {
     ])
 }
 
+/// Paths `0..paths` of the scenario `text` give the same numbers with every fast path, with
+/// the lane only and with the general step only.
+fn three_ways_agree(text: &str, paths: u64) -> Result<(), TestCaseError> {
+    let [all, lane, general] = markets(text)?;
+    for path in 0..paths {
+        let want = run(&general, path, &mut cascadesim::engine::Plain);
+        let got_lane = run(&lane, path, &mut cascadesim::engine::Plain);
+        prop_assert!(
+            got_lane == want,
+            "lane differs on path {}:\n{}\n---\n{}\n{}",
+            path,
+            got_lane,
+            want,
+            text
+        );
+        let got_all = run(&all, path, &mut cascadesim::engine::Plain);
+        prop_assert!(
+            got_all == want,
+            "loop of quiet steps differs on path {}:\n{}\n---\n{}\n{}",
+            path,
+            got_all,
+            want,
+            text
+        );
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(config(192))]
 
@@ -301,15 +316,7 @@ proptest! {
         s in prop_oneof![scenario(NORMAL, 1..=3), scenario(EXTREME, 1..=3)],
         x in extras(),
     ) {
-        let text = with_extras(&s, &x);
-        let [all, lane, general] = markets(&text)?;
-        for path in 0..s.paths {
-            let want = run(&general, path, &mut cascadesim::engine::Plain);
-            let got_lane = run(&lane, path, &mut cascadesim::engine::Plain);
-            prop_assert!(got_lane == want, "lane differs on path {}:\n{}\n---\n{}\n{}", path, got_lane, want, text);
-            let got_all = run(&all, path, &mut cascadesim::engine::Plain);
-            prop_assert!(got_all == want, "loop of quiet steps differs on path {}:\n{}\n---\n{}\n{}", path, got_all, want, text);
-        }
+        three_ways_agree(&with_extras(&s, &x), s.paths)?;
     }
 
     /// Under a rare-event control (tilted draws, a stream switch, a stop at a drawdown) the
@@ -347,15 +354,7 @@ proptest! {
         x in extras(),
         d in dependence(),
     ) {
-        let text = with_dependence(&s, &x, &d);
-        let [all, lane, general] = markets(&text)?;
-        for path in 0..s.paths {
-            let want = run(&general, path, &mut cascadesim::engine::Plain);
-            let got_lane = run(&lane, path, &mut cascadesim::engine::Plain);
-            prop_assert!(got_lane == want, "lane differs on path {}:\n{}\n---\n{}\n{}", path, got_lane, want, text);
-            let got_all = run(&all, path, &mut cascadesim::engine::Plain);
-            prop_assert!(got_all == want, "several-asset loop differs on path {}:\n{}\n---\n{}\n{}", path, got_all, want, text);
-        }
+        three_ways_agree(&with_dependence(&s, &x, &d), s.paths)?;
     }
 }
 

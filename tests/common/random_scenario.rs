@@ -134,6 +134,24 @@ pub fn num(x: f64) -> String {
     format!("{x:?}")
 }
 
+/// The TOML of an `n × n` correlation matrix whose first two assets are correlated by `rho`
+/// and the others independent.
+pub fn correlation_matrix(n: usize, rho: f64) -> String {
+    let rows: Vec<String> = (0..n)
+        .map(|i| {
+            let row: Vec<String> = (0..n)
+                .map(|j| match (i, j) {
+                    _ if i == j => "1.0".to_string(),
+                    (0, 1) | (1, 0) => num(rho),
+                    _ => "0.0".to_string(),
+                })
+                .collect();
+            format!("[{}]", row.join(", "))
+        })
+        .collect();
+    format!("[{}]", rows.join(", "))
+}
+
 impl ScenarioP {
     pub fn toml(&self) -> String {
         let mut s = String::new();
@@ -207,19 +225,8 @@ impl ScenarioP {
         }
         let n = self.assets.len();
         if n >= 2 {
-            let rows: Vec<String> = (0..n)
-                .map(|i| {
-                    let row: Vec<String> = (0..n)
-                        .map(|j| match (i, j) {
-                            _ if i == j => "1.0".to_string(),
-                            (0, 1) | (1, 0) => num(self.rho),
-                            _ => "0.0".to_string(),
-                        })
-                        .collect();
-                    format!("[{}]", row.join(", "))
-                })
-                .collect();
-            let _ = writeln!(w, "[correlation]\nmatrix = [{}]\n", rows.join(", "));
+            let m = correlation_matrix(n, self.rho);
+            let _ = writeln!(w, "[correlation]\nmatrix = {m}\n");
         }
         for p in &self.pops {
             let max_lev = 1.0 / (2.0 * p.maintenance_margin);
