@@ -2,16 +2,20 @@
 //!
 //! A step on which no position can trigger may skip the cascade loop (the quiet lane), and a
 //! run of such steps is a loop of its own (the lone-asset loop, or with several assets the
-//! several-asset loop, `engine::solo`). All must change nothing:
-//! every random scenario (one or two assets, random books, populations with random
-//! leverage, sizes and entries, partial liquidation and ADL, random volatility, fat tails,
-//! jumps, shocks and price floors, and, some of the time, the rules the lane does not
-//! handle — circuit breaker, volatility-dependent depth, funding) is simulated three times:
-//! with every fast path allowed, with the lane but not the loops of quiet steps, and with the
-//! general step only (`Market::with_fast_paths`). The summaries, per-asset and
-//! per-population figures and the steps an observer of liquidations sees must be identical
-//! bit for bit (compared through `{:?}`, which tells `-0.0` from `0.0`). A rare-event
-//! control (tilted draws, a stream switch, a stop) keeps the lane and must match too.
+//! several-asset loop, `engine::solo`). All must change nothing: every random scenario (one
+//! or two assets, random books, populations with random leverage, sizes and entries, partial
+//! liquidation and ADL, random volatility, fat tails, jumps, shocks and price floors, and,
+//! some of the time, the rules the lane does not handle — circuit breaker,
+//! volatility-dependent depth, funding) is simulated three times: with every fast path
+//! allowed, with the lane but not the loops of quiet steps, and with the general step only
+//! (`Market::with_fast_paths`). The summaries, per-asset and per-population figures and the
+//! steps an observer of liquidations sees must be identical bit for bit (compared through
+//! `{:?}`, which tells `-0.0` from `0.0`). Scenarios of two to four assets over longer
+//! paths, with the dependence the several-asset loop draws through (none, correlation, a
+//! regime change, a common jump clock, shared t mixing) and GARCH feedback, check that loop
+//! the same way, and a hand-built one the rule by which it keeps an asset's skip interval
+//! across another asset's cascade step. A rare-event control (tilted draws, a stream
+//! switch, a stop) keeps the lane and must match too.
 
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
@@ -140,6 +144,9 @@ struct Dependence {
     /// A `[[correlation.regimes]]` from this fraction of the steps, with this correlation of
     /// the first two assets.
     regime: Option<(f64, f64)>,
+    /// `volatility_feedback = { alpha, beta }` on every asset (GARCH: the variance is path
+    /// state the loop carries), when no asset has jumps and every volatility is positive.
+    feedback: Option<(f64, f64)>,
 }
 
 fn dependence() -> impl Strategy<Value = Dependence> {
@@ -148,32 +155,52 @@ fn dependence() -> impl Strategy<Value = Dependence> {
         any::<bool>(),
         prop::option::weighted(0.3, 2.5..=30.0f64),
         prop::option::weighted(0.3, (0.0..1.0f64, -0.95..=0.95f64)),
+        prop::option::weighted(0.3, (0.01..=0.2f64, 0.5..=0.79f64)),
     )
-        .prop_map(|(independent, common_jumps, shared_t, regime)| Dependence {
-            independent,
-            common_jumps,
-            shared_t,
-            regime,
-        })
+        .prop_map(
+            |(independent, common_jumps, shared_t, regime, feedback)| Dependence {
+                independent,
+                common_jumps,
+                shared_t,
+                regime,
+                feedback,
+            },
+        )
 }
 
 /// The scenario's TOML with the extras and the dependence written in (`s` has two or more
 /// assets).
 fn with_dependence(s: &ScenarioP, x: &Extras, d: &Dependence) -> String {
-    if d.independent {
-        // Independent Gaussian assets take the several-asset loop's inlined draws.
-        let text = with_extras(s, x);
-        let at = text.find("[correlation]\n").expect("two or more assets");
-        let end = at + text[at..].find("\n\n").expect("the table ends") + 2;
-        return format!("{}{}", &text[..at], &text[end..]);
-    }
     let mut s = s.clone();
-    if let Some(dof) = d.shared_t {
+    if let (false, Some(dof)) = (d.independent, d.shared_t) {
         for a in &mut s.assets {
             a.dof = Some(dof);
         }
     }
     let mut text = with_extras(&s, x);
+    if let Some((alpha, beta)) = d.feedback
+        && x.jumps.is_none()
+        && s.assets.iter().all(|a| a.volatility > 0.0)
+    {
+        let key = format!(
+            "volatility_feedback = {{ alpha = {}, beta = {} }}\n",
+            num(alpha),
+            num(beta)
+        );
+        text = text
+            .lines()
+            .map(|l| match l.starts_with("volatility = ") {
+                true => format!("{l}\n{key}"),
+                false => format!("{l}\n"),
+            })
+            .collect();
+    }
+    let at = text.find("[correlation]\n").expect("two or more assets");
+    if d.independent {
+        // Independent Gaussian assets take the several-asset loop's inlined draws.
+        let end = at + text[at..].find("\n\n").expect("the table ends") + 2;
+        return format!("{}{}", &text[..at], &text[end..]);
+    }
     let mut keys = String::new();
     if d.common_jumps {
         keys.push_str("jump_clock = \"common\"\n");
@@ -181,9 +208,9 @@ fn with_dependence(s: &ScenarioP, x: &Extras, d: &Dependence) -> String {
     if d.shared_t.is_some() {
         keys.push_str("t_mixing = \"shared\"\n");
     }
-    if let Some((at, rho)) = d.regime {
+    if let Some((from, rho)) = d.regime {
         // A regime starts after step 0 and before the last step: none with one step.
-        let from = 1 + (at * f64::from(s.steps.saturating_sub(1))) as u32;
+        let from = 1 + (from * f64::from(s.steps.saturating_sub(1))) as u32;
         if from < s.steps {
             keys.push_str(&format!(
                 "\n[[correlation.regimes]]\nfrom_step = {from}\nmatrix = {}\n",
@@ -191,7 +218,6 @@ fn with_dependence(s: &ScenarioP, x: &Extras, d: &Dependence) -> String {
             ));
         }
     }
-    let at = text.find("[correlation]\n").expect("two or more assets");
     let end = at + text[at..].find('\n').expect("a line") + 1;
     let end = end + text[end..].find('\n').expect("the matrix") + 1;
     text.insert_str(end, &keys);
