@@ -789,13 +789,14 @@ fn full_close_fast_path_matches_the_general_path_bit_for_bit() {
     );
 }
 
-/// The quiet lane (steps on which no position can trigger skip the cascade loop; a lone
-/// asset's run of them is a loop of its own) changes no number: every bundled scenario,
-/// simulated with an observer that sees every step (which keeps the lane off) and without
-/// one (lane on where the scenario allows it), gives the same summary and per-asset figures
-/// to the bit. The scenarios cover one asset (the lone-asset loop, Student-t and Gaussian),
-/// several assets with jumps (the general lane, once the contagion scenario's breaker and
-/// volatility-dependent depth are taken out), venues and lending (no lane).
+/// The quiet lane (steps on which no position can trigger skip the cascade loop; a run of
+/// them is a loop of its own) changes no number: every bundled scenario, simulated with an
+/// observer that sees every step (which keeps the lane off) and without one (lane on where
+/// the scenario allows it), gives the same summary and per-asset figures to the bit. The
+/// scenarios cover one asset (the lone-asset loop, Student-t and Gaussian), several assets
+/// (the several-asset loop: correlated ones in `eth_high_leverage`, and with jumps on a
+/// common clock, shared t mixing and a correlation regime once the contagion scenario's
+/// breaker and volatility-dependent depth are taken out), venues and lending (no lane).
 #[test]
 fn the_quiet_lane_changes_no_number() {
     let bundled = [
@@ -807,8 +808,8 @@ fn the_quiet_lane_changes_no_number() {
         include_str!("../scenarios/two_venue_oracle.toml"),
         include_str!("../scenarios/aave_collateral_contagion.toml"),
     ];
-    // Several assets on the general lane: the contagion scenario without the rules that keep
-    // the lane off (circuit breaker, volatility-dependent depth).
+    // Several assets on the several-asset loop: the contagion scenario without the rules that
+    // keep it off (circuit breaker, volatility-dependent depth).
     let mut skipping = false;
     let several: String = bundled[3]
         .lines()

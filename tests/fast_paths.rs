@@ -1,16 +1,21 @@
 //! The engine's fast paths give the general step's numbers to the bit, on random scenarios.
 //!
 //! A step on which no position can trigger may skip the cascade loop (the quiet lane), and a
-//! lone asset's run of such steps is a loop of its own (`Solo`). Both must change nothing:
-//! every random scenario (one or two assets, random books, populations with random
-//! leverage, sizes and entries, partial liquidation and ADL, random volatility, fat tails,
-//! jumps, shocks and price floors, and, some of the time, the rules the lane does not
-//! handle — circuit breaker, volatility-dependent depth, funding) is simulated three times:
-//! with every fast path allowed, with the lane but not the lone-asset loop, and with the
-//! general step only (`Market::with_fast_paths`). The summaries, per-asset and
-//! per-population figures and the steps an observer of liquidations sees must be identical
-//! bit for bit (compared through `{:?}`, which tells `-0.0` from `0.0`). A rare-event
-//! control (tilted draws, a stream switch, a stop) keeps the lane and must match too.
+//! run of such steps is a loop of its own (the lone-asset loop, or with several assets the
+//! several-asset loop, `engine::solo`). All must change nothing: every random scenario (one
+//! or two assets, random books, populations with random leverage, sizes and entries, partial
+//! liquidation and ADL, random volatility, fat tails, jumps, shocks and price floors, and,
+//! some of the time, the rules the lane does not handle — circuit breaker,
+//! volatility-dependent depth, funding) is simulated three times: with every fast path
+//! allowed, with the lane but not the loops of quiet steps, and with the general step only
+//! (`Market::with_fast_paths`). The summaries, per-asset and per-population figures and the
+//! steps an observer of liquidations sees must be identical bit for bit (compared through
+//! `{:?}`, which tells `-0.0` from `0.0`). Scenarios of two to four assets over longer
+//! paths, with the dependence the several-asset loop draws through (none, correlation, a
+//! regime change, a common jump clock, shared t mixing) and GARCH feedback, check that loop
+//! the same way, and a hand-built one the rule by which it keeps an asset's skip interval
+//! across another asset's cascade step. A rare-event control (tilted draws, a stream
+//! switch, a stop) keeps the lane and must match too.
 
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
@@ -126,6 +131,99 @@ fn with_extras(s: &ScenarioP, x: &Extras) -> String {
     out
 }
 
+/// How several assets' moves depend on each other, added to a random scenario of two or
+/// more assets (whose `[correlation]` table correlates the first two).
+#[derive(Debug, Clone)]
+struct Dependence {
+    /// No `[correlation]` table at all (independent assets; the keys below are then unused).
+    independent: bool,
+    /// `jump_clock = "common"` (matters only with jumps).
+    common_jumps: bool,
+    /// Every asset Student-t with these degrees of freedom and `t_mixing = "shared"`.
+    shared_t: Option<f64>,
+    /// A `[[correlation.regimes]]` from this fraction of the steps, with this correlation of
+    /// the first two assets.
+    regime: Option<(f64, f64)>,
+    /// `volatility_feedback = { alpha, beta }` on every asset (GARCH: the variance is path
+    /// state the loop carries), when no asset has jumps and every volatility is positive.
+    feedback: Option<(f64, f64)>,
+}
+
+fn dependence() -> impl Strategy<Value = Dependence> {
+    (
+        prop::bool::weighted(0.4),
+        any::<bool>(),
+        prop::option::weighted(0.3, 2.5..=30.0f64),
+        prop::option::weighted(0.3, (0.0..1.0f64, -0.95..=0.95f64)),
+        prop::option::weighted(0.3, (0.01..=0.2f64, 0.5..=0.79f64)),
+    )
+        .prop_map(
+            |(independent, common_jumps, shared_t, regime, feedback)| Dependence {
+                independent,
+                common_jumps,
+                shared_t,
+                regime,
+                feedback,
+            },
+        )
+}
+
+/// The scenario's TOML with the extras and the dependence written in (`s` has two or more
+/// assets).
+fn with_dependence(s: &ScenarioP, x: &Extras, d: &Dependence) -> String {
+    let mut s = s.clone();
+    if let (false, Some(dof)) = (d.independent, d.shared_t) {
+        for a in &mut s.assets {
+            a.dof = Some(dof);
+        }
+    }
+    let mut text = with_extras(&s, x);
+    if let Some((alpha, beta)) = d.feedback
+        && x.jumps.is_none()
+        && s.assets.iter().all(|a| a.volatility > 0.0)
+    {
+        let key = format!(
+            "volatility_feedback = {{ alpha = {}, beta = {} }}\n",
+            num(alpha),
+            num(beta)
+        );
+        text = text
+            .lines()
+            .map(|l| match l.starts_with("volatility = ") {
+                true => format!("{l}\n{key}"),
+                false => format!("{l}\n"),
+            })
+            .collect();
+    }
+    let at = text.find("[correlation]\n").expect("two or more assets");
+    if d.independent {
+        // Independent Gaussian assets take the several-asset loop's inlined draws.
+        let end = at + text[at..].find("\n\n").expect("the table ends") + 2;
+        return format!("{}{}", &text[..at], &text[end..]);
+    }
+    let mut keys = String::new();
+    if d.common_jumps {
+        keys.push_str("jump_clock = \"common\"\n");
+    }
+    if d.shared_t.is_some() {
+        keys.push_str("t_mixing = \"shared\"\n");
+    }
+    if let Some((from, rho)) = d.regime {
+        // A regime starts after step 0 and before the last step: none with one step.
+        let from = 1 + (from * f64::from(s.steps.saturating_sub(1))) as u32;
+        if from < s.steps {
+            keys.push_str(&format!(
+                "\n[[correlation.regimes]]\nfrom_step = {from}\nmatrix = {}\n",
+                correlation_matrix(s.assets.len(), rho)
+            ));
+        }
+    }
+    let end = at + text[at..].find('\n').expect("a line") + 1;
+    let end = end + text[end..].find('\n').expect("the matrix") + 1;
+    text.insert_str(end, &keys);
+    text
+}
+
 /// Records the steps with liquidations (the observer the Monte Carlo run's realised heatmap
 /// is: it leaves the quiet lane on).
 #[derive(Default)]
@@ -206,24 +304,45 @@ fn markets(text: &str) -> Result<[Market; 3], TestCaseError> {
     ])
 }
 
+/// Paths `0..paths` of the scenario `text` give the same numbers with every fast path, with
+/// the lane only and with the general step only.
+fn three_ways_agree(text: &str, paths: u64) -> Result<(), TestCaseError> {
+    let [all, lane, general] = markets(text)?;
+    for path in 0..paths {
+        let want = run(&general, path, &mut cascadesim::engine::Plain);
+        let got_lane = run(&lane, path, &mut cascadesim::engine::Plain);
+        prop_assert!(
+            got_lane == want,
+            "lane differs on path {}:\n{}\n---\n{}\n{}",
+            path,
+            got_lane,
+            want,
+            text
+        );
+        let got_all = run(&all, path, &mut cascadesim::engine::Plain);
+        prop_assert!(
+            got_all == want,
+            "loop of quiet steps differs on path {}:\n{}\n---\n{}\n{}",
+            path,
+            got_all,
+            want,
+            text
+        );
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(config(192))]
 
-    /// The lone-asset loop and the quiet lane give the general step's numbers, to the bit.
+    /// The loops of quiet steps and the quiet lane give the general step's numbers, to the
+    /// bit.
     #[test]
     fn fast_paths_match_the_general_step(
         s in prop_oneof![scenario(NORMAL, 1..=3), scenario(EXTREME, 1..=3)],
         x in extras(),
     ) {
-        let text = with_extras(&s, &x);
-        let [all, lane, general] = markets(&text)?;
-        for path in 0..s.paths {
-            let want = run(&general, path, &mut cascadesim::engine::Plain);
-            let got_lane = run(&lane, path, &mut cascadesim::engine::Plain);
-            prop_assert!(got_lane == want, "lane differs on path {}:\n{}\n---\n{}\n{}", path, got_lane, want, text);
-            let got_all = run(&all, path, &mut cascadesim::engine::Plain);
-            prop_assert!(got_all == want, "lone-asset loop differs on path {}:\n{}\n---\n{}\n{}", path, got_all, want, text);
-        }
+        three_ways_agree(&with_extras(&s, &x), s.paths)?;
     }
 
     /// Under a rare-event control (tilted draws, a stream switch, a stop at a drawdown) the
@@ -245,4 +364,70 @@ proptest! {
             prop_assert!(got == want, "lane under control differs on path {}:\n{}\n---\n{}\n{}", path, got, want, text);
         }
     }
+}
+
+proptest! {
+    #![proptest_config(config(96))]
+
+    /// With two to four assets, over longer paths and through every kind of dependence the
+    /// step's draws know, the several-asset loop gives the general step's numbers.
+    #[test]
+    fn the_several_asset_loop_matches_the_general_step(
+        s in prop_oneof![
+            scenario_of(NORMAL, 2..=4, 1..=4, 1..=120, 1..=2),
+            scenario_of(EXTREME, 2..=4, 1..=4, 1..=120, 1..=2),
+        ],
+        x in extras(),
+        d in dependence(),
+    ) {
+        three_ways_agree(&with_dependence(&s, &x, &d), s.paths)?;
+    }
+}
+
+/// An asset that moved on a step that went through the cascade loop (another asset's
+/// positions triggered) loses its skip interval, since recording that step changed its
+/// extremes. B falls from 100 to 90 and comes back to 95, so that 90–95 sets no new extreme
+/// and B at 93 is skipped; at step 5 A's shock liquidates A's longs while B makes a new peak
+/// at 120; at step 6 B falls back to 94, inside the old interval but a new drawdown from 120.
+/// The loop of quiet steps must record that drawdown like the general step.
+#[test]
+fn an_asset_that_moved_on_a_cascade_step_loses_its_skip_interval() {
+    let book = "[assets.book]\nprofile = \"flat\"\nspread_bp = 1.0\nlevel_spacing_bp = 1.0\n\
+                levels = 200\ndepth_usd = 1.0e8\ndepth_band_bp = 100\n\
+                refill_half_life_s = 60\npermanent_impact = 0.0\n\n";
+    let text = format!(
+        "[simulation]\npaths = 1\nsteps = 10\nstep_seconds = 60\nseed = 3\n\n\
+         [[assets]]\nname = \"A\"\nprice = 100.0\nvolatility = 0.0\n\
+         shocks = [{{ step = 5, return = -0.10 }}]\n\n{book}\
+         [[assets]]\nname = \"B\"\nprice = 100.0\nvolatility = 0.0\n\
+         shocks = [{{ step = 1, return = -0.10 }}, {{ step = 2, return = 0.0555555 }}, \
+         {{ step = 3, return = -0.021 }}, {{ step = 5, return = 0.29 }}, \
+         {{ step = 6, return = -0.217 }}]\n\n{book}\
+         [[populations]]\nasset = \"A\"\ncount = 200\nopen_interest_usd = 1.0e7\n\
+         long_share = 1.0\nmaintenance_margin = 0.005\n\
+         size = {{ distribution = \"lognormal\", sigma = 0.5 }}\n\
+         leverage = {{ values = [20], weights = [1.0] }}\n\
+         entry = {{ distribution = \"normal\", mean = 0.0, sd = 0.001 }}\n"
+    );
+    let [all, _, general] = markets(&text).expect("a valid scenario");
+    let want = run(&general, 0, &mut cascadesim::engine::Plain);
+    let got = run(&all, 0, &mut cascadesim::engine::Plain);
+    assert_eq!(got, want);
+    // The scenario does what it says: A's longs are liquidated, B's deepest fall is from 120.
+    let mut per_asset = vec![AssetPathMetrics::default(); 2];
+    let mut per_pop = vec![PopulationPathMetrics::default(); 1];
+    let s = simulate_full(
+        &general,
+        0,
+        &mut per_asset,
+        &mut per_pop,
+        &mut Liquidations::default(),
+        &mut cascadesim::engine::Plain,
+    );
+    assert!(s.liquidation_count > 0);
+    assert!(
+        per_asset[1].max_drawdown > 0.2,
+        "{}",
+        per_asset[1].max_drawdown
+    );
 }

@@ -67,10 +67,11 @@ pub struct Market {
 #[doc(hidden)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum FastPaths {
-    /// The quiet lane, and the lone-asset loop where the scenario allows it.
+    /// The quiet lane, and the loop of quiet steps (lone-asset or several-asset) where the
+    /// scenario allows it.
     #[default]
     All,
-    /// The quiet lane inside the general step, never the lone-asset loop.
+    /// The quiet lane inside the general step, never the loop of quiet steps.
     LaneOnly,
     /// Every step goes through the general step's cascade loop.
     None,

@@ -6,8 +6,9 @@
 //!   loop as `StepState`) and its figures at the end;
 //! - `step`: the step's stages (fundamentals → refill → quiet lane → cascade rounds:
 //!   collect, walk books, settle → record → end-of-step rules);
-//! - `solo`: the lone-asset loop (stages 1–3 of one asset in registers);
-//! - `mode`: which of the general step, the quiet lane and the lone-asset loop a path may
+//! - `solo`: the lone-asset loop (stages 1–3 of one asset in registers) and the
+//!   several-asset loop (the same with a skip interval per asset);
+//! - `mode`: which of the general step, the quiet lane and the loops of quiet steps a path may
 //!   take: a positive list of the features each fast path supports;
 //! - `extremes`: drawdowns, drawups and the endogenous move, recorded the same way by all;
 //! - `halts`: the circuit breaker's per-path state; `venue`: one population's venue
@@ -20,9 +21,9 @@
 //!
 //! A step on which no position can trigger (every mark strictly inside its asset's armed
 //! band, see `Venue::armed`) skips the cascade loop and only records the extremes: the
-//! quiet lane. With one asset and one book the lane is a loop of its own (`solo`). Both give
-//! the same numbers as the general step, to the bit (`tests/fast_paths.rs` pins them on
-//! random scenarios).
+//! quiet lane. With one book per asset and no control the lane is a loop of its own (`solo`:
+//! for one asset, or several). Both give the same numbers as the general step, to the bit
+//! (`tests/fast_paths.rs` pins them on random scenarios).
 //!
 //! The engine owns the loop and its termination; recording beyond the summary plugs in as
 //! an [`Observer`], so the hot loop carries no I/O. Path `i` draws from ChaCha8 seeded with
@@ -52,6 +53,7 @@ pub use market::{AssetModel, FastPaths, Market, PopulationModel};
 pub use summary::{AssetPathMetrics, AssetStep, PathSummary, PopulationPathMetrics, is_cascade};
 
 use crate::model::population::Positions;
+use crate::model::price::SoloReturn;
 use extremes::deepest;
 use mode::Mode;
 use state::{PathState, StepState, Streams};
@@ -117,7 +119,8 @@ pub fn simulate_full<O: Observer, C: Control>(
 
     let mode = Mode::of(market, O::QUIET_STEPS, C::ACTIVE);
     let mut streams = Streams::new(market, path);
-    let mut st = PathState::new(market, &pops, open_interest, mode.lane);
+    let several = mode.solo && market.assets.len() > 1;
+    let mut st = PathState::new(market, &pops, open_interest, mode.lane, several);
     run_steps(
         st.step_state(),
         &mut streams,
@@ -131,8 +134,8 @@ pub fn simulate_full<O: Observer, C: Control>(
 }
 
 /// The step loop: every step takes the general step's stages, the quiet lane ends a quiet
-/// one after stage 3, and the lone-asset loop runs stages 1–3 of quiet steps in a loop of
-/// its own (see `mode`).
+/// one after stage 3, and the lone-asset loop (or, with several assets, the several-asset
+/// loop) runs stages 1–3 of quiet steps in a loop of its own (see `mode`).
 #[inline(always)]
 fn run_steps<O: Observer, C: Control>(
     mut st: StepState<'_>,
@@ -151,10 +154,31 @@ fn run_steps<O: Observer, C: Control>(
     } else {
         None
     };
+    // Several independent Gaussian assets draw one normal each, in asset order, whether
+    // through the general draw or one inlined return after the other.
+    let several_rets: Vec<SoloReturn<'_>> = if mode.solo && market.assets.len() > 1 {
+        let rets: Option<Vec<_>> = market
+            .assets
+            .iter()
+            .map(|a| {
+                a.process
+                    .solo_return(&market.dependence)
+                    .filter(SoloReturn::is_gaussian)
+            })
+            .collect();
+        rets.unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     let mut step = 0;
     while step < market.steps {
         if mode.solo {
-            match st.solo(streams, step, solo_ret) {
+            let next = if market.assets.len() == 1 {
+                st.solo(streams, step, solo_ret)
+            } else {
+                st.several(streams, step, &several_rets)
+            };
+            match next {
                 Some(s) => step = s,
                 None => break,
             }

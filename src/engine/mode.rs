@@ -1,7 +1,8 @@
-//! Which way a path's steps go: the general step, the quiet lane inside it, or the lone-asset
-//! loop (`Solo`). A fast path is taken only when every feature the run uses is on that
-//! path's list of what it supports ([`LANE`], [`SOLO`]): a positive list, so a rule the lists
-//! do not name keeps the general step.
+//! Which way a path's steps go: the general step, the quiet lane inside it, or the loop of
+//! quiet steps (`solo`: the lone-asset loop, or the several-asset loop). A fast path is
+//! taken only when every feature the run uses is on that path's list of what it supports
+//! ([`LANE`], [`SOLO`]): a positive list, so a rule the lists do not name keeps the general
+//! step.
 //!
 //! What counts as a feature is found by [`Features::of`], which names every field of the
 //! market, its assets and its populations without `..`: a field added to any of them does
@@ -14,7 +15,8 @@ use super::market::{AssetModel, FastPaths, Market, PopulationModel};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u16)]
 pub(super) enum Feature {
-    /// More than one asset (the lone-asset loop keeps one asset's state in registers).
+    /// More than one asset (the lone-asset loop keeps one asset's state in registers; the
+    /// several-asset loop takes its place).
     SeveralAssets = 1,
     /// An asset with several venues (books joined by arbitrage and an index, possibly
     /// lagged: the mark is not a book's mid, and arbitrage acts at the end of every step).
@@ -41,8 +43,9 @@ pub(super) enum Feature {
 /// armed band, it records the extremes and skips the cascade loop.
 const LANE: &[Feature] = &[Feature::SeveralAssets, Feature::Control];
 
-/// What the lone-asset loop supports (it is the lane for one asset, as a loop of its own).
-const SOLO: &[Feature] = &[];
+/// What the loop of quiet steps supports (it is the lane as a loop of its own: the
+/// lone-asset loop, or with several assets, each with one book, the several-asset loop).
+const SOLO: &[Feature] = &[Feature::SeveralAssets];
 
 /// A set of [`Feature`]s.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -139,7 +142,8 @@ impl Features {
 pub(super) struct Mode {
     /// Quiet steps skip the cascade loop.
     pub(super) lane: bool,
-    /// Runs of quiet steps go through the lone-asset loop.
+    /// Runs of quiet steps go through the lone-asset loop (the several-asset loop with
+    /// more than one asset).
     pub(super) solo: bool,
 }
 
@@ -168,7 +172,7 @@ mod tests {
         let none = Features::default();
         assert!(none.within(LANE) && none.within(SOLO));
         let two = none.with(Feature::SeveralAssets, true);
-        assert!(two.within(LANE) && !two.within(SOLO));
+        assert!(two.within(LANE) && two.within(SOLO));
         for f in [
             Feature::Venues,
             Feature::Funding,
@@ -180,8 +184,10 @@ mod tests {
             Feature::CrossMargin,
         ] {
             assert!(!two.with(f, true).within(LANE), "{f:?}");
+            assert!(!two.with(f, true).within(SOLO), "{f:?}");
             assert!(!none.with(f, true).within(SOLO), "{f:?}");
         }
         assert!(!none.with(Feature::Control, true).within(SOLO));
+        assert!(!two.with(Feature::Control, true).within(SOLO));
     }
 }

@@ -1,16 +1,22 @@
-//! The lone-asset loop: the quiet lane of a path with one asset and one book and no control
-//! (see `mode`), as a loop of its own that keeps the path's state in registers. With a plain
-//! price process its draws are inlined ([`SoloReturn`]), and while the log fundamental stays
-//! in an interval where the step can change nothing else ([`skip_interval`]), it does not
-//! even take the `exp`. It runs the general step's stages 1–3 (`step`) with their kernels
-//! (`step::advance`, `BookState::refill` and `mid`, `Measures::record_book`), so it gives
-//! the same numbers, to the bit (`tests/fast_paths.rs`).
+//! The loops of quiet steps without control (see `mode`), each a loop of its own over the
+//! general step's stages 1–3 (`step`) with their kernels (`step::advance`,
+//! `BookState::refill` and `mid`, `Measures::record_book`), so they give the same numbers,
+//! to the bit (`tests/fast_paths.rs`):
+//!
+//! - the lone-asset loop (`Solo`): one asset and one book, the path's state in registers;
+//!   with a plain price process its draws are inlined ([`SoloReturn`]), and while the log
+//!   fundamental stays in an interval where the step can change nothing else
+//!   ([`skip_interval`]), it does not even take the `exp`;
+//! - the same for several assets, one book each (`StepState::several`): the step's draws
+//!   as the general step takes them (correlation, jumps, t mixing included), and a skip
+//!   interval per asset; an asset inside its own does nothing but its log fundamental,
+//!   the others go through refill, mid, band check and extremes as the lone asset would.
 
 use rand::rngs::ChaCha8Rng;
 
 use super::extremes::{Extremes, Measures};
 use super::market::Market;
-use super::state::{StepState, Streams};
+use super::state::{Lane, StepState, Streams};
 use super::step::advance;
 use crate::model::book::{BookShape, BookState};
 use crate::model::price::{PriceState, SoloReturn, StepDraws};
@@ -150,6 +156,164 @@ impl Solo<'_> {
         *self.mark = mid;
         *self.measures = measures;
         stop
+    }
+}
+
+impl StepState<'_> {
+    /// Runs the several-asset loop from `step` (`rets`: every asset's inlinable return when
+    /// they are independent and Gaussian, else empty): the lone-asset loop's rules per asset
+    /// (one book each, its own skip interval), the step's draws as the general step takes
+    /// them. Returns the first step on which some mark left its armed band, stages 1–3 of
+    /// every asset done, or `None` when the path ended.
+    pub(super) fn several(
+        &mut self,
+        s: &mut Streams,
+        step: u32,
+        rets: &[SoloReturn<'_>],
+    ) -> Option<u32> {
+        let market = self.market;
+        if rets.is_empty() {
+            self.several_with(
+                s,
+                step,
+                |step, s| {
+                    market
+                        .dependence
+                        .draw(step, &mut s.draws, &mut s.rng, &mut s.jump_rng);
+                },
+                |a, step, s, st| {
+                    market.assets[a]
+                        .process
+                        .log_return(a, step, &s.draws, st, &mut s.rng)
+                },
+            )
+        } else {
+            // One normal per asset, in asset order: what the general draw takes.
+            self.several_with(
+                s,
+                step,
+                |_, _| {},
+                |a, step, s, st| rets[a].log_return(step, st, &mut s.rng),
+            )
+        }
+    }
+
+    /// [`StepState::several`] with the step's shared draws (`draw`) and asset `a`'s return
+    /// (`log_return`) given.
+    #[inline(never)]
+    fn several_with<D, R>(
+        &mut self,
+        s: &mut Streams,
+        mut step: u32,
+        mut draw: D,
+        mut log_return: R,
+    ) -> Option<u32>
+    where
+        D: FnMut(u32, &mut Streams),
+        R: FnMut(usize, u32, &mut Streams, &mut PriceState) -> f64,
+    {
+        // Called once per step that went through the cascade loop (and at the start).
+        self.armed_bands();
+        let market = self.market;
+        let n = market.assets.len();
+        let a_ = &mut self.assets;
+        let (log_f, fundamental, mark) = (
+            &mut a_.log_f[..n],
+            &mut a_.fundamental[..n],
+            &mut a_.mark[..n],
+        );
+        let (price, measures) = (&mut a_.price[..n], &mut a_.measures[..n]);
+        let b_ = &mut self.books;
+        let (books, mid) = (&mut b_.state[..n], &mut b_.mid[..n]);
+        let (band, lanes) = (&self.band[..n], &mut self.lanes[..n]);
+        for (a, l) in lanes.iter_mut().enumerate() {
+            // An interval found before a step that went through the cascade loop still holds
+            // when that step left the asset alone: its log fundamental was inside (else the
+            // interval was dropped when the loop stopped), so none of its positions
+            // triggered, its book was not walked and recording it changed nothing. Its band
+            // and book are then as they were; checked all the same.
+            if l.band != band[a] || !books[a].is_whole() {
+                l.skip = NO_SKIP;
+            }
+            l.band = band[a];
+            l.fresh = true;
+        }
+        let stop = loop {
+            draw(step, s);
+            // Every asset's return, in asset order (the draws of the general step); whether
+            // every log fundamental stays inside its asset's skip interval.
+            let mut all_inside = true;
+            for (a, l) in lanes.iter_mut().enumerate() {
+                let r = log_return(a, step, s, &mut price[a]);
+                if r != 0.0 {
+                    log_f[a] = advance(log_f[a], r);
+                    l.fresh = false;
+                }
+                all_inside &= l.inside(log_f[a]);
+            }
+            if !all_inside {
+                // Stages 2 and 3 for the assets outside their intervals, as the lone-asset
+                // loop takes them; the step leaves the loop if any mark left its band.
+                let mut out = false;
+                for (a, m) in market.assets.iter().enumerate() {
+                    debug_assert_eq!(m.first_slot, a, "one book per asset");
+                    let l = &mut lanes[a];
+                    if l.inside(log_f[a]) {
+                        continue;
+                    }
+                    let mut dirty = false;
+                    if !l.fresh {
+                        fundamental[a] = log_f[a].exp();
+                        dirty = true;
+                        l.fresh = true;
+                    }
+                    dirty |= books[a].refill(&m.book);
+                    if dirty {
+                        mid[a] = books[a].mid(&m.book, fundamental[a]);
+                    }
+                    out |= !(mid[a] > band[a].0 && mid[a] < band[a].1);
+                }
+                if out {
+                    // The general step records every asset: the intervals of those outside
+                    // theirs no longer hold.
+                    for (l, &x) in lanes.iter_mut().zip(log_f.iter()) {
+                        if !l.inside(x) {
+                            l.skip = NO_SKIP;
+                        }
+                    }
+                    break Some(step);
+                }
+                for (a, m) in market.assets.iter().enumerate() {
+                    let l = &mut lanes[a];
+                    if l.inside(log_f[a]) {
+                        continue;
+                    }
+                    measures[a].record_book(&books[a], m.book.floor, fundamental[a], mid[a]);
+                    l.skip = skip_interval(&books[a], &m.book, band[a], &measures[a]);
+                }
+            }
+            step += 1;
+            if step == market.steps {
+                break None;
+            }
+        };
+        for (a, m) in market.assets.iter().enumerate() {
+            if !lanes[a].fresh {
+                fundamental[a] = log_f[a].exp();
+                mid[a] = books[a].mid(&m.book, fundamental[a]);
+            }
+            mark[a] = mid[a];
+        }
+        b_.dirty[..n].fill(false);
+        stop
+    }
+}
+
+impl Lane {
+    /// Whether the log fundamental `log_f` is strictly inside the skip interval.
+    #[inline(always)]
+    fn inside(&self, log_f: f64) -> bool {
+        log_f > self.skip.0 && log_f < self.skip.1
     }
 }
 

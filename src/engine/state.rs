@@ -102,6 +102,28 @@ columns! {
     }
 }
 
+/// One asset's place in the several-asset loop (`solo`): the interval of log fundamentals
+/// in which its quiet step changes nothing but the log fundamental, the armed band it was
+/// found for, and whether its fundamental and mid are those of its current log
+/// fundamental. Kept across a step that went through the cascade loop when that step left
+/// the asset alone.
+#[derive(Clone, Copy)]
+pub(super) struct Lane {
+    pub(super) skip: (f64, f64),
+    pub(super) band: (f64, f64),
+    pub(super) fresh: bool,
+}
+
+impl Lane {
+    /// At the start of a run of the several-asset loop: nothing skipped (an empty
+    /// interval), the fundamental and the mid those of the log fundamental.
+    pub(super) const START: Lane = Lane {
+        skip: (f64::INFINITY, f64::NEG_INFINITY),
+        band: (f64::NEG_INFINITY, f64::INFINITY),
+        fresh: true,
+    };
+}
+
 /// A path's random streams and the step's draws. Kept apart from [`PathState`] (a local of
 /// its own): the draws are calls that write through these, and a write through a pointer
 /// into the path's state would make the compiler reload every column after each draw.
@@ -151,6 +173,8 @@ pub(super) struct PathState<'a> {
     /// The quiet lane's armed band per asset (highest armed long and lowest armed short
     /// trigger of its populations); empty without the lane.
     pub(super) band: Vec<(f64, f64)>,
+    /// The several-asset loop's per-asset skip intervals; empty unless the path takes it.
+    pub(super) lanes: Vec<Lane>,
 }
 
 /// A path's state as the step loop holds it: every column borrowed once, as a slice, for
@@ -172,13 +196,15 @@ pub(super) struct StepState<'s> {
     pub(super) books: BookColumns<'s>,
     pub(super) halts: &'s mut Halts,
     pub(super) band: &'s mut [(f64, f64)],
+    pub(super) lanes: &'s mut [Lane],
     /// Whether `band` must be recomputed (after a step that went through the cascade loop).
     pub(super) band_stale: bool,
 }
 
 impl<'a> PathState<'a> {
     /// The state at the start of a path trading against `pops` (open interest
-    /// `open_interest`); `lane`: whether the path may take the quiet lane. Inlined into the
+    /// `open_interest`); `lane`: whether the path may take the quiet lane, `several`: the
+    /// several-asset loop. Inlined into the
     /// path's loop, so the compiler sees each column come from an allocation of its own and
     /// knows that writing one cannot change another (or the market).
     #[inline(always)]
@@ -187,6 +213,7 @@ impl<'a> PathState<'a> {
         pops: &'a [&'a Positions],
         open_interest: f64,
         lane: bool,
+        several: bool,
     ) -> Self {
         let n_assets = market.assets.len();
         let mut venues: Vec<Venue> = market
@@ -262,6 +289,7 @@ impl<'a> PathState<'a> {
             books,
             halts: Halts::new(n_assets),
             band: vec![(f64::NEG_INFINITY, f64::INFINITY); if lane { n_assets } else { 0 }],
+            lanes: vec![Lane::START; if several { n_assets } else { 0 }],
         }
     }
 
@@ -281,6 +309,7 @@ impl<'a> PathState<'a> {
             books: self.books.view(),
             halts: &mut self.halts,
             band: &mut self.band,
+            lanes: &mut self.lanes,
             band_stale: true,
         }
     }

@@ -343,6 +343,13 @@ pub struct SoloReturn<'a> {
 }
 
 impl SoloReturn<'_> {
+    /// Whether the innovations are Gaussian: then a step draws one normal per asset, so
+    /// several independent assets' steps taken one after the other draw what
+    /// [`Dependence::draw`] followed by each asset's [`PriceProcess::log_return`] draws.
+    pub fn is_gaussian(&self) -> bool {
+        self.t.is_none()
+    }
+
     /// The return of step `step`, drawing from `rng` what the general path would.
     #[inline(always)]
     pub fn log_return<R: Rng>(&self, step: u32, st: &mut PriceState, rng: &mut R) -> f64 {

@@ -110,7 +110,8 @@ pub struct ScenarioP {
     pub max_rounds: u32,
     pub per_path: bool,
     pub assets: Vec<AssetP>,
-    /// Correlation of the first two assets (when there are two).
+    /// Correlation of the first two assets (when there are two or more; the others are
+    /// independent).
     pub rho: f64,
     pub pops: Vec<PopP>,
 }
@@ -131,6 +132,24 @@ pub fn persisted(cases: u32, regressions: &'static str, max_shrink_iters: u32) -
 /// Writes a float so TOML reads it back exactly (`{:?}` keeps `.0` and exponents).
 pub fn num(x: f64) -> String {
     format!("{x:?}")
+}
+
+/// The TOML of an `n × n` correlation matrix whose first two assets are correlated by `rho`
+/// and the others independent.
+pub fn correlation_matrix(n: usize, rho: f64) -> String {
+    let rows: Vec<String> = (0..n)
+        .map(|i| {
+            let row: Vec<String> = (0..n)
+                .map(|j| match (i, j) {
+                    _ if i == j => "1.0".to_string(),
+                    (0, 1) | (1, 0) => num(rho),
+                    _ => "0.0".to_string(),
+                })
+                .collect();
+            format!("[{}]", row.join(", "))
+        })
+        .collect();
+    format!("[{}]", rows.join(", "))
 }
 
 impl ScenarioP {
@@ -204,9 +223,10 @@ impl ScenarioP {
             }
             let _ = writeln!(w);
         }
-        if self.assets.len() == 2 {
-            let r = num(self.rho);
-            let _ = writeln!(w, "[correlation]\nmatrix = [[1.0, {r}], [{r}, 1.0]]\n");
+        let n = self.assets.len();
+        if n >= 2 {
+            let m = correlation_matrix(n, self.rho);
+            let _ = writeln!(w, "[correlation]\nmatrix = {m}\n");
         }
         for p in &self.pops {
             let max_lev = 1.0 / (2.0 * p.maintenance_margin);
@@ -517,10 +537,23 @@ pub fn scenario(
     k: Knobs,
     paths: std::ops::RangeInclusive<u64>,
 ) -> impl Strategy<Value = ScenarioP> {
-    (1usize..=2, 1usize..=2).prop_flat_map(move |(n_assets, n_pops)| {
+    scenario_of(k, 1..=2, 1..=2, 1..=30, paths)
+}
+
+/// A random valid scenario with `assets` assets (the first two correlated), `pops`
+/// populations of at most 2000 positions in all, `steps` steps of 1 s to 1 h, `paths` in
+/// the given range.
+pub fn scenario_of(
+    k: Knobs,
+    assets: std::ops::RangeInclusive<usize>,
+    pops: std::ops::RangeInclusive<usize>,
+    steps: std::ops::RangeInclusive<u32>,
+    paths: std::ops::RangeInclusive<u64>,
+) -> impl Strategy<Value = ScenarioP> {
+    (assets, pops).prop_flat_map(move |(n_assets, n_pops)| {
         (
             paths.clone(),
-            1u32..=30,
+            steps.clone(),
             if k.wild {
                 prop_oneof![log_uniform(1.0, 3600.0), log_uniform(1e-3, 1e9)].boxed()
             } else {
