@@ -19,7 +19,7 @@ use crate::tails::{Endpoint, TailReport};
 
 /// File stems that [`write_report_files`] may create under `plots/`; stale files with these
 /// stems (from an earlier report) are removed, nothing else is touched.
-fn is_ours(stem: &str) -> bool {
+pub(crate) fn is_ours(stem: &str) -> bool {
     stem.starts_with("tail_")
         || stem.starts_with("path_")
         || stem == "drawdown"
@@ -82,6 +82,7 @@ pub fn write_report_files(
 /// # Errors
 /// On any I/O failure (the temporary file is then removed).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
+    super::check_file_dest(path)?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

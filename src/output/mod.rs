@@ -20,6 +20,7 @@ pub mod plot;
 pub mod population;
 pub mod read;
 pub mod realised;
+pub mod report_stage;
 pub mod style;
 pub mod sweep;
 pub mod sweep_page;
@@ -52,6 +53,26 @@ pub enum OutputError {
     /// The destination of a results folder is a file (or a link): it is not replaced.
     #[error("{} is in the way: it is not a folder (move or remove it; nothing was run)", .0.display())]
     NotAFolder(PathBuf),
+    /// The destination of an output file exists and is not a regular file (a folder, a device,
+    /// a FIFO, a socket): it is not replaced.
+    #[error("{} is in the way: it exists and is not a regular file (a folder, device or FIFO is never replaced; nothing was written)", .0.display())]
+    NotAFile(PathBuf),
+    /// Figures that could not be written: the report is not put in place.
+    #[error("cannot write {}: {}; nothing was replaced", if .0.len() == 1 { "a figure".to_string() } else { format!("{} figures", .0.len()) }, .0.join("; "))]
+    Figures(Vec<String>),
+}
+
+/// Refuses an output file's destination that exists and is not a regular file (after
+/// following links): renaming the temporary file over it would replace a device, a FIFO or
+/// a folder. Nothing there, or a regular file, is fine.
+///
+/// # Errors
+/// [`OutputError::NotAFile`].
+pub fn check_file_dest(path: &Path) -> Result<(), OutputError> {
+    match fs::metadata(path) {
+        Ok(m) if !m.is_file() => Err(OutputError::NotAFile(path.to_path_buf())),
+        _ => Ok(()),
+    }
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> OutputError + '_ {

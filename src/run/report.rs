@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 use crate::output::figures::FigureInput;
-use crate::output::{SHARD_CONTENT, h5, html, read};
+use crate::output::report_stage::ReportStage;
+use crate::output::{OutputError, SHARD_CONTENT, h5, html, read};
 use crate::summary::{self, Summary};
 use crate::tails::TailReport;
 
@@ -166,7 +167,10 @@ pub fn rebuild_report(
     };
     let traced = read_traces(f);
     check(cancel)?;
-    html::write_atomic(&dir.join("summary.json"), json.as_bytes())?;
+    // Every file goes to a hidden folder first and replaces the old ones only when all were
+    // written (a failure or Ctrl-C leaves the previous report whole).
+    let stage = ReportStage::new(&dir)?;
+    html::write_atomic(&stage.dir().join("summary.json"), json.as_bytes())?;
     let input = FigureInput {
         summary: &summary,
         columns: &columns,
@@ -174,7 +178,13 @@ pub fn rebuild_report(
         samples,
         realised,
     };
-    for w in write_figures_and_page(&dir, &input, &traced, &notes)? {
+    let (skipped, failed) = write_figures_and_page(stage.dir(), &input, &traced, &notes)?;
+    if !failed.is_empty() {
+        return Err(OutputError::Figures(failed).into());
+    }
+    check(cancel)?;
+    let dir = stage.commit()?;
+    for w in skipped {
         warn(&w);
     }
     Ok(Rebuilt {
