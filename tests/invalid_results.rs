@@ -66,6 +66,10 @@ enum Change {
     NoAttr(&'static str),
     /// Replace the whole file by some text.
     NotHdf5,
+    /// Cut the file to half its size (a copy that stopped, a full disk).
+    Truncated,
+    /// Make the file empty.
+    Empty,
 }
 
 fn apply(file: &Path, change: &Change) {
@@ -75,9 +79,14 @@ fn apply(file: &Path, change: &Change) {
 /// Makes `changes` to `file`: the whole file is read, changed and written again
 /// (`cascadesim::output::h5::edit`).
 fn apply_all(file: &Path, changes: &[Change]) {
-    if let [Change::NotHdf5] = changes {
-        std::fs::write(file, "side,size\nlong,1\n").unwrap();
-        return;
+    match changes {
+        [Change::NotHdf5] => return std::fs::write(file, "side,size\nlong,1\n").unwrap(),
+        [Change::Truncated] => {
+            let bytes = std::fs::read(file).unwrap();
+            return std::fs::write(file, &bytes[..bytes.len() / 2]).unwrap();
+        }
+        [Change::Empty] => return std::fs::write(file, "").unwrap(),
+        _ => {}
     }
     h5edit::rewrite(file, |model| {
         for change in changes {
@@ -110,7 +119,9 @@ fn apply_one(model: &mut h5edit::Model, change: &Change) {
             assert!(attrs.iter().any(|(n, _)| n == name), "no attribute {name}");
             model.set_root_attr(name, None);
         }
-        Change::NotHdf5 => unreachable!("a file that is not HDF5 is written whole"),
+        Change::NotHdf5 | Change::Truncated | Change::Empty => {
+            unreachable!("a file that is not HDF5 is written whole")
+        }
     }
 }
 
@@ -228,7 +239,14 @@ fn results_cases() -> Vec<(&'static str, Change, Vec<&'static str>)> {
             Change::AttrStr("cascade_rule", "most"),
             vec!["attribute \"cascade_rule\": expected \"any\" or \"all\""],
         ),
-        ("not_hdf5", Change::NotHdf5, vec!["open file"]),
+        (
+            "not_hdf5",
+            Change::NotHdf5,
+            vec!["is not an HDF5 file (no HDF5 signature; the file has 17 bytes)"],
+        ),
+        // Cut short: said so (it was three complaints about attributes that no longer read).
+        ("truncated", Change::Truncated, vec!["is truncated: "]),
+        ("empty", Change::Empty, vec!["is not an HDF5 file"]),
     ]
 }
 
@@ -308,6 +326,40 @@ fn every_problem_of_a_file_is_reported_at_once() {
     );
 }
 
+/// A file that is not HDF5 at all, or cut short, is one line (an empty file printed the same
+/// line 16 times); a folder or a device given as the results file "is not a regular file"
+/// (it was "no such results file" although it exists).
+#[test]
+fn a_file_that_is_not_whole_is_one_message_and_a_folder_is_not_a_regular_file() {
+    let dir = tempfile::tempdir().unwrap();
+    for change in [Change::Empty, Change::Truncated] {
+        let f = dir.path().join("results.h5");
+        std::fs::copy(originals().join("results/tiny/results.h5"), &f).unwrap();
+        apply(&f, &change);
+        for cmd in [
+            &["report", "results.h5", "-q"][..],
+            &["tails", "results.h5"],
+        ] {
+            let out = run(cmd, dir.path());
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{err}");
+            assert_eq!(err.lines().count(), 1, "{cmd:?}: {err}");
+        }
+    }
+    std::fs::create_dir(dir.path().join("folder.h5")).unwrap();
+    for cmd in [
+        &["report", "folder.h5", "-q"][..],
+        &["tails", "folder.h5"],
+        &["compare", "results.h5", "/dev/zero"],
+    ] {
+        let out = run(cmd, dir.path());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{cmd:?}: {err}");
+        assert!(err.contains("is not a regular file"), "{cmd:?}: {err}");
+        assert!(!err.contains("no such"), "{cmd:?}: {err}");
+    }
+}
+
 #[test]
 fn merge_refuses_crafted_shards_and_writes_nothing() {
     let shards = originals().join("results/tiny-shards");
@@ -358,6 +410,40 @@ fn merge_refuses_crafted_shards_and_writes_nothing() {
         check(case, &out, &[expected], "shard-0-of-2.h5");
         assert!(!dir.path().join("merged").exists(), "{case}: merge wrote");
     }
+    // Two bad shards: both are named (only the first was), the cut one as truncated; a
+    // folder is not a regular file (it was "no such shard file").
+    let dir = tempfile::tempdir().unwrap();
+    for k in 0..2 {
+        let name = format!("shard-{k}-of-2.h5");
+        std::fs::copy(shards.join(&name), dir.path().join(&name)).unwrap();
+    }
+    apply(&dir.path().join("shard-0-of-2.h5"), &Change::Empty);
+    apply(&dir.path().join("shard-1-of-2.h5"), &Change::Truncated);
+    std::fs::create_dir(dir.path().join("sh")).unwrap();
+    let out = run(
+        &[
+            "merge",
+            "shard-0-of-2.h5",
+            "shard-1-of-2.h5",
+            "sh",
+            "--out",
+            "merged",
+            "-q",
+        ],
+        dir.path(),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("shard-0-of-2.h5 is not a shard file: it is not an HDF5 file"),
+        "{err}"
+    );
+    assert!(
+        err.contains("shard-1-of-2.h5 is not a shard file: it is truncated"),
+        "{err}"
+    );
+    assert!(err.contains("sh is not a regular file"), "{err}");
+    assert!(!dir.path().join("merged").exists(), "merge wrote");
 }
 
 /// A results file whose stored scenario names `/etc/passwd` (or `/dev/zero`) as its positions

@@ -45,6 +45,11 @@ fn resolve(arg: &Path) -> Result<(PathBuf, String), String> {
     if !file.is_file() {
         return Err(if arg.is_dir() {
             format!("{} has no results.h5", arg.display())
+        } else if arg.exists() {
+            format!(
+                "{} is not a regular file (a device or FIFO); expected a results file or folder",
+                arg.display()
+            )
         } else {
             format!("no such results file or folder: {}", arg.display())
         });

@@ -28,8 +28,8 @@ pub(crate) struct TailsArgs {
 
 pub(crate) fn refit_tails(args: &TailsArgs) -> Result<i32> {
     let f = &args.results;
-    if !f.is_file() {
-        bail!(InputError(format!("no such results file: {}", f.display())));
+    if let Some(problem) = cascadesim::output::read::not_a_file(f, "results file") {
+        bail!(InputError(problem));
     }
     if let Some(u) = args.threshold
         && !u.is_finite()

@@ -263,6 +263,23 @@ impl<'f> Check<'f> {
     }
 }
 
+/// Why `f` cannot be read as a `what` (e.g. "results file") at all: it does not exist, or
+/// it is not a regular file (a folder, a device, a FIFO: `/dev/zero` exists). `None` when it
+/// is a regular file.
+pub fn not_a_file(f: &Path, what: &str) -> Option<String> {
+    match std::fs::metadata(f) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Some(format!("no such {what}: {}", f.display()))
+        }
+        Err(e) => Some(format!("cannot read the {what} {}: {e}", f.display())),
+        Ok(m) if !m.is_file() => Some(format!(
+            "{} is not a regular file (a folder, device or FIFO); expected a {what}",
+            f.display()
+        )),
+        Ok(_) => None,
+    }
+}
+
 /// Whether an asset name from a file can name a group (`/assets/<name>`) and a figure.
 fn asset_name_ok(a: &str) -> bool {
     !a.is_empty() && a != "." && a != ".." && !a.contains(['/', '\0']) && a.len() <= 64
@@ -277,6 +294,11 @@ fn asset_name_ok(a: &str) -> bool {
 /// Every problem found, naming the attribute.
 pub fn read_provenance(f: &Path) -> Result<Provenance, FileProblems> {
     let mut c = Check::new(f);
+    // A file that is not a whole HDF5 file is one problem, said once.
+    if let Err(e) = h5::check_container(f) {
+        c.h5(&e);
+        return Err(c.into_problems());
+    }
     let cascadesim_version = c.str("cascadesim_version");
     let scenario_file = c.str("scenario_file");
     let scenario_name = c.str("scenario_name");
@@ -677,6 +699,10 @@ pub fn read_realised(f: &Path, p: &Provenance) -> Result<Vec<RealisedView>, File
 /// Missing or mistyped attributes, or an index outside the count.
 pub fn read_shard_place(f: &Path) -> Result<(u64, u64, u64), FileProblems> {
     let mut c = Check::new(f);
+    if let Err(e) = h5::check_container(f) {
+        c.h5(&e);
+        return Err(c.into_problems());
+    }
     let index = c.u64("/", "shard_index");
     let count = c.u64("/", "shard_count");
     let paths = c.u64("/", "shard_paths");

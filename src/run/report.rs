@@ -86,11 +86,8 @@ pub fn rebuild_report(
     warn: &dyn Fn(&str),
 ) -> Result<Rebuilt, RunError> {
     let f = results;
-    if !f.is_file() {
-        return Err(RunError::Input(format!(
-            "no such results file: {}",
-            f.display()
-        )));
+    if let Some(problem) = read::not_a_file(f, "results file") {
+        return Err(RunError::Input(problem));
     }
     check_whole_run(f)?;
     let provenance = read::read_provenance(f)?;
@@ -98,7 +95,11 @@ pub fn rebuild_report(
     let columns = read::read_path_columns(f, provenance.paths)?;
     let realised = read::read_realised(f, &provenance)?;
     // Population names come from the recorded scenario (none when it cannot be rebuilt).
-    let (population_columns, cross_margin) = match rebuild_scenario(&provenance, allow_external) {
+    let (population_columns, cross_margin) = match rebuild_scenario(
+        &provenance,
+        allow_external,
+        "report",
+    ) {
         Ok(s) => {
             let pops = read::read_population_columns(f, &population_ids(&s), provenance.paths)?;
             // The cross-margin figures come from the per-asset columns.
@@ -162,7 +163,7 @@ pub fn rebuild_report(
     let samples = if summary.provenance.paths == 0 {
         Err("no paths were run".to_string())
     } else {
-        rebuild_market(&summary.provenance, allow_external)
+        rebuild_market(&summary.provenance, allow_external, "report")
             .and_then(|m| sample_paths(&m, &columns, first_path, seed))
     };
     let traced = read_traces(f);
