@@ -56,6 +56,10 @@ enum Change {
     F64s(&'static str, Vec<f64>, Vec<usize>),
     /// Replace a dataset by `u8` values.
     U8s(&'static str, Vec<u8>),
+    /// Replace a dataset by `u64` values.
+    U64s(&'static str, Vec<u64>),
+    /// Add a dataset (in a group that may not exist) of `f64` values.
+    AddF64s(&'static str, Vec<f64>),
     /// Replace a dataset by booleans (h5py's enum) holding these raw bytes.
     Bools(&'static str, Vec<u8>),
     /// Replace a root attribute by an unsigned integer.
@@ -109,6 +113,13 @@ fn apply_one(model: &mut h5edit::Model, change: &Change) {
     match change {
         Change::F64s(ds, v, shape) => replace(ds, Stored::F64(v.clone()), shape.clone()),
         Change::U8s(ds, v) => replace(ds, Stored::U8(v.clone()), vec![v.len()]),
+        Change::U64s(ds, v) => replace(ds, Stored::U64(v.clone()), vec![v.len()]),
+        Change::AddF64s(ds, v) => model.datasets.push(h5edit::Dataset {
+            path: (*ds).to_owned(),
+            values: Stored::F64(v.clone()),
+            shape: vec![v.len()],
+            attrs: Vec::new(),
+        }),
         Change::Bools(ds, v) => replace(ds, Stored::Bool(v.clone()), vec![v.len()]),
         Change::AttrU64(name, v) => model.set_root_attr(name, Some(AttrValue::U64(*v))),
         Change::AttrStr(name, v) => {
@@ -239,6 +250,59 @@ fn results_cases() -> Vec<(&'static str, Change, Vec<&'static str>)> {
             Change::AttrStr("cascade_rule", "most"),
             vec!["attribute \"cascade_rule\": expected \"any\" or \"all\""],
         ),
+        // Values no run can produce (they were accepted: the mean of 1e308s became null).
+        (
+            "negative_notional",
+            Change::F64s("paths/liquidated_notional", all(-1e9), vec![PATHS]),
+            vec![
+                "dataset /paths/liquidated_notional: every value must be between 0 and 1e18 (no run produces a negative notional, cost or loss, or one above 1e18 USD); found [0] = -1000000000",
+            ],
+        ),
+        (
+            "huge_notional",
+            Change::F64s("paths/liquidated_notional", all(1e308), vec![PATHS]),
+            vec!["dataset /paths/liquidated_notional: every value must be between 0 and 1e18"],
+        ),
+        (
+            "huge_fraction",
+            Change::F64s("paths/max_drawdown", all(-1e300), vec![PATHS]),
+            vec!["dataset /paths/max_drawdown: every value must be at most 1e18 in magnitude"],
+        ),
+        (
+            "path_ids_all_zero",
+            Change::U64s("paths/path", vec![0; PATHS]),
+            vec![
+                "dataset /paths/path: must hold the path ids 0 to 119 in order, one per path; [1] = 0",
+            ],
+        ),
+        (
+            "path_id_max",
+            Change::U64s("paths/path", (0..PATHS as u64 - 1).chain([u64::MAX]).collect()),
+            vec!["dataset /paths/path: must hold the path ids 0 to 119 in order, one per path; [119] = 18446744073709551615"],
+        ),
+        // /assets columns are checked as /paths ones are (they were not read at all).
+        (
+            "asset_column_short",
+            Change::F64s("assets/BTC/max_drawdown", vec![0.0; 5], vec![5]),
+            vec!["dataset /assets/BTC/max_drawdown: shape [5], expected [120] (one value per path)"],
+        ),
+        (
+            "asset_notional_negative",
+            Change::F64s("assets/BTC/liquidated_notional", all(-5.0), vec![PATHS]),
+            vec!["dataset /assets/BTC/liquidated_notional: every value must be between 0 and 1e18"],
+        ),
+        (
+            "tails_nan",
+            Change::F64s("tails/max_drawdown/hill_xi", vec![f64::NAN; 10], vec![10]),
+            vec!["dataset /tails/max_drawdown/hill_xi: every value must be finite; found [0] = NaN"],
+        ),
+        (
+            "population_extra_group",
+            Change::AddF64s("populations/7/bad_debt", vec![0.0; PATHS]),
+            vec![
+                "group /populations: holds /populations/7, but the scenario has 1 population (groups 0 to 0)",
+            ],
+        ),
         (
             "not_hdf5",
             Change::NotHdf5,
@@ -293,8 +357,9 @@ fn report_and_tails_refuse_every_crafted_results_file_and_change_nothing() {
         let before = snapshot(dir.path());
         let out = run(&["report", "results.h5", "-q"], dir.path());
         check(case, &out, &expected, "results.h5");
-        // Only the messages about /paths are `tails`' business: it does not read the heatmap.
-        if !case.starts_with("heatmap") {
+        // Only the messages about /paths, /assets and /tails are `tails`' business: it does
+        // not read the heatmap or the populations.
+        if !case.starts_with("heatmap") && !case.starts_with("population") {
             let out = run(&["tails", "results.h5"], dir.path());
             check(case, &out, &expected, "results.h5");
         }

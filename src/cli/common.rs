@@ -112,8 +112,11 @@ pub(crate) fn read_provenance(f: &Path) -> Result<Provenance> {
 
 /// Reads `/paths` back into the run's columns (same names, units, kinds and order), every
 /// dataset checked. The lending columns are read when the file has them.
-pub(crate) fn read_columns(f: &Path, paths: u64) -> Result<Vec<cascadesim::metrics::Column>> {
-    Ok(cascadesim::output::read::read_path_columns(f, paths).map_err(InputError::from)?)
+pub(crate) fn read_columns(f: &Path, p: &Provenance) -> Result<Vec<cascadesim::metrics::Column>> {
+    use cascadesim::output::read;
+    let columns = read::read_path_columns(f, p.paths).map_err(InputError::from)?;
+    read::check_run_datasets(f, p).map_err(InputError::from)?;
+    Ok(columns)
 }
 
 /// Set on MPI ranks other than 0: they report nothing, so a job prints each message once.

@@ -71,7 +71,7 @@ fn read_run(arg: &Path) -> Result<(PathBuf, String, Provenance, Vec<Column>)> {
     not_a_shard(&file)?;
     let p = read_provenance(&file)?;
     super::common::memory_guard(p.paths, p.assets.len())?;
-    let columns = read_columns(&file, p.paths)?;
+    let columns = read_columns(&file, &p)?;
     Ok((file, label, p, columns))
 }
 

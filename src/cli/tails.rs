@@ -40,7 +40,7 @@ pub(crate) fn refit_tails(args: &TailsArgs) -> Result<i32> {
     // The whole file is checked as `report` checks it: the same bad file, the same message.
     let provenance = read_provenance(f)?;
     super::common::memory_guard(provenance.paths, provenance.assets.len())?;
-    let columns = read_columns(f, provenance.paths)?;
+    let columns = read_columns(f, &provenance)?;
     let Some(column) = columns.iter().find(|c| c.name == args.metric) else {
         let names = columns.iter().map(|c| c.name);
         let hint = cascadesim::diagnostics::suggest(&args.metric, names.clone())

@@ -93,6 +93,7 @@ pub fn rebuild_report(
     let provenance = read::read_provenance(f)?;
     memory::guard(Need::results(provenance.paths, provenance.assets.len()))?;
     let columns = read::read_path_columns(f, provenance.paths)?;
+    read::check_run_datasets(f, &provenance)?;
     let realised = read::read_realised(f, &provenance)?;
     // Population names come from the recorded scenario (none when it cannot be rebuilt).
     let (population_columns, cross_margin) = match rebuild_scenario(
