@@ -277,14 +277,21 @@ fn results_cases() -> Vec<(&'static str, Change, Vec<&'static str>)> {
         ),
         (
             "path_id_max",
-            Change::U64s("paths/path", (0..PATHS as u64 - 1).chain([u64::MAX]).collect()),
-            vec!["dataset /paths/path: must hold the path ids 0 to 119 in order, one per path; [119] = 18446744073709551615"],
+            Change::U64s(
+                "paths/path",
+                (0..PATHS as u64 - 1).chain([u64::MAX]).collect(),
+            ),
+            vec![
+                "dataset /paths/path: must hold the path ids 0 to 119 in order, one per path; [119] = 18446744073709551615",
+            ],
         ),
         // /assets columns are checked as /paths ones are (they were not read at all).
         (
             "asset_column_short",
             Change::F64s("assets/BTC/max_drawdown", vec![0.0; 5], vec![5]),
-            vec!["dataset /assets/BTC/max_drawdown: shape [5], expected [120] (one value per path)"],
+            vec![
+                "dataset /assets/BTC/max_drawdown: shape [5], expected [120] (one value per path)",
+            ],
         ),
         (
             "asset_notional_negative",
@@ -294,7 +301,9 @@ fn results_cases() -> Vec<(&'static str, Change, Vec<&'static str>)> {
         (
             "tails_nan",
             Change::F64s("tails/max_drawdown/hill_xi", vec![f64::NAN; 10], vec![10]),
-            vec!["dataset /tails/max_drawdown/hill_xi: every value must be finite; found [0] = NaN"],
+            vec![
+                "dataset /tails/max_drawdown/hill_xi: every value must be finite; found [0] = NaN",
+            ],
         ),
         (
             "population_extra_group",

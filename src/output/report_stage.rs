@@ -10,7 +10,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::html::is_ours as is_our_figure;
+use super::html::remove_stale_figures;
 use super::{OutputError, io_err};
 
 /// The hidden folder a report is written into. Dropping it without [`ReportStage::commit`]
@@ -86,23 +86,7 @@ impl ReportStage {
         }
         let drawn: Vec<&std::ffi::OsStr> =
             moves.iter().filter_map(|(_, to)| to.file_name()).collect();
-        if let Ok(entries) = fs::read_dir(&plots) {
-            for e in entries.flatten() {
-                let p = e.path();
-                let (Some(stem), Some(ext)) = (
-                    p.file_stem().and_then(|s| s.to_str()),
-                    p.extension().and_then(|s| s.to_str()),
-                ) else {
-                    continue;
-                };
-                let stale = (ext == "png" || ext == "svg")
-                    && is_our_figure(stem)
-                    && !drawn.contains(&e.file_name().as_os_str());
-                if stale {
-                    let _ = fs::remove_file(&p);
-                }
-            }
-        }
+        remove_stale_figures(&plots, |name, _| drawn.contains(&name));
         if let Ok(d) = fs::File::open(&self.dest) {
             let _ = d.sync_all();
         }
