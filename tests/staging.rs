@@ -293,3 +293,28 @@ fn a_report_that_cannot_write_a_file_leaves_the_folder_as_it_was() {
         "a hidden folder is left"
     );
 }
+
+/// A report killed outright leaves its hidden folder; the next report removes it (and the
+/// rebuilt files are in place).
+#[test]
+fn the_next_report_removes_the_hidden_folder_of_a_killed_one() {
+    let d = setup();
+    run_ok(d.path(), 20);
+    let tiny = d.path().join("results/tiny");
+    // A process id no process has (Linux pids stay below 2^22).
+    let left = tiny.join(format!(".report.partial-{}", u32::MAX - 1));
+    std::fs::create_dir_all(left.join("plots")).unwrap();
+    std::fs::write(left.join("summary.json"), "half").unwrap();
+    let out = bin()
+        .args(["report", "results/tiny/results.h5", "-q"])
+        .current_dir(d.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!left.exists());
+    assert_eq!(paths_of(&tiny), Some(20));
+}

@@ -4,7 +4,8 @@
 //! filesystem), and only when all of them were written are they renamed over the old ones
 //! (`report.html` last) and the stale figures of an earlier report removed. A failure before
 //! that (a figure that cannot be written, a full disk, Ctrl-C) removes the hidden folder and
-//! leaves every previous file as it was. The folder itself is not swapped: it also holds
+//! leaves every previous file as it was (a report killed outright leaves its hidden folder,
+//! which the next report removes). The folder itself is not swapped: it also holds
 //! `results.h5` and whatever else the user keeps there.
 
 use std::fs;
@@ -21,11 +22,25 @@ pub struct ReportStage {
 }
 
 impl ReportStage {
-    /// Starts staging the report files of `dest` (which must exist).
+    /// Starts staging the report files of `dest` (which must exist), first removing the
+    /// hidden folders of killed reports.
     ///
     /// # Errors
     /// When the hidden folder cannot be created.
     pub fn new(dest: &Path) -> Result<ReportStage, OutputError> {
+        // Hidden folders of reports that were killed (their process is gone) are removed.
+        for e in fs::read_dir(dest).into_iter().flatten().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let dead = name
+                .strip_prefix(".report.partial-")
+                .and_then(|pid| pid.parse::<u32>().ok())
+                .is_some_and(|pid| {
+                    pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists()
+                });
+            if dead {
+                let _ = fs::remove_dir_all(e.path());
+            }
+        }
         let tmp = dest.join(format!(".report.partial-{}", std::process::id()));
         if tmp.exists() {
             fs::remove_dir_all(&tmp).map_err(io_err(&tmp))?;
