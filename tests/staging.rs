@@ -305,16 +305,8 @@ fn the_next_report_removes_the_hidden_folder_of_a_killed_one() {
     let left = tiny.join(format!(".report.partial-{}", u32::MAX - 1));
     std::fs::create_dir_all(left.join("plots")).unwrap();
     std::fs::write(left.join("summary.json"), "half").unwrap();
-    let out = bin()
-        .args(["report", "results/tiny/results.h5", "-q"])
-        .current_dir(d.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = common::cli::run_in(d.path(), &["report", "results/tiny/results.h5", "-q"]);
+    assert!(out.status.success(), "{}", common::cli::text(&out.stderr));
     assert!(!left.exists());
     assert_eq!(paths_of(&tiny), Some(20));
 }
