@@ -114,6 +114,72 @@ fn an_output_folder_that_is_a_file_is_a_usage_error() {
     }
 }
 
+/// A FIFO at `path` (a file that is not a regular file, made without privileges).
+fn fifo(path: &Path) {
+    let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+}
+
+fn is_fifo(path: &Path) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    std::fs::symlink_metadata(path)
+        .unwrap()
+        .file_type()
+        .is_fifo()
+}
+
+/// `population --out` and `calibrate --out` at something that is not a regular file are
+/// refused with exit 2 before any work, and the thing is left in place (a device used to be
+/// replaced by a regular file); `calibrate --out <folder>` is exit 2 (it was 1).
+#[test]
+fn a_file_output_that_is_not_a_regular_file_is_refused_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipe = dir.path().join("pipe.csv");
+    fifo(&pipe);
+    let out = run(&["population", &tiny(), "--out", pipe.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("is not a regular file"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(is_fifo(&pipe));
+    // Calibrate's --to exactly 24 hours after the warm-up (2021-01-02T01:00:00Z) is accepted
+    // (it was refused with "must leave at least 24 hours"): the only problem left is --out.
+    let scenario = "scenarios/eth_jan2021_replay.toml";
+    for dest in [pipe.to_str().unwrap(), dir.path().to_str().unwrap()] {
+        let out = run(&[
+            "calibrate",
+            scenario,
+            "--to",
+            "2021-01-03T01:00:00Z",
+            "--out",
+            dest,
+        ]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{dest}: {err}");
+        assert!(err.contains("is not a regular file"), "{dest}: {err}");
+        assert!(!err.contains("must leave"), "{err}");
+    }
+    assert!(is_fifo(&pipe));
+}
+
+/// `population --out` into folders that do not exist yet creates them, as `run` does (it was
+/// exit 1).
+#[test]
+fn population_creates_the_missing_folders_of_its_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("no/such/x.csv");
+    let out = run(&["population", &tiny(), "--out", dest.to_str().unwrap(), "-q"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        std::fs::read_to_string(&dest)
+            .unwrap()
+            .starts_with("population,asset")
+    );
+}
+
 #[test]
 fn run_writes_summary_and_results_that_agree() {
     let dir = tempfile::tempdir().unwrap();

@@ -56,6 +56,10 @@ enum Change {
     F64s(&'static str, Vec<f64>, Vec<usize>),
     /// Replace a dataset by `u8` values.
     U8s(&'static str, Vec<u8>),
+    /// Replace a dataset by `u64` values.
+    U64s(&'static str, Vec<u64>),
+    /// Add a dataset (in a group that may not exist) of `f64` values.
+    AddF64s(&'static str, Vec<f64>),
     /// Replace a dataset by booleans (h5py's enum) holding these raw bytes.
     Bools(&'static str, Vec<u8>),
     /// Replace a root attribute by an unsigned integer.
@@ -66,6 +70,10 @@ enum Change {
     NoAttr(&'static str),
     /// Replace the whole file by some text.
     NotHdf5,
+    /// Cut the file to half its size (a copy that stopped, a full disk).
+    Truncated,
+    /// Make the file empty.
+    Empty,
 }
 
 fn apply(file: &Path, change: &Change) {
@@ -75,9 +83,14 @@ fn apply(file: &Path, change: &Change) {
 /// Makes `changes` to `file`: the whole file is read, changed and written again
 /// (`cascadesim::output::h5::edit`).
 fn apply_all(file: &Path, changes: &[Change]) {
-    if let [Change::NotHdf5] = changes {
-        std::fs::write(file, "side,size\nlong,1\n").unwrap();
-        return;
+    match changes {
+        [Change::NotHdf5] => return std::fs::write(file, "side,size\nlong,1\n").unwrap(),
+        [Change::Truncated] => {
+            let bytes = std::fs::read(file).unwrap();
+            return std::fs::write(file, &bytes[..bytes.len() / 2]).unwrap();
+        }
+        [Change::Empty] => return std::fs::write(file, "").unwrap(),
+        _ => {}
     }
     h5edit::rewrite(file, |model| {
         for change in changes {
@@ -100,6 +113,13 @@ fn apply_one(model: &mut h5edit::Model, change: &Change) {
     match change {
         Change::F64s(ds, v, shape) => replace(ds, Stored::F64(v.clone()), shape.clone()),
         Change::U8s(ds, v) => replace(ds, Stored::U8(v.clone()), vec![v.len()]),
+        Change::U64s(ds, v) => replace(ds, Stored::U64(v.clone()), vec![v.len()]),
+        Change::AddF64s(ds, v) => model.datasets.push(h5edit::Dataset {
+            path: (*ds).to_owned(),
+            values: Stored::F64(v.clone()),
+            shape: vec![v.len()],
+            attrs: Vec::new(),
+        }),
         Change::Bools(ds, v) => replace(ds, Stored::Bool(v.clone()), vec![v.len()]),
         Change::AttrU64(name, v) => model.set_root_attr(name, Some(AttrValue::U64(*v))),
         Change::AttrStr(name, v) => {
@@ -110,7 +130,9 @@ fn apply_one(model: &mut h5edit::Model, change: &Change) {
             assert!(attrs.iter().any(|(n, _)| n == name), "no attribute {name}");
             model.set_root_attr(name, None);
         }
-        Change::NotHdf5 => unreachable!("a file that is not HDF5 is written whole"),
+        Change::NotHdf5 | Change::Truncated | Change::Empty => {
+            unreachable!("a file that is not HDF5 is written whole")
+        }
     }
 }
 
@@ -228,7 +250,76 @@ fn results_cases() -> Vec<(&'static str, Change, Vec<&'static str>)> {
             Change::AttrStr("cascade_rule", "most"),
             vec!["attribute \"cascade_rule\": expected \"any\" or \"all\""],
         ),
-        ("not_hdf5", Change::NotHdf5, vec!["open file"]),
+        // Values no run can produce (they were accepted: the mean of 1e308s became null).
+        (
+            "negative_notional",
+            Change::F64s("paths/liquidated_notional", all(-1e9), vec![PATHS]),
+            vec![
+                "dataset /paths/liquidated_notional: every value must be between 0 and 1e18 (no run produces a negative notional, cost or loss, or one above 1e18 USD); found [0] = -1000000000",
+            ],
+        ),
+        (
+            "huge_notional",
+            Change::F64s("paths/liquidated_notional", all(1e308), vec![PATHS]),
+            vec!["dataset /paths/liquidated_notional: every value must be between 0 and 1e18"],
+        ),
+        (
+            "huge_fraction",
+            Change::F64s("paths/max_drawdown", all(-1e300), vec![PATHS]),
+            vec!["dataset /paths/max_drawdown: every value must be at most 1e18 in magnitude"],
+        ),
+        (
+            "path_ids_all_zero",
+            Change::U64s("paths/path", vec![0; PATHS]),
+            vec![
+                "dataset /paths/path: must hold the path ids 0 to 119 in order, one per path; [1] = 0",
+            ],
+        ),
+        (
+            "path_id_max",
+            Change::U64s(
+                "paths/path",
+                (0..PATHS as u64 - 1).chain([u64::MAX]).collect(),
+            ),
+            vec![
+                "dataset /paths/path: must hold the path ids 0 to 119 in order, one per path; [119] = 18446744073709551615",
+            ],
+        ),
+        // /assets columns are checked as /paths ones are (they were not read at all).
+        (
+            "asset_column_short",
+            Change::F64s("assets/BTC/max_drawdown", vec![0.0; 5], vec![5]),
+            vec![
+                "dataset /assets/BTC/max_drawdown: shape [5], expected [120] (one value per path)",
+            ],
+        ),
+        (
+            "asset_notional_negative",
+            Change::F64s("assets/BTC/liquidated_notional", all(-5.0), vec![PATHS]),
+            vec!["dataset /assets/BTC/liquidated_notional: every value must be between 0 and 1e18"],
+        ),
+        (
+            "tails_nan",
+            Change::F64s("tails/max_drawdown/hill_xi", vec![f64::NAN; 10], vec![10]),
+            vec![
+                "dataset /tails/max_drawdown/hill_xi: every value must be finite; found [0] = NaN",
+            ],
+        ),
+        (
+            "population_extra_group",
+            Change::AddF64s("populations/7/bad_debt", vec![0.0; PATHS]),
+            vec![
+                "group /populations: holds /populations/7, but the scenario has 1 population (groups 0 to 0)",
+            ],
+        ),
+        (
+            "not_hdf5",
+            Change::NotHdf5,
+            vec!["is not an HDF5 file (no HDF5 signature; the file has 17 bytes)"],
+        ),
+        // Cut short: said so (it was three complaints about attributes that no longer read).
+        ("truncated", Change::Truncated, vec!["is truncated: "]),
+        ("empty", Change::Empty, vec!["is not an HDF5 file"]),
     ]
 }
 
@@ -275,8 +366,9 @@ fn report_and_tails_refuse_every_crafted_results_file_and_change_nothing() {
         let before = snapshot(dir.path());
         let out = run(&["report", "results.h5", "-q"], dir.path());
         check(case, &out, &expected, "results.h5");
-        // Only the messages about /paths are `tails`' business: it does not read the heatmap.
-        if !case.starts_with("heatmap") {
+        // Only the messages about /paths, /assets and /tails are `tails`' business: it does
+        // not read the heatmap or the populations.
+        if !case.starts_with("heatmap") && !case.starts_with("population") {
             let out = run(&["tails", "results.h5"], dir.path());
             check(case, &out, &expected, "results.h5");
         }
@@ -306,6 +398,40 @@ fn every_problem_of_a_file_is_reported_at_once() {
         ],
         "results.h5",
     );
+}
+
+/// A file that is not HDF5 at all, or cut short, is one line (an empty file printed the same
+/// line 16 times); a folder or a device given as the results file "is not a regular file"
+/// (it was "no such results file" although it exists).
+#[test]
+fn a_file_that_is_not_whole_is_one_message_and_a_folder_is_not_a_regular_file() {
+    let dir = tempfile::tempdir().unwrap();
+    for change in [Change::Empty, Change::Truncated] {
+        let f = dir.path().join("results.h5");
+        std::fs::copy(originals().join("results/tiny/results.h5"), &f).unwrap();
+        apply(&f, &change);
+        for cmd in [
+            &["report", "results.h5", "-q"][..],
+            &["tails", "results.h5"],
+        ] {
+            let out = run(cmd, dir.path());
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{err}");
+            assert_eq!(err.lines().count(), 1, "{cmd:?}: {err}");
+        }
+    }
+    std::fs::create_dir(dir.path().join("folder.h5")).unwrap();
+    for cmd in [
+        &["report", "folder.h5", "-q"][..],
+        &["tails", "folder.h5"],
+        &["compare", "results.h5", "/dev/zero"],
+    ] {
+        let out = run(cmd, dir.path());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{cmd:?}: {err}");
+        assert!(err.contains("is not a regular file"), "{cmd:?}: {err}");
+        assert!(!err.contains("no such"), "{cmd:?}: {err}");
+    }
 }
 
 #[test]
@@ -358,6 +484,40 @@ fn merge_refuses_crafted_shards_and_writes_nothing() {
         check(case, &out, &[expected], "shard-0-of-2.h5");
         assert!(!dir.path().join("merged").exists(), "{case}: merge wrote");
     }
+    // Two bad shards: both are named (only the first was), the cut one as truncated; a
+    // folder is not a regular file (it was "no such shard file").
+    let dir = tempfile::tempdir().unwrap();
+    for k in 0..2 {
+        let name = format!("shard-{k}-of-2.h5");
+        std::fs::copy(shards.join(&name), dir.path().join(&name)).unwrap();
+    }
+    apply(&dir.path().join("shard-0-of-2.h5"), &Change::Empty);
+    apply(&dir.path().join("shard-1-of-2.h5"), &Change::Truncated);
+    std::fs::create_dir(dir.path().join("sh")).unwrap();
+    let out = run(
+        &[
+            "merge",
+            "shard-0-of-2.h5",
+            "shard-1-of-2.h5",
+            "sh",
+            "--out",
+            "merged",
+            "-q",
+        ],
+        dir.path(),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("shard-0-of-2.h5 is not a shard file: it is not an HDF5 file"),
+        "{err}"
+    );
+    assert!(
+        err.contains("shard-1-of-2.h5 is not a shard file: it is truncated"),
+        "{err}"
+    );
+    assert!(err.contains("sh is not a regular file"), "{err}");
+    assert!(!dir.path().join("merged").exists(), "merge wrote");
 }
 
 /// A results file whose stored scenario names `/etc/passwd` (or `/dev/zero`) as its positions

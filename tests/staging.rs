@@ -1,8 +1,8 @@
 //! A results folder is never lost (issue 20): runs are killed (SIGKILL) inside the commit
 //! window, held open by the test hook `CASCADESIM_TEST_COMMIT_PAUSE_MS`, and the folder and
 //! the next run are checked, with the atomic swap and with the rename fallback
-//! (`CASCADESIM_TEST_NO_EXCHANGE`); and a Ctrl-C after the simulation keeps the previous
-//! folder.
+//! (`CASCADESIM_TEST_NO_EXCHANGE`); and a Ctrl-C or SIGTERM after the simulation keeps the
+//! previous folder.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
@@ -164,11 +164,10 @@ fn a_file_in_the_way_is_an_error_before_anything_runs() {
     assert!(hidden(&d.path().join("results")).is_empty());
 }
 
-/// Ctrl-C after the simulation, while the fits, replays and figures are made (the staging
-/// folder already holds results.h5): the run stops with 130 before its commit, the previous
-/// results stay, nothing is left behind. (It used to be ignored in this phase.)
-#[test]
-fn ctrl_c_during_post_processing_keeps_the_previous_folder() {
+/// A signal after the simulation, while the fits, replays and figures are made (the staging
+/// folder already holds results.h5): the run stops with `code` before its commit, the
+/// previous results stay, nothing is left behind.
+fn interrupted_during_post_processing(signal: libc::c_int, code: i32) {
     let d = setup();
     let results = d.path().join("results");
     run_ok(d.path(), 40);
@@ -197,11 +196,117 @@ fn ctrl_c_during_post_processing_keeps_the_previous_folder() {
         std::thread::sleep(Duration::from_millis(20));
     }
     // SAFETY: a signal to our own child.
-    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    unsafe { libc::kill(child.id() as libc::pid_t, signal) };
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert_eq!(out.status.code(), Some(code), "{err}");
     assert!(err.contains("interrupted: nothing written"), "{err}");
     assert_eq!(paths_of(&results.join("tiny")), Some(40));
     assert!(hidden(&results).is_empty(), "{:?}", hidden(&results));
+}
+
+/// Ctrl-C after the simulation keeps the previous folder (it used to be ignored in this
+/// phase).
+#[test]
+fn ctrl_c_during_post_processing_keeps_the_previous_folder() {
+    interrupted_during_post_processing(libc::SIGINT, 130);
+}
+
+/// SIGTERM (Slurm's scancel or time limit) behaves like Ctrl-C, with exit 143 (it used to
+/// kill the process and leave an empty `.tiny.partial-PID` folder).
+#[test]
+fn sigterm_during_post_processing_keeps_the_previous_folder() {
+    interrupted_during_post_processing(libc::SIGTERM, 143);
+}
+
+/// Every file under `dir` (relative name → bytes), for a before/after comparison.
+fn snapshot(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = std::collections::BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                let bytes = std::fs::read(&p).unwrap();
+                files.insert(p.strip_prefix(dir).unwrap().to_path_buf(), bytes);
+            }
+        }
+    }
+    files
+}
+
+/// `report` into an existing run folder loses nothing when it cannot finish: with a folder
+/// where one figure file should go (exit 2), and with every write past 60 kB failing as on
+/// a full disk (exit 1), every previous file is left byte for byte and no hidden folder
+/// stays. (It used to exit 0 with warnings, having replaced summary.json and report.html and
+/// removed or truncated figures.)
+#[test]
+fn a_report_that_cannot_write_a_file_leaves_the_folder_as_it_was() {
+    use std::os::unix::process::CommandExt;
+    let d = setup();
+    run_ok(d.path(), 20);
+    let tiny = d.path().join("results/tiny");
+    // Old files that a rebuilt report would change, so that a replacement shows.
+    std::fs::write(tiny.join("summary.json"), "old summary").unwrap();
+    std::fs::write(tiny.join("report.html"), "old page").unwrap();
+    std::fs::remove_file(tiny.join("plots/drawdown.png")).unwrap();
+    std::fs::create_dir(tiny.join("plots/drawdown.png")).unwrap();
+    let before = snapshot(&tiny);
+    let report = || {
+        let mut c = bin();
+        c.args(["report", "results/tiny/results.h5", "-q"])
+            .current_dir(d.path());
+        c
+    };
+    let out = report().output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("drawdown.png"), "{err}");
+    assert_eq!(snapshot(&tiny), before);
+    std::fs::remove_dir(tiny.join("plots/drawdown.png")).unwrap();
+    let before = snapshot(&tiny);
+    let mut full = report();
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        full.pre_exec(|| {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let limit = libc::rlimit {
+                rlim_cur: 60_000,
+                rlim_max: 60_000,
+            };
+            libc::setrlimit(libc::RLIMIT_FSIZE, &limit);
+            Ok(())
+        });
+    }
+    let out = full.output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("cannot write"), "{err}");
+    assert_eq!(snapshot(&tiny), before);
+    assert!(
+        !std::fs::read_dir(&tiny)
+            .unwrap()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with(".report")),
+        "a hidden folder is left"
+    );
+}
+
+/// A report killed outright leaves its hidden folder; the next report removes it (and the
+/// rebuilt files are in place).
+#[test]
+fn the_next_report_removes_the_hidden_folder_of_a_killed_one() {
+    let d = setup();
+    run_ok(d.path(), 20);
+    let tiny = d.path().join("results/tiny");
+    // A process id no process has (Linux pids stay below 2^22).
+    let left = tiny.join(format!(".report.partial-{}", u32::MAX - 1));
+    std::fs::create_dir_all(left.join("plots")).unwrap();
+    std::fs::write(left.join("summary.json"), "half").unwrap();
+    let out = common::cli::run_in(d.path(), &["report", "results/tiny/results.h5", "-q"]);
+    assert!(out.status.success(), "{}", common::cli::text(&out.stderr));
+    assert!(!left.exists());
+    assert_eq!(paths_of(&tiny), Some(20));
 }

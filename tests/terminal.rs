@@ -40,9 +40,10 @@ fn every_subcommand_help_is_wrapped_and_ends_with_examples_and_exit_codes() {
             .filter(|l| l.starts_with(&format!("  cascadesim {c} ")))
             .count();
         assert!((2..=3).contains(&shown), "{c}: {shown} examples");
+        assert!(help.contains("130  interrupted (Ctrl-C): nothing written"));
         assert!(
             help.trim_end()
-                .ends_with("interrupted (Ctrl-C): nothing written")
+                .ends_with("143  terminated (SIGTERM, e.g. scancel): nothing written")
         );
     }
 }

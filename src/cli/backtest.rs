@@ -22,7 +22,7 @@ use cascadesim::output::backtest::{Backtest, BacktestProvenance, fmt, write_back
 use cascadesim::run::plan::stem;
 use cascadesim::scenario::{ReplayMode, ReplayScenario};
 
-use super::common::{InputError, thread_pool};
+use super::common::{InputError, check_file_out, create_parents, thread_pool};
 
 #[derive(Args)]
 pub(crate) struct BacktestArgs {
@@ -344,7 +344,8 @@ pub(crate) fn calibrate(args: &CalibrateArgs) -> Result<i32> {
     let (s, g) = (&l.scenario, &l.grid);
     let (first, last) = l.span();
     let train_from = ceil_hour(first + (s.warmup_hours * 3600.0) as i64);
-    if args.to <= train_from + 24 * 3600 || args.to > last {
+    // The training window [train_from, to) holds hourly bars: exactly 24 hours is enough.
+    if args.to < train_from + 24 * 3600 || args.to > last {
         bail!(InputError(format!(
             "--to {} must leave at least 24 hours of training after the warm-up (from {}) and lie within the series (ends {})",
             format_time(args.to),
@@ -358,6 +359,11 @@ pub(crate) fn calibrate(args: &CalibrateArgs) -> Result<i32> {
             l.prices.display()
         )));
     }
+    let out = args.out.clone().unwrap_or_else(|| {
+        args.scenario
+            .with_file_name(format!("{}-calibrated.toml", stem(&args.scenario)))
+    });
+    check_file_out(&out)?;
     let pool = thread_pool(args.threads)?;
     let bars = g.bars();
     let train = bars.window(train_from, args.to);
@@ -385,10 +391,6 @@ pub(crate) fn calibrate(args: &CalibrateArgs) -> Result<i32> {
     let test = h.bars.window(args.to, i64::MAX);
     let ins = h.window(train.clone(), train.clone());
     let oos = (!test.is_empty()).then(|| h.window(train.clone(), test));
-    let out = args.out.clone().unwrap_or_else(|| {
-        args.scenario
-            .with_file_name(format!("{}-calibrated.toml", stem(&args.scenario)))
-    });
     let text = std::fs::read_to_string(&args.scenario)
         .with_context(|| format!("cannot read {}", args.scenario.display()))?;
     let names = fit.names();
@@ -422,6 +424,7 @@ pub(crate) fn calibrate(args: &CalibrateArgs) -> Result<i32> {
         oos.as_ref(),
         s.paths,
     )?;
+    create_parents(&out)?;
     cascadesim::output::html::write_atomic(&out, written.as_bytes())?;
     println!(
         "calibrated {} on {} .. {}: {} Nelder–Mead iterations, objective {:.4} (start {:.4})",

@@ -6,9 +6,9 @@
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
-use anyhow::{Result, bail};
+use anyhow::{Context as _, Result, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use cascadesim::diagnostics::ScenarioError;
@@ -112,8 +112,11 @@ pub(crate) fn read_provenance(f: &Path) -> Result<Provenance> {
 
 /// Reads `/paths` back into the run's columns (same names, units, kinds and order), every
 /// dataset checked. The lending columns are read when the file has them.
-pub(crate) fn read_columns(f: &Path, paths: u64) -> Result<Vec<cascadesim::metrics::Column>> {
-    Ok(cascadesim::output::read::read_path_columns(f, paths).map_err(InputError::from)?)
+pub(crate) fn read_columns(f: &Path, p: &Provenance) -> Result<Vec<cascadesim::metrics::Column>> {
+    use cascadesim::output::read;
+    let columns = read::read_path_columns(f, p.paths).map_err(InputError::from)?;
+    read::check_run_datasets(f, p).map_err(InputError::from)?;
+    Ok(columns)
 }
 
 /// Set on MPI ranks other than 0: they report nothing, so a job prints each message once.
@@ -126,7 +129,45 @@ pub(crate) fn silent() -> bool {
 /// Set by the first Ctrl-C: the run stops between chunks of paths and writes nothing.
 pub(crate) static CANCEL: AtomicBool = AtomicBool::new(false);
 
-/// A Ctrl-C honoured between phases: nothing was written. Exit status 130.
+/// The exit status of an interrupted command: 130 after SIGINT (Ctrl-C), 143 after SIGTERM
+/// (Slurm's `scancel`, a time limit). Set by the signal handlers before [`CANCEL`].
+static INTERRUPT_CODE: AtomicI32 = AtomicI32::new(130);
+
+/// The exit status of a command that was interrupted: 130 (SIGINT) or 143 (SIGTERM).
+pub(crate) fn interrupted_code() -> i32 {
+    INTERRUPT_CODE.load(Ordering::SeqCst)
+}
+
+/// Installs the handlers of SIGINT and SIGTERM: the first signal sets [`CANCEL`] (commands
+/// stop at their next check and write nothing, exit 130 or 143); a second one while the first
+/// is being honoured ends the process at once with the same status. Either way the output
+/// folder holds the previous complete results or nothing.
+pub(crate) fn handle_signals() {
+    let _ = ctrlc::set_handler(|| {
+        if CANCEL.swap(true, Ordering::SeqCst) {
+            std::process::exit(interrupted_code());
+        }
+    });
+    extern "C" fn on_term(_: libc::c_int) {
+        // Only atomics and `_exit`: async-signal-safe.
+        INTERRUPT_CODE.store(143, Ordering::SeqCst);
+        if CANCEL.swap(true, Ordering::SeqCst) {
+            // SAFETY: `_exit` is async-signal-safe.
+            unsafe { libc::_exit(143) };
+        }
+    }
+    // SAFETY: a zeroed `sigaction` with a plain handler and an empty mask is valid; the
+    // handler only touches atomics and calls `_exit`.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = on_term as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        action.sa_flags = libc::SA_RESTART;
+        libc::sigemptyset(&mut action.sa_mask);
+        libc::sigaction(libc::SIGTERM, &action, std::ptr::null_mut());
+    }
+}
+
+/// A Ctrl-C or SIGTERM honoured between phases: nothing was written. Exit status 130 or 143.
 #[derive(Debug, thiserror::Error)]
 #[error("interrupted: nothing written (the previous results, if any, are left as they were)")]
 pub(crate) struct Cancelled;
@@ -139,19 +180,38 @@ pub(crate) fn cancelled() -> Result<()> {
     Ok(())
 }
 
-/// The exit-code policy, one for every command: 130 after Ctrl-C, 2 for bad input (a scenario, a results or
+/// The exit-code policy, one for every command: 130 after Ctrl-C (143 after SIGTERM), 2 for bad input (a scenario, a results or
 /// shard file, an argument, a file in the way of the results folder), 1 for anything else.
 pub(crate) fn exit_code(e: &anyhow::Error) -> i32 {
     if e.downcast_ref::<Cancelled>().is_some() {
-        return 130;
+        return interrupted_code();
     }
     let bad_input = e.downcast_ref::<ScenarioError>().is_some()
         || e.downcast_ref::<InputError>().is_some()
         || matches!(
             e.downcast_ref::<cascadesim::output::OutputError>(),
-            Some(cascadesim::output::OutputError::NotAFolder(_))
+            Some(
+                cascadesim::output::OutputError::NotAFolder(_)
+                    | cascadesim::output::OutputError::NotAFile(_)
+            )
         );
     if bad_input { 2 } else { 1 }
+}
+
+/// An output file's destination, checked before any work: refused (exit 2) when it exists
+/// and is not a regular file.
+pub(crate) fn check_file_out(path: &Path) -> Result<()> {
+    Ok(cascadesim::output::check_file_dest(path)?)
+}
+
+/// Creates an output file's missing parent folders once the work is done, as `run` does for
+/// its results folder.
+pub(crate) fn create_parents(path: &Path) -> Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create the folder {}", parent.display()))?;
+    }
+    Ok(())
 }
 
 /// A progress bar on stderr (hidden when `quiet` or when stderr is not a terminal) counting

@@ -45,6 +45,11 @@ fn resolve(arg: &Path) -> Result<(PathBuf, String), String> {
     if !file.is_file() {
         return Err(if arg.is_dir() {
             format!("{} has no results.h5", arg.display())
+        } else if arg.exists() {
+            format!(
+                "{} is not a regular file (a device or FIFO); expected a results file or folder",
+                arg.display()
+            )
         } else {
             format!("no such results file or folder: {}", arg.display())
         });
@@ -66,7 +71,7 @@ fn read_run(arg: &Path) -> Result<(PathBuf, String, Provenance, Vec<Column>)> {
     not_a_shard(&file)?;
     let p = read_provenance(&file)?;
     super::common::memory_guard(p.paths, p.assets.len())?;
-    let columns = read_columns(&file, p.paths)?;
+    let columns = read_columns(&file, &p)?;
     Ok((file, label, p, columns))
 }
 

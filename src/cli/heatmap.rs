@@ -150,7 +150,7 @@ pub(crate) fn heatmap(args: &HeatmapArgs) -> Result<i32> {
             "interrupted: nothing written ({} left as it was)",
             dest.display()
         );
-        return Ok(130);
+        return Ok(super::common::interrupted_code());
     }
     let provenance = HeatmapProvenance {
         cascadesim_version: env!("CARGO_PKG_VERSION").into(),

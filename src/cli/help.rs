@@ -7,9 +7,11 @@ use clap::Command;
 const EXIT_CODES: &str = "Exit codes:
   0    done
   1    any other failure (I/O); a figure that cannot be drawn is a warning
+       (for `report`, whose output is the figures, an error)
   2    bad input (a scenario, results file, argument, file in the way):
        nothing written, any previous results left as they were
-  130  interrupted (Ctrl-C): nothing written";
+  130  interrupted (Ctrl-C): nothing written
+  143  terminated (SIGTERM, e.g. scancel): nothing written";
 
 /// Examples per subcommand (the name clap gives it).
 const EXAMPLES: &[(&str, &[&str])] = &[

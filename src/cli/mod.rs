@@ -27,7 +27,7 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use cascadesim::diagnostics::ScenarioError;
 
-use common::{ALLOW_EXTERNAL, CANCEL, exit_code, silent};
+use common::{ALLOW_EXTERNAL, exit_code, silent};
 
 #[derive(Parser)]
 #[command(
@@ -95,13 +95,7 @@ enum Command {
 
 /// Runs the CLI and returns the process exit code.
 pub fn main() -> i32 {
-    // A second Ctrl-C while the first is being honoured ends the process at once; either way
-    // the output folder holds the previous complete results or nothing.
-    let _ = ctrlc::set_handler(|| {
-        if CANCEL.swap(true, Ordering::SeqCst) {
-            std::process::exit(130);
-        }
-    });
+    common::handle_signals();
     let cli = match help::with_examples(Cli::command())
         .try_get_matches()
         .and_then(|m| Cli::from_arg_matches(&m))
@@ -131,6 +125,16 @@ pub fn main() -> i32 {
     };
     match result {
         Ok(code) => code,
+        // The new results are in place; only the previous folder was left behind.
+        Err(e)
+            if matches!(
+                e.downcast_ref::<cascadesim::output::OutputError>(),
+                Some(cascadesim::output::OutputError::OldLeft { .. })
+            ) =>
+        {
+            eprintln!("warning: {e}");
+            0
+        }
         Err(e) if silent() => exit_code(&e),
         Err(e) => {
             if let Some(se) = e.downcast_ref::<ScenarioError>() {

@@ -11,7 +11,7 @@ use cascadesim::engine::Market;
 use cascadesim::model::spec::PopulationMode;
 use cascadesim::output::population::{write_csv, write_h5};
 
-use super::common::{InputError, load};
+use super::common::{InputError, check_file_out, create_parents, load};
 
 #[derive(Args)]
 pub(crate) struct PopulationArgs {
@@ -38,6 +38,7 @@ pub(crate) fn population(args: &PopulationArgs) -> Result<i32> {
             args.out.display()
         )));
     }
+    check_file_out(&args.out)?;
     let scenario = load(&args.scenario)?;
     let draw = match (
         args.replicate,
@@ -66,6 +67,7 @@ pub(crate) fn population(args: &PopulationArgs) -> Result<i32> {
         Draw::Replicate(r) => format!("replicate {r}"),
         Draw::Path(p) => format!("the draw of path {p}"),
     };
+    create_parents(&args.out)?;
     if h5 {
         let attrs = vec![
             (

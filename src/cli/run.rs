@@ -111,7 +111,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
                 "interrupted: no results written ({} left as it was)",
                 plan.dest().display()
             );
-            return Ok(130);
+            return Ok(super::common::interrupted_code());
         }
         Err(e) => return Err(from_run(e)),
     };

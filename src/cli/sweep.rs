@@ -198,7 +198,7 @@ fn check_memory(paths: u64, assets: usize) -> Result<()> {
 fn interrupted(e: anyhow::Error) -> Result<i32> {
     if e.downcast_ref::<Interrupted>().is_some() {
         eprintln!("{e}");
-        Ok(130)
+        Ok(super::common::interrupted_code())
     } else {
         Err(e)
     }

@@ -28,8 +28,8 @@ pub(crate) struct TailsArgs {
 
 pub(crate) fn refit_tails(args: &TailsArgs) -> Result<i32> {
     let f = &args.results;
-    if !f.is_file() {
-        bail!(InputError(format!("no such results file: {}", f.display())));
+    if let Some(problem) = cascadesim::output::read::not_a_file(f, "results file") {
+        bail!(InputError(problem));
     }
     if let Some(u) = args.threshold
         && !u.is_finite()
@@ -40,7 +40,7 @@ pub(crate) fn refit_tails(args: &TailsArgs) -> Result<i32> {
     // The whole file is checked as `report` checks it: the same bad file, the same message.
     let provenance = read_provenance(f)?;
     super::common::memory_guard(provenance.paths, provenance.assets.len())?;
-    let columns = read_columns(f, provenance.paths)?;
+    let columns = read_columns(f, &provenance)?;
     let Some(column) = columns.iter().find(|c| c.name == args.metric) else {
         let names = columns.iter().map(|c| c.name);
         let hint = cascadesim::diagnostics::suggest(&args.metric, names.clone())

@@ -372,6 +372,21 @@ pub fn check_trades(
         .collect()
 }
 
+/// A trade's time as `YYYY-MM-DDTHH:MM:SSZ` within the years 1 to 9999, else as the number
+/// of seconds it is (a time like 1e20 would otherwise saturate to the year 292277026596).
+fn shown_time(t: f64) -> String {
+    const YEAR_1: f64 = -62_135_596_800.0;
+    const YEAR_10000: f64 = 253_402_300_800.0;
+    if (YEAR_1..YEAR_10000).contains(&t) {
+        format_time(t.floor() as i64)
+    } else {
+        format!(
+            "{} s since the epoch (beyond the years 1 to 9999)",
+            crate::output::format::shortest(t)
+        )
+    }
+}
+
 /// The trades outside the series' steps (before the first step's interval or after the
 /// last step), as issues with their lines.
 pub fn outside_series(grid: &StepGrid, trades: &[Trade]) -> Vec<Issue> {
@@ -385,7 +400,7 @@ pub fn outside_series(grid: &StepGrid, trades: &[Trade]) -> Vec<Issue> {
                 "time",
                 format!(
                     "{} lies outside the series' steps ({} .. {}]",
-                    format_time(t.time.floor() as i64),
+                    shown_time(t.time),
                     format_time(first),
                     format_time(last)
                 ),
@@ -397,6 +412,17 @@ pub fn outside_series(grid: &StepGrid, trades: &[Trade]) -> Vec<Issue> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A trade time far beyond the year 9999 is shown as the number it is, not as the year
+    /// 292277026596 that saturating to i64 gave.
+    #[test]
+    fn far_off_times_are_shown_as_numbers() {
+        assert_eq!(shown_time(1_609_459_200.0), "2021-01-01T00:00:00Z");
+        assert_eq!(
+            shown_time(1e20),
+            "1e20 s since the epoch (beyond the years 1 to 9999)"
+        );
+    }
 
     #[test]
     fn every_bad_row_is_reported_with_its_line() {

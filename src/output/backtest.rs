@@ -438,20 +438,36 @@ fn draw_side<DB: DrawingBackend>(
 
 /// A score for display: three decimals, or "—".
 pub fn fmt(x: Option<f64>) -> String {
-    x.map_or("—".into(), |v| format!("{v:.3}"))
+    x.map_or("—".into(), |v| {
+        if v.abs() < 1e6 {
+            format!("{v:.3}")
+        } else {
+            // A ratio of 1e300 (a price series gone wild) printed 300 digits.
+            format!("{v:.3e}")
+        }
+    })
+}
+
+/// A total in whole units, with an exponent from 10¹⁵ up (no wall of digits).
+fn total(v: f64) -> String {
+    if v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.3e}")
+    }
 }
 
 fn score_rows(o: &mut String, who: &str, s: &Scores) {
     for (side, x) in [("long", &s.long), ("short", &s.short)] {
         let _ = writeln!(
             o,
-            "<tr><td>{who}</td><td>{side}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.0}</td><td>{:.0}</td></tr>",
+            "<tr><td>{who}</td><td>{side}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             fmt(x.pearson),
             fmt(x.spearman),
             fmt(x.total_ratio),
             fmt(x.top10_overlap),
-            x.simulated_total,
-            x.observed_total
+            total(x.simulated_total),
+            total(x.observed_total)
         );
     }
 }
@@ -493,4 +509,20 @@ fn page(b: &Backtest<'_>) -> String {
     }
     o.push_str("</ul>\n<p>Files: <code>backtest.h5</code> (per step: <code>/backtest/time, price, simulated_long, simulated_short, observed_long, observed_short</code>; per hour: <code>/backtest/hourly/*</code>), <code>backtest.json</code>.</p>\n</main>\n</body>\n</html>\n");
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Scores and totals keep their form in the usual range and get an exponent when huge
+    /// (a total ratio of 1e300 printed 300 digits).
+    #[test]
+    fn huge_scores_and_totals_are_short() {
+        assert_eq!(fmt(Some(1.0012)), "1.001");
+        assert_eq!(fmt(Some(1e300)), "1.000e300");
+        assert_eq!(fmt(None), "—");
+        assert_eq!(total(123_456.4), "123456");
+        assert_eq!(total(1e300), "1.000e300");
+    }
 }

@@ -179,3 +179,15 @@ pub(super) const STABILITY: &[Spec<StabilityPoint>] = &[
         get: |p| intervals(p).map_or(f64::NAN, |i| i.modified_scale_upper),
     },
 ];
+
+/// The columns of the `/tails/<metric>` tables: (name, whether NaN is a valid value, as the
+/// description says: "NaN where the fit failed"). The validated readers refuse any other
+/// non-finite value.
+pub(super) fn tail_table_columns() -> Vec<(&'static str, bool)> {
+    let names = |n: &'static str, d: &'static str| (n, d.contains("NaN"));
+    HILL.iter()
+        .map(|c| names(c.name, c.description))
+        .chain(MEAN_EXCESS.iter().map(|c| names(c.name, c.description)))
+        .chain(STABILITY.iter().map(|c| names(c.name, c.description)))
+        .collect()
+}

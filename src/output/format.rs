@@ -163,6 +163,17 @@ pub fn number(value: f64) -> String {
     }
 }
 
+/// A number in its shortest round-trip form (`0.31`, `1250`), as in messages that quote a
+/// value back, but with an exponent outside [10⁻⁶, 10¹⁶) (`1e300`, not 301 digits).
+pub fn shortest(value: f64) -> String {
+    let a = value.abs();
+    if value == 0.0 || !value.is_finite() || (1e-6..1e16).contains(&a) {
+        format!("{value}")
+    } else {
+        format!("{value:e}")
+    }
+}
+
 /// A price in text: thousands separators, no decimals from 1,000 up, two from 10, four below.
 pub fn price(value: f64) -> String {
     let a = value.abs();
@@ -343,6 +354,26 @@ impl Axis {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A number quoted back in a message stays short (`tails --threshold 1e300` printed 301
+    /// digits) and is unchanged in the usual range (the stored reasons keep their bytes).
+    #[test]
+    fn shortest_uses_an_exponent_only_for_huge_and_tiny_values() {
+        assert_eq!(shortest(0.31), "0.31");
+        assert_eq!(shortest(1250.0), "1250");
+        assert_eq!(shortest(0.0), "0");
+        assert_eq!(shortest(1e300), "1e300");
+        assert_eq!(shortest(-2.5e-300), "-2.5e-300");
+        assert_eq!(
+            crate::tails::TailError::TooFewExceedances {
+                threshold: 1e300,
+                found: 0,
+                required: 20
+            }
+            .to_string(),
+            "only 0 exceedances above 1e300; need at least 20"
+        );
+    }
 
     #[test]
     fn tick_steps_match_plotters() {

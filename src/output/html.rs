@@ -26,6 +26,27 @@ fn is_ours(stem: &str) -> bool {
         || stem == "convergence"
 }
 
+/// Removes from `plots` the `.png`/`.svg` figures with a stem the report makes ([`is_ours`])
+/// for which `drawn(file name, stem)` is false: those of an earlier report that this one did
+/// not draw. Nothing else is touched.
+pub(crate) fn remove_stale_figures(plots: &Path, drawn: impl Fn(&std::ffi::OsStr, &str) -> bool) {
+    let Ok(entries) = fs::read_dir(plots) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        let (Some(stem), Some(ext)) = (
+            p.file_stem().and_then(|s| s.to_str()),
+            p.extension().and_then(|s| s.to_str()),
+        ) else {
+            continue;
+        };
+        if (ext == "png" || ext == "svg") && is_ours(stem) && !drawn(&e.file_name(), stem) {
+            let _ = fs::remove_file(&p);
+        }
+    }
+}
+
 /// What the page shows besides the figures.
 pub struct PageExtras<'a> {
     /// Traced paths in `results.h5`: (path id, why it was traced).
@@ -48,21 +69,9 @@ pub fn write_report_files(
     let plots = dir.join("plots");
     let figures = figures::write_figures(&plots, input);
     // Remove figures of an earlier report that this one did not redraw.
-    if let Ok(entries) = fs::read_dir(&plots) {
-        for e in entries.flatten() {
-            let p = e.path();
-            let (Some(stem), Some(ext)) = (
-                p.file_stem().and_then(|s| s.to_str()),
-                p.extension().and_then(|s| s.to_str()),
-            ) else {
-                continue;
-            };
-            let written = figures.iter().any(|f| f.stem == stem && f.status.is_ok());
-            if (ext == "png" || ext == "svg") && is_ours(stem) && !written {
-                let _ = fs::remove_file(&p);
-            }
-        }
-    }
+    remove_stale_figures(&plots, |_, stem| {
+        figures.iter().any(|f| f.stem == stem && f.status.is_ok())
+    });
     let absent = figures::empty_tail_notes(input);
     let page = render(
         input.summary,
@@ -82,6 +91,7 @@ pub fn write_report_files(
 /// # Errors
 /// On any I/O failure (the temporary file is then removed).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
+    super::check_file_dest(path)?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -20,6 +20,7 @@ pub mod plot;
 pub mod population;
 pub mod read;
 pub mod realised;
+pub mod report_stage;
 pub mod style;
 pub mod sweep;
 pub mod sweep_page;
@@ -52,6 +53,34 @@ pub enum OutputError {
     /// The destination of a results folder is a file (or a link): it is not replaced.
     #[error("{} is in the way: it is not a folder (move or remove it; nothing was run)", .0.display())]
     NotAFolder(PathBuf),
+    /// The destination of an output file exists and is not a regular file (a folder, a device,
+    /// a FIFO, a socket): it is not replaced.
+    #[error("{} is in the way: it exists and is not a regular file (a folder, device or FIFO is never replaced; nothing was written)", .0.display())]
+    NotAFile(PathBuf),
+    /// The new results are in place but the previous folder, set aside, could not be removed
+    /// (a subfolder without write permission): not a failure of the run, a leftover to name.
+    #[error("the new results are in place in {}, but the previous results folder could not be removed and is left at {} ({source}); remove it by hand", .dest.display(), .old.display())]
+    OldLeft {
+        dest: PathBuf,
+        old: PathBuf,
+        source: io::Error,
+    },
+    /// Figures that could not be written: the report is not put in place.
+    #[error("cannot write {}: {}; nothing was replaced", if .0.len() == 1 { "a figure".to_string() } else { format!("{} figures", .0.len()) }, .0.join("; "))]
+    Figures(Vec<String>),
+}
+
+/// Refuses an output file's destination that exists and is not a regular file (after
+/// following links): renaming the temporary file over it would replace a device, a FIFO or
+/// a folder. Nothing there, or a regular file, is fine.
+///
+/// # Errors
+/// [`OutputError::NotAFile`].
+pub fn check_file_dest(path: &Path) -> Result<(), OutputError> {
+    match fs::metadata(path) {
+        Ok(m) if !m.is_file() => Err(OutputError::NotAFile(path.to_path_buf())),
+        _ => Ok(()),
+    }
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> OutputError + '_ {
@@ -170,8 +199,7 @@ impl Staging {
             self.committed = true;
             sync_parent();
             pause();
-            fs::remove_dir_all(&self.tmp).map_err(io_err(&self.tmp))?;
-            return Ok(self.dest.clone());
+            return self.remove_old(&self.tmp);
         }
         let old = parent.join(format!(
             ".{}.old-{}",
@@ -190,8 +218,22 @@ impl Staging {
         }
         self.committed = true;
         sync_parent();
-        fs::remove_dir_all(&old).map_err(io_err(&old))?;
-        Ok(self.dest.clone())
+        self.remove_old(&old)
+    }
+
+    /// Removes the previous folder once the new one is in place.
+    ///
+    /// # Errors
+    /// [`OutputError::OldLeft`] naming both folders when it cannot be removed.
+    fn remove_old(&self, old: &Path) -> Result<PathBuf, OutputError> {
+        match fs::remove_dir_all(old) {
+            Ok(()) => Ok(self.dest.clone()),
+            Err(source) => Err(OutputError::OldLeft {
+                dest: self.dest.clone(),
+                old: old.to_path_buf(),
+                source,
+            }),
+        }
     }
 }
 
@@ -994,6 +1036,27 @@ mod tests {
             "new"
         );
         assert!(!old.exists() && !partial.exists());
+    }
+
+    /// When the previous folder cannot be removed after the swap (a subfolder without write
+    /// permission; here: already gone, which root cannot be stopped from doing otherwise),
+    /// the error says the new results are in place and where the old folder is (it was a
+    /// bare "cannot write .r.partial-PID").
+    #[test]
+    fn an_old_folder_left_behind_is_named_with_the_new_results_in_place() {
+        let d = tempfile::tempdir().unwrap();
+        let dest = d.path().join("r");
+        let s = Staging::new(&dest).unwrap();
+        let old = d.path().join(".r.partial-gone");
+        let e = s.remove_old(&old).unwrap_err();
+        assert!(matches!(e, OutputError::OldLeft { .. }));
+        let msg = e.to_string();
+        assert!(
+            msg.contains("new results are in place")
+                && msg.contains(&dest.display().to_string())
+                && msg.contains(&old.display().to_string()),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! The files of `cascadesim population`: the drawn positions as CSV (the columns a
 //! `positions_file` reads, plus population, asset and venue) or HDF5. Both are written to a
 //! temporary file beside the destination and renamed into place, so a failed write leaves
-//! nothing half-written.
+//! nothing half-written; a destination that is not a regular file (a folder, device, FIFO)
+//! is refused, never replaced.
 
-use std::io::Write as _;
 use std::path::Path;
 
 use super::OutputError;
@@ -13,13 +13,6 @@ use crate::desk::population::PopulationTable;
 /// CSV header, in column order.
 pub const CSV_HEADER: &str =
     "population,asset,venue,side,size,entry_price,leverage,liquidation_price";
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> OutputError + '_ {
-    move |source| OutputError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
-}
 
 /// The table as CSV text: numbers in Rust's shortest round-trip form, so reading them back
 /// gives the same `f64`s; names quoted by the `csv` crate when they need it.
@@ -49,26 +42,7 @@ pub fn csv_text(t: &PopulationTable) -> String {
 /// # Errors
 /// When the file cannot be written or renamed into place.
 pub fn write_csv(path: &Path, t: &PopulationTable) -> Result<(), OutputError> {
-    let text = csv_text(t);
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let name = path.file_name().map_or_else(
-        || "population.csv".into(),
-        |n| n.to_string_lossy().into_owned(),
-    );
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp).map_err(io(path))?;
-        f.write_all(text.as_bytes()).map_err(io(path))?;
-        f.sync_all().map_err(io(path))?;
-        std::fs::rename(&tmp, path).map_err(io(path))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    super::html::write_atomic(path, csv_text(t).as_bytes())
 }
 
 /// Writes the HDF5 file to `path` (atomically): group `/positions` with one dataset per
@@ -117,6 +91,7 @@ pub fn write_h5(
             t.liquidation_price.as_slice(),
         ),
     ];
+    super::check_file_dest(path)?;
     write_h5_atomic(path, &root, &[g])?;
     Ok(())
 }

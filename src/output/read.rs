@@ -18,6 +18,12 @@ use crate::summary::{CascadeDefinition, Provenance};
 /// Steps of a run, at most (the scenario's `simulation.steps` bound).
 const MAX_STEPS: u64 = 10_000_000;
 
+/// The largest magnitude a per-path value can have (docs/output.md): prices are at most
+/// 10¹² USD and a run's notionals stay far below 10¹⁸ USD (ten thousand times the world's
+/// financial assets), while sums of up to 2³² values of 10¹⁸ stay finite, so a file's mean
+/// cannot become infinite (it became `null` in summary.json with values of 1e308).
+pub const MAX_MAGNITUDE: f64 = 1e18;
+
 /// How many bad values of one dataset a message lists before "and N more".
 const SHOWN: usize = 3;
 
@@ -193,12 +199,13 @@ impl<'f> Check<'f> {
             return None;
         };
         self.bad_values(&dataset, &v, |x: f64| !x.is_finite(), "finite")?;
+        self.in_range(&dataset, &v, true)?;
         Some(v)
     }
 
     /// Reads a 1-D dataset of `len` values of the element type `kind` is stored as, every
     /// value checked: floats finite, flags 0 or 1.
-    fn column(&mut self, dataset: &str, kind: Kind, len: usize) -> Option<Values> {
+    fn column(&mut self, dataset: &str, kind: Kind, len: usize, nonneg: bool) -> Option<Values> {
         let (stored, shape) = self.dataset(dataset, len)?;
         if shape.len() != 1 || shape[0] != len {
             self.push(format!(
@@ -209,6 +216,7 @@ impl<'f> Check<'f> {
         let values = match (kind, stored) {
             (Kind::F64, Stored::F64(v)) => {
                 self.bad_values(dataset, &v, |x: f64| !x.is_finite(), "finite")?;
+                self.in_range(dataset, &v, nonneg)?;
                 Values::F64(v)
             }
             (Kind::U32, Stored::U32(v)) => Values::U32(v),
@@ -231,6 +239,26 @@ impl<'f> Check<'f> {
             }
         };
         Some(values)
+    }
+
+    /// Refuses values no run can produce: beyond ±[`MAX_MAGNITUDE`], or negative where the
+    /// metric is a notional, a cost or a loss (`nonneg`).
+    fn in_range(&mut self, dataset: &str, v: &[f64], nonneg: bool) -> Option<()> {
+        if nonneg {
+            self.bad_values(
+                dataset,
+                v,
+                |x: f64| !(0.0..=MAX_MAGNITUDE).contains(&x),
+                "between 0 and 1e18 (no run produces a negative notional, cost or loss, or one above 1e18 USD)",
+            )
+        } else {
+            self.bad_values(
+                dataset,
+                v,
+                |x: f64| x.abs() > MAX_MAGNITUDE,
+                "at most 1e18 in magnitude (no run produces more)",
+            )
+        }
     }
 
     /// Names the first [`SHOWN`] values for which `bad` holds (by index); `None` if any.
@@ -263,6 +291,23 @@ impl<'f> Check<'f> {
     }
 }
 
+/// Why `f` cannot be read as a `what` (e.g. "results file") at all: it does not exist, or
+/// it is not a regular file (a folder, a device, a FIFO: `/dev/zero` exists). `None` when it
+/// is a regular file.
+pub fn not_a_file(f: &Path, what: &str) -> Option<String> {
+    match std::fs::metadata(f) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Some(format!("no such {what}: {}", f.display()))
+        }
+        Err(e) => Some(format!("cannot read the {what} {}: {e}", f.display())),
+        Ok(m) if !m.is_file() => Some(format!(
+            "{} is not a regular file (a folder, device or FIFO); expected a {what}",
+            f.display()
+        )),
+        Ok(_) => None,
+    }
+}
+
 /// Whether an asset name from a file can name a group (`/assets/<name>`) and a figure.
 fn asset_name_ok(a: &str) -> bool {
     !a.is_empty() && a != "." && a != ".." && !a.contains(['/', '\0']) && a.len() <= 64
@@ -277,6 +322,11 @@ fn asset_name_ok(a: &str) -> bool {
 /// Every problem found, naming the attribute.
 pub fn read_provenance(f: &Path) -> Result<Provenance, FileProblems> {
     let mut c = Check::new(f);
+    // A file that is not a whole HDF5 file is one problem, said once.
+    if let Err(e) = h5::check_container(f) {
+        c.h5(&e);
+        return Err(c.into_problems());
+    }
     let cascadesim_version = c.str("cascadesim_version");
     let scenario_file = c.str("scenario_file");
     let scenario_name = c.str("scenario_name");
@@ -471,7 +521,7 @@ pub fn read_path_columns(f: &Path, paths: u64) -> Result<Vec<Column>, FileProble
     };
     let columns: Vec<Column> = path_metrics(lending)
         .filter_map(|d| {
-            let v = c.column(&format!("/paths/{}", d.name), d.kind, len)?;
+            let v = c.column(&format!("/paths/{}", d.name), d.kind, len, d.unit == "USD")?;
             Some(d.column(v))
         })
         .collect();
@@ -502,7 +552,12 @@ pub fn read_asset_columns(
                 .iter()
                 .filter(|d| d.applies(venues, cross_margin))
                 .filter_map(|d| {
-                    let v = c.column(&format!("/assets/{a}/{}", d.name), Kind::F64, len)?;
+                    let v = c.column(
+                        &format!("/assets/{a}/{}", d.name),
+                        Kind::F64,
+                        len,
+                        d.unit == "USD",
+                    )?;
                     Some(Column {
                         name: d.name,
                         unit: d.unit,
@@ -536,6 +591,28 @@ pub fn read_population_columns(
     if first.is_empty() {
         return c.finish(Vec::new());
     }
+    // One group per population of the scenario, `0` to `n - 1`, and no other.
+    let groups = h5::list_groups(f, "/populations").unwrap_or_default();
+    let unknown: Vec<&String> = groups
+        .iter()
+        .filter(|g| {
+            !g.parse::<usize>()
+                .is_ok_and(|k| k < ids.len() && g.as_str() == k.to_string())
+        })
+        .collect();
+    if !unknown.is_empty() {
+        c.push(format!(
+            "group /populations: holds {}, but the scenario has {} population{} (groups 0 to {})",
+            unknown
+                .iter()
+                .map(|g| format!("/populations/{g}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            ids.len(),
+            if ids.len() == 1 { "" } else { "s" },
+            ids.len().saturating_sub(1)
+        ));
+    }
     // The funding and engine columns are written for every population or for none
     // (scenarios without `funding`, `liquidation_engine`): the first population's group says
     // which.
@@ -556,7 +633,9 @@ pub fn read_population_columns(
             venue: id.venue.clone(),
             columns: crate::metrics::population_metrics(funding, engine)
                 .filter_map(|d| {
-                    let v = c.column(&format!("/populations/{k}/{}", d.name), d.kind, len)?;
+                    // Population columns include signed ones (`backstop_pnl`): bounds only.
+                    let v =
+                        c.column(&format!("/populations/{k}/{}", d.name), d.kind, len, false)?;
                     Some(Column {
                         name: d.name,
                         unit: d.unit,
@@ -569,6 +648,110 @@ pub fn read_population_columns(
         })
         .collect();
     c.finish(out)
+}
+
+/// Longest `/tails/<metric>` table accepted (the run's tables have a few hundred rows).
+const MAX_TAIL_ROWS: usize = 1_000_000;
+
+/// Checks what `report`, `tails`, `compare` and `merge` do not otherwise read but a file
+/// must hold whole: the path ids of `/paths/path` (and of every `/assets/<asset>/path`),
+/// `first_path` to `first_path + paths - 1` in order; every `/assets/<asset>/<metric>` one
+/// finite value per path in range, the by-trigger matrix `paths × assets`; and the
+/// `/tails/<metric>` tables finite (NaN only in the columns whose description allows it).
+///
+/// # Errors
+/// Every problem at once, each naming its dataset.
+pub fn check_run_datasets(f: &Path, p: &Provenance) -> Result<(), FileProblems> {
+    let mut c = Check::new(f);
+    let Ok(len) = usize::try_from(p.paths) else {
+        c.push(format!(
+            "attribute \"paths\": {} paths cannot be held in memory",
+            p.paths
+        ));
+        return c.finish(());
+    };
+    let groups: Vec<String> = std::iter::once("/paths".to_string())
+        .chain(p.assets.iter().map(|a| format!("/assets/{a}")))
+        .collect();
+    for g in &groups {
+        // Files of the older layout have no `path` scale.
+        if h5::list_datasets(f, g).is_ok_and(|n| n.iter().any(|n| n == "path")) {
+            c.path_ids(&format!("{g}/path"), p.first_path, len);
+        }
+    }
+    for a in &p.assets {
+        let names = h5::list_datasets(f, &format!("/assets/{a}")).unwrap_or_default();
+        for d in ASSET_METRICS
+            .iter()
+            .filter(|d| names.iter().any(|n| n == d.name))
+        {
+            c.column(
+                &format!("/assets/{a}/{}", d.name),
+                Kind::F64,
+                len,
+                d.unit == "USD",
+            );
+        }
+        if names.iter().any(|n| n == BY_TRIGGER) {
+            c.by_trigger(a, p.assets.len(), len);
+        }
+    }
+    let nan_ok = super::columns::tail_table_columns();
+    for metric in h5::list_groups(f, "/tails").unwrap_or_default() {
+        let names = h5::list_datasets(f, &format!("/tails/{metric}")).unwrap_or_default();
+        for (name, nan) in nan_ok.iter().filter(|(n, _)| names.iter().any(|x| x == n)) {
+            let dataset = format!("/tails/{metric}/{name}");
+            match c.dataset(&dataset, MAX_TAIL_ROWS) {
+                Some((Stored::F64(v), _)) => {
+                    let must = if *nan {
+                        "finite or NaN (where the fit failed)"
+                    } else {
+                        "finite"
+                    };
+                    c.bad_values(
+                        &dataset,
+                        &v,
+                        |x: f64| x.is_infinite() || (!nan && x.is_nan()),
+                        must,
+                    );
+                }
+                Some((stored, _)) => c.push(format!(
+                    "dataset {dataset}: holds {} values, expected float",
+                    stored.type_name()
+                )),
+                None => {}
+            }
+        }
+    }
+    c.finish(())
+}
+
+impl Check<'_> {
+    /// The dimension scale `dataset` must hold the ids `first` .. `first + len - 1`.
+    fn path_ids(&mut self, dataset: &str, first: u64, len: usize) {
+        let Some((stored, shape)) = self.dataset(dataset, len) else {
+            return;
+        };
+        let ids: Vec<u64> = match stored {
+            Stored::U64(v) => v,
+            Stored::U32(v) => v.into_iter().map(u64::from).collect(),
+            other => {
+                self.push(format!(
+                    "dataset {dataset}: holds {} values, expected u64 path ids",
+                    other.type_name()
+                ));
+                return;
+            }
+        };
+        let wrong = (0..ids.len()).find(|&i| Some(ids[i]) != first.checked_add(i as u64));
+        if shape != [len] || wrong.is_some() {
+            let at = wrong.map_or(String::new(), |i| format!("; [{i}] = {}", ids[i]));
+            self.push(format!(
+                "dataset {dataset}: must hold the path ids {first} to {} in order, one per path{at}",
+                (first + len as u64).saturating_sub(1)
+            ));
+        }
+    }
 }
 
 /// Largest realised-heatmap dimension accepted (the run's grid is 48 × 200).
@@ -677,6 +860,10 @@ pub fn read_realised(f: &Path, p: &Provenance) -> Result<Vec<RealisedView>, File
 /// Missing or mistyped attributes, or an index outside the count.
 pub fn read_shard_place(f: &Path) -> Result<(u64, u64, u64), FileProblems> {
     let mut c = Check::new(f);
+    if let Err(e) = h5::check_container(f) {
+        c.h5(&e);
+        return Err(c.into_problems());
+    }
     let index = c.u64("/", "shard_index");
     let count = c.u64("/", "shard_count");
     let paths = c.u64("/", "shard_paths");

@@ -155,11 +155,25 @@ pub fn finish(
             },
         );
         written?;
-        warnings.extend(figures?);
+        let (skipped, failed) = figures?;
+        warnings.extend(skipped.into_iter().chain(failed));
         // A cancel during the fits, replays or figures: the staging folder is dropped (and
         // removed), the previous results stay.
         check(cancel)?;
-        let dir = staging.commit()?;
+        let dir = match staging.commit() {
+            Ok(dir) => dir,
+            // The new results are complete and in place: a leftover is a warning.
+            Err(OutputError::OldLeft { dest, old, source }) => {
+                let e = OutputError::OldLeft {
+                    dest: dest.clone(),
+                    old,
+                    source,
+                };
+                warnings.push(e.to_string());
+                dest
+            }
+            Err(e) => return Err(e.into()),
+        };
         Ok(Finished {
             summary,
             tail_reports,
@@ -169,8 +183,10 @@ pub fn finish(
     })
 }
 
-/// Draws the figures into `<dir>/plots/` and writes `<dir>/report.html`. Returns warnings
-/// for figures that could not be drawn (never fatal: the results are already complete).
+/// Draws the figures into `<dir>/plots/` and writes `<dir>/report.html`. Returns the
+/// figures left out, each with its reason: `(skipped, failed)`, those not drawn on purpose
+/// and those that could not be drawn or written. A run warns about both (its results are
+/// already complete); `report` refuses to put a page with failed figures in place.
 ///
 /// # Errors
 /// The page or a folder cannot be written.
@@ -179,7 +195,7 @@ pub fn write_figures_and_page(
     input: &FigureInput<'_>,
     traced: &[(u64, String)],
     notes: &[String],
-) -> Result<Vec<String>, OutputError> {
+) -> Result<(Vec<String>, Vec<String>), OutputError> {
     let mut notes = notes.to_vec();
     if let Err(reason) = &input.samples {
         notes.push(format!("Sample-path plots are missing: {reason}."));
@@ -192,13 +208,16 @@ pub fn write_figures_and_page(
             notes: &notes,
         },
     )?;
-    Ok(figures
-        .iter()
-        .filter_map(|f: &FigureFile| {
-            f.status
-                .as_ref()
-                .err()
-                .map(|e| format!("plots/{}: {e}", f.stem))
-        })
-        .collect())
+    let text = |f: &FigureFile| {
+        f.status
+            .as_ref()
+            .err()
+            .map(|e| format!("plots/{}: {e}", f.stem))
+    };
+    let (failed, other): (Vec<&FigureFile>, Vec<&FigureFile>) =
+        figures.iter().partition(|f| f.failed());
+    Ok((
+        other.into_iter().filter_map(text).collect(),
+        failed.into_iter().filter_map(text).collect(),
+    ))
 }

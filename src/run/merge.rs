@@ -29,8 +29,18 @@ struct Shard {
 
 fn read_shard(f: &Path) -> Result<Shard, RunError> {
     let name = f.display().to_string();
-    if !f.is_file() {
-        return Err(RunError::Input(format!("no such shard file: {name}")));
+    if let Some(problem) = read::not_a_file(f, "shard file") {
+        return Err(RunError::Input(problem));
+    }
+    // A file cut short or not HDF5 at all is said so.
+    if let Err(e) = h5::check_container(f) {
+        let why = match e {
+            h5::H5Error::NotHdf5 { reason, .. } => reason,
+            e => e.to_string(),
+        };
+        return Err(RunError::Input(format!(
+            "{name} is not a shard file: it {why}"
+        )));
     }
     match h5::read_attr_str(f, "/", "content") {
         Ok(c) if c == SHARD_CONTENT => {}
@@ -111,10 +121,18 @@ pub struct Merged {
 /// does not cover the run exactly once, or a scenario that cannot be rebuilt;
 /// [`RunError::Memory`] for a run too large for this process.
 pub fn merge_shards(files: &[PathBuf], allow_external: bool) -> Result<Merged, RunError> {
-    let shards: Vec<Shard> = files
-        .iter()
-        .map(|f| read_shard(f))
-        .collect::<Result<_, _>>()?;
+    // Every bad shard is named, not only the first.
+    let mut shards: Vec<Shard> = Vec::new();
+    let mut problems: Vec<String> = Vec::new();
+    for f in files {
+        match read_shard(f) {
+            Ok(s) => shards.push(s),
+            Err(e) => problems.push(e.to_string()),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(RunError::Input(problems.join("\n")));
+    }
     let Some((first, rest)) = shards.split_first() else {
         return Err(RunError::Input("no shard files to merge".into()));
     };
@@ -151,7 +169,7 @@ pub fn merge_shards(files: &[PathBuf], allow_external: bool) -> Result<Merged, R
     let mut provenance = shards[order[0]].provenance.clone();
     provenance.first_path = 0;
     memory::guard(Need::results(provenance.paths, provenance.assets.len()))?;
-    let scenario = rebuild_scenario(&provenance, allow_external).map_err(|e| {
+    let scenario = rebuild_scenario(&provenance, allow_external, "merge").map_err(|e| {
         RunError::Input(format!(
             "cannot rebuild the market to replay traces and sample paths: {e}"
         ))

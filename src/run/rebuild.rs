@@ -17,8 +17,12 @@ use super::plan::Overrides;
 ///
 /// # Errors
 /// As [`rebuild_scenario`].
-pub fn rebuild_market(p: &Provenance, allow_external: bool) -> Result<Market, String> {
-    rebuild_scenario(p, allow_external).map(|s| Market::new(&s))
+pub fn rebuild_market(
+    p: &Provenance,
+    allow_external: bool,
+    command: &str,
+) -> Result<Market, String> {
+    rebuild_scenario(p, allow_external, command).map(|s| Market::new(&s))
 }
 
 /// The run's scenario, re-read from its recorded text, with the run's seed, path count and
@@ -28,8 +32,13 @@ pub fn rebuild_market(p: &Provenance, allow_external: bool) -> Result<Market, St
 ///
 /// # Errors
 /// Why the scenario cannot be rebuilt (files not found, assets that differ from the
-/// file's), as one message.
-pub fn rebuild_scenario(p: &Provenance, allow_external: bool) -> Result<Scenario, String> {
+/// file's), as one message; its hint names `command` (`report`, `merge`), the subcommand to
+/// run again from the right folder.
+pub fn rebuild_scenario(
+    p: &Provenance,
+    allow_external: bool,
+    command: &str,
+) -> Result<Scenario, String> {
     let parse = |files: &dyn FileSource| Scenario::parse(&p.scenario, &p.scenario_file, files);
     let scenario = match parse(&NoFiles) {
         Ok(s) => s,
@@ -45,8 +54,13 @@ pub fn rebuild_scenario(p: &Provenance, allow_external: bool) -> Result<Scenario
                         .first()
                         .map_or(String::new(), |i| i.message.clone())
                 };
+                let held = if command == "merge" {
+                    "the shard files do"
+                } else {
+                    "results.h5 does"
+                };
                 format!(
-                    "sample paths are replayed from the scenario, which reads files that results.h5 does not contain ({}); they were not found relative to {} either ({}); run `cascadesim report` from the folder the run was started in, or run the scenario again",
+                    "sample paths are replayed from the scenario, which reads files that {held} not contain ({}); they were not found relative to {} either ({}); run `cascadesim {command}` from the folder the run was started in, or run the scenario again",
                     first(&no_files),
                     if base.as_os_str().is_empty() {
                         ".".into()

@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 use crate::output::figures::FigureInput;
-use crate::output::{SHARD_CONTENT, h5, html, read};
+use crate::output::report_stage::ReportStage;
+use crate::output::{OutputError, SHARD_CONTENT, h5, html, read};
 use crate::summary::{self, Summary};
 use crate::tails::TailReport;
 
@@ -85,19 +86,21 @@ pub fn rebuild_report(
     warn: &dyn Fn(&str),
 ) -> Result<Rebuilt, RunError> {
     let f = results;
-    if !f.is_file() {
-        return Err(RunError::Input(format!(
-            "no such results file: {}",
-            f.display()
-        )));
+    if let Some(problem) = read::not_a_file(f, "results file") {
+        return Err(RunError::Input(problem));
     }
     check_whole_run(f)?;
     let provenance = read::read_provenance(f)?;
     memory::guard(Need::results(provenance.paths, provenance.assets.len()))?;
     let columns = read::read_path_columns(f, provenance.paths)?;
+    read::check_run_datasets(f, &provenance)?;
     let realised = read::read_realised(f, &provenance)?;
     // Population names come from the recorded scenario (none when it cannot be rebuilt).
-    let (population_columns, cross_margin) = match rebuild_scenario(&provenance, allow_external) {
+    let (population_columns, cross_margin) = match rebuild_scenario(
+        &provenance,
+        allow_external,
+        "report",
+    ) {
         Ok(s) => {
             let pops = read::read_population_columns(f, &population_ids(&s), provenance.paths)?;
             // The cross-margin figures come from the per-asset columns.
@@ -161,12 +164,15 @@ pub fn rebuild_report(
     let samples = if summary.provenance.paths == 0 {
         Err("no paths were run".to_string())
     } else {
-        rebuild_market(&summary.provenance, allow_external)
+        rebuild_market(&summary.provenance, allow_external, "report")
             .and_then(|m| sample_paths(&m, &columns, first_path, seed))
     };
     let traced = read_traces(f);
     check(cancel)?;
-    html::write_atomic(&dir.join("summary.json"), json.as_bytes())?;
+    // Every file goes to a hidden folder first and replaces the old ones only when all were
+    // written (a failure or Ctrl-C leaves the previous report whole).
+    let stage = ReportStage::new(&dir)?;
+    html::write_atomic(&stage.dir().join("summary.json"), json.as_bytes())?;
     let input = FigureInput {
         summary: &summary,
         columns: &columns,
@@ -174,7 +180,13 @@ pub fn rebuild_report(
         samples,
         realised,
     };
-    for w in write_figures_and_page(&dir, &input, &traced, &notes)? {
+    let (skipped, failed) = write_figures_and_page(stage.dir(), &input, &traced, &notes)?;
+    if !failed.is_empty() {
+        return Err(OutputError::Figures(failed).into());
+    }
+    check(cancel)?;
+    let dir = stage.commit()?;
+    for w in skipped {
         warn(&w);
     }
     Ok(Rebuilt {

@@ -3,6 +3,8 @@
 
 use thiserror::Error;
 
+use crate::output::format::shortest;
+
 /// Why a tail statistic could not be computed.
 ///
 /// The `Display` text is meant to be shown to a person as is (it is also the `reason` stored in
@@ -32,7 +34,7 @@ pub enum TailError {
     },
 
     /// Every observation has the same value, so there is no tail to describe.
-    #[error("all {n} values are equal ({value}); there is no tail to estimate")]
+    #[error("all {n} values are equal ({}); there is no tail to estimate", shortest(*.value))]
     AllEqual {
         /// Number of observations.
         n: usize,
@@ -52,7 +54,7 @@ pub enum TailError {
     },
 
     /// Too few observations above the threshold for a tail fit.
-    #[error("only {found} exceedances above {threshold}; need at least {required}")]
+    #[error("only {found} exceedances above {}; need at least {required}", shortest(*.threshold))]
     TooFewExceedances {
         /// The threshold.
         threshold: f64,
@@ -63,7 +65,7 @@ pub enum TailError {
     },
 
     /// All exceedances have the same value: the GPD likelihood has no maximum.
-    #[error("all {n} exceedances above {threshold} are equal ({value}); a GPD cannot be fitted")]
+    #[error("all {n} exceedances above {} are equal ({}); a GPD cannot be fitted", shortest(*.threshold), shortest(*.value))]
     DegenerateExceedances {
         /// The threshold.
         threshold: f64,
@@ -90,8 +92,9 @@ pub enum TailError {
 
     /// The requested level lies inside the body of the data, not beyond the threshold.
     #[error(
-        "{what} is not beyond the threshold: only a fraction {exceedance_rate:.4} of the data exceeds u = {threshold}, \
-         so the fitted tail describes only probabilities of exceedance below that; use the empirical estimate instead"
+        "{what} is not beyond the threshold: only a fraction {exceedance_rate:.4} of the data exceeds u = {}, \
+         so the fitted tail describes only probabilities of exceedance below that; use the empirical estimate instead",
+        shortest(*.threshold)
     )]
     NotInTail {
         /// Which quantity (e.g. "VaR at p = 0.9").

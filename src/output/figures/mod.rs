@@ -69,6 +69,17 @@ pub struct FigureFile {
     pub status: Result<(), String>,
 }
 
+/// The stem of the one entry that stands for figures not drawn at all (the sample paths,
+/// when they cannot be replayed): its error is a reason, not a failure to write.
+pub const SAMPLES_SKIPPED: &str = "path_*";
+
+impl FigureFile {
+    /// Whether drawing or writing this figure failed (as opposed to being skipped).
+    pub fn failed(&self) -> bool {
+        self.status.is_err() && self.stem != SAMPLES_SKIPPED
+    }
+}
+
 /// Pixel sizes of the figures.
 const TAIL_SIZE: (u32, u32) = (960, 640);
 const DRAWDOWN_SIZE: (u32, u32) = (1200, 520);
@@ -148,7 +159,7 @@ pub fn write_figures(dir: &Path, input: &FigureInput<'_>) -> Vec<FigureFile> {
             }
         }
         Err(reason) => jobs.push(Box::new(move || FigureFile {
-            stem: "path_*".into(),
+            stem: SAMPLES_SKIPPED.into(),
             title: "Sample paths".into(),
             caption: String::new(),
             status: Err(reason.clone()),

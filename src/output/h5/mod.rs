@@ -288,6 +288,15 @@ pub enum H5Error {
         /// What was looked for, e.g. `dataset "paths/loss"`.
         what: String,
     },
+    /// The file is not a whole HDF5 file: not a regular file, no HDF5 signature, or shorter
+    /// than its superblock says (truncated). One problem, said once.
+    #[error("{}: {reason}", path.display())]
+    NotHdf5 {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// An object or attribute exists but has a type or shape the reader cannot return.
     #[error("{}: {what}: expected {expected}, found {found}", path.display())]
     WrongType {
@@ -310,6 +319,7 @@ impl H5Error {
             | Self::Io { path, .. }
             | Self::Invalid { path, .. }
             | Self::NotFound { path, .. }
+            | Self::NotHdf5 { path, .. }
             | Self::WrongType { path, .. } => path,
         }
     }
@@ -347,7 +357,7 @@ mod read;
 mod write;
 
 pub use read::{
-    Stored, list_attrs, list_datasets, list_groups, read_attr, read_attr_str, read_attr_u64,
-    read_dataset, read_f64_column, read_f64_matrix, read_u64_column,
+    Stored, check_container, list_attrs, list_datasets, list_groups, read_attr, read_attr_str,
+    read_attr_u64, read_dataset, read_f64_column, read_f64_matrix, read_u64_column,
 };
 pub use write::write_h5_atomic;

@@ -34,6 +34,76 @@ fn open_read(path: &Path) -> Result<Hdf5File, H5Error> {
     Hdf5File::open(path).map_err(reader_err(path, "open file"))
 }
 
+/// The HDF5 signature a superblock starts with.
+const SIGNATURE: &[u8; 8] = b"\x89HDF\r\n\x1a\n";
+
+/// Checks that `path` is a whole HDF5 file before any object is read: a regular file, with
+/// the HDF5 signature (at 0, or at 512, 1024, … after a user block), and at least as long
+/// as the end-of-file address its superblock records (a copy cut short is "truncated", not
+/// a list of the attributes that no longer read).
+///
+/// # Errors
+/// [`H5Error::Io`] when it cannot be read; [`H5Error::NotHdf5`] saying which of the three
+/// fails.
+pub fn check_container(path: &Path) -> Result<(), H5Error> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let not = |reason: String| H5Error::NotHdf5 {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let meta = fs::metadata(path).map_err(io_err(path, "open file"))?;
+    if !meta.is_file() {
+        return Err(not(
+            "is not a regular file (a folder, device or FIFO)".into()
+        ));
+    }
+    let len = meta.len();
+    let mut file = fs::File::open(path).map_err(io_err(path, "open file"))?;
+    let mut at = 0u64;
+    let mut head = [0u8; 48];
+    loop {
+        if at + 8 > len {
+            return Err(not(format!(
+                "is not an HDF5 file (no HDF5 signature; the file has {len} bytes)"
+            )));
+        }
+        file.seek(SeekFrom::Start(at))
+            .map_err(io_err(path, "read the superblock"))?;
+        let n = usize::try_from((len - at).min(48)).unwrap_or(48);
+        file.read_exact(&mut head[..n])
+            .map_err(io_err(path, "read the superblock"))?;
+        if &head[..8] == SIGNATURE {
+            break;
+        }
+        at = if at == 0 { 512 } else { at * 2 };
+    }
+    // Where the superblock keeps its base and end-of-file addresses (offset size `o`).
+    let (o, base_at) = match head[8] {
+        0 => (head[13], 24),
+        1 => (head[13], 28),
+        2 | 3 => (head[9], 12),
+        v => return Err(not(format!("has an unknown superblock version {v}"))),
+    };
+    let o = usize::from(o);
+    let eof_at = base_at + 2 * o;
+    if !matches!(o, 2 | 4 | 8) || eof_at + o > head.len() {
+        return Err(not(format!("has a superblock with {o}-byte addresses")));
+    }
+    let word = |i: usize| {
+        head[i..i + o]
+            .iter()
+            .rev()
+            .fold(0u64, |acc, &b| (acc << 8) | u64::from(b))
+    };
+    let end = word(base_at).saturating_add(word(eof_at));
+    if eof_at + o > usize::try_from(len - at).unwrap_or(usize::MAX) || end > len {
+        return Err(not(format!(
+            "is truncated: {len} bytes, but its superblock says the file ends at byte {end} (a copy cut short?)"
+        )));
+    }
+    Ok(())
+}
+
 /// An object of the file found by its path.
 enum Object {
     Group(hdf5_reader::group::Group),
