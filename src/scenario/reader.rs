@@ -30,10 +30,21 @@ impl<'s> Doc<'s> {
     pub(crate) fn new(src: &'s str) -> Self {
         let mut line_starts = vec![0];
         line_starts.extend(src.match_indices('\n').map(|(i, _)| i + 1));
+        // Lossily decoded bytes (`text::decode`) are problems of their own; the rest of the
+        // file is still checked.
+        let issues = super::text::not_utf8_lines(src)
+            .into_iter()
+            .map(|l| Issue {
+                path: String::new(),
+                line: Some(l),
+                column: None,
+                message: super::text::NOT_UTF8.into(),
+            })
+            .collect();
         Doc {
             src,
             line_starts,
-            issues: Vec::new(),
+            issues,
         }
     }
 
@@ -190,7 +201,12 @@ impl<'s> Doc<'s> {
                     None
                 }
                 Err(_) => {
-                    self.error_at(path, Some(v.span()), "integer is out of range".into());
+                    let message = if i.as_str().starts_with('-') {
+                        "must be a non-negative integer, found one below -9223372036854775808"
+                    } else {
+                        "integer is out of range: integers are at most 9223372036854775807 (2^63 - 1), and each key has its own limit (docs/scenario.md)"
+                    };
+                    self.error_at(path, Some(v.span()), message.into());
                     None
                 }
             },
