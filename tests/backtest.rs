@@ -484,6 +484,16 @@ fn calibration_with_inflow_activity_reads_no_price_after_its_cut() {
     );
 }
 
+/// Runs `args` in `dir`: exit 2 with each of `wants` in stderr.
+fn refused(dir: &std::path::Path, args: &[&str], wants: &[&str]) {
+    let o = run(dir, args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+    for want in wants {
+        assert!(err.contains(want), "{args:?}: {want} not in {err}");
+    }
+}
+
 /// `series` with row `i` (0-based data row, at line `i + 2`) replaced by `row`.
 fn with_row(i: usize, row: &str) -> String {
     let csv = series(i64::MAX, 1.0);
@@ -534,10 +544,7 @@ fn far_off_times_and_spans_are_refused_with_their_row() {
             &["validate", "s.toml"][..],
             &["backtest", "s.toml", "--out", "out"],
         ] {
-            let (o, cmd) = (run(d.path(), args), args[0]);
-            let err = String::from_utf8_lossy(&o.stderr);
-            assert_eq!(o.status.code(), Some(2), "{cmd}: {err}");
-            assert!(err.contains(want), "{cmd}: {want} not in {err}");
+            refused(d.path(), args, &[want]);
         }
         assert!(!d.path().join("out").exists());
     }
@@ -584,16 +591,15 @@ fn series_lines_survive_blank_lines_and_bad_bytes() {
     }
     let d = setup("");
     std::fs::write(d.path().join("s.csv"), bytes).unwrap();
-    let o = run(d.path(), &["validate", "s.toml"]);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{err}");
-    for want in [
-        "s.csv:9: price: \"1e300\" is not a number between 1e-12 and 1e12 USD",
-        "s.csv:10: price: \"1e-300\"",
-        "s.csv:12: not valid UTF-8",
-    ] {
-        assert!(err.contains(want), "{want} not in {err}");
-    }
+    refused(
+        d.path(),
+        &["validate", "s.toml"],
+        &[
+            "s.csv:9: price: \"1e300\" is not a number between 1e-12 and 1e12 USD",
+            "s.csv:10: price: \"1e-300\"",
+            "s.csv:12: not valid UTF-8",
+        ],
+    );
 }
 
 /// Review A3: `positions_per_hour` is held to the limit of positions, alone and as the
@@ -616,10 +622,7 @@ fn positions_per_hour_is_bounded_by_the_limit_of_positions() {
             &format!("positions_per_hour = {rate}"),
         );
         std::fs::write(d.path().join("bad.toml"), bad).unwrap();
-        let o = run(d.path(), &["validate", "bad.toml"]);
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "{err}");
-        assert!(err.contains(want), "{want} not in {err}");
+        refused(d.path(), &["validate", "bad.toml"], &[want]);
     }
 }
 
@@ -628,14 +631,7 @@ fn positions_per_hour_is_bounded_by_the_limit_of_positions() {
 #[test]
 fn prices_must_be_a_regular_file_of_at_most_1_gib() {
     let d = setup(&series(i64::MAX, 1.0));
-    let fifo = d.path().join("fifo.csv");
-    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
-    assert!(made.is_ok_and(|s| s.success()), "mkfifo failed");
-    let big = d.path().join("big.csv");
-    std::fs::File::create(&big)
-        .unwrap()
-        .set_len((1 << 30) + 1)
-        .unwrap();
+    common::cli::fifo_and_big_file(d.path(), "csv");
     for (file, want) in [
         (
             "fifo.csv",
@@ -657,11 +653,7 @@ fn prices_must_be_a_regular_file_of_at_most_1_gib() {
                 "c.toml",
             ],
         ] {
-            let cmd = args[0];
-            let o = run(d.path(), &[args, &["--prices", file]].concat());
-            let err = String::from_utf8_lossy(&o.stderr);
-            assert_eq!(o.status.code(), Some(2), "{cmd} {file}: {err}");
-            assert!(err.contains(want), "{cmd}: {want} not in {err}");
+            refused(d.path(), &[args, &["--prices", file]].concat(), &[want]);
         }
     }
     assert!(!d.path().join("out").exists() && !d.path().join("c.toml").exists());

@@ -742,14 +742,7 @@ fn failures_and_populations_are_reported_and_warned_about() {
 #[test]
 fn named_input_files_must_be_regular_files_of_at_most_1_gib() {
     let d = tempfile::tempdir().unwrap();
-    let fifo = d.path().join("fifo.toml");
-    let made = Command::new("mkfifo").arg(&fifo).status();
-    assert!(made.is_ok_and(|s| s.success()), "mkfifo failed");
-    let big = d.path().join("big.toml");
-    std::fs::File::create(&big)
-        .unwrap()
-        .set_len((1 << 30) + 1)
-        .unwrap();
+    let (fifo, big) = common::cli::fifo_and_big_file(d.path(), "toml");
     let mut files = vec![
         (fifo, "not a regular file"),
         (

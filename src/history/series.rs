@@ -221,7 +221,8 @@ pub fn parse_series(text: &str, origin: &str) -> Result<PriceSeries, ScenarioErr
         if let Some(ti) = ti {
             match parse_time(&rec[ti]) {
                 Some(t) => {
-                    if let Some(m) = time_problem(t, prev_time) {
+                    let unix = rec[ti].parse::<f64>().is_ok();
+                    if let Some(m) = time_problem(t, unix, prev_time) {
                         issues.push(issue(line, "time", format!("{} {m}", cut(&rec[ti]))));
                     }
                     prev_time = Some((t, line.unwrap_or(0)));
@@ -292,19 +293,24 @@ pub fn parse_series(text: &str, origin: &str) -> Result<PriceSeries, ScenarioErr
     })
 }
 
-/// What is wrong with a row's time `t` (after the previous row's time and line, if any):
+/// What is wrong with a row's time `t` (given as unix seconds when `unix`; after the previous
+/// row's time and line, if any):
 /// before 1970, after [`MAX_TIME`] (milliseconds?), not after the previous row, or more than
 /// [`MAX_GAP`] after it.
-fn time_problem(t: f64, prev: Option<(f64, usize)>) -> Option<String> {
+fn time_problem(t: f64, unix: bool, prev: Option<(f64, usize)>) -> Option<String> {
     if t < 0.0 {
         return Some(
             "is before 1970-01-01 (unix time 0); times are RFC 3339 UTC or unix seconds".into(),
         );
     }
     if t > MAX_TIME {
-        return Some(format!(
-            "is after 2200-01-01 (unix seconds {MAX_TIME}): unix times in milliseconds? give seconds (or RFC 3339 UTC)"
-        ));
+        return Some(if unix {
+            format!(
+                "is after 2200-01-01 (unix seconds {MAX_TIME}): unix times in milliseconds? give seconds (or RFC 3339 UTC)"
+            )
+        } else {
+            "is after 2200-01-01".into()
+        });
     }
     let (p, pl) = prev?;
     if t <= p {
