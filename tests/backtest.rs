@@ -438,6 +438,16 @@ fn a_bad_inflow_activity_exits_2_with_its_key_path() {
         assert!(err.contains(want), "{want} not in {err}");
     }
     assert!(!d.path().join("out").exists());
+    let bad = activity_scenario(
+        "inflow_activity = { halflife_hours = 4, elasticity = 0.8, baseline_hours = 2 }\n",
+    );
+    std::fs::write(d.path().join("bad.toml"), bad).unwrap();
+    let o = run(d.path(), &["backtest", "bad.toml", "--out", "out"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let want = "bad.toml:9:76: living.inflow_activity.baseline_hours: must be at least `halflife_hours` (4), got 2";
+    assert!(err.contains(want), "{want} not in {err}");
+    assert!(!d.path().join("out").exists());
 }
 
 /// With `inflow_activity`, a series whose prices and observed liquidations after the cut
@@ -445,6 +455,20 @@ fn a_bad_inflow_activity_exits_2_with_its_key_path() {
 /// price); the fitted elasticity and half-life are written into the inline table.
 #[test]
 fn calibration_with_inflow_activity_reads_no_price_after_its_cut() {
+    calibration_reads_no_price_after_its_cut_with(ACTIVITY, "\"reference_hours\": 6.0");
+}
+
+/// The same with a trailing baseline: the baseline reads no later price either, and it is
+/// kept (not fitted) in the written inline table.
+#[test]
+fn calibration_with_an_activity_baseline_reads_no_price_after_its_cut() {
+    calibration_reads_no_price_after_its_cut_with(
+        "inflow_activity = { halflife_hours = 4, elasticity = 0.8, baseline_hours = 12 }\n",
+        "\"baseline_hours\": 12.0",
+    );
+}
+
+fn calibration_reads_no_price_after_its_cut_with(activity: &str, in_json: &str) {
     let cut_s = 1_609_632_000;
     // Every price after the cut moves by ±3% alternately: far more activity.
     let changed: String = series(cut_s, 10.0)
@@ -463,7 +487,7 @@ fn calibration_with_inflow_activity_reads_no_price_after_its_cut() {
         })
         .collect();
     let series = [series(cut_s, 1.0), changed];
-    let scenario = activity_scenario(ACTIVITY);
+    let scenario = activity_scenario(activity);
     fit_ignores_data_after(
         "2021-01-03T00:00:00Z",
         &scenario,
@@ -477,9 +501,12 @@ fn calibration_with_inflow_activity_reads_no_price_after_its_cut() {
                 .lines()
                 .find(|l| l.starts_with("inflow_activity = {"))
                 .expect("the inline table is kept");
-            assert_ne!(line, ACTIVITY.trim_end(), "the fitted values are written");
+            assert_ne!(line, activity.trim_end(), "the fitted values are written");
+            if activity.contains("baseline_hours = 12") {
+                assert!(line.contains("baseline_hours = 12"), "{line}");
+            }
             let json = std::fs::read_to_string(dir.join("out/c-backtest/backtest.json")).unwrap();
-            assert!(json.contains("\"reference_hours\": 6.0"), "{json}");
+            assert!(json.contains(in_json), "{json}");
         },
     );
 }

@@ -458,8 +458,11 @@ fn params_line(p: &LivingParams) -> String {
         Inflow::OpenInterest { participation } => format!("oi_participation = {participation:.4}"),
     };
     let activity = p.activity.map_or(String::new(), |a| {
+        let baseline = a
+            .baseline_hours
+            .map_or(String::new(), |b| format!(", baseline_hours = {b:.3}"));
         format!(
-            ", inflow_activity = {{ halflife_hours = {:.3}, elasticity = {:.3} }}",
+            ", inflow_activity = {{ halflife_hours = {:.3}, elasticity = {:.3}{baseline} }}",
             a.halflife_hours, a.elasticity
         )
     });

@@ -119,6 +119,10 @@ impl Fit {
             let i = 4 + usize::from(self.long_share);
             a.elasticity = x[i].clamp(0.0, 5.0);
             a.halflife_hours = x[i + 1].clamp(-3.0, 9.0).exp();
+            if let Some(b) = a.baseline_hours {
+                // The scenario rule: the activity's half-life is at most its baseline's.
+                a.halflife_hours = a.halflife_hours.min(b);
+            }
         }
         p
     }
@@ -224,6 +228,7 @@ mod tests {
                 halflife_hours: 8.0,
                 elasticity: 0.3,
                 reference_hours: 24.0,
+                baseline_hours: None,
             }),
             positions_per_hour: 600.0,
             long_share: 0.6,

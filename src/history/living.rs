@@ -36,7 +36,8 @@ pub enum Inflow {
 }
 
 /// A constant inflow scaled by market activity: `inflow_usd_per_hour × (a_k / ā_k)^elasticity`
-/// at step `k` (see [`activity_multipliers`]).
+/// at step `k`, `ā_k` the warm-up's mean activity or, with `baseline_hours`, a slower trailing
+/// mean (see [`activity_multipliers`]).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Activity {
     /// Half-life, hours, of the exponentially weighted mean |log return| `a_k`.
@@ -44,8 +45,13 @@ pub struct Activity {
     /// Exponent of the activity ratio (0: the constant inflow, to the bit).
     pub elasticity: f64,
     /// Hours at the series' start over which the reference `ā` is averaged (the replay's
-    /// warm-up; not a key of its own).
+    /// warm-up; not a key of its own). Unused with `baseline_hours`.
     pub reference_hours: f64,
+    /// Half-life, hours, of a trailing reference `ā_k` (the same weighted mean as `a_k`, more
+    /// slowly decaying): the multiplier then measures a surge against the recent past
+    /// instead of against the warm-up. `None`: the warm-up reference.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline_hours: Option<f64>,
 }
 
 /// The living population's parameters (validated by the scenario reader).
@@ -98,31 +104,81 @@ pub fn liquidation_price(long: bool, entry: f64, leverage: f64, mmr: f64) -> f64
 ///
 /// With `r_k = |ln(price_k / price_(k−1))|` (k ≥ 1) and `λ = 0.5^(dt / half-life)`, the
 /// activity is the weighted mean `a_k = Σ_(j≤k) λ^(k−j) r_j / Σ_(j≤k) λ^(k−j)` (no start-up
-/// bias), and the reference `ā_k` the plain mean of `a_1..a_min(k, K)`, `K` the last step
-/// within `reference_hours` of the first (at least 1): fixed after the warm-up, the mean so
-/// far within it. The multiplier is `(a_k / ā_k)^elasticity`, 1 at step 0 and wherever
-/// `ā_k` is 0. Elasticity 0 gives exactly 1 everywhere.
+/// bias). The reference `ā_k` is, without `baseline_hours`, the plain mean of
+/// `a_1..a_min(k, K)`, `K` the last step within `reference_hours` of the first (at least 1):
+/// fixed after the warm-up, the mean so far within it; with `baseline_hours`, the same
+/// weighted mean as `a_k` with that half-life (a trailing baseline, O(1) per step). The
+/// multiplier is `(a_k / ā_k)^elasticity`, 1 at step 0 and wherever `ā_k` is 0. Elasticity
+/// 0 gives exactly 1 everywhere.
 pub fn activity_multipliers(grid: &StepGrid, a: &Activity) -> Vec<f64> {
     let n = grid.len();
-    let lambda = 0.5f64.powf(grid.dt as f64 / (a.halflife_hours * 3600.0));
-    let last_ref = ((a.reference_hours * 3600.0 / grid.dt as f64).floor() as usize).max(1);
+    let decay = |hours: f64| 0.5f64.powf(grid.dt as f64 / (hours * 3600.0));
+    let lambda = decay(a.halflife_hours);
+    let mut reference = match a.baseline_hours {
+        None => Reference::WarmUp {
+            last: ((a.reference_hours * 3600.0 / grid.dt as f64).floor() as usize).max(1),
+            sum: 0.0,
+            n: 0.0,
+            value: 0.0,
+        },
+        Some(h) => Reference::Trailing {
+            lambda: decay(h),
+            s: 0.0,
+            w: 0.0,
+        },
+    };
     let mut out = vec![1.0; n];
     let (mut s, mut w) = (0.0, 0.0);
-    let (mut ref_sum, mut ref_n, mut reference) = (0.0, 0.0, 0.0);
     for (k, (pair, m)) in (1..).zip(grid.price.windows(2).zip(out.iter_mut().skip(1))) {
-        s = lambda * s + (pair[1] / pair[0]).ln().abs();
+        let r = (pair[1] / pair[0]).ln().abs();
+        s = lambda * s + r;
         w = lambda * w + 1.0;
         let act = s / w;
-        if k <= last_ref {
-            ref_sum += act;
-            ref_n += 1.0;
-            reference = ref_sum / ref_n;
-        }
-        if reference > 0.0 {
-            *m = (act / reference).powf(a.elasticity);
+        let base = reference.update(k, r, act);
+        if base > 0.0 {
+            *m = (act / base).powf(a.elasticity);
         }
     }
     out
+}
+
+/// The reference activity `ā_k` of [`activity_multipliers`], updated once per step.
+enum Reference {
+    /// Mean of the activities of steps `1..=last`, then fixed.
+    WarmUp {
+        last: usize,
+        sum: f64,
+        n: f64,
+        value: f64,
+    },
+    /// Exponentially weighted mean of `|log return|` with decay `lambda` per step.
+    Trailing { lambda: f64, s: f64, w: f64 },
+}
+
+impl Reference {
+    /// The reference at step `k`, given its |log return| `r` and activity `act`.
+    fn update(&mut self, k: usize, r: f64, act: f64) -> f64 {
+        match self {
+            Reference::WarmUp {
+                last,
+                sum,
+                n,
+                value,
+            } => {
+                if k <= *last {
+                    *sum += act;
+                    *n += 1.0;
+                    *value = *sum / *n;
+                }
+                *value
+            }
+            Reference::Trailing { lambda, s, w } => {
+                *s = *lambda * *s + r;
+                *w = *lambda * *w + 1.0;
+                *s / *w
+            }
+        }
+    }
 }
 
 /// Order-preserving key of a positive price.
@@ -652,6 +708,7 @@ mod tests {
             halflife_hours: 0.5,
             elasticity,
             reference_hours: 10.0,
+            baseline_hours: None,
         }
     }
 
@@ -675,6 +732,56 @@ mod tests {
                 .iter()
                 .all(|&x| x == 1.0)
         );
+    }
+
+    /// The weighted mean of [`activity_multipliers`] at step `k` in closed form, for
+    /// |log returns| of `c1` on steps `1..=k1` and `c2` after: with `W_n = (1 − λⁿ)/(1 − λ)`,
+    /// `(c1·λ^(k−k1)·W_k1 + c2·W_(k−k1)) / W_k`.
+    fn two_level_mean(lambda: f64, k1: usize, c1: f64, c2: f64, k: usize) -> f64 {
+        let w = |n: usize| (1.0 - lambda.powi(n as i32)) / (1.0 - lambda);
+        let j = k.saturating_sub(k1);
+        let early = w(k.min(k1)) * lambda.powi(j as i32);
+        (c1 * early + c2 * w(j)) / w(k)
+    }
+
+    #[test]
+    fn inflow_multiplier_with_a_baseline_is_the_fast_to_slow_activity_ratio() {
+        // |log return| 0.001 for 10 hours, then 0.003: the 0.5-hour activity catches up
+        // within hours, the 12-hour baseline slowly, so the multiplier surges and decays.
+        let k1 = 600;
+        let g = zigzag(1800, |i| if i <= k1 { 0.001 } else { 0.003 });
+        let a = Activity {
+            baseline_hours: Some(12.0),
+            ..activity(0.7)
+        };
+        let m = activity_multipliers(&g, &a);
+        let (fast, slow) = (0.5f64.powf(1.0 / 30.0), 0.5f64.powf(1.0 / 720.0));
+        assert_eq!(m[0], 1.0);
+        for k in [1, 300, 600, 601, 630, 700, 1000, 1799] {
+            let ratio = two_level_mean(fast, k1, 0.001, 0.003, k)
+                / two_level_mean(slow, k1, 0.001, 0.003, k);
+            let want = ratio.powf(0.7);
+            assert!(
+                (m[k] / want - 1.0).abs() < 1e-6,
+                "step {k}: {} vs {want}",
+                m[k]
+            );
+        }
+        // A constant activity is its own baseline (1 up to rounding); the surge peaks after
+        // the change and decays as the baseline catches up.
+        assert!((m[600] - 1.0).abs() < 1e-9, "{}", m[600]);
+        let peak = (601..1800).max_by(|&i, &j| m[i].total_cmp(&m[j])).unwrap();
+        assert!(
+            m[peak] > 1.5 && peak < 900 && m[1799] < 0.8 * m[peak],
+            "{peak} {}",
+            m[peak]
+        );
+        // A baseline as short as the activity's half-life: exactly 1 everywhere.
+        let same = Activity {
+            baseline_hours: Some(0.5),
+            ..activity(0.7)
+        };
+        assert!(activity_multipliers(&g, &same).iter().all(|&x| x == 1.0));
     }
 
     /// Bits of a path's liquidations and marks.
@@ -717,6 +824,7 @@ mod tests {
             seed in 0u64..1000,
             half in 0.05f64..100.0,
             reference in 0.0f64..30.0,
+            baseline in proptest::option::of(100.0f64..500.0),
         ) {
             let g = walk(seed, 2400, usize::MAX, 0.0);
             let mut p = params(Inflow::Constant(6000.0));
@@ -727,7 +835,7 @@ mod tests {
                 bits(&replay_path(&g, p, Marking::Observed, g.len(), &mut rng))
             };
             let without = run(&p);
-            p.activity = Some(Activity { halflife_hours: half, elasticity: 0.0, reference_hours: reference });
+            p.activity = Some(Activity { halflife_hours: half, elasticity: 0.0, reference_hours: reference, baseline_hours: baseline });
             proptest::prop_assert_eq!(without, run(&p));
         }
 
@@ -739,9 +847,10 @@ mod tests {
             t in 1usize..2300,
             half in 0.05f64..50.0,
             reference in 0.0f64..40.0,
+            baseline in proptest::option::of(50.0f64..200.0),
         ) {
             let (a, b) = (walk(seed, 2400, usize::MAX, 0.0), walk(seed, 2400, t + 1, 0.05));
-            let act = Activity { halflife_hours: half, elasticity: 1.5, reference_hours: reference };
+            let act = Activity { halflife_hours: half, elasticity: 1.5, reference_hours: reference, baseline_hours: baseline };
             let (ma, mb) = (activity_multipliers(&a, &act), activity_multipliers(&b, &act));
             proptest::prop_assert_eq!(&ma[..=t], &mb[..=t]);
             proptest::prop_assert!(ma[t + 1] != mb[t + 1]);

@@ -94,7 +94,7 @@ const LIVING: &[&str] = &[
     "maintenance_margin",
     "start",
 ];
-const ACTIVITY: &[&str] = &["halflife_hours", "elasticity"];
+const ACTIVITY: &[&str] = &["halflife_hours", "elasticity", "baseline_hours"];
 const SIMULATION: &[&str] = &["paths", "seed"];
 const CALIBRATION: &[&str] = &["paths", "max_iterations"];
 
@@ -160,8 +160,9 @@ fn num(
     }
 }
 
-/// `living.inflow_activity = { halflife_hours, elasticity }`: `Some(None)` when absent.
-/// Its reference window (the warm-up) is filled in once `replay.warmup_hours` is known.
+/// `living.inflow_activity = { halflife_hours, elasticity, baseline_hours }`: `Some(None)`
+/// when absent. Without `baseline_hours` its reference window (the warm-up) is filled in
+/// once `replay.warmup_hours` is known.
 fn inflow_activity(
     doc: &mut Doc<'_>,
     living: &mut super::reader::Tbl<'_, '_>,
@@ -179,14 +180,17 @@ fn inflow_activity(
         return None;
     }
     let mut t = doc.table(living, "inflow_activity", ACTIVITY)?;
-    let half = num(
-        doc,
-        &mut t,
-        "halflife_hours",
-        None,
-        |x| x > 0.0 && x <= 1e4,
-        "in (0, 10000] hours",
-    );
+    let hours = |doc: &mut Doc<'_>, t: &mut super::reader::Tbl<'_, '_>, key| {
+        num(
+            doc,
+            t,
+            key,
+            None,
+            |x| x > 0.0 && x <= 1e4,
+            "in (0, 10000] hours",
+        )
+    };
+    let half = hours(doc, &mut t, "halflife_hours");
     let elasticity = num(
         doc,
         &mut t,
@@ -195,11 +199,28 @@ fn inflow_activity(
         |x| (0.0..=5.0).contains(&x),
         "in [0, 5]",
     );
+    let baseline = if doc.has(&mut t, "baseline_hours") {
+        match (hours(doc, &mut t, "baseline_hours"), half) {
+            (Some(b), Some(h)) if h > b => {
+                doc.invalid(
+                    &mut t,
+                    "baseline_hours",
+                    format!("must be at least `halflife_hours` ({h}), got {b}"),
+                );
+                None
+            }
+            (Some(b), _) => Some(Some(b)),
+            (None, _) => None,
+        }
+    } else {
+        Some(None)
+    };
     doc.finish(t);
     Some(Some(Activity {
         halflife_hours: half?,
         elasticity: elasticity?,
         reference_hours: 0.0,
+        baseline_hours: baseline?,
     }))
 }
 
@@ -600,6 +621,7 @@ holding_hours = 24
                 halflife_hours: 12.0,
                 elasticity: 0.7,
                 reference_hours: 24.0,
+                baseline_hours: None,
             })
         );
         assert_eq!(
@@ -609,6 +631,21 @@ holding_hours = 24
                 .activity,
             None
         );
+    }
+
+    #[test]
+    fn inflow_activity_takes_a_trailing_baseline_when_given() {
+        let text = GOOD.replace(
+            "holding_hours = 24",
+            "holding_hours = 24\ninflow_activity = { halflife_hours = 6, elasticity = 0.5, baseline_hours = 72 }",
+        );
+        let a = ReplayScenario::parse(&text, "s.toml", &NoFiles)
+            .unwrap()
+            .living
+            .activity
+            .unwrap();
+        assert_eq!(a.baseline_hours, Some(72.0));
+        assert_eq!(a.halflife_hours, 6.0);
     }
 
     #[test]
@@ -630,6 +667,29 @@ holding_hours = 24
                 "living.inflow_activity.halflife_hours: must be in (0, 10000] hours, got 0",
                 "living.inflow_activity.elasticity: must be in [0, 5], got -1",
             ]
+        );
+        assert_eq!(
+            bad(
+                "{ halflife_hours = 6, elasticity = 1, baseline_hours = 0 }",
+                ""
+            ),
+            vec!["living.inflow_activity.baseline_hours: must be in (0, 10000] hours, got 0"]
+        );
+        assert_eq!(
+            bad(
+                "{ halflife_hours = 6, elasticity = 1, baseline_hours = 4 }",
+                ""
+            ),
+            vec![
+                "living.inflow_activity.baseline_hours: must be at least `halflife_hours` (6), got 4"
+            ]
+        );
+        assert_eq!(
+            bad(
+                "{ halflife_hours = 6, elasticity = 1, baseline_hours = \"long\" }",
+                ""
+            ),
+            vec!["living.inflow_activity.baseline_hours: expected a number, found string \"long\""]
         );
         let e = bad("{ halflife_hours = 6, elasticty = 1 }", "");
         assert!(e[0].starts_with("living.inflow_activity"), "{e:?}");
