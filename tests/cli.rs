@@ -789,7 +789,7 @@ fn a_scenario_that_is_not_utf8_reports_the_line_and_every_other_problem() {
     let out = run(&["validate", f.to_str().unwrap()]);
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("bytes.toml:1: not valid UTF-8"), "{err}");
+    assert!(err.contains("bytes.toml:1:6: not valid UTF-8"), "{err}");
     assert!(
         err.contains("simulation.paths: must be a non-negative integer, found -3"),
         "{err}"

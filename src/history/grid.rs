@@ -13,8 +13,9 @@
 
 use super::series::PriceSeries;
 
-/// Most steps a series may span: the limit of `simulation.steps`.
-pub const MAX_GRID_STEPS: u64 = crate::scenario::MAX_STEPS;
+/// Most steps a series may span, and the limit of `simulation.steps` (which reads it from
+/// here: the scenario reader is above this module).
+pub const MAX_GRID_STEPS: u64 = 10_000_000;
 
 /// When laying `series` on steps of `dt` seconds would take more than [`MAX_GRID_STEPS`]
 /// steps: the line of the row that stretches it (the one beside its widest gap, on the side

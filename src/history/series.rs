@@ -4,8 +4,8 @@
 //! previous row), `open_interest` (USD) and `funding_rate` (per 8 h). Pure: no file access.
 
 use crate::diagnostics::{Issue, ScenarioError};
-use crate::scenario::text::{LineCounter, NOT_UTF8, not_utf8_lines};
-use crate::scenario::{MAX_PRICE, MIN_PRICE, cut};
+use crate::model::spec::{MAX_PRICE, MIN_PRICE};
+use crate::text::{LineCounter, NOT_UTF8, cut, not_utf8_lines};
 
 use super::time::parse_time;
 
@@ -109,7 +109,7 @@ pub fn csv_reader(text: &str) -> (csv::Reader<&[u8]>, LineCounter<'_>, Result<He
     (reader, lines, header)
 }
 
-/// The lines of `text` that are not UTF-8 (see [`crate::scenario::text`]), as issues.
+/// The lines of `text` that are not UTF-8 (see [`crate::text`]), as issues.
 pub fn utf8_issues(text: &str) -> Vec<Issue> {
     not_utf8_lines(text)
         .into_iter()

@@ -71,7 +71,7 @@ pub fn read_referenced(base: &Path, reference: &str, external: bool) -> Result<S
 /// kind and size rules of referenced files (a regular file of at most [`MAX_BYTES`]; a
 /// FIFO or device is refused before it is opened, so it cannot block or stream forever),
 /// without the tree rule. Bytes that are not UTF-8 are decoded lossily: the parsers report
-/// their lines ([`crate::scenario::text`]) with every other problem.
+/// their lines ([`crate::text`]) with every other problem.
 ///
 /// # Errors
 /// A message naming the file and the rule it breaks, or the read error.
@@ -102,7 +102,7 @@ fn read_regular(path: &Path, shown: &str) -> Result<String, String> {
             "cannot read {shown}: it grew beyond {MAX_BYTES} bytes while being read"
         ));
     }
-    Ok(crate::scenario::text::decode(bytes))
+    Ok(crate::text::decode(bytes))
 }
 
 /// The folder of the scenario path recorded in a results or shard file (as typed when the

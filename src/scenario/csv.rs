@@ -6,24 +6,11 @@
 //! name or value, never a whole line: the file may not be a CSV at all.
 
 use super::common::{MAX_POSITIONS, MAX_PRICE, MAX_USD, MIN_PRICE, show};
-use super::text::{LineCounter, NOT_UTF8, not_utf8_lines};
 use crate::model::margin::{self, MarginSchedule};
+use crate::text::{LineCounter, NOT_UTF8, cut, not_utf8_lines};
 use std::collections::HashMap;
 
 use crate::model::spec::{AccountRecord, Level, PositionRecord};
-
-/// Longest piece of a name or value a message quotes.
-const QUOTED: usize = 24;
-
-/// A name or value from the file, for a message: quoted, escaped, cut to [`QUOTED`] chars.
-pub(crate) fn cut(s: &str) -> String {
-    if s.chars().count() <= QUOTED {
-        format!("{s:?}")
-    } else {
-        let head: String = s.chars().take(QUOTED).collect();
-        format!("{head:?}… ({} characters)", s.chars().count())
-    }
-}
 
 /// A CSV file as a header and rows of trimmed fields, each with its line number. Blank
 /// records and `#` comment lines are skipped.

@@ -35,10 +35,8 @@ mod rare_event;
 mod reader;
 mod replay;
 mod simulation;
-pub mod text;
 mod venues;
 
-pub(crate) use csv::cut;
 pub use csv::{ProspectiveRow, prospective_positions};
 
 use toml::de::DeTable;

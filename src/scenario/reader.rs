@@ -30,22 +30,31 @@ impl<'s> Doc<'s> {
     pub(crate) fn new(src: &'s str) -> Self {
         let mut line_starts = vec![0];
         line_starts.extend(src.match_indices('\n').map(|(i, _)| i + 1));
-        // Lossily decoded bytes (`text::decode`) are problems of their own; the rest of the
-        // file is still checked.
-        let issues = super::text::not_utf8_lines(src)
-            .into_iter()
-            .map(|l| Issue {
-                path: String::new(),
-                line: Some(l),
-                column: None,
-                message: super::text::NOT_UTF8.into(),
-            })
-            .collect();
-        Doc {
+        let mut doc = Doc {
             src,
             line_starts,
-            issues,
+            issues: Vec::new(),
+        };
+        // Lossily decoded bytes (`text::decode`) are problems of their own, one per line at
+        // the first of them; the rest of the file is still checked.
+        let marks: Vec<usize> = src
+            .match_indices(char::REPLACEMENT_CHARACTER)
+            .map(|(i, _)| i)
+            .collect();
+        let mut last = 0;
+        for i in marks {
+            let (line, column) = doc.line_col(i);
+            if line != last {
+                last = line;
+                doc.issues.push(Issue {
+                    path: String::new(),
+                    line: Some(line),
+                    column: Some(column),
+                    message: crate::text::NOT_UTF8.into(),
+                });
+            }
         }
+        doc
     }
 
     /// (line, column), both 1-based, of a byte offset.

@@ -21,7 +21,7 @@ pub(super) const SIM_KEYS: &[&str] = &[
 pub(super) const BREAKER_KEYS: &[&str] = &["max_move", "halt_steps"];
 pub(super) const CASCADE_KEYS: &[&str] = &["endogenous_move", "liquidated_oi_share", "rule"];
 /// Upper bounds that keep a typo from asking for a machine-filling run.
-pub const MAX_STEPS: u64 = 10_000_000;
+pub const MAX_STEPS: u64 = crate::history::grid::MAX_GRID_STEPS;
 /// Default `simulation.population_replicates`: enough populations for a between-replicate
 /// variance on 31 degrees of freedom (t quantile 2.04 against the normal's 1.96).
 pub const DEFAULT_REPLICATES: u32 = 32;

@@ -1,7 +1,8 @@
 //! What every reader of a text file shares: decoding bytes that may not be UTF-8 (lossily,
 //! so that every other problem is still found, with the lines that were not UTF-8 kept as
 //! problems of their own), and the file line of a CSV record (the csv crate's own count
-//! misses blank and `#` lines between records and lone-CR line ends).
+//! misses blank and `#` lines between records and lone-CR line ends), and a field quoted
+//! for a message. A leaf: the scenario and history readers both use it.
 
 /// The mark [`decode`] puts in place of bytes that are not UTF-8.
 const MARK: char = char::REPLACEMENT_CHARACTER;
@@ -29,6 +30,19 @@ pub fn not_utf8_lines(text: &str) -> Vec<usize> {
         .collect();
     out.dedup();
     out
+}
+
+/// Longest piece of a name or value a message quotes.
+const QUOTED: usize = 24;
+
+/// A name or value from the file, for a message: quoted, escaped, cut to [`QUOTED`] chars.
+pub fn cut(s: &str) -> String {
+    if s.chars().count() <= QUOTED {
+        format!("{s:?}")
+    } else {
+        let head: String = s.chars().take(QUOTED).collect();
+        format!("{head:?}… ({} characters)", s.chars().count())
+    }
 }
 
 /// File lines of the records of a CSV reader over `text`, read in file order.
