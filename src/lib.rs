@@ -11,7 +11,8 @@
 //! - leaves: [`diagnostics`] (the problems found in one input document, "did you mean"),
 //!   [`metric_names`] (the per-path metric names the validator needs), [`stats`] and
 //!   [`tails`] (statistics and extreme-value estimates on plain slices), [`shard`] (which
-//!   paths a shard simulates); [`clustered`] (path and population noise, on `stats`);
+//!   paths a shard simulates), [`text`] (decoding input text, CSV record lines);
+//!   [`clustered`] (path and population noise, on `stats`);
 //! - [`model`]: the validated description of a run ([`model::spec`]) and the pure model
 //!   code: price processes, order books, margin and settlement, positions and ladders,
 //!   lending arithmetic, funding. Imports only the leaves;
@@ -54,3 +55,4 @@ pub mod stats;
 pub mod summary;
 pub mod sweep;
 pub mod tails;
+pub mod text;

@@ -510,3 +510,178 @@ fn calibration_reads_no_price_after_its_cut_with(activity: &str, in_json: &str) 
         },
     );
 }
+
+/// Runs `args` in `dir`: exit 2 with each of `wants` in stderr.
+fn refused(dir: &std::path::Path, args: &[&str], wants: &[&str]) {
+    let o = run(dir, args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+    for want in wants {
+        assert!(err.contains(want), "{args:?}: {want} not in {err}");
+    }
+}
+
+/// `series` with row `i` (0-based data row, at line `i + 2`) replaced by `row`.
+fn with_row(i: usize, row: &str) -> String {
+    let csv = series(i64::MAX, 1.0);
+    let mut lines: Vec<&str> = csv.lines().collect();
+    lines[i + 1] = row;
+    lines.join("\n") + "\n"
+}
+
+/// Review A1 and D16: a far-off or millisecond time, a first row at time 0 and a series
+/// spanning more steps than `simulation.steps` allows are refused with exit 2 and the row's
+/// line before the step grid is allocated (they aborted, panicked or took gigabytes).
+#[test]
+fn far_off_times_and_spans_are_refused_with_their_row() {
+    let last = 864; // data rows; the last is on line 865
+    for (csv, want) in [
+        (
+            with_row(last - 1, "99999999999999999999,1000,0,0"),
+            "s.csv:865: time: \"99999999999999999999\" is after 2200-01-01",
+        ),
+        (
+            with_row(last - 1, "18446744073709551615,1000,0,0"),
+            "unix times in milliseconds?",
+        ),
+        (
+            with_row(last - 1, "9999-12-31T23:59:59Z,1000,0,0"),
+            "s.csv:865: time: \"9999-12-31T23:59:59Z\" is after 2200-01-01",
+        ),
+        (
+            with_row(0, "0,1000,0,0"),
+            "s.csv:3: time: \"1609459620\" is 51.0 years after the previous row's time (line 2)",
+        ),
+        (
+            with_row(0, "0000-01-01T00:00:00Z,1000,0,0"),
+            "s.csv:2: time: \"0000-01-01T00:00:00Z\" is before 1970-01-01",
+        ),
+        (
+            (0..120_i64)
+                .map(|i| format!("{},1000,0,0\n", 1_000_000_000 + i * 300 * 86_400))
+                .fold(
+                    String::from("time,price,long_liquidated,short_liquidated\n"),
+                    |a, r| a + &r,
+                ),
+            "s.csv:121: time: the series would span 97.7 years / 10281601 steps of 300 s; at most 10000000 steps (the limit of simulation.steps)",
+        ),
+    ] {
+        let d = setup(&csv);
+        for args in [
+            &["validate", "s.toml"][..],
+            &["backtest", "s.toml", "--out", "out"],
+        ] {
+            refused(d.path(), args, &[want]);
+        }
+        assert!(!d.path().join("out").exists());
+    }
+}
+
+/// Review D16: a gap far longer than the series' spacing (but under a year) is accepted
+/// with a warning naming its line.
+#[test]
+fn a_long_gap_is_warned_about_with_its_line() {
+    let csv = with_row(863, "1614643200,1000,0,0"); // 2021-03-02, two months on
+    let o = run(setup(&csv).path(), &["validate", "s.toml"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("warning: s.csv: line 865: 57.0 days after the previous row (line 864)"),
+        "{err}"
+    );
+    let o = run(
+        setup(&series(i64::MAX, 1.0)).path(),
+        &["validate", "s.toml"],
+    );
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("warning"));
+}
+
+/// Review B7, D13, D14: series prices outside the range of `assets.price`, blank and comment
+/// lines after the header, and a byte that is not UTF-8 are reported together by file line.
+#[test]
+fn series_lines_survive_blank_lines_and_bad_bytes() {
+    let csv = series(i64::MAX, 1.0);
+    let mut lines: Vec<String> = csv.lines().map(String::from).collect();
+    lines[5] = "1609460820,1e300,0,0".into(); // line 6 of the original
+    lines[6] = "1609461120,1e-300,0,0".into(); // line 7
+    lines.insert(1, String::new());
+    lines.insert(2, "# a comment".into());
+    lines.insert(3, String::new());
+    // Original line 9 is now line 12; its price field gets a byte that is not UTF-8.
+    let mut bytes = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        bytes.extend_from_slice(l.as_bytes());
+        if i == 11 {
+            bytes.extend_from_slice(b"\xff");
+        }
+        bytes.push(b'\n');
+    }
+    let d = setup("");
+    std::fs::write(d.path().join("s.csv"), bytes).unwrap();
+    refused(
+        d.path(),
+        &["validate", "s.toml"],
+        &[
+            "s.csv:9: price: \"1e300\" is not a number between 1e-12 and 1e12 USD",
+            "s.csv:10: price: \"1e-300\"",
+            "s.csv:12: not valid UTF-8",
+        ],
+    );
+}
+
+/// Review A3: `positions_per_hour` is held to the limit of positions, alone and as the
+/// average number alive (`× holding_hours`); 1e12 hung the backtest.
+#[test]
+fn positions_per_hour_is_bounded_by_the_limit_of_positions() {
+    let d = setup(&series(i64::MAX, 1.0));
+    for (rate, want) in [
+        (
+            "1e12",
+            "living.positions_per_hour: must be at most 50000000 (the limit of positions), found 1000000000000",
+        ),
+        (
+            "1e7",
+            "living.positions_per_hour: positions_per_hour × holding_hours = 120000000 positions alive on average; must be at most 50000000",
+        ),
+    ] {
+        let bad = SCENARIO.replace(
+            "positions_per_hour = 120",
+            &format!("positions_per_hour = {rate}"),
+        );
+        std::fs::write(d.path().join("bad.toml"), bad).unwrap();
+        refused(d.path(), &["validate", "bad.toml"], &[want]);
+    }
+}
+
+/// Review A2: `--prices` is held to the rules of referenced files: a FIFO is refused at
+/// once (it blocked forever), as is a file over 1 GiB (sparse here: no disk used).
+#[test]
+fn prices_must_be_a_regular_file_of_at_most_1_gib() {
+    let d = setup(&series(i64::MAX, 1.0));
+    common::cli::fifo_and_big_file(d.path(), "csv");
+    for (file, want) in [
+        (
+            "fifo.csv",
+            "cannot read price series fifo.csv: not a regular file",
+        ),
+        (
+            "big.csv",
+            "cannot read price series big.csv: 1073741825 bytes; files read are at most 1073741824 bytes",
+        ),
+    ] {
+        for args in [
+            &["backtest", "s.toml", "--out", "out"][..],
+            &[
+                "calibrate",
+                "s.toml",
+                "--to",
+                "2021-01-02T00:00:00Z",
+                "--out",
+                "c.toml",
+            ],
+        ] {
+            refused(d.path(), &[args, &["--prices", file]].concat(), &[want]);
+        }
+    }
+    assert!(!d.path().join("out").exists() && !d.path().join("c.toml").exists());
+}

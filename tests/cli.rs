@@ -800,3 +800,115 @@ fn failures_and_populations_are_reported_and_warned_about() {
     assert!(!shown.contains("WARNING"), "{shown}");
     assert!(shown.contains("failures             none"), "{shown}");
 }
+
+/// Review A2: the scenario file and `--trades` are held to the rules of referenced files
+/// (a regular file of at most 1 GiB): a FIFO blocked forever, a device or a sparse file
+/// filled memory. The device is made with mknod in a temp folder (skipped when not
+/// permitted); nothing is ever written to it.
+#[test]
+fn named_input_files_must_be_regular_files_of_at_most_1_gib() {
+    let d = tempfile::tempdir().unwrap();
+    let (fifo, big) = common::cli::fifo_and_big_file(d.path(), "toml");
+    let mut files = vec![
+        (fifo, "not a regular file"),
+        (
+            big,
+            "1073741825 bytes; files read are at most 1073741824 bytes",
+        ),
+    ];
+    let dev = d.path().join("dev.toml");
+    match Command::new("mknod")
+        .arg(&dev)
+        .args(["c", "1", "3"])
+        .output()
+    {
+        Ok(o) if o.status.success() => files.push((dev, "not a regular file")),
+        _ => eprintln!("skipping the device case: mknod is not permitted here"),
+    }
+    let replay = root().join("scenarios/eth_jan2021_replay.toml");
+    for (file, want) in &files {
+        let f = file.to_str().unwrap();
+        for args in [
+            vec!["validate", f],
+            vec!["run", f, "--out", d.path().join("out").to_str().unwrap()],
+            vec!["check", replay.to_str().unwrap(), "--trades", f],
+        ] {
+            let out = run(&args);
+            let err = text(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+            assert!(err.contains(&format!("{f}: {want}")), "{args:?}: {err}");
+        }
+    }
+    assert!(!d.path().join("out").exists());
+}
+
+/// Review D14: a scenario with a byte that is not UTF-8 reports its line, and every other
+/// problem is still found.
+#[test]
+fn a_scenario_that_is_not_utf8_reports_the_line_and_every_other_problem() {
+    let d = tempfile::tempdir().unwrap();
+    let f = d.path().join("bytes.toml");
+    let tiny = std::fs::read_to_string(tiny()).unwrap();
+    let mut bytes = b"# caf\xe9\n".to_vec();
+    bytes.extend(tiny.replace("paths = 300", "paths = -3").bytes());
+    std::fs::write(&f, bytes).unwrap();
+    let out = run(&["validate", f.to_str().unwrap()]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("bytes.toml:1:6: not valid UTF-8"), "{err}");
+    assert!(
+        err.contains("simulation.paths: must be a non-negative integer, found -3"),
+        "{err}"
+    );
+}
+
+/// Review C10: a scenario named `..toml` or `...toml` would name its results folder `.` or
+/// `..`: refused up front (it ran the whole simulation, then failed with exit 1).
+#[test]
+fn a_scenario_whose_stem_is_dot_or_dot_dot_is_refused_up_front() {
+    let d = tempfile::tempdir().unwrap();
+    let tiny = std::fs::read_to_string(tiny()).unwrap();
+    for (n, name) in ["..toml", "...toml"].into_iter().enumerate() {
+        let f = d.path().join("s").join(name);
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(&f, &tiny).unwrap();
+        let out = run(&[
+            "run",
+            f.to_str().unwrap(),
+            "--out",
+            d.path().join("s").to_str().unwrap(),
+            "-q",
+        ]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+        assert!(
+            err.contains("cannot name one; rename the file"),
+            "{name}: {err}"
+        );
+        // Only the scenarios themselves: no results folder, no staging folder.
+        let files = std::fs::read_dir(d.path().join("s")).unwrap().count();
+        assert_eq!(files, n + 1, "{name}");
+    }
+}
+
+/// Review D16: `price = nan` is reported once; an integer beyond i64 says the range.
+#[test]
+fn nan_price_once_and_integer_range_stated() {
+    let d = tempfile::tempdir().unwrap();
+    let f = d.path().join("t.toml");
+    let tiny = std::fs::read_to_string(tiny()).unwrap();
+    std::fs::write(
+        &f,
+        tiny.replace("price = 100000.0", "price = nan")
+            .replace("paths = 300", "paths = 99999999999999999999"),
+    )
+    .unwrap();
+    let out = run(&["validate", f.to_str().unwrap()]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.matches("assets[0].price").count(), 1, "{err}");
+    assert!(
+        err.contains("integers are at most 9223372036854775807"),
+        "{err}"
+    );
+}

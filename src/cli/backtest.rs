@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 
 use cascadesim::history::calibrate::{self, Fit, Problem};
-use cascadesim::history::grid::StepGrid;
+use cascadesim::history::grid::{StepGrid, span_problem};
 use cascadesim::history::living::{Inflow, LivingParams, Marking};
 use cascadesim::history::score::{Scores, SideScores};
 use cascadesim::history::series::{PriceSeries, parse_series};
@@ -98,8 +98,7 @@ pub(crate) struct Loaded {
 }
 
 pub(crate) fn load(path: &Path, prices: Option<&Path>) -> Result<Loaded> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| InputError(format!("cannot read scenario file {}: {e}", path.display())))?;
+    let text = super::common::read_scenario(path)?;
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let scenario = ReplayScenario::parse(
         &text,
@@ -111,9 +110,7 @@ pub(crate) fn load(path: &Path, prices: Option<&Path>) -> Result<Loaded> {
     let (prices, csv) = match prices {
         Some(p) => (
             p.to_path_buf(),
-            std::fs::read_to_string(p).map_err(|e| {
-                InputError(format!("cannot read price series {}: {e}", p.display()))
-            })?,
+            cascadesim::run::files::read_named(p, "price series").map_err(InputError)?,
         ),
         None => (
             base.join(&scenario.prices),
@@ -135,6 +132,17 @@ pub(crate) fn load(path: &Path, prices: Option<&Path>) -> Result<Loaded> {
             prices.display()
         )));
     }
+    if let Some((line, m)) = span_problem(&series, scenario.step_seconds) {
+        bail!(InputError(format!(
+            "{}:{line}: time: {m}",
+            prices.display()
+        )));
+    }
+    if let Some(w) = series.long_gap()
+        && !super::common::silent()
+    {
+        eprintln!("warning: {}: {w}", prices.display());
+    }
     let grid = StepGrid::new(&series, scenario.step_seconds);
     let shape = match &scenario.mode {
         ReplayMode::Mark => None,
@@ -153,7 +161,7 @@ pub(crate) fn load(path: &Path, prices: Option<&Path>) -> Result<Loaded> {
 /// `validate` on a replay scenario (a file with a top-level `[replay]` table): its summary
 /// line, or its problems (scenario and series). `None` for any other file.
 pub(crate) fn validate_replay(path: &Path) -> Option<Result<String>> {
-    let text = std::fs::read_to_string(path).ok()?;
+    let text = cascadesim::run::files::read_named(path, "scenario file").ok()?;
     let doc: toml_edit::DocumentMut = text.parse().ok()?;
     if !doc.contains_key("replay") {
         return None;
@@ -391,8 +399,7 @@ pub(crate) fn calibrate(args: &CalibrateArgs) -> Result<i32> {
     let test = h.bars.window(args.to, i64::MAX);
     let ins = h.window(train.clone(), train.clone());
     let oos = (!test.is_empty()).then(|| h.window(train.clone(), test));
-    let text = std::fs::read_to_string(&args.scenario)
-        .with_context(|| format!("cannot read {}", args.scenario.display()))?;
+    let text = super::common::read_scenario(&args.scenario)?;
     let names = fit.names();
     // The series path is relative to the scenario's folder: keep it when the calibrated
     // file goes to the same folder and the scenario's own series was used.

@@ -3,7 +3,6 @@
 //! it, 2 for bad input. With `--trades` the post-trade check instead ([`super::trades`]).
 
 use std::fmt::Write as _;
-use std::io::Read as _;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
@@ -15,8 +14,6 @@ use cascadesim::desk::position::{self, Resolved};
 use cascadesim::model::spec::Buffer;
 use cascadesim::output::format::{price, usd};
 use cascadesim::scenario::prospective_positions;
-
-use cascadesim::run::files::MAX_BYTES;
 
 use super::common::{CANCEL, Cancelled, InputError, load, progress_bar, thread_pool};
 
@@ -70,22 +67,6 @@ pub(crate) struct CheckArgs {
     quiet: bool,
 }
 
-fn read_positions_file(path: &std::path::Path) -> Result<String, String> {
-    let shown = path.display();
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
-    if !meta.is_file() {
-        return Err(format!("cannot read {shown}: not a regular file"));
-    }
-    let mut text = String::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(MAX_BYTES + 1).read_to_string(&mut text))
-        .map_err(|e| format!("cannot read {shown}: {e}"))?;
-    if text.len() as u64 > MAX_BYTES {
-        return Err(format!("{shown}: more than {MAX_BYTES} bytes"));
-    }
-    Ok(text)
-}
-
 /// Every position of the command line, resolved; every problem at once.
 fn positions(args: &CheckArgs, s: &cascadesim::model::spec::Scenario) -> Result<Vec<Resolved>> {
     let mut problems = Vec::new();
@@ -98,7 +79,7 @@ fn positions(args: &CheckArgs, s: &cascadesim::model::spec::Scenario) -> Result<
     }
     if let Some(f) = &args.positions {
         let shown = f.display().to_string();
-        match read_positions_file(f) {
+        match cascadesim::run::files::read_named(f, "positions file") {
             Err(e) => problems.push(format!("--positions: {e}")),
             Ok(text) => {
                 let (rows, errs) = prospective_positions(&text);

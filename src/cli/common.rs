@@ -295,9 +295,23 @@ pub(crate) fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
     anyhow::Context::context(b.build(), "cannot start worker threads")
 }
 
+/// The text of the scenario file at `path` (a regular file of at most 1 GiB, see
+/// [`cascadesim::run::files::read_named`]).
+/// A file whose stem is `.` or `..` (`..toml`, `...toml`) is refused first: its results
+/// folder would be named after the stem, i.e. the current or the parent folder.
+pub(crate) fn read_scenario(path: &Path) -> Result<String> {
+    let stem = cascadesim::run::plan::stem(path);
+    if stem == "." || stem == ".." {
+        bail!(InputError(format!(
+            "{}: a scenario file's name (without .toml) names its results folder, and `{stem}` cannot name one; rename the file",
+            path.display()
+        )));
+    }
+    Ok(cascadesim::run::files::read_named(path, "scenario file").map_err(InputError)?)
+}
+
 pub(crate) fn load(path: &Path) -> Result<Scenario> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| InputError(format!("cannot read scenario file {}: {e}", path.display())))?;
+    let text = read_scenario(path)?;
     if text
         .parse::<toml_edit::DocumentMut>()
         .is_ok_and(|d| d.contains_key("replay"))

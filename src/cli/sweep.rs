@@ -90,12 +90,7 @@ impl Setup {
     fn new(c: &Common) -> Result<Setup> {
         // First, so that only rank 0 of an MPI job reports problems.
         let cluster = if c.mpi { Some(Cluster::init()?) } else { None };
-        let text = std::fs::read_to_string(&c.scenario).map_err(|e| {
-            InputError(format!(
-                "cannot read scenario file {}: {e}",
-                c.scenario.display()
-            ))
-        })?;
+        let text = super::common::read_scenario(&c.scenario)?;
         let base = c
             .scenario
             .parent()
@@ -220,8 +215,7 @@ fn ci(p: &Proportion) -> String {
 /// Checks a scenario's `[sweep]` table, if it has one (for `run` and `validate`): the number
 /// of grid points, or the problems as an input error.
 pub(crate) fn check_table(path: &Path) -> Result<Option<usize>> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| InputError(format!("cannot read scenario file {}: {e}", path.display())))?;
+    let text = super::common::read_scenario(path)?;
     let has = text
         .parse::<toml_edit::DocumentMut>()
         .is_ok_and(|d| d.contains_key("sweep"));

@@ -45,8 +45,7 @@ pub(crate) fn post_trade(
             loaded.prices.display()
         )));
     };
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| InputError(format!("cannot read trades file {}: {e}", file.display())))?;
+    let text = cascadesim::run::files::read_named(file, "trades file").map_err(InputError)?;
     let origin = file.display().to_string();
     let list =
         trades::read_trades(&text, grid).map_err(|issues| ScenarioError { origin, issues })?;

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::diagnostics::Issue;
 use crate::history::grid::StepGrid;
-use crate::history::series::{checked_row, csv_reader, header_issues};
+use crate::history::series::{checked_row, csv_reader, header_issues, utf8_issues};
 use crate::history::time::{format_time, parse_time};
 
 /// The trades file's columns: required, then optional.
@@ -71,19 +71,24 @@ pub fn read_trades(text: &str, grid: &StepGrid) -> Result<Vec<Trade>, Vec<Issue>
 /// Parses the trades CSV: the rows that read, and the problems of the others (as
 /// [`read_trades`], without the series).
 pub fn parse_trades(text: &str) -> (Vec<Trade>, Vec<Issue>) {
-    let (mut reader, header) = csv_reader(text);
-    let header = match header {
+    let (mut reader, mut lines, header) = csv_reader(text);
+    let mut issues = utf8_issues(text);
+    let (hl, header) = match header {
         Ok(h) => h,
-        Err(e) => return (Vec::new(), vec![e]),
+        Err(e) => {
+            issues.insert(0, e);
+            return (Vec::new(), issues);
+        }
     };
-    let mut issues = header_issues(&header, COLUMNS.into_iter());
+    let n_utf8 = issues.len();
+    issues.extend(header_issues(&header, hl, COLUMNS.into_iter()));
     let find = |name: &str| header.iter().position(|h| h == name);
     for name in &COLUMNS[..4] {
         if find(name).is_none() {
-            issues.push(issue(1, name, "required column is missing".into()));
+            issues.push(issue(hl, name, "required column is missing".into()));
         }
     }
-    if !issues.is_empty() {
+    if issues.len() > n_utf8 {
         return (Vec::new(), issues);
     }
     let col = |name: &str| find(name).expect("checked above");
@@ -96,7 +101,7 @@ pub fn parse_trades(text: &str) -> (Vec<Trade>, Vec<Issue>) {
     );
     let mut out = Vec::new();
     for rec in reader.records() {
-        let Some((line, rec)) = checked_row(rec, header.len(), &mut issues) else {
+        let Some((line, rec)) = checked_row(rec, header.len(), &mut lines, &mut issues) else {
             continue;
         };
         let line = line.unwrap_or(0);
@@ -411,6 +416,19 @@ pub fn outside_series(grid: &StepGrid, trades: &[Trade]) -> Vec<Issue> {
 
 #[cfg(test)]
 mod tests {
+
+    /// Review D13: comment and blank lines before and after the header keep the file's
+    /// line numbers (the csv crate's count gave 3 for line 5).
+    #[test]
+    fn lines_count_comments_and_blank_lines() {
+        let text = "# c\ntime,side,size,price\n\n#x\n2021-01-01T00:00:00Z,buy,-50,100\n";
+        let (_, issues) = parse_trades(text);
+        assert_eq!(issues.len(), 1, "{issues:?}");
+        assert_eq!((issues[0].line, issues[0].path.as_str()), (Some(5), "size"));
+        let (_, issues) = parse_trades("# c\ntime,side,size,prize\n");
+        assert_eq!(issues[0].line, Some(2), "{issues:?}");
+    }
+
     use super::*;
 
     /// A trade time far beyond the year 9999 is shown as the number it is, not as the year

@@ -13,6 +13,40 @@
 
 use super::series::PriceSeries;
 
+/// Most steps a series may span, and the limit of `simulation.steps` (which reads it from
+/// here: the scenario reader is above this module).
+pub const MAX_GRID_STEPS: u64 = 10_000_000;
+
+/// When laying `series` on steps of `dt` seconds would take more than [`MAX_GRID_STEPS`]
+/// steps: the line of the row that stretches it (the one beside its widest gap, on the side
+/// with fewer rows: a stray first or last row) and a message with the span in years and
+/// steps. Computed from the two end times alone, before anything is allocated.
+pub fn span_problem(series: &PriceSeries, dt: i64) -> Option<(usize, String)> {
+    let (t0, tn) = (series.time[0], series.time[series.len() - 1]);
+    let steps = ((tn / dt as f64).ceil() - (t0 / dt as f64).ceil()) + 1.0;
+    if steps <= MAX_GRID_STEPS as f64 {
+        return None;
+    }
+    let (g, _) = series
+        .time
+        .windows(2)
+        .enumerate()
+        .max_by(|a, b| (a.1[1] - a.1[0]).total_cmp(&(b.1[1] - b.1[0])))?;
+    // Rows 0..=g before the widest gap, g+1.. after it.
+    let row = if g + 1 < series.len() - g - 1 {
+        g
+    } else {
+        g + 1
+    };
+    let years = (tn - t0) / (365.25 * 86_400.0);
+    Some((
+        series.line[row],
+        format!(
+            "the series would span {years:.1} years / {steps:.0} steps of {dt} s; at most {MAX_GRID_STEPS} steps (the limit of simulation.steps)"
+        ),
+    ))
+}
+
 /// A series laid out on a regular grid of steps.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StepGrid {
@@ -38,8 +72,10 @@ pub struct StepGrid {
 
 impl StepGrid {
     /// Lays `series` on steps of `dt` seconds (`dt` ≥ 1 and divides 3600; the scenario
-    /// reader checks it).
+    /// reader checks it). The caller checks [`span_problem`] first: the grid is allocated
+    /// in one block over the whole span.
     pub fn new(series: &PriceSeries, dt: i64) -> StepGrid {
+        debug_assert!(span_problem(series, dt).is_none());
         let ceil = |t: f64| (t / dt as f64).ceil() as i64 * dt;
         let (t0, tn) = (ceil(series.time[0]), ceil(series.time[series.len() - 1]));
         let steps = ((tn - t0) / dt + 1) as usize;
@@ -184,6 +220,31 @@ mod tests {
 
     fn grid(text: &str, dt: i64) -> StepGrid {
         StepGrid::new(&parse_series(text, "t").unwrap(), dt)
+    }
+
+    /// Review A1: the span check names the stray row on the short side of the widest gap
+    /// (a first or a last row far from the others), and passes spans within the limit.
+    #[test]
+    fn span_problem_names_the_stray_row() {
+        // 200-day gaps: under the gap limit, but 30 years of 1 s steps is over 10^7.
+        let rows = |first_far: bool| {
+            let mut t: Vec<i64> = (0..5).map(|i| 1_600_000_000 + 60 * i).collect();
+            if first_far {
+                t.insert(0, 1_600_000_000 - 200 * 86_400);
+            } else {
+                t.push(1_600_000_240 + 200 * 86_400);
+            }
+            let body: String = t.iter().map(|t| format!("\n# c\n{t},100")).collect();
+            parse_series(&format!("time,price{body}\n"), "t").unwrap()
+        };
+        let (line, m) = span_problem(&rows(true), 1).unwrap();
+        assert_eq!(line, 3, "{m}");
+        assert!(
+            m.contains("0.5 years / 17280241 steps of 1 s; at most 10000000 steps"),
+            "{m}"
+        );
+        assert_eq!(span_problem(&rows(false), 1).unwrap().0, 13);
+        assert!(span_problem(&rows(true), 60).is_none());
     }
 
     #[test]

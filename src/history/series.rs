@@ -4,8 +4,21 @@
 //! previous row), `open_interest` (USD) and `funding_rate` (per 8 h). Pure: no file access.
 
 use crate::diagnostics::{Issue, ScenarioError};
+use crate::model::spec::{MAX_PRICE, MIN_PRICE};
+use crate::text::{LineCounter, NOT_UTF8, cut, not_utf8_lines};
 
 use super::time::parse_time;
+
+/// Latest time a row may have: 2200-01-01T00:00:00Z. A unix time beyond it is almost surely
+/// in milliseconds (2021 in milliseconds reads as the year 52971 in seconds).
+pub const MAX_TIME: f64 = 7_258_118_400.0;
+/// Longest gap between two consecutive rows, seconds (366 days): a longer one is a broken
+/// row (a time of 0, a wrong year), not a quiet market, and the steps over it would carry
+/// one price for years.
+pub const MAX_GAP: f64 = 366.0 * 86_400.0;
+/// A gap longer than this many times the series' median spacing (and than a day) is
+/// reported as a warning by [`PriceSeries::long_gap`].
+pub const GAP_WARNING_FACTOR: f64 = 100.0;
 
 /// The optional columns, in the order [`PriceSeries`] stores them.
 pub const OPTIONAL_COLUMNS: [&str; 4] = [
@@ -31,6 +44,8 @@ pub struct PriceSeries {
     pub open_interest: Option<Vec<f64>>,
     /// Funding rate per 8 hours at the row's time (0.0001 = 0.01 %).
     pub funding_rate: Option<Vec<f64>>,
+    /// The file line of each row (for messages about rows found after parsing).
+    pub line: Vec<usize>,
 }
 
 impl PriceSeries {
@@ -48,29 +63,65 @@ impl PriceSeries {
     pub fn has_liquidations(&self) -> bool {
         self.long_liquidated.is_some() && self.short_liquidated.is_some()
     }
+
+    /// The longest gap between consecutive rows when it is more than [`GAP_WARNING_FACTOR`]
+    /// times the median spacing and more than a day: a message naming the row after it
+    /// (`line N: …`), for a warning. Prices are carried over a gap, so a long one is a flat
+    /// stretch the data never showed.
+    pub fn long_gap(&self) -> Option<String> {
+        let mut gaps: Vec<f64> = self.time.windows(2).map(|w| w[1] - w[0]).collect();
+        let (i, &widest) = gaps.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1))?;
+        gaps.sort_by(f64::total_cmp);
+        let median = gaps[gaps.len() / 2];
+        (widest > 86_400.0 && widest > GAP_WARNING_FACTOR * median).then(|| {
+            format!(
+                "line {}: {:.1} days after the previous row (line {}), {:.0} times the series' median spacing of {} s; prices are carried over the gap",
+                self.line[i + 1],
+                widest / 86_400.0,
+                self.line[i],
+                widest / median,
+                median
+            )
+        })
+    }
 }
 
+/// A CSV header: its line and its column names.
+pub type Header = (usize, Vec<String>);
+
 /// A CSV reader over `text` as the house's data files are read (a header, fields trimmed,
-/// `#` lines skipped, rows of any length so that a wrong count is reported by line), and its
-/// header, or the issue that makes it unreadable.
-pub fn csv_reader(text: &str) -> (csv::Reader<&[u8]>, Result<Vec<String>, Issue>) {
+/// `#` lines skipped, rows of any length so that a wrong count is reported by line), the
+/// counter of its records' file lines, and its header with its line, or the issue that
+/// makes it unreadable.
+pub fn csv_reader(text: &str) -> (csv::Reader<&[u8]>, LineCounter<'_>, Result<Header, Issue>) {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
         .trim(csv::Trim::All)
         .comment(Some(b'#'))
         .from_reader(text.as_bytes());
+    let mut lines = LineCounter::new(text);
+    let at = lines.record_line(0);
     let header = match reader.headers() {
-        Ok(h) => Ok(h.iter().map(str::to_string).collect()),
-        Err(e) => Err(issue(Some(1), "", format!("bad header: {e}"))),
+        Ok(h) => Ok((at, h.iter().map(str::to_string).collect())),
+        Err(e) => Err(issue(Some(at), "", format!("bad header: {e}"))),
     };
-    (reader, header)
+    (reader, lines, header)
+}
+
+/// The lines of `text` that are not UTF-8 (see [`crate::text`]), as issues.
+pub fn utf8_issues(text: &str) -> Vec<Issue> {
+    not_utf8_lines(text)
+        .into_iter()
+        .map(|l| issue(Some(l), "", NOT_UTF8.into()))
+        .collect()
 }
 
 /// The header's unknown columns (with "did you mean" among `known`) and repeated ones, as
-/// issues on line 1.
+/// issues on the header's `line`.
 pub fn header_issues<'k>(
     header: &[String],
+    line: usize,
     known: impl Iterator<Item = &'k str> + Clone,
 ) -> Vec<Issue> {
     let mut issues = Vec::new();
@@ -79,9 +130,13 @@ pub fn header_issues<'k>(
             let hint = crate::diagnostics::suggest(h, known.clone())
                 .map(|s| format!(" (did you mean `{s}`?)"))
                 .unwrap_or_default();
-            issues.push(issue(Some(1), h, format!("unknown column {}{hint}", i + 1)));
+            issues.push(issue(
+                Some(line),
+                h,
+                format!("unknown column {}{hint}", i + 1),
+            ));
         } else if header[..i].contains(h) {
-            issues.push(issue(Some(1), h, "column given twice".into()));
+            issues.push(issue(Some(line), h, "column given twice".into()));
         }
     }
     issues
@@ -92,17 +147,18 @@ pub fn header_issues<'k>(
 pub fn checked_row(
     rec: csv::Result<csv::StringRecord>,
     width: usize,
+    lines: &mut LineCounter<'_>,
     issues: &mut Vec<Issue>,
 ) -> Option<(Option<usize>, csv::StringRecord)> {
     let rec = match rec {
         Ok(r) => r,
         Err(e) => {
-            let line = e.position().map(|p| p.line() as usize);
+            let line = e.position().map(|p| lines.record_line(p.byte()));
             issues.push(issue(line, "", format!("unreadable row: {e}")));
             return None;
         }
     };
-    let line = rec.position().map(|p| p.line() as usize);
+    let line = rec.position().map(|p| lines.record_line(p.byte()));
     if rec.len() != width {
         issues.push(issue(
             line,
@@ -133,22 +189,23 @@ fn issue(line: Option<usize>, column: &str, message: String) -> Issue {
 /// finite number, a liquidated quantity or open interest that is negative or not finite,
 /// a funding rate that is not finite, fewer than two rows.
 pub fn parse_series(text: &str, origin: &str) -> Result<PriceSeries, ScenarioError> {
-    let mut issues = Vec::new();
+    let mut issues = utf8_issues(text);
     let fail = |issues: Vec<Issue>| ScenarioError {
         origin: origin.to_string(),
         issues,
     };
-    let (mut reader, header) = csv_reader(text);
-    let header = header.map_err(|e| fail(vec![e]))?;
+    let (mut reader, mut lines, header) = csv_reader(text);
+    let (hl, header) = header.map_err(|e| fail(vec![e]))?;
     let find = |name: &str| header.iter().position(|h| h == name);
     issues.extend(header_issues(
         &header,
+        hl,
         ["time", "price"].into_iter().chain(OPTIONAL_COLUMNS),
     ));
     let (ti, pi) = (find("time"), find("price"));
     for (name, idx) in [("time", ti), ("price", pi)] {
         if idx.is_none() {
-            issues.push(issue(Some(1), name, "required column is missing".into()));
+            issues.push(issue(Some(hl), name, "required column is missing".into()));
         }
     }
     let opt_idx: Vec<Option<usize>> = OPTIONAL_COLUMNS.iter().map(|c| find(c)).collect();
@@ -156,45 +213,42 @@ pub fn parse_series(text: &str, origin: &str) -> Result<PriceSeries, ScenarioErr
     let mut price = Vec::new();
     let mut opt: Vec<Vec<f64>> = vec![Vec::new(); OPTIONAL_COLUMNS.len()];
     let mut prev_time: Option<(f64, usize)> = None;
+    let mut row_lines = Vec::new();
     for rec in reader.records() {
-        let Some((line, rec)) = checked_row(rec, header.len(), &mut issues) else {
+        let Some((line, rec)) = checked_row(rec, header.len(), &mut lines, &mut issues) else {
             continue;
         };
         if let Some(ti) = ti {
             match parse_time(&rec[ti]) {
                 Some(t) => {
-                    if let Some((p, pl)) = prev_time
-                        && t <= p
-                    {
-                        issues.push(issue(
-                            line,
-                            "time",
-                            format!(
-                                "\"{}\" is not after the previous row's time (line {pl})",
-                                &rec[ti]
-                            ),
-                        ));
+                    let unix = rec[ti].parse::<f64>().is_ok();
+                    if let Some(m) = time_problem(t, unix, prev_time) {
+                        issues.push(issue(line, "time", format!("{} {m}", cut(&rec[ti]))));
                     }
                     prev_time = Some((t, line.unwrap_or(0)));
                     time.push(t);
+                    row_lines.push(line.unwrap_or(0));
                 }
                 None => issues.push(issue(
                     line,
                     "time",
                     format!(
-                        "\"{}\" is neither RFC 3339 UTC (2021-01-01T00:00:00Z) nor unix seconds",
-                        &rec[ti]
+                        "{} is neither RFC 3339 UTC (2021-01-01T00:00:00Z) nor unix seconds",
+                        cut(&rec[ti])
                     ),
                 )),
             }
         }
         if let Some(pi) = pi {
             match rec[pi].parse::<f64>() {
-                Ok(x) if x.is_finite() && x > 0.0 => price.push(x),
+                Ok(x) if (MIN_PRICE..=MAX_PRICE).contains(&x) => price.push(x),
                 _ => issues.push(issue(
                     line,
                     "price",
-                    format!("\"{}\" is not a positive finite number", &rec[pi]),
+                    format!(
+                        "{} is not a number between {MIN_PRICE:e} and {MAX_PRICE:e} USD (the limits of assets.price)",
+                        cut(&rec[pi])
+                    ),
                 )),
             }
         }
@@ -208,8 +262,8 @@ pub fn parse_series(text: &str, origin: &str) -> Result<PriceSeries, ScenarioErr
                     line,
                     name,
                     format!(
-                        "\"{}\" is not a {}finite number",
-                        &rec[idx],
+                        "{} is not a {}finite number",
+                        cut(&rec[idx]),
                         if signed { "" } else { "non-negative " }
                     ),
                 )),
@@ -235,6 +289,38 @@ pub fn parse_series(text: &str, origin: &str) -> Result<PriceSeries, ScenarioErr
         short_liquidated: opt.next().flatten(),
         open_interest: opt.next().flatten(),
         funding_rate: opt.next().flatten(),
+        line: row_lines,
+    })
+}
+
+/// What is wrong with a row's time `t` (given as unix seconds when `unix`; after the previous
+/// row's time and line, if any):
+/// before 1970, after [`MAX_TIME`] (milliseconds?), not after the previous row, or more than
+/// [`MAX_GAP`] after it.
+fn time_problem(t: f64, unix: bool, prev: Option<(f64, usize)>) -> Option<String> {
+    if t < 0.0 {
+        return Some(
+            "is before 1970-01-01 (unix time 0); times are RFC 3339 UTC or unix seconds".into(),
+        );
+    }
+    if t > MAX_TIME {
+        return Some(if unix {
+            format!(
+                "is after 2200-01-01 (unix seconds {MAX_TIME}): unix times in milliseconds? give seconds (or RFC 3339 UTC)"
+            )
+        } else {
+            "is after 2200-01-01".into()
+        });
+    }
+    let (p, pl) = prev?;
+    if t <= p {
+        return Some(format!("is not after the previous row's time (line {pl})"));
+    }
+    (t - p > MAX_GAP).then(|| {
+        format!(
+            "is {:.1} years after the previous row's time (line {pl}); a gap may be at most 366 days (a time of 0 or a wrong year?)",
+            (t - p) / (365.25 * 86_400.0)
+        )
     })
 }
 

@@ -10,6 +10,14 @@ use super::bootstrap::BlockBootstrap;
 use super::funding::Funding;
 use super::margin::{MarginSchedule, PartialRule};
 
+/// Magnitudes the engine's arithmetic stays well inside of (the range of `assets.price`, and
+/// of a price series' prices). Without them a valid-looking
+/// `price = 1e-300` or `open_interest_usd = 1e300` overflowed sizes in coins (USD / price),
+/// and an hourly factor of 1e-300 overflowed `qty / factor` in the book walk: liquidated
+/// notional, bad debt and slippage came out inf/NaN (shown as null in summary.json).
+pub const MIN_PRICE: f64 = 1e-12;
+pub const MAX_PRICE: f64 = 1e12;
+
 /// Seconds in the (365-day, 24/7) year used to scale annual volatility and drift.
 pub const SECONDS_PER_YEAR: f64 = 365.0 * 86_400.0;
 

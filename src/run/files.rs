@@ -3,8 +3,9 @@
 //! An absolute path, a `..` that leaves the tree, a symbolic link pointing out of it, a
 //! device, a FIFO, a folder or a file over [`MAX_BYTES`] is refused with a message that names
 //! the reference and never quotes the target's content. `--allow-external-files` lifts the
-//! tree rule (not the kind and size rules). Paths typed on the command line are the user's
-//! own choice and do not come through here.
+//! tree rule (not the kind and size rules). Paths typed on the command line (the scenario,
+//! `--trades`, `--prices`) are the user's own choice: [`read_named`] applies only the kind
+//! and size rules to them.
 
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
@@ -62,7 +63,25 @@ pub fn read_referenced(base: &Path, reference: &str, external: bool) -> Result<S
             ));
         }
     }
-    let meta = std::fs::metadata(&target).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    read_regular(&target, &shown.to_string())
+}
+
+/// The text of a file named on the command line (a scenario, `--trades`, `--prices`; `what`
+/// says which in messages): the
+/// kind and size rules of referenced files (a regular file of at most [`MAX_BYTES`]; a
+/// FIFO or device is refused before it is opened, so it cannot block or stream forever),
+/// without the tree rule. Bytes that are not UTF-8 are decoded lossily: the parsers report
+/// their lines ([`crate::text`]) with every other problem.
+///
+/// # Errors
+/// A message naming the file and the rule it breaks, or the read error.
+pub fn read_named(path: &Path, what: &str) -> Result<String, String> {
+    read_regular(path, &format!("{what} {}", path.display()))
+}
+
+/// Reads `path` (shown as `shown`) if it is a regular file of at most [`MAX_BYTES`].
+fn read_regular(path: &Path, shown: &str) -> Result<String, String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
     if !meta.is_file() {
         return Err(format!(
             "cannot read {shown}: not a regular file (a folder, device, FIFO or socket)"
@@ -70,20 +89,20 @@ pub fn read_referenced(base: &Path, reference: &str, external: bool) -> Result<S
     }
     if meta.len() > MAX_BYTES {
         return Err(format!(
-            "cannot read {shown}: {} bytes; referenced files are at most {MAX_BYTES} bytes",
+            "cannot read {shown}: {} bytes; files read are at most {MAX_BYTES} bytes",
             meta.len()
         ));
     }
-    let mut text = String::new();
-    std::fs::File::open(&target)
-        .and_then(|f| f.take(MAX_BYTES + 1).read_to_string(&mut text))
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_BYTES + 1).read_to_end(&mut bytes))
         .map_err(|e| format!("cannot read {shown}: {e}"))?;
-    if text.len() as u64 > MAX_BYTES {
+    if bytes.len() as u64 > MAX_BYTES {
         return Err(format!(
             "cannot read {shown}: it grew beyond {MAX_BYTES} bytes while being read"
         ));
     }
-    Ok(text)
+    Ok(crate::text::decode(bytes))
 }
 
 /// The folder of the scenario path recorded in a results or shard file (as typed when the

@@ -53,8 +53,8 @@ pub(super) fn asset(
     let price = doc.req_f64(&mut t, "price").unwrap_or(f64::NAN);
     if price <= 0.0 {
         doc.invalid(&mut t, "price", format!("must be > 0, found {price}"));
-    } else if !(MIN_PRICE..=MAX_PRICE).contains(&price) {
-        // Sizes in coins are USD amounts over the price: at 1e-300 they overflow.
+    } else if !price.is_nan() && !(MIN_PRICE..=MAX_PRICE).contains(&price) {
+        // NaN: missing or not a finite number, already reported. Sizes in coins are USD amounts over the price: at 1e-300 they overflow.
         doc.invalid(
             &mut t,
             "price",

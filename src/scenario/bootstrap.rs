@@ -5,8 +5,8 @@
 use super::FileSource;
 use super::common::out_of_range;
 use super::reader::{Doc, Tbl};
-use crate::history::grid::StepGrid;
-use crate::history::series::parse_series;
+use crate::history::grid::{StepGrid, span_problem};
+use crate::history::series::{PriceSeries, parse_series};
 use crate::model::bootstrap::BlockBootstrap;
 
 /// Keys of `[assets.bootstrap]`.
@@ -58,25 +58,38 @@ pub(crate) fn read(
                         doc.invalid(&mut b, "prices", format!("{file}{at}:{col} {}", i.message));
                     }
                 }
-                Ok(series) => {
-                    let grid = StepGrid::new(&series, dt as i64);
-                    let returns: Vec<f64> =
-                        grid.price.windows(2).map(|w| (w[1] / w[0]).ln()).collect();
-                    if returns.len() < 2 {
-                        doc.invalid(
-                            &mut b,
-                            "prices",
-                            format!(
-                                "{file} spans fewer than 3 steps of {dt} s: nothing to resample"
-                            ),
-                        );
-                    } else {
-                        out = Some(BlockBootstrap::new(&returns, block));
+                Ok(series) => match span_problem(&series, dt as i64) {
+                    Some((line, m)) => {
+                        doc.invalid(&mut b, "prices", format!("{file}:{line}: time: {m}"))
                     }
-                }
+                    None => out = resample(doc, &mut b, &series, file, dt, block),
+                },
             },
         }
     }
     doc.finish(b);
     out.filter(|_| block.is_some_and(|x| x >= 1.0))
+}
+
+/// The block bootstrap over the step returns of `series` laid on steps of `dt` seconds, or
+/// `None` after reporting a series of fewer than 3 steps (`file` names it).
+fn resample(
+    doc: &mut Doc<'_>,
+    b: &mut Tbl<'_, '_>,
+    series: &PriceSeries,
+    file: &str,
+    dt: f64,
+    block: f64,
+) -> Option<BlockBootstrap> {
+    let grid = StepGrid::new(series, dt as i64);
+    let returns: Vec<f64> = grid.price.windows(2).map(|w| (w[1] / w[0]).ln()).collect();
+    if returns.len() < 2 {
+        doc.invalid(
+            b,
+            "prices",
+            format!("{file} spans fewer than 3 steps of {dt} s: nothing to resample"),
+        );
+        return None;
+    }
+    Some(BlockBootstrap::new(&returns, block))
 }

@@ -9,12 +9,7 @@ use crate::diagnostics::suggest;
 /// Most positions of one population (a synthetic count, a positions file's rows) or lending
 /// market (accounts).
 pub(super) const MAX_POSITIONS: u64 = 50_000_000;
-/// Magnitudes the engine's arithmetic stays well inside of. Without them a valid-looking
-/// `price = 1e-300` or `open_interest_usd = 1e300` overflowed sizes in coins (USD / price),
-/// and an hourly factor of 1e-300 overflowed `qty / factor` in the book walk: liquidated
-/// notional, bad debt and slippage came out inf/NaN (shown as null in summary.json).
-pub const MIN_PRICE: f64 = 1e-12;
-pub const MAX_PRICE: f64 = 1e12;
+pub use crate::model::spec::{MAX_PRICE, MIN_PRICE};
 /// Largest USD amount (open interest, depth, insurance fund): a quadrillion dollars.
 pub const MAX_USD: f64 = 1e15;
 /// A number for a message: plain when moderate, in exponent form when tiny or huge (`{}` of

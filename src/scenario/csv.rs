@@ -7,22 +7,10 @@
 
 use super::common::{MAX_POSITIONS, MAX_PRICE, MAX_USD, MIN_PRICE, show};
 use crate::model::margin::{self, MarginSchedule};
+use crate::text::{LineCounter, NOT_UTF8, cut, not_utf8_lines};
 use std::collections::HashMap;
 
 use crate::model::spec::{AccountRecord, Level, PositionRecord};
-
-/// Longest piece of a name or value a message quotes.
-const QUOTED: usize = 24;
-
-/// A name or value from the file, for a message: quoted, escaped, cut to [`QUOTED`] chars.
-fn cut(s: &str) -> String {
-    if s.chars().count() <= QUOTED {
-        format!("{s:?}")
-    } else {
-        let head: String = s.chars().take(QUOTED).collect();
-        format!("{head:?}… ({} characters)", s.chars().count())
-    }
-}
 
 /// A CSV file as a header and rows of trimmed fields, each with its line number. Blank
 /// records and `#` comment lines are skipped.
@@ -35,6 +23,7 @@ struct Table {
 
 impl Table {
     /// Tokenizes `text`; `None` (with a message) when it holds no header.
+    /// `expected` is the header to suggest, as a message shows it (code in backticks).
     fn read(text: &str, expected: &str, errors: &mut Vec<String>) -> Option<Table> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut reader = ::csv::ReaderBuilder::new()
@@ -43,6 +32,7 @@ impl Table {
             .trim(::csv::Trim::All)
             .comment(Some(b'#'))
             .from_reader(text.as_bytes());
+        let mut lines = LineCounter::new(text);
         let mut records = Vec::new();
         for r in reader.records() {
             match r {
@@ -50,19 +40,24 @@ impl Table {
                     if r.iter().all(str::is_empty) {
                         continue;
                     }
-                    let line = r.position().map_or(0, |p| p.line() as usize);
+                    let line = r.position().map_or(0, |p| lines.record_line(p.byte()));
                     records.push((line, r.iter().map(str::to_owned).collect::<Vec<_>>()));
                 }
                 Err(e) => {
-                    let line = e.position().map_or(0, |p| p.line() as usize);
+                    let line = e.position().map_or(0, |p| lines.record_line(p.byte()));
                     errors.push(format!("{line}: not a CSV record"));
                 }
             }
         }
+        errors.extend(
+            not_utf8_lines(text)
+                .into_iter()
+                .map(|l| format!("{l}: {NOT_UTF8}")),
+        );
         let mut it = records.into_iter();
         let Some((header_line, names)) = it.next() else {
             errors.push(format!(
-                "1: the file is empty; expected a header `{expected}`"
+                "1: the file is empty; expected a header {expected}"
             ));
             return None;
         };
@@ -168,7 +163,7 @@ fn side_size_entry(
         "short" | "sell" => Some(false),
         _ => {
             errors.push(format!(
-                "{line}: column `side`: {} is neither long nor short",
+                "{line}: column `side`: {} is neither long nor short (nor buy or sell)",
                 cut(&f[side])
             ));
             None
@@ -231,16 +226,18 @@ pub(super) fn positions(
     let mut errors = Vec::new();
     let Some(table) = Table::read(
         text,
-        "side,size,entry_price,leverage` (or `liquidation_price` instead of `leverage`",
+        "`side,size,entry_price,leverage` (or `liquidation_price` instead of `leverage`)",
         &mut errors,
     ) else {
         return Err(errors);
     };
+    // Problems so far are the file's own (records, UTF-8): the rows are still read.
+    let n0 = errors.len();
     let hline = table.header_line;
     let (lev, liq) = table.position_columns(&mut errors);
     let asset_col = table.index("asset");
     table.limit_rows(&mut errors);
-    if !errors.is_empty() {
+    if errors.len() > n0 {
         return Err(errors);
     }
     let col = |name: &str| table.index(name).unwrap_or(0);
@@ -369,13 +366,19 @@ pub(super) fn accounts(
     prices: Option<&[f64]>,
 ) -> Result<Vec<AccountRecord>, Vec<String>> {
     let mut errors = Vec::new();
-    let Some(table) = Table::read(text, &ACCOUNT_COLUMNS.join(","), &mut errors) else {
+    let Some(table) = Table::read(
+        text,
+        &format!("`{}`", ACCOUNT_COLUMNS.join(",")),
+        &mut errors,
+    ) else {
         return Err(errors);
     };
+    // Problems so far are the file's own (records, UTF-8): the rows are still read.
+    let n0 = errors.len();
     let hline = table.header_line;
     table.check_columns(ACCOUNT_COLUMNS, ACCOUNT_COLUMNS, &mut errors);
     table.limit_rows(&mut errors);
-    if !errors.is_empty() {
+    if errors.len() > n0 {
         return Err(errors);
     }
     let col = |name: &str| table.index(name).unwrap_or(0);
@@ -561,11 +564,13 @@ pub fn prospective_positions(text: &str) -> (Vec<ProspectiveRow>, Vec<String>) {
     let mut errors = Vec::new();
     let Some(table) = Table::read(
         text,
-        "side,size,entry_price,leverage` (or `liquidation_price`; `asset`, `population` optional",
+        "`side,size,entry_price,leverage` (or `liquidation_price`; `asset`, `population` optional)",
         &mut errors,
     ) else {
         return (Vec::new(), errors);
     };
+    // Problems so far are the file's own (records, UTF-8): the rows are still read.
+    let n0 = errors.len();
     let hline = table.header_line;
     let (lev, liq) = table.position_columns(&mut errors);
     if table.rows.len() > 100_000 {
@@ -574,7 +579,7 @@ pub fn prospective_positions(text: &str) -> (Vec<ProspectiveRow>, Vec<String>) {
             table.rows.len()
         ));
     }
-    if !errors.is_empty() {
+    if errors.len() > n0 {
         return (Vec::new(), errors);
     }
     let col = |name: &str| table.index(name).unwrap_or(0);
@@ -615,13 +620,15 @@ pub fn prospective_positions(text: &str) -> (Vec<ProspectiveRow>, Vec<String>) {
 /// Sizes are at most the limit of `depth_usd`, in all.
 pub(super) fn book_levels(text: &str, price: f64) -> Result<(Vec<Level>, Vec<Level>), Vec<String>> {
     let mut errors = Vec::new();
-    let Some(table) = Table::read(text, "side,distance_bp,size_usd", &mut errors) else {
+    let Some(table) = Table::read(text, "`side,distance_bp,size_usd`", &mut errors) else {
         return Err(errors);
     };
+    // Problems so far are the file's own (records, UTF-8): the rows are still read.
+    let n0 = errors.len();
     let hline = table.header_line;
     let names = ["side", "distance_bp", "size_usd"];
     table.check_columns(&names, &names, &mut errors);
-    if !errors.is_empty() {
+    if errors.len() > n0 {
         return Err(errors);
     }
     let [side, dist, size] = names.map(|n| table.index(n).unwrap_or(0));
@@ -697,6 +704,39 @@ pub(super) fn book_levels(text: &str, price: f64) -> Result<(Vec<Level>, Vec<Lev
 
 #[cfg(test)]
 mod tests {
+
+    /// Review D13: comment lines before the header and blank lines after it keep the file's
+    /// line numbers (the csv crate's count gave 4 for line 6).
+    #[test]
+    fn book_lines_count_comments_and_blank_lines() {
+        let e =
+            book_levels("# c1\n# c2\nside,distance_bp,size_usd\n\n\nbid,-1,5\n", 1.0).unwrap_err();
+        assert!(e[0].starts_with("6: column `distance_bp`"), "{e:?}");
+        let e = book_levels("# c1\nside,distance_bp,size_usd,x\n", 1.0).unwrap_err();
+        assert!(e[0].starts_with("2: unknown column"), "{e:?}");
+    }
+
+    /// Review D16: the header an empty file should have is quoted without stray backticks.
+    #[test]
+    fn empty_files_suggest_a_well_quoted_header() {
+        let s = MarginSchedule::flat(0.004);
+        let e = positions("", &s, "BTC").unwrap_err();
+        assert_eq!(
+            e,
+            [
+                "1: the file is empty; expected a header `side,size,entry_price,leverage` (or `liquidation_price` instead of `leverage`)"
+            ]
+        );
+        let (_, e) = prospective_positions("\n");
+        assert!(e[0].ends_with("`population` optional)"), "{e:?}");
+        assert!(!e[0].contains("``"), "{e:?}");
+        let e = book_levels("", 1.0).unwrap_err();
+        assert!(
+            e[0].ends_with("header `side,distance_bp,size_usd`"),
+            "{e:?}"
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -47,7 +47,7 @@ pub use funding::DEFAULT_INTERVAL_S as DEFAULT_FUNDING_INTERVAL_S;
 pub use output::MAX_TRACES;
 pub use rare_event::{MAX_CLONES, MAX_SPLIT_LEVELS};
 pub use replay::{ReplayMode, ReplayScenario};
-pub use simulation::{DEFAULT_REPLICATES, MAX_REPLICATES};
+pub use simulation::{DEFAULT_REPLICATES, MAX_REPLICATES, MAX_STEPS};
 
 // The validated types this module produces live in `model::spec` (the one-way street:
 // `scenario` imports `model`, never the reverse); `Scenario::parse` is implemented here.

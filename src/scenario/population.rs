@@ -508,8 +508,13 @@ pub(super) fn leverage(
             ok = false;
         }
         let sum: f64 = weights.iter().sum();
-        if let Some(w) = weights.iter().find(|w| **w < 0.0) {
-            doc.invalid(l, "weights", format!("weights must be >= 0, found {w}"));
+        // Bounded like an index's `weight`, so that the sum cannot overflow.
+        if let Some(w) = weights.iter().find(|w| !(0.0..=1e6).contains(*w)) {
+            doc.invalid(
+                l,
+                "weights",
+                format!("weights must be in [0, 1e6], found {}", show(*w)),
+            );
             ok = false;
         } else if sum <= 0.0 {
             doc.invalid(

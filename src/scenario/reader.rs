@@ -30,11 +30,31 @@ impl<'s> Doc<'s> {
     pub(crate) fn new(src: &'s str) -> Self {
         let mut line_starts = vec![0];
         line_starts.extend(src.match_indices('\n').map(|(i, _)| i + 1));
-        Doc {
+        let mut doc = Doc {
             src,
             line_starts,
             issues: Vec::new(),
+        };
+        // Lossily decoded bytes (`text::decode`) are problems of their own, one per line at
+        // the first of them; the rest of the file is still checked.
+        let marks: Vec<usize> = src
+            .match_indices(char::REPLACEMENT_CHARACTER)
+            .map(|(i, _)| i)
+            .collect();
+        let mut last = 0;
+        for i in marks {
+            let (line, column) = doc.line_col(i);
+            if line != last {
+                last = line;
+                doc.issues.push(Issue {
+                    path: String::new(),
+                    line: Some(line),
+                    column: Some(column),
+                    message: crate::text::NOT_UTF8.into(),
+                });
+            }
         }
+        doc
     }
 
     /// (line, column), both 1-based, of a byte offset.
@@ -190,7 +210,12 @@ impl<'s> Doc<'s> {
                     None
                 }
                 Err(_) => {
-                    self.error_at(path, Some(v.span()), "integer is out of range".into());
+                    let message = if i.as_str().starts_with('-') {
+                        "must be a non-negative integer, found one below -9223372036854775808"
+                    } else {
+                        "integer is out of range: integers are at most 9223372036854775807 (2^63 - 1), and each key has its own limit (docs/scenario.md)"
+                    };
+                    self.error_at(path, Some(v.span()), message.into());
                     None
                 }
             },

@@ -6,6 +6,7 @@ use toml::de::DeTable;
 
 use super::FileSource;
 use super::book::{BOOK_KEYS, book};
+use super::common::{MAX_POSITIONS, MAX_USD, show};
 use super::reader::Doc;
 use crate::diagnostics::ScenarioError;
 use crate::history::living::{Activity, Inflow, LivingParams, Start};
@@ -337,6 +338,41 @@ fn start(doc: &mut Doc<'_>, t: &mut super::reader::Tbl<'_, '_>, oi: bool) -> Opt
     }
 }
 
+/// Whether `positions_per_hour` = `n` keeps the living population within the limit of
+/// positions: at most [`MAX_POSITIONS`] opened in an hour, and (with `holding_hours`) at most
+/// that many alive on average (`n × holding_hours`). Reports the key otherwise.
+fn live_positions_ok(
+    doc: &mut Doc<'_>,
+    t: &mut super::reader::Tbl<'_, '_>,
+    n: f64,
+    hold: Option<f64>,
+) -> bool {
+    let max = MAX_POSITIONS as f64;
+    let what = format!("at most {MAX_POSITIONS} (the limit of positions)");
+    if n > max {
+        doc.invalid(
+            t,
+            "positions_per_hour",
+            format!("must be {what}, found {}", show(n)),
+        );
+        return false;
+    }
+    match hold {
+        Some(h) if n * h > max => {
+            doc.invalid(
+                t,
+                "positions_per_hour",
+                format!(
+                    "positions_per_hour × holding_hours = {} positions alive on average; must be {what}",
+                    show(n * h)
+                ),
+            );
+            false
+        }
+        _ => true,
+    }
+}
+
 /// The `[living]` table: the living population's parameters (`None` when any is invalid;
 /// every problem is recorded in `doc`).
 fn living_table(doc: &mut Doc<'_>, t: &mut super::reader::Tbl<'_, '_>) -> Option<LivingParams> {
@@ -353,7 +389,16 @@ fn living_table(doc: &mut Doc<'_>, t: &mut super::reader::Tbl<'_, '_>) -> Option
         num(doc, t, "oi_participation", None, positive, "> 0")
             .map(|participation| Inflow::OpenInterest { participation })
     } else {
-        num(doc, t, "inflow_usd_per_hour", None, positive, "> 0").map(Inflow::Constant)
+        let usd = |x: f64| x > 0.0 && x <= MAX_USD;
+        num(
+            doc,
+            t,
+            "inflow_usd_per_hour",
+            None,
+            usd,
+            "> 0 and at most 1e15 USD (the limit of open_interest_usd)",
+        )
+        .map(Inflow::Constant)
     };
     let activity = inflow_activity(doc, t, oi);
     let start = start(doc, t, oi);
@@ -405,6 +450,7 @@ fn living_table(doc: &mut Doc<'_>, t: &mut super::reader::Tbl<'_, '_>) -> Option
     let ls = num(doc, t, "leverage_sigma", Some(0.5), |x| x >= 0.0, ">= 0");
     let ss = num(doc, t, "size_sigma", Some(1.0), |x| x >= 0.0, ">= 0");
     let hold = num(doc, t, "holding_hours", None, positive, "> 0");
+    let n = n.filter(|&n| live_positions_ok(doc, t, n, hold));
     if let (
         Some(inflow),
         Some(activity),

@@ -21,7 +21,7 @@ pub(super) const SIM_KEYS: &[&str] = &[
 pub(super) const BREAKER_KEYS: &[&str] = &["max_move", "halt_steps"];
 pub(super) const CASCADE_KEYS: &[&str] = &["endogenous_move", "liquidated_oi_share", "rule"];
 /// Upper bounds that keep a typo from asking for a machine-filling run.
-pub(super) const MAX_STEPS: u64 = 10_000_000;
+pub const MAX_STEPS: u64 = crate::history::grid::MAX_GRID_STEPS;
 /// Default `simulation.population_replicates`: enough populations for a between-replicate
 /// variance on 31 degrees of freedom (t quantile 2.04 against the normal's 1.96).
 pub const DEFAULT_REPLICATES: u32 = 32;
@@ -41,6 +41,8 @@ pub(super) struct Clock {
 pub(super) fn simulation(doc: &mut Doc<'_>, mut t: Tbl<'_, '_>) -> (Clock, Option<Simulation>) {
     let n0 = doc.issues.len();
     let paths = doc.u64(&mut t, "paths").unwrap_or(10_000);
+    // Like `--paths 0`: a run of no paths would replace earlier results with nothing.
+    out_of_range(doc, &mut t, "paths", paths == 0, "at least 1", paths);
     let steps = doc.req_u64(&mut t, "steps");
     if let Some(s) = steps {
         out_of_range(

@@ -113,3 +113,17 @@ pub fn assert_two_shards_merge_to_the_single_run(
     super::assert_same_tree(&single, &dir.join("merged").join(stem), "results.h5");
     single
 }
+
+/// In `dir`: a FIFO `fifo.<ext>` and a sparse file `big.<ext>` of 1 GiB + 1 byte (no disk
+/// used), the inputs a reader must refuse before reading (it would block, or fill memory).
+pub fn fifo_and_big_file(dir: &Path, ext: &str) -> (PathBuf, PathBuf) {
+    let fifo = dir.join(format!("fifo.{ext}"));
+    let made = Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo failed");
+    let big = dir.join(format!("big.{ext}"));
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len((1 << 30) + 1)
+        .unwrap();
+    (fifo, big)
+}
