@@ -1,8 +1,20 @@
 //! What every reader of a text file shares: decoding bytes that may not be UTF-8 (lossily,
 //! so that every other problem is still found, with the lines that were not UTF-8 kept as
 //! problems of their own), and the file line of a CSV record (the csv crate's own count
-//! misses blank and `#` lines between records and lone-CR line ends), and a field quoted
-//! for a message. A leaf: the scenario and history readers both use it.
+//! misses blank and `#` lines between records and lone-CR line ends), a field quoted for a
+//! message, and a number quoted back in one ([`shortest`]). A leaf: the scenario and history
+//! readers, `tails`' errors, `desk` and `output::format` use it.
+
+/// A number in its shortest round-trip form (`0.31`, `1250`), as in messages that quote a
+/// value back, but with an exponent outside [10⁻⁶, 10¹⁶) (`1e300`, not 301 digits).
+pub fn shortest(value: f64) -> String {
+    let a = value.abs();
+    if value == 0.0 || !value.is_finite() || (1e-6..1e16).contains(&a) {
+        format!("{value}")
+    } else {
+        format!("{value:e}")
+    }
+}
 
 /// The mark [`decode`] puts in place of bytes that are not UTF-8.
 const MARK: char = char::REPLACEMENT_CHARACTER;

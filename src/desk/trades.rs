@@ -387,7 +387,7 @@ fn shown_time(t: f64) -> String {
     } else {
         format!(
             "{} s since the epoch (beyond the years 1 to 9999)",
-            crate::output::format::shortest(t)
+            crate::text::shortest(t)
         )
     }
 }

@@ -163,16 +163,9 @@ pub fn number(value: f64) -> String {
     }
 }
 
-/// A number in its shortest round-trip form (`0.31`, `1250`), as in messages that quote a
-/// value back, but with an exponent outside [10⁻⁶, 10¹⁶) (`1e300`, not 301 digits).
-pub fn shortest(value: f64) -> String {
-    let a = value.abs();
-    if value == 0.0 || !value.is_finite() || (1e-6..1e16).contains(&a) {
-        format!("{value}")
-    } else {
-        format!("{value:e}")
-    }
-}
+/// A number quoted back in a message: [`crate::text::shortest`] (a leaf, so that `tails`
+/// and `desk` quote numbers without importing `output`).
+pub use crate::text::shortest;
 
 /// A price in text: thousands separators, no decimals from 1,000 up, two from 10, four below.
 pub fn price(value: f64) -> String {

@@ -3,7 +3,7 @@
 
 use thiserror::Error;
 
-use crate::output::format::shortest;
+use crate::text::shortest;
 
 /// Why a tail statistic could not be computed.
 ///
