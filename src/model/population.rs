@@ -6,6 +6,7 @@
 use rand::{Rng, RngExt};
 use rand_distr::{Distribution, StandardNormal};
 
+use super::ddsum;
 use super::margin::{self, MarginSchedule};
 use super::spec::{
     EntryDist, LeverageDist, Population, PositionRecord, PositionSource, SizeDist, SyntheticSpec,
@@ -23,6 +24,10 @@ pub struct Ladder {
     pub entry: Vec<f64>,
     /// Isolated margin, USD.
     pub margin: Vec<f64>,
+    /// Prefix sums of the settlement columns (`model::ddsum::prefix`, one entry more than
+    /// positions), so a triggered run settles in closed form (`engine::bulk`). Empty means
+    /// "not built": the engine then settles position by position.
+    pub sums: Vec<[f64; 4]>,
 }
 
 impl Ladder {
@@ -41,7 +46,7 @@ impl Ladder {
         self.qty.iter().zip(&self.entry).map(|(q, e)| q * e).sum()
     }
 
-    fn from_unsorted(mut rows: Vec<[f64; 4]>, long: bool) -> Ladder {
+    pub(crate) fn from_unsorted(mut rows: Vec<[f64; 4]>, long: bool) -> Ladder {
         // Stable sort keeps the draw order among equal prices, so the layout is deterministic.
         if long {
             rows.sort_by(|a, b| b[0].total_cmp(&a[0]));
@@ -53,6 +58,7 @@ impl Ladder {
             qty: Vec::with_capacity(rows.len()),
             entry: Vec::with_capacity(rows.len()),
             margin: Vec::with_capacity(rows.len()),
+            sums: Vec::new(),
         };
         for r in rows {
             l.liq.push(r[0]);
@@ -60,6 +66,7 @@ impl Ladder {
             l.entry.push(r[2]);
             l.margin.push(r[3]);
         }
+        l.sums = ddsum::prefix(&l.qty, &l.entry, &l.margin, long);
         l
     }
 }
