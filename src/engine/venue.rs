@@ -545,15 +545,16 @@ impl Ctx<'_> {
         opp_ladder: &Ladder,
     ) {
         let (lo, end) = (range.start, range.end);
-        if !bulk::applies(ladder, end - lo, fill, paid, &self.pm.margin) {
+        if !bulk::applies(end - lo, fill, paid, &self.pm.margin) {
             return self.each_close::<LONG>(range, fill, paid, ladder, opp, opp_ladder);
         }
         let fee_rate = self.pm.fee;
         let (neg, mid) = bulk::splits::<LONG>(ladder, lo, end, fill, paid, fee_rate);
+        let sums = ladder.sums(LONG);
         // The head of the negative class the fund surely covers: its shortfalls in one sum.
-        let k = bulk::covered::<LONG>(ladder, lo, neg, fill, paid, *self.fund);
+        let k = bulk::covered::<LONG>(sums, lo, neg, fill, paid, *self.fund);
         if k > lo {
-            let s = bulk::equity_sum::<LONG>(ladder, lo, k, fill, paid);
+            let s = bulk::equity_sum::<LONG>(sums, lo, k, fill, paid);
             *self.fund = (Dd::from(*self.fund) + s).f64();
             let sum = &mut *self.sum;
             sum.insurance_fund_draw = (Dd::from(sum.insurance_fund_draw) - s).f64();
@@ -563,7 +564,7 @@ impl Ctx<'_> {
             self.each_close::<LONG>(k..neg, fill, paid, ladder, opp, opp_ladder);
         }
         if end > neg {
-            let f = bulk::fees::<LONG>(ladder, (neg, mid, end), fill, paid, fee_rate);
+            let f = bulk::fees::<LONG>(sums, (neg, mid, end), fill, paid, fee_rate);
             let sum = &mut *self.sum;
             if f != Dd::ZERO {
                 *self.fund = (Dd::from(*self.fund) + f).f64();
@@ -926,19 +927,20 @@ pub(super) mod tests {
     }
 
     /// A ladder of positions `(qty, entry, margin)` in the given order, without trigger
-    /// prices or prefix sums (so settlement goes position by position).
+    /// prices (settle it with a tiered `pm`, see [`tiered`], to keep it off the closed form,
+    /// which needs trigger order).
     fn ladder(rows: &[(f64, f64, f64)]) -> Ladder {
         Ladder {
             liq: vec![0.0; rows.len()],
             qty: rows.iter().map(|r| r.0).collect(),
             entry: rows.iter().map(|r| r.1).collect(),
             margin: rows.iter().map(|r| r.2).collect(),
-            sums: Vec::new(),
+            sums: Default::default(),
         }
     }
 
     /// The positions `(qty, entry, margin)` as the population lays them out: trigger prices
-    /// from the population's maintenance rate, sorted in trigger order, prefix sums built.
+    /// from the population's maintenance rate, sorted in trigger order.
     fn sorted_ladder(rows: &[(f64, f64, f64)], long: bool, pm: &PopulationModel) -> Ladder {
         let rows = rows
             .iter()
@@ -1009,6 +1011,12 @@ pub(super) mod tests {
         assert!((rest(0).expect("A remembered") - 9.9).abs() < 1e-12);
         assert_eq!(rest(1), Some(5.0));
         assert_eq!(ctx.sum.adl_count, 2);
+    }
+
+    /// Two maintenance tiers (0.5%, then 1% from $10⁴), which keep a settlement off the
+    /// closed form (`bulk::applies`).
+    fn tiered() -> crate::model::margin::MarginSchedule {
+        crate::model::margin::MarginSchedule::tiered(&[(0.0, 0.005), (1e4, 0.01)])
     }
 
     /// Settles `lad` (every position, side `long`) by `full_closes` and by `Ctx::one` per
@@ -1199,7 +1207,8 @@ pub(super) mod tests {
             pm.fee = fee;
             pm.partial = None;
             pm.auto_deleverage = adl;
-            // No prefix sums: `full_closes` takes the loop for the whole run.
+            // Two maintenance tiers: `full_closes` takes the loop for the whole run.
+            pm.margin = tiered();
             let (lad, opp_lad) = (ladder(&side_rows), ladder(&opp_rows));
             let [(sa, fa, xa, oa), (sb, fb, xb, ob)] =
                 both(&pm, &lad, &opp_lad, long, fill, fund, paid, opp_cursor);

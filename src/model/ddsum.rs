@@ -3,10 +3,10 @@
 //! in closed form (`engine::bulk`): the sum of `margin ∓ qty·entry` and of `qty` over any
 //! index range is the difference of two prefixes.
 //!
-//! Accuracy: every prefix is within `2⁻¹⁰⁴·k·S` of the exact sum of its first `k` terms (`S`
-//! the sum of their magnitudes; each double-double addition rounds at about `2⁻¹⁰⁶` of its
-//! result), so a range sum of a 10⁵-position ladder is within about `10⁻²⁶` of its magnitude:
-//! when it is finally rounded to `f64`, that rounding (`2⁻⁵³`) is the whole error.
+//! Accuracy: a prefix of `k` terms is within about `k²·2⁻¹⁰⁶·S` of their exact sum (`S` the
+//! sum of their magnitudes; see [`prefix`]), so a range sum of a 10⁵-position ladder is
+//! within about `10⁻²²` of its magnitude: when it is finally rounded to `f64`, that rounding
+//! (`2⁻⁵³ ≈ 10⁻¹⁶`) is the whole error.
 
 /// `hi + lo` with `|lo| ≤ ulp(hi)/2`.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -30,11 +30,21 @@ fn fast_two_sum(a: f64, b: f64) -> (f64, f64) {
     (s, b - (s - a))
 }
 
-/// `a·b = p + e` exactly (no overflow or underflow assumed).
+/// `a = hi + lo` with `hi` holding the upper 26 bits (Veltkamp).
+#[inline(always)]
+fn split(a: f64) -> (f64, f64) {
+    let c = 134_217_729.0 * a; // 2²⁷ + 1
+    let hi = c - (c - a);
+    (hi, a - hi)
+}
+
+/// `a·b = p + e` exactly (Dekker; no `fma`, which without the target feature is a library
+/// call; no overflow or underflow assumed, i.e. magnitudes between about 2⁻⁹⁰⁰ and 2⁹⁹⁰).
 #[inline(always)]
 fn two_prod(a: f64, b: f64) -> (f64, f64) {
     let p = a * b;
-    (p, a.mul_add(b, -p))
+    let ((ah, al), (bh, bl)) = (split(a), split(b));
+    (p, ((ah * bh - p) + ah * bl + al * bh) + al * bl)
 }
 
 impl Dd {
@@ -105,21 +115,36 @@ impl std::ops::Sub for Dd {
 
 /// Prefix sums of one ladder's settlement columns: entry `k` holds, over its first `k`
 /// positions, `Σ (margin − qty·entry)` for longs (`Σ (margin + qty·entry)` for shorts) and
-/// `Σ qty`, as `[a.hi, a.lo, q.hi, q.lo]` (one 32-byte entry, so a range sum reads two).
+/// `Σ qty`, each as a running `f64` sum and the running sum of its exact rounding errors
+/// (`[a, a_err, q, q_err]`; one 32-byte entry, so a range sum reads two). Each term
+/// `margin ∓ qty·entry` is taken exactly (to `2⁻¹⁰⁶`, a double-double); the error sums round
+/// at `2⁻⁵³` of values themselves within `k·2⁻⁵³` of the total, so a prefix is within about
+/// `k²·2⁻¹⁰⁶·S` of the exact sum (`S` the sum of magnitudes): `10⁻²²·S` at `k = 10⁵`.
 /// A position's equity at fill `f` with funding `paid` per coin is `a + qty·(f − paid)` for a
 /// long and `a − qty·(f + paid)` for a short, so a range's total equity is two prefix
-/// differences and two products.
+/// differences and two products (`engine::bulk`).
 pub fn prefix(qty: &[f64], entry: &[f64], margin: &[f64], long: bool) -> Vec<[f64; 4]> {
     let sign = if long { -1.0 } else { 1.0 };
     let mut out = Vec::with_capacity(qty.len() + 1);
-    let (mut a, mut q) = (Dd::ZERO, Dd::ZERO);
+    let [mut a, mut a_err, mut q, mut q_err] = [0.0; 4];
     out.push([0.0; 4]);
     for ((&qt, &e), &m) in qty.iter().zip(entry).zip(margin) {
-        a = a + Dd::mul_add(sign * qt, e, m);
-        q = q + Dd::from(qt);
-        out.push([a.hi, a.lo, q.hi, q.lo]);
+        let t = Dd::mul_add(sign * qt, e, m);
+        let (s, err) = two_sum(a, t.hi);
+        (a, a_err) = (s, a_err + (err + t.lo));
+        let (s, err) = two_sum(q, qt);
+        (q, q_err) = (s, q_err + err);
+        out.push([a, a_err, q, q_err]);
     }
     out
+}
+
+/// `(hi_j + err_j) − (hi_i + err_i)` as a double-double.
+#[inline(always)]
+fn diff(hi_j: f64, err_j: f64, hi_i: f64, err_i: f64) -> Dd {
+    let (d, de) = two_sum(hi_j, -hi_i);
+    let (hi, lo) = two_sum(d, de + (err_j - err_i));
+    Dd { hi, lo }
 }
 
 /// The sums of `margin ∓ qty·entry` and of `qty` over positions `i..j` of a ladder with
@@ -127,9 +152,7 @@ pub fn prefix(qty: &[f64], entry: &[f64], margin: &[f64], long: bool) -> Vec<[f6
 #[inline(always)]
 pub fn range(p: &[[f64; 4]], i: usize, j: usize) -> (Dd, Dd) {
     let (x, y) = (p[i], p[j]);
-    let a = Dd { hi: y[0], lo: y[1] } - Dd { hi: x[0], lo: x[1] };
-    let q = Dd { hi: y[2], lo: y[3] } - Dd { hi: x[2], lo: x[3] };
-    (a, q)
+    (diff(y[0], y[1], x[0], x[1]), diff(y[2], y[3], x[2], x[3]))
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 //! order they would be liquidated, so a path finds triggered positions with a cursor and
 //! never scans positions that are not being liquidated.
 
+use std::sync::OnceLock;
+
 use rand::{Rng, RngExt};
 use rand_distr::{Distribution, StandardNormal};
 
@@ -25,9 +27,10 @@ pub struct Ladder {
     /// Isolated margin, USD.
     pub margin: Vec<f64>,
     /// Prefix sums of the settlement columns (`model::ddsum::prefix`, one entry more than
-    /// positions), so a triggered run settles in closed form (`engine::bulk`). Empty means
-    /// "not built": the engine then settles position by position.
-    pub sums: Vec<[f64; 4]>,
+    /// positions), so a triggered run settles in closed form (`engine::bulk`); built by
+    /// [`Ladder::sums`] the first time a path needs them, so ladders no long run reaches
+    /// never pay for them (time or memory). Shared by the paths like the columns.
+    pub sums: OnceLock<Vec<[f64; 4]>>,
 }
 
 impl Ladder {
@@ -39,6 +42,13 @@ impl Ladder {
     /// Whether the ladder has no positions.
     pub fn is_empty(&self) -> bool {
         self.liq.is_empty()
+    }
+
+    /// The prefix sums of the settlement columns (see the field), built now if no path has
+    /// needed them yet. `long`: the ladder's side (it sets the sign of `qty·entry`).
+    pub fn sums(&self, long: bool) -> &[[f64; 4]] {
+        self.sums
+            .get_or_init(|| ddsum::prefix(&self.qty, &self.entry, &self.margin, long))
     }
 
     /// Open interest of the ladder, USD at entry.
@@ -58,7 +68,7 @@ impl Ladder {
             qty: Vec::with_capacity(rows.len()),
             entry: Vec::with_capacity(rows.len()),
             margin: Vec::with_capacity(rows.len()),
-            sums: Vec::new(),
+            sums: OnceLock::new(),
         };
         for r in rows {
             l.liq.push(r[0]);
@@ -66,7 +76,6 @@ impl Ladder {
             l.entry.push(r[2]);
             l.margin.push(r[3]);
         }
-        l.sums = ddsum::prefix(&l.qty, &l.entry, &l.margin, long);
         l
     }
 }
