@@ -128,11 +128,11 @@ pub(super) fn fees<const LONG: bool>(
 /// The end `k` of the longest head `lo..k` of the negative class `lo..neg` whose shortfalls a
 /// fund of `fund` pays with room to spare: `fund + Σ equity ≥ δ`, where `δ = (n + 16)·2⁻⁴⁸ ·
 /// (fund + Σ|mg − q·e| + Σq·(f + |paid|))` over the class exceeds what the loop's `n`
-/// sequential roundings (each within `2⁻⁵³` of a partial fund no larger than the first term)
-/// and the per-position equities' roundings (three each, within `2⁻⁵³` of those magnitudes)
-/// can add up to. So wherever this says "covered", the loop's fund would not have run out.
-/// The equities are negative, so the running total falls along the class and the search is
-/// a binary one.
+/// sequential roundings (each within `2⁻⁵³` of a running fund no larger than the starting
+/// one) and the per-position equities' roundings (three each, within `2⁻⁵³` of those
+/// magnitudes) can add up to. So wherever this says "covered", the loop's fund would not
+/// have run out. The equities are negative, so the running total falls along the class and
+/// the search is a binary one.
 pub(super) fn covered<const LONG: bool>(
     p: &[[f64; 4]],
     lo: usize,
@@ -236,7 +236,8 @@ mod tests {
             let r = reference.f64();
             let err = |x: f64| ((Dd::from(x) - reference).f64()).abs();
             println!(
-                "{what}: reference {r:.6}, closed form off by {:.3e} ({:.2} ulp), loop by {:.3e} ({:.2} ulp)",
+                "{what}: reference {r:.6}, closed form off by {:.3e} ({:.2} ulp), \
+                 loop by {:.3e} ({:.2} ulp)",
                 err(closed),
                 err(closed) / ulp(r),
                 err(sequential),

@@ -541,13 +541,14 @@ impl Ctx<'_> {
     }
 
     /// [`Ctx::one`] for the ladder positions `range` when every position closes in full (no
-    /// partial rule) and none was deleveraged. A run of `bulk::MIN_RUN` or more settles in closed form
-    /// (`engine::bulk`): the negative-equity head the fund covers and the fee-paying tail as
-    /// prefix-sum totals (one rounding each into the fund, the draw and the fees, instead of
-    /// one per position), the rest of the negative head (where the fund may run out) by
-    /// [`Ctx::each_close`]. Short runs, tiered margins and odd fills go through
-    /// [`Ctx::each_close`] entirely. The closed quantity and the notional follow from
-    /// `collect`'s sum in [`Ctx::side`]. `paid`: the side's funding per coin (`Side::paid`).
+    /// partial rule) and none was deleveraged. A run of `bulk::MIN_RUN` or more settles in
+    /// closed form (`engine::bulk`): the negative-equity head the fund covers and the
+    /// fee-paying tail as prefix-sum totals (one rounding each into the fund, the draw and
+    /// the fees, instead of one per position), the rest of the negative head (where the fund
+    /// may run out) by [`Ctx::each_close`]. Short runs, tiered margins and odd fills go
+    /// through [`Ctx::each_close`] entirely. The closed quantity and the notional follow
+    /// from `collect`'s sum in [`Ctx::side`]. `run`: the side's fill, funding paid per coin
+    /// and ladders.
     fn full_closes<const LONG: bool>(
         &mut self,
         range: std::ops::Range<usize>,
