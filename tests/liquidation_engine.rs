@@ -325,7 +325,8 @@ proptest! {
     /// A backstop without capital sends every triggered position through the queue, which
     /// without delay or capacity releases them all in the round that finds them, in the
     /// order the venue would close them and with the venue's sums: the same numbers to the
-    /// bit, with or without a partial-liquidation rule. (A partial rule once made the queue
+    /// bit, with or without a partial-liquidation rule, except the venue's fees, fund draw
+    /// and bad debt where it settled a run in closed form (within a part in 10¹²). (A partial rule once made the queue
     /// close fewer positions: a backstop without capital took over insolvent remainders
     /// whose bankruptcy price was negative, at a negative notional; and the queue added a
     /// round's closes in another order than the venue, so the fills differed in the last
@@ -339,6 +340,31 @@ proptest! {
         let with = with_engine(&text, table);
         prop_assert!(with.contains("liquidation_engine"));
         let (plain, engine) = (parse(&text)?, parse(&with)?);
-        prop_assert_eq!(everything(&plain), everything_but_the_queue(&engine)?);
+        let (a, b) = (everything(&plain), everything_but_the_queue(&engine)?);
+        prop_assert!(same_but_settlement_rounding(&a, &b), "{a}\n{b}");
     }
+}
+
+/// Whether two [`everything`] texts are equal, except that the figures the venue sums in
+/// closed form (`engine::bulk`: fees, fund draw, bad debt) may differ by the closed form's
+/// rounding (a part in 10¹²), since the queue settles what it releases position by position.
+fn same_but_settlement_rounding(a: &str, b: &str) -> bool {
+    let split = |s: &str| -> Vec<String> {
+        s.split([' ', ',', '{', '}', '[', ']', '\n'])
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let (ta, tb) = (split(a), split(b));
+    ta.len() == tb.len()
+        && (0..ta.len()).all(|i| {
+            let money = i > 0
+                && ["fees:", "insurance_fund_draw:", "bad_debt:"].contains(&ta[i - 1].as_str());
+            ta[i] == tb[i]
+                || money
+                    && match (ta[i].parse::<f64>(), tb[i].parse::<f64>()) {
+                        (Ok(x), Ok(y)) => (x - y).abs() <= 1e-12 * x.abs().max(y.abs()),
+                        _ => false,
+                    }
+        })
 }

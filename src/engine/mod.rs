@@ -30,6 +30,7 @@
 //! the run seed on stream `i`, so any path can be replayed alone.
 
 pub mod accounts;
+mod bulk;
 mod extremes;
 mod halts;
 mod hooks;

@@ -10,6 +10,7 @@ pub mod book;
 pub mod bootstrap;
 pub mod chi2;
 pub mod correlation;
+pub mod ddsum;
 pub mod funding;
 pub mod lending;
 pub mod margin;

@@ -3,9 +3,12 @@
 //! order they would be liquidated, so a path finds triggered positions with a cursor and
 //! never scans positions that are not being liquidated.
 
+use std::sync::OnceLock;
+
 use rand::{Rng, RngExt};
 use rand_distr::{Distribution, StandardNormal};
 
+use super::ddsum;
 use super::margin::{self, MarginSchedule};
 use super::spec::{
     EntryDist, LeverageDist, Population, PositionRecord, PositionSource, SizeDist, SyntheticSpec,
@@ -23,6 +26,11 @@ pub struct Ladder {
     pub entry: Vec<f64>,
     /// Isolated margin, USD.
     pub margin: Vec<f64>,
+    /// Prefix sums of the settlement columns (`model::ddsum::prefix`, one entry more than
+    /// positions), so a triggered run settles in closed form (`engine::bulk`); built by
+    /// [`Ladder::sums`] the first time a path needs them, so ladders no long run reaches
+    /// never pay for them (time or memory). Shared by the paths like the columns.
+    pub sums: OnceLock<Vec<[f64; 4]>>,
 }
 
 impl Ladder {
@@ -36,12 +44,19 @@ impl Ladder {
         self.liq.is_empty()
     }
 
+    /// The prefix sums of the settlement columns (see the field), built now if no path has
+    /// needed them yet. `long`: the ladder's side (it sets the sign of `qty·entry`).
+    pub fn sums(&self, long: bool) -> &[[f64; 4]] {
+        self.sums
+            .get_or_init(|| ddsum::prefix(&self.qty, &self.entry, &self.margin, long))
+    }
+
     /// Open interest of the ladder, USD at entry.
     pub fn open_interest(&self) -> f64 {
         self.qty.iter().zip(&self.entry).map(|(q, e)| q * e).sum()
     }
 
-    fn from_unsorted(mut rows: Vec<[f64; 4]>, long: bool) -> Ladder {
+    pub(crate) fn from_unsorted(mut rows: Vec<[f64; 4]>, long: bool) -> Ladder {
         // Stable sort keeps the draw order among equal prices, so the layout is deterministic.
         if long {
             rows.sort_by(|a, b| b[0].total_cmp(&a[0]));
@@ -53,6 +68,7 @@ impl Ladder {
             qty: Vec::with_capacity(rows.len()),
             entry: Vec::with_capacity(rows.len()),
             margin: Vec::with_capacity(rows.len()),
+            sums: OnceLock::new(),
         };
         for r in rows {
             l.liq.push(r[0]);

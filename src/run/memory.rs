@@ -34,9 +34,11 @@ pub fn bytes_per_path(n_assets: usize, cross_margin: bool) -> u64 {
 /// rounded up).
 const TRACE_BYTES_PER_ASSET_STEP: u64 = 256;
 
-/// Bytes of one position in the shared market (its ladder entry: trigger, size, entry,
-/// margin, bankruptcy price and index, plus the sort buffer while it is built).
-const BYTES_PER_POSITION: u64 = 128;
+/// Bytes of one position in the shared market: its ladder entry (trigger, size, entry,
+/// margin: 32), its entry of the ladder's prefix sums (`model::ddsum`, two double-doubles:
+/// 32), the sort buffer while the ladder is built (32), and 64 for the vectors'
+/// spare capacity and the per-path ADL queue when ADL ranks a side.
+const BYTES_PER_POSITION: u64 = 160;
 
 /// What a command will hold at once, as the guard counts it.
 #[derive(Debug, Clone, Copy, Default)]
