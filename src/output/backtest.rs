@@ -448,13 +448,10 @@ pub fn fmt(x: Option<f64>) -> String {
     })
 }
 
-/// A total in whole units, with an exponent from 10¹⁵ up (no wall of digits).
+/// A total in whole units with thousands separators, as the terminal prints it (`179,769`),
+/// with an exponent from 10¹⁵ up (no wall of digits).
 fn total(v: f64) -> String {
-    if v.abs() < 1e15 {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.3e}")
-    }
+    super::format::number(v.round())
 }
 
 fn score_rows(o: &mut String, who: &str, s: &Scores) {
@@ -522,7 +519,7 @@ mod tests {
         assert_eq!(fmt(Some(1.0012)), "1.001");
         assert_eq!(fmt(Some(1e300)), "1.000e300");
         assert_eq!(fmt(None), "—");
-        assert_eq!(total(123_456.4), "123456");
+        assert_eq!(total(123_456.4), "123,456");
         assert_eq!(total(1e300), "1.000e300");
     }
 }
