@@ -163,6 +163,14 @@ fn a_file_output_that_is_not_a_regular_file_is_refused_and_kept() {
         assert!(!err.contains("must leave"), "{err}");
     }
     assert!(is_fifo(&pipe));
+    // A regular file where a parent folder of the output should be: exit 2 before the work
+    // (it used to fail with exit 1 after the whole calibration or population).
+    let file = dir.path().join("a");
+    std::fs::write(&file, "a file").unwrap();
+    let inside = file.join("b.csv");
+    let out = run(&["population", &tiny(), "--out", inside.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "a file");
 }
 
 /// `population --out` into folders that do not exist yet creates them, as `run` does (it was

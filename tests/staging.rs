@@ -310,3 +310,41 @@ fn the_next_report_removes_the_hidden_folder_of_a_killed_one() {
     assert!(!left.exists());
     assert_eq!(paths_of(&tiny), Some(20));
 }
+
+/// A command that never checks for cancellation (`calibrate` here) ends at the first SIGTERM
+/// with exit 143 and writes nothing; it used to ignore the signal and run to the end once
+/// SIGTERM was handled (a scheduler sends it once, then SIGKILL).
+#[test]
+fn sigterm_ends_a_command_that_never_checks_at_once() {
+    let d = tempfile::tempdir().unwrap();
+    let scenario = common::cli::root().join("scenarios/eth_jan2021_replay.toml");
+    let out = d.path().join("fit.toml");
+    let mut child = bin()
+        .args([
+            "calibrate",
+            scenario.to_str().unwrap(),
+            "--to",
+            "2021-01-08T00:00:00Z",
+        ])
+        .args(["--out", out.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // SAFETY: sending a signal to our own child process.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "calibrate still running 30 s after SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(143));
+    assert!(!out.exists(), "a calibrated scenario was written");
+}

@@ -548,10 +548,17 @@ fn calibrated_text(
             "inflow_activity.elasticity" | "inflow_activity.halflife_hours" => {
                 let Some(a) = p.activity else { continue };
                 let (key, v) = match *name {
-                    "inflow_activity.elasticity" => ("elasticity", a.elasticity),
-                    _ => ("halflife_hours", a.halflife_hours),
+                    "inflow_activity.elasticity" => ("elasticity", round(a.elasticity)),
+                    // Rounded, then held at most the baseline again (the scenario's rule):
+                    // rounding up past a baseline of more decimals made a file its own
+                    // validation refused.
+                    _ => (
+                        "halflife_hours",
+                        a.baseline_hours
+                            .map_or(round(a.halflife_hours), |b| round(a.halflife_hours).min(b)),
+                    ),
                 };
-                doc["living"]["inflow_activity"][key] = toml_edit::value(round(v));
+                doc["living"]["inflow_activity"][key] = toml_edit::value(v);
                 continue;
             }
             _ => continue,

@@ -158,6 +158,7 @@ pub(crate) fn check(args: &CheckArgs) -> Result<i32> {
         let pool = thread_pool(args.threads)?;
         let bar = progress_bar(args.paths, "paths", args.quiet || args.json);
         let tick = |n: u64| bar.inc(n);
+        super::common::honour_cancel();
         let done = pool.install(|| {
             check::monte_carlo(
                 &scenario,

@@ -95,9 +95,10 @@ pub(crate) fn from_run(e: RunError) -> anyhow::Error {
 }
 
 /// Refuses (exit 2) a command that would hold the per-path results of `paths` paths of
-/// `assets` assets (`report`, `tails`, `merge`: what the file says it holds).
-pub(crate) fn memory_guard(paths: u64, assets: usize) -> Result<()> {
-    guard(Need::results(paths, assets))
+/// `assets` assets (`tails`, `compare`, a sweep's grid point: what the file or the scenario
+/// says), with the cross-margin matrix by trigger asset when `cross_margin`.
+pub(crate) fn memory_guard(paths: u64, assets: usize, cross_margin: bool) -> Result<()> {
+    guard(Need::results(paths, assets, cross_margin))
 }
 
 /// Refuses (exit 2) a command that would need more memory than this process may use.
@@ -138,20 +139,32 @@ pub(crate) fn interrupted_code() -> i32 {
     INTERRUPT_CODE.load(Ordering::SeqCst)
 }
 
+/// Set by a command while it checks [`CANCEL`] (between chunks of paths, phases): only then
+/// does a first signal wait for that check. A command that never checks (`calibrate`,
+/// `backtest`, `population`, `tails`, `validate`, ...) ends at the first signal, as it did
+/// before signals were handled: a scheduler sends SIGTERM once.
+static HONOURS_CANCEL: AtomicBool = AtomicBool::new(false);
+
+/// Called by a command before the work during which it checks [`CANCEL`].
+pub(crate) fn honour_cancel() {
+    HONOURS_CANCEL.store(true, Ordering::SeqCst);
+}
+
 /// Installs the handlers of SIGINT and SIGTERM: the first signal sets [`CANCEL`] (commands
-/// stop at their next check and write nothing, exit 130 or 143); a second one while the first
-/// is being honoured ends the process at once with the same status. Either way the output
-/// folder holds the previous complete results or nothing.
+/// that check it stop at their next check and write nothing, exit 130 or 143); a second one
+/// while the first is being honoured, or the first in a command that does not check
+/// ([`honour_cancel`] not called), ends the process at once with the same status. Either way
+/// the output folder holds the previous complete results or nothing (writes are atomic).
 pub(crate) fn handle_signals() {
     let _ = ctrlc::set_handler(|| {
-        if CANCEL.swap(true, Ordering::SeqCst) {
+        if CANCEL.swap(true, Ordering::SeqCst) || !HONOURS_CANCEL.load(Ordering::SeqCst) {
             std::process::exit(interrupted_code());
         }
     });
     extern "C" fn on_term(_: libc::c_int) {
         // Only atomics and `_exit`: async-signal-safe.
         INTERRUPT_CODE.store(143, Ordering::SeqCst);
-        if CANCEL.swap(true, Ordering::SeqCst) {
+        if CANCEL.swap(true, Ordering::SeqCst) || !HONOURS_CANCEL.load(Ordering::SeqCst) {
             // SAFETY: `_exit` is async-signal-safe.
             unsafe { libc::_exit(143) };
         }
@@ -199,8 +212,22 @@ pub(crate) fn exit_code(e: &anyhow::Error) -> i32 {
 }
 
 /// An output file's destination, checked before any work: refused (exit 2) when it exists
-/// and is not a regular file.
+/// and is not a regular file, or when a folder it needs exists as something else (a file
+/// where a parent folder should be: found here, not when the work is done).
 pub(crate) fn check_file_out(path: &Path) -> Result<()> {
+    for dir in path.ancestors().skip(1) {
+        if dir.as_os_str().is_empty() {
+            break;
+        }
+        if let Ok(m) = std::fs::metadata(dir) {
+            if !m.is_dir() {
+                bail!(cascadesim::output::OutputError::NotAFolder(
+                    dir.to_path_buf()
+                ));
+            }
+            break;
+        }
+    }
     Ok(cascadesim::output::check_file_dest(path)?)
 }
 

@@ -70,7 +70,11 @@ fn read_run(arg: &Path) -> Result<(PathBuf, String, Provenance, Vec<Column>)> {
     let (file, label) = resolve(arg).map_err(InputError)?;
     not_a_shard(&file)?;
     let p = read_provenance(&file)?;
-    super::common::memory_guard(p.paths, p.assets.len())?;
+    super::common::memory_guard(
+        p.paths,
+        p.assets.len(),
+        cascadesim::run::memory::has_cross_margin(&p.scenario),
+    )?;
     let columns = read_columns(&file, &p)?;
     Ok((file, label, p, columns))
 }

@@ -144,6 +144,7 @@ pub(crate) fn heatmap(args: &HeatmapArgs) -> Result<i32> {
     let dest = args.out.join(format!("{stem}-heatmap"));
     // Fail on an unwritable output folder before computing.
     let staging = Staging::new(&dest)?;
+    super::common::honour_cancel();
     let report = heatmap::analyze(&scenario, &options).map_err(|e| InputError(e.to_string()))?;
     if CANCEL.load(Ordering::SeqCst) {
         eprintln!(

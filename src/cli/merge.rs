@@ -45,6 +45,7 @@ pub(crate) fn merge(args: &MergeArgs) -> Result<i32> {
     let pool = thread_pool(args.threads)?;
     let threads = pool.current_num_threads();
     let staging = Staging::new(&args.out.join(&stem))?;
+    super::common::honour_cancel();
     let env = Env {
         pool: &pool,
         cancel: &CANCEL,

@@ -26,6 +26,7 @@ pub(crate) struct ReportArgs {
 
 pub(crate) fn report(args: &ReportArgs) -> Result<i32> {
     let f = &args.results;
+    super::common::honour_cancel();
     let done = rebuild_report(
         f,
         args.out.as_deref(),

@@ -80,6 +80,7 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
     guard(plan.memory_need())?;
     let pool = thread_pool(plan.threads())?;
     let threads = pool.current_num_threads();
+    super::common::honour_cancel();
     let env = Env {
         pool: &pool,
         cancel: &CANCEL,

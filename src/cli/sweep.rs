@@ -127,6 +127,7 @@ impl Setup {
     /// Runs one grid point. Under MPI every rank simulates its share of the paths and all
     /// ranks receive the whole run's columns, so each computes the same outcome.
     fn run(&self, s: &Scenario, bar: &ProgressBar) -> Result<PointOutcome> {
+        super::common::honour_cancel();
         let Some(cluster) = &self.cluster else {
             return self
                 .pool
@@ -185,8 +186,8 @@ fn provenance(setup: &Setup, base: &Scenario, c: &Common) -> SweepProvenance {
 }
 
 /// Refuses runs whose per-path results would not fit in memory (one grid point at a time).
-fn check_memory(paths: u64, assets: usize) -> Result<()> {
-    memory_guard(paths, assets)
+fn check_memory(paths: u64, base: &Scenario) -> Result<()> {
+    memory_guard(paths, base.assets.len(), base.cross_margin.is_some())
 }
 
 /// Exit code for an interrupted run, or the error.
@@ -270,7 +271,7 @@ pub(crate) fn sweep(args: &SweepArgs) -> Result<i32> {
     let base = setup.scenario(&plan.texts[0], c)?;
     note_rare_event(&base, c);
     let paths = base.simulation.paths;
-    check_memory(paths, base.assets.len())?;
+    check_memory(paths, &base)?;
     let prov = provenance(&setup, &plan.base, c);
     let dest = c.out.join(format!("{}-sweep", stem(c)));
     let staging = setup.writes().then(|| Staging::new(&dest)).transpose()?;
@@ -439,7 +440,7 @@ pub(crate) fn tune(args: &TuneArgs) -> Result<i32> {
     let base = setup.scenario(&plan.texts[0], c)?;
     note_rare_event(&base, c);
     let paths = base.simulation.paths;
-    check_memory(paths, base.assets.len())?;
+    check_memory(paths, &base)?;
     let prov = provenance(&setup, &plan.base, c);
     let staging = setup
         .writes()
@@ -580,7 +581,7 @@ pub(crate) fn sensitivity(args: &SensitivityArgs) -> Result<i32> {
     let base = setup.scenario(&setup.text, c)?;
     note_rare_event(&base, c);
     let paths = base.simulation.paths;
-    check_memory(paths, base.assets.len())?;
+    check_memory(paths, &base)?;
     let prov = provenance(&setup, &base, c);
     let staging = setup
         .writes()

@@ -39,7 +39,11 @@ pub(crate) fn refit_tails(args: &TailsArgs) -> Result<i32> {
     not_a_shard(f)?;
     // The whole file is checked as `report` checks it: the same bad file, the same message.
     let provenance = read_provenance(f)?;
-    super::common::memory_guard(provenance.paths, provenance.assets.len())?;
+    super::common::memory_guard(
+        provenance.paths,
+        provenance.assets.len(),
+        cascadesim::run::memory::has_cross_margin(&provenance.scenario),
+    )?;
     let columns = read_columns(f, &provenance)?;
     let Some(column) = columns.iter().find(|c| c.name == args.metric) else {
         let names = columns.iter().map(|c| c.name);

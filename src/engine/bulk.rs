@@ -132,7 +132,11 @@ pub(super) fn fees<const LONG: bool>(
 /// one) and the per-position equities' roundings (three each, within `2⁻⁵³` of those
 /// magnitudes) can add up to. So wherever this says "covered", the loop's fund would not
 /// have run out. The equities are negative, so the running total falls along the class and
-/// the search is a binary one.
+/// the search is a binary one. (The loop also rounds each `q·(f − e)`, bounded by the scale
+/// only while `q·e` is within a factor of about 30 of `|mg − q·e|`, i.e. for leverage above
+/// about 1.03: at lower leverage, after a fall of more than 97% — the only way such a
+/// position has negative equity — the margin is not proven; the closed form can then differ
+/// from the loop only where the fund ends within rounding of zero.)
 pub(super) fn covered<const LONG: bool>(
     p: &[[f64; 4]],
     lo: usize,

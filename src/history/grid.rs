@@ -226,7 +226,7 @@ mod tests {
     /// (a first or a last row far from the others), and passes spans within the limit.
     #[test]
     fn span_problem_names_the_stray_row() {
-        // 200-day gaps: under the gap limit, but 30 years of 1 s steps is over 10^7.
+        // 200-day gaps: under the gap limit, but 200 days of 1 s steps (17,280,241) is over 10^7.
         let rows = |first_far: bool| {
             let mut t: Vec<i64> = (0..5).map(|i| 1_600_000_000 + 60 * i).collect();
             if first_far {

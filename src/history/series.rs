@@ -225,7 +225,11 @@ pub fn parse_series(text: &str, origin: &str) -> Result<PriceSeries, ScenarioErr
                     if let Some(m) = time_problem(t, unix, prev_time) {
                         issues.push(issue(line, "time", format!("{} {m}", cut(&rec[ti]))));
                     }
-                    prev_time = Some((t, line.unwrap_or(0)));
+                    // A time out of range is not the next row's reference: one stray
+                    // millisecond time would make the next row "not after" it as well.
+                    if (0.0..=MAX_TIME).contains(&t) {
+                        prev_time = Some((t, line.unwrap_or(0)));
+                    }
                     time.push(t);
                     row_lines.push(line.unwrap_or(0));
                 }
@@ -367,6 +371,20 @@ mod tests {
         );
         assert!(msg.contains("did you mean `funding_rate`"), "{msg}");
         assert!(msg.contains("s.csv:3: time"), "{msg}");
+    }
+
+    /// One stray time out of range (milliseconds) is one problem: the next row is compared
+    /// with the last time in range, not with it.
+    #[test]
+    fn a_stray_millisecond_time_is_one_problem() {
+        let text = "time,price\n\
+                    1609459200,730\n\
+                    1609459260000,731\n\
+                    1609459320,732\n";
+        let e = parse_series(text, "s.csv").unwrap_err();
+        let lines: Vec<_> = e.issues.iter().map(|i| (i.line, i.path.as_str())).collect();
+        assert_eq!(lines, vec![(Some(3), "time")], "{e}");
+        assert!(e.to_string().contains("milliseconds"), "{e}");
     }
 
     #[test]

@@ -653,7 +653,7 @@ pub fn read_population_columns(
 /// Longest `/tails/<metric>` table accepted (the run's tables have a few hundred rows).
 const MAX_TAIL_ROWS: usize = 1_000_000;
 
-/// Checks what `report`, `tails`, `compare` and `merge` do not otherwise read but a file
+/// Checks what `report`, `tails` and `compare` do not otherwise read but a file
 /// must hold whole: the path ids of `/paths/path` (and of every `/assets/<asset>/path`),
 /// `first_path` to `first_path + paths - 1` in order; every `/assets/<asset>/<metric>` one
 /// finite value per path in range, the by-trigger matrix `paths × assets`; and the

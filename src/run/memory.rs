@@ -59,13 +59,13 @@ pub struct Need {
 
 impl Need {
     /// The per-path results of `paths` paths of `assets` assets and nothing else (`report`,
-    /// `tails`, `merge`, one grid point of a sweep), counting the cross-margin matrix (a
-    /// file's results may hold it: an upper bound of `2·assets²·8` bytes per path).
-    pub fn results(paths: u64, assets: usize) -> Need {
+    /// `tails`, `merge`, `compare`, one grid point of a sweep); `cross_margin` when the run
+    /// had cross-margin accounts (see [`has_cross_margin`]).
+    pub fn results(paths: u64, assets: usize, cross_margin: bool) -> Need {
         Need {
             paths,
             assets,
-            cross_margin: true,
+            cross_margin,
             ..Need::default()
         }
     }
@@ -83,6 +83,15 @@ impl Need {
         let population = self.positions.saturating_mul(BYTES_PER_POSITION);
         results.saturating_add(traces).saturating_add(population)
     }
+}
+
+/// Whether a scenario text (as recorded in a results file's provenance) has cross-margin
+/// accounts, whose per-path results hold the matrix by trigger asset. Text that does not
+/// parse counts as having them (an upper bound: the readers refuse such a file later).
+pub fn has_cross_margin(scenario_text: &str) -> bool {
+    scenario_text
+        .parse::<toml::Table>()
+        .map_or(true, |t| t.contains_key("cross_margin"))
 }
 
 /// Refuses when `need` exceeds the memory this process may still use.
@@ -237,6 +246,12 @@ mod tests {
             ..cross
         };
         assert_eq!(cross.bytes() - plain.bytes(), 10 * 2 * 3 * 3 * 8);
+        assert!(has_cross_margin(
+            "[cross_margin]\nliquidation = \"close_all\"\n"
+        ));
+        assert!(has_cross_margin("cross_margin = { accounts = 10 }\n"));
+        assert!(!has_cross_margin("[simulation]\npaths = 10\n"));
+        assert!(has_cross_margin("not toml ["));
         let huge = Need {
             paths: u64::MAX,
             ..n

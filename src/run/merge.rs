@@ -168,7 +168,11 @@ pub fn merge_shards(files: &[PathBuf], allow_external: bool) -> Result<Merged, R
 
     let mut provenance = shards[order[0]].provenance.clone();
     provenance.first_path = 0;
-    memory::guard(Need::results(provenance.paths, provenance.assets.len()))?;
+    memory::guard(Need::results(
+        provenance.paths,
+        provenance.assets.len(),
+        memory::has_cross_margin(&provenance.scenario),
+    ))?;
     let scenario = rebuild_scenario(&provenance, allow_external, "merge").map_err(|e| {
         RunError::Input(format!(
             "cannot rebuild the market to replay traces and sample paths: {e}"

@@ -91,7 +91,11 @@ pub fn rebuild_report(
     }
     check_whole_run(f)?;
     let provenance = read::read_provenance(f)?;
-    memory::guard(Need::results(provenance.paths, provenance.assets.len()))?;
+    memory::guard(Need::results(
+        provenance.paths,
+        provenance.assets.len(),
+        memory::has_cross_margin(&provenance.scenario),
+    ))?;
     let columns = read::read_path_columns(f, provenance.paths)?;
     read::check_run_datasets(f, &provenance)?;
     let realised = read::read_realised(f, &provenance)?;
