@@ -83,6 +83,21 @@ pub fn check_file_dest(path: &Path) -> Result<(), OutputError> {
     }
 }
 
+/// Whether the process that named a staging folder after its id is gone (not this one,
+/// and no `/proc/<pid>`): its folder can be cleaned up.
+fn process_gone(pid: u32) -> bool {
+    pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Creates the empty folder `tmp`, first removing one left there by an earlier process of
+/// the same id.
+fn fresh_dir(tmp: &Path) -> Result<(), OutputError> {
+    if tmp.exists() {
+        fs::remove_dir_all(tmp).map_err(io_err(tmp))?;
+    }
+    fs::create_dir(tmp).map_err(io_err(tmp))
+}
+
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> OutputError + '_ {
     move |source| OutputError::Io {
         path: path.to_path_buf(),
@@ -130,10 +145,7 @@ impl Staging {
             return Err(OutputError::NotAFolder(dest.to_path_buf()));
         }
         let tmp = parent.join(format!(".{name}.partial-{}", std::process::id()));
-        if tmp.exists() {
-            fs::remove_dir_all(&tmp).map_err(io_err(&tmp))?;
-        }
-        fs::create_dir(&tmp).map_err(io_err(&tmp))?;
+        fresh_dir(&tmp)?;
         Ok(Staging {
             dest: dest.to_path_buf(),
             tmp,
@@ -292,8 +304,7 @@ fn recover_abandoned(parent: &Path, name: &str, dest: &Path) {
                             .and_then(|p| p.parse::<u32>().ok())
                             .map(|pid| (old, pid))
                     })?;
-            let dead = pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists();
-            dead.then(|| (old, e.path()))
+            process_gone(pid).then(|| (old, e.path()))
         })
         .collect();
     found.sort();

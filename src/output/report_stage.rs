@@ -12,7 +12,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::html::remove_stale_figures;
-use super::{OutputError, io_err};
+use super::{OutputError, fresh_dir, io_err, process_gone};
 
 /// The hidden folder a report is written into. Dropping it without [`ReportStage::commit`]
 /// removes it and leaves the destination untouched.
@@ -34,18 +34,13 @@ impl ReportStage {
             let dead = name
                 .strip_prefix(".report.partial-")
                 .and_then(|pid| pid.parse::<u32>().ok())
-                .is_some_and(|pid| {
-                    pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists()
-                });
+                .is_some_and(process_gone);
             if dead {
                 let _ = fs::remove_dir_all(e.path());
             }
         }
         let tmp = dest.join(format!(".report.partial-{}", std::process::id()));
-        if tmp.exists() {
-            fs::remove_dir_all(&tmp).map_err(io_err(&tmp))?;
-        }
-        fs::create_dir(&tmp).map_err(io_err(&tmp))?;
+        fresh_dir(&tmp)?;
         Ok(ReportStage {
             dest: dest.to_path_buf(),
             tmp,
