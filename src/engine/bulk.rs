@@ -67,7 +67,10 @@ fn first(mut lo: usize, mut hi: usize, pred: impl Fn(usize) -> bool) -> usize {
 
 /// Where the classes of the run `lo..end` change at `fill`: positions `lo..neg` have
 /// negative equity, `neg..mid` pay their equity as the fee (below the full fee), `mid..end`
-/// pay the full fee `fee_rate · q · fill` (without a fee, `mid = neg`).
+/// pay the full fee `fee_rate · q · fill` (without a fee, `mid = neg`). Each split is the
+/// first position the loop's float test puts in the next class, found by
+/// `Ladder::partition` (the ladder's sample, then one stride of the columns): where the test
+/// is monotone along the run, that is the index any binary search finds.
 pub(super) fn splits<const LONG: bool>(
     l: &Ladder,
     lo: usize,
@@ -76,13 +79,13 @@ pub(super) fn splits<const LONG: bool>(
     paid: f64,
     fee_rate: f64,
 ) -> (usize, usize) {
-    let eq = |i: usize| equity::<LONG>(l.qty[i], l.entry[i], l.margin[i], fill, paid);
-    let neg = first(lo, end, |i| eq(i) >= 0.0);
+    let eq = |r: [f64; 4]| equity::<LONG>(r[1], r[2], r[3], fill, paid);
+    let neg = l.partition(lo, end, |r| eq(r) >= 0.0);
     // `min(fee, equity)` is the full fee when it is at most the equity (the loop's test).
     let mid = if fee_rate == 0.0 {
         neg
     } else {
-        first(neg, end, |i| fee_rate * l.qty[i] * fill <= eq(i))
+        l.partition(neg, end, |r| fee_rate * r[1] * fill <= eq(r))
     };
     (neg, mid)
 }
