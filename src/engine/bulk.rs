@@ -67,7 +67,10 @@ fn first(mut lo: usize, mut hi: usize, pred: impl Fn(usize) -> bool) -> usize {
 
 /// Where the classes of the run `lo..end` change at `fill`: positions `lo..neg` have
 /// negative equity, `neg..mid` pay their equity as the fee (below the full fee), `mid..end`
-/// pay the full fee `fee_rate · q · fill` (without a fee, `mid = neg`).
+/// pay the full fee `fee_rate · q · fill` (without a fee, `mid = neg`). Each split is the
+/// first position the loop's float test puts in the next class, found by
+/// `Ladder::partition` (the ladder's sample, then one stride of the columns): where the test
+/// is monotone along the run, that is the index any binary search finds.
 pub(super) fn splits<const LONG: bool>(
     l: &Ladder,
     lo: usize,
@@ -76,13 +79,13 @@ pub(super) fn splits<const LONG: bool>(
     paid: f64,
     fee_rate: f64,
 ) -> (usize, usize) {
-    let eq = |i: usize| equity::<LONG>(l.qty[i], l.entry[i], l.margin[i], fill, paid);
-    let neg = first(lo, end, |i| eq(i) >= 0.0);
+    let eq = |r: [f64; 4]| equity::<LONG>(r[1], r[2], r[3], fill, paid);
+    let neg = l.partition(lo, end, |r| eq(r) >= 0.0);
     // `min(fee, equity)` is the full fee when it is at most the equity (the loop's test).
     let mid = if fee_rate == 0.0 {
         neg
     } else {
-        first(neg, end, |i| fee_rate * l.qty[i] * fill <= eq(i))
+        l.partition(neg, end, |r| fee_rate * r[1] * fill <= eq(r))
     };
     (neg, mid)
 }
@@ -172,6 +175,27 @@ mod tests {
     use super::*;
     use crate::model::margin::{self, MarginSchedule};
 
+    /// 30,000 peer-like longs (`scenarios/bench/peer.toml`: entries ±5% around 100,000,
+    /// lognormal sizes σ 1.5 around 0.5 coin, leverage 2–100×, maintenance 0.5%), in
+    /// trigger order.
+    fn peer_ladder(rng: &mut ChaCha8Rng) -> Ladder {
+        let sched = MarginSchedule::flat(0.005);
+        let levs = [2.0, 3.0, 5.0, 10.0, 20.0, 25.0, 50.0, 100.0];
+        let rows: Vec<[f64; 4]> = (0..30_000)
+            .map(|_| {
+                let z: f64 = StandardNormal.sample(rng);
+                let q = 0.5 * (1.5 * z).exp();
+                let z: f64 = StandardNormal.sample(rng);
+                let e = 100_000.0 * (0.05 * z).exp();
+                let lev = levs[rng.random_range(0..levs.len())];
+                let m = q * e / lev;
+                let liq = margin::liquidation_price(true, q, e, m, sched.tier(q * e));
+                [liq, q, e, m]
+            })
+            .collect();
+        Ladder::from_unsorted(rows, true)
+    }
+
     /// A peer-like long ladder (`scenarios/bench/peer.toml`: entries ±5% around 100,000,
     /// lognormal sizes σ 1.5 around 0.5 coin, leverage 2–100×, maintenance 0.5%) settled at a
     /// fill 8% down with a 0.05% fee, funding 3 USD per coin paid: the draw and the fees of
@@ -183,21 +207,7 @@ mod tests {
     #[test]
     fn the_closed_form_is_within_one_rounding_of_the_exact_sums() {
         let mut rng = ChaCha8Rng::seed_from_u64(26);
-        let sched = MarginSchedule::flat(0.005);
-        let levs = [2.0, 3.0, 5.0, 10.0, 20.0, 25.0, 50.0, 100.0];
-        let rows: Vec<[f64; 4]> = (0..30_000)
-            .map(|_| {
-                let z: f64 = StandardNormal.sample(&mut rng);
-                let q = 0.5 * (1.5 * z).exp();
-                let z: f64 = StandardNormal.sample(&mut rng);
-                let e = 100_000.0 * (0.05 * z).exp();
-                let lev = levs[rng.random_range(0..levs.len())];
-                let m = q * e / lev;
-                let liq = margin::liquidation_price(true, q, e, m, sched.tier(q * e));
-                [liq, q, e, m]
-            })
-            .collect();
-        let l = Ladder::from_unsorted(rows, true);
+        let l = peer_ladder(&mut rng);
         let (fill, paid, fee) = (92_000.0, 3.0, 0.0005);
         let n = l.len();
         let (neg, mid) = splits::<true>(&l, 0, n, fill, paid, fee);
@@ -249,6 +259,32 @@ mod tests {
             );
             assert!(err(closed) <= 0.5 * ulp(r) + 1e-20 * r.abs(), "{what}");
             assert!(err(closed) <= err(sequential), "{what}");
+        }
+    }
+
+    /// On a peer-like ladder ([`peer_ladder`]), the sampled splits
+    /// equal a plain binary search of the whole run with the same float tests, for many
+    /// fills, funding payments, fees and runs: the equity tests are monotone along the
+    /// ladder there, so the sample changes which rows are read, not the answer.
+    #[test]
+    fn the_sampled_splits_equal_a_plain_binary_search() {
+        let mut rng = ChaCha8Rng::seed_from_u64(27);
+        let l = peer_ladder(&mut rng);
+        let n = l.len();
+        for _ in 0..2_000 {
+            let fill = 100_000.0 * rng.random_range(0.5..1.05);
+            let paid = rng.random_range(-20.0..20.0);
+            let fee = [0.0, 0.0005, 0.01][rng.random_range(0..3)];
+            let (a, b) = (rng.random_range(0..n), rng.random_range(0..n));
+            let (lo, end) = (a.min(b), a.max(b));
+            let eq = |i: usize| equity::<true>(l.qty[i], l.entry[i], l.margin[i], fill, paid);
+            let neg = first(lo, end, |i| eq(i) >= 0.0);
+            let mid = if fee == 0.0 {
+                neg
+            } else {
+                first(neg, end, |i| fee * l.qty[i] * fill <= eq(i))
+            };
+            assert_eq!(splits::<true>(&l, lo, end, fill, paid, fee), (neg, mid));
         }
     }
 }

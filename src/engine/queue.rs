@@ -12,7 +12,7 @@
 use std::collections::VecDeque;
 
 use super::PopulationModel;
-use super::round_sum::{RoundSum, TAIL};
+use super::round_sum::{RUN, RoundSum, TAIL};
 use super::summary::PopulationPathMetrics;
 use crate::model::margin::{self, Position};
 use crate::model::spec::{BackstopPrice, LiquidationEngine};
@@ -74,6 +74,9 @@ pub(super) struct Queue {
     /// How many entries at the back of `entries` were pushed since the last round: the
     /// venue found them liquidatable at the coming round's own trigger price.
     fresh: usize,
+    /// Each side's ladder run of the coming round when the venue summed it from the prefix
+    /// sums (longs, shorts): its size and total (`round_sum::RoundSum::with_run`).
+    runs: [Option<(u32, f64)>; 2],
     /// The next round's queue, filled while a round walks `entries` (kept to reuse it).
     spare: VecDeque<Queued>,
     /// The step whose capacity `used` counts, and the notional sent to the book in it.
@@ -95,6 +98,7 @@ impl Queue {
             spec,
             entries: VecDeque::new(),
             fresh: 0,
+            runs: [None; 2],
             spare: VecDeque::new(),
             step: 0,
             used: 0.0,
@@ -143,6 +147,12 @@ impl Queue {
         self.fresh += 1;
     }
 
+    /// Records that the venue summed the ladder run it just queued on side `long` from the
+    /// prefix sums: `(size, total)` (see `round_sum`).
+    pub(super) fn set_run(&mut self, long: bool, run: Option<(u32, f64)>) {
+        self.runs[usize::from(!long)] = run;
+    }
+
     /// Puts back at the head of the queue what the capacity left of a released position.
     pub(super) fn requeue(&mut self, entry: Queued) {
         self.entries.push_front(entry);
@@ -170,7 +180,8 @@ impl Queue {
         let delay = u64::from(self.spec.delay_steps);
         let ready = |e: &Queued| u64::from(e.since) + delay <= u64::from(step);
         let cap = self.spec.capacity_usd_per_step;
-        let mut sums = [RoundSum::default(); 2];
+        let [long_run, short_run] = std::mem::take(&mut self.runs);
+        let mut sums = [RoundSum::with_run(long_run), RoundSum::with_run(short_run)];
         let mut entries = std::mem::take(&mut self.entries);
         let fresh_from = entries.len() - std::mem::take(&mut self.fresh);
         let mut next = std::mem::take(&mut self.spare);
@@ -202,7 +213,9 @@ impl Queue {
                 let close = full.min(room / m);
                 let keep = close < full;
                 self.used = if keep { cap } else { self.used + close * m };
-                sums[s].add(if fresh { e.lane } else { TAIL }, close);
+                // A close the capacity cut short is not the run's close the venue summed.
+                let lane = if keep { e.lane & !RUN } else { e.lane };
+                sums[s].add(if fresh { lane } else { TAIL }, close);
                 if keep {
                     kept = e.pos.qty - close;
                 } else {

@@ -21,19 +21,21 @@
 //! A quiet round costs one comparison per ladder and one heap peek per side. Without a partial
 //! rule, and on a side ADL has not touched, the triggered ladder range is collected and
 //! settled by plain loops over the ladder's columns (same arithmetic, same order, so the
-//! results equal the per-position path's to the bit).
+//! results equal the per-position path's to the bit), or, for a run of `bulk::MIN_RUN` or
+//! more, from the ladder's prefix sums and sample without reading the run's positions (its
+//! quantity here, its settlement in `engine::bulk`).
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
 use super::bulk;
 use super::queue::{Queue, Queued, Released, Taken};
-use super::round_sum::{self, LANES, TAIL};
+use super::round_sum::{self, LANES, RUN, TAIL};
 use super::{PathSummary, PopulationModel};
-use crate::model::ddsum::Dd;
+use crate::model::ddsum::{self, Dd};
 use crate::model::funding;
 use crate::model::margin::{self, Position};
-use crate::model::population::{Ladder, Positions};
+use crate::model::population::{Ladder, Positions, STRIDE};
 use crate::model::search::run_length;
 
 /// A remainder waiting in a heap for its new liquidation price.
@@ -77,10 +79,15 @@ struct Side {
     /// Start of the ladder positions triggered in the current round (`lo..cursor`).
     lo: usize,
     /// What the side closes in the current round: the quantity `collect` returned (the
-    /// triggered ladder run summed in four interleaved lanes, see `collect_triggered`, then
-    /// the re-armed remainders). Settlement closes exactly these positions at the round's
+    /// triggered ladder run summed in four interleaved lanes, or from the prefix sums for a
+    /// full-close run of `bulk::MIN_RUN` or more, see `collect_triggered`; then the re-armed
+    /// remainders). Settlement closes exactly these positions at the round's
     /// fill, so it gives the side's notional too.
     round_qty: f64,
+    /// The last ladder run whose quantity `collect` took from the prefix sums: `(start, end,
+    /// Σ qty)`; the current round's if it starts at `lo` and ends at `cursor` (the liquidation
+    /// engine's queue then sums that run as the venue did, `round_sum`).
+    run: Option<(usize, usize, f64)>,
     heap: BinaryHeap<Rearmed>,
     /// Re-armed remainders triggered in the current round.
     fired: Vec<Position>,
@@ -201,22 +208,24 @@ impl Side {
         // into lane `i % LANES`), added up in a fixed order at the end: the same sum whatever
         // path below finds them, and no chain of dependent additions one position long.
         let mut lanes = [0.0f64; LANES];
+        // A full-close run of `bulk::MIN_RUN` or more: its quantity from the ladder's prefix
+        // sums instead (added to the empty lanes' 0).
+        let mut run_qty = 0.0;
         if rule.is_none() && self.partly.is_empty() && self.removed.is_empty() {
             // Full closes and nothing deleveraged on this side: each triggered position
             // closes its whole size. The ladder is in trigger order, so the triggered run
-            // ends where a search from the cursor says (a round triggers a short run at the
-            // head of a long ladder: the few entries it reads are next to the cursor, and the
-            // settlement reads them next anyway).
-            let end = c + run_length(&ladder.liq[c..], |&l| crossed::<LONG>(l, t));
-            let run = ladder.qty[c..end].chunks_exact(LANES);
-            let rest = run.remainder();
-            for q in run {
-                for (s, &q) in lanes.iter_mut().zip(q) {
-                    *s += q;
+            // ends where a search from the cursor says.
+            let end = run_end::<LONG>(ladder, c, t);
+            if end - c >= bulk::MIN_RUN {
+                // `Σ qty` over the run as the difference of two double-double prefixes,
+                // rounded once: two entries read instead of the run's quantities, and closer
+                // to the exact sum than the lanes.
+                run_qty = ddsum::range(ladder.sums(LONG), c, end).1.f64();
+                self.run = Some((c, end, run_qty));
+            } else {
+                for (i, &q) in ladder.qty[c..end].iter().enumerate() {
+                    lanes[i % LANES] += q;
                 }
-            }
-            for (s, &q) in lanes.iter_mut().zip(rest) {
-                *s += q;
             }
             c = end;
         }
@@ -233,7 +242,7 @@ impl Side {
             c += 1;
         }
         self.cursor = c;
-        let mut qty = round_sum::fold(&lanes);
+        let mut qty = round_sum::fold(&lanes) + run_qty;
         while let Some(top) = self.heap.peek()
             && crossed::<LONG>(top.liq, t)
         {
@@ -243,6 +252,24 @@ impl Side {
             self.fired.push(pos);
         }
         qty
+    }
+}
+
+/// The end of the run of `ladder` positions from `c` that mark `t` (moved back by funding's
+/// shift) has crossed: `c` plus the length of the prefix of `ladder.liq[c..]` that
+/// `crossed` holds on (the ladder is in trigger order). A round usually triggers a short run
+/// at the head of a long ladder, found by a doubling search in the stride from the cursor
+/// (the entries the settlement reads next); a run that reaches past that stride is found in
+/// the ladder's sample (`Ladder::partition`), so a long search reads a few cache lines
+/// instead of one per probe. Both return the partition point of the sorted column.
+#[inline]
+fn run_end<const LONG: bool>(ladder: &Ladder, c: usize, t: f64) -> usize {
+    let probe = c + STRIDE - 1;
+    if probe < ladder.len() && crossed::<LONG>(ladder.liq[probe], t) {
+        ladder.partition(probe + 1, ladder.len(), |r| !crossed::<LONG>(r[0], t))
+    } else {
+        let stride = &ladder.liq[c..ladder.len().min(probe)];
+        c + run_length(stride, |&l| crossed::<LONG>(l, t))
     }
 }
 
@@ -394,10 +421,14 @@ impl Venue {
             (&mut self.longs, &pos.longs, true),
             (&mut self.shorts, &pos.shorts, false),
         ] {
-            // Each tagged with the lane `collect` summed its close in (`round_sum`).
+            // Each tagged with the lane `collect` summed its close in, and the run flag if it
+            // summed the run from the prefix sums (`round_sum`).
+            let run = side.run.filter(|r| (r.0, r.1) == (side.lo, side.cursor));
+            q.set_run(long, run.map(|r| ((r.1 - r.0) as u32, r.2)));
+            let flag = if run.is_some() { RUN } else { 0 };
             for i in side.lo..side.cursor {
                 if !side.is_removed(i) {
-                    let lane = ((i - side.lo) % LANES) as u8;
+                    let lane = flag | ((i - side.lo) % LANES) as u8;
                     q.push(long, at(ladder, i, long), step, lane);
                 }
             }
@@ -952,6 +983,7 @@ pub(super) mod tests {
             entry: rows.iter().map(|r| r.1).collect(),
             margin: rows.iter().map(|r| r.2).collect(),
             sums: Default::default(),
+            sample: Default::default(),
         }
     }
 

@@ -31,7 +31,16 @@ pub struct Ladder {
     /// [`Ladder::sums`] the first time a path needs them, so ladders no long run reaches
     /// never pay for them (time or memory). Shared by the paths like the columns.
     pub sums: OnceLock<Vec<[f64; 4]>>,
+    /// Every [`STRIDE`]-th position's row `[liq, qty, entry, margin]` (position `k·STRIDE`
+    /// at `k`), so a search over a long run reads this small copy, which stays in cache,
+    /// and then one stride of the columns ([`Ladder::partition`]); built by
+    /// [`Ladder::sample`] the first time a run of [`STRIDE`] or more positions needs it.
+    pub sample: OnceLock<Vec<[f64; 4]>>,
 }
+
+/// Spacing of [`Ladder::sample`]'s rows: 64 positions (8 cache lines of a column), so the
+/// sample is 0.5 byte per position and a search ends in one stride.
+pub const STRIDE: usize = 64;
 
 impl Ladder {
     /// Number of positions.
@@ -49,6 +58,55 @@ impl Ladder {
     pub fn sums(&self, long: bool) -> &[[f64; 4]] {
         self.sums
             .get_or_init(|| ddsum::prefix(&self.qty, &self.entry, &self.margin, long))
+    }
+
+    /// Every [`STRIDE`]-th row (see the field), built now if no path has needed it yet.
+    pub fn sample(&self) -> &[[f64; 4]] {
+        self.sample.get_or_init(|| {
+            (0..self.len())
+                .step_by(STRIDE)
+                .map(|i| self.row(i))
+                .collect()
+        })
+    }
+
+    /// Position `i`'s row `[liq, qty, entry, margin]`.
+    #[inline(always)]
+    pub fn row(&self, i: usize) -> [f64; 4] {
+        [self.liq[i], self.qty[i], self.entry[i], self.margin[i]]
+    }
+
+    /// The first index in `lo..hi` whose row satisfies `pred` (`hi` if none), for `pred`
+    /// false then true along the range: the index a binary search of `lo..hi` finds, read
+    /// from [`Ladder::sample`] (the sampled rows in the range bracket the answer within one
+    /// stride) and then a binary search of that stride. `pred` sees the same `f64` values
+    /// either way, so where it is monotone along the range the answer is the unique
+    /// partition point, whatever the probe order; where it is not (a float test that
+    /// disagrees with the ladder's order near a tie), the answer is still a function of the
+    /// ladder, `lo`, `hi` and `pred` alone, i.e. of the run, never of a path's history.
+    #[inline]
+    pub fn partition(&self, lo: usize, hi: usize, pred: impl Fn([f64; 4]) -> bool) -> usize {
+        let (mut a, mut b) = (lo, hi);
+        let (ka, kb) = (lo.div_ceil(STRIDE), hi.div_ceil(STRIDE));
+        if kb > ka + 1 {
+            let s = &self.sample()[ka..kb];
+            let k = ka + s.partition_point(|r| !pred(*r));
+            if k > ka {
+                a = (k - 1) * STRIDE + 1; // `pred` fails at `(k − 1)·STRIDE`
+            }
+            if k < kb {
+                b = k * STRIDE; // and holds at `k·STRIDE`
+            }
+        }
+        while a < b {
+            let m = a + (b - a) / 2;
+            if pred(self.row(m)) {
+                b = m;
+            } else {
+                a = m + 1;
+            }
+        }
+        a
     }
 
     /// Open interest of the ladder, USD at entry.
@@ -69,6 +127,7 @@ impl Ladder {
             entry: Vec::with_capacity(rows.len()),
             margin: Vec::with_capacity(rows.len()),
             sums: OnceLock::new(),
+            sample: OnceLock::new(),
         };
         for r in rows {
             l.liq.push(r[0]);
@@ -375,5 +434,73 @@ mod tests {
         );
         assert_eq!(a.longs.liq, b.longs.liq);
         assert_eq!(a.shorts.margin, b.shorts.margin);
+    }
+
+    /// A ladder whose rows are `[liq, qty, entry, margin]` with the given liquidation
+    /// prices (in trigger order for `long`) and the other columns from the index.
+    fn ladder_of(liq: Vec<f64>, long: bool) -> Ladder {
+        let rows = liq
+            .into_iter()
+            .enumerate()
+            .map(|(i, l)| [l, i as f64, 1.0, 2.0])
+            .collect();
+        Ladder::from_unsorted(rows, long)
+    }
+
+    proptest::proptest! {
+        /// The sampled search finds the index a plain binary search of the range finds, on
+        /// ladders with many equal prices (ties at and around the sampled rows), for every
+        /// range and threshold (equal to some prices), either side.
+        #[test]
+        fn the_sampled_search_finds_the_partition_point(
+            prices in proptest::collection::vec(0u8..12, 0..700),
+            long in proptest::bool::ANY,
+            cut in (0usize..720, 0usize..720),
+            t in 0u8..13,
+        ) {
+            let l = ladder_of(prices.iter().map(|&p| f64::from(p)).collect(), long);
+            let n = l.len();
+            let (lo, hi) = (cut.0.min(cut.1).min(n), cut.0.max(cut.1).min(n));
+            let t = f64::from(t);
+            // Past `t` in trigger order, strictly (`run_end`'s test) or not (a tie at `t`
+            // counts as past): both false then true along a sorted ladder.
+            let strict = |r: [f64; 4]| if long { r[0] < t } else { r[0] > t };
+            let loose = |r: [f64; 4]| if long { r[0] <= t } else { r[0] >= t };
+            let row = |x: f64| [x, 0.0, 0.0, 0.0];
+            let want = |p: &dyn Fn([f64; 4]) -> bool| lo + l.liq[lo..hi].partition_point(|&x| !p(row(x)));
+            proptest::prop_assert_eq!(l.partition(lo, hi, strict), want(&strict));
+            proptest::prop_assert_eq!(l.partition(lo, hi, loose), want(&loose));
+        }
+
+        /// With a test that is not monotone along the range (here: arbitrary bits per
+        /// position), the answer is still one a binary search could give: inside the range,
+        /// the test fails just before it (or it is `lo`) and holds at it (or it is `hi`); and
+        /// it is the same every time (a function of the ladder, the range and the test).
+        #[test]
+        fn the_sampled_search_brackets_a_change_when_the_test_is_not_monotone(
+            bits in proptest::collection::vec(proptest::bool::ANY, 0..700),
+            cut in (0usize..720, 0usize..720),
+        ) {
+            // The qty column holds the index, so the test can look a position's bit up.
+            let l = ladder_of(vec![1.0; bits.len()], true);
+            let n = l.len();
+            let (lo, hi) = (cut.0.min(cut.1).min(n), cut.0.max(cut.1).min(n));
+            let pred = |r: [f64; 4]| bits[r[1] as usize];
+            let k = l.partition(lo, hi, pred);
+            proptest::prop_assert!(lo <= k && k <= hi);
+            proptest::prop_assert!(k == lo || !bits[k - 1]);
+            proptest::prop_assert!(k == hi || bits[k]);
+            proptest::prop_assert_eq!(l.partition(lo, hi, pred), k);
+        }
+    }
+
+    #[test]
+    fn the_sample_is_every_strideth_row() {
+        let l = ladder_of((0..200).map(f64::from).collect(), false);
+        let s = l.sample();
+        assert_eq!(s.len(), 200usize.div_ceil(STRIDE));
+        for (k, r) in s.iter().enumerate() {
+            assert_eq!(*r, l.row(k * STRIDE));
+        }
     }
 }
