@@ -271,7 +271,7 @@ pub(crate) fn backtest(args: &BacktestArgs) -> Result<i32> {
         window,
     };
     write_backtest(&staging, &b)?;
-    let dest = staging.commit()?;
+    let dest = super::common::commit(staging)?;
     if !args.quiet {
         let head = format!(
             "backtest of {} on {} .. {} ({} paths, warm-up from {})",
