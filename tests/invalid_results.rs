@@ -760,3 +760,25 @@ fn an_unreadable_input_file_is_exit_1_in_every_reader() {
         assert!(!p.join(out).exists(), "{out} was written");
     }
 }
+
+/// A path that cannot name a file, a loop of symbolic links, is bad input (exit 2) in every
+/// reader, not a read failure.
+#[test]
+fn a_symlink_loop_is_bad_input_in_every_reader() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    std::fs::copy(originals().join("results/tiny/results.h5"), p.join("ok.h5")).unwrap();
+    std::os::unix::fs::symlink("b.h5", p.join("a.h5")).unwrap();
+    std::os::unix::fs::symlink("a.h5", p.join("b.h5")).unwrap();
+    for args in [
+        &["merge", "a.h5", "--out", "m", "-q"][..],
+        &["report", "a.h5", "--out", "r", "-q"],
+        &["tails", "a.h5"],
+        &["compare", "ok.h5", "a.h5", "--out", "c", "-q"],
+    ] {
+        let out = run(args, p);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("a.h5 does not name a"), "{args:?}: {err}");
+    }
+}

@@ -342,8 +342,8 @@ pub(crate) fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
     anyhow::Context::context(b.build(), "cannot start worker threads")
 }
 
-/// The text of the scenario file at `path` (a regular file of at most 1 GiB, see
-/// [`cascadesim::run::files::read_named`]).
+/// The text of the scenario file at `path` (a regular file of at most
+/// [`cascadesim::scenario::MAX_TEXT_BYTES`], see [`cascadesim::run::files::read_scenario`]).
 /// A file whose stem is `.` or `..` (`..toml`, `...toml`) is refused first: its results
 /// folder would be named after the stem, i.e. the current or the parent folder.
 pub(crate) fn read_scenario(path: &Path) -> Result<String> {
@@ -354,7 +354,7 @@ pub(crate) fn read_scenario(path: &Path) -> Result<String> {
             path.display()
         )));
     }
-    Ok(cascadesim::run::files::read_named(path, "scenario file").map_err(InputError)?)
+    Ok(cascadesim::run::files::read_scenario(path).map_err(InputError)?)
 }
 
 pub(crate) fn load(path: &Path) -> Result<Scenario> {

@@ -48,7 +48,7 @@ fn resolve(arg: &Path) -> Result<(PathBuf, String)> {
             Unreadable::Bad(_) if arg.is_dir() => {
                 Unreadable::Bad(format!("{} has no results.h5", arg.display()))
             }
-            Unreadable::Bad(_) if !arg.exists() => {
+            Unreadable::Bad(_) if std::fs::symlink_metadata(arg).is_err() => {
                 Unreadable::Bad(format!("no such results file or folder: {}", arg.display()))
             }
             u => u,

@@ -369,6 +369,19 @@ pub fn not_a_file(f: &Path, what: &str) -> Option<Unreadable> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             Some(Unreadable::Bad(format!("no such {what}: {}", f.display())))
         }
+        // A path that cannot name a file (a loop of links, a file where a folder should be,
+        // a name too long) is the path's fault, not the machine's.
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::ELOOP | libc::ENOTDIR | libc::ENAMETOOLONG)
+            ) =>
+        {
+            Some(Unreadable::Bad(format!(
+                "{} does not name a {what}: {e}",
+                f.display()
+            )))
+        }
         Err(e) => Some(io(e)),
         Ok(m) if !m.is_file() => Some(Unreadable::Bad(format!(
             "{} is not a regular file (a folder, device or FIFO); expected a {what}",
