@@ -782,3 +782,25 @@ fn a_symlink_loop_is_bad_input_in_every_reader() {
         assert!(err.contains("a.h5 does not name a"), "{args:?}: {err}");
     }
 }
+
+/// A results file whose stored scenario is not valid TOML says so: the figures that need the
+/// scenario are left out with that reason (it said the scenario "reads files that results.h5
+/// does not contain" and that they "were not found").
+#[test]
+fn a_stored_scenario_that_is_not_valid_is_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("results.h5");
+    std::fs::copy(originals().join("results/tiny/results.h5"), &f).unwrap();
+    apply(
+        &f,
+        &Change::AttrStr("scenario_toml", "[simulation]\npaths = nan\n"),
+    );
+    let out = run(&["report", "results.h5", "--out", "rep", "-q"], dir.path());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("the scenario stored in the file (scenario_toml) is not valid: "),
+        "{err}"
+    );
+    assert!(!err.contains("not found relative to"), "{err}");
+}
