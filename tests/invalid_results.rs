@@ -376,28 +376,34 @@ fn report_and_tails_refuse_every_crafted_results_file_and_change_nothing() {
     }
 }
 
+/// Every problem of a file at once, `/paths` with `/assets` (report said the `/paths` ones
+/// first and the `/assets` ones only once those were fixed), in `report` and `tails`.
 #[test]
 fn every_problem_of_a_file_is_reported_at_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let f = dir.path().join("results.h5");
-    std::fs::copy(originals().join("results/tiny/results.h5"), &f).unwrap();
+    let (dir, f) = results_copy();
     apply_all(
         &f,
         &[
             Change::F64s("paths/fees", all(f64::NAN), vec![PATHS]),
             Change::U8s("paths/cascade", vec![3; PATHS]),
+            Change::F64s("assets/BTC/max_drawdown", all(f64::INFINITY), vec![PATHS]),
         ],
     );
-    let out = run(&["report", "results.h5", "-q"], dir.path());
-    check(
-        "two problems",
-        &out,
-        &[
-            "dataset /paths/fees: every value must be finite",
-            "dataset /paths/cascade: every value must be 0 or 1",
-        ],
-        "results.h5",
-    );
+    for cmd in [
+        &["report", "results.h5", "-q"][..],
+        &["tails", "results.h5"],
+    ] {
+        check(
+            &format!("{cmd:?}"),
+            &run(cmd, dir.path()),
+            &[
+                "dataset /paths/fees: every value must be finite",
+                "dataset /paths/cascade: every value must be 0 or 1",
+                "dataset /assets/BTC/max_drawdown: every value must be finite",
+            ],
+            "results.h5",
+        );
+    }
 }
 
 /// A file that is not HDF5 at all, or cut short, is one line (an empty file printed the same
@@ -580,6 +586,14 @@ fn a_crafted_scenario_cannot_make_report_read_files_outside_its_folder() {
     }
 }
 
+/// A fresh folder holding a copy of the original `results.h5`, and that copy.
+fn results_copy() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("results.h5");
+    std::fs::copy(originals().join("results/tiny/results.h5"), &f).unwrap();
+    (dir, f)
+}
+
 /// Copies both shards of the originals into a fresh folder.
 fn shard_copies() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -594,11 +608,24 @@ fn shard_copies() -> tempfile::TempDir {
     dir
 }
 
-fn merge_in(dir: &Path, shards: &[&str]) -> Output {
-    let mut args = vec!["merge"];
-    args.extend_from_slice(shards);
-    args.extend_from_slice(&["--out", "merged", "-q"]);
-    run(&args, dir)
+/// Merges both shards in `dir`: refused (exit 2) with every line of `expected`, nothing
+/// written.
+fn merge_is_refused(dir: &Path, expected: &[&str]) {
+    let args = [
+        "merge",
+        "shard-0-of-2.h5",
+        "shard-1-of-2.h5",
+        "--out",
+        "merged",
+        "-q",
+    ];
+    let out = run(&args, dir);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    for line in expected {
+        assert!(err.contains(line), "expected `{line}` in:\n{err}");
+    }
+    assert!(!dir.join("merged").exists(), "merge wrote");
 }
 
 /// A shard whose rows are not the paths its header claims (here: shard 1 holding shard 0's
@@ -621,17 +648,14 @@ fn merge_refuses_shards_whose_path_ids_are_not_their_range() {
         &dir.path().join("shard-0-of-2.h5"),
         &Change::U64s("populations/0/path", shifted),
     );
-    let out = merge_in(dir.path(), &["shard-0-of-2.h5", "shard-1-of-2.h5"]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
-    for line in [
-        "shard-1-of-2.h5: dataset /paths/path: must hold the path ids 60 to 119 in order, one per path; [0] = 0",
-        "shard-1-of-2.h5: dataset /assets/BTC/path: must hold the path ids 60 to 119",
-        "shard-0-of-2.h5: dataset /populations/0/path: must hold the path ids 0 to 59 in order, one per path; [0] = 1",
-    ] {
-        assert!(err.contains(line), "expected `{line}` in:\n{err}");
-    }
-    assert!(!dir.path().join("merged").exists(), "merge wrote");
+    merge_is_refused(
+        dir.path(),
+        &[
+            "shard-1-of-2.h5: dataset /paths/path: must hold the path ids 60 to 119 in order, one per path; [0] = 0",
+            "shard-1-of-2.h5: dataset /assets/BTC/path: must hold the path ids 60 to 119",
+            "shard-0-of-2.h5: dataset /populations/0/path: must hold the path ids 0 to 59 in order, one per path; [0] = 1",
+        ],
+    );
 }
 
 /// Overlapping shards, a gap and a shard whose header contradicts its place are named
@@ -643,47 +667,14 @@ fn merge_names_overlaps_gaps_and_false_claims_at_once() {
         &dir.path().join("shard-1-of-2.h5"),
         &Change::AttrU64("first_path", 30),
     );
-    let out = merge_in(dir.path(), &["shard-0-of-2.h5", "shard-1-of-2.h5"]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
-    for line in [
-        "shard-0-of-2.h5 and shard-1-of-2.h5 overlap: both hold paths 30..60",
-        "paths 90..120 of the 120-path run are in no shard",
-        "shard-1-of-2.h5 says it is shard 1/2 of a 120-path run but holds paths 30..90",
-    ] {
-        assert!(err.contains(line), "expected `{line}` in:\n{err}");
-    }
-    assert!(!dir.path().join("merged").exists(), "merge wrote");
-}
-
-/// `report` and `tails` list a file's `/paths` problems with its `/assets` ones (report said
-/// the `/paths` ones first and the others only once those were fixed).
-#[test]
-fn a_file_s_paths_and_assets_problems_are_one_message() {
-    let dir = tempfile::tempdir().unwrap();
-    let f = dir.path().join("results.h5");
-    std::fs::copy(originals().join("results/tiny/results.h5"), &f).unwrap();
-    apply_all(
-        &f,
+    merge_is_refused(
+        dir.path(),
         &[
-            Change::F64s("paths/fees", all(f64::NAN), vec![PATHS]),
-            Change::F64s("assets/BTC/max_drawdown", all(f64::INFINITY), vec![PATHS]),
+            "shard-0-of-2.h5 and shard-1-of-2.h5 overlap: both hold paths 30..60",
+            "paths 90..120 of the 120-path run are in no shard",
+            "shard-1-of-2.h5 says it is shard 1/2 of a 120-path run but holds paths 30..90",
         ],
     );
-    for cmd in [
-        &["report", "results.h5", "-q"][..],
-        &["tails", "results.h5"],
-    ] {
-        check(
-            &format!("{cmd:?}"),
-            &run(cmd, dir.path()),
-            &[
-                "dataset /paths/fees: every value must be finite",
-                "dataset /assets/BTC/max_drawdown: every value must be finite",
-            ],
-            "results.h5",
-        );
-    }
 }
 
 /// A results or shard file that exists but cannot be read (permission denied) is a failure
@@ -788,9 +779,7 @@ fn a_symlink_loop_is_bad_input_in_every_reader() {
 /// does not contain" and that they "were not found").
 #[test]
 fn a_stored_scenario_that_is_not_valid_is_named_as_such() {
-    let dir = tempfile::tempdir().unwrap();
-    let f = dir.path().join("results.h5");
-    std::fs::copy(originals().join("results/tiny/results.h5"), &f).unwrap();
+    let (dir, f) = results_copy();
     apply(
         &f,
         &Change::AttrStr("scenario_toml", "[simulation]\npaths = nan\n"),
