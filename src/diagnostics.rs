@@ -28,6 +28,11 @@ pub struct ScenarioError {
     pub issues: Vec<Issue>,
 }
 
+/// The most problems of one document printed: a file from elsewhere with 200,000 bad rows
+/// printed 400,000 lines; the count says how many there are, and the first ones show what
+/// is wrong.
+pub const MAX_SHOWN: usize = 500;
+
 impl fmt::Display for ScenarioError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.issues.len();
@@ -37,19 +42,35 @@ impl fmt::Display for ScenarioError {
             self.origin,
             if n == 1 { "" } else { "s" }
         )?;
-        for issue in &self.issues {
-            write!(f, "  {}", self.origin)?;
-            if let Some(line) = issue.line {
-                write!(f, ":{line}")?;
-                if let Some(col) = issue.column {
-                    write!(f, ":{col}")?;
-                }
+        for issue in self.issues.iter().take(MAX_SHOWN) {
+            self.write_issue(f, issue)?;
+        }
+        if n > MAX_SHOWN {
+            let more = n - MAX_SHOWN;
+            writeln!(
+                f,
+                "  {}: and {more} more problem{} (the first {MAX_SHOWN} are shown)",
+                self.origin,
+                if more == 1 { "" } else { "s" }
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl ScenarioError {
+    fn write_issue(&self, f: &mut fmt::Formatter<'_>, issue: &Issue) -> fmt::Result {
+        write!(f, "  {}", self.origin)?;
+        if let Some(line) = issue.line {
+            write!(f, ":{line}")?;
+            if let Some(col) = issue.column {
+                write!(f, ":{col}")?;
             }
-            if issue.path.is_empty() {
-                writeln!(f, ": {}", issue.message)?;
-            } else {
-                writeln!(f, ": {}: {}", issue.path, issue.message)?;
-            }
+        }
+        if issue.path.is_empty() {
+            writeln!(f, ": {}", issue.message)?;
+        } else {
+            writeln!(f, ": {}: {}", issue.path, issue.message)?;
         }
         Ok(())
     }
@@ -87,6 +108,31 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
+    /// A document with more than [`MAX_SHOWN`] problems prints the count, the first ones and
+    /// how many more.
+    #[test]
+    fn at_most_max_shown_problems_are_printed() {
+        let issue = |k: usize| Issue {
+            path: String::new(),
+            line: Some(k),
+            column: None,
+            message: "bad".into(),
+        };
+        let e = ScenarioError {
+            origin: "t.csv".into(),
+            issues: (1..=MAX_SHOWN + 7).map(issue).collect(),
+        };
+        let text = e.to_string();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), MAX_SHOWN + 2);
+        assert_eq!(lines[0], format!("t.csv: {} problems found", MAX_SHOWN + 7));
+        assert_eq!(lines[MAX_SHOWN], format!("  t.csv:{MAX_SHOWN}: bad"));
+        assert_eq!(
+            lines[MAX_SHOWN + 1],
+            format!("  t.csv: and 7 more problems (the first {MAX_SHOWN} are shown)")
+        );
+    }
+
     use super::*;
 
     #[test]

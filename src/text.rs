@@ -111,6 +111,26 @@ impl<'t> LineCounter<'t> {
     }
 }
 
+/// How often each name occurs (a CSV header's columns).
+pub fn repeats<'a>(
+    names: impl Iterator<Item = &'a str>,
+) -> std::collections::HashMap<&'a str, usize> {
+    let mut counts = std::collections::HashMap::new();
+    for n in names {
+        *counts.entry(n).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// `" (N times)"` for a name that occurs `count > 1` times, else nothing.
+pub fn times(count: usize) -> String {
+    if count > 1 {
+        format!(" ({count} times)")
+    } else {
+        String::new()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -824,6 +824,11 @@ fn named_input_files_must_be_regular_files_of_at_most_1_gib() {
             "1073741825 bytes; files read are at most 1073741824 bytes",
         ),
     ];
+    // As a scenario, the big file is refused by the scenario's own limit, before it is read.
+    let as_scenario = |want: &str| match want {
+        "not a regular file" => want.to_string(),
+        _ => "the scenario is 1073741825 bytes; a scenario is at most 1048576 bytes".into(),
+    };
     let dev = d.path().join("dev.toml");
     match Command::new("mknod")
         .arg(&dev)
@@ -836,10 +841,16 @@ fn named_input_files_must_be_regular_files_of_at_most_1_gib() {
     let replay = root().join("scenarios/eth_jan2021_replay.toml");
     for (file, want) in &files {
         let f = file.to_str().unwrap();
-        for args in [
-            vec!["validate", f],
-            vec!["run", f, "--out", d.path().join("out").to_str().unwrap()],
-            vec!["check", replay.to_str().unwrap(), "--trades", f],
+        for (args, want) in [
+            (vec!["validate", f], as_scenario(want)),
+            (
+                vec!["run", f, "--out", d.path().join("out").to_str().unwrap()],
+                as_scenario(want),
+            ),
+            (
+                vec!["check", replay.to_str().unwrap(), "--trades", f],
+                want.to_string(),
+            ),
         ] {
             let out = run(&args);
             let err = text(&out.stderr);
@@ -847,6 +858,61 @@ fn named_input_files_must_be_regular_files_of_at_most_1_gib() {
             assert!(err.contains(&format!("{f}: {want}")), "{args:?}: {err}");
         }
     }
+    assert!(!d.path().join("out").exists());
+}
+
+/// A scenario over 1 MiB is refused before it is parsed: the TOML tree of 4 MB of
+/// `1,1,1,…` took 550 MB, so a scenario from anyone could take all the memory (1 GiB of it,
+/// over 100 GB). Also through `sweep`, `backtest` and `validate`'s replay check, which
+/// read the text first, and through a results file's stored scenario (the library's
+/// `Scenario::parse` holds the same limit).
+#[test]
+fn a_scenario_over_1_mib_is_refused_before_it_is_parsed() {
+    let d = tempfile::tempdir().unwrap();
+    let f = d.path().join("long.toml");
+    let tiny = std::fs::read_to_string(tiny()).unwrap();
+    let values = vec!["1"; 600_000].join(",");
+    std::fs::write(
+        &f,
+        format!(
+            "{tiny}
+extra = [{values}]
+"
+        ),
+    )
+    .unwrap();
+    let len = std::fs::metadata(&f).unwrap().len();
+    let name = f.to_str().unwrap();
+    for args in [
+        vec!["validate", name],
+        vec!["run", name, "--out", d.path().join("out").to_str().unwrap()],
+        vec!["backtest", name],
+    ] {
+        let out = run(&args);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains(&format!(
+                "{name}: the scenario is {len} bytes; a scenario is at most 1048576 bytes"
+            )),
+            "{args:?}: {err}"
+        );
+    }
+    let text = std::fs::read_to_string(&f).unwrap();
+    let e = cascadesim::model::spec::Scenario::parse(
+        &text,
+        "long.toml",
+        &cascadesim::run::files::FsFiles {
+            base: d.path().to_path_buf(),
+            allow_external: false,
+        },
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("a scenario is at most 1048576 bytes"),
+        "{e}"
+    );
     assert!(!d.path().join("out").exists());
 }
 

@@ -376,28 +376,34 @@ fn report_and_tails_refuse_every_crafted_results_file_and_change_nothing() {
     }
 }
 
+/// Every problem of a file at once, `/paths` with `/assets` (report said the `/paths` ones
+/// first and the `/assets` ones only once those were fixed), in `report` and `tails`.
 #[test]
 fn every_problem_of_a_file_is_reported_at_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let f = dir.path().join("results.h5");
-    std::fs::copy(originals().join("results/tiny/results.h5"), &f).unwrap();
+    let (dir, f) = results_copy();
     apply_all(
         &f,
         &[
             Change::F64s("paths/fees", all(f64::NAN), vec![PATHS]),
             Change::U8s("paths/cascade", vec![3; PATHS]),
+            Change::F64s("assets/BTC/max_drawdown", all(f64::INFINITY), vec![PATHS]),
         ],
     );
-    let out = run(&["report", "results.h5", "-q"], dir.path());
-    check(
-        "two problems",
-        &out,
-        &[
-            "dataset /paths/fees: every value must be finite",
-            "dataset /paths/cascade: every value must be 0 or 1",
-        ],
-        "results.h5",
-    );
+    for cmd in [
+        &["report", "results.h5", "-q"][..],
+        &["tails", "results.h5"],
+    ] {
+        check(
+            &format!("{cmd:?}"),
+            &run(cmd, dir.path()),
+            &[
+                "dataset /paths/fees: every value must be finite",
+                "dataset /paths/cascade: every value must be 0 or 1",
+                "dataset /assets/BTC/max_drawdown: every value must be finite",
+            ],
+            "results.h5",
+        );
+    }
 }
 
 /// A file that is not HDF5 at all, or cut short, is one line (an empty file printed the same
@@ -578,4 +584,212 @@ fn a_crafted_scenario_cannot_make_report_read_files_outside_its_folder() {
         assert!(!err.contains("root:x"), "{target}: {err}");
         assert!(!dir.path().join("m").exists());
     }
+}
+
+/// A fresh folder holding a copy of the original `results.h5`, and that copy.
+fn results_copy() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("results.h5");
+    std::fs::copy(originals().join("results/tiny/results.h5"), &f).unwrap();
+    (dir, f)
+}
+
+/// Copies both shards of the originals into a fresh folder.
+fn shard_copies() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for k in 0..2 {
+        let name = format!("shard-{k}-of-2.h5");
+        std::fs::copy(
+            originals().join("results/tiny-shards").join(&name),
+            dir.path().join(&name),
+        )
+        .unwrap();
+    }
+    dir
+}
+
+/// Merges both shards in `dir`: refused (exit 2) with every line of `expected`, nothing
+/// written.
+fn merge_is_refused(dir: &Path, expected: &[&str]) {
+    let args = [
+        "merge",
+        "shard-0-of-2.h5",
+        "shard-1-of-2.h5",
+        "--out",
+        "merged",
+        "-q",
+    ];
+    let out = run(&args, dir);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    for line in expected {
+        assert!(err.contains(line), "expected `{line}` in:\n{err}");
+    }
+    assert!(!dir.join("merged").exists(), "merge wrote");
+}
+
+/// A shard whose rows are not the paths its header claims (here: shard 1 holding shard 0's
+/// path ids, as a hand-edited or mislabelled copy would) was merged into a run with paths
+/// 0..59 twice and 60..119 missing. Every shard's problems come at once, each naming the file
+/// and the dataset.
+#[test]
+fn merge_refuses_shards_whose_path_ids_are_not_their_range() {
+    let dir = shard_copies();
+    let half: Vec<u64> = (0..PATHS as u64 / 2).collect();
+    apply_all(
+        &dir.path().join("shard-1-of-2.h5"),
+        &[
+            Change::U64s("paths/path", half.clone()),
+            Change::U64s("assets/BTC/path", half),
+        ],
+    );
+    let shifted: Vec<u64> = (1..=PATHS as u64 / 2).collect();
+    apply(
+        &dir.path().join("shard-0-of-2.h5"),
+        &Change::U64s("populations/0/path", shifted),
+    );
+    merge_is_refused(
+        dir.path(),
+        &[
+            "shard-1-of-2.h5: dataset /paths/path: must hold the path ids 60 to 119 in order, one per path; [0] = 0",
+            "shard-1-of-2.h5: dataset /assets/BTC/path: must hold the path ids 60 to 119",
+            "shard-0-of-2.h5: dataset /populations/0/path: must hold the path ids 0 to 59 in order, one per path; [0] = 1",
+        ],
+    );
+}
+
+/// Overlapping shards, a gap and a shard whose header contradicts its place are named
+/// together (the claim was checked only after the coverage, and only the first).
+#[test]
+fn merge_names_overlaps_gaps_and_false_claims_at_once() {
+    let dir = shard_copies();
+    apply(
+        &dir.path().join("shard-1-of-2.h5"),
+        &Change::AttrU64("first_path", 30),
+    );
+    merge_is_refused(
+        dir.path(),
+        &[
+            "shard-0-of-2.h5 and shard-1-of-2.h5 overlap: both hold paths 30..60",
+            "paths 90..120 of the 120-path run are in no shard",
+            "shard-1-of-2.h5 says it is shard 1/2 of a 120-path run but holds paths 30..90",
+        ],
+    );
+}
+
+/// A results or shard file that exists but cannot be read (permission denied) is a failure
+/// of the machine, exit 1, in `merge`, `report`, `tails` and `compare` alike, each naming the
+/// file; a file that is missing or not a regular file stays bad input (exit 2). As root the
+/// commands run as `nobody`, whom a mode-000 file stops.
+#[test]
+fn an_unreadable_input_file_is_exit_1_in_every_reader() {
+    use std::os::unix::fs::PermissionsExt as _;
+    use std::os::unix::process::CommandExt as _;
+    let dir = shard_copies();
+    let p = dir.path();
+    std::fs::copy(originals().join("results/tiny/results.h5"), p.join("ok.h5")).unwrap();
+    std::fs::copy(
+        originals().join("results/tiny/results.h5"),
+        p.join("locked.h5"),
+    )
+    .unwrap();
+    std::fs::copy(p.join("shard-1-of-2.h5"), p.join("locked-shard.h5")).unwrap();
+    for f in ["locked.h5", "locked-shard.h5"] {
+        std::fs::set_permissions(p.join(f), std::fs::Permissions::from_mode(0o000)).unwrap();
+    }
+    for f in ["shard-0-of-2.h5", "shard-1-of-2.h5", "ok.h5"] {
+        std::fs::set_permissions(p.join(f), std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &[
+                "merge",
+                "shard-0-of-2.h5",
+                "locked-shard.h5",
+                "--out",
+                "m",
+                "-q",
+            ],
+            "cannot read the shard file locked-shard.h5: Permission denied",
+        ),
+        (
+            &["report", "locked.h5", "--out", "r", "-q"],
+            "cannot read the results file locked.h5: Permission denied",
+        ),
+        (
+            &["tails", "locked.h5"],
+            "cannot read the results file locked.h5: Permission denied",
+        ),
+        (
+            &["compare", "ok.h5", "locked.h5", "--out", "c", "-q"],
+            "cannot read the results file locked.h5: Permission denied",
+        ),
+        // With a bad shard besides: every problem is named, and the status is the failure's.
+        (
+            &["merge", "locked-shard.h5", "nowhere.h5", "--out", "m", "-q"],
+            "no such shard file: nowhere.h5",
+        ),
+    ];
+    for (args, expected) in cases {
+        let mut c = common::cli::bin();
+        c.args(args).current_dir(p);
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } == 0 {
+            c.uid(65534).gid(65534);
+        }
+        let out = c.output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains(expected),
+            "{args:?}: expected `{expected}` in:\n{err}"
+        );
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+    for out in ["m", "r", "c"] {
+        assert!(!p.join(out).exists(), "{out} was written");
+    }
+}
+
+/// A path that cannot name a file, a loop of symbolic links, is bad input (exit 2) in every
+/// reader, not a read failure.
+#[test]
+fn a_symlink_loop_is_bad_input_in_every_reader() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    std::fs::copy(originals().join("results/tiny/results.h5"), p.join("ok.h5")).unwrap();
+    std::os::unix::fs::symlink("b.h5", p.join("a.h5")).unwrap();
+    std::os::unix::fs::symlink("a.h5", p.join("b.h5")).unwrap();
+    for args in [
+        &["merge", "a.h5", "--out", "m", "-q"][..],
+        &["report", "a.h5", "--out", "r", "-q"],
+        &["tails", "a.h5"],
+        &["compare", "ok.h5", "a.h5", "--out", "c", "-q"],
+    ] {
+        let out = run(args, p);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("a.h5 does not name a"), "{args:?}: {err}");
+    }
+}
+
+/// A results file whose stored scenario is not valid TOML says so: the figures that need the
+/// scenario are left out with that reason (it said the scenario "reads files that results.h5
+/// does not contain" and that they "were not found").
+#[test]
+fn a_stored_scenario_that_is_not_valid_is_named_as_such() {
+    let (dir, f) = results_copy();
+    apply(
+        &f,
+        &Change::AttrStr("scenario_toml", "[simulation]\npaths = nan\n"),
+    );
+    let out = run(&["report", "results.h5", "--out", "rep", "-q"], dir.path());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("the scenario stored in the file (scenario_toml) is not valid: "),
+        "{err}"
+    );
+    assert!(!err.contains("not found relative to"), "{err}");
 }

@@ -348,3 +348,91 @@ fn sigterm_ends_a_command_that_never_checks_at_once() {
     assert_eq!(status.code(), Some(143));
     assert!(!out.exists(), "a calibrated scenario was written");
 }
+
+/// When the previous folder cannot be removed after the swap (here: the test moves it away
+/// inside the commit window, which root cannot be stopped from doing otherwise), every
+/// command that writes a folder warns, still prints its summary and exits 0; `heatmap`,
+/// `compare` and `sweep` skipped their summary (only `run` and `merge` carried on).
+#[test]
+fn an_old_folder_left_behind_is_a_warning_and_every_command_prints_its_summary() {
+    use std::os::unix::fs::MetadataExt as _;
+    let d = setup();
+    run_ok(d.path(), 40);
+    let commands: [(&[&str], &str, &str); 3] = [
+        (&["heatmap", "tiny.toml"], "tiny-heatmap", "wrote "),
+        (
+            &["compare", "results/tiny", "results/tiny"],
+            "tiny-vs-tiny-compare",
+            "comparison: ",
+        ),
+        (
+            &[
+                "sweep",
+                "tiny.toml",
+                "--paths",
+                "20",
+                "--set",
+                "assets[0].book.depth_usd=100e6,150e6",
+            ],
+            "tiny-sweep",
+            "tiny-sweep",
+        ),
+    ];
+    for (args, name, printed) in commands {
+        let out_dir = d.path().join("out");
+        let dest = out_dir.join(name);
+        let first = bin()
+            .args(args)
+            .args(["--out", "out"])
+            .current_dir(d.path())
+            .output()
+            .unwrap();
+        assert!(
+            first.status.success(),
+            "{}",
+            common::cli::text(&first.stderr)
+        );
+        let before = std::fs::metadata(&dest).unwrap().ino();
+        let child = bin()
+            .args(args)
+            .args(["--out", "out"])
+            .current_dir(d.path())
+            .env("CASCADESIM_TEST_COMMIT_PAUSE_MS", "5000")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Once the new folder is in place, the old one (at the staging name) is taken away.
+        let start = Instant::now();
+        let aside = loop {
+            let swapped = std::fs::metadata(&dest).is_ok_and(|m| m.ino() != before);
+            let aside = hidden(&out_dir)
+                .into_iter()
+                .find(|n| n.starts_with(&format!(".{name}.partial-")));
+            if let (true, Some(aside)) = (swapped, aside) {
+                break out_dir.join(aside);
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(300),
+                "{name}: no swap"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        std::fs::rename(&aside, d.path().join(format!("gone-{name}"))).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let (stdout, stderr) = (
+            common::cli::text(&out.stdout),
+            common::cli::text(&out.stderr),
+        );
+        assert_eq!(out.status.code(), Some(0), "{name}: {stderr}");
+        assert!(
+            stderr.contains("warning: the new results are in place")
+                && stderr.contains("could not be removed"),
+            "{name}: {stderr}"
+        );
+        assert!(
+            stdout.contains(printed),
+            "{name}: no summary printed:\n{stdout}"
+        );
+    }
+}

@@ -161,7 +161,7 @@ pub(crate) fn load(path: &Path, prices: Option<&Path>) -> Result<Loaded> {
 /// `validate` on a replay scenario (a file with a top-level `[replay]` table): its summary
 /// line, or its problems (scenario and series). `None` for any other file.
 pub(crate) fn validate_replay(path: &Path) -> Option<Result<String>> {
-    let text = cascadesim::run::files::read_named(path, "scenario file").ok()?;
+    let text = super::common::read_scenario(path).ok()?;
     let doc: toml_edit::DocumentMut = text.parse().ok()?;
     if !doc.contains_key("replay") {
         return None;
@@ -271,7 +271,7 @@ pub(crate) fn backtest(args: &BacktestArgs) -> Result<i32> {
         window,
     };
     write_backtest(&staging, &b)?;
-    let dest = staging.commit()?;
+    let dest = super::common::commit(staging)?;
     if !args.quiet {
         let head = format!(
             "backtest of {} on {} .. {} ({} paths, warm-up from {})",

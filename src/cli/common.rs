@@ -89,6 +89,7 @@ pub(crate) fn from_run(e: RunError) -> anyhow::Error {
         RunError::Plan(e) => InputError(e.to_string()).into(),
         RunError::Memory(e) => InputError(e.to_string()).into(),
         RunError::Input(m) => InputError(m).into(),
+        RunError::Read(m) => anyhow::anyhow!(m),
         RunError::Output(e) => e.into(),
         RunError::Cancelled => Cancelled.into(),
     }
@@ -106,6 +107,15 @@ pub(crate) fn guard(need: Need) -> Result<()> {
     memory::guard(need).map_err(|e| InputError(e.0).into())
 }
 
+/// A results file that cannot be read at all: bad input when missing or not a regular file
+/// (exit 2), an I/O failure when it cannot be opened or read (exit 1).
+pub(crate) fn readable(f: &Path, what: &str) -> Result<()> {
+    match cascadesim::output::read::not_a_file(f, what) {
+        None => Ok(()),
+        Some(u) => Err(from_run(u.into())),
+    }
+}
+
 /// Reads the provenance back from the root attributes, every attribute checked.
 pub(crate) fn read_provenance(f: &Path) -> Result<Provenance> {
     Ok(cascadesim::output::read::read_provenance(f).map_err(InputError::from)?)
@@ -114,10 +124,7 @@ pub(crate) fn read_provenance(f: &Path) -> Result<Provenance> {
 /// Reads `/paths` back into the run's columns (same names, units, kinds and order), every
 /// dataset checked. The lending columns are read when the file has them.
 pub(crate) fn read_columns(f: &Path, p: &Provenance) -> Result<Vec<cascadesim::metrics::Column>> {
-    use cascadesim::output::read;
-    let columns = read::read_path_columns(f, p.paths).map_err(InputError::from)?;
-    read::check_run_datasets(f, p).map_err(InputError::from)?;
-    Ok(columns)
+    Ok(cascadesim::output::read::read_run_columns(f, p).map_err(InputError::from)?)
 }
 
 /// Set on MPI ranks other than 0: they report nothing, so a job prints each message once.
@@ -231,6 +238,19 @@ pub(crate) fn check_file_out(path: &Path) -> Result<()> {
     Ok(cascadesim::output::check_file_dest(path)?)
 }
 
+/// Puts a command's finished folder in place ([`cascadesim::output::Staging::commit_or_warn`]): a previous
+/// folder that could not be removed is a warning, and the command carries on to its summary
+/// (exit 0), as `run` and `merge` do.
+pub(crate) fn commit(staging: cascadesim::output::Staging) -> Result<PathBuf> {
+    let (dir, left) = staging.commit_or_warn()?;
+    if let Some(w) = left
+        && !silent()
+    {
+        eprintln!("warning: {w}");
+    }
+    Ok(dir)
+}
+
 /// Creates an output file's missing parent folders once the work is done, as `run` does for
 /// its results folder.
 pub(crate) fn create_parents(path: &Path) -> Result<()> {
@@ -322,8 +342,8 @@ pub(crate) fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
     anyhow::Context::context(b.build(), "cannot start worker threads")
 }
 
-/// The text of the scenario file at `path` (a regular file of at most 1 GiB, see
-/// [`cascadesim::run::files::read_named`]).
+/// The text of the scenario file at `path` (a regular file of at most
+/// [`cascadesim::scenario::MAX_TEXT_BYTES`], see [`cascadesim::run::files::read_scenario`]).
 /// A file whose stem is `.` or `..` (`..toml`, `...toml`) is refused first: its results
 /// folder would be named after the stem, i.e. the current or the parent folder.
 pub(crate) fn read_scenario(path: &Path) -> Result<String> {
@@ -334,7 +354,7 @@ pub(crate) fn read_scenario(path: &Path) -> Result<String> {
             path.display()
         )));
     }
-    Ok(cascadesim::run::files::read_named(path, "scenario file").map_err(InputError)?)
+    Ok(cascadesim::run::files::read_scenario(path).map_err(InputError)?)
 }
 
 pub(crate) fn load(path: &Path) -> Result<Scenario> {

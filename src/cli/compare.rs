@@ -13,10 +13,11 @@ use cascadesim::metrics::Column;
 use cascadesim::output::Staging;
 use cascadesim::output::compare::{Side, interval, signed, write_compare};
 use cascadesim::output::format::human;
+use cascadesim::output::read::Unreadable;
 use cascadesim::output::style::wrap;
 use cascadesim::summary::Provenance;
 
-use super::common::{InputError, not_a_shard};
+use super::common::{InputError, from_run, not_a_shard};
 use super::common::{read_columns, read_provenance};
 
 #[derive(Args)]
@@ -36,23 +37,23 @@ pub(crate) struct CompareArgs {
 
 /// The results file of an argument (a folder's `results.h5`, or the file itself) and the
 /// run's short name (the folder's name, or the file's stem).
-fn resolve(arg: &Path) -> Result<(PathBuf, String), String> {
+fn resolve(arg: &Path) -> Result<(PathBuf, String)> {
     let file = if arg.is_dir() {
         arg.join("results.h5")
     } else {
         arg.to_path_buf()
     };
-    if !file.is_file() {
-        return Err(if arg.is_dir() {
-            format!("{} has no results.h5", arg.display())
-        } else if arg.exists() {
-            format!(
-                "{} is not a regular file (a device or FIFO); expected a results file or folder",
-                arg.display()
-            )
-        } else {
-            format!("no such results file or folder: {}", arg.display())
-        });
+    if let Some(u) = cascadesim::output::read::not_a_file(&file, "results file") {
+        let u = match u {
+            Unreadable::Bad(_) if arg.is_dir() => {
+                Unreadable::Bad(format!("{} has no results.h5", arg.display()))
+            }
+            Unreadable::Bad(_) if std::fs::symlink_metadata(arg).is_err() => {
+                Unreadable::Bad(format!("no such results file or folder: {}", arg.display()))
+            }
+            u => u,
+        };
+        return Err(from_run(u.into()));
     }
     let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned());
     let label = if file.file_name().is_some_and(|n| n == "results.h5") {
@@ -67,7 +68,7 @@ fn resolve(arg: &Path) -> Result<(PathBuf, String), String> {
 
 /// Reads one run, every dataset checked; the error names the file and dataset.
 fn read_run(arg: &Path) -> Result<(PathBuf, String, Provenance, Vec<Column>)> {
-    let (file, label) = resolve(arg).map_err(InputError)?;
+    let (file, label) = resolve(arg)?;
     not_a_shard(&file)?;
     let p = read_provenance(&file)?;
     super::common::memory_guard(
@@ -101,7 +102,7 @@ pub(crate) fn compare(args: &CompareArgs) -> Result<i32> {
     super::common::cancelled()?;
     let staging = Staging::new(&dest)?;
     let figures = write_compare(&staging, &a, &ca, &b, &cb, &comparison)?;
-    let dir = staging.commit()?;
+    let dir = super::common::commit(staging)?;
     for f in &figures {
         if let Err(e) = &f.status {
             eprintln!("warning: plots/{}: {e}", f.stem);

@@ -161,7 +161,7 @@ pub(crate) fn heatmap(args: &HeatmapArgs) -> Result<i32> {
         scenario: scenario.text.clone(),
     };
     let files = write_heatmap(&staging, &report, &provenance)?;
-    let dir = staging.commit()?;
+    let dir = super::common::commit(staging)?;
     if !args.quiet {
         print!("{}", render(&report, &provenance, &dir, &files));
     }

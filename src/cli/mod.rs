@@ -125,16 +125,6 @@ pub fn main() -> i32 {
     };
     match result {
         Ok(code) => code,
-        // The new results are in place; only the previous folder was left behind.
-        Err(e)
-            if matches!(
-                e.downcast_ref::<cascadesim::output::OutputError>(),
-                Some(cascadesim::output::OutputError::OldLeft { .. })
-            ) =>
-        {
-            eprintln!("warning: {e}");
-            0
-        }
         Err(e) if silent() => exit_code(&e),
         Err(e) => {
             if let Some(se) = e.downcast_ref::<ScenarioError>() {

@@ -306,7 +306,7 @@ pub(crate) fn sweep(args: &SweepArgs) -> Result<i32> {
     let warnings =
         output::sweep_plot::write_sweep_plots(&staging.path(""), &results, target.as_ref());
     output::sweep_page::write(&staging, &results)?;
-    let dir = staging.commit()?;
+    let dir = super::common::commit(staging)?;
     for w in &warnings {
         eprintln!("warning: {w}");
     }
@@ -495,7 +495,7 @@ pub(crate) fn tune(args: &TuneArgs) -> Result<i32> {
         return Ok(0);
     };
     files::write_tune(&staging, &prov, &args.param, &target.to_string(), &tuned)?;
-    let dir = staging.commit()?;
+    let dir = super::common::commit(staging)?;
     if !tuned.monotone {
         eprintln!(
             "warning: {} is not monotone in {} over the evaluated values: bisection assumes it is, so the answer may be one of several crossings",
@@ -633,7 +633,7 @@ pub(crate) fn sensitivity(args: &SensitivityArgs) -> Result<i32> {
         reference.stats.cascade.estimate,
         reference.stats.drawdown_es99(),
     );
-    let dir = staging.commit()?;
+    let dir = super::common::commit(staging)?;
     for w in &warnings {
         eprintln!("warning: {w}");
     }

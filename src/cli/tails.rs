@@ -28,9 +28,7 @@ pub(crate) struct TailsArgs {
 
 pub(crate) fn refit_tails(args: &TailsArgs) -> Result<i32> {
     let f = &args.results;
-    if let Some(problem) = cascadesim::output::read::not_a_file(f, "results file") {
-        bail!(InputError(problem));
-    }
+    super::common::readable(f, "results file")?;
     if let Some(u) = args.threshold
         && !u.is_finite()
     {

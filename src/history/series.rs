@@ -125,7 +125,15 @@ pub fn header_issues<'k>(
     known: impl Iterator<Item = &'k str> + Clone,
 ) -> Vec<Issue> {
     let mut issues = Vec::new();
+    // Each unknown name once, at its first column, with how often it appears (a header of a
+    // million `x` columns was a million issues); a known name given twice, once.
+    let counts = crate::text::repeats(header.iter().map(String::as_str));
+    let mut seen = std::collections::HashSet::new();
     for (i, h) in header.iter().enumerate() {
+        if !seen.insert(h.as_str()) {
+            continue;
+        }
+        let count = counts.get(h.as_str()).copied().unwrap_or(1);
         if !known.clone().any(|k| k == h) {
             let hint = crate::diagnostics::suggest(h, known.clone())
                 .map(|s| format!(" (did you mean `{s}`?)"))
@@ -133,9 +141,13 @@ pub fn header_issues<'k>(
             issues.push(issue(
                 Some(line),
                 h,
-                format!("unknown column {}{hint}", i + 1),
+                format!(
+                    "unknown column {}{}{hint}",
+                    i + 1,
+                    crate::text::times(count)
+                ),
             ));
-        } else if header[..i].contains(h) {
+        } else if count > 1 {
             issues.push(issue(Some(line), h, "column given twice".into()));
         }
     }
@@ -331,6 +343,23 @@ fn time_problem(t: f64, unix: bool, prev: Option<(f64, usize)>) -> Option<String
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each unknown column name once, with its count; a known one given twice, once.
+    #[test]
+    fn a_repeated_unknown_column_is_one_issue() {
+        let header: Vec<String> = ["time", "price", "price", "price"]
+            .into_iter()
+            .chain(std::iter::repeat_n("x", 1000))
+            .map(String::from)
+            .collect();
+        let issues = header_issues(&header, 1, ["time", "price"].into_iter());
+        let messages: Vec<&str> = issues.iter().map(|i| i.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            ["column given twice", "unknown column 5 (1000 times)"],
+            "{issues:?}"
+        );
+    }
 
     #[test]
     fn reads_both_time_forms_and_optional_columns() {

@@ -233,6 +233,28 @@ impl Staging {
         self.remove_old(&old)
     }
 
+    /// [`Staging::commit`] for a command that carries on once its new folder is in place:
+    /// a previous folder that could not be removed ([`OutputError::OldLeft`]) is not a
+    /// failure but a warning, returned with the folder (every command that writes a folder
+    /// warns, prints its summary and exits 0).
+    ///
+    /// # Errors
+    /// Every other error of [`Staging::commit`].
+    pub fn commit_or_warn(self) -> Result<(PathBuf, Option<String>), OutputError> {
+        match self.commit() {
+            Ok(dir) => Ok((dir, None)),
+            Err(OutputError::OldLeft { dest, old, source }) => {
+                let warning = OutputError::OldLeft {
+                    dest: dest.clone(),
+                    old,
+                    source,
+                };
+                Ok((dest, Some(warning.to_string())))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// Removes the previous folder once the new one is in place.
     ///
     /// # Errors

@@ -49,6 +49,54 @@ impl fmt::Display for FileProblems {
 
 impl std::error::Error for FileProblems {}
 
+/// Gathers the problems several readers find in one file, so that the file's message
+/// lists them all (`report` once said a file's `/paths` problems and, after they were
+/// fixed, its `/assets` ones).
+pub struct Gather {
+    file: PathBuf,
+    problems: Vec<String>,
+}
+
+impl Gather {
+    pub fn new(file: &Path) -> Self {
+        Gather {
+            file: file.to_path_buf(),
+            problems: Vec::new(),
+        }
+    }
+
+    /// The value read, or `None` with the reader's problems kept.
+    pub fn take<T>(&mut self, read: Result<T, FileProblems>) -> Option<T> {
+        read.map_err(|e| self.problems.extend(e.problems)).ok()
+    }
+
+    /// # Errors
+    /// Every problem gathered, when there is one.
+    pub fn finish(self) -> Result<(), FileProblems> {
+        if self.problems.is_empty() {
+            Ok(())
+        } else {
+            Err(FileProblems {
+                file: self.file,
+                problems: self.problems,
+            })
+        }
+    }
+}
+
+/// `/paths` read back ([`read_path_columns`]) and the rest of a whole run's file checked
+/// ([`check_run_datasets`]), the problems of both in one message.
+///
+/// # Errors
+/// Every problem of both.
+pub fn read_run_columns(f: &Path, p: &Provenance) -> Result<Vec<Column>, FileProblems> {
+    let mut all = Gather::new(f);
+    let columns = all.take(read_path_columns(f, p.paths));
+    all.take(check_run_datasets(f, p));
+    all.finish()?;
+    Ok(columns.unwrap_or_default())
+}
+
 /// Collects the problems of one file.
 struct Check<'f> {
     file: &'f Path,
@@ -291,20 +339,58 @@ impl<'f> Check<'f> {
     }
 }
 
-/// Why `f` cannot be read as a `what` (e.g. "results file") at all: it does not exist, or
-/// it is not a regular file (a folder, a device, a FIFO: `/dev/zero` exists). `None` when it
-/// is a regular file.
-pub fn not_a_file(f: &Path, what: &str) -> Option<String> {
+/// Why an input file cannot be read at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unreadable {
+    /// It does not exist, or it is not a regular file (a folder, a device, a FIFO): bad
+    /// input, exit status 2.
+    Bad(String),
+    /// A regular file this process cannot read (permission denied, a read error): a failure
+    /// of the machine, not of the file, exit status 1 (README, "Exit status").
+    Io(String),
+}
+
+impl fmt::Display for Unreadable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Unreadable::Bad(m) | Unreadable::Io(m) => f.write_str(m),
+        }
+    }
+}
+
+/// Why `f` cannot be read as a `what` (e.g. "results file") at all: it does not exist, it
+/// is not a regular file (a folder, a device, a FIFO: `/dev/zero` exists), or it cannot be
+/// opened and read (its first byte is read to find out). `None` when it can be read.
+pub fn not_a_file(f: &Path, what: &str) -> Option<Unreadable> {
+    use std::io::Read as _;
+    let io =
+        |e: std::io::Error| Unreadable::Io(format!("cannot read the {what} {}: {e}", f.display()));
     match std::fs::metadata(f) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            Some(format!("no such {what}: {}", f.display()))
+            Some(Unreadable::Bad(format!("no such {what}: {}", f.display())))
         }
-        Err(e) => Some(format!("cannot read the {what} {}: {e}", f.display())),
-        Ok(m) if !m.is_file() => Some(format!(
+        // A path that cannot name a file (a loop of links, a file where a folder should be,
+        // a name too long) is the path's fault, not the machine's.
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::ELOOP | libc::ENOTDIR | libc::ENAMETOOLONG)
+            ) =>
+        {
+            Some(Unreadable::Bad(format!(
+                "{} does not name a {what}: {e}",
+                f.display()
+            )))
+        }
+        Err(e) => Some(io(e)),
+        Ok(m) if !m.is_file() => Some(Unreadable::Bad(format!(
             "{} is not a regular file (a folder, device or FIFO); expected a {what}",
             f.display()
-        )),
-        Ok(_) => None,
+        ))),
+        Ok(_) => std::fs::File::open(f)
+            .and_then(|mut h| h.read(&mut [0u8; 1]))
+            .err()
+            .map(io),
     }
 }
 
@@ -670,15 +756,7 @@ pub fn check_run_datasets(f: &Path, p: &Provenance) -> Result<(), FileProblems> 
         ));
         return c.finish(());
     };
-    let groups: Vec<String> = std::iter::once("/paths".to_string())
-        .chain(p.assets.iter().map(|a| format!("/assets/{a}")))
-        .collect();
-    for g in &groups {
-        // Files of the older layout have no `path` scale.
-        if h5::list_datasets(f, g).is_ok_and(|n| n.iter().any(|n| n == "path")) {
-            c.path_ids(&format!("{g}/path"), p.first_path, len);
-        }
-    }
+    c.path_scales(&p.assets, p.first_path, len);
     for a in &p.assets {
         let names = h5::list_datasets(f, &format!("/assets/{a}")).unwrap_or_default();
         for d in ASSET_METRICS
@@ -726,7 +804,43 @@ pub fn check_run_datasets(f: &Path, p: &Provenance) -> Result<(), FileProblems> 
     c.finish(())
 }
 
+/// Checks the path-id scales of a file holding paths `first .. first + len - 1` (a shard's
+/// range, or a whole run's): the `path` dataset of `/paths`, of every `/assets/<asset>` and
+/// of every `/populations/<k>` must hold exactly those ids in order. `merge` checks every
+/// shard this way, so a shard whose rows are not the paths its header claims is refused
+/// rather than joined into a run with some paths twice and others missing.
+///
+/// # Errors
+/// Every dataset whose ids are not the range, each named.
+pub fn check_path_ids(
+    f: &Path,
+    assets: &[String],
+    first: u64,
+    len: u64,
+) -> Result<(), FileProblems> {
+    let mut c = Check::new(f);
+    match usize::try_from(len) {
+        Ok(len) => c.path_scales(assets, first, len),
+        Err(_) => c.push(format!("{len} paths cannot be held in memory")),
+    }
+    c.finish(())
+}
+
 impl Check<'_> {
+    /// The `path` scales of `/paths`, `/assets/<asset>` and `/populations/<k>` (those that
+    /// have one: files of the older layout have none) hold the ids `first ..`, `len` of them.
+    fn path_scales(&mut self, assets: &[String], first: u64, len: usize) {
+        let populations = h5::list_groups(self.file, "/populations").unwrap_or_default();
+        let groups = std::iter::once("/paths".to_string())
+            .chain(assets.iter().map(|a| format!("/assets/{a}")))
+            .chain(populations.iter().map(|k| format!("/populations/{k}")));
+        for g in groups {
+            if h5::list_datasets(self.file, &g).is_ok_and(|n| n.iter().any(|n| n == "path")) {
+                self.path_ids(&format!("{g}/path"), first, len);
+            }
+        }
+    }
+
     /// The dimension scale `dataset` must hold the ids `first` .. `first + len - 1`.
     fn path_ids(&mut self, dataset: &str, first: u64, len: usize) {
         let Some((stored, shape)) = self.dataset(dataset, len) else {

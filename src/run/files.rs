@@ -79,6 +79,30 @@ pub fn read_named(path: &Path, what: &str) -> Result<String, String> {
     read_regular(path, &format!("{what} {}", path.display()))
 }
 
+/// The text of the scenario file `path` named on the command line, held to the rules of
+/// [`read_named`] and to [`crate::scenario::MAX_TEXT_BYTES`], checked before it is read (a
+/// scenario's TOML tree takes a hundred times its text).
+///
+/// # Errors
+/// As [`read_named`], or the scenario's size.
+pub fn read_scenario(path: &Path) -> Result<String, String> {
+    let too_long = |len: u64| {
+        let len = usize::try_from(len).unwrap_or(usize::MAX);
+        format!("{}: {}", path.display(), crate::scenario::too_long(len))
+    };
+    if let Ok(m) = std::fs::metadata(path)
+        && m.is_file()
+        && m.len() > crate::scenario::MAX_TEXT_BYTES as u64
+    {
+        return Err(too_long(m.len()));
+    }
+    let text = read_named(path, "scenario file")?;
+    if text.len() > crate::scenario::MAX_TEXT_BYTES {
+        return Err(too_long(text.len() as u64));
+    }
+    Ok(text)
+}
+
 /// Reads `path` (shown as `shown`) if it is a regular file of at most [`MAX_BYTES`].
 fn read_regular(path: &Path, shown: &str) -> Result<String, String> {
     let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {shown}: {e}"))?;

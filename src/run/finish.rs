@@ -160,20 +160,8 @@ pub fn finish(
         // A cancel during the fits, replays or figures: the staging folder is dropped (and
         // removed), the previous results stay.
         check(cancel)?;
-        let dir = match staging.commit() {
-            Ok(dir) => dir,
-            // The new results are complete and in place: a leftover is a warning.
-            Err(OutputError::OldLeft { dest, old, source }) => {
-                let e = OutputError::OldLeft {
-                    dest: dest.clone(),
-                    old,
-                    source,
-                };
-                warnings.push(e.to_string());
-                dest
-            }
-            Err(e) => return Err(e.into()),
-        };
+        let (dir, left) = staging.commit_or_warn()?;
+        warnings.extend(left);
         Ok(Finished {
             summary,
             tail_reports,

@@ -29,8 +29,8 @@ struct Shard {
 
 fn read_shard(f: &Path) -> Result<Shard, RunError> {
     let name = f.display().to_string();
-    if let Some(problem) = read::not_a_file(f, "shard file") {
-        return Err(RunError::Input(problem));
+    if let Some(u) = read::not_a_file(f, "shard file") {
+        return Err(u.into());
     }
     // A file cut short or not HDF5 at all is said so.
     if let Err(e) = h5::check_container(f) {
@@ -57,6 +57,39 @@ fn read_shard(f: &Path) -> Result<Shard, RunError> {
         spec: ShardSpec { index, count },
         name,
     })
+}
+
+/// The problems found in a set of shards, every shard's, for one message: bad input, or a
+/// failure when some file could not be read at all (permission denied, a read error).
+#[derive(Default)]
+struct Problems {
+    lines: Vec<String>,
+    unreadable: bool,
+}
+
+impl Problems {
+    fn input(&mut self, line: String) {
+        self.lines.push(line);
+    }
+
+    fn push(&mut self, e: RunError) {
+        self.unreadable |= matches!(e, RunError::Read(_));
+        self.lines.push(e.to_string());
+    }
+
+    /// Every problem so far as one error: [`RunError::Read`] (exit 1) when a file could not
+    /// be read, else [`RunError::Input`] (exit 2).
+    fn finish(&mut self) -> Result<(), RunError> {
+        if self.lines.is_empty() {
+            return Ok(());
+        }
+        let text = std::mem::take(&mut self.lines).join("\n");
+        Err(if self.unreadable {
+            RunError::Read(text)
+        } else {
+            RunError::Input(text)
+        })
+    }
 }
 
 /// The first field in which two shards' runs differ, if any.
@@ -118,53 +151,58 @@ pub struct Merged {
 ///
 /// # Errors
 /// [`RunError::Input`] for a file that is not a shard, shards of different runs, a set that
-/// does not cover the run exactly once, or a scenario that cannot be rebuilt;
+/// does not cover the run exactly once, a shard whose `path` ids are not the paths its
+/// header claims, or a scenario that cannot be rebuilt, every shard's problems at once;
+/// [`RunError::Read`] when, among them, a shard could not be read at all;
 /// [`RunError::Memory`] for a run too large for this process.
 pub fn merge_shards(files: &[PathBuf], allow_external: bool) -> Result<Merged, RunError> {
     // Every bad shard is named, not only the first.
     let mut shards: Vec<Shard> = Vec::new();
-    let mut problems: Vec<String> = Vec::new();
+    let mut problems = Problems::default();
     for f in files {
         match read_shard(f) {
             Ok(s) => shards.push(s),
-            Err(e) => problems.push(e.to_string()),
+            Err(e) => problems.push(e),
         }
     }
-    if !problems.is_empty() {
-        return Err(RunError::Input(problems.join("\n")));
-    }
+    problems.finish()?;
     let Some((first, rest)) = shards.split_first() else {
         return Err(RunError::Input("no shard files to merge".into()));
     };
     for s in rest {
         if let Some(what) = differs(&first.provenance, &s.provenance) {
-            return Err(RunError::Input(format!(
+            problems.input(format!(
                 "{} and {} are shards of different runs: their {what} differs",
                 first.name, s.name
-            )));
+            ));
         }
     }
+    problems.finish()?;
     let total = first.provenance.paths;
     let ranges: Vec<(String, u64, u64)> = shards
         .iter()
         .map(|s| (s.name.clone(), s.provenance.first_path, s.paths))
         .collect();
-    let order = check_coverage(total, &ranges).map_err(|problems| {
-        let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
-        RunError::Input(lines.join("\n"))
-    })?;
+    let order = match check_coverage(total, &ranges) {
+        Ok(order) => order,
+        Err(gaps) => {
+            gaps.iter().for_each(|g| problems.input(g.to_string()));
+            Vec::new()
+        }
+    };
     // A shard's own claim (K of N) must match the paths it holds.
     for s in &shards {
-        if s.spec.range(total) != (s.provenance.first_path, s.paths) {
-            return Err(RunError::Input(format!(
-                "{} says it is shard {} of a {total}-path run but holds paths {}..{}",
+        let first = s.provenance.first_path;
+        if s.spec.range(total) != (first, s.paths) {
+            problems.input(format!(
+                "{} says it is shard {} of a {total}-path run but holds paths {first}..{}",
                 s.name,
                 s.spec,
-                s.provenance.first_path,
-                s.provenance.first_path + s.paths
-            )));
+                first.saturating_add(s.paths)
+            ));
         }
     }
+    problems.finish()?;
 
     let mut provenance = shards[order[0]].provenance.clone();
     provenance.first_path = 0;
@@ -190,14 +228,34 @@ pub fn merge_shards(files: &[PathBuf], allow_external: bool) -> Result<Merged, R
     for &i in &order {
         let s = &shards[i];
         let f = &files[i];
-        join(&mut columns, read::read_path_columns(f, s.paths)?);
-        let assets = read::read_asset_columns(
+        let mut all = read::Gather::new(f);
+        // Its rows must be the paths its header claims (their `path` ids).
+        all.take(read::check_path_ids(
+            f,
+            &provenance.assets,
+            s.provenance.first_path,
+            s.paths,
+        ));
+        let path_columns = all.take(read::read_path_columns(f, s.paths));
+        let assets = all.take(read::read_asset_columns(
             f,
             &provenance.assets,
             &venues,
             scenario.cross_margin.is_some(),
             s.paths,
-        )?;
+        ));
+        let pops = all.take(read::read_population_columns(f, &ids, s.paths));
+        let cents = all.take(read::read_shard_cents(f, &provenance.assets, per));
+        if let Err(e) = all.finish() {
+            // Every shard's problems are named before giving up.
+            problems.push(e.into());
+        }
+        let (Some(path_columns), Some(assets), Some(pops), Some(cents)) =
+            (path_columns, assets, pops, cents)
+        else {
+            continue;
+        };
+        join(&mut columns, path_columns);
         if asset_columns.is_empty() {
             asset_columns = assets;
         } else {
@@ -209,7 +267,6 @@ pub fn merge_shards(files: &[PathBuf], allow_external: bool) -> Result<Merged, R
                 }
             }
         }
-        let pops = read::read_population_columns(f, &ids, s.paths)?;
         if i == order[0] {
             population_columns = pops;
         } else if pops.len() != population_columns.len() {
@@ -221,13 +278,13 @@ pub fn merge_shards(files: &[PathBuf], allow_external: bool) -> Result<Merged, R
                 join(&mut a.columns, b.columns);
             }
         }
-        let cents = read::read_shard_cents(f, &provenance.assets, per)?;
         for (k, cents) in cents.iter().enumerate() {
             for (x, &c) in realised.cents[k * per..(k + 1) * per].iter_mut().zip(cents) {
                 *x = x.saturating_add(c);
             }
         }
     }
+    problems.finish()?;
     Ok(Merged {
         provenance,
         scenario,

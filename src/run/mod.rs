@@ -54,12 +54,25 @@ pub enum RunError {
     /// Bad input found while running: a shard or results file, a rare-event setting.
     #[error("{0}")]
     Input(String),
+    /// An input file that exists could not be read (permission denied, a read error): a
+    /// failure, not bad input.
+    #[error("{0}")]
+    Read(String),
     /// A file could not be written.
     #[error(transparent)]
     Output(#[from] OutputError),
     /// Cancelled: nothing was written (the previous results, if any, are left as they were).
     #[error("interrupted: nothing written (the previous results, if any, are left as they were)")]
     Cancelled,
+}
+
+impl From<crate::output::read::Unreadable> for RunError {
+    fn from(u: crate::output::read::Unreadable) -> Self {
+        match u {
+            crate::output::read::Unreadable::Bad(m) => RunError::Input(m),
+            crate::output::read::Unreadable::Io(m) => RunError::Read(m),
+        }
+    }
 }
 
 impl From<FileProblems> for RunError {

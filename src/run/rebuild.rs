@@ -25,6 +25,17 @@ pub fn rebuild_market(
     rebuild_scenario(p, allow_external, command).map(|s| Market::new(&s))
 }
 
+/// [`NoFiles`] that remembers whether a file was asked for.
+#[derive(Default)]
+struct Asked(std::cell::Cell<bool>);
+
+impl FileSource for Asked {
+    fn read(&self, relative: &str) -> Result<String, String> {
+        self.0.set(true);
+        NoFiles.read(relative)
+    }
+}
+
 /// The run's scenario, re-read from its recorded text, with the run's seed, path count and
 /// replicates ([`Overrides::recorded`]). Referenced files are read relative to the scenario
 /// path recorded in the file, if they are still there (confined to the current folder
@@ -40,8 +51,29 @@ pub fn rebuild_scenario(
     command: &str,
 ) -> Result<Scenario, String> {
     let parse = |files: &dyn FileSource| Scenario::parse(&p.scenario, &p.scenario_file, files);
-    let scenario = match parse(&NoFiles) {
+    let without = Asked::default();
+    let scenario = match parse(&without) {
         Ok(s) => s,
+        // A text that is invalid by itself is said so (it was "reads files that results.h5
+        // does not contain … not found relative to . either").
+        Err(e) if !without.0.get() => {
+            let shown: Vec<&str> = e
+                .issues
+                .iter()
+                .take(3)
+                .map(|i| i.message.as_str())
+                .collect();
+            let more = e.issues.len().saturating_sub(shown.len());
+            return Err(format!(
+                "the scenario stored in the file (scenario_toml) is not valid: {}{}",
+                shown.join("; "),
+                if more > 0 {
+                    format!("; and {more} more")
+                } else {
+                    String::new()
+                }
+            ));
+        }
         Err(no_files) => {
             let base = recorded_base(&p.scenario_file, allow_external)?;
             parse(&FsFiles {

@@ -86,8 +86,8 @@ pub fn rebuild_report(
     warn: &dyn Fn(&str),
 ) -> Result<Rebuilt, RunError> {
     let f = results;
-    if let Some(problem) = read::not_a_file(f, "results file") {
-        return Err(RunError::Input(problem));
+    if let Some(u) = read::not_a_file(f, "results file") {
+        return Err(u.into());
     }
     check_whole_run(f)?;
     let provenance = read::read_provenance(f)?;
@@ -96,41 +96,45 @@ pub fn rebuild_report(
         provenance.assets.len(),
         memory::has_cross_margin(&provenance.scenario),
     ))?;
-    let columns = read::read_path_columns(f, provenance.paths)?;
-    read::check_run_datasets(f, &provenance)?;
-    let realised = read::read_realised(f, &provenance)?;
+    // Every problem of the file in one message: `/paths`, `/assets`, the realised heatmap,
+    // `/populations`.
+    let mut all = read::Gather::new(f);
+    let columns = all.take(read::read_run_columns(f, &provenance));
+    let realised = all.take(read::read_realised(f, &provenance));
     // Population names come from the recorded scenario (none when it cannot be rebuilt).
-    let (population_columns, cross_margin) = match rebuild_scenario(
+    let (population_columns, cross_assets) = match rebuild_scenario(
         &provenance,
         allow_external,
         "report",
     ) {
         Ok(s) => {
-            let pops = read::read_population_columns(f, &population_ids(&s), provenance.paths)?;
+            let pops = read::read_population_columns(f, &population_ids(&s), provenance.paths);
             // The cross-margin figures come from the per-asset columns.
-            let cross = match &s.cross_margin {
-                Some(_) => {
-                    let venues: Vec<bool> = s.assets.iter().map(|a| a.venues.is_some()).collect();
-                    let assets = read::read_asset_columns(
-                        f,
-                        &provenance.assets,
-                        &venues,
-                        true,
-                        provenance.paths,
-                    )?;
-                    summary::cross_margin_summaries(&columns, &assets)
-                }
-                None => Vec::new(),
-            };
-            (pops, cross)
+            let cross = s.cross_margin.as_ref().map(|_| {
+                let venues: Vec<bool> = s.assets.iter().map(|a| a.venues.is_some()).collect();
+                read::read_asset_columns(f, &provenance.assets, &venues, true, provenance.paths)
+            });
+            (all.take(pops), cross.and_then(|c| all.take(c)))
         }
         Err(e) => {
             warn(&format!(
                 "the per-population figures are left out: the scenario stored in the file cannot be rebuilt ({e})"
             ));
-            (Vec::new(), Vec::new())
+            (Some(Vec::new()), None)
         }
     };
+    all.finish()?;
+    let (Some(columns), Some(realised), Some(population_columns)) =
+        (columns, realised, population_columns)
+    else {
+        return Err(RunError::Input(format!(
+            "{}: the file is incomplete",
+            f.display()
+        )));
+    };
+    let cross_margin = cross_assets
+        .map(|assets| summary::cross_margin_summaries(&columns, &assets))
+        .unwrap_or_default();
     let seed = provenance.seed;
     let first_path = provenance.first_path;
     let tail_reports = summary::analyze_tails(&columns, &summary::tail_options(seed));

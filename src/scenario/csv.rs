@@ -90,14 +90,20 @@ impl Table {
 
     fn check_columns(&self, known: &[&str], required: &[&str], errors: &mut Vec<String>) {
         let line = self.header_line;
-        for (i, n) in self.columns.iter().enumerate() {
+        // Each unknown name once, with how often it appears (a header of a million `x`
+        // columns was a million lines); a known name given twice, once.
+        let counts = crate::text::repeats(self.columns.iter().map(String::as_str));
+        let mut seen = std::collections::HashSet::new();
+        for n in self.columns.iter().filter(|n| seen.insert(n.as_str())) {
+            let count = counts.get(n.as_str()).copied().unwrap_or(1);
             if !known.contains(&n.as_str()) {
                 errors.push(format!(
-                    "{line}: unknown column {}; columns are {}",
+                    "{line}: unknown column {}{}; columns are {}",
                     cut(n).replace('"', "`"),
+                    crate::text::times(count),
                     known.join(", ")
                 ));
-            } else if self.columns[..i].contains(n) {
+            } else if count > 1 {
                 errors.push(format!("{line}: column `{n}` appears twice"));
             }
         }
@@ -714,6 +720,33 @@ mod tests {
         assert!(e[0].starts_with("6: column `distance_bp`"), "{e:?}");
         let e = book_levels("# c1\nside,distance_bp,size_usd,x\n", 1.0).unwrap_err();
         assert!(e[0].starts_with("2: unknown column"), "{e:?}");
+    }
+
+    /// A header of many columns of one unknown name is one problem saying how many (10⁶
+    /// columns `x` were 10⁶ lines); a known column given three times is one problem too.
+    #[test]
+    fn a_repeated_unknown_column_is_one_problem() {
+        let header = format!("side,distance_bp,size_usd{}", ",x".repeat(1000));
+        let e = book_levels(
+            &format!(
+                "{header}
+"
+            ),
+            1.0,
+        )
+        .unwrap_err();
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].starts_with("1: unknown column `x` (1000 times)"),
+            "{e:?}"
+        );
+        let e = book_levels(
+            "side,side,side,distance_bp,size_usd
+",
+            1.0,
+        )
+        .unwrap_err();
+        assert_eq!(e, ["1: column `side` appears twice"]);
     }
 
     /// Review D16: the header an empty file should have is quoted without stray backticks.

@@ -49,6 +49,12 @@ pub use rare_event::{MAX_CLONES, MAX_SPLIT_LEVELS};
 pub use replay::{ReplayMode, ReplayScenario};
 pub use simulation::{DEFAULT_REPLICATES, MAX_REPLICATES, MAX_STEPS};
 
+/// The longest scenario text accepted, in bytes (the bundled scenarios are under 6 KiB;
+/// data belongs in the CSV files a scenario refers to). The TOML tree of a megabyte of
+/// `1,1,1,…` takes about 140 MB, so the limit bounds the memory of reading a scenario from
+/// anyone (a file of the 1 GiB that other files may have would need over 100 GB).
+pub const MAX_TEXT_BYTES: usize = 1 << 20;
+
 // The validated types this module produces live in `model::spec` (the one-way street:
 // `scenario` imports `model`, never the reverse); `Scenario::parse` is implemented here.
 use crate::model::spec::{Dependence, Scenario};
@@ -99,6 +105,13 @@ impl Scenario {
         files: &dyn FileSource,
     ) -> Result<Scenario, ScenarioError> {
         let mut doc = Doc::new(text);
+        if text.len() > MAX_TEXT_BYTES {
+            doc.error_at("", None, too_long(text.len()));
+            return Err(ScenarioError {
+                origin: origin.into(),
+                issues: doc.issues,
+            });
+        }
         let (root, syntax) = DeTable::parse_recoverable(text);
         if !syntax.is_empty() {
             for e in syntax {
@@ -357,6 +370,13 @@ fn validate(
         rare_event,
         check,
     })
+}
+
+/// The message for a scenario text of `len` bytes, over [`MAX_TEXT_BYTES`].
+pub fn too_long(len: usize) -> String {
+    format!(
+        "the scenario is {len} bytes; a scenario is at most {MAX_TEXT_BYTES} bytes (1 MiB): put data in the CSV files it refers to"
+    )
 }
 
 #[cfg(test)]
