@@ -10,6 +10,10 @@ use cascadesim::model::spec::Scenario;
 mod files;
 use files::Files;
 
+#[path = "common/rounding.rs"]
+mod rounding;
+use rounding::same_but_settlement_rounding;
+
 const BOOK: &str = "side,distance_bp,size_usd\n\
 bid,10,500\nbid,20,500\nbid,30,1000\n\
 ask,10,500\nask,20,500\nask,30,1000\n";
@@ -743,14 +747,17 @@ fn a_halted_asset_is_not_settled_again_while_another_cascades() {
     assert!(sum.liquidation_count <= 1 + 4, "{sum:?}");
 }
 
-/// The settlement fast path (no partial rule: ladder positions closed in a register loop) and
-/// the general per-position path must agree to the bit. A partial rule whose minimum
+/// The settlement fast path (no partial rule: a long run's quantity and settlement in closed
+/// form, the rest in a register loop) and the general per-position path must close the same
+/// positions with the same counts and flags, and agree on every figure within the closed
+/// form's rounding (`same_but_settlement_rounding`; the register loop alone is checked to the
+/// bit by `engine::venue::tests::full_closes_match_margin_settle`). A partial rule whose minimum
 /// remainder ($10¹⁵, the largest allowed) no position can reach closes every position in full
 /// with the population's fee, exactly as without the rule, but goes through the general
 /// path; a small fund makes shortfalls, ADL (including partly deleveraged heads) and bad
 /// debt happen, so the write-back around the out-of-line shortfall is exercised.
 #[test]
-fn full_close_fast_path_matches_the_general_path_bit_for_bit() {
+fn full_close_fast_path_matches_the_general_path_up_to_the_closed_forms_rounding() {
     let base = include_str!("../scenarios/btc_flash_crash.toml")
         .replace("count = 100000", "count = 20000")
         .replace("steps = 1440 ", "steps = 120 ")
@@ -774,9 +781,16 @@ fn full_close_fast_path_matches_the_general_path_bit_for_bit() {
         let mut per_slow = [AssetPathMetrics::default()];
         let a = simulate_path(&fast, path, &mut per_fast, &mut NoObserver);
         let b = simulate_path(&slow, path, &mut per_slow, &mut NoObserver);
-        // f64 `==` per field: bit-identical for the finite values a summary holds.
-        assert_eq!(a, b, "path {path}");
-        assert_eq!(per_fast, per_slow, "path {path}");
+        // Counts and flags equal, floats within the closed form's rounding (the fast path's
+        // long runs take their quantity and settlement from prefix sums).
+        let (ta, tb) = (
+            format!("{a:?}\n{per_fast:?}"),
+            format!("{b:?}\n{per_slow:?}"),
+        );
+        assert!(
+            same_but_settlement_rounding(&ta, &tb),
+            "path {path}\n{ta}\n{tb}"
+        );
         assert_eq!(b.partial_liquidation_count, 0);
         liquidations += a.liquidation_count;
         adl += a.adl_count;

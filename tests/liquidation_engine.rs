@@ -21,6 +21,10 @@ use files::Files;
 #[path = "common/random_scenario.rs"]
 mod random_scenario;
 
+#[path = "common/rounding.rs"]
+mod rounding;
+use rounding::same_but_settlement_rounding;
+
 /// One asset at 100, volatility 0, one-minute steps, a shock of `shock` at step 2, a deep
 /// flat book without permanent impact; one population from `positions` with maintenance
 /// 0.5%, no fee, a fund of 1,000 USD and the engine table `engine`.
@@ -345,54 +349,4 @@ proptest! {
         let (a, b) = (everything(&plain), everything_but_the_queue(&engine)?);
         prop_assert!(same_but_settlement_rounding(&a, &b), "{a}\n{b}");
     }
-}
-
-/// Whether two [`everything`] texts are equal, except that floating-point figures may differ
-/// by the closed form's rounding. The venue sums fees, fund draw and bad debt of a long run in
-/// closed form (`engine::bulk`) while the queue settles what it releases position by position;
-/// that rounding is about `n·2⁻⁵³` of the magnitudes summed (margins, `q·e`, `q·f`: each at
-/// most a position's notional), not of the figure, which can be a small difference of large
-/// sums (fees of 0.79 USD moved by 1.4e-12 on 4,000 USD of closes). So those figures, and the
-/// ADL notional computed from the shortfall after them, may differ by 10⁻¹² of the figure plus
-/// the largest open interest or liquidated notional in the texts: hundreds of times the worst
-/// rounding of the few hundred positions a random scenario closes. The moved shortfall also
-/// sizes what ADL closes, so a partly deleveraged remainder that a later round sends to the
-/// book can differ in its last bits, and every fill, notional and price after it with it:
-/// every other float may differ by 10⁻¹² of itself. Integers (counts, steps, flags) must be
-/// equal: a different position closed or a count changed is a real difference.
-fn same_but_settlement_rounding(a: &str, b: &str) -> bool {
-    let split = |s: &str| -> Vec<String> {
-        s.split([' ', ',', '{', '}', '[', ']', '(', ')', '\n'])
-            .filter(|t| !t.is_empty())
-            .map(str::to_owned)
-            .collect()
-    };
-    let (ta, tb) = (split(a), split(b));
-    let scale = ta
-        .windows(2)
-        .filter(|w| ["open_interest:", "liquidated_notional:"].contains(&w[0].as_str()))
-        .filter_map(|w| w[1].parse::<f64>().ok())
-        .fold(0.0_f64, |m, v| m.max(v.abs()));
-    ta.len() == tb.len()
-        && (0..ta.len()).all(|i| {
-            let money = i > 0
-                && [
-                    "fees:",
-                    "insurance_fund_draw:",
-                    "bad_debt:",
-                    "adl_notional:",
-                ]
-                .contains(&ta[i - 1].as_str());
-            let float = |t: &str| t.contains(['.', 'e']) || t.ends_with("inf") || t == "NaN";
-            ta[i] == tb[i]
-                || float(&ta[i])
-                    && float(&tb[i])
-                    && match (ta[i].parse::<f64>(), tb[i].parse::<f64>()) {
-                        (Ok(x), Ok(y)) => {
-                            let m = x.abs().max(y.abs());
-                            (x - y).abs() <= 1e-12 * (m + if money { scale } else { 0.0 })
-                        }
-                        _ => false,
-                    }
-        })
 }
