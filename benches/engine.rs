@@ -69,7 +69,8 @@ use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use rayon::iter::{IntoParallelIterator, ParallelIterator};
 
 use criterion::{
-    BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
+    BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group,
+    criterion_main,
 };
 
 #[path = "support/floor.rs"]
@@ -359,46 +360,60 @@ fn peer(c: &mut Criterion) {
     const PATHS: u64 = 256;
     // Draws the population replicates the timed paths meet, outside the timing.
     mc::run(&m, 0, PATHS, &|_n| {}, &cancel).expect("not cancelled");
-    let mut g = c.benchmark_group("peer");
+    let mut g = paths_group(c, "peer", PATHS);
+    for threads in [1usize, 2] {
+        let label = format!("{threads}threads");
+        engine_and_floor(&mut g, &label, &pool(threads), &m, &fp, PATHS, &cancel);
+    }
+    g.finish();
+}
+
+/// A group timing batches of `paths` paths: ten flat samples of 5 s after 1 s of warm-up,
+/// throughput in paths/s.
+fn paths_group<'a>(c: &'a mut Criterion, name: &str, paths: u64) -> BenchmarkGroup<'a, WallTime> {
+    let mut g = c.benchmark_group(name);
     g.sampling_mode(SamplingMode::Flat);
     g.sample_size(10);
     g.warm_up_time(Duration::from_secs(1));
     g.measurement_time(Duration::from_secs(5));
-    g.throughput(Throughput::Elements(PATHS));
-    for threads in [1usize, 2] {
-        let pool = pool(threads);
-        let id = BenchmarkId::new("engine", format!("{threads}threads"));
-        g.bench_function(id, |b| {
-            b.iter(|| {
-                pool.install(|| mc::run(&m, 0, black_box(PATHS), &|_n| {}, &cancel))
-                    .expect("not cancelled")
+    g.throughput(Throughput::Elements(paths));
+    g
+}
+
+/// Times `paths` paths of `m` by `mc::run` (`engine/{label}`) and the same paths' floor
+/// (`floor/{label}`), one after the other on `pool`.
+fn engine_and_floor(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    label: &str,
+    pool: &rayon::ThreadPool,
+    m: &Market,
+    fp: &FloorPath,
+    paths: u64,
+    cancel: &AtomicBool,
+) {
+    g.bench_function(BenchmarkId::new("engine", label), |b| {
+        b.iter(|| {
+            pool.install(|| mc::run(m, 0, black_box(paths), &|_n| {}, cancel))
+                .expect("not cancelled")
+        })
+    });
+    g.bench_function(BenchmarkId::new("floor", label), |b| {
+        b.iter(|| {
+            pool.install(|| {
+                (0..black_box(paths))
+                    .into_par_iter()
+                    .map(|p| fp.run(p))
+                    .reduce(|| f64::INFINITY, f64::min)
             })
-        });
-        let id = BenchmarkId::new("floor", format!("{threads}threads"));
-        g.bench_function(id, |b| {
-            b.iter(|| {
-                pool.install(|| {
-                    (0..black_box(PATHS))
-                        .into_par_iter()
-                        .map(|p| fp.run(p))
-                        .reduce(|| f64::INFINITY, f64::min)
-                })
-            })
-        });
-    }
-    g.finish();
+        })
+    });
 }
 
 fn several(c: &mut Criterion) {
     const PATHS: u64 = 64;
     let cancel = AtomicBool::new(false);
     let pool = pool(1);
-    let mut g = c.benchmark_group("several");
-    g.sampling_mode(SamplingMode::Flat);
-    g.sample_size(10);
-    g.warm_up_time(Duration::from_secs(1));
-    g.measurement_time(Duration::from_secs(5));
-    g.throughput(Throughput::Elements(PATHS));
+    let mut g = paths_group(c, "several", PATHS);
     for (n, text) in [(1usize, PEER), (2, PEER2), (4, PEER4)] {
         let mut s = Scenario::parse(text, "peer (bench)", &NoFiles).expect("valid scenario");
         // One replicate, as the instruction counts in BENCHMARKS.md are taken.
@@ -409,21 +424,15 @@ fn several(c: &mut Criterion) {
         describe(&format!("several/{n}assets"), &m, 0);
         // Draws the replicate (and its settlement sums) outside the timing.
         mc::run(&m, 0, PATHS, &|_n| {}, &cancel).expect("not cancelled");
-        let id = BenchmarkId::new("engine", format!("{n}assets"));
-        g.bench_function(id, |b| {
-            b.iter(|| {
-                pool.install(|| mc::run(&m, 0, black_box(PATHS), &|_n| {}, &cancel))
-                    .expect("not cancelled")
-            })
-        });
-        let id = BenchmarkId::new("floor", format!("{n}assets"));
-        g.bench_function(id, |b| {
-            b.iter(|| {
-                (0..black_box(PATHS))
-                    .map(|p| fp.run(p))
-                    .fold(f64::INFINITY, f64::min)
-            })
-        });
+        engine_and_floor(
+            &mut g,
+            &format!("{n}assets"),
+            &pool,
+            &m,
+            &fp,
+            PATHS,
+            &cancel,
+        );
     }
     g.finish();
 }
