@@ -11,6 +11,9 @@
 //!   as the general step takes them (correlation, jumps, t mixing included), and a skip
 //!   interval per asset; an asset inside its own does nothing but its log fundamental,
 //!   the others go through refill, mid, band check and extremes as the lone asset would.
+//!   Each asset's log fundamental and lane are held in a fixed array for two to four assets
+//!   (`Hot`: the loops over the assets unroll and stay in registers), and the draws are
+//!   taken through inlined methods (`Draws`).
 
 use rand::rngs::ChaCha8Rng;
 

@@ -9,7 +9,8 @@
 //!    [`round_marks`](StepState::round_marks) (mids, live indices, breaker, funding),
 //!    [`collect_triggered`](StepState::collect_triggered) (through a venue's liquidation
 //!    engine where it has one: what its queue releases),
-//!    [`walk_books`](StepState::walk_books), [`settle`](StepState::settle);
+//!    [`walk_books`](StepState::walk_books), [`settle`](StepState::settle) (only the
+//!    populations whose book got orders: see [`idle`]);
 //! 6. [`record`](StepState::record): mids, venues' spread and arbitrage, extremes, the view
 //!    an observer sees;
 //! 7. [`end_of_step_rules`](StepState::end_of_step_rules): circuit breaker and
