@@ -31,6 +31,13 @@
 //!   stream, the log-price update and its `exp`) over the same 256 paths, each on a rayon
 //!   pool of 1 or 2 threads, interleaved so that the ratio engine / floor is read from one
 //!   run. The population replicates are drawn once, before the timing. Throughput: paths/s.
+//! - `several/{engine,floor}/{1,2,4}assets`: issue 26 target 2, 64 paths of the peer
+//!   workload with 1, 2 or 4 independent assets (`scenarios/bench/peer.toml`, `peer2.toml`,
+//!   `peer4.toml`: each asset with the peer's whole workload and its −8% shock; one population
+//!   replicate, drawn before the timing) by `mc::run`, and their floors (`support/floor.rs`:
+//!   per step and asset one standard normal from the path's ChaCha8 stream, the log-price
+//!   update and its `exp`), on a pool of one thread, interleaved so that engine(N)/floor(N)
+//!   and engine(N)/engine(1) are read from one run. Throughput: paths/s.
 //! - `market_new/{100000,1000000}`: `Market::new`, i.e. drawing and sorting the population.
 //!   Throughput: positions/s.
 //!
@@ -62,7 +69,8 @@ use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use rayon::iter::{IntoParallelIterator, ParallelIterator};
 
 use criterion::{
-    BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
+    BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group,
+    criterion_main,
 };
 
 #[path = "support/floor.rs"]
@@ -74,6 +82,10 @@ const FLASH_CRASH: &str = include_str!("../scenarios/btc_flash_crash.toml");
 
 /// Issue 26's peer workload (heavy liquidation at step 0).
 const PEER: &str = include_str!("../scenarios/bench/peer.toml");
+
+/// Issue 26 target 2: the peer workload with 2 and 4 independent assets.
+const PEER2: &str = include_str!("../scenarios/bench/peer2.toml");
+const PEER4: &str = include_str!("../scenarios/bench/peer4.toml");
 
 /// Environment variable that switches the single-threaded groups to thread CPU time.
 const CLOCK_ENV: &str = "CASCADESIM_BENCH_CLOCK";
@@ -348,32 +360,79 @@ fn peer(c: &mut Criterion) {
     const PATHS: u64 = 256;
     // Draws the population replicates the timed paths meet, outside the timing.
     mc::run(&m, 0, PATHS, &|_n| {}, &cancel).expect("not cancelled");
-    let mut g = c.benchmark_group("peer");
+    let mut g = paths_group(c, "peer", PATHS);
+    for threads in [1usize, 2] {
+        let label = format!("{threads}threads");
+        engine_and_floor(&mut g, &label, &pool(threads), &m, &fp, PATHS, &cancel);
+    }
+    g.finish();
+}
+
+/// A group timing batches of `paths` paths: ten flat samples of 5 s after 1 s of warm-up,
+/// throughput in paths/s.
+fn paths_group<'a>(c: &'a mut Criterion, name: &str, paths: u64) -> BenchmarkGroup<'a, WallTime> {
+    let mut g = c.benchmark_group(name);
     g.sampling_mode(SamplingMode::Flat);
     g.sample_size(10);
     g.warm_up_time(Duration::from_secs(1));
     g.measurement_time(Duration::from_secs(5));
-    g.throughput(Throughput::Elements(PATHS));
-    for threads in [1usize, 2] {
-        let pool = pool(threads);
-        let id = BenchmarkId::new("engine", format!("{threads}threads"));
-        g.bench_function(id, |b| {
-            b.iter(|| {
-                pool.install(|| mc::run(&m, 0, black_box(PATHS), &|_n| {}, &cancel))
-                    .expect("not cancelled")
+    g.throughput(Throughput::Elements(paths));
+    g
+}
+
+/// Times `paths` paths of `m` by `mc::run` (`engine/{label}`) and the same paths' floor
+/// (`floor/{label}`), one after the other on `pool`.
+fn engine_and_floor(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    label: &str,
+    pool: &rayon::ThreadPool,
+    m: &Market,
+    fp: &FloorPath,
+    paths: u64,
+    cancel: &AtomicBool,
+) {
+    g.bench_function(BenchmarkId::new("engine", label), |b| {
+        b.iter(|| {
+            pool.install(|| mc::run(m, 0, black_box(paths), &|_n| {}, cancel))
+                .expect("not cancelled")
+        })
+    });
+    g.bench_function(BenchmarkId::new("floor", label), |b| {
+        b.iter(|| {
+            pool.install(|| {
+                (0..black_box(paths))
+                    .into_par_iter()
+                    .map(|p| fp.run(p))
+                    .reduce(|| f64::INFINITY, f64::min)
             })
-        });
-        let id = BenchmarkId::new("floor", format!("{threads}threads"));
-        g.bench_function(id, |b| {
-            b.iter(|| {
-                pool.install(|| {
-                    (0..black_box(PATHS))
-                        .into_par_iter()
-                        .map(|p| fp.run(p))
-                        .reduce(|| f64::INFINITY, f64::min)
-                })
-            })
-        });
+        })
+    });
+}
+
+fn several(c: &mut Criterion) {
+    const PATHS: u64 = 64;
+    let cancel = AtomicBool::new(false);
+    let pool = pool(1);
+    let mut g = paths_group(c, "several", PATHS);
+    for (n, text) in [(1usize, PEER), (2, PEER2), (4, PEER4)] {
+        let mut s = Scenario::parse(text, "peer (bench)", &NoFiles).expect("valid scenario");
+        // One replicate, as the instruction counts in BENCHMARKS.md are taken.
+        s.simulation.population_replicates = 1;
+        let fp = FloorPath::new(&s);
+        assert_eq!((fp.steps, fp.assets()), (1440, n));
+        let m = Market::new(&s);
+        describe(&format!("several/{n}assets"), &m, 0);
+        // Draws the replicate (and its settlement sums) outside the timing.
+        mc::run(&m, 0, PATHS, &|_n| {}, &cancel).expect("not cancelled");
+        engine_and_floor(
+            &mut g,
+            &format!("{n}assets"),
+            &pool,
+            &m,
+            &fp,
+            PATHS,
+            &cancel,
+        );
     }
     g.finish();
 }
@@ -434,5 +493,5 @@ criterion_group!(
     config = Criterion::default().with_measurement(Clock::from_env());
     targets = book_walk, one_path, floor, scaling_positions, scaling_steps, market_new
 );
-criterion_group!(parallel, batch, peer);
+criterion_group!(parallel, batch, peer, several);
 criterion_main!(single_threaded, parallel);

@@ -384,6 +384,22 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(config(24))]
+
+    /// With five or six assets, whose per-asset scalars the several-asset loop holds in
+    /// vectors rather than the fixed arrays of two to four (`engine::solo`'s `Hot`), it gives
+    /// the general step's numbers likewise.
+    #[test]
+    fn the_several_asset_loop_matches_the_general_step_beyond_four_assets(
+        s in scenario_of(EXTREME, 5..=6, 1..=6, 1..=60, 1..=2),
+        x in extras(),
+        d in dependence(),
+    ) {
+        three_ways_agree(&with_dependence(&s, &x, &d), s.paths)?;
+    }
+}
+
 /// An asset that moved on a step that went through the cascade loop (another asset's
 /// positions triggered) loses its skip interval, since recording that step changed its
 /// extremes. B falls from 100 to 90 and comes back to 95, so that 90–95 sets no new extreme

@@ -11,6 +11,9 @@
 //!   as the general step takes them (correlation, jumps, t mixing included), and a skip
 //!   interval per asset; an asset inside its own does nothing but its log fundamental,
 //!   the others go through refill, mid, band check and extremes as the lone asset would.
+//!   Each asset's log fundamental and lane are held in a fixed array for two to four assets
+//!   (`Hot`: the loops over the assets unroll and stay in registers), and the draws are
+//!   taken through inlined methods (`Draws`).
 
 use rand::rngs::ChaCha8Rng;
 
@@ -171,51 +174,42 @@ impl StepState<'_> {
         step: u32,
         rets: &[SoloReturn<'_>],
     ) -> Option<u32> {
-        let market = self.market;
         if rets.is_empty() {
-            self.several_with(
-                s,
-                step,
-                |step, s| {
-                    market
-                        .dependence
-                        .draw(step, &mut s.draws, &mut s.rng, &mut s.jump_rng);
-                },
-                |a, step, s, st| {
-                    market.assets[a]
-                        .process
-                        .log_return(a, step, &s.draws, st, &mut s.rng)
-                },
-            )
+            self.several_sized(s, step, General(self.market))
         } else {
             // One normal per asset, in asset order: what the general draw takes.
-            self.several_with(
-                s,
-                step,
-                |_, _| {},
-                |a, step, s, st| rets[a].log_return(step, st, &mut s.rng),
-            )
+            self.several_sized(s, step, Inlined(rets))
         }
     }
 
-    /// [`StepState::several`] with the step's shared draws (`draw`) and asset `a`'s return
-    /// (`log_return`) given.
+    /// [`StepState::several_with`] with the per-asset scalars held in a fixed array for two to
+    /// four assets (see [`Hot`]), in vectors for more.
+    #[inline(always)]
+    fn several_sized<D: Draws>(&mut self, s: &mut Streams, step: u32, d: D) -> Option<u32> {
+        match self.market.assets.len() {
+            2 => self.several_with::<Fixed<2>, _>(s, step, d),
+            3 => self.several_with::<Fixed<3>, _>(s, step, d),
+            4 => self.several_with::<Fixed<4>, _>(s, step, d),
+            _ => self.several_with::<Spilled, _>(s, step, d),
+        }
+    }
+
+    /// [`StepState::several`] with the step's draws taken by `d`, each asset's log
+    /// fundamental and lane held in `H` while the loop runs.
     #[inline(never)]
-    fn several_with<D, R>(
+    fn several_with<H: Hot, D: Draws>(
         &mut self,
         s: &mut Streams,
         mut step: u32,
-        mut draw: D,
-        mut log_return: R,
-    ) -> Option<u32>
-    where
-        D: FnMut(u32, &mut Streams),
-        R: FnMut(usize, u32, &mut Streams, &mut PriceState) -> f64,
-    {
+        mut d: D,
+    ) -> Option<u32> {
         // Called once per step that went through the cascade loop (and at the start).
         self.armed_bands();
         let market = self.market;
-        let n = market.assets.len();
+        // A constant for a fixed `H`: every loop below over the assets then has a known count.
+        let n = H::LEN.unwrap_or(market.assets.len());
+        debug_assert_eq!(n, market.assets.len());
+        let assets = &market.assets[..n];
         let a_ = &mut self.assets;
         let (log_f, fundamental, mark) = (
             &mut a_.log_f[..n],
@@ -225,7 +219,9 @@ impl StepState<'_> {
         let (price, measures) = (&mut a_.price[..n], &mut a_.measures[..n]);
         let b_ = &mut self.books;
         let (books, mid) = (&mut b_.state[..n], &mut b_.mid[..n]);
-        let (band, lanes) = (&self.band[..n], &mut self.lanes[..n]);
+        let band = &self.band[..n];
+        let mut hot = H::load(&log_f[..], &self.lanes[..n]);
+        let (log_f_hot, lanes) = hot.parts();
         for (a, l) in lanes.iter_mut().enumerate() {
             // An interval found before a step that went through the cascade loop still holds
             // when that step left the asset alone: its log fundamental was inside (else the
@@ -239,31 +235,31 @@ impl StepState<'_> {
             l.fresh = true;
         }
         let stop = loop {
-            draw(step, s);
+            d.draw(step, s);
             // Every asset's return, in asset order (the draws of the general step); whether
             // every log fundamental stays inside its asset's skip interval.
             let mut all_inside = true;
             for (a, l) in lanes.iter_mut().enumerate() {
-                let r = log_return(a, step, s, &mut price[a]);
+                let r = d.log_return(a, step, s, &mut price[a]);
                 if r != 0.0 {
-                    log_f[a] = advance(log_f[a], r);
+                    log_f_hot[a] = advance(log_f_hot[a], r);
                     l.fresh = false;
                 }
-                all_inside &= l.inside(log_f[a]);
+                all_inside &= l.inside(log_f_hot[a]);
             }
             if !all_inside {
                 // Stages 2 and 3 for the assets outside their intervals, as the lone-asset
                 // loop takes them; the step leaves the loop if any mark left its band.
                 let mut out = false;
-                for (a, m) in market.assets.iter().enumerate() {
+                for (a, m) in assets.iter().enumerate() {
                     debug_assert_eq!(m.first_slot, a, "one book per asset");
                     let l = &mut lanes[a];
-                    if l.inside(log_f[a]) {
+                    if l.inside(log_f_hot[a]) {
                         continue;
                     }
                     let mut dirty = false;
                     if !l.fresh {
-                        fundamental[a] = log_f[a].exp();
+                        fundamental[a] = log_f_hot[a].exp();
                         dirty = true;
                         l.fresh = true;
                     }
@@ -276,16 +272,16 @@ impl StepState<'_> {
                 if out {
                     // The general step records every asset: the intervals of those outside
                     // theirs no longer hold.
-                    for (l, &x) in lanes.iter_mut().zip(log_f.iter()) {
+                    for (l, &x) in lanes.iter_mut().zip(log_f_hot.iter()) {
                         if !l.inside(x) {
                             l.skip = NO_SKIP;
                         }
                     }
                     break Some(step);
                 }
-                for (a, m) in market.assets.iter().enumerate() {
+                for (a, m) in assets.iter().enumerate() {
                     let l = &mut lanes[a];
-                    if l.inside(log_f[a]) {
+                    if l.inside(log_f_hot[a]) {
                         continue;
                     }
                     measures[a].record_book(&books[a], m.book.floor, fundamental[a], mid[a]);
@@ -297,15 +293,105 @@ impl StepState<'_> {
                 break None;
             }
         };
-        for (a, m) in market.assets.iter().enumerate() {
+        for (a, m) in assets.iter().enumerate() {
             if !lanes[a].fresh {
-                fundamental[a] = log_f[a].exp();
+                fundamental[a] = log_f_hot[a].exp();
                 mid[a] = books[a].mid(&m.book, fundamental[a]);
             }
             mark[a] = mid[a];
         }
+        log_f.copy_from_slice(log_f_hot);
+        self.lanes[..n].copy_from_slice(lanes);
         b_.dirty[..n].fill(false);
         stop
+    }
+}
+
+/// How the several-asset loop takes a step's random numbers: the shared draws, then each
+/// asset's return in asset order. Methods rather than closures, so that they are inlined
+/// into every size of the loop.
+trait Draws {
+    fn draw(&mut self, step: u32, s: &mut Streams);
+    fn log_return(&mut self, a: usize, step: u32, s: &mut Streams, st: &mut PriceState) -> f64;
+}
+
+/// The general step's draws (`Dependence::draw`, then each process's `log_return`):
+/// correlation, regimes, jumps on either clock, t mixing.
+struct General<'m>(&'m Market);
+
+impl Draws for General<'_> {
+    #[inline(always)]
+    fn draw(&mut self, step: u32, s: &mut Streams) {
+        let dep = &self.0.dependence;
+        dep.draw(step, &mut s.draws, &mut s.rng, &mut s.jump_rng);
+    }
+
+    #[inline(always)]
+    fn log_return(&mut self, a: usize, step: u32, s: &mut Streams, st: &mut PriceState) -> f64 {
+        let process = &self.0.assets[a].process;
+        process.log_return(a, step, &s.draws, st, &mut s.rng)
+    }
+}
+
+/// Independent Gaussian assets: each asset's inlined [`SoloReturn`], which draws the same
+/// normal as the general draw.
+struct Inlined<'r, 'a>(&'r [SoloReturn<'a>]);
+
+impl Draws for Inlined<'_, '_> {
+    #[inline(always)]
+    fn draw(&mut self, _: u32, _: &mut Streams) {}
+
+    #[inline(always)]
+    fn log_return(&mut self, a: usize, step: u32, s: &mut Streams, st: &mut PriceState) -> f64 {
+        self.0[a].log_return(step, st, &mut s.rng)
+    }
+}
+
+/// The several-asset loop's per-asset scalars while it runs: each asset's log fundamental
+/// and [`Lane`], copied in from the path's columns when the loop starts and back when it
+/// stops. For two to four assets a fixed array ([`Fixed`]): its loops over the assets unroll
+/// and the scalars stay in registers, as the lone asset's do in its loop; more assets use
+/// vectors ([`Spilled`]).
+trait Hot {
+    /// The number of assets, when fixed.
+    const LEN: Option<usize>;
+    fn load(log_f: &[f64], lanes: &[Lane]) -> Self;
+    fn parts(&mut self) -> (&mut [f64], &mut [Lane]);
+}
+
+/// [`Hot`] for exactly `N` assets.
+struct Fixed<const N: usize>([f64; N], [Lane; N]);
+
+impl<const N: usize> Hot for Fixed<N> {
+    const LEN: Option<usize> = Some(N);
+
+    #[inline(always)]
+    fn load(log_f: &[f64], lanes: &[Lane]) -> Self {
+        Fixed(
+            std::array::from_fn(|a| log_f[a]),
+            std::array::from_fn(|a| lanes[a]),
+        )
+    }
+
+    #[inline(always)]
+    fn parts(&mut self) -> (&mut [f64], &mut [Lane]) {
+        (&mut self.0, &mut self.1)
+    }
+}
+
+/// [`Hot`] for any number of assets.
+struct Spilled(Vec<f64>, Vec<Lane>);
+
+impl Hot for Spilled {
+    const LEN: Option<usize> = None;
+
+    fn load(log_f: &[f64], lanes: &[Lane]) -> Self {
+        Spilled(log_f.to_vec(), lanes.to_vec())
+    }
+
+    #[inline(always)]
+    fn parts(&mut self) -> (&mut [f64], &mut [Lane]) {
+        (&mut self.0, &mut self.1)
     }
 }
 

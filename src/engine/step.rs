@@ -9,7 +9,8 @@
 //!    [`round_marks`](StepState::round_marks) (mids, live indices, breaker, funding),
 //!    [`collect_triggered`](StepState::collect_triggered) (through a venue's liquidation
 //!    engine where it has one: what its queue releases),
-//!    [`walk_books`](StepState::walk_books), [`settle`](StepState::settle);
+//!    [`walk_books`](StepState::walk_books), [`settle`](StepState::settle) (only the
+//!    populations whose book got orders: see [`idle`]);
 //! 6. [`record`](StepState::record): mids, venues' spread and arbitrage, extremes, the view
 //!    an observer sees;
 //! 7. [`end_of_step_rules`](StepState::end_of_step_rules): circuit breaker and
@@ -23,7 +24,7 @@ use super::accounts::{CrossModel, CrossVenue};
 use super::hooks::Control;
 use super::index::IndexState;
 use super::lending;
-use super::market::Market;
+use super::market::{Market, PopulationModel};
 use super::state::{StepState, Streams};
 use super::summary::{AssetStep, PopulationPathMetrics};
 use super::venue::{Round, Venue};
@@ -310,6 +311,7 @@ impl StepState<'_> {
         let breaker = market.circuit_breaker.is_some();
         let (b_, a_) = (&self.books, &mut self.assets);
         let (mid, sell_px, buy_px) = (&b_.mid[..], &b_.sell_px[..], &b_.buy_px[..]);
+        let (sell_qty, buy_qty) = (&b_.sell_qty[..], &b_.buy_qty[..]);
         let (mark, step_liq, step_qty) = (&a_.mark[..], &mut a_.step_liq[..], &mut a_.step_qty[..]);
         let venues = &mut self.venues[..];
         for (k, pos) in self.pops.iter().enumerate() {
@@ -324,6 +326,13 @@ impl StepState<'_> {
                 buy_px: buy_px[pm.slot],
                 step,
             };
+            if idle(pm, sell_qty[pm.slot], buy_qty[pm.slot]) {
+                // Nothing to settle: skipped (debug builds settle it and check that it
+                // changed nothing).
+                #[cfg(debug_assertions)]
+                settles_nothing(&mut venues[k], pos, pm, &round, self.summary);
+                continue;
+            }
             let before = PopulationPathMetrics::totals(self.summary);
             let f = venues[k].settle(pos, pm, &round, self.summary);
             per_population[k].add_since(&before, self.summary);
@@ -504,6 +513,43 @@ fn settle_cross(
         .map(|m| (sell_px[m.first_slot], buy_px[m.first_slot]))
         .unzip();
     c.settle(cm, &s, &b);
+}
+
+/// Whether population `pm`'s venue has nothing to settle in a round whose orders on its
+/// book are `sell_qty` and `buy_qty` (what every population, lending market and cross-margin
+/// account on that book collected). Without a partial rule or a liquidation engine every
+/// position `collect` finds closes its whole remaining quantity, which is positive (drawn or
+/// read sizes are, and ADL leaves a positive remainder or removes the position), so the
+/// population's own sums are zero only when it found none, and its settlement (an empty
+/// ladder run, no re-armed remainder, zero closed) would change nothing. On a step where one
+/// asset's mark triggers, the populations of the other assets are skipped, which keeps a
+/// cascade step's cost from growing with the untouched assets.
+#[inline(always)]
+fn idle(pm: &PopulationModel, sell_qty: f64, buy_qty: f64) -> bool {
+    sell_qty == 0.0 && buy_qty == 0.0 && pm.partial.is_none() && pm.engine.is_none()
+}
+
+/// Settles a population [`idle`] skipped and panics unless that changed nothing: the fills,
+/// the path's totals, the fund (debug builds only, so every test checks the rule).
+#[cfg(debug_assertions)]
+#[cold]
+fn settles_nothing(
+    venue: &mut Venue,
+    pos: &Positions,
+    pm: &PopulationModel,
+    round: &Round,
+    sum: &mut super::PathSummary,
+) {
+    let (before, fund) = (PopulationPathMetrics::totals(sum), venue.fund);
+    let f = venue.settle(pos, pm, round, sum);
+    let after = PopulationPathMetrics::totals(sum);
+    assert!(
+        f.qty == 0.0
+            && f.notional == 0.0
+            && before == after
+            && venue.fund.to_bits() == fund.to_bits(),
+        "an idle population's settlement changed something: {f:?}, {before:?} → {after:?}"
+    );
 }
 
 /// Per asset, the band of marks at which none of its populations' venues would find a
