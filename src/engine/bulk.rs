@@ -23,6 +23,7 @@
 use crate::model::ddsum::{self, Dd};
 use crate::model::margin::MarginSchedule;
 use crate::model::population::Ladder;
+use crate::model::search::first_index;
 
 /// Runs shorter than this settle position by position: the loop (about 24 instructions a
 /// position) is cheaper than the searches (two or three binary searches of up to `log₂ n`
@@ -48,21 +49,6 @@ pub(super) fn applies(n: usize, fill: f64, paid: f64, m: &MarginSchedule) -> boo
         && fill > 0.0
         && paid.is_finite()
         && matches!(m.tiers(), [t] if t.cum == 0.0 && (0.0..1.0).contains(&t.rate))
-}
-
-/// The first index in `lo..hi` where `pred` holds (`hi` if none), for `pred` false then true
-/// along the range.
-#[inline]
-fn first(mut lo: usize, mut hi: usize, pred: impl Fn(usize) -> bool) -> usize {
-    while lo < hi {
-        let m = lo + (hi - lo) / 2;
-        if pred(m) {
-            hi = m;
-        } else {
-            lo = m + 1;
-        }
-    }
-    lo
 }
 
 /// Where the classes of the run `lo..end` change at `fill`: positions `lo..neg` have
@@ -161,7 +147,9 @@ pub(super) fn covered<const LONG: bool>(
     if room(neg) {
         return neg;
     }
-    first(lo, neg + 1, |k| !room(k)).saturating_sub(1).max(lo)
+    first_index(lo, neg + 1, |k| !room(k))
+        .saturating_sub(1)
+        .max(lo)
 }
 
 #[cfg(test)]
@@ -278,11 +266,11 @@ mod tests {
             let (a, b) = (rng.random_range(0..n), rng.random_range(0..n));
             let (lo, end) = (a.min(b), a.max(b));
             let eq = |i: usize| equity::<true>(l.qty[i], l.entry[i], l.margin[i], fill, paid);
-            let neg = first(lo, end, |i| eq(i) >= 0.0);
+            let neg = first_index(lo, end, |i| eq(i) >= 0.0);
             let mid = if fee == 0.0 {
                 neg
             } else {
-                first(neg, end, |i| fee * l.qty[i] * fill <= eq(i))
+                first_index(neg, end, |i| fee * l.qty[i] * fill <= eq(i))
             };
             assert_eq!(splits::<true>(&l, lo, end, fill, paid, fee), (neg, mid));
         }

@@ -10,6 +10,7 @@ use rand_distr::{Distribution, StandardNormal};
 
 use super::ddsum;
 use super::margin::{self, MarginSchedule};
+use super::search::first_index;
 use super::spec::{
     EntryDist, LeverageDist, Population, PositionRecord, PositionSource, SizeDist, SyntheticSpec,
 };
@@ -98,15 +99,7 @@ impl Ladder {
                 b = k * STRIDE; // and holds at `k·STRIDE`
             }
         }
-        while a < b {
-            let m = a + (b - a) / 2;
-            if pred(self.row(m)) {
-                b = m;
-            } else {
-                a = m + 1;
-            }
-        }
-        a
+        first_index(a, b, |m| pred(self.row(m)))
     }
 
     /// Open interest of the ladder, USD at entry.

@@ -1,8 +1,27 @@
-//! Searches of sorted (partitioned) slices that start from a known position: the engine's
+//! Searches of sorted (partitioned) slices that start from a known position (and
+//! [`first_index`], the plain binary search over an index range they and their callers share): the engine's
 //! cursors and the books' level hints are usually at or next to the answer, so these read
 //! `O(log distance)` entries near the hint instead of `O(log len)` spread over the slice.
 //! Each returns exactly the index `slice::partition_point` returns, so using them never
 //! changes a result.
+
+/// The first index in `lo..hi` where `pred` holds (`hi` if none), for `pred` false then true
+/// along the range: a binary search over indices, for tests that read more than one slice
+/// (a ladder's columns, a text's lines). Its probes are always the same for the same range,
+/// so even a `pred` that is not monotone gives an answer that depends on the range and
+/// `pred` alone.
+#[inline]
+pub fn first_index(mut lo: usize, mut hi: usize, mut pred: impl FnMut(usize) -> bool) -> usize {
+    while lo < hi {
+        let m = lo + (hi - lo) / 2;
+        if pred(m) {
+            hi = m;
+        } else {
+            lo = m + 1;
+        }
+    }
+    lo
+}
 
 /// The length of the prefix of `s` on which `pred` holds, for `s` partitioned by `pred`
 /// (the same index as `s.partition_point(pred)`), found by doubling steps from the front and
@@ -52,7 +71,7 @@ pub fn partition_point_from<T>(s: &[T], mut pred: impl FnMut(&T) -> bool, hint: 
 
 #[cfg(test)]
 mod tests {
-    use super::{partition_point_from, run_length};
+    use super::{first_index, partition_point_from, run_length};
     use proptest::prelude::*;
 
     fn split(head: usize, tail: usize) -> Vec<bool> {
@@ -62,9 +81,10 @@ mod tests {
     }
 
     proptest! {
-        /// Both searches find `partition_point`'s index for every partitioned slice, whatever
+        /// The searches find `partition_point`'s index for every partitioned slice, whatever
         /// the lengths of its two parts (empty ones included) and wherever the hint is
-        /// (before, at, after the answer, or past the end).
+        /// (before, at, after the answer, or past the end); `first_index` finds the first
+        /// index where the predicate turns, on the whole slice and on a sub-range of it.
         #[test]
         fn searches_agree_with_partition_point(
             head in 0usize..300,
@@ -74,6 +94,9 @@ mod tests {
             let s = split(head, tail);
             prop_assert_eq!(run_length(&s, |&b| b), head);
             prop_assert_eq!(partition_point_from(&s, |&b| b, hint), head);
+            prop_assert_eq!(first_index(0, s.len(), |i| !s[i]), head);
+            let lo = hint.min(s.len());
+            prop_assert_eq!(first_index(lo, s.len(), |i| !s[i]), head.max(lo));
         }
 
         /// The same on sorted floats with repeated values (the ladders' and books' case).

@@ -42,6 +42,7 @@ pub use csv::{ProspectiveRow, prospective_positions};
 use toml::de::DeTable;
 
 use crate::diagnostics::ScenarioError;
+use crate::model::search::first_index;
 pub use common::{MAX_PRICE, MAX_USD, MIN_PRICE};
 pub use funding::DEFAULT_INTERVAL_S as DEFAULT_FUNDING_INTERVAL_S;
 pub use output::MAX_TRACES;
@@ -167,19 +168,12 @@ fn locate_spanless(text: &str, message: &str) -> Option<std::ops::Range<usize>> 
             .iter()
             .any(|e| e.span().is_none() && e.message() == message)
     };
-    let (mut lo, mut hi) = (1, line_starts.len());
-    if hi == 0 || !fails(hi) {
+    let n = line_starts.len();
+    if n == 0 || !fails(n) {
         return None;
     }
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        if fails(mid) {
-            hi = mid;
-        } else {
-            lo = mid + 1;
-        }
-    }
-    let start = line_starts[hi - 1];
+    let first = first_index(1, n, fails);
+    let start = line_starts[first - 1];
     Some(start..start)
 }
 
