@@ -111,15 +111,22 @@ impl<'t> LineCounter<'t> {
     }
 }
 
-/// How often each name occurs (a CSV header's columns).
-pub fn repeats<'a>(
-    names: impl Iterator<Item = &'a str>,
-) -> std::collections::HashMap<&'a str, usize> {
-    let mut counts = std::collections::HashMap::new();
-    for n in names {
-        *counts.entry(n).or_insert(0) += 1;
+/// Each distinct name once, in the order of its first occurrence: `(index of that
+/// occurrence, name, how often it occurs)` (a CSV header's columns, whose repeats are
+/// reported once with their count).
+pub fn distinct<'a>(names: impl Iterator<Item = &'a str>) -> Vec<(usize, &'a str, usize)> {
+    let mut out: Vec<(usize, &str, usize)> = Vec::new();
+    let mut at: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (i, n) in names.enumerate() {
+        match at.entry(n) {
+            std::collections::hash_map::Entry::Occupied(e) => out[*e.get()].2 += 1,
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(out.len());
+                out.push((i, n, 1));
+            }
+        }
     }
-    counts
+    out
 }
 
 /// `" (N times)"` for a name that occurs `count > 1` times, else nothing.
@@ -134,6 +141,17 @@ pub fn times(count: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn distinct_names_keep_their_first_place_and_count() {
+        let names = ["a", "b", "a", "c", "a", "b"];
+        assert_eq!(
+            distinct(names.into_iter()),
+            [(0, "a", 3), (1, "b", 2), (3, "c", 1)]
+        );
+        assert_eq!(times(1), "");
+        assert_eq!(times(3), " (3 times)");
+    }
 
     fn lines(text: &str) -> Vec<usize> {
         let mut r = csv::ReaderBuilder::new()

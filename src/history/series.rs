@@ -127,13 +127,7 @@ pub fn header_issues<'k>(
     let mut issues = Vec::new();
     // Each unknown name once, at its first column, with how often it appears (a header of a
     // million `x` columns was a million issues); a known name given twice, once.
-    let counts = crate::text::repeats(header.iter().map(String::as_str));
-    let mut seen = std::collections::HashSet::new();
-    for (i, h) in header.iter().enumerate() {
-        if !seen.insert(h.as_str()) {
-            continue;
-        }
-        let count = counts.get(h.as_str()).copied().unwrap_or(1);
+    for (i, h, count) in crate::text::distinct(header.iter().map(String::as_str)) {
         if !known.clone().any(|k| k == h) {
             let hint = crate::diagnostics::suggest(h, known.clone())
                 .map(|s| format!(" (did you mean `{s}`?)"))

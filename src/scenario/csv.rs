@@ -92,11 +92,8 @@ impl Table {
         let line = self.header_line;
         // Each unknown name once, with how often it appears (a header of a million `x`
         // columns was a million lines); a known name given twice, once.
-        let counts = crate::text::repeats(self.columns.iter().map(String::as_str));
-        let mut seen = std::collections::HashSet::new();
-        for n in self.columns.iter().filter(|n| seen.insert(n.as_str())) {
-            let count = counts.get(n.as_str()).copied().unwrap_or(1);
-            if !known.contains(&n.as_str()) {
+        for (_, n, count) in crate::text::distinct(self.columns.iter().map(String::as_str)) {
+            if !known.contains(&n) {
                 errors.push(format!(
                     "{line}: unknown column {}{}; columns are {}",
                     cut(n).replace('"', "`"),
