@@ -100,15 +100,136 @@ pub fn run_with<A: Accumulator>(
     cancel: &AtomicBool,
     make: &(dyn Fn() -> A + Sync),
 ) -> Result<(RunResults, A), Cancelled> {
-    let n = usize::try_from(count).expect("path count fits in memory (checked by the caller)");
     prepare(market, first, count);
-    let n_assets = market.assets.len();
+    let n = usize::try_from(count).expect("path count fits in memory (checked by the caller)");
+    let shape = shape(market, first);
+    let (n_assets, n_pops) = (shape.n_assets, shape.n_populations);
     let mut paths = vec![PathSummary::default(); n];
     let mut assets = vec![AssetPathMetrics::default(); n * n_assets];
-    let n_pops = market.populations.len();
-    // At least one slot per path, so the zipped chunks below cover every path even with no
-    // population; the spare slots are dropped after the run.
     let mut populations = vec![PopulationPathMetrics::default(); n * n_pops.max(1)];
+    let slots = Slots {
+        paths: &mut paths,
+        assets: &mut assets,
+        populations: &mut populations,
+    };
+    let acc = simulate_into(market, first, slots, progress, cancel, make)?;
+    populations.truncate(n * n_pops);
+    Ok((
+        RunResults {
+            paths,
+            assets,
+            populations,
+            ..shape
+        },
+        acc,
+    ))
+}
+
+/// Paths simulated before their results are handed on by [`run_blocks`]: large enough that
+/// the end of a block leaves the threads idle for a negligible share of it (1,024 chunks),
+/// small enough that a block's per-path structs are a few tens of MB.
+pub const BLOCK: u64 = 1 << 16;
+
+/// [`run_with`] over `paths` in blocks of `block` paths ([`BLOCK`] in a run), in path order:
+/// each block's results are handed to `sink` as soon as it is simulated, and its slots are
+/// reused for the next block, so a run never holds every path's structs (the sink keeps what it needs, e.g.
+/// [`crate::metrics::Collector`]'s columns). The accumulators of the blocks are merged into
+/// one. The results are the same as
+/// [`run_with`]'s, block by block, for any number of threads: each path is still simulated
+/// from its own stream, and merging accumulators does not depend on order.
+///
+/// # Errors
+/// [`Cancelled`] when `cancel` was set before the run finished (`sink` may have seen some
+/// blocks).
+pub fn run_blocks<A: Accumulator>(
+    market: &Market,
+    paths: std::ops::Range<u64>,
+    block: u64,
+    progress: &(dyn Fn(u64) + Sync),
+    cancel: &AtomicBool,
+    make: &(dyn Fn() -> A + Sync),
+    sink: &mut dyn FnMut(&RunResults),
+) -> Result<A, Cancelled> {
+    let (mut start, end) = (paths.start, paths.end);
+    prepare(market, start, end.saturating_sub(start));
+    let mut acc = make();
+    // One block's slots, reused from block to block (a run allocates them once).
+    let cap = usize::try_from(block.max(1).min(end.saturating_sub(start)))
+        .expect("a block fits in memory");
+    let mut buf = shape(market, start);
+    let (n_assets, n_pops) = (buf.n_assets, buf.n_populations);
+    buf.paths = vec![PathSummary::default(); cap];
+    buf.assets = vec![AssetPathMetrics::default(); cap * n_assets];
+    buf.populations = vec![PopulationPathMetrics::default(); cap * n_pops];
+    // The slots of a run without populations (the engine writes none; the sink sees none).
+    let mut unused = vec![PopulationPathMetrics::default(); if n_pops == 0 { cap } else { 0 }];
+    while start < end {
+        let len = cap.min(usize::try_from(end - start).unwrap_or(usize::MAX));
+        buf.first_path = start;
+        // Only the last block is shorter: cutting the slots to it is for good.
+        buf.paths.truncate(len);
+        buf.assets.truncate(len * n_assets);
+        buf.populations.truncate(len * n_pops);
+        buf.assets.fill(AssetPathMetrics::default());
+        buf.populations.fill(PopulationPathMetrics::default());
+        let populations = if n_pops == 0 {
+            &mut unused[..len]
+        } else {
+            &mut buf.populations[..]
+        };
+        let slots = Slots {
+            paths: &mut buf.paths,
+            assets: &mut buf.assets,
+            populations,
+        };
+        acc.merge(simulate_into(market, start, slots, progress, cancel, make)?);
+        sink(&buf);
+        start += len as u64;
+    }
+    Ok(acc)
+}
+
+/// A run's results without paths: its first path, counts and flags (what
+/// [`crate::metrics::Collector`] needs to lay out the columns of its paths).
+pub fn shape(market: &Market, first: u64) -> RunResults {
+    RunResults {
+        first_path: first,
+        paths: Vec::new(),
+        assets: Vec::new(),
+        n_assets: market.assets.len(),
+        populations: Vec::new(),
+        n_populations: market.populations.len(),
+        lending: !market.lending.is_empty(),
+        funding: market.populations.iter().any(|p| p.funding.is_some()),
+        engine: market.populations.iter().any(|p| p.engine.is_some()),
+    }
+}
+
+/// One slot per path of a range of paths, path-major: its summary, its assets' figures and
+/// its populations' (one unused entry per path when the market has no population).
+struct Slots<'a> {
+    paths: &'a mut [PathSummary],
+    assets: &'a mut [AssetPathMetrics],
+    populations: &'a mut [PopulationPathMetrics],
+}
+
+/// Simulates paths `first ..` into `slots` (as many paths as it has slots; the assets' and
+/// populations' slots start as their defaults), returning what the accumulators saw.
+fn simulate_into<A: Accumulator>(
+    market: &Market,
+    first: u64,
+    slots: Slots<'_>,
+    progress: &(dyn Fn(u64) + Sync),
+    cancel: &AtomicBool,
+    make: &(dyn Fn() -> A + Sync),
+) -> Result<A, Cancelled> {
+    let n_assets = market.assets.len();
+    let n_pops = market.populations.len();
+    let Slots {
+        paths,
+        assets,
+        populations,
+    } = slots;
     let acc = paths
         .par_chunks_mut(CHUNK)
         .zip(assets.par_chunks_mut(CHUNK * n_assets.max(1)))
@@ -136,19 +257,5 @@ pub fn run_with<A: Accumulator>(
     if cancel.load(Ordering::Relaxed) {
         return Err(Cancelled);
     }
-    populations.truncate(n * n_pops);
-    Ok((
-        RunResults {
-            first_path: first,
-            paths,
-            assets,
-            n_assets,
-            populations,
-            n_populations: n_pops,
-            lending: !market.lending.is_empty(),
-            funding: market.populations.iter().any(|p| p.funding.is_some()),
-            engine: market.populations.iter().any(|p| p.engine.is_some()),
-        },
-        acc,
-    ))
+    Ok(acc)
 }

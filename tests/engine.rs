@@ -263,10 +263,8 @@ fn the_exogenous_drawdown_does_not_depend_on_positions() {
     }
 }
 
-#[test]
-fn realised_heatmap_is_exact_and_independent_of_threads() {
-    use cascadesim::engine::realised::{RealisedGrid, RealisedHeatmap};
-    use std::sync::atomic::AtomicBool;
+/// `tests/data/tiny.toml`, its market and its realised-heatmap grid.
+fn tiny_with_grid() -> (Scenario, Market, cascadesim::engine::realised::RealisedGrid) {
     let s = Scenario::parse(
         include_str!("data/tiny.toml"),
         "tiny",
@@ -274,7 +272,15 @@ fn realised_heatmap_is_exact_and_independent_of_threads() {
     )
     .unwrap();
     let market = Market::new(&s);
-    let grid = RealisedGrid::standard(s.simulation.steps);
+    let grid = cascadesim::engine::realised::RealisedGrid::standard(s.simulation.steps);
+    (s, market, grid)
+}
+
+#[test]
+fn realised_heatmap_is_exact_and_independent_of_threads() {
+    use cascadesim::engine::realised::RealisedHeatmap;
+    use std::sync::atomic::AtomicBool;
+    let (s, market, grid) = tiny_with_grid();
     let run = |threads: usize| {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
@@ -1032,4 +1038,89 @@ fn per_population_figures_add_up_to_the_path_totals() {
         dry += usize::from(pops[0].fund_exhausted);
     }
     assert!(dry > 0, "a $1 fund runs dry on some path");
+}
+
+/// A run simulated in blocks and collected into columns block by block (as `cascadesim run`
+/// does) gives the columns and the realised heatmap of the whole run simulated at once and
+/// converted afterwards, for blocks that do not divide the run and for any thread count.
+#[test]
+fn a_run_in_blocks_gives_the_columns_of_the_whole_run() {
+    use cascadesim::engine::realised::RealisedHeatmap;
+    use cascadesim::metrics::{self, Collector};
+    use std::sync::atomic::AtomicBool;
+    let (s, market, grid) = tiny_with_grid();
+    let make = || RealisedHeatmap::new(&market, grid.clone());
+    let never = AtomicBool::new(false);
+    let (first, count) = (5, 150);
+    let assets: Vec<(String, bool)> = s.assets.iter().map(|a| (a.name.clone(), false)).collect();
+    let names: Vec<String> = assets.iter().map(|a| a.0.clone()).collect();
+    let ids: Vec<metrics::PopulationId> = s
+        .populations
+        .iter()
+        .map(|p| metrics::PopulationId {
+            name: p.name.clone(),
+            asset: s.assets[p.asset].name.clone(),
+            venue: None,
+        })
+        .collect();
+    let (mut whole, heat) =
+        cascadesim::mc::run_with(&market, first, count, &|_| {}, &never, &make).unwrap();
+    let want_assets = metrics::asset_columns(&whole, &names, &[false], false);
+    let want_pops = metrics::population_columns(&whole, &ids);
+    let want = metrics::columns(&mut whole);
+    assert!(!want_pops.is_empty());
+    for (threads, block) in [(1, 7), (2, 64), (2, 1000)] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let mut c = Collector::new(
+            &cascadesim::mc::shape(&market, first),
+            count as usize,
+            &assets,
+            false,
+            &ids,
+        );
+        let mut blocks = 0;
+        let h = pool
+            .install(|| {
+                cascadesim::mc::run_blocks(
+                    &market,
+                    first..first + count,
+                    block,
+                    &|_| {},
+                    &never,
+                    &make,
+                    &mut |b| {
+                        blocks += 1;
+                        c.add(b);
+                    },
+                )
+            })
+            .unwrap();
+        assert_eq!(blocks, count.div_ceil(block));
+        assert_eq!(h, heat, "{threads} threads, blocks of {block}");
+        let (cols, asset_cols, pops) = c.finish();
+        // Bits, so a NaN equals itself.
+        let values = |c: &[metrics::Column]| {
+            c.iter()
+                .map(|c| {
+                    let bits: Vec<u64> = c.values.to_f64().iter().map(|x| x.to_bits()).collect();
+                    (c.name, bits)
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(values(&cols), values(&want));
+        assert_eq!(asset_cols.len(), want_assets.len());
+        for (a, b) in asset_cols.iter().zip(&want_assets) {
+            assert_eq!(a.asset, b.asset);
+            assert_eq!(values(&a.columns), values(&b.columns));
+            assert_eq!(a.by_trigger, b.by_trigger);
+        }
+        assert_eq!(pops.len(), want_pops.len());
+        for (a, b) in pops.iter().zip(&want_pops) {
+            assert_eq!((&a.name, &a.asset), (&b.name, &b.asset));
+            assert_eq!(values(&a.columns), values(&b.columns));
+        }
+    }
 }

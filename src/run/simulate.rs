@@ -20,7 +20,8 @@ pub struct Simulated {
     pub run: Run,
     /// The estimator of a rare-event run (its paths are weighted).
     pub rare: Option<RareEventInfo>,
-    /// Time spent simulating paths (not building columns).
+    /// Time spent simulating paths (with copying each block of paths into the columns, a
+    /// small share of it).
     pub sim_time: Duration,
 }
 
@@ -83,19 +84,32 @@ pub fn simulate(
     let (first, count) = plan.simulated();
     // Where liquidations happened (price × time), summed over paths in integer cents.
     let make_heatmap = || RealisedHeatmap::new(market, grid.clone());
-    let (mut results, realised) = pool
-        .install(|| mc::run_with(market, first, count, progress, env.cancel, &make_heatmap))
+    // The columns are filled block by block as the paths are simulated: the run never holds
+    // every path's structs beside the columns.
+    let n = usize::try_from(count).expect("path count fits in memory (checked by the plan)");
+    let assets: Vec<(String, bool)> = names.into_iter().zip(venues).collect();
+    let mut collector = metrics::Collector::new(
+        &mc::shape(market, first),
+        n,
+        &assets,
+        cross,
+        &population_ids(scenario),
+    );
+    let realised = pool
+        .install(|| {
+            mc::run_blocks(
+                market,
+                first..first + count,
+                mc::BLOCK,
+                progress,
+                env.cancel,
+                &make_heatmap,
+                &mut |block| collector.add(block),
+            )
+        })
         .map_err(|mc::Cancelled| RunError::Cancelled)?;
     let sim_time = t_run.elapsed();
-    let asset_columns = metrics::asset_columns(&results, &names, &venues, cross);
-    let population_columns = metrics::population_columns(&results, &population_ids(scenario));
-    results.assets = Vec::new();
-    results.populations = Vec::new();
-    // The columns hold every figure from here on: the per-path structs are given back while
-    // they are turned into columns (about half the run's memory), before the tail analysis
-    // and the writers allocate their own buffers.
-    let columns = pool.install(|| metrics::columns(&mut results));
-    drop(results);
+    let (columns, asset_columns, population_columns) = collector.finish();
     Ok(Simulated {
         run: Run {
             columns,

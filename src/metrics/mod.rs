@@ -1,12 +1,13 @@
-//! The per-path metrics a run records: names, units and meanings in one table, and the
-//! conversion of run results into named columns (and, with `[cross_margin]`, each asset's
-//! by-trigger matrix, `AssetColumns::by_trigger`). `results.h5` and `summary.json` are both
+//! The per-path metrics a run records: names, units and meanings in one table, and (in
+//! `collect.rs`) the conversion of run results into named columns (and, with
+//! `[cross_margin]`, each asset's by-trigger matrix, `AssetColumns::by_trigger`). `results.h5` and `summary.json` are both
 //! built from these columns, so they cannot disagree.
 
-use rayon::prelude::*;
-
 use crate::engine::{AssetPathMetrics, PathSummary, PopulationPathMetrics};
-use crate::mc::RunResults;
+
+mod collect;
+
+pub use collect::{Collector, asset_columns, columns, population_columns, weight_columns};
 
 /// How a metric is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -627,39 +628,6 @@ pub struct PopulationId {
     pub venue: Option<String>,
 }
 
-/// Per-population columns, one group per population (none when the results carry no
-/// per-population figures, as in rare-event runs).
-pub fn population_columns(results: &RunResults, ids: &[PopulationId]) -> Vec<PopulationColumns> {
-    let n = results.n_populations;
-    if n == 0 || n != ids.len() || results.populations.len() != results.paths.len() * n {
-        return Vec::new();
-    }
-    ids.iter()
-        .enumerate()
-        .map(|(k, id)| {
-            let rows = || results.populations.iter().skip(k).step_by(n);
-            PopulationColumns {
-                name: id.name.clone(),
-                asset: id.asset.clone(),
-                venue: id.venue.clone(),
-                columns: population_metrics(results.funding, results.engine)
-                    .map(|d| Column {
-                        name: d.name,
-                        unit: d.unit,
-                        description: d.description,
-                        summarize: false,
-                        values: match d.kind {
-                            Kind::F64 => Values::F64(rows().map(|m| (d.get)(m)).collect()),
-                            Kind::U32 => Values::U32(rows().map(|m| (d.get)(m) as u32).collect()),
-                            Kind::Flag => Values::Flag(rows().map(|m| (d.get)(m) as u8).collect()),
-                        },
-                    })
-                    .collect(),
-            }
-        })
-        .collect()
-}
-
 /// Values of one metric for every path, in path order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Values {
@@ -743,200 +711,13 @@ pub const BY_TRIGGER_DESCRIPTION: &str = "cross_margin_liquidated_notional split
 /// The dimension scale of its second axis: the index of each asset in scenario order.
 pub const TRIGGER_DIM: &str = "trigger_asset";
 
-/// Turns run results into columns (path order preserved), emptying `results.paths` as it
-/// goes, so that a large run never holds its per-path structs and all their columns at once. The columns are allocated zeroed
-/// (pages the system hands out only when written) and filled from the last path backwards
-/// in blocks, each block of structs given back once copied: the peak is the structs plus
-/// one block, not the structs plus the columns.
-pub fn columns(results: &mut RunResults) -> Vec<Column> {
-    const BLOCK: usize = 1 << 16;
-    let n = results.paths.len();
-    let defs: Vec<&MetricDef> = path_metrics(results.lending).collect();
-    let mut values: Vec<Values> = defs
-        .iter()
-        .map(|d| match d.kind {
-            Kind::F64 => Values::F64(vec![0.0; n]),
-            Kind::U32 => Values::U32(vec![0; n]),
-            Kind::Flag => Values::Flag(vec![0; n]),
-        })
-        .collect();
-    let mut end = n;
-    while end > 0 {
-        let start = end.saturating_sub(BLOCK);
-        let block = &results.paths[start..end];
-        // Each column is filled from the block on its own: in parallel.
-        defs.par_iter()
-            .zip(values.par_iter_mut())
-            .for_each(|(d, v)| match v {
-                Values::F64(c) => {
-                    for (x, s) in c[start..end].iter_mut().zip(block) {
-                        *x = (d.get)(s);
-                    }
-                }
-                Values::U32(c) => {
-                    for (x, s) in c[start..end].iter_mut().zip(block) {
-                        *x = (d.get)(s) as u32;
-                    }
-                }
-                Values::Flag(c) => {
-                    for (x, s) in c[start..end].iter_mut().zip(block) {
-                        *x = (d.get)(s) as u8;
-                    }
-                }
-            });
-        results.paths.truncate(start);
-        results.paths.shrink_to_fit();
-        end = start;
-    }
-    defs.iter()
-        .zip(values)
-        .map(|(d, values)| d.column(values))
-        .collect()
-}
-
-/// The per-path columns of a rare-event run beyond the metrics: `weight` (the likelihood
-/// ratio of the path's law to the sampling law, or the splitting weight), `log_weight`, and
-/// under splitting `root_path` (the root path each row descends from).
-pub fn weight_columns(log_weights: &[f64], roots: Option<&[u64]>) -> Vec<Column> {
-    let mut c = vec![
-        Column {
-            name: "weight",
-            unit: "1",
-            description: "the path's weight in every estimate: its likelihood ratio (importance sampling) or R^-k after k splits (splitting)",
-            summarize: false,
-            values: Values::F64(log_weights.iter().map(|l| l.exp()).collect()),
-        },
-        Column {
-            name: "log_weight",
-            unit: "1",
-            description: "natural log of weight (kept in full where weight underflows)",
-            summarize: false,
-            values: Values::F64(log_weights.to_vec()),
-        },
-    ];
-    if let Some(r) = roots {
-        c.push(Column {
-            name: "root_path",
-            unit: "path id",
-            description: "splitting: the root path this row descends from (rows of one root are not independent)",
-            summarize: false,
-            values: Values::U32(
-                r.iter()
-                    .map(|&x| u32::try_from(x).unwrap_or(u32::MAX))
-                    .collect(),
-            ),
-        });
-    }
-    c
-}
-
-/// Per-asset columns, one group per asset; `venues[a]`: whether asset `a` has venues;
-/// `cross_margin`: whether the run has cross-margin accounts.
-pub fn asset_columns(
-    results: &RunResults,
-    names: &[String],
-    venues: &[bool],
-    cross_margin: bool,
-) -> Vec<AssetColumns> {
-    let n = results.n_assets;
-    names
-        .iter()
-        .enumerate()
-        .map(|(a, name)| AssetColumns {
-            asset: name.clone(),
-            columns: ASSET_METRICS
-                .iter()
-                .filter(|d| d.applies(venues[a], cross_margin))
-                .map(|d| Column {
-                    name: d.name,
-                    unit: d.unit,
-                    description: d.description,
-                    summarize: false,
-                    values: Values::F64(
-                        results
-                            .assets
-                            .iter()
-                            .skip(a)
-                            .step_by(n.max(1))
-                            .map(|m| (d.get)(m))
-                            .collect(),
-                    ),
-                })
-                .collect(),
-            by_trigger: cross_margin.then(|| {
-                let mut v = Vec::with_capacity(results.assets.len());
-                for m in results.assets.iter().skip(a).step_by(n.max(1)) {
-                    // Every path of a cross-margin run fills its row; a row left empty
-                    // (nothing settled) is zeros.
-                    if m.cross_margin_by_trigger.len() == n {
-                        v.extend_from_slice(&m.cross_margin_by_trigger);
-                    } else {
-                        v.extend(std::iter::repeat_n(0.0, n));
-                    }
-                }
-                v
-            }),
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::PathSummary;
 
     #[test]
     fn the_leaf_list_of_names_is_this_table_s() {
         let names: Vec<&str> = PATH_METRICS.iter().map(|d| d.name).collect();
         assert_eq!(names, crate::metric_names::PATH_METRIC_NAMES);
-    }
-
-    #[test]
-    fn columns_hold_every_path_in_order_and_empty_the_paths() {
-        // More paths than one block, so the backwards filling crosses a block boundary.
-        let n = 70_000u32;
-        let paths: Vec<PathSummary> = (0..n)
-            .map(|i| PathSummary {
-                max_drawdown: f64::from(i) * 1e-6,
-                liquidation_count: i % 977,
-                cascade: i % 3 == 0,
-                lending_bad_debt: f64::from(i),
-                ..PathSummary::default()
-            })
-            .collect();
-        for lending in [false, true] {
-            let mut r = RunResults {
-                paths: paths.clone(),
-                lending,
-                ..RunResults::default()
-            };
-            let cols = columns(&mut r);
-            assert!(r.paths.is_empty());
-            let names: Vec<&str> = cols.iter().map(|c| c.name).collect();
-            let want: Vec<&str> = path_metrics(lending).map(|d| d.name).collect();
-            assert_eq!(names, want);
-            let get = |name: &str| {
-                cols.iter()
-                    .find(|c| c.name == name)
-                    .map(|c| c.values.to_f64())
-            };
-            let expect = |f: &dyn Fn(u32) -> f64| (0..n).map(f).collect::<Vec<f64>>();
-            assert_eq!(
-                get("max_drawdown").unwrap(),
-                expect(&|i| f64::from(i) * 1e-6)
-            );
-            assert_eq!(
-                get("liquidation_count").unwrap(),
-                expect(&|i| f64::from(i % 977))
-            );
-            assert_eq!(
-                get("cascade").unwrap(),
-                expect(&|i| f64::from(u8::from(i % 3 == 0)))
-            );
-            assert_eq!(
-                get("lending_bad_debt"),
-                lending.then(|| expect(&|i| f64::from(i)))
-            );
-        }
     }
 }
