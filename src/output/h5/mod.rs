@@ -129,6 +129,23 @@ impl ColumnData<'_> {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// The values `from..to` (value indexes; for a matrix, whole rows are the caller's
+    /// business), of the same type.
+    #[must_use]
+    pub fn slice(&self, from: usize, to: usize) -> Self {
+        match *self {
+            Self::F64(d) => Self::F64(&d[from..to]),
+            Self::U32(d) => Self::U32(&d[from..to]),
+            Self::U8(d) => Self::U8(&d[from..to]),
+            Self::Bool(d) => Self::Bool(&d[from..to]),
+            Self::U64(d) => Self::U64(&d[from..to]),
+            Self::F64Matrix { data, cols } => Self::F64Matrix {
+                data: &data[from..to],
+                cols,
+            },
+        }
+    }
 }
 
 impl<'a> From<&'a [f64]> for ColumnData<'a> {
@@ -353,11 +370,18 @@ fn joined(prefix: &str, name: &str) -> String {
 
 mod conventions;
 pub mod edit;
+mod format;
+mod layout;
 mod read;
+pub mod stream;
+#[cfg(test)]
+mod stream_tests;
 mod write;
 
+pub use layout::{ColumnMeta, Element};
 pub use read::{
     Stored, check_container, list_attrs, list_datasets, list_groups, read_attr, read_attr_str,
     read_attr_u64, read_dataset, read_f64_column, read_f64_matrix, read_u64_column,
 };
+pub use stream::{ChunkPlan, Compressed, DatasetId, StreamWriter, compress_chunk};
 pub use write::write_h5_atomic;
