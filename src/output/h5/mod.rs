@@ -1,8 +1,10 @@
 //! HDF5 result files (`results.h5`): this module owns their on-disk layout (groups of 1-D
 //! column datasets, each with `unit` and `description` string attributes, plus root metadata)
-//! and is the only code that talks to an HDF5 crate: the pure-Rust `hdf5-writer` and
-//! `hdf5-reader` (no system HDF5; docs/hdf5.md). Files are written atomically and
-//! byte-for-byte deterministically; small readers serve the `report`/`tails` commands and tests.
+//! and is the only code that writes or reads HDF5: files are written by our own streaming
+//! writer (`stream.rs`, data first and metadata last, with `format.rs` and `layout.rs`) and read
+//! through the pure-Rust `hdf5-reader` (no system HDF5; docs/hdf5.md). Files are written
+//! atomically and byte-for-byte deterministically; small readers serve the `report`/`tails`
+//! commands and tests; `edit.rs` crafts bad files for tests with `hdf5-writer`.
 //!
 //! Layout choices, all made so that other tools (h5py, `h5dump`, HDFView) read the files:
 //! - string attributes are scalar, variable-length, UTF-8 (h5py returns them as `str`);
