@@ -8,7 +8,7 @@ use std::path::Path;
 use hdf5_writer::{ByteOrder, Datatype, EnumMember};
 
 use super::format::Dtype;
-use super::layout::{Attribute, ColumnMeta, Element, Kind};
+use super::meta::{Attribute, ColumnMeta, Element, Kind};
 use super::{H5Error, invalid, joined};
 
 /// The HDF5 enum `{FALSE = 0, TRUE = 1}` over `int8`: what h5py writes for numpy `bool` and

@@ -374,16 +374,17 @@ mod conventions;
 pub mod edit;
 mod format;
 mod layout;
+mod meta;
 mod read;
-pub mod stream;
+mod stream;
 #[cfg(test)]
 mod stream_tests;
 mod write;
 
-pub use layout::{ColumnMeta, Element};
+pub use meta::{ChunkPlan, ColumnMeta, DatasetId, Element};
 pub use read::{
     Stored, check_container, list_attrs, list_datasets, list_groups, read_attr, read_attr_str,
     read_attr_u64, read_dataset, read_f64_column, read_f64_matrix, read_u64_column,
 };
-pub use stream::{ChunkPlan, Compressed, DatasetId, StreamWriter, compress_chunk};
+pub use stream::{Compressed, StreamWriter, compress_chunk};
 pub use write::write_h5_atomic;

@@ -18,28 +18,11 @@ use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use super::format::{self, ChunkEntry, Dtype, SUPERBLOCK_LEN, UNDEF, msg};
-use super::layout::{Attribute, Element, Kind, Layout, Object, Prepared};
+use super::layout::{Layout, Object, Prepared};
+use super::meta::{Addresses, Attribute, ChunkPlan, DatasetId, Element, Kind};
 use super::{AttrValue, ColumnData, DEFLATE_LEVEL, H5Error, invalid, io_err};
 
-pub use super::layout::ColumnMeta;
-
-/// A dataset declared in a [`StreamWriter`], in declaration order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct DatasetId(pub(super) usize);
-
-/// How a dataset is cut into chunks: every chunk holds `rows` rows (the last one fewer) of
-/// `row_bytes` bytes each, values of `element` bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ChunkPlan {
-    /// Rows of a full chunk (0 for an empty, contiguous dataset).
-    pub rows: u64,
-    /// Bytes of one row.
-    pub row_bytes: usize,
-    /// Bytes of one value (the shuffle filter's parameter).
-    pub element: usize,
-    /// Rows of the dataset.
-    pub total_rows: u64,
-}
+use super::meta::ColumnMeta;
 
 /// A chunk compressed by [`compress_chunk`]: its bytes and the rows it holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -481,28 +464,6 @@ impl StreamWriter {
                 format!("fsync directory {}", self.dir.display()),
             )(e)),
         }
-    }
-}
-
-/// Addresses of everything the metadata points to.
-#[derive(Debug, Default)]
-pub(super) struct Addresses {
-    /// Of each global heap collection.
-    pub collections: Vec<u64>,
-    /// Of each heap object: its collection and index in it.
-    pub heap_ids: Vec<(usize, u32)>,
-    /// Of each dataset's chunk index (`UNDEF` when contiguous).
-    pub btrees: Vec<u64>,
-    /// Of each object header, in [`Prepared::objects`]' order.
-    pub objects: Vec<u64>,
-}
-
-impl Addresses {
-    /// A heap ID: the collection's address and the object's index.
-    pub(super) fn heap_id(&self, object: usize, out: &mut Vec<u8>) {
-        let (collection, index) = self.heap_ids[object];
-        out.extend_from_slice(&self.collections[collection].to_le_bytes());
-        out.extend_from_slice(&index.to_le_bytes());
     }
 }
 

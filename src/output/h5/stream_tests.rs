@@ -7,11 +7,11 @@ use std::path::Path;
 
 use proptest::prelude::*;
 
-use super::stream::{ColumnMeta, StreamWriter};
 use super::{
     AttrValue, CHUNK_BYTES, Column, ColumnData, Group, H5Error, Stored, list_datasets, list_groups,
     read_attr, read_dataset, read_f64_column, write_h5_atomic,
 };
+use super::{ColumnMeta, StreamWriter};
 
 fn temp_files(dir: &Path) -> Vec<String> {
     fs::read_dir(dir)

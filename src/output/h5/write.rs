@@ -8,8 +8,9 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
-use super::layout::{ColumnMeta, Layout, group_components};
-use super::stream::{Compressed, DatasetId, StreamWriter, compress_chunk, raw_bytes};
+use super::layout::{Layout, group_components};
+use super::meta::{ColumnMeta, DatasetId};
+use super::stream::{Compressed, StreamWriter, compress_chunk, raw_bytes};
 use super::{AttrValue, ColumnData, Group, H5Error, invalid, joined};
 
 /// Writes the whole file atomically: checks every name, value and scale, then writes
