@@ -847,12 +847,9 @@ fn a_two_level_chunk_index_is_read_by_both_readers() {
         .arg(&path)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let text = String::from_utf8_lossy(&out.stdout);
+    let why = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "h5dump failed: {why}");
     for (i, v) in x.iter().enumerate().skip(start) {
         let expect = format!("({i}): {v:.1}");
         assert!(text.contains(&expect), "{expect} not in:\n{text}");
