@@ -11,7 +11,18 @@ use super::{
 use hdf5_writer::{DatasetBuilder, Hdf5Builder, WriteOptions};
 
 use super::conventions::bool_type;
-use super::write::attribute;
+
+/// One attribute as `hdf5-writer` takes it (a string as a 1-element array).
+fn attribute(name: &str, value: &AttrValue) -> hdf5_writer::Result<hdf5_writer::AttributeBuilder> {
+    use hdf5_writer::AttributeBuilder;
+    match value {
+        AttrValue::Str(s) => AttributeBuilder::vlen_strings(name, &[s]),
+        AttrValue::U64(v) => AttributeBuilder::scalar(name, *v),
+        AttrValue::I64(v) => AttributeBuilder::scalar(name, *v),
+        AttrValue::F64(v) => AttributeBuilder::scalar(name, *v),
+        AttrValue::F64s(v) => AttributeBuilder::vector(name, v),
+    }
+}
 
 /// One dataset of a file: full path (no leading `/`), values, shape, attributes.
 pub struct Dataset {

@@ -1,8 +1,10 @@
 //! HDF5 result files (`results.h5`): this module owns their on-disk layout (groups of 1-D
 //! column datasets, each with `unit` and `description` string attributes, plus root metadata)
-//! and is the only code that talks to an HDF5 crate: the pure-Rust `hdf5-writer` and
-//! `hdf5-reader` (no system HDF5; docs/hdf5.md). Files are written atomically and
-//! byte-for-byte deterministically; small readers serve the `report`/`tails` commands and tests.
+//! and is the only code that writes or reads HDF5: files are written by our own streaming
+//! writer (`stream.rs`, data first and metadata last, with `format.rs` and `layout.rs`) and read
+//! through the pure-Rust `hdf5-reader` (no system HDF5; docs/hdf5.md). Files are written
+//! atomically and byte-for-byte deterministically; small readers serve the `report`/`tails`
+//! commands and tests; `edit.rs` crafts bad files for tests with `hdf5-writer`.
 //!
 //! Layout choices, all made so that other tools (h5py, `h5dump`, HDFView) read the files:
 //! - string attributes are scalar, variable-length, UTF-8 (h5py returns them as `str`);
@@ -128,6 +130,23 @@ impl ColumnData<'_> {
     /// Whether the column has no values (a run with zero paths).
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The values `from..to` (value indexes; for a matrix, whole rows are the caller's
+    /// business), of the same type.
+    #[must_use]
+    pub fn slice(&self, from: usize, to: usize) -> Self {
+        match *self {
+            Self::F64(d) => Self::F64(&d[from..to]),
+            Self::U32(d) => Self::U32(&d[from..to]),
+            Self::U8(d) => Self::U8(&d[from..to]),
+            Self::Bool(d) => Self::Bool(&d[from..to]),
+            Self::U64(d) => Self::U64(&d[from..to]),
+            Self::F64Matrix { data, cols } => Self::F64Matrix {
+                data: &data[from..to],
+                cols,
+            },
+        }
     }
 }
 
@@ -353,11 +372,19 @@ fn joined(prefix: &str, name: &str) -> String {
 
 mod conventions;
 pub mod edit;
+mod format;
+mod layout;
+mod meta;
 mod read;
+mod stream;
+#[cfg(test)]
+mod stream_tests;
 mod write;
 
+pub use meta::{ChunkPlan, ColumnMeta, DatasetId, Element};
 pub use read::{
     Stored, check_container, list_attrs, list_datasets, list_groups, read_attr, read_attr_str,
     read_attr_u64, read_dataset, read_f64_column, read_f64_matrix, read_u64_column,
 };
+pub use stream::{Compressed, StreamWriter, compress_chunk};
 pub use write::write_h5_atomic;

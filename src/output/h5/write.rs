@@ -1,50 +1,30 @@
-//! Writing a result file: the whole file encoded in memory by the pure-Rust `hdf5-writer`
-//! (no system HDF5), its string attributes made scalar (`conventions::scalar_strings`), then
-//! written atomically through a temporary file next to the target.
+//! Writing a result file from columns held in memory: [`write_h5_atomic`] checks everything,
+//! then streams each column through our own writer (`stream.rs`), its chunks compressed in
+//! parallel (rayon) a batch at a time and appended in row order, so the bytes never depend on
+//! the thread count.
 
 use std::collections::HashSet;
-use std::ffi::OsString;
-use std::fs;
-use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use hdf5_writer::{
-    AttributeBuilder, DatasetBuilder, FILTER_DEFLATE, FILTER_SHUFFLE, FilterDescription,
-    Hdf5Builder, WriteOptions,
-};
+use rayon::prelude::*;
 
-use super::conventions::{bool_type, scalar_strings, scale_attributes};
-use super::{
-    AttrValue, CHUNK_BYTES, Column, ColumnData, DEFLATE_LEVEL, Group, H5Error, invalid, io_err,
-    joined,
-};
+use super::layout::{Layout, group_components};
+use super::meta::{ColumnMeta, DatasetId};
+use super::stream::{Compressed, StreamWriter, compress_chunk, raw_bytes};
+use super::{AttrValue, ColumnData, Group, H5Error, invalid, joined};
 
-/// Removes the temporary file on drop unless disarmed (i.e. on every error path).
-struct TempGuard<'p> {
-    path: &'p Path,
-    armed: bool,
-}
-
-impl Drop for TempGuard<'_> {
-    fn drop(&mut self) {
-        if self.armed {
-            // Nothing more can be done if this fails; the original error is what matters.
-            let _ = fs::remove_file(self.path);
-        }
-    }
-}
-
-/// Writes the whole file atomically: encodes it in memory, writes it to
-/// `<dir>/.<file name>.tmp-<pid>` next to `path`, fsyncs it, renames it over `path`, then
-/// fsyncs the directory. On any error the temporary file is removed and `path` is untouched
-/// (a previous complete file stays as it was).
+/// Writes the whole file atomically: checks every name, value and scale, then writes
+/// `<dir>/.<file name>.tmp-<pid>` next to `path` (data first, metadata last), fsyncs it,
+/// renames it over `path`, then fsyncs the directory. On any error the temporary file is
+/// removed and `path` is untouched (a previous complete file stays as it was); a content
+/// error is found before any file is created.
 ///
 /// `root_attrs` go on the root group, then `groups` are written in order. The output bytes
-/// depend only on the arguments (no timestamps are recorded), so writing the same content twice
-/// gives byte-identical files (with the same `hdf5-writer` and `flate2`: other versions may lay
-/// the file out differently). The temporary name is per process, so two threads of one process
-/// must not write the same `path` at the same time. A group with neither attributes nor
-/// columns is only created as the parent of another one.
+/// depend only on the arguments (no timestamps are recorded, chunks are appended in order
+/// whatever thread compressed them), so writing the same content twice gives byte-identical
+/// files (with the same `flate2`). The temporary name is per process, so two threads of one
+/// process must not write the same `path` at the same time. A group with neither attributes
+/// nor columns is only created as the parent of another one.
 ///
 /// # Errors
 ///
@@ -52,7 +32,7 @@ impl Drop for TempGuard<'_> {
 ///   name is empty or malformed (column names must not contain `/`, group path components must
 ///   not be empty, `.` or `..`), or a string contains NUL, or a column's scales do not fit.
 /// - [`H5Error::Hdf5`] if the content cannot be stored: a column or attribute name used twice
-///   in the same object, a group path through a dataset, or anything else the encoder refuses.
+///   in the same object, or a group path through a dataset.
 /// - [`H5Error::Io`] if creating, writing or fsyncing the temporary file, the rename, or the
 ///   directory fsync fails (the directory does not exist or is not writable). If only the
 ///   final directory fsync fails the new file is already in place (it may not survive a
@@ -62,110 +42,80 @@ pub fn write_h5_atomic(
     root_attrs: &[(String, AttrValue)],
     groups: &[Group<'_>],
 ) -> Result<(), H5Error> {
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| invalid(path, "output path".to_owned(), "it has no file name"))?;
-    let dir = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let bytes = encode(path, root_attrs, groups)?;
-
-    let mut tmp_name = OsString::from(".");
-    tmp_name.push(file_name);
-    tmp_name.push(format!(".tmp-{}", std::process::id()));
-    let tmp = dir.join(tmp_name);
-    let mut file = fs::File::create(&tmp).map_err(io_err(
-        path,
-        format!("create temporary file {}", tmp.display()),
-    ))?;
-    let mut guard = TempGuard {
-        path: &tmp,
-        armed: true,
-    };
-    file.write_all(&bytes)
-        .and_then(|()| file.sync_all())
-        .map_err(io_err(
+    if path.file_name().is_none() {
+        return Err(invalid(
             path,
-            format!("write and fsync temporary file {}", tmp.display()),
-        ))?;
-    drop(file);
-    fs::rename(&tmp, path).map_err(io_err(
-        path,
-        format!("rename temporary file {} over it", tmp.display()),
-    ))?;
-    guard.armed = false;
-    drop(guard);
-
-    match fs::File::open(&dir).and_then(|d| d.sync_all()) {
-        Ok(()) => Ok(()),
-        Err(e)
-            if matches!(
-                e.kind(),
-                io::ErrorKind::InvalidInput | io::ErrorKind::Unsupported
-            ) =>
-        {
-            Ok(())
-        }
-        Err(e) => Err(io_err(path, format!("fsync directory {}", dir.display()))(
-            e,
-        )),
+            "output path".to_owned(),
+            "it has no file name",
+        ));
     }
-}
-
-/// The file's bytes: every group's attributes and columns in one `hdf5-writer` plan, encoded,
-/// with its string attributes made scalar.
-pub(super) fn encode(
-    target: &Path,
-    root_attrs: &[(String, AttrValue)],
-    groups: &[Group<'_>],
-) -> Result<Vec<u8>, H5Error> {
-    let encoder = |context: &str| {
-        let context = context.to_owned();
-        move |e: hdf5_writer::Error| H5Error::Hdf5 {
-            path: target.to_path_buf(),
-            context,
-            message: e.to_string(),
-        }
-    };
-    check_links(target, groups)?;
-    let mut builder = Hdf5Builder::new();
-    for attr in attributes(target, "/", root_attrs)? {
-        builder = builder.attribute(attr);
-    }
+    check_links(path, groups)?;
+    let mut layout = Layout::new(path);
+    layout.add_attrs("", root_attrs)?;
+    let mut data = Vec::new();
     for group in groups {
-        let components = group_components(target, &group.path)?;
-        let prefix = components.join("/");
-        let shown = if prefix.is_empty() { "/" } else { &prefix };
-        if !prefix.is_empty() {
-            for attr in attributes(target, shown, &group.attrs)? {
-                builder = builder.group_attribute(prefix.clone(), attr);
-            }
-        } else {
-            for attr in attributes(target, shown, &group.attrs)? {
-                builder = builder.attribute(attr);
-            }
+        let prefix = group_components(path, &group.path)?.join("/");
+        if !group.attrs.is_empty() {
+            layout.add_attrs(&prefix, &group.attrs)?;
         }
         for column in &group.columns {
-            builder = builder.dataset(dataset(target, &prefix, column, &group.columns)?);
+            let meta = ColumnMeta::of(column).map_err(|reason| {
+                invalid(
+                    path,
+                    format!("matrix {:?}", joined(&prefix, column.name)),
+                    reason,
+                )
+            })?;
+            data.push((layout.declare(&prefix, meta)?, column.data));
         }
     }
-    let plan = builder.into_plan().map_err(encoder("plan the file"))?;
-    let mut bytes = plan
-        .encode(WriteOptions::default())
-        .map_err(encoder("encode the file"))?;
-    drop(plan);
-    scalar_strings(&mut bytes).map_err(|message| H5Error::Hdf5 {
-        path: target.to_path_buf(),
-        context: "make string attributes scalar".to_owned(),
-        message,
-    })?;
-    Ok(bytes)
+    // The dimension scales are checked here, before a file exists.
+    layout.prepare()?;
+    let mut writer = StreamWriter::with_layout(path, layout)?;
+    for (id, values) in &data {
+        append_in_parallel(&mut writer, *id, values)?;
+    }
+    writer.finish(&[], &[])
+}
+
+/// Appends all of `values` to `id`: chunks compressed on the rayon pool a batch at a time
+/// (a few per thread, so memory stays a few chunks), appended in row order.
+fn append_in_parallel(
+    writer: &mut StreamWriter,
+    id: DatasetId,
+    values: &ColumnData<'_>,
+) -> Result<(), H5Error> {
+    let plan = writer.chunk_plan(id);
+    if plan.rows == 0 {
+        return Ok(());
+    }
+    let per_row = (plan.row_bytes / plan.element) as u64;
+    let starts: Vec<u64> = (0..plan.total_rows)
+        .step_by(usize::try_from(plan.rows).unwrap_or(usize::MAX))
+        .collect();
+    let batch = 4 * rayon::current_num_threads().max(1);
+    for starts in starts.chunks(batch) {
+        let chunks: Vec<Compressed> = starts
+            .par_iter()
+            .map(|&first| {
+                let end = (first + plan.rows).min(plan.total_rows);
+                let part = values.slice(
+                    usize::try_from(first * per_row).unwrap_or(usize::MAX),
+                    usize::try_from(end * per_row).unwrap_or(usize::MAX),
+                );
+                compress_chunk(&plan, &raw_bytes(&part), end - first)
+            })
+            .collect();
+        for chunk in &chunks {
+            writer.append_compressed(id, chunk)?;
+        }
+    }
+    Ok(())
 }
 
 /// Refuses what libhdf5 refused as it wrote: a dataset name used twice in a group, and a
-/// group whose path runs through a dataset (`hdf5-writer` would say so less precisely, or,
-/// for a group with nothing in it, not at all).
+/// group whose path runs through a dataset (even a group with nothing in it, which is not
+/// written).
 fn check_links(target: &Path, groups: &[Group<'_>]) -> Result<(), H5Error> {
     let mut datasets = HashSet::new();
     for group in groups {
@@ -197,181 +147,12 @@ fn check_links(target: &Path, groups: &[Group<'_>]) -> Result<(), H5Error> {
     Ok(())
 }
 
-/// Splits a group path into its components (empty for the root), validating each.
-fn group_components<'s>(target: &Path, group_path: &'s str) -> Result<Vec<&'s str>, H5Error> {
-    let trimmed = group_path.strip_prefix('/').unwrap_or(group_path);
-    if trimmed.is_empty() {
-        return Ok(Vec::new());
-    }
-    let trimmed = trimmed.strip_suffix('/').unwrap_or(trimmed);
-    trimmed
-        .split('/')
-        .map(|c| {
-            check_object_name(c)
-                .map(|()| c)
-                .map_err(|reason| invalid(target, format!("group path {group_path:?}"), reason))
-        })
-        .collect()
-}
-
-/// Checks a single link name (group component or dataset name).
-fn check_object_name(name: &str) -> Result<(), &'static str> {
-    if name.is_empty() {
-        Err("names must not be empty")
-    } else if name.contains('/') {
-        Err("names must not contain '/'")
-    } else if name == "." || name == ".." {
-        Err("'.' and '..' are not valid names")
-    } else if name.contains('\0') {
-        Err("names must not contain NUL")
-    } else {
-        Ok(())
-    }
-}
-
-/// One column as a dataset: chunked at most [`CHUNK_BYTES`] with shuffle + deflate
-/// [`DEFLATE_LEVEL`] (contiguous when empty), its `unit`/`description`, its dimension scales
-/// and its `missing_value`.
-fn dataset(
-    target: &Path,
-    prefix: &str,
-    column: &Column<'_>,
-    siblings: &[Column<'_>],
-) -> Result<DatasetBuilder, H5Error> {
-    let shown_group = if prefix.is_empty() { "/" } else { prefix };
-    check_object_name(column.name).map_err(|reason| {
-        invalid(
-            target,
-            format!("column name {:?} in group {shown_group:?}", column.name),
-            reason,
-        )
-    })?;
-    let name = joined(prefix, column.name);
-    let bad_data = |e: hdf5_writer::Error| H5Error::Hdf5 {
-        path: target.to_path_buf(),
-        context: format!("write dataset {name:?}"),
-        message: e.to_string(),
-    };
-    let len = column.data.len() as u64;
-    let (builder, shape, element) = match column.data {
-        ColumnData::F64(d) => (DatasetBuilder::typed_data(&name, [len], d), vec![len], 8),
-        ColumnData::U32(d) => (DatasetBuilder::typed_data(&name, [len], d), vec![len], 4),
-        ColumnData::U8(d) => (DatasetBuilder::typed_data(&name, [len], d), vec![len], 1),
-        ColumnData::U64(d) => (DatasetBuilder::typed_data(&name, [len], d), vec![len], 8),
-        ColumnData::Bool(d) => {
-            let bytes: Vec<u8> = d.iter().map(|&b| u8::from(b != 0)).collect();
-            let b = DatasetBuilder::new(&name, bool_type(), [len]).raw_data(bytes);
-            (Ok(b), vec![len], 1)
-        }
-        ColumnData::F64Matrix { data, cols } => {
-            if cols == 0 || data.len() % cols != 0 {
-                return Err(invalid(
-                    target,
-                    format!("matrix {name:?}"),
-                    "the value count must be a multiple of a non-zero column count",
-                ));
-            }
-            let shape = vec![(data.len() / cols) as u64, cols as u64];
-            (
-                DatasetBuilder::typed_data(&name, shape.clone(), data),
-                shape,
-                8,
-            )
-        }
-    };
-    let mut builder = builder.map_err(bad_data)?;
-    if shape.iter().all(|&d| d > 0) {
-        // Whole rows per chunk (a 1-D column: elements), at most CHUNK_BYTES, never more than
-        // the dataset holds.
-        let row: u64 = shape[1..].iter().product::<u64>() * element;
-        let rows = (CHUNK_BYTES as u64 / row).clamp(1, shape[0]);
-        let mut chunk = shape.clone();
-        chunk[0] = rows;
-        builder = builder
-            .chunked(chunk)
-            .filter(FilterDescription {
-                id: FILTER_SHUFFLE,
-                name: None,
-                client_data: Vec::new(),
-            })
-            .filter(FilterDescription {
-                id: FILTER_DEFLATE,
-                name: None,
-                client_data: vec![u32::from(DEFLATE_LEVEL)],
-            });
-    }
-    if column.scale {
-        for attr in scale_attributes(target, prefix, column, siblings)? {
-            builder = builder.attribute(attr);
-        }
-    }
-    let texts = [
-        ("unit".to_owned(), AttrValue::Str(column.unit.to_owned())),
-        (
-            "description".to_owned(),
-            AttrValue::Str(column.description.to_owned()),
-        ),
-    ];
-    for attr in attributes(target, &name, &texts)? {
-        builder = builder.attribute(attr);
-    }
-    if !column.scale && !column.dims.is_empty() {
-        builder = builder.attribute(super::conventions::dimension_list(
-            target, prefix, column, &shape, siblings,
-        )?);
-    }
-    if let Some(attr) = super::conventions::missing_value(target, &name, column)? {
-        builder = builder.attribute(attr);
-    }
-    Ok(builder)
-}
-
-/// The attributes of `object`, checked: names non-empty without NUL, strings without NUL.
-fn attributes(
-    target: &Path,
-    object: &str,
-    attrs: &[(String, AttrValue)],
-) -> Result<Vec<AttributeBuilder>, H5Error> {
-    attrs
-        .iter()
-        .map(|(name, value)| {
-            let what = || format!("attribute {name:?} of {object:?}");
-            if name.is_empty() {
-                return Err(invalid(target, what(), "names must not be empty"));
-            }
-            if name.contains('\0') {
-                return Err(invalid(target, what(), "names must not contain NUL"));
-            }
-            if let AttrValue::Str(s) = value
-                && s.contains('\0')
-            {
-                return Err(invalid(target, what(), "strings must not contain NUL"));
-            }
-            attribute(name, value).map_err(|e| H5Error::Hdf5 {
-                path: target.to_path_buf(),
-                context: format!("write {}", what()),
-                message: e.to_string(),
-            })
-        })
-        .collect()
-}
-
-/// One attribute as `hdf5-writer` takes it.
-pub(super) fn attribute(name: &str, value: &AttrValue) -> hdf5_writer::Result<AttributeBuilder> {
-    match value {
-        // A 1-element vector here; `scalar_strings` makes it scalar in the encoded file.
-        AttrValue::Str(s) => AttributeBuilder::vlen_strings(name, &[s]),
-        AttrValue::U64(v) => AttributeBuilder::scalar(name, *v),
-        AttrValue::I64(v) => AttributeBuilder::scalar(name, *v),
-        AttrValue::F64(v) => AttributeBuilder::scalar(name, *v),
-        AttrValue::F64s(v) => AttributeBuilder::vector(name, v),
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::{Column, Group};
     use super::*;
     use crate::output::h5::{read_attr, read_f64_column};
+    use std::fs;
 
     /// The same content gives the same bytes, and a string attribute reads back as a string.
     #[test]
