@@ -15,19 +15,20 @@
 #[error("{0}")]
 pub struct MemoryError(pub String);
 
-/// Bytes kept per path while a run is in memory (results, their columns and a sort buffer).
-/// With cross-margin accounts each asset also holds its closed notional by trigger asset
-/// (`AssetPathMetrics::cross_margin_by_trigger`, `n_assets` values on the heap, twice: the
-/// results and their column).
+/// Bytes kept per path while a run is in memory: its columns (at most the size of its
+/// per-path structs, which a run holds for one block of paths only: `mc::run_blocks`) and
+/// the sort and selection buffers of the statistics; `results.h5` is streamed, never held
+/// (`output::h5::stream`). With cross-margin accounts each asset also holds its closed
+/// notional by trigger asset (`n_assets` values per path).
 pub fn bytes_per_path(n_assets: usize, cross_margin: bool) -> u64 {
     let summary = std::mem::size_of::<crate::engine::PathSummary>();
     let asset = std::mem::size_of::<crate::engine::AssetPathMetrics>();
     let matrix = if cross_margin {
-        2 * n_assets * n_assets * std::mem::size_of::<f64>()
+        n_assets * n_assets * std::mem::size_of::<f64>()
     } else {
         0
     };
-    (2 * summary + 2 * n_assets * asset + matrix + 16) as u64
+    (summary + n_assets * asset + matrix + 64) as u64
 }
 
 /// Bytes of one traced step of one asset (about twenty `f64` series per asset and step,
@@ -236,7 +237,7 @@ mod tests {
                 + 5 * BYTES_PER_POSITION
         );
         // Three assets with cross-margin accounts: each asset's closed notional by trigger
-        // asset, 3 × 8 bytes, twice (the results and their column).
+        // asset, 3 × 8 bytes, in its column.
         let cross = Need {
             assets: 3,
             cross_margin: true,
@@ -246,7 +247,7 @@ mod tests {
             cross_margin: false,
             ..cross
         };
-        assert_eq!(cross.bytes() - plain.bytes(), 10 * 2 * 3 * 3 * 8);
+        assert_eq!(cross.bytes() - plain.bytes(), 10 * 3 * 3 * 8);
         assert!(has_cross_margin(
             "[cross_margin]\nliquidation = \"close_all\"\n"
         ));
