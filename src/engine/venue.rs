@@ -260,13 +260,13 @@ impl Side {
 /// `crossed` holds on (the ladder is in trigger order). A round usually triggers a short run
 /// at the head of a long ladder, found by a doubling search in the stride from the cursor
 /// (the entries the settlement reads next); a run that reaches past that stride is found in
-/// the ladder's sample (`Ladder::partition`), so a long search reads a few cache lines
-/// instead of one per probe. Both return the partition point of the sorted column.
+/// the ladder's sampled prices (`Ladder::liq_first`), so a long search reads a few cache
+/// lines instead of one per probe. Both return the partition point of the sorted column.
 #[inline]
 fn run_end<const LONG: bool>(ladder: &Ladder, c: usize, t: f64) -> usize {
     let probe = c + STRIDE - 1;
     if probe < ladder.len() && crossed::<LONG>(ladder.liq[probe], t) {
-        ladder.partition(probe + 1, ladder.len(), |r| !crossed::<LONG>(r[0], t))
+        ladder.liq_first(probe + 1, ladder.len(), |l| !crossed::<LONG>(l, t))
     } else {
         let stride = &ladder.liq[c..ladder.len().min(probe)];
         c + run_length(stride, |&l| crossed::<LONG>(l, t))
@@ -594,7 +594,8 @@ impl Ctx<'_> {
             return self.each_close::<LONG>(range, run, opp);
         }
         let fee_rate = self.pm.fee;
-        let (neg, mid) = bulk::splits::<LONG>(ladder, lo, end, fill, paid, fee_rate);
+        let rate = self.pm.margin.tiers()[0].rate; // one tier (`bulk::applies`)
+        let (neg, mid) = bulk::splits::<LONG>(ladder, lo, end, fill, paid, fee_rate, rate);
         let sums = ladder.sums(LONG);
         // The head of the negative class the fund surely covers: its shortfalls in one sum.
         let k = bulk::covered::<LONG>(sums, lo, neg, fill, paid, *self.fund);
