@@ -10,7 +10,7 @@ use rand_distr::{Distribution, StandardNormal};
 
 use super::ddsum;
 use super::margin::{self, MarginSchedule};
-use super::search::first_index;
+use super::search::{first_index, run_length};
 use super::spec::{
     EntryDist, LeverageDist, Population, PositionRecord, PositionSource, SizeDist, SyntheticSpec,
 };
@@ -36,8 +36,9 @@ pub struct Ladder {
     /// at `k`), so a search over a long run reads this small copy, which stays in cache,
     /// and then one stride of the columns ([`Ladder::partition`]); and the liquidation
     /// prices alone every [`STRIDE`]-th and every [`FINE`]-th position, for
-    /// [`Ladder::liq_first`]. Built by [`Ladder::sample`] the first time a run of
-    /// `engine::bulk::MIN_RUN` or more positions needs it.
+    /// [`Ladder::liq_first`]. Built by [`Ladder::sample`] the first time a search needs it
+    /// (a triggered run's end or its class splits), so ladders no mark reaches never pay for
+    /// it.
     pub sample: OnceLock<Sample>,
 }
 
@@ -125,8 +126,9 @@ impl Ladder {
 
     /// The first index in `lo..hi` whose liquidation price satisfies `test` (`hi` if none),
     /// for `test` false then true along the ladder (a threshold on the sorted prices):
-    /// `lo + self.liq[lo..hi].partition_point(|x| !test(x))`, found in three searches of a
-    /// cache line or a few each, the sampled prices every [`STRIDE`]-th position
+    /// `lo + self.liq[lo..hi].partition_point(|x| !test(x))`, found in searches of a cache
+    /// line or a few each: the next [`FINE`]-th price (most runs end before it, and then
+    /// the column from `lo` to it), else the sampled prices every [`STRIDE`]-th position
     /// ([`Sample::liq`]), then every [`FINE`]-th one inside that stride
     /// ([`Sample::fine_liq`]), then the column inside that line, instead of a binary search
     /// whose probes each read a line of their own. A monotone test has one partition point,
@@ -134,17 +136,16 @@ impl Ladder {
     #[inline]
     pub fn liq_first(&self, lo: usize, hi: usize, test: impl Fn(f64) -> bool) -> usize {
         let s = self.sample();
-        // Sampled position `k·step` (the `k`-th of `v`, for `k` in `ka..kb`, i.e. inside
-        // `a..b`) brackets the answer: after the last one that fails, at or before the
-        // first that holds.
-        let narrow = |v: &[f64], step: usize, (a, b): (usize, usize)| {
-            let (ka, kb) = (a.div_ceil(step), b.div_ceil(step));
-            let k = ka + v[ka..kb].partition_point(|&x| !test(x));
-            let a = if k > ka { (k - 1) * step + 1 } else { a };
-            let b = if k < kb { k * step } else { b };
-            (a, b)
-        };
-        let (a, b) = narrow(&s.fine_liq, FINE, narrow(&s.liq, STRIDE, (lo, hi)));
+        // A run usually ends before the next sampled price: then one sample and the
+        // column's line (or two) at `lo`.
+        let j = lo.div_ceil(FINE);
+        if j * FINE >= hi || test(s.fine_liq[j]) {
+            let b = hi.min(j * FINE);
+            return lo + self.liq[lo..b].partition_point(|&x| !test(x));
+        }
+        // `test` fails at `j·FINE`: the answer is past it.
+        let range = narrow(&s.liq, STRIDE, (j * FINE + 1, hi), &test);
+        let (a, b) = narrow(&s.fine_liq, FINE, range, &test);
         a + self.liq[a..b].partition_point(|&x| !test(x))
     }
 
@@ -201,6 +202,24 @@ impl Ladder {
         }
         l
     }
+}
+
+/// The part of `a..b` where `test` (false then true along the ladder) changes, narrowed by
+/// the sampled prices `v` (position `k·step` at `k`) inside it: after the last that fails,
+/// at or before the first that holds. Those are searched by doubling steps from the front,
+/// since the answer is usually near it; the same index as a binary search.
+#[inline(always)]
+fn narrow(
+    v: &[f64],
+    step: usize,
+    (a, b): (usize, usize),
+    test: &impl Fn(f64) -> bool,
+) -> (usize, usize) {
+    let (ka, kb) = (a.div_ceil(step), b.div_ceil(step));
+    let k = ka + run_length(&v[ka..kb], |&x| !test(x));
+    let a = if k > ka { (k - 1) * step + 1 } else { a };
+    let b = if k < kb { k * step } else { b };
+    (a, b)
 }
 
 /// A population laid out for simulation.
