@@ -531,38 +531,15 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// The sampled search finds the index a plain binary search of the range finds, on
-        /// ladders with many equal prices (ties at and around the sampled rows), for every
-        /// range and threshold (equal to some prices), either side.
+        /// The sampled search, the search of the sampled prices (`liq_first`: the next 8th
+        /// price, the 64th ones, the 8th ones, the column) and the guided one
+        /// (`partition_near`, whatever its guess: right, the loose test for the strict one,
+        /// or another threshold's) find the index a plain binary search of the range finds,
+        /// on ladders with many equal prices (ties at, around and between the sampled
+        /// positions of both levels), for every range and threshold (equal to some
+        /// prices), strict or not, either side.
         #[test]
         fn the_sampled_search_finds_the_partition_point(
-            prices in proptest::collection::vec(0u8..12, 0..700),
-            long in proptest::bool::ANY,
-            cut in (0usize..720, 0usize..720),
-            t in 0u8..13,
-        ) {
-            let l = ladder_of(prices.iter().map(|&p| f64::from(p)).collect(), long);
-            let n = l.len();
-            let (lo, hi) = (cut.0.min(cut.1).min(n), cut.0.max(cut.1).min(n));
-            let t = f64::from(t);
-            // Past `t` in trigger order, strictly (`run_end`'s test) or not (a tie at `t`
-            // counts as past): both false then true along a sorted ladder.
-            let strict = |r: [f64; 4]| if long { r[0] < t } else { r[0] > t };
-            let loose = |r: [f64; 4]| if long { r[0] <= t } else { r[0] >= t };
-            let row = |x: f64| [x, 0.0, 0.0, 0.0];
-            let want = |p: &dyn Fn([f64; 4]) -> bool| lo + l.liq[lo..hi].partition_point(|&x| !p(row(x)));
-            proptest::prop_assert_eq!(l.partition(lo, hi, strict), want(&strict));
-            proptest::prop_assert_eq!(l.partition(lo, hi, loose), want(&loose));
-        }
-
-        /// The three-level search of the liquidation prices finds the partition point of
-        /// the column, on ladders with many equal prices (ties at, around and between the
-        /// sampled positions of both levels), for every range and threshold, strict or not,
-        /// either side; and the guided search finds the plain one's answer for a monotone
-        /// test whatever its guess (right, the loose test for the strict one, or another
-        /// threshold's).
-        #[test]
-        fn the_liq_searches_find_the_partition_point(
             prices in proptest::collection::vec(0u8..12, 0..700),
             long in proptest::bool::ANY,
             cut in (0usize..720, 0usize..720),
@@ -572,6 +549,8 @@ mod tests {
             let l = ladder_of(prices.iter().map(|&p| f64::from(p)).collect(), long);
             let n = l.len();
             let (lo, hi) = (cut.0.min(cut.1).min(n), cut.0.max(cut.1).min(n));
+            // Past `t` in trigger order, strictly (not crossed by a mark at `t`: `run_end`'s
+            // test) or not (a tie at `t` counts as past): false then true along the ladder.
             let past = |t: f64, strict: bool| {
                 move |x: f64| match (long, strict) {
                     (true, true) => x < t,
@@ -580,15 +559,14 @@ mod tests {
                     (false, false) => x >= t,
                 }
             };
-            let t = f64::from(t);
-            let other = f64::from(other);
+            let (t, other) = (f64::from(t), f64::from(other));
             for strict in [true, false] {
                 let test = past(t, strict);
                 let want = lo + l.liq[lo..hi].partition_point(|&x| !test(x));
+                proptest::prop_assert_eq!(l.partition(lo, hi, |r| test(r[0])), want);
                 proptest::prop_assert_eq!(l.liq_first(lo, hi, test), want);
                 for guess in [past(t, strict), past(t, !strict), past(other, strict)] {
-                    let got = l.partition_near(lo, hi, guess, |r: [f64; 4]| test(r[0]));
-                    proptest::prop_assert_eq!(got, want);
+                    proptest::prop_assert_eq!(l.partition_near(lo, hi, guess, |r| test(r[0])), want);
                 }
             }
         }
@@ -612,6 +590,14 @@ mod tests {
             proptest::prop_assert!(k == lo || !bits[k - 1]);
             proptest::prop_assert!(k == hi || bits[k]);
             proptest::prop_assert_eq!(l.partition(lo, hi, pred), k);
+            // The guided search too, whatever its guess (here: the range's start or end).
+            for guess in [|_: f64| true, |_: f64| false] {
+                let k = l.partition_near(lo, hi, guess, pred);
+                proptest::prop_assert!(lo <= k && k <= hi);
+                proptest::prop_assert!(k == lo || !bits[k - 1]);
+                proptest::prop_assert!(k == hi || bits[k]);
+                proptest::prop_assert_eq!(l.partition_near(lo, hi, guess, pred), k);
+            }
         }
     }
 
