@@ -55,8 +55,13 @@ pub(super) fn applies(n: usize, fill: f64, paid: f64, m: &MarginSchedule) -> boo
 /// negative equity, `neg..mid` pay their equity as the fee (below the full fee), `mid..end`
 /// pay the full fee `fee_rate · q · fill` (without a fee, `mid = neg`). Each split is the
 /// first position the loop's float test puts in the next class, found by
-/// `Ladder::partition` (the ladder's sample, then one stride of the columns): where the test
-/// is monotone along the run, that is the index any binary search finds.
+/// `Ladder::partition_near`: the liquidation price where the test's closed form changes
+/// (with maintenance rate `rate`, a long's equity is `q·(fill − paid − l·(1 − rate))`, a
+/// short's `q·(l·(1 + rate) − fill − paid)`, `l` its liquidation price), checked with the
+/// float test on the two positions around it, else `Ladder::partition` (the ladder's
+/// sample, then one stride of the columns). Where the test is monotone along the run, that
+/// is the index any binary search finds.
+#[allow(clippy::too_many_arguments)] // the run, the fill's terms and the margin rate
 pub(super) fn splits<const LONG: bool>(
     l: &Ladder,
     lo: usize,
@@ -64,14 +69,27 @@ pub(super) fn splits<const LONG: bool>(
     fill: f64,
     paid: f64,
     fee_rate: f64,
+    rate: f64,
 ) -> (usize, usize) {
     let eq = |r: [f64; 4]| equity::<LONG>(r[1], r[2], r[3], fill, paid);
-    let neg = l.partition(lo, end, |r| eq(r) >= 0.0);
+    // The closed form of a test on the liquidation price `x`: equity ≥ 0 at `level = fill`,
+    // equity ≥ the full fee at `fill` moved by the fee rate.
+    let above = |level: f64| {
+        move |x: f64| {
+            if LONG {
+                x * (1.0 - rate) <= level - paid
+            } else {
+                x * (1.0 + rate) >= level + paid
+            }
+        }
+    };
+    let neg = l.partition_near(lo, end, above(fill), |r| eq(r) >= 0.0);
     // `min(fee, equity)` is the full fee when it is at most the equity (the loop's test).
     let mid = if fee_rate == 0.0 {
         neg
     } else {
-        l.partition(neg, end, |r| fee_rate * r[1] * fill <= eq(r))
+        let level = if LONG { 1.0 - fee_rate } else { 1.0 + fee_rate } * fill;
+        l.partition_near(neg, end, above(level), |r| fee_rate * r[1] * fill <= eq(r))
     };
     (neg, mid)
 }
@@ -198,7 +216,7 @@ mod tests {
         let l = peer_ladder(&mut rng);
         let (fill, paid, fee) = (92_000.0, 3.0, 0.0005);
         let n = l.len();
-        let (neg, mid) = splits::<true>(&l, 0, n, fill, paid, fee);
+        let (neg, mid) = splits::<true>(&l, 0, n, fill, paid, fee, 0.005);
         assert!(
             0 < neg && neg < mid && mid < n,
             "all three classes: {neg} {mid} {n}"
@@ -272,7 +290,10 @@ mod tests {
             } else {
                 first_index(neg, end, |i| fee * l.qty[i] * fill <= eq(i))
             };
-            assert_eq!(splits::<true>(&l, lo, end, fill, paid, fee), (neg, mid));
+            assert_eq!(
+                splits::<true>(&l, lo, end, fill, paid, fee, 0.005),
+                (neg, mid)
+            );
         }
     }
 }

@@ -35,8 +35,7 @@ use super::{PathSummary, PopulationModel};
 use crate::model::ddsum::{self, Dd};
 use crate::model::funding;
 use crate::model::margin::{self, Position};
-use crate::model::population::{Ladder, Positions, STRIDE};
-use crate::model::search::run_length;
+use crate::model::population::{Ladder, Positions};
 
 /// A remainder waiting in a heap for its new liquidation price.
 #[derive(Debug, Clone, Copy)]
@@ -257,20 +256,13 @@ impl Side {
 
 /// The end of the run of `ladder` positions from `c` that mark `t` (moved back by funding's
 /// shift) has crossed: `c` plus the length of the prefix of `ladder.liq[c..]` that
-/// `crossed` holds on (the ladder is in trigger order). A round usually triggers a short run
-/// at the head of a long ladder, found by a doubling search in the stride from the cursor
-/// (the entries the settlement reads next); a run that reaches past that stride is found in
-/// the ladder's sample (`Ladder::partition`), so a long search reads a few cache lines
-/// instead of one per probe. Both return the partition point of the sorted column.
+/// `crossed` holds on (the ladder is in trigger order), found in the ladder's sampled
+/// prices (`Ladder::liq_first`): a cache line or two of the samples and one of the column,
+/// where a search of the column reads a line per probe. It is the partition point of the
+/// sorted column, whatever the search.
 #[inline]
 fn run_end<const LONG: bool>(ladder: &Ladder, c: usize, t: f64) -> usize {
-    let probe = c + STRIDE - 1;
-    if probe < ladder.len() && crossed::<LONG>(ladder.liq[probe], t) {
-        ladder.partition(probe + 1, ladder.len(), |r| !crossed::<LONG>(r[0], t))
-    } else {
-        let stride = &ladder.liq[c..ladder.len().min(probe)];
-        c + run_length(stride, |&l| crossed::<LONG>(l, t))
-    }
+    ladder.liq_first(c, ladder.len(), |l| !crossed::<LONG>(l, t))
 }
 
 /// Whether mark `m` has reached liquidation price `liq` (longs: at or below it).
@@ -594,7 +586,8 @@ impl Ctx<'_> {
             return self.each_close::<LONG>(range, run, opp);
         }
         let fee_rate = self.pm.fee;
-        let (neg, mid) = bulk::splits::<LONG>(ladder, lo, end, fill, paid, fee_rate);
+        let rate = self.pm.margin.tiers()[0].rate; // one tier (`bulk::applies`)
+        let (neg, mid) = bulk::splits::<LONG>(ladder, lo, end, fill, paid, fee_rate, rate);
         let sums = ladder.sums(LONG);
         // The head of the negative class the fund surely covers: its shortfalls in one sum.
         let k = bulk::covered::<LONG>(sums, lo, neg, fill, paid, *self.fund);

@@ -10,7 +10,7 @@ use rand_distr::{Distribution, StandardNormal};
 
 use super::ddsum;
 use super::margin::{self, MarginSchedule};
-use super::search::first_index;
+use super::search::{first_index, run_length};
 use super::spec::{
     EntryDist, LeverageDist, Population, PositionRecord, PositionSource, SizeDist, SyntheticSpec,
 };
@@ -34,14 +34,34 @@ pub struct Ladder {
     pub sums: OnceLock<Vec<[f64; 4]>>,
     /// Every [`STRIDE`]-th position's row `[liq, qty, entry, margin]` (position `k·STRIDE`
     /// at `k`), so a search over a long run reads this small copy, which stays in cache,
-    /// and then one stride of the columns ([`Ladder::partition`]); built by
-    /// [`Ladder::sample`] the first time a run of [`STRIDE`] or more positions needs it.
-    pub sample: OnceLock<Vec<[f64; 4]>>,
+    /// and then one stride of the columns ([`Ladder::partition`]); and the liquidation
+    /// prices alone every [`STRIDE`]-th and every [`FINE`]-th position, for
+    /// [`Ladder::liq_first`]. Built by [`Ladder::sample`] the first time a search needs it
+    /// (a triggered run's end or its class splits), so ladders no mark reaches never pay for
+    /// it.
+    pub sample: OnceLock<Sample>,
 }
 
-/// Spacing of [`Ladder::sample`]'s rows: 64 positions (8 cache lines of a column), so the
-/// sample is 0.5 byte per position and a search ends in one stride.
+/// Spacing of [`Sample::rows`] and [`Sample::liq`]: 64 positions (8 cache lines of a
+/// column), so a search ends in one stride.
 pub const STRIDE: usize = 64;
+
+/// Spacing of [`Sample::fine_liq`]: 8 positions, one cache line of a column.
+pub const FINE: usize = 8;
+
+/// A ladder's search copies, built once and shared by the paths like the columns: the
+/// columns' own `f64`s, so a test reads the same numbers here as there.
+#[derive(Debug, Clone, Default)]
+pub struct Sample {
+    /// Every [`STRIDE`]-th row (position `k·STRIDE` at `k`): 0.5 byte per position.
+    pub rows: Vec<[f64; 4]>,
+    /// Every [`STRIDE`]-th liquidation price: 0.125 byte per position, eight to a cache
+    /// line, so the sampled prices of all of a run's replicates' ladders stay in cache.
+    pub liq: Vec<f64>,
+    /// Every [`FINE`]-th liquidation price (position `j·FINE` at `j`): 1 byte per position;
+    /// a stride's eight in one cache line.
+    pub fine_liq: Vec<f64>,
+}
 
 impl Ladder {
     /// Number of positions.
@@ -61,13 +81,15 @@ impl Ladder {
             .get_or_init(|| ddsum::prefix(&self.qty, &self.entry, &self.margin, long))
     }
 
-    /// Every [`STRIDE`]-th row (see the field), built now if no path has needed it yet.
-    pub fn sample(&self) -> &[[f64; 4]] {
-        self.sample.get_or_init(|| {
-            (0..self.len())
+    /// The search copies (see the field), built now if no path has needed them yet.
+    pub fn sample(&self) -> &Sample {
+        self.sample.get_or_init(|| Sample {
+            rows: (0..self.len())
                 .step_by(STRIDE)
                 .map(|i| self.row(i))
-                .collect()
+                .collect(),
+            liq: self.liq.iter().step_by(STRIDE).copied().collect(),
+            fine_liq: self.liq.iter().step_by(FINE).copied().collect(),
         })
     }
 
@@ -90,7 +112,7 @@ impl Ladder {
         let (mut a, mut b) = (lo, hi);
         let (ka, kb) = (lo.div_ceil(STRIDE), hi.div_ceil(STRIDE));
         if kb > ka + 1 {
-            let s = &self.sample()[ka..kb];
+            let s = &self.sample().rows[ka..kb];
             let k = ka + s.partition_point(|r| !pred(*r));
             if k > ka {
                 a = (k - 1) * STRIDE + 1; // `pred` fails at `(k − 1)·STRIDE`
@@ -100,6 +122,56 @@ impl Ladder {
             }
         }
         first_index(a, b, |m| pred(self.row(m)))
+    }
+
+    /// The first index in `lo..hi` whose liquidation price satisfies `test` (`hi` if none),
+    /// for `test` false then true along the ladder (a threshold on the sorted prices):
+    /// `lo + self.liq[lo..hi].partition_point(|x| !test(x))`, found in searches of a cache
+    /// line or a few each: the next [`FINE`]-th price (most runs end before it, and then
+    /// the column from `lo` to it), else the sampled prices every [`STRIDE`]-th position
+    /// ([`Sample::liq`]), then every [`FINE`]-th one inside that stride
+    /// ([`Sample::fine_liq`]), then the column inside that line, instead of a binary search
+    /// whose probes each read a line of their own. A monotone test has one partition point,
+    /// so this is the index any search finds.
+    #[inline]
+    pub fn liq_first(&self, lo: usize, hi: usize, test: impl Fn(f64) -> bool) -> usize {
+        let s = self.sample();
+        // A run usually ends before the next sampled price: then one sample and the
+        // column's line (or two) at `lo`.
+        let j = lo.div_ceil(FINE);
+        if j * FINE >= hi || test(s.fine_liq[j]) {
+            let b = hi.min(j * FINE);
+            return lo + self.liq[lo..b].partition_point(|&x| !test(x));
+        }
+        // `test` fails at `j·FINE`: the answer is past it.
+        let range = narrow(&s.liq, STRIDE, (j * FINE + 1, hi), &test);
+        let (a, b) = narrow(&s.fine_liq, FINE, range, &test);
+        a + self.liq[a..b].partition_point(|&x| !test(x))
+    }
+
+    /// [`Ladder::partition`] helped by `guess`, a test of the liquidation price alone, false
+    /// then true along the ladder, that changes where `pred` does but for rounding (a closed
+    /// form of it): the index [`Ladder::liq_first`] finds for `guess` is the answer when
+    /// `pred` fails just before it (or it is `lo`) and holds at it (or it is `hi`), which
+    /// reads two rows instead of a stride's probes; otherwise [`Ladder::partition`]. Where
+    /// `pred` is monotone along the range it changes once, so the answer is
+    /// [`Ladder::partition`]'s whatever `guess` is. Where it is not (a float test that
+    /// disagrees with the ladder's order near a tie), the answer is a place where it
+    /// changes, still a function of the ladder, `lo`, `hi`, `guess` and `pred` alone.
+    #[inline]
+    pub fn partition_near(
+        &self,
+        lo: usize,
+        hi: usize,
+        guess: impl Fn(f64) -> bool,
+        pred: impl Fn([f64; 4]) -> bool,
+    ) -> usize {
+        let j = self.liq_first(lo, hi, guess);
+        if (j == lo || !pred(self.row(j - 1))) && (j == hi || pred(self.row(j))) {
+            j
+        } else {
+            self.partition(lo, hi, pred)
+        }
     }
 
     /// Open interest of the ladder, USD at entry.
@@ -130,6 +202,24 @@ impl Ladder {
         }
         l
     }
+}
+
+/// The part of `a..b` where `test` (false then true along the ladder) changes, narrowed by
+/// the sampled prices `v` (position `k·step` at `k`) inside it: after the last that fails,
+/// at or before the first that holds. Those are searched by doubling steps from the front,
+/// since the answer is usually near it; the same index as a binary search.
+#[inline(always)]
+fn narrow(
+    v: &[f64],
+    step: usize,
+    (a, b): (usize, usize),
+    test: &impl Fn(f64) -> bool,
+) -> (usize, usize) {
+    let (ka, kb) = (a.div_ceil(step), b.div_ceil(step));
+    let k = ka + run_length(&v[ka..kb], |&x| !test(x));
+    let a = if k > ka { (k - 1) * step + 1 } else { a };
+    let b = if k < kb { k * step } else { b };
+    (a, b)
 }
 
 /// A population laid out for simulation.
@@ -441,28 +531,44 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// The sampled search finds the index a plain binary search of the range finds, on
-        /// ladders with many equal prices (ties at and around the sampled rows), for every
-        /// range and threshold (equal to some prices), either side.
+        /// The sampled search, the search of the sampled prices (`liq_first`: the next 8th
+        /// price, the 64th ones, the 8th ones, the column) and the guided one
+        /// (`partition_near`, whatever its guess: right, the loose test for the strict one,
+        /// or another threshold's) find the index a plain binary search of the range finds,
+        /// on ladders with many equal prices (ties at, around and between the sampled
+        /// positions of both levels), for every range and threshold (equal to some
+        /// prices), strict or not, either side.
         #[test]
         fn the_sampled_search_finds_the_partition_point(
             prices in proptest::collection::vec(0u8..12, 0..700),
             long in proptest::bool::ANY,
             cut in (0usize..720, 0usize..720),
             t in 0u8..13,
+            other in 0u8..13,
         ) {
             let l = ladder_of(prices.iter().map(|&p| f64::from(p)).collect(), long);
             let n = l.len();
             let (lo, hi) = (cut.0.min(cut.1).min(n), cut.0.max(cut.1).min(n));
-            let t = f64::from(t);
-            // Past `t` in trigger order, strictly (`run_end`'s test) or not (a tie at `t`
-            // counts as past): both false then true along a sorted ladder.
-            let strict = |r: [f64; 4]| if long { r[0] < t } else { r[0] > t };
-            let loose = |r: [f64; 4]| if long { r[0] <= t } else { r[0] >= t };
-            let row = |x: f64| [x, 0.0, 0.0, 0.0];
-            let want = |p: &dyn Fn([f64; 4]) -> bool| lo + l.liq[lo..hi].partition_point(|&x| !p(row(x)));
-            proptest::prop_assert_eq!(l.partition(lo, hi, strict), want(&strict));
-            proptest::prop_assert_eq!(l.partition(lo, hi, loose), want(&loose));
+            // Past `t` in trigger order, strictly (not crossed by a mark at `t`: `run_end`'s
+            // test) or not (a tie at `t` counts as past): false then true along the ladder.
+            let past = |t: f64, strict: bool| {
+                move |x: f64| match (long, strict) {
+                    (true, true) => x < t,
+                    (true, false) => x <= t,
+                    (false, true) => x > t,
+                    (false, false) => x >= t,
+                }
+            };
+            let (t, other) = (f64::from(t), f64::from(other));
+            for strict in [true, false] {
+                let test = past(t, strict);
+                let want = lo + l.liq[lo..hi].partition_point(|&x| !test(x));
+                proptest::prop_assert_eq!(l.partition(lo, hi, |r| test(r[0])), want);
+                proptest::prop_assert_eq!(l.liq_first(lo, hi, test), want);
+                for guess in [past(t, strict), past(t, !strict), past(other, strict)] {
+                    proptest::prop_assert_eq!(l.partition_near(lo, hi, guess, |r| test(r[0])), want);
+                }
+            }
         }
 
         /// With a test that is not monotone along the range (here: arbitrary bits per
@@ -484,6 +590,14 @@ mod tests {
             proptest::prop_assert!(k == lo || !bits[k - 1]);
             proptest::prop_assert!(k == hi || bits[k]);
             proptest::prop_assert_eq!(l.partition(lo, hi, pred), k);
+            // The guided search too, whatever its guess (here: the range's start or end).
+            for guess in [|_: f64| true, |_: f64| false] {
+                let k = l.partition_near(lo, hi, guess, pred);
+                proptest::prop_assert!(lo <= k && k <= hi);
+                proptest::prop_assert!(k == lo || !bits[k - 1]);
+                proptest::prop_assert!(k == hi || bits[k]);
+                proptest::prop_assert_eq!(l.partition_near(lo, hi, guess, pred), k);
+            }
         }
     }
 
@@ -491,9 +605,17 @@ mod tests {
     fn the_sample_is_every_strideth_row() {
         let l = ladder_of((0..200).map(f64::from).collect(), false);
         let s = l.sample();
-        assert_eq!(s.len(), 200usize.div_ceil(STRIDE));
-        for (k, r) in s.iter().enumerate() {
+        assert_eq!(s.rows.len(), 200usize.div_ceil(STRIDE));
+        for (k, r) in s.rows.iter().enumerate() {
             assert_eq!(*r, l.row(k * STRIDE));
+        }
+        assert_eq!(s.liq.len(), s.rows.len());
+        for (k, x) in s.liq.iter().enumerate() {
+            assert_eq!(*x, l.liq[k * STRIDE]);
+        }
+        assert_eq!(s.fine_liq.len(), 200usize.div_ceil(FINE));
+        for (j, x) in s.fine_liq.iter().enumerate() {
+            assert_eq!(*x, l.liq[j * FINE]);
         }
     }
 }

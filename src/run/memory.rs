@@ -37,10 +37,11 @@ const TRACE_BYTES_PER_ASSET_STEP: u64 = 256;
 
 /// Bytes of one position in the shared market: its ladder entry (trigger, size, entry,
 /// margin: 32), its entry of the ladder's prefix sums (`model::ddsum`, two double-doubles:
-/// 32), its share of the ladder's sample (`Ladder::sample`: a 32-byte row every 64th
-/// position, 0.5, counted as 1), the sort buffer while the ladder is built (32), and 64 for
-/// the vectors' spare capacity and the per-path ADL queue when ADL ranks a side.
-const BYTES_PER_POSITION: u64 = 161;
+/// 32), its share of the ladder's sample (`Ladder::sample`: a 32-byte row and an 8-byte
+/// liquidation price every 64th position, an 8-byte price every 8th: 1.625, counted as 2),
+/// the sort buffer while the ladder is built (32), and 64 for the vectors' spare capacity
+/// and the per-path ADL queue when ADL ranks a side.
+const BYTES_PER_POSITION: u64 = 162;
 
 /// What a command will hold at once, as the guard counts it.
 #[derive(Debug, Clone, Copy, Default)]
