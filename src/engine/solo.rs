@@ -203,7 +203,8 @@ impl StepState<'_> {
         mut step: u32,
         mut d: D,
     ) -> Option<u32> {
-        // Called once per step that went through the cascade loop (and at the start).
+        // Called once per step that went through the cascade loop (and at the start): the
+        // bands of the assets that step looked at (every asset at the start).
         self.armed_bands();
         let market = self.market;
         // A constant for a fixed `H`: every loop below over the assets then has a known count.
@@ -217,6 +218,7 @@ impl StepState<'_> {
             &mut a_.mark[..n],
         );
         let (price, measures) = (&mut a_.price[..n], &mut a_.measures[..n]);
+        let active = &mut a_.active[..n];
         let b_ = &mut self.books;
         let (books, mid) = (&mut b_.state[..n], &mut b_.mid[..n]);
         let band = &self.band[..n];
@@ -270,10 +272,13 @@ impl StepState<'_> {
                     out |= !(mid[a] > band[a].0 && mid[a] < band[a].1);
                 }
                 if out {
-                    // The general step records every asset: the intervals of those outside
-                    // theirs no longer hold.
-                    for (l, &x) in lanes.iter_mut().zip(log_f_hot.iter()) {
-                        if !l.inside(x) {
+                    // The cascade loop looks only at the assets whose mark left its band (an
+                    // asset inside its interval is inside its band); the general step records
+                    // the assets outside their intervals, whose intervals no longer hold.
+                    for (a, (l, &x)) in lanes.iter_mut().zip(log_f_hot.iter()).enumerate() {
+                        let inside = l.inside(x);
+                        active[a] = !(inside || (mid[a] > band[a].0 && mid[a] < band[a].1));
+                        if !inside {
                             l.skip = NO_SKIP;
                         }
                     }
@@ -398,7 +403,7 @@ impl Hot for Spilled {
 impl Lane {
     /// Whether the log fundamental `log_f` is strictly inside the skip interval.
     #[inline(always)]
-    fn inside(&self, log_f: f64) -> bool {
+    pub(super) fn inside(&self, log_f: f64) -> bool {
         log_f > self.skip.0 && log_f < self.skip.1
     }
 }
