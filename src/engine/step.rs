@@ -241,22 +241,25 @@ impl StepState<'_> {
             if breaker && self.halts.halted[pm.asset] {
                 continue;
             }
-            let px = if pm.on_mid {
-                mid[pm.slot]
-            } else {
-                mark[pm.asset]
+            let px = || {
+                if pm.on_mid {
+                    mid[pm.slot]
+                } else {
+                    mark[pm.asset]
+                }
             };
             if !active[pm.asset] {
                 // Its mark is inside its armed band: nothing triggers (debug builds collect
                 // and check that).
                 #[cfg(debug_assertions)]
                 assert_eq!(
-                    venues[k].collect(pos, pm, px),
+                    venues[k].collect(pos, pm, px()),
                     (0.0, 0.0),
                     "an asset the step left alone found triggered positions"
                 );
                 continue;
             }
+            let px = px();
             let (sq, bq) = if pm.engine.is_none() {
                 venues[k].collect(pos, pm, px)
             } else {
@@ -350,7 +353,7 @@ impl StepState<'_> {
             if breaker && self.halts.halted[a] {
                 continue;
             }
-            let round = Round {
+            let round = || Round {
                 mark: if pm.on_mid { mid[pm.slot] } else { mark[a] },
                 sell_px: sell_px[pm.slot],
                 buy_px: buy_px[pm.slot],
@@ -360,9 +363,10 @@ impl StepState<'_> {
                 // Nothing to settle (the asset's positions found none, see `cascade`):
                 // skipped (debug builds settle it and check that it changed nothing).
                 #[cfg(debug_assertions)]
-                settles_nothing(&mut venues[k], pos, pm, &round, self.summary);
+                settles_nothing(&mut venues[k], pos, pm, &round(), self.summary);
                 continue;
             }
+            let round = round();
             let before = PopulationPathMetrics::totals(self.summary);
             let f = venues[k].settle(pos, pm, &round, self.summary);
             per_population[k].add_since(&before, self.summary);
