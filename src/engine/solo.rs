@@ -241,36 +241,35 @@ impl StepState<'_> {
             // Every asset's return, in asset order (the draws of the general step); whether
             // every log fundamental stays inside its asset's skip interval.
             let mut all_inside = true;
-            for (a, l) in lanes.iter_mut().enumerate() {
+            each_asset!(H, n, |a| {
                 let r = d.log_return(a, step, s, &mut price[a]);
                 if r != 0.0 {
                     log_f_hot[a] = advance(log_f_hot[a], r);
-                    l.fresh = false;
+                    lanes[a].fresh = false;
                 }
-                all_inside &= l.inside(log_f_hot[a]);
-            }
+                all_inside &= lanes[a].inside(log_f_hot[a]);
+            });
             if !all_inside {
                 // Stages 2 and 3 for the assets outside their intervals, as the lone-asset
                 // loop takes them; the step leaves the loop if any mark left its band.
                 let mut out = false;
-                for (a, m) in assets.iter().enumerate() {
+                each_asset!(H, n, |a| {
+                    let (m, l) = (&assets[a], &mut lanes[a]);
                     debug_assert_eq!(m.first_slot, a, "one book per asset");
-                    let l = &mut lanes[a];
-                    if l.inside(log_f_hot[a]) {
-                        continue;
+                    if !l.inside(log_f_hot[a]) {
+                        let mut dirty = false;
+                        if !l.fresh {
+                            fundamental[a] = log_f_hot[a].exp();
+                            dirty = true;
+                            l.fresh = true;
+                        }
+                        dirty |= books[a].refill(&m.book);
+                        if dirty {
+                            mid[a] = books[a].mid(&m.book, fundamental[a]);
+                        }
+                        out |= !(mid[a] > band[a].0 && mid[a] < band[a].1);
                     }
-                    let mut dirty = false;
-                    if !l.fresh {
-                        fundamental[a] = log_f_hot[a].exp();
-                        dirty = true;
-                        l.fresh = true;
-                    }
-                    dirty |= books[a].refill(&m.book);
-                    if dirty {
-                        mid[a] = books[a].mid(&m.book, fundamental[a]);
-                    }
-                    out |= !(mid[a] > band[a].0 && mid[a] < band[a].1);
-                }
+                });
                 if out {
                     // The cascade loop looks only at the assets whose mark left its band (an
                     // asset inside its interval is inside its band); the general step records
@@ -284,14 +283,13 @@ impl StepState<'_> {
                     }
                     break Some(step);
                 }
-                for (a, m) in assets.iter().enumerate() {
-                    let l = &mut lanes[a];
-                    if l.inside(log_f_hot[a]) {
-                        continue;
+                each_asset!(H, n, |a| {
+                    let (m, l) = (&assets[a], &mut lanes[a]);
+                    if !l.inside(log_f_hot[a]) {
+                        measures[a].record_book(&books[a], m.book.floor, fundamental[a], mid[a]);
+                        l.skip = skip_interval(&books[a], &m.book, band[a], &measures[a]);
                     }
-                    measures[a].record_book(&books[a], m.book.floor, fundamental[a], mid[a]);
-                    l.skip = skip_interval(&books[a], &m.book, band[a], &measures[a]);
-                }
+                });
             }
             step += 1;
             if step == market.steps {
@@ -311,6 +309,29 @@ impl StepState<'_> {
         stop
     }
 }
+
+/// Runs `$body` for every asset `$a` of `0..$n`, in asset order: for a fixed count
+/// (`Fixed<N>`, `N` ≤ 4) as that many copies, each with a constant index, so that the per-asset
+/// scalars need no loop counter and may stay in registers (a loop with a body this large
+/// is not unrolled by the compiler); as a loop otherwise. `$body` may not `continue`.
+macro_rules! each_asset {
+    ($h:ty, $n:expr, |$a:ident| $body:block) => {
+        if let Some(len) = <$h>::LEN {
+            debug_assert!(len <= 4, "`Fixed` holds two to four assets");
+            let $a = 0;
+            if $a < len $body
+            let $a = 1;
+            if $a < len $body
+            let $a = 2;
+            if $a < len $body
+            let $a = 3;
+            if $a < len $body
+        } else {
+            for $a in 0..$n $body
+        }
+    };
+}
+use each_asset;
 
 /// How the several-asset loop takes a step's random numbers: the shared draws, then each
 /// asset's return in asset order. Methods rather than closures, so that they are inlined
