@@ -12,8 +12,10 @@
 //!   interval per asset; an asset inside its own does nothing but its log fundamental,
 //!   the others go through refill, mid, band check and extremes as the lone asset would.
 //!   Each asset's log fundamental and lane are held in a fixed array for two to four assets
-//!   (`Hot`: the loops over the assets unroll and stay in registers), and the draws are
-//!   taken through inlined methods (`Draws`).
+//!   (`Hot`), the loops over the assets are written out once per asset (`each_asset!`), and
+//!   the draws are taken through inlined methods (`Draws`). When the loop stops it marks
+//!   the assets whose marks left their bands (`Assets::active`): the cascade step that
+//!   follows looks only at those (`step`).
 
 use rand::rngs::ChaCha8Rng;
 

@@ -16,6 +16,11 @@
 //! 7. [`end_of_step_rules`](StepState::end_of_step_rules): circuit breaker and
 //!    volatility-dependent depth.
 //!
+//! After the several-asset loop, stages 5 and 6 and the next armed bands look only at the
+//! assets whose marks left their bands (`Assets::active`; every asset otherwise): the
+//! others' populations are neither collected nor settled, and an asset inside its skip
+//! interval is not recorded. Debug builds do that work anyway and check it changed nothing.
+//!
 //! The lone-asset loop (`solo`) runs stages 1–3 for one asset with the same kernels
 //! ([`advance`], `BookState::refill`/`mid`,
 //! [`Measures::record_book`](super::extremes::Measures::record_book)).
@@ -175,6 +180,12 @@ impl StepState<'_> {
 
     /// Stage 5: cascade rounds until one finds nothing to liquidate or the round limit is
     /// reached; returns the number of rounds that liquidated something.
+    ///
+    /// Only the active assets' populations are collected and settled (`Assets::active`).
+    /// An inactive asset (after the several-asset loop: one book per asset, none of the
+    /// rules by which another asset's liquidations reach its book) has its mark strictly
+    /// inside its armed band, so its populations find nothing; its book then gets no orders,
+    /// its mark does not move, and that holds for every round of the step.
     #[inline(always)]
     pub(super) fn cascade(
         &mut self,
