@@ -313,13 +313,16 @@ impl StepState<'_> {
 }
 
 /// Runs `$body` for every asset `$a` of `0..$n`, in asset order: for a fixed count
-/// (`Fixed<N>`, `N` ≤ 4) as that many copies, each with a constant index, so that the per-asset
+/// (`Fixed<N>`, `N` ≤ 4, checked when compiling) as that many copies, each with a constant index, so that the per-asset
 /// scalars need no loop counter and may stay in registers (a loop with a body this large
 /// is not unrolled by the compiler); as a loop otherwise. `$body` may not `continue`.
 macro_rules! each_asset {
     ($h:ty, $n:expr, |$a:ident| $body:block) => {
         if let Some(len) = <$h>::LEN {
-            debug_assert!(len <= 4, "`Fixed` holds two to four assets");
+            const {
+                let fits = matches!(<$h>::LEN, None | Some(0..=4));
+                assert!(fits, "`each_asset!` writes out at most four assets");
+            }
             let $a = 0;
             if $a < len $body
             let $a = 1;
