@@ -14,8 +14,11 @@
 //! paths, with the dependence the several-asset loop draws through (none, correlation, a
 //! regime change, a common jump clock, shared t mixing) and GARCH feedback, check that loop
 //! the same way, and a hand-built one the rule by which it keeps an asset's skip interval
-//! across another asset's cascade step. A rare-event control (tilted draws, a stream
-//! switch, a stop) keeps the lane and must match too.
+//! across another asset's cascade step; hand-built three- and four-asset scenarios, one
+//! asset cascading while the others (with armed populations of their own) stay quiet, the
+//! rule by which such a cascade step looks only at the assets whose marks left their bands;
+//! and the bundled cross-margin contagion, in which it may not. A rare-event control
+//! (tilted draws, a stream switch, a stop) keeps the lane and must match too.
 
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
@@ -446,4 +449,103 @@ fn an_asset_that_moved_on_a_cascade_step_loses_its_skip_interval() {
         "{}",
         per_asset[1].max_drawdown
     );
+}
+
+/// A scenario of `n` assets (3 or 4), each with its own book and a population of 20×
+/// longs: A falls 10% at step 5 and 5% at step 20, B 8% at step 12, the others only
+/// diffuse (50%/year, so their marks move on every step but stay far above their 20×
+/// longs' triggers); B's population liquidates partly, C's deleverages (ADL).
+fn one_asset_cascades(n: usize) -> String {
+    let book = "[assets.book]\nprofile = \"flat\"\nspread_bp = 1.0\nlevel_spacing_bp = 1.0\n\
+                levels = 200\ndepth_usd = 2.0e7\ndepth_band_bp = 100\n\
+                refill_half_life_s = 60\npermanent_impact = 0.2\n\n";
+    let names = ["A", "B", "C", "D"];
+    let mut text =
+        "[simulation]\npaths = 3\nsteps = 40\nstep_seconds = 60\nseed = 7\n\n".to_string();
+    for (a, name) in names.iter().enumerate().take(n) {
+        let shocks = match a {
+            0 => "shocks = [{ step = 5, return = -0.10 }, { step = 20, return = -0.05 }]\n",
+            1 => "shocks = [{ step = 12, return = -0.08 }]\n",
+            _ => "",
+        };
+        text.push_str(&format!(
+            "[[assets]]\nname = \"{name}\"\nprice = 100.0\nvolatility = 0.5\n{shocks}\n{book}"
+        ));
+    }
+    for (a, name) in names.iter().enumerate().take(n) {
+        text.push_str(&format!(
+            "[[populations]]\nasset = \"{name}\"\ncount = 300\nopen_interest_usd = 3.0e7\n\
+             long_share = 0.8\nmaintenance_margin = 0.005\nauto_deleverage = {}\n\
+             size = {{ distribution = \"lognormal\", sigma = 0.5 }}\n\
+             leverage = {{ values = [10, 20], weights = [0.5, 0.5] }}\n\
+             entry = {{ distribution = \"normal\", mean = 0.0, sd = 0.01 }}\n",
+            a == 2
+        ));
+        if a == 1 {
+            text.push_str(
+                "[populations.partial_liquidation]\ntarget_multiple = 2.0\n\
+                 min_notional_usd = 1000\nfee = 0.001\n",
+            );
+        }
+        text.push('\n');
+    }
+    text
+}
+
+/// A cascade step after the several-asset loop looks only at the assets whose marks left
+/// their bands (`engine::state`'s `Assets::active`): the other assets' populations are
+/// neither collected nor settled, their bands not recomputed and, inside their skip
+/// intervals, their steps not recorded (debug builds do all of it anyway and check that it
+/// changes nothing). With three and four assets, one asset's cascades while the others
+/// move quietly (their own populations armed, one with a partial rule, one with ADL), and
+/// a second asset's cascade later, give the general step's numbers; and the scenario does
+/// what it says: at A's shock only A liquidates.
+#[test]
+fn cascades_on_one_asset_leave_the_quiet_assets_as_they_were() {
+    for n in [3, 4] {
+        let text = one_asset_cascades(n);
+        three_ways_agree(&text, 3).unwrap_or_else(|e| panic!("{n} assets: {e}"));
+        let [_, _, general] = markets(&text).expect("a valid scenario");
+        let mut per_asset = vec![AssetPathMetrics::default(); n];
+        let mut per_pop = vec![PopulationPathMetrics::default(); n];
+        let mut obs = Liquidations::default();
+        simulate_full(
+            &general,
+            0,
+            &mut per_asset,
+            &mut per_pop,
+            &mut obs,
+            &mut cascadesim::engine::Plain,
+        );
+        let (_, at_shock) = obs
+            .steps
+            .iter()
+            .find(|(s, _)| *s == 5)
+            .expect("A's shock liquidates");
+        assert!(at_shock[0].liquidated_notional > 0.0);
+        assert!(at_shock[1..].iter().all(|v| v.liquidated_notional == 0.0));
+        assert!(per_pop[0].liquidated_notional > 0.0 && per_pop[1].liquidated_notional > 0.0);
+        assert!(per_pop[2..].iter().all(|p| p.liquidated_notional == 0.0));
+    }
+}
+
+/// Cross-asset contagion through cross-margin accounts (`scenarios/cross_margin_contagion`:
+/// a BTC crash closes accounts that hold ETH too, whose ETH sales trigger the ETH perps)
+/// keeps every fast path off (`engine::mode`): an asset can move on a cascade step without
+/// its mark having left its band at the step's start, so no step may leave it alone. All
+/// three ways give the same numbers.
+#[test]
+fn cross_margin_contagion_matches_the_general_step() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/cross_margin_contagion.toml"
+    );
+    let text = std::fs::read_to_string(path).expect("the bundled scenario");
+    // Fewer accounts and steps: the same rules at a debug build's speed.
+    let small = text
+        .replace("steps = 120 ", "steps = 40 ")
+        .replace("accounts = 20000", "accounts = 2000");
+    assert_eq!(small.len(), text.len() - 2, "both keys found");
+    let text = small;
+    three_ways_agree(&text, 2).expect("contagion matches the general step");
 }

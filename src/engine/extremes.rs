@@ -142,6 +142,21 @@ impl Measures {
         self.record(mark, fundamental);
         self.endo.record_book(book, floor, fundamental, mark);
     }
+
+    /// Whether `self` and `o` are the same to the bit (debug checks of skipped work).
+    #[cfg(debug_assertions)]
+    pub(super) fn same(&self, o: &Measures) -> bool {
+        let bits = |m: &Measures| {
+            let e = |x: &Extremes| [x.peak, x.trough, x.drawdown, x.drawup, x.down_at, x.up_at];
+            let (a, b) = (e(&m.mark), e(&m.fund));
+            a.into_iter()
+                .chain(b)
+                .chain([m.endo.down, m.endo.up])
+                .map(f64::to_bits)
+                .collect::<Vec<u64>>()
+        };
+        bits(self) == bits(o)
+    }
 }
 
 /// The path's deepest drawdown so far, over its assets' marks.

@@ -12,8 +12,10 @@
 //!   interval per asset; an asset inside its own does nothing but its log fundamental,
 //!   the others go through refill, mid, band check and extremes as the lone asset would.
 //!   Each asset's log fundamental and lane are held in a fixed array for two to four assets
-//!   (`Hot`: the loops over the assets unroll and stay in registers), and the draws are
-//!   taken through inlined methods (`Draws`).
+//!   (`Hot`), the loops over the assets are written out once per asset (`each_asset!`), and
+//!   the draws are taken through inlined methods (`Draws`). When the loop stops it marks
+//!   the assets whose marks left their bands (`Assets::active`): the cascade step that
+//!   follows looks only at those (`step`).
 
 use rand::rngs::ChaCha8Rng;
 
@@ -203,7 +205,8 @@ impl StepState<'_> {
         mut step: u32,
         mut d: D,
     ) -> Option<u32> {
-        // Called once per step that went through the cascade loop (and at the start).
+        // Called once per step that went through the cascade loop (and at the start): the
+        // bands of the assets that step looked at (every asset at the start).
         self.armed_bands();
         let market = self.market;
         // A constant for a fixed `H`: every loop below over the assets then has a known count.
@@ -217,6 +220,7 @@ impl StepState<'_> {
             &mut a_.mark[..n],
         );
         let (price, measures) = (&mut a_.price[..n], &mut a_.measures[..n]);
+        let active = &mut a_.active[..n];
         let b_ = &mut self.books;
         let (books, mid) = (&mut b_.state[..n], &mut b_.mid[..n]);
         let band = &self.band[..n];
@@ -239,54 +243,55 @@ impl StepState<'_> {
             // Every asset's return, in asset order (the draws of the general step); whether
             // every log fundamental stays inside its asset's skip interval.
             let mut all_inside = true;
-            for (a, l) in lanes.iter_mut().enumerate() {
+            each_asset!(H, n, |a| {
                 let r = d.log_return(a, step, s, &mut price[a]);
                 if r != 0.0 {
                     log_f_hot[a] = advance(log_f_hot[a], r);
-                    l.fresh = false;
+                    lanes[a].fresh = false;
                 }
-                all_inside &= l.inside(log_f_hot[a]);
-            }
+                all_inside &= lanes[a].inside(log_f_hot[a]);
+            });
             if !all_inside {
                 // Stages 2 and 3 for the assets outside their intervals, as the lone-asset
                 // loop takes them; the step leaves the loop if any mark left its band.
                 let mut out = false;
-                for (a, m) in assets.iter().enumerate() {
+                each_asset!(H, n, |a| {
+                    let (m, l) = (&assets[a], &mut lanes[a]);
                     debug_assert_eq!(m.first_slot, a, "one book per asset");
-                    let l = &mut lanes[a];
-                    if l.inside(log_f_hot[a]) {
-                        continue;
+                    if !l.inside(log_f_hot[a]) {
+                        let mut dirty = false;
+                        if !l.fresh {
+                            fundamental[a] = log_f_hot[a].exp();
+                            dirty = true;
+                            l.fresh = true;
+                        }
+                        dirty |= books[a].refill(&m.book);
+                        if dirty {
+                            mid[a] = books[a].mid(&m.book, fundamental[a]);
+                        }
+                        out |= !(mid[a] > band[a].0 && mid[a] < band[a].1);
                     }
-                    let mut dirty = false;
-                    if !l.fresh {
-                        fundamental[a] = log_f_hot[a].exp();
-                        dirty = true;
-                        l.fresh = true;
-                    }
-                    dirty |= books[a].refill(&m.book);
-                    if dirty {
-                        mid[a] = books[a].mid(&m.book, fundamental[a]);
-                    }
-                    out |= !(mid[a] > band[a].0 && mid[a] < band[a].1);
-                }
+                });
                 if out {
-                    // The general step records every asset: the intervals of those outside
-                    // theirs no longer hold.
-                    for (l, &x) in lanes.iter_mut().zip(log_f_hot.iter()) {
-                        if !l.inside(x) {
+                    // The cascade loop looks only at the assets whose mark left its band (an
+                    // asset inside its interval is inside its band); the general step records
+                    // the assets outside their intervals, whose intervals no longer hold.
+                    for (a, (l, &x)) in lanes.iter_mut().zip(log_f_hot.iter()).enumerate() {
+                        let inside = l.inside(x);
+                        active[a] = !(inside || (mid[a] > band[a].0 && mid[a] < band[a].1));
+                        if !inside {
                             l.skip = NO_SKIP;
                         }
                     }
                     break Some(step);
                 }
-                for (a, m) in assets.iter().enumerate() {
-                    let l = &mut lanes[a];
-                    if l.inside(log_f_hot[a]) {
-                        continue;
+                each_asset!(H, n, |a| {
+                    let (m, l) = (&assets[a], &mut lanes[a]);
+                    if !l.inside(log_f_hot[a]) {
+                        measures[a].record_book(&books[a], m.book.floor, fundamental[a], mid[a]);
+                        l.skip = skip_interval(&books[a], &m.book, band[a], &measures[a]);
                     }
-                    measures[a].record_book(&books[a], m.book.floor, fundamental[a], mid[a]);
-                    l.skip = skip_interval(&books[a], &m.book, band[a], &measures[a]);
-                }
+                });
             }
             step += 1;
             if step == market.steps {
@@ -306,6 +311,32 @@ impl StepState<'_> {
         stop
     }
 }
+
+/// Runs `$body` for every asset `$a` of `0..$n`, in asset order: for a fixed count
+/// (`Fixed<N>`, `N` ≤ 4, checked when compiling) as that many copies, each with a constant index, so that the per-asset
+/// scalars need no loop counter and may stay in registers (a loop with a body this large
+/// is not unrolled by the compiler); as a loop otherwise. `$body` may not `continue`.
+macro_rules! each_asset {
+    ($h:ty, $n:expr, |$a:ident| $body:block) => {
+        if let Some(len) = <$h>::LEN {
+            const {
+                let fits = matches!(<$h>::LEN, None | Some(0..=4));
+                assert!(fits, "`each_asset!` writes out at most four assets");
+            }
+            let $a = 0;
+            if $a < len $body
+            let $a = 1;
+            if $a < len $body
+            let $a = 2;
+            if $a < len $body
+            let $a = 3;
+            if $a < len $body
+        } else {
+            for $a in 0..$n $body
+        }
+    };
+}
+use each_asset;
 
 /// How the several-asset loop takes a step's random numbers: the shared draws, then each
 /// asset's return in asset order. Methods rather than closures, so that they are inlined
@@ -398,7 +429,7 @@ impl Hot for Spilled {
 impl Lane {
     /// Whether the log fundamental `log_f` is strictly inside the skip interval.
     #[inline(always)]
-    fn inside(&self, log_f: f64) -> bool {
+    pub(super) fn inside(&self, log_f: f64) -> bool {
         log_f > self.skip.0 && log_f < self.skip.1
     }
 }

@@ -83,6 +83,11 @@ columns! {
         vol_factor: f64,
         /// What an observer sees of this step.
         view: AssetStep,
+        /// Whether the cascade loop of the current step must look at the asset: always
+        /// outside the several-asset loop; after it, only for the assets whose mark left
+        /// their armed band (`solo`). The others cannot trigger within the step (see
+        /// `StepState::cascade`), and their venues, books and bands stay as they were.
+        active: bool,
     }
 }
 
@@ -268,6 +273,7 @@ impl<'a> PathState<'a> {
                 .collect(),
             vol_factor: vec![1.0; n_assets],
             view: vec![AssetStep::default(); n_assets],
+            active: vec![true; n_assets],
             fundamental,
         };
         PathState {

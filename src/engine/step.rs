@@ -16,6 +16,11 @@
 //! 7. [`end_of_step_rules`](StepState::end_of_step_rules): circuit breaker and
 //!    volatility-dependent depth.
 //!
+//! After the several-asset loop, stages 5 and 6 and the next armed bands look only at the
+//! assets whose marks left their bands (`Assets::active`; every asset otherwise): the
+//! others' populations are neither collected nor settled, and an asset inside its skip
+//! interval is not recorded. Debug builds do that work anyway and check it changed nothing.
+//!
 //! The lone-asset loop (`solo`) runs stages 1–3 for one asset with the same kernels
 //! ([`advance`], `BookState::refill`/`mid`,
 //! [`Measures::record_book`](super::extremes::Measures::record_book)).
@@ -127,11 +132,27 @@ impl StepState<'_> {
         false
     }
 
-    /// Per asset, the band of marks at which none of its populations' venues would find a
-    /// triggered position (see [`armed_bands`]).
+    /// Per asset the cascade loop looked at (`Assets::active`: every asset outside the
+    /// several-asset loop), the band of marks at which none of its populations' venues would
+    /// find a triggered position (see [`armed_bands`]); the others' venues did not change,
+    /// nor did their bands (debug builds recompute every band and check that).
     #[inline(always)]
     pub(super) fn armed_bands(&mut self) {
-        armed_bands(self.market, self.venues, self.pops, self.band);
+        let active = &self.assets.active[..];
+        armed_bands(self.market, self.venues, self.pops, active, self.band);
+        #[cfg(debug_assertions)]
+        {
+            let mut all = vec![(0.0, 0.0); self.band.len()];
+            let every = vec![true; active.len()];
+            armed_bands(self.market, self.venues, self.pops, &every, &mut all);
+            assert!(
+                all.iter()
+                    .zip(self.band.iter())
+                    .all(|(x, y)| x.0.to_bits() == y.0.to_bits() && x.1.to_bits() == y.1.to_bits()),
+                "an asset the step left alone changed its band: {all:?} against {:?}",
+                self.band
+            );
+        }
     }
 
     /// Stage 4: the step's hour of day (returned), its per-asset liquidation sums zeroed,
@@ -159,6 +180,12 @@ impl StepState<'_> {
 
     /// Stage 5: cascade rounds until one finds nothing to liquidate or the round limit is
     /// reached; returns the number of rounds that liquidated something.
+    ///
+    /// Only the active assets' populations are collected and settled (`Assets::active`).
+    /// An inactive asset (after the several-asset loop: one book per asset, none of the
+    /// rules by which another asset's liquidations reach its book) has its mark strictly
+    /// inside its armed band, so its populations find nothing; its book then gets no orders,
+    /// its mark does not move, and that holds for every round of the step.
     #[inline(always)]
     pub(super) fn cascade(
         &mut self,
@@ -214,7 +241,9 @@ impl StepState<'_> {
             *b = 0.0;
         }
         let breaker = market.circuit_breaker.is_some();
-        let (mid, mark, venues) = (&b_.mid[..], &self.assets.mark[..], &mut self.venues[..]);
+        let a_ = &self.assets;
+        let (mid, mark, venues) = (&b_.mid[..], &a_.mark[..], &mut self.venues[..]);
+        let active = &a_.active[..];
         let mut taken = false;
         for (k, pos) in self.pops.iter().enumerate() {
             let pm = &market.populations[k];
@@ -223,11 +252,25 @@ impl StepState<'_> {
             if breaker && self.halts.halted[pm.asset] {
                 continue;
             }
-            let px = if pm.on_mid {
-                mid[pm.slot]
-            } else {
-                mark[pm.asset]
+            let px = || {
+                if pm.on_mid {
+                    mid[pm.slot]
+                } else {
+                    mark[pm.asset]
+                }
             };
+            if !active[pm.asset] {
+                // Its mark is inside its armed band: nothing triggers (debug builds collect
+                // and check that).
+                #[cfg(debug_assertions)]
+                assert_eq!(
+                    venues[k].collect(pos, pm, px()),
+                    (0.0, 0.0),
+                    "an asset the step left alone found triggered positions"
+                );
+                continue;
+            }
+            let px = px();
             let (sq, bq) = if pm.engine.is_none() {
                 venues[k].collect(pos, pm, px)
             } else {
@@ -313,6 +356,7 @@ impl StepState<'_> {
         let (mid, sell_px, buy_px) = (&b_.mid[..], &b_.sell_px[..], &b_.buy_px[..]);
         let (sell_qty, buy_qty) = (&b_.sell_qty[..], &b_.buy_qty[..]);
         let (mark, step_liq, step_qty) = (&a_.mark[..], &mut a_.step_liq[..], &mut a_.step_qty[..]);
+        let active = &a_.active[..];
         let venues = &mut self.venues[..];
         for (k, pos) in self.pops.iter().enumerate() {
             let pm = &market.populations[k];
@@ -320,19 +364,20 @@ impl StepState<'_> {
             if breaker && self.halts.halted[a] {
                 continue;
             }
-            let round = Round {
+            let round = || Round {
                 mark: if pm.on_mid { mid[pm.slot] } else { mark[a] },
                 sell_px: sell_px[pm.slot],
                 buy_px: buy_px[pm.slot],
                 step,
             };
-            if idle(pm, sell_qty[pm.slot], buy_qty[pm.slot]) {
-                // Nothing to settle: skipped (debug builds settle it and check that it
-                // changed nothing).
+            if !active[a] || idle(pm, sell_qty[pm.slot], buy_qty[pm.slot]) {
+                // Nothing to settle (the asset's positions found none, see `cascade`):
+                // skipped (debug builds settle it and check that it changed nothing).
                 #[cfg(debug_assertions)]
-                settles_nothing(&mut venues[k], pos, pm, &round, self.summary);
+                settles_nothing(&mut venues[k], pos, pm, &round(), self.summary);
                 continue;
             }
+            let round = round();
             let before = PopulationPathMetrics::totals(self.summary);
             let f = venues[k].settle(pos, pm, &round, self.summary);
             per_population[k].add_since(&before, self.summary);
@@ -406,6 +451,7 @@ impl StepState<'_> {
         let mut step_total = 0.0;
         let (mark, fundamental, step_liq) = (&a_.mark[..], &a_.fundamental[..], &a_.step_liq[..]);
         let (measures, books) = (&mut a_.measures[..], &b_.state[..]);
+        let (lanes, log_f) = (&self.lanes[..], &a_.log_f[..]);
         for (a, per) in per_asset.iter_mut().enumerate() {
             let m = mark[a];
             debug_assert!(
@@ -416,7 +462,18 @@ impl StepState<'_> {
             if asset.venues.is_none() {
                 // An asset without venues has one book, of the asset's shape.
                 let b = asset.first_slot;
-                measures[a].record_book(&books[b], asset.book.floor, fundamental[a], m);
+                if !lanes.is_empty() && lanes[a].inside(log_f[a]) {
+                    // Inside its skip interval: recording the step changes nothing (the
+                    // several-asset loop's rule; debug builds record it and check that).
+                    #[cfg(debug_assertions)]
+                    {
+                        let mut x = measures[a];
+                        x.record_book(&books[b], asset.book.floor, fundamental[a], m);
+                        assert!(x.same(&measures[a]), "recording a skipped asset changed it");
+                    }
+                } else {
+                    measures[a].record_book(&books[b], asset.book.floor, fundamental[a], m);
+                }
             } else {
                 measures[a].record(m, fundamental[a]);
             }
@@ -552,13 +609,27 @@ fn settles_nothing(
     );
 }
 
-/// Per asset, the band of marks at which none of its populations' venues would find a
-/// triggered position: (highest armed long trigger, lowest armed short trigger). A free
-/// function on the pieces it reads, like every out-of-line call of the step: a call that
-/// took the whole path state would keep its columns out of registers.
-fn armed_bands(market: &Market, venues: &[Venue], pops: &[&Positions], band: &mut [(f64, f64)]) {
-    band.fill((f64::NEG_INFINITY, f64::INFINITY));
+/// Per asset marked in `active`, the band of marks at which none of its populations' venues
+/// would find a triggered position: (highest armed long trigger, lowest armed short
+/// trigger); the other assets' bands are left as they are. A free function on the pieces it
+/// reads, like every out-of-line call of the step: a call that took the whole path state
+/// would keep its columns out of registers.
+fn armed_bands(
+    market: &Market,
+    venues: &[Venue],
+    pops: &[&Positions],
+    active: &[bool],
+    band: &mut [(f64, f64)],
+) {
+    for (b, &on) in band.iter_mut().zip(active) {
+        if on {
+            *b = (f64::NEG_INFINITY, f64::INFINITY);
+        }
+    }
     for ((v, pos), pm) in venues.iter().zip(pops).zip(&market.populations) {
+        if !active[pm.asset] {
+            continue;
+        }
         let (long, short) = v.armed(pos);
         let b = &mut band[pm.asset];
         *b = (b.0.max(long), b.1.min(short));
