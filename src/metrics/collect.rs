@@ -1,5 +1,5 @@
 //! Run results → named columns. A whole run's results at once ([`columns`],
-//! [`asset_columns`], [`population_columns`]: rare-event runs, sweeps, `check`), or block by
+//! [`asset_columns`], [`population_columns`]: rare-event runs and sweeps), or block by
 //! block as a run's paths are simulated ([`Collector`], fed by [`crate::mc::run_blocks`]), so
 //! a large run holds its columns and one block of per-path structs, never every path's
 //! structs. Both fill rows through the same per-block functions, so their columns are the

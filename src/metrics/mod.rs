@@ -1,7 +1,8 @@
 //! The per-path metrics a run records: names, units and meanings in one table, and (in
 //! `collect.rs`) the conversion of run results into named columns (and, with
-//! `[cross_margin]`, each asset's by-trigger matrix, `AssetColumns::by_trigger`). `results.h5` and `summary.json` are both
-//! built from these columns, so they cannot disagree.
+//! `[cross_margin]`, each asset's by-trigger matrix, `AssetColumns::by_trigger`).
+//! `results.h5` and `summary.json` are both built from these columns, so they cannot
+//! disagree.
 
 use crate::engine::{AssetPathMetrics, PathSummary, PopulationPathMetrics};
 
