@@ -132,11 +132,11 @@ pub const BLOCK: u64 = 1 << 16;
 
 /// [`run_with`] over `paths` in blocks of `block` paths ([`BLOCK`] in a run), in path order:
 /// each block's results are handed to `sink` as soon as it is simulated, and its slots are
-/// reused for the next block, so a run never holds every path's structs (the sink keeps what it needs, e.g.
-/// [`crate::metrics::Collector`]'s columns). The accumulators of the blocks are merged into
-/// one. The results are the same as
-/// [`run_with`]'s, block by block, for any number of threads: each path is still simulated
-/// from its own stream, and merging accumulators does not depend on order.
+/// reused for the next block, so a run never holds every path's structs (the sink keeps what
+/// it needs, e.g. [`crate::metrics::Collector`]'s columns). The accumulators of the blocks
+/// are merged into one. The results are the same as [`run_with`]'s, block by block, for any
+/// number of threads: each path is still simulated from its own stream, and merging
+/// accumulators does not depend on order.
 ///
 /// # Errors
 /// [`Cancelled`] when `cancel` was set before the run finished (`sink` may have seen some
