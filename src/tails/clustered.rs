@@ -19,7 +19,8 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::empirical::{
-    BootstrapOptions, check_bootstrap, sorted_quantile, sorted_replicates, tail_walk, var_es_sorted,
+    BootstrapOptions, check_bootstrap, sorted_quantile, sorted_replicates, tail_walk,
+    tail_walk_prefix, upper_rank, var_es_sorted,
 };
 use super::error::TailError;
 
@@ -60,7 +61,9 @@ pub struct ClusteredVarEs {
 
 /// Cluster- and stratified-bootstrap VaR/ES at each probability in `ps` (see the module
 /// docs). `values[i]` belongs to cluster `cluster[i]`; cluster labels need not be dense.
-/// Cost O(resamples · n) plus one sort.
+/// Cost: one sort, O(resamples · n) random draws for the stratified bootstrap (each draw a
+/// bit test; only draws among the top of the sample are counted) and walks that read only as
+/// far down as the lowest probability's rank.
 ///
 /// # Errors
 /// [`TailError::InvalidArgument`] for a p or level outside (0, 1), fewer than 10 resamples or
@@ -70,6 +73,19 @@ pub fn clustered_var_es(
     cluster: &[u32],
     ps: &[f64],
     options: &BootstrapOptions,
+) -> Result<Vec<ClusteredVarEs>, TailError> {
+    clustered_var_es_top(values, cluster, ps, options, None)
+}
+
+/// [`clustered_var_es`] counting the stratified draws among the `top` largest observations
+/// (default: twice the deepest tail needed, plus 64). Any `top` gives the same answer; a small
+/// one only makes the full recount frequent (the tests use that).
+fn clustered_var_es_top(
+    values: &[f64],
+    cluster: &[u32],
+    ps: &[f64],
+    options: &BootstrapOptions,
+    top: Option<usize>,
 ) -> Result<Vec<ClusteredVarEs>, TailError> {
     check_bootstrap(ps, options)?;
     if values.len() != cluster.len() {
@@ -85,27 +101,49 @@ pub fn clustered_var_es(
     if let Some((index, &value)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
         return Err(TailError::NonFinite { index, value });
     }
-    // Observations largest first (ties by index, so the order is deterministic).
-    let mut order: Vec<u32> = (0..values.len() as u32).collect();
-    order.sort_by(|&a, &b| {
+    // Observations largest first (ties by index, so the order is deterministic and unique:
+    // a parallel sort gives it on any number of threads).
+    let n = values.len();
+    let mut order: Vec<u32> = (0..n as u32).collect();
+    order.par_sort_unstable_by(|&a, &b| {
         values[b as usize]
             .total_cmp(&values[a as usize])
             .then(a.cmp(&b))
     });
-    let sorted: Vec<f64> = order.iter().rev().map(|&i| values[i as usize]).collect();
-    // Dense cluster ids and each cluster's members.
-    let mut labels: Vec<u32> = cluster.to_vec();
-    labels.sort_unstable();
-    labels.dedup();
-    let dense: Vec<usize> = cluster
+    let mut desc: Vec<f64> = order.iter().map(|&i| values[i as usize]).collect();
+    // Dense cluster ids and the cluster of each rank.
+    let labels: Vec<u32> = cluster
         .iter()
-        .map(|c| labels.binary_search(c).expect("a label of the sample"))
+        .copied()
+        .collect::<std::collections::BTreeSet<u32>>()
+        .into_iter()
         .collect();
-    let mut members: Vec<Vec<u32>> = vec![Vec::new(); labels.len()];
-    for (i, &c) in dense.iter().enumerate() {
-        members[c].push(i as u32);
-    }
+    let dense: Vec<u32> = cluster
+        .iter()
+        .map(|c| labels.binary_search(c).expect("a label of the sample") as u32)
+        .collect();
     let k = labels.len();
+    let dense_desc: Vec<u32> = order.iter().map(|&i| dense[i as usize]).collect();
+    let mut rank = vec![0u32; n];
+    for (j, &i) in order.iter().enumerate() {
+        rank[i as usize] = j as u32;
+    }
+    drop(order);
+    // Each cluster's members in index order (a resample's draws index into these lists), each
+    // given as the rank of its value.
+    let mut member_rank: Vec<Vec<u32>> = vec![Vec::new(); k];
+    for (&c, &r) in dense.iter().zip(&rank) {
+        member_rank[c as usize].push(r);
+    }
+    drop((dense, rank));
+    // The stratified resample keeps every cluster's size, so it always has n values and its
+    // walk ends within the top `n − r_min + 1` of them; only draws among the top `top`
+    // observations (twice that, plus 64, as in `bootstrap_var_es`) are counted, and a resample
+    // whose walk does not end there (practically never) is counted again in full from the
+    // same stream. A bit per member says whether it is among the top.
+    let r_min = ps.iter().map(|&p| upper_rank(n, p).0).min().unwrap_or(n);
+    let top = top.unwrap_or(2 * (n - r_min + 1) + 64).min(n);
+    let top_set = TopSet::new(&member_rank, top);
     let cluster_rep = |b: usize| -> Vec<(f64, f64)> {
         let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
         rng.set_stream((1u64 << 32) + b as u64);
@@ -113,18 +151,38 @@ pub fn clustered_var_es(
         for _ in 0..k {
             picks[rng.random_range(0..k as u64) as usize] += 1;
         }
-        walk(values, &order, ps, |i| picks[dense[i]])
+        let total: usize = picks
+            .iter()
+            .zip(&member_rank)
+            .map(|(&p, m)| p as usize * m.len())
+            .sum();
+        if total == 0 {
+            return vec![(f64::NAN, f64::NAN); ps.len()];
+        }
+        let weights = dense_desc.iter().map(|&c| picks[c as usize] as usize);
+        tail_walk(total, ps, desc.iter().copied().zip(weights))
     };
     let strat_rep = |b: usize| -> Vec<(f64, f64)> {
-        let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
-        rng.set_stream((1u64 << 33) + b as u64);
-        let mut w = vec![0u32; values.len()];
-        for m in &members {
-            for _ in 0..m.len() {
-                w[m[rng.random_range(0..m.len() as u64) as usize] as usize] += 1;
+        let stream = || {
+            let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
+            rng.set_stream((1u64 << 33) + b as u64);
+            rng
+        };
+        let mut w = vec![0u32; top];
+        stratified_draws(stream(), &member_rank, Some(&top_set), &mut w);
+        let weights = top_set.slot_of_rank.iter().map(|&s| w[s as usize] as usize);
+        match tail_walk_prefix(n, ps, desc.iter().copied().zip(weights)) {
+            Ok(out) => out,
+            Err(_) => {
+                let mut w = vec![0u32; n];
+                stratified_draws(stream(), &member_rank, None, &mut w);
+                tail_walk(
+                    n,
+                    ps,
+                    desc.iter().copied().zip(w.iter().map(|&c| c as usize)),
+                )
             }
         }
-        walk(values, &order, ps, |i| w[i])
     };
     let total: Vec<Vec<(f64, f64)>> = (0..options.resamples)
         .into_par_iter()
@@ -134,6 +192,11 @@ pub fn clustered_var_es(
         .into_par_iter()
         .map(strat_rep)
         .collect();
+    // The sample ascending, for the point estimates.
+    let sorted = {
+        desc.reverse();
+        desc
+    };
     let lo_q = 0.5 * (1.0 - options.level);
     let hi_q = 0.5 * (1.0 + options.level);
     Ok(ps
@@ -169,22 +232,80 @@ pub fn clustered_var_es(
         .collect())
 }
 
-/// VaR and ES at each of `ps` of the resample in which observation `i` appears `weight(i)`
-/// times (`order`: the observations from the largest down).
-fn walk(
-    values: &[f64],
-    order: &[u32],
-    ps: &[f64],
-    weight: impl Fn(usize) -> u32,
-) -> Vec<(f64, f64)> {
-    let n: usize = order.iter().map(|&i| weight(i as usize) as usize).sum();
-    if n == 0 {
-        return vec![(f64::NAN, f64::NAN); ps.len()];
+/// The members among the `top` largest observations, each with a slot of its own: slots
+/// number them cluster by cluster, in member order, so a resample's counts of one cluster's
+/// top members lie together.
+struct TopSet {
+    /// Per cluster, a bit per member: among the top?
+    bits: Vec<Vec<u64>>,
+    /// Per cluster and bit word, the slot of the word's first top member (the set bits of
+    /// the earlier words and clusters).
+    first_slot: Vec<Vec<u32>>,
+    /// The slot of each rank below `top`.
+    slot_of_rank: Vec<u32>,
+}
+
+impl TopSet {
+    fn new(member_rank: &[Vec<u32>], top: usize) -> Self {
+        let mut slot_of_rank = vec![0u32; top];
+        let mut slot = 0u32;
+        let mut bits = Vec::with_capacity(member_rank.len());
+        let mut first_slot = Vec::with_capacity(member_rank.len());
+        for ranks in member_rank {
+            let mut b = vec![0u64; ranks.len().div_ceil(64)];
+            let mut f = Vec::with_capacity(b.len());
+            for (w, chunk) in ranks.chunks(64).enumerate() {
+                f.push(slot);
+                for (j, &r) in chunk.iter().enumerate() {
+                    if (r as usize) < top {
+                        b[w] |= 1 << j;
+                        slot_of_rank[r as usize] = slot;
+                        slot += 1;
+                    }
+                }
+            }
+            bits.push(b);
+            first_slot.push(f);
+        }
+        Self {
+            bits,
+            first_slot,
+            slot_of_rank,
+        }
     }
-    let desc = order
-        .iter()
-        .map(|&i| (values[i as usize], weight(i as usize) as usize));
-    tail_walk(n, ps, desc)
+}
+
+/// One stratified resample's draws: each cluster draws as many members as it has, uniformly
+/// with replacement. With `top`, `counts[slot]` counts the draws of each top member (by its
+/// [`TopSet`] slot) and the others are not counted; without, `counts[rank]` counts every
+/// member's draws by the rank of its value. The draws are the same either way.
+fn stratified_draws(
+    mut rng: ChaCha8Rng,
+    member_rank: &[Vec<u32>],
+    top: Option<&TopSet>,
+    counts: &mut [u32],
+) {
+    for (c, ranks) in member_rank.iter().enumerate() {
+        let len = ranks.len() as u64;
+        match top {
+            Some(t) => {
+                let (bits, first) = (&t.bits[c], &t.first_slot[c]);
+                for _ in 0..len {
+                    let j = rng.random_range(0..len) as usize;
+                    let word = bits[j / 64];
+                    let below = word & ((1u64 << (j % 64)) - 1);
+                    if word >> (j % 64) & 1 == 1 {
+                        counts[(first[j / 64] + below.count_ones()) as usize] += 1;
+                    }
+                }
+            }
+            None => {
+                for _ in 0..len {
+                    counts[ranks[rng.random_range(0..len) as usize] as usize] += 1;
+                }
+            }
+        }
+    }
 }
 
 /// Sample standard deviation.
@@ -200,21 +321,138 @@ fn sd(x: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tails::empirical::VarEs;
+
+    /// The straightforward form of both bootstraps (every draw counted, every walk over the
+    /// whole sample): what `clustered_var_es` must equal bit for bit.
+    fn reference(
+        values: &[f64],
+        cluster: &[u32],
+        ps: &[f64],
+        options: &BootstrapOptions,
+    ) -> (Vec<Vec<VarEs>>, Vec<Vec<VarEs>>) {
+        let mut order: Vec<u32> = (0..values.len() as u32).collect();
+        order.sort_by(|&a, &b| {
+            values[b as usize]
+                .total_cmp(&values[a as usize])
+                .then(a.cmp(&b))
+        });
+        let mut labels = cluster.to_vec();
+        labels.sort_unstable();
+        labels.dedup();
+        let dense: Vec<usize> = cluster
+            .iter()
+            .map(|c| labels.binary_search(c).unwrap())
+            .collect();
+        let mut members: Vec<Vec<u32>> = vec![Vec::new(); labels.len()];
+        for (i, &c) in dense.iter().enumerate() {
+            members[c].push(i as u32);
+        }
+        let k = labels.len();
+        let walk = |weight: &dyn Fn(usize) -> u32| {
+            let n: usize = order.iter().map(|&i| weight(i as usize) as usize).sum();
+            if n == 0 {
+                return vec![(f64::NAN, f64::NAN); ps.len()];
+            }
+            let desc = order
+                .iter()
+                .map(|&i| (values[i as usize], weight(i as usize) as usize));
+            tail_walk(n, ps, desc)
+        };
+        let total = (0..options.resamples)
+            .map(|b| {
+                let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
+                rng.set_stream((1u64 << 32) + b as u64);
+                let mut picks = vec![0u32; k];
+                for _ in 0..k {
+                    picks[rng.random_range(0..k as u64) as usize] += 1;
+                }
+                walk(&|i| picks[dense[i]])
+            })
+            .collect();
+        let path = (0..options.resamples)
+            .map(|b| {
+                let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
+                rng.set_stream((1u64 << 33) + b as u64);
+                let mut w = vec![0u32; values.len()];
+                for m in &members {
+                    for _ in 0..m.len() {
+                        w[m[rng.random_range(0..m.len() as u64) as usize] as usize] += 1;
+                    }
+                }
+                walk(&|i| w[i])
+            })
+            .collect();
+        (total, path)
+    }
+
+    /// A sample with ties (values rounded to a grid), labels that are not dense, and cluster
+    /// sizes that differ.
+    fn sample(n: usize, clusters: u32, seed: u64) -> (Vec<f64>, Vec<u32>) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let x = (0..n)
+            .map(|_| (rng.random::<f64>().powi(4) * 50.0).round())
+            .collect();
+        let g = (0..n)
+            .map(|i| 3 * ((i as u32 * 7 + i as u32 / 5) % clusters) + 11)
+            .collect();
+        (x, g)
+    }
+
+    /// Both bootstraps' estimates (VaR and ES of every resample) from `clustered_var_es`'s
+    /// summaries must be the reference's: each interval end is an order statistic of the
+    /// replicates, each standard error a function of all of them.
+    fn assert_same(values: &[f64], cluster: &[u32], ps: &[f64], top: Option<usize>) {
+        let o = BootstrapOptions {
+            resamples: 40,
+            ..Default::default()
+        };
+        let got = clustered_var_es_top(values, cluster, ps, &o, top).unwrap();
+        let (total, path) = reference(values, cluster, ps, &o);
+        let lo_q = 0.5 * (1.0 - o.level);
+        let hi_q = 0.5 * (1.0 + o.level);
+        for (j, g) in got.iter().enumerate() {
+            let (tv, te) = sorted_replicates(&total, j);
+            let (pv, pe) = sorted_replicates(&path, j);
+            let bits = |v: f64| v.to_bits();
+            assert_eq!(
+                bits(g.var_lower),
+                bits(sorted_quantile(&tv, lo_q)),
+                "{top:?}"
+            );
+            assert_eq!(
+                bits(g.es_lower),
+                bits(sorted_quantile(&te, lo_q)),
+                "{top:?}"
+            );
+            assert_eq!(
+                bits(g.var_upper),
+                bits(sorted_quantile(&tv, hi_q)),
+                "{top:?}"
+            );
+            assert_eq!(
+                bits(g.es_upper),
+                bits(sorted_quantile(&te, hi_q)),
+                "{top:?}"
+            );
+            assert_eq!(bits(g.var_path_noise_se), bits(sd(&pv)), "{top:?}");
+            assert_eq!(bits(g.es_path_noise_se), bits(sd(&pe)), "{top:?}");
+            let pop = (sd(&tv).powi(2) - sd(&pv).powi(2)).max(0.0).sqrt();
+            assert_eq!(bits(g.var_population_noise_se), bits(pop), "{top:?}");
+        }
+    }
 
     #[test]
-    fn the_walk_gives_the_sorted_sample_values_with_unit_weights() {
-        // Unit weights: the resample is the sample, so the walk's VaR/ES are var_es_sorted's.
-        let x: Vec<f64> = (0..997).map(|i| f64::from((i * 7919) % 997)).collect();
-        let mut order: Vec<u32> = (0..x.len() as u32).collect();
-        order.sort_by(|&a, &b| x[b as usize].total_cmp(&x[a as usize]));
-        let mut s = x.clone();
-        s.sort_by(f64::total_cmp);
-        let ps = [0.5, 0.95, 0.99];
-        let w = walk(&x, &order, &ps, |_| 1);
-        for (j, &p) in ps.iter().enumerate() {
-            let (v, e) = var_es_sorted(&s, p);
-            assert_eq!(w[j].0, v);
-            assert!((w[j].1 - e).abs() < 1e-9 * e.abs().max(1.0), "{p}");
+    fn the_fast_bootstraps_equal_the_plain_ones_bit_for_bit() {
+        // Default counting (the recount practically never runs), a `top` so small that most
+        // stratified resamples are recounted in full, and one as large as the sample; tails
+        // from 50% to 99.9%, one cluster, and clusters of one observation each.
+        for (n, clusters, seed) in [(997, 7, 1), (3000, 32, 2), (200, 1, 3), (150, 150, 4)] {
+            let (x, g) = sample(n, clusters, seed);
+            for top in [None, Some(1), Some(n / 20), Some(n)] {
+                assert_same(&x, &g, &[0.95, 0.99, 0.999], top);
+                assert_same(&x, &g, &[0.5, 0.9], top);
+            }
         }
     }
 

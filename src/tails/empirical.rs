@@ -152,6 +152,23 @@ pub(crate) fn tail_walk(
     ps: &[f64],
     desc: impl Iterator<Item = (f64, usize)>,
 ) -> Vec<(f64, f64)> {
+    match tail_walk_prefix(n, ps, desc) {
+        Ok(out) | Err(out) => out,
+    }
+}
+
+/// A resample's (VaR, ES) at one probability.
+pub(crate) type VarEs = (f64, f64);
+
+/// [`tail_walk`] on the first values of a resample only: `Ok` when `desc` reached every rank
+/// needed (the answer is then [`tail_walk`]'s on the whole resample, bit for bit, since the
+/// walk reads no further), `Err` with the targets found so far (the rest zero) when it ran
+/// out first.
+pub(crate) fn tail_walk_prefix(
+    n: usize,
+    ps: &[f64],
+    desc: impl Iterator<Item = (f64, usize)>,
+) -> Result<Vec<VarEs>, Vec<VarEs>> {
     let mut out = vec![(0.0, 0.0); ps.len()];
     // Targets sorted by rank, largest first.
     let mut targets: Vec<(usize, usize, f64)> = ps
@@ -184,7 +201,11 @@ pub(crate) fn tail_walk(
         above += c;
         sum_above += c as f64 * v;
     }
-    out
+    if t == targets.len() {
+        Ok(out)
+    } else {
+        Err(out)
+    }
 }
 
 /// The VaR and the ES of every resample at probability index `i`, each sorted ascending.
