@@ -41,7 +41,8 @@ enum Role {
     Scale,
     /// A metric column (its values empty).
     Metric(Column),
-    /// `trigger_asset` (written when declared).
+    /// `trigger_asset` (written with the first block, in its place, so that a run of one
+    /// block is laid out byte for byte as a write of whole columns).
     TriggerScale,
     /// An asset's by-trigger matrix.
     ByTrigger,
@@ -100,9 +101,6 @@ impl PathsWriter {
                     meta.shape[0] = n;
                 }
                 let id = writer.declare(&group.path, meta)?;
-                if trigger_scale {
-                    writer.append_batch(&[(id, column.data)])?;
-                }
                 let role = if trigger_scale {
                     Role::TriggerScale
                 } else if c == 0 {
@@ -167,7 +165,7 @@ impl PathsWriter {
         let mut count = 0;
         for (d, column) in self.declared.iter().zip(columns) {
             count += 1;
-            if !matches!(d.role, Role::TriggerScale) {
+            if self.done == 0 || !matches!(d.role, Role::TriggerScale) {
                 pieces.push((d.id, column.data));
             }
         }

@@ -59,6 +59,20 @@ pub fn simulate(
     progress: &(dyn Fn(u64) + Sync),
     staging: Option<&Staging>,
 ) -> Result<Simulated, RunError> {
+    simulate_in_blocks(plan, market, env, progress, staging, mc::BLOCK)
+}
+
+/// [`simulate`] with blocks of `block` paths (tests: many blocks on few paths; the results
+/// do not depend on it, only the chunk order of a streamed `results.h5` does).
+#[doc(hidden)]
+pub fn simulate_in_blocks(
+    plan: &RunPlan,
+    market: &Market,
+    env: &Env<'_>,
+    progress: &(dyn Fn(u64) + Sync),
+    staging: Option<&Staging>,
+    block: u64,
+) -> Result<Simulated, RunError> {
     let scenario = plan.scenario();
     let names: Vec<String> = scenario.assets.iter().map(|a| a.name.clone()).collect();
     let venues: Vec<bool> = scenario.assets.iter().map(|a| a.venues.is_some()).collect();
@@ -118,7 +132,7 @@ pub fn simulate(
                 mc::run_blocks(
                     market,
                     first..first + count,
-                    mc::BLOCK,
+                    block,
                     progress,
                     env.cancel,
                     &make_heatmap,
@@ -158,7 +172,7 @@ pub fn simulate(
             mc::run_blocks(
                 market,
                 first..first + count,
-                mc::BLOCK,
+                block,
                 progress,
                 env.cancel,
                 &make_heatmap,
