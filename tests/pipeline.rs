@@ -208,7 +208,7 @@ fn whole_run(file: &Path, out: &Path, block: Option<u64>, threads: usize) -> std
         scenario_file: file.to_path_buf(),
         out: out.to_path_buf(),
         overrides: Overrides {
-            paths: Some(150),
+            paths: Some(100),
             seed: Some(4),
             replicates: None,
         },
@@ -263,9 +263,9 @@ fn a_streamed_run_writes_the_files_of_a_held_one() {
         let d = tempfile::tempdir().unwrap();
         let held = whole_run(&file, &d.path().join("held"), None, 2);
         let want = h5_content(&held.join("results.h5"));
-        let one_block = whole_run(&file, &d.path().join("one"), Some(150), 2);
+        let one_block = whole_run(&file, &d.path().join("one"), Some(100), 2);
         common::assert_same_tree(&held, &one_block, "results.h5");
-        for (block, threads) in [(64, 1), (64, 2), (7, 2)] {
+        for (block, threads) in [(40, 1), (7, 2)] {
             let out = d.path().join(format!("b{block}-t{threads}"));
             let streamed = whole_run(&file, &out, Some(block), threads);
             assert_eq!(h5_content(&streamed.join("results.h5")), want, "{name}");

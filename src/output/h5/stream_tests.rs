@@ -119,7 +119,7 @@ fn batches_give_the_chunks_of_a_whole_write_and_read_back_equal() {
             },
         ),
     ];
-    let cuts = [0, 1, 65_536, 65_537, 100_000, n];
+    let cuts = [0, 1, 32_768, 32_769, 50_000, n];
     let dir = tempfile::tempdir().unwrap();
     // Each column alone, in batches: the bytes of a whole write.
     for c in &columns[1..] {
@@ -189,7 +189,14 @@ fn batches_give_the_chunks_of_a_whole_write_and_read_back_equal() {
     );
     // A dataset named twice in one batch is refused before anything is written.
     let extra = w
-        .declare("other", ColumnMeta::of(&columns[1]).unwrap())
+        .declare(
+            "other",
+            ColumnMeta::of(&Column {
+                dims: &[],
+                ..columns[1]
+            })
+            .unwrap(),
+        )
         .unwrap();
     let piece = ColumnData::F64(&x[..10]);
     let err = w
