@@ -40,7 +40,7 @@ pub enum Paths {
     /// Already written into the staged `results.h5` (a whole plain run), read back one
     /// column at a time.
     Streamed {
-        columns: StreamedRun,
+        columns: Box<StreamedRun>,
         realised: RealisedHeatmap,
     },
 }
@@ -97,7 +97,7 @@ pub fn finish(
         Paths::Streamed { .. } => None,
     };
     let (source, realised): (&dyn ColumnSource, &RealisedHeatmap) = match (&run, &held) {
-        (Paths::Streamed { columns, realised }, _) => (columns, realised),
+        (Paths::Streamed { columns, realised }, _) => (&**columns, realised),
         (Paths::Held(r), Some(h)) => (h, &r.realised),
         (Paths::Held(_), None) => unreachable!("held columns are borrowed above"),
     };

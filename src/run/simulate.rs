@@ -158,7 +158,7 @@ pub fn simulate_in_blocks(
         let sim_time = t_run.elapsed();
         return Ok(Simulated {
             run: Paths::Streamed {
-                columns: writer.into_source()?,
+                columns: Box::new(writer.into_source()?),
                 realised,
             },
             rare: None,
