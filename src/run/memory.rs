@@ -89,10 +89,7 @@ impl Need {
             .min(crate::mc::BLOCK)
             .saturating_mul(per_path)
             .saturating_add(self.streamed.saturating_mul(STREAMED_BYTES_PER_PATH));
-        let results = self
-            .paths
-            .saturating_mul(per_path)
-            .saturating_add(streamed);
+        let results = self.paths.saturating_mul(per_path).saturating_add(streamed);
         let traces = self
             .traced
             .saturating_mul(self.steps)

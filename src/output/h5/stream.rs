@@ -72,14 +72,31 @@ pub fn compress_chunk(plan: &ChunkPlan, raw: &[u8], rows: u64) -> Compressed {
 
 /// The raw little-endian bytes of `data` (a boolean as 0 or 1).
 pub fn raw_bytes(data: &ColumnData<'_>) -> Vec<u8> {
+    let mut out = Vec::new();
+    extend_raw(&mut out, data);
+    out
+}
+
+/// Appends the raw little-endian bytes of `data` to `out` (a boolean as 0 or 1).
+fn extend_raw(out: &mut Vec<u8>, data: &ColumnData<'_>) {
     match *data {
         ColumnData::F64(d) | ColumnData::F64Matrix { data: d, .. } => {
-            d.iter().flat_map(|v| v.to_le_bytes()).collect()
+            out.reserve(8 * d.len());
+            d.iter()
+                .for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
         }
-        ColumnData::U32(d) => d.iter().flat_map(|v| v.to_le_bytes()).collect(),
-        ColumnData::U64(d) => d.iter().flat_map(|v| v.to_le_bytes()).collect(),
-        ColumnData::U8(d) => d.to_vec(),
-        ColumnData::Bool(d) => d.iter().map(|&b| u8::from(b != 0)).collect(),
+        ColumnData::U32(d) => {
+            out.reserve(4 * d.len());
+            d.iter()
+                .for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
+        }
+        ColumnData::U64(d) => {
+            out.reserve(8 * d.len());
+            d.iter()
+                .for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
+        }
+        ColumnData::U8(d) => out.extend_from_slice(d),
+        ColumnData::Bool(d) => out.extend(d.iter().map(|&b| u8::from(b != 0))),
     }
 }
 
@@ -257,40 +274,44 @@ impl StreamWriter {
                 return Err(self.bad(*id, "more values than the dataset holds"));
             }
         }
-        // Each dataset's completed chunks (raw), in the order they are appended.
-        let mut raw_chunks: Vec<(DatasetId, ChunkPlan, Vec<u8>, u64)> = Vec::new();
-        for (id, data) in pieces {
+        // Each piece's raw bytes after its dataset's pending ones, and the chunks they
+        // complete (ranges of those bytes), in the order they are appended: no chunk is
+        // copied before it is compressed.
+        let mut buffers: Vec<(Vec<u8>, usize)> = Vec::with_capacity(pieces.len());
+        let mut chunks: Vec<(usize, ChunkPlan, std::ops::Range<usize>)> = Vec::new();
+        for (k, (id, data)) in pieces.iter().enumerate() {
             let plan = self.chunk_plan(*id);
             let chunk_bytes = usize::try_from(plan.rows).unwrap_or(usize::MAX) * plan.row_bytes;
             let total = plan.total_rows * plan.row_bytes as u64;
             let w = &mut self.written[id.0];
             let mut done = w.rows * plan.row_bytes as u64;
-            let mut pending = std::mem::take(&mut w.pending);
-            pending.extend_from_slice(&raw_bytes(data));
-            let mut rest = pending.as_slice();
-            while !rest.is_empty() {
-                let take = chunk_bytes.min(rest.len());
-                let last = done + take as u64 == total;
-                if take < chunk_bytes && !last {
+            let mut buffer = std::mem::take(&mut w.pending);
+            extend_raw(&mut buffer, data);
+            let mut at = 0;
+            while at < buffer.len() {
+                let take = chunk_bytes.min(buffer.len() - at);
+                if take < chunk_bytes && done + take as u64 != total {
                     break;
                 }
-                let rows = take as u64 / plan.row_bytes as u64;
-                raw_chunks.push((*id, plan, rest[..take].to_vec(), rows));
+                chunks.push((k, plan, at..at + take));
                 done += take as u64;
-                rest = &rest[take..];
+                at += take;
             }
-            self.written[id.0].pending = rest.to_vec();
+            buffers.push((buffer, at));
         }
-        let compressed: Vec<Compressed> = raw_chunks
+        let compressed: Vec<Compressed> = chunks
             .par_iter()
-            .map(|(_, plan, raw, rows)| compress_chunk(plan, raw, *rows))
+            .map(|(k, plan, range)| {
+                let raw = &buffers[*k].0[range.clone()];
+                compress_chunk(plan, raw, (raw.len() / plan.row_bytes) as u64)
+            })
             .collect();
-        for ((id, ..), chunk) in raw_chunks.iter().zip(&compressed) {
-            // The pending bytes of a dataset are only its rows after these chunks.
-            let pending = std::mem::take(&mut self.written[id.0].pending);
-            let result = self.append_compressed(*id, chunk);
-            self.written[id.0].pending = pending;
-            result?;
+        for ((k, ..), chunk) in chunks.iter().zip(&compressed) {
+            self.append_compressed(pieces[*k].0, chunk)?;
+        }
+        // What is left of each piece waits for the next.
+        for ((id, _), (buffer, at)) in pieces.iter().zip(buffers) {
+            self.written[id.0].pending = buffer[at..].to_vec();
         }
         Ok(())
     }
