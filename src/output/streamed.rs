@@ -319,8 +319,12 @@ impl StreamedRun {
         } = paths;
         let (root, json) = root_attrs(summary)?;
         let extra = extra_groups(summary, tail_reports, traces, Some(realised));
-        let mut attrs: Vec<(String, Vec<(String, AttrValue)>)> = groups;
         for group in extra.iter().map(OwnedGroup::as_group) {
+            // Its attributes first, as a whole write adds them: a group of attributes alone
+            // (a tail without diagnostics) takes its place among the objects.
+            if !group.attrs.is_empty() {
+                writer.add_attrs(&group.path, &group.attrs)?;
+            }
             for column in &group.columns {
                 let meta = ColumnMeta::of(column).map_err(|reason| H5Error::Invalid {
                     path: writer.target().to_path_buf(),
@@ -330,9 +334,8 @@ impl StreamedRun {
                 let id = writer.declare(&group.path, meta)?;
                 writer.append_batch(&[(id, column.data)])?;
             }
-            attrs.push((group.path, group.attrs));
         }
-        let group_attrs: Vec<(&str, &[(String, AttrValue)])> = attrs
+        let group_attrs: Vec<(&str, &[(String, AttrValue)])> = groups
             .iter()
             .filter(|(_, a)| !a.is_empty())
             .map(|(path, a)| (path.as_str(), a.as_slice()))

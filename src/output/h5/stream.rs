@@ -191,6 +191,17 @@ impl StreamWriter {
         Ok(id)
     }
 
+    /// Adds `attrs` to the group at `group` (created with its parents as needed) now rather
+    /// than at [`StreamWriter::finish`]: a group that holds only attributes then takes its
+    /// place among the objects where it is added, as in [`super::write_h5_atomic`].
+    ///
+    /// # Errors
+    ///
+    /// As [`StreamWriter::finish`] for attributes.
+    pub fn add_attrs(&mut self, group: &str, attrs: &[(String, AttrValue)]) -> Result<(), H5Error> {
+        self.layout.add_attrs(group, attrs)
+    }
+
     /// The file this writer puts in place.
     pub fn target(&self) -> &Path {
         &self.target
