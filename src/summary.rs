@@ -11,7 +11,7 @@ use crate::clustered::{
     NoiseComponents, design_effect, noise_components, proportion95, replicate_groups,
     weighted_interval95,
 };
-use crate::metrics::{AssetColumns, Column, PopulationColumns, Values};
+use crate::metrics::{Column, ColumnSource, Held, Values};
 use crate::model::spec::CascadeRule;
 use crate::rare::RareEventInfo;
 use crate::rare::reliability::{self, Check};
@@ -267,19 +267,19 @@ pub struct TriggerShare {
 }
 
 /// The cross-margin summaries from a run's per-asset columns: empty without cross-margin
-/// columns or in a weighted run (`columns` has `weight`).
-pub fn cross_margin_summaries(
-    columns: &[Column],
-    assets: &[AssetColumns],
-) -> Vec<CrossMarginSummary> {
-    if columns.iter().any(|c| c.name == "weight") {
+/// columns or in a weighted run (its path columns have `weight`). Reads one column at a time.
+pub fn cross_margin_summaries(src: &dyn ColumnSource) -> Vec<CrossMarginSummary> {
+    if src.path_headers().iter().any(|c| c.name == "weight") {
         return Vec::new();
     }
-    assets
+    let names = src.asset_names();
+    let n = names.len();
+    names
         .iter()
-        .filter_map(|g| {
+        .enumerate()
+        .filter_map(|(a, asset)| {
             let mean = |name: &str| {
-                let c = g.columns.iter().find(|c| c.name == name)?;
+                let c = src.asset(a, name)?;
                 let v = c.values.as_f64();
                 Some(if v.is_empty() {
                     0.0
@@ -289,23 +289,23 @@ pub fn cross_margin_summaries(
             };
             let liquidated = mean("cross_margin_liquidated_notional")?;
             let by_other = mean("cross_margin_liquidated_by_other")?;
-            let matrix = g.by_trigger.as_deref()?;
-            let n = assets.len();
+            let matrix = src.by_trigger(a)?;
             let rows = matrix.len().checked_div(n).unwrap_or(0);
-            let by_trigger_asset = assets
+            let by_trigger_asset = names
                 .iter()
                 .enumerate()
                 .map(|(t, trigger)| {
                     // Summed in path order, as the columns' means are.
                     let sum: f64 = matrix.iter().skip(t).step_by(n.max(1)).sum();
                     TriggerShare {
-                        asset: trigger.asset.clone(),
+                        asset: trigger.clone(),
                         notional_mean: if rows == 0 { 0.0 } else { sum / rows as f64 },
                     }
                 })
                 .collect();
+            drop(matrix);
             Some(CrossMarginSummary {
-                asset: g.asset.clone(),
+                asset: asset.clone(),
                 liquidated_notional_mean: liquidated,
                 liquidated_by_other_mean: by_other,
                 share_from_other: (liquidated > 0.0).then(|| by_other / liquidated),
@@ -317,15 +317,16 @@ pub fn cross_margin_summaries(
         .collect()
 }
 
-/// The per-population summaries of a run's per-population columns (plain runs).
-pub fn population_summaries(groups: &[PopulationColumns]) -> Vec<PopulationSummary> {
-    groups
-        .iter()
-        .map(|g| {
+/// The per-population summaries of a run's per-population columns (plain runs), reading
+/// one or two columns at a time.
+pub fn population_summaries(src: &dyn ColumnSource) -> Vec<PopulationSummary> {
+    src.population_ids()
+        .into_iter()
+        .enumerate()
+        .map(|(k, g)| {
+            let names = src.population_names(k);
             let col = |name: &str| {
-                g.columns
-                    .iter()
-                    .find(|c| c.name == name)
+                src.population(k, name)
                     .map_or_else(Vec::new, |c| c.values.to_f64())
             };
             let mean = |name: &str| {
@@ -336,7 +337,7 @@ pub fn population_summaries(groups: &[PopulationColumns]) -> Vec<PopulationSumma
                     v.iter().sum::<f64>() / v.len() as f64
                 }
             };
-            let has = |name: &str| g.columns.iter().any(|c| c.name == name);
+            let has = |name: &str| names.contains(&name);
             let share = |name: &str| {
                 let v = col(name);
                 if v.is_empty() {
@@ -346,9 +347,9 @@ pub fn population_summaries(groups: &[PopulationColumns]) -> Vec<PopulationSumma
                 }
             };
             PopulationSummary {
-                name: g.name.clone(),
-                asset: g.asset.clone(),
-                venue: g.venue.clone(),
+                name: g.name,
+                asset: g.asset,
+                venue: g.venue,
                 liquidated_notional_mean: mean("liquidated_notional"),
                 liquidation_count_mean: mean("liquidation_count"),
                 fees_mean: mean("fees"),
@@ -465,10 +466,18 @@ pub fn analyze_tails(
     columns: &[Column],
     options: &AnalyzeOptions,
 ) -> Vec<(&'static str, TailReport)> {
+    analyze_tails_from(&Held::paths(columns), options)
+}
+
+/// [`analyze_tails`] on the columns of `src`, each read when its analysis starts.
+pub fn analyze_tails_from(
+    src: &dyn ColumnSource,
+    options: &AnalyzeOptions,
+) -> Vec<(&'static str, TailReport)> {
     TAIL_METRICS
         .par_iter()
         .filter_map(|name| {
-            let c = columns.iter().find(|c| c.name == *name)?;
+            let c = src.path(name)?;
             Some((c.name, tails::analyze(&c.values.as_f64(), options)))
         })
         .collect()
@@ -504,7 +513,18 @@ impl Summary {
         tail_reports: &[(&'static str, TailReport)],
         rare: Option<&RareEventInfo>,
     ) -> Summary {
-        let find = |name: &str| columns.iter().find(|c| c.name == name);
+        Summary::build_from(provenance, &Held::paths(columns), tail_reports, rare)
+    }
+
+    /// [`Summary::build_with`] on the path columns of `src`, each read when needed (a few
+    /// at a time).
+    pub fn build_from(
+        provenance: Provenance,
+        src: &dyn ColumnSource,
+        tail_reports: &[(&'static str, TailReport)],
+        rare: Option<&RareEventInfo>,
+    ) -> Summary {
+        let find = |name: &str| src.path(name);
         let flags: Vec<f64> = find("cascade").map_or(Vec::new(), |c| c.values.to_f64());
         let cascades = flags.iter().filter(|&&x| x > 0.0).count() as u64;
         let n = provenance.paths;
@@ -518,21 +538,25 @@ impl Summary {
         };
         let open_interest_usd = find("open_interest").and_then(|c| mean_of(&c.values.to_f64()));
         // Paths in which a count metric is positive.
-        let paths_with = |name: &str| match find(name).map(|c| &c.values) {
-            Some(Values::U32(v)) => v.iter().filter(|&&x| x > 0).count() as u64,
-            _ => 0,
+        let paths_with = |name: &str| {
+            find(name).map_or(0, |c| match &c.values {
+                Values::U32(v) => v.iter().filter(|&&x| x > 0).count() as u64,
+                _ => 0,
+            })
         };
         // Each metric's summary depends on its column only: computed in parallel.
-        let metrics = columns
+        let metrics = src
+            .path_headers()
             .par_iter()
-            .filter(|c| c.summarize)
-            .filter_map(|c| {
+            .filter(|h| h.summarize)
+            .filter_map(|h| {
+                let c = find(h.name)?;
                 let v = c.values.as_f64();
                 match &weights {
-                    Some(w) => MetricSummary::of_weighted(&v, w, c.unit),
-                    None => MetricSummary::of(&v, c.unit),
+                    Some(w) => MetricSummary::of_weighted(&v, w, h.unit),
+                    None => MetricSummary::of(&v, h.unit),
                 }
-                .map(|s| (c.name, s))
+                .map(|s| (h.name, s))
             })
             .collect::<Vec<_>>()
             .into_iter()
@@ -544,7 +568,7 @@ impl Summary {
         let replicates = provenance.population_replicates.filter(|&r| r >= 2);
         let first = provenance.first_path;
         let var_es_with_population = match (replicates, &weights) {
-            (Some(r), None) => population_var_es(columns, tail_reports, first, r),
+            (Some(r), None) => population_var_es(src, tail_reports, first, r),
             _ => BTreeMap::new(),
         };
         let paths_with_book_exhausted = paths_with("book_exhausted");
@@ -579,7 +603,7 @@ impl Summary {
             match (rare, &weights) {
                 (Some(info), Some(w)) => {
                     let (p, units, precision, r) =
-                        weighted_probability(info, w, &flags, cascades, n, find);
+                        weighted_probability(info, w, &flags, cascades, n, &find);
                     match replicates {
                         Some(r_count) => {
                             let groups = replicate_groups(first, units.len(), r_count);
@@ -647,7 +671,7 @@ impl Summary {
 /// reports), in parallel over metrics. A metric whose values cannot be bootstrapped
 /// (non-finite values) is left out; its path-only entry says why.
 fn population_var_es(
-    columns: &[Column],
+    src: &dyn ColumnSource,
     tail_reports: &[(&'static str, TailReport)],
     first: u64,
     r: u64,
@@ -655,7 +679,7 @@ fn population_var_es(
     tail_reports
         .par_iter()
         .filter_map(|(name, report)| {
-            let c = columns.iter().find(|c| c.name == *name)?;
+            let c = src.path(name)?;
             let v = c.values.as_f64();
             let groups = replicate_groups(first, v.len(), r);
             let o = &report.options;
@@ -677,7 +701,7 @@ fn weighted_probability<'c>(
     flags: &[f64],
     cascades: u64,
     n: u64,
-    find: impl Fn(&str) -> Option<&'c Column>,
+    find: &dyn Fn(&str) -> Option<std::borrow::Cow<'c, Column>>,
 ) -> (Proportion, Vec<f64>, Precision, RareEventSummary) {
     // Independent units: each path, or under splitting each root (its rows summed).
     let units: Vec<f64> = match find("root_path").map(|c| c.values.to_f64()) {

@@ -161,3 +161,117 @@ fn a_plan_checks_its_overrides_once() {
     assert_eq!(p.simulated(), (0, 7));
     assert!(p.writes_folder());
 }
+
+/// Every attribute and dataset of an HDF5 file, as text (dimension-list and reference-list
+/// attributes, which our reader does not decode, as whether they read).
+fn h5_content(f: &Path) -> Vec<String> {
+    use cascadesim::output::h5::{list_attrs, list_datasets, list_groups, read_attr, read_dataset};
+    let join = |g: &str, n: &str| {
+        if g == "/" {
+            n.to_owned()
+        } else {
+            format!("{g}/{n}")
+        }
+    };
+    let attrs = |object: &str, out: &mut Vec<String>| {
+        for a in list_attrs(f, object).unwrap() {
+            out.push(format!(
+                "{object} @{a} = {:?}",
+                read_attr(f, object, &a).ok()
+            ));
+        }
+    };
+    let mut out = Vec::new();
+    let mut groups = vec!["/".to_owned()];
+    while let Some(g) = groups.pop() {
+        attrs(&g, &mut out);
+        for d in list_datasets(f, &g).unwrap() {
+            let p = join(&g, &d);
+            out.push(format!(
+                "{p} = {:?}",
+                read_dataset(f, &p, usize::MAX).unwrap()
+            ));
+            attrs(&p, &mut out);
+        }
+        groups.extend(list_groups(f, &g).unwrap().iter().map(|s| join(&g, s)));
+    }
+    out.sort();
+    out
+}
+
+/// A whole run's folder, its columns held in memory (`block` `None`) or streamed into its
+/// `results.h5` in blocks of `block` paths.
+fn whole_run(file: &Path, out: &Path, block: Option<u64>, threads: usize) -> std::path::PathBuf {
+    use cascadesim::output::Staging;
+    use cascadesim::run::simulate::{market, simulate_in_blocks, write_folder};
+    let request = RunRequest {
+        scenario_file: file.to_path_buf(),
+        out: out.to_path_buf(),
+        overrides: Overrides {
+            paths: Some(100),
+            seed: Some(4),
+            replicates: None,
+        },
+        rare_event: RareChoice::Plain,
+        part: Part::Whole,
+        threads: Some(threads),
+    };
+    let plan = RunPlan::new(scenario(file), request).unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    let cancel = AtomicBool::new(false);
+    let env = Env {
+        pool: &pool,
+        cancel: &cancel,
+    };
+    let staging = Staging::new(plan.dest()).unwrap();
+    let market = market(&plan, &pool);
+    let streamed = block.map(|_| &staging);
+    let simulated = simulate_in_blocks(
+        &plan,
+        &market,
+        &env,
+        &|_| {},
+        streamed,
+        block.unwrap_or(cascadesim::mc::BLOCK),
+    )
+    .unwrap();
+    assert_eq!(
+        matches!(simulated.run, cascadesim::run::Paths::Streamed { .. }),
+        block.is_some()
+    );
+    write_folder(&plan, &market, simulated, staging, &env)
+        .unwrap()
+        .dir
+}
+
+/// A whole plain run that streams its columns into `results.h5` block by block and reads
+/// them back one at a time writes the files of a run that holds them: every other file byte
+/// for byte, `results.h5` with the same content (the chunks of several blocks interleave), and
+/// byte for byte when the run is one block; at one and two threads, with populations, an
+/// engine, cross-margin accounts (the by-trigger matrix) and traces.
+#[test]
+fn a_streamed_run_writes_the_files_of_a_held_one() {
+    for name in [
+        "btc_flash_crash.toml",
+        "cross_margin_contagion.toml",
+        "slow_liquidation_engine.toml",
+    ] {
+        let file = root().join("scenarios").join(name);
+        let d = tempfile::tempdir().unwrap();
+        let held = whole_run(&file, &d.path().join("held"), None, 2);
+        let want = h5_content(&held.join("results.h5"));
+        let one_block = whole_run(&file, &d.path().join("one"), Some(100), 2);
+        common::assert_same_tree(&held, &one_block, "results.h5");
+        for (block, threads) in [(40, 1), (7, 2)] {
+            let out = d.path().join(format!("b{block}-t{threads}"));
+            let streamed = whole_run(&file, &out, Some(block), threads);
+            assert_eq!(h5_content(&streamed.join("results.h5")), want, "{name}");
+            std::fs::remove_file(streamed.join("results.h5")).unwrap();
+            std::fs::copy(held.join("results.h5"), streamed.join("results.h5")).unwrap();
+            common::assert_same_tree(&held, &streamed, "summary.json");
+        }
+    }
+}

@@ -164,9 +164,10 @@ fn a_file_in_the_way_is_an_error_before_anything_runs() {
     assert!(hidden(&d.path().join("results")).is_empty());
 }
 
-/// A signal after the simulation, while the fits, replays and figures are made (the staging
-/// folder already holds results.h5): the run stops with `code` before its commit, the
-/// previous results stay, nothing is left behind.
+/// A signal after the simulation, while the figures are made (the staging folder already
+/// holds `plots/`; a whole run's `results.h5` is streamed into a temporary file there from
+/// the start and put in place just before the commit): the run stops with `code` before
+/// its commit, the previous results stay, nothing is left behind (no temporary file).
 fn interrupted_during_post_processing(signal: libc::c_int, code: i32) {
     let d = setup();
     let results = d.path().join("results");
@@ -182,7 +183,7 @@ fn interrupted_during_post_processing(signal: libc::c_int, code: i32) {
     let staged = || {
         hidden(&results)
             .iter()
-            .any(|n| n.starts_with(".tiny.partial-") && results.join(n).join("results.h5").exists())
+            .any(|n| n.starts_with(".tiny.partial-") && results.join(n).join("plots").exists())
     };
     while !staged() {
         assert!(

@@ -55,7 +55,7 @@ pub(crate) fn merge(args: &MergeArgs) -> Result<i32> {
         &market,
         &scenario.output,
         provenance,
-        run,
+        cascadesim::run::Paths::Held(run),
         staging,
         None,
     )

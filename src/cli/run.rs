@@ -10,7 +10,7 @@ use clap::Args;
 
 use cascadesim::output::Staging;
 use cascadesim::run::simulate;
-use cascadesim::run::{Env, Part, RareChoice, RunError, RunPlan, RunRequest};
+use cascadesim::run::{Env, Part, Paths, RareChoice, RunError, RunPlan, RunRequest};
 use cascadesim::shard::ShardSpec;
 
 use super::common::{CANCEL, RunOptions, from_run, guard, load, progress_bar, thread_pool};
@@ -104,18 +104,19 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
         "paths",
         args.opts.quiet || plan.rare_event().is_some(),
     );
-    let simulated = match simulate::simulate(&plan, &market, &env, &|n| bar.inc(n)) {
-        Ok(s) => s,
-        Err(RunError::Cancelled) => {
-            bar.abandon();
-            eprintln!(
-                "interrupted: no results written ({} left as it was)",
-                plan.dest().display()
-            );
-            return Ok(super::common::interrupted_code());
-        }
-        Err(e) => return Err(from_run(e)),
-    };
+    let simulated =
+        match simulate::simulate(&plan, &market, &env, &|n| bar.inc(n), staging.as_ref()) {
+            Ok(s) => s,
+            Err(RunError::Cancelled) => {
+                bar.abandon();
+                eprintln!(
+                    "interrupted: no results written ({} left as it was)",
+                    plan.dest().display()
+                );
+                return Ok(super::common::interrupted_code());
+            }
+            Err(e) => return Err(from_run(e)),
+        };
     bar.finish_and_clear();
     let timing = |sim: Duration| table::Timing {
         ranks: cluster.as_ref().map_or(1, Cluster::size),
@@ -142,8 +143,11 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
     }
     let mut simulated = simulated;
     if let Some(c) = &cluster {
-        match c.gather(simulated.run)? {
-            Some(whole) => simulated.run = whole,
+        let Paths::Held(part) = simulated.run else {
+            anyhow::bail!("an MPI rank holds its paths: only a whole run streams them");
+        };
+        match c.gather(part)? {
+            Some(whole) => simulated.run = Paths::Held(whole),
             None => return Ok(0),
         }
     }

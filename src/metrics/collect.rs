@@ -270,6 +270,21 @@ impl Collector {
     }
 }
 
+/// The columns of one block of paths on their own (row 0 is the block's first path), as a
+/// [`Collector`] of the whole run fills its rows: what a run that writes its columns as it
+/// simulates appends for the block. With a block without paths (a run's
+/// [`RunResults::shape`]), the columns without rows: the layout of the run's columns.
+pub fn block_columns(
+    block: &RunResults,
+    assets: &[(String, bool)],
+    cross_margin: bool,
+    populations: &[PopulationId],
+) -> (Vec<Column>, Vec<AssetColumns>, Vec<PopulationColumns>) {
+    let mut collector = Collector::new(block, block.paths.len(), assets, cross_margin, populations);
+    collector.add(block);
+    collector.finish()
+}
+
 /// Turns run results into columns (path order preserved), emptying `results.paths` as it
 /// goes, so that a large set of results never exists as structs and all their columns at
 /// once: the columns are allocated zeroed and filled from the last path backwards in blocks,

@@ -1,14 +1,19 @@
 //! The per-path metrics a run records: names, units and meanings in one table, and (in
 //! `collect.rs`) the conversion of run results into named columns (and, with
-//! `[cross_margin]`, each asset's by-trigger matrix, `AssetColumns::by_trigger`).
+//! `[cross_margin]`, each asset's by-trigger matrix, `AssetColumns::by_trigger`);
+//! `source.rs`: [`ColumnSource`], how the statistics read a run's columns one at a time.
 //! `results.h5` and `summary.json` are both built from these columns, so they cannot
 //! disagree.
 
 use crate::engine::{AssetPathMetrics, PathSummary, PopulationPathMetrics};
 
 mod collect;
+mod source;
 
-pub use collect::{Collector, asset_columns, columns, population_columns, weight_columns};
+pub use collect::{
+    Collector, asset_columns, block_columns, columns, population_columns, weight_columns,
+};
+pub use source::{ColumnSource, Header, Held};
 
 /// How a metric is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -21,6 +21,7 @@ pub mod population;
 pub mod read;
 pub mod realised;
 pub mod report_stage;
+pub mod streamed;
 pub mod style;
 pub mod sweep;
 pub mod sweep_page;
@@ -489,32 +490,82 @@ pub fn write_run_with_traces(
     traces: &TraceSet,
     realised: Option<&RealisedHeatmap>,
 ) -> Result<(), OutputError> {
+    let (root, json) = root_attrs(summary)?;
+    let p = &summary.provenance;
+    let dim = path_dim(summary.rare_event.as_ref().map(|r| r.info.estimator));
+    let ids = path_ids(
+        p.first_path,
+        columns.paths.first().map_or(0, |c| c.values.len()),
+    );
+    let trigger_ids = trigger_ids(columns.assets.len());
+    let mut groups = path_groups(
+        paths_description(summary),
+        p.first_path,
+        columns,
+        dim,
+        &ids,
+        &trigger_ids,
+    );
+    let extra = extra_groups(summary, tail_reports, traces, realised);
+    groups.extend(extra.iter().map(OwnedGroup::as_group));
+    h5::write_h5_atomic(&staging.path("results.h5"), &root, &groups)?;
+    staging.write("summary.json", format!("{json}\n").as_bytes())?;
+    Ok(())
+}
+
+/// The root attributes of `results.h5` (the provenance, the summary's JSON and, in a
+/// rare-event run, its estimator) and the summary's JSON.
+fn root_attrs(summary: &Summary) -> Result<(Vec<(String, AttrValue)>, String), OutputError> {
+    let json = serde_json::to_string_pretty(summary)?;
+    let mut root = provenance_attrs(&summary.provenance);
+    root.push(("summary_json".into(), AttrValue::Str(json.clone())));
+    if let Some(r) = &summary.rare_event {
+        root.push(("estimator".into(), AttrValue::Str(r.info.estimator.into())));
+        root.push((
+            "rare_event_json".into(),
+            AttrValue::Str(serde_json::to_string(r)?),
+        ));
+    }
+    Ok((root, json))
+}
+
+/// The `description` of `/paths`.
+fn paths_description(summary: &Summary) -> &'static str {
+    match &summary.rare_event {
+        None => PLAIN_PATHS_DESCRIPTION,
+        Some(r) if r.info.estimator == "splitting" => {
+            "one dataset per per-path metric, one row per leaf of the splitting tree (grouped by root_path), with its weight"
+        }
+        Some(_) => {
+            "one dataset per per-path metric, each of length `paths`, in path order, with each path's likelihood-ratio weight"
+        }
+    }
+}
+
+/// The `description` of `/paths` in a plain run.
+const PLAIN_PATHS_DESCRIPTION: &str =
+    "one dataset per per-path metric, each of length `paths`, in path order";
+
+/// The indexes of `n` assets, the values of the `trigger_asset` scale.
+fn trigger_ids(n: usize) -> Vec<u32> {
+    (0..n as u32).collect()
+}
+
+/// `/paths`, `/assets/<name>` and `/populations/<k>` of `results.h5`: the per-path
+/// datasets with their scales (`ids`, the path ids of the columns' rows) and attributes.
+fn path_groups<'a>(
+    paths_description: &str,
+    first_path: u64,
+    columns: RunColumns<'a>,
+    dim: &'static [&'static str],
+    ids: &'a [u64],
+    trigger_ids: &'a [u32],
+) -> Vec<Group<'a>> {
     let RunColumns {
         paths: columns,
         assets,
         populations,
     } = columns;
-    let json = serde_json::to_string_pretty(summary)?;
-    let p = &summary.provenance;
-    let mut root = provenance_attrs(p);
-    root.push(("summary_json".into(), AttrValue::Str(json.clone())));
-    let paths_description = match &summary.rare_event {
-        None => "one dataset per per-path metric, each of length `paths`, in path order",
-        Some(r) => {
-            root.push(("estimator".into(), AttrValue::Str(r.info.estimator.into())));
-            root.push((
-                "rare_event_json".into(),
-                AttrValue::Str(serde_json::to_string(r)?),
-            ));
-            if r.info.estimator == "splitting" {
-                "one dataset per per-path metric, one row per leaf of the splitting tree (grouped by root_path), with its weight"
-            } else {
-                "one dataset per per-path metric, each of length `paths`, in path order, with each path's likelihood-ratio weight"
-            }
-        }
-    };
-    let dim = path_dim(summary.rare_event.as_ref().map(|r| r.info.estimator));
-    let ids = path_ids(p.first_path, columns.first().map_or(0, |c| c.values.len()));
     let mut groups = vec![Group {
         path: "paths".into(),
         attrs: vec![
@@ -522,14 +573,13 @@ pub fn write_run_with_traces(
                 "description".into(),
                 AttrValue::Str(paths_description.into()),
             ),
-            ("first_path".into(), AttrValue::U64(p.first_path)),
+            ("first_path".into(), AttrValue::U64(first_path)),
         ],
-        columns: h5_columns(columns, dim, &ids),
+        columns: h5_columns(columns, dim, ids),
     }];
-    let trigger_ids: Vec<u32> = (0..assets.len() as u32).collect();
     for a in assets {
-        let mut columns = h5_columns(&a.columns, dim, &ids);
-        columns.extend(by_trigger_columns(a, dim, &trigger_ids));
+        let mut columns = h5_columns(&a.columns, dim, ids);
+        columns.extend(by_trigger_columns(a, dim, trigger_ids));
         groups.push(Group {
             path: format!("assets/{}", a.asset),
             attrs: vec![(
@@ -539,19 +589,28 @@ pub fn write_run_with_traces(
             columns,
         });
     }
-    groups.extend(population_groups(populations, true, dim, &ids));
-    let diag: Vec<OwnedGroup> = tail_reports
+    groups.extend(population_groups(populations, true, dim, ids));
+    groups
+}
+
+/// The groups of `results.h5` after the per-path ones: the tail diagnostics, the traces and
+/// the realised heatmap.
+fn extra_groups(
+    summary: &Summary,
+    tail_reports: &[(&'static str, TailReport)],
+    traces: &TraceSet,
+    realised: Option<&RealisedHeatmap>,
+) -> Vec<OwnedGroup> {
+    let assets = &summary.provenance.assets;
+    let mut groups: Vec<OwnedGroup> = tail_reports
         .iter()
         .map(|(name, r)| tail_group(name, r))
         .collect();
-    let traced = trace_groups(traces, &p.assets);
-    let realised_groups = realised.map_or_else(Vec::new, |r| realised_groups(r, &p.assets));
-    for g in diag.iter().chain(&traced).chain(&realised_groups) {
-        groups.push(g.as_group());
+    groups.extend(trace_groups(traces, assets));
+    if let Some(r) = realised {
+        groups.extend(realised_groups(r, assets));
     }
-    h5::write_h5_atomic(&staging.path("results.h5"), &root, &groups)?;
-    staging.write("summary.json", format!("{json}\n").as_bytes())?;
-    Ok(())
+    groups
 }
 
 /// `/populations/<index>`: one group per population (scenario order), its name, asset and

@@ -1,18 +1,21 @@
 //! A whole run's per-path results → its folder: the summary and tail fits, the traces and
 //! sample paths (replayed from their seeds), `results.h5`, `summary.json`, the figures and
 //! `report.html`, built in a staging folder and swapped in. One implementation for a run,
-//! a gathered MPI run and merged shards, so their folders are the same files.
+//! a gathered MPI run and merged shards, so their folders are the same files. The per-path
+//! columns come through a [`ColumnSource`], one at a time: held in memory, or (a whole
+//! plain run) read back from the staged `results.h5` they were streamed into.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::engine::Market;
 use crate::engine::realised::RealisedHeatmap;
-use crate::metrics::{AssetColumns, Column, PopulationColumns};
+use crate::metrics::{AssetColumns, Column, ColumnSource, Held, PopulationColumns};
 use crate::model::spec::OutputSpec;
 use crate::output::figures::{FigureFile, FigureInput};
 use crate::output::html::{self, PageExtras};
 use crate::output::realised::RealisedView;
+use crate::output::streamed::StreamedRun;
 use crate::output::{self, OutputError, Staging};
 use crate::rare::RareEventInfo;
 use crate::summary::{self, Provenance, Summary};
@@ -28,6 +31,18 @@ pub struct Run {
     /// Per-population columns (empty in rare-event runs).
     pub population_columns: Vec<PopulationColumns>,
     pub realised: RealisedHeatmap,
+}
+
+/// A run's per-path results as [`finish`] takes them.
+pub enum Paths {
+    /// Held in memory (shards, MPI ranks, merged shards, rare-event runs).
+    Held(Run),
+    /// Already written into the staged `results.h5` (a whole plain run), read back one
+    /// column at a time.
+    Streamed {
+        columns: Box<StreamedRun>,
+        realised: RealisedHeatmap,
+    },
 }
 
 /// What [`finish`] made.
@@ -65,32 +80,39 @@ pub fn finish(
     market: &Market,
     output_spec: &OutputSpec,
     provenance: Provenance,
-    run: Run,
+    run: Paths,
     staging: Staging,
     rare: Option<&RareEventInfo>,
 ) -> Result<Finished, RunError> {
     let Env { pool, cancel } = *env;
     check(cancel)?;
-    let Run {
-        columns,
-        asset_columns,
-        population_columns,
-        realised,
-    } = run;
     let (paths, seed) = (provenance.paths, provenance.seed);
     let step_seconds = provenance.step_seconds;
-    pool.install(|| {
+    let held = match &run {
+        Paths::Held(r) => Some(Held {
+            paths: &r.columns,
+            assets: &r.asset_columns,
+            populations: &r.population_columns,
+        }),
+        Paths::Streamed { .. } => None,
+    };
+    let (source, realised): (&dyn ColumnSource, &RealisedHeatmap) = match (&run, &held) {
+        (Paths::Streamed { columns, realised }, _) => (&**columns, realised),
+        (Paths::Held(r), Some(h)) => (h, &r.realised),
+        (Paths::Held(_), None) => unreachable!("held columns are borrowed above"),
+    };
+    let (summary, tail_reports, trace_set, warnings) = pool.install(|| {
         // Weighted runs: no tail fits (see summary::WEIGHTED_TAILS_NOTE), no replays (a
         // steered path is not its plain stream's path).
         let tail_reports = match rare {
-            None => summary::analyze_tails(&columns, &summary::tail_options(seed)),
+            None => summary::analyze_tails_from(source, &summary::tail_options(seed)),
             Some(_) => Vec::new(),
         };
-        let mut summary = Summary::build_with(provenance, &columns, &tail_reports, rare);
-        summary.populations = summary::population_summaries(&population_columns);
-        summary.cross_margin = summary::cross_margin_summaries(&columns, &asset_columns);
-        let (trace_set, mut warnings) = match rare {
-            None => select::traces(output_spec, market, &columns, 0, paths),
+        let mut summary = Summary::build_from(provenance, source, &tail_reports, rare);
+        summary.populations = summary::population_summaries(source);
+        summary.cross_margin = summary::cross_margin_summaries(source);
+        let (trace_set, warnings) = match rare {
+            None => select::traces(output_spec, market, source, 0, paths),
             Some(r) => {
                 let asked = !output_spec.trace_paths.is_empty() || output_spec.trace_worst > 0;
                 (
@@ -107,67 +129,81 @@ pub fn finish(
                 )
             }
         };
-        let traced: Vec<(u64, String)> = trace_set
-            .traces
-            .iter()
-            .map(|t| (t.path, t.selected_by.clone()))
-            .collect();
-        // The data files and the figures share nothing but their inputs: written side by side.
-        let (written, figures) = rayon::join(
-            || {
-                output::write_run_with_traces(
-                    &staging,
-                    &summary,
-                    output::RunColumns {
-                        paths: &columns,
-                        assets: &asset_columns,
-                        populations: &population_columns,
-                    },
-                    &tail_reports,
-                    &trace_set,
-                    Some(&realised),
-                )
-            },
-            || {
-                let samples = if paths == 0 {
-                    Err("no paths were run".to_string())
-                } else if let Some(r) = rare {
-                    Err(format!(
-                        "sample paths are not replayed in a rare-event run ({})",
-                        r.estimator
-                    ))
-                } else {
-                    select::sample_paths(market, &columns, 0, seed)
-                };
-                let input = FigureInput {
-                    summary: &summary,
-                    columns: &columns,
-                    tail_reports: &tail_reports,
-                    samples,
-                    realised: RealisedView::from_heatmap(
-                        &realised,
-                        &summary.provenance.assets,
-                        paths,
-                        step_seconds,
-                    ),
-                };
-                write_figures_and_page(&staging.path(""), &input, &traced, &[])
-            },
-        );
-        written?;
-        let (skipped, failed) = figures?;
-        warnings.extend(skipped.into_iter().chain(failed));
-        // A cancel during the fits, replays or figures: the staging folder is dropped (and
-        // removed), the previous results stay.
-        check(cancel)?;
-        let (dir, left) = staging.commit_or_warn()?;
-        warnings.extend(left);
-        Ok(Finished {
-            summary,
-            tail_reports,
-            dir,
-            warnings,
-        })
+        (summary, tail_reports, trace_set, warnings)
+    });
+    let mut warnings: Vec<String> = warnings;
+    let traced: Vec<(u64, String)> = trace_set
+        .traces
+        .iter()
+        .map(|t| (t.path, t.selected_by.clone()))
+        .collect();
+    let figures = || {
+        let samples = if paths == 0 {
+            Err("no paths were run".to_string())
+        } else if let Some(r) = rare {
+            Err(format!(
+                "sample paths are not replayed in a rare-event run ({})",
+                r.estimator
+            ))
+        } else {
+            select::sample_paths(market, source, 0, seed)
+        };
+        let input = FigureInput {
+            summary: &summary,
+            columns: source,
+            tail_reports: &tail_reports,
+            samples,
+            realised: RealisedView::from_heatmap(
+                realised,
+                &summary.provenance.assets,
+                paths,
+                step_seconds,
+            ),
+        };
+        write_figures_and_page(&staging.path(""), &input, &traced, &[])
+    };
+    let figures = pool.install(|| match held {
+        // The data files and the figures share nothing but their inputs: written side by
+        // side.
+        Some(held) => {
+            let (written, figures) = rayon::join(
+                || {
+                    output::write_run_with_traces(
+                        &staging,
+                        &summary,
+                        output::RunColumns {
+                            paths: held.paths,
+                            assets: held.assets,
+                            populations: held.populations,
+                        },
+                        &tail_reports,
+                        &trace_set,
+                        Some(realised),
+                    )
+                },
+                figures,
+            );
+            written.map(|()| figures)
+        }
+        // The figures read the staged file's columns: drawn before the file is finished
+        // and put in place.
+        None => Ok(figures()),
+    });
+    let (skipped, failed) = figures??;
+    if let Paths::Streamed { columns, realised } = run {
+        pool.install(|| columns.finish(&staging, &summary, &tail_reports, &trace_set, &realised))?;
+    }
+    warnings.extend(skipped.into_iter().chain(failed));
+    // A cancel during the fits, replays or figures: the staging folder is dropped (and
+    // removed), the previous results stay.
+    check(cancel)?;
+    let (dir, left) = staging.commit_or_warn()?;
+    warnings.extend(left);
+    Ok(Finished {
+        summary,
+        tail_reports,
+        dir,
+        warnings,
     })
 }
 

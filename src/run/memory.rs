@@ -43,6 +43,11 @@ const TRACE_BYTES_PER_ASSET_STEP: u64 = 256;
 /// and the per-path ADL queue when ADL ranks a side.
 const BYTES_PER_POSITION: u64 = 162;
 
+/// Bytes per path of a run that streams its columns, beyond its one block: the columns its
+/// statistics, replays and figures read back at once, with their sort buffers (about 70
+/// measured at 10⁶ paths of `btc_flash_crash`, BENCHMARKS.md; rounded up).
+const STREAMED_BYTES_PER_PATH: u64 = 128;
+
 /// What a command will hold at once, as the guard counts it.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Need {
@@ -58,6 +63,9 @@ pub struct Need {
     pub positions: u64,
     /// Whether each path's results hold the cross-margin matrix by trigger asset.
     pub cross_margin: bool,
+    /// Paths whose results are streamed into `results.h5` as they are simulated (a whole
+    /// plain run): held one block at a time, then read back a few columns at once.
+    pub streamed: u64,
 }
 
 impl Need {
@@ -75,9 +83,13 @@ impl Need {
 
     /// Bytes, saturating.
     pub fn bytes(&self) -> u64 {
-        let results = self
-            .paths
-            .saturating_mul(bytes_per_path(self.assets, self.cross_margin));
+        let per_path = bytes_per_path(self.assets, self.cross_margin);
+        let streamed = self
+            .streamed
+            .min(crate::mc::BLOCK)
+            .saturating_mul(per_path)
+            .saturating_add(self.streamed.saturating_mul(STREAMED_BYTES_PER_PATH));
+        let results = self.paths.saturating_mul(per_path).saturating_add(streamed);
         let traces = self
             .traced
             .saturating_mul(self.steps)
@@ -109,7 +121,7 @@ pub fn guard(need: Need) -> Result<(), MemoryError> {
         let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
         return Err(MemoryError(format!(
             "{} paths of {} asset{} over {} steps ({} replayed step by step, {} positions held) need about {:.1} GiB of memory, but only {:.1} GiB is available ({source}); run fewer paths",
-            need.paths,
+            need.paths.saturating_add(need.streamed),
             need.assets,
             if need.assets == 1 { "" } else { "s" },
             need.steps,
@@ -230,6 +242,7 @@ mod tests {
             traced: 2,
             positions: 5,
             cross_margin: false,
+            streamed: 0,
         };
         assert_eq!(
             n.bytes(),
@@ -260,5 +273,22 @@ mod tests {
             ..n
         };
         assert_eq!(huge.bytes(), u64::MAX);
+        // A streamed run holds one block of paths and a few columns: 10⁷ paths need less
+        // than 2 GB, a tenth of what holding them would.
+        let held = Need {
+            paths: 10_000_000,
+            ..n
+        };
+        let streamed = Need {
+            paths: 0,
+            streamed: 10_000_000,
+            ..n
+        };
+        assert!(streamed.bytes() < 2_000_000_000, "{}", streamed.bytes());
+        assert!(streamed.bytes() * 2 < held.bytes());
+        assert_eq!(
+            streamed.bytes() - n.bytes() + 10 * bytes_per_path(1, false),
+            crate::mc::BLOCK * bytes_per_path(1, false) + 10_000_000 * STREAMED_BYTES_PER_PATH
+        );
     }
 }

@@ -28,7 +28,7 @@ pub mod simulate;
 
 use std::sync::atomic::AtomicBool;
 
-pub use finish::{Finished, Run, finish};
+pub use finish::{Finished, Paths, Run, finish};
 pub use plan::{Overrides, Part, PlanError, RareChoice, RunPlan, RunRequest};
 
 use crate::output::OutputError;

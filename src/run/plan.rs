@@ -233,7 +233,8 @@ impl RunPlan {
     }
 
     /// What this process will hold at once: the results of the paths it keeps (a rank 0
-    /// receives them all), the traces and sample paths, and the positions drawn.
+    /// receives them all; a whole plain run streams them, holding one block and a few
+    /// columns), the traces and sample paths, and the positions drawn.
     pub fn memory_need(&self) -> Need {
         let s = &self.scenario;
         let paths = self.paths();
@@ -242,8 +243,10 @@ impl RunPlan {
             Part::Whole | Part::Rank(_) => paths,
         };
         let out = &s.output;
+        let streams = self.part == Part::Whole && self.rare.is_none();
         Need {
-            paths: in_memory,
+            paths: if streams { 0 } else { in_memory },
+            streamed: if streams { in_memory } else { 0 },
             assets: s.assets.len(),
             steps: u64::from(s.simulation.steps),
             // Traces, plus the worst, median and random sample paths of the figures.

@@ -12,6 +12,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
+use crate::metrics::Held;
 use crate::output::figures::FigureInput;
 use crate::output::report_stage::ReportStage;
 use crate::output::{OutputError, SHARD_CONTENT, h5, html, read};
@@ -133,13 +134,23 @@ pub fn rebuild_report(
         )));
     };
     let cross_margin = cross_assets
-        .map(|assets| summary::cross_margin_summaries(&columns, &assets))
+        .map(|assets| {
+            summary::cross_margin_summaries(&Held {
+                paths: &columns,
+                assets: &assets,
+                populations: &[],
+            })
+        })
         .unwrap_or_default();
     let seed = provenance.seed;
     let first_path = provenance.first_path;
     let tail_reports = summary::analyze_tails(&columns, &summary::tail_options(seed));
     let mut summary = Summary::build(provenance, &columns, &tail_reports);
-    summary.populations = summary::population_summaries(&population_columns);
+    summary.populations = summary::population_summaries(&Held {
+        paths: &[],
+        assets: &[],
+        populations: &population_columns,
+    });
     summary.cross_margin = cross_margin;
     let json = html::summary_json(&summary)?;
     let mut notes = vec![format!(
@@ -173,7 +184,7 @@ pub fn rebuild_report(
         Err("no paths were run".to_string())
     } else {
         rebuild_market(&summary.provenance, allow_external, "report")
-            .and_then(|m| sample_paths(&m, &columns, first_path, seed))
+            .and_then(|m| sample_paths(&m, &Held::paths(&columns), first_path, seed))
     };
     let traced = read_traces(f);
     check(cancel)?;
@@ -183,7 +194,7 @@ pub fn rebuild_report(
     html::write_atomic(&stage.dir().join("summary.json"), json.as_bytes())?;
     let input = FigureInput {
         summary: &summary,
-        columns: &columns,
+        columns: &Held::paths(&columns),
         tail_reports: &tail_reports,
         samples,
         realised,

@@ -9,16 +9,12 @@ use rayon::prelude::*;
 
 use crate::engine::Market;
 use crate::engine::trace::{self, TraceSet};
-use crate::metrics::Column;
+use crate::metrics::ColumnSource;
 use crate::model::spec::OutputSpec;
 use crate::output::figures::SamplePath;
 
 /// The metric that ranks the sample paths of the plots.
 pub const SAMPLE_METRIC: &str = "max_drawdown";
-
-fn column<'c>(columns: &'c [Column], name: &str) -> Option<&'c Column> {
-    columns.iter().find(|c| c.name == name)
-}
 
 /// Replays the worst, a median and a random path by [`SAMPLE_METRIC`] (the random one drawn
 /// from `seed`). Each replay is checked against the stored per-path values: a path that does
@@ -29,11 +25,12 @@ fn column<'c>(columns: &'c [Column], name: &str) -> Option<&'c Column> {
 /// Why the sample paths are not shown (no such column, a replay that does not reproduce).
 pub fn sample_paths(
     market: &Market,
-    columns: &[Column],
+    columns: &dyn ColumnSource,
     first_path: u64,
     seed: u64,
 ) -> Result<Vec<SamplePath>, String> {
-    let values = column(columns, SAMPLE_METRIC)
+    let values = columns
+        .path(SAMPLE_METRIC)
         .map(|c| c.values.to_f64())
         .ok_or_else(|| format!("no per-path column `{SAMPLE_METRIC}`"))?;
     let picks = trace::sample_paths(&values, seed);
@@ -63,7 +60,7 @@ pub fn sample_paths(
 pub fn traces(
     spec: &OutputSpec,
     market: &Market,
-    columns: &[Column],
+    columns: &dyn ColumnSource,
     first_path: u64,
     paths: u64,
 ) -> (TraceSet, Vec<String>) {
@@ -83,7 +80,7 @@ pub fn traces(
     }
     let k = spec.trace_worst as usize;
     if k > 0
-        && let Some(c) = column(columns, &spec.trace_metric)
+        && let Some(c) = columns.path(&spec.trace_metric)
     {
         let values = c.values.to_f64();
         let worst = trace::worst_k(&values, k);

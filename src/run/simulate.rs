@@ -1,6 +1,11 @@
 //! Doing a run: the shared market, this process's paths (plain Monte Carlo with the realised
 //! heatmap, or a rare-event estimator), and their columns; then a shard file, or the folder
 //! ([`super::finish()`]). [`execute`] is the whole of it for a whole run.
+//!
+//! A whole plain run given its staging folder streams its columns: each block of paths is
+//! appended to the staged `results.h5` as it is simulated ([`output::streamed`]) and the
+//! run keeps no column in memory ([`Paths::Streamed`]); a shard, an MPI rank and a
+//! rare-event run hold theirs ([`Paths::Held`]).
 
 use std::time::{Duration, Instant};
 
@@ -11,13 +16,13 @@ use crate::metrics;
 use crate::output::{self, Staging};
 use crate::rare::{self, RareEventInfo};
 
-use super::finish::{Finished, Run, finish};
+use super::finish::{Finished, Paths, Run, finish};
 use super::plan::{Part, RunPlan, population_ids};
 use super::{Env, RunError};
 
 /// This process's simulated paths.
 pub struct Simulated {
-    pub run: Run,
+    pub run: Paths,
     /// The estimator of a rare-event run (its paths are weighted).
     pub rare: Option<RareEventInfo>,
     /// Time spent simulating paths (with copying each block of paths into the columns, a
@@ -39,16 +44,34 @@ pub fn market(plan: &RunPlan, pool: &rayon::ThreadPool) -> Market {
 
 /// Simulates this process's paths and turns them into columns. `progress` is called with the
 /// number of paths just finished (plain runs only: a rare-event run's pilot and stages are
-/// not one count of paths).
+/// not one count of paths). With `staging` (the run's staged folder), a whole plain run
+/// writes its columns into the staged `results.h5` block by block instead of holding them
+/// ([`Paths::Streamed`]).
 ///
 /// # Errors
-/// [`RunError::Cancelled`] when `env.cancel` is set during the paths; [`RunError::Input`]
-/// for a splitting tree that would grow too large.
+/// [`RunError::Cancelled`] when `env.cancel` is set during the paths (a staged
+/// `results.h5` is removed); [`RunError::Input`] for a splitting tree that would grow too
+/// large; [`RunError::Output`] when the staged file cannot be written.
 pub fn simulate(
     plan: &RunPlan,
     market: &Market,
     env: &Env<'_>,
     progress: &(dyn Fn(u64) + Sync),
+    staging: Option<&Staging>,
+) -> Result<Simulated, RunError> {
+    simulate_in_blocks(plan, market, env, progress, staging, mc::BLOCK)
+}
+
+/// [`simulate`] with blocks of `block` paths (tests: many blocks on few paths; the results
+/// do not depend on it, only the chunk order of a streamed `results.h5` does).
+#[doc(hidden)]
+pub fn simulate_in_blocks(
+    plan: &RunPlan,
+    market: &Market,
+    env: &Env<'_>,
+    progress: &(dyn Fn(u64) + Sync),
+    staging: Option<&Staging>,
+    block: u64,
 ) -> Result<Simulated, RunError> {
     let scenario = plan.scenario();
     let names: Vec<String> = scenario.assets.iter().map(|a| a.name.clone()).collect();
@@ -71,12 +94,12 @@ pub fn simulate(
         // Replays of a steered path are not plain replays: no realised heatmap is accumulated.
         let realised = RealisedHeatmap::new(market, grid);
         return Ok(Simulated {
-            run: Run {
+            run: Paths::Held(Run {
                 columns,
                 asset_columns,
                 population_columns: Vec::new(),
                 realised,
-            },
+            }),
             rare: Some(rr.info),
             sim_time,
         });
@@ -88,19 +111,68 @@ pub fn simulate(
     // every path's structs beside the columns.
     let n = usize::try_from(count).expect("path count fits in memory (checked by the plan)");
     let assets: Vec<(String, bool)> = names.into_iter().zip(venues).collect();
-    let mut collector = metrics::Collector::new(
-        &mc::shape(market, first),
-        n,
-        &assets,
-        cross,
-        &population_ids(scenario),
-    );
+    let populations = population_ids(scenario);
+    if let Some(staging) = staging.filter(|_| plan.part() == Part::Whole && count > 0) {
+        let (columns, asset_columns, population_columns) =
+            metrics::block_columns(&mc::shape(market, first), &assets, cross, &populations);
+        let mut writer = output::streamed::PathsWriter::create(
+            staging,
+            first,
+            count,
+            output::RunColumns {
+                paths: &columns,
+                assets: &asset_columns,
+                populations: &population_columns,
+            },
+        )?;
+        // A write that fails stops the appends; the error is returned after the paths.
+        let mut failed: Option<output::OutputError> = None;
+        let realised = pool
+            .install(|| {
+                mc::run_blocks(
+                    market,
+                    first..first + count,
+                    block,
+                    progress,
+                    env.cancel,
+                    &make_heatmap,
+                    &mut |block| {
+                        if failed.is_some() {
+                            return;
+                        }
+                        let (columns, asset_columns, population_columns) =
+                            metrics::block_columns(block, &assets, cross, &populations);
+                        let appended = writer.append(output::RunColumns {
+                            paths: &columns,
+                            assets: &asset_columns,
+                            populations: &population_columns,
+                        });
+                        failed = appended.err();
+                    },
+                )
+            })
+            .map_err(|mc::Cancelled| RunError::Cancelled)?;
+        if let Some(e) = failed {
+            return Err(e.into());
+        }
+        let sim_time = t_run.elapsed();
+        return Ok(Simulated {
+            run: Paths::Streamed {
+                columns: Box::new(writer.into_source()?),
+                realised,
+            },
+            rare: None,
+            sim_time,
+        });
+    }
+    let mut collector =
+        metrics::Collector::new(&mc::shape(market, first), n, &assets, cross, &populations);
     let realised = pool
         .install(|| {
             mc::run_blocks(
                 market,
                 first..first + count,
-                mc::BLOCK,
+                block,
                 progress,
                 env.cancel,
                 &make_heatmap,
@@ -111,12 +183,12 @@ pub fn simulate(
     let sim_time = t_run.elapsed();
     let (columns, asset_columns, population_columns) = collector.finish();
     Ok(Simulated {
-        run: Run {
+        run: Paths::Held(Run {
             columns,
             asset_columns,
             population_columns,
             realised,
-        },
+        }),
         rare: None,
         sim_time,
     })
@@ -126,10 +198,16 @@ pub fn simulate(
 /// when missing).
 ///
 /// # Errors
-/// The plan is not a shard's ([`RunError::Input`]), or the file cannot be written.
-pub fn write_shard(plan: &RunPlan, market: &Market, run: &Run) -> Result<(), RunError> {
+/// The plan is not a shard's, or its paths were not held ([`RunError::Input`]), or the file
+/// cannot be written.
+pub fn write_shard(plan: &RunPlan, market: &Market, run: &Paths) -> Result<(), RunError> {
     let Part::Shard(shard) = plan.part() else {
         return Err(RunError::Input("the plan is not a shard's".into()));
+    };
+    let Paths::Held(run) = run else {
+        return Err(RunError::Input(
+            "a shard's paths are held, not streamed".into(),
+        ));
     };
     if let Some(dir) = plan.dest().parent() {
         std::fs::create_dir_all(dir).map_err(|source| output::OutputError::Io {
@@ -195,6 +273,6 @@ pub fn execute(
     super::memory::guard(plan.memory_need())?;
     let staging = Staging::new(plan.dest())?;
     let market = market(plan, env.pool);
-    let simulated = simulate(plan, &market, env, progress)?;
+    let simulated = simulate(plan, &market, env, progress, Some(&staging))?;
     write_folder(plan, &market, simulated, staging, env)
 }

@@ -21,7 +21,7 @@ use super::format::thousands;
 use super::plot::{self, PlotError};
 use super::realised::RealisedView;
 use crate::engine::trace::{SampleKind, Trace};
-use crate::metrics::Column;
+use crate::metrics::{Column, ColumnSource};
 use crate::summary::Summary;
 use crate::tails::TailReport;
 
@@ -50,7 +50,8 @@ pub struct SamplePath {
 /// Everything the figures are drawn from.
 pub struct FigureInput<'a> {
     pub summary: &'a Summary,
-    pub columns: &'a [Column],
+    /// The path columns, read one at a time as each figure is drawn.
+    pub columns: &'a dyn ColumnSource,
     pub tail_reports: &'a [(&'static str, TailReport)],
     /// The replayed sample paths, or why there are none.
     pub samples: Result<Vec<SamplePath>, String>,
@@ -105,14 +106,28 @@ pub fn write_figures(dir: &Path, input: &FigureInput<'_>) -> Vec<FigureFile> {
     let mut jobs: Vec<Box<dyn Fn() -> FigureFile + Send + Sync + '_>> = Vec::new();
 
     for (metric, report) in input.tail_reports {
-        let Some(col) = input.columns.iter().find(|c| c.name == *metric) else {
+        let Some(unit) = input
+            .columns
+            .path_headers()
+            .iter()
+            .find(|h| h.name == *metric)
+            .map(|h| h.unit)
+        else {
             continue;
         };
-        if nothing_positive(col) {
+        if input
+            .columns
+            .path(metric)
+            .is_none_or(|c| nothing_positive(&c))
+        {
             continue;
         }
         jobs.push(Box::new(move || {
-            let fig = TailFigure::new(metric, col.unit, &col.values.to_f64(), report);
+            let values = input
+                .columns
+                .path(metric)
+                .map_or_else(Vec::new, |c| c.values.to_f64());
+            let fig = TailFigure::new(metric, unit, &values, report);
             let stem = format!("tail_{metric}");
             FigureFile {
                 caption: fig.caption(),
@@ -123,10 +138,17 @@ pub fn write_figures(dir: &Path, input: &FigureInput<'_>) -> Vec<FigureFile> {
         }));
     }
 
-    let find = |name: &str| input.columns.iter().find(|c| c.name == name);
-    if let (Some(dd), Some(exo)) = (find("max_drawdown"), find("exogenous_drawdown")) {
+    let headers = input.columns.path_headers();
+    let has = |name: &str| headers.iter().any(|h| h.name == name);
+    let values = move |name: &str| {
+        input
+            .columns
+            .path(name)
+            .map_or_else(Vec::new, |c| c.values.to_f64())
+    };
+    if has("max_drawdown") && has("exogenous_drawdown") {
         jobs.push(Box::new(move || {
-            let fig = DrawdownFigure::new(dd.values.to_f64(), exo.values.to_f64());
+            let fig = DrawdownFigure::new(values("max_drawdown"), values("exogenous_drawdown"));
             FigureFile {
                 stem: "drawdown".into(),
                 title: "Drawdown: with and without liquidations".into(),
@@ -178,9 +200,9 @@ pub fn write_figures(dir: &Path, input: &FigureInput<'_>) -> Vec<FigureFile> {
         }));
     }
 
-    if let Some(flags) = find("cascade") {
+    if has("cascade") {
         jobs.push(Box::new(move || {
-            let fig = ConvergenceFigure::new(&flags.values.to_f64());
+            let fig = ConvergenceFigure::new(&values("cascade"));
             FigureFile {
                 stem: "convergence".into(),
                 title: "Convergence of the cascade probability".into(),
@@ -205,7 +227,7 @@ pub fn empty_tail_notes(input: &FigureInput<'_>) -> Vec<String> {
     input
         .tail_reports
         .iter()
-        .filter_map(|(metric, _)| input.columns.iter().find(|c| c.name == *metric))
+        .filter_map(|(metric, _)| input.columns.path(metric))
         .filter(|c| nothing_positive(c))
         .map(|c| {
             format!(

@@ -386,5 +386,5 @@ pub use read::{
     Stored, check_container, list_attrs, list_datasets, list_groups, read_attr, read_attr_str,
     read_attr_u64, read_dataset, read_f64_column, read_f64_matrix, read_u64_column,
 };
-pub use stream::{Compressed, StreamWriter, compress_chunk};
+pub use stream::{ChunkReader, Compressed, StreamWriter, compress_chunk};
 pub use write::write_h5_atomic;

@@ -9,6 +9,13 @@
 //! superblock at 0, fsyncs, renames over the target and fsyncs the directory. Memory is
 //! O(chunks + attributes + one pending chunk per dataset), never O(data).
 //!
+//! A run that appends its per-path datasets block by block as it simulates uses
+//! [`StreamWriter::append_batch`] (one block of several datasets, their chunks compressed on
+//! the rayon pool and appended in the order given, so the bytes depend on the blocks, never on
+//! the threads) and reads them back with [`StreamWriter::reader`] ([`ChunkReader`]: each chunk
+//! inflated and unshuffled from the temporary file), so it never holds a whole column it
+//! already wrote.
+//!
 //! The bytes of each structure are `format.rs`'s; the metadata model (groups, datasets,
 //! attributes) and the checks of names and shapes are `layout.rs`'s.
 
@@ -20,7 +27,7 @@ use std::path::{Path, PathBuf};
 use super::format::{self, ChunkEntry, Dtype, SUPERBLOCK_LEN, UNDEF, msg};
 use super::layout::{Layout, Object, Prepared};
 use super::meta::{Addresses, Attribute, ChunkPlan, DatasetId, Element, Kind};
-use super::{AttrValue, ColumnData, DEFLATE_LEVEL, H5Error, invalid, io_err};
+use super::{AttrValue, ColumnData, DEFLATE_LEVEL, H5Error, Stored, invalid, io_err};
 
 use super::meta::ColumnMeta;
 
@@ -65,14 +72,31 @@ pub fn compress_chunk(plan: &ChunkPlan, raw: &[u8], rows: u64) -> Compressed {
 
 /// The raw little-endian bytes of `data` (a boolean as 0 or 1).
 pub fn raw_bytes(data: &ColumnData<'_>) -> Vec<u8> {
+    let mut out = Vec::new();
+    extend_raw(&mut out, data);
+    out
+}
+
+/// Appends the raw little-endian bytes of `data` to `out` (a boolean as 0 or 1).
+fn extend_raw(out: &mut Vec<u8>, data: &ColumnData<'_>) {
     match *data {
         ColumnData::F64(d) | ColumnData::F64Matrix { data: d, .. } => {
-            d.iter().flat_map(|v| v.to_le_bytes()).collect()
+            out.reserve(8 * d.len());
+            d.iter()
+                .for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
         }
-        ColumnData::U32(d) => d.iter().flat_map(|v| v.to_le_bytes()).collect(),
-        ColumnData::U64(d) => d.iter().flat_map(|v| v.to_le_bytes()).collect(),
-        ColumnData::U8(d) => d.to_vec(),
-        ColumnData::Bool(d) => d.iter().map(|&b| u8::from(b != 0)).collect(),
+        ColumnData::U32(d) => {
+            out.reserve(4 * d.len());
+            d.iter()
+                .for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
+        }
+        ColumnData::U64(d) => {
+            out.reserve(8 * d.len());
+            d.iter()
+                .for_each(|v| out.extend_from_slice(&v.to_le_bytes()));
+        }
+        ColumnData::U8(d) => out.extend_from_slice(d),
+        ColumnData::Bool(d) => out.extend(d.iter().map(|&b| u8::from(b != 0))),
     }
 }
 
@@ -95,6 +119,8 @@ pub struct StreamWriter {
     tmp: PathBuf,
     file: Option<BufWriter<fs::File>>,
     pos: u64,
+    /// Bytes of the temporary file flushed to the system ([`StreamWriter::reader`]).
+    flushed: u64,
     layout: Layout,
     written: Vec<Written>,
 }
@@ -145,6 +171,7 @@ impl StreamWriter {
             tmp,
             file: Some(BufWriter::with_capacity(1 << 20, file)),
             pos: 0,
+            flushed: 0,
             layout,
             written,
         };
@@ -162,6 +189,22 @@ impl StreamWriter {
         let id = self.layout.declare(group, meta)?;
         self.written.push(Written::default());
         Ok(id)
+    }
+
+    /// Adds `attrs` to the group at `group` (created with its parents as needed) now rather
+    /// than at [`StreamWriter::finish`]: a group that holds only attributes then takes its
+    /// place among the objects where it is added, as in [`super::write_h5_atomic`].
+    ///
+    /// # Errors
+    ///
+    /// As [`StreamWriter::finish`] for attributes.
+    pub fn add_attrs(&mut self, group: &str, attrs: &[(String, AttrValue)]) -> Result<(), H5Error> {
+        self.layout.add_attrs(group, attrs)
+    }
+
+    /// The file this writer puts in place.
+    pub fn target(&self) -> &Path {
+        &self.target
     }
 
     /// How the dataset `id` is cut into chunks.
@@ -210,6 +253,114 @@ impl StreamWriter {
             }
         }
         Ok(())
+    }
+
+    /// Appends one piece of each of several datasets (`(id, values)` after the rows appended
+    /// before, ids distinct): every chunk the pieces complete (the last chunk as soon as its
+    /// dataset is complete) is compressed on the rayon pool and appended in the order of
+    /// `pieces`, each dataset's in row order; the rest waits for the next piece. The chunks
+    /// are those [`StreamWriter::append`] makes, so the datasets' content never depends on
+    /// how their rows arrive, and the bytes depend only on the pieces, never on the threads.
+    ///
+    /// # Errors
+    ///
+    /// As [`StreamWriter::append`]: a piece of another type than its dataset's, one that
+    /// overruns it or a dataset named twice ([`H5Error::Invalid`], checked before anything is
+    /// written), or a failed write ([`H5Error::Io`]).
+    pub fn append_batch(&mut self, pieces: &[(DatasetId, ColumnData<'_>)]) -> Result<(), H5Error> {
+        use rayon::prelude::*;
+        let mut seen = std::collections::HashSet::new();
+        for (id, data) in pieces {
+            if !seen.insert(*id) {
+                return Err(self.bad(*id, "appended twice in one batch"));
+            }
+            if Element::of(data) != self.layout.element(*id) {
+                return Err(self.bad(*id, "values of another type than the dataset's"));
+            }
+            let plan = self.chunk_plan(*id);
+            let w = &self.written[id.0];
+            let have = w.rows * plan.row_bytes as u64 + w.pending.len() as u64;
+            let raw = data.len() as u64 * plan.element as u64;
+            if have + raw > plan.total_rows * plan.row_bytes as u64 {
+                return Err(self.bad(*id, "more values than the dataset holds"));
+            }
+        }
+        // Each piece's raw bytes after its dataset's pending ones, and the chunks they
+        // complete (ranges of those bytes), in the order they are appended: no chunk is
+        // copied before it is compressed.
+        let mut buffers: Vec<(Vec<u8>, usize)> = Vec::with_capacity(pieces.len());
+        let mut chunks: Vec<(usize, ChunkPlan, std::ops::Range<usize>)> = Vec::new();
+        for (k, (id, data)) in pieces.iter().enumerate() {
+            let plan = self.chunk_plan(*id);
+            let chunk_bytes = usize::try_from(plan.rows).unwrap_or(usize::MAX) * plan.row_bytes;
+            let total = plan.total_rows * plan.row_bytes as u64;
+            let w = &mut self.written[id.0];
+            let mut done = w.rows * plan.row_bytes as u64;
+            let mut buffer = std::mem::take(&mut w.pending);
+            extend_raw(&mut buffer, data);
+            let mut at = 0;
+            while at < buffer.len() {
+                let take = chunk_bytes.min(buffer.len() - at);
+                if take < chunk_bytes && done + take as u64 != total {
+                    break;
+                }
+                chunks.push((k, plan, at..at + take));
+                done += take as u64;
+                at += take;
+            }
+            buffers.push((buffer, at));
+        }
+        let compressed: Vec<Compressed> = chunks
+            .par_iter()
+            .map(|(k, plan, range)| {
+                let raw = &buffers[*k].0[range.clone()];
+                compress_chunk(plan, raw, (raw.len() / plan.row_bytes) as u64)
+            })
+            .collect();
+        for ((k, ..), chunk) in chunks.iter().zip(&compressed) {
+            self.append_compressed(pieces[*k].0, chunk)?;
+        }
+        // What is left of each piece waits for the next.
+        for ((id, _), (buffer, at)) in pieces.iter().zip(buffers) {
+            self.written[id.0].pending = buffer[at..].to_vec();
+        }
+        Ok(())
+    }
+
+    /// Flushes what was appended to the temporary file and returns a reader of every dataset
+    /// complete so far (all its rows in chunks): its values come back from the file, chunk by
+    /// chunk, so they need not be kept in memory. The reader stays valid until the writer
+    /// finishes or is dropped (the temporary file then no longer exists).
+    ///
+    /// # Errors
+    ///
+    /// [`H5Error::Io`] if the flush fails.
+    pub fn reader(&mut self) -> Result<ChunkReader, H5Error> {
+        let context = format!("write temporary file {}", self.tmp.display());
+        let file = self.file.as_mut().expect("the file is open until finish");
+        file.flush().map_err(io_err(&self.target, context))?;
+        self.flushed = self.pos;
+        let datasets = self
+            .written
+            .iter()
+            .enumerate()
+            .map(|(index, w)| {
+                let id = DatasetId(index);
+                let plan = self.chunk_plan(id);
+                let complete = w.pending.is_empty() && w.rows == plan.total_rows;
+                complete.then(|| Readable {
+                    plan,
+                    element: self.layout.element(id),
+                    chunks: w.chunks.clone(),
+                    path: self.layout.dataset_path(id).to_owned(),
+                })
+            })
+            .collect();
+        Ok(ChunkReader {
+            target: self.target.clone(),
+            tmp: self.tmp.clone(),
+            datasets,
+        })
     }
 
     /// Appends a chunk compressed by [`compress_chunk`] (with this dataset's
@@ -502,4 +653,120 @@ fn attribute_message(attr: &Attribute, prepared: &Prepared, addrs: &Addresses) -
         &format::dataspace(shape.as_deref()),
         &data,
     )
+}
+
+/// A complete dataset as [`ChunkReader`] finds it.
+#[derive(Debug, Clone)]
+struct Readable {
+    plan: ChunkPlan,
+    element: Element,
+    chunks: Vec<ChunkEntry>,
+    path: String,
+}
+
+/// Reads back the datasets a [`StreamWriter`] completed, from its temporary file
+/// ([`StreamWriter::reader`]); shared between threads (each read opens the file anew).
+#[derive(Debug, Clone)]
+pub struct ChunkReader {
+    target: PathBuf,
+    tmp: PathBuf,
+    /// Per dataset id: what it holds, when it was complete.
+    datasets: Vec<Option<Readable>>,
+}
+
+impl ChunkReader {
+    /// The file whose datasets these are (for messages).
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// The values of the dataset `id` (a matrix row-major), in its element type (booleans
+    /// as their bytes), every chunk inflated and unshuffled in turn.
+    ///
+    /// # Errors
+    ///
+    /// [`H5Error::Invalid`] for a dataset that was not complete when the reader was made;
+    /// [`H5Error::Io`] if the temporary file cannot be read; [`H5Error::Hdf5`] for a chunk
+    /// that does not inflate to its size.
+    pub fn read(&self, id: DatasetId) -> Result<Stored, H5Error> {
+        let Some(Some(d)) = self.datasets.get(id.0) else {
+            return Err(invalid(
+                &self.target,
+                format!("dataset {id:?}"),
+                "not complete when the reader was made",
+            ));
+        };
+        let plan = &d.plan;
+        let total = usize::try_from(plan.total_rows).unwrap_or(usize::MAX) * plan.row_bytes;
+        let mut raw = Vec::with_capacity(total);
+        if !d.chunks.is_empty() {
+            let context = format!("read temporary file {}", self.tmp.display());
+            let mut file =
+                fs::File::open(&self.tmp).map_err(io_err(&self.target, context.clone()))?;
+            let full = usize::try_from(plan.rows).unwrap_or(usize::MAX) * plan.row_bytes;
+            let mut bytes = Vec::new();
+            for chunk in &d.chunks {
+                bytes.resize(chunk.size as usize, 0);
+                file.seek(SeekFrom::Start(chunk.address))
+                    .and_then(|_| io::Read::read_exact(&mut file, &mut bytes))
+                    .map_err(io_err(&self.target, context.clone()))?;
+                let shuffled = inflate(&bytes, full).map_err(|message| H5Error::Hdf5 {
+                    path: self.target.clone(),
+                    context: format!("read back dataset {:?}", d.path),
+                    message,
+                })?;
+                let rows = (plan.total_rows - chunk.row).min(plan.rows);
+                let keep = usize::try_from(rows).unwrap_or(usize::MAX) * plan.row_bytes;
+                raw.extend_from_slice(&unshuffle(&shuffled, plan.element)[..keep]);
+            }
+        }
+        Ok(match d.element {
+            Element::F64 => Stored::F64(
+                raw.chunks_exact(8)
+                    .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")))
+                    .collect(),
+            ),
+            Element::U32 => Stored::U32(
+                raw.chunks_exact(4)
+                    .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
+                    .collect(),
+            ),
+            Element::U64 => Stored::U64(
+                raw.chunks_exact(8)
+                    .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
+                    .collect(),
+            ),
+            Element::U8 => Stored::U8(raw),
+            Element::Bool => Stored::Bool(raw),
+        })
+    }
+}
+
+/// The `full` bytes a deflated chunk holds.
+fn inflate(bytes: &[u8], full: usize) -> Result<Vec<u8>, String> {
+    let mut out = Vec::with_capacity(full);
+    io::Read::read_to_end(&mut flate2::read::ZlibDecoder::new(bytes), &mut out)
+        .map_err(|e| format!("a chunk does not inflate: {e}"))?;
+    if out.len() != full {
+        return Err(format!(
+            "a chunk inflates to {} bytes instead of {full}",
+            out.len()
+        ));
+    }
+    Ok(out)
+}
+
+/// The shuffle filter undone: byte `j` of value `i` is at `j * n + i`.
+fn unshuffle(shuffled: &[u8], element: usize) -> Vec<u8> {
+    if element <= 1 {
+        return shuffled.to_vec();
+    }
+    let n = shuffled.len() / element;
+    let mut out = vec![0u8; shuffled.len()];
+    for (i, value) in out.chunks_exact_mut(element).enumerate() {
+        for (j, b) in value.iter_mut().enumerate() {
+            *b = shuffled[j * n + i];
+        }
+    }
+    out
 }

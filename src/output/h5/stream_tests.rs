@@ -87,6 +87,134 @@ fn appending_in_pieces_gives_the_bytes_of_a_whole_write() {
     assert_eq!(temp_files(dir.path()), Vec::<String>::new());
 }
 
+/// Every dtype appended in batches of uneven pieces (the datasets' chunks interleaved, a
+/// partial last chunk) gives each dataset the chunks of a whole write: alone, the bytes of
+/// `write_h5_atomic`; together, the same content. The writer's reader gives every value back
+/// once its dataset is complete, and refuses one that is not.
+#[test]
+fn batches_give_the_chunks_of_a_whole_write_and_read_back_equal() {
+    let n = 2 * (CHUNK_BYTES / 8) + 4321;
+    let x: Vec<f64> = (0..n).map(|i| (i as f64).sqrt() - 7.5).collect();
+    let counts: Vec<u32> = (0..n as u32)
+        .map(|i| i.wrapping_mul(2_654_435_761))
+        .collect();
+    let ids: Vec<u64> = (0..n as u64).map(|i| i << 33 | i).collect();
+    let bytes: Vec<u8> = (0..n).map(|i| (i % 251) as u8).collect();
+    let flags: Vec<u8> = (0..n).map(|i| u8::from(i % 7 == 0)).collect();
+    let matrix: Vec<f64> = (0..3 * n).map(|i| (i as f64) * 0.25).collect();
+    let dims = ["path"];
+    let columns = [
+        Column::new("path", "", "id", ColumnData::U64(&ids)).as_scale(),
+        Column::new("x", "USD", "f64", x.as_slice()).with_dims(&dims),
+        Column::new("count", "1", "u32", counts.as_slice()).with_dims(&dims),
+        Column::new("byte", "1", "u8", ColumnData::U8(&bytes)).with_dims(&dims),
+        Column::new("flag", "1", "bool", ColumnData::Bool(&flags)).with_dims(&dims),
+        Column::new(
+            "m",
+            "USD",
+            "matrix",
+            ColumnData::F64Matrix {
+                data: &matrix,
+                cols: 3,
+            },
+        ),
+    ];
+    let cuts = [0, 1, 32_768, 32_769, 50_000, n];
+    let dir = tempfile::tempdir().unwrap();
+    // Each column alone, in batches: the bytes of a whole write.
+    for c in &columns[1..] {
+        let group = Group {
+            path: "g".into(),
+            attrs: Vec::new(),
+            columns: vec![Column { dims: &[], ..*c }],
+        };
+        let whole = dir.path().join(format!("whole-{}.h5", c.name));
+        write_h5_atomic(&whole, &[], std::slice::from_ref(&group)).unwrap();
+        let batched = dir.path().join(format!("batched-{}.h5", c.name));
+        let mut w = StreamWriter::create(&batched).unwrap();
+        let id = w
+            .declare("g", ColumnMeta::of(&group.columns[0]).unwrap())
+            .unwrap();
+        let per_row = c.data.len() / n;
+        for pair in cuts.windows(2) {
+            let piece = c.data.slice(pair[0] * per_row, pair[1] * per_row);
+            w.append_batch(&[(id, piece)]).unwrap();
+        }
+        w.finish(&[], &[]).unwrap();
+        assert!(
+            fs::read(&whole).unwrap() == fs::read(&batched).unwrap(),
+            "{}",
+            c.name
+        );
+    }
+    // All of them together, interleaved block by block, then read back before finishing.
+    let target = dir.path().join("together.h5");
+    let mut w = StreamWriter::create(&target).unwrap();
+    let handles: Vec<_> = columns
+        .iter()
+        .map(|c| w.declare("paths", ColumnMeta::of(c).unwrap()).unwrap())
+        .collect();
+    for (k, pair) in cuts.windows(2).enumerate() {
+        let pieces: Vec<_> = handles
+            .iter()
+            .zip(&columns)
+            .map(|(id, c)| {
+                let per_row = c.data.len() / n;
+                (*id, c.data.slice(pair[0] * per_row, pair[1] * per_row))
+            })
+            .collect();
+        w.append_batch(&pieces).unwrap();
+        if k == 0 {
+            // Not complete yet: refused.
+            let early = w.reader().unwrap();
+            let err = early.read(handles[1]).unwrap_err();
+            assert!(err.to_string().contains("not complete"), "{err}");
+        }
+    }
+    let reader = w.reader().unwrap();
+    assert_eq!(reader.read(handles[0]).unwrap(), Stored::U64(ids.clone()));
+    assert_eq!(reader.read(handles[1]).unwrap(), Stored::F64(x.clone()));
+    assert_eq!(
+        reader.read(handles[2]).unwrap(),
+        Stored::U32(counts.clone())
+    );
+    assert_eq!(reader.read(handles[3]).unwrap(), Stored::U8(bytes.clone()));
+    assert_eq!(
+        reader.read(handles[4]).unwrap(),
+        Stored::Bool(flags.clone())
+    );
+    assert_eq!(
+        reader.read(handles[5]).unwrap(),
+        Stored::F64(matrix.clone())
+    );
+    // A dataset named twice in one batch is refused before anything is written.
+    let extra = w
+        .declare(
+            "other",
+            ColumnMeta::of(&Column {
+                dims: &[],
+                ..columns[1]
+            })
+            .unwrap(),
+        )
+        .unwrap();
+    let piece = ColumnData::F64(&x[..10]);
+    let err = w
+        .append_batch(&[(extra, piece), (extra, piece)])
+        .unwrap_err();
+    assert!(err.to_string().contains("twice"), "{err}");
+    w.append_batch(&[(extra, columns[1].data)]).unwrap();
+    w.finish(&[], &[]).unwrap();
+    drop(reader);
+    assert_eq!(read_f64_column(&target, "paths/x").unwrap(), x);
+    assert_eq!(read_f64_column(&target, "other/x").unwrap(), x);
+    let (flags_read, _) = read_dataset(&target, "paths/flag", usize::MAX).unwrap();
+    assert_eq!(flags_read, Stored::Bool(flags));
+    let (counts_read, _) = read_dataset(&target, "paths/count", usize::MAX).unwrap();
+    assert_eq!(counts_read, Stored::U32(counts));
+    assert_eq!(temp_files(dir.path()), Vec::<String>::new());
+}
+
 /// Too many values, the wrong type, too few rows at `finish`, and dropping the writer are
 /// refused or cleaned up: no temporary file stays, the target is never created.
 #[test]

@@ -1,0 +1,408 @@
+//! A whole plain run's `results.h5`, written while the run simulates: [`PathsWriter`]
+//! declares the per-path datasets (`/paths`, `/assets/<name>`, `/populations/<k>`, laid out
+//! as [`super::write_run_with_traces`] lays them out) in the staged file and appends each
+//! block of paths as it comes ([`super::h5::StreamWriter::append_batch`]); once every path
+//! is in, [`PathsWriter::into_source`] turns it into a [`StreamedRun`], the run's
+//! [`ColumnSource`]: each column read back from the temporary file when asked for, so the
+//! statistics, replays and figures never hold more than the columns they work on. Then
+//! [`StreamedRun::finish`] adds the rest (tail diagnostics, traces, the realised heatmap,
+//! every attribute and the summary) and puts the file in place, with `summary.json` beside
+//! it. Dropping either before that removes the temporary file.
+
+use std::borrow::Cow;
+use std::sync::Mutex;
+
+use crate::engine::realised::RealisedHeatmap;
+use crate::engine::trace::TraceSet;
+use crate::metrics::{Column, ColumnSource, Header, PopulationId, TRIGGER_DIM, Values};
+use crate::summary::Summary;
+use crate::tails::TailReport;
+
+use super::h5::{
+    AttrValue, ChunkReader, ColumnData, ColumnMeta, DatasetId, H5Error, Stored, StreamWriter,
+};
+use super::{
+    OutputError, OwnedGroup, PLAIN_PATHS_DESCRIPTION, RunColumns, Staging, extra_groups, path_dim,
+    path_groups, path_ids, root_attrs, trigger_ids,
+};
+
+/// A per-path dataset as declared: its id and what it holds.
+#[derive(Debug, Clone)]
+struct Declared {
+    id: DatasetId,
+    /// The group's index in the declaration order of [`path_groups`].
+    group: usize,
+    role: Role,
+}
+
+#[derive(Debug, Clone)]
+enum Role {
+    /// The `path` scale (path ids).
+    Scale,
+    /// A metric column (its values empty).
+    Metric(Column),
+    /// `trigger_asset` (written with the first block, in its place, so that a run of one
+    /// block is laid out byte for byte as a write of whole columns).
+    TriggerScale,
+    /// An asset's by-trigger matrix.
+    ByTrigger,
+}
+
+/// The per-path datasets of a run being simulated; see the module documentation.
+pub struct PathsWriter {
+    writer: StreamWriter,
+    first: u64,
+    n: u64,
+    /// Paths appended so far.
+    done: u64,
+    declared: Vec<Declared>,
+    /// Each group's path and attributes (given to the file at the end).
+    groups: Vec<(String, Vec<(String, AttrValue)>)>,
+    assets: Vec<String>,
+    populations: Vec<(PopulationId, Vec<&'static str>)>,
+    n_assets: usize,
+}
+
+impl PathsWriter {
+    /// Creates the staged `results.h5` of a run of `n` paths from `first` whose columns are
+    /// shaped like `template` (the same columns without rows), and declares its per-path
+    /// datasets.
+    ///
+    /// # Errors
+    /// The temporary file cannot be created, or a dataset cannot be declared.
+    pub fn create(
+        staging: &Staging,
+        first: u64,
+        n: u64,
+        template: RunColumns<'_>,
+    ) -> Result<PathsWriter, OutputError> {
+        let target = staging.path("results.h5");
+        let mut writer = StreamWriter::create(&target)?;
+        let dim = path_dim(None);
+        let triggers = trigger_ids(template.assets.len());
+        let groups = path_groups(
+            PLAIN_PATHS_DESCRIPTION,
+            first,
+            template,
+            dim,
+            &[],
+            &triggers,
+        );
+        let mut declared = Vec::new();
+        for (g, group) in groups.iter().enumerate() {
+            for (c, column) in group.columns.iter().enumerate() {
+                let trigger_scale = column.scale && column.name == TRIGGER_DIM;
+                let mut meta = ColumnMeta::of(column).map_err(|reason| H5Error::Invalid {
+                    path: target.clone(),
+                    what: format!("dataset {}/{}", group.path, column.name),
+                    reason: reason.to_owned(),
+                })?;
+                if !trigger_scale {
+                    meta.shape[0] = n;
+                }
+                let id = writer.declare(&group.path, meta)?;
+                let role = if trigger_scale {
+                    Role::TriggerScale
+                } else if c == 0 {
+                    Role::Scale
+                } else if column.name == crate::metrics::BY_TRIGGER {
+                    Role::ByTrigger
+                } else {
+                    Role::Metric(metric_header(template, g, column.name))
+                };
+                declared.push(Declared { id, group: g, role });
+            }
+        }
+        Ok(PathsWriter {
+            writer,
+            first,
+            n,
+            done: 0,
+            declared,
+            groups: groups
+                .iter()
+                .map(|g| (g.path.clone(), g.attrs.clone()))
+                .collect(),
+            assets: template.assets.iter().map(|a| a.asset.clone()).collect(),
+            populations: template
+                .populations
+                .iter()
+                .map(|p| {
+                    (
+                        PopulationId {
+                            name: p.name.clone(),
+                            asset: p.asset.clone(),
+                            venue: p.venue.clone(),
+                        },
+                        p.columns.iter().map(|c| c.name).collect(),
+                    )
+                })
+                .collect(),
+            n_assets: template.assets.len(),
+        })
+    }
+
+    /// Appends the next block of paths (the columns of paths `first + done ..`, shaped like
+    /// the template), its chunks compressed on the rayon pool.
+    ///
+    /// # Errors
+    /// A block out of order or too long, or a write that fails.
+    pub fn append(&mut self, block: RunColumns<'_>) -> Result<(), OutputError> {
+        let len = block.paths.first().map_or(0, |c| c.values.len());
+        let start = self.first + self.done;
+        let ids = path_ids(start, len);
+        let triggers = trigger_ids(self.n_assets);
+        let groups = path_groups(
+            PLAIN_PATHS_DESCRIPTION,
+            self.first,
+            block,
+            path_dim(None),
+            &ids,
+            &triggers,
+        );
+        let columns = groups.iter().flat_map(|g| &g.columns);
+        let mut pieces: Vec<(DatasetId, ColumnData<'_>)> = Vec::new();
+        let mut count = 0;
+        for (d, column) in self.declared.iter().zip(columns) {
+            count += 1;
+            if self.done == 0 || !matches!(d.role, Role::TriggerScale) {
+                pieces.push((d.id, column.data));
+            }
+        }
+        if count != self.declared.len() {
+            return Err(OutputError::H5(H5Error::Invalid {
+                path: staging_target(&self.writer),
+                what: "a block of paths".into(),
+                reason: "not shaped like the run's columns".into(),
+            }));
+        }
+        self.writer.append_batch(&pieces)?;
+        self.done += len as u64;
+        Ok(())
+    }
+
+    /// Every path appended: the run's columns as a [`ColumnSource`] reading them back.
+    ///
+    /// # Errors
+    /// Paths are missing, or the file cannot be flushed.
+    pub fn into_source(mut self) -> Result<StreamedRun, OutputError> {
+        if self.done != self.n {
+            return Err(OutputError::H5(H5Error::Invalid {
+                path: staging_target(&self.writer),
+                what: "the per-path datasets".into(),
+                reason: "not every path was appended".into(),
+            }));
+        }
+        let reader = self.writer.reader()?;
+        Ok(StreamedRun {
+            paths: self,
+            reader,
+            error: Mutex::new(None),
+        })
+    }
+}
+
+/// The target of a writer, for messages.
+fn staging_target(writer: &StreamWriter) -> std::path::PathBuf {
+    writer.target().to_path_buf()
+}
+
+/// The header of the metric column `name` of the template's group `g` (the declaration
+/// order of [`path_groups`]: paths, each asset, each population).
+fn metric_header(template: RunColumns<'_>, g: usize, name: &str) -> Column {
+    let columns: &[Column] = if g == 0 {
+        template.paths
+    } else if g <= template.assets.len() {
+        &template.assets[g - 1].columns
+    } else {
+        &template.populations[g - 1 - template.assets.len()].columns
+    };
+    let c = columns
+        .iter()
+        .find(|c| c.name == name)
+        .expect("the template's own column");
+    Column {
+        name: c.name,
+        unit: c.unit,
+        description: c.description,
+        summarize: c.summarize,
+        values: match c.values {
+            Values::F64(_) => Values::F64(Vec::new()),
+            Values::U32(_) => Values::U32(Vec::new()),
+            Values::Flag(_) => Values::Flag(Vec::new()),
+        },
+    }
+}
+
+/// A run's per-path datasets, all written, read back one column at a time
+/// ([`ColumnSource`]); see the module documentation. A column that cannot be read back is
+/// absent to the statistics, and [`StreamedRun::finish`] then fails with the read's error,
+/// so no result built without it is kept.
+pub struct StreamedRun {
+    paths: PathsWriter,
+    reader: ChunkReader,
+    error: Mutex<Option<H5Error>>,
+}
+
+impl StreamedRun {
+    /// The metric `name` of group `g`, read back.
+    fn metric(&self, g: usize, name: &str) -> Option<Cow<'_, Column>> {
+        let d = self
+            .paths
+            .declared
+            .iter()
+            .find(|d| d.group == g && matches!(&d.role, Role::Metric(c) if c.name == name))?;
+        let Role::Metric(header) = &d.role else {
+            return None;
+        };
+        let values = match (self.read(d.id)?, &header.values) {
+            (Stored::F64(v), Values::F64(_)) => Values::F64(v),
+            (Stored::U32(v), Values::U32(_)) => Values::U32(v),
+            (Stored::Bool(v), Values::Flag(_)) => Values::Flag(v),
+            _ => {
+                self.fail(H5Error::Invalid {
+                    path: self.reader.target().to_path_buf(),
+                    what: format!("dataset {name}"),
+                    reason: "read back in another type than it was written".into(),
+                });
+                return None;
+            }
+        };
+        Some(Cow::Owned(Column {
+            values,
+            ..header.clone()
+        }))
+    }
+
+    fn read(&self, id: DatasetId) -> Option<Stored> {
+        self.reader.read(id).map_err(|e| self.fail(e)).ok()
+    }
+
+    /// Keeps the first error.
+    fn fail(&self, e: H5Error) {
+        let mut slot = self
+            .error
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        slot.get_or_insert(e);
+    }
+
+    /// Adds everything after the per-path datasets — the tail diagnostics, the traces, the
+    /// realised heatmap, every group's attributes and the root's (the provenance and
+    /// `summary_json`) — and puts `results.h5` in place, then writes `summary.json`: the
+    /// files [`super::write_run_with_traces`] writes, with the same content.
+    ///
+    /// # Errors
+    /// A column could not be read back earlier, or a write fails (the temporary file is
+    /// removed).
+    pub fn finish(
+        self,
+        staging: &Staging,
+        summary: &Summary,
+        tail_reports: &[(&'static str, TailReport)],
+        traces: &TraceSet,
+        realised: &RealisedHeatmap,
+    ) -> Result<(), OutputError> {
+        let StreamedRun {
+            paths,
+            reader: _,
+            error,
+        } = self;
+        if let Some(e) = error
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        {
+            return Err(e.into());
+        }
+        let PathsWriter {
+            mut writer, groups, ..
+        } = paths;
+        let (root, json) = root_attrs(summary)?;
+        let extra = extra_groups(summary, tail_reports, traces, Some(realised));
+        for group in extra.iter().map(OwnedGroup::as_group) {
+            // Its attributes first, as a whole write adds them: a group of attributes alone
+            // (a tail without diagnostics) takes its place among the objects.
+            if !group.attrs.is_empty() {
+                writer.add_attrs(&group.path, &group.attrs)?;
+            }
+            for column in &group.columns {
+                let meta = ColumnMeta::of(column).map_err(|reason| H5Error::Invalid {
+                    path: writer.target().to_path_buf(),
+                    what: format!("dataset {}/{}", group.path, column.name),
+                    reason: reason.to_owned(),
+                })?;
+                let id = writer.declare(&group.path, meta)?;
+                writer.append_batch(&[(id, column.data)])?;
+            }
+        }
+        let group_attrs: Vec<(&str, &[(String, AttrValue)])> = groups
+            .iter()
+            .filter(|(_, a)| !a.is_empty())
+            .map(|(path, a)| (path.as_str(), a.as_slice()))
+            .collect();
+        writer.finish(&root, &group_attrs)?;
+        staging.write("summary.json", format!("{json}\n").as_bytes())?;
+        Ok(())
+    }
+}
+
+impl ColumnSource for StreamedRun {
+    fn path_headers(&self) -> Vec<Header> {
+        self.paths
+            .declared
+            .iter()
+            .filter(|d| d.group == 0)
+            .filter_map(|d| match &d.role {
+                Role::Metric(c) => Some(Header::of(c)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn path(&self, name: &str) -> Option<Cow<'_, Column>> {
+        self.metric(0, name)
+    }
+
+    fn asset_names(&self) -> Vec<String> {
+        self.paths.assets.clone()
+    }
+
+    fn asset(&self, a: usize, name: &str) -> Option<Cow<'_, Column>> {
+        (a < self.paths.assets.len())
+            .then(|| self.metric(1 + a, name))
+            .flatten()
+    }
+
+    fn by_trigger(&self, a: usize) -> Option<Cow<'_, [f64]>> {
+        let d = self
+            .paths
+            .declared
+            .iter()
+            .find(|d| d.group == 1 + a && matches!(d.role, Role::ByTrigger))?;
+        match self.read(d.id)? {
+            Stored::F64(v) => Some(Cow::Owned(v)),
+            _ => None,
+        }
+    }
+
+    fn population_ids(&self) -> Vec<PopulationId> {
+        self.paths
+            .populations
+            .iter()
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
+    fn population_names(&self, k: usize) -> Vec<&'static str> {
+        self.paths
+            .populations
+            .get(k)
+            .map_or_else(Vec::new, |(_, names)| names.clone())
+    }
+
+    fn population(&self, k: usize, name: &str) -> Option<Cow<'_, Column>> {
+        (k < self.paths.populations.len())
+            .then(|| self.metric(1 + self.paths.assets.len() + k, name))
+            .flatten()
+    }
+}
