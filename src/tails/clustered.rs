@@ -184,14 +184,19 @@ fn clustered_var_es_top(
             }
         }
     };
-    let total: Vec<Vec<(f64, f64)>> = (0..options.resamples)
-        .into_par_iter()
-        .map(cluster_rep)
-        .collect();
-    let path: Vec<Vec<(f64, f64)>> = (0..options.resamples)
-        .into_par_iter()
-        .map(strat_rep)
-        .collect();
+    // A sample of zeros (+0.0, as a metric that never happened is: no bad debt) has every
+    // resample's VaR and ES exactly +0.0 (every value and every sum the walk forms is a
+    // zero), so its draws are not made.
+    let zeros = desc.iter().all(|v| v.to_bits() == 0);
+    let replicates = |rep: &(dyn Fn(usize) -> Vec<(f64, f64)> + Sync)| -> Vec<Vec<(f64, f64)>> {
+        if zeros {
+            vec![vec![(0.0, 0.0); ps.len()]; options.resamples]
+        } else {
+            (0..options.resamples).into_par_iter().map(rep).collect()
+        }
+    };
+    let total = replicates(&cluster_rep);
+    let path = replicates(&strat_rep);
     // The sample ascending, for the point estimates.
     let sorted = {
         desc.reverse();
@@ -449,6 +454,10 @@ mod tests {
         // from 50% to 99.9%, one cluster, and clusters of one observation each.
         for (n, clusters, seed) in [(997, 7, 1), (3000, 32, 2), (200, 1, 3), (150, 150, 4)] {
             let (x, g) = sample(n, clusters, seed);
+            // A sample of zeros skips its draws; a zero among other values does not.
+            let zeros = vec![0.0; n];
+            assert_same(&zeros, &g, &[0.95, 0.99, 0.999], None);
+            assert_same(&zeros, &g, &[0.5], Some(1));
             for top in [None, Some(1), Some(n / 20), Some(n)] {
                 assert_same(&x, &g, &[0.95, 0.99, 0.999], top);
                 assert_same(&x, &g, &[0.5, 0.9], top);

@@ -33,7 +33,9 @@ impl SortedSample {
         }
         check_finite(data)?;
         let mut values = data.to_vec();
-        values.sort_unstable_by(f64::total_cmp);
+        // Equal values under `total_cmp` have equal bits: a parallel sort gives the same
+        // vector on any number of threads.
+        rayon::slice::ParallelSliceMut::par_sort_unstable_by(&mut values[..], f64::total_cmp);
         Ok(Self { values })
     }
 

@@ -25,7 +25,8 @@ pub(super) struct DrawdownFigure {
 /// is empty), from one sort.
 fn sorted_finite_and_median(v: &[f64]) -> (Vec<f64>, f64) {
     let mut s = v.to_vec();
-    s.sort_unstable_by(f64::total_cmp);
+    // Equal values under `total_cmp` have equal bits: any sort gives these bytes.
+    rayon::slice::ParallelSliceMut::par_sort_unstable_by(&mut s[..], f64::total_cmp);
     let median = if s.is_empty() {
         f64::NAN
     } else {

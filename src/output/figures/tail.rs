@@ -93,7 +93,7 @@ fn gpd_level(u: f64, xi: f64, sigma: f64, rate: f64, s: f64) -> f64 {
 impl TailFigure {
     pub(super) fn new(metric: &str, unit: &str, values: &[f64], report: &TailReport) -> TailFigure {
         let mut sorted: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
-        sorted.sort_unstable_by(f64::total_cmp);
+        sorted.par_sort_unstable_by(f64::total_cmp);
         let n = sorted.len();
         let nonpositive = sorted.partition_point(|&v| v <= 0.0);
         let points = survival_points(&sorted);

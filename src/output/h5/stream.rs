@@ -681,7 +681,7 @@ impl ChunkReader {
     }
 
     /// The values of the dataset `id` (a matrix row-major), in its element type (booleans
-    /// as their bytes), every chunk inflated and unshuffled in turn.
+    /// as their bytes), its chunks inflated and unshuffled on the rayon pool.
     ///
     /// # Errors
     ///
@@ -689,6 +689,7 @@ impl ChunkReader {
     /// [`H5Error::Io`] if the temporary file cannot be read; [`H5Error::Hdf5`] for a chunk
     /// that does not inflate to its size.
     pub fn read(&self, id: DatasetId) -> Result<Stored, H5Error> {
+        use rayon::prelude::*;
         let Some(Some(d)) = self.datasets.get(id.0) else {
             return Err(invalid(
                 &self.target,
@@ -698,41 +699,63 @@ impl ChunkReader {
         };
         let plan = &d.plan;
         let total = usize::try_from(plan.total_rows).unwrap_or(usize::MAX) * plan.row_bytes;
-        let mut raw = Vec::with_capacity(total);
+        let full = usize::try_from(plan.rows).unwrap_or(usize::MAX) * plan.row_bytes;
+        // The chunks hold consecutive rows from row 0 (appended in row order): chunk i fills
+        // bytes [i·full, (i + 1)·full) of the column, the last one what is left.
+        let in_order = d.chunks.len() == total.div_ceil(full.max(1))
+            && d.chunks
+                .iter()
+                .enumerate()
+                .all(|(i, c)| c.row == i as u64 * plan.rows);
+        if !in_order {
+            return Err(invalid(
+                &self.target,
+                format!("dataset {:?}", d.path),
+                "its chunks are not its rows in order",
+            ));
+        }
+        let mut raw = vec![0u8; total];
         if !d.chunks.is_empty() {
+            // The compressed bytes are read in turn (a few MB a column, from the page cache),
+            // then inflated and unshuffled on the rayon pool, each chunk into its own place:
+            // the same bytes on any number of threads.
             let context = format!("read temporary file {}", self.tmp.display());
             let mut file =
                 fs::File::open(&self.tmp).map_err(io_err(&self.target, context.clone()))?;
-            let full = usize::try_from(plan.rows).unwrap_or(usize::MAX) * plan.row_bytes;
-            let mut bytes = Vec::new();
+            let mut compressed = Vec::with_capacity(d.chunks.len());
             for chunk in &d.chunks {
-                bytes.resize(chunk.size as usize, 0);
+                let mut bytes = vec![0u8; chunk.size as usize];
                 file.seek(SeekFrom::Start(chunk.address))
                     .and_then(|_| io::Read::read_exact(&mut file, &mut bytes))
                     .map_err(io_err(&self.target, context.clone()))?;
-                let shuffled = inflate(&bytes, full).map_err(|message| H5Error::Hdf5 {
+                compressed.push(bytes);
+            }
+            raw.par_chunks_mut(full)
+                .zip(compressed.par_iter())
+                .try_for_each(|(dst, bytes)| {
+                    let shuffled = inflate(bytes, full)?;
+                    dst.copy_from_slice(&unshuffle(&shuffled, plan.element)[..dst.len()]);
+                    Ok(())
+                })
+                .map_err(|message| H5Error::Hdf5 {
                     path: self.target.clone(),
                     context: format!("read back dataset {:?}", d.path),
                     message,
                 })?;
-                let rows = (plan.total_rows - chunk.row).min(plan.rows);
-                let keep = usize::try_from(rows).unwrap_or(usize::MAX) * plan.row_bytes;
-                raw.extend_from_slice(&unshuffle(&shuffled, plan.element)[..keep]);
-            }
         }
         Ok(match d.element {
             Element::F64 => Stored::F64(
-                raw.chunks_exact(8)
+                raw.par_chunks_exact(8)
                     .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")))
                     .collect(),
             ),
             Element::U32 => Stored::U32(
-                raw.chunks_exact(4)
+                raw.par_chunks_exact(4)
                     .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
                     .collect(),
             ),
             Element::U64 => Stored::U64(
-                raw.chunks_exact(8)
+                raw.par_chunks_exact(8)
                     .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
                     .collect(),
             ),
