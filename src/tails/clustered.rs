@@ -263,7 +263,7 @@ fn clustered_each_top<V: AsRef<[f64]>, P: AsRef<[f64]> + Sync>(
         .into_iter()
         .map(|(v, ps)| Prepared::new(v.as_ref(), ps, &clusters, options, top))
         .collect();
-    // The samples whose draws are made, and where each is among them.
+    // The samples whose draws are made (valid and not all zeros), in order.
     let live: Vec<&Prepared<P>> = prepared
         .iter()
         .filter_map(|p| p.as_ref().ok().filter(|p| !p.zeros))
