@@ -19,7 +19,7 @@ use crate::stats::{
     MetricSummary, Proportion, Z95, clopper_pearson95, effective_sample_size,
     paths_for_relative_error, weighted_proportion95, wilson95,
 };
-use crate::tails::{self, AnalyzeOptions, ClusteredVarEs, TailReport, clustered_var_es};
+use crate::tails::{self, AnalyzeOptions, ClusteredVarEs, TailReport};
 
 /// What produced a run. Recorded in every output.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -668,28 +668,65 @@ impl Summary {
 
 /// The empirical VaR/ES of each tail metric that has a tail report, with cluster-bootstrap
 /// intervals over the `r` population replicates (bootstrap settings and seed those of the
-/// reports), in parallel over metrics. A metric whose values cannot be bootstrapped
-/// (non-finite values) is left out; its path-only entry says why.
-fn population_var_es(
+/// reports). Metrics with the same settings are bootstrapped together
+/// ([`tails::clustered_var_es_each`]: one set of draws for all of them, each metric's result
+/// the same as alone), their columns read one at a time. A metric whose values cannot be
+/// bootstrapped (non-finite values) is left out; its path-only entry says why.
+fn population_var_es<'a>(
     src: &dyn ColumnSource,
-    tail_reports: &[(&'static str, TailReport)],
+    tail_reports: &'a [(&'static str, TailReport)],
     first: u64,
     r: u64,
 ) -> BTreeMap<&'static str, Vec<ClusteredVarEs>> {
-    tail_reports
-        .par_iter()
-        .filter_map(|(name, report)| {
-            let c = src.path(name)?;
-            let v = c.values.as_f64();
-            let groups = replicate_groups(first, v.len(), r);
-            let o = &report.options;
-            clustered_var_es(&v, &groups, &o.empirical_probabilities, &o.bootstrap)
-                .ok()
-                .map(|e| (*name, e))
-        })
-        .collect::<Vec<_>>()
-        .into_iter()
-        .collect()
+    // The reports grouped by bootstrap settings (in practice one group).
+    let mut groups: Vec<(
+        &tails::BootstrapOptions,
+        Vec<&'a (&'static str, TailReport)>,
+    )> = Vec::new();
+    for report in tail_reports {
+        let o = &report.1.options.bootstrap;
+        match groups.iter_mut().find(|(g, _)| *g == o) {
+            Some((_, members)) => members.push(report),
+            None => groups.push((o, vec![report])),
+        }
+    }
+    let mut out = BTreeMap::new();
+    for (options, members) in groups {
+        // The first column read sets the length; a column of another length (none, in a run)
+        // waits for a later round with its own labels.
+        let mut pending = std::collections::VecDeque::from(members);
+        while let Some(head) = pending.pop_front() {
+            let Some(values) = src.path(head.0).map(|c| c.values.as_f64().into_owned()) else {
+                continue;
+            };
+            let rows = values.len();
+            let labels = replicate_groups(first, rows, r);
+            let mut names = vec![head.0];
+            let mut later = Vec::new();
+            let rest = std::mem::take(&mut pending);
+            let ps = |report: &'a TailReport| &report.options.empirical_probabilities;
+            let samples = std::iter::once((values, ps(&head.1))).chain(
+                rest.into_iter().filter_map(|member| {
+                    let values = src.path(member.0)?.values.as_f64().into_owned();
+                    if values.len() == rows {
+                        names.push(member.0);
+                        Some((values, ps(&member.1)))
+                    } else {
+                        later.push(member);
+                        None
+                    }
+                }),
+            );
+            let results = tails::clustered_var_es_each(&labels, options, samples);
+            for (name, result) in names.into_iter().zip(results) {
+                if let Ok(e) = result {
+                    out.insert(name, e);
+                }
+            }
+            pending = later.into();
+        }
+    }
+    out
 }
 
 /// The weighted cascade probability of a rare-event run (`w` its weights, `flags` the

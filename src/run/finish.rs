@@ -88,18 +88,17 @@ pub fn finish(
     check(cancel)?;
     let (paths, seed) = (provenance.paths, provenance.seed);
     let step_seconds = provenance.step_seconds;
-    let held = match &run {
-        Paths::Held(r) => Some(Held {
-            paths: &r.columns,
-            assets: &r.asset_columns,
-            populations: &r.population_columns,
-        }),
-        Paths::Streamed { .. } => None,
-    };
-    let (source, realised): (&dyn ColumnSource, &RealisedHeatmap) = match (&run, &held) {
-        (Paths::Streamed { columns, realised }, _) => (&**columns, realised),
-        (Paths::Held(r), Some(h)) => (h, &r.realised),
-        (Paths::Held(_), None) => unreachable!("held columns are borrowed above"),
+    let held;
+    let (source, realised): (&dyn ColumnSource, &RealisedHeatmap) = match &run {
+        Paths::Streamed { columns, realised } => (&**columns, realised),
+        Paths::Held(r) => {
+            held = Held {
+                paths: &r.columns,
+                assets: &r.asset_columns,
+                populations: &r.population_columns,
+            };
+            (&held, &r.realised)
+        }
     };
     let (summary, tail_reports, trace_set, warnings) = pool.install(|| {
         // Weighted runs: no tail fits (see summary::WEIGHTED_TAILS_NOTE), no replays (a
@@ -162,19 +161,19 @@ pub fn finish(
         };
         write_figures_and_page(&staging.path(""), &input, &traced, &[])
     };
-    let figures = pool.install(|| match held {
+    let figures = pool.install(|| match &run {
         // The data files and the figures share nothing but their inputs: written side by
         // side.
-        Some(held) => {
+        Paths::Held(r) => {
             let (written, figures) = rayon::join(
                 || {
                     output::write_run_with_traces(
                         &staging,
                         &summary,
                         output::RunColumns {
-                            paths: held.paths,
-                            assets: held.assets,
-                            populations: held.populations,
+                            paths: &r.columns,
+                            assets: &r.asset_columns,
+                            populations: &r.population_columns,
                         },
                         &tail_reports,
                         &trace_set,
@@ -187,7 +186,7 @@ pub fn finish(
         }
         // The figures read the staged file's columns: drawn before the file is finished
         // and put in place.
-        None => Ok(figures()),
+        Paths::Streamed { .. } => Ok(figures()),
     });
     let (skipped, failed) = figures??;
     if let Paths::Streamed { columns, realised } = run {

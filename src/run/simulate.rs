@@ -112,61 +112,35 @@ pub fn simulate_in_blocks(
     let n = usize::try_from(count).expect("path count fits in memory (checked by the plan)");
     let assets: Vec<(String, bool)> = names.into_iter().zip(venues).collect();
     let populations = population_ids(scenario);
-    if let Some(staging) = staging.filter(|_| plan.part() == Part::Whole && count > 0) {
-        let (columns, asset_columns, population_columns) =
-            metrics::block_columns(&mc::shape(market, first), &assets, cross, &populations);
-        let mut writer = output::streamed::PathsWriter::create(
-            staging,
-            first,
-            count,
-            output::RunColumns {
-                paths: &columns,
-                assets: &asset_columns,
-                populations: &population_columns,
-            },
-        )?;
-        // A write that fails stops the appends; the error is returned after the paths.
-        let mut failed: Option<output::OutputError> = None;
-        let realised = pool
-            .install(|| {
-                mc::run_blocks(
-                    market,
-                    first..first + count,
-                    block,
-                    progress,
-                    env.cancel,
-                    &make_heatmap,
-                    &mut |block| {
-                        if failed.is_some() {
-                            return;
-                        }
-                        let (columns, asset_columns, population_columns) =
-                            metrics::block_columns(block, &assets, cross, &populations);
-                        let appended = writer.append(output::RunColumns {
-                            paths: &columns,
-                            assets: &asset_columns,
-                            populations: &population_columns,
-                        });
-                        failed = appended.err();
+    // Each block's columns are appended to the staged results.h5 (a whole plain run) or
+    // copied into columns held in memory.
+    let shape = mc::shape(market, first);
+    let mut sink = match staging.filter(|_| plan.part() == Part::Whole && count > 0) {
+        Some(staging) => {
+            let (columns, asset_columns, population_columns) =
+                metrics::block_columns(&shape, &assets, cross, &populations);
+            Sink::Stream {
+                writer: Box::new(output::streamed::PathsWriter::create(
+                    staging,
+                    first,
+                    count,
+                    output::RunColumns {
+                        paths: &columns,
+                        assets: &asset_columns,
+                        populations: &population_columns,
                     },
-                )
-            })
-            .map_err(|mc::Cancelled| RunError::Cancelled)?;
-        if let Some(e) = failed {
-            return Err(e.into());
+                )?),
+                failed: None,
+            }
         }
-        let sim_time = t_run.elapsed();
-        return Ok(Simulated {
-            run: Paths::Streamed {
-                columns: Box::new(writer.into_source()?),
-                realised,
-            },
-            rare: None,
-            sim_time,
-        });
-    }
-    let mut collector =
-        metrics::Collector::new(&mc::shape(market, first), n, &assets, cross, &populations);
+        None => Sink::Hold(metrics::Collector::new(
+            &shape,
+            n,
+            &assets,
+            cross,
+            &populations,
+        )),
+    };
     let realised = pool
         .install(|| {
             mc::run_blocks(
@@ -176,22 +150,63 @@ pub fn simulate_in_blocks(
                 progress,
                 env.cancel,
                 &make_heatmap,
-                &mut |block| collector.add(block),
+                &mut |block| match &mut sink {
+                    // A write that fails stops the appends; the error is returned after the
+                    // paths.
+                    Sink::Stream {
+                        failed: Some(_), ..
+                    } => {}
+                    Sink::Stream { writer, failed } => {
+                        let (columns, asset_columns, population_columns) =
+                            metrics::block_columns(block, &assets, cross, &populations);
+                        *failed = writer
+                            .append(output::RunColumns {
+                                paths: &columns,
+                                assets: &asset_columns,
+                                populations: &population_columns,
+                            })
+                            .err();
+                    }
+                    Sink::Hold(collector) => collector.add(block),
+                },
             )
         })
         .map_err(|mc::Cancelled| RunError::Cancelled)?;
     let sim_time = t_run.elapsed();
-    let (columns, asset_columns, population_columns) = collector.finish();
-    Ok(Simulated {
-        run: Paths::Held(Run {
-            columns,
-            asset_columns,
-            population_columns,
+    let run = match sink {
+        Sink::Stream {
+            failed: Some(e), ..
+        } => return Err(e.into()),
+        Sink::Stream { writer, .. } => Paths::Streamed {
+            columns: Box::new(writer.into_source()?),
             realised,
-        }),
+        },
+        Sink::Hold(collector) => {
+            let (columns, asset_columns, population_columns) = collector.finish();
+            Paths::Held(Run {
+                columns,
+                asset_columns,
+                population_columns,
+                realised,
+            })
+        }
+    };
+    Ok(Simulated {
+        run,
         rare: None,
         sim_time,
     })
+}
+
+/// Where a plain run's blocks of paths go.
+enum Sink {
+    /// Appended to the staged `results.h5`; the first write error stops the appends.
+    Stream {
+        writer: Box<output::streamed::PathsWriter>,
+        failed: Option<output::OutputError>,
+    },
+    /// Copied into columns held in memory.
+    Hold(metrics::Collector),
 }
 
 /// Writes a shard's paths to the plan's shard file (written atomically; its folder is made

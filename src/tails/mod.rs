@@ -37,7 +37,7 @@ pub mod risk;
 pub mod sample;
 pub mod special;
 
-pub use clustered::{ClusteredVarEs, clustered_var_es};
+pub use clustered::{ClusteredVarEs, clustered_var_es, clustered_var_es_each};
 pub use diagnostics::{
     HillPoint, MeanExcessPoint, StabilityFit, StabilityIntervals, StabilityPoint, ThresholdChoice,
     ThresholdRule, choose_threshold, diagnostic_thresholds, hill, log_spaced_counts, mean_excess,
