@@ -2,6 +2,7 @@
 //! its own index, so the collected results — and every reduction done over them in path
 //! order afterwards — are identical whatever the number of threads.
 
+use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
@@ -136,7 +137,9 @@ pub const BLOCK: u64 = 1 << 16;
 /// it needs, e.g. [`crate::metrics::Collector`]'s columns). The accumulators of the blocks
 /// are merged into one. The results are the same as [`run_with`]'s, block by block, for any
 /// number of threads: each path is still simulated from its own stream, and merging
-/// accumulators does not depend on order.
+/// accumulators does not depend on order. A sink that returns [`ControlFlow::Break`] (it
+/// cannot keep a block, e.g. a failed write) stops the run after that block: the
+/// accumulator then covers the blocks simulated so far, and the sink knows why.
 ///
 /// # Errors
 /// [`Cancelled`] when `cancel` was set before the run finished (`sink` may have seen some
@@ -148,7 +151,7 @@ pub fn run_blocks<A: Accumulator>(
     progress: &(dyn Fn(u64) + Sync),
     cancel: &AtomicBool,
     make: &(dyn Fn() -> A + Sync),
-    sink: &mut dyn FnMut(&RunResults),
+    sink: &mut dyn FnMut(&RunResults) -> ControlFlow<()>,
 ) -> Result<A, Cancelled> {
     let (mut start, end) = (paths.start, paths.end);
     prepare(market, start, end.saturating_sub(start));
@@ -183,7 +186,9 @@ pub fn run_blocks<A: Accumulator>(
             populations,
         };
         acc.merge(simulate_into(market, start, slots, progress, cancel, make)?);
-        sink(&buf);
+        if sink(&buf).is_break() {
+            break;
+        }
         start += len as u64;
     }
     Ok(acc)

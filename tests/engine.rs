@@ -1047,6 +1047,7 @@ fn per_population_figures_add_up_to_the_path_totals() {
 fn a_run_in_blocks_gives_the_columns_of_the_whole_run() {
     use cascadesim::engine::realised::RealisedHeatmap;
     use cascadesim::metrics::{self, Collector};
+    use std::ops::ControlFlow;
     use std::sync::atomic::AtomicBool;
     let (s, market, grid) = tiny_with_grid();
     let make = || RealisedHeatmap::new(&market, grid.clone());
@@ -1094,6 +1095,7 @@ fn a_run_in_blocks_gives_the_columns_of_the_whole_run() {
                     &mut |b| {
                         blocks += 1;
                         c.add(b);
+                        ControlFlow::Continue(())
                     },
                 )
             })
@@ -1123,4 +1125,25 @@ fn a_run_in_blocks_gives_the_columns_of_the_whole_run() {
             assert_eq!(values(&a.columns), values(&b.columns));
         }
     }
+    // A sink that cannot keep the third block (a failed write) stops the run there: no
+    // later block is simulated or handed on.
+    let mut seen = Vec::new();
+    cascadesim::mc::run_blocks(
+        &market,
+        first..first + count,
+        7,
+        &|_| {},
+        &never,
+        &make,
+        &mut |b| {
+            seen.push(b.first_path);
+            if seen.len() == 3 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        },
+    )
+    .unwrap();
+    assert_eq!(seen, [first, first + 7, first + 14]);
 }

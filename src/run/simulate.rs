@@ -7,6 +7,7 @@
 //! run keeps no column in memory ([`Paths::Streamed`]); a shard, an MPI rank and a
 //! rare-event run hold theirs ([`Paths::Held`]).
 
+use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
 use crate::engine::Market;
@@ -151,11 +152,8 @@ pub fn simulate_in_blocks(
                 env.cancel,
                 &make_heatmap,
                 &mut |block| match &mut sink {
-                    // A write that fails stops the appends; the error is returned after the
-                    // paths.
-                    Sink::Stream {
-                        failed: Some(_), ..
-                    } => {}
+                    // A write that fails stops the run after this block; its error is
+                    // returned below.
                     Sink::Stream { writer, failed } => {
                         let (columns, asset_columns, population_columns) =
                             metrics::block_columns(block, &assets, cross, &populations);
@@ -166,8 +164,16 @@ pub fn simulate_in_blocks(
                                 populations: &population_columns,
                             })
                             .err();
+                        if failed.is_some() {
+                            ControlFlow::Break(())
+                        } else {
+                            ControlFlow::Continue(())
+                        }
                     }
-                    Sink::Hold(collector) => collector.add(block),
+                    Sink::Hold(collector) => {
+                        collector.add(block);
+                        ControlFlow::Continue(())
+                    }
                 },
             )
         })
@@ -200,7 +206,7 @@ pub fn simulate_in_blocks(
 
 /// Where a plain run's blocks of paths go.
 enum Sink {
-    /// Appended to the staged `results.h5`; the first write error stops the appends.
+    /// Appended to the staged `results.h5`; the first write error stops the run.
     Stream {
         writer: Box<output::streamed::PathsWriter>,
         failed: Option<output::OutputError>,

@@ -637,6 +637,14 @@ mod tests {
                 assert_same(&x, &g, &[0.95, 0.99, 0.999], top);
                 assert_same(&x, &g, &[0.5, 0.9], top);
             }
+            // Negative values and zeros of both signs (`total_cmp` puts −0 below +0).
+            let signed: Vec<f64> = x
+                .iter()
+                .enumerate()
+                .map(|(i, v)| if i % 17 == 0 { -0.0 } else { v - 25.0 })
+                .collect();
+            assert_same(&signed, &g, &[0.5, 0.9], None);
+            assert_same(&signed, &g, &[0.3], Some(n / 20));
         }
     }
 
