@@ -502,6 +502,9 @@ fn unwritable_directory_is_an_error_with_the_path() {
         err.to_string().contains(&path.display().to_string()),
         "{err}"
     );
+    // Printed as the program prints errors (the chain, `{:#}`), the cause appears once.
+    let printed = format!("{:#}", anyhow::Error::from(err));
+    assert_eq!(printed.matches("(os error").count(), 1, "{printed}");
 
     let missing_dir = dir.path().join("no/such/dir/results.h5");
     let err = write_h5_atomic(&missing_dir, &[], &[]).unwrap_err();

@@ -279,15 +279,15 @@ pub enum H5Error {
         message: String,
     },
     /// A filesystem operation around the HDF5 file failed (stat, fsync, rename).
-    #[error("{}: {context}: {source}", path.display())]
+    #[error("{}: {context}: {cause}", path.display())]
     Io {
         /// The HDF5 file.
         path: PathBuf,
         /// What this module was doing.
         context: String,
-        /// The underlying error.
-        #[source]
-        source: io::Error,
+        /// The underlying error, part of the message (not also a `source()`, so a printed
+        /// chain names it once).
+        cause: io::Error,
     },
     /// A path, name or value that cannot be stored as given.
     #[error("{}: invalid {what}: {reason}", path.display())]
@@ -346,10 +346,10 @@ impl H5Error {
 
 fn io_err(path: &Path, context: impl Into<String>) -> impl FnOnce(io::Error) -> H5Error {
     let context = context.into();
-    move |source| H5Error::Io {
+    move |cause| H5Error::Io {
         path: path.to_path_buf(),
         context,
-        source,
+        cause,
     }
 }
 
