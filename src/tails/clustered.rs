@@ -594,31 +594,18 @@ mod tests {
         for (j, g) in got.iter().enumerate() {
             let (tv, te) = sorted_replicates(&total, j);
             let (pv, pe) = sorted_replicates(&path, j);
-            let bits = |v: f64| v.to_bits();
-            assert_eq!(
-                bits(g.var_lower),
-                bits(sorted_quantile(&tv, lo_q)),
-                "{top:?}"
-            );
-            assert_eq!(
-                bits(g.es_lower),
-                bits(sorted_quantile(&te, lo_q)),
-                "{top:?}"
-            );
-            assert_eq!(
-                bits(g.var_upper),
-                bits(sorted_quantile(&tv, hi_q)),
-                "{top:?}"
-            );
-            assert_eq!(
-                bits(g.es_upper),
-                bits(sorted_quantile(&te, hi_q)),
-                "{top:?}"
-            );
-            assert_eq!(bits(g.var_path_noise_se), bits(sd(&pv)), "{top:?}");
-            assert_eq!(bits(g.es_path_noise_se), bits(sd(&pe)), "{top:?}");
             let pop = (sd(&tv).powi(2) - sd(&pv).powi(2)).max(0.0).sqrt();
-            assert_eq!(bits(g.var_population_noise_se), bits(pop), "{top:?}");
+            for (what, have, want) in [
+                ("var_lower", g.var_lower, sorted_quantile(&tv, lo_q)),
+                ("es_lower", g.es_lower, sorted_quantile(&te, lo_q)),
+                ("var_upper", g.var_upper, sorted_quantile(&tv, hi_q)),
+                ("es_upper", g.es_upper, sorted_quantile(&te, hi_q)),
+                ("var_path_noise_se", g.var_path_noise_se, sd(&pv)),
+                ("es_path_noise_se", g.es_path_noise_se, sd(&pe)),
+                ("var_population_noise_se", g.var_population_noise_se, pop),
+            ] {
+                assert_eq!(have.to_bits(), want.to_bits(), "{what} {top:?}");
+            }
         }
     }
 
