@@ -696,7 +696,7 @@ fn population_var_es<'a>(
         // waits for a later round with its own labels.
         let mut pending = std::collections::VecDeque::from(members);
         while let Some(head) = pending.pop_front() {
-            let Some(values) = src.path(head.0).map(|c| c.values.as_f64().into_owned()) else {
+            let Some(values) = src.path(head.0).map(f64_values) else {
                 continue;
             };
             let rows = values.len();
@@ -707,7 +707,7 @@ fn population_var_es<'a>(
             let ps = |report: &'a TailReport| &report.options.empirical_probabilities;
             let samples = std::iter::once((values, ps(&head.1))).chain(
                 rest.into_iter().filter_map(|member| {
-                    let values = src.path(member.0)?.values.as_f64().into_owned();
+                    let values = f64_values(src.path(member.0)?);
                     if values.len() == rows {
                         names.push(member.0);
                         Some((values, ps(&member.1)))
@@ -727,6 +727,20 @@ fn population_var_es<'a>(
         }
     }
     out
+}
+
+/// A column's values as f64 without copying what need not be: borrowed from a source that
+/// holds them as f64, moved out of a column read back for the caller.
+fn f64_values(c: std::borrow::Cow<'_, Column>) -> std::borrow::Cow<'_, [f64]> {
+    use std::borrow::Cow;
+    match c {
+        Cow::Borrowed(c) => c.values.as_f64(),
+        Cow::Owned(Column {
+            values: Values::F64(v),
+            ..
+        }) => Cow::Owned(v),
+        Cow::Owned(c) => Cow::Owned(c.values.to_f64()),
+    }
 }
 
 /// The weighted cascade probability of a rare-event run (`w` its weights, `flags` the
