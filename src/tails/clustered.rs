@@ -397,11 +397,10 @@ fn clustered_each_top<V: AsRef<[f64]>, P: AsRef<[f64]> + Sync>(
 /// cluster's top members lie together), and a bit per member saying whether it is among any
 /// sample's top. Bit words of all samples are interleaved, so a draw's tests read one line.
 struct TopSets {
-    /// Samples.
-    m: usize,
     /// Per bit word ([`Clusters::word_start`]): is the member among any sample's top?
     any: Vec<u64>,
-    /// Per bit word and sample (`word · m + sample`): is the member among that sample's top?
+    /// Per bit word and sample (`word · m + sample`, m samples: `slot_of_rank.len()`): is the
+    /// member among that sample's top?
     bits: Vec<u64>,
     /// Per bit word and sample, the slot of the word's first top member (the set bits of the
     /// earlier words and clusters).
@@ -439,7 +438,6 @@ impl TopSets {
             slot_of_rank.push(slots);
         }
         Self {
-            m,
             any,
             bits,
             first_slot,
@@ -453,7 +451,7 @@ impl TopSets {
 /// (by its [`TopSets`] slot); the others are not counted. Each `counts[s]` has one spare
 /// count past the last slot, which stays 0.
 fn shared_draws(mut rng: ChaCha8Rng, clusters: &Clusters, tops: &TopSets, counts: &mut [Vec<u32>]) {
-    let m = tops.m;
+    let m = tops.slot_of_rank.len();
     for (c, &len) in clusters.size.iter().enumerate() {
         let words = clusters.word_start[c]..clusters.word_start[c + 1];
         let any = &tops.any[words.clone()];
