@@ -457,3 +457,102 @@ fn pages_fit_1280_pixels_in_chromium() {
     let res = run_200(&tiny(), dir.path());
     browser::assert_fits_1280(&res.join("report.html"));
 }
+
+/// `report` and `tails` read a saved run one column at a time (`output::saved::SavedRun`):
+/// every column it serves — paths, populations, per-asset columns and the by-trigger
+/// matrix of a cross-margin run — is the one the readers that hold a whole file give.
+#[test]
+fn a_saved_run_serves_the_columns_the_held_readers_read() {
+    use cascadesim::metrics::{ColumnSource, Held};
+    use cascadesim::output::{read, saved::SavedRun};
+    let d = tempfile::tempdir().unwrap();
+    let scenario = root().join("scenarios/cross_margin_contagion.toml");
+    let res = run_200(scenario.to_str().unwrap(), d.path());
+    let f = res.join("results.h5");
+    let p = read::read_provenance(&f).unwrap();
+    let s = cascadesim::run::rebuild::rebuild_scenario(&p, false, "test").unwrap();
+    let ids = cascadesim::run::plan::population_ids(&s);
+    let venues: Vec<bool> = s.assets.iter().map(|a| a.venues.is_some()).collect();
+    assert!(s.cross_margin.is_some() && !ids.is_empty() && p.assets.len() > 1);
+
+    let saved = SavedRun::open(&f, p.paths, &p.assets, Some(&ids), Some(&venues)).unwrap();
+    saved.check().unwrap();
+    let (paths, assets, populations) = (
+        read::read_path_columns(&f, p.paths).unwrap(),
+        read::read_asset_columns(&f, &p.assets, &venues, true, p.paths).unwrap(),
+        read::read_population_columns(&f, &ids, p.paths).unwrap(),
+    );
+    let held = Held {
+        paths: &paths,
+        assets: &assets,
+        populations: &populations,
+    };
+    let same = |what: &str, x: Option<std::borrow::Cow<'_, cascadesim::metrics::Column>>, y| {
+        let (x, y): (_, Option<std::borrow::Cow<'_, cascadesim::metrics::Column>>) = (x, y);
+        let (x, y) = (x.expect(what), y.expect(what));
+        assert!(
+            x.values == y.values && (x.name, x.unit) == (y.name, y.unit),
+            "{what}"
+        );
+    };
+    assert_eq!(saved.path_headers(), held.path_headers());
+    for h in held.path_headers() {
+        same(h.name, saved.path(h.name), held.path(h.name));
+    }
+    assert_eq!(saved.asset_names(), held.asset_names());
+    for (a, asset) in assets.iter().enumerate() {
+        assert!(!asset.columns.is_empty());
+        for c in &asset.columns {
+            same(c.name, saved.asset(a, c.name), held.asset(a, c.name));
+        }
+        assert_eq!(
+            saved.by_trigger(a),
+            held.by_trigger(a),
+            "by_trigger of asset {a}"
+        );
+        assert!(saved.by_trigger(a).is_some());
+    }
+    assert_eq!(saved.population_ids(), held.population_ids());
+    for k in 0..ids.len() {
+        assert_eq!(saved.population_names(k), held.population_names(k));
+        for name in held.population_names(k) {
+            same(name, saved.population(k, name), held.population(k, name));
+        }
+    }
+    assert!(saved.path("no_such_metric").is_none());
+    saved.finish().unwrap();
+}
+
+/// A file that changes after `report` checked it (a column of the run rewritten with a
+/// NaN): the column is absent to the statistics, and `finish` names the problem, so
+/// `report` puts nothing in place.
+#[test]
+fn a_saved_run_changed_after_its_check_is_refused_by_finish() {
+    use cascadesim::metrics::ColumnSource;
+    use cascadesim::output::h5::{Stored, edit};
+    use cascadesim::output::{read, saved::SavedRun};
+    let d = tempfile::tempdir().unwrap();
+    let res = run_200(&tiny(), d.path());
+    let f = res.join("results.h5");
+    let p = read::read_provenance(&f).unwrap();
+    let saved = SavedRun::open_checked(&f, &p).unwrap();
+    assert!(saved.path("max_drawdown").is_some());
+    edit::rewrite(&f, |m| {
+        let ds = m
+            .datasets
+            .iter_mut()
+            .find(|d| d.path == "paths/max_drawdown")
+            .expect("the run's max_drawdown");
+        if let Stored::F64(v) = &mut ds.values {
+            v[3] = f64::NAN;
+        }
+    })
+    .unwrap();
+    assert!(saved.path("max_drawdown").is_none());
+    assert!(saved.path("bad_debt").is_some(), "other columns still read");
+    let e = saved.finish().unwrap_err().to_string();
+    assert!(
+        e.contains("/paths/max_drawdown") && e.contains("[3] = NaN"),
+        "{e}"
+    );
+}

@@ -5,10 +5,12 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 use clap::Args;
 
+use cascadesim::metrics::ColumnSource;
+use cascadesim::output::saved::SavedRun;
+use cascadesim::run::memory::Need;
 use cascadesim::summary;
 
-use super::common::{InputError, not_a_shard};
-use super::common::{read_columns, read_provenance};
+use super::common::{InputError, not_a_shard, read_provenance};
 use super::table;
 
 #[derive(Args)]
@@ -37,14 +39,18 @@ pub(crate) fn refit_tails(args: &TailsArgs) -> Result<i32> {
     not_a_shard(f)?;
     // The whole file is checked as `report` checks it: the same bad file, the same message.
     let provenance = read_provenance(f)?;
-    super::common::memory_guard(
+    super::common::guard(Need::read_back(
         provenance.paths,
         provenance.assets.len(),
         cascadesim::run::memory::has_cross_margin(&provenance.scenario),
-    )?;
-    let columns = read_columns(f, &provenance)?;
-    let Some(column) = columns.iter().find(|c| c.name == args.metric) else {
-        let names = columns.iter().map(|c| c.name);
+    ))?;
+    // Every column checked, then only the one fitted read again and held.
+    let saved = SavedRun::open_checked(f, &provenance).map_err(InputError::from)?;
+    let column = saved.path(&args.metric);
+    saved.finish().map_err(InputError::from)?;
+    let Some(column) = column else {
+        let headers = saved.path_headers();
+        let names = headers.iter().map(|h| h.name);
         let hint = cascadesim::diagnostics::suggest(&args.metric, names.clone())
             .map(|m| format!(" (did you mean `{m}`?)"))
             .unwrap_or_default();

@@ -21,6 +21,7 @@ pub mod population;
 pub mod read;
 pub mod realised;
 pub mod report_stage;
+pub mod saved;
 pub mod streamed;
 pub mod style;
 pub mod sweep;

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use super::h5::{self, AttrValue, H5Error, Stored};
 use super::realised::RealisedView;
 use crate::metrics::{
-    ASSET_METRICS, AssetColumns, BY_TRIGGER, Column, FUNDING_POPULATION_METRICS, Kind,
+    ASSET_METRICS, AssetColumns, BY_TRIGGER, Column, FUNDING_POPULATION_METRICS, Header, Kind,
     LENDING_METRICS, PopulationColumns, PopulationId, Values, path_metrics,
 };
 use crate::summary::{CascadeDefinition, Provenance};
@@ -65,9 +65,17 @@ impl Gather {
         }
     }
 
-    /// The value read, or `None` with the reader's problems kept.
+    /// The value read, or `None` with the reader's problems kept (a problem two readers
+    /// both found, e.g. a per-asset dataset both checked, is kept once).
     pub fn take<T>(&mut self, read: Result<T, FileProblems>) -> Option<T> {
-        read.map_err(|e| self.problems.extend(e.problems)).ok()
+        read.map_err(|e| {
+            for p in e.problems {
+                if !self.problems.contains(&p) {
+                    self.problems.push(p);
+                }
+            }
+        })
+        .ok()
     }
 
     /// # Errors
@@ -98,20 +106,20 @@ pub fn read_run_columns(f: &Path, p: &Provenance) -> Result<Vec<Column>, FilePro
 }
 
 /// Collects the problems of one file.
-struct Check<'f> {
+pub(super) struct Check<'f> {
     file: &'f Path,
     problems: Vec<String>,
 }
 
 impl<'f> Check<'f> {
-    fn new(file: &'f Path) -> Self {
+    pub(super) fn new(file: &'f Path) -> Self {
         Check {
             file,
             problems: Vec::new(),
         }
     }
 
-    fn push(&mut self, p: String) {
+    pub(super) fn push(&mut self, p: String) {
         self.problems.push(p);
     }
 
@@ -121,6 +129,11 @@ impl<'f> Check<'f> {
         let text = e.to_string();
         let prefix = format!("{}: ", e.path().display());
         self.push(text.strip_prefix(&prefix).unwrap_or(&text).to_owned());
+    }
+
+    /// The problems found, each without the file's name.
+    pub(super) fn into_messages(self) -> Vec<String> {
+        self.problems
     }
 
     fn finish<T>(self, value: T) -> Result<T, FileProblems> {
@@ -230,7 +243,7 @@ impl<'f> Check<'f> {
 
     /// Reads `/assets/<asset>/cross_margin_liquidated_by_trigger`: a `paths × n` float
     /// matrix of finite values whose second axis is the `trigger_asset` scale of length `n`.
-    fn by_trigger(&mut self, asset: &str, n: usize, paths: usize) -> Option<Vec<f64>> {
+    pub(super) fn by_trigger(&mut self, asset: &str, n: usize, paths: usize) -> Option<Vec<f64>> {
         let dataset = format!("/assets/{asset}/{BY_TRIGGER}");
         let (stored, shape) = self.dataset(&dataset, paths.saturating_mul(n))?;
         if shape != [paths, n] {
@@ -583,99 +596,130 @@ fn read_assets(c: &mut Check<'_>, f: &Path) -> Option<Vec<String>> {
     assets
 }
 
-/// Reads and checks the per-path columns of `/paths` (the lending ones when the file has
-/// them): each stored with its metric's type, one value per path, floats finite, flags 0
-/// or 1. The columns come back with their names, units and kinds, in the
-/// table's order.
-///
-/// # Errors
-/// Every problem of every column at once.
-pub fn read_path_columns(f: &Path, paths: u64) -> Result<Vec<Column>, FileProblems> {
-    let mut c = Check::new(f);
-    let Ok(len) = usize::try_from(paths) else {
-        c.push(format!(
-            "attribute \"paths\": {paths} paths cannot be held in memory"
-        ));
-        return c.finish(Vec::new());
-    };
-    let lending = match h5::list_datasets(f, "/paths") {
+/// One per-path dataset of a results file, read as a column: where it is, how it is
+/// stored and checked, and the column it becomes. The readers below and
+/// [`super::saved::SavedRun`] read every column through one.
+#[derive(Debug, Clone)]
+pub(super) struct Entry {
+    /// `/paths/<metric>`, `/assets/<asset>/<metric>` or `/populations/<k>/<metric>`.
+    pub(super) dataset: String,
+    kind: Kind,
+    /// Refused when negative (a notional, a cost or a loss).
+    nonneg: bool,
+    name: &'static str,
+    unit: &'static str,
+    description: &'static str,
+    summarize: bool,
+}
+
+impl Entry {
+    pub(super) fn name(&self) -> &'static str {
+        self.name
+    }
+
+    pub(super) fn header(&self) -> Header {
+        Header {
+            name: self.name,
+            unit: self.unit,
+            summarize: self.summarize,
+        }
+    }
+
+    /// Reads and checks the dataset (`len` values), problems to `c`.
+    pub(super) fn read(&self, c: &mut Check<'_>, len: usize) -> Option<Column> {
+        let values = c.column(&self.dataset, self.kind, len, self.nonneg)?;
+        Some(Column {
+            name: self.name,
+            unit: self.unit,
+            description: self.description,
+            summarize: self.summarize,
+            values,
+        })
+    }
+}
+
+/// An asset's entries: its metrics (those that apply to it) and, with cross-margin
+/// accounts, the width of its by-trigger matrix (the number of assets).
+#[derive(Debug, Clone)]
+pub(super) struct AssetEntries {
+    pub(super) asset: String,
+    pub(super) columns: Vec<Entry>,
+    pub(super) by_trigger: Option<usize>,
+}
+
+/// A population's entries.
+#[derive(Debug, Clone)]
+pub(super) struct PopulationEntries {
+    pub(super) id: PopulationId,
+    pub(super) columns: Vec<Entry>,
+}
+
+/// The entries of `/paths` (the lending columns when the file has them), in the table's
+/// order; `None` when the group cannot be listed (the problem is in `c`).
+pub(super) fn path_entries(c: &mut Check<'_>) -> Option<Vec<Entry>> {
+    let lending = match h5::list_datasets(c.file, "/paths") {
         Ok(names) => names.iter().any(|n| n == LENDING_METRICS[0].name),
         Err(e) => {
             c.h5(&e);
-            return c.finish(Vec::new());
+            return None;
         }
     };
-    let columns: Vec<Column> = path_metrics(lending)
-        .filter_map(|d| {
-            let v = c.column(&format!("/paths/{}", d.name), d.kind, len, d.unit == "USD")?;
-            Some(d.column(v))
-        })
-        .collect();
-    c.finish(columns)
+    Some(
+        path_metrics(lending)
+            .map(|d| Entry {
+                dataset: format!("/paths/{}", d.name),
+                kind: d.kind,
+                nonneg: d.unit == "USD",
+                name: d.name,
+                unit: d.unit,
+                description: d.description,
+                summarize: d.summarize,
+            })
+            .collect(),
+    )
 }
 
-/// Reads and checks the per-asset columns `/assets/<asset>/<metric>` (the venue-only ones for
-/// assets with `venues`, the cross-margin ones when `cross_margin`, with the by-trigger
-/// matrix, `paths × assets`), as [`read_path_columns`] does.
-///
-/// # Errors
-/// Every problem at once.
-pub fn read_asset_columns(
-    f: &Path,
+/// The entries of `/assets/<asset>`: the venue-only metrics for assets with `venues`, the
+/// cross-margin ones (and the by-trigger matrix, `paths × assets`) when `cross_margin`.
+pub(super) fn asset_entries(
     assets: &[String],
     venues: &[bool],
     cross_margin: bool,
-    paths: u64,
-) -> Result<Vec<AssetColumns>, FileProblems> {
-    let mut c = Check::new(f);
-    let len = usize::try_from(paths).unwrap_or(usize::MAX);
-    let out = assets
+) -> Vec<AssetEntries> {
+    assets
         .iter()
         .zip(venues)
-        .map(|(a, &venues)| AssetColumns {
+        .map(|(a, &venues)| AssetEntries {
             asset: a.clone(),
             columns: ASSET_METRICS
                 .iter()
                 .filter(|d| d.applies(venues, cross_margin))
-                .filter_map(|d| {
-                    let v = c.column(
-                        &format!("/assets/{a}/{}", d.name),
-                        Kind::F64,
-                        len,
-                        d.unit == "USD",
-                    )?;
-                    Some(Column {
-                        name: d.name,
-                        unit: d.unit,
-                        description: d.description,
-                        summarize: false,
-                        values: v,
-                    })
+                .map(|d| Entry {
+                    dataset: format!("/assets/{a}/{}", d.name),
+                    kind: Kind::F64,
+                    nonneg: d.unit == "USD",
+                    name: d.name,
+                    unit: d.unit,
+                    description: d.description,
+                    summarize: false,
                 })
                 .collect(),
-            by_trigger: cross_margin
-                .then(|| c.by_trigger(a, assets.len(), len))
-                .flatten(),
+            by_trigger: cross_margin.then_some(assets.len()),
         })
-        .collect();
-    c.finish(out)
+        .collect()
 }
 
-/// Reads and checks the per-population columns `/populations/<k>/<metric>` of the
-/// populations `ids` (scenario order), as [`read_path_columns`] does. A file without
-/// `/populations` (rare-event runs, files written before the figures existed) has none.
-///
-/// # Errors
-/// Every problem at once.
-pub fn read_population_columns(
-    f: &Path,
+/// The entries of `/populations/<k>` for the populations `ids` (scenario order): none in a
+/// file without `/populations` (rare-event runs, files written before the figures
+/// existed). A group that is not one of the scenario's populations is a problem (in `c`).
+pub(super) fn population_entries(
+    c: &mut Check<'_>,
     ids: &[PopulationId],
-    paths: u64,
-) -> Result<Vec<PopulationColumns>, FileProblems> {
-    let mut c = Check::new(f);
+) -> Vec<PopulationEntries> {
+    let f = c.file;
     let first = h5::list_datasets(f, "/populations/0").unwrap_or_default();
     if first.is_empty() {
-        return c.finish(Vec::new());
+        return Vec::new();
     }
     // One group per population of the scenario, `0` to `n - 1`, and no other.
     let groups = h5::list_groups(f, "/populations").unwrap_or_default();
@@ -709,28 +753,102 @@ pub fn read_population_columns(
         has(FUNDING_POPULATION_METRICS),
         has(crate::metrics::ENGINE_POPULATION_METRICS),
     );
-    let len = usize::try_from(paths).unwrap_or(usize::MAX);
-    let out = ids
-        .iter()
+    ids.iter()
         .enumerate()
-        .map(|(k, id)| PopulationColumns {
-            name: id.name.clone(),
-            asset: id.asset.clone(),
-            venue: id.venue.clone(),
+        .map(|(k, id)| PopulationEntries {
+            id: id.clone(),
             columns: crate::metrics::population_metrics(funding, engine)
-                .filter_map(|d| {
+                .map(|d| Entry {
+                    dataset: format!("/populations/{k}/{}", d.name),
+                    kind: d.kind,
                     // Population columns include signed ones (`backstop_pnl`): bounds only.
-                    let v =
-                        c.column(&format!("/populations/{k}/{}", d.name), d.kind, len, false)?;
-                    Some(Column {
-                        name: d.name,
-                        unit: d.unit,
-                        description: d.description,
-                        summarize: false,
-                        values: v,
-                    })
+                    nonneg: false,
+                    name: d.name,
+                    unit: d.unit,
+                    description: d.description,
+                    summarize: false,
                 })
                 .collect(),
+        })
+        .collect()
+}
+
+/// Reads and checks the per-path columns of `/paths` (the lending ones when the file has
+/// them): each stored with its metric's type, one value per path, floats finite, flags 0
+/// or 1. The columns come back with their names, units and kinds, in the
+/// table's order.
+///
+/// # Errors
+/// Every problem of every column at once.
+pub fn read_path_columns(f: &Path, paths: u64) -> Result<Vec<Column>, FileProblems> {
+    let mut c = Check::new(f);
+    let Ok(len) = usize::try_from(paths) else {
+        c.push(format!(
+            "attribute \"paths\": {paths} paths cannot be held in memory"
+        ));
+        return c.finish(Vec::new());
+    };
+    let Some(entries) = path_entries(&mut c) else {
+        return c.finish(Vec::new());
+    };
+    let columns: Vec<Column> = entries.iter().filter_map(|e| e.read(&mut c, len)).collect();
+    c.finish(columns)
+}
+
+/// Reads and checks the per-asset columns `/assets/<asset>/<metric>` (the venue-only ones for
+/// assets with `venues`, the cross-margin ones when `cross_margin`, with the by-trigger
+/// matrix, `paths × assets`), as [`read_path_columns`] does.
+///
+/// # Errors
+/// Every problem at once.
+pub fn read_asset_columns(
+    f: &Path,
+    assets: &[String],
+    venues: &[bool],
+    cross_margin: bool,
+    paths: u64,
+) -> Result<Vec<AssetColumns>, FileProblems> {
+    let mut c = Check::new(f);
+    let len = usize::try_from(paths).unwrap_or(usize::MAX);
+    let out = asset_entries(assets, venues, cross_margin)
+        .into_iter()
+        .map(|a| AssetColumns {
+            columns: a
+                .columns
+                .iter()
+                .filter_map(|e| e.read(&mut c, len))
+                .collect(),
+            by_trigger: a.by_trigger.and_then(|n| c.by_trigger(&a.asset, n, len)),
+            asset: a.asset,
+        })
+        .collect();
+    c.finish(out)
+}
+
+/// Reads and checks the per-population columns `/populations/<k>/<metric>` of the
+/// populations `ids` (scenario order), as [`read_path_columns`] does. A file without
+/// `/populations` (rare-event runs, files written before the figures existed) has none.
+///
+/// # Errors
+/// Every problem at once.
+pub fn read_population_columns(
+    f: &Path,
+    ids: &[PopulationId],
+    paths: u64,
+) -> Result<Vec<PopulationColumns>, FileProblems> {
+    let mut c = Check::new(f);
+    let len = usize::try_from(paths).unwrap_or(usize::MAX);
+    let out = population_entries(&mut c, ids)
+        .into_iter()
+        .map(|p| PopulationColumns {
+            columns: p
+                .columns
+                .iter()
+                .filter_map(|e| e.read(&mut c, len))
+                .collect(),
+            name: p.id.name,
+            asset: p.id.asset,
+            venue: p.id.venue,
         })
         .collect();
     c.finish(out)

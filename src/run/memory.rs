@@ -69,12 +69,24 @@ pub struct Need {
 }
 
 impl Need {
-    /// The per-path results of `paths` paths of `assets` assets and nothing else (`report`,
-    /// `tails`, `merge`, `compare`, one grid point of a sweep); `cross_margin` when the run
+    /// The per-path results of `paths` paths of `assets` assets and nothing else (`merge`,
+    /// `compare`, one grid point of a sweep); `cross_margin` when the run
     /// had cross-margin accounts (see [`has_cross_margin`]).
     pub fn results(paths: u64, assets: usize, cross_margin: bool) -> Need {
         Need {
             paths,
+            assets,
+            cross_margin,
+            ..Need::default()
+        }
+    }
+
+    /// A saved run's per-path results read back a few columns at a time (`report`, `tails`:
+    /// `output::saved`), as a streamed run reads its own (its one block of simulated paths
+    /// is counted too, a small over-count).
+    pub fn read_back(paths: u64, assets: usize, cross_margin: bool) -> Need {
+        Need {
+            streamed: paths,
             assets,
             cross_margin,
             ..Need::default()

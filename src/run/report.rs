@@ -12,9 +12,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
-use crate::metrics::Held;
+use crate::metrics::ColumnSource;
 use crate::output::figures::FigureInput;
 use crate::output::report_stage::ReportStage;
+use crate::output::saved::SavedRun;
 use crate::output::{OutputError, SHARD_CONTENT, h5, html, read};
 use crate::summary::{self, Summary};
 use crate::tails::TailReport;
@@ -92,66 +93,58 @@ pub fn rebuild_report(
     }
     check_whole_run(f)?;
     let provenance = read::read_provenance(f)?;
-    memory::guard(Need::results(
+    memory::guard(Need::read_back(
         provenance.paths,
         provenance.assets.len(),
         memory::has_cross_margin(&provenance.scenario),
     ))?;
-    // Every problem of the file in one message: `/paths`, `/assets`, the realised heatmap,
-    // `/populations`.
-    let mut all = read::Gather::new(f);
-    let columns = all.take(read::read_run_columns(f, &provenance));
-    let realised = all.take(read::read_realised(f, &provenance));
-    // Population names come from the recorded scenario (none when it cannot be rebuilt).
-    let (population_columns, cross_assets) = match rebuild_scenario(
-        &provenance,
-        allow_external,
-        "report",
-    ) {
+    // Population names (and, with cross-margin accounts, which assets have venues) come
+    // from the recorded scenario: none when it cannot be rebuilt.
+    let (ids, venues) = match rebuild_scenario(&provenance, allow_external, "report") {
         Ok(s) => {
-            let pops = read::read_population_columns(f, &population_ids(&s), provenance.paths);
-            // The cross-margin figures come from the per-asset columns.
-            let cross = s.cross_margin.as_ref().map(|_| {
-                let venues: Vec<bool> = s.assets.iter().map(|a| a.venues.is_some()).collect();
-                read::read_asset_columns(f, &provenance.assets, &venues, true, provenance.paths)
-            });
-            (all.take(pops), cross.and_then(|c| all.take(c)))
+            let venues: Vec<bool> = s.assets.iter().map(|a| a.venues.is_some()).collect();
+            (
+                Some(population_ids(&s)),
+                s.cross_margin.is_some().then_some(venues),
+            )
         }
         Err(e) => {
             warn(&format!(
                 "the per-population figures are left out: the scenario stored in the file cannot be rebuilt ({e})"
             ));
-            (Some(Vec::new()), None)
+            (None, None)
         }
     };
+    // Every problem of the file in one message, before anything is computed: `/paths`,
+    // `/assets`, the tail tables, the realised heatmap, `/populations`. The columns are
+    // then read again one at a time as the statistics, replays and figures ask for them.
+    let mut all = read::Gather::new(f);
+    let saved = all.take(SavedRun::open(
+        f,
+        provenance.paths,
+        &provenance.assets,
+        ids.as_deref(),
+        venues.as_deref(),
+    ));
+    all.take(read::check_run_datasets(f, &provenance));
+    let realised = all.take(read::read_realised(f, &provenance));
+    if let Some(s) = &saved {
+        all.take(s.check());
+    }
     all.finish()?;
-    let (Some(columns), Some(realised), Some(population_columns)) =
-        (columns, realised, population_columns)
-    else {
+    let (Some(saved), Some(realised)) = (saved, realised) else {
         return Err(RunError::Input(format!(
             "{}: the file is incomplete",
             f.display()
         )));
     };
-    let cross_margin = cross_assets
-        .map(|assets| {
-            summary::cross_margin_summaries(&Held {
-                paths: &columns,
-                assets: &assets,
-                populations: &[],
-            })
-        })
-        .unwrap_or_default();
+    let source: &dyn ColumnSource = &saved;
     let seed = provenance.seed;
     let first_path = provenance.first_path;
-    let tail_reports = summary::analyze_tails(&columns, &summary::tail_options(seed));
-    let mut summary = Summary::build(provenance, &columns, &tail_reports);
-    summary.populations = summary::population_summaries(&Held {
-        paths: &[],
-        assets: &[],
-        populations: &population_columns,
-    });
-    summary.cross_margin = cross_margin;
+    let tail_reports = summary::analyze_tails_from(source, &summary::tail_options(seed));
+    let mut summary = Summary::build_from(provenance, source, &tail_reports, None);
+    summary.populations = summary::population_summaries(source);
+    summary.cross_margin = summary::cross_margin_summaries(source);
     let json = html::summary_json(&summary)?;
     let mut notes = vec![format!(
         "Rebuilt by cascadesim report (version {}) from {} without re-simulating.",
@@ -184,7 +177,7 @@ pub fn rebuild_report(
         Err("no paths were run".to_string())
     } else {
         rebuild_market(&summary.provenance, allow_external, "report")
-            .and_then(|m| sample_paths(&m, &Held::paths(&columns), first_path, seed))
+            .and_then(|m| sample_paths(&m, source, first_path, seed))
     };
     let traced = read_traces(f);
     check(cancel)?;
@@ -194,7 +187,7 @@ pub fn rebuild_report(
     html::write_atomic(&stage.dir().join("summary.json"), json.as_bytes())?;
     let input = FigureInput {
         summary: &summary,
-        columns: &Held::paths(&columns),
+        columns: source,
         tail_reports: &tail_reports,
         samples,
         realised,
@@ -204,6 +197,9 @@ pub fn rebuild_report(
         return Err(OutputError::Figures(failed).into());
     }
     check(cancel)?;
+    // A column that could not be read again (the file changed underneath): nothing is put
+    // in place.
+    saved.finish()?;
     let dir = stage.commit()?;
     for w in skipped {
         warn(&w);

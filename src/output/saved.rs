@@ -1,0 +1,224 @@
+//! A finished `results.h5` as a [`ColumnSource`]: the per-path columns `report` and
+//! `tails` work on, each read back from the file and checked (as [`super::read`] checks
+//! every column) when a statistic asks for it, so a saved run is rebuilt holding a few
+//! columns at a time, as the run itself was finished from its staged file
+//! ([`super::streamed`]). A 10⁷-path file is about 2 GB of columns; held whole, `report`
+//! needed 3.2 GB.
+//!
+//! [`SavedRun::check`] reads every column once, in parallel, before anything is computed,
+//! so a damaged file still gives every problem at once and nothing is written. A column
+//! that cannot be read later (the file changed underneath) is absent to the statistics
+//! and [`SavedRun::finish`] fails with the problem, before anything is put in place.
+
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rayon::prelude::*;
+
+use super::read::{
+    AssetEntries, Check, Entry, FileProblems, Gather, PopulationEntries, asset_entries,
+    check_run_datasets, path_entries, population_entries,
+};
+use crate::metrics::{Column, ColumnSource, Header, PopulationId};
+use crate::summary::Provenance;
+
+/// The columns of a finished results file, read when asked for; see the module
+/// documentation.
+pub struct SavedRun {
+    file: PathBuf,
+    /// Values per column (the run's `paths`).
+    len: usize,
+    paths: Vec<Entry>,
+    /// Asset columns: only with cross-margin accounts (the figures and summaries that read
+    /// per-asset columns are the cross-margin ones).
+    assets: Vec<AssetEntries>,
+    populations: Vec<PopulationEntries>,
+    /// Problems of reads after [`SavedRun::check`], each without the file's name.
+    problems: Mutex<Vec<String>>,
+}
+
+/// One dataset [`SavedRun::check`] reads.
+enum Part<'a> {
+    Column(&'a Entry),
+    ByTrigger(&'a str, usize),
+}
+
+impl SavedRun {
+    /// The columns of `/paths`, of the populations `ids` when given (scenario order; none
+    /// when the file has no `/populations`) and, when `cross_margin` gives each asset's `venues` flag (scenario order, the
+    /// file's `assets`), of `/assets`. Nothing is read but the groups' listings.
+    ///
+    /// # Errors
+    /// `/paths` cannot be listed, `paths` values cannot be held, or `/populations` holds a
+    /// group that is not one of `ids`.
+    pub fn open(
+        f: &Path,
+        paths: u64,
+        assets: &[String],
+        ids: Option<&[PopulationId]>,
+        cross_margin: Option<&[bool]>,
+    ) -> Result<SavedRun, FileProblems> {
+        let mut c = Check::new(f);
+        let Ok(len) = usize::try_from(paths) else {
+            c.push(format!(
+                "attribute \"paths\": {paths} paths cannot be held in memory"
+            ));
+            return Err(problems(f, c.into_messages()));
+        };
+        let paths = path_entries(&mut c);
+        let populations = ids.map_or_else(Vec::new, |ids| population_entries(&mut c, ids));
+        let assets =
+            cross_margin.map_or_else(Vec::new, |venues| asset_entries(assets, venues, true));
+        let messages = c.into_messages();
+        match paths {
+            Some(paths) if messages.is_empty() => Ok(SavedRun {
+                file: f.to_path_buf(),
+                len,
+                paths,
+                assets,
+                populations,
+                problems: Mutex::new(Vec::new()),
+            }),
+            _ => Err(problems(f, messages)),
+        }
+    }
+
+    /// The per-path columns of `/paths` of a whole run's file, checked with the rest of
+    /// the file as [`super::read::read_run_columns`] checks it (the same problems), but not
+    /// held.
+    ///
+    /// # Errors
+    /// Every problem of the file at once.
+    pub fn open_checked(f: &Path, p: &Provenance) -> Result<SavedRun, FileProblems> {
+        let mut all = Gather::new(f);
+        let saved = all.take(SavedRun::open(f, p.paths, &p.assets, None, None));
+        if let Some(s) = &saved {
+            all.take(s.check());
+        }
+        all.take(check_run_datasets(f, p));
+        all.finish()?;
+        saved.ok_or_else(|| problems(f, vec!["the file is incomplete".into()]))
+    }
+
+    /// Reads and checks every column this source serves, once, in parallel (on the
+    /// current rayon pool), each dropped when checked.
+    ///
+    /// # Errors
+    /// Every problem, in the order of the columns: `/paths`, the populations, the assets.
+    pub fn check(&self) -> Result<(), FileProblems> {
+        let parts: Vec<Part<'_>> = self
+            .paths
+            .iter()
+            .chain(self.populations.iter().flat_map(|p| &p.columns))
+            .map(Part::Column)
+            .chain(self.assets.iter().flat_map(|a| {
+                a.columns
+                    .iter()
+                    .map(Part::Column)
+                    .chain(a.by_trigger.map(|n| Part::ByTrigger(a.asset.as_str(), n)))
+            }))
+            .collect();
+        let found: Vec<Vec<String>> = parts
+            .par_iter()
+            .map(|part| {
+                let mut c = Check::new(&self.file);
+                match part {
+                    Part::Column(e) => drop(e.read(&mut c, self.len)),
+                    Part::ByTrigger(a, n) => drop(c.by_trigger(a, *n, self.len)),
+                }
+                c.into_messages()
+            })
+            .collect();
+        let all: Vec<String> = found.into_iter().flatten().collect();
+        if all.is_empty() {
+            Ok(())
+        } else {
+            Err(problems(&self.file, all))
+        }
+    }
+
+    /// # Errors
+    /// The problems of reads after [`SavedRun::check`] (the file changed underneath).
+    pub fn finish(&self) -> Result<(), FileProblems> {
+        let found = self
+            .problems
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        if found.is_empty() {
+            Ok(())
+        } else {
+            Err(problems(&self.file, found))
+        }
+    }
+
+    /// Reads `e`, keeping its problems.
+    fn read(&self, e: &Entry) -> Option<Cow<'_, Column>> {
+        let mut c = Check::new(&self.file);
+        let column = e.read(&mut c, self.len);
+        self.keep(c);
+        column.map(Cow::Owned)
+    }
+
+    fn keep(&self, c: Check<'_>) {
+        let found = c.into_messages();
+        if !found.is_empty() {
+            self.problems
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .extend(found);
+        }
+    }
+}
+
+fn problems(f: &Path, problems: Vec<String>) -> FileProblems {
+    FileProblems {
+        file: f.to_path_buf(),
+        problems,
+    }
+}
+
+fn named<'e>(entries: &'e [Entry], name: &str) -> Option<&'e Entry> {
+    entries.iter().find(|e| e.name() == name)
+}
+
+impl ColumnSource for SavedRun {
+    fn path_headers(&self) -> Vec<Header> {
+        self.paths.iter().map(Entry::header).collect()
+    }
+
+    fn path(&self, name: &str) -> Option<Cow<'_, Column>> {
+        self.read(named(&self.paths, name)?)
+    }
+
+    fn asset_names(&self) -> Vec<String> {
+        self.assets.iter().map(|a| a.asset.clone()).collect()
+    }
+
+    fn asset(&self, a: usize, name: &str) -> Option<Cow<'_, Column>> {
+        self.read(named(&self.assets.get(a)?.columns, name)?)
+    }
+
+    fn by_trigger(&self, a: usize) -> Option<Cow<'_, [f64]>> {
+        let asset = self.assets.get(a)?;
+        let mut c = Check::new(&self.file);
+        let v = c.by_trigger(&asset.asset, asset.by_trigger?, self.len);
+        self.keep(c);
+        v.map(Cow::Owned)
+    }
+
+    fn population_ids(&self) -> Vec<PopulationId> {
+        self.populations.iter().map(|p| p.id.clone()).collect()
+    }
+
+    fn population_names(&self, k: usize) -> Vec<&'static str> {
+        self.populations
+            .get(k)
+            .map_or_else(Vec::new, |p| p.columns.iter().map(Entry::name).collect())
+    }
+
+    fn population(&self, k: usize, name: &str) -> Option<Cow<'_, Column>> {
+        self.read(named(&self.populations.get(k)?.columns, name)?)
+    }
+}
