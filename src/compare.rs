@@ -9,7 +9,7 @@ use rand::{RngExt, SeedableRng};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::metrics::{Column, Values};
+use crate::metrics::{Column, ColumnSource, Header, Held, Values};
 use crate::stats::{Z95, wilson95};
 use crate::summary::{Provenance, TAIL_METRICS};
 use crate::sweep::paired::paired_flags;
@@ -277,27 +277,42 @@ fn flags(c: &Column) -> Vec<u8> {
 /// Rows follow run A's column order; figures one run lacks are listed in `only_in_one`.
 /// Runs with no paths give no rows.
 pub fn compare(pa: &Provenance, ca: &[Column], pb: &Provenance, cb: &[Column]) -> Comparison {
+    compare_from(pa, &Held::paths(ca), pb, &Held::paths(cb))
+}
+
+/// [`compare`] on the path columns of `ca` and `cb`, each pair read when its rows are
+/// computed (two columns at a time, so two saved runs of 10⁷ paths are compared without
+/// holding either). A column a source cannot read gives no rows (its owner reports the
+/// problem).
+pub fn compare_from(
+    pa: &Provenance,
+    ca: &dyn ColumnSource,
+    pb: &Provenance,
+    cb: &dyn ColumnSource,
+) -> Comparison {
     let pairing = pairing(pa, pb);
     let paired = pairing.paired;
     let (na, nb) = (pa.paths, pb.paths);
-    let find = |cols: &'_ [Column], name: &str| -> Option<usize> {
-        cols.iter().position(|c| c.name == name)
-    };
+    let (ha, hb) = (ca.path_headers(), cb.path_headers());
+    let has = |h: &[Header], name: &str| h.iter().any(|x| x.name == name);
+    // Both runs' column `name`, read.
+    let pair = |name: &str| Some((ca.path(name)?, cb.path(name)?));
     let mut rows = Vec::new();
     let mut only_in_one = Vec::new();
-    for c in ca.iter().filter(|c| c.summarize) {
-        if find(cb, c.name).is_none() {
-            only_in_one.push(format!("{} (only in A)", c.name));
+    for h in ha.iter().filter(|h| h.summarize) {
+        if !has(&hb, h.name) {
+            only_in_one.push(format!("{} (only in A)", h.name));
         }
     }
-    for c in cb.iter().filter(|c| c.summarize) {
-        if find(ca, c.name).is_none() {
-            only_in_one.push(format!("{} (only in B)", c.name));
+    for h in hb.iter().filter(|h| h.summarize) {
+        if !has(&ha, h.name) {
+            only_in_one.push(format!("{} (only in B)", h.name));
         }
     }
     if na > 0 && nb > 0 {
-        if let (Some(x), Some(y)) = (find(ca, "cascade"), find(cb, "cascade")) {
-            let (fa, fb) = (flags(&ca[x]), flags(&cb[y]));
+        if let Some((x, y)) = pair("cascade") {
+            let (fa, fb) = (flags(&x), flags(&y));
+            drop((x, y));
             let (ka, kb) = (
                 fa.iter().filter(|&&f| f != 0).count() as u64,
                 fb.iter().filter(|&&f| f != 0).count() as u64,
@@ -332,19 +347,18 @@ pub fn compare(pa: &Provenance, ca: &[Column], pb: &Provenance, cb: &[Column]) -
                 (d, lo, hi, "unpaired-normal")
             }
         };
-        let both: Vec<(&Column, &Column)> = ca
-            .iter()
-            .filter(|c| c.summarize)
-            .filter_map(|c| find(cb, c.name).map(|j| (c, &cb[j])))
-            .collect();
-        for &(x, y) in &both {
+        for h in ha.iter().filter(|h| h.summarize && has(&hb, h.name)) {
+            let Some((x, y)) = pair(h.name) else {
+                continue;
+            };
             let (a, b) = (x.values.to_f64(), y.values.to_f64());
+            drop((x, y));
             let (difference, ci_low, ci_high, method) = diff(&a, &b);
             rows.push(Row {
                 figure: "mean",
-                metric: x.name,
+                metric: h.name,
                 level: None,
-                unit: x.unit,
+                unit: h.unit,
                 a: mean(&a),
                 b: mean(&b),
                 difference,
@@ -354,7 +368,7 @@ pub fn compare(pa: &Provenance, ca: &[Column], pb: &Provenance, cb: &[Column]) -
             });
         }
         for name in ["book_exhausted", "fund_exhausted", "bad_debt"] {
-            let (Some(x), Some(y)) = (find(ca, name), find(cb, name)) else {
+            let Some((x, y)) = pair(name) else {
                 continue;
             };
             let ind = |c: &Column| -> Vec<f64> {
@@ -364,11 +378,11 @@ pub fn compare(pa: &Provenance, ca: &[Column], pb: &Provenance, cb: &[Column]) -
                     .map(|&v| f64::from(v > 0.0))
                     .collect()
             };
-            let (a, b) = (ind(&ca[x]), ind(&cb[y]));
+            let (a, b) = (ind(&x), ind(&y));
             let (difference, ci_low, ci_high, method) = diff(&a, &b);
             rows.push(Row {
                 figure: "share",
-                metric: ca[x].name,
+                metric: x.name,
                 level: None,
                 unit: "fraction",
                 a: mean(&a),
@@ -381,10 +395,12 @@ pub fn compare(pa: &Provenance, ca: &[Column], pb: &Provenance, cb: &[Column]) -
         }
         let seed = pa.seed;
         for name in TAIL_METRICS {
-            let (Some(x), Some(y)) = (find(ca, name), find(cb, name)) else {
+            let Some((x, y)) = pair(name) else {
                 continue;
             };
-            let (a, b) = (ca[x].values.to_f64(), cb[y].values.to_f64());
+            let (metric, unit) = (x.name, x.unit);
+            let (a, b) = (x.values.to_f64(), y.values.to_f64());
+            drop((x, y));
             for p in RISK_LEVELS {
                 let beyond = |n: u64| n as f64 * (1.0 - p) >= MIN_TAIL_PATHS - 1e-9;
                 if !beyond(na) || !beyond(nb) {
@@ -401,9 +417,9 @@ pub fn compare(pa: &Provenance, ca: &[Column], pb: &Provenance, cb: &[Column]) -
                 for (figure, fa, fb, (lo, hi)) in [("VaR", va, vb, vi), ("ES", ea, eb, ei)] {
                     rows.push(Row {
                         figure,
-                        metric: ca[x].name,
+                        metric,
                         level: Some(p),
-                        unit: ca[x].unit,
+                        unit,
                         a: fa,
                         b: fb,
                         difference: fb - fa,

@@ -121,12 +121,6 @@ pub(crate) fn read_provenance(f: &Path) -> Result<Provenance> {
     Ok(cascadesim::output::read::read_provenance(f).map_err(InputError::from)?)
 }
 
-/// Reads `/paths` back into the run's columns (same names, units, kinds and order), every
-/// dataset checked. The lending columns are read when the file has them.
-pub(crate) fn read_columns(f: &Path, p: &Provenance) -> Result<Vec<cascadesim::metrics::Column>> {
-    Ok(cascadesim::output::read::read_run_columns(f, p).map_err(InputError::from)?)
-}
-
 /// Set on MPI ranks other than 0: they report nothing, so a job prints each message once.
 pub(crate) static SILENT: AtomicBool = AtomicBool::new(false);
 

@@ -8,17 +8,18 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, bail};
 use clap::Args;
 
-use cascadesim::compare::{Comparison, compare as compare_runs};
-use cascadesim::metrics::Column;
+use cascadesim::compare::{Comparison, compare_from as compare_runs};
 use cascadesim::output::Staging;
 use cascadesim::output::compare::{Side, interval, signed, write_compare};
 use cascadesim::output::format::human;
 use cascadesim::output::read::Unreadable;
+use cascadesim::output::saved::SavedRun;
 use cascadesim::output::style::wrap;
+use cascadesim::run::memory::Need;
 use cascadesim::summary::Provenance;
 
+use super::common::read_provenance;
 use super::common::{InputError, from_run, not_a_shard};
-use super::common::{read_columns, read_provenance};
 
 #[derive(Args)]
 pub(crate) struct CompareArgs {
@@ -66,17 +67,18 @@ fn resolve(arg: &Path) -> Result<(PathBuf, String)> {
     Ok((file, label))
 }
 
-/// Reads one run, every dataset checked; the error names the file and dataset.
-fn read_run(arg: &Path) -> Result<(PathBuf, String, Provenance, Vec<Column>)> {
+/// Opens one run, every dataset checked (the error names the file and dataset); its
+/// columns are then read one at a time as the comparison asks for them.
+fn read_run(arg: &Path) -> Result<(PathBuf, String, Provenance, SavedRun)> {
     let (file, label) = resolve(arg)?;
     not_a_shard(&file)?;
     let p = read_provenance(&file)?;
-    super::common::memory_guard(
+    super::common::guard(Need::read_back(
         p.paths,
         p.assets.len(),
         cascadesim::run::memory::has_cross_margin(&p.scenario),
-    )?;
-    let columns = read_columns(&file, &p)?;
+    ))?;
+    let columns = SavedRun::open_checked(&file, &p).map_err(InputError::from)?;
     Ok((file, label, p, columns))
 }
 
@@ -96,12 +98,17 @@ pub(crate) fn compare(args: &CompareArgs) -> Result<i32> {
         }
     };
     let comparison = compare_runs(&pa, &ca, &pb, &cb);
+    // A column that could not be read again (a file changed underneath): nothing written.
+    ca.finish().map_err(InputError::from)?;
+    cb.finish().map_err(InputError::from)?;
     let a = Side::new(fa.display().to_string(), la, &pa);
     let b = Side::new(fb.display().to_string(), lb, &pb);
     let dest = args.out.join(format!("{}-vs-{}-compare", a.label, b.label));
     super::common::cancelled()?;
     let staging = Staging::new(&dest)?;
     let figures = write_compare(&staging, &a, &ca, &b, &cb, &comparison)?;
+    ca.finish().map_err(InputError::from)?;
+    cb.finish().map_err(InputError::from)?;
     let dir = super::common::commit(staging)?;
     for f in &figures {
         if let Err(e) = &f.status {

@@ -16,7 +16,7 @@ use super::plot::{self, Figure, draw_legend};
 use super::style::err;
 use super::{OutputError, Staging};
 use crate::compare::{Comparison, Row};
-use crate::metrics::Column;
+use crate::metrics::{Column, ColumnSource};
 use crate::summary::{Provenance, TAIL_METRICS};
 
 /// Pixel size of a tail figure.
@@ -131,17 +131,19 @@ impl Figure for TailOverlay {
 
 /// The overlays to draw: each tail metric both runs have, when either has a positive value
 /// (a log axis shows nothing else). Returns them with a note for each metric left out.
-fn overlays(a: &Side, ca: &[Column], b: &Side, cb: &[Column]) -> (Vec<TailOverlay>, Vec<String>) {
+fn overlays(
+    a: &Side,
+    ca: &dyn ColumnSource,
+    b: &Side,
+    cb: &dyn ColumnSource,
+) -> (Vec<TailOverlay>, Vec<String>) {
     let mut out = Vec::new();
     let mut notes = Vec::new();
     for name in TAIL_METRICS {
-        let (Some(x), Some(y)) = (
-            ca.iter().find(|c| c.name == name),
-            cb.iter().find(|c| c.name == name),
-        ) else {
+        let (Some(x), Some(y)) = (ca.path(name), cb.path(name)) else {
             continue;
         };
-        let ((na, pa), (nb, pb)) = (curve(x), curve(y));
+        let ((na, pa), (nb, pb)) = (curve(&x), curve(&y));
         if pa.is_empty() && pb.is_empty() {
             notes.push(format!(
                 "{name}: no positive value in either run, so no tail to draw"
@@ -194,9 +196,9 @@ pub fn interval(r: &Row) -> String {
 pub fn write_compare(
     staging: &Staging,
     a: &Side,
-    ca: &[Column],
+    ca: &dyn ColumnSource,
     b: &Side,
-    cb: &[Column],
+    cb: &dyn ColumnSource,
     comparison: &Comparison,
 ) -> Result<Vec<FigureFile>, OutputError> {
     let json = serde_json::to_string_pretty(&CompareFile {

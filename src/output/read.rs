@@ -92,19 +92,6 @@ impl Gather {
     }
 }
 
-/// `/paths` read back ([`read_path_columns`]) and the rest of a whole run's file checked
-/// ([`check_run_datasets`]), the problems of both in one message.
-///
-/// # Errors
-/// Every problem of both.
-pub fn read_run_columns(f: &Path, p: &Provenance) -> Result<Vec<Column>, FileProblems> {
-    let mut all = Gather::new(f);
-    let columns = all.take(read_path_columns(f, p.paths));
-    all.take(check_run_datasets(f, p));
-    all.finish()?;
-    Ok(columns.unwrap_or_default())
-}
-
 /// Collects the problems of one file.
 pub(super) struct Check<'f> {
     file: &'f Path,

@@ -84,9 +84,8 @@ impl SavedRun {
         }
     }
 
-    /// The per-path columns of `/paths` of a whole run's file, checked with the rest of
-    /// the file as [`super::read::read_run_columns`] checks it (the same problems), but not
-    /// held.
+    /// The per-path columns of `/paths` of a whole run's file, every one checked, with the
+    /// rest of the file ([`check_run_datasets`]), but not held (`tails`, `compare`).
     ///
     /// # Errors
     /// Every problem of the file at once.
