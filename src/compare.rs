@@ -202,41 +202,78 @@ fn type1(sorted: &[f64], q: f64) -> f64 {
     sorted[r - 1]
 }
 
-/// The bootstrap percentile intervals of `VaR_p(b) − VaR_p(a)` and `ES_p(b) − ES_p(a)`.
-/// Paired: each resample draws one set of path indices for both runs. Unpaired: independent
-/// indices for each. Resample `r` uses `ChaCha8Rng::seed_from_u64(seed)` on stream `r`, so the
-/// result does not depend on the thread count.
-fn bootstrap_var_es(a: &[f64], b: &[f64], p: f64, paired: bool, seed: u64) -> [(f64, f64); 2] {
-    let reps: Vec<(f64, f64)> = (0..RESAMPLES)
+/// The bootstrap percentile intervals of `VaR_p(b) − VaR_p(a)` and `ES_p(b) − ES_p(a)` at
+/// each level `p` of `levels`. Paired: each resample draws one set of path indices for both
+/// runs. Unpaired: independent indices for each. Resample `r` uses
+/// `ChaCha8Rng::seed_from_u64(seed)` on stream `r`, so the result does not depend on the
+/// thread count. Every level is computed on the same resample: the draws do not depend on
+/// the level, so each level's intervals are what a bootstrap of that level alone gives,
+/// bit for bit (each level but the last selects in a copy, so that its sum of the tail runs
+/// in the order a fresh resample would give it).
+fn bootstrap_var_es(
+    a: &[f64],
+    b: &[f64],
+    levels: &[f64],
+    paired: bool,
+    seed: u64,
+) -> Vec<[(f64, f64); 2]> {
+    if levels.is_empty() {
+        return Vec::new();
+    }
+    let reps: Vec<Vec<(f64, f64)>> = (0..RESAMPLES)
         .into_par_iter()
-        .map(|r| {
-            let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            rng.set_stream(r as u64);
-            let mut ra: Vec<f64> = Vec::with_capacity(a.len());
-            let mut rb: Vec<f64> = Vec::with_capacity(b.len());
-            if paired {
-                for _ in 0..a.len() {
-                    let i = rng.random_range(0..a.len() as u64) as usize;
-                    ra.push(a[i]);
-                    rb.push(b[i]);
+        .map_init(
+            || (Vec::new(), Vec::new(), Vec::new()),
+            |(ra, rb, copy): &mut (Vec<f64>, Vec<f64>, Vec<f64>), r| {
+                let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                rng.set_stream(r as u64);
+                ra.clear();
+                rb.clear();
+                if paired {
+                    for _ in 0..a.len() {
+                        let i = rng.random_range(0..a.len() as u64) as usize;
+                        ra.push(a[i]);
+                        rb.push(b[i]);
+                    }
+                } else {
+                    ra.extend(
+                        (0..a.len()).map(|_| a[rng.random_range(0..a.len() as u64) as usize]),
+                    );
+                    rb.extend(
+                        (0..b.len()).map(|_| b[rng.random_range(0..b.len() as u64) as usize]),
+                    );
                 }
-            } else {
-                ra.extend((0..a.len()).map(|_| a[rng.random_range(0..a.len() as u64) as usize]));
-                rb.extend((0..b.len()).map(|_| b[rng.random_range(0..b.len() as u64) as usize]));
-            }
-            let (va, ea) = var_es(&mut ra, p);
-            let (vb, eb) = var_es(&mut rb, p);
-            (vb - va, eb - ea)
-        })
+                let last = levels.len() - 1;
+                let mut in_copy = |v: &[f64], p: f64| {
+                    copy.clear();
+                    copy.extend_from_slice(v);
+                    var_es(copy, p)
+                };
+                let mut out: Vec<(f64, f64)> = levels[..last]
+                    .iter()
+                    .map(|&p| {
+                        let ((va, ea), (vb, eb)) = (in_copy(ra, p), in_copy(rb, p));
+                        (vb - va, eb - ea)
+                    })
+                    .collect();
+                let ((va, ea), (vb, eb)) = (var_es(ra, levels[last]), var_es(rb, levels[last]));
+                out.push((vb - va, eb - ea));
+                out
+            },
+        )
         .collect();
     let interval = |mut d: Vec<f64>| {
         d.sort_unstable_by(f64::total_cmp);
         (type1(&d, 0.025), type1(&d, 0.975))
     };
-    [
-        interval(reps.iter().map(|r| r.0).collect()),
-        interval(reps.iter().map(|r| r.1).collect()),
-    ]
+    (0..levels.len())
+        .map(|j| {
+            [
+                interval(reps.iter().map(|r| r[j].0).collect()),
+                interval(reps.iter().map(|r| r[j].1).collect()),
+            ]
+        })
+        .collect()
 }
 
 /// Newcombe's hybrid score interval (method 10) for `p_b − p_a` from the two Wilson
@@ -401,14 +438,16 @@ pub fn compare_from(
             let (metric, unit) = (x.name, x.unit);
             let (a, b) = (x.values.to_f64(), y.values.to_f64());
             drop((x, y));
-            for p in RISK_LEVELS {
-                let beyond = |n: u64| n as f64 * (1.0 - p) >= MIN_TAIL_PATHS - 1e-9;
-                if !beyond(na) || !beyond(nb) {
-                    continue;
-                }
+            // The levels with enough paths beyond them in both runs, bootstrapped together.
+            let beyond = |n: u64, p: f64| n as f64 * (1.0 - p) >= MIN_TAIL_PATHS - 1e-9;
+            let levels: Vec<f64> = RISK_LEVELS
+                .into_iter()
+                .filter(|&p| beyond(na, p) && beyond(nb, p))
+                .collect();
+            let intervals = bootstrap_var_es(&a, &b, &levels, paired, seed);
+            for (&p, &[vi, ei]) in levels.iter().zip(&intervals) {
                 let (va, ea) = var_es(&mut a.clone(), p);
                 let (vb, eb) = var_es(&mut b.clone(), p);
-                let [vi, ei] = bootstrap_var_es(&a, &b, p, paired, seed);
                 let method = if paired {
                     "paired-bootstrap"
                 } else {
@@ -463,6 +502,77 @@ pub fn compare_from(
 mod tests {
     use super::*;
     use crate::stats::{es_sorted, var_sorted};
+
+    /// The bootstrap of one level, as it was written before the levels shared their
+    /// resamples: the reference of the shared one.
+    fn one_level(a: &[f64], b: &[f64], p: f64, paired: bool, seed: u64) -> [(f64, f64); 2] {
+        let reps: Vec<(f64, f64)> = (0..RESAMPLES)
+            .map(|r| {
+                let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                rng.set_stream(r as u64);
+                let (mut ra, mut rb): (Vec<f64>, Vec<f64>) = if paired {
+                    (0..a.len())
+                        .map(|_| {
+                            let i = rng.random_range(0..a.len() as u64) as usize;
+                            (a[i], b[i])
+                        })
+                        .unzip()
+                } else {
+                    let ra = (0..a.len())
+                        .map(|_| a[rng.random_range(0..a.len() as u64) as usize])
+                        .collect();
+                    let rb = (0..b.len())
+                        .map(|_| b[rng.random_range(0..b.len() as u64) as usize])
+                        .collect();
+                    (ra, rb)
+                };
+                let ((va, ea), (vb, eb)) = (var_es(&mut ra, p), var_es(&mut rb, p));
+                (vb - va, eb - ea)
+            })
+            .collect();
+        let interval = |mut d: Vec<f64>| {
+            d.sort_unstable_by(f64::total_cmp);
+            (type1(&d, 0.025), type1(&d, 0.975))
+        };
+        [
+            interval(reps.iter().map(|r| r.0).collect()),
+            interval(reps.iter().map(|r| r.1).collect()),
+        ]
+    }
+
+    #[test]
+    fn levels_bootstrapped_together_equal_each_alone_bit_for_bit() {
+        // Heavy-tailed values with ties (many zeros, repeated values), as loss columns are;
+        // B of another length for the unpaired case.
+        let draw = |n: usize, k: u64| -> Vec<f64> {
+            (0..n as u64)
+                .map(|i| {
+                    let h = (i.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ k) % 10_007;
+                    if h < 4_000 {
+                        0.0
+                    } else {
+                        (h as f64 / 97.0).powf(2.5).round() / 3.0
+                    }
+                })
+                .collect()
+        };
+        let (a, b, short) = (draw(3_001, 1), draw(3_001, 2), draw(1_777, 3));
+        let bits = |x: &[(f64, f64); 2]| x.map(|(l, h)| (l.to_bits(), h.to_bits()));
+        for (paired, b) in [(true, &b), (false, &b), (false, &short)] {
+            for levels in [&[0.95, 0.99][..], &[0.99, 0.95, 0.5], &[0.99]] {
+                let together = bootstrap_var_es(&a, b, levels, paired, 11);
+                assert_eq!(together.len(), levels.len());
+                for (&p, got) in levels.iter().zip(&together) {
+                    assert_eq!(
+                        bits(got),
+                        bits(&one_level(&a, b, p, paired, 11)),
+                        "level {p}, paired {paired}, levels {levels:?}"
+                    );
+                }
+            }
+        }
+        assert!(bootstrap_var_es(&a, &b, &[], true, 11).is_empty());
+    }
 
     #[test]
     fn selection_var_es_matches_the_sorted_definitions() {
