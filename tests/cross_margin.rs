@@ -350,5 +350,11 @@ fn a_crafted_by_trigger_matrix_is_refused_naming_the_dataset() {
         assert_eq!(o.status.code(), Some(2), "{case}: {err}");
         assert!(!err.contains("panicked"), "{err}");
         assert!(err.contains(want), "{case}: expected {want} in:\n{err}");
+        // The whole file is checked, and the matrix by two of its checks: said once.
+        assert_eq!(
+            err.matches(want).count(),
+            1,
+            "{case}: said more than once:\n{err}"
+        );
     }
 }

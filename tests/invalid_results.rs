@@ -404,6 +404,27 @@ fn every_problem_of_a_file_is_reported_at_once() {
             "results.h5",
         );
     }
+    // A population group the scenario does not have, with bad columns: `report` names both
+    // (the group once stopped the columns from being checked).
+    let (dir, f) = results_copy();
+    apply_all(
+        &f,
+        &[
+            Change::F64s("paths/fees", all(f64::NAN), vec![PATHS]),
+            Change::AddF64s("populations/7/bad_debt", vec![0.0; PATHS]),
+            Change::F64s("populations/0/fees", all(f64::INFINITY), vec![PATHS]),
+        ],
+    );
+    check(
+        "report with a foreign population group",
+        &run(&["report", "results.h5", "-q"], dir.path()),
+        &[
+            "group /populations: holds /populations/7, but the scenario has 1 population (groups 0 to 0)",
+            "dataset /paths/fees: every value must be finite",
+            "dataset /populations/0/fees: every value must be finite",
+        ],
+        "results.h5",
+    );
 }
 
 /// A file that is not HDF5 at all, or cut short, is one line (an empty file printed the same

@@ -107,6 +107,7 @@ pub(crate) fn compare(args: &CompareArgs) -> Result<i32> {
     super::common::cancelled()?;
     let staging = Staging::new(&dest)?;
     let figures = write_compare(&staging, &a, &ca, &b, &cb, &comparison)?;
+    // The figures read the columns again.
     ca.finish().map_err(InputError::from)?;
     cb.finish().map_err(InputError::from)?;
     let dir = super::common::commit(staging)?;

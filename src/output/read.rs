@@ -589,7 +589,7 @@ fn read_assets(c: &mut Check<'_>, f: &Path) -> Option<Vec<String>> {
 #[derive(Debug, Clone)]
 pub(super) struct Entry {
     /// `/paths/<metric>`, `/assets/<asset>/<metric>` or `/populations/<k>/<metric>`.
-    pub(super) dataset: String,
+    dataset: String,
     kind: Kind,
     /// Refused when negative (a notional, a cost or a loss).
     nonneg: bool,

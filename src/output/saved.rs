@@ -34,6 +34,9 @@ pub struct SavedRun {
     /// per-asset columns are the cross-margin ones).
     assets: Vec<AssetEntries>,
     populations: Vec<PopulationEntries>,
+    /// Problems of the groups' listings (a population group the scenario does not have),
+    /// given by [`SavedRun::check`] with those of the columns.
+    listed: Vec<String>,
     /// Problems of reads after [`SavedRun::check`], each without the file's name.
     problems: Mutex<Vec<String>>,
 }
@@ -50,8 +53,8 @@ impl SavedRun {
     /// file's `assets`), of `/assets`. Nothing is read but the groups' listings.
     ///
     /// # Errors
-    /// `/paths` cannot be listed, `paths` values cannot be held, or `/populations` holds a
-    /// group that is not one of `ids`.
+    /// `/paths` cannot be listed or `paths` values cannot be held. (A group of
+    /// `/populations` that is not one of `ids` is a problem [`SavedRun::check`] gives.)
     pub fn open(
         f: &Path,
         paths: u64,
@@ -70,17 +73,18 @@ impl SavedRun {
         let populations = ids.map_or_else(Vec::new, |ids| population_entries(&mut c, ids));
         let assets =
             cross_margin.map_or_else(Vec::new, |venues| asset_entries(assets, venues, true));
-        let messages = c.into_messages();
+        let listed = c.into_messages();
         match paths {
-            Some(paths) if messages.is_empty() => Ok(SavedRun {
+            Some(paths) => Ok(SavedRun {
                 file: f.to_path_buf(),
                 len,
                 paths,
                 assets,
                 populations,
+                listed,
                 problems: Mutex::new(Vec::new()),
             }),
-            _ => Err(problems(f, messages)),
+            None => Err(problems(f, listed)),
         }
     }
 
@@ -104,7 +108,8 @@ impl SavedRun {
     /// current rayon pool), each dropped when checked.
     ///
     /// # Errors
-    /// Every problem, in the order of the columns: `/paths`, the populations, the assets.
+    /// Every problem: the groups' listings', then the columns' in their order (`/paths`,
+    /// the populations, the assets).
     pub fn check(&self) -> Result<(), FileProblems> {
         let parts: Vec<Part<'_>> = self
             .paths
@@ -129,7 +134,12 @@ impl SavedRun {
                 c.into_messages()
             })
             .collect();
-        let all: Vec<String> = found.into_iter().flatten().collect();
+        let all: Vec<String> = self
+            .listed
+            .iter()
+            .cloned()
+            .chain(found.into_iter().flatten())
+            .collect();
         if all.is_empty() {
             Ok(())
         } else {

@@ -70,7 +70,7 @@ pub struct Need {
 
 impl Need {
     /// The per-path results of `paths` paths of `assets` assets and nothing else (`merge`,
-    /// `compare`, one grid point of a sweep); `cross_margin` when the run
+    /// one grid point of a sweep); `cross_margin` when the run
     /// had cross-margin accounts (see [`has_cross_margin`]).
     pub fn results(paths: u64, assets: usize, cross_margin: bool) -> Need {
         Need {
@@ -81,8 +81,8 @@ impl Need {
         }
     }
 
-    /// A saved run's per-path results read back a few columns at a time (`report`, `tails`:
-    /// `output::saved`), as a streamed run reads its own (its one block of simulated paths
+    /// A saved run's per-path results read back a few columns at a time (`report`, `tails`,
+    /// each run of `compare`: `output::saved`), as a streamed run reads its own (its one block of simulated paths
     /// is counted too, a small over-count).
     pub fn read_back(paths: u64, assets: usize, cross_margin: bool) -> Need {
         Need {
