@@ -199,9 +199,15 @@ fn h5_content(f: &Path) -> Vec<String> {
     out
 }
 
-/// A whole run's folder, its columns held in memory (`block` `None`) or streamed into its
-/// `results.h5` in blocks of `block` paths.
-fn whole_run(file: &Path, out: &Path, block: Option<u64>, threads: usize) -> std::path::PathBuf {
+/// A whole run's folder, simulated in blocks of `block` paths, its columns streamed into its
+/// `results.h5` block by block (`stream`) or held in memory.
+fn whole_run(
+    file: &Path,
+    out: &Path,
+    block: u64,
+    stream: bool,
+    threads: usize,
+) -> std::path::PathBuf {
     use cascadesim::output::Staging;
     use cascadesim::run::simulate::{market, simulate_in_blocks, write_folder};
     let request = RunRequest {
@@ -228,19 +234,11 @@ fn whole_run(file: &Path, out: &Path, block: Option<u64>, threads: usize) -> std
     };
     let staging = Staging::new(plan.dest()).unwrap();
     let market = market(&plan, &pool);
-    let streamed = block.map(|_| &staging);
-    let simulated = simulate_in_blocks(
-        &plan,
-        &market,
-        &env,
-        &|_| {},
-        streamed,
-        block.unwrap_or(cascadesim::mc::BLOCK),
-    )
-    .unwrap();
+    let streamed = stream.then_some(&staging);
+    let simulated = simulate_in_blocks(&plan, &market, &env, &|_| {}, streamed, block).unwrap();
     assert_eq!(
         matches!(simulated.run, cascadesim::run::Paths::Streamed { .. }),
-        block.is_some()
+        stream
     );
     write_folder(&plan, &market, simulated, staging, &env)
         .unwrap()
@@ -248,10 +246,12 @@ fn whole_run(file: &Path, out: &Path, block: Option<u64>, threads: usize) -> std
 }
 
 /// A whole plain run that streams its columns into `results.h5` block by block and reads
-/// them back one at a time writes the files of a run that holds them: every other file byte
-/// for byte, `results.h5` with the same content (the chunks of several blocks interleave), and
-/// byte for byte when the run is one block; at one and two threads, with populations, an
-/// engine, cross-margin accounts (the by-trigger matrix) and traces.
+/// them back one at a time writes the files of a run that holds them, byte for byte, when
+/// both take the same blocks (the chunks of several blocks interleave in the file, and a
+/// held run writes its columns in the blocks it was simulated in, as merged shards and
+/// gathered MPI ranks write theirs in `mc::BLOCK`); at one and two threads, with
+/// populations, an engine, cross-margin accounts (the by-trigger matrix) and traces. Other
+/// blocks give the same content.
 #[test]
 fn a_streamed_run_writes_the_files_of_a_held_one() {
     for name in [
@@ -261,13 +261,15 @@ fn a_streamed_run_writes_the_files_of_a_held_one() {
     ] {
         let file = root().join("scenarios").join(name);
         let d = tempfile::tempdir().unwrap();
-        let held = whole_run(&file, &d.path().join("held"), None, 2);
+        let held = whole_run(&file, &d.path().join("held"), 100, false, 2);
         let want = h5_content(&held.join("results.h5"));
-        let one_block = whole_run(&file, &d.path().join("one"), Some(100), 2);
+        let one_block = whole_run(&file, &d.path().join("one"), 100, true, 2);
         common::assert_same_tree(&held, &one_block, "results.h5");
         for (block, threads) in [(40, 1), (7, 2)] {
             let out = d.path().join(format!("b{block}-t{threads}"));
-            let streamed = whole_run(&file, &out, Some(block), threads);
+            let streamed = whole_run(&file, &out.join("streamed"), block, true, threads);
+            let held_b = whole_run(&file, &out.join("held"), block, false, 3 - threads);
+            common::assert_same_tree(&held_b, &streamed, "results.h5");
             assert_eq!(h5_content(&streamed.join("results.h5")), want, "{name}");
             std::fs::remove_file(streamed.join("results.h5")).unwrap();
             std::fs::copy(held.join("results.h5"), streamed.join("results.h5")).unwrap();

@@ -8,13 +8,20 @@
 //! [`StreamedRun::finish`] adds the rest (tail diagnostics, traces, the realised heatmap,
 //! every attribute and the summary) and puts the file in place, with `summary.json` beside
 //! it. Dropping either before that removes the temporary file.
+//!
+//! [`write_held`] writes the same file from columns held in memory (merged shards, gathered
+//! MPI ranks), appended in the blocks a single run streams, so that the bytes are the same:
+//! the chunks of several blocks interleave in the file in block order.
 
 use std::borrow::Cow;
 use std::sync::Mutex;
 
 use crate::engine::realised::RealisedHeatmap;
 use crate::engine::trace::TraceSet;
-use crate::metrics::{Column, ColumnSource, Header, PopulationId, TRIGGER_DIM, Values};
+use crate::metrics::{
+    AssetColumns, Column, ColumnSource, Header, PopulationColumns, PopulationId, TRIGGER_DIM,
+    Values,
+};
 use crate::summary::Summary;
 use crate::tails::TailReport;
 
@@ -314,9 +321,28 @@ impl StreamedRun {
         {
             return Err(e.into());
         }
+        paths.finish(staging, summary, tail_reports, traces, realised)
+    }
+}
+
+impl PathsWriter {
+    /// Every path appended: adds everything after the per-path datasets (see
+    /// [`StreamedRun::finish`]) and puts `results.h5` in place, then writes
+    /// `summary.json`.
+    ///
+    /// # Errors
+    /// A write fails (the temporary file is removed).
+    fn finish(
+        self,
+        staging: &Staging,
+        summary: &Summary,
+        tail_reports: &[(&'static str, TailReport)],
+        traces: &TraceSet,
+        realised: &RealisedHeatmap,
+    ) -> Result<(), OutputError> {
         let PathsWriter {
             mut writer, groups, ..
-        } = paths;
+        } = self;
         let (root, json) = root_attrs(summary)?;
         let extra = extra_groups(summary, tail_reports, traces, Some(realised));
         for group in extra.iter().map(OwnedGroup::as_group) {
@@ -344,6 +370,87 @@ impl StreamedRun {
         staging.write("summary.json", format!("{json}\n").as_bytes())?;
         Ok(())
     }
+}
+
+/// A whole plain run's `results.h5` and `summary.json` from columns held in memory (merged
+/// shards, MPI ranks gathered): the file a run that streamed the same columns in blocks of
+/// `block` paths writes, byte for byte — the same datasets declared, each block's chunks
+/// appended in path order, then the rest as [`StreamedRun::finish`] adds it.
+///
+/// # Errors
+/// A write fails (the temporary file is removed).
+#[allow(clippy::too_many_arguments)]
+pub fn write_held(
+    staging: &Staging,
+    columns: RunColumns<'_>,
+    first: u64,
+    block: u64,
+    summary: &Summary,
+    tail_reports: &[(&'static str, TailReport)],
+    traces: &TraceSet,
+    realised: &RealisedHeatmap,
+) -> Result<(), OutputError> {
+    let n = columns.paths.first().map_or(0, |c| c.values.len());
+    let mut writer = PathsWriter::create(staging, first, n as u64, columns)?;
+    let block = usize::try_from(block.max(1)).unwrap_or(usize::MAX);
+    let mut a = 0;
+    while a < n {
+        let b = a.saturating_add(block).min(n);
+        let (paths, assets, populations) = rows(columns, a..b);
+        writer.append(RunColumns {
+            paths: &paths,
+            assets: &assets,
+            populations: &populations,
+        })?;
+        a = b;
+    }
+    writer.finish(staging, summary, tail_reports, traces, realised)
+}
+
+/// Rows `r` of every column (the by-trigger matrices' rows too), copied.
+fn rows(
+    columns: RunColumns<'_>,
+    r: std::ops::Range<usize>,
+) -> (Vec<Column>, Vec<AssetColumns>, Vec<PopulationColumns>) {
+    let cut = |cs: &[Column]| -> Vec<Column> {
+        cs.iter()
+            .map(|c| Column {
+                values: match &c.values {
+                    Values::F64(v) => Values::F64(v[r.clone()].to_vec()),
+                    Values::U32(v) => Values::U32(v[r.clone()].to_vec()),
+                    Values::Flag(v) => Values::Flag(v[r.clone()].to_vec()),
+                },
+                name: c.name,
+                unit: c.unit,
+                description: c.description,
+                summarize: c.summarize,
+            })
+            .collect()
+    };
+    let n_assets = columns.assets.len();
+    let assets = columns
+        .assets
+        .iter()
+        .map(|a| AssetColumns {
+            asset: a.asset.clone(),
+            columns: cut(&a.columns),
+            by_trigger: a
+                .by_trigger
+                .as_ref()
+                .map(|m| m[r.start * n_assets..r.end * n_assets].to_vec()),
+        })
+        .collect();
+    let populations = columns
+        .populations
+        .iter()
+        .map(|p| PopulationColumns {
+            name: p.name.clone(),
+            asset: p.asset.clone(),
+            venue: p.venue.clone(),
+            columns: cut(&p.columns),
+        })
+        .collect();
+    (cut(columns.paths), assets, populations)
 }
 
 impl ColumnSource for StreamedRun {

@@ -31,6 +31,10 @@ pub struct Run {
     /// Per-population columns (empty in rare-event runs).
     pub population_columns: Vec<PopulationColumns>,
     pub realised: RealisedHeatmap,
+    /// The blocks of paths the columns were simulated in (`mc::BLOCK` but in tests): a whole
+    /// plain run's `results.h5` is written in blocks of it, so that its bytes are those a
+    /// run streaming the same paths writes ([`finish`]).
+    pub block: u64,
 }
 
 /// A run's per-path results as [`finish`] takes them.
@@ -67,7 +71,9 @@ pub(crate) fn check(cancel: &AtomicBool) -> Result<(), RunError> {
 /// Turns a whole run's per-path results into its folder: summary and tail fits, traces and
 /// sample paths (replayed from their seeds; no per-step data was kept during the run),
 /// `results.h5`, `summary.json`, the figures and `report.html`, all built in `staging` and
-/// swapped in. Shared by a run and a merge, so a merged run's files are the same as a
+/// swapped in. A plain run's columns held in memory are written in its blocks
+/// ([`Run::block`], the blocks a run streams in), so that merged shards, gathered MPI ranks
+/// and a single process write the same `results.h5`, byte for byte. Shared by a run and a merge, so a merged run's files are the same as a
 /// single-machine run's. Everything runs on `pool`; each step's result depends on its inputs
 /// only, never on how the work was split, so the files are the same for any thread count.
 ///
@@ -86,7 +92,7 @@ pub fn finish(
 ) -> Result<Finished, RunError> {
     let Env { pool, cancel } = *env;
     check(cancel)?;
-    let (paths, seed) = (provenance.paths, provenance.seed);
+    let (paths, seed, first_path) = (provenance.paths, provenance.seed, provenance.first_path);
     let step_seconds = provenance.step_seconds;
     let held;
     let (source, realised): (&dyn ColumnSource, &RealisedHeatmap) = match &run {
@@ -165,20 +171,33 @@ pub fn finish(
         // The data files and the figures share nothing but their inputs: written side by
         // side.
         Paths::Held(r) => {
+            let columns = output::RunColumns {
+                paths: &r.columns,
+                assets: &r.asset_columns,
+                populations: &r.population_columns,
+            };
             let (written, figures) = rayon::join(
-                || {
-                    output::write_run_with_traces(
+                || match rare {
+                    // A whole plain run (merged shards, gathered MPI ranks): the bytes a
+                    // run streaming the same paths in blocks of `block` writes.
+                    None if paths > 0 => output::streamed::write_held(
+                        &staging,
+                        columns,
+                        first_path,
+                        r.block,
+                        &summary,
+                        &tail_reports,
+                        &trace_set,
+                        realised,
+                    ),
+                    _ => output::write_run_with_traces(
                         &staging,
                         &summary,
-                        output::RunColumns {
-                            paths: &r.columns,
-                            assets: &r.asset_columns,
-                            populations: &r.population_columns,
-                        },
+                        columns,
                         &tail_reports,
                         &trace_set,
                         Some(realised),
-                    )
+                    ),
                 },
                 figures,
             );

@@ -294,6 +294,7 @@ pub fn merge_shards(files: &[PathBuf], allow_external: bool) -> Result<Merged, R
             asset_columns,
             population_columns,
             realised,
+            block: crate::mc::BLOCK,
         },
     })
 }

@@ -100,6 +100,7 @@ pub fn simulate_in_blocks(
                 asset_columns,
                 population_columns: Vec::new(),
                 realised,
+                block,
             }),
             rare: Some(rr.info),
             sim_time,
@@ -194,6 +195,7 @@ pub fn simulate_in_blocks(
                 asset_columns,
                 population_columns,
                 realised,
+                block,
             })
         }
     };
