@@ -9,7 +9,7 @@ use rand::{RngExt, SeedableRng};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::metrics::{Column, ColumnSource, Header, Held, Values};
+use crate::metrics::{Column, ColumnSource, Header, Values};
 use crate::stats::{Z95, wilson95};
 use crate::summary::{Provenance, TAIL_METRICS};
 use crate::sweep::paired::paired_flags;
@@ -313,15 +313,12 @@ fn flags(c: &Column) -> Vec<u8> {
 ///
 /// Rows follow run A's column order; figures one run lacks are listed in `only_in_one`.
 /// Runs with no paths give no rows.
-pub fn compare(pa: &Provenance, ca: &[Column], pb: &Provenance, cb: &[Column]) -> Comparison {
-    compare_from(pa, &Held::paths(ca), pb, &Held::paths(cb))
-}
-
-/// [`compare`] on the path columns of `ca` and `cb`, each pair read when its rows are
-/// computed (two columns at a time, so two saved runs of 10⁷ paths are compared without
-/// holding either). A column a source cannot read gives no rows (its owner reports the
-/// problem).
-pub fn compare_from(
+///
+/// The path columns of `ca` and `cb` are read pair by pair as their rows are computed (two
+/// columns at a time, so two saved runs of 10⁷ paths are compared without holding either;
+/// `metrics::Held` serves columns in memory). A column a source cannot read gives no rows
+/// (its owner reports the problem).
+pub fn compare(
     pa: &Provenance,
     ca: &dyn ColumnSource,
     pb: &Provenance,

@@ -96,8 +96,7 @@ pub(crate) fn from_run(e: RunError) -> anyhow::Error {
 }
 
 /// Refuses (exit 2) a command that would hold the per-path results of `paths` paths of
-/// `assets` assets (`tails`, `compare`, a sweep's grid point: what the file or the scenario
-/// says), with the cross-margin matrix by trigger asset when `cross_margin`.
+/// `assets` assets (a sweep's grid point: what the scenario says), with the cross-margin matrix by trigger asset when `cross_margin`.
 pub(crate) fn memory_guard(paths: u64, assets: usize, cross_margin: bool) -> Result<()> {
     guard(Need::results(paths, assets, cross_margin))
 }

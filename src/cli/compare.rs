@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, bail};
 use clap::Args;
 
-use cascadesim::compare::{Comparison, compare_from as compare_runs};
+use cascadesim::compare::{Comparison, compare as compare_runs};
 use cascadesim::output::Staging;
 use cascadesim::output::compare::{Side, interval, signed, write_compare};
 use cascadesim::output::format::human;
@@ -82,6 +82,19 @@ fn read_run(arg: &Path) -> Result<(PathBuf, String, Provenance, SavedRun)> {
     Ok((file, label, p, columns))
 }
 
+/// The problems of both runs' later reads, together (bad input).
+fn both_whole(a: &SavedRun, b: &SavedRun) -> Result<()> {
+    let lines: Vec<String> = [a.finish(), b.finish()]
+        .into_iter()
+        .filter_map(|r| r.err().map(|e| e.to_string()))
+        .collect();
+    if lines.is_empty() {
+        Ok(())
+    } else {
+        bail!(InputError(lines.join("\n")))
+    }
+}
+
 pub(crate) fn compare(args: &CompareArgs) -> Result<i32> {
     // Both runs are read (and every problem of both reported) before anything is written.
     let (ra, rb) = (read_run(&args.a), read_run(&args.b));
@@ -97,10 +110,22 @@ pub(crate) fn compare(args: &CompareArgs) -> Result<i32> {
             bail!(anyhow::anyhow!(both.0));
         }
     };
+    // Both runs read back at once, with the bootstrap's buffers: three resampled columns
+    // per worker, and the two runs' columns of the metric it works on.
+    let threads = rayon::current_num_threads() as u64;
+    let longest = pa.paths.max(pb.paths);
+    let cross = |p: &Provenance| cascadesim::run::memory::has_cross_margin(&p.scenario);
+    super::common::guard(Need {
+        extra: longest.saturating_mul(8).saturating_mul(3 * threads + 4),
+        ..Need::read_back(
+            pa.paths.saturating_add(pb.paths),
+            pa.assets.len().max(pb.assets.len()),
+            cross(&pa) || cross(&pb),
+        )
+    })?;
     let comparison = compare_runs(&pa, &ca, &pb, &cb);
     // A column that could not be read again (a file changed underneath): nothing written.
-    ca.finish().map_err(InputError::from)?;
-    cb.finish().map_err(InputError::from)?;
+    both_whole(&ca, &cb)?;
     let a = Side::new(fa.display().to_string(), la, &pa);
     let b = Side::new(fb.display().to_string(), lb, &pb);
     let dest = args.out.join(format!("{}-vs-{}-compare", a.label, b.label));
@@ -108,8 +133,7 @@ pub(crate) fn compare(args: &CompareArgs) -> Result<i32> {
     let staging = Staging::new(&dest)?;
     let figures = write_compare(&staging, &a, &ca, &b, &cb, &comparison)?;
     // The figures read the columns again.
-    ca.finish().map_err(InputError::from)?;
-    cb.finish().map_err(InputError::from)?;
+    both_whole(&ca, &cb)?;
     let dir = super::common::commit(staging)?;
     for f in &figures {
         if let Err(e) = &f.status {

@@ -1,14 +1,17 @@
-//! A finished `results.h5` as a [`ColumnSource`]: the per-path columns `report` and
-//! `tails` work on, each read back from the file and checked (as [`super::read`] checks
+//! A finished `results.h5` as a [`ColumnSource`]: the per-path columns `report`, `tails`
+//! and `compare` work on, each read back from the file and checked (as [`super::read`] checks
 //! every column) when a statistic asks for it, so a saved run is rebuilt holding a few
 //! columns at a time, as the run itself was finished from its staged file
 //! ([`super::streamed`]). A 10⁷-path file is about 2 GB of columns; held whole, `report`
 //! needed 3.2 GB.
 //!
-//! [`SavedRun::check`] reads every column once, in parallel, before anything is computed,
-//! so a damaged file still gives every problem at once and nothing is written. A column
-//! that cannot be read later (the file changed underneath) is absent to the statistics
-//! and [`SavedRun::finish`] fails with the problem, before anything is put in place.
+//! [`SavedRun::check`] reads every column once, two at a time, before anything is computed,
+//! so a damaged file still gives every problem at once and nothing is written. The file's
+//! identity (device, inode, size, modification time) is recorded when it is opened and
+//! compared around every later read: a file replaced or rewritten underneath (another
+//! `run` swapping the folder in) is a problem, and so is a column that cannot be read
+//! again; such a column is absent to the statistics, and [`SavedRun::finish`] fails
+//! before anything is put in place.
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
@@ -39,7 +42,35 @@ pub struct SavedRun {
     listed: Vec<String>,
     /// Problems of reads after [`SavedRun::check`], each without the file's name.
     problems: Mutex<Vec<String>>,
+    /// The file as it was opened (`None` when its metadata cannot be read).
+    identity: Option<Identity>,
 }
+
+/// What tells one file's content from another's at the same path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Identity {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
+impl Identity {
+    fn of(f: &Path) -> Option<Identity> {
+        use std::os::unix::fs::MetadataExt as _;
+        let m = std::fs::metadata(f).ok()?;
+        Some(Identity {
+            dev: m.dev(),
+            ino: m.ino(),
+            len: m.len(),
+            modified: m.modified().ok(),
+        })
+    }
+}
+
+/// How many columns [`SavedRun::check`] holds at once, whatever the number of threads
+/// (what the memory guard counts, `run::memory::Need::read_back`).
+pub const CHECKED_AT_ONCE: usize = 2;
 
 /// One dataset [`SavedRun::check`] reads.
 enum Part<'a> {
@@ -53,8 +84,9 @@ impl SavedRun {
     /// file's `assets`), of `/assets`. Nothing is read but the groups' listings.
     ///
     /// # Errors
-    /// `/paths` cannot be listed or `paths` values cannot be held. (A group of
-    /// `/populations` that is not one of `ids` is a problem [`SavedRun::check`] gives.)
+    /// `paths` values cannot be held. (`/paths` that cannot be listed, or a group of
+    /// `/populations` that is not one of `ids`, is a problem [`SavedRun::check`] gives with
+    /// those of the columns.)
     pub fn open(
         f: &Path,
         paths: u64,
@@ -69,23 +101,21 @@ impl SavedRun {
             ));
             return Err(problems(f, c.into_messages()));
         };
-        let paths = path_entries(&mut c);
+        let identity = Identity::of(f);
+        let paths = path_entries(&mut c).unwrap_or_default();
         let populations = ids.map_or_else(Vec::new, |ids| population_entries(&mut c, ids));
         let assets =
             cross_margin.map_or_else(Vec::new, |venues| asset_entries(assets, venues, true));
-        let listed = c.into_messages();
-        match paths {
-            Some(paths) => Ok(SavedRun {
-                file: f.to_path_buf(),
-                len,
-                paths,
-                assets,
-                populations,
-                listed,
-                problems: Mutex::new(Vec::new()),
-            }),
-            None => Err(problems(f, listed)),
-        }
+        Ok(SavedRun {
+            file: f.to_path_buf(),
+            len,
+            paths,
+            assets,
+            populations,
+            listed: c.into_messages(),
+            problems: Mutex::new(Vec::new()),
+            identity,
+        })
     }
 
     /// The per-path columns of `/paths` of a whole run's file, every one checked, with the
@@ -104,8 +134,8 @@ impl SavedRun {
         saved.ok_or_else(|| problems(f, vec!["the file is incomplete".into()]))
     }
 
-    /// Reads and checks every column this source serves, once, in parallel (on the
-    /// current rayon pool), each dropped when checked.
+    /// Reads and checks every column this source serves, once, [`CHECKED_AT_ONCE`] at a
+    /// time (on the current rayon pool), each dropped when checked.
     ///
     /// # Errors
     /// Every problem: the groups' listings', then the columns' in their order (`/paths`,
@@ -124,14 +154,18 @@ impl SavedRun {
             }))
             .collect();
         let found: Vec<Vec<String>> = parts
-            .par_iter()
-            .map(|part| {
-                let mut c = Check::new(&self.file);
-                match part {
-                    Part::Column(e) => drop(e.read(&mut c, self.len)),
-                    Part::ByTrigger(a, n) => drop(c.by_trigger(a, *n, self.len)),
-                }
-                c.into_messages()
+            .chunks(CHECKED_AT_ONCE)
+            .flat_map(|few| {
+                few.par_iter()
+                    .map(|part| {
+                        let mut c = Check::new(&self.file);
+                        match part {
+                            Part::Column(e) => drop(e.read(&mut c, self.len)),
+                            Part::ByTrigger(a, n) => drop(c.by_trigger(a, *n, self.len)),
+                        }
+                        c.into_messages()
+                    })
+                    .collect::<Vec<_>>()
             })
             .collect();
         let all: Vec<String> = self
@@ -148,13 +182,17 @@ impl SavedRun {
     }
 
     /// # Errors
-    /// The problems of reads after [`SavedRun::check`] (the file changed underneath).
+    /// The problems of reads after [`SavedRun::check`] (the file changed underneath), each
+    /// once, in a fixed order (columns are read from several threads, some several times).
     pub fn finish(&self) -> Result<(), FileProblems> {
-        let found = self
+        let found: std::collections::BTreeSet<String> = self
             .problems
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone();
+            .iter()
+            .cloned()
+            .collect();
+        let found: Vec<String> = found.into_iter().collect();
         if found.is_empty() {
             Ok(())
         } else {
@@ -164,14 +202,31 @@ impl SavedRun {
 
     /// Reads `e`, keeping its problems.
     fn read(&self, e: &Entry) -> Option<Cow<'_, Column>> {
+        self.same_file()?;
         let mut c = Check::new(&self.file);
         let column = e.read(&mut c, self.len);
         self.keep(c);
+        self.same_file()?;
         column.map(Cow::Owned)
     }
 
+    /// `Some` while the file is the one opened; a problem (kept) otherwise.
+    fn same_file(&self) -> Option<()> {
+        if self.identity.is_some() && Identity::of(&self.file) == self.identity {
+            return Some(());
+        }
+        self.keep_all(vec![
+            "the file was replaced or changed while it was being read; run the command again"
+                .into(),
+        ]);
+        None
+    }
+
     fn keep(&self, c: Check<'_>) {
-        let found = c.into_messages();
+        self.keep_all(c.into_messages());
+    }
+
+    fn keep_all(&self, found: Vec<String>) {
         if !found.is_empty() {
             self.problems
                 .lock()
@@ -211,9 +266,12 @@ impl ColumnSource for SavedRun {
 
     fn by_trigger(&self, a: usize) -> Option<Cow<'_, [f64]>> {
         let asset = self.assets.get(a)?;
+        let n = asset.by_trigger?;
+        self.same_file()?;
         let mut c = Check::new(&self.file);
-        let v = c.by_trigger(&asset.asset, asset.by_trigger?, self.len);
+        let v = c.by_trigger(&asset.asset, n, self.len);
         self.keep(c);
+        self.same_file()?;
         v.map(Cow::Owned)
     }
 

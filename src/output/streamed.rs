@@ -331,7 +331,7 @@ impl PathsWriter {
     /// `summary.json`.
     ///
     /// # Errors
-    /// A write fails (the temporary file is removed).
+    /// Paths are missing, or a write fails (the temporary file is removed).
     fn finish(
         self,
         staging: &Staging,
@@ -340,6 +340,13 @@ impl PathsWriter {
         traces: &TraceSet,
         realised: &RealisedHeatmap,
     ) -> Result<(), OutputError> {
+        if self.done != self.n {
+            return Err(OutputError::H5(H5Error::Invalid {
+                path: staging_target(&self.writer),
+                what: "the per-path datasets".into(),
+                reason: "not every path was appended".into(),
+            }));
+        }
         let PathsWriter {
             mut writer, groups, ..
         } = self;
@@ -391,6 +398,27 @@ pub fn write_held(
     realised: &RealisedHeatmap,
 ) -> Result<(), OutputError> {
     let n = columns.paths.first().map_or(0, |c| c.values.len());
+    // Every column one value per path, every matrix one row per path (gathered MPI ranks'
+    // columns are not read through the file checks): refused, not sliced out of range.
+    let n_assets = columns.assets.len();
+    let all = columns
+        .paths
+        .iter()
+        .chain(columns.assets.iter().flat_map(|a| &a.columns))
+        .chain(columns.populations.iter().flat_map(|p| &p.columns));
+    let short = all.map(|c| c.values.len()).any(|len| len != n)
+        || columns.assets.iter().any(|a| {
+            a.by_trigger
+                .as_ref()
+                .is_some_and(|m| m.len() != n.saturating_mul(n_assets))
+        });
+    if short {
+        return Err(OutputError::H5(H5Error::Invalid {
+            path: staging.path("results.h5"),
+            what: "the per-path datasets".into(),
+            reason: "columns of different lengths".into(),
+        }));
+    }
     let mut writer = PathsWriter::create(staging, first, n as u64, columns)?;
     let block = usize::try_from(block.max(1)).unwrap_or(usize::MAX);
     let mut a = 0;

@@ -66,6 +66,9 @@ pub struct Need {
     /// Paths whose results are streamed into `results.h5` as they are simulated (a whole
     /// plain run): held one block at a time, then read back a few columns at once.
     pub streamed: u64,
+    /// Bytes held beyond what the counts above give (a saved run's largest datasets read
+    /// at once, a bootstrap's buffers).
+    pub extra: u64,
 }
 
 impl Need {
@@ -82,13 +85,23 @@ impl Need {
     }
 
     /// A saved run's per-path results read back a few columns at a time (`report`, `tails`,
-    /// each run of `compare`: `output::saved`), as a streamed run reads its own (its one block of simulated paths
-    /// is counted too, a small over-count).
+    /// each run of `compare`: `output::saved`), as a streamed run reads its own (its one
+    /// block of simulated paths is counted too, a small over-count), and, with cross-margin
+    /// accounts, the by-trigger matrices (`paths × assets`) its check reads at once.
     pub fn read_back(paths: u64, assets: usize, cross_margin: bool) -> Need {
+        let matrix = if cross_margin {
+            paths
+                .saturating_mul(assets as u64)
+                .saturating_mul(8)
+                .saturating_mul(crate::output::saved::CHECKED_AT_ONCE as u64)
+        } else {
+            0
+        };
         Need {
             streamed: paths,
             assets,
             cross_margin,
+            extra: matrix,
             ..Need::default()
         }
     }
@@ -108,7 +121,10 @@ impl Need {
             .saturating_mul(self.assets as u64)
             .saturating_mul(TRACE_BYTES_PER_ASSET_STEP);
         let population = self.positions.saturating_mul(BYTES_PER_POSITION);
-        results.saturating_add(traces).saturating_add(population)
+        results
+            .saturating_add(traces)
+            .saturating_add(population)
+            .saturating_add(self.extra)
     }
 }
 
@@ -255,6 +271,7 @@ mod tests {
             positions: 5,
             cross_margin: false,
             streamed: 0,
+            extra: 0,
         };
         assert_eq!(
             n.bytes(),
@@ -285,6 +302,9 @@ mod tests {
             ..n
         };
         assert_eq!(huge.bytes(), u64::MAX);
+        // A saved run read back with cross-margin accounts: two by-trigger matrices at once.
+        assert_eq!(Need::read_back(1_000, 3, true).extra, 1_000 * 3 * 8 * 2);
+        assert_eq!(Need::read_back(1_000, 3, false).extra, 0);
         // A streamed run holds one block of paths and a few columns: 10⁷ paths need less
         // than 2 GB, a tenth of what holding them would.
         let held = Need {

@@ -247,6 +247,7 @@ impl RunPlan {
         Need {
             paths: if streams { 0 } else { in_memory },
             streamed: if streams { in_memory } else { 0 },
+            extra: 0,
             assets: s.assets.len(),
             steps: u64::from(s.simulation.steps),
             // Traces, plus the worst, median and random sample paths of the figures.

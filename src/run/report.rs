@@ -1,13 +1,15 @@
 //! A saved run's summary, figures and page rebuilt from its `results.h5` without
-//! re-simulating: the per-path columns read back (every dataset checked), the summary
-//! recomputed with the functions the run used, the sample paths replayed on the market
-//! rebuilt from the stored scenario ([`super::rebuild`]).
+//! re-simulating: the whole file checked first (every problem at once), then the per-path
+//! columns read back one at a time as the statistics, replays and figures ask for them
+//! ([`crate::output::saved::SavedRun`]), the summary recomputed with the functions the run
+//! used, the sample paths replayed on the market rebuilt from the stored scenario
+//! ([`super::rebuild`]).
 //!
 //! Byte identity of `summary.json`: the provenance is read back from the root attributes
 //! (every field has one), the per-path columns from `/paths` (converted back to their stored
-//! kinds), and the summary is recomputed with the same functions the run used
-//! ([`summary::analyze_tails`] with [`summary::tail_options`] of the stored seed, then
-//! [`Summary::build`]) and serialised the same way.
+//! kinds), and the summary is recomputed with the same functions a run uses on its
+//! read-back columns ([`summary::analyze_tails_from`] with [`summary::tail_options`] of the
+//! stored seed, then [`Summary::build_from`]) and serialised the same way.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -115,9 +117,11 @@ pub fn rebuild_report(
             (None, None)
         }
     };
-    // Every problem of the file in one message, before anything is computed: `/paths`,
-    // `/assets`, the tail tables, the realised heatmap, `/populations`. The columns are
-    // then read again one at a time as the statistics, replays and figures ask for them.
+    // Every problem of the file in one message, before anything is computed: the columns
+    // (`/paths`, `/populations`, with cross-margin accounts `/assets`), then the path ids,
+    // the other `/assets` datasets and the tail tables, then the realised heatmap. The
+    // columns are then read again one at a time as the statistics, replays and figures
+    // ask for them.
     let mut all = read::Gather::new(f);
     let saved = all.take(SavedRun::open(
         f,
@@ -126,11 +130,11 @@ pub fn rebuild_report(
         ids.as_deref(),
         venues.as_deref(),
     ));
-    all.take(read::check_run_datasets(f, &provenance));
-    let realised = all.take(read::read_realised(f, &provenance));
     if let Some(s) = &saved {
         all.take(s.check());
     }
+    all.take(read::check_run_datasets(f, &provenance));
+    let realised = all.take(read::read_realised(f, &provenance));
     all.finish()?;
     let (Some(saved), Some(realised)) = (saved, realised) else {
         return Err(RunError::Input(format!(
@@ -145,6 +149,9 @@ pub fn rebuild_report(
     let mut summary = Summary::build_from(provenance, source, &tail_reports, None);
     summary.populations = summary::population_summaries(source);
     summary.cross_margin = summary::cross_margin_summaries(source);
+    // A column that could not be read again (the file changed underneath) is said as such,
+    // not as a summary that differs.
+    saved.finish()?;
     let json = html::summary_json(&summary)?;
     let mut notes = vec![format!(
         "Rebuilt by cascadesim report (version {}) from {} without re-simulating.",
@@ -193,13 +200,12 @@ pub fn rebuild_report(
         realised,
     };
     let (skipped, failed) = write_figures_and_page(stage.dir(), &input, &traced, &notes)?;
+    // Nothing is put in place: the file's problem, before the figures it made fail.
+    saved.finish()?;
     if !failed.is_empty() {
         return Err(OutputError::Figures(failed).into());
     }
     check(cancel)?;
-    // A column that could not be read again (the file changed underneath): nothing is put
-    // in place.
-    saved.finish()?;
     let dir = stage.commit()?;
     for w in skipped {
         warn(&w);
