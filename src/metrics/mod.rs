@@ -685,6 +685,15 @@ impl Values {
             _ => panic!("appending columns of different kinds"),
         }
     }
+
+    /// The values of rows `r`, copied (panics when `r` is out of range).
+    pub fn rows(&self, r: std::ops::Range<usize>) -> Values {
+        match self {
+            Values::F64(v) => Values::F64(v[r].to_vec()),
+            Values::U32(v) => Values::U32(v[r].to_vec()),
+            Values::Flag(v) => Values::Flag(v[r].to_vec()),
+        }
+    }
 }
 
 /// One named column.

@@ -118,6 +118,23 @@ impl<'f> Check<'f> {
         self.push(text.strip_prefix(&prefix).unwrap_or(&text).to_owned());
     }
 
+    /// `paths` as a length, or the problem that it cannot be one.
+    pub(super) fn held_len(&mut self, paths: u64) -> Option<usize> {
+        let len = usize::try_from(paths).ok();
+        if len.is_none() {
+            self.push(format!(
+                "attribute \"paths\": {paths} paths cannot be held in memory"
+            ));
+        }
+        len
+    }
+
+    /// Reads and checks the datasets of `entries` (`len` values each): the columns that
+    /// pass.
+    fn read_all(&mut self, entries: &[Entry], len: usize) -> Vec<Column> {
+        entries.iter().filter_map(|e| e.read(self, len)).collect()
+    }
+
     /// The problems found, each without the file's name.
     pub(super) fn into_messages(self) -> Vec<String> {
         self.problems
@@ -769,16 +786,13 @@ pub(super) fn population_entries(
 /// Every problem of every column at once.
 pub fn read_path_columns(f: &Path, paths: u64) -> Result<Vec<Column>, FileProblems> {
     let mut c = Check::new(f);
-    let Ok(len) = usize::try_from(paths) else {
-        c.push(format!(
-            "attribute \"paths\": {paths} paths cannot be held in memory"
-        ));
+    let Some(len) = c.held_len(paths) else {
         return c.finish(Vec::new());
     };
     let Some(entries) = path_entries(&mut c) else {
         return c.finish(Vec::new());
     };
-    let columns: Vec<Column> = entries.iter().filter_map(|e| e.read(&mut c, len)).collect();
+    let columns = c.read_all(&entries, len);
     c.finish(columns)
 }
 
@@ -800,11 +814,7 @@ pub fn read_asset_columns(
     let out = asset_entries(assets, venues, cross_margin)
         .into_iter()
         .map(|a| AssetColumns {
-            columns: a
-                .columns
-                .iter()
-                .filter_map(|e| e.read(&mut c, len))
-                .collect(),
+            columns: c.read_all(&a.columns, len),
             by_trigger: a.by_trigger.and_then(|n| c.by_trigger(&a.asset, n, len)),
             asset: a.asset,
         })
@@ -828,11 +838,7 @@ pub fn read_population_columns(
     let out = population_entries(&mut c, ids)
         .into_iter()
         .map(|p| PopulationColumns {
-            columns: p
-                .columns
-                .iter()
-                .filter_map(|e| e.read(&mut c, len))
-                .collect(),
+            columns: c.read_all(&p.columns, len),
             name: p.id.name,
             asset: p.id.asset,
             venue: p.id.venue,
@@ -854,11 +860,7 @@ const MAX_TAIL_ROWS: usize = 1_000_000;
 /// Every problem at once, each naming its dataset.
 pub fn check_run_datasets(f: &Path, p: &Provenance) -> Result<(), FileProblems> {
     let mut c = Check::new(f);
-    let Ok(len) = usize::try_from(p.paths) else {
-        c.push(format!(
-            "attribute \"paths\": {} paths cannot be held in memory",
-            p.paths
-        ));
+    let Some(len) = c.held_len(p.paths) else {
         return c.finish(());
     };
     c.path_scales(&p.assets, p.first_path, len);

@@ -95,10 +95,7 @@ impl SavedRun {
         cross_margin: Option<&[bool]>,
     ) -> Result<SavedRun, FileProblems> {
         let mut c = Check::new(f);
-        let Ok(len) = usize::try_from(paths) else {
-            c.push(format!(
-                "attribute \"paths\": {paths} paths cannot be held in memory"
-            ));
+        let Some(len) = c.held_len(paths) else {
             return Err(problems(f, c.into_messages()));
         };
         let identity = Identity::of(f);
@@ -202,12 +199,18 @@ impl SavedRun {
 
     /// Reads `e`, keeping its problems.
     fn read(&self, e: &Entry) -> Option<Cow<'_, Column>> {
+        self.reading(|c| e.read(c, self.len)).map(Cow::Owned)
+    }
+
+    /// What `read` gets from the file, if the file is still the one opened before and
+    /// after it; its problems (and a change of file) kept for [`SavedRun::finish`].
+    fn reading<T>(&self, read: impl FnOnce(&mut Check<'_>) -> Option<T>) -> Option<T> {
         self.same_file()?;
         let mut c = Check::new(&self.file);
-        let column = e.read(&mut c, self.len);
-        self.keep(c);
+        let value = read(&mut c);
+        self.keep_all(c.into_messages());
         self.same_file()?;
-        column.map(Cow::Owned)
+        value
     }
 
     /// `Some` while the file is the one opened; a problem (kept) otherwise.
@@ -220,10 +223,6 @@ impl SavedRun {
                 .into(),
         ]);
         None
-    }
-
-    fn keep(&self, c: Check<'_>) {
-        self.keep_all(c.into_messages());
     }
 
     fn keep_all(&self, found: Vec<String>) {
@@ -267,12 +266,8 @@ impl ColumnSource for SavedRun {
     fn by_trigger(&self, a: usize) -> Option<Cow<'_, [f64]>> {
         let asset = self.assets.get(a)?;
         let n = asset.by_trigger?;
-        self.same_file()?;
-        let mut c = Check::new(&self.file);
-        let v = c.by_trigger(&asset.asset, n, self.len);
-        self.keep(c);
-        self.same_file()?;
-        v.map(Cow::Owned)
+        self.reading(|c| c.by_trigger(&asset.asset, n, self.len))
+            .map(Cow::Owned)
     }
 
     fn population_ids(&self) -> Vec<PopulationId> {

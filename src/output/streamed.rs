@@ -233,11 +233,7 @@ fn metric_header(template: RunColumns<'_>, g: usize, name: &str) -> Column {
         unit: c.unit,
         description: c.description,
         summarize: c.summarize,
-        values: match c.values {
-            Values::F64(_) => Values::F64(Vec::new()),
-            Values::U32(_) => Values::U32(Vec::new()),
-            Values::Flag(_) => Values::Flag(Vec::new()),
-        },
+        values: c.values.rows(0..0),
     }
 }
 
@@ -443,11 +439,7 @@ fn rows(
     let cut = |cs: &[Column]| -> Vec<Column> {
         cs.iter()
             .map(|c| Column {
-                values: match &c.values {
-                    Values::F64(v) => Values::F64(v[r.clone()].to_vec()),
-                    Values::U32(v) => Values::U32(v[r.clone()].to_vec()),
-                    Values::Flag(v) => Values::Flag(v[r.clone()].to_vec()),
-                },
+                values: c.values.rows(r.clone()),
                 name: c.name,
                 unit: c.unit,
                 description: c.description,
