@@ -132,7 +132,8 @@ pub fn pairing(a: &Provenance, b: &Provenance) -> Pairing {
             paired: true,
             reason: format!(
                 "same scenario, seed {} and {} paths: path i of both runs saw the same random numbers",
-                a.seed, a.paths
+                a.seed,
+                crate::text::thousands(a.paths)
             ),
         }
     } else {

@@ -2,7 +2,8 @@
 //! so that every other problem is still found, with the lines that were not UTF-8 kept as
 //! problems of their own), and the file line of a CSV record (the csv crate's own count
 //! misses blank and `#` lines between records and lone-CR line ends), a field quoted for a
-//! message, and a number quoted back in one ([`shortest`]). A leaf: the scenario and history
+//! message, a number quoted back in one ([`shortest`]) and a count with thousands separators
+//! ([`thousands`]). A leaf: the scenario and history
 //! readers, `tails`' errors, `desk` and `output::format` use it.
 
 /// A number in its shortest round-trip form (`0.31`, `1250`), as in messages that quote a
@@ -136,6 +137,19 @@ pub fn times(count: usize) -> String {
     } else {
         String::new()
     }
+}
+
+/// An integer with thousands separators: `1234567` → `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
 }
 
 #[cfg(test)]

@@ -118,18 +118,7 @@ pub fn percent(fraction: f64) -> String {
     points(fraction * 100.0)
 }
 
-/// An integer with thousands separators: `1234567` → `1,234,567`.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
-}
+pub use crate::text::thousands;
 
 /// `value` with `decimals` decimals and thousands separators on the whole part.
 fn separated(value: f64, decimals: usize) -> String {
