@@ -1,7 +1,8 @@
 //! `cascadesim merge`: join the shard files of one run (`run --shard K/N`) into the run's
 //! folder, the same `results.h5`, `summary.json`, figures and `report.html` that a
-//! single-machine run writes. Per-path columns are joined in path order; the statistics over
-//! all paths, traces and sample paths are recomputed afterwards exactly as `run` does.
+//! single-machine run writes. Per-path columns are appended in path order to the staged
+//! `results.h5`, one shard at a time; the statistics over all paths, traces and sample paths
+//! are then computed from it exactly as `run` computes them from its streamed file.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -10,7 +11,7 @@ use anyhow::Result;
 use clap::Args;
 
 use cascadesim::output::Staging;
-use cascadesim::run::merge::{Merged, merge_shards};
+use cascadesim::run::merge::{Merged, open_shards};
 use cascadesim::run::plan::stem;
 use cascadesim::run::{Env, finish};
 
@@ -35,13 +36,8 @@ pub(crate) struct MergeArgs {
 
 pub(crate) fn merge(args: &MergeArgs) -> Result<i32> {
     let started = Instant::now();
-    let Merged {
-        provenance,
-        scenario,
-        market,
-        run,
-    } = merge_shards(&args.shards, allow_external()).map_err(from_run)?;
-    let stem = stem(std::path::Path::new(&provenance.scenario_file));
+    let shards = open_shards(&args.shards, allow_external()).map_err(from_run)?;
+    let stem = stem(std::path::Path::new(&shards.provenance.scenario_file));
     let pool = thread_pool(args.threads)?;
     let threads = pool.current_num_threads();
     let staging = Staging::new(&args.out.join(&stem))?;
@@ -50,12 +46,18 @@ pub(crate) fn merge(args: &MergeArgs) -> Result<i32> {
         pool: &pool,
         cancel: &CANCEL,
     };
+    let Merged {
+        provenance,
+        scenario,
+        market,
+        run,
+    } = shards.join(&staging, &env).map_err(from_run)?;
     let done = finish(
         &env,
         &market,
         &scenario.output,
         provenance,
-        cascadesim::run::Paths::Held(run),
+        run,
         staging,
         None,
     )

@@ -1,9 +1,10 @@
 //! `cascadesim run --mpi`: one run spread over the ranks of an MPI job (`mpirun -n R`).
 //!
 //! Rank `r` of `R` simulates shard `r/R` of the run (rayon still uses every core the rank
-//! has), sends its per-path columns and realised-heatmap cents to rank 0, and rank 0 joins
-//! them in rank order, which is path order, and writes the run's folder with the same
-//! `finish` as a single process: the files are identical to a one-process run's.
+//! has), sends its per-path columns and realised-heatmap cents to rank 0, and rank 0 appends
+//! them in rank order, which is path order, to the run's staged `results.h5` in the blocks a
+//! single process streams, and writes the run's folder with the same `finish` as a single
+//! process: the files are identical to a one-process run's.
 //!
 //! Built only with the cargo feature `mpi` (the `mpi` crate over the system's OpenMPI);
 //! without it `--mpi` is refused with a message saying how to build it.
@@ -56,7 +57,13 @@ mod without_mpi {
             match *self {}
         }
 
-        pub(crate) fn gather(&self, _part: Run) -> Result<Option<Run>> {
+        pub(crate) fn gather(
+            &self,
+            _part: Run,
+            _staging: Option<&cascadesim::output::Staging>,
+            _pool: &rayon::ThreadPool,
+            _total: u64,
+        ) -> Result<Option<cascadesim::run::Paths>> {
             match *self {}
         }
 
@@ -77,7 +84,12 @@ mod with_mpi {
 
     // Columns are `path_metrics(lending)` in order, so zipping with all of them pairs each
     // column with its definition whether or not the run has lending columns.
-    use cascadesim::metrics::{Values, path_metrics, population_metrics};
+    use cascadesim::metrics::{
+        AssetColumns, PopulationColumns, Values, path_metrics, population_metrics,
+    };
+    use cascadesim::output::streamed::PathsWriter;
+    use cascadesim::output::{RunColumns, Staging};
+    use cascadesim::run::Paths;
 
     /// This process's place in the MPI job.
     pub(crate) struct Cluster {
@@ -115,10 +127,19 @@ mod with_mpi {
         }
 
         /// Sends this rank's part to rank 0; on rank 0, receives every other rank's part in
-        /// rank order and returns the whole run. Columns travel as `f64` (exact for the `u32`
-        /// and flag columns too), one message per column, so no message exceeds MPI's count
-        /// limit before a rank holds 2³¹ paths.
-        pub(crate) fn gather(&self, part: Run) -> Result<Option<Run>> {
+        /// rank order (path order) and appends each to the run's staged `results.h5` in the
+        /// blocks a single run streams, holding its own part and one other rank's at a time,
+        /// then returns the whole run read back from the file as a run reads its own (held
+        /// only when the run has no paths). Columns travel as `f64` (exact for the `u32` and
+        /// flag columns too), one message per column, so no message exceeds MPI's count limit
+        /// before a rank holds 2³¹ paths.
+        pub(crate) fn gather(
+            &self,
+            part: Run,
+            staging: Option<&Staging>,
+            pool: &rayon::ThreadPool,
+            total: u64,
+        ) -> Result<Option<Paths>> {
             let world = self.universe.world();
             let root = world.process_at_rank(0);
             if self.rank != 0 {
@@ -145,46 +166,92 @@ mod with_mpi {
                 root.send(&hi[..]);
                 return Ok(None);
             }
-            let mut whole = part;
+            let Some(staging) = staging else {
+                bail!("rank 0 of an MPI run writes the run's folder but has none staged");
+            };
+            let Run {
+                columns,
+                asset_columns,
+                population_columns,
+                mut realised,
+                block,
+            } = part;
+            let own = RunColumns {
+                paths: &columns,
+                assets: &asset_columns,
+                populations: &population_columns,
+            };
+            // A run has at least one path (the scenario and `--paths` say so).
+            let mut writer = PathsWriter::create(staging, 0, total, block, own)?;
+            pool.install(|| writer.push(own))?;
             for r in 1..world.size() {
                 let from = world.process_at_rank(r);
-                for (c, d) in whole.columns.iter_mut().zip(path_metrics(true)) {
+                let shaped = |c: &Column, values: Values| Column {
+                    name: c.name,
+                    unit: c.unit,
+                    description: c.description,
+                    summarize: c.summarize,
+                    values,
+                };
+                let mut got = Vec::new();
+                for (c, d) in columns.iter().zip(path_metrics(true)) {
                     let (v, _) = from.receive_vec::<f64>();
-                    c.values.append(d.kind.values_from_f64(v));
+                    got.push(shaped(c, d.kind.values_from_f64(v)));
                 }
-                for a in &mut whole.asset_columns {
-                    for c in &mut a.columns {
+                let mut assets = Vec::new();
+                for a in &asset_columns {
+                    let mut got_columns = Vec::new();
+                    for c in &a.columns {
                         let (v, _) = from.receive_vec::<f64>();
-                        c.values.append(Values::F64(v));
+                        got_columns.push(shaped(c, Values::F64(v)));
                     }
-                    if let Some(m) = &mut a.by_trigger {
-                        let (v, _) = from.receive_vec::<f64>();
-                        m.extend(v);
-                    }
+                    let by_trigger = a.by_trigger.as_ref().map(|_| from.receive_vec::<f64>().0);
+                    assets.push(AssetColumns {
+                        asset: a.asset.clone(),
+                        columns: got_columns,
+                        by_trigger,
+                    });
                 }
-                for p in &mut whole.population_columns {
-                    for c in &mut p.columns {
+                let mut populations = Vec::new();
+                for p in &population_columns {
+                    let mut got_columns = Vec::new();
+                    for c in &p.columns {
                         let d = population_metrics(true, true)
                             .find(|d| d.name == c.name)
                             .expect("a population column is a population metric");
                         let (v, _) = from.receive_vec::<f64>();
-                        c.values.append(d.kind.values_from_f64(v));
+                        got_columns.push(shaped(c, d.kind.values_from_f64(v)));
                     }
+                    populations.push(PopulationColumns {
+                        name: p.name.clone(),
+                        asset: p.asset.clone(),
+                        venue: p.venue.clone(),
+                        columns: got_columns,
+                    });
                 }
                 let (lo, _) = from.receive_vec::<u64>();
                 let (hi, _) = from.receive_vec::<u64>();
-                if lo.len() != whole.realised.cents.len() || hi.len() != lo.len() {
+                if lo.len() != realised.cents.len() || hi.len() != lo.len() {
                     bail!(
                         "rank {r} sent {} heatmap cells, expected {}",
                         lo.len(),
-                        whole.realised.cents.len()
+                        realised.cents.len()
                     );
                 }
-                for ((x, l), h) in whole.realised.cents.iter_mut().zip(lo).zip(hi) {
+                for ((x, l), h) in realised.cents.iter_mut().zip(lo).zip(hi) {
                     *x = x.saturating_add((u128::from(h) << 64) | u128::from(l));
                 }
+                let columns = RunColumns {
+                    paths: &got,
+                    assets: &assets,
+                    populations: &populations,
+                };
+                pool.install(|| writer.push(columns))?;
             }
-            Ok(Some(whole))
+            Ok(Some(Paths::Streamed {
+                columns: Box::new(writer.into_source()?),
+                realised,
+            }))
         }
 
         /// Every rank's per-path columns joined in rank (path) order, on every rank: rank 0

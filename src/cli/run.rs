@@ -146,8 +146,8 @@ pub(crate) fn run(args: &RunArgs) -> Result<i32> {
         let Paths::Held(part) = simulated.run else {
             anyhow::bail!("an MPI rank holds its paths: only a whole run streams them");
         };
-        match c.gather(part)? {
-            Some(whole) => simulated.run = Paths::Held(whole),
+        match c.gather(part, staging.as_ref(), &pool, plan.paths())? {
+            Some(whole) => simulated.run = whole,
             None => return Ok(0),
         }
     }

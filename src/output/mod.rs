@@ -61,11 +61,13 @@ pub enum OutputError {
     NotAFile(PathBuf),
     /// The new results are in place but the previous folder, set aside, could not be removed
     /// (a subfolder without write permission): not a failure of the run, a leftover to name.
-    #[error("the new results are in place in {}, but the previous results folder could not be removed and is left at {} ({source}); remove it by hand", .dest.display(), .old.display())]
+    /// The reason is said in the message, not kept as a source (a chain of sources would say
+    /// it twice).
+    #[error("the new results are in place in {}, but the previous results folder could not be removed and is left at {} ({reason}); remove it by hand", .dest.display(), .old.display())]
     OldLeft {
         dest: PathBuf,
         old: PathBuf,
-        source: io::Error,
+        reason: io::Error,
     },
     /// Figures that could not be written: the report is not put in place.
     #[error("cannot write {}: {}; nothing was replaced", if .0.len() == 1 { "a figure".to_string() } else { format!("{} figures", .0.len()) }, .0.join("; "))]
@@ -108,10 +110,13 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> OutputError + '_ {
 }
 
 /// A results folder under construction. Dropping it without [`Staging::commit`] removes the
-/// staging folder and leaves the destination untouched.
+/// staging folder, and the parent folders it created when they are still empty, and leaves
+/// the destination untouched.
 pub struct Staging {
     dest: PathBuf,
     tmp: PathBuf,
+    /// The parent folders [`Staging::new`] created, deepest first.
+    created: Vec<PathBuf>,
     committed: bool,
 }
 
@@ -137,6 +142,11 @@ impl Staging {
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
+        let created: Vec<PathBuf> = parent
+            .ancestors()
+            .take_while(|d| !d.as_os_str().is_empty() && fs::symlink_metadata(d).is_err())
+            .map(Path::to_path_buf)
+            .collect();
         fs::create_dir_all(parent).map_err(io_err(parent))?;
         let name = dest
             .file_name()
@@ -151,6 +161,7 @@ impl Staging {
         Ok(Staging {
             dest: dest.to_path_buf(),
             tmp,
+            created,
             committed: false,
         })
     }
@@ -245,11 +256,11 @@ impl Staging {
     pub fn commit_or_warn(self) -> Result<(PathBuf, Option<String>), OutputError> {
         match self.commit() {
             Ok(dir) => Ok((dir, None)),
-            Err(OutputError::OldLeft { dest, old, source }) => {
+            Err(OutputError::OldLeft { dest, old, reason }) => {
                 let warning = OutputError::OldLeft {
                     dest: dest.clone(),
                     old,
-                    source,
+                    reason,
                 };
                 Ok((dest, Some(warning.to_string())))
             }
@@ -264,10 +275,10 @@ impl Staging {
     fn remove_old(&self, old: &Path) -> Result<PathBuf, OutputError> {
         match fs::remove_dir_all(old) {
             Ok(()) => Ok(self.dest.clone()),
-            Err(source) => Err(OutputError::OldLeft {
+            Err(reason) => Err(OutputError::OldLeft {
                 dest: self.dest.clone(),
                 old: old.to_path_buf(),
-                source,
+                reason,
             }),
         }
     }
@@ -344,6 +355,13 @@ impl Drop for Staging {
     fn drop(&mut self) {
         if !self.committed {
             let _ = fs::remove_dir_all(&self.tmp);
+            // A command that failed leaves no empty folders behind; one another process has
+            // put something in meanwhile is not empty and stays.
+            for d in &self.created {
+                if fs::remove_dir(d).is_err() {
+                    break;
+                }
+            }
         }
     }
 }
@@ -1131,6 +1149,28 @@ mod tests {
         assert!(!old.exists() && !partial.exists());
     }
 
+    /// A staging dropped without commit (a command that failed) removes the parent folders
+    /// it created, and only those, and only while empty: `merge --out new/deep` refused for a
+    /// bad shard leaves no `new/`.
+    #[test]
+    fn a_failed_command_leaves_no_folders_it_created() {
+        let d = tempfile::tempdir().unwrap();
+        let top = d.path().join("new");
+        drop(Staging::new(&top.join("deep/run")).unwrap());
+        assert!(!top.exists());
+        // A parent that was there stays, and so does one that is no longer empty.
+        fs::create_dir(&top).unwrap();
+        let s = Staging::new(&top.join("deep/run")).unwrap();
+        fs::write(top.join("deep/other"), "x").unwrap();
+        drop(s);
+        assert!(top.join("deep/other").exists());
+        assert_eq!(fs::read_dir(top.join("deep")).unwrap().count(), 1);
+        // A committed one keeps its folders.
+        let s = Staging::new(&d.path().join("kept/run")).unwrap();
+        s.commit().unwrap();
+        assert!(d.path().join("kept/run").is_dir());
+    }
+
     /// When the previous folder cannot be removed after the swap (a subfolder without write
     /// permission; here: already gone, which root cannot be stopped from doing otherwise),
     /// the error says the new results are in place and where the old folder is (it was a
@@ -1150,6 +1190,8 @@ mod tests {
                 && msg.contains(&old.display().to_string()),
             "{msg}"
         );
+        // The reason is said once: in the message, not again as a source.
+        assert!(std::error::Error::source(&e).is_none());
     }
 
     #[test]

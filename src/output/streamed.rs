@@ -62,6 +62,11 @@ pub struct PathsWriter {
     n: u64,
     /// Paths appended so far.
     done: u64,
+    /// The blocks [`PathsWriter::push`] appends (a run's simulated blocks: `mc::BLOCK` but
+    /// in tests).
+    block: usize,
+    /// Rows pushed but not yet appended: fewer than a block, the start of the next one.
+    pending: Option<Rows>,
     declared: Vec<Declared>,
     /// Each group's path and attributes (given to the file at the end).
     groups: Vec<(String, Vec<(String, AttrValue)>)>,
@@ -71,9 +76,9 @@ pub struct PathsWriter {
 }
 
 impl PathsWriter {
-    /// Creates the staged `results.h5` of a run of `n` paths from `first` whose columns are
-    /// shaped like `template` (the same columns without rows), and declares its per-path
-    /// datasets.
+    /// Creates the staged `results.h5` of a run of `n` paths from `first`, simulated in
+    /// blocks of `block` paths, whose columns are shaped like `template` (the same columns
+    /// without rows), and declares its per-path datasets.
     ///
     /// # Errors
     /// The temporary file cannot be created, or a dataset cannot be declared.
@@ -81,6 +86,7 @@ impl PathsWriter {
         staging: &Staging,
         first: u64,
         n: u64,
+        block: u64,
         template: RunColumns<'_>,
     ) -> Result<PathsWriter, OutputError> {
         let target = staging.path("results.h5");
@@ -125,6 +131,8 @@ impl PathsWriter {
             first,
             n,
             done: 0,
+            block: usize::try_from(block.max(1)).unwrap_or(usize::MAX),
+            pending: None,
             declared,
             groups: groups
                 .iter()
@@ -188,17 +196,81 @@ impl PathsWriter {
         Ok(())
     }
 
+    /// Appends the next paths, any number of them (the columns of paths `first + done ..`
+    /// not yet pushed, shaped like the template), in the run's blocks: the rows that do not
+    /// fill a block are kept until the next push fills it or the run's last path is in. So
+    /// columns pushed in any pieces (a merge's shards, a whole held run) give the file a run
+    /// that appended the same paths block by block writes, byte for byte.
+    ///
+    /// # Errors
+    /// Columns of different lengths, more paths than the run has, or a write that fails.
+    pub fn push(&mut self, part: RunColumns<'_>) -> Result<(), OutputError> {
+        let n = self.lengths(part)?;
+        let held = self.pending.as_ref().map_or(0, Rows::len);
+        if self.done + (held + n) as u64 > self.n {
+            return Err(self.invalid("more paths than the run has"));
+        }
+        let mut a = 0;
+        while a < n {
+            let held = self.pending.as_ref().map_or(0, Rows::len);
+            let b = a + (self.block - held).min(n - a);
+            let rows = Rows::of(part, a..b);
+            let rows = match self.pending.take() {
+                Some(mut p) => {
+                    p.extend(rows);
+                    p
+                }
+                None => rows,
+            };
+            if rows.len() == self.block || self.done + rows.len() as u64 == self.n {
+                self.append(rows.view())?;
+            } else {
+                self.pending = Some(rows);
+            }
+            a = b;
+        }
+        Ok(())
+    }
+
+    /// The number of paths in `part`: every column one value per path, every by-trigger
+    /// matrix one row per path (columns gathered from MPI ranks are not read through the
+    /// file checks): refused, not sliced out of range.
+    fn lengths(&self, part: RunColumns<'_>) -> Result<usize, OutputError> {
+        let n = part.paths.first().map_or(0, |c| c.values.len());
+        let n_assets = part.assets.len();
+        let mut all = part
+            .paths
+            .iter()
+            .chain(part.assets.iter().flat_map(|a| &a.columns))
+            .chain(part.populations.iter().flat_map(|p| &p.columns));
+        let short = all.any(|c| c.values.len() != n)
+            || part.assets.iter().any(|a| {
+                a.by_trigger
+                    .as_ref()
+                    .is_some_and(|m| m.len() != n.saturating_mul(n_assets))
+            });
+        if short {
+            return Err(self.invalid("columns of different lengths"));
+        }
+        Ok(n)
+    }
+
+    /// An error about the per-path datasets.
+    fn invalid(&self, reason: &str) -> OutputError {
+        OutputError::H5(H5Error::Invalid {
+            path: staging_target(&self.writer),
+            what: "the per-path datasets".into(),
+            reason: reason.into(),
+        })
+    }
+
     /// Every path appended: the run's columns as a [`ColumnSource`] reading them back.
     ///
     /// # Errors
     /// Paths are missing, or the file cannot be flushed.
     pub fn into_source(mut self) -> Result<StreamedRun, OutputError> {
         if self.done != self.n {
-            return Err(OutputError::H5(H5Error::Invalid {
-                path: staging_target(&self.writer),
-                what: "the per-path datasets".into(),
-                reason: "not every path was appended".into(),
-            }));
+            return Err(self.invalid("not every path was appended"));
         }
         let reader = self.writer.reader()?;
         Ok(StreamedRun {
@@ -337,11 +409,7 @@ impl PathsWriter {
         realised: &RealisedHeatmap,
     ) -> Result<(), OutputError> {
         if self.done != self.n {
-            return Err(OutputError::H5(H5Error::Invalid {
-                path: staging_target(&self.writer),
-                what: "the per-path datasets".into(),
-                reason: "not every path was appended".into(),
-            }));
+            return Err(self.invalid("not every path was appended"));
         }
         let PathsWriter {
             mut writer, groups, ..
@@ -375,13 +443,13 @@ impl PathsWriter {
     }
 }
 
-/// A whole plain run's `results.h5` and `summary.json` from columns held in memory (merged
-/// shards, MPI ranks gathered): the file a run that streamed the same columns in blocks of
-/// `block` paths writes, byte for byte — the same datasets declared, each block's chunks
-/// appended in path order, then the rest as [`StreamedRun::finish`] adds it.
+/// A whole plain run's `results.h5` and `summary.json` from columns held in memory (MPI
+/// ranks gathered): the file a run that streamed the same columns in blocks of `block`
+/// paths writes, byte for byte ([`PathsWriter::push`]), then the rest as
+/// [`StreamedRun::finish`] adds it.
 ///
 /// # Errors
-/// A write fails (the temporary file is removed).
+/// Columns of different lengths, or a write fails (the temporary file is removed).
 #[allow(clippy::too_many_arguments)]
 pub fn write_held(
     staging: &Staging,
@@ -394,83 +462,92 @@ pub fn write_held(
     realised: &RealisedHeatmap,
 ) -> Result<(), OutputError> {
     let n = columns.paths.first().map_or(0, |c| c.values.len());
-    // Every column one value per path, every matrix one row per path (gathered MPI ranks'
-    // columns are not read through the file checks): refused, not sliced out of range.
-    let n_assets = columns.assets.len();
-    let all = columns
-        .paths
-        .iter()
-        .chain(columns.assets.iter().flat_map(|a| &a.columns))
-        .chain(columns.populations.iter().flat_map(|p| &p.columns));
-    let short = all.map(|c| c.values.len()).any(|len| len != n)
-        || columns.assets.iter().any(|a| {
-            a.by_trigger
-                .as_ref()
-                .is_some_and(|m| m.len() != n.saturating_mul(n_assets))
-        });
-    if short {
-        return Err(OutputError::H5(H5Error::Invalid {
-            path: staging.path("results.h5"),
-            what: "the per-path datasets".into(),
-            reason: "columns of different lengths".into(),
-        }));
-    }
-    let mut writer = PathsWriter::create(staging, first, n as u64, columns)?;
-    let block = usize::try_from(block.max(1)).unwrap_or(usize::MAX);
-    let mut a = 0;
-    while a < n {
-        let b = a.saturating_add(block).min(n);
-        let (paths, assets, populations) = rows(columns, a..b);
-        writer.append(RunColumns {
-            paths: &paths,
-            assets: &assets,
-            populations: &populations,
-        })?;
-        a = b;
-    }
+    let mut writer = PathsWriter::create(staging, first, n as u64, block, columns)?;
+    writer.push(columns)?;
     writer.finish(staging, summary, tail_reports, traces, realised)
 }
 
-/// Rows `r` of every column (the by-trigger matrices' rows too), copied.
-fn rows(
-    columns: RunColumns<'_>,
-    r: std::ops::Range<usize>,
-) -> (Vec<Column>, Vec<AssetColumns>, Vec<PopulationColumns>) {
-    let cut = |cs: &[Column]| -> Vec<Column> {
-        cs.iter()
-            .map(|c| Column {
-                values: c.values.rows(r.clone()),
-                name: c.name,
-                unit: c.unit,
-                description: c.description,
-                summarize: c.summarize,
-            })
-            .collect()
-    };
-    let n_assets = columns.assets.len();
-    let assets = columns
-        .assets
-        .iter()
-        .map(|a| AssetColumns {
-            asset: a.asset.clone(),
-            columns: cut(&a.columns),
-            by_trigger: a
-                .by_trigger
-                .as_ref()
-                .map(|m| m[r.start * n_assets..r.end * n_assets].to_vec()),
-        })
-        .collect();
-    let populations = columns
-        .populations
-        .iter()
-        .map(|p| PopulationColumns {
-            name: p.name.clone(),
-            asset: p.asset.clone(),
-            venue: p.venue.clone(),
-            columns: cut(&p.columns),
-        })
-        .collect();
-    (cut(columns.paths), assets, populations)
+/// Rows of every column of a run (the by-trigger matrices' rows too), copied: a block
+/// being put together.
+struct Rows {
+    paths: Vec<Column>,
+    assets: Vec<AssetColumns>,
+    populations: Vec<PopulationColumns>,
+}
+
+impl Rows {
+    /// Rows `r` of `columns`.
+    fn of(columns: RunColumns<'_>, r: std::ops::Range<usize>) -> Rows {
+        let cut = |cs: &[Column]| -> Vec<Column> {
+            cs.iter()
+                .map(|c| Column {
+                    values: c.values.rows(r.clone()),
+                    name: c.name,
+                    unit: c.unit,
+                    description: c.description,
+                    summarize: c.summarize,
+                })
+                .collect()
+        };
+        let n_assets = columns.assets.len();
+        Rows {
+            paths: cut(columns.paths),
+            assets: columns
+                .assets
+                .iter()
+                .map(|a| AssetColumns {
+                    asset: a.asset.clone(),
+                    columns: cut(&a.columns),
+                    by_trigger: a
+                        .by_trigger
+                        .as_ref()
+                        .map(|m| m[r.start * n_assets..r.end * n_assets].to_vec()),
+                })
+                .collect(),
+            populations: columns
+                .populations
+                .iter()
+                .map(|p| PopulationColumns {
+                    name: p.name.clone(),
+                    asset: p.asset.clone(),
+                    venue: p.venue.clone(),
+                    columns: cut(&p.columns),
+                })
+                .collect(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.paths.first().map_or(0, |c| c.values.len())
+    }
+
+    /// `more`'s rows after these (both cut from columns of one shape).
+    fn extend(&mut self, more: Rows) {
+        let join = |a: &mut Vec<Column>, b: Vec<Column>| {
+            for (x, y) in a.iter_mut().zip(b) {
+                x.values.append(y.values);
+            }
+        };
+        join(&mut self.paths, more.paths);
+        for (x, y) in self.assets.iter_mut().zip(more.assets) {
+            join(&mut x.columns, y.columns);
+            // Row-major paths × assets: later paths are later rows.
+            if let (Some(m), Some(n)) = (&mut x.by_trigger, y.by_trigger) {
+                m.extend(n);
+            }
+        }
+        for (x, y) in self.populations.iter_mut().zip(more.populations) {
+            join(&mut x.columns, y.columns);
+        }
+    }
+
+    fn view(&self) -> RunColumns<'_> {
+        RunColumns {
+            paths: &self.paths,
+            assets: &self.assets,
+            populations: &self.populations,
+        }
+    }
 }
 
 impl ColumnSource for StreamedRun {
@@ -531,5 +608,123 @@ impl ColumnSource for StreamedRun {
         (k < self.paths.populations.len())
             .then(|| self.metric(1 + self.paths.assets.len() + k, name))
             .flatten()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A run of `n` paths of two assets (with by-trigger matrices) and one population.
+    fn columns(n: usize) -> Rows {
+        let column = |name: &'static str, values: Values| Column {
+            name,
+            unit: "USD",
+            description: "a test column",
+            summarize: true,
+            values,
+        };
+        let f = |k: f64| Values::F64((0..n).map(|i| (i as f64 * k).sin() * 1e6).collect());
+        let paths = vec![
+            column("loss", f(1.0)),
+            column(
+                "rounds",
+                Values::U32((0..n as u32).map(|i| i % 7).collect()),
+            ),
+            column(
+                "hit",
+                Values::Flag((0..n).map(|i| u8::from(i % 3 == 0)).collect()),
+            ),
+        ];
+        let assets = ["BTC", "ETH"]
+            .iter()
+            .enumerate()
+            .map(|(a, name)| AssetColumns {
+                asset: (*name).to_owned(),
+                columns: vec![column("closed", f(2.0 + a as f64))],
+                by_trigger: Some((0..2 * n).map(|i| i as f64 + a as f64).collect()),
+            })
+            .collect();
+        let populations = vec![PopulationColumns {
+            name: "longs".into(),
+            asset: "BTC".into(),
+            venue: None,
+            columns: vec![column("liquidated", f(5.0))],
+        }];
+        Rows {
+            paths,
+            assets,
+            populations,
+        }
+    }
+
+    /// The staged file's bytes once every path is in, with the paths pushed in `pieces`
+    /// (row counts) into blocks of `block`.
+    fn staged(n: usize, block: u64, pieces: &[usize]) -> Vec<u8> {
+        let run = columns(n);
+        let all = run.view();
+        let dir = tempfile::tempdir().unwrap();
+        let staging = Staging::new(&dir.path().join("run")).unwrap();
+        let mut w = PathsWriter::create(&staging, 0, n as u64, block, all).unwrap();
+        let mut a = 0;
+        for &k in pieces {
+            let piece = Rows::of(all, a..a + k);
+            w.push(piece.view()).unwrap();
+            a += k;
+        }
+        assert_eq!(a, n);
+        let source = w.into_source().unwrap();
+        let tmp = std::fs::read_dir(staging.path(""))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.to_string_lossy().contains(".tmp-"))
+            .unwrap();
+        let bytes = std::fs::read(tmp).unwrap();
+        drop(source);
+        bytes
+    }
+
+    /// Paths pushed in pieces of any sizes (empty ones, pieces across block boundaries,
+    /// pieces longer than a block) are appended in the run's blocks: the file is the one
+    /// a run appending each block whole writes, byte for byte, and differs from one with
+    /// other blocks (so the comparison can fail).
+    #[test]
+    fn pieces_of_any_size_are_appended_in_the_runs_blocks() {
+        // Past a chunk of f64 rows (the chunks of different datasets, completed in different
+        // blocks, interleave in block order).
+        let n = 70_001;
+        let b = 9_000;
+        let whole: Vec<usize> = (0..n).step_by(b).map(|a| b.min(n - a)).collect();
+        let blocks = staged(n, b as u64, &whole);
+        for pieces in [
+            vec![n],
+            vec![0, 3, 8_999, 1, 0, 40_000, 20_998],
+            vec![4_500; 15].into_iter().chain([2_501]).collect(),
+        ] {
+            assert!(staged(n, b as u64, &pieces) == blocks, "{pieces:?}");
+        }
+        assert!(staged(n, 40_000, &[n]) != blocks);
+    }
+
+    /// More paths than the run has, or columns of different lengths, are refused.
+    #[test]
+    fn too_many_paths_or_uneven_columns_are_refused() {
+        let run = columns(4);
+        let all = run.view();
+        let dir = tempfile::tempdir().unwrap();
+        let staging = Staging::new(&dir.path().join("run")).unwrap();
+        let mut w = PathsWriter::create(&staging, 0, 3, 2, all).unwrap();
+        let e = w.push(all).unwrap_err().to_string();
+        assert!(e.contains("more paths than the run has"), "{e}");
+        let mut uneven = run.paths.clone();
+        uneven[1].values = uneven[1].values.rows(0..3);
+        let e = w
+            .push(RunColumns {
+                paths: &uneven,
+                ..all
+            })
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("columns of different lengths"), "{e}");
     }
 }

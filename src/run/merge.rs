@@ -1,23 +1,25 @@
 //! Shard files of one run (`run --shard K/N`) → the per-path results of the whole run, ready
 //! for [`super::finish()`]: every shard checked (a shard file, of the same run, its claim
-//! `K/N` matching the paths it holds), the set checked to cover the run exactly once, the
-//! columns joined in path order and the realised heatmaps' cents summed.
+//! `K/N` matching the paths it holds), the set checked to cover the run exactly once
+//! ([`open_shards`]); then the columns appended in path order, one shard at a time, to the
+//! staged `results.h5` in the blocks a single run streams, and read back from it as a run
+//! reads its own, and the realised heatmaps' cents summed ([`Shards::join`]).
 
 use std::path::{Path, PathBuf};
 
 use crate::engine::Market;
 use crate::engine::realised::{RealisedGrid, RealisedHeatmap};
-use crate::metrics::{AssetColumns, Column, PopulationColumns};
 use crate::model::spec::Scenario;
-use crate::output::{SHARD_CONTENT, h5, read};
+use crate::output::streamed::PathsWriter;
+use crate::output::{self, SHARD_CONTENT, Staging, h5, read};
 use crate::shard::{ShardSpec, check_coverage};
 use crate::summary::Provenance;
 
-use super::RunError;
-use super::finish::Run;
+use super::finish::Paths;
 use super::memory::{self, Need};
 use super::plan::population_ids;
 use super::rebuild::rebuild_scenario;
+use super::{Env, RunError};
 
 /// One shard file, read.
 struct Shard {
@@ -125,15 +127,19 @@ fn differs(a: &Provenance, b: &Provenance) -> Option<&'static str> {
         .map(|(what, _)| what)
 }
 
-/// Appends one shard's columns to the run's (or starts them).
-fn join(into: &mut Vec<Column>, part: Vec<Column>) {
-    if into.is_empty() {
-        *into = part;
-    } else {
-        for (a, b) in into.iter_mut().zip(part) {
-            a.values.append(b.values);
-        }
-    }
+/// Shard files of one run whose headers were checked: of one run, covering it exactly
+/// once, each holding the paths it claims; with the run's scenario and market rebuilt.
+/// [`Shards::join`] reads their columns.
+pub struct Shards {
+    files: Vec<PathBuf>,
+    shards: Vec<Shard>,
+    /// The shards in path order (indices into `files` and `shards`).
+    order: Vec<usize>,
+    /// The run's provenance (`first_path` 0).
+    pub provenance: Provenance,
+    /// The run's scenario, rebuilt from the text the shards store.
+    pub scenario: Scenario,
+    pub market: Market,
 }
 
 /// The whole run, joined from its shards.
@@ -143,19 +149,22 @@ pub struct Merged {
     /// The run's scenario, rebuilt from the text the shards store.
     pub scenario: Scenario,
     pub market: Market,
-    pub run: Run,
+    /// Streamed into the staged `results.h5`.
+    pub run: Paths,
 }
 
-/// Reads, checks and joins the shard files `files` (any order). Refuses a run whose
-/// per-path results would not fit in memory before reading any columns.
+/// Reads and checks the headers of the shard files `files` (any order) and rebuilds the
+/// run's scenario. Refuses, before any column is read, a run that this process cannot
+/// merge: [`Shards::join`] holds one shard's per-path results at a time and reads the
+/// whole run back as a run reads its streamed file.
 ///
 /// # Errors
 /// [`RunError::Input`] for a file that is not a shard, shards of different runs, a set that
-/// does not cover the run exactly once, a shard whose `path` ids are not the paths its
-/// header claims, or a scenario that cannot be rebuilt, every shard's problems at once;
+/// does not cover the run exactly once, a shard whose header claims other paths than its
+/// place `K/N` gives, or a scenario that cannot be rebuilt, every shard's problems at once;
 /// [`RunError::Read`] when, among them, a shard could not be read at all;
 /// [`RunError::Memory`] for a run too large for this process.
-pub fn merge_shards(files: &[PathBuf], allow_external: bool) -> Result<Merged, RunError> {
+pub fn open_shards(files: &[PathBuf], allow_external: bool) -> Result<Shards, RunError> {
     // Every bad shard is named, not only the first.
     let mut shards: Vec<Shard> = Vec::new();
     let mut problems = Problems::default();
@@ -206,95 +215,145 @@ pub fn merge_shards(files: &[PathBuf], allow_external: bool) -> Result<Merged, R
 
     let mut provenance = shards[order[0]].provenance.clone();
     provenance.first_path = 0;
-    memory::guard(Need::results(
-        provenance.paths,
-        provenance.assets.len(),
-        memory::has_cross_margin(&provenance.scenario),
-    ))?;
+    // One shard's columns held while they are appended, and the whole run read back.
+    let largest = shards.iter().map(|s| s.paths).max().unwrap_or(0);
+    memory::guard(Need {
+        paths: largest,
+        streamed: provenance.paths,
+        ..Need::results(
+            0,
+            provenance.assets.len(),
+            memory::has_cross_margin(&provenance.scenario),
+        )
+    })?;
     let scenario = rebuild_scenario(&provenance, allow_external, "merge").map_err(|e| {
         RunError::Input(format!(
             "cannot rebuild the market to replay traces and sample paths: {e}"
         ))
     })?;
     let market = Market::new(&scenario);
-    let grid = RealisedGrid::standard(provenance.steps);
-    let mut realised = RealisedHeatmap::new(&market, grid);
-    let mut columns: Vec<Column> = Vec::new();
-    let mut asset_columns: Vec<AssetColumns> = Vec::new();
-    let mut population_columns: Vec<PopulationColumns> = Vec::new();
-    let ids = population_ids(&scenario);
-    let venues: Vec<bool> = scenario.assets.iter().map(|a| a.venues.is_some()).collect();
-    let per = realised.grid.time_buckets * realised.grid.price_bins;
-    for &i in &order {
-        let s = &shards[i];
-        let f = &files[i];
-        let mut all = read::Gather::new(f);
-        // Its rows must be the paths its header claims (their `path` ids).
-        all.take(read::check_path_ids(
-            f,
-            &provenance.assets,
-            s.provenance.first_path,
-            s.paths,
-        ));
-        let path_columns = all.take(read::read_path_columns(f, s.paths));
-        let assets = all.take(read::read_asset_columns(
-            f,
-            &provenance.assets,
-            &venues,
-            scenario.cross_margin.is_some(),
-            s.paths,
-        ));
-        let pops = all.take(read::read_population_columns(f, &ids, s.paths));
-        let cents = all.take(read::read_shard_cents(f, &provenance.assets, per));
-        if let Err(e) = all.finish() {
-            // Every shard's problems are named before giving up.
-            problems.push(e.into());
-        }
-        let (Some(path_columns), Some(assets), Some(pops), Some(cents)) =
-            (path_columns, assets, pops, cents)
-        else {
-            continue;
-        };
-        join(&mut columns, path_columns);
-        if asset_columns.is_empty() {
-            asset_columns = assets;
-        } else {
-            for (a, b) in asset_columns.iter_mut().zip(assets) {
-                join(&mut a.columns, b.columns);
-                // Row-major paths × assets: shards in path order join by appending rows.
-                if let (Some(x), Some(y)) = (&mut a.by_trigger, b.by_trigger) {
-                    x.extend(y);
-                }
-            }
-        }
-        if i == order[0] {
-            population_columns = pops;
-        } else if pops.len() != population_columns.len() {
-            // Every shard of a run comes from the same binary; one without the figures
-            // drops them from the merged run rather than mixing.
-            population_columns.clear();
-        } else {
-            for (a, b) in population_columns.iter_mut().zip(pops) {
-                join(&mut a.columns, b.columns);
-            }
-        }
-        for (k, cents) in cents.iter().enumerate() {
-            for (x, &c) in realised.cents[k * per..(k + 1) * per].iter_mut().zip(cents) {
-                *x = x.saturating_add(c);
-            }
-        }
-    }
-    problems.finish()?;
-    Ok(Merged {
+    Ok(Shards {
+        files: files.to_vec(),
+        shards,
+        order,
         provenance,
         scenario,
         market,
-        run: Run {
-            columns,
-            asset_columns,
-            population_columns,
-            realised,
-            block: crate::mc::BLOCK,
-        },
     })
+}
+
+impl Shards {
+    /// Reads every shard's columns in path order, checks them (their `path` ids the paths
+    /// the header claims, every column as `report` checks a results file) and appends them
+    /// to `staging`'s `results.h5` in the blocks a single run streams, so that the merged
+    /// file is the single run's, byte for byte; the realised heatmaps' cents are summed. One
+    /// shard's columns are held at a time. After a shard with problems, the others are still
+    /// read and checked, so that one message names every shard's problems, but nothing more
+    /// is written (the staged file is removed with `staging`).
+    ///
+    /// # Errors
+    /// [`RunError::Input`] for a shard's bad columns, every shard's at once;
+    /// [`RunError::Output`] when the staged file cannot be written.
+    pub fn join(self, staging: &Staging, env: &Env<'_>) -> Result<Merged, RunError> {
+        let Shards {
+            files,
+            shards,
+            order,
+            provenance,
+            scenario,
+            market,
+        } = self;
+        let total = provenance.paths;
+        let grid = RealisedGrid::standard(provenance.steps);
+        let mut realised = RealisedHeatmap::new(&market, grid);
+        let ids = population_ids(&scenario);
+        let venues: Vec<bool> = scenario.assets.iter().map(|a| a.venues.is_some()).collect();
+        let per = realised.grid.time_buckets * realised.grid.price_bins;
+        // Every shard of a run comes from the same binary; should one lack the per-population
+        // columns, the merged run has none rather than a mix.
+        let populations = order
+            .iter()
+            .all(|&i| read::has_population_columns(&files[i]));
+        let mut problems = Problems::default();
+        // Created with the first shard's columns as its template (a run has at least one
+        // path: the scenario and `--paths` say so).
+        let mut writer: Option<PathsWriter> = None;
+        for &i in &order {
+            super::finish::check(env.cancel)?;
+            let s = &shards[i];
+            let f = &files[i];
+            let mut all = read::Gather::new(f);
+            // Its rows must be the paths its header claims (their `path` ids).
+            all.take(read::check_path_ids(
+                f,
+                &provenance.assets,
+                s.provenance.first_path,
+                s.paths,
+            ));
+            let read = || {
+                let paths = read::read_path_columns(f, s.paths);
+                let assets = read::read_asset_columns(
+                    f,
+                    &provenance.assets,
+                    &venues,
+                    scenario.cross_margin.is_some(),
+                    s.paths,
+                );
+                let pops = read::read_population_columns(f, &ids, s.paths);
+                (paths, assets, pops)
+            };
+            let (paths, assets, pops) = env.pool.install(read);
+            let paths = all.take(paths);
+            let assets = all.take(assets);
+            let pops = all.take(pops);
+            let cents = all.take(read::read_shard_cents(f, &provenance.assets, per));
+            if let Err(e) = all.finish() {
+                // Every shard's problems are named before giving up.
+                problems.push(e.into());
+            }
+            let (Some(paths), Some(assets), Some(pops), Some(cents)) = (paths, assets, pops, cents)
+            else {
+                continue;
+            };
+            if !problems.lines.is_empty() {
+                continue;
+            }
+            let pops = if populations { pops } else { Vec::new() };
+            let part = output::RunColumns {
+                paths: &paths,
+                assets: &assets,
+                populations: &pops,
+            };
+            let w = match &mut writer {
+                Some(w) => w,
+                None => writer.insert(PathsWriter::create(
+                    staging,
+                    0,
+                    total,
+                    crate::mc::BLOCK,
+                    part,
+                )?),
+            };
+            env.pool.install(|| w.push(part))?;
+            for (k, cents) in cents.iter().enumerate() {
+                for (x, &c) in realised.cents[k * per..(k + 1) * per].iter_mut().zip(cents) {
+                    *x = x.saturating_add(c);
+                }
+            }
+        }
+        problems.finish()?;
+        let Some(writer) = writer else {
+            return Err(RunError::Input("no shard files to merge".into()));
+        };
+        let run = Paths::Streamed {
+            columns: Box::new(writer.into_source()?),
+            realised,
+        };
+        Ok(Merged {
+            provenance,
+            scenario,
+            market,
+            run,
+        })
+    }
 }

@@ -232,21 +232,34 @@ impl RunPlan {
         }
     }
 
-    /// What this process will hold at once: the results of the paths it keeps (a rank 0
-    /// receives them all; a whole plain run streams them, holding one block and a few
-    /// columns), the traces and sample paths, and the positions drawn.
+    /// What this process will hold at once: the results of the paths it keeps (a shard or
+    /// an MPI rank its own; rank 0 of a job also one other rank's part at a time while it
+    /// appends them to the run's `results.h5`, then reads the whole run back as a whole plain
+    /// run does, which streams its paths, holding one block and a few columns), the traces and
+    /// sample paths, and the positions drawn.
     pub fn memory_need(&self) -> Need {
         let s = &self.scenario;
         let paths = self.paths();
-        let in_memory = match self.part {
-            Part::Shard(k) => k.range(paths).1,
-            Part::Whole | Part::Rank(_) => paths,
+        let own = self.simulated().1;
+        let (held, streamed) = match self.part {
+            Part::Shard(_) => (own, 0),
+            Part::Whole if self.rare.is_none() => (0, paths),
+            Part::Whole => (paths, 0),
+            // Parts differ by at most one path.
+            Part::Rank(k) if k.index == 0 => {
+                let other = if k.count > 1 {
+                    own.saturating_add(1)
+                } else {
+                    0
+                };
+                (own.saturating_add(other), paths)
+            }
+            Part::Rank(_) => (own, 0),
         };
         let out = &s.output;
-        let streams = self.part == Part::Whole && self.rare.is_none();
         Need {
-            paths: if streams { 0 } else { in_memory },
-            streamed: if streams { in_memory } else { 0 },
+            paths: held,
+            streamed,
             extra: 0,
             assets: s.assets.len(),
             steps: u64::from(s.simulation.steps),
@@ -257,9 +270,7 @@ impl RunPlan {
             positions: s
                 .position_count()
                 .saturating_mul(match s.simulation.population_mode {
-                    PopulationMode::Fixed => {
-                        u64::from(s.replicates().unwrap_or(1)).min(in_memory.max(1))
-                    }
+                    PopulationMode::Fixed => u64::from(s.replicates().unwrap_or(1)).min(own.max(1)),
                     PopulationMode::PerPath => {
                         std::thread::available_parallelism().map_or(1, |n| n.get() as u64)
                     }

@@ -126,6 +126,7 @@ pub fn simulate_in_blocks(
                     staging,
                     first,
                     count,
+                    block,
                     output::RunColumns {
                         paths: &columns,
                         assets: &asset_columns,
