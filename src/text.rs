@@ -3,8 +3,8 @@
 //! problems of their own), and the file line of a CSV record (the csv crate's own count
 //! misses blank and `#` lines between records and lone-CR line ends), a field quoted for a
 //! message, a number quoted back in one ([`shortest`]) and a count with thousands separators
-//! ([`thousands`]). A leaf: the scenario and history
-//! readers, `tails`' errors, `desk` and `output::format` use it.
+//! ([`thousands`]). A leaf: the scenario and history readers, `tails`' errors, `desk`,
+//! `compare` and `output::format` use it.
 
 /// A number in its shortest round-trip form (`0.31`, `1250`), as in messages that quote a
 /// value back, but with an exponent outside [10⁻⁶, 10¹⁶) (`1e300`, not 301 digits).

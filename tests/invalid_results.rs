@@ -797,3 +797,69 @@ fn a_stored_scenario_that_is_not_valid_is_named_as_such() {
     );
     assert!(!err.contains("not found relative to"), "{err}");
 }
+
+/// Each shard alone is whole (a population's engine columns are there for every population
+/// or for none), but one lacks the engine columns the other has. Its columns were joined
+/// with the other's by position (a panic, or a silent mix); it is refused, exit 2, naming
+/// the shard and the group, and nothing is written.
+#[test]
+fn merge_refuses_a_shard_with_other_datasets_than_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = std::fs::read_to_string(root().join("tests/data/tiny.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("engine.toml"),
+        format!(
+            "{base}liquidation_engine = {{ capacity_usd_per_step = 2.0e6, delay_steps = 1, \
+             backstop = {{ margin_fraction = 0.5, capital_usd = 5.0e6 }} }}\n"
+        ),
+    )
+    .unwrap();
+    for k in ["0/2", "1/2"] {
+        let out = run(
+            &["run", "engine.toml", "--paths", "60", "--shard", k, "-q"],
+            dir.path(),
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let shards = dir.path().join("results/engine-shards");
+    let engine: Vec<&str> = cascadesim::metrics::ENGINE_POPULATION_METRICS
+        .iter()
+        .map(|d| d.name)
+        .collect();
+    h5edit::rewrite(&shards.join("shard-1-of-2.h5"), |model| {
+        let before = model.datasets.len();
+        model.datasets.retain(|d| {
+            !(d.path.contains("populations/")
+                && engine.iter().any(|n| d.path.ends_with(&format!("/{n}"))))
+        });
+        assert!(
+            model.datasets.len() < before,
+            "the shard had engine columns"
+        );
+    })
+    .unwrap();
+    let out = run(
+        &[
+            "merge",
+            "shard-0-of-2.h5",
+            "shard-1-of-2.h5",
+            "--out",
+            "merged",
+            "-q",
+        ],
+        &shards,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(
+            "shard-1-of-2.h5: group /populations/0 holds other per-path datasets than the shards before it"
+        ),
+        "{err}"
+    );
+    assert!(!shards.join("merged").exists(), "merge wrote");
+}

@@ -129,8 +129,7 @@ mod with_mpi {
         /// Sends this rank's part to rank 0; on rank 0, receives every other rank's part in
         /// rank order (path order) and appends each to the run's staged `results.h5` in the
         /// blocks a single run streams, holding its own part and one other rank's at a time,
-        /// then returns the whole run read back from the file as a run reads its own (held
-        /// only when the run has no paths). Columns travel as `f64` (exact for the `u32` and
+        /// then returns the whole run read back from the file as a run reads its own. Columns travel as `f64` (exact for the `u32` and
         /// flag columns too), one message per column, so no message exceeds MPI's count limit
         /// before a rank holds 2³¹ paths.
         pub(crate) fn gather(
@@ -181,9 +180,19 @@ mod with_mpi {
                 assets: &asset_columns,
                 populations: &population_columns,
             };
-            // A run has at least one path (the scenario and `--paths` say so).
-            let mut writer = PathsWriter::create(staging, 0, total, block, own)?;
-            pool.install(|| writer.push(own))?;
+            // A run has at least one path (the scenario and `--paths` say so). A write that
+            // fails stops the appending, not the receiving: every other rank's part is still
+            // received and dropped, so that no rank waits forever on a send rank 0 no longer
+            // takes, and the error is returned after.
+            let mut writer = PathsWriter::create(staging, 0, total, block, own).map_err(Into::into);
+            let append = |w: &mut Result<PathsWriter>, part: RunColumns<'_>| {
+                if let Ok(x) = w
+                    && let Err(e) = pool.install(|| x.push(part))
+                {
+                    *w = Err(e.into());
+                }
+            };
+            append(&mut writer, own);
             for r in 1..world.size() {
                 let from = world.process_at_rank(r);
                 let shaped = |c: &Column, values: Values| Column {
@@ -232,11 +241,12 @@ mod with_mpi {
                 let (lo, _) = from.receive_vec::<u64>();
                 let (hi, _) = from.receive_vec::<u64>();
                 if lo.len() != realised.cents.len() || hi.len() != lo.len() {
-                    bail!(
+                    writer = Err(anyhow::anyhow!(
                         "rank {r} sent {} heatmap cells, expected {}",
                         lo.len(),
                         realised.cents.len()
-                    );
+                    ));
+                    continue;
                 }
                 for ((x, l), h) in realised.cents.iter_mut().zip(lo).zip(hi) {
                     *x = x.saturating_add((u128::from(h) << 64) | u128::from(l));
@@ -246,10 +256,10 @@ mod with_mpi {
                     assets: &assets,
                     populations: &populations,
                 };
-                pool.install(|| writer.push(columns))?;
+                append(&mut writer, columns);
             }
             Ok(Some(Paths::Streamed {
-                columns: Box::new(writer.into_source()?),
+                columns: Box::new(writer?.into_source()?),
                 realised,
             }))
         }

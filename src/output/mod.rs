@@ -142,11 +142,21 @@ impl Staging {
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        let created: Vec<PathBuf> = parent
+        // The missing folders made one at a time, from the top, so that only those this
+        // process made are recorded (not one another process made meanwhile, nor one a
+        // `..` in the path names that already exists).
+        let missing: Vec<&Path> = parent
             .ancestors()
             .take_while(|d| !d.as_os_str().is_empty() && fs::symlink_metadata(d).is_err())
-            .map(Path::to_path_buf)
             .collect();
+        let mut created = Vec::new();
+        for d in missing.into_iter().rev() {
+            match fs::create_dir(d) {
+                Ok(()) => created.insert(0, d.to_path_buf()),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(io_err(d)(e)),
+            }
+        }
         fs::create_dir_all(parent).map_err(io_err(parent))?;
         let name = dest
             .file_name()
@@ -1158,6 +1168,11 @@ mod tests {
         let top = d.path().join("new");
         drop(Staging::new(&top.join("deep/run")).unwrap());
         assert!(!top.exists());
+        // A `..` naming a folder that exists: only the folder made is removed.
+        let existing = d.path().join("existing");
+        fs::create_dir(&existing).unwrap();
+        drop(Staging::new(&d.path().join("made/../existing/run")).unwrap());
+        assert!(existing.is_dir() && !d.path().join("made").exists());
         // A parent that was there stays, and so does one that is no longer empty.
         fs::create_dir(&top).unwrap();
         let s = Staging::new(&top.join("deep/run")).unwrap();

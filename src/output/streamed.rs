@@ -9,9 +9,11 @@
 //! every attribute and the summary) and puts the file in place, with `summary.json` beside
 //! it. Dropping either before that removes the temporary file.
 //!
-//! [`write_held`] writes the same file from columns held in memory (merged shards, gathered
-//! MPI ranks), appended in the blocks a single run streams, so that the bytes are the same:
-//! the chunks of several blocks interleave in the file in block order.
+//! [`PathsWriter::push`] takes the paths in pieces of any size (a merge's shards one after
+//! another, the parts of MPI ranks as they arrive) and appends them in the blocks a single
+//! run streams, so that the bytes are the same: the chunks of several blocks interleave in
+//! the file in block order. [`write_held`] writes the same file from columns held in memory
+//! (a whole plain run simulated without its staged file: library callers, tests).
 
 use std::borrow::Cow;
 use std::sync::Mutex;
@@ -67,6 +69,8 @@ pub struct PathsWriter {
     block: usize,
     /// Rows pushed but not yet appended: fewer than a block, the start of the next one.
     pending: Option<Rows>,
+    /// The template's columns, which every piece pushed must have.
+    shape: Vec<GroupShape>,
     declared: Vec<Declared>,
     /// Each group's path and attributes (given to the file at the end).
     groups: Vec<(String, Vec<(String, AttrValue)>)>,
@@ -133,6 +137,7 @@ impl PathsWriter {
             done: 0,
             block: usize::try_from(block.max(1)).unwrap_or(usize::MAX),
             pending: None,
+            shape: shape_of(template),
             declared,
             groups: groups
                 .iter()
@@ -205,6 +210,9 @@ impl PathsWriter {
     /// # Errors
     /// Columns of different lengths, more paths than the run has, or a write that fails.
     pub fn push(&mut self, part: RunColumns<'_>) -> Result<(), OutputError> {
+        if self.unlike(part).is_some() {
+            return Err(self.invalid("not shaped like the run's columns"));
+        }
         let n = self.lengths(part)?;
         let held = self.pending.as_ref().map_or(0, Rows::len);
         if self.done + (held + n) as u64 > self.n {
@@ -230,6 +238,22 @@ impl PathsWriter {
             a = b;
         }
         Ok(())
+    }
+
+    /// The first group of `part` whose columns (names, kinds, a by-trigger matrix or none)
+    /// are not the run's, named as in the file (`/paths`, `/assets/<name>`,
+    /// `/populations/<k>`; "the groups" when their number differs); `None` when `part` is
+    /// shaped like the run.
+    pub fn unlike(&self, part: RunColumns<'_>) -> Option<String> {
+        let theirs = shape_of(part);
+        if theirs.len() != self.shape.len() {
+            return Some("the groups".into());
+        }
+        theirs
+            .iter()
+            .zip(&self.shape)
+            .find(|(a, b)| a != b)
+            .map(|(a, _)| a.group.clone())
     }
 
     /// The number of paths in `part`: every column one value per path, every by-trigger
@@ -279,6 +303,44 @@ impl PathsWriter {
             error: Mutex::new(None),
         })
     }
+}
+
+/// One group's columns as [`PathsWriter::push`] checks them.
+#[derive(Debug, PartialEq)]
+struct GroupShape {
+    group: String,
+    columns: Vec<(&'static str, std::mem::Discriminant<Values>)>,
+    by_trigger: bool,
+}
+
+/// Every group's columns, in the order of the file's groups.
+fn shape_of(part: RunColumns<'_>) -> Vec<GroupShape> {
+    let columns = |cs: &[Column]| {
+        cs.iter()
+            .map(|c| (c.name, std::mem::discriminant(&c.values)))
+            .collect()
+    };
+    std::iter::once(GroupShape {
+        group: "/paths".into(),
+        columns: columns(part.paths),
+        by_trigger: false,
+    })
+    .chain(part.assets.iter().map(|a| GroupShape {
+        group: format!("/assets/{}", a.asset),
+        columns: columns(&a.columns),
+        by_trigger: a.by_trigger.is_some(),
+    }))
+    .chain(
+        part.populations
+            .iter()
+            .enumerate()
+            .map(|(k, p)| GroupShape {
+                group: format!("/populations/{k}"),
+                columns: columns(&p.columns),
+                by_trigger: false,
+            }),
+    )
+    .collect()
 }
 
 /// The target of a writer, for messages.
@@ -443,8 +505,8 @@ impl PathsWriter {
     }
 }
 
-/// A whole plain run's `results.h5` and `summary.json` from columns held in memory (MPI
-/// ranks gathered): the file a run that streamed the same columns in blocks of `block`
+/// A whole plain run's `results.h5` and `summary.json` from columns held in memory (a run
+/// simulated without its staged file): the file a run that streamed the same columns in blocks of `block`
 /// paths writes, byte for byte ([`PathsWriter::push`]), then the rest as
 /// [`StreamedRun::finish`] adds it.
 ///

@@ -39,7 +39,8 @@ pub struct Run {
 
 /// A run's per-path results as [`finish`] takes them.
 pub enum Paths {
-    /// Held in memory (shards, MPI ranks, merged shards, rare-event runs).
+    /// Held in memory (shards, MPI ranks' parts, rare-event runs, a whole run simulated
+    /// without its staged file).
     Held(Run),
     /// Already written into the staged `results.h5` (a whole plain run), read back one
     /// column at a time.
@@ -72,9 +73,9 @@ pub(crate) fn check(cancel: &AtomicBool) -> Result<(), RunError> {
 /// sample paths (replayed from their seeds; no per-step data was kept during the run),
 /// `results.h5`, `summary.json`, the figures and `report.html`, all built in `staging` and
 /// swapped in. A plain run's columns held in memory are written in its blocks
-/// ([`Run::block`], the blocks a run streams in), so that merged shards, gathered MPI ranks
-/// and a single process write the same `results.h5`, byte for byte. Shared by a run and a merge, so a merged run's files are the same as a
-/// single-machine run's. Everything runs on `pool`; each step's result depends on its inputs
+/// ([`Run::block`], the blocks a run streams in), so that they give the `results.h5` of a
+/// run that streamed them, byte for byte. Shared by a run, MPI rank 0 and a merge (which
+/// stream theirs), so a merged run's files are the same as a single-machine run's. Everything runs on `pool`; each step's result depends on its inputs
 /// only, never on how the work was split, so the files are the same for any thread count.
 ///
 /// # Errors
@@ -178,7 +179,7 @@ pub fn finish(
             };
             let (written, figures) = rayon::join(
                 || match rare {
-                    // A whole plain run (merged shards, gathered MPI ranks): the bytes a
+                    // A whole plain run simulated without its staged file: the bytes a
                     // run streaming the same paths in blocks of `block` writes.
                     None if paths > 0 => output::streamed::write_held(
                         &staging,

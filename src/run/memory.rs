@@ -72,8 +72,8 @@ pub struct Need {
 }
 
 impl Need {
-    /// The per-path results of `paths` paths of `assets` assets and nothing else (`merge`,
-    /// one grid point of a sweep); `cross_margin` when the run
+    /// The per-path results of `paths` paths of `assets` assets and nothing else (one grid
+    /// point of a sweep); `cross_margin` when the run
     /// had cross-margin accounts (see [`has_cross_margin`]).
     pub fn results(paths: u64, assets: usize, cross_margin: bool) -> Need {
         Need {
@@ -149,7 +149,8 @@ pub fn guard(need: Need) -> Result<(), MemoryError> {
         let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
         return Err(MemoryError(format!(
             "{} paths of {} asset{} over {} steps ({} replayed step by step, {} positions held) need about {:.1} GiB of memory, but only {:.1} GiB is available ({source}); run fewer paths",
-            need.paths.saturating_add(need.streamed),
+            // A merge or MPI rank 0 holds a part beside the whole run it streams.
+            need.paths.max(need.streamed),
             need.assets,
             if need.assets == 1 { "" } else { "s" },
             need.steps,

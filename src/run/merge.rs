@@ -128,8 +128,8 @@ fn differs(a: &Provenance, b: &Provenance) -> Option<&'static str> {
 }
 
 /// Shard files of one run whose headers were checked: of one run, covering it exactly
-/// once, each holding the paths it claims; with the run's scenario and market rebuilt.
-/// [`Shards::join`] reads their columns.
+/// once, each one's claim `K/N` matching the paths its header says it holds; with the
+/// run's scenario and market rebuilt. [`Shards::join`] reads and checks their columns.
 pub struct Shards {
     files: Vec<PathBuf>,
     shards: Vec<Shard>,
@@ -334,6 +334,15 @@ impl Shards {
                     part,
                 )?),
             };
+            // Shards of one binary and scenario have the same datasets; a crafted one that
+            // lacks some or has others is refused, not joined by position.
+            if let Some(group) = w.unlike(part) {
+                problems.input(format!(
+                    "{}: group {group} holds other per-path datasets than the shards before it",
+                    s.name
+                ));
+                continue;
+            }
             env.pool.install(|| w.push(part))?;
             for (k, cents) in cents.iter().enumerate() {
                 for (x, &c) in realised.cents[k * per..(k + 1) * per].iter_mut().zip(cents) {
