@@ -146,16 +146,43 @@ pub fn guard(need: Need) -> Result<(), MemoryError> {
     if let Some((avail, source)) = available()
         && bytes > avail
     {
-        let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
+        // GiB with one decimal, MiB below 1 GiB ("0.1 GiB … 0.0 GiB" said nothing).
+        let gib = |b: u64| {
+            if b >= 1 << 30 {
+                format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64)
+            } else {
+                format!("{} MiB", b.div_ceil(1 << 20))
+            }
+        };
+        let s = |n: usize| if n == 1 { "" } else { "s" };
+        // A merge or MPI rank 0 holds a part beside the whole run it streams.
+        let paths = need.paths.max(need.streamed);
+        // A simulation says what it holds and can run fewer paths; a command over saved
+        // results (merge, report) can only be given more memory.
+        let (what, advice) = if need.steps > 0 {
+            (
+                format!(
+                    "{paths} paths of {} asset{} over {} steps ({} replayed step by step, {} positions held)",
+                    need.assets,
+                    s(need.assets),
+                    need.steps,
+                    need.traced,
+                    need.positions
+                ),
+                "run fewer paths",
+            )
+        } else {
+            (
+                format!(
+                    "the results of {paths} paths of {} asset{}",
+                    need.assets,
+                    s(need.assets)
+                ),
+                "raise the limit or run it where more memory is free",
+            )
+        };
         return Err(MemoryError(format!(
-            "{} paths of {} asset{} over {} steps ({} replayed step by step, {} positions held) need about {:.1} GiB of memory, but only {:.1} GiB is available ({source}); run fewer paths",
-            // A merge or MPI rank 0 holds a part beside the whole run it streams.
-            need.paths.max(need.streamed),
-            need.assets,
-            if need.assets == 1 { "" } else { "s" },
-            need.steps,
-            need.traced,
-            need.positions,
+            "{what} need about {} of memory, but only {} is available ({source}); {advice}",
             gib(bytes),
             gib(avail)
         )));
@@ -171,7 +198,8 @@ pub fn available() -> Option<(u64, &'static str)> {
         (meminfo_available(), "MemAvailable"),
         (cgroup_available(), "cgroup memory limit"),
         (
-            rlimit(libc::RLIMIT_AS).map(|l| l.saturating_sub(status_kb(&status, "VmSize:"))),
+            rlimit(libc::RLIMIT_AS)
+                .map(|l| address_space_left(l, status_kb(&status, "VmSize:"), worker_threads())),
             "ulimit -v (RLIMIT_AS)",
         ),
         (
@@ -183,6 +211,26 @@ pub fn available() -> Option<(u64, &'static str)> {
         .into_iter()
         .filter_map(|(v, why)| v.map(|v| (v, why)))
         .min_by_key(|&(v, _)| v)
+}
+
+/// Address space glibc's `malloc` reserves for each thread's own arena (`HEAP_MAX_SIZE` on
+/// 64-bit: twice the largest mmap threshold, 32 MiB). It counts against `ulimit -v` as soon
+/// as a thread allocates, before anything is used: a merge of 150,000 paths that needs
+/// 0.1 GiB aborted on a failed allocation under a 195 MiB limit the guard had accepted.
+const ARENA_RESERVE: u64 = 64 << 20;
+
+/// The threads that may allocate beside the main one: the worker pool's default size (the
+/// most a command starts; `--threads` can only lower it).
+fn worker_threads() -> u64 {
+    std::thread::available_parallelism().map_or(1, |n| n.get() as u64)
+}
+
+/// What is left of an address-space limit `limit` for a process that maps `mapped` bytes
+/// now and will run `threads` threads that allocate, each with its own malloc arena.
+fn address_space_left(limit: u64, mapped: u64, threads: u64) -> u64 {
+    limit
+        .saturating_sub(mapped)
+        .saturating_sub(threads.saturating_mul(ARENA_RESERVE))
 }
 
 fn meminfo_available() -> Option<u64> {
@@ -254,6 +302,18 @@ fn cgroup_available() -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Under `ulimit -v` each allocating thread's arena reservation is taken off what is
+    /// left: 195 MiB less 30 MiB mapped leaves 37 MiB with two threads, too little for the
+    /// 0.1 GiB a 150,000-path merge needs (it aborted mid-merge when the guard took the
+    /// whole 165 MiB as free).
+    #[test]
+    fn an_address_space_limit_leaves_room_for_each_threads_arena() {
+        let mib = 1u64 << 20;
+        assert_eq!(address_space_left(195 * mib, 30 * mib, 2), 37 * mib);
+        assert_eq!(address_space_left(100 * mib, 30 * mib, 2), 0);
+        assert_eq!(address_space_left(u64::MAX, 0, u64::MAX), 0);
+    }
 
     #[test]
     fn status_lines_are_read_in_bytes() {
