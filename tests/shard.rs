@@ -169,6 +169,8 @@ fn merge_names_overlapping_missing_and_foreign_shards() {
     for k in 0..4 {
         shard(&scenario, k, 4, "2", &shards);
     }
+    // Shard 0 of 2 of the same run: paths 0..150, over shards 0 and 1 of 4.
+    shard(&scenario, 0, 2, "1", &shards);
     // Shard 1 of another run (other seed) of the same scenario.
     let other = dir.path().join("other");
     ok(&run(&[
@@ -202,10 +204,24 @@ fn merge_names_overlapping_missing_and_foreign_shards() {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         run(&args)
     };
-    let cases: [(Vec<String>, &str); 4] = [
+    let half = shards
+        .join("sharded-shards/shard-0-of-2.h5")
+        .display()
+        .to_string();
+    let cases: [(Vec<String>, &str); 6] = [
+        (
+            vec![half.clone(), f(1), f(2), f(3)],
+            "overlap: both hold paths 75..150",
+        ),
+        // A file given twice is said so (it read as two shards that overlap).
         (
             vec![f(0), f(1), f(1), f(2), f(3)],
-            "overlap: both hold paths 75..150",
+            "shard-1-of-4.h5 is given twice",
+        ),
+        // ... with the paths still missing named in the same message.
+        (
+            vec![f(0), f(1), f(3), f(1)],
+            "paths 150..225 of the 300-path run are in no shard",
         ),
         (
             vec![f(0), f(1), f(3)],
@@ -223,6 +239,8 @@ fn merge_names_overlapping_missing_and_foreign_shards() {
             "is not a shard file",
         ),
     ];
+    let o = merge(&[f(0), f(1), f(3), f(1)]);
+    assert!(text(&o.stderr).contains("shard-1-of-4.h5 is given twice"));
     for (files, expected) in cases {
         let o = merge(&files);
         assert_eq!(o.status.code(), Some(2), "{files:?}: {}", text(&o.stderr));

@@ -165,15 +165,36 @@ pub struct Merged {
 /// [`RunError::Read`] when, among them, a shard could not be read at all;
 /// [`RunError::Memory`] for a run too large for this process.
 pub fn open_shards(files: &[PathBuf], allow_external: bool) -> Result<Shards, RunError> {
-    // Every bad shard is named, not only the first.
+    // Every bad shard is named, not only the first. A file given twice is said so once
+    // (it read as two shards holding the same paths) and taken once, so that the coverage
+    // below still names the paths missing.
     let mut shards: Vec<Shard> = Vec::new();
+    let mut taken: Vec<PathBuf> = Vec::new();
+    let mut seen: Vec<PathBuf> = Vec::new();
+    let mut twice: Vec<String> = Vec::new();
     let mut problems = Problems::default();
     for f in files {
+        let same = std::fs::canonicalize(f).unwrap_or_else(|_| f.clone());
+        if seen.contains(&same) {
+            twice.push(format!("{} is given twice", f.display()));
+            continue;
+        }
+        seen.push(same);
         match read_shard(f) {
-            Ok(s) => shards.push(s),
+            Ok(s) => {
+                shards.push(s);
+                taken.push(f.clone());
+            }
             Err(e) => problems.push(e),
         }
     }
+    // Said with the first stage that finds a problem, or with the coverage at the latest.
+    let with_twice = |problems: &mut Problems| {
+        if !problems.lines.is_empty() {
+            problems.lines.extend(twice.iter().cloned());
+        }
+    };
+    with_twice(&mut problems);
     problems.finish()?;
     let Some((first, rest)) = shards.split_first() else {
         return Err(RunError::Input("no shard files to merge".into()));
@@ -186,6 +207,7 @@ pub fn open_shards(files: &[PathBuf], allow_external: bool) -> Result<Shards, Ru
             ));
         }
     }
+    with_twice(&mut problems);
     problems.finish()?;
     let total = first.provenance.paths;
     let ranges: Vec<(String, u64, u64)> = shards
@@ -211,6 +233,7 @@ pub fn open_shards(files: &[PathBuf], allow_external: bool) -> Result<Shards, Ru
             ));
         }
     }
+    problems.lines.extend(twice);
     problems.finish()?;
 
     let mut provenance = shards[order[0]].provenance.clone();
@@ -233,7 +256,7 @@ pub fn open_shards(files: &[PathBuf], allow_external: bool) -> Result<Shards, Ru
     })?;
     let market = Market::new(&scenario);
     Ok(Shards {
-        files: files.to_vec(),
+        files: taken,
         shards,
         order,
         provenance,
