@@ -129,9 +129,9 @@ mod with_mpi {
         /// Sends this rank's part to rank 0; on rank 0, receives every other rank's part in
         /// rank order (path order) and appends each to the run's staged `results.h5` in the
         /// blocks a single run streams, holding its own part and one other rank's at a time,
-        /// then returns the whole run read back from the file as a run reads its own. Columns travel as `f64` (exact for the `u32` and
-        /// flag columns too), one message per column, so no message exceeds MPI's count limit
-        /// before a rank holds 2³¹ paths.
+        /// then returns the whole run read back from the file as a run reads its own.
+        /// Columns travel as `f64` (exact for the `u32` and flag columns too), one message per
+        /// column, so no message exceeds MPI's count limit before a rank holds 2³¹ paths.
         pub(crate) fn gather(
             &self,
             part: Run,

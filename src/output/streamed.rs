@@ -506,8 +506,8 @@ impl PathsWriter {
 }
 
 /// A whole plain run's `results.h5` and `summary.json` from columns held in memory (a run
-/// simulated without its staged file): the file a run that streamed the same columns in blocks of `block`
-/// paths writes, byte for byte ([`PathsWriter::push`]), then the rest as
+/// simulated without its staged file): the file a run that streamed the same columns in
+/// blocks of `block` paths writes, byte for byte ([`PathsWriter::push`]), then the rest as
 /// [`StreamedRun::finish`] adds it.
 ///
 /// # Errors

@@ -75,8 +75,9 @@ pub(crate) fn check(cancel: &AtomicBool) -> Result<(), RunError> {
 /// swapped in. A plain run's columns held in memory are written in its blocks
 /// ([`Run::block`], the blocks a run streams in), so that they give the `results.h5` of a
 /// run that streamed them, byte for byte. Shared by a run, MPI rank 0 and a merge (which
-/// stream theirs), so a merged run's files are the same as a single-machine run's. Everything runs on `pool`; each step's result depends on its inputs
-/// only, never on how the work was split, so the files are the same for any thread count.
+/// stream theirs), so a merged run's files are the same as a single-machine run's.
+/// Everything runs on `pool`; each step's result depends on its inputs only, never on how
+/// the work was split, so the files are the same for any thread count.
 ///
 /// # Errors
 /// [`RunError::Cancelled`] when `cancel` is set before the folder is swapped in (the
