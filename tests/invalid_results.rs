@@ -18,6 +18,16 @@ fn run(args: &[&str], cwd: &Path) -> Output {
     run_in(cwd, args)
 }
 
+/// The binary in `cwd`, which must succeed.
+fn ok(args: &[&str], cwd: &Path) {
+    let out = run(args, cwd);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// One real run of `tests/data/tiny.toml` (120 paths) and its two shards, made once.
 fn originals() -> &'static Path {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
@@ -28,21 +38,11 @@ fn originals() -> &'static Path {
             d.path().join("tiny.toml"),
         )
         .unwrap();
-        let out = run(&["run", "tiny.toml", "--paths", "120", "-q"], d.path());
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        ok(&["run", "tiny.toml", "--paths", "120", "-q"], d.path());
         for k in ["0/2", "1/2"] {
-            let out = run(
+            ok(
                 &["run", "tiny.toml", "--paths", "120", "--shard", k, "-q"],
                 d.path(),
-            );
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
             );
         }
         d
@@ -805,24 +805,11 @@ fn a_stored_scenario_that_is_not_valid_is_named_as_such() {
 #[test]
 fn merge_refuses_a_shard_with_other_datasets_than_the_others() {
     let dir = tempfile::tempdir().unwrap();
-    let base = std::fs::read_to_string(root().join("tests/data/tiny.toml")).unwrap();
-    std::fs::write(
-        dir.path().join("engine.toml"),
-        format!(
-            "{base}liquidation_engine = {{ capacity_usd_per_step = 2.0e6, delay_steps = 1, \
-             backstop = {{ margin_fraction = 0.5, capital_usd = 5.0e6 }} }}\n"
-        ),
-    )
-    .unwrap();
+    common::cli::write_engine_scenario(dir.path());
     for k in ["0/2", "1/2"] {
-        let out = run(
+        ok(
             &["run", "engine.toml", "--paths", "60", "--shard", k, "-q"],
             dir.path(),
-        );
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
         );
     }
     let shards = dir.path().join("results/engine-shards");

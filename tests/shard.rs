@@ -337,17 +337,9 @@ fn the_slurm_array_scripts_reproduce_the_single_run() {
 #[test]
 fn liquidation_engine_columns_survive_shards_and_report() {
     let dir = tempfile::tempdir().unwrap();
-    let base = std::fs::read_to_string(root().join("tests/data/tiny.toml")).unwrap();
-    let scenario = dir.path().join("engine.toml");
-    std::fs::write(
-        &scenario,
-        format!(
-            "{base}liquidation_engine = {{ capacity_usd_per_step = 2.0e6, delay_steps = 1, \
-             backstop = {{ margin_fraction = 0.5, capital_usd = 5.0e6 }} }}\n"
-        ),
-    )
-    .unwrap();
-    let scenario = scenario.display().to_string();
+    let scenario = common::cli::write_engine_scenario(dir.path())
+        .display()
+        .to_string();
     let single = common::cli::assert_two_shards_merge_to_the_single_run(
         dir.path(),
         &scenario,

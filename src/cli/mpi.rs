@@ -195,24 +195,17 @@ mod with_mpi {
             append(&mut writer, own);
             for r in 1..world.size() {
                 let from = world.process_at_rank(r);
-                let shaped = |c: &Column, values: Values| Column {
-                    name: c.name,
-                    unit: c.unit,
-                    description: c.description,
-                    summarize: c.summarize,
-                    values,
-                };
                 let mut got = Vec::new();
                 for (c, d) in columns.iter().zip(path_metrics(true)) {
                     let (v, _) = from.receive_vec::<f64>();
-                    got.push(shaped(c, d.kind.values_from_f64(v)));
+                    got.push(c.with_values(d.kind.values_from_f64(v)));
                 }
                 let mut assets = Vec::new();
                 for a in &asset_columns {
                     let mut got_columns = Vec::new();
                     for c in &a.columns {
                         let (v, _) = from.receive_vec::<f64>();
-                        got_columns.push(shaped(c, Values::F64(v)));
+                        got_columns.push(c.with_values(Values::F64(v)));
                     }
                     let by_trigger = a.by_trigger.as_ref().map(|_| from.receive_vec::<f64>().0);
                     assets.push(AssetColumns {
@@ -229,7 +222,7 @@ mod with_mpi {
                             .find(|d| d.name == c.name)
                             .expect("a population column is a population metric");
                         let (v, _) = from.receive_vec::<f64>();
-                        got_columns.push(shaped(c, d.kind.values_from_f64(v)));
+                        got_columns.push(c.with_values(d.kind.values_from_f64(v)));
                     }
                     populations.push(PopulationColumns {
                         name: p.name.clone(),

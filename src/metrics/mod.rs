@@ -706,6 +706,20 @@ pub struct Column {
     pub values: Values,
 }
 
+impl Column {
+    /// This column's name, unit and description with other values (rows of it, values
+    /// read back or received).
+    pub fn with_values(&self, values: Values) -> Column {
+        Column {
+            name: self.name,
+            unit: self.unit,
+            description: self.description,
+            summarize: self.summarize,
+            values,
+        }
+    }
+}
+
 /// Per-asset columns of one asset.
 #[derive(Debug, Clone)]
 pub struct AssetColumns {

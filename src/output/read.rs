@@ -721,10 +721,10 @@ pub(super) fn population_entries(
     ids: &[PopulationId],
 ) -> Vec<PopulationEntries> {
     let f = c.file;
-    if !has_population_columns(f) {
+    let first = first_population_datasets(f);
+    if first.is_empty() {
         return Vec::new();
     }
-    let first = h5::list_datasets(f, "/populations/0").unwrap_or_default();
     // One group per population of the scenario, `0` to `n - 1`, and no other.
     let groups = h5::list_groups(f, "/populations").unwrap_or_default();
     let unknown: Vec<&String> = groups
@@ -777,10 +777,10 @@ pub(super) fn population_entries(
         .collect()
 }
 
-/// Whether a file holds per-population columns (datasets in `/populations/0`): rare-event
-/// runs and files written before the figures existed hold none.
-pub fn has_population_columns(f: &Path) -> bool {
-    h5::list_datasets(f, "/populations/0").is_ok_and(|d| !d.is_empty())
+/// The datasets of `/populations/0`: none when a file holds no per-population columns
+/// (rare-event runs, files written before the figures existed).
+pub fn first_population_datasets(f: &Path) -> Vec<String> {
+    h5::list_datasets(f, "/populations/0").unwrap_or_default()
 }
 
 /// Reads and checks the per-path columns of `/paths` (the lending ones when the file has

@@ -362,13 +362,7 @@ fn metric_header(template: RunColumns<'_>, g: usize, name: &str) -> Column {
         .iter()
         .find(|c| c.name == name)
         .expect("the template's own column");
-    Column {
-        name: c.name,
-        unit: c.unit,
-        description: c.description,
-        summarize: c.summarize,
-        values: c.values.rows(0..0),
-    }
+    c.with_values(c.values.rows(0..0))
 }
 
 /// A run's per-path datasets, all written, read back one column at a time
@@ -405,10 +399,7 @@ impl StreamedRun {
                 return None;
             }
         };
-        Some(Cow::Owned(Column {
-            values,
-            ..header.clone()
-        }))
+        Some(Cow::Owned(header.with_values(values)))
     }
 
     fn read(&self, id: DatasetId) -> Option<Stored> {
@@ -542,13 +533,7 @@ impl Rows {
     fn of(columns: RunColumns<'_>, r: std::ops::Range<usize>) -> Rows {
         let cut = |cs: &[Column]| -> Vec<Column> {
             cs.iter()
-                .map(|c| Column {
-                    values: c.values.rows(r.clone()),
-                    name: c.name,
-                    unit: c.unit,
-                    description: c.description,
-                    summarize: c.summarize,
-                })
+                .map(|c| c.with_values(c.values.rows(r.clone())))
                 .collect()
         };
         let n_assets = columns.assets.len();

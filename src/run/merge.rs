@@ -296,7 +296,7 @@ impl Shards {
         // columns, the merged run has none rather than a mix.
         let populations = order
             .iter()
-            .all(|&i| read::has_population_columns(&files[i]));
+            .all(|&i| !read::first_population_datasets(&files[i]).is_empty());
         let mut problems = Problems::default();
         // Created with the first shard's columns as its template (a run has at least one
         // path: the scenario and `--paths` say so).

@@ -40,6 +40,22 @@ pub fn tiny() -> String {
     root().join("tests/data/tiny.toml").display().to_string()
 }
 
+/// Writes `<dir>/engine.toml`: `tests/data/tiny.toml` with a liquidation engine (a queue and
+/// a backstop), whose populations have the engine's columns. Returns its path.
+pub fn write_engine_scenario(dir: &Path) -> PathBuf {
+    let base = std::fs::read_to_string(root().join("tests/data/tiny.toml")).unwrap();
+    let path = dir.join("engine.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "{base}liquidation_engine = {{ capacity_usd_per_step = 2.0e6, delay_steps = 1, \
+             backstop = {{ margin_fraction = 0.5, capital_usd = 5.0e6 }} }}\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
 /// A temporary folder holding `files` (name, text): a scenario and the files it refers
 /// to, for commands run in that folder.
 pub fn folder_with(files: &[(&str, &str)]) -> tempfile::TempDir {
