@@ -58,6 +58,93 @@ impl fmt::Display for ScenarioError {
     }
 }
 
+/// The most problems of one input file kept in full while it is read ([`Bounded`]); below
+/// [`MAX_SHOWN`], so that the note counting the others is printed too (unless the document
+/// has many problems of its own before it).
+pub const LISTED: usize = 400;
+
+/// The problems of one input file as they are found: the first [`LISTED`] kept, the others
+/// only counted. A file from elsewhere with a bad value on each of its 50 million rows held
+/// 50 million messages (gigabytes), though at most [`MAX_SHOWN`] are printed.
+#[derive(Debug, Clone)]
+pub struct Bounded<T> {
+    kept: Vec<T>,
+    /// Problems found after the first [`LISTED`], and the first of them.
+    unlisted: usize,
+    first_unlisted: Option<T>,
+}
+
+impl<T> Default for Bounded<T> {
+    fn default() -> Self {
+        Bounded {
+            kept: Vec::new(),
+            unlisted: 0,
+            first_unlisted: None,
+        }
+    }
+}
+
+impl<T> Bounded<T> {
+    pub fn push(&mut self, problem: T) {
+        if self.kept.len() < LISTED {
+            self.kept.push(problem);
+        } else {
+            if self.unlisted == 0 {
+                self.first_unlisted = Some(problem);
+            }
+            self.unlisted += 1;
+        }
+    }
+
+    pub fn extend(&mut self, problems: impl IntoIterator<Item = T>) {
+        for p in problems {
+            self.push(p);
+        }
+    }
+
+    /// Every problem found, kept or not.
+    pub fn len(&self) -> usize {
+        self.kept.len() + self.unlisted
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The kept problems and, when there were more, a last one made by `note` from the first
+    /// problem not kept and the words that count them ([`unlisted_note`]).
+    pub fn into_vec(mut self, note: impl FnOnce(T, String) -> T) -> Vec<T> {
+        if let Some(first) = self.first_unlisted.take() {
+            let n = self.unlisted;
+            self.kept.push(note(first, unlisted_note(n)));
+        }
+        self.kept
+    }
+}
+
+impl Bounded<Issue> {
+    /// The kept issues and, when there were more, the note counting them on the line of the
+    /// first of them.
+    pub fn into_issues(self) -> Vec<Issue> {
+        self.into_vec(|first, message| Issue {
+            path: String::new(),
+            line: first.line,
+            column: None,
+            message,
+        })
+    }
+}
+
+/// The words of the last problem of a file whose problems after the first [`LISTED`] were
+/// counted, not kept (`unlisted` of them).
+pub fn unlisted_note(unlisted: usize) -> String {
+    format!(
+        "and {unlisted} more problem{} from this line on, not listed ({} in this file; the first {LISTED} are)",
+        if unlisted == 1 { "" } else { "s" },
+        unlisted + LISTED
+    )
+}
+
 impl ScenarioError {
     fn write_issue(&self, f: &mut fmt::Formatter<'_>, issue: &Issue) -> fmt::Result {
         write!(f, "  {}", self.origin)?;

@@ -6,10 +6,11 @@
 
 use serde::Serialize;
 
-use crate::diagnostics::Issue;
+use crate::diagnostics::{Bounded, Issue};
 use crate::history::grid::StepGrid;
 use crate::history::series::{checked_row, csv_reader, header_issues, utf8_issues};
 use crate::history::time::{format_time, parse_time};
+use crate::text::cut;
 
 /// The trades file's columns: required, then optional.
 pub const COLUMNS: [&str; 5] = ["time", "side", "size", "price", "kind"];
@@ -58,8 +59,9 @@ fn issue(line: usize, column: &str, message: String) -> Issue {
 /// nor unix seconds, a side other than `buy`/`sell`, a size or price that is not a positive
 /// finite number, a kind other than `entry`/`exit`, no trade at all.
 pub fn read_trades(text: &str, grid: &StepGrid) -> Result<Vec<Trade>, Vec<Issue>> {
-    let (trades, mut issues) = parse_trades(text);
+    let (trades, mut issues) = parse(text);
     issues.extend(outside_series(grid, &trades));
+    let mut issues = issues.into_issues();
     issues.sort_by_key(|i| i.line);
     if issues.is_empty() {
         Ok(trades)
@@ -71,15 +73,24 @@ pub fn read_trades(text: &str, grid: &StepGrid) -> Result<Vec<Trade>, Vec<Issue>
 /// Parses the trades CSV: the rows that read, and the problems of the others (as
 /// [`read_trades`], without the series).
 pub fn parse_trades(text: &str) -> (Vec<Trade>, Vec<Issue>) {
+    let (trades, issues) = parse(text);
+    (trades, issues.into_issues())
+}
+
+/// [`parse_trades`] with the problems as found (the first [`crate::diagnostics::LISTED`]
+/// kept).
+fn parse(text: &str) -> (Vec<Trade>, Bounded<Issue>) {
     let (mut reader, mut lines, header) = csv_reader(text);
-    let mut issues = utf8_issues(text);
+    let mut issues = Bounded::default();
     let (hl, header) = match header {
         Ok(h) => h,
         Err(e) => {
-            issues.insert(0, e);
+            issues.push(e);
+            issues.extend(utf8_issues(text));
             return (Vec::new(), issues);
         }
     };
+    issues.extend(utf8_issues(text));
     let n_utf8 = issues.len();
     issues.extend(header_issues(&header, hl, COLUMNS.into_iter()));
     let find = |name: &str| header.iter().position(|h| h == name);
@@ -111,17 +122,17 @@ pub fn parse_trades(text: &str) -> (Vec<Trade>, Vec<Issue>) {
             issues.push(issue(
                 line,
                 "time",
-                format!("{:?} is neither RFC 3339 UTC nor unix seconds", &rec[ti]),
+                format!("{} is neither RFC 3339 UTC nor unix seconds", cut(&rec[ti])),
             ));
         }
         let side = match rec[si].to_ascii_lowercase().as_str() {
             "buy" => Some(Direction::Buy),
             "sell" => Some(Direction::Sell),
-            other => {
+            _ => {
                 issues.push(issue(
                     line,
                     "side",
-                    format!("{other:?} must be `buy` or `sell`"),
+                    format!("{} must be `buy` or `sell`", cut(&rec[si])),
                 ));
                 None
             }
@@ -135,7 +146,7 @@ pub fn parse_trades(text: &str) -> (Vec<Trade>, Vec<Issue>) {
                 issues.push(issue(
                     line,
                     name,
-                    format!("{:?} is not a positive finite number", &rec[c]),
+                    format!("{} is not a positive finite number", cut(&rec[c])),
                 ));
             }
             v
@@ -150,7 +161,7 @@ pub fn parse_trades(text: &str) -> (Vec<Trade>, Vec<Issue>) {
                 issues.push(issue(
                     line,
                     "kind",
-                    format!("{k:?} must be `entry` or `exit`"),
+                    format!("{} must be `entry` or `exit`", cut(&k)),
                 ));
                 None
             }
@@ -430,6 +441,33 @@ mod tests {
     }
 
     use super::*;
+
+    /// A file of bad rows keeps the first `LISTED` problems, and a field is quoted cut, not
+    /// whole (a 100,000-character side was quoted in full).
+    #[test]
+    fn problems_are_bounded_and_fields_cut() {
+        use crate::diagnostics::LISTED;
+        let rows = "2021-01-01T00:00:00Z,hold,1,100\n".repeat(LISTED + 3);
+        let (_, issues) = parse_trades(&format!("time,side,size,price\n{rows}"));
+        assert_eq!(issues.len(), LISTED + 1);
+        assert!(
+            issues[LISTED].message.starts_with("and 3 more problems"),
+            "{:?}",
+            issues[LISTED]
+        );
+        let side = "b".repeat(100_000);
+        let (_, issues) = parse_trades(&format!("time,side,size,price\n1,{side},1,1\n"));
+        assert!(
+            issues[0].message.len() < 100,
+            "{:?}",
+            issues[0].message.len()
+        );
+        assert!(
+            issues[0].message.contains("(100000 characters)"),
+            "{}",
+            issues[0].message
+        );
+    }
 
     /// A trade time far beyond the year 9999 is shown as the number it is, not as the year
     /// 292277026596 that saturating to i64 gave.

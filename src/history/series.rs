@@ -3,7 +3,7 @@
 //! optionally `long_liquidated`, `short_liquidated` (asset units liquidated since the
 //! previous row), `open_interest` (USD) and `funding_rate` (per 8 h). Pure: no file access.
 
-use crate::diagnostics::{Issue, ScenarioError};
+use crate::diagnostics::{Bounded, Issue, ScenarioError};
 use crate::model::spec::{MAX_PRICE, MIN_PRICE};
 use crate::text::{LineCounter, NOT_UTF8, cut, not_utf8_lines};
 
@@ -154,7 +154,7 @@ pub fn checked_row(
     rec: csv::Result<csv::StringRecord>,
     width: usize,
     lines: &mut LineCounter<'_>,
-    issues: &mut Vec<Issue>,
+    issues: &mut Bounded<Issue>,
 ) -> Option<(Option<usize>, csv::StringRecord)> {
     let rec = match rec {
         Ok(r) => r,
@@ -195,7 +195,8 @@ fn issue(line: Option<usize>, column: &str, message: String) -> Issue {
 /// finite number, a liquidated quantity or open interest that is negative or not finite,
 /// a funding rate that is not finite, fewer than two rows.
 pub fn parse_series(text: &str, origin: &str) -> Result<PriceSeries, ScenarioError> {
-    let mut issues = utf8_issues(text);
+    let mut issues = Bounded::default();
+    issues.extend(utf8_issues(text));
     let fail = |issues: Vec<Issue>| ScenarioError {
         origin: origin.to_string(),
         issues,
@@ -288,6 +289,7 @@ pub fn parse_series(text: &str, origin: &str) -> Result<PriceSeries, ScenarioErr
         ));
     }
     if !issues.is_empty() {
+        let mut issues = issues.into_issues();
         issues.sort_by_key(|i| i.line.unwrap_or(0));
         return Err(fail(issues));
     }
@@ -353,6 +355,26 @@ mod tests {
             ["column given twice", "unknown column 5 (1000 times)"],
             "{issues:?}"
         );
+    }
+
+    /// A series with a bad price on every row keeps the first `LISTED` problems and counts
+    /// the others in a last one, on the line of the first not listed.
+    #[test]
+    fn problems_beyond_the_listed_ones_are_counted() {
+        use crate::diagnostics::LISTED;
+        let rows: String = (0..LISTED + 5).map(|i| format!("{i},-1\n")).collect();
+        let e = parse_series(&format!("time,price\n{rows}"), "s.csv").unwrap_err();
+        assert_eq!(e.issues.len(), LISTED + 1);
+        let last = &e.issues[LISTED];
+        assert_eq!(last.line, Some(LISTED + 2));
+        assert_eq!(
+            last.message,
+            format!(
+                "and 5 more problems from this line on, not listed ({} in this file; the first {LISTED} are)",
+                LISTED + 5
+            )
+        );
+        assert!(e.to_string().contains("s.csv: 401 problems found"), "{e}");
     }
 
     #[test]

@@ -6,42 +6,77 @@
 //! name or value, never a whole line: the file may not be a CSV at all.
 
 use super::common::{MAX_POSITIONS, MAX_PRICE, MAX_USD, MIN_PRICE, show};
+use crate::diagnostics::Bounded;
 use crate::model::margin::{self, MarginSchedule};
 use crate::text::{LineCounter, NOT_UTF8, cut, not_utf8_lines};
 use std::collections::HashMap;
 
 use crate::model::spec::{AccountRecord, Level, PositionRecord};
 
-/// A CSV file as a header and rows of trimmed fields, each with its line number. Blank
-/// records and `#` comment lines are skipped.
-struct Table {
+/// The problems of one file, each `LINE: message`, the first [`LISTED`] kept.
+type Problems = Bounded<String>;
+
+/// The kept problems, and the note counting the others on the line of the first of them.
+fn kept(problems: Problems) -> Vec<String> {
+    problems.into_vec(|first, note| {
+        let line = first.split(':').next().unwrap_or_default();
+        format!("{line}: {note}")
+    })
+}
+
+/// A CSV file's header and the count of its rows; the rows are read again, one at a time,
+/// by [`Table::rows`] (a file of 50 million positions held as strings took 15 times its
+/// size). Blank records and `#` comment lines are skipped.
+struct Table<'t> {
+    /// The text without its byte-order mark.
+    text: &'t str,
     header_line: usize,
     /// Lower-cased column names.
     columns: Vec<String>,
-    rows: Vec<(usize, Vec<String>)>,
+    /// The records after the header that are not blank.
+    rows: usize,
 }
 
-impl Table {
-    /// Tokenizes `text`; `None` (with a message) when it holds no header.
+/// A reader of a house CSV file's records, as they are read (no header row: the first
+/// record that is not blank is the header).
+fn records(text: &str) -> ::csv::Reader<&[u8]> {
+    ::csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(::csv::Trim::All)
+        .comment(Some(b'#'))
+        .from_reader(text.as_bytes())
+}
+
+/// Whether every field of a record is empty (a blank line, or a line of separators).
+fn blank(r: &::csv::StringRecord) -> bool {
+    r.iter().all(str::is_empty)
+}
+
+impl<'t> Table<'t> {
+    /// Finds the header and counts the rows of `text`, reporting unreadable records and
+    /// lines that are not UTF-8; `None` (with a message) when it holds no header.
     /// `expected` is the header to suggest, as a message shows it (code in backticks).
-    fn read(text: &str, expected: &str, errors: &mut Vec<String>) -> Option<Table> {
+    fn read(text: &'t str, expected: &str, errors: &mut Problems) -> Option<Table<'t>> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let mut reader = ::csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .trim(::csv::Trim::All)
-            .comment(Some(b'#'))
-            .from_reader(text.as_bytes());
+        let mut reader = records(text);
         let mut lines = LineCounter::new(text);
-        let mut records = Vec::new();
-        for r in reader.records() {
-            match r {
-                Ok(r) => {
-                    if r.iter().all(str::is_empty) {
+        let mut header: Option<(usize, Vec<String>)> = None;
+        let mut rows = 0usize;
+        let mut r = ::csv::StringRecord::new();
+        loop {
+            match reader.read_record(&mut r) {
+                Ok(false) => break,
+                Ok(true) => {
+                    if blank(&r) {
                         continue;
                     }
-                    let line = r.position().map_or(0, |p| lines.record_line(p.byte()));
-                    records.push((line, r.iter().map(str::to_owned).collect::<Vec<_>>()));
+                    if header.is_none() {
+                        let line = r.position().map_or(0, |p| lines.record_line(p.byte()));
+                        header = Some((line, r.iter().map(str::to_lowercase).collect()));
+                    } else {
+                        rows += 1;
+                    }
                 }
                 Err(e) => {
                     let line = e.position().map_or(0, |p| lines.record_line(p.byte()));
@@ -49,22 +84,20 @@ impl Table {
                 }
             }
         }
-        errors.extend(
-            not_utf8_lines(text)
-                .into_iter()
-                .map(|l| format!("{l}: {NOT_UTF8}")),
-        );
-        let mut it = records.into_iter();
-        let Some((header_line, names)) = it.next() else {
+        for l in not_utf8_lines(text) {
+            errors.push(format!("{l}: {NOT_UTF8}"));
+        }
+        let Some((header_line, columns)) = header else {
             errors.push(format!(
                 "1: the file is empty; expected a header {expected}"
             ));
             return None;
         };
         Some(Table {
+            text,
             header_line,
-            columns: names.iter().map(|n| n.to_lowercase()).collect(),
-            rows: it.collect(),
+            columns,
+            rows,
         })
     }
 
@@ -76,7 +109,7 @@ impl Table {
     /// The header checks of a positions table (its known and required columns, and one of
     /// `leverage` and `liquidation_price`), shared by the positions file and the check
     /// command's file; the indices of those two columns.
-    fn position_columns(&self, errors: &mut Vec<String>) -> (Option<usize>, Option<usize>) {
+    fn position_columns(&self, errors: &mut Problems) -> (Option<usize>, Option<usize>) {
         self.check_columns(POSITION_COLUMNS, &["side", "size", "entry_price"], errors);
         let (lev, liq) = (self.index("leverage"), self.index("liquidation_price"));
         if lev.is_none() && liq.is_none() {
@@ -88,7 +121,7 @@ impl Table {
         (lev, liq)
     }
 
-    fn check_columns(&self, known: &[&str], required: &[&str], errors: &mut Vec<String>) {
+    fn check_columns(&self, known: &[&str], required: &[&str], errors: &mut Problems) {
         let line = self.header_line;
         // Each unknown name once, with how often it appears (a header of a million `x`
         // columns was a million lines); a known name given twice, once.
@@ -112,34 +145,48 @@ impl Table {
     }
 
     /// Reports a file of more than [`MAX_POSITIONS`] rows.
-    fn limit_rows(&self, errors: &mut Vec<String>) {
-        if self.rows.len() as u64 > MAX_POSITIONS {
+    fn limit_rows(&self, errors: &mut Problems) {
+        if self.rows as u64 > MAX_POSITIONS {
             errors.push(format!(
                 "{}: {} positions; at most {MAX_POSITIONS} (the limit of positions)",
-                self.header_line,
-                self.rows.len()
+                self.header_line, self.rows
             ));
         }
     }
 
-    /// The rows with as many fields as the header; the others are reported.
-    fn rows<'t>(&'t self, errors: &mut Vec<String>) -> Vec<(usize, &'t [String])> {
+    /// Calls `row` with the line and fields of every row with as many fields as the
+    /// header, in file order; the others are reported (an unreadable record was reported by
+    /// [`Table::read`]).
+    fn rows(
+        &self,
+        errors: &mut Problems,
+        mut row: impl FnMut(usize, &::csv::StringRecord, &mut Problems),
+    ) {
         let n = self.columns.len();
-        self.rows
-            .iter()
-            .filter_map(|(line, f)| {
-                if f.len() == n {
-                    Some((*line, f.as_slice()))
-                } else {
-                    errors.push(format!("{line}: expected {n} fields, found {}", f.len()));
-                    None
+        let mut reader = records(self.text);
+        let mut lines = LineCounter::new(self.text);
+        let mut r = ::csv::StringRecord::new();
+        let mut header = true;
+        loop {
+            match reader.read_record(&mut r) {
+                Ok(false) => break,
+                Ok(true) if blank(&r) => {}
+                Ok(true) if header => header = false,
+                Ok(true) => {
+                    let line = r.position().map_or(0, |p| lines.record_line(p.byte()));
+                    if r.len() == n {
+                        row(line, &r, errors);
+                    } else {
+                        errors.push(format!("{line}: expected {n} fields, found {}", r.len()));
+                    }
                 }
-            })
-            .collect()
+                Err(_) => {}
+            }
+        }
     }
 }
 
-fn number(field: &str, line: usize, col: &str, errors: &mut Vec<String>) -> Option<f64> {
+fn number(field: &str, line: usize, col: &str, errors: &mut Problems) -> Option<f64> {
     match field.parse::<f64>() {
         Ok(x) if x.is_finite() => Some(x),
         _ => {
@@ -156,10 +203,10 @@ fn number(field: &str, line: usize, col: &str, errors: &mut Vec<String>) -> Opti
 /// `cols`), each checked like the key it stands for; `None` where a field is bad (its
 /// problem is in `errors`).
 fn side_size_entry(
-    f: &[String],
+    f: &::csv::StringRecord,
     line: usize,
     (side, size, entry): (usize, usize, usize),
-    errors: &mut Vec<String>,
+    errors: &mut Problems,
 ) -> (Option<bool>, Option<f64>, Option<f64>) {
     let long = match f[side].to_lowercase().as_str() {
         "long" | "buy" => Some(true),
@@ -181,7 +228,7 @@ fn side_size_entry(
 }
 
 /// A price column: finite, in the scenario's price range (the `assets.price` limits).
-fn price_column(field: &str, line: usize, col: &str, errors: &mut Vec<String>) -> Option<f64> {
+fn price_column(field: &str, line: usize, col: &str, errors: &mut Problems) -> Option<f64> {
     let p = number(field, line, col, errors)?;
     if p <= 0.0 {
         errors.push(format!(
@@ -226,13 +273,13 @@ pub(super) fn positions(
     sched: &MarginSchedule,
     asset: &str,
 ) -> Result<Vec<PositionRecord>, Vec<String>> {
-    let mut errors = Vec::new();
+    let mut errors = Problems::default();
     let Some(table) = Table::read(
         text,
         "`side,size,entry_price,leverage` (or `liquidation_price` instead of `leverage`)",
         &mut errors,
     ) else {
-        return Err(errors);
+        return Err(kept(errors));
     };
     // Problems so far are the file's own (records, UTF-8): the rows are still read.
     let n0 = errors.len();
@@ -241,29 +288,29 @@ pub(super) fn positions(
     let asset_col = table.index("asset");
     table.limit_rows(&mut errors);
     if errors.len() > n0 {
-        return Err(errors);
+        return Err(kept(errors));
     }
     let col = |name: &str| table.index(name).unwrap_or(0);
     let (side, size, entry) = (col("side"), col("size"), col("entry_price"));
     let mut out = Vec::new();
     let mut open_interest = 0.0;
-    for (line, f) in table.rows(&mut errors) {
-        let (long, qty, e) = side_size_entry(f, line, (side, size, entry), &mut errors);
+    table.rows(&mut errors, |line, f, errors| {
+        let (long, qty, e) = side_size_entry(f, line, (side, size, entry), errors);
         if let Some(i) = asset_col
-            && f[i] != asset
+            && &f[i] != asset
         {
             errors.push(format!(
                 "{line}: column `asset`: {} is not this population's asset \"{}\" (split a file of several assets into one file per population)",
                 cut(&f[i]),
                 cut(asset).trim_matches('"')
             ));
-            continue;
+            return;
         }
         let (Some(long), Some(qty), Some(e)) = (long, qty, e) else {
-            continue;
+            return;
         };
         if qty <= 0.0 {
-            continue;
+            return;
         }
         // Like `open_interest_usd`: a position's notional is at most MAX_USD.
         let notional = qty * e;
@@ -273,18 +320,18 @@ pub(super) fn positions(
                 show(notional),
                 show(MAX_USD)
             ));
-            continue;
+            return;
         }
         open_interest += notional;
         let tier = sched.tier(notional);
         let from_leverage = match lev {
             Some(i) => {
-                let Some(l) = number(&f[i], line, "leverage", &mut errors) else {
-                    continue;
+                let Some(l) = number(&f[i], line, "leverage", errors) else {
+                    return;
                 };
                 if l <= 1.0 || l >= 1.0 / tier.rate {
                     errors.push(format!("{line}: column `leverage` must be > 1 and below 1/maintenance rate = {:.1}, found {}", 1.0 / tier.rate, show(l)));
-                    continue;
+                    return;
                 }
                 Some(notional / l)
             }
@@ -292,8 +339,8 @@ pub(super) fn positions(
         };
         let from_liquidation = match liq {
             Some(i) => {
-                let Some(p) = price_column(&f[i], line, "liquidation_price", &mut errors) else {
-                    continue;
+                let Some(p) = price_column(&f[i], line, "liquidation_price", errors) else {
+                    return;
                 };
                 Some(p)
             }
@@ -308,7 +355,7 @@ pub(super) fn positions(
                         show(implied),
                         show(p)
                     ));
-                    continue;
+                    return;
                 }
                 m
             }
@@ -324,11 +371,11 @@ pub(super) fn positions(
                         show(e),
                         if long { "below" } else { "above" }
                     ));
-                    continue;
+                    return;
                 }
                 m
             }
-            (None, None) => continue,
+            (None, None) => return,
         };
         out.push(PositionRecord {
             long,
@@ -336,7 +383,7 @@ pub(super) fn positions(
             entry: e,
             margin: margin_usd,
         });
-    }
+    });
     if open_interest > MAX_USD {
         errors.push(format!(
             "{hline}: the positions' open interest is {} USD; at most {} USD (the limit of open_interest_usd)",
@@ -344,7 +391,7 @@ pub(super) fn positions(
             show(MAX_USD)
         ));
     }
-    positions_or_problems(out, errors, hline)
+    positions_or_problems(out, kept(errors), hline)
 }
 
 /// Columns of a cross-margin accounts file (`[cross_margin] file`): one row per position.
@@ -368,13 +415,13 @@ pub(super) fn accounts(
     mm: &[f64],
     prices: Option<&[f64]>,
 ) -> Result<Vec<AccountRecord>, Vec<String>> {
-    let mut errors = Vec::new();
+    let mut errors = Problems::default();
     let Some(table) = Table::read(
         text,
         &format!("`{}`", ACCOUNT_COLUMNS.join(",")),
         &mut errors,
     ) else {
-        return Err(errors);
+        return Err(kept(errors));
     };
     // Problems so far are the file's own (records, UTF-8): the rows are still read.
     let n0 = errors.len();
@@ -382,20 +429,20 @@ pub(super) fn accounts(
     table.check_columns(ACCOUNT_COLUMNS, ACCOUNT_COLUMNS, &mut errors);
     table.limit_rows(&mut errors);
     if errors.len() > n0 {
-        return Err(errors);
+        return Err(kept(errors));
     }
     let col = |name: &str| table.index(name).unwrap_or(0);
     let (id_col, asset_col, coll_col) = (col("account"), col("asset"), col("collateral"));
     let cols = (col("side"), col("size"), col("entry_price"));
     // Per account id: its index, first line and collateral; per (account, asset): the line.
-    let mut ids: HashMap<&str, (u64, usize, f64)> = HashMap::new();
+    let mut ids: HashMap<String, (u64, usize, f64)> = HashMap::new();
     let mut held: HashMap<(u64, usize), usize> = HashMap::new();
     let mut out = Vec::new();
     // Accounts with a bad row are not checked against maintenance (their rows are partial).
-    let mut tainted: Vec<&str> = Vec::new();
-    for (line, f) in table.rows(&mut errors) {
+    let mut tainted: Vec<String> = Vec::new();
+    table.rows(&mut errors, |line, f, errors| {
         let e0 = errors.len();
-        let id = f[id_col].as_str();
+        let id = &f[id_col];
         let row = account_row(
             f,
             line,
@@ -403,11 +450,13 @@ pub(super) fn accounts(
             cols,
             names,
             listed,
-            &mut errors,
+            errors,
         );
         if let Some((long, qty, e, asset, c)) = row {
-            let next = ids.len() as u64;
-            let &mut (k, first, c0) = ids.entry(id).or_insert((next, line, c));
+            if !ids.contains_key(id) {
+                ids.insert(id.to_string(), (ids.len() as u64, line, c));
+            }
+            let (k, first, c0) = ids[id];
             if c != c0 {
                 errors.push(format!(
                     "{line}: column `collateral`: {} differs from the account's {} (line {first})",
@@ -432,16 +481,16 @@ pub(super) fn accounts(
             }
         }
         if errors.len() > e0 {
-            tainted.push(id);
+            tainted.push(id.to_string());
         }
-    }
+    });
     if let Some(p) = prices {
         for t in &tainted {
             ids.remove(t);
         }
         below_maintenance(&out, &ids, mm, p, &mut errors);
     }
-    positions_or_problems(out, errors, hline)
+    positions_or_problems(out, kept(errors), hline)
 }
 
 /// The positions read, or every problem; a header without positions is one (reported on the
@@ -464,13 +513,13 @@ fn positions_or_problems<T>(
 /// One row's side, size, entry, asset and collateral, each checked; `None` when one is bad
 /// (its problem in `errors`).
 fn account_row(
-    f: &[String],
+    f: &::csv::StringRecord,
     line: usize,
     (id_col, asset_col, coll_col): (usize, usize, usize),
     cols: (usize, usize, usize),
     names: &[String],
     listed: &[usize],
-    errors: &mut Vec<String>,
+    errors: &mut Problems,
 ) -> Option<(bool, f64, f64, usize, f64)> {
     let (long, qty, e) = side_size_entry(f, line, cols, errors);
     let asset = names
@@ -504,10 +553,10 @@ fn account_row(
 /// Reports every account that starts at or below maintenance at the start prices.
 fn below_maintenance(
     rows: &[AccountRecord],
-    ids: &HashMap<&str, (u64, usize, f64)>,
+    ids: &HashMap<String, (u64, usize, f64)>,
     mm: &[f64],
     prices: &[f64],
-    errors: &mut Vec<String>,
+    errors: &mut Problems,
 ) {
     let n = rows
         .iter()
@@ -526,7 +575,7 @@ fn below_maintenance(
         .iter()
         .filter_map(|(id, &(k, line, c))| {
             let (e, m) = (c + equity[k as usize], need[k as usize]);
-            (e <= m).then_some((line, *id, e, m))
+            (e <= m).then_some((line, id.as_str(), e, m))
         })
         .collect();
     bad.sort_by_key(|b| b.0);
@@ -564,43 +613,43 @@ pub struct ProspectiveRow {
 /// ([`POSITION_COLUMNS`]; `asset` and `population` say which asset and whose tiers).
 /// Returns the good rows and every problem, each with its line (a header problem: no rows).
 pub fn prospective_positions(text: &str) -> (Vec<ProspectiveRow>, Vec<String>) {
-    let mut errors = Vec::new();
+    let mut errors = Problems::default();
     let Some(table) = Table::read(
         text,
         "`side,size,entry_price,leverage` (or `liquidation_price`; `asset`, `population` optional)",
         &mut errors,
     ) else {
-        return (Vec::new(), errors);
+        return (Vec::new(), kept(errors));
     };
     // Problems so far are the file's own (records, UTF-8): the rows are still read.
     let n0 = errors.len();
     let hline = table.header_line;
     let (lev, liq) = table.position_columns(&mut errors);
-    if table.rows.len() > 100_000 {
+    if table.rows > 100_000 {
         errors.push(format!(
             "{hline}: {} positions; at most 100000 are checked at once",
-            table.rows.len()
+            table.rows
         ));
     }
     if errors.len() > n0 {
-        return (Vec::new(), errors);
+        return (Vec::new(), kept(errors));
     }
     let col = |name: &str| table.index(name).unwrap_or(0);
     let (side, size, entry) = (col("side"), col("size"), col("entry_price"));
     let (asset, population) = (table.index("asset"), table.index("population"));
     let mut out = Vec::new();
-    for (line, f) in table.rows(&mut errors) {
-        let (long, qty, e) = side_size_entry(f, line, (side, size, entry), &mut errors);
-        let leverage = lev.and_then(|i| number(&f[i], line, "leverage", &mut errors));
+    table.rows(&mut errors, |line, f, errors| {
+        let (long, qty, e) = side_size_entry(f, line, (side, size, entry), errors);
+        let leverage = lev.and_then(|i| number(&f[i], line, "leverage", errors));
         let liquidation_price =
-            liq.and_then(|i| price_column(&f[i], line, "liquidation_price", &mut errors));
+            liq.and_then(|i| price_column(&f[i], line, "liquidation_price", errors));
         let (Some(long), Some(qty), Some(e)) = (long, qty, e) else {
-            continue;
+            return;
         };
         if qty <= 0.0 || (leverage.is_none() && liquidation_price.is_none()) {
-            continue;
+            return;
         }
-        let named = |i: Option<usize>| i.map(|i| f[i].clone()).filter(|s| !s.is_empty());
+        let named = |i: Option<usize>| i.map(|i| f[i].to_string()).filter(|s| !s.is_empty());
         out.push(ProspectiveRow {
             line,
             long,
@@ -611,20 +660,20 @@ pub fn prospective_positions(text: &str) -> (Vec<ProspectiveRow>, Vec<String>) {
             asset: named(asset),
             population: named(population),
         });
-    }
+    });
     if out.is_empty() && errors.is_empty() {
         errors.push(format!("{hline}: the file has a header but no positions"));
     }
-    (out, errors)
+    (out, kept(errors))
 }
 
 /// Reads `side,distance_bp,size_usd` rows (side `bid` or `ask`); sizes in USD are converted
 /// to base units at `price`. Each side needs at least one level; distances must be distinct.
 /// Sizes are at most the limit of `depth_usd`, in all.
 pub(super) fn book_levels(text: &str, price: f64) -> Result<(Vec<Level>, Vec<Level>), Vec<String>> {
-    let mut errors = Vec::new();
+    let mut errors = Problems::default();
     let Some(table) = Table::read(text, "`side,distance_bp,size_usd`", &mut errors) else {
-        return Err(errors);
+        return Err(kept(errors));
     };
     // Problems so far are the file's own (records, UTF-8): the rows are still read.
     let n0 = errors.len();
@@ -632,21 +681,23 @@ pub(super) fn book_levels(text: &str, price: f64) -> Result<(Vec<Level>, Vec<Lev
     let names = ["side", "distance_bp", "size_usd"];
     table.check_columns(&names, &names, &mut errors);
     if errors.len() > n0 {
-        return Err(errors);
+        return Err(kept(errors));
     }
     let [side, dist, size] = names.map(|n| table.index(n).unwrap_or(0));
     let (mut bid, mut ask) = (Vec::new(), Vec::new());
     let mut depth = 0.0;
-    for (line, f) in table.rows(&mut errors) {
-        let d = number(&f[dist], line, "distance_bp", &mut errors);
-        let s = number(&f[size], line, "size_usd", &mut errors);
-        let (Some(d), Some(s)) = (d, s) else { continue };
+    table.rows(&mut errors, |line, f, errors| {
+        let d = number(&f[dist], line, "distance_bp", errors);
+        let s = number(&f[size], line, "size_usd", errors);
+        let (Some(d), Some(s)) = (d, s) else {
+            return;
+        };
         if d <= 0.0 || d >= 10_000.0 {
             errors.push(format!(
                 "{line}: column `distance_bp` must be in (0, 10000), found {}",
                 show(d)
             ));
-            continue;
+            return;
         }
         if !(0.0..=MAX_USD).contains(&s) {
             errors.push(format!(
@@ -654,7 +705,7 @@ pub(super) fn book_levels(text: &str, price: f64) -> Result<(Vec<Level>, Vec<Lev
                 show(MAX_USD),
                 show(s)
             ));
-            continue;
+            return;
         }
         depth += s;
         let level = Level {
@@ -669,7 +720,7 @@ pub(super) fn book_levels(text: &str, price: f64) -> Result<(Vec<Level>, Vec<Lev
                 cut(&f[side])
             )),
         }
-    }
+    });
     if depth > MAX_USD {
         errors.push(format!(
             "{hline}: the levels hold {} USD in all; at most {} USD (the limit of depth_usd)",
@@ -701,7 +752,7 @@ pub(super) fn book_levels(text: &str, price: f64) -> Result<(Vec<Level>, Vec<Lev
     if errors.is_empty() {
         Ok((b, a))
     } else {
-        Err(errors)
+        Err(kept(errors))
     }
 }
 
@@ -768,6 +819,7 @@ mod tests {
     }
 
     use super::*;
+    use crate::diagnostics::LISTED;
 
     #[test]
     fn positions_with_liquidation_price_imply_margin() {
@@ -810,6 +862,50 @@ mod tests {
         let ok = positions(&text.replace(",x,", ",2,"), &s, "BTC").unwrap();
         assert_eq!(ok.len(), 2);
         assert!(ok[0].long && ok[0].qty == 1.0 && !ok[1].long);
+    }
+
+    /// A file with a bad value on every row keeps the first [`LISTED`] problems and counts
+    /// the others in one last message, which names the line they start on and the total.
+    #[test]
+    fn problems_beyond_the_listed_ones_are_counted() {
+        let s = MarginSchedule::flat(0.004);
+        let rows = LISTED + 1_234;
+        let text = format!(
+            "side,size,entry_price,leverage\n{}",
+            "up,1,100,10\n".repeat(rows)
+        );
+        let e = positions(&text, &s, "BTC").unwrap_err();
+        assert_eq!(e.len(), LISTED + 1, "{:?}", &e[LISTED - 1..]);
+        assert!(e[LISTED - 1].starts_with(&format!("{}: column `side`", LISTED + 1)));
+        assert_eq!(
+            e[LISTED],
+            format!(
+                "{}: and 1234 more problems from this line on, not listed (1634 in this file; the first {LISTED} are)",
+                LISTED + 2
+            )
+        );
+        // Exactly `LISTED` problems: all listed, no note.
+        let text = format!(
+            "side,size,entry_price,leverage\n{}",
+            "up,1,100,10\n".repeat(LISTED)
+        );
+        assert_eq!(positions(&text, &s, "BTC").unwrap_err().len(), LISTED);
+    }
+
+    /// Rows are read again after the header is checked: their lines, a row of the wrong
+    /// width, blank lines and an unreadable record are each where they were.
+    #[test]
+    fn rows_read_twice_keep_their_lines() {
+        let s = MarginSchedule::flat(0.004);
+        let text = "side,size,entry_price,leverage\n\nlong,1,100,10\nlong,1\n,,,\n# c\nshort,1,100,0.5\n\"x\ny\n";
+        let e = positions(text, &s, "BTC").unwrap_err();
+        assert_eq!(e.len(), 3, "{e:?}");
+        assert_eq!(e[0], "4: expected 4 fields, found 2");
+        assert!(
+            e[1].starts_with("7: column `leverage` must be > 1"),
+            "{e:?}"
+        );
+        assert_eq!(e[2], "8: expected 4 fields, found 1");
     }
 
     #[test]
