@@ -194,6 +194,29 @@ fn a_bad_scenario_and_a_bad_window_exit_2() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("warm-up"));
 }
 
+/// With no warm-up, a series whose first step starts on the hour has a default scored
+/// window from the next hour (it started on the series' start, which the window check then
+/// refused: a scenario that `validate` passed could not be backtested).
+#[test]
+fn no_warm_up_on_the_hour_backtests_from_the_next_hour() {
+    // Rows every 5 minutes from 00:05: the first step's interval starts at 00:00.
+    let text = series(i64::MAX, 1.0).replacen("1609459320,", "1609459500,", 1);
+    let d = setup(&text);
+    std::fs::write(
+        d.path().join("s.toml"),
+        SCENARIO.replace("warmup_hours = 6", "warmup_hours = 0"),
+    )
+    .unwrap();
+    let o = run(d.path(), &["backtest", "s.toml", "--out", "out"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("2021-01-01T01:00:00Z .."),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+}
+
 /// Calibrates `scenario` up to `cut` on each of two series (the second changed after the
 /// cut), checks that each written scenario backtests and passes `check(folder, written text,
 /// stdout)`, and that the fitted `[living]` values are the same while the printed

@@ -204,6 +204,14 @@ fn ceil_hour(t: i64) -> i64 {
     t.div_euclid(3600) * 3600 + if t.rem_euclid(3600) > 0 { 3600 } else { 0 }
 }
 
+/// The scored window's default start: the first whole hour after the warm-up, and after the
+/// series' start `first` (with no warm-up and a series starting on the hour, the next hour:
+/// the window needs a bar before it to scale the baseline on).
+fn default_from(first: i64, s: &cascadesim::scenario::ReplayScenario) -> i64 {
+    let from = ceil_hour(first + (s.warmup_hours * 3600.0) as i64);
+    if from <= first { from + 3600 } else { from }
+}
+
 /// Steps whose bars start before `to`: `0..end`.
 fn end_before(grid: &StepGrid, to: i64) -> usize {
     grid.step_at_or_after(to + grid.dt)
@@ -216,7 +224,7 @@ pub(crate) fn backtest(args: &BacktestArgs) -> Result<i32> {
     let from = args
         .from
         .or(s.from)
-        .unwrap_or_else(|| ceil_hour(first + (s.warmup_hours * 3600.0) as i64));
+        .unwrap_or_else(|| default_from(first, s));
     let to = args.to.or(s.to).unwrap_or_else(|| ceil_hour(last));
     if from <= first || from >= last || to <= from {
         bail!(InputError(format!(

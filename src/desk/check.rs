@@ -12,6 +12,7 @@
 //! liquidation orders walk the book like everyone else's. All positions of one check are
 //! added together, as a desk holding all of them would be.
 
+use std::ops::ControlFlow;
 use std::sync::atomic::AtomicBool;
 
 use serde::Serialize;
@@ -283,7 +284,8 @@ pub fn with_positions(s: &Scenario, positions: &[Resolved]) -> (Scenario, usize)
 }
 
 /// The Monte Carlo part: runs `paths` paths of the scenario with the positions added (on the
-/// current rayon pool) and fills in every check's `monte_carlo`.
+/// current rayon pool) and fills in every check's `monte_carlo`. The paths are run in blocks
+/// of [`crate::mc::BLOCK`] and only counted, so memory does not grow with `paths`.
 ///
 /// # Errors
 /// When `cancel` was set before the run finished.
@@ -298,22 +300,35 @@ pub fn monte_carlo(
     let (mut scenario, first) = with_positions(s, positions);
     scenario.simulation.paths = paths;
     let market = Market::new(&scenario);
-    crate::mc::prepare(&market, 0, paths);
-    let run = crate::mc::run(&market, 0, paths, progress, cancel)?;
-    let np = run.n_populations;
-    let cascades = run.paths.iter().filter(|p| p.cascade).count() as u64;
-    for (j, c) in checks.iter_mut().enumerate() {
-        let k = first + j;
-        let (mut liquidated, mut on_cascade) = (0u64, 0u64);
-        for (i, path) in run.paths.iter().enumerate() {
-            if run.populations[i * np + k].liquidation_count > 0 {
-                liquidated += 1;
-                on_cascade += u64::from(path.cascade);
+    // Per check: paths on which its position was liquidated, and those of them that cascaded.
+    let mut liquidated = vec![(0u64, 0u64); checks.len()];
+    let mut cascades = 0u64;
+    crate::mc::run_blocks(
+        &market,
+        0..paths,
+        crate::mc::BLOCK,
+        progress,
+        cancel,
+        &|| crate::engine::NoObserver,
+        &mut |run| {
+            let np = run.n_populations;
+            for (i, path) in run.paths.iter().enumerate() {
+                cascades += u64::from(path.cascade);
+                let pops = &run.populations[i * np..(i + 1) * np];
+                for (j, (hit, on_cascade)) in liquidated.iter_mut().enumerate() {
+                    if pops[first + j].liquidation_count > 0 {
+                        *hit += 1;
+                        *on_cascade += u64::from(path.cascade);
+                    }
+                }
             }
-        }
+            ControlFlow::Continue(())
+        },
+    )?;
+    for (c, &(hit, on_cascade)) in checks.iter_mut().zip(&liquidated) {
         c.monte_carlo = Some(McCheck {
             paths,
-            liquidated: wilson95(liquidated, paths),
+            liquidated: wilson95(hit, paths),
             liquidated_on_cascade_path: wilson95(on_cascade, paths),
             cascade: wilson95(cascades, paths),
         });
