@@ -431,6 +431,10 @@ pub(crate) fn tune(args: &TuneArgs) -> Result<i32> {
         bail!(InputError(problems.join("\n")));
     };
     let tolerance = args.tolerance.unwrap_or((hi - lo).abs() / 256.0);
+    // A key the file states as an integer, between whole ends, is bisected on whole values.
+    let integer = lo.fract() == 0.0
+        && hi.fract() == 0.0
+        && tornado::read_stated(&setup.text, &path).is_ok_and(|(_, i)| i);
     // Both ends are validated before anything runs; values between them are validated as
     // bisection reaches them.
     let plan = setup.plan(Some(vec![Axis {
@@ -449,11 +453,17 @@ pub(crate) fn tune(args: &TuneArgs) -> Result<i32> {
     let runs = 2 + ((hi - lo).abs() / tolerance).log2().ceil().max(0.0) as u64;
     let bar = progress_bar(paths.saturating_mul(runs), "paths", c.quiet);
     let mut n = 0;
-    let result = tune::bisect(lo, hi, tolerance, &target, |x| -> Result<Proportion> {
-        n += 1;
-        bar.set_message(format!("run {n}: {} = {x}", args.param));
-        let text = plan.text_at(&[x]).map_err(InputError)?;
-        let s = setup.scenario(&text, c).map_err(|e| match e.downcast::<ScenarioError>() {
+    let result = tune::bisect(
+        lo,
+        hi,
+        tolerance,
+        integer,
+        &target,
+        |x| -> Result<Proportion> {
+            n += 1;
+            bar.set_message(format!("run {n}: {} = {x}", args.param));
+            let text = plan.text_at(&[x]).map_err(InputError)?;
+            let s = setup.scenario(&text, c).map_err(|e| match e.downcast::<ScenarioError>() {
             Ok(se) => anyhow::Error::new(InputError(format!(
                 "{} = {x}, reached by bisection, is not a valid scenario (the valid values are not an interval):\n{}",
                 args.param,
@@ -461,8 +471,9 @@ pub(crate) fn tune(args: &TuneArgs) -> Result<i32> {
             ))),
             Err(e) => e,
         })?;
-        Ok(target.metric.of(&setup.run(&s, &bar)?.stats))
-    });
+            Ok(target.metric.of(&setup.run(&s, &bar)?.stats))
+        },
+    );
     bar.finish_and_clear();
     let tuned = match result {
         Ok(t) => t,
@@ -560,8 +571,9 @@ pub(crate) fn sensitivity(args: &SensitivityArgs) -> Result<i32> {
     let mut plans = Vec::new();
     for p in &args.param {
         let moved = tornado::parse_param(p, args.step).and_then(|(path, step)| {
-            let base = tornado::read_number(&setup.text, &path)?;
-            let (lo, hi) = tornado::moved(base, step).map_err(|e| format!("{path}: {e}"))?;
+            let (base, integer) = tornado::read_stated(&setup.text, &path)?;
+            let (lo, hi) =
+                tornado::moved(base, step, integer).map_err(|e| format!("{path}: {e}"))?;
             Ok((path, base, lo, hi))
         });
         match moved {

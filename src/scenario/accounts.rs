@@ -140,8 +140,10 @@ fn synthetic(
     listed: usize,
     max_leverage: Option<f64>,
 ) -> Option<AccountSource> {
-    let accounts = doc.req_u64(t, "accounts").unwrap_or(0);
-    let bad = doc.has(t, "accounts") && !(1..=MAX_POSITIONS).contains(&accounts);
+    // A value of the wrong type is reported as such, not also as out of range.
+    let accounts = doc.req_u64(t, "accounts");
+    let bad = accounts.is_some_and(|n| !(1..=MAX_POSITIONS).contains(&n));
+    let accounts = accounts.unwrap_or(0);
     out_of_range(
         doc,
         t,

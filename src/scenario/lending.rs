@@ -30,8 +30,10 @@ pub(super) fn lending_market(
 ) -> Option<LendingMarket> {
     let n0 = doc.issues.len();
     let name = doc.str(&mut t, "name").unwrap_or("").to_string();
-    let accounts = doc.req_u64(&mut t, "accounts").unwrap_or(0);
-    let bad = doc.has(&mut t, "accounts") && !(1..=MAX_POSITIONS).contains(&accounts);
+    // A value of the wrong type is reported as such, not also as out of range.
+    let accounts = doc.req_u64(&mut t, "accounts");
+    let bad = accounts.is_some_and(|n| !(1..=MAX_POSITIONS).contains(&n));
+    let accounts = accounts.unwrap_or(0);
     out_of_range(
         doc,
         &mut t,

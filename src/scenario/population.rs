@@ -283,8 +283,10 @@ pub(super) fn synthetic(
     max_leverage: Option<f64>,
 ) -> Option<PositionSource> {
     let n0 = doc.issues.len();
-    let count = doc.req_u64(t, "count").unwrap_or(0);
-    let bad = doc.has(t, "count") && !(1..=MAX_POSITIONS).contains(&count);
+    // A value of the wrong type is reported as such, not also as out of range.
+    let count = doc.req_u64(t, "count");
+    let bad = count.is_some_and(|n| !(1..=MAX_POSITIONS).contains(&n));
+    let count = count.unwrap_or(0);
     out_of_range(
         doc,
         t,

@@ -46,6 +46,15 @@ pub fn parse_param(arg: &str, relative: f64) -> Result<(KeyPath, Step), String> 
 /// When the file does not state a number there (a default cannot be moved: give the key
 /// its value in the file).
 pub fn read_number(text: &str, path: &KeyPath) -> Result<f64, String> {
+    read_stated(text, path).map(|(x, _)| x)
+}
+
+/// The number at `path` in a scenario text and whether the file states it as an integer
+/// (an integer key, such as a count, takes only whole values).
+///
+/// # Errors
+/// As [`read_number`].
+pub fn read_stated(text: &str, path: &KeyPath) -> Result<(f64, bool), String> {
     let root: toml::Value = toml::from_str::<toml::Table>(text)
         .map(toml::Value::Table)
         .map_err(|e| format!("cannot read the scenario: {e}"))?;
@@ -62,8 +71,8 @@ pub fn read_number(text: &str, path: &KeyPath) -> Result<f64, String> {
         })?;
     }
     match cur {
-        toml::Value::Integer(i) => Ok(*i as f64),
-        toml::Value::Float(f) => Ok(*f),
+        toml::Value::Integer(i) => Ok((*i as f64, true)),
+        toml::Value::Float(f) => Ok((*f, false)),
         other => Err(format!(
             "`{path}` is a {} in the file, not a number",
             other.type_str()
@@ -71,11 +80,13 @@ pub fn read_number(text: &str, path: &KeyPath) -> Result<f64, String> {
     }
 }
 
-/// The low and high values of a move around `base` (rounded to 12 significant digits).
+/// The low and high values of a move around `base` (rounded to 12 significant digits); for
+/// an `integer` parameter a relative step is rounded to a whole number, at least 1 (10% of
+/// a round limit of 4 was 3.6, which an integer key refuses).
 ///
 /// # Errors
 /// A relative step of a parameter whose value is 0.
-pub fn moved(base: f64, step: Step) -> Result<(f64, f64), String> {
+pub fn moved(base: f64, step: Step, integer: bool) -> Result<(f64, f64), String> {
     match step {
         Step::Absolute(d) => Ok((round12(base - d), round12(base + d))),
         Step::Relative(_) if base == 0.0 => Err(
@@ -84,6 +95,7 @@ pub fn moved(base: f64, step: Step) -> Result<(f64, f64), String> {
         ),
         Step::Relative(r) => {
             let d = (base * r).abs();
+            let d = if integer { d.round().max(1.0) } else { d };
             Ok((round12(base - d), round12(base + d)))
         }
     }
@@ -151,10 +163,30 @@ mod tests {
 
     #[test]
     fn steps_and_ranking() {
-        assert_eq!(moved(200.0, Step::Relative(0.1)).unwrap(), (180.0, 220.0));
-        assert_eq!(moved(-8.0, Step::Relative(0.5)).unwrap(), (-12.0, -4.0));
-        assert_eq!(moved(0.0, Step::Absolute(1.0)).unwrap(), (-1.0, 1.0));
-        assert!(moved(0.0, Step::Relative(0.1)).is_err());
+        assert_eq!(
+            moved(200.0, Step::Relative(0.1), false).unwrap(),
+            (180.0, 220.0)
+        );
+        assert_eq!(moved(4.0, Step::Relative(0.1), true).unwrap(), (3.0, 5.0));
+        assert_eq!(moved(4.0, Step::Relative(0.1), false).unwrap(), (3.6, 4.4));
+        assert_eq!(
+            moved(3000.0, Step::Relative(0.1), true).unwrap(),
+            (2700.0, 3300.0)
+        );
+        assert_eq!(
+            read_stated("a = 4\nb = 4.0\n", &KeyPath::parse("a").unwrap()).unwrap(),
+            (4.0, true)
+        );
+        assert_eq!(
+            read_stated("a = 4\nb = 4.0\n", &KeyPath::parse("b").unwrap()).unwrap(),
+            (4.0, false)
+        );
+        assert_eq!(
+            moved(-8.0, Step::Relative(0.5), false).unwrap(),
+            (-12.0, -4.0)
+        );
+        assert_eq!(moved(0.0, Step::Absolute(1.0), false).unwrap(), (-1.0, 1.0));
+        assert!(moved(0.0, Step::Relative(0.1), false).is_err());
         let (path, step) = parse_param("assets[0].price=5", 0.1).unwrap();
         assert_eq!(
             (path.as_str(), step),

@@ -177,7 +177,9 @@ pub enum TuneError<E> {
 pub const MAX_STEPS: u32 = 60;
 
 /// Bisects on `[lo, hi]` until the bracket is at most `tolerance` wide, evaluating the
-/// target's probability with `eval` (which must use the same paths at every value).
+/// target's probability with `eval` (which must use the same paths at every value). With
+/// `integer` (whole `lo` and `hi`), every value evaluated is whole and the bracket stops at
+/// width 1.
 ///
 /// # Errors
 /// [`TuneError::NotBracketed`] when the ends do not straddle the target;
@@ -186,6 +188,7 @@ pub fn bisect<E>(
     lo: f64,
     hi: f64,
     tolerance: f64,
+    integer: bool,
     target: &Target,
     mut eval: impl FnMut(f64) -> Result<Proportion, E>,
 ) -> Result<Tuned, TuneError<E>> {
@@ -211,6 +214,7 @@ pub fn bisect<E>(
     let mut steps = 0;
     while (fail - meet).abs() > tolerance && steps < MAX_STEPS {
         let mid = meet + (fail - meet) / 2.0;
+        let mid = if integer { mid.floor() } else { mid };
         if mid == meet || mid == fail {
             break;
         }
@@ -273,21 +277,41 @@ mod tests {
     #[test]
     fn bisection_brackets_a_known_crossing_to_the_tolerance() {
         let t = Target::parse("cascade_probability<=0.01").unwrap();
-        let r = bisect(0.0, 1.0, 1e-3, &t, step).unwrap();
+        let r = bisect(0.0, 1.0, 1e-3, false, &t, step).unwrap();
         assert!(r.answer < 0.3 && r.fails_at >= 0.3, "{r:?}");
         assert!(r.fails_at - r.answer <= 1e-3, "{r:?}");
         assert!(r.monotone);
         // Every interval excludes 0.01 (0/1000 is below 0.4%, 1000/1000 far above).
         assert_eq!(r.indistinguishable, None);
         // Reversed bracket: the same crossing.
-        let r = bisect(1.0, 0.0, 1e-3, &t, step).unwrap();
+        let r = bisect(1.0, 0.0, 1e-3, false, &t, step).unwrap();
         assert!(r.answer < 0.3 && r.fails_at >= 0.3, "{r:?}");
+    }
+
+    /// An integer parameter is bisected on whole values only, to a bracket of width 1
+    /// (a count bisected to 1500.5 was refused by the validator).
+    #[test]
+    fn an_integer_parameter_is_bisected_on_whole_values() {
+        let t = Target::parse("cascade_probability<=0.01").unwrap();
+        let crossing = |x: f64| -> Result<Proportion, ()> {
+            Ok(wilson95(if x >= 1234.0 { 1000 } else { 0 }, 1000))
+        };
+        for (lo, hi) in [(1.0, 3000.0), (3000.0, 1.0)] {
+            let r = bisect(lo, hi, 0.5, true, &t, crossing).unwrap();
+            assert!(
+                r.evaluations.iter().all(|e| e.value.fract() == 0.0),
+                "{r:?}"
+            );
+            assert_eq!((r.answer, r.fails_at), (1233.0, 1234.0), "{r:?}");
+        }
+        let r = bisect(1.0, 3000.0, 0.5, false, &t, crossing).unwrap();
+        assert!(r.evaluations.iter().any(|e| e.value.fract() != 0.0));
     }
 
     #[test]
     fn an_unbracketed_target_is_reported_with_both_ends() {
         let t = Target::parse("cascade_probability<=0.01").unwrap();
-        match bisect(0.5, 1.0, 1e-3, &t, step) {
+        match bisect(0.5, 1.0, 1e-3, false, &t, step) {
             Err(TuneError::NotBracketed { lo, hi }) => {
                 assert!(!lo.meets && !hi.meets);
                 assert_eq!(lo.estimate, 1.0);
@@ -311,7 +335,7 @@ mod tests {
             };
             Ok(wilson95(k, 1000))
         };
-        let r = bisect(0.0, 1.0, 0.01, &t, bumpy).unwrap();
+        let r = bisect(0.0, 1.0, 0.01, false, &t, bumpy).unwrap();
         assert!(r.answer < 0.45 && r.fails_at >= 0.45, "{r:?}");
         assert!(!r.monotone, "{r:?}");
     }
