@@ -95,12 +95,20 @@ pub fn parse(text: &str) -> Result<Prospective, String> {
                 .copied()
                 .ok_or_else(|| format!("{w:?} needs a value after it: {usage}"))
         };
+        // A clause given twice is refused, not overwritten (the last one won, silently).
+        let twice = |what: &str| format!("{what} is given twice in {text:?}: give it once");
         match w.to_lowercase().as_str() {
             "@" | "at" => {
+                if entry.is_some() {
+                    return Err(twice("the entry price"));
+                }
                 entry = Some(number(next()?, "entry price")?);
                 i += 2;
             }
             "liq" => {
+                if margin.is_some() {
+                    return Err(twice("the margin (xLEVERAGE or liq PRICE)"));
+                }
                 margin = Some(MarginGiven::Liquidation(number(
                     next()?,
                     "liquidation price",
@@ -108,10 +116,16 @@ pub fn parse(text: &str) -> Result<Prospective, String> {
                 i += 2;
             }
             "on" => {
+                if population.is_some() {
+                    return Err(twice("the population"));
+                }
                 population = Some(next()?.to_string());
                 i += 2;
             }
             l if l.starts_with('x') || l.ends_with('x') => {
+                if margin.is_some() {
+                    return Err(twice("the margin (xLEVERAGE or liq PRICE)"));
+                }
                 let n = l.trim_start_matches('x').trim_end_matches('x');
                 margin = Some(MarginGiven::Leverage(number(n, "leverage")?));
                 i += 1;
@@ -280,6 +294,26 @@ mod tests {
             ("long 1 BTC x10 @", "needs a value"),
             ("long 1 BTC x10 please", "unexpected word \"please\""),
             ("long 1 BTC xten", "leverage \"ten\" is not a number"),
+            (
+                "long 1 BTC @ 100000 @ 5 x2",
+                "the entry price is given twice",
+            ),
+            (
+                "long 1 BTC x2 x3",
+                "the margin (xLEVERAGE or liq PRICE) is given twice",
+            ),
+            (
+                "long 1 BTC liq 50000 liq 60000",
+                "margin (xLEVERAGE or liq PRICE) is given twice",
+            ),
+            (
+                "long 1 BTC x2 liq 60000",
+                "margin (xLEVERAGE or liq PRICE) is given twice",
+            ),
+            (
+                "long 1 BTC x2 on foo on bar",
+                "the population is given twice",
+            ),
         ] {
             let e = parse(text).unwrap_err();
             assert!(e.contains(needle), "{text}: {e}");
