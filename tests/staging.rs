@@ -220,6 +220,13 @@ fn sigterm_during_post_processing_keeps_the_previous_folder() {
     interrupted_during_post_processing(libc::SIGTERM, 143);
 }
 
+/// SIGHUP (the terminal of a run started without nohup closed) behaves the same, with exit
+/// 129 (it killed the process and left the staged `results.h5` behind).
+#[test]
+fn sighup_during_post_processing_keeps_the_previous_folder() {
+    interrupted_during_post_processing(libc::SIGHUP, 129);
+}
+
 /// Every file under `dir` (relative name → bytes), for a before/after comparison.
 fn snapshot(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
     let mut files = std::collections::BTreeMap::new();

@@ -131,10 +131,12 @@ pub(crate) fn silent() -> bool {
 pub(crate) static CANCEL: AtomicBool = AtomicBool::new(false);
 
 /// The exit status of an interrupted command: 130 after SIGINT (Ctrl-C), 143 after SIGTERM
-/// (Slurm's `scancel`, a time limit). Set by the signal handlers before [`CANCEL`].
+/// (Slurm's `scancel`, a time limit), 129 after SIGHUP (the terminal closed). Set by the
+/// signal handlers before [`CANCEL`].
 static INTERRUPT_CODE: AtomicI32 = AtomicI32::new(130);
 
-/// The exit status of a command that was interrupted: 130 (SIGINT) or 143 (SIGTERM).
+/// The exit status of a command that was interrupted: 130 (SIGINT), 143 (SIGTERM) or 129
+/// (SIGHUP).
 pub(crate) fn interrupted_code() -> i32 {
     INTERRUPT_CODE.load(Ordering::SeqCst)
 }
@@ -150,8 +152,9 @@ pub(crate) fn honour_cancel() {
     HONOURS_CANCEL.store(true, Ordering::SeqCst);
 }
 
-/// Installs the handlers of SIGINT and SIGTERM: the first signal sets [`CANCEL`] (commands
-/// that check it stop at their next check and write nothing, exit 130 or 143); a second one
+/// Installs the handlers of SIGINT, SIGTERM and SIGHUP: the first signal sets [`CANCEL`]
+/// (commands that check it stop at their next check and write nothing, exit 130, 143 or 129:
+/// 128 + the signal); a second one
 /// while the first is being honoured, or the first in a command that does not check
 /// ([`honour_cancel`] not called), ends the process at once with the same status. Either way
 /// the output folder holds the previous complete results or nothing (writes are atomic).
@@ -161,12 +164,13 @@ pub(crate) fn handle_signals() {
             std::process::exit(interrupted_code());
         }
     });
-    extern "C" fn on_term(_: libc::c_int) {
+    extern "C" fn on_term(signal: libc::c_int) {
         // Only atomics and `_exit`: async-signal-safe.
-        INTERRUPT_CODE.store(143, Ordering::SeqCst);
+        let code = 128 + signal;
+        INTERRUPT_CODE.store(code, Ordering::SeqCst);
         if CANCEL.swap(true, Ordering::SeqCst) || !HONOURS_CANCEL.load(Ordering::SeqCst) {
             // SAFETY: `_exit` is async-signal-safe.
-            unsafe { libc::_exit(143) };
+            unsafe { libc::_exit(code) };
         }
     }
     // SAFETY: a zeroed `sigaction` with a plain handler and an empty mask is valid; the
@@ -177,6 +181,9 @@ pub(crate) fn handle_signals() {
         action.sa_flags = libc::SA_RESTART;
         libc::sigemptyset(&mut action.sa_mask);
         libc::sigaction(libc::SIGTERM, &action, std::ptr::null_mut());
+        // A hang-up (the terminal of a run started without nohup closed) ends it the same
+        // way: it used to kill the process mid-write and leave its staged file behind.
+        libc::sigaction(libc::SIGHUP, &action, std::ptr::null_mut());
     }
 }
 

@@ -10,6 +10,7 @@ const EXIT_CODES: &str = "Exit codes:
        (for `report`, whose output is the figures, an error)
   2    bad input (a scenario, results file, argument, file in the way):
        nothing written, any previous results left as they were
+  129  hung up (SIGHUP, the terminal closed): nothing written
   130  interrupted (Ctrl-C): nothing written
   143  terminated (SIGTERM, e.g. scancel): nothing written";
 
@@ -144,8 +145,8 @@ pub(crate) fn with_examples(cmd: Command) -> Command {
         if name == "check" {
             // `check` has one more: a position inside the no-trade buffer.
             text.push_str(&EXIT_CODES.replace(
-                "  130",
-                "  3    a position lies inside the no-trade buffer (--trades: an exit lies\n       within a cascade's window)\n  130",
+                "  129",
+                "  3    a position lies inside the no-trade buffer (--trades: an exit lies\n       within a cascade's window)\n  129",
             ));
         } else {
             text.push_str(EXIT_CODES);
