@@ -7,7 +7,7 @@ use cascadesim::output::h5::{self, AttrValue};
 
 mod common;
 use common::browser;
-use common::cli::{root, run, text, tiny};
+use common::cli::{root, run, run_in, text, tiny};
 
 /// Runs `scenario` with 200 paths into `out` and returns the results folder.
 fn run_200(scenario: &str, out: &Path) -> PathBuf {
@@ -141,6 +141,57 @@ fn report_rebuilds_summary_json_byte_for_byte_without_simulating() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
     let o = run(&["report", "no/such/results.h5"]);
     assert_eq!(o.status.code(), Some(2));
+}
+
+/// `report` run from another folder than the run's cannot read the files the scenario refers
+/// to: it says so, leaves out what needs them, and says why its summary differs (it used to
+/// suggest the file came from another cascadesim version).
+#[test]
+fn report_away_from_the_scenarios_files_says_what_it_leaves_out() {
+    let d = tempfile::tempdir().unwrap();
+    let (scen, away) = (d.path().join("scen"), d.path().join("away"));
+    std::fs::create_dir_all(&scen).unwrap();
+    std::fs::create_dir_all(&away).unwrap();
+    for f in ["positions.csv", "book.csv"] {
+        std::fs::copy(root().join("tests/data/rare").join(f), scen.join(f)).unwrap();
+    }
+    // The rare-event scenario as a plain run (`report` reads plain runs).
+    let toml = std::fs::read_to_string(root().join("tests/data/rare/one_shock.toml")).unwrap();
+    let plain = &toml[..toml.find("[rare_event]").unwrap()];
+    std::fs::write(scen.join("one_shock.toml"), plain).unwrap();
+    let o = run_in(
+        &scen,
+        &[
+            "run",
+            "one_shock.toml",
+            "--paths",
+            "50",
+            "--quiet",
+            "--out",
+            "out",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let h5 = scen.join("out/one_shock/results.h5");
+    let o = run_in(&away, &["report", h5.to_str().unwrap()]);
+    let err = text(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("the per-population figures are left out"),
+        "{err}"
+    );
+    assert!(
+        err.contains("its per-population section is left out"),
+        "{err}"
+    );
+    assert!(!err.contains("another cascadesim version"), "{err}");
+    // From the run's folder, nothing is left out and nothing differs.
+    let o = run_in(&scen, &["report", "out/one_shock/results.h5"]);
+    assert!(
+        o.status.success() && !text(&o.stderr).contains("warning"),
+        "{}",
+        text(&o.stderr)
+    );
 }
 
 #[test]

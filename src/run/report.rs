@@ -163,7 +163,11 @@ pub fn rebuild_report(
     match h5::read_attr_str(f, "/", "summary_json") {
         Ok(stored) if format!("{stored}\n") == json => {}
         Ok(_) => {
-            let msg = "the rebuilt summary differs from the one stored in the file (summary_json); the file may come from another cascadesim version";
+            let msg = if ids.is_some() {
+                "the rebuilt summary differs from the one stored in the file (summary_json); the file may come from another cascadesim version"
+            } else {
+                "the rebuilt summary differs from the one stored in the file (summary_json): without the scenario (see above) its per-population section is left out"
+            };
             warn(msg);
             notes.push(format!("Warning: {msg}."));
         }
