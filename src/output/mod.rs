@@ -149,6 +149,14 @@ impl Staging {
             .ancestors()
             .take_while(|d| !d.as_os_str().is_empty() && fs::symlink_metadata(d).is_err())
             .collect();
+        // A file where a folder of the path should be is in the way (bad input, exit 2),
+        // not an I/O failure.
+        if let Some(d) = parent.ancestors().nth(missing.len())
+            && !d.as_os_str().is_empty()
+            && fs::metadata(d).is_ok_and(|m| !m.is_dir())
+        {
+            return Err(OutputError::NotAFolder(d.to_path_buf()));
+        }
         let mut created = Vec::new();
         for d in missing.into_iter().rev() {
             match fs::create_dir(d) {
@@ -1230,6 +1238,15 @@ mod tests {
             Staging::new(&file),
             Err(OutputError::NotAFolder(_))
         ));
+        // A file where a folder of the path should be: in the way too, named (it was an
+        // I/O error, exit 1), and nothing is made.
+        for dest in [file.join("r"), file.join("a/b/r")] {
+            match Staging::new(&dest) {
+                Err(OutputError::NotAFolder(p)) => assert_eq!(p, file),
+                Err(e) => panic!("{dest:?}: {e}"),
+                Ok(_) => panic!("{dest:?}: staged"),
+            }
+        }
         assert_eq!(fs::read_to_string(&file).unwrap(), "mine");
     }
 }
