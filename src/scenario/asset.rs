@@ -5,7 +5,7 @@
 use super::FileSource;
 use super::book::{BOOK_KEYS, book};
 use super::bootstrap;
-use super::common::{MAX_PRICE, MIN_PRICE, number, out_of_range, show};
+use super::common::{MAX_ASSET_NAME_BYTES, MAX_PRICE, MIN_PRICE, number, out_of_range, show};
 use super::reader::{Doc, Tbl};
 use super::simulation::Clock;
 use super::venues;
@@ -48,6 +48,17 @@ pub(super) fn asset(
             &mut t,
             "name",
             format!("\"{name}\" cannot name an asset: no '/', NUL, \".\" or \"..\""),
+        );
+    } else if name.len() > MAX_ASSET_NAME_BYTES {
+        // The results readers refuse a longer name: the run's files would be unreadable.
+        doc.invalid(
+            &mut t,
+            "name",
+            format!(
+                "{} cannot name an asset: at most {MAX_ASSET_NAME_BYTES} bytes (the results files' limit), found {} bytes",
+                crate::text::cut(&name),
+                name.len()
+            ),
         );
     }
     let price = doc.req_f64(&mut t, "price").unwrap_or(f64::NAN);
@@ -324,4 +335,30 @@ pub(super) fn vol_feedback(doc: &mut Doc<'_>, mut t: Tbl<'_, '_>) -> Option<VolF
         beta,
         max_ratio,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::spec::Scenario;
+    use crate::scenario::NoFiles;
+
+    fn parse(name: &str) -> Result<Scenario, String> {
+        let text = format!(
+            "[simulation]\nsteps = 10\n[[assets]]\nname = \"{name}\"\nprice = 100.0\nvolatility = 0.5\n[assets.book]\nprofile = \"flat\"\ndepth_usd = 1e6\n"
+        );
+        Scenario::parse(&text, "t.toml", &NoFiles).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn an_asset_name_is_at_most_64_bytes_as_the_results_readers_take() {
+        assert!(parse(&"B".repeat(64)).is_ok());
+        let e = parse(&"B".repeat(65)).unwrap_err();
+        assert!(
+            e.contains("assets[0].name: \"BBBBBBBBBBBBBBBBBBBBBBBB\"… (65 characters) cannot name an asset: at most 64 bytes (the results files' limit), found 65 bytes"),
+            "{e}"
+        );
+        // Bytes, not characters: 33 two-byte characters are 66 bytes.
+        let e = parse(&"é".repeat(33)).unwrap_err();
+        assert!(e.contains("found 66 bytes"), "{e}");
+    }
 }

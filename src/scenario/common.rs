@@ -12,6 +12,9 @@ pub(super) const MAX_POSITIONS: u64 = 50_000_000;
 pub use crate::model::spec::{MAX_PRICE, MIN_PRICE};
 /// Largest USD amount (open interest, depth, insurance fund): a quadrillion dollars.
 pub const MAX_USD: f64 = 1e15;
+/// Longest asset name, in bytes: a name is an HDF5 group (`/assets/<name>`) and part of figure
+/// file names, and the results readers refuse a longer one (`output::read`).
+pub const MAX_ASSET_NAME_BYTES: usize = 64;
 /// A number for a message: plain when moderate, in exponent form when tiny or huge (`{}` of
 /// 1e-300 writes 300 digits).
 pub(super) fn show(x: f64) -> String {
