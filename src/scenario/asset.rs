@@ -100,7 +100,7 @@ pub(super) fn asset(
         &["gaussian", "student_t", "bootstrap"],
     ) {
         Some("bootstrap") => {
-            resampled = bootstrap::read(doc, &mut t, clock.step_seconds, files);
+            resampled = bootstrap::read(doc, &mut t, clock, files);
             Innovations::Gaussian
         }
         Some("student_t") => {
@@ -162,20 +162,30 @@ pub(super) fn asset(
         // Volatility feedback keeps the long-run variance at the stated one, so the noise
         // term is unchanged (bursts are capped at `max_ratio` times σ per step). Jumps add
         // their expected count times |mean| plus 10 standard deviations of their sum.
-        let peak_vol = volatility;
+        // Resampled returns: the series' own volatility, and no variance drag (the drift is
+        // added to the demeaned log returns).
+        let (peak_vol, drag) = match &resampled {
+            Some(b) => (b.volatility(secs / SECONDS_PER_YEAR), 0.0),
+            None => (volatility, volatility * volatility / 2.0),
+        };
         let jump_reach = jumps.map_or(0.0, |j| {
             let count = j.rate_per_day * years * 365.0;
             term(j.mean, count) + term(10.0, (count * (j.mean * j.mean + j.sd * j.sd)).sqrt())
         });
-        let reach = term(drift - peak_vol * peak_vol / 2.0, years)
+        let reach = term(drift - drag, years)
             + term(10.0 * peak_vol, years.sqrt())
             + jump_reach
             + shocks.iter().map(|s| (1.0 + s.ret).ln().abs()).sum::<f64>();
         if reach.is_nan() || reach > MAX_LOG_REACH {
+            let (noise, lower) = if resampled.is_some() {
+                ("the resampled returns", "drift or shocks")
+            } else {
+                ("volatility", "volatility, drift or shocks")
+            };
             doc.invalid_table(
                 &t,
                 format!(
-                    "over {n} steps of {secs} s ({years:.3e} years) this asset's price could move by a factor of e^{reach:.0} (drift, volatility and shocks), beyond the e^{MAX_LOG_REACH} that prices can represent; use fewer or shorter steps, or lower the volatility, drift or shocks"
+                    "over {n} steps of {secs} s ({years:.3e} years) this asset's price could move by a factor of e^{reach:.0} (drift, {noise} and shocks), beyond the e^{MAX_LOG_REACH} that prices can represent; use fewer or shorter steps, or lower the {lower}"
                 ),
             );
         }
