@@ -5,7 +5,9 @@
 use super::FileSource;
 use super::book::{BOOK_KEYS, book};
 use super::bootstrap;
-use super::common::{MAX_ASSET_NAME_BYTES, MAX_PRICE, MIN_PRICE, number, out_of_range, show};
+use super::common::{
+    MAX_ASSET_NAME_BYTES, MAX_LOG_REACH, MAX_PRICE, MIN_PRICE, number, out_of_range, show,
+};
 use super::reader::{Doc, Tbl};
 use super::simulation::Clock;
 use super::venues;
@@ -30,8 +32,6 @@ pub(super) const ASSET_KEYS: &[&str] = &[
 pub(super) const JUMP_KEYS: &[&str] = &["rate_per_day", "mean", "sd", "compensate"];
 pub(super) const FEEDBACK_KEYS: &[&str] = &["alpha", "beta", "max_ratio"];
 pub(super) const SHOCK_KEYS: &[&str] = &["step", "return"];
-/// Largest log-price move of a fundamental over a path that validation accepts (see `asset`).
-pub(super) const MAX_LOG_REACH: f64 = 200.0;
 pub(super) fn asset(
     doc: &mut Doc<'_>,
     mut t: Tbl<'_, '_>,

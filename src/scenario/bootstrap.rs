@@ -2,11 +2,10 @@
 //! resampled from a price series (the CSV of `docs/backtest.md`) laid on the scenario's
 //! steps, in blocks of a stated mean length (`model::bootstrap`). The returns are held to
 //! the bound on a fundamental's move over the horizon that other price processes are held
-//! to (`asset::MAX_LOG_REACH`), with the series' volatility in place of the stated one.
+//! to (`common::MAX_LOG_REACH`), with the series' volatility in place of the stated one.
 
 use super::FileSource;
-use super::asset::MAX_LOG_REACH;
-use super::common::{out_of_range, show};
+use super::common::{MAX_LOG_REACH, out_of_range, show};
 use super::reader::{Doc, Tbl};
 use super::simulation::Clock;
 use crate::history::grid::{StepGrid, span_problem};
