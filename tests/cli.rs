@@ -965,6 +965,63 @@ fn a_scenario_whose_stem_is_dot_or_dot_dot_is_refused_up_front() {
     }
 }
 
+/// Names the filesystem does not take (255 bytes): a scenario of a 245-byte stem made `run`
+/// fail with exit 1 ("File name too long": its staging folder `.<stem>.partial-<pid>`), one
+/// of 235 bytes `heatmap` and `sweep` (`<stem>-heatmap`), after their work. Refused up front
+/// (exit 2), leaving no folder; at 235 bytes `run` works.
+#[test]
+fn names_too_long_for_the_filesystem_are_refused_up_front_and_leave_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let tiny = std::fs::read_to_string(tiny()).unwrap();
+    let scenario = |stem: &str| {
+        let f = d.path().join(format!("{stem}.toml"));
+        std::fs::write(&f, &tiny).unwrap();
+        f.display().to_string()
+    };
+    let (s245, s235) = (scenario(&"s".repeat(245)), scenario(&"t".repeat(235)));
+    let out = d.path().join("out");
+    let o = out.to_str().unwrap();
+    for args in [
+        vec!["run", &s245, "--paths", "20", "--out", o, "-q"],
+        vec![
+            "run", &s245, "--paths", "20", "--shard", "1/2", "--out", o, "-q",
+        ],
+        vec!["heatmap", &s235, "--out", o, "-q"],
+        vec![
+            "sweep",
+            &s235,
+            "--set",
+            "assets[0].volatility=0.5,0.6",
+            "--paths",
+            "20",
+            "--out",
+            o,
+            "-q",
+        ],
+    ] {
+        let r = run(&args);
+        let err = text(&r.stderr);
+        assert_eq!(r.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("a results folder's name is at most 235 bytes, so that its staging folder `.<name>.partial-<pid>` fits the filesystem's limit of 255 (results folders are named after the scenario file: give it a shorter name); nothing was written"),
+            "{args:?}: {err}"
+        );
+        assert!(!out.exists(), "{args:?} left {}", out.display());
+    }
+    // A folder name of 300 bytes in --out.
+    let long_out = out.join("x".repeat(300));
+    let r = run(&["run", &s235, "--out", long_out.to_str().unwrap(), "-q"]);
+    let err = text(&r.stderr);
+    assert_eq!(r.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("(300 characters) is 300 bytes; a name is at most 255 bytes"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    let r = run(&["run", &s235, "--paths", "20", "--out", o, "-q"]);
+    assert_eq!(r.status.code(), Some(0), "{}", text(&r.stderr));
+}
+
 /// Review D16: `price = nan` is reported once; an integer beyond i64 says the range.
 #[test]
 fn nan_price_once_and_integer_range_stated() {

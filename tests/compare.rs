@@ -166,3 +166,32 @@ fn a_bad_results_file_exits_2_naming_file_and_dataset_and_writes_nothing() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("nowhere"));
 }
+
+/// Two results folders of 115-byte names: `<A>-vs-<B>-compare` is 242 bytes and its staging
+/// folder beyond the filesystem's 255 (exit 1, "File name too long", leaving an empty `--out`
+/// folder). The name is cut to a results folder's 235 bytes with a hash of the whole names.
+#[test]
+fn runs_with_long_names_are_compared_into_a_cut_folder_name() {
+    let d = setup();
+    let tiny = std::fs::read_to_string(d.path().join("tiny.toml")).unwrap();
+    let (a, b) = ("a".repeat(115), "b".repeat(115));
+    std::fs::write(d.path().join(format!("{a}.toml")), &tiny).unwrap();
+    std::fs::write(d.path().join(format!("{b}.toml")), &tiny).unwrap();
+    simulate(d.path(), &format!("{a}.toml"), &[]);
+    simulate(d.path(), &format!("{b}.toml"), &["--seed", "7"]);
+    let (ra, rb) = (format!("results/{a}"), format!("results/{b}"));
+    let o = run(&["compare", &ra, &rb, "--out", "c", "-q"], d.path());
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let names: Vec<String> = std::fs::read_dir(d.path().join("c"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+    let name = &names[0];
+    assert_eq!(name.len(), 235, "{name}");
+    assert!(
+        name.starts_with(&format!("{}-vs-{}-", &a[..107], &b[..107])) && name.ends_with("-compare"),
+        "{name}"
+    );
+    assert!(d.path().join("c").join(name).join("compare.json").is_file());
+}

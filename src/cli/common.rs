@@ -201,7 +201,8 @@ pub(crate) fn cancelled() -> Result<()> {
 }
 
 /// The exit-code policy, one for every command: 130 after Ctrl-C (143 after SIGTERM), 2 for bad input (a scenario, a results or
-/// shard file, an argument, a file in the way of the results folder), 1 for anything else.
+/// shard file, an argument, a file in the way of the results folder, a name too long for the
+/// filesystem), 1 for anything else.
 pub(crate) fn exit_code(e: &anyhow::Error) -> i32 {
     if e.downcast_ref::<Cancelled>().is_some() {
         return interrupted_code();
@@ -213,6 +214,7 @@ pub(crate) fn exit_code(e: &anyhow::Error) -> i32 {
             Some(
                 cascadesim::output::OutputError::NotAFolder(_)
                     | cascadesim::output::OutputError::NotAFile(_)
+                    | cascadesim::output::OutputError::NameTooLong(_)
             )
         );
     if bad_input { 2 } else { 1 }

@@ -67,6 +67,39 @@ fn resolve(arg: &Path) -> Result<(PathBuf, String)> {
     Ok((file, label))
 }
 
+/// The comparison's folder name, `<A>-vs-<B>-compare`; when that is longer than a results
+/// folder's name may be ([`cascadesim::output::MAX_FOLDER_NAME`]), each label is cut to its
+/// share (at a character) and a hash of the two whole labels added,
+/// `<A…>-vs-<B…>-<8 hex digits>-compare`: the same runs always get the same name, and two
+/// pairs cut alike different ones.
+fn folder_name(a: &str, b: &str) -> String {
+    let whole = format!("{a}-vs-{b}-compare");
+    if whole.len() <= cascadesim::output::MAX_FOLDER_NAME {
+        return whole;
+    }
+    // FNV-1a (64 bits) of `a`, a NUL and `b`: stable across builds and platforms.
+    let hash = [a.as_bytes(), &[0], b.as_bytes()]
+        .concat()
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, &x| {
+            (h ^ u64::from(x)).wrapping_mul(0x0100_0000_01b3)
+        });
+    let share = (cascadesim::output::MAX_FOLDER_NAME - "-vs--12345678-compare".len()) / 2;
+    let cut = |s: &str| -> String {
+        let end = (0..=share.min(s.len()))
+            .rev()
+            .find(|&i| s.is_char_boundary(i))
+            .unwrap_or(0);
+        s[..end].to_string()
+    };
+    format!(
+        "{}-vs-{}-{:08x}-compare",
+        cut(a),
+        cut(b),
+        hash as u32 ^ (hash >> 32) as u32
+    )
+}
+
 /// Opens one run, every dataset checked (the error names the file and dataset); its
 /// columns are then read one at a time as the comparison asks for them.
 fn read_run(arg: &Path) -> Result<(PathBuf, String, Provenance, SavedRun)> {
@@ -128,7 +161,7 @@ pub(crate) fn compare(args: &CompareArgs) -> Result<i32> {
     both_whole(&ca, &cb)?;
     let a = Side::new(fa.display().to_string(), la, &pa);
     let b = Side::new(fb.display().to_string(), lb, &pb);
-    let dest = args.out.join(format!("{}-vs-{}-compare", a.label, b.label));
+    let dest = args.out.join(folder_name(&a.label, &b.label));
     super::common::cancelled()?;
     let staging = Staging::new(&dest)?;
     let figures = write_compare(&staging, &a, &ca, &b, &cb, &comparison)?;
@@ -209,4 +242,30 @@ fn render(a: &Side, b: &Side, c: &Comparison) -> String {
         }
     }
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::folder_name;
+    use cascadesim::output::MAX_FOLDER_NAME;
+
+    #[test]
+    fn a_long_comparison_name_is_cut_to_a_folder_name_the_same_way_every_time() {
+        assert_eq!(folder_name("a", "b"), "a-vs-b-compare");
+        let (a, b) = ("A".repeat(115), "B".repeat(115));
+        let name = folder_name(&a, &b);
+        assert!(name.len() <= MAX_FOLDER_NAME, "{} bytes", name.len());
+        assert!(
+            name.starts_with(&"A".repeat(107)) && name.ends_with("-compare"),
+            "{name}"
+        );
+        assert_eq!(name, folder_name(&a, &b));
+        // Labels that differ only past the cut get different names; characters stay whole.
+        assert_ne!(name, folder_name(&format!("{a}x"), &b));
+        let name = folder_name(&"é".repeat(115), &b);
+        assert!(
+            name.len() <= MAX_FOLDER_NAME && name.starts_with(&"é".repeat(53)),
+            "{name}"
+        );
+    }
 }

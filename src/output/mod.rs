@@ -72,6 +72,86 @@ pub enum OutputError {
     /// Figures that could not be written: the report is not put in place.
     #[error("cannot write {}: {}; nothing was replaced", if .0.len() == 1 { "a figure".to_string() } else { format!("{} figures", .0.len()) }, .0.join("; "))]
     Figures(Vec<String>),
+    /// A name in the destination is longer than the filesystem takes (bad input, found
+    /// before anything is written).
+    #[error(transparent)]
+    NameTooLong(#[from] NameTooLong),
+}
+
+/// The longest name of a file or folder, in bytes, on the filesystems written to (Linux's
+/// `NAME_MAX`: ext4, XFS, Btrfs, tmpfs).
+pub const NAME_MAX: usize = 255;
+/// Bytes of the longest process id (a `u32`) in a staging or temporary name.
+const PID_BYTES: usize = 10;
+/// The longest name of a results folder: its staging folder `.<name>.partial-<pid>` must
+/// be a name too (235 bytes).
+pub const MAX_FOLDER_NAME: usize = NAME_MAX - ".".len() - ".partial-".len() - PID_BYTES;
+/// The longest name of an output file: its temporary file `.<name>.tmp-<pid>` must be a name
+/// too (239 bytes).
+pub const MAX_FILE_NAME: usize = NAME_MAX - ".".len() - ".tmp-".len() - PID_BYTES;
+
+/// A destination with a name longer than the filesystem takes: the command would fail with
+/// "File name too long" after its work. Refused before any.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {what} is {bytes} bytes; {rule}; nothing was written", .path.display())]
+pub struct NameTooLong {
+    pub path: PathBuf,
+    /// Which name: its own, or a folder's on the way to it (quoted, cut).
+    pub what: String,
+    pub bytes: usize,
+    /// The limit it breaks, in words.
+    pub rule: String,
+}
+
+/// Refuses `dest`, a results folder (`folder`) or an output file, when one of its names is
+/// longer than [`NAME_MAX`] or its own name longer than [`MAX_FOLDER_NAME`] (a folder) or
+/// [`MAX_FILE_NAME`] (a file): its staging folder or temporary file could not be made.
+///
+/// # Errors
+/// [`NameTooLong`], naming the name and the rule.
+pub fn check_name_lengths(dest: &Path, folder: bool) -> Result<(), NameTooLong> {
+    let too_long = |what: String, bytes: usize, rule: String| NameTooLong {
+        path: dest.to_path_buf(),
+        what,
+        bytes,
+        rule,
+    };
+    for c in dest.parent().into_iter().flat_map(Path::components) {
+        if let std::path::Component::Normal(name) = c
+            && name.len() > NAME_MAX
+        {
+            return Err(too_long(
+                format!(
+                    "the folder name {}",
+                    crate::text::cut(&name.to_string_lossy())
+                ),
+                name.len(),
+                format!("a name is at most {NAME_MAX} bytes"),
+            ));
+        }
+    }
+    let Some(name) = dest.file_name() else {
+        return Ok(());
+    };
+    let (max, rule) = if folder {
+        (
+            MAX_FOLDER_NAME,
+            format!(
+                "a results folder's name is at most {MAX_FOLDER_NAME} bytes, so that its staging folder `.<name>.partial-<pid>` fits the filesystem's limit of {NAME_MAX} (results folders are named after the scenario file: give it a shorter name)"
+            ),
+        )
+    } else {
+        (
+            MAX_FILE_NAME,
+            format!(
+                "an output file's name is at most {MAX_FILE_NAME} bytes, so that its temporary file `.<name>.tmp-<pid>` fits the filesystem's limit of {NAME_MAX}"
+            ),
+        )
+    };
+    if name.len() > max {
+        return Err(too_long("its name".into(), name.len(), rule));
+    }
+    Ok(())
 }
 
 /// Refuses an output file's destination that exists and is not a regular file (after
@@ -81,6 +161,7 @@ pub enum OutputError {
 /// # Errors
 /// [`OutputError::NotAFile`].
 pub fn check_file_dest(path: &Path) -> Result<(), OutputError> {
+    check_name_lengths(path, false)?;
     match fs::metadata(path) {
         Ok(m) if !m.is_file() => Err(OutputError::NotAFile(path.to_path_buf())),
         _ => Ok(()),
@@ -135,9 +216,12 @@ impl Staging {
     /// aside (`.<name>.old-<pid>` with no `<name>`) is put back.
     ///
     /// # Errors
-    /// When `dest` exists and is not a folder ([`OutputError::NotAFolder`], before anything
-    /// runs), or the parent folder cannot be created or written.
+    /// When a name of `dest` is too long ([`OutputError::NameTooLong`], see
+    /// [`check_name_lengths`]) or `dest` exists and is not a folder
+    /// ([`OutputError::NotAFolder`]), both before anything is made; when the parent folder
+    /// cannot be created or written (the folders it made are removed).
     pub fn new(dest: &Path) -> Result<Staging, OutputError> {
+        check_name_lengths(dest, true)?;
         let parent = dest
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -175,7 +259,15 @@ impl Staging {
             return Err(OutputError::NotAFolder(dest.to_path_buf()));
         }
         let tmp = parent.join(format!(".{name}.partial-{}", std::process::id()));
-        fresh_dir(&tmp)?;
+        if let Err(e) = fresh_dir(&tmp) {
+            // No folder of this process left behind (the parents it made, while empty).
+            for d in &created {
+                if fs::remove_dir(d).is_err() {
+                    break;
+                }
+            }
+            return Err(e);
+        }
         Ok(Staging {
             dest: dest.to_path_buf(),
             tmp,
@@ -1192,6 +1284,39 @@ mod tests {
         let s = Staging::new(&d.path().join("kept/run")).unwrap();
         s.commit().unwrap();
         assert!(d.path().join("kept/run").is_dir());
+    }
+
+    /// Names the filesystem does not take are refused before anything is made: a results
+    /// folder's own name past 235 bytes (its staging folder `.<name>.partial-<pid>` would
+    /// pass 255), an output file's past 239 (`.<name>.tmp-<pid>`), any folder's past 255.
+    #[test]
+    fn names_too_long_for_the_filesystem_are_refused_before_anything_is_made() {
+        let d = tempfile::tempdir().unwrap();
+        let top = d.path().join("new");
+        let folder = |n: usize| top.join("deep").join("r".repeat(n));
+        assert!(check_name_lengths(&folder(MAX_FOLDER_NAME), true).is_ok());
+        let e = Staging::new(&folder(MAX_FOLDER_NAME + 1)).err().unwrap();
+        assert!(
+            e.to_string().ends_with(": its name is 236 bytes; a results folder's name is at most 235 bytes, so that its staging folder `.<name>.partial-<pid>` fits the filesystem's limit of 255 (results folders are named after the scenario file: give it a shorter name); nothing was written"),
+            "{e}"
+        );
+        assert!(!top.exists());
+        // The longest staging name a process id of 10 digits gives fits.
+        let longest = format!(".{}.partial-{}", "r".repeat(MAX_FOLDER_NAME), u32::MAX);
+        assert_eq!(longest.len(), NAME_MAX);
+        let file = |n: usize| top.join("f".repeat(n));
+        assert!(check_file_dest(&file(MAX_FILE_NAME)).is_ok());
+        let e = check_file_dest(&file(MAX_FILE_NAME + 1)).err().unwrap();
+        assert!(
+            e.to_string()
+                .contains("its name is 240 bytes; an output file's name is at most 239 bytes"),
+            "{e}"
+        );
+        let e = Staging::new(&top.join("x".repeat(NAME_MAX + 1)).join("r"))
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("the folder name \"xxxxxxxxxxxxxxxxxxxxxxxx\"… (256 characters) is 256 bytes; a name is at most 255 bytes"), "{e}");
+        assert!(!top.exists());
     }
 
     /// When the previous folder cannot be removed after the swap (a subfolder without write

@@ -413,7 +413,11 @@ pub fn not_a_file(f: &Path, what: &str) -> Option<Unreadable> {
 
 /// Whether an asset name from a file can name a group (`/assets/<name>`) and a figure.
 fn asset_name_ok(a: &str) -> bool {
-    !a.is_empty() && a != "." && a != ".." && !a.contains(['/', '\0']) && a.len() <= 64
+    !a.is_empty()
+        && a != "."
+        && a != ".."
+        && !a.contains(['/', '\0'])
+        && a.len() <= crate::scenario::MAX_ASSET_NAME_BYTES
 }
 
 /// Reads and checks the provenance in the root attributes: every attribute present with

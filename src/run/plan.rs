@@ -40,6 +40,9 @@ pub enum PlanError {
         "rare_event: a rare-event run cannot be sharded or spread over MPI ranks (its tilt and splitting tree are chosen over the whole run); remove --shard/--mpi or [rare_event]"
     )]
     RareEventSplitUp,
+    /// The run's folder (or shard file) has a name the filesystem does not take.
+    #[error(transparent)]
+    NameTooLong(#[from] crate::output::NameTooLong),
 }
 
 /// Values that replace the scenario's `[simulation]` ones (`None`: the file's value).
@@ -173,6 +176,12 @@ impl RunPlan {
                 .join(format!("shard-{}-of-{}.h5", s.index, s.count)),
             Part::Whole | Part::Rank(_) => request.out.join(&stem),
         };
+        // Before anything runs: the run's folder (for a shard, the folder its merge makes)
+        // and the shard file must have names the filesystem takes.
+        crate::output::check_name_lengths(&request.out.join(&stem), true)?;
+        if let Part::Shard(_) = request.part {
+            crate::output::check_name_lengths(&dest, false)?;
+        }
         Ok(RunPlan {
             scenario,
             scenario_file: request.scenario_file,

@@ -362,4 +362,37 @@ maintenance_margin = 0.01
             assert!(e.contains(needle), "{needle}\n{e}");
         }
     }
+
+    #[test]
+    fn a_file_s_notional_is_limited_per_position_and_in_all_as_notional_usd() {
+        let head = "account,asset,side,size,entry_price,collateral\n";
+        let file = |csv: String| {
+            parse(
+                &format!("[cross_margin]\nfile = \"a.csv\"\n{ASSETS}"),
+                &One(Box::leak(csv.into_boxed_str())),
+            )
+        };
+        // One position of 1e16 USD; a position of exactly 1e15 is accepted.
+        let e = file(format!("{head}a,BTC,long,1e14,100,1e15\n")).unwrap_err();
+        assert!(
+            e.contains("a.csv:2: size x entry_price = 1e16 USD; a position's notional must be at most 1e15 USD (the limit of cross_margin.notional_usd)"),
+            "{e}"
+        );
+        assert!(file(format!("{head}a,BTC,long,1e13,100,1e14\n")).is_ok());
+        // 2,000 positions of 1e15 USD each: 2e18 USD in all.
+        let rows: String = (0..2000)
+            .map(|i| format!("a{i},BTC,long,1e13,100,1e14\n"))
+            .collect();
+        let e = file(format!("{head}{rows}")).unwrap_err();
+        assert!(
+            e.contains("a.csv:1: the accounts' notional is 2e18 USD; at most 1e15 USD (the limit of cross_margin.notional_usd)"),
+            "{e}"
+        );
+        // Bought at 1 and worth 100 (BTC's start price) now: 1e17 USD at the start prices.
+        let e = file(format!("{head}a,BTC,long,1e15,1,1e15\n")).unwrap_err();
+        assert!(
+            e.contains("a.csv:1: the accounts' notional at the assets' start prices is 1e17 USD; at most 1e15 USD"),
+            "{e}"
+        );
+    }
 }

@@ -5,7 +5,9 @@
 use super::FileSource;
 use super::book::{BOOK_KEYS, book};
 use super::bootstrap;
-use super::common::{MAX_PRICE, MIN_PRICE, number, out_of_range, show};
+use super::common::{
+    MAX_ASSET_NAME_BYTES, MAX_LOG_REACH, MAX_PRICE, MIN_PRICE, number, out_of_range, show,
+};
 use super::reader::{Doc, Tbl};
 use super::simulation::Clock;
 use super::venues;
@@ -30,8 +32,6 @@ pub(super) const ASSET_KEYS: &[&str] = &[
 pub(super) const JUMP_KEYS: &[&str] = &["rate_per_day", "mean", "sd", "compensate"];
 pub(super) const FEEDBACK_KEYS: &[&str] = &["alpha", "beta", "max_ratio"];
 pub(super) const SHOCK_KEYS: &[&str] = &["step", "return"];
-/// Largest log-price move of a fundamental over a path that validation accepts (see `asset`).
-pub(super) const MAX_LOG_REACH: f64 = 200.0;
 pub(super) fn asset(
     doc: &mut Doc<'_>,
     mut t: Tbl<'_, '_>,
@@ -48,6 +48,17 @@ pub(super) fn asset(
             &mut t,
             "name",
             format!("\"{name}\" cannot name an asset: no '/', NUL, \".\" or \"..\""),
+        );
+    } else if name.len() > MAX_ASSET_NAME_BYTES {
+        // The results readers refuse a longer name: the run's files would be unreadable.
+        doc.invalid(
+            &mut t,
+            "name",
+            format!(
+                "{} cannot name an asset: at most {MAX_ASSET_NAME_BYTES} bytes (the results files' limit), found {} bytes",
+                crate::text::cut(&name),
+                name.len()
+            ),
         );
     }
     let price = doc.req_f64(&mut t, "price").unwrap_or(f64::NAN);
@@ -89,7 +100,7 @@ pub(super) fn asset(
         &["gaussian", "student_t", "bootstrap"],
     ) {
         Some("bootstrap") => {
-            resampled = bootstrap::read(doc, &mut t, clock.step_seconds, files);
+            resampled = bootstrap::read(doc, &mut t, clock, files);
             Innovations::Gaussian
         }
         Some("student_t") => {
@@ -151,20 +162,30 @@ pub(super) fn asset(
         // Volatility feedback keeps the long-run variance at the stated one, so the noise
         // term is unchanged (bursts are capped at `max_ratio` times σ per step). Jumps add
         // their expected count times |mean| plus 10 standard deviations of their sum.
-        let peak_vol = volatility;
+        // Resampled returns: the series' own volatility, and no variance drag (the drift is
+        // added to the demeaned log returns).
+        let (peak_vol, drag) = match &resampled {
+            Some(b) => (b.volatility(secs / SECONDS_PER_YEAR), 0.0),
+            None => (volatility, volatility * volatility / 2.0),
+        };
         let jump_reach = jumps.map_or(0.0, |j| {
             let count = j.rate_per_day * years * 365.0;
             term(j.mean, count) + term(10.0, (count * (j.mean * j.mean + j.sd * j.sd)).sqrt())
         });
-        let reach = term(drift - peak_vol * peak_vol / 2.0, years)
+        let reach = term(drift - drag, years)
             + term(10.0 * peak_vol, years.sqrt())
             + jump_reach
             + shocks.iter().map(|s| (1.0 + s.ret).ln().abs()).sum::<f64>();
         if reach.is_nan() || reach > MAX_LOG_REACH {
+            let (noise, lower) = if resampled.is_some() {
+                ("the resampled returns", "drift or shocks")
+            } else {
+                ("volatility", "volatility, drift or shocks")
+            };
             doc.invalid_table(
                 &t,
                 format!(
-                    "over {n} steps of {secs} s ({years:.3e} years) this asset's price could move by a factor of e^{reach:.0} (drift, volatility and shocks), beyond the e^{MAX_LOG_REACH} that prices can represent; use fewer or shorter steps, or lower the volatility, drift or shocks"
+                    "over {n} steps of {secs} s ({years:.3e} years) this asset's price could move by a factor of e^{reach:.0} (drift, {noise} and shocks), beyond the e^{MAX_LOG_REACH} that prices can represent; use fewer or shorter steps, or lower the {lower}"
                 ),
             );
         }
@@ -324,4 +345,30 @@ pub(super) fn vol_feedback(doc: &mut Doc<'_>, mut t: Tbl<'_, '_>) -> Option<VolF
         beta,
         max_ratio,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::spec::Scenario;
+    use crate::scenario::NoFiles;
+
+    fn parse(name: &str) -> Result<Scenario, String> {
+        let text = format!(
+            "[simulation]\nsteps = 10\n[[assets]]\nname = \"{name}\"\nprice = 100.0\nvolatility = 0.5\n[assets.book]\nprofile = \"flat\"\ndepth_usd = 1e6\n"
+        );
+        Scenario::parse(&text, "t.toml", &NoFiles).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn an_asset_name_is_at_most_64_bytes_as_the_results_readers_take() {
+        assert!(parse(&"B".repeat(64)).is_ok());
+        let e = parse(&"B".repeat(65)).unwrap_err();
+        assert!(
+            e.contains("assets[0].name: \"BBBBBBBBBBBBBBBBBBBBBBBB\"… (65 characters) cannot name an asset: at most 64 bytes (the results files' limit), found 65 bytes"),
+            "{e}"
+        );
+        // Bytes, not characters: 33 two-byte characters are 66 bytes.
+        let e = parse(&"é".repeat(33)).unwrap_err();
+        assert!(e.contains("found 66 bytes"), "{e}");
+    }
 }

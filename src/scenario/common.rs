@@ -1,6 +1,7 @@
 //! What the section parsers share: range-checked numbers ([`number`]), numbers for messages
-//! ([`show`]), the bounds several sections apply (prices, USD amounts, positions), and the
-//! reference from a table to an asset by name ([`asset_index`]).
+//! ([`show`]), the bounds several sections apply (prices, USD amounts, positions, a price's
+//! move over the horizon, asset names), and the reference from a table to an asset by name
+//! ([`asset_index`]).
 
 use super::FileSource;
 use super::reader::{Doc, Tbl};
@@ -12,6 +13,12 @@ pub(super) const MAX_POSITIONS: u64 = 50_000_000;
 pub use crate::model::spec::{MAX_PRICE, MIN_PRICE};
 /// Largest USD amount (open interest, depth, insurance fund): a quadrillion dollars.
 pub const MAX_USD: f64 = 1e15;
+/// Longest asset name, in bytes: a name is an HDF5 group (`/assets/<name>`) and part of figure
+/// file names, and the results readers refuse a longer one (`output::read`).
+pub const MAX_ASSET_NAME_BYTES: usize = 64;
+/// Largest log-price move of a fundamental over a path that validation accepts (see
+/// `asset::asset`; a bootstrap series' returns: `bootstrap`).
+pub(super) const MAX_LOG_REACH: f64 = 200.0;
 /// A number for a message: plain when moderate, in exponent form when tiny or huge (`{}` of
 /// 1e-300 writes 300 digits).
 pub(super) fn show(x: f64) -> String {

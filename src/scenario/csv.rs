@@ -1,8 +1,8 @@
-//! Parsing of the CSV files a scenario may reference: explicit positions and explicit book
-//! levels. Pure text → records. The `csv` crate tokenizes (quoted fields, a UTF-8 byte-order
-//! mark, `#` comment lines); this module checks the header (unknown, duplicate and missing
-//! columns) and every value against the same limits as the TOML key it stands for, and
-//! reports every problem with its line. Messages quote at most a short piece of a column
+//! Parsing of the CSV files a scenario may reference: explicit positions, cross-margin
+//! accounts and explicit book levels. Pure text → records. The `csv` crate tokenizes
+//! (quoted fields, a UTF-8 byte-order mark, `#` comment lines); this module checks the
+//! header (unknown, duplicate and missing columns) and every value against the same limits
+//! as the TOML key it stands for, and reports every problem with its line. Messages quote at most a short piece of a column
 //! name or value, never a whole line: the file may not be a CSV at all.
 
 use super::common::{MAX_POSITIONS, MAX_PRICE, MAX_USD, MIN_PRICE, show};
@@ -406,8 +406,10 @@ pub const ACCOUNT_COLUMNS: &[&str] = &[
 
 /// Reads a cross-margin accounts file: positions on the `listed` assets (scenario indices;
 /// `names` the scenario's asset names), at most one per asset and account, the account's
-/// `collateral` the same on each of its rows; with the start `prices` (per scenario asset)
-/// and maintenance rates `mm`, every account must start above maintenance.
+/// `collateral` the same on each of its rows, a position's notional (`size × entry_price`) and
+/// the file's at most [`MAX_USD`]; with the start `prices` (per scenario asset) and
+/// maintenance rates `mm`, the file's notional at those prices at most [`MAX_USD`] too, and
+/// every account must start above maintenance.
 pub(super) fn accounts(
     text: &str,
     names: &[String],
@@ -440,6 +442,8 @@ pub(super) fn accounts(
     let mut out = Vec::new();
     // Accounts with a bad row are not checked against maintenance (their rows are partial).
     let mut tainted: Vec<String> = Vec::new();
+    // The positions' notional at their entry prices and at the assets' start prices.
+    let (mut total, mut at_start) = (0.0, 0.0);
     table.rows(&mut errors, |line, f, errors| {
         let e0 = errors.len();
         let id = &f[id_col];
@@ -453,6 +457,22 @@ pub(super) fn accounts(
             errors,
         );
         if let Some((long, qty, e, asset, c)) = row {
+            // As in a positions file: a position's notional is at most MAX_USD, and so is
+            // the file's (`notional_usd` bounds the synthetic accounts' total).
+            let notional = qty * e;
+            if notional > MAX_USD {
+                errors.push(format!(
+                    "{line}: size x entry_price = {} USD; a position's notional must be at most {} USD (the limit of cross_margin.notional_usd)",
+                    show(notional),
+                    show(MAX_USD)
+                ));
+                tainted.push(id.to_string());
+                return;
+            }
+            total += notional;
+            if let Some(p) = prices {
+                at_start += qty * p[asset];
+            }
             if !ids.contains_key(id) {
                 ids.insert(id.to_string(), (ids.len() as u64, line, c));
             }
@@ -484,6 +504,19 @@ pub(super) fn accounts(
             tainted.push(id.to_string());
         }
     });
+    // At the start prices too: `notional_usd` is the synthetic accounts' notional at step 0.
+    let over = if total > MAX_USD {
+        Some(("", total))
+    } else {
+        (at_start > MAX_USD).then_some((" at the assets' start prices", at_start))
+    };
+    if let Some((at, sum)) = over {
+        errors.push(format!(
+            "{hline}: the accounts' notional{at} is {} USD; at most {} USD (the limit of cross_margin.notional_usd)",
+            show(sum),
+            show(MAX_USD)
+        ));
+    }
     if let Some(p) = prices {
         for t in &tainted {
             ids.remove(t);

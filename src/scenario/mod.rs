@@ -43,7 +43,7 @@ use toml::de::DeTable;
 
 use crate::diagnostics::ScenarioError;
 use crate::model::search::first_index;
-pub use common::{MAX_PRICE, MAX_USD, MIN_PRICE};
+pub use common::{MAX_ASSET_NAME_BYTES, MAX_PRICE, MAX_USD, MIN_PRICE};
 pub use funding::DEFAULT_INTERVAL_S as DEFAULT_FUNDING_INTERVAL_S;
 pub use output::MAX_TRACES;
 pub use rare_event::{MAX_CLONES, MAX_SPLIT_LEVELS};
