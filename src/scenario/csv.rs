@@ -267,11 +267,13 @@ pub const POSITION_COLUMNS: &[&str] = &[
 /// gives, when a row has both (a file written by `cascadesim population` agrees to ~1e-15).
 const LIQUIDATION_AGREEMENT: f64 = 1e-9;
 
-/// Reads the positions of a population trading `asset` under `sched`.
+/// Reads the positions of a population trading `asset` under `sched`; with the asset's
+/// `start` price (when the asset is valid), their open interest is limited at it too.
 pub(super) fn positions(
     text: &str,
     sched: &MarginSchedule,
     asset: &str,
+    start: Option<f64>,
 ) -> Result<Vec<PositionRecord>, Vec<String>> {
     let mut errors = Problems::default();
     let Some(table) = Table::read(
@@ -294,6 +296,9 @@ pub(super) fn positions(
     let (side, size, entry) = (col("side"), col("size"), col("entry_price"));
     let mut out = Vec::new();
     let mut open_interest = 0.0;
+    // Base units: the open interest at the start price (a position bought at 1e-12 and
+    // worth 1e12 at the start passed the limit at entry, and its liquidations did not).
+    let mut open_qty = 0.0;
     table.rows(&mut errors, |line, f, errors| {
         let (long, qty, e) = side_size_entry(f, line, (side, size, entry), errors);
         if let Some(i) = asset_col
@@ -323,6 +328,7 @@ pub(super) fn positions(
             return;
         }
         open_interest += notional;
+        open_qty += qty;
         let tier = sched.tier(notional);
         let from_leverage = match lev {
             Some(i) => {
@@ -388,6 +394,15 @@ pub(super) fn positions(
         errors.push(format!(
             "{hline}: the positions' open interest is {} USD; at most {} USD (the limit of open_interest_usd)",
             show(open_interest),
+            show(MAX_USD)
+        ));
+    } else if let Some(p) = start
+        && open_qty * p > MAX_USD
+    {
+        errors.push(format!(
+            "{hline}: the positions' open interest at the asset's start price {} is {} USD; at most {} USD (the limit of open_interest_usd)",
+            show(p),
+            show(open_qty * p),
             show(MAX_USD)
         ));
     }
@@ -834,7 +849,7 @@ mod tests {
     #[test]
     fn empty_files_suggest_a_well_quoted_header() {
         let s = MarginSchedule::flat(0.004);
-        let e = positions("", &s, "BTC").unwrap_err();
+        let e = positions("", &s, "BTC", None).unwrap_err();
         assert_eq!(
             e,
             [
@@ -858,7 +873,7 @@ mod tests {
     fn positions_with_liquidation_price_imply_margin() {
         let s = MarginSchedule::flat(0.004);
         let text = "side,size,entry_price,liquidation_price\nlong,1,100000,90361.4457831\n";
-        let r = positions(text, &s, "BTC").unwrap();
+        let r = positions(text, &s, "BTC", None).unwrap();
         assert!((r[0].margin - 10_000.0).abs() < 1e-3, "{}", r[0].margin);
     }
 
@@ -866,7 +881,7 @@ mod tests {
     fn every_bad_row_is_reported_with_its_line() {
         let s = MarginSchedule::flat(0.004);
         let text = "side,size,entry_price,leverage\nlong,1,100,10\nsideways,1,100,10\nshort,-1,100,10\nlong,1,100,0.5\n";
-        let e = positions(text, &s, "BTC").unwrap_err();
+        let e = positions(text, &s, "BTC", None).unwrap_err();
         assert_eq!(e.len(), 3, "{e:?}");
         assert!(
             e[0].starts_with("3:") && e[1].starts_with("4:") && e[2].starts_with("5:"),
@@ -890,9 +905,9 @@ mod tests {
     fn bom_quotes_and_comments_are_csv() {
         let s = MarginSchedule::flat(0.004);
         let text = "\u{feff}\"side\",size,entry_price,leverage\n# a comment\n\n\"long\",\"1\",100000,10\nshort,x,100000,10\n";
-        let e = positions(text, &s, "BTC").unwrap_err();
+        let e = positions(text, &s, "BTC", None).unwrap_err();
         assert_eq!(e, ["5: column `size`: \"x\" is not a finite number"]);
-        let ok = positions(&text.replace(",x,", ",2,"), &s, "BTC").unwrap();
+        let ok = positions(&text.replace(",x,", ",2,"), &s, "BTC", None).unwrap();
         assert_eq!(ok.len(), 2);
         assert!(ok[0].long && ok[0].qty == 1.0 && !ok[1].long);
     }
@@ -907,7 +922,7 @@ mod tests {
             "side,size,entry_price,leverage\n{}",
             "up,1,100,10\n".repeat(rows)
         );
-        let e = positions(&text, &s, "BTC").unwrap_err();
+        let e = positions(&text, &s, "BTC", None).unwrap_err();
         assert_eq!(e.len(), LISTED + 1, "{:?}", &e[LISTED - 1..]);
         assert!(e[LISTED - 1].starts_with(&format!("{}: column `side`", LISTED + 1)));
         assert_eq!(
@@ -922,7 +937,7 @@ mod tests {
             "side,size,entry_price,leverage\n{}",
             "up,1,100,10\n".repeat(LISTED)
         );
-        assert_eq!(positions(&text, &s, "BTC").unwrap_err().len(), LISTED);
+        assert_eq!(positions(&text, &s, "BTC", None).unwrap_err().len(), LISTED);
     }
 
     /// Rows are read again after the header is checked: their lines, a row of the wrong
@@ -931,7 +946,7 @@ mod tests {
     fn rows_read_twice_keep_their_lines() {
         let s = MarginSchedule::flat(0.004);
         let text = "side,size,entry_price,leverage\n\nlong,1,100,10\nlong,1\n,,,\n# c\nshort,1,100,0.5\n\"x\ny\n";
-        let e = positions(text, &s, "BTC").unwrap_err();
+        let e = positions(text, &s, "BTC", None).unwrap_err();
         assert_eq!(e.len(), 3, "{e:?}");
         assert_eq!(e[0], "4: expected 4 fields, found 2");
         assert!(
@@ -939,6 +954,24 @@ mod tests {
             "{e:?}"
         );
         assert_eq!(e[2], "8: expected 4 fields, found 1");
+    }
+
+    /// The open interest is limited at the asset's start price as well as at entry: a
+    /// position bought at 1e-6 is worth a million times its entry notional at a start
+    /// price of 1.
+    #[test]
+    fn open_interest_is_limited_at_the_start_price_too() {
+        let s = MarginSchedule::flat(0.004);
+        let text = "side,size,entry_price,leverage\nlong,1e18,1e-6,10\n";
+        assert!(positions(text, &s, "BTC", None).is_ok());
+        assert!(positions(text, &s, "BTC", Some(1e-3)).is_ok());
+        let e = positions(text, &s, "BTC", Some(1.0)).unwrap_err();
+        assert_eq!(
+            e,
+            [
+                "1: the positions' open interest at the asset's start price 1 is 1e18 USD; at most 1e15 USD (the limit of open_interest_usd)"
+            ]
+        );
     }
 
     #[test]
@@ -949,6 +982,7 @@ mod tests {
             &format!("side,size,entry_price,leverage\n{long},1,100,10\n"),
             &s,
             "BTC",
+            None,
         )
         .unwrap_err();
         assert!(e[0].len() < 120, "{e:?}");

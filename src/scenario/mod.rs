@@ -305,6 +305,7 @@ fn validate(
         None => (None, Dependence::default()),
     };
 
+    let prices: Option<Vec<f64>> = assets_ok.then(|| assets.iter().map(|a| a.price).collect());
     let mut populations = Vec::new();
     let pop_tables = doc.tables(&mut top, "populations", POP_KEYS);
     let mut pops_ok = true;
@@ -315,6 +316,7 @@ fn validate(
             &names,
             &venue_names,
             (clock.steps, clock.step_seconds),
+            prices.as_deref(),
             files,
         ) {
             Some(p) => populations.push(p),
@@ -328,7 +330,6 @@ fn validate(
             None => pops_ok = false,
         }
     }
-    let prices: Option<Vec<f64>> = assets_ok.then(|| assets.iter().map(|a| a.price).collect());
     let cross_margin = match doc.table(&mut top, "cross_margin", accounts::CROSS_KEYS) {
         Some(t) => {
             let c = accounts::cross_margin(doc, t, &names, prices.as_deref(), files);

@@ -55,6 +55,7 @@ pub(super) fn population(
     names: &[String],
     venue_names: &[Option<Vec<String>>],
     (steps, step_seconds): (Option<u32>, Option<f64>),
+    prices: Option<&[f64]>,
     files: &dyn FileSource,
 ) -> Option<Population> {
     let n0 = doc.issues.len();
@@ -128,8 +129,9 @@ pub(super) fn population(
             if !margin_ok {
                 return Err(Vec::new());
             }
+            let start = asset.zip(prices).map(|(a, p)| p[a]);
             let asset = asset.map_or("", |a| names[a].as_str());
-            csv::positions(text, &margin, asset).map(PositionSource::Explicit)
+            csv::positions(text, &margin, asset, start).map(PositionSource::Explicit)
         })
     } else {
         synthetic(doc, &mut t, max_leverage)
