@@ -149,23 +149,25 @@ fn paired_mean(a: &[f64], b: &[f64]) -> (f64, f64, f64) {
     let n = a.len() as f64;
     let d: Vec<f64> = a.iter().zip(b).map(|(x, y)| y - x).collect();
     let mean = d.iter().sum::<f64>() / n;
+    // One path says nothing of the spread: the interval is unbounded, never "significant".
     let var = if d.len() > 1 {
         d.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)
     } else {
-        0.0
+        f64::INFINITY
     };
     let half = Z95 * (var / n).sqrt();
     (mean, mean - half, mean + half)
 }
 
-/// Mean and sample variance.
+/// Mean and sample variance (unbounded for one value: it says nothing of the spread; a run
+/// of one path compared with another was "significantly" different at any difference).
 fn mean_var(v: &[f64]) -> (f64, f64) {
     let n = v.len() as f64;
     let mean = v.iter().sum::<f64>() / n;
     let var = if v.len() > 1 {
         v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)
     } else {
-        0.0
+        f64::INFINITY
     };
     (mean, var)
 }
@@ -618,5 +620,16 @@ mod tests {
             lo < 0.0 && hi > 1.0,
             "independent samples: the spread is noise"
         );
+    }
+
+    /// A run of one path says nothing of its spread: the interval of a mean difference is
+    /// unbounded, never excluding 0 (it was the point, "significant" at any difference).
+    #[test]
+    fn one_path_gives_no_interval() {
+        let (d, lo, hi) = unpaired_mean(&[1.0], &[1.5, 2.5, 1.9]);
+        assert!((d - 0.966_666_666_666_666_7).abs() < 1e-12);
+        assert_eq!((lo, hi), (f64::NEG_INFINITY, f64::INFINITY));
+        let (d, lo, hi) = paired_mean(&[1.0], &[3.0]);
+        assert_eq!((d, lo, hi), (2.0, f64::NEG_INFINITY, f64::INFINITY));
     }
 }

@@ -178,8 +178,12 @@ pub fn signed(value: f64, unit: &str) -> String {
     }
 }
 
-/// The 95% interval of a row, as text.
+/// The 95% interval of a row, as text; "none (one path)" when a run of one path leaves it
+/// unbounded.
 pub fn interval(r: &Row) -> String {
+    if !(r.ci_low.is_finite() && r.ci_high.is_finite()) {
+        return "none (one path)".into();
+    }
     format!(
         "[{}, {}]",
         signed(r.ci_low, r.unit),
