@@ -153,6 +153,20 @@ fn parse(text: &str) -> (Vec<Trade>, Bounded<Issue>) {
         };
         let size = positive(zi, "size");
         let price = positive(pi, "price");
+        // As a position's notional in a positions file: at most 1e15 USD (a size of 1e300
+        // was read, and its slippage came out as null).
+        if let (Some(q), Some(p)) = (size, price)
+            && q * p > crate::scenario::MAX_USD
+        {
+            issues.push(issue(
+                line,
+                "size",
+                format!(
+                    "size x price = {:e} USD; a trade's notional must be at most 1e15 USD",
+                    q * p
+                ),
+            ));
+        }
         let exit = match ki.map(|k| rec[k].to_ascii_lowercase()) {
             None => Some(true),
             Some(k) if k == "exit" || k.is_empty() => Some(true),
@@ -454,6 +468,12 @@ mod tests {
             issues[LISTED].message.starts_with("and 3 more problems"),
             "{:?}",
             issues[LISTED]
+        );
+        let (_, issues) = parse_trades("time,side,size,price\n1,buy,1e300,10\n2,buy,1e14,10\n");
+        assert_eq!(issues.len(), 1, "{issues:?}");
+        assert_eq!(
+            issues[0].message,
+            "size x price = 1e301 USD; a trade's notional must be at most 1e15 USD"
         );
         let side = "b".repeat(100_000);
         let (_, issues) = parse_trades(&format!("time,side,size,price\n1,{side},1,1\n"));

@@ -194,6 +194,13 @@ pub fn compact(x: f64) -> String {
     } else if a != 0.0 && a < 1e-3 {
         let mut e = a.log10().floor() as i32;
         let mut m = a / 10f64.powi(e);
+        if !m.is_finite() {
+            // Below 1e-307 the power of ten underflows (5e-324 printed "infe-323"): the
+            // decimal exponent as Rust's formatting finds it.
+            let t = format!("{a:.2e}");
+            let (mant, exp) = t.split_once('e').unwrap_or((&t, "0"));
+            return format!("{}{}e{exp}", sign(x), sig(mant.parse().unwrap_or(m), 3));
+        }
         // Rounding the mantissa can carry it to 10 (9.999e-5 → 1e-4).
         if (m * 100.0).round() >= 1000.0 {
             m /= 10.0;
@@ -466,6 +473,9 @@ mod tests {
         assert_eq!(compact(12.5), "12.5");
         assert_eq!(compact(0.004), "0.004");
         assert_eq!(compact(5e-5), "5e-5");
+        // Subnormal: the power of ten underflows (it printed "infe-323").
+        assert_eq!(compact(5e-324), "4.94e-324");
+        assert_eq!(compact(-2.5e-310), "-2.5e-310");
         assert_eq!(compact(1.234e-4), "1.23e-4");
         assert_eq!(compact(9.999e-5), "1e-4");
         assert_eq!(compact(0.0), "0");
