@@ -197,7 +197,7 @@ fn one(s: &Scenario, h: &AssetHeatmap, p: &Resolved, o: &CheckOptions) -> Positi
     PositionCheck {
         position: p.label.clone(),
         asset: h.asset.clone(),
-        population: s.populations[p.population].name.clone(),
+        population: s.population_name(p.population),
         side: if p.long { "long" } else { "short" },
         size: p.qty,
         entry_price: p.entry,

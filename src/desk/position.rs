@@ -229,9 +229,9 @@ pub fn resolve(s: &Scenario, p: &Prospective) -> Result<Resolved, String> {
         MarginGiven::Leverage(l) => {
             if !(l > 1.0 && l < 1.0 / tier.rate) {
                 return Err(format!(
-                    "leverage must be > 1 and below 1/maintenance rate = {:.1} (population {:?}'s tier for {notional:.0} USD), found {l}",
+                    "leverage must be > 1 and below 1/maintenance rate = {:.1} ({}'s tier for {notional:.0} USD), found {l}",
                     1.0 / tier.rate,
-                    s.populations[population].name
+                    s.population_name(population)
                 ));
             }
             notional / l

@@ -580,6 +580,15 @@ pub struct PositionRecord {
 }
 
 impl Scenario {
+    /// Population `k`'s name for messages and tables: its `name`, or its key path
+    /// `populations[k]` when it has none.
+    pub fn population_name(&self, k: usize) -> String {
+        match self.populations[k].name.as_str() {
+            "" => format!("populations[{k}]"),
+            name => name.to_string(),
+        }
+    }
+
     /// Total open interest (USD at entry) over all populations.
     pub fn open_interest(&self) -> f64 {
         self.populations

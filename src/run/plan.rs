@@ -359,11 +359,7 @@ pub fn population_ids(scenario: &Scenario) -> Vec<PopulationId> {
             let asset = &scenario.assets[p.asset];
             PopulationId {
                 // An unnamed population goes by its key path.
-                name: if p.name.is_empty() {
-                    format!("populations[{k}]")
-                } else {
-                    p.name.clone()
-                },
+                name: scenario.population_name(k),
                 asset: asset.name.clone(),
                 venue: asset
                     .venues
