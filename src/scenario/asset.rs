@@ -152,8 +152,7 @@ pub(super) fn asset(
     // variance drag), ±10 standard deviations of its noise and all shocks together must stay
     // far inside the range of an f64, or the price becomes 0 or inf mid-path (with
     // `step_seconds = 1e12`, or volatility 20 over 10⁷ one-minute steps) and every figure
-    // after it is NaN; and every per-path figure must stay within what the results readers
-    // accept (`common::MAX_LOG_REACH`), hence e^±20 rather than e^±709.
+    // after it is NaN. Book impact needs room on top, hence e^±200 rather than e^±709.
     if doc.issues.len() == n0
         && let (Some(n), Some(secs)) = (clock.steps, clock.step_seconds)
     {
@@ -186,7 +185,7 @@ pub(super) fn asset(
             doc.invalid_table(
                 &t,
                 format!(
-                    "over {n} steps of {secs} s ({years:.3e} years) this asset's price could move by a factor of e^{reach:.0} (drift, {noise} and shocks), beyond the e^{MAX_LOG_REACH} that results can represent; use fewer or shorter steps, or lower the {lower}"
+                    "over {n} steps of {secs} s ({years:.3e} years) this asset's price could move by a factor of e^{reach:.0} (drift, {noise} and shocks), beyond the e^{MAX_LOG_REACH} that prices can represent; use fewer or shorter steps, or lower the {lower}"
                 ),
             );
         }
