@@ -227,6 +227,46 @@ fn sighup_during_post_processing_keeps_the_previous_folder() {
     interrupted_during_post_processing(libc::SIGHUP, 129);
 }
 
+/// A run started under `nohup` (SIGHUP ignored) keeps ignoring it: a hang-up does not stop
+/// it, and it writes its results (handling SIGHUP first ended such runs with exit 129).
+#[test]
+fn a_run_that_ignores_sighup_keeps_ignoring_it() {
+    use std::os::unix::process::CommandExt;
+    let d = setup();
+    let results = d.path().join("results");
+    let mut cmd = bin();
+    cmd.args(args(2000))
+        .current_dir(d.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    // SAFETY: only `signal`, async-signal-safe, between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGHUP, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().unwrap();
+    let start = Instant::now();
+    while !results.is_dir() || hidden(&results).is_empty() {
+        assert!(child.try_wait().unwrap().is_none(), "the run ended early");
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "no staging folder"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: a signal to our own child.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGHUP) };
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(paths_of(&results.join("tiny")), Some(2000));
+}
+
 /// Every file under `dir` (relative name → bytes), for a before/after comparison.
 fn snapshot(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
     let mut files = std::collections::BTreeMap::new();

@@ -182,8 +182,13 @@ pub(crate) fn handle_signals() {
         libc::sigemptyset(&mut action.sa_mask);
         libc::sigaction(libc::SIGTERM, &action, std::ptr::null_mut());
         // A hang-up (the terminal of a run started without nohup closed) ends it the same
-        // way: it used to kill the process mid-write and leave its staged file behind.
-        libc::sigaction(libc::SIGHUP, &action, std::ptr::null_mut());
+        // way: it used to kill the process mid-write and leave its staged file behind. A
+        // process started under `nohup` ignores SIGHUP, and keeps ignoring it.
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(libc::SIGHUP, std::ptr::null(), &mut old);
+        if old.sa_sigaction != libc::SIG_IGN {
+            libc::sigaction(libc::SIGHUP, &action, std::ptr::null_mut());
+        }
     }
 }
 

@@ -20,6 +20,7 @@ mod tails;
 mod trades;
 mod validate;
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
@@ -127,11 +128,14 @@ pub fn main() -> i32 {
         Ok(code) => code,
         Err(e) if silent() => exit_code(&e),
         Err(e) => {
-            if let Some(se) = e.downcast_ref::<ScenarioError>() {
-                eprint!("error: {se}");
+            // Written without `eprint!`, which panics when stderr is gone (a terminal that
+            // closed on a hang-up): the exit status still says what happened.
+            let mut err = std::io::stderr();
+            let _ = if let Some(se) = e.downcast_ref::<ScenarioError>() {
+                write!(err, "error: {se}")
             } else {
-                eprintln!("error: {e:#}");
-            }
+                writeln!(err, "error: {e:#}")
+            };
             exit_code(&e)
         }
     }
