@@ -326,6 +326,42 @@ fn sensitivity_ranks_the_parameter_that_moves_the_cascade_first() {
     assert!(folder.join("plots/tornado.png").exists());
 }
 
+/// Whether a key takes only whole values is the validator's rule, not how the file writes
+/// the number: `volatility = 1` moves by ±10% (it moved to 0 and 2, rounded as a count),
+/// and `max_rounds = 4` by ±1 (±10% was 3.6, which the validator refuses).
+#[test]
+fn sensitivity_rounds_the_steps_of_integer_keys_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let tiny = std::fs::read_to_string(common::cli::root().join("tests/data/tiny.toml")).unwrap();
+    let scenario = dir.path().join("t.toml");
+    std::fs::write(
+        &scenario,
+        tiny.replace("volatility = 0.6", "volatility = 1"),
+    )
+    .unwrap();
+    ok(&[
+        "sensitivity",
+        scenario.to_str().unwrap(),
+        "--param",
+        "assets[0].volatility",
+        "--param",
+        "simulation.max_rounds",
+        "--paths",
+        "20",
+        "--out",
+        dir.path().to_str().unwrap(),
+        "-q",
+    ]);
+    let t = csv(&dir.path().join("t-sensitivity/tornado.csv"));
+    let params = column(&t, "parameter");
+    let row = |name: &str| params.iter().position(|p| p == name).unwrap();
+    let (low, high) = (numbers(&t, "low"), numbers(&t, "high"));
+    let v = row("assets[0].volatility");
+    assert_eq!((low[v], high[v]), (0.9, 1.1));
+    let m = row("simulation.max_rounds");
+    assert_eq!((low[m], high[m]), (3.0, 5.0));
+}
+
 #[test]
 fn bad_sweeps_are_input_errors_before_anything_runs() {
     let dir = tempfile::tempdir().unwrap();

@@ -115,6 +115,22 @@ impl Setup {
         sweep::plan(&self.text, &self.origin, &self.files, axes).map_err(input)
     }
 
+    /// Whether the scenario takes only whole values at `path` (a count, a number of steps):
+    /// the validator's own rule, asked with a value halfway between two whole ones near
+    /// `near`. How the file writes the number says nothing (`volatility = 1` is a float key,
+    /// and a key left at its default is written nowhere).
+    fn integer_key(&self, path: &sweep::KeyPath, near: f64) -> bool {
+        let probe = near.floor() + 0.5;
+        let axes = vec![Axis {
+            path: path.clone(),
+            values: vec![probe],
+        }];
+        match sweep::plan(&self.text, &self.origin, &self.files, Some(axes)) {
+            Ok(_) => false,
+            Err(e) => e.to_string().contains("expected an integer"),
+        }
+    }
+
     /// The scenario of one run, with the command line's paths, seed and replicates
     /// ([`cascadesim::run::Overrides::apply`]).
     fn scenario(&self, text: &str, c: &Common) -> Result<Scenario> {
@@ -431,10 +447,9 @@ pub(crate) fn tune(args: &TuneArgs) -> Result<i32> {
         bail!(InputError(problems.join("\n")));
     };
     let tolerance = args.tolerance.unwrap_or((hi - lo).abs() / 256.0);
-    // A key the file states as an integer, between whole ends, is bisected on whole values.
-    let integer = lo.fract() == 0.0
-        && hi.fract() == 0.0
-        && tornado::read_stated(&setup.text, &path).is_ok_and(|(_, i)| i);
+    // An integer key (the validator takes only whole values there), between whole ends, is
+    // bisected on whole values.
+    let integer = lo.fract() == 0.0 && hi.fract() == 0.0 && setup.integer_key(&path, lo);
     // Both ends are validated before anything runs; values between them are validated as
     // bisection reaches them.
     let plan = setup.plan(Some(vec![Axis {
@@ -571,7 +586,8 @@ pub(crate) fn sensitivity(args: &SensitivityArgs) -> Result<i32> {
     let mut plans = Vec::new();
     for p in &args.param {
         let moved = tornado::parse_param(p, args.step).and_then(|(path, step)| {
-            let (base, integer) = tornado::read_stated(&setup.text, &path)?;
+            let base = tornado::read_number(&setup.text, &path)?;
+            let integer = setup.integer_key(&path, base);
             let (lo, hi) =
                 tornado::moved(base, step, integer).map_err(|e| format!("{path}: {e}"))?;
             Ok((path, base, lo, hi))

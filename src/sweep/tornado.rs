@@ -46,15 +46,6 @@ pub fn parse_param(arg: &str, relative: f64) -> Result<(KeyPath, Step), String> 
 /// When the file does not state a number there (a default cannot be moved: give the key
 /// its value in the file).
 pub fn read_number(text: &str, path: &KeyPath) -> Result<f64, String> {
-    read_stated(text, path).map(|(x, _)| x)
-}
-
-/// The number at `path` in a scenario text and whether the file states it as an integer
-/// (an integer key, such as a count, takes only whole values).
-///
-/// # Errors
-/// As [`read_number`].
-pub fn read_stated(text: &str, path: &KeyPath) -> Result<(f64, bool), String> {
     let root: toml::Value = toml::from_str::<toml::Table>(text)
         .map(toml::Value::Table)
         .map_err(|e| format!("cannot read the scenario: {e}"))?;
@@ -71,8 +62,8 @@ pub fn read_stated(text: &str, path: &KeyPath) -> Result<(f64, bool), String> {
         })?;
     }
     match cur {
-        toml::Value::Integer(i) => Ok((*i as f64, true)),
-        toml::Value::Float(f) => Ok((*f, false)),
+        toml::Value::Integer(i) => Ok(*i as f64),
+        toml::Value::Float(f) => Ok(*f),
         other => Err(format!(
             "`{path}` is a {} in the file, not a number",
             other.type_str()
@@ -172,14 +163,6 @@ mod tests {
         assert_eq!(
             moved(3000.0, Step::Relative(0.1), true).unwrap(),
             (2700.0, 3300.0)
-        );
-        assert_eq!(
-            read_stated("a = 4\nb = 4.0\n", &KeyPath::parse("a").unwrap()).unwrap(),
-            (4.0, true)
-        );
-        assert_eq!(
-            read_stated("a = 4\nb = 4.0\n", &KeyPath::parse("b").unwrap()).unwrap(),
-            (4.0, false)
         );
         assert_eq!(
             moved(-8.0, Step::Relative(0.5), false).unwrap(),
