@@ -69,6 +69,8 @@ pub const LISTED: usize = 400;
 #[derive(Debug, Clone)]
 pub struct Bounded<T> {
     kept: Vec<T>,
+    /// Problems of the whole file (its open interest, a side without depth), always kept.
+    whole: Vec<T>,
     /// Problems found after the first [`LISTED`], and the first of them.
     unlisted: usize,
     first_unlisted: Option<T>,
@@ -78,6 +80,7 @@ impl<T> Default for Bounded<T> {
     fn default() -> Self {
         Bounded {
             kept: Vec::new(),
+            whole: Vec::new(),
             unlisted: 0,
             first_unlisted: None,
         }
@@ -96,6 +99,12 @@ impl<T> Bounded<T> {
         }
     }
 
+    /// A problem of the whole file, found after its rows (its open interest over a limit):
+    /// kept whatever the rows' count, so that it is never only counted.
+    pub fn push_whole(&mut self, problem: T) {
+        self.whole.push(problem);
+    }
+
     pub fn extend(&mut self, problems: impl IntoIterator<Item = T>) {
         for p in problems {
             self.push(p);
@@ -104,7 +113,7 @@ impl<T> Bounded<T> {
 
     /// Every problem found, kept or not.
     pub fn len(&self) -> usize {
-        self.kept.len() + self.unlisted
+        self.kept.len() + self.whole.len() + self.unlisted
     }
 
     pub fn is_empty(&self) -> bool {
@@ -114,6 +123,7 @@ impl<T> Bounded<T> {
     /// The kept problems and, when there were more, a last one made by `note` from the first
     /// problem not kept and the words that count them ([`unlisted_note`]).
     pub fn into_vec(mut self, note: impl FnOnce(T, String) -> T) -> Vec<T> {
+        self.kept.append(&mut self.whole);
         if let Some(first) = self.first_unlisted.take() {
             let n = self.unlisted;
             self.kept.push(note(first, unlisted_note(n)));
@@ -139,7 +149,7 @@ impl Bounded<Issue> {
 /// counted, not kept (`unlisted` of them).
 pub fn unlisted_note(unlisted: usize) -> String {
     format!(
-        "and {unlisted} more problem{} from this line on, not listed ({} in this file; the first {LISTED} are)",
+        "and {unlisted} more problem{} not listed, the first of them on this line ({} in this file; the first {LISTED} found are listed)",
         if unlisted == 1 { "" } else { "s" },
         unlisted + LISTED
     )

@@ -109,12 +109,13 @@ pub fn csv_reader(text: &str) -> (csv::Reader<&[u8]>, LineCounter<'_>, Result<He
     (reader, lines, header)
 }
 
-/// The lines of `text` that are not UTF-8 (see [`crate::text`]), as issues.
-pub fn utf8_issues(text: &str) -> Vec<Issue> {
+/// The lines of `text` that are not UTF-8 (see [`crate::text`]), as issues made one at a
+/// time (a [`Bounded`] keeps the first ones: a file with a bad byte on each of its lines held
+/// one message per line).
+pub fn utf8_issues(text: &str) -> impl Iterator<Item = Issue> {
     not_utf8_lines(text)
         .into_iter()
         .map(|l| issue(Some(l), "", NOT_UTF8.into()))
-        .collect()
 }
 
 /// The header's unknown columns (with "did you mean" among `known`) and repeated ones, as
@@ -370,7 +371,7 @@ mod tests {
         assert_eq!(
             last.message,
             format!(
-                "and 5 more problems from this line on, not listed ({} in this file; the first {LISTED} are)",
+                "and 5 more problems not listed, the first of them on this line ({} in this file; the first {LISTED} found are listed)",
                 LISTED + 5
             )
         );

@@ -391,7 +391,7 @@ pub(super) fn positions(
         });
     });
     if open_interest > MAX_USD {
-        errors.push(format!(
+        errors.push_whole(format!(
             "{hline}: the positions' open interest is {} USD; at most {} USD (the limit of open_interest_usd)",
             show(open_interest),
             show(MAX_USD)
@@ -399,7 +399,7 @@ pub(super) fn positions(
     } else if let Some(p) = start
         && open_qty * p > MAX_USD
     {
-        errors.push(format!(
+        errors.push_whole(format!(
             "{hline}: the positions' open interest at the asset's start price {} is {} USD; at most {} USD (the limit of open_interest_usd)",
             show(p),
             show(open_qty * p),
@@ -456,7 +456,7 @@ pub(super) fn accounts(
     let mut held: HashMap<(u64, usize), usize> = HashMap::new();
     let mut out = Vec::new();
     // Accounts with a bad row are not checked against maintenance (their rows are partial).
-    let mut tainted: Vec<String> = Vec::new();
+    let mut tainted: std::collections::HashSet<String> = std::collections::HashSet::new();
     // The positions' notional at their entry prices and at the assets' start prices.
     let (mut total, mut at_start) = (0.0, 0.0);
     table.rows(&mut errors, |line, f, errors| {
@@ -481,7 +481,7 @@ pub(super) fn accounts(
                     show(notional),
                     show(MAX_USD)
                 ));
-                tainted.push(id.to_string());
+                tainted.insert(id.to_string());
                 return;
             }
             total += notional;
@@ -515,8 +515,9 @@ pub(super) fn accounts(
                 });
             }
         }
-        if errors.len() > e0 {
-            tainted.push(id.to_string());
+        // Each account once, however many of its rows are bad.
+        if errors.len() > e0 && !tainted.contains(id) {
+            tainted.insert(id.to_string());
         }
     });
     // At the start prices too: `notional_usd` is the synthetic accounts' notional at step 0.
@@ -526,7 +527,7 @@ pub(super) fn accounts(
         (at_start > MAX_USD).then_some((" at the assets' start prices", at_start))
     };
     if let Some((at, sum)) = over {
-        errors.push(format!(
+        errors.push_whole(format!(
             "{hline}: the accounts' notional{at} is {} USD; at most {} USD (the limit of cross_margin.notional_usd)",
             show(sum),
             show(MAX_USD)
@@ -770,7 +771,7 @@ pub(super) fn book_levels(text: &str, price: f64) -> Result<(Vec<Level>, Vec<Lev
         }
     });
     if depth > MAX_USD {
-        errors.push(format!(
+        errors.push_whole(format!(
             "{hline}: the levels hold {} USD in all; at most {} USD (the limit of depth_usd)",
             show(depth),
             show(MAX_USD)
@@ -789,7 +790,7 @@ pub(super) fn book_levels(text: &str, price: f64) -> Result<(Vec<Level>, Vec<Lev
             }
         }
         if side.iter().all(|(_, l)| l.size == 0.0) {
-            errors.push(format!(
+            errors.push_whole(format!(
                 "{hline}: the {name} side has no depth (no level, or every size is 0)"
             ));
         }
@@ -928,9 +929,27 @@ mod tests {
         assert_eq!(
             e[LISTED],
             format!(
-                "{}: and 1234 more problems from this line on, not listed (1634 in this file; the first {LISTED} are)",
+                "{}: and 1234 more problems not listed, the first of them on this line (1634 in this file; the first {LISTED} found are listed)",
                 LISTED + 2
             )
+        );
+        // A problem of the whole file after more than `LISTED` of the rows' is listed, not
+        // only counted.
+        let text = format!(
+            "side,size,entry_price,leverage\n{}long,1e13,100,2\nlong,1e13,100,2\n",
+            "up,1,100,10\n".repeat(rows)
+        );
+        let e = positions(&text, &s, "BTC", None).unwrap_err();
+        assert_eq!(e.len(), LISTED + 2, "{:?}", &e[LISTED..]);
+        assert!(
+            e[LISTED].starts_with("1: the positions' open interest is 2e15 USD"),
+            "{}",
+            e[LISTED]
+        );
+        assert!(
+            e[LISTED + 1].contains("and 1234 more problems"),
+            "{}",
+            e[LISTED + 1]
         );
         // Exactly `LISTED` problems: all listed, no note.
         let text = format!(
