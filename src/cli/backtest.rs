@@ -241,6 +241,10 @@ pub(crate) fn backtest(args: &BacktestArgs) -> Result<i32> {
         bail!(InputError("--paths must be at least 1".into()));
     }
     let pool = thread_pool(args.threads)?;
+    // The results folder is staged before the replay: a name the filesystem does not take,
+    // or a file in the way, is refused before any work (it was found after the replay).
+    let dest = args.out.join(format!("{}-backtest", stem(&args.scenario)));
+    let staging = Staging::new(&dest)?;
     let end = end_before(g, to);
     let sim = pool.install(|| simulate(g, &s.living, l.marking(), paths, seed, end));
     let hourly = Hourly::new(g, &sim);
@@ -256,8 +260,6 @@ pub(crate) fn backtest(args: &BacktestArgs) -> Result<i32> {
         }
         None => (0..0, None, None),
     };
-    let dest = args.out.join(format!("{}-backtest", stem(&args.scenario)));
-    let staging = Staging::new(&dest)?;
     let b = Backtest {
         provenance: BacktestProvenance {
             scenario_file: args.scenario.display().to_string(),

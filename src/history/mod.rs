@@ -34,9 +34,14 @@ pub struct Simulated {
     pub mark: Vec<f64>,
 }
 
-/// Paths replayed at once by [`simulate`]: each holds its three series of `end` steps until
-/// its block is added, so memory grows with the block, not with the paths.
+/// Most paths replayed at once by [`simulate`]: each holds its three series of `end` steps
+/// until its block is added, so memory grows with the block, not with the paths.
 const BLOCK: u64 = 256;
+
+/// What one block of [`simulate`] may hold, bytes: a year of one-minute steps (24 bytes a
+/// step) in blocks of 256 paths held 3.2 GB; the block is cut to this, down to one path per
+/// thread.
+const BLOCK_BYTES: u64 = 64 << 20;
 
 /// Replays steps `0..end` of `grid` on `paths` independent living populations (path `i`
 /// on ChaCha8 stream `i` of `seed`) and averages their liquidations in path order, so the
@@ -56,9 +61,11 @@ pub fn simulate(
         short: vec![0.0; steps],
         mark: vec![0.0; steps],
     };
+    let per_path = (steps as u64).saturating_mul(24).max(1);
+    let block = (BLOCK_BYTES / per_path).clamp(rayon::current_num_threads() as u64, BLOCK);
     let mut start = 0;
     while start < paths {
-        let stop = start.saturating_add(BLOCK).min(paths);
+        let stop = start.saturating_add(block).min(paths);
         let runs: Vec<_> = (start..stop)
             .into_par_iter()
             .map(|i| {
