@@ -437,3 +437,25 @@ fn monte_carlo_odds_match_paths_whose_outcome_is_known() {
     );
     assert_eq!(text(&again.stdout), text(&o.stdout));
 }
+
+/// An unnamed population goes by its key path in `check`'s output, and `on populations[0]`
+/// names it (it printed `on  (margin`, and the key path was an unknown population).
+#[test]
+fn an_unnamed_population_goes_by_its_key_path() {
+    let o = common::cli::run(&[
+        "check",
+        "tests/data/tiny.toml",
+        "--position",
+        "long 1 BTC x10 on populations[0]",
+        "--paths",
+        "0",
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(out.contains("on populations[0] (margin"), "{out}");
+}

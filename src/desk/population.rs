@@ -93,10 +93,8 @@ pub fn table(scenario: &Scenario, market: &Market, draw: Draw) -> PopulationTabl
         }
     };
     let mut t = PopulationTable {
-        population_names: scenario
-            .populations
-            .iter()
-            .map(|p| p.name.clone())
+        population_names: (0..scenario.populations.len())
+            .map(|k| scenario.population_name(k))
             .collect(),
         asset_names: scenario.assets.iter().map(|a| a.name.clone()).collect(),
         venue_names: scenario

@@ -193,10 +193,9 @@ pub fn resolve(s: &Scenario, p: &Prospective) -> Result<Resolved, String> {
         .collect();
     let population = match &p.population {
         Some(n) => {
-            let k = s
-                .populations
-                .iter()
-                .position(|q| &q.name == n)
+            // By name, or by key path (`populations[1]`, as an unnamed one is shown).
+            let k = (0..s.populations.len())
+                .find(|&k| s.population_name(k) == *n)
                 .ok_or_else(|| format!("unknown population {n:?}"))?;
             if s.populations[k].asset != asset {
                 return Err(format!("population {n:?} does not trade {}", names[asset]));
