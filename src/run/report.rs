@@ -162,11 +162,26 @@ pub fn rebuild_report(
     )];
     match h5::read_attr_str(f, "/", "summary_json") {
         Ok(stored) if format!("{stored}\n") == json => {}
-        Ok(_) => {
-            let msg = if ids.is_some() {
-                "the rebuilt summary differs from the one stored in the file (summary_json); the file may come from another cascadesim version"
-            } else {
+        Ok(stored) => {
+            // Without the scenario the per-population section is left out: the summaries
+            // then differ by that alone, or by more (another version).
+            let without_populations = |text: &str| {
+                serde_json::from_str::<serde_json::Value>(text)
+                    .ok()
+                    .map(|mut v| {
+                        if let Some(o) = v.as_object_mut() {
+                            o.remove("populations");
+                        }
+                        v
+                    })
+            };
+            let only_populations = ids.is_none()
+                && without_populations(&stored)
+                    .is_some_and(|a| Some(a) == without_populations(&json));
+            let msg = if only_populations {
                 "the rebuilt summary differs from the one stored in the file (summary_json): without the scenario (see above) its per-population section is left out"
+            } else {
+                "the rebuilt summary differs from the one stored in the file (summary_json); the file may come from another cascadesim version"
             };
             warn(msg);
             notes.push(format!("Warning: {msg}."));
