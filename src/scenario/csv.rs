@@ -227,6 +227,21 @@ fn side_size_entry(
     (long, qty, e)
 }
 
+/// A row's notional `qty × entry`, or `None` (its problem in `errors`) above [`MAX_USD`],
+/// the limit of the key `limit` the file stands for.
+fn notional(qty: f64, entry: f64, line: usize, limit: &str, errors: &mut Problems) -> Option<f64> {
+    let n = qty * entry;
+    if n > MAX_USD {
+        errors.push(format!(
+            "{line}: size x entry_price = {} USD; a position's notional must be at most {} USD (the limit of {limit})",
+            show(n),
+            show(MAX_USD)
+        ));
+        return None;
+    }
+    Some(n)
+}
+
 /// A price column: finite, in the scenario's price range (the `assets.price` limits).
 fn price_column(field: &str, line: usize, col: &str, errors: &mut Problems) -> Option<f64> {
     let p = number(field, line, col, errors)?;
@@ -318,15 +333,9 @@ pub(super) fn positions(
             return;
         }
         // Like `open_interest_usd`: a position's notional is at most MAX_USD.
-        let notional = qty * e;
-        if notional > MAX_USD {
-            errors.push(format!(
-                "{line}: size x entry_price = {} USD; a position's notional must be at most {} USD (the limit of open_interest_usd)",
-                show(notional),
-                show(MAX_USD)
-            ));
+        let Some(notional) = notional(qty, e, line, "open_interest_usd", errors) else {
             return;
-        }
+        };
         open_interest += notional;
         open_qty += qty;
         let tier = sched.tier(notional);
@@ -474,16 +483,10 @@ pub(super) fn accounts(
         if let Some((long, qty, e, asset, c)) = row {
             // As in a positions file: a position's notional is at most MAX_USD, and so is
             // the file's (`notional_usd` bounds the synthetic accounts' total).
-            let notional = qty * e;
-            if notional > MAX_USD {
-                errors.push(format!(
-                    "{line}: size x entry_price = {} USD; a position's notional must be at most {} USD (the limit of cross_margin.notional_usd)",
-                    show(notional),
-                    show(MAX_USD)
-                ));
+            let Some(notional) = notional(qty, e, line, "cross_margin.notional_usd", errors) else {
                 tainted.insert(id.to_string());
                 return;
-            }
+            };
             total += notional;
             if let Some(p) = prices {
                 at_start += qty * p[asset];
