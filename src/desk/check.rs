@@ -285,7 +285,8 @@ pub fn with_positions(s: &Scenario, positions: &[Resolved]) -> (Scenario, usize)
 
 /// The Monte Carlo part: runs `paths` paths of the scenario with the positions added (on the
 /// current rayon pool) and fills in every check's `monte_carlo`. The paths are run in blocks
-/// of [`crate::mc::BLOCK`] and only counted, so memory does not grow with `paths`.
+/// (at most [`crate::mc::BLOCK`] paths, at most 64 MiB of results) and only counted, so
+/// memory does not grow with `paths`.
 ///
 /// # Errors
 /// When `cancel` was set before the run finished.

@@ -46,7 +46,8 @@ const BLOCK_BYTES: u64 = 64 << 20;
 /// Replays steps `0..end` of `grid` on `paths` independent living populations (path `i`
 /// on ChaCha8 stream `i` of `seed`) and averages their liquidations in path order, so the
 /// result does not depend on the number of threads. The paths run in parallel in blocks of
-/// [`BLOCK`], each added in path order before the next starts.
+/// at most [`BLOCK`] paths and [`BLOCK_BYTES`] of series, each added in path order before
+/// the next starts.
 pub fn simulate(
     grid: &StepGrid,
     params: &LivingParams,
