@@ -169,16 +169,25 @@ fn a_file_in_the_way_is_an_error_before_anything_runs() {
 /// the start and put in place just before the commit): the run stops with `code` before
 /// its commit, the previous results stay, nothing is left behind (no temporary file).
 fn interrupted_during_post_processing(signal: libc::c_int, code: i32) {
+    use std::os::unix::process::CommandExt;
     let d = setup();
     let results = d.path().join("results");
     run_ok(d.path(), 40);
-    let mut child = bin()
-        .args(args(2000))
+    let mut cmd = bin();
+    cmd.args(args(2000))
         .current_dir(d.path())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::piped());
+    // The tests may run under `nohup` (SIGHUP ignored, which the binary keeps): the child
+    // starts with SIGHUP at its default, as from a terminal.
+    // SAFETY: only `signal`, async-signal-safe, between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGHUP, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().unwrap();
     let start = Instant::now();
     let staged = || {
         hidden(&results)
