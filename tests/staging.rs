@@ -69,6 +69,25 @@ fn kill_when(mut child: Child, ready: impl Fn() -> bool) {
     child.wait().unwrap();
 }
 
+/// A run of 2,000 paths in `dir`, its stderr piped, started with SIGHUP set to `hup`
+/// (`SIG_DFL` as from a terminal, `SIG_IGN` as under `nohup`).
+fn spawn_run(dir: &Path, hup: libc::sighandler_t) -> Child {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = bin();
+    cmd.args(args(2000))
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    // SAFETY: only `signal`, async-signal-safe, between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::signal(libc::SIGHUP, hup);
+            Ok(())
+        });
+    }
+    cmd.spawn().unwrap()
+}
+
 /// Hidden entries of the results folder (staging and set-aside folders).
 fn hidden(results: &Path) -> Vec<String> {
     std::fs::read_dir(results)
@@ -169,25 +188,12 @@ fn a_file_in_the_way_is_an_error_before_anything_runs() {
 /// the start and put in place just before the commit): the run stops with `code` before
 /// its commit, the previous results stay, nothing is left behind (no temporary file).
 fn interrupted_during_post_processing(signal: libc::c_int, code: i32) {
-    use std::os::unix::process::CommandExt;
     let d = setup();
     let results = d.path().join("results");
     run_ok(d.path(), 40);
-    let mut cmd = bin();
-    cmd.args(args(2000))
-        .current_dir(d.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
     // The tests may run under `nohup` (SIGHUP ignored, which the binary keeps): the child
     // starts with SIGHUP at its default, as from a terminal.
-    // SAFETY: only `signal`, async-signal-safe, between fork and exec.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::signal(libc::SIGHUP, libc::SIG_DFL);
-            Ok(())
-        });
-    }
-    let mut child = cmd.spawn().unwrap();
+    let mut child = spawn_run(d.path(), libc::SIG_DFL);
     let start = Instant::now();
     let staged = || {
         hidden(&results)
@@ -240,22 +246,9 @@ fn sighup_during_post_processing_keeps_the_previous_folder() {
 /// it, and it writes its results (handling SIGHUP first ended such runs with exit 129).
 #[test]
 fn a_run_that_ignores_sighup_keeps_ignoring_it() {
-    use std::os::unix::process::CommandExt;
     let d = setup();
     let results = d.path().join("results");
-    let mut cmd = bin();
-    cmd.args(args(2000))
-        .current_dir(d.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    // SAFETY: only `signal`, async-signal-safe, between fork and exec.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::signal(libc::SIGHUP, libc::SIG_IGN);
-            Ok(())
-        });
-    }
-    let mut child = cmd.spawn().unwrap();
+    let mut child = spawn_run(d.path(), libc::SIG_IGN);
     let start = Instant::now();
     while !results.is_dir() || hidden(&results).is_empty() {
         assert!(child.try_wait().unwrap().is_none(), "the run ended early");
