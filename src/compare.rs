@@ -146,16 +146,10 @@ pub fn pairing(a: &Provenance, b: &Provenance) -> Pairing {
 
 /// The paired mean difference `mean(b − a)` with the normal interval `± z·s_d/√n`.
 fn paired_mean(a: &[f64], b: &[f64]) -> (f64, f64, f64) {
-    let n = a.len() as f64;
     let d: Vec<f64> = a.iter().zip(b).map(|(x, y)| y - x).collect();
-    let mean = d.iter().sum::<f64>() / n;
     // One path says nothing of the spread: the interval is unbounded, never "significant".
-    let var = if d.len() > 1 {
-        d.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)
-    } else {
-        f64::INFINITY
-    };
-    let half = Z95 * (var / n).sqrt();
+    let (mean, var) = mean_var(&d);
+    let half = Z95 * (var / d.len() as f64).sqrt();
     (mean, mean - half, mean + half)
 }
 
